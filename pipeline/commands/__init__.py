@@ -1,0 +1,19 @@
+"""The job subcommands of ``rtp`` (one module each), registered on the CLI's parser."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from pipeline.commands import demo
+
+__all__ = ["register_commands"]
+
+
+def register_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    add_common: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    """Add every job subcommand to ``sub``."""
+    for module in (demo,):
+        module.register(sub, add_common)

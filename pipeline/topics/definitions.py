@@ -1,0 +1,84 @@
+"""Every topic rtp uses, declared once: name, partitions, replication, cleanup, retention.
+
+Keyed event topics share one partition count, because Faust needs a table's
+changelog to have as many partitions as its source topic.
+
+>>> specs = {t.name: t for t in topic_specs(partitions=4)}
+>>> specs["profiles.updates"].config["cleanup.policy"]
+'compact'
+>>> specs["clickstream.events.dlq"].value_schema
+'DeadLetter'
+>>> topic_specs(4, prefix="t1.")[0].name
+'t1.clickstream.events'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = [
+    "ACTIONS",
+    "DECISIONS_LOG",
+    "EVENTS",
+    "OUTCOMES",
+    "PROFILES",
+    "SIGNALS",
+    "TopicSpec",
+    "topic_specs",
+]
+
+EVENTS = "clickstream.events"
+PROFILES = "profiles.updates"
+ACTIONS = "personalization.actions"
+OUTCOMES = "personalization.outcomes"
+DECISIONS_LOG = "personalization.decisions.log"
+SIGNALS = "signals.struggle"
+
+_DAY_MS = 24 * 60 * 60 * 1000
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """One topic as it should exist on the broker."""
+
+    name: str
+    partitions: int
+    replication: int
+    key: str
+    value_schema: str
+    config: dict[str, str] = field(default_factory=dict)
+    doc: str = ""
+
+
+def _delete(days: int) -> dict[str, str]:
+    return {"cleanup.policy": "delete", "retention.ms": str(days * _DAY_MS)}
+
+
+def topic_specs(partitions: int, replication: int = 1, prefix: str = "") -> list[TopicSpec]:
+    """The topics of the design guide, with a dead-letter topic for each consumed input."""
+    base = [
+        TopicSpec(EVENTS, partitions, replication, "visitor id", "ClickEvent", _delete(7),
+                  "the web tier's clickstream"),
+        TopicSpec(PROFILES, partitions, replication, "user or visitor id", "ProfileUpdate",
+                  {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"},
+                  "identify, traits, consent, erasure (compacted: latest per person)"),
+        TopicSpec(ACTIONS, partitions, replication, "visitor id", "Decision", _delete(1),
+                  "what delivery serves"),
+        TopicSpec(OUTCOMES, partitions, replication, "visitor id", "Outcome", _delete(7),
+                  "shown / clicked / dismissed / converted / ignored"),
+        TopicSpec(DECISIONS_LOG, partitions, replication, "decision id", "DecisionLog",
+                  _delete(30), "every decision with context and propensities"),
+        TopicSpec(SIGNALS, partitions, replication, "visitor id", "StruggleSignal", _delete(7),
+                  "struggle signals for analytics and decisioning"),
+    ]
+    consumed = (EVENTS, PROFILES, ACTIONS, OUTCOMES)
+    dlqs = [
+        TopicSpec(f"{name}.dlq", 1, replication, "source key", "DeadLetter", _delete(14),
+                  f"bad input from {name}, with the reason")
+        for name in consumed
+    ]
+    return [
+        TopicSpec(prefix + t.name, t.partitions, t.replication, t.key, t.value_schema,
+                  dict(t.config), t.doc)
+        for t in base + dlqs
+    ]
