@@ -1,0 +1,1 @@
+"""rtp benchmarks: `make bench` runs them all and records results in bench/results/."""

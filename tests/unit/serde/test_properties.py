@@ -1,0 +1,54 @@
+"""Property tests: valid events round-trip; no byte string makes the decoder raise anything else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.serde import Admitted, Codec, DecodeError, MessageGate, Rejected
+from tests.strategies import NOW_MS, click_events
+
+CODEC = Codec.default()
+GATE = MessageGate(CODEC, ("ClickEvent",))
+HEADER = CODEC.encode("ClickEvent", {
+    "event_id": "e", "event_type": "page_view", "visitor_id": "v", "user_id": None,
+    "session_hint": None, "event_time": NOW_MS,
+    "page": {"url": "u", "page_type": "home", "category": None, "product_id": None,
+             "referrer": None},
+    "context": {"traffic_source": "direct", "campaign": None, "device": "desktop",
+                "country": None, "region": None, "timezone": None, "sector": "ecommerce",
+                "industry": None},
+    "click": None, "scroll": None, "mouse": None, "search": None, "cart": None,
+    "purchase": None, "form": None, "custom": None,
+})[:10]
+
+
+@settings(max_examples=150, deadline=None)
+@given(click_events())
+def test_any_valid_event_round_trips_and_is_admitted(event: dict[str, Any]) -> None:
+    data = CODEC.encode("ClickEvent", event, check=True)
+    assert CODEC.decode(data, ("ClickEvent",)) == ("ClickEvent", event)
+    result = GATE.admit(data, key=b"k", topic="t", partition=0, offset=0, now_ms=NOW_MS)
+    assert isinstance(result, Admitted) and result.record == event
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_random_bytes_only_ever_become_dead_letters(data: bytes) -> None:
+    try:
+        CODEC.decode(data, ("ClickEvent",))
+    except DecodeError:
+        pass
+    result = GATE.admit(data, key=None, topic="t", partition=1, offset=2, now_ms=NOW_MS)
+    if isinstance(result, Rejected):
+        assert result.dead_letter["original_value"] == data
+        CODEC.validate("DeadLetter", result.dead_letter)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_random_bodies_behind_a_valid_header_never_escape_the_gate(body: bytes) -> None:
+    result = GATE.admit(HEADER + body, key=None, topic="t", partition=0, offset=0, now_ms=NOW_MS)
+    assert isinstance(result, Admitted | Rejected)

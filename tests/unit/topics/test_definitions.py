@@ -1,0 +1,33 @@
+"""Topic declarations: one place, the design guide's topics, DLQs, matching partitions."""
+
+from __future__ import annotations
+
+from pipeline.serde import SchemaRegistry
+from pipeline.topics import topic_specs
+
+
+def test_every_topic_of_the_design_guide_is_declared_with_a_known_schema() -> None:
+    specs = topic_specs(partitions=6)
+    names = {s.name for s in specs}
+    assert {"clickstream.events", "profiles.updates", "personalization.actions",
+            "personalization.outcomes", "personalization.decisions.log",
+            "signals.struggle"} <= names
+    known = set(SchemaRegistry.load().names())
+    assert all(s.value_schema in known for s in specs)
+
+
+def test_consumed_topics_have_dead_letter_topics_and_keyed_topics_share_partitions() -> None:
+    specs = {s.name: s for s in topic_specs(partitions=6)}
+    for source in ("clickstream.events", "profiles.updates", "personalization.outcomes",
+                   "personalization.actions"):
+        assert specs[f"{source}.dlq"].value_schema == "DeadLetter"
+    keyed = [s for s in specs.values() if not s.name.endswith(".dlq")]
+    assert {s.partitions for s in keyed} == {6}
+
+
+def test_profiles_are_compacted_and_the_rest_expire() -> None:
+    for spec in topic_specs(partitions=2):
+        policy = spec.config["cleanup.policy"]
+        assert policy == ("compact" if spec.name == "profiles.updates" else "delete")
+        if policy == "delete":
+            assert int(spec.config["retention.ms"]) > 0
