@@ -6,7 +6,6 @@ import dataclasses
 import uuid
 
 import pytest
-
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from pipeline.cli import main
@@ -40,5 +39,6 @@ def test_wrong_partition_count_is_reported_as_drift_and_left_alone(
     # The CLI says so, and --strict turns drift into a failing exit code.
     args = ["--bootstrap", kafka.bootstrap, "--topic-prefix", prefix, "topics", "apply"]
     assert main(args) == 0
-    assert f"DRIFT    {events}: partitions is 1 on the broker, declared 4" in capsys.readouterr().out
+    expected = f"DRIFT    {events}: partitions is 1 on the broker, declared 4"
+    assert expected in capsys.readouterr().out
     assert main([*args, "--strict"]) == 2
