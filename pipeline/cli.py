@@ -150,7 +150,8 @@ def _add_common(parser: argparse.ArgumentParser, top: bool = False) -> None:
     """Shared flags, accepted before or after the subcommand."""
     # On subcommands the flags default to "absent" so they never mask the top-level ones.
     default = None if top else argparse.SUPPRESS
-    parser.add_argument("--bootstrap", default=default, dest="kafka_bootstrap", metavar="HOST:PORT",
+    parser.add_argument("--bootstrap", default=default, dest="kafka_bootstrap",
+                        metavar="HOST:PORT",
                         help="Kafka bootstrap servers (env RTP_KAFKA_BOOTSTRAP; default: local)")
     parser.add_argument("--port", dest="kafka_port", default=default, type=int, metavar="N",
                         help="port of the local broker (env RTP_KAFKA_PORT, default 9092)")
@@ -160,7 +161,8 @@ def _add_common(parser: argparse.ArgumentParser, top: bool = False) -> None:
                         help="partitions of keyed topics (env RTP_PARTITIONS, default 4)")
     parser.add_argument("--log-format", default=default, choices=["auto", "json", "console"],
                         help="log format (env RTP_LOG_FORMAT, default auto)")
-    parser.add_argument("--log-level", default=default, choices=["debug", "info", "warning", "error"],
+    parser.add_argument("--log-level", default=default,
+                        choices=["debug", "info", "warning", "error"],
                         help="log level (env RTP_LOG_LEVEL, default info)")
 
 

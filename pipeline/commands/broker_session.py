@@ -23,7 +23,8 @@ def broker_for_job(settings: Settings, echo: Callable[[str], None] = print,
     broker = LocalKafka(settings, echo=echo)
     if not broker_reachable(settings.bootstrap):
         if not settings.uses_local_broker:
-            raise BrokerError(f"Kafka at {settings.bootstrap} (RTP_KAFKA_BOOTSTRAP) does not answer")
+            raise BrokerError(f"Kafka at {settings.bootstrap} (RTP_KAFKA_BOOTSTRAP) "
+                              "does not answer")
         broker.up()
         started = True
     report = apply_topics(settings.bootstrap, topic_specs(settings.partitions,

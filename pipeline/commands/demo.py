@@ -9,9 +9,9 @@ dead-letter gate, and prints what arrived where.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 import time
 import uuid
+from collections.abc import Callable
 
 from pipeline.client import EventProducer, RecordConsumer, sample_events
 from pipeline.commands.broker_session import broker_for_job
