@@ -210,7 +210,8 @@ class LocalKafka:
             return
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         result = subprocess.run(
-            self._java_cmd("kafka.tools.StorageTool", "format", "-t", cluster_id,
+            # "--cluster-id=ID": a base64 id may start with "-", which would read as a flag.
+            self._java_cmd("kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
                            "-c", str(self.config_file)),
             capture_output=True, text=True, check=False,
         )
