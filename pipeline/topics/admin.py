@@ -100,14 +100,18 @@ def apply_topics(bootstrap: str, specs: Sequence[TopicSpec], timeout: float = 30
             [NewTopic(s.name, s.partitions, s.replication, config=dict(s.config)) for s in missing],
             request_timeout=timeout,
         )
+        raced = False
         for name, future in futures.items():
             try:
                 future.result(timeout=timeout)
+                report.created.append(name)
             except KafkaException as exc:
                 if "TOPIC_ALREADY_EXISTS" not in str(exc):
                     raise TopicAdminError(f"cannot create topic {name}: {exc}") from exc
-            report.created.append(name)
-    present = [s for s in specs if s.name in existing]
+                raced = True  # created meanwhile (or metadata lagged): compare it below
+        if raced:
+            existing = describe_topics(bootstrap, timeout)
+    present = [s for s in specs if s.name in existing and s.name not in report.created]
     try:
         configs = _configs(admin, [s.name for s in present], timeout)
     except KafkaException as exc:

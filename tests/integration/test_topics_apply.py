@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 import uuid
 
 import pytest
@@ -29,6 +30,9 @@ def test_wrong_partition_count_is_reported_as_drift_and_left_alone(
     events = f"{prefix}clickstream.events"
     admin = AdminClient({"bootstrap.servers": kafka.bootstrap})
     admin.create_topics([NewTopic(events, 1, 1)])[events].result(30)
+    deadline = time.monotonic() + 30
+    while events not in describe_topics(kafka.bootstrap) and time.monotonic() < deadline:
+        continue  # metadata catches up with the creation
 
     specs = topic_specs(4, 1, prefix)
     report = apply_topics(kafka.bootstrap, specs)
