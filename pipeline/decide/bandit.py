@@ -1,0 +1,449 @@
+"""Contextual bandit: disjoint LinUCB with an exact, logged probability for every eligible arm.
+
+Each action has its own ridge regression of reward on the context vector
+(``A = ridge*I + sum x x^T``, ``b = sum r x``, ``theta = A^-1 b``) and an upper-confidence
+score ``theta.x + alpha * sqrt(x^T A^-1 x)``. The policy is a *distribution* over the
+eligible arms, so each propensity is exact (analysts need it for off-policy evaluation):
+
+* ``epsilon_greedy``: ``(1 - epsilon)`` split equally among the arms with the top score,
+  plus ``epsilon / n`` to every arm;
+* ``softmax``: ``(1 - epsilon) * softmax(score / temperature) + epsilon / n``.
+
+The draw is seeded per decision (``sha256(seed:draw_key)``, the draw key being the decision
+id), so a replay of the same trigger with the same model state picks the same arm.
+
+>>> import numpy as np
+>>> bandit = LinUCB(dimension=2)
+>>> x = np.array([1.0, 0.0])
+>>> for _ in range(30):
+...     bandit.update(x, "good", 1.0)
+...     bandit.update(x, "bad", 0.0)
+>>> choice = bandit.choose(x, ["good", "bad"], draw_key="decision-1")
+>>> choice.action_id, round(choice.propensity, 3)
+('good', 0.95)
+>>> round(sum(arm.probability for arm in choice.distribution), 12)
+1.0
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import struct
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Literal, Protocol
+
+import numpy as np
+
+from pipeline.decide.errors import BanditInputError, BanditStateError, DecideOptionsError
+
+__all__ = ["ArmScore", "BanditChoice", "BanditOptions", "LinUCB", "RewardLike", "uniform_draw"]
+
+_MAGIC = b"rtp-linucb\n"
+_LENGTH = struct.Struct(">I")
+_STATE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class BanditOptions:
+    """LinUCB and exploration settings.
+
+    Parameters
+    ----------
+    alpha
+        Width of the confidence bonus (0.5).
+    ridge
+        Ridge penalty, the prior precision of every arm (1.0).
+    epsilon
+        Share of probability spread uniformly over the eligible arms (0.1): every eligible
+        arm keeps a propensity >= ``epsilon / n``.
+    exploration
+        ``"epsilon_greedy"`` (default) or ``"softmax"``.
+    temperature
+        Softmax temperature (0.1).
+    seed
+        Seed of the per-decision draws.
+
+    >>> BanditOptions().epsilon
+    0.1
+    """
+
+    alpha: float = 0.5
+    ridge: float = 1.0
+    epsilon: float = 0.1
+    exploration: Literal["epsilon_greedy", "softmax"] = "epsilon_greedy"
+    temperature: float = 0.1
+    seed: int = 7
+
+    def __post_init__(self) -> None:
+        if self.alpha < 0.0 or self.ridge <= 0.0 or self.temperature <= 0.0:
+            raise DecideOptionsError("alpha must be >= 0, ridge and temperature > 0")
+        if not 0.0 <= self.epsilon <= 1.0:
+            raise DecideOptionsError(f"epsilon {self.epsilon} must be in [0, 1]")
+        if self.exploration not in ("epsilon_greedy", "softmax"):
+            raise DecideOptionsError(f"unknown exploration {self.exploration!r}")
+
+
+@dataclass(frozen=True)
+class ArmScore:
+    """One eligible arm: its probability under the policy and its UCB score.
+
+    >>> ArmScore("cta_change", 0.5, 1.2).probability
+    0.5
+    """
+
+    action_id: str
+    probability: float
+    score: float
+
+
+@dataclass(frozen=True)
+class BanditChoice:
+    """The chosen arm, its propensity and the full distribution over the eligible set.
+
+    >>> choice = BanditChoice("a", 1.0, (ArmScore("a", 1.0, 0.0),))
+    >>> choice.probability_of("a")
+    1.0
+    """
+
+    action_id: str
+    propensity: float
+    distribution: tuple[ArmScore, ...]
+
+    def probability_of(self, action_id: str) -> float:
+        """Probability of ``action_id`` (0.0 if it was not eligible).
+
+        >>> BanditChoice("a", 1.0, (ArmScore("a", 1.0, 0.0),)).probability_of("b")
+        0.0
+        """
+        return next((a.probability for a in self.distribution if a.action_id == action_id), 0.0)
+
+
+class RewardLike(Protocol):
+    """What :meth:`LinUCB.apply` needs (``pipeline.feedback.RewardUpdate`` has it).
+
+    >>> from pipeline.feedback import RewardUpdate
+    >>> update: RewardLike = RewardUpdate("d", "a", (1.0,), 1.0, 1.0, True, "clicked", 1.0, 0)
+    >>> update.new_observation
+    True
+    """
+
+    @property
+    def action_id(self) -> str:
+        """The arm the reward is for."""
+        ...
+
+    @property
+    def context(self) -> Sequence[float]:
+        """The context vector of the decision."""
+        ...
+
+    @property
+    def reward(self) -> float:
+        """Reward to add (a delta when ``new_observation`` is False)."""
+        ...
+
+    @property
+    def new_observation(self) -> bool:
+        """Whether this is the decision's first update (adds ``x x^T`` to ``A``)."""
+        ...
+
+
+def uniform_draw(seed: int, key: str) -> float:
+    """A deterministic number in [0, 1) for ``key``.
+
+    >>> uniform_draw(7, "d1") == uniform_draw(7, "d1") != uniform_draw(8, "d1")
+    True
+    """
+    digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0**64
+
+
+class _Arm:
+    __slots__ = ("a", "a_inv", "b", "observations", "theta")
+
+    def __init__(self, a: np.ndarray, b: np.ndarray, observations: int) -> None:
+        self.a = a
+        self.b = b
+        self.observations = observations
+        self.a_inv: np.ndarray | None = None
+        self.theta: np.ndarray | None = None
+
+    def solved(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.a_inv is None or self.theta is None:
+            self.a_inv = np.linalg.inv(self.a)
+            self.theta = self.a_inv @ self.b
+        return self.a_inv, self.theta
+
+
+class LinUCB:
+    """Disjoint LinUCB over a fixed-dimension context (see the module docstring).
+
+    ``fingerprint`` names the featurization; :meth:`from_bytes` refuses state saved under
+    another dimension or fingerprint.
+
+    >>> LinUCB(dimension=3, fingerprint="f").version
+    'linucb-f@0'
+    """
+
+    def __init__(
+        self, dimension: int, options: BanditOptions | None = None, fingerprint: str = ""
+    ) -> None:
+        if dimension < 1:
+            raise DecideOptionsError(f"dimension {dimension} must be >= 1")
+        self.dimension = dimension
+        self.options = options or BanditOptions()
+        self.fingerprint = fingerprint
+        self.n_updates = 0
+        self._arms: dict[str, _Arm] = {}
+        self._prior_width = self.options.alpha / math.sqrt(self.options.ridge)
+
+    @property
+    def version(self) -> str:
+        """``linucb-<fingerprint>@<updates>``: names the model state behind a decision.
+
+        >>> LinUCB(2).version
+        'linucb@0'
+        """
+        suffix = f"-{self.fingerprint}" if self.fingerprint else ""
+        return f"linucb{suffix}@{self.n_updates}"
+
+    @property
+    def arms(self) -> tuple[str, ...]:
+        """Arms that have learned something.
+
+        >>> LinUCB(1).arms
+        ()
+        """
+        return tuple(self._arms)
+
+    def observations(self, action_id: str) -> int:
+        """Observations (first updates) learned for ``action_id``.
+
+        >>> LinUCB(1).observations("a")
+        0
+        """
+        arm = self._arms.get(action_id)
+        return arm.observations if arm else 0
+
+    def _vector(self, x: Sequence[float] | np.ndarray) -> np.ndarray:
+        vector = np.asarray(x, dtype=np.float64)
+        if vector.shape != (self.dimension,):
+            raise BanditInputError(
+                f"context has shape {vector.shape}, expected ({self.dimension},)"
+            )
+        if not np.all(np.isfinite(vector)):
+            raise BanditInputError("context has non-finite values")
+        return vector
+
+    def scores(self, x: Sequence[float] | np.ndarray, action_ids: Sequence[str]) -> list[float]:
+        """UCB score of each arm (unseen arms: the prior's pure exploration bonus).
+
+        >>> LinUCB(1, BanditOptions(alpha=1.0)).scores([2.0], ["a", "b"])
+        [2.0, 2.0]
+        """
+        vector = self._vector(x)
+        alpha = self.options.alpha
+        out: list[float] = []
+        for action_id in action_ids:
+            arm = self._arms.get(action_id)
+            if arm is None:
+                out.append(self._prior_width * float(np.sqrt(vector @ vector)))
+                continue
+            a_inv, theta = arm.solved()
+            width = float(np.sqrt(max(float(vector @ a_inv @ vector), 0.0)))
+            out.append(float(theta @ vector) + alpha * width)
+        return out
+
+    def distribution(
+        self, x: Sequence[float] | np.ndarray, action_ids: Sequence[str]
+    ) -> tuple[ArmScore, ...]:
+        """The policy's probability for every eligible arm (sums to 1).
+
+        >>> [a.probability for a in LinUCB(1).distribution([1.0], ["a", "b"])]
+        [0.5, 0.5]
+        """
+        if not action_ids:
+            raise BanditInputError("no eligible action")
+        if len(set(action_ids)) != len(action_ids):
+            raise BanditInputError("eligible action ids must be unique")
+        scores = self.scores(x, action_ids)
+        n = len(action_ids)
+        epsilon = self.options.epsilon
+        if self.options.exploration == "softmax":
+            top = max(scores)
+            weights = [math.exp((s - top) / self.options.temperature) for s in scores]
+            total = sum(weights)
+            exploit = [w / total for w in weights]
+        else:
+            top = max(scores)
+            tolerance = 1e-9 * max(1.0, abs(top))
+            leaders = [s >= top - tolerance for s in scores]
+            share = 1.0 / sum(leaders)
+            exploit = [share if lead else 0.0 for lead in leaders]
+        probabilities = [(1.0 - epsilon) * p + epsilon / n for p in exploit]
+        total = math.fsum(probabilities)
+        return tuple(
+            ArmScore(action_id, p / total, s)
+            for action_id, p, s in zip(action_ids, probabilities, scores, strict=True)
+        )
+
+    def choose(
+        self, x: Sequence[float] | np.ndarray, action_ids: Sequence[str], draw_key: str
+    ) -> BanditChoice:
+        """Draw an arm from :meth:`distribution`, deterministically for ``draw_key``.
+
+        >>> LinUCB(1).choose([1.0], ["only"], "d").propensity
+        1.0
+        """
+        distribution = self.distribution(x, action_ids)
+        u = uniform_draw(self.options.seed, draw_key)
+        cumulative = 0.0
+        chosen = distribution[-1]
+        for arm in distribution:
+            cumulative += arm.probability
+            if u < cumulative:
+                chosen = arm
+                break
+        return BanditChoice(chosen.action_id, chosen.probability, distribution)
+
+    def update(
+        self,
+        x: Sequence[float] | np.ndarray,
+        action_id: str,
+        reward: float,
+        *,
+        new_observation: bool = True,
+    ) -> None:
+        """Learn a reward for ``action_id`` in context ``x``.
+
+        ``new_observation=False`` adds a reward *correction* for a decision already counted
+        (e.g. a click after the "shown" update): only ``b`` moves, so the fit equals one
+        observation with the summed reward.
+
+        >>> bandit = LinUCB(1)
+        >>> bandit.update([1.0], "a", 1.0)
+        >>> bandit.update([1.0], "a", 0.5, new_observation=False)
+        >>> bandit.observations("a"), bandit.n_updates
+        (1, 2)
+        """
+        vector = self._vector(x)
+        if not math.isfinite(reward):
+            raise BanditInputError(f"reward {reward} is not finite")
+        arm = self._arms.get(action_id)
+        if arm is None:
+            arm = _Arm(self.options.ridge * np.eye(self.dimension), np.zeros(self.dimension), 0)
+            self._arms[action_id] = arm
+        if new_observation:
+            arm.a += np.outer(vector, vector)
+            arm.observations += 1
+        arm.b += reward * vector
+        arm.a_inv = None
+        arm.theta = None
+        self.n_updates += 1
+
+    def apply(self, update: RewardLike) -> None:
+        """:meth:`update` from a reward update (``pipeline.feedback.RewardUpdate``).
+
+        >>> from types import SimpleNamespace
+        >>> bandit = LinUCB(1)
+        >>> bandit.apply(SimpleNamespace(context=(1.0,), action_id="a", reward=1.0,
+        ...                              new_observation=True))
+        >>> bandit.observations("a")
+        1
+        """
+        self.update(
+            update.context, update.action_id, update.reward, new_observation=update.new_observation
+        )
+
+    def to_bytes(self) -> bytes:
+        """Serialize: a JSON header then each arm's ``A`` and ``b`` as float64 (exact).
+
+        >>> bandit = LinUCB(2, fingerprint="abc")
+        >>> bandit.update([1.0, 0.5], "a", 1.0)
+        >>> LinUCB.from_bytes(bandit.to_bytes()).scores([1.0, 0.5], ["a"]) == bandit.scores(
+        ...     [1.0, 0.5], ["a"])
+        True
+        """
+        arms = list(self._arms.items())
+        header = json.dumps(
+            {
+                "v": _STATE_VERSION,
+                "dimension": self.dimension,
+                "fingerprint": self.fingerprint,
+                "options": asdict(self.options),
+                "n_updates": self.n_updates,
+                "arms": [[action_id, arm.observations] for action_id, arm in arms],
+            },
+            separators=(",", ":"),
+        ).encode()
+        body = b"".join(
+            np.ascontiguousarray(arm.a, dtype="<f8").tobytes()
+            + np.ascontiguousarray(arm.b, dtype="<f8").tobytes()
+            for _id, arm in arms
+        )
+        return _MAGIC + _LENGTH.pack(len(header)) + header + body
+
+    @classmethod
+    def from_bytes(
+        cls,
+        data: bytes,
+        *,
+        dimension: int | None = None,
+        fingerprint: str | None = None,
+        options: BanditOptions | None = None,
+    ) -> LinUCB:
+        """Inverse of :meth:`to_bytes`.
+
+        Raises :class:`BanditStateError` when the bytes are not bandit state, or when
+        ``dimension`` / ``fingerprint`` are given and differ from the stored ones.
+        ``options`` replaces the stored exploration settings (learned state is kept).
+
+        >>> LinUCB.from_bytes(LinUCB(3, fingerprint="old").to_bytes(), fingerprint="new")
+        Traceback (most recent call last):
+        ...
+        pipeline.decide.errors.BanditStateError: bandit state has featurizer 'old', expected 'new'
+        """
+        if not data.startswith(_MAGIC):
+            raise BanditStateError("not rtp bandit state (bad magic bytes)")
+        start = len(_MAGIC)
+        try:
+            (length,) = _LENGTH.unpack_from(data, start)
+            start += _LENGTH.size
+            header = json.loads(data[start : start + length])
+            if header["v"] != _STATE_VERSION:
+                raise BanditStateError(f"unsupported bandit state version {header['v']!r}")
+            stored_dimension = int(header["dimension"])
+            stored_fingerprint = str(header["fingerprint"])
+            stored_options = BanditOptions(**header["options"])
+            arms_meta = [(str(a), int(n)) for a, n in header["arms"]]
+            n_updates = int(header["n_updates"])
+        except BanditStateError:
+            raise
+        except (struct.error, ValueError, KeyError, TypeError) as error:
+            raise BanditStateError(f"unreadable bandit state header: {error}") from error
+        if dimension is not None and dimension != stored_dimension:
+            raise BanditStateError(
+                f"bandit state has dimension {stored_dimension}, expected {dimension}"
+            )
+        if fingerprint is not None and fingerprint != stored_fingerprint:
+            raise BanditStateError(
+                f"bandit state has featurizer {stored_fingerprint!r}, expected {fingerprint!r}"
+            )
+        body = memoryview(data)[start + length :]
+        per_arm = (stored_dimension * stored_dimension + stored_dimension) * 8
+        if len(body) != per_arm * len(arms_meta):
+            raise BanditStateError(
+                f"bandit state body has {len(body)} bytes, expected {per_arm * len(arms_meta)}"
+            )
+        bandit = cls(stored_dimension, options or stored_options, stored_fingerprint)
+        bandit.n_updates = n_updates
+        d = stored_dimension
+        for index, (action_id, observations) in enumerate(arms_meta):
+            chunk = body[index * per_arm : (index + 1) * per_arm]
+            a = np.frombuffer(chunk[: d * d * 8], dtype="<f8").reshape(d, d).astype(np.float64)
+            b = np.frombuffer(chunk[d * d * 8 :], dtype="<f8").astype(np.float64)
+            bandit._arms[action_id] = _Arm(a, b, observations)
+        return bandit

@@ -1,0 +1,320 @@
+"""The decider: catalog eligibility, guardrails, then the bandit, then the records to emit.
+
+Flow of :meth:`Decider.decide`:
+
+1. skip unless the trigger matters (:meth:`Decider.should_decide`): a page view, a new
+   struggle signal or a change of intent class, not every mouse move;
+2. eligible = catalog actions whose sector, page types and ``when`` hold (+ ``no_action``);
+3. guardrails remove actions (consent halts: no decision at all);
+4. actions whose payload cannot be filled are removed (``payload_unresolved:<id>``);
+5. the bandit scores what is left and draws one with an exact propensity;
+6. the experiment arm decides whether it is served (control: logged, not served);
+   ``no_action`` is logged but never sent (``deliver`` False).
+
+>>> from pathlib import Path
+>>> from pipeline.decide.catalog import load_catalog
+>>> decider = Decider(load_catalog(Path(__file__).parents[2] / "deploy/catalog/actions.yaml"))
+>>> ctx = DecisionContext(
+...     visitor_id="v-1", session_id="s-1", trigger_event_id="evt-9",
+...     trigger_event_type="page_view", event_time_ms=1_700_000_000_000,
+...     numeric={"max_views_same_product": 3.0, "product_views": 3.0,
+...              "signal_hesitation": 1.0},
+...     categorical={"sector": "ecommerce", "page_type": "shipping_returns"}, consent=True)
+>>> outcome = decider.decide(ctx)
+>>> sorted(e["action_id"] for e in outcome.log["eligible"])
+['free_express_shipping', 'no_action']
+>>> outcome.decision["decision_id"] == decision_id_for("evt-9")
+True
+>>> decider.decide(ctx).decision == outcome.decision  # a replay re-emits the same decision
+True
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pipeline.decide.bandit import BanditOptions, LinUCB, RewardLike
+from pipeline.decide.catalog import Action, Catalog
+from pipeline.decide.context import DecisionContext, DecisionOutcome
+from pipeline.decide.errors import BanditStateError
+from pipeline.decide.experiments import assign_arm
+from pipeline.decide.featurize import Featurizer, FeaturizerOptions
+from pipeline.decide.guardrails import (
+    Guardrail,
+    GuardrailOptions,
+    apply_guardrails,
+    default_guardrails,
+)
+from pipeline.decide.payload import render_payload
+
+__all__ = ["DECISION_NAMESPACE", "Decider", "DeciderOptions", "decision_id_for"]
+
+DECISION_NAMESPACE = uuid.UUID("6f1d3f5e-7a53-5b8e-9c1a-72747044e01d")
+"""UUID namespace of decision ids.
+
+>>> DECISION_NAMESPACE.version
+5
+"""
+
+
+def decision_id_for(trigger_event_id: str) -> str:
+    """The decision id of a trigger: ``uuid5(DECISION_NAMESPACE, trigger_event_id)``.
+
+    >>> decision_id_for("evt-1") == decision_id_for("evt-1") != decision_id_for("evt-2")
+    True
+    """
+    return str(uuid.uuid5(DECISION_NAMESPACE, trigger_event_id))
+
+
+@dataclass(frozen=True)
+class DeciderOptions:
+    """How decisions are made.
+
+    Parameters
+    ----------
+    policy
+        Name written to ``Decision.policy`` ("linucb").
+    control_share
+        Share of visitors in the control arm (0.10).
+    experiment_salt
+        Salt of the arm assignment ("rtp"); change it to start a new experiment.
+    decide_on_event_types
+        Event types that always warrant a decision (page views).
+    guardrails, bandit, featurizer
+        Options of the parts.
+
+    >>> DeciderOptions().control_share
+    0.1
+    """
+
+    policy: str = "linucb"
+    control_share: float = 0.10
+    experiment_salt: str = "rtp"
+    decide_on_event_types: frozenset[str] = frozenset({"page_view"})
+    guardrails: GuardrailOptions = field(default_factory=GuardrailOptions)
+    bandit: BanditOptions = field(default_factory=BanditOptions)
+    featurizer: FeaturizerOptions = field(default_factory=FeaturizerOptions)
+
+
+class Decider:
+    """Rules first, then a contextual bandit (see the module docstring).
+
+    ``bandit`` resumes learned state (e.g. ``LinUCB.from_bytes(...)``); it must match the
+    featurizer's dimension and fingerprint. ``guardrails`` replaces the default set.
+
+    >>> from pipeline.decide.catalog import Action, Catalog
+    >>> decider = Decider(Catalog(actions=(Action(id="no_action", slot="none"),)))
+    >>> decider.should_decide("mouse_move", frozenset(), False)
+    False
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        options: DeciderOptions | None = None,
+        bandit: LinUCB | None = None,
+        guardrails: Sequence[Guardrail] | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.options = options or DeciderOptions()
+        self.featurizer = Featurizer(self.options.featurizer)
+        if bandit is None:
+            bandit = LinUCB(
+                self.featurizer.dimension, self.options.bandit, self.featurizer.fingerprint
+            )
+        elif (bandit.dimension, bandit.fingerprint) != (
+            self.featurizer.dimension,
+            self.featurizer.fingerprint,
+        ):
+            raise BanditStateError(
+                f"bandit ({bandit.dimension}, {bandit.fingerprint!r}) does not match the "
+                f"featurizer ({self.featurizer.dimension}, {self.featurizer.fingerprint!r})"
+            )
+        self.bandit = bandit
+        self.guardrails: tuple[Guardrail, ...] = tuple(
+            guardrails if guardrails is not None else default_guardrails(self.options.guardrails)
+        )
+
+    @property
+    def policy_version(self) -> str:
+        """``catalog-v<version>-<fingerprint>``: which catalog produced a decision.
+
+        >>> from pipeline.decide.catalog import Action, Catalog
+        >>> Decider(Catalog(actions=(Action(id="no_action", slot="none"),),
+        ...                 fingerprint="abcdef0123456789")).policy_version
+        'catalog-v1-abcdef012345'
+        """
+        return f"catalog-v{self.catalog.version}-{self.catalog.fingerprint[:12]}"
+
+    def should_decide(
+        self, event_type: str, new_signals: frozenset[str] | set[str], intent_class_changed: bool
+    ) -> bool:
+        """Whether a trigger warrants a decision: a page view (``decide_on_event_types``), a
+        new struggle signal, or a change of intent class. Mouse moves and scrolls do not.
+
+        >>> from pipeline.decide.catalog import Action, Catalog
+        >>> decider = Decider(Catalog(actions=(Action(id="no_action", slot="none"),)))
+        >>> decider.should_decide("page_view", frozenset(), False)
+        True
+        >>> decider.should_decide("scroll", frozenset({"hesitation"}), False)
+        True
+        >>> decider.should_decide("click", frozenset(), True)
+        True
+        """
+        return (
+            event_type in self.options.decide_on_event_types
+            or bool(new_signals)
+            or intent_class_changed
+        )
+
+    def eligible_actions(self, ctx: DecisionContext) -> tuple[Action, ...]:
+        """Catalog actions whose sector, page types and conditions hold (before guardrails).
+
+        >>> from pipeline.decide.catalog import Action, Catalog
+        >>> decider = Decider(Catalog(actions=(Action(id="no_action", slot="none"),)))
+        >>> [a.id for a in decider.eligible_actions(
+        ...     DecisionContext("v", "s", "e", "page_view", 0, {}, {}, consent=True))]
+        ['no_action']
+        """
+        view = ctx.view()
+        return tuple(action for action in self.catalog if action.applies_to(view))
+
+    def context_vector(self, ctx: DecisionContext) -> np.ndarray:
+        """The bandit's feature vector for ``ctx``.
+
+        >>> from pipeline.decide.catalog import Action, Catalog
+        >>> decider = Decider(Catalog(actions=(Action(id="no_action", slot="none"),)))
+        >>> len(decider.context_vector(
+        ...     DecisionContext("v", "s", "e", "page_view", 0, {}, {}, consent=True)))
+        61
+        """
+        return self.featurizer.transform(
+            ctx.numeric,
+            ctx.categorical,
+            ctx.active_signals,
+            ctx.intent_probability,
+            ctx.intent_class,
+        )
+
+    def decide(self, ctx: DecisionContext) -> DecisionOutcome | None:
+        """Decide for one trigger; None when the trigger does not matter or consent is missing.
+
+        >>> from pipeline.decide.catalog import Action, Catalog
+        >>> decider = Decider(Catalog(actions=(Action(id="no_action", slot="none"),)))
+        >>> ctx = DecisionContext("v", "s", "e", "page_view", 0, {}, {}, consent=False)
+        >>> decider.decide(ctx) is None
+        True
+        """
+        if not self.should_decide(
+            ctx.trigger_event_type, ctx.new_signals, ctx.intent_class_changed
+        ):
+            return None
+        history = ctx.history.for_session(ctx.session_id)
+        verdict = apply_guardrails(self.guardrails, ctx, self.eligible_actions(ctx))
+        if verdict.halted:
+            return None
+        fired = list(verdict.fired)
+        payload_context = ctx.payload_context()
+        candidates: list[tuple[Action, dict[str, str]]] = []
+        for action in verdict.kept:
+            payload = render_payload(action, payload_context)
+            if payload is None:
+                fired.append(f"payload_unresolved:{action.id}")
+                continue
+            candidates.append((action, payload))
+        if not any(action.is_no_action for action, _ in candidates):
+            candidates.insert(0, (self.catalog.no_action, {}))
+
+        decision_id = decision_id_for(ctx.trigger_event_id)
+        vector = self.context_vector(ctx)
+        choice = self.bandit.choose(vector, [a.id for a, _ in candidates], draw_key=decision_id)
+        action, payload = next((a, p) for a, p in candidates if a.id == choice.action_id)
+
+        arm = assign_arm(
+            ctx.experiment_unit or ctx.visitor_id,
+            self.options.control_share,
+            self.options.experiment_salt,
+        )
+        served = arm == "personalized"
+        deliver = served and not action.is_no_action
+        decision = {
+            "decision_id": decision_id,
+            "visitor_id": ctx.visitor_id,
+            "session_id": ctx.session_id,
+            "action_id": action.id,
+            "slot": action.slot,
+            "payload": payload,
+            "propensity": choice.propensity,
+            "policy": self.options.policy,
+            "policy_version": self.policy_version,
+            "model_version": self.bandit.version,
+            "experiment_arm": arm,
+            "ttl_ms": action.ttl_seconds * 1000,
+            "trigger_event_id": ctx.trigger_event_id,
+            "created_at": int(ctx.event_time_ms),
+        }
+        log = {
+            "decision": decision,
+            "numeric_features": {k: float(v) for k, v in ctx.numeric.items()},
+            "categorical_features": {k: str(v) for k, v in ctx.categorical.items()},
+            "eligible": [
+                {"action_id": a.action_id, "probability": a.probability, "score": a.score}
+                for a in choice.distribution
+            ],
+            "guardrails_fired": list(fired),
+            "intent_probability": float(ctx.intent_probability),
+            "intent_class": ctx.intent_class,
+            "served": served,
+        }
+        new_history = (
+            history.with_delivered(ctx.session_id, decision_id, action.id, action.slot)
+            if deliver
+            else history
+        )
+        return DecisionOutcome(
+            decision=decision,
+            log=log,
+            history=new_history,
+            action=action,
+            propensity=choice.propensity,
+            deliver=deliver,
+            served=served,
+            experiment_arm=arm,
+            context_vector=tuple(float(v) for v in vector),
+            guardrails_fired=tuple(fired),
+        )
+
+    def learn(
+        self,
+        context_vector: Sequence[float],
+        action_id: str,
+        reward: float,
+        *,
+        new_observation: bool = True,
+    ) -> None:
+        """Update the bandit (see :meth:`LinUCB.update`).
+
+        >>> from pipeline.decide.catalog import Action, Catalog
+        >>> decider = Decider(Catalog(actions=(Action(id="no_action", slot="none"),)))
+        >>> decider.learn([0.0] * 61, "no_action", 0.0)
+        >>> decider.bandit.n_updates
+        1
+        """
+        self.bandit.update(context_vector, action_id, reward, new_observation=new_observation)
+
+    def apply(self, update: RewardLike) -> None:
+        """Update the bandit from a ``pipeline.feedback.RewardUpdate``.
+
+        >>> from types import SimpleNamespace
+        >>> from pipeline.decide.catalog import Action, Catalog
+        >>> decider = Decider(Catalog(actions=(Action(id="no_action", slot="none"),)))
+        >>> decider.apply(SimpleNamespace(context=[1.0] * 61, action_id="no_action",
+        ...                               reward=0.0, new_observation=True))
+        >>> decider.bandit.observations("no_action")
+        1
+        """
+        self.bandit.apply(update)

@@ -1,0 +1,224 @@
+"""LinUCB: exact propensities, learning, determinism, serialization."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.decide import (
+    BanditInputError,
+    BanditOptions,
+    BanditStateError,
+    Featurizer,
+    FeaturizerOptions,
+    LinUCB,
+)
+
+ARMS = ["no_action", "comparison_guide", "cta_change", "free_express_shipping"]
+FEATURIZER = Featurizer()
+
+
+def _x(sector: str, signal: str | None) -> np.ndarray:
+    signals = frozenset({signal}) if signal else frozenset()
+    return FEATURIZER.transform({"page_views": 4.0}, {"sector": sector}, signals, 0.2, "at_risk")
+
+
+def _share(bandit: LinUCB, x: np.ndarray, arm: str, n: int, prefix: str) -> float:
+    return sum(bandit.choose(x, ARMS, f"{prefix}-{i}").action_id == arm for i in range(n)) / n
+
+
+@pytest.mark.parametrize("exploration", ["epsilon_greedy", "softmax"])
+def test_learns_to_favour_the_rewarded_action_in_its_context(exploration: str) -> None:
+    bandit = LinUCB(
+        FEATURIZER.dimension,
+        BanditOptions(exploration=exploration, seed=11),  # type: ignore[arg-type]
+        FEATURIZER.fingerprint,
+    )
+    hesitating = _x("ecommerce", "hesitation")
+    pogo = _x("travel", "pogo_sticking")
+    before = _share(bandit, hesitating, "free_express_shipping", 400, "before")
+    rng = random.Random(5)
+    for i in range(400):  # closed loop: the bandit's own choices, noisy rewards
+        for name, x, best in (
+            ("h", hesitating, "free_express_shipping"),
+            ("p", pogo, "comparison_guide"),
+        ):
+            choice = bandit.choose(x, ARMS, f"train-{name}-{i}")
+            p_reward = 0.7 if choice.action_id == best else 0.1
+            bandit.update(x, choice.action_id, float(rng.random() < p_reward))
+    after = _share(bandit, hesitating, "free_express_shipping", 400, "after")
+    assert before == pytest.approx(0.25, abs=0.08)
+    assert after >= 0.8
+    assert _share(bandit, pogo, "comparison_guide", 400, "after") >= 0.8
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rewards=st.lists(
+        st.tuples(st.sampled_from(ARMS), st.floats(-1, 2), st.booleans()), max_size=20
+    ),
+    eligible=st.lists(st.sampled_from(ARMS), min_size=1, max_size=4, unique=True),
+    epsilon=st.sampled_from([0.0, 0.05, 0.1, 0.5, 1.0]),
+    exploration=st.sampled_from(["epsilon_greedy", "softmax"]),
+    key=st.text(max_size=8),
+)
+def test_distribution_is_a_distribution_and_the_propensity_is_exact(
+    rewards: list[tuple[str, float, bool]],
+    eligible: list[str],
+    epsilon: float,
+    exploration: str,
+    key: str,
+) -> None:
+    bandit = LinUCB(3, BanditOptions(epsilon=epsilon, exploration=exploration))  # type: ignore[arg-type]
+    x = np.array([1.0, 0.5, 0.0])
+    for arm, reward, first in rewards:
+        bandit.update(x, arm, reward, new_observation=first)
+    choice = bandit.choose(x, eligible, key)
+    probabilities = [a.probability for a in choice.distribution]
+    assert [a.action_id for a in choice.distribution] == eligible
+    assert math.fsum(probabilities) == pytest.approx(1.0, abs=1e-12)
+    assert all(p >= epsilon / len(eligible) - 1e-12 for p in probabilities)
+    assert choice.propensity == choice.probability_of(choice.action_id) > 0.0
+    assert choice.action_id in eligible
+
+
+def test_epsilon_greedy_probabilities_are_exactly_known() -> None:
+    bandit = LinUCB(1, BanditOptions(alpha=0.5, epsilon=0.2))
+    bandit.update([1.0], "good", 1.0)  # score 0.5 + 0.5 * sqrt(1/2) > unseen arms' 0.5
+    distribution = {
+        a.action_id: a.probability for a in bandit.distribution([1.0], ["good", "x", "y"])
+    }
+    assert distribution["good"] == pytest.approx(0.8 + 0.2 / 3)
+    assert distribution["x"] == distribution["y"] == pytest.approx(0.2 / 3)
+    ties = {a.action_id: a.probability for a in LinUCB(1).distribution([1.0], ARMS)}
+    assert all(p == pytest.approx(0.25) for p in ties.values())
+
+
+def test_empirical_choice_frequencies_match_the_propensities() -> None:
+    bandit = LinUCB(2, BanditOptions(epsilon=0.3))
+    x = [1.0, 1.0]
+    for _ in range(20):
+        bandit.update(x, "cta_change", 1.0)
+        bandit.update(x, "no_action", 0.0)
+    distribution = {a.action_id: a.probability for a in bandit.distribution(x, ARMS)}
+    n = 4000
+    counts = {arm: 0 for arm in ARMS}
+    for i in range(n):
+        counts[bandit.choose(x, ARMS, f"d{i}").action_id] += 1
+    for arm in ARMS:
+        assert counts[arm] / n == pytest.approx(distribution[arm], abs=0.03)
+
+
+def test_choice_is_deterministic_per_draw_key_and_seed() -> None:
+    bandit = LinUCB(1)
+    picks = [bandit.choose([1.0], ARMS, "decision-7").action_id for _ in range(5)]
+    assert len(set(picks)) == 1
+    seeds = {LinUCB(1, BanditOptions(seed=s)).choose([1.0], ARMS, "k").action_id for s in range(40)}
+    assert len(seeds) > 1
+
+
+def test_reward_corrections_equal_one_observation_with_the_summed_reward() -> None:
+    x = [1.0, 0.3]
+    split = LinUCB(2)
+    split.update(x, "a", 0.0)  # shown
+    split.update(x, "a", 1.0, new_observation=False)  # clicked
+    split.update(x, "a", 1.0, new_observation=False)  # converted
+    whole = LinUCB(2)
+    whole.update(x, "a", 2.0)
+    assert split.scores(x, ["a"]) == pytest.approx(whole.scores(x, ["a"]))
+    assert split.observations("a") == 1
+
+
+def test_bad_inputs_are_refused() -> None:
+    bandit = LinUCB(2)
+    with pytest.raises(BanditInputError, match="shape"):
+        bandit.update([1.0], "a", 1.0)
+    with pytest.raises(BanditInputError, match="non-finite"):
+        bandit.update([math.nan, 1.0], "a", 1.0)
+    with pytest.raises(BanditInputError, match="not finite"):
+        bandit.update([1.0, 1.0], "a", math.inf)
+    with pytest.raises(BanditInputError, match="no eligible"):
+        bandit.choose([1.0, 1.0], [], "k")
+    with pytest.raises(BanditInputError, match="unique"):
+        bandit.distribution([1.0, 1.0], ["a", "a"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    updates=st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c"]),
+            st.lists(st.floats(-5, 5), min_size=3, max_size=3),
+            st.floats(-1, 2),
+            st.booleans(),
+        ),
+        max_size=15,
+    ),
+    probe=st.lists(st.floats(-5, 5), min_size=3, max_size=3),
+)
+def test_serialization_round_trips_exactly(
+    updates: list[tuple[str, list[float], float, bool]], probe: list[float]
+) -> None:
+    bandit = LinUCB(3, fingerprint="fp")
+    for arm, x, reward, first in updates:
+        bandit.update(x, arm, reward, new_observation=first)
+    restored = LinUCB.from_bytes(bandit.to_bytes(), dimension=3, fingerprint="fp")
+    assert restored.to_bytes() == bandit.to_bytes()
+    assert restored.scores(probe, ["a", "b", "c"]) == bandit.scores(probe, ["a", "b", "c"])
+    assert restored.version == bandit.version
+
+
+def test_state_of_another_featurizer_is_refused() -> None:
+    small = Featurizer(FeaturizerOptions(numeric_caps=(("page_views", 10.0),)))
+    data = LinUCB(small.dimension, fingerprint=small.fingerprint).to_bytes()
+    with pytest.raises(BanditStateError, match="dimension"):
+        LinUCB.from_bytes(data, dimension=FEATURIZER.dimension)
+    with pytest.raises(BanditStateError, match="featurizer"):
+        LinUCB.from_bytes(data, fingerprint=FEATURIZER.fingerprint)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"junk", b"rtp-linucb\n", b"rtp-linucb\n\x00\x00\x00\x02{}"],
+)
+def test_garbage_state_is_refused(data: bytes) -> None:
+    with pytest.raises(BanditStateError):
+        LinUCB.from_bytes(data)
+
+
+def test_truncated_state_is_refused() -> None:
+    bandit = LinUCB(2)
+    bandit.update([1.0, 1.0], "a", 1.0)
+    with pytest.raises(BanditStateError, match="body"):
+        LinUCB.from_bytes(bandit.to_bytes()[:-8])
+
+
+def test_options_can_change_on_load_without_losing_what_was_learned() -> None:
+    bandit = LinUCB(1, BanditOptions(alpha=0.5))
+    bandit.update([1.0], "a", 1.0)
+    greedy = LinUCB.from_bytes(bandit.to_bytes(), options=BanditOptions(alpha=0.0))
+    assert greedy.scores([1.0], ["a"]) == pytest.approx([0.5])  # theta = 1 / (ridge + 1)
+    assert greedy.observations("a") == 1
+
+
+def test_featurizer_vector_is_bounded_and_stable() -> None:
+    x = FEATURIZER.transform(
+        {"page_views": 1e9, "cart_value": -5.0, "dwell_product_s": math.nan},
+        {"sector": "crypto", "device": "mobile", "page_type": "other"},
+        frozenset({"rage_click", "unknown_rule"}),
+        7.0,
+        "unknown_class",
+    )
+    assert x.shape == (FEATURIZER.dimension,)
+    assert np.all((x >= 0.0) & (x <= 1.0))
+    assert x[FEATURIZER.index("num:page_views")] == 1.0
+    assert x[FEATURIZER.index("cat:sector=other")] == 1.0
+    assert x[FEATURIZER.index("cat:page_type=other")] == 1.0
+    assert x[FEATURIZER.index("intent:probability")] == 1.0
+    assert x[FEATURIZER.index("signal:rage_click")] == 1.0
+    assert Featurizer().fingerprint == FEATURIZER.fingerprint
