@@ -107,6 +107,17 @@ class PendingRewards:
         """
         return self._pending.get(decision_id)
 
+    def for_visitor(self, visitor_id: str) -> list[str]:
+        """Decision ids still awaiting outcomes for ``visitor_id`` (to attribute a conversion).
+
+        >>> pending = PendingRewards()
+        >>> _ = pending.register({"decision_id": "a", "visitor_id": "v", "action_id": "x",
+        ...                       "propensity": 1.0, "created_at": 0}, (1.0,))
+        >>> pending.for_visitor("v"), pending.for_visitor("w")
+        (['a'], [])
+        """
+        return [d.decision_id for d in self._pending.values() if d.visitor_id == visitor_id]
+
     def _default_update(self, entry: PendingDecision, reason: str, at_ms: int) -> RewardUpdate:
         reward = self.options.default_reward
         return RewardUpdate(

@@ -20,6 +20,15 @@ from pipeline.profiles.errors import (
     ProfileStateVersionError,
     ProfileUpdateError,
 )
+from pipeline.profiles.fanout import (
+    VisitorMessage,
+    decode_view,
+    decode_visitor_message,
+    encode_view,
+    encode_visitor_message,
+    messages_for_effect,
+    views_for,
+)
 from pipeline.profiles.merge import merge_profiles
 from pipeline.profiles.options import ProfileOptions
 from pipeline.profiles.privacy import (
@@ -54,13 +63,20 @@ __all__ = [
     "ProfileUpdateError",
     "ProfileView",
     "SanitizedTraits",
+    "VisitorMessage",
     "apply_conversion",
     "apply_profile_update",
     "apply_session_end",
+    "decode_view",
+    "decode_visitor_message",
+    "encode_view",
+    "encode_visitor_message",
     "is_personal_data_key",
     "looks_like_personal_value",
     "may_personalize",
     "merge_profiles",
+    "messages_for_effect",
     "profile_key",
     "sanitize_traits",
+    "views_for",
 ]

@@ -13,6 +13,7 @@ __all__ = [
     "GarbageBytes",
     "InvalidEvent",
     "LateEvent",
+    "ProcessingError",
     "SerdeError",
     "TruncatedMessage",
     "UnknownSchema",
@@ -66,3 +67,9 @@ class LateEvent(SerdeError):
     """Older than the allowed lateness of its session: it cannot be folded in."""
 
     reason = "late_event"
+
+
+class ProcessingError(SerdeError):
+    """A valid record the core could not process (kept in the DLQ, never crashes a worker)."""
+
+    reason = "processing_error"

@@ -1,0 +1,49 @@
+"""``rtp worker``: run the personalization topology (a Faust worker) until stopped."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+from pipeline.settings import Settings
+
+__all__ = ["register", "run_worker"]
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+             add_common: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Add ``rtp worker`` to the CLI."""
+    parser = sub.add_parser(
+        "worker", help="run the personalization worker (Faust) until SIGTERM/SIGINT",
+        description="Consume clickstream.events, personalization.outcomes and profiles.updates; "
+                    "sessionize, detect struggle, score intent, decide, learn; write actions, "
+                    "the decision log and signals. Several workers with the same app id split "
+                    "the partitions. Stops gracefully on SIGTERM or Ctrl-C.")
+    parser.add_argument("--app-id", default="rtp-personalize",
+                        help="Faust app id = consumer group (default rtp-personalize; the topic "
+                             "prefix is prepended)")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="RocksDB folder (default <cache>/worker/<app id>)")
+    parser.add_argument("--web-port", type=int, default=0,
+                        help="Faust web port for metrics/table views (default 0 = off)")
+    parser.add_argument("--checkpoint-every", type=int, default=500,
+                        help="learner checkpoint after this many updates (default 500)")
+    add_common(parser)
+    parser.set_defaults(handler=lambda args, settings: run_worker(settings, args))
+
+
+def run_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """Build the Faust app and run it in this process."""
+    import faust
+
+    from topologies.personalize import WorkerOptions, build_app
+
+    options = dataclasses.replace(WorkerOptions(), app_id=args.app_id, data_dir=args.data_dir,
+                                  web_port=args.web_port,
+                                  checkpoint_every_updates=args.checkpoint_every)
+    app = build_app(settings, options)
+    worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True)
+    worker.execute_from_commandline()
+    return 0

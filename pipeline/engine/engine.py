@@ -1,0 +1,168 @@
+"""The Listen-Think-Act-Learn step, as plain Python: what the Faust worker and replay call.
+
+Per ClickEvent: sessionize (late events are refused), detect struggle signals,
+score intent, decide (rules first, then the bandit) when something that matters
+changed, and expire rewards that waited too long. Per Outcome: join it to its
+decision and update the bandit at once. A conversion labels the session for the
+intent model and rewards the session's decisions.
+
+>>> from pipeline.client.samples import click_event
+>>> engine = Engine(EngineOptions())
+>>> result = engine.on_event(None, click_event("v1", "page_view", 1_800_000_000_000))
+>>> result.state.session is not None, result.decision is not None
+(True, True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.decide import DecisionContext, DecisionOutcome
+from pipeline.engine.learner import Learner
+from pipeline.engine.options import EngineOptions
+from pipeline.engine.visitor import VisitorState
+from pipeline.intent import intent_class
+from pipeline.profiles import ProfileView
+from pipeline.sessions import Sessionizer, SessionSummary
+from pipeline.signals import SignalEngine
+
+__all__ = ["Engine", "EventResult", "OutcomeResult"]
+
+#: ClickEvent custom properties that payload templates may use (live values, not features).
+_EXTRAS = ("rooms_left",)
+
+
+@dataclass
+class EventResult:
+    """What one ClickEvent produced; ``state`` None means: store nothing for this visitor."""
+
+    state: VisitorState | None
+    signals: list[dict[str, Any]] = field(default_factory=list)
+    decision: DecisionOutcome | None = None
+    ended: SessionSummary | None = None
+    late_reason: str | None = None
+    duplicate: bool = False
+    rewards_applied: int = 0
+
+
+@dataclass
+class OutcomeResult:
+    """What one Outcome changed."""
+
+    state: VisitorState | None
+    rewards_applied: int = 0
+
+
+class Engine:
+    """One worker's engine: pure, synchronous, no I/O."""
+
+    def __init__(self, options: EngineOptions | None = None,
+                 learner: Learner | None = None) -> None:
+        self.options = options or EngineOptions()
+        self.sessionizer = Sessionizer(self.options.sessions)
+        self.signal_engine = SignalEngine(self.options.signals)
+        self.learner = learner or Learner.new(self.options)
+        self.watermark_ms = 0
+
+    # -- events ---------------------------------------------------------------------------
+
+    def on_event(self, state: VisitorState | None, event: Mapping[str, Any],
+                 profile: ProfileView | None = None) -> EventResult:
+        """Fold one valid ClickEvent into the visitor's state and decide if it matters."""
+        if profile is not None and not profile.personalization_allowed:
+            return EventResult(state=None)  # opted out: no state, no decision
+        state = state if state is not None else VisitorState()
+        visitor_id = str(event["visitor_id"])
+        step = self.sessionizer.apply(state.session, event, profile)
+        if step.late:
+            return EventResult(state=state, late_reason=step.late_reason)
+        if step.duplicate:
+            return EventResult(state=state, duplicate=True)
+        result = EventResult(state=state, ended=step.ended)
+        state.session = step.state
+        if step.previous is not None and step.ended is not None:
+            result.signals += self.signal_engine.close(step.previous.signals,
+                                                       step.previous.session_id, visitor_id)
+            self._label(step.ended.session_id, step.ended.converted)
+        session_id = step.state.session_id
+        new = self.signal_engine.observe(step.state.signals, event, session_id, visitor_id)
+        result.signals += new
+        event_time = int(event["event_time"])
+        self.watermark_ms = max(self.watermark_ms, event_time)
+        features = step.state.features(event_time)
+        learner = self.learner
+        probability = learner.intent.predict(features.numeric, features.categorical)
+        cls = intent_class(probability, features.numeric, self.options.intent.cutoffs)
+        changed, state.intent_class = cls != state.intent_class, cls
+        learner.labels.record(session_id, features.numeric, features.categorical)
+
+        if event.get("event_type") == "purchase":
+            result.rewards_applied += self._conversion(event)
+            self._label(session_id, True)
+
+        active = frozenset(rule for rule in self.signal_engine.options.enabled_rules
+                           if step.state.signals.has_fired(rule))
+        custom = event.get("custom") or {}
+        extras = {k: str(v) for k, v in (custom.get("properties") or {}).items()
+                  if k in _EXTRAS}
+        ctx = DecisionContext(
+            visitor_id=visitor_id, session_id=session_id,
+            trigger_event_id=str(event["event_id"]),
+            trigger_event_type=str(event["event_type"]), event_time_ms=event_time,
+            numeric=features.numeric, categorical=features.categorical, consent=True,
+            purchased_ever=bool(profile and profile.purchased_ever)
+            or features.numeric.get("converted", 0.0) > 0,
+            active_signals=active, new_signals=frozenset(s["rule"] for s in new),
+            intent_probability=probability, intent_class=cls, intent_class_changed=changed,
+            history=state.history, extras=extras,
+            experiment_unit=event.get("user_id") or visitor_id,
+        )
+        decision = learner.decider.decide(ctx)
+        if decision is not None:
+            state.history = decision.history
+            if decision.served:
+                result.rewards_applied += learner.reward(
+                    learner.rewards.register(decision.decision, decision.context_vector))
+            result.decision = decision
+        result.rewards_applied += self.expire(event_time)
+        return result
+
+    def _conversion(self, event: Mapping[str, Any]) -> int:
+        """A purchase rewards the visitor's served decisions still within their reward wait."""
+        purchase = event.get("purchase") or {}
+        value = float(purchase.get("value") or 0.0)
+        applied = 0
+        for decision_id in self.learner.rewards.for_visitor(str(event["visitor_id"])):
+            update = self.learner.rewards.on_outcome({
+                "outcome_id": f"{event['event_id']}:{decision_id}", "decision_id": decision_id,
+                "visitor_id": event["visitor_id"], "kind": "converted", "value": value,
+                "event_time": event["event_time"]})
+            if update is not None:
+                applied += self.learner.reward([update])
+        return applied
+
+    def _label(self, session_id: str, converted: bool) -> None:
+        for example in self.learner.labels.release(session_id, converted):
+            self.learner.intent.learn(example.numeric, example.categorical, example.converted)
+            self.learner.updates += 1
+
+    # -- outcomes -------------------------------------------------------------------------
+
+    def on_outcome(self, state: VisitorState | None,
+                   outcome: Mapping[str, Any]) -> OutcomeResult:
+        """Join an Outcome to its decision: history (dismissals) and the bandit, at once."""
+        applied = 0
+        if state is not None:
+            state.history = state.history.with_outcome(str(outcome["decision_id"]),
+                                                       str(outcome["kind"]))
+        update = self.learner.rewards.on_outcome(outcome)
+        if update is not None:
+            applied = self.learner.reward([update])
+        self.watermark_ms = max(self.watermark_ms, int(outcome["event_time"]))
+        return OutcomeResult(state=state, rewards_applied=applied)
+
+    def expire(self, now_ms: int) -> int:
+        """Give the default reward to decisions whose reward wait has passed (event time)."""
+        return self.learner.reward(self.learner.rewards.expire(now_ms))

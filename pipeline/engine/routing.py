@@ -1,0 +1,54 @@
+"""Where each thing the engine produced goes: topic, key and schema, decided in the core.
+
+The Faust agents and replay both turn results into :class:`Output` rows with
+these functions and only write them, so routing rules (control-arm decisions
+are logged, not delivered; late events are dead letters) live in one place.
+
+>>> from pipeline.engine.engine import EventResult
+>>> [o.topic for o in event_outputs(EventResult(state=None, late_reason="too late"),
+...                                 {"visitor_id": "v", "event_type": "click"})]
+['late']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.engine.engine import EventResult
+from pipeline.topics import ACTIONS, DECISIONS_LOG, SIGNALS
+
+__all__ = ["CONVERSIONS", "LATE", "Output", "event_outputs"]
+
+#: Internal topic: purchase events re-keyed by person, so profiles learn of them.
+CONVERSIONS = "rtp.internal.conversions"
+#: Pseudo-topic: the event was too late for its session; the adapter dead-letters it.
+LATE = "late"
+
+
+@dataclass(frozen=True)
+class Output:
+    """One record to write."""
+
+    topic: str
+    key: str
+    schema: str
+    record: Mapping[str, Any] = field(repr=False)
+
+
+def event_outputs(result: EventResult, event: Mapping[str, Any]) -> list[Output]:
+    """The records one ClickEvent's result produces, in write order."""
+    visitor = str(event["visitor_id"])
+    if result.late_reason is not None:
+        return [Output(LATE, visitor, "", {"reason": result.late_reason})]
+    out = [Output(SIGNALS, visitor, "StruggleSignal", s) for s in result.signals]
+    decision = result.decision
+    if decision is not None:
+        if decision.deliver:
+            out.append(Output(ACTIONS, visitor, "Decision", decision.decision))
+        out.append(Output(DECISIONS_LOG, decision.decision_id, "DecisionLog", decision.log))
+    if event.get("event_type") == "purchase" and not result.duplicate:
+        person = str(event.get("user_id") or visitor)
+        out.append(Output(CONVERSIONS, person, "ClickEvent", event))
+    return out

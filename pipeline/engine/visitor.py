@@ -1,0 +1,59 @@
+"""Per-visitor state: the session (with detector state), decision history, last intent class.
+
+One compact value per visitor in the worker's ``visitors`` table.
+
+>>> state = VisitorState()
+>>> VisitorState.from_bytes(state.to_bytes()) == state
+True
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+from pipeline.decide import DecisionHistory
+from pipeline.sessions import SessionState
+
+__all__ = ["VisitorState", "VisitorStateError"]
+
+_VERSION = 1
+_HEADER = struct.Struct("<BII")  # version, len(session), len(history)
+
+
+class VisitorStateError(ValueError):
+    """Stored visitor state is not in a format this version reads."""
+
+
+@dataclass
+class VisitorState:
+    """What the engine keeps per visitor between events."""
+
+    session: SessionState | None = None
+    history: DecisionHistory = field(default_factory=DecisionHistory)
+    intent_class: str = "browsing"
+
+    def to_bytes(self) -> bytes:
+        """Length-prefixed parts, each in its own versioned format."""
+        session = self.session.to_bytes() if self.session is not None else b""
+        history = self.history.to_bytes()
+        intent = self.intent_class.encode()
+        return _HEADER.pack(_VERSION, len(session), len(history)) + session + history + intent
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> VisitorState:
+        """Read what :meth:`to_bytes` wrote; refuses other versions with a clear error."""
+        if len(data) < _HEADER.size:
+            raise VisitorStateError(f"visitor state of {len(data)} bytes is too short")
+        version, n_session, n_history = _HEADER.unpack_from(data)
+        if version != _VERSION:
+            raise VisitorStateError(f"visitor state version {version} is not {_VERSION}")
+        start = _HEADER.size
+        session_bytes = data[start:start + n_session]
+        history_bytes = data[start + n_session:start + n_session + n_history]
+        intent = data[start + n_session + n_history:].decode()
+        return cls(
+            session=SessionState.from_bytes(session_bytes) if n_session else None,
+            history=DecisionHistory.from_bytes(history_bytes),
+            intent_class=intent or "browsing",
+        )

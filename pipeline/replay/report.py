@@ -1,0 +1,862 @@
+"""Experiment report: personalized vs control, from a decision log and its outcomes.
+
+The unit of analysis is the **visitor**: a visitor belongs to the arm of their
+first logged decision (a visitor seen in both arms is counted once, in that
+arm, and an ``arm_conflict`` warning is returned). Per arm:
+
+- ``conversion_rate``: share of visitors with at least one ``converted`` outcome;
+- ``click_rate``: share of visitors with at least one ``clicked`` outcome;
+- ``bounce_rate``: share of visitors who bounced. Without an events summary a
+  visitor bounced when they have a **single logged decision and no click or
+  conversion** (the log sees one decision per page-level trigger, so this is a
+  proxy for "one page view"). With ``page_views`` (visitor -> page views, e.g.
+  from the clickstream), a listed visitor bounced when they had at most one page
+  view; unlisted visitors fall back to the log definition;
+- ``revenue_per_visitor``: summed ``value`` of conversions per visitor;
+- ``average_order_value``: revenue / number of ``converted`` outcomes.
+
+Lift is personalized minus control (absolute) and personalized / control - 1
+(relative), with ``confidence`` intervals: Newcombe's hybrid score interval
+(absolute) and the Katz log interval (relative) for rates; seeded bootstrap over
+visitors, each arm resampled independently, for revenue per visitor and order
+value. The sample-ratio-mismatch check is a chi-square test of visitor counts
+against the configured control share (warning when ``p < srm_alpha``).
+
+Breakdowns: per action (decisions, click/conversion rate and revenue per
+decision, per arm) and per segment (conversion by arm and its lift) for the
+``segment_keys`` of ``categorical_features`` (visitor's first decision) and the
+intent class. Time series at ``time_buckets`` points: cumulative conversion
+rates and lift of visitors enrolled so far (their final outcome), and cumulative
+reward per decision by arm.
+
+>>> from pipeline.replay.join import join_records
+>>> from pipeline.replay.synthetic import SyntheticOptions, generate_synthetic_log
+>>> syn = generate_synthetic_log(SyntheticOptions(n_visitors=400, control_share=0.2,
+...                                               decisions_per_visitor=(1, 3), seed=4))
+>>> report = build_report_from_rows(join_records(syn.logs, syn.outcomes).rows, 0.2,
+...                                 ReportOptions(n_boot=200))
+>>> report.srm.mismatch, report.metric("conversion_rate").metric
+(False, 'conversion_rate')
+>>> "conversion_rate" in report.to_text() and "<svg" in report.to_html()
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline.replay.errors import EmptyLog, InvalidOptions, LogFormatError
+from pipeline.replay.intervals import (
+    Interval,
+    bootstrap_two_sample,
+    chi_square_two_cells,
+    newcombe_difference,
+    relative_risk_interval,
+)
+from pipeline.replay.join import JoinedRow, RewardWeights, join_files
+from pipeline.replay.logfile import LogFileOptions
+from pipeline.replay.notices import ReplayWarning
+
+__all__ = [
+    "ActionBreakdown",
+    "ArmStats",
+    "MetricLift",
+    "Report",
+    "ReportOptions",
+    "SegmentBreakdown",
+    "SrmCheck",
+    "TimelinePoint",
+    "VisitorSummary",
+    "build_report",
+    "build_report_from_rows",
+    "format_lift",
+    "format_time",
+    "read_page_views",
+    "summarise_visitors",
+]
+
+PERSONALIZED = "personalized"
+CONTROL = "control"
+BOUNCE_DEFINITION = (
+    "a visitor bounced when they had a single logged decision and no click or conversion "
+    "(or, with an events summary, at most one page view)"
+)
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """Choices of the experiment report (see the module docstring).
+
+    ``srm_alpha``: warn of sample-ratio mismatch below this p-value.
+    ``segment_keys``: ``categorical_features`` keys to break down by.
+    ``time_buckets``: points of the time series. ``top_actions``: actions shown
+    by name in the action-mix chart (the rest are "other"). ``weights``: reward
+    weights for the cumulative-reward series.
+
+    >>> ReportOptions().srm_alpha
+    0.001
+    """
+
+    confidence: float = 0.95
+    n_boot: int = 1000
+    seed: int = 0
+    srm_alpha: float = 0.001
+    segment_keys: tuple[str, ...] = ("traffic_source", "device", "sector")
+    include_intent_class: bool = True
+    time_buckets: int = 24
+    top_actions: int = 7
+    weights: RewardWeights = field(default_factory=RewardWeights)
+
+
+@dataclass(frozen=True)
+class VisitorSummary:
+    """One visitor's experiment outcome.
+
+    >>> VisitorSummary("v", "control", 1, 0, False, 0, 0.0, 0, True, {}).converted
+    False
+    """
+
+    visitor_id: str
+    arm: str
+    decisions: int
+    first_seen: int
+    clicked: bool
+    conversions: int
+    revenue: float
+    last_seen: int
+    bounced: bool
+    segments: Mapping[str, str]
+
+    @property
+    def converted(self) -> bool:
+        """At least one conversion."""
+        return self.conversions > 0
+
+
+@dataclass(frozen=True)
+class MetricLift:
+    """One metric per arm and its lift (personalized over control) with intervals.
+
+    >>> m = MetricLift("conversion_rate", 0.1, 0.12, 0.02, Interval(0.0, 0.04), 0.2,
+    ...                Interval(0.0, 0.4), "newcombe / katz")
+    >>> m.significant
+    False
+    """
+
+    metric: str
+    control: float
+    personalized: float
+    absolute: float
+    absolute_ci: Interval
+    relative: float
+    relative_ci: Interval
+    method: str
+    higher_is_better: bool = True
+
+    @property
+    def significant(self) -> bool:
+        """Whether the absolute interval excludes zero."""
+        return bool(self.absolute_ci.low > 0.0 or self.absolute_ci.high < 0.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "metric": self.metric,
+            "control": _num(self.control),
+            "personalized": _num(self.personalized),
+            "absolute_lift": _num(self.absolute),
+            "absolute_ci": [_num(self.absolute_ci.low), _num(self.absolute_ci.high)],
+            "relative_lift": _num(self.relative),
+            "relative_ci": [_num(self.relative_ci.low), _num(self.relative_ci.high)],
+            "method": self.method,
+            "higher_is_better": self.higher_is_better,
+        }
+
+
+@dataclass(frozen=True)
+class SrmCheck:
+    """Sample-ratio-mismatch test of visitor counts against the configured control share.
+
+    >>> SrmCheck(500, 500, 0.5, 0.5, 0.0, 1.0, False).mismatch
+    False
+    """
+
+    control_visitors: int
+    personalized_visitors: int
+    expected_control_share: float
+    observed_control_share: float
+    chi_square: float
+    p_value: float
+    mismatch: bool
+
+
+@dataclass(frozen=True)
+class ArmStats:
+    """Decision-level totals of one action in one arm.
+
+    >>> ArmStats(10, 2, 1, 50.0, 2.0).click_rate
+    0.2
+    """
+
+    decisions: int = 0
+    clicks: int = 0
+    conversions: int = 0
+    revenue: float = 0.0
+    reward: float = 0.0
+
+    @property
+    def click_rate(self) -> float:
+        """Clicked decisions per decision (``nan`` without decisions)."""
+        return self.clicks / self.decisions if self.decisions else float("nan")
+
+    @property
+    def conversion_rate(self) -> float:
+        """Converted outcomes per decision."""
+        return self.conversions / self.decisions if self.decisions else float("nan")
+
+    @property
+    def revenue_per_decision(self) -> float:
+        """Revenue per decision."""
+        return self.revenue / self.decisions if self.decisions else float("nan")
+
+
+@dataclass(frozen=True)
+class ActionBreakdown:
+    """Per-action totals in each arm (control rows log what would have been shown).
+
+    >>> ActionBreakdown("banner", ArmStats(3), ArmStats(1)).personalized.decisions
+    3
+    """
+
+    action_id: str
+    personalized: ArmStats
+    control: ArmStats
+
+
+@dataclass(frozen=True)
+class SegmentBreakdown:
+    """Conversion by arm within one segment value, with the absolute lift.
+
+    >>> SegmentBreakdown("device", "mobile", 10, 5, 0.1, 0.2, 0.1, Interval(-0.2, 0.4)).key
+    'device'
+    """
+
+    key: str
+    value: str
+    personalized_visitors: int
+    control_visitors: int
+    control_conversion: float
+    personalized_conversion: float
+    lift: float
+    lift_ci: Interval
+
+
+@dataclass(frozen=True)
+class TimelinePoint:
+    """Cumulative state at time ``at_ms`` (visitors first seen, decisions made, by then).
+
+    >>> TimelinePoint(0, 1, 1, 0.0, 0.0, 0.0, Interval(0, 0), 1, 1, 0.0, 0.0).at_ms
+    0
+    """
+
+    at_ms: int
+    control_visitors: int
+    personalized_visitors: int
+    control_conversion: float
+    personalized_conversion: float
+    lift: float
+    lift_ci: Interval
+    control_decisions: int
+    personalized_decisions: int
+    control_reward: float
+    personalized_reward: float
+
+
+@dataclass(frozen=True)
+class Report:
+    """The experiment report; render with :meth:`to_text` or :meth:`write_html`.
+
+    >>> from pipeline.replay.join import join_records
+    >>> from pipeline.replay.synthetic import SyntheticOptions, generate_synthetic_log
+    >>> syn = generate_synthetic_log(SyntheticOptions(n_visitors=100, control_share=0.5))
+    >>> rep = build_report_from_rows(join_records(syn.logs, syn.outcomes).rows, 0.5,
+    ...                              ReportOptions(n_boot=50))
+    >>> sorted(rep.to_dict())[:3]
+    ['actions', 'bounce_definition', 'confidence']
+    """
+
+    n_decisions: int
+    srm: SrmCheck
+    metrics: tuple[MetricLift, ...]
+    actions: tuple[ActionBreakdown, ...]
+    segments: tuple[SegmentBreakdown, ...]
+    timeline: tuple[TimelinePoint, ...]
+    warnings: tuple[ReplayWarning, ...]
+    options: ReportOptions
+    bounce_definition: str = BOUNCE_DEFINITION
+    sources: tuple[str, ...] = ()
+
+    def metric(self, name: str) -> MetricLift:
+        """The metric called ``name`` (``KeyError`` if absent)."""
+        for m in self.metrics:
+            if m.metric == name:
+                return m
+        raise KeyError(f"no metric {name!r}; have {[m.metric for m in self.metrics]}")
+
+    @property
+    def warning_codes(self) -> tuple[str, ...]:
+        """Codes of the warnings, in order."""
+        return tuple(w.code for w in self.warnings)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "n_decisions": self.n_decisions,
+            "confidence": self.options.confidence,
+            "srm": {k: _num(v) for k, v in dataclasses.asdict(self.srm).items()},
+            "metrics": [m.to_dict() for m in self.metrics],
+            "actions": [
+                {
+                    "action_id": a.action_id,
+                    "personalized": dataclasses.asdict(a.personalized),
+                    "control": dataclasses.asdict(a.control),
+                }
+                for a in self.actions
+            ],
+            "segments": [
+                {
+                    "key": s.key,
+                    "value": s.value,
+                    "personalized_visitors": s.personalized_visitors,
+                    "control_visitors": s.control_visitors,
+                    "control_conversion": _num(s.control_conversion),
+                    "personalized_conversion": _num(s.personalized_conversion),
+                    "lift": _num(s.lift),
+                    "lift_ci": [_num(s.lift_ci.low), _num(s.lift_ci.high)],
+                }
+                for s in self.segments
+            ],
+            "timeline": [
+                {
+                    "at_ms": t.at_ms,
+                    "control_conversion": _num(t.control_conversion),
+                    "personalized_conversion": _num(t.personalized_conversion),
+                    "lift": _num(t.lift),
+                    "lift_ci": [_num(t.lift_ci.low), _num(t.lift_ci.high)],
+                    "control_reward": t.control_reward,
+                    "personalized_reward": t.personalized_reward,
+                    "control_decisions": t.control_decisions,
+                    "personalized_decisions": t.personalized_decisions,
+                }
+                for t in self.timeline
+            ],
+            "warnings": [w.to_dict() for w in self.warnings],
+            "bounce_definition": self.bounce_definition,
+            "sources": list(self.sources),
+        }
+
+    def to_text(self) -> str:
+        """A plain-text report for the terminal."""
+        return _render_text(self)
+
+    def to_html(self) -> str:
+        """A self-contained HTML page (inline CSS and SVG, no scripts)."""
+        from pipeline.replay.report_html import render_report_html
+
+        return render_report_html(self)
+
+    def write_html(self, path: str | Path) -> Path:
+        """Write :meth:`to_html` to ``path`` (parents created); return the path."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(self.to_html(), encoding="utf-8")
+        return target
+
+
+def _num(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def read_page_views(path: str | Path) -> dict[str, int]:
+    """Read an events summary: JSON lines ``{"visitor_id": ..., "page_views": n}``.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "pv.jsonl"
+    >>> _ = p.write_text('{"visitor_id": "v1", "page_views": 3}\\n')
+    >>> read_page_views(p)
+    {'v1': 3}
+    """
+    views: dict[str, int] = {}
+    with Path(path).open(encoding="utf-8") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                visitor, count = str(obj["visitor_id"]), int(obj["page_views"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise LogFormatError(
+                    path, line_no, f"expected {{'visitor_id': str, 'page_views': int}} ({exc})"
+                ) from exc
+            if count < 0:
+                raise LogFormatError(path, line_no, f"page_views must be >= 0, got {count}")
+            views[visitor] = views.get(visitor, 0) + count
+    return views
+
+
+def summarise_visitors(
+    rows: Sequence[JoinedRow],
+    segment_keys: Sequence[str] = ("traffic_source", "device", "sector"),
+    page_views: Mapping[str, int] | None = None,
+) -> tuple[list[VisitorSummary], int]:
+    """Per-visitor summaries (sorted by first decision) and how many visitors changed arm.
+
+    >>> from pipeline.replay.join import JoinedRow
+    >>> rows = [JoinedRow(decision_id="d1", visitor_id="v", session_id="s", created_at=1,
+    ...                   action_id="a", propensity=1.0, eligible={"a": 1.0}, arm="control")]
+    >>> visitors, conflicts = summarise_visitors(rows)
+    >>> visitors[0].bounced, visitors[0].arm, conflicts
+    (True, 'control', 0)
+    """
+    ordered = sorted(rows, key=lambda r: (r.created_at, r.decision_id))
+    grouped: dict[str, list[JoinedRow]] = {}
+    for row in ordered:
+        grouped.setdefault(row.visitor_id, []).append(row)
+    summaries: list[VisitorSummary] = []
+    conflicts = 0
+    for visitor, own in grouped.items():
+        first = own[0]
+        if any(r.arm != first.arm for r in own):
+            conflicts += 1
+        clicked = any(r.clicked for r in own)
+        conversions = sum(r.conversions for r in own)
+        if page_views is not None and visitor in page_views:
+            bounced = page_views[visitor] <= 1
+        else:
+            bounced = len(own) == 1 and not clicked and conversions == 0
+        cats = first.categorical_features
+        segments = {k: cats[k] for k in segment_keys if k in cats}
+        segments["intent_class"] = first.intent_class
+        summaries.append(
+            VisitorSummary(
+                visitor_id=visitor,
+                arm=first.arm,
+                decisions=len(own),
+                first_seen=first.created_at,
+                clicked=clicked,
+                conversions=conversions,
+                revenue=sum(r.revenue for r in own),
+                last_seen=own[-1].created_at,
+                bounced=bounced,
+                segments=segments,
+            )
+        )
+    return summaries, conflicts
+
+
+def _rate_metric(
+    name: str,
+    control: Sequence[VisitorSummary],
+    treated: Sequence[VisitorSummary],
+    flag: str,
+    level: float,
+    higher_is_better: bool = True,
+) -> MetricLift:
+    sc = sum(1 for v in control if getattr(v, flag))
+    st = sum(1 for v in treated if getattr(v, flag))
+    nc, nt = len(control), len(treated)
+    pc = sc / nc if nc else float("nan")
+    pt = st / nt if nt else float("nan")
+    relative = pt / pc - 1.0 if nc and nt and pc > 0 else float("nan")
+    return MetricLift(
+        name,
+        pc,
+        pt,
+        pt - pc,
+        newcombe_difference(st, nt, sc, nc, level),
+        relative,
+        relative_risk_interval(st, nt, sc, nc, level),
+        "Newcombe hybrid score (absolute), Katz log (relative)",
+        higher_is_better,
+    )
+
+
+def _money_metrics(
+    control: Sequence[VisitorSummary],
+    treated: Sequence[VisitorSummary],
+    options: ReportOptions,
+) -> list[MetricLift]:
+    out: list[MetricLift] = []
+    for name, per_order in (("revenue_per_visitor", False), ("average_order_value", True)):
+        groups: list[tuple[list[float], list[float] | None]] = []
+        values: list[float] = []
+        for arm in (control, treated):
+            revenue = [v.revenue for v in arm]
+            if per_order:
+                orders = [float(v.conversions) for v in arm]
+                groups.append((revenue, orders))
+                total_orders = sum(orders)
+                values.append(sum(revenue) / total_orders if total_orders else float("nan"))
+            else:
+                groups.append((revenue, None))
+                values.append(sum(revenue) / len(arm) if arm else float("nan"))
+        absolute, relative = bootstrap_two_sample(
+            groups[0], groups[1], n_boot=options.n_boot, seed=options.seed,
+            level=options.confidence,
+        )
+        vc, vt = values
+        out.append(
+            MetricLift(
+                name,
+                vc,
+                vt,
+                vt - vc,
+                absolute.interval,
+                vt / vc - 1.0 if vc and math.isfinite(vc) else float("nan"),
+                relative.interval,
+                f"bootstrap over visitors ({options.n_boot} resamples, seed {options.seed})",
+            )
+        )
+    return out
+
+
+def _timeline(
+    visitors: Sequence[VisitorSummary],
+    rows: Sequence[JoinedRow],
+    options: ReportOptions,
+) -> list[TimelinePoint]:
+    if not visitors:
+        return []
+    start = min(v.first_seen for v in visitors)
+    end = max(max(v.first_seen for v in visitors), max(r.created_at for r in rows))
+    buckets = max(options.time_buckets, 1)
+    edges = sorted({start + (end - start) * k // buckets for k in range(1, buckets + 1)})
+    by_time = sorted(visitors, key=lambda v: v.first_seen)
+    decisions = sorted(rows, key=lambda r: r.created_at)
+    points: list[TimelinePoint] = []
+    vi = di = 0
+    counts = {CONTROL: 0, PERSONALIZED: 0}
+    conv = {CONTROL: 0, PERSONALIZED: 0}
+    dec = {CONTROL: 0, PERSONALIZED: 0}
+    reward = {CONTROL: 0.0, PERSONALIZED: 0.0}
+    for edge in edges:
+        while vi < len(by_time) and by_time[vi].first_seen <= edge:
+            v = by_time[vi]
+            if v.arm in counts:
+                counts[v.arm] += 1
+                conv[v.arm] += int(v.converted)
+            vi += 1
+        while di < len(decisions) and decisions[di].created_at <= edge:
+            r = decisions[di]
+            if r.arm in dec:
+                dec[r.arm] += 1
+                reward[r.arm] += r.reward
+            di += 1
+        nc, nt = counts[CONTROL], counts[PERSONALIZED]
+        pc = conv[CONTROL] / nc if nc else float("nan")
+        pt = conv[PERSONALIZED] / nt if nt else float("nan")
+        points.append(
+            TimelinePoint(
+                at_ms=edge,
+                control_visitors=nc,
+                personalized_visitors=nt,
+                control_conversion=pc,
+                personalized_conversion=pt,
+                lift=pt - pc,
+                lift_ci=newcombe_difference(conv[PERSONALIZED], nt, conv[CONTROL], nc,
+                                            options.confidence),
+                control_decisions=dec[CONTROL],
+                personalized_decisions=dec[PERSONALIZED],
+                control_reward=reward[CONTROL],
+                personalized_reward=reward[PERSONALIZED],
+            )
+        )
+    return points
+
+
+def build_report_from_rows(
+    rows: Sequence[JoinedRow],
+    control_share: float,
+    options: ReportOptions | None = None,
+    page_views: Mapping[str, int] | None = None,
+    sources: Sequence[str] = (),
+) -> Report:
+    """Build the report from joined rows (see the module docstring for definitions).
+
+    ``control_share`` is the configured share of visitors in the control group,
+    for the sample-ratio-mismatch check.
+
+    >>> build_report_from_rows([], 0.1)
+    Traceback (most recent call last):
+    ...
+    pipeline.replay.errors.EmptyLog: no decisions to report on
+    """
+    opts = options or ReportOptions()
+    if not 0.0 < control_share < 1.0:
+        raise InvalidOptions(f"control_share must be in (0, 1), got {control_share}")
+    if not rows:
+        raise EmptyLog("no decisions to report on")
+    visitors, conflicts = summarise_visitors(rows, opts.segment_keys, page_views)
+    control = [v for v in visitors if v.arm == CONTROL]
+    treated = [v for v in visitors if v.arm == PERSONALIZED]
+    level = opts.confidence
+    warnings: list[ReplayWarning] = []
+    stat, p_value = chi_square_two_cells(len(control), len(treated), control_share)
+    n_vis = len(control) + len(treated)
+    srm = SrmCheck(
+        control_visitors=len(control),
+        personalized_visitors=len(treated),
+        expected_control_share=control_share,
+        observed_control_share=len(control) / n_vis if n_vis else float("nan"),
+        chi_square=stat,
+        p_value=p_value,
+        mismatch=p_value < opts.srm_alpha,
+    )
+    if srm.mismatch:
+        warnings.append(
+            ReplayWarning(
+                "sample_ratio_mismatch",
+                f"control has {srm.observed_control_share:.2%} of visitors, configured "
+                f"{control_share:.2%} (chi-square {stat:.1f}, p = {p_value:.2g} < "
+                f"{opts.srm_alpha:g}): assignment or logging is broken; lifts are not "
+                "trustworthy",
+                {"p_value": p_value, "chi_square": stat, "alpha": opts.srm_alpha},
+            )
+        )
+    if conflicts:
+        warnings.append(
+            ReplayWarning(
+                "arm_conflict",
+                f"{conflicts} visitors appear in both arms; each is counted in the arm of "
+                "their first decision",
+                {"visitors": conflicts},
+            )
+        )
+    for arm, group in ((CONTROL, control), (PERSONALIZED, treated)):
+        if not group:
+            warnings.append(
+                ReplayWarning("empty_arm", f"no {arm} visitors: lifts are undefined",
+                              {"arm": arm})
+            )
+    metrics = [
+        _rate_metric("conversion_rate", control, treated, "converted", level),
+        _rate_metric("click_rate", control, treated, "clicked", level),
+        _rate_metric("bounce_rate", control, treated, "bounced", level, higher_is_better=False),
+        *_money_metrics(control, treated, opts),
+    ]
+    per_action: dict[str, dict[str, ArmStats]] = {}
+    for row in rows:
+        stats = per_action.setdefault(
+            row.action_id, {PERSONALIZED: ArmStats(), CONTROL: ArmStats()}
+        )
+        arm = row.arm if row.arm in stats else PERSONALIZED
+        old = stats[arm]
+        stats[arm] = ArmStats(
+            old.decisions + 1,
+            old.clicks + int(row.clicked),
+            old.conversions + row.conversions,
+            old.revenue + row.revenue,
+            old.reward + row.reward,
+        )
+    actions = sorted(
+        (ActionBreakdown(a, s[PERSONALIZED], s[CONTROL]) for a, s in per_action.items()),
+        key=lambda a: (-(a.personalized.decisions + a.control.decisions), a.action_id),
+    )
+    keys = [*opts.segment_keys, *(["intent_class"] if opts.include_intent_class else [])]
+    segments: list[SegmentBreakdown] = []
+    for key in keys:
+        values = sorted({v.segments[key] for v in visitors if key in v.segments})
+        for value in values:
+            c = [v for v in control if v.segments.get(key) == value]
+            t = [v for v in treated if v.segments.get(key) == value]
+            sc, st = sum(v.converted for v in c), sum(v.converted for v in t)
+            pc = sc / len(c) if c else float("nan")
+            pt = st / len(t) if t else float("nan")
+            segments.append(
+                SegmentBreakdown(key, value, len(t), len(c), pc, pt, pt - pc,
+                                 newcombe_difference(st, len(t), sc, len(c), level))
+            )
+    return Report(
+        n_decisions=len(rows),
+        srm=srm,
+        metrics=tuple(metrics),
+        actions=tuple(actions),
+        segments=tuple(segments),
+        timeline=tuple(_timeline(visitors, rows, opts)),
+        warnings=tuple(warnings),
+        options=opts,
+        bounce_definition=BOUNCE_DEFINITION,
+        sources=tuple(sources),
+    )
+
+
+def build_report(
+    log_path: str | Path,
+    outcomes_path: str | Path | None,
+    control_share: float,
+    options: ReportOptions | None = None,
+    page_views: Mapping[str, int] | None = None,
+    file_options: LogFileOptions | None = None,
+) -> Report:
+    """Read a decision log and outcomes and build the experiment report.
+
+    >>> import tempfile, pathlib
+    >>> from pipeline.replay.logfile import write_decision_logs, write_outcomes
+    >>> from pipeline.replay.synthetic import SyntheticOptions, generate_synthetic_log
+    >>> syn = generate_synthetic_log(SyntheticOptions(n_visitors=200, control_share=0.3))
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = write_decision_logs(folder / "d.jsonl", syn.logs)
+    >>> _ = write_outcomes(folder / "o.jsonl", syn.outcomes)
+    >>> rep = build_report(folder / "d.jsonl", folder / "o.jsonl", 0.3, ReportOptions(n_boot=50))
+    >>> rep.write_html(folder / "report.html").stat().st_size > 1000
+    True
+    """
+    opts = options or ReportOptions()
+    joined = join_files(log_path, outcomes_path, opts.weights, file_options)
+    sources = [str(log_path)] + ([str(outcomes_path)] if outcomes_path is not None else [])
+    report = build_report_from_rows(joined.rows, control_share, opts, page_views, sources)
+    if joined.unmatched_outcomes:
+        extra = ReplayWarning(
+            "unmatched_outcomes",
+            f"{joined.unmatched_outcomes} outcomes refer to decisions missing from the log",
+            {"outcomes": joined.unmatched_outcomes},
+        )
+        report = dataclasses.replace(report, warnings=(*report.warnings, extra))
+    return report
+
+
+def _pct(value: float) -> str:
+    return "n/a" if not math.isfinite(value) else f"{value:.2%}"
+
+
+def _money(value: float) -> str:
+    return "n/a" if not math.isfinite(value) else f"{value:,.2f}"
+
+
+def _fmt_metric(metric: str, value: float) -> str:
+    return _money(value) if metric in ("revenue_per_visitor", "average_order_value") else _pct(
+        value
+    )
+
+
+def _fmt_interval(metric: str, interval: Interval, relative: bool = False) -> str:
+    if not (math.isfinite(interval.low) and math.isfinite(interval.high)):
+        return "n/a"
+    if relative:
+        return f"[{interval.low:+.1%}, {interval.high:+.1%}]"
+    if metric in ("revenue_per_visitor", "average_order_value"):
+        return f"[{interval.low:+,.2f}, {interval.high:+,.2f}]"
+    return f"[{interval.low:+.2%}, {interval.high:+.2%}]"
+
+
+def format_lift(metric: str, value: float) -> str:
+    """Signed absolute lift: money with two decimals, rates in percentage points.
+
+    >>> format_lift("revenue_per_visitor", 1.5), format_lift("conversion_rate", 0.012)
+    ('+1.50', '+1.20%')
+    """
+    if not math.isfinite(value):
+        return "n/a"
+    if metric in ("revenue_per_visitor", "average_order_value"):
+        return f"{value:+,.2f}"
+    return f"{value:+.2%}"
+
+
+def format_time(ms: float) -> str:
+    """``YYYY-MM-DD HH:MM`` (UTC) of epoch milliseconds.
+
+    >>> format_time(0)
+    '1970-01-01 00:00'
+    """
+    return datetime.fromtimestamp(ms / 1000.0, tz=UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
+    line = "  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in
+                     enumerate(zip(header, widths, strict=True)))
+    out = [line, "-" * len(line)]
+    for row in rows:
+        out.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in
+                             enumerate(zip(row, widths, strict=True))))
+    return out
+
+
+def _render_text(report: Report) -> str:
+    s = report.srm
+    level = f"{report.options.confidence:.0%}"
+    lines = [
+        "Experiment report: personalized vs control",
+        f"decisions {report.n_decisions}; visitors: personalized {s.personalized_visitors}, "
+        f"control {s.control_visitors}",
+        f"sample ratio: control {_pct(s.observed_control_share)} observed vs "
+        f"{_pct(s.expected_control_share)} configured; chi-square {s.chi_square:.2f}, "
+        f"p = {s.p_value:.3g} -> {'MISMATCH' if s.mismatch else 'ok'}",
+        "",
+    ]
+    header = ["metric", "control", "personalized", "abs lift", f"abs {level} CI", "rel lift",
+              f"rel {level} CI"]
+    body = []
+    for m in report.metrics:
+        rel = "n/a" if not math.isfinite(m.relative) else f"{m.relative:+.1%}"
+        absolute = format_lift(m.metric, m.absolute)
+        body.append([
+            m.metric, _fmt_metric(m.metric, m.control), _fmt_metric(m.metric, m.personalized),
+            absolute, _fmt_interval(m.metric, m.absolute_ci), rel,
+            _fmt_interval(m.metric, m.relative_ci, relative=True),
+        ])
+    lines += _table(header, body)
+    lines += [f"bounce: {report.bounce_definition}", "", "per action (per decision):"]
+    body = [
+        [
+            a.action_id,
+            str(a.personalized.decisions), _pct(a.personalized.click_rate),
+            _pct(a.personalized.conversion_rate), _money(a.personalized.revenue_per_decision),
+            str(a.control.decisions), _pct(a.control.click_rate),
+            _pct(a.control.conversion_rate),
+        ]
+        for a in report.actions
+    ]
+    lines += _table(
+        ["action", "pers n", "pers click", "pers conv", "pers rev", "ctrl n", "ctrl click",
+         "ctrl conv"],
+        body,
+    )
+    if report.segments:
+        lines += ["", "per segment (visitor conversion rate):"]
+        body = [
+            [
+                f"{seg.key}={seg.value}", str(seg.personalized_visitors),
+                _pct(seg.personalized_conversion), str(seg.control_visitors),
+                _pct(seg.control_conversion),
+                "n/a" if not math.isfinite(seg.lift) else f"{seg.lift:+.2%}",
+                _fmt_interval("rate", seg.lift_ci),
+            ]
+            for seg in report.segments
+        ]
+        lines += _table(
+            ["segment", "pers n", "pers conv", "ctrl n", "ctrl conv", "abs lift", f"{level} CI"],
+            body,
+        )
+    if report.timeline:
+        first, last = report.timeline[0], report.timeline[-1]
+        lines += [
+            "",
+            f"time span {format_time(first.at_ms)} .. {format_time(last.at_ms)} UTC "
+            f"({len(report.timeline)} points)",
+        ]
+    if report.warnings:
+        lines.append("warnings:")
+        lines += [f"  - [{w.code}] {w.message}" for w in report.warnings]
+    else:
+        lines.append("warnings: none")
+    return "\n".join(lines)

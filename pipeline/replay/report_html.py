@@ -1,0 +1,248 @@
+"""Render an experiment :class:`~pipeline.replay.report.Report` as one self-contained HTML page.
+
+Inline CSS, inline SVG charts (lift over time with its confidence band,
+cumulative reward per decision by arm, action mix by arm), no JavaScript and no
+external resources, so the file can be mailed or archived as is. The output is
+deterministic (no generation timestamp), so it can be diffed.
+
+>>> from pipeline.replay.join import join_records
+>>> from pipeline.replay.report import ReportOptions, build_report_from_rows
+>>> from pipeline.replay.synthetic import SyntheticOptions, generate_synthetic_log
+>>> syn = generate_synthetic_log(SyntheticOptions(n_visitors=150, control_share=0.5))
+>>> rep = build_report_from_rows(join_records(syn.logs, syn.outcomes).rows, 0.5,
+...                              ReportOptions(n_boot=50))
+>>> page = render_report_html(rep)
+>>> page.startswith("<!DOCTYPE html>"), "<script" in page, page.count("<svg")
+(True, False, 3)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from html import escape
+
+from pipeline.replay.report import Report, format_lift, format_time
+from pipeline.replay.svg import Series, line_chart, stacked_bars
+
+__all__ = ["render_report_html"]
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
+max-width:1000px;color:#1b1b1b;padding:0 1rem}
+h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;
+border-bottom:1px solid #ddd;padding-bottom:.3rem}
+.muted{color:#666;font-size:.9rem}
+table{border-collapse:collapse;width:100%;font-size:.9rem;margin:.5rem 0}
+th,td{padding:.3rem .5rem;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}
+.metrics td:last-child{white-space:normal;font-size:.78rem;color:#666;text-align:left}
+th:first-child,td:first-child{text-align:left}
+th{background:#f6f6f6}
+.good{color:#0a7a3b;font-weight:600}.bad{color:#b3261e;font-weight:600}
+.box{padding:.6rem .9rem;border-radius:6px;margin:.6rem 0}
+.ok{background:#eaf6ee;border:1px solid #b7dfc3}.alert{background:#fdecea;border:1px solid #f3b8b2}
+.warn{background:#fff6e0;border:1px solid #f1d48a}
+svg{display:block;margin:.8rem 0;max-width:100%;height:auto}
+svg .title{font-size:14px;font-weight:600;fill:#1b1b1b}
+svg .tick{font-size:11px;fill:#555}svg .legend{font-size:12px;fill:#1b1b1b}
+svg .inbar{font-size:11px;fill:#fff}
+svg .plot{fill:#fcfcfc;stroke:#ddd}svg .grid{stroke:#eee}svg .zero{stroke:#888;stroke-dasharray:4 3}
+"""
+
+_MONEY = ("revenue_per_visitor", "average_order_value")
+
+
+def _pct(value: float, digits: int = 2) -> str:
+    return "n/a" if not math.isfinite(value) else f"{value:.{digits}%}"
+
+
+def _money(value: float) -> str:
+    return "n/a" if not math.isfinite(value) else f"{value:,.2f}"
+
+
+def _value(metric: str, value: float) -> str:
+    return _money(value) if metric in _MONEY else _pct(value)
+
+
+def _interval(metric: str, low: float, high: float, relative: bool = False) -> str:
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "n/a"
+    if relative:
+        return f"[{low:+.1%}, {high:+.1%}]"
+    if metric in _MONEY:
+        return f"[{low:+,.2f}, {high:+,.2f}]"
+    return f"[{low:+.2%}, {high:+.2%}]"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], css_class: str = "") -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows
+    )
+    attr = f' class="{css_class}"' if css_class else ""
+    return f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _metrics_table(report: Report) -> str:
+    level = f"{report.options.confidence:.0%}"
+    rows = []
+    for m in report.metrics:
+        css = ""
+        if m.significant and math.isfinite(m.absolute):
+            better = (m.absolute > 0) == m.higher_is_better
+            css = "good" if better else "bad"
+        lift = escape(format_lift(m.metric, m.absolute))
+        rel = "n/a" if not math.isfinite(m.relative) else f"{m.relative:+.1%}"
+        rows.append([
+            escape(m.metric),
+            escape(_value(m.metric, m.control)),
+            escape(_value(m.metric, m.personalized)),
+            f'<span class="{css}">{lift}</span>' if css else lift,
+            escape(_interval(m.metric, m.absolute_ci.low, m.absolute_ci.high)),
+            escape(rel),
+            escape(_interval(m.metric, m.relative_ci.low, m.relative_ci.high, relative=True)),
+            escape(m.method),
+        ])
+    return _table(
+        ["metric", "control", "personalized", "abs lift", f"{level} CI", "rel lift",
+         f"{level} CI", "method"],
+        rows,
+        css_class="metrics",
+    )
+
+
+def _charts(report: Report) -> str:
+    timeline = report.timeline
+    lift = Series(
+        "personalized - control",
+        [(float(t.at_ms), t.lift) for t in timeline],
+        band=[(float(t.at_ms), t.lift_ci.low, t.lift_ci.high) for t in timeline],
+    )
+    lift_svg = line_chart(
+        f"Conversion-rate lift over time (cumulative, {report.options.confidence:.0%} CI band)",
+        [lift],
+        x_format=lambda x: format_time(x)[5:],
+        y_format=lambda y: f"{y:+.1%}",
+        zero_line=True,
+    )
+
+    def per_decision(reward: float, decisions: int) -> float:
+        return reward / decisions if decisions else float("nan")
+
+    reward_svg = line_chart(
+        "Cumulative reward per decision, by arm",
+        [
+            Series("personalized", [
+                (float(t.at_ms), per_decision(t.personalized_reward, t.personalized_decisions))
+                for t in timeline
+            ]),
+            Series("control", [
+                (float(t.at_ms), per_decision(t.control_reward, t.control_decisions))
+                for t in timeline
+            ]),
+        ],
+        x_format=lambda x: format_time(x)[5:],
+        y_format=lambda y: f"{y:.3g}",
+    )
+    top = report.options.top_actions
+    bars = []
+    for arm in ("personalized", "control"):
+        parts = [
+            (a.action_id, float(getattr(a, arm).decisions)) for a in report.actions[:top]
+        ]
+        rest = sum(getattr(a, arm).decisions for a in report.actions[top:])
+        if rest:
+            parts.append(("other", float(rest)))
+        bars.append((arm, parts))
+    mix_svg = stacked_bars("Action mix by arm (share of decisions)", bars)
+    return lift_svg + reward_svg + mix_svg
+
+
+def render_report_html(report: Report) -> str:
+    """The report as a complete HTML document (see the module docstring).
+
+    >>> from pipeline.replay.join import join_records
+    >>> from pipeline.replay.report import ReportOptions, build_report_from_rows
+    >>> from pipeline.replay.synthetic import SyntheticOptions, generate_synthetic_log
+    >>> syn = generate_synthetic_log(SyntheticOptions(n_visitors=40, control_share=0.5))
+    >>> rep = build_report_from_rows(join_records(syn.logs, syn.outcomes).rows, 0.5,
+    ...                              ReportOptions(n_boot=20))
+    >>> render_report_html(rep).rstrip().endswith("</body></html>")
+    True
+    """
+    s = report.srm
+    level = f"{report.options.confidence:.0%}"
+    srm_class = "alert" if s.mismatch else "ok"
+    srm_text = (
+        f"Sample ratio: control {_pct(s.observed_control_share)} of visitors observed vs "
+        f"{_pct(s.expected_control_share)} configured (chi-square {s.chi_square:.2f}, "
+        f"p = {s.p_value:.3g}): {'MISMATCH - lifts are not trustworthy' if s.mismatch else 'ok'}"
+    )
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>rtp experiment report</title>",
+        f"<style>{_CSS}</style></head><body>",
+        "<h1>Experiment report: personalized vs control</h1>",
+        f'<p class="muted">{report.n_decisions} decisions; visitors: personalized '
+        f"{s.personalized_visitors}, control {s.control_visitors}"
+        + (f"; sources: {escape(', '.join(report.sources))}" if report.sources else "")
+        + "</p>",
+        f'<div class="box {srm_class}">{escape(srm_text)}</div>',
+    ]
+    if report.warnings:
+        items = "".join(
+            f"<li><code>{escape(w.code)}</code> {escape(w.message)}</li>" for w in report.warnings
+        )
+        parts.append(f'<div class="box warn"><strong>Warnings</strong><ul>{items}</ul></div>')
+    parts += [
+        "<h2>Metrics (per visitor)</h2>",
+        _metrics_table(report),
+        f'<p class="muted">Bounce: {escape(report.bounce_definition)}. Lift = personalized '
+        f"minus control; relative lift = personalized / control - 1. {level} intervals.</p>",
+        "<h2>Over time</h2>",
+        _charts(report),
+        "<h2>Per action (per decision)</h2>",
+        _table(
+            ["action", "personalized decisions", "click rate", "conversion rate",
+             "revenue / decision", "control decisions", "click rate", "conversion rate"],
+            [
+                [
+                    escape(a.action_id),
+                    str(a.personalized.decisions),
+                    _pct(a.personalized.click_rate),
+                    _pct(a.personalized.conversion_rate),
+                    _money(a.personalized.revenue_per_decision),
+                    str(a.control.decisions),
+                    _pct(a.control.click_rate),
+                    _pct(a.control.conversion_rate),
+                ]
+                for a in report.actions
+            ],
+        ),
+        '<p class="muted">Control decisions were logged but not served: their rates are those '
+        "of the default experience.</p>",
+    ]
+    if report.segments:
+        parts += [
+            "<h2>Per segment (visitor conversion rate)</h2>",
+            _table(
+                ["segment", "personalized visitors", "conversion", "control visitors",
+                 "conversion", "abs lift", f"{level} CI"],
+                [
+                    [
+                        escape(f"{seg.key} = {seg.value}"),
+                        str(seg.personalized_visitors),
+                        _pct(seg.personalized_conversion),
+                        str(seg.control_visitors),
+                        _pct(seg.control_conversion),
+                        "n/a" if not math.isfinite(seg.lift) else f"{seg.lift:+.2%}",
+                        escape(_interval("rate", seg.lift_ci.low, seg.lift_ci.high)),
+                    ]
+                    for seg in report.segments
+                ],
+            ),
+        ]
+    parts.append("</body></html>")
+    return "\n".join(parts)
