@@ -122,7 +122,7 @@ def build_app(settings: Settings, options: WorkerOptions | None = None,
                             key_type=bytes, value_type=bytes)
         # Faust derives table serializers from the types and falls back to JSON: our values
         # are already compact bytes, so store them as they are.
-        created.key_serializer = created.value_serializer = "raw"
+        created.key_serializer = created.value_serializer = "raw"  # type: ignore[attr-defined]
         return created
 
     events, outcomes, profiles = topic(EVENTS), topic(OUTCOMES), topic(PROFILES)
