@@ -54,6 +54,9 @@ class ProducerOptions:
             "acks": self.acks,
             "enable.idempotence": self.idempotence,
             "queue.buffering.max.messages": self.queue_max_messages,
+            # The Java client's partitioner, which Faust (aiokafka) also uses: a visitor's
+            # events, outcomes and the worker's internal re-keyed topics share a partition.
+            "partitioner": "murmur2_random",
         }
 
 

@@ -1,0 +1,197 @@
+"""Running totals of the closed loop: reward obtained, expected and the oracle's; arm stats.
+
+Per personalized decision the simulator knows, from the response model, the
+expected reward of the chosen action and of the best candidate (the oracle).
+The obtained reward is what actually happened: clicks, dismissals and
+conversions attributed to the decision, weighted like rtp's feedback.
+
+>>> from pipeline.sim.options import RewardWeights
+>>> ledger = RewardLedger()
+>>> ledger.record_decision(expected=0.3, oracle=0.5, matched=False)
+>>> ledger.record_reaction("clicked", RewardWeights())
+>>> ledger.obtained, round(ledger.regret, 2), round(ledger.expected_regret, 2)
+(1.0, -0.5, 0.2)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from pipeline.sim.options import RewardWeights
+
+__all__ = ["ArmStats", "RewardLedger"]
+
+
+@dataclass(slots=True)
+class RewardLedger:
+    """Reward totals over the personalized decisions scored so far.
+
+    Attributes
+    ----------
+    decisions
+        Personalized decisions shown to a visitor still browsing (scored).
+    oracle_matches
+        Of those, how many chose an action as good as the oracle's.
+    expected
+        Sum of the chosen actions' expected rewards.
+    oracle
+        Sum of the best candidate's expected reward at each decision.
+    obtained
+        Realized reward: weighted clicks, dismissals and attributed conversions
+        (a conversion is counted when the purchase happens, at the session end).
+    clicks, dismissals, ignored, conversions
+        Outcome counts (conversions attributed to decisions).
+    revenue
+        Value of the attributed conversions.
+
+    >>> RewardLedger().match_rate
+    0.0
+    """
+
+    decisions: int = 0
+    oracle_matches: int = 0
+    expected: float = 0.0
+    oracle: float = 0.0
+    obtained: float = 0.0
+    clicks: int = 0
+    dismissals: int = 0
+    ignored: int = 0
+    conversions: int = 0
+    revenue: float = 0.0
+
+    @property
+    def regret(self) -> float:
+        """Oracle reward minus obtained reward.
+
+        >>> RewardLedger(oracle=3.0, obtained=1.0).regret
+        2.0
+        """
+        return self.oracle - self.obtained
+
+    @property
+    def expected_regret(self) -> float:
+        """Oracle reward minus the chosen actions' expected reward (no sampling noise).
+
+        >>> RewardLedger(oracle=3.0, expected=2.5).expected_regret
+        0.5
+        """
+        return self.oracle - self.expected
+
+    @property
+    def match_rate(self) -> float:
+        """Share of decisions whose action was as good as the oracle's.
+
+        >>> RewardLedger(decisions=4, oracle_matches=1).match_rate
+        0.25
+        """
+        return self.oracle_matches / self.decisions if self.decisions else 0.0
+
+    def record_decision(self, expected: float, oracle: float, matched: bool) -> None:
+        """Score one shown decision.
+
+        >>> led = RewardLedger(); led.record_decision(0.2, 0.2, True); led.oracle_matches
+        1
+        """
+        self.decisions += 1
+        self.oracle_matches += int(matched)
+        self.expected += expected
+        self.oracle += oracle
+
+    def record_reaction(self, kind: str, weights: RewardWeights) -> None:
+        """Count a clicked, dismissed or ignored outcome (and its reward).
+
+        >>> led = RewardLedger(); led.record_reaction("dismissed", RewardWeights(dismissed=-1))
+        >>> led.dismissals, led.obtained
+        (1, -1.0)
+        """
+        if kind == "clicked":
+            self.clicks += 1
+            self.obtained += weights.clicked
+        elif kind == "dismissed":
+            self.dismissals += 1
+            self.obtained += weights.dismissed
+        elif kind == "ignored":
+            self.ignored += 1
+
+    def record_conversion(self, value: float, weights: RewardWeights) -> None:
+        """Count a conversion attributed to a decision.
+
+        >>> led = RewardLedger(); led.record_conversion(10.0, RewardWeights())
+        >>> led.conversions, led.obtained, led.revenue
+        (1, 1.0, 10.0)
+        """
+        self.conversions += 1
+        self.obtained += weights.converted
+        self.revenue += value
+
+
+@dataclass(slots=True)
+class ArmStats:
+    """True conversion of the finished visitors of one experiment arm.
+
+    Attributes
+    ----------
+    visitors, conversions
+        Finished visitors and how many converted.
+    expected_conversions
+        Sum of their final conversion probabilities (the truth without sampling noise).
+    revenue
+        Value of their conversions.
+
+    >>> s = ArmStats(); s.add(True, 0.5, 10.0); s.add(False, 0.1, 0.0)
+    >>> s.rate, s.expected_rate
+    (0.5, 0.3)
+    """
+
+    visitors: int = 0
+    conversions: int = 0
+    expected_conversions: float = 0.0
+    revenue: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        """Observed conversion rate (0 without visitors).
+
+        >>> ArmStats().rate
+        0.0
+        """
+        return self.conversions / self.visitors if self.visitors else 0.0
+
+    @property
+    def expected_rate(self) -> float:
+        """Mean final conversion probability (0 without visitors).
+
+        >>> ArmStats(visitors=2, expected_conversions=0.5).expected_rate
+        0.25
+        """
+        return self.expected_conversions / self.visitors if self.visitors else 0.0
+
+    def add(self, converted: bool, probability: float, value: float) -> None:
+        """Count one finished visitor.
+
+        >>> s = ArmStats(); s.add(True, 0.2, 5.0); (s.visitors, s.conversions, s.revenue)
+        (1, 1, 5.0)
+        """
+        self.visitors += 1
+        self.conversions += int(converted)
+        self.expected_conversions += probability
+        self.revenue += value
+
+    def lift_over(self, control: ArmStats, z: float = 1.96) -> tuple[float, float, float] | None:
+        """Difference of observed rates to ``control`` with a Wald interval (95% by default).
+
+        ``None`` when either arm has no visitors.
+
+        >>> a, b = ArmStats(100, 20), ArmStats(100, 10)
+        >>> [round(x, 3) for x in a.lift_over(b)]
+        [0.1, 0.002, 0.198]
+        >>> ArmStats().lift_over(b) is None
+        True
+        """
+        if not self.visitors or not control.visitors:
+            return None
+        p1, p0 = self.rate, control.rate
+        se = math.sqrt(p1 * (1 - p1) / self.visitors + p0 * (1 - p0) / control.visitors)
+        diff = p1 - p0
+        return diff, diff - z * se, diff + z * se

@@ -1,0 +1,272 @@
+"""The Listen-Think-Act-Learn topology on a real broker, with a real worker process.
+
+One worker serves the whole module under its own topic prefix; each test uses its
+own visitor ids.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from pipeline.client import EventProducer
+from pipeline.decide import assign_arm, load_catalog
+from pipeline.engine import EngineOptions
+from pipeline.settings import Settings
+from pipeline.topics import (
+    ACTIONS,
+    DECISIONS_LOG,
+    EVENTS,
+    OUTCOMES,
+    PROFILES,
+    SIGNALS,
+    apply_topics,
+    topic_specs,
+)
+from tests.integration.scenarios import browser, headphones_shopper, home_visit, rage_clicker
+from tests.integration.topic_watch import TopicWatch
+from tests.integration.worker_process import WorkerProcess, wait_caught_up
+
+
+@pytest.fixture(scope="module")
+def flow(kafka: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
+        tuple[Settings, WorkerProcess]]:
+    settings = dataclasses.replace(kafka, topic_prefix=f"flow-{uuid.uuid4().hex[:8]}.")
+    apply_topics(settings.bootstrap, topic_specs(settings.partitions, 1, settings.topic_prefix))
+    tmp = tmp_path_factory.mktemp("worker")
+    worker = WorkerProcess(settings, tmp / "data", tmp / "worker.log")
+    try:
+        worker.wait_ready()
+        yield settings, worker
+    finally:
+        worker.stop()
+
+
+def _start() -> int:
+    return int(time.time() * 1000) - 15 * 60 * 1000
+
+
+def _send(settings: Settings, events: list[dict[str, Any]]) -> None:
+    with EventProducer(settings) as producer:
+        for event in events:
+            producer.send_event(event)
+
+
+def _watch(settings: Settings, topic: str) -> TopicWatch:
+    return TopicWatch(settings, settings.topic(topic))
+
+
+def _personalized(prefix: str, n: int) -> list[str]:
+    ids = (f"{prefix}-{i}" for i in range(10_000))
+    return [v for v in ids if assign_arm(v) == "personalized"][:n]
+
+
+def test_headphones_shopper_gets_the_free_express_shipping_banner(
+        flow: tuple[Settings, WorkerProcess]) -> None:
+    settings, _ = flow
+    run = uuid.uuid4().hex[:6]
+    shoppers = _personalized(f"hp-{run}", 8)
+    _send(settings, [e for v in shoppers for e in headphones_shopper(v, _start())])
+
+    log = _watch(settings, DECISIONS_LOG)
+    on_shipping = log.wait_for(
+        lambda rs: {r["decision"]["visitor_id"] for r in rs
+                    if r["categorical_features"]["page_type"] == "shipping_returns"}
+        >= set(shoppers), what="a decision on Shipping & Returns for every shopper")
+    # Rules make the banner eligible for every hesitating shopper who viewed the product 3x
+    # (on the first decision there; once delivered, its per-session cap removes it).
+    for shopper in shoppers:
+        first = next(r for r in on_shipping if r["decision"]["visitor_id"] == shopper
+                     and r["categorical_features"]["page_type"] == "shipping_returns")
+        eligible = {e["action_id"] for e in first["eligible"]}
+        assert "free_express_shipping" in eligible or any(
+            r["decision"]["action_id"] == "free_express_shipping" for r in on_shipping
+            if r["decision"]["visitor_id"] == shopper)
+
+    actions = _watch(settings, ACTIONS)
+    banners = actions.wait_for(
+        lambda rs: any(r["action_id"] == "free_express_shipping" for r in rs),
+        what="a free express shipping decision")
+    banner = next(r for r in banners if r["action_id"] == "free_express_shipping")
+    assert banner["visitor_id"] in shoppers
+    assert banner["ttl_ms"] == 20 * 60 * 1000
+    assert "20 minutes" in banner["payload"]["headline"]
+    assert 0 < banner["propensity"] <= 1
+    log.close()
+    actions.close()
+
+
+def test_rage_clicks_produce_a_struggle_signal(flow: tuple[Settings, WorkerProcess]) -> None:
+    settings, _ = flow
+    visitor = f"rage-{uuid.uuid4().hex[:6]}"
+    _send(settings, rage_clicker(visitor, _start()))
+    signals = _watch(settings, SIGNALS)
+    found = signals.wait_for(lambda rs: any(r["visitor_id"] == visitor for r in rs),
+                             what="a signal for the rage clicker")
+    mine = [r for r in found if r["visitor_id"] == visitor]
+    assert [r["rule"] for r in mine] == ["rage_click"]
+    assert mine[0]["session_id"].startswith(visitor)
+    signals.close()
+
+
+def test_control_group_visitor_gets_no_action_but_is_logged(
+        flow: tuple[Settings, WorkerProcess]) -> None:
+    settings, worker = flow
+    run = uuid.uuid4().hex[:6]
+    control = next(v for v in (f"ctl-{run}-{i}" for i in range(1000))
+                   if assign_arm(v) == "control")
+    _send(settings, browser(control, _start(), pages=4))
+    log = _watch(settings, DECISIONS_LOG)
+    mine = log.wait_for(
+        lambda rs: sum(r["decision"]["visitor_id"] == control for r in rs) >= 4,
+        what="four decisions logged for the control visitor")
+    mine = [r for r in mine if r["decision"]["visitor_id"] == control]
+    assert {r["decision"]["experiment_arm"] for r in mine} == {"control"}
+    assert not any(r["served"] for r in mine)
+    wait_caught_up(worker, [settings.topic(EVENTS)])
+    actions = _watch(settings, ACTIONS)
+    actions.poll(1.0)
+    assert not [r for r in actions.records() if r["visitor_id"] == control]
+    log.close()
+    actions.close()
+
+
+def _profile(settings: Settings, update: dict[str, Any]) -> None:
+    with EventProducer(settings) as producer:
+        producer.send_profile_update(update)
+
+
+def test_opted_out_visitor_gets_nothing_and_no_state(
+        flow: tuple[Settings, WorkerProcess]) -> None:
+    settings, worker = flow
+    visitor = _personalized(f"optout-{uuid.uuid4().hex[:6]}", 1)[0]
+    now = int(time.time() * 1000)
+    _profile(settings, {"update_id": f"{visitor}-c", "kind": "consent", "visitor_id": visitor,
+                        "user_id": None, "event_time": now, "traits": {},
+                        "consent": {"personalization": False, "analytics": False}})
+    views = TopicWatch(settings, worker.changelog("visitor-profiles"), decode=False)
+    views.wait_for(lambda _: any(k == visitor.encode() for k, _ in views.seen),
+                   what="the opt-out reaching the visitor side")
+    _send(settings, headphones_shopper(visitor, _start()))
+    wait_caught_up(worker, [settings.topic(EVENTS)])
+
+    log = _watch(settings, DECISIONS_LOG)
+    log.poll(1.0)
+    assert not [r for r in log.records() if r["decision"]["visitor_id"] == visitor]
+    state = TopicWatch(settings, worker.changelog("visitors"), decode=False)
+    state.poll(1.0)
+    assert not [v for k, v in state.seen if k == visitor.encode() and v is not None]
+    for watch in (views, log, state):
+        watch.close()
+
+
+def test_erasure_removes_the_visitors_table_entries(
+        flow: tuple[Settings, WorkerProcess]) -> None:
+    settings, worker = flow
+    visitor = _personalized(f"erase-{uuid.uuid4().hex[:6]}", 1)[0]
+    user = f"user-{visitor}"
+    now = int(time.time() * 1000)
+    _send(settings, browser(visitor, _start(), pages=2))
+    _profile(settings, {"update_id": f"{visitor}-i", "kind": "identify", "visitor_id": visitor,
+                        "user_id": user, "event_time": now, "traits": {"loyalty_tier": "gold"},
+                        "consent": None})
+    state = TopicWatch(settings, worker.changelog("visitors"), decode=False)
+    state.wait_for(lambda _: any(k == visitor.encode() and v for k, v in state.seen),
+                   what="the visitor's state in the table")
+    views = TopicWatch(settings, worker.changelog("visitor-profiles"), decode=False)
+    views.wait_for(lambda _: any(k == visitor.encode() and v for k, v in views.seen),
+                   what="the identified profile reaching the visitor")
+
+    _profile(settings, {"update_id": f"{visitor}-e", "kind": "erasure", "visitor_id": visitor,
+                        "user_id": user, "event_time": now + 1, "traits": {}, "consent": None})
+
+    def erased(watch: TopicWatch, key: bytes) -> bool:
+        mine = [v for k, v in watch.seen if k == key]
+        return bool(mine) and mine[-1] is None  # the latest record is a tombstone
+
+    state.wait_for(lambda _: erased(state, visitor.encode()), what="a visitors tombstone")
+    views.wait_for(lambda _: erased(views, visitor.encode()), what="a profile view tombstone")
+    people = TopicWatch(settings, worker.changelog("profiles"), decode=False)
+    people.wait_for(lambda _: erased(people, user.encode()), what="a profiles tombstone")
+    updates = TopicWatch(settings, settings.topic(PROFILES), decode=False)
+    updates.wait_for(lambda _: erased(updates, user.encode()),
+                     what="a tombstone on the compacted profiles topic")
+    for watch in (state, views, people, updates):
+        watch.close()
+
+
+def test_a_dismissed_action_is_not_shown_again_in_the_session(
+        flow: tuple[Settings, WorkerProcess]) -> None:
+    settings, worker = flow
+    visitor = _personalized(f"dismiss-{uuid.uuid4().hex[:6]}", 1)[0]
+    start = _start()
+    events = browser(visitor, start, pages=12)
+    _send(settings, events[:4])
+    actions = _watch(settings, ACTIONS)
+    first = actions.wait_for(lambda rs: any(r["visitor_id"] == visitor for r in rs),
+                             what="a first action for the visitor")
+    shown = next(r for r in first if r["visitor_id"] == visitor)
+    with EventProducer(settings) as producer:
+        producer.send_outcome({"outcome_id": f"{visitor}-o", "decision_id": shown["decision_id"],
+                               "visitor_id": visitor, "kind": "dismissed", "value": 0.0,
+                               "event_time": events[3]["event_time"] + 1})
+    wait_caught_up(worker, [settings.topic(OUTCOMES), settings.topic(EVENTS)])
+    _send(settings, events[4:])
+    log = _watch(settings, DECISIONS_LOG)
+    later = log.wait_for(
+        lambda rs: sum(r["decision"]["visitor_id"] == visitor for r in rs) >= len(events),
+        what="a decision for every page view")
+    after = [r for r in later if r["decision"]["visitor_id"] == visitor
+             and r["decision"]["created_at"] > events[3]["event_time"]]
+    assert after
+    for record in after:
+        assert record["decision"]["action_id"] != shown["action_id"]
+        eligible = {e["action_id"] for e in record["eligible"]}
+        assert shown["action_id"] not in eligible
+        # Removed by a guardrail: the dismissal, unless its per-session cap already applies.
+        cap = load_catalog(EngineOptions().catalog_path)[shown["action_id"]].caps.per_session
+        reason = ("frequency_cap" if cap is not None and cap <= 1 else "dismissed_this_session")
+        assert f"{reason}:{shown['action_id']}" in record["guardrails_fired"]
+    actions.close()
+    log.close()
+
+
+def test_rewards_favouring_one_action_make_the_bandit_choose_it_more(
+        flow: tuple[Settings, WorkerProcess]) -> None:
+    settings, worker = flow
+    run = uuid.uuid4().hex[:6]
+    log = _watch(settings, DECISIONS_LOG)
+    shares = []
+    # Each round is 11 minutes of event time after the last: decisions that got no outcome
+    # (every "no action") reach the 10-minute reward wait and learn the default reward 0.
+    base = int(time.time() * 1000) - 70 * 60 * 1000
+    for round_no in range(5):
+        visitors = _personalized(f"learn-{run}-{round_no}", 40)
+        start = base + round_no * 11 * 60 * 1000
+        _send(settings, [e for v in visitors for e in home_visit(v, start)])
+        wanted = set(visitors)
+        records = log.wait_for(
+            lambda rs, w=wanted: {r["decision"]["visitor_id"] for r in rs} >= w,
+            what=f"round {round_no} decisions")
+        mine = [r for r in records if r["decision"]["visitor_id"] in wanted]
+        assert {e["action_id"] for r in mine for e in r["eligible"]} == {
+            "no_action", "hero_by_traffic_source"}
+        hero = [r for r in mine if r["decision"]["action_id"] == "hero_by_traffic_source"]
+        shares.append(len(hero) / len(mine))
+        with EventProducer(settings) as producer:
+            for r in hero:  # the hero banner is clicked every time it is shown
+                d = r["decision"]
+                producer.send_outcome({"outcome_id": f"{d['decision_id']}-c",
+                                       "decision_id": d["decision_id"],
+                                       "visitor_id": d["visitor_id"], "kind": "clicked",
+                                       "value": 0.0, "event_time": d["created_at"] + 1000})
+        wait_caught_up(worker, [settings.topic(OUTCOMES)])
+    log.close()
+    print("share of the rewarded action per round:", shares)
+    assert shares[-1] > 0.75, shares
+    assert shares[-1] - shares[0] > 0.2, shares

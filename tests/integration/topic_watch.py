@@ -1,0 +1,62 @@
+"""Watch output topics in tests: decode everything from the beginning, wait for conditions."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from confluent_kafka import Consumer, TopicPartition
+
+from pipeline.serde import Codec
+from pipeline.settings import Settings
+
+Record = dict[str, Any]
+
+
+class TopicWatch:
+    """Every record of one topic, decoded (tombstones as ``None``), with its key."""
+
+    def __init__(self, settings: Settings, topic: str, decode: bool = True) -> None:
+        self.topic = topic
+        self.codec = Codec.default() if decode else None
+        self.seen: list[tuple[bytes | None, Record | None]] = []
+        self.consumer = Consumer({"bootstrap.servers": settings.bootstrap,
+                                  "group.id": "test-watch", "enable.auto.commit": False})
+        meta = self.consumer.list_topics(topic, timeout=10).topics[topic]
+        self.consumer.assign([TopicPartition(topic, p, 0) for p in meta.partitions])
+
+    def poll(self, timeout: float = 0.2) -> int:
+        """Read what has arrived; returns how many new records."""
+        batch = self.consumer.consume(1000, timeout)
+        n = 0
+        for msg in batch:
+            if msg.error() is not None:
+                continue
+            value = msg.value()
+            record: Record | None = None
+            if value is not None:
+                record = self.codec.decode(value)[1] if self.codec else {"raw": value}
+            self.seen.append((msg.key(), record))
+            n += 1
+        return n
+
+    def records(self) -> list[Record]:
+        """Decoded non-tombstone records so far."""
+        return [r for _, r in self.seen if r is not None]
+
+    def wait_for(self, predicate: Callable[[list[Record]], bool], timeout: float = 30.0,
+                 what: str = "condition") -> list[Record]:
+        """Poll until ``predicate(records)`` holds; fail with ``what`` after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.poll()
+            records = self.records()
+            if predicate(records):
+                return records
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.topic}: timed out waiting for {what}; "
+                                     f"{len(records)} records seen")
+
+    def close(self) -> None:
+        self.consumer.close()
