@@ -27,6 +27,7 @@ import structlog
 from faust.types import EventT, TableT
 
 from pipeline.engine import Engine, EngineOptions, Learner, VisitorState
+from pipeline.engine.cache import StateCache
 from pipeline.engine.checkpoints import CheckpointPolicy
 from pipeline.engine.routing import CONVERSIONS, LATE, Output, event_outputs
 from pipeline.profiles import (
@@ -57,6 +58,9 @@ from pipeline.topics import ACTIONS, DECISIONS_LOG, EVENTS, OUTCOMES, PROFILES, 
 __all__ = ["VISITOR_PROFILES", "WorkerOptions", "build_app"]
 
 log = structlog.get_logger(__name__)
+
+#: Largest record the worker writes (learner checkpoints), bytes.
+_MAX_MESSAGE = 16 * 1024 * 1024
 
 #: Internal topic: profile views re-keyed by visitor id.
 VISITOR_PROFILES = "rtp.internal.visitor-profiles"
@@ -103,6 +107,8 @@ def build_app(settings: Settings, options: WorkerOptions | None = None,
         web_port=options.web_port or 6066,
         consumer_auto_offset_reset="earliest",
         producer_linger_ms=2,
+        # Learner checkpoints can exceed Kafka's 1 MB default once the bandit knows every arm.
+        producer_max_request_size=_MAX_MESSAGE,
         stream_wait_empty=False,
     )
     codec = Codec.default()
@@ -119,7 +125,8 @@ def build_app(settings: Settings, options: WorkerOptions | None = None,
 
     def table(name: str) -> TableT[bytes, bytes]:
         created = app.Table(name, default=None, partitions=settings.partitions,
-                            key_type=bytes, value_type=bytes)
+                            key_type=bytes, value_type=bytes,
+                            extra_topic_configs={"max.message.bytes": str(_MAX_MESSAGE)})
         # Faust derives table serializers from the types and falls back to JSON: our values
         # are already compact bytes, so store them as they are.
         created.key_serializer = created.value_serializer = "raw"  # type: ignore[attr-defined]
@@ -179,21 +186,38 @@ def build_app(settings: Settings, options: WorkerOptions | None = None,
         if policy.needs_restore(partition):
             stored = learners.get(b"learner")
             if stored is not None and Learner.updates_in(stored) > engine.learner.updates:
-                engine.learner = Learner.from_bytes(stored, engine_options)
-                log.info("learner restored", partition=partition,
-                         updates=engine.learner.updates)
+                try:
+                    engine.learner = Learner.from_bytes(stored, engine_options)
+                    log.info("learner restored", partition=partition,
+                             updates=engine.learner.updates)
+                except ValueError as exc:  # other versions are refused, never half-loaded
+                    log.warning("learner checkpoint refused; keeping the current learner",
+                                partition=partition, reason=str(exc))
         if policy.due(engine.learner.updates, clock()):
             learners[b"learner"] = engine.learner.to_bytes()
             policy.written(engine.learner.updates, clock())
 
+    cache: StateCache[VisitorState] = StateCache()
+
+    async def forget_all(*_: Any, **__: Any) -> None:
+        cache.clear()  # partitions moved: another worker may have changed these visitors
+
+    app.on_partitions_revoked.connect(forget_all)
+    app.on_partitions_assigned.connect(forget_all)
+
     def visitor_state(key: bytes) -> VisitorState | None:
-        stored = visitors.get(key)
-        return VisitorState.from_bytes(stored) if stored is not None else None
+        state = cache.get(key)
+        if state is None:
+            stored = visitors.get(key)
+            state = VisitorState.from_bytes(stored) if stored is not None else None
+        return state
 
     def store_visitor(key: bytes, state: VisitorState | None) -> None:
         if state is None:
+            cache.forget(key)
             visitors.pop(key, None)
         else:
+            cache.put(key, state)
             visitors[key] = state.to_bytes()
 
     @app.agent(events)
@@ -208,6 +232,7 @@ def build_app(settings: Settings, options: WorkerOptions | None = None,
                 view = decode_view(view_bytes) if view_bytes is not None else None
                 result = engine.on_event(visitor_state(key), record, view)
             except Exception as exc:  # a bug must cost one event, not the worker
+                cache.forget(key)  # the state object may be half-updated
                 log.exception("event failed", event_id=record.get("event_id"))
                 await reject(EVENTS, event, ProcessingError(repr(exc)))
                 continue
@@ -226,6 +251,7 @@ def build_app(settings: Settings, options: WorkerOptions | None = None,
             try:
                 result = engine.on_outcome(visitor_state(key), record)
             except Exception as exc:
+                cache.forget(key)
                 log.exception("outcome failed", decision_id=record.get("decision_id"))
                 await reject(OUTCOMES, event, ProcessingError(repr(exc)))
                 continue
@@ -295,12 +321,12 @@ def build_app(settings: Settings, options: WorkerOptions | None = None,
                 continue
             key = message.visitor_id.encode()
             if message.erase or message.view is None:
-                visitors.pop(key, None)
+                store_visitor(key, None)
                 visitor_views.pop(key, None)
             else:
                 visitor_views[key] = encode_view(message.view)
                 if not message.view.personalization_allowed:
-                    visitors.pop(key, None)  # opted out: keep no behaviour at all
+                    store_visitor(key, None)  # opted out: keep no behaviour at all
 
     app.rtp_engine = engine  # type: ignore[attr-defined]  # for tests and metrics
     return app

@@ -1,26 +1,30 @@
 """``rtp demo``: the main job end to end on a local broker.
 
-Until the personalization topology runs here, the demo proves the foundation:
-it starts the broker if none answers, applies the topics, produces one event of
-every type through the SDK plus a few bad messages, reads them back through the
-dead-letter gate, and prints what arrived where.
+Starts the broker if none answers (or uses ``RTP_KAFKA_BOOTSTRAP``), applies the
+topics, starts personalization worker process(es), runs the closed-loop
+simulator for a configurable time with a progress display, prints the summary
+(events/s, decisions per action, signals per rule, event->action latency,
+personalized vs control conversion with a 95% interval, reward vs oracle), and
+shuts everything down cleanly.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
-from pipeline.client import EventProducer, RecordConsumer, sample_events
 from pipeline.commands.broker_session import broker_for_job
-from pipeline.serde.codec import Codec
-from pipeline.serde.dead_letter import dlq_topic
+from pipeline.processes import WorkerProcess
 from pipeline.settings import Settings
-from pipeline.topics import EVENTS
+from pipeline.sim.closed_loop import ClosedLoop, LoopOptions, LoopReport
+from pipeline.sim.options import SimulatorOptions
 
-__all__ = ["register", "run_demo"]
+__all__ = ["DemoOptions", "register", "run_demo"]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -29,46 +33,76 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     parser = sub.add_parser(
         "demo", help="run the main job end to end on the local broker",
         description="Start the local broker if none answers (or use RTP_KAFKA_BOOTSTRAP), apply "
-                    "topics, round-trip sample events and bad input, print a summary, stop "
-                    "what it started.")
-    parser.add_argument("--visitors", type=int, default=20, help="sample visitors (default 20)")
+                    "topics, start the worker(s), run the closed-loop simulator, print a "
+                    "summary, stop what it started.")
+    parser.add_argument("--seconds", type=float, default=60.0,
+                        help="wall-clock run time of the simulator (default 60)")
+    parser.add_argument("--speed", type=float, default=30.0,
+                        help="simulated seconds per second (default 30: one minute runs half "
+                             "an hour of traffic)")
+    parser.add_argument("--visitors-per-minute", type=float, default=60.0,
+                        help="simulated arrival rate (default 60)")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
     parser.add_argument("--keep-broker", action="store_true",
                         help="leave a broker this demo started running")
     add_common(parser)
-    parser.set_defaults(handler=lambda args, settings: run_demo(settings, args.visitors,
-                                                                args.keep_broker))
+    parser.set_defaults(handler=lambda args, settings: run_demo(settings, DemoOptions(
+        seconds=args.seconds, speed=args.speed, visitors_per_minute=args.visitors_per_minute,
+        workers=args.workers, seed=args.seed, keep_broker=args.keep_broker)))
 
 
-def run_demo(settings: Settings, visitors: int = 20, keep_broker: bool = False) -> int:
-    """Round-trip sample traffic through the real broker and print a summary."""
-    codec = Codec.default()
-    run = uuid.uuid4().hex[:8]
-    with broker_for_job(settings, keep_running=keep_broker):
-        topic = settings.topic(EVENTS)
-        now = int(time.time() * 1000)
-        sent = 0
-        with EventProducer(settings, codec) as producer:
-            for i in range(visitors):
-                for event in sample_events(f"demo-{run}-{i}", now):
-                    producer.send_event(event)
-                    sent += 1
-            bad = [b"not avro at all", codec.encode("ClickEvent", sample_events("x", now)[0])[:20]]
-            for raw in bad:
-                producer.produce_raw(topic, raw, f"demo-{run}-bad".encode())
-        print(f"produced {sent} events of {len(sample_events('x', now))} types and {len(bad)} "
-              f"bad messages to {topic}")
-        consumer = RecordConsumer(settings, [topic], ("ClickEvent",), f"rtp-demo-{run}")
-        started = time.monotonic()
-        mine = [r for r in consumer.records(idle_timeout=5.0)
-                if r.record["visitor_id"].startswith(f"demo-{run}")]
-        consumer.close()
-        elapsed = time.monotonic() - started
-        counts: dict[str, int] = {}
-        for rec in mine:
-            counts[rec.record["event_type"]] = counts.get(rec.record["event_type"], 0) + 1
-        print(f"consumed {len(mine)} of our events back in {elapsed:.1f} s:")
-        for kind, n in sorted(counts.items()):
-            print(f"  {kind:12} {n}")
-        for (source, reason), n in sorted(consumer.gate.counts.items()):
-            print(f"dead-lettered to {dlq_topic(source)}: {n} x {reason}")
-        return 0 if len(mine) == sent else 1
+class DemoOptions:
+    """The demo's knobs (see ``rtp demo --help``)."""
+
+    def __init__(self, seconds: float = 60.0, speed: float = 30.0,
+                 visitors_per_minute: float = 60.0, workers: int = 1, seed: int = 7,
+                 keep_broker: bool = False) -> None:
+        self.seconds, self.speed = seconds, speed
+        self.visitors_per_minute, self.workers = visitors_per_minute, workers
+        self.seed, self.keep_broker = seed, keep_broker
+
+
+def run_demo(settings: Settings, options: DemoOptions | None = None,
+             echo: Callable[[str], None] = print) -> int:
+    """Run the whole loop once; returns 0 when the worker answered and the run completed."""
+    options = options or DemoOptions()
+    run = uuid.uuid4().hex[:6]
+    logs = settings.cache_dir / "demo" / run
+    logs.mkdir(parents=True, exist_ok=True)
+    # Each run has its own topics (and so a fresh worker group and learner): the summary
+    # is this run's alone, with no backlog of earlier runs to chew through first.
+    settings = dataclasses.replace(settings, topic_prefix=f"{settings.topic_prefix}demo-{run}.")
+    echo(f"demo run {run}: topics under the prefix {settings.topic_prefix}")
+    with broker_for_job(settings, echo=echo, keep_running=options.keep_broker):
+        workers = [WorkerProcess(settings, logs / f"worker-{i}-data",
+                                 logs / f"worker-{i}.log", checkpoint_every=500)
+                   for i in range(options.workers)]
+        try:
+            echo(f"starting {len(workers)} worker(s); logs in {logs}")
+            for worker in workers:
+                worker.wait_ready()
+            echo(f"workers ready; simulating {options.seconds * options.speed / 60:.0f} min of "
+                 f"traffic in {options.seconds:.0f} s")
+            loop = ClosedLoop(
+                settings,
+                SimulatorOptions(seed=options.seed, id_prefix=f"demo{run}",
+                                 visitors_per_minute=options.visitors_per_minute),
+                LoopOptions(duration_s=options.seconds, speed=options.speed),
+                progress=echo)
+            report = loop.run()
+        finally:
+            for worker in workers:
+                with contextlib.suppress(Exception):
+                    worker.stop()
+    echo("")
+    echo("== rtp demo summary ==")
+    echo(report.to_text())
+    _write_report(report, logs / "summary.txt")
+    echo(f"(summary saved to {logs / 'summary.txt'})")
+    return 0 if report.decisions_logged > 0 else 1
+
+
+def _write_report(report: LoopReport, path: Path) -> None:
+    path.write_text(report.to_text() + "\n" + report.summary.to_text() + "\n"
+                    + f"written {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n")

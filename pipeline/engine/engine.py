@@ -30,6 +30,9 @@ from pipeline.signals import SignalEngine
 
 __all__ = ["Engine", "EventResult", "OutcomeResult"]
 
+#: Event types that are folded into the session but never trigger scoring or a decision alone.
+_PASSIVE = frozenset({"mouse_move", "scroll"})
+
 #: ClickEvent custom properties that payload templates may use (live values, not features).
 _EXTRAS = ("rooms_left",)
 
@@ -91,8 +94,14 @@ class Engine:
         result.signals += new
         event_time = int(event["event_time"])
         self.watermark_ms = max(self.watermark_ms, event_time)
-        features = step.state.features(event_time)
+        event_type = str(event["event_type"])
         learner = self.learner
+        if event_type in _PASSIVE and not new:
+            # Scrolls and mouse moves feed the detectors (hesitation) but cannot change what
+            # is decided: skip scoring them, which is most of the per-event cost.
+            result.rewards_applied += self.expire(event_time)
+            return result
+        features = step.state.features(event_time)
         probability = learner.intent.predict(features.numeric, features.categorical)
         cls = intent_class(probability, features.numeric, self.options.intent.cutoffs)
         changed, state.intent_class = cls != state.intent_class, cls
@@ -110,7 +119,7 @@ class Engine:
         ctx = DecisionContext(
             visitor_id=visitor_id, session_id=session_id,
             trigger_event_id=str(event["event_id"]),
-            trigger_event_type=str(event["event_type"]), event_time_ms=event_time,
+            trigger_event_type=event_type, event_time_ms=event_time,
             numeric=features.numeric, categorical=features.categorical, consent=True,
             purchased_ever=bool(profile and profile.purchased_ever)
             or features.numeric.get("converted", 0.0) > 0,

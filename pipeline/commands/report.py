@@ -1,0 +1,119 @@
+"""``rtp report``: the experiment report (personalized vs control) as a table and an HTML page.
+
+From a decision log and its outcomes (files), or ``--from-topics``: first export
+``personalization.decisions.log`` and ``personalization.outcomes`` under the
+topic prefix (optionally since a time) with
+:func:`pipeline.replay.sources.export_topics`, then report on the export.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from pipeline.settings import Settings
+
+__all__ = ["register", "run_report"]
+
+_EPILOG = """\
+examples:
+  rtp report decisions.jsonl outcomes.jsonl --control-share 0.1 --html report.html
+  rtp report --from-topics --since 2025-03-01T00:00:00Z --html report.html
+
+exit status: 0 done (a sample-ratio mismatch is a warning in the report), 2 unusable input
+"""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+             add_common: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Add ``rtp report`` to the CLI.
+
+    >>> parser = argparse.ArgumentParser()
+    >>> register(parser.add_subparsers(dest="command"), lambda p: None)
+    >>> args = parser.parse_args(["report", "d.jsonl", "o.jsonl", "--html", "r.html"])
+    >>> args.control_share, args.html.name
+    (0.1, 'r.html')
+    """
+    parser = sub.add_parser(
+        "report", help="experiment report: lift of personalized over control, with intervals",
+        description="Conversion rate, click rate, bounce rate, revenue per visitor and average "
+                    "order value per arm; absolute and relative lift with 95%% intervals; a "
+                    "sample-ratio-mismatch check; per-action and per-segment breakdowns; a "
+                    "self-contained HTML page with plots (lift over time, cumulative reward, "
+                    "action mix).",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("log", nargs="?", type=Path, default=None, metavar="LOG",
+                        help="decision log (.jsonl or .avro)")
+    parser.add_argument("outcomes", nargs="?", type=Path, default=None, metavar="OUTCOMES",
+                        help="outcomes (.jsonl or .avro)")
+    parser.add_argument("--control-share", type=float, default=0.1, metavar="SHARE",
+                        help="configured share of visitors in control, for the sample-ratio "
+                             "check (default 0.1)")
+    parser.add_argument("--html", type=Path, default=None, metavar="FILE",
+                        help="also write the report as a self-contained HTML page")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--n-boot", type=int, default=1000, metavar="N",
+                        help="bootstrap resamples for revenue intervals (default 1000)")
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    parser.add_argument("--page-views", type=Path, default=None, metavar="FILE",
+                        help="JSON lines {visitor_id, page_views} for the bounce rate")
+    parser.add_argument("--from-topics", action="store_true",
+                        help="export the decision log and outcomes topics first")
+    parser.add_argument("--since", default=None, metavar="TIME",
+                        help="--from-topics: only records from this time (ISO 8601 or epoch ms)")
+    parser.add_argument("--export-dir", type=Path, default=None, metavar="DIR",
+                        help="--from-topics: where the exported files go (default "
+                             "<cache>/report-export/<prefix>)")
+    parser.add_argument("--idle-timeout", type=float, default=15.0, metavar="S",
+                        help="--from-topics: fail when a partition delivers nothing for S s")
+    add_common(parser)
+    parser.set_defaults(handler=run_report)
+
+
+def _fail(message: str) -> int:
+    print(f"rtp report: {message}", file=sys.stderr)
+    return 2
+
+
+def run_report(args: argparse.Namespace, settings: Settings) -> int:
+    """Run ``rtp report``; 0 on success, 2 with a message on unusable input."""
+    from pipeline.replay import ReplayError, ReportOptions, build_report, read_page_views
+    from pipeline.replay.bounds import parse_bound
+    from pipeline.replay.sources import export_topics
+
+    if args.n_boot < 1:
+        return _fail("--n-boot must be >= 1")
+    try:
+        if args.from_topics:
+            if args.log is not None or args.outcomes is not None:
+                return _fail("give LOG and OUTCOMES or --from-topics, not both")
+            since_ms = None
+            if args.since:
+                bound = parse_bound(args.since)
+                if bound.kind != "time" or bound.time_ms is None:
+                    return _fail(f"--since {args.since!r} is not a time")
+                since_ms = bound.time_ms
+            folder = args.export_dir or (settings.cache_dir / "report-export" /
+                                         (settings.topic_prefix.rstrip(".") or "default"))
+            log_path, outcomes_path = export_topics(settings, folder, since_ms,
+                                                    idle_timeout_s=args.idle_timeout)
+            print(f"exported {log_path} and {outcomes_path}", file=sys.stderr)
+        else:
+            if args.log is None:
+                return _fail("give LOG and OUTCOMES files (or --from-topics)")
+            log_path, outcomes_path = args.log, args.outcomes
+        views = read_page_views(args.page_views) if args.page_views else None
+        report = build_report(log_path, outcomes_path, args.control_share,
+                              ReportOptions(n_boot=args.n_boot, seed=args.seed), views)
+        html = report.write_html(args.html) if args.html is not None else None
+    except ReplayError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.to_text())
+    if html is not None:
+        print(f"HTML report: {html}", file=sys.stderr)
+    return 0

@@ -1,0 +1,99 @@
+"""Run a personalization worker (``rtp worker``) as a child process, wait until it is ready.
+
+Used by ``rtp demo`` and by the integration, fault and benchmark suites.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from confluent_kafka import ConsumerGroupState
+from confluent_kafka.admin import AdminClient
+
+from pipeline.settings import Settings
+
+__all__ = ["APP_ID", "WorkerProcess", "wait_caught_up"]
+
+APP_ID = "rtp-personalize"
+
+
+class WorkerProcess:
+    """``rtp worker`` under the settings' topic prefix, with its own RocksDB folder."""
+
+    def __init__(self, settings: Settings, data_dir: Path, log_path: Path,
+                 app_id: str = APP_ID, checkpoint_every: int = 20) -> None:
+        self.settings = settings
+        self.group = f"{settings.topic_prefix}{app_id}"
+        self.log_path = log_path
+        env = {**os.environ, "RTP_TOPIC_PREFIX": settings.topic_prefix,
+               "RTP_KAFKA_BOOTSTRAP": settings.bootstrap, "RTP_LOG_FORMAT": "json",
+               "RTP_PARTITIONS": str(settings.partitions)}
+        self._log = open(log_path, "ab")  # noqa: SIM115  # closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "pipeline.cli", "worker", "--app-id", app_id,
+             "--data-dir", str(data_dir), "--checkpoint-every", str(checkpoint_every)],
+            env=env, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def changelog(self, table: str) -> str:
+        """The changelog topic Faust keeps for ``table``."""
+        return f"{self.group}-{table}-changelog"
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        """Until the worker's consumer group is stable with partitions assigned."""
+        admin = AdminClient({"bootstrap.servers": self.settings.bootstrap})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited ({self.proc.returncode}): {self.tail()}")
+            description = admin.describe_consumer_groups([self.group])[self.group].result(10)
+            if description.state == ConsumerGroupState.STABLE and any(
+                    m.assignment.topic_partitions for m in description.members):
+                return
+            time.sleep(0.2)  # polling a child process for readiness
+        raise TimeoutError(f"worker not ready within {timeout} s: {self.tail()}")
+
+    def tail(self, lines: int = 30) -> str:
+        """The end of the worker's log."""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        """Stop the worker (SIGTERM: graceful; SIGKILL: a crash)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout)
+        self._log.close()
+        return int(self.proc.returncode)
+
+
+def wait_caught_up(worker: WorkerProcess, topics: list[str], timeout: float = 60.0) -> None:
+    """Until the worker's group has committed every message currently in ``topics``."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": worker.settings.bootstrap,
+                         "group.id": worker.group, "enable.auto.commit": False})
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            behind = 0
+            for topic in topics:
+                meta = consumer.list_topics(topic, timeout=10).topics[topic]
+                parts = [TopicPartition(topic, p) for p in meta.partitions]
+                committed = consumer.committed(parts, timeout=10)
+                for tp in committed:
+                    _, high = consumer.get_watermark_offsets(tp, timeout=10)
+                    behind += max(0, high - max(tp.offset, 0))
+            if behind == 0:
+                return
+            time.sleep(0.2)  # polling committed offsets of another process
+        raise TimeoutError(f"worker still behind on {topics} after {timeout} s")
+    finally:
+        consumer.close()
