@@ -54,7 +54,7 @@ class LoopOptions:
     duration_s: float = 60.0
     #: Simulated seconds per wall-clock second.
     speed: float = 30.0
-    tick_s: float = 0.1
+    tick_s: float = 0.02
     control_share: float = 0.10
     #: After the last event: how long to wait for the worker's remaining decisions.
     drain_s: float = 10.0
@@ -105,6 +105,10 @@ class LoopReport:
         if lift is not None:
             diff, low, high = lift
             lines.append(f"lift: {diff:+.1%} (95% CI {low:+.1%} .. {high:+.1%})")
+        if personalized is not None and control is not None:
+            lines.append(f"expected conversion (the simulator's truth for what each visitor "
+                         f"saw): personalized {personalized.expected_rate:.1%}, control "
+                         f"{control.expected_rate:.1%}")
         r = s.rewards
         share = r.obtained / r.oracle if r.oracle else float("nan")
         lines.append(f"reward: {r.obtained:.1f} obtained vs {r.oracle:.1f} for the oracle "
@@ -180,7 +184,6 @@ class ClosedLoop:
                                   f"{report.decisions_delivered:,}  outcomes "
                                   f"{report.outcomes_sent:,}")
                 producer.producer.poll(0)
-                time.sleep(opts.tick_s)  # pace the simulated clock against the wall clock
         finally:
             producer.close()
             consumer.close()
@@ -191,7 +194,8 @@ class ClosedLoop:
     def _read(self, consumer: Consumer, topics: dict[str, str], report: LoopReport,
               sent_at: dict[str, float], eligible: dict[str, list[str]],
               waiting: dict[str, dict[str, Any]], producer: EventProducer) -> None:
-        for msg in consumer.consume(2000, 0.0):
+        # Waiting here for new outputs also paces the simulated clock against the wall clock.
+        for msg in consumer.consume(2000, self.options.tick_s):
             if msg.error() is not None or msg.value() is None:
                 continue
             try:
