@@ -1,6 +1,10 @@
-"""Offline tools for analysts: log files, joins, off-policy evaluation, experiment reports.
+"""Offline tools for analysts: replay, log files, joins, off-policy evaluation, experiment reports.
 
-Pure Python and file based (no Kafka): read a decision log and its outcomes
+Replay (:func:`run_replay`, ``rtp replay``) runs the worker's engine over a
+recorded stream, from files or a topic range (:mod:`pipeline.replay.sources`,
+the only part that talks to Kafka), with a candidate configuration if asked
+(:func:`engine_options`), into byte-reproducible files. The rest is pure Python
+and file based: read a decision log and its outcomes
 (JSON lines or Avro), estimate what another policy would have earned (IPS,
 SNIPS, doubly robust, replay) with bootstrap intervals and weight diagnostics,
 check the estimators on the Open Bandit Dataset, and report personalized vs
@@ -15,6 +19,8 @@ control with lifts, a sample-ratio check, breakdowns and an HTML page.
 ['ips', 'snips']
 """
 
+from pipeline.replay.bounds import RangeBound, parse_bound
+from pipeline.replay.engine import Replayer, ReplayMetrics, ReplayOptions, replay
 from pipeline.replay.errors import (
     EmptyLog,
     InvalidOptions,
@@ -23,7 +29,9 @@ from pipeline.replay.errors import (
     LogFormatError,
     MissingPropensity,
     ObdFormatError,
+    OptionsOverrideError,
     ReplayError,
+    ReplaySourceError,
     UnknownTarget,
     UnsupportedLogFormat,
 )
@@ -55,6 +63,7 @@ from pipeline.replay.ope import (
     evaluate,
     evaluate_rows,
 )
+from pipeline.replay.overrides import apply_overrides, engine_options, load_overrides
 from pipeline.replay.policies import (
     RewardPredictor,
     TargetPolicy,
@@ -64,6 +73,7 @@ from pipeline.replay.policies import (
     target_policy,
     uniform_policy,
 )
+from pipeline.replay.progress import Progress
 from pipeline.replay.report import (
     Report,
     ReportOptions,
@@ -72,6 +82,15 @@ from pipeline.replay.report import (
     read_page_views,
 )
 from pipeline.replay.reward_model import RewardModelOptions, fit_reward_model
+from pipeline.replay.runner import FileInputs, ReplayRun, file_records, run_replay
+from pipeline.replay.sinks import FileSink, RecordWriter, ReplaySink, TopicSink
+from pipeline.replay.sources import (
+    SourceRecord,
+    export_topics,
+    merge_sources,
+    read_file,
+    topic_sources,
+)
 from pipeline.replay.synthetic import SyntheticLog, SyntheticOptions, generate_synthetic_log
 
 __all__ = [
@@ -79,6 +98,8 @@ __all__ = [
     "EmptyLog",
     "Estimate",
     "EvaluationResult",
+    "FileInputs",
+    "FileSink",
     "ImportResult",
     "Interval",
     "InvalidOptions",
@@ -92,26 +113,42 @@ __all__ = [
     "ObdComparison",
     "ObdFormatError",
     "OpeOptions",
+    "OptionsOverrideError",
+    "Progress",
+    "RangeBound",
+    "RecordWriter",
     "ReplayError",
+    "ReplayMetrics",
+    "ReplayOptions",
+    "ReplayRun",
+    "ReplaySink",
+    "ReplaySourceError",
     "ReplayWarning",
+    "Replayer",
     "Report",
     "ReportOptions",
     "RewardModelOptions",
     "RewardPredictor",
     "RewardWeights",
+    "SourceRecord",
     "SyntheticLog",
     "SyntheticOptions",
     "TargetPolicy",
+    "TopicSink",
     "UnknownTarget",
     "UnsupportedLogFormat",
     "WeightDiagnostics",
     "always_policy",
+    "apply_overrides",
     "build_report",
     "build_report_from_rows",
     "compare_obd",
     "effective_sample_size",
+    "engine_options",
     "evaluate",
     "evaluate_rows",
+    "export_topics",
+    "file_records",
     "fit_reward_model",
     "generate_synthetic_log",
     "greedy_policy",
@@ -119,12 +156,19 @@ __all__ = [
     "iter_records",
     "join_files",
     "join_records",
+    "load_overrides",
     "logged_policy",
+    "merge_sources",
+    "parse_bound",
     "read_decision_logs",
+    "read_file",
     "read_obd",
     "read_outcomes",
     "read_page_views",
+    "replay",
+    "run_replay",
     "target_policy",
+    "topic_sources",
     "uniform_policy",
     "write_decision_logs",
     "write_outcomes",

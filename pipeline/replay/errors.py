@@ -24,7 +24,9 @@ __all__ = [
     "LogFormatError",
     "MissingPropensity",
     "ObdFormatError",
+    "OptionsOverrideError",
     "ReplayError",
+    "ReplaySourceError",
     "UnknownTarget",
     "UnsupportedLogFormat",
 ]
@@ -164,3 +166,30 @@ class ObdFormatError(ReplayError):
         self.line = line
         where = self.path if line is None else f"{self.path}:{line}"
         super().__init__(f"{where}: {reason}")
+
+
+class OptionsOverrideError(ReplayError):
+    """An engine-options override (``rtp replay --options FILE``) names or sets something wrong.
+
+    ``key`` is the dotted path of the option at fault (empty for the whole file).
+
+    >>> str(OptionsOverrideError("o.yaml", "decider.bandit.alpah", "unknown option"))
+    'o.yaml: decider.bandit.alpah: unknown option'
+    """
+
+    def __init__(self, source: str | Path, key: str, reason: str) -> None:
+        self.source = str(source)
+        self.key = key
+        self.reason = reason
+        where = f"{self.source}: {key}" if key else self.source
+        super().__init__(f"{where}: {reason}")
+
+
+class ReplaySourceError(ReplayError):
+    """A replay input as a whole cannot be read (missing file, unknown topic, bad range).
+
+    Single bad records never raise this: they are dead-lettered and counted.
+
+    >>> str(ReplaySourceError("events.csv: unsupported input format"))
+    'events.csv: unsupported input format'
+    """

@@ -37,7 +37,7 @@ table{border-collapse:collapse;width:100%;font-size:.9rem;margin:.5rem 0}
 th,td{padding:.3rem .5rem;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}
 .metrics td:last-child{white-space:normal;font-size:.78rem;color:#666;text-align:left}
 th:first-child,td:first-child{text-align:left}
-th{background:#f6f6f6}
+th{background:#f6f6f6;white-space:normal;vertical-align:bottom}
 .good{color:#0a7a3b;font-weight:600}.bad{color:#b3261e;font-weight:600}
 .box{padding:.6rem .9rem;border-radius:6px;margin:.6rem 0}
 .ok{background:#eaf6ee;border:1px solid #b7dfc3}.alert{background:#fdecea;border:1px solid #f3b8b2}

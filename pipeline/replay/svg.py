@@ -134,8 +134,9 @@ def line_chart(
         )
     for k in range(5):
         x = x0 + (x1 - x0) * k / 4
+        anchor = "end" if k == 4 else "middle"  # the last label stays inside the chart
         parts.append(
-            f'<text x="{px(x):.1f}" y="{bottom + 16}" text-anchor="middle" class="tick">'
+            f'<text x="{px(x):.1f}" y="{bottom + 16}" text-anchor="{anchor}" class="tick">'
             f"{escape(x_format(x))}</text>"
         )
     if zero_line and y0 <= 0.0 <= y1:
@@ -200,7 +201,10 @@ def stacked_bars(
     colors = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
     label_w = 110
     plot_w = width - label_w - _MARGIN_RIGHT
-    legend_rows = math.ceil(len(names) / 4) if names else 0
+    # As many legend columns as the longest name allows (at most 4), so labels never overlap.
+    widest = max((_legend_width(n) for n in names), default=1.0)
+    columns = max(1, min(4, int(plot_w // widest)))
+    legend_rows = math.ceil(len(names) / columns) if names else 0
     height = _MARGIN_TOP + len(bars) * (bar_height + 10) + 20 + legend_rows * 18
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -232,8 +236,8 @@ def stacked_bars(
             x += w
     legend_top = _MARGIN_TOP + len(bars) * (bar_height + 10) + 10
     for i, name in enumerate(names):
-        lx = label_w + (i % 4) * (plot_w / 4)
-        ly = legend_top + (i // 4) * 18
+        lx = label_w + (i % columns) * (plot_w / columns)
+        ly = legend_top + (i // columns) * 18
         out.append(
             f'<rect x="{lx:.1f}" y="{ly}" width="10" height="10" fill="{colors[name]}"/>'
             f'<text x="{lx + 14:.1f}" y="{ly + 9}" class="legend">{escape(name)}</text>'

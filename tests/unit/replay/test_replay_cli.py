@@ -1,0 +1,231 @@
+"""The analysts' commands: rtp replay, evaluate, import obd, report (exit codes and output)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline.commands import evaluate, import_data, replay, report
+from pipeline.replay import write_decision_logs, write_outcomes
+from tests.unit.replay.catalogs import catalog_without
+from tests.unit.replay.cli_helpers import run_command
+from tests.unit.replay.replay_helpers import OBD_DIR, decision_log, outcome
+from tests.unit.replay.stream_factory import generate_stream
+
+Capture = pytest.CaptureFixture[str]
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return generate_stream(n_visitors=30, seed=3).write(tmp_path_factory.mktemp("in"))
+
+
+@pytest.fixture(scope="module")
+def replayed(inputs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("replayed")
+    code = run_command(replay, ["replay", str(inputs["events"]), "--outcomes",
+                                str(inputs["outcomes"]), "--profiles", str(inputs["profiles"]),
+                                "--out", str(out), "--quiet"])
+    assert code == 0
+    return out
+
+
+@pytest.mark.parametrize("module", [replay, evaluate, report, import_data])
+def test_each_command_explains_itself(module: object, capsys: Capture) -> None:
+    name = {"replay": "replay", "evaluate": "evaluate", "report": "report",
+            "import_data": "import"}[module.__name__.rsplit(".", 1)[-1]]  # type: ignore[attr-defined]
+    with pytest.raises(SystemExit) as exit_info:
+        run_command(module, [name, "--help"])  # type: ignore[arg-type]
+    assert exit_info.value.code == 0
+    assert len(capsys.readouterr().out.splitlines()) > 10
+
+
+# -- replay -----------------------------------------------------------------------------
+
+
+def test_replay_writes_outputs_and_a_summary(replayed: Path, capsys: Capture) -> None:
+    assert sorted(p.name for p in replayed.iterdir()) == [
+        "dead_letters.jsonl", "decisions.jsonl", "metrics.json", "signals.jsonl"]
+    metrics = json.loads((replayed / "metrics.json").read_text())
+    assert metrics["decisions"]["total"] > 50
+    assert metrics["dead_letters"]["total"] == 6
+
+
+def test_replay_json_timing_limit_and_range(inputs: dict[str, Path], tmp_path: Path,
+                                           capsys: Capture) -> None:
+    code = run_command(replay, ["replay", str(inputs["events"]), "--out", str(tmp_path / "o"),
+                                "--from", "10", "--to", "110", "--limit", "50", "--json",
+                                "--quiet", "--timing", str(tmp_path / "t.json"), "--format",
+                                "avro"])
+    assert code == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["events"]["read"] == 50
+    assert err == ""  # --quiet
+    timing = json.loads((tmp_path / "t.json").read_text())
+    assert timing["events"] == 50 and timing["events_per_s"] >= 0
+    assert (tmp_path / "o" / "decisions.avro").is_file()
+
+
+def test_replay_with_a_candidate_catalog(inputs: dict[str, Path], replayed: Path,
+                                         tmp_path: Path, capsys: Capture) -> None:
+    catalog = catalog_without(tmp_path, "cta_change")
+    code = run_command(replay, ["replay", str(inputs["events"]), "--outcomes",
+                                str(inputs["outcomes"]), "--profiles", str(inputs["profiles"]),
+                                "--logged-decisions", str(replayed / "decisions.jsonl"),
+                                "--catalog", str(catalog), "--out", str(tmp_path / "o"), "-q"])
+    assert code == 0
+    base = json.loads((replayed / "metrics.json").read_text())
+    cand = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert base["decisions"]["by_action"].get("cta_change", 0) > 0
+    assert "cta_change" not in cand["decisions"]["by_action"]
+    assert cand["outcomes"]["counterfactual_skipped"] > 0
+    assert "counterfactual" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--out", "o"], "give an EVENTS file or --topics"),
+    (["missing.jsonl", "--out", "o"], "missing.jsonl: no such file"),
+    (["EVENTS", "--out", "o", "--from", "whenever"], "'whenever' is neither an offset"),
+    (["EVENTS", "--out", "o", "--signals-topic", "s"], "--signals-topic needs --to-topic"),
+    (["EVENTS", "--out", "o", "--options", "OPTIONS"], "decider.bandit.alpah: unknown option"),
+    (["EVENTS", "--out", "o", "--catalog", "nowhere.yaml"], "catalog_path: no such file"),
+])
+def test_replay_usage_errors_exit_2(argv: list[str], message: str, inputs: dict[str, Path],
+                                    tmp_path: Path, capsys: Capture) -> None:
+    options = tmp_path / "o.yaml"
+    options.write_text("decider:\n  bandit:\n    alpah: 1\n")
+    argv = [str(inputs["events"]) if a == "EVENTS" else str(options) if a == "OPTIONS"
+            else str(tmp_path / a) if a in ("o", "missing.jsonl") else a for a in argv]
+    assert run_command(replay, ["replay", *argv, "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rtp replay: ") and message in err
+
+
+# -- evaluate ---------------------------------------------------------------------------
+
+
+def test_evaluate_a_replayed_log(replayed: Path, inputs: dict[str, Path],
+                                 capsys: Capture) -> None:
+    argv = ["evaluate", str(replayed / "decisions.jsonl"), "--outcomes",
+            str(inputs["outcomes"]), "--target", "always:no_action", "--n-boot", "100"]
+    assert run_command(evaluate, argv) == 0
+    text = capsys.readouterr().out
+    for word in ("ips", "snips", "dr", "replay", "effective sample size", "95% CI"):
+        assert word in text
+    assert run_command(evaluate, [*argv, "--json", "--estimators", "ips,snips"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [e["estimator"] for e in result["estimates"]] == ["ips", "snips"]
+    assert result["target"] == "always:no_action" and result["n_boot"] == 100
+
+
+def test_evaluate_refuses_a_log_without_propensities(tmp_path: Path, capsys: Capture) -> None:
+    log = tmp_path / "d.jsonl"
+    write_decision_logs(log, [decision_log("d1", propensity=0.0), decision_log("d2")])
+    write_outcomes(tmp_path / "o.jsonl", [outcome("d1")])
+    assert run_command(evaluate, ["evaluate", str(log), "--outcomes",
+                                  str(tmp_path / "o.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rtp evaluate: 1 logged decisions have no usable propensity")
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["LOG", "--target", "best"], "unknown target policy 'best'"),
+    (["nothing.jsonl"], "nothing.jsonl: no such file"),
+    ([], "give a decision LOG"),
+    (["LOG", "--n-boot", "0"], "--n-boot must be >= 1"),
+])
+def test_evaluate_usage_errors_exit_2(argv: list[str], message: str, replayed: Path,
+                                      capsys: Capture) -> None:
+    argv = [str(replayed / "decisions.jsonl") if a == "LOG" else a for a in argv]
+    assert run_command(evaluate, ["evaluate", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_evaluate_compare_obd_prints_the_estimate_beside_the_observed_rate(
+        capsys: Capture) -> None:
+    assert run_command(evaluate, ["evaluate", "--compare-obd", str(OBD_DIR), "--n-boot", "200",
+                                  "--estimators", "ips,snips"]) == 0
+    text = capsys.readouterr().out
+    assert "observed in the random log: 0.00380 (38 clicks / 10000)" in text
+    assert "Wilson CI" in text and "estimated from the BTS log (10000 rows" in text
+    assert "honest reading:" in text and "as wide as the estimates" in text
+    rows = [line for line in text.splitlines() if line.startswith(("ips ", "snips "))]
+    assert len(rows) == 2
+    assert all(r.endswith("yes") or r.endswith("NO - NOT COVERED") for r in rows)
+
+
+# -- import obd -------------------------------------------------------------------------
+
+
+def test_import_obd_to_files(tmp_path: Path, capsys: Capture) -> None:
+    out = tmp_path / "obd"
+    assert run_command(import_data, ["import", "obd", str(OBD_DIR), "--out", str(out),
+                                     "--limit", "200", "--format", "avro"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "obd_bts_decisions.avro", "obd_bts_outcomes.avro", "obd_random_decisions.avro",
+        "obd_random_outcomes.avro"]
+    assert "random: 200 decisions" in capsys.readouterr().out
+    # The imported log is a valid input of rtp evaluate.
+    assert run_command(evaluate, ["evaluate", str(out / "obd_random_decisions.avro"),
+                                  "--outcomes", str(out / "obd_random_outcomes.avro"),
+                                  "--estimators", "ips,snips", "--n-boot", "50"]) == 0
+    assert "ips" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["DIR"], "give --out DIR and/or --to-topic"),
+    (["nowhere", "--out", "x"], "not a folder"),
+    (["DIR", "--out", "x", "--limit", "0"], "--limit must be >= 1"),
+])
+def test_import_usage_errors_exit_2(argv: list[str], message: str, capsys: Capture) -> None:
+    argv = [str(OBD_DIR) if a == "DIR" else a for a in argv]
+    assert run_command(import_data, ["import", "obd", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_import_of_a_broken_dataset_exits_2(tmp_path: Path, capsys: Capture) -> None:
+    (tmp_path / "random").mkdir()
+    (tmp_path / "random" / "item_context.csv").write_text(",item_id\n0,0\n")
+    (tmp_path / "random" / "all.csv").write_text("a,b\n1,2\n")
+    assert run_command(import_data, ["import", "obd", str(tmp_path), "--out",
+                                     str(tmp_path / "o"), "--behaviors", "random"]) == 2
+    assert "missing columns" in capsys.readouterr().err
+
+
+# -- report -----------------------------------------------------------------------------
+
+
+def test_report_table_and_html(replayed: Path, inputs: dict[str, Path], tmp_path: Path,
+                               capsys: Capture) -> None:
+    html = tmp_path / "report.html"
+    assert run_command(report, ["report", str(replayed / "decisions.jsonl"),
+                                str(inputs["outcomes"]), "--control-share", "0.1", "--html",
+                                str(html), "--n-boot", "100"]) == 0
+    out, err = capsys.readouterr()
+    assert "conversion_rate" in out and "sample ratio" in out
+    assert f"HTML report: {html}" in err
+    page = html.read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<svg" in page
+    assert run_command(report, ["report", str(replayed / "decisions.jsonl"),
+                                str(inputs["outcomes"]), "--json", "--n-boot", "50"]) == 0
+    assert json.loads(capsys.readouterr().out)["srm"]["expected_control_share"] == 0.1
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["LOG", "OUT", "--control-share", "1.5"], "control_share must be in (0, 1)"),
+    (["EMPTY", "OUT"], "no decisions to report on"),
+    ([], "give LOG and OUTCOMES files"),
+    (["LOG", "OUT", "--from-topics"], "not both"),
+])
+def test_report_usage_errors_exit_2(argv: list[str], message: str, replayed: Path,
+                                    inputs: dict[str, Path], tmp_path: Path,
+                                    capsys: Capture) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    names = {"LOG": str(replayed / "decisions.jsonl"), "OUT": str(inputs["outcomes"]),
+             "EMPTY": str(empty)}
+    assert run_command(report, ["report", *[names.get(a, a) for a in argv]]) == 2
+    assert message in capsys.readouterr().err
