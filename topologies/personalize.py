@@ -55,12 +55,15 @@ from pipeline.serde import (
 from pipeline.settings import Settings
 from pipeline.topics import ACTIONS, DECISIONS_LOG, EVENTS, OUTCOMES, PROFILES, SIGNALS
 
-__all__ = ["VISITOR_PROFILES", "WorkerOptions", "build_app"]
+__all__ = ["TICKS", "VISITOR_PROFILES", "WorkerOptions", "build_app"]
 
 log = structlog.get_logger(__name__)
 
 #: Largest record the worker writes (learner checkpoints), bytes.
 _MAX_MESSAGE = 16 * 1024 * 1024
+
+#: Internal topic: one tick per partition asks the owner of that partition to sweep it.
+TICKS = "rtp.internal.ticks"
 
 #: Internal topic: profile views re-keyed by visitor id.
 VISITOR_PROFILES = "rtp.internal.visitor-profiles"
@@ -81,6 +84,15 @@ class WorkerOptions:
     checkpoint_every_seconds: float = 10.0
     #: Faust's web server (metrics, table views); 0 disables it.
     web_port: int = 0
+    #: How often expired visitor states (session TTL) are deleted, seconds.
+    sweep_every_seconds: float = 60.0
+
+
+def _decode_visitor(value: bytes) -> VisitorState | None:
+    try:
+        return VisitorState.from_bytes(value)
+    except ValueError:
+        return None  # unreadable (older format): it goes too
 
 
 def _broker_url(bootstrap: str) -> str:
@@ -327,6 +339,30 @@ def build_app(settings: Settings, options: WorkerOptions | None = None,
                 visitor_views[key] = encode_view(message.view)
                 if not message.view.personalization_allowed:
                     store_visitor(key, None)  # opted out: keep no behaviour at all
+
+    ticks = topic(TICKS, internal=True)
+
+    @app.timer(interval=options.sweep_every_seconds, on_leader=True)
+    async def send_ticks() -> None:
+        for partition in range(settings.partitions):
+            await ticks.send(key=b"tick", value=str(now_ms()).encode(), partition=partition)
+
+    @app.agent(ticks)
+    async def on_ticks(stream: faust.StreamT[bytes]) -> None:
+        # Tables only change inside an event of the partition that owns the key, so a tick
+        # per partition lets that partition's owner delete its own expired visitors.
+        async for event in stream.events():
+            partition = event.message.partition
+            store = getattr(visitors.data, "_db_for_partition", None)
+            if store is None:
+                continue
+            expired = [key for key, value in store(partition).items()
+                       if engine.sweep(_decode_visitor(value), int(event.value or b"0"))]
+            for key in expired:
+                store_visitor(key, None)
+            if expired:
+                log.info("expired visitor states deleted", partition=partition,
+                         count=len(expired))
 
     app.rtp_engine = engine  # type: ignore[attr-defined]  # for tests and metrics
     return app

@@ -77,8 +77,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.web.env import OptionsError
 
     try:
-        options = collector_options(args)
+        return run_collector(settings, collector_options(args))
     except (OptionsError, ValueError) as exc:
         print(f"rtp collector: {exc}", file=sys.stderr)
         return 2
-    return run_collector(settings, options)
+    except OSError as exc:  # e.g. the port is taken
+        print(f"rtp collector: cannot listen: {exc}", file=sys.stderr)
+        return 2

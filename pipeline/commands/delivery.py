@@ -106,25 +106,34 @@ def run_web_tier(settings: Settings, delivery: Any, collector: Any,
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.delivery.errors import FeedError
+    from pipeline.web.env import OptionsError
+
+    try:
+        return _serve(args, settings)
+    except (OptionsError, ValueError, FeedError) as exc:
+        print(f"rtp delivery: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. the port is taken
+        print(f"rtp delivery: cannot listen: {exc}", file=sys.stderr)
+        return 2
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from urllib.parse import urlsplit
 
     from pipeline.collector.options import CollectorOptions
     from pipeline.delivery.service import run_delivery
-    from pipeline.web.env import OptionsError
 
-    try:
-        options = delivery_options(args)
-        if not args.with_collector:
-            return run_delivery(settings, options)
-        key = options.write_key or secrets.token_urlsafe(12)
-        options = dataclasses.replace(options, write_key=key)
-        parts = urlsplit(options.collector_url)
-        origin = f"http://{options.host}:{options.http_port}"
-        collector = CollectorOptions.from_env(
-            host=parts.hostname or "127.0.0.1", http_port=parts.port or 8701,
-            write_keys=frozenset({key}),
-            cors_origins=frozenset({origin, origin.replace("127.0.0.1", "localhost")}))
-    except (OptionsError, ValueError) as exc:
-        print(f"rtp delivery: {exc}", file=sys.stderr)
-        return 2
+    options = delivery_options(args)
+    if not args.with_collector:
+        return run_delivery(settings, options)
+    key = options.write_key or secrets.token_urlsafe(12)
+    options = dataclasses.replace(options, write_key=key)
+    parts = urlsplit(options.collector_url)
+    origin = f"http://{options.host}:{options.http_port}"
+    collector = CollectorOptions.from_env(
+        host=parts.hostname or "127.0.0.1", http_port=parts.port or 8701,
+        write_keys=frozenset({key}),
+        cors_origins=frozenset({origin, origin.replace("127.0.0.1", "localhost")}))
     return run_web_tier(settings, options, collector)

@@ -30,6 +30,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                         help="Faust web port for metrics/table views (default 0 = off)")
     parser.add_argument("--checkpoint-every", type=int, default=500,
                         help="learner checkpoint after this many updates (default 500)")
+    parser.add_argument("--sweep-every", type=float, default=60.0,
+                        help="seconds between deletions of expired visitor states (default 60)")
     add_common(parser)
     parser.set_defaults(handler=lambda args, settings: run_worker(settings, args))
 
@@ -42,7 +44,8 @@ def run_worker(settings: Settings, args: argparse.Namespace) -> int:
 
     options = dataclasses.replace(WorkerOptions(), app_id=args.app_id, data_dir=args.data_dir,
                                   web_port=args.web_port,
-                                  checkpoint_every_updates=args.checkpoint_every)
+                                  checkpoint_every_updates=args.checkpoint_every,
+                                  sweep_every_seconds=args.sweep_every)
     app = build_app(settings, options)
     worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True)
     worker.execute_from_commandline()

@@ -172,6 +172,25 @@ class Engine:
         self.watermark_ms = max(self.watermark_ms, int(outcome["event_time"]))
         return OutcomeResult(state=state, rewards_applied=applied)
 
+    def sweep(self, state: VisitorState | None, now_ms: int) -> bool:
+        """Whether a visitor's state has outlived its TTL (perishable data) and must go.
+
+        An expired session that never converted becomes a negative intent label.
+
+        >>> from pipeline.client.samples import click_event
+        >>> engine = Engine(EngineOptions())
+        >>> t = 1_800_000_000_000
+        >>> state = engine.on_event(None, click_event("v", "page_view", t)).state
+        >>> engine.sweep(state, t), engine.sweep(state, t + 3 * 3600_000)
+        (False, True)
+        """
+        if state is None or state.session is None:
+            return True
+        if not state.session.is_expired(now_ms, self.options.sessions):
+            return False
+        self._label(state.session.session_id, bool(state.session.summary().converted))
+        return True
+
     def expire(self, now_ms: int) -> int:
         """Give the default reward to decisions whose reward wait has passed (event time)."""
         return self.learner.reward(self.learner.rewards.expire(now_ms))

@@ -26,7 +26,8 @@ class WorkerProcess:
     """``rtp worker`` under the settings' topic prefix, with its own RocksDB folder."""
 
     def __init__(self, settings: Settings, data_dir: Path, log_path: Path,
-                 app_id: str = APP_ID, checkpoint_every: int = 20) -> None:
+                 app_id: str = APP_ID, checkpoint_every: int = 20,
+                 sweep_every: float = 60.0) -> None:
         self.settings = settings
         self.group = f"{settings.topic_prefix}{app_id}"
         self.log_path = log_path
@@ -36,7 +37,8 @@ class WorkerProcess:
         self._log = open(log_path, "ab")  # noqa: SIM115  # closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "pipeline.cli", "worker", "--app-id", app_id,
-             "--data-dir", str(data_dir), "--checkpoint-every", str(checkpoint_every)],
+             "--data-dir", str(data_dir), "--checkpoint-every", str(checkpoint_every),
+             "--sweep-every", str(sweep_every)],
             env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
     def changelog(self, table: str) -> str:

@@ -39,7 +39,7 @@ def flow(kafka: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     settings = dataclasses.replace(kafka, topic_prefix=f"flow-{uuid.uuid4().hex[:8]}.")
     apply_topics(settings.bootstrap, topic_specs(settings.partitions, 1, settings.topic_prefix))
     tmp = tmp_path_factory.mktemp("worker")
-    worker = WorkerProcess(settings, tmp / "data", tmp / "worker.log")
+    worker = WorkerProcess(settings, tmp / "data", tmp / "worker.log", sweep_every=2.0)
     try:
         worker.wait_ready()
         yield settings, worker
@@ -270,3 +270,17 @@ def test_rewards_favouring_one_action_make_the_bandit_choose_it_more(
     print("share of the rewarded action per round:", shares)
     assert shares[-1] > 0.75, shares
     assert shares[-1] - shares[0] > 0.2, shares
+
+
+def test_expired_visitor_state_is_deleted_by_the_sweep(
+        flow: tuple[Settings, WorkerProcess]) -> None:
+    settings, worker = flow
+    visitor = _personalized(f"ttl-{uuid.uuid4().hex[:6]}", 1)[0]
+    three_hours_ago = int(time.time() * 1000) - 3 * 3600 * 1000  # past the 2 h state TTL
+    _send(settings, browser(visitor, three_hours_ago, pages=2))
+    state = TopicWatch(settings, worker.changelog("visitors"), decode=False)
+    state.wait_for(lambda _: any(k == visitor.encode() and v for k, v in state.seen),
+                   what="the visitor's state written")
+    state.wait_for(lambda _: [v for k, v in state.seen if k == visitor.encode()][-1] is None,
+                   what="the expired state deleted (a tombstone) by the periodic sweep")
+    state.close()
