@@ -1,6 +1,6 @@
 """``rtp collector``: the Segment-compatible HTTP collector (and the tracker's endpoint).
 
-Every flag has an ``RTP_COLLECTOR_*`` variable (flag wins); broker and topic
+Every option has an ``RTP_COLLECTOR_*`` variable (a flag wins); broker and topic
 prefix come from the common flags / ``RTP_*`` settings.
 """
 
@@ -31,7 +31,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
         description="Accept Segment calls (/v1/track, /v1/page, /v1/identify, /v1/batch with "
                     "write-key Basic auth) and the tracker's batches (/v1/t), map them to "
                     "ClickEvent/ProfileUpdate, validate, and produce them keyed by visitor. "
-                    "Each flag also reads RTP_COLLECTOR_<FLAG> (e.g. RTP_COLLECTOR_WRITE_KEYS).")
+                    "Every option of pipeline.collector.CollectorOptions is also read from "
+                    "RTP_COLLECTOR_<OPTION>, e.g. RTP_COLLECTOR_WRITE_KEYS=k1,k2, "
+                    "RTP_COLLECTOR_CORS_ORIGINS, RTP_COLLECTOR_VISITOR_RATE_PER_S; flags win.")
     parser.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
     parser.add_argument("--http-port", type=int, default=None, metavar="N",
                         help="HTTP port (default 8701; 0 = any free port)")

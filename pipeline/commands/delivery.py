@@ -2,7 +2,7 @@
 
 ``--with-collector`` also runs the collector in the same process (the demo's web
 tier in one command): the storefront is then wired to it, with a fresh write key
-unless one is configured. Every flag has an ``RTP_DELIVERY_*`` variable.
+unless one is configured. Every option has an ``RTP_DELIVERY_*`` variable.
 """
 
 from __future__ import annotations
@@ -35,8 +35,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
         "delivery", help="serve decisions over HTTP and SSE; storefront at /shop/",
         description="Consume personalization.actions (rebuilding the last --horizon-ms on "
                     "start), serve GET /v1/decisions, GET /v1/stream (SSE), POST /v1/outcomes, "
-                    "/healthz, /readyz, /metrics, and the demo storefront under /shop/. Each "
-                    "flag also reads RTP_DELIVERY_<FLAG> (e.g. RTP_DELIVERY_HTTP_PORT).")
+                    "/healthz, /readyz, /metrics, and the demo storefront under /shop/. Every "
+                    "option of pipeline.delivery.DeliveryOptions is also read from "
+                    "RTP_DELIVERY_<OPTION>, e.g. RTP_DELIVERY_HTTP_PORT, RTP_DELIVERY_WRITE_KEY, "
+                    "RTP_DELIVERY_CORS_ORIGINS=a,b, RTP_DELIVERY_SERVE_SHOP=false; flags win.")
     parser.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
     parser.add_argument("--http-port", type=int, default=None, metavar="N",
                         help="HTTP port (default 8700; 0 = any free port)")

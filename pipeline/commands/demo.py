@@ -97,12 +97,31 @@ def run_demo(settings: Settings, options: DemoOptions | None = None,
             for worker in workers:
                 with contextlib.suppress(Exception):
                     worker.stop()
-    echo("")
-    echo("== rtp demo summary ==")
-    echo(report.to_text())
-    _write_report(report, logs / "summary.txt")
-    echo(f"(summary saved to {logs / 'summary.txt'})")
+        echo("")
+        echo("== rtp demo summary ==")
+        echo(report.to_text())
+        _write_report(report, logs / "summary.txt")
+        echo(f"(summary saved to {logs / 'summary.txt'})")
+        html = _experiment_report(settings, logs, echo)
+        if html is not None:
+            echo(f"experiment report: {html}  (rtp report {logs / 'decisions.jsonl'} "
+                 f"{logs / 'outcomes.jsonl'})")
     return report
+
+
+def _experiment_report(settings: Settings, folder: Path,
+                       echo: Callable[[str], None]) -> Path | None:
+    """Export this run's decision log and outcomes and write the HTML experiment report."""
+    from pipeline.replay import ReplayError, build_report
+    from pipeline.replay.sources import export_topics
+
+    try:
+        log_path, outcomes_path = export_topics(settings, folder, idle_timeout_s=5.0)
+        report = build_report(log_path, outcomes_path, control_share=0.10)
+        return report.write_html(folder / "report.html")
+    except (ReplayError, OSError) as exc:  # the demo's own summary is already printed
+        echo(f"no experiment report: {exc}")
+        return None
 
 
 def _write_report(report: LoopReport, path: Path) -> None:

@@ -69,7 +69,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
         "evaluate", help="off-policy evaluation of a target policy from a decision log",
         description="Estimate what a target policy would have earned on a logged decision "
                     "log joined with its outcomes: IPS, self-normalized IPS, doubly robust "
-                    "(River reward model) and the replay method, each with a seeded 95%% "
+                    "(River reward model) and the replay method, each with a seeded 95% "
                     "bootstrap interval, the effective sample size and warnings when "
                     "propensities are tiny or weights explode.",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)

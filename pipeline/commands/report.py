@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     parser = sub.add_parser(
         "report", help="experiment report: lift of personalized over control, with intervals",
         description="Conversion rate, click rate, bounce rate, revenue per visitor and average "
-                    "order value per arm; absolute and relative lift with 95%% intervals; a "
+                    "order value per arm; absolute and relative lift with 95% intervals; a "
                     "sample-ratio-mismatch check; per-action and per-segment breakdowns; a "
                     "self-contained HTML page with plots (lift over time, cumulative reward, "
                     "action mix).",
