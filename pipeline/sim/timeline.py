@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import bisect
 import random
+import zlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -313,8 +314,11 @@ class Timeline:
         if self.page is None:
             raise SimulationError("nothing to refresh: the visitor is on no page")
         at = self.now
+        # The site's live inventory rides along (the "only N rooms left" cue needs it); derived
+        # from the listing and time, not the random stream, so seeded runs stay as they were.
+        rooms_left = 1 + zlib.crc32(f"{listing}:{at // 60_000}".encode()) % 4
         self.event("custom", at, custom={"name": "listing_refresh", "properties": {
-            "listing": listing, "sort": "price"}})
+            "listing": listing, "sort": "price", "rooms_left": str(rooms_left)}})
         self.now += self.rng.randint(300, 900)
         self.visit(self.page, dwell_ms, via="reload")
         return at
