@@ -22,12 +22,25 @@ class TopicWatch:
         self.codec = Codec.default() if decode else None
         self.seen: list[tuple[bytes | None, Record | None]] = []
         self.consumer = Consumer({"bootstrap.servers": settings.bootstrap,
-                                  "group.id": "test-watch", "enable.auto.commit": False})
-        meta = self.consumer.list_topics(topic, timeout=10).topics[topic]
-        self.consumer.assign([TopicPartition(topic, p, 0) for p in meta.partitions])
+                                  "group.id": "test-watch", "enable.auto.commit": False,
+                                  "allow.auto.create.topics": False})
+        self.assigned = False
+        self._assign()
+
+    def _assign(self) -> None:
+        # A changelog the worker has not created yet has no partitions: try again on poll.
+        meta = self.consumer.list_topics(self.topic, timeout=10).topics.get(self.topic)
+        if meta is not None and meta.error is None and meta.partitions:
+            self.consumer.assign([TopicPartition(self.topic, p, 0) for p in meta.partitions])
+            self.assigned = True
 
     def poll(self, timeout: float = 0.2) -> int:
         """Read what has arrived; returns how many new records."""
+        if not self.assigned:
+            self._assign()
+            if not self.assigned:
+                time.sleep(timeout)  # the topic does not exist yet
+                return 0
         batch = self.consumer.consume(1000, timeout)
         n = 0
         for msg in batch:
@@ -45,7 +58,7 @@ class TopicWatch:
         """Decoded non-tombstone records so far."""
         return [r for _, r in self.seen if r is not None]
 
-    def wait_for(self, predicate: Callable[[list[Record]], bool], timeout: float = 30.0,
+    def wait_for(self, predicate: Callable[[list[Record]], bool], timeout: float = 60.0,
                  what: str = "condition") -> list[Record]:
         """Poll until ``predicate(records)`` holds; fail with ``what`` after ``timeout``."""
         deadline = time.monotonic() + timeout
