@@ -5,7 +5,17 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from pipeline.commands import demo, evaluate, import_data, replay, report, simulate, worker
+from pipeline.commands import (
+    collector,
+    delivery,
+    demo,
+    evaluate,
+    import_data,
+    replay,
+    report,
+    simulate,
+    worker,
+)
 
 __all__ = ["register_commands"]
 
@@ -15,5 +25,6 @@ def register_commands(
     add_common: Callable[[argparse.ArgumentParser], None],
 ) -> None:
     """Add every job subcommand to ``sub``."""
-    for module in (demo, worker, simulate, replay, evaluate, report, import_data):
+    for module in (demo, worker, simulate, delivery, collector, replay, evaluate, report,
+                   import_data):
         module.register(sub, add_common)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.commands.broker_session import broker_for_job
-from pipeline.processes import WorkerProcess
+from pipeline.processes import WebProcess, WorkerProcess
 from pipeline.settings import Settings
 from pipeline.sim.closed_loop import ClosedLoop, LoopOptions, LoopReport
 from pipeline.sim.options import SimulatorOptions
@@ -47,10 +47,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     parser.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
     parser.add_argument("--keep-broker", action="store_true",
                         help="leave a broker this demo started running")
+    parser.add_argument("--no-web", action="store_true",
+                        help="do not start the delivery service, collector and storefront")
+    parser.add_argument("--stay", action="store_true",
+                        help="after the summary keep the worker and the storefront running "
+                             "until Ctrl-C, to try the storefront by hand")
     add_common(parser)
     parser.set_defaults(handler=lambda args, settings: 0 if run_demo(settings, DemoOptions(
         seconds=args.seconds, speed=args.speed, visitors_per_minute=args.visitors_per_minute,
-        workers=args.workers, seed=args.seed, keep_broker=args.keep_broker)).decisions_logged
+        workers=args.workers, seed=args.seed, keep_broker=args.keep_broker,
+        web=not args.no_web, stay=args.stay)).decisions_logged
         else 1)
 
 
@@ -59,10 +65,11 @@ class DemoOptions:
 
     def __init__(self, seconds: float = 60.0, speed: float = 10.0,
                  visitors_per_minute: float = 40.0, workers: int = 1, seed: int = 7,
-                 keep_broker: bool = False) -> None:
+                 keep_broker: bool = False, web: bool = True, stay: bool = False) -> None:
         self.seconds, self.speed = seconds, speed
         self.visitors_per_minute, self.workers = visitors_per_minute, workers
         self.seed, self.keep_broker = seed, keep_broker
+        self.web, self.stay = web, stay
 
 
 def run_demo(settings: Settings, options: DemoOptions | None = None,
@@ -80,10 +87,15 @@ def run_demo(settings: Settings, options: DemoOptions | None = None,
         workers = [WorkerProcess(settings, logs / f"worker-{i}-data",
                                  logs / f"worker-{i}.log", checkpoint_every=500)
                    for i in range(options.workers)]
+        web = WebProcess(settings, logs / "web.log") if options.web else None
         try:
             echo(f"starting {len(workers)} worker(s); logs in {logs}")
             for worker in workers:
                 worker.wait_ready()
+            if web is not None:
+                web.wait_ready()
+                echo(f"storefront: {web.url}/shop/  (delivery API {web.url}/v1/decisions, "
+                     f"collector {web.url}/v1/batch)")
             echo(f"workers ready; simulating {options.seconds * options.speed / 60:.0f} min of "
                  f"traffic in {options.seconds:.0f} s")
             loop = ClosedLoop(
@@ -93,10 +105,17 @@ def run_demo(settings: Settings, options: DemoOptions | None = None,
                 LoopOptions(duration_s=options.seconds, speed=options.speed),
                 progress=echo)
             report = loop.run()
+            if options.stay and web is not None:
+                echo(f"still serving {web.url}/shop/ with the worker; Ctrl-C to stop")
+                with contextlib.suppress(KeyboardInterrupt):
+                    web.proc.wait()
         finally:
-            for worker in workers:
+            stoppable: list[WorkerProcess | WebProcess] = [*workers]
+            if web is not None:
+                stoppable.append(web)
+            for process in stoppable:
                 with contextlib.suppress(Exception):
-                    worker.stop()
+                    process.stop()
         echo("")
         echo("== rtp demo summary ==")
         echo(report.to_text())

@@ -1,0 +1,192 @@
+"""The collector's HTTP API (aiohttp): Segment's Tracking API plus the tracker's endpoint.
+
+Routes
+------
+``POST /v1/track``, ``/v1/page``, ``/v1/identify``
+    One Segment call each.
+``POST /v1/batch`` (and ``/v1/import``)
+    ``{"batch": [calls…], "context": {…}, "sentAt": …}``.
+``POST /v1/t``
+    The tracker's compact batch (:mod:`pipeline.collector.native`).
+``GET /healthz``, ``/readyz``, ``/metrics``
+    Alive; ready; Prometheus text.
+
+Answers: 200 ``{"success": true, "accepted": n, "duplicates": d, "ignored": i}``.
+A request that is malformed, has a wrong type, is too large, carries no valid
+write key, comes from an origin off the allow-list or exceeds a rate gets a 4xx
+``{"success": false, "error": message}`` and nothing of it is produced. 503 when
+Kafka cannot take messages (retry).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import structlog
+from aiohttp import web
+from confluent_kafka import KafkaException
+
+from pipeline.collector.errors import CollectorError, RateLimited
+from pipeline.collector.ingest import Accepted, Ingestor
+from pipeline.collector.metrics import CollectorMetrics
+from pipeline.web.cors import CorsPolicy, install_cors
+from pipeline.web.metrics import CONTENT_TYPE
+from pipeline.web.request_metrics import request_metrics_middleware
+
+__all__ = ["STATE", "CollectorState", "MessageSink", "build_app"]
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class MessageSink(Protocol):
+    """Where accepted messages go (``EventProducer.produce_raw`` in the service).
+
+    >>> class Memory:
+    ...     def __init__(self) -> None:
+    ...         self.produced: list[tuple[str, bytes | None]] = []
+    ...     def produce_raw(self, topic: str, value: bytes | None, key: bytes | None) -> None:
+    ...         self.produced.append((topic, key))
+    >>> sink: MessageSink = Memory()
+    >>> sink.produce_raw("t", b"v", b"k"); sink.produced
+    [('t', b'k')]
+    """
+
+    def produce_raw(self, topic: str, value: bytes | None, key: bytes | None) -> None:
+        """Produce ``value`` with ``key`` to ``topic`` (full name)."""
+
+
+@dataclass
+class CollectorState:
+    """What the handlers use: the request pipeline, the sink, topic naming, metrics.
+
+    >>> from pipeline.collector.options import CollectorOptions
+    >>> from pipeline.serde import Codec
+    >>> state = CollectorState(Ingestor(CollectorOptions(require_auth=False), Codec.default()),
+    ...                        sink=None, topic=lambda name: "p." + name,  # type: ignore[arg-type]
+    ...                        metrics=CollectorMetrics.create())
+    >>> state.topic("clickstream.events")
+    'p.clickstream.events'
+    """
+
+    ingestor: Ingestor
+    sink: MessageSink
+    topic: Callable[[str], str]
+    metrics: CollectorMetrics
+
+
+#: The app key under which the state is stored.
+STATE: web.AppKey[CollectorState] = web.AppKey("rtp_collector_state", CollectorState)
+
+
+def _refusal(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"success": False, "error": message}, status=status,
+                             headers=headers)
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    state = request.app[STATE]
+    try:
+        return await handler(request)
+    except RateLimited as exc:
+        state.metrics.refused.inc(status=str(exc.status))
+        return _refusal(exc.status, str(exc), {"Retry-After": str(max(1, round(
+            exc.retry_after_s)))})
+    except CollectorError as exc:
+        state.metrics.refused.inc(status=str(exc.status))
+        return _refusal(exc.status, str(exc))
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        state.metrics.refused.inc(status=str(exc.status))
+        if exc.status == 413:
+            limit = state.ingestor.options.max_body_bytes
+            return _refusal(413, f"request body is larger than {limit} bytes")
+        return _refusal(exc.status, exc.reason)
+
+
+async def _produce(request: web.Request, accepted: Accepted) -> web.Response:
+    state = request.app[STATE]
+    try:
+        for message in accepted.messages:
+            state.sink.produce_raw(state.topic(message.topic), message.value, message.key)
+    except (KafkaException, BufferError) as exc:
+        log.warning("collector could not produce", error=str(exc))
+        return _refusal(503, "events cannot be produced right now; retry later")
+    state.ingestor.remember(accepted)
+    for message in accepted.messages:
+        state.metrics.messages.inc(result="produced", record=message.name)
+    if accepted.duplicates:
+        state.metrics.messages.inc(accepted.duplicates, result="duplicate", record="any")
+    if accepted.ignored:
+        state.metrics.messages.inc(accepted.ignored, result="ignored", record="any")
+    return web.json_response({"success": True, "accepted": len(accepted.messages),
+                              "duplicates": accepted.duplicates, "ignored": accepted.ignored})
+
+
+def _segment(call: str | None) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        accepted = request.app[STATE].ingestor.segment(call, body,
+                                                       request.headers.get("Authorization"))
+        return await _produce(request, accepted)
+
+    return handler
+
+
+async def _native(request: web.Request) -> web.StreamResponse:
+    body = await request.read()
+    accepted = request.app[STATE].ingestor.native(body, request.headers.get("Authorization"))
+    return await _produce(request, accepted)
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    body = request.app[STATE].metrics.registry.render()
+    return web.Response(body=body.encode(), headers={"Content-Type": CONTENT_TYPE})
+
+
+def build_app(state: CollectorState) -> web.Application:
+    """The aiohttp application over ``state``.
+
+    >>> import asyncio
+    >>> from aiohttp import BasicAuth
+    >>> from aiohttp.test_utils import TestClient, TestServer
+    >>> from pipeline.collector.options import CollectorOptions
+    >>> from pipeline.serde import Codec
+    >>> produced = []
+    >>> class Sink:
+    ...     def produce_raw(self, topic: str, value: bytes | None, key: bytes | None) -> None:
+    ...         produced.append((topic, key))
+    >>> state = CollectorState(Ingestor(CollectorOptions(write_keys=frozenset({"k"})),
+    ...                                 Codec.default()), Sink(), str, CollectorMetrics.create())
+    >>> async def post(body: dict[str, object]) -> tuple[int, object]:
+    ...     async with TestClient(TestServer(build_app(state))) as client:
+    ...         r = await client.post("/v1/page", json=body, auth=BasicAuth("k"))
+    ...         return r.status, (await r.json())
+    >>> asyncio.run(post({"anonymousId": "v1", "properties": {"url": "https://s.example/"}}))
+    (200, {'success': True, 'accepted': 1, 'duplicates': 0, 'ignored': 0})
+    >>> asyncio.run(post({"properties": {"url": "https://s.example/"}}))[0], produced
+    (400, [('clickstream.events', b'v1')])
+    """
+    options = state.ingestor.options
+    app = web.Application(client_max_size=options.max_body_bytes, middlewares=[
+        request_metrics_middleware(state.metrics.latency, state.metrics.requests), _errors])
+    app[STATE] = state
+    install_cors(app, CorsPolicy(options.cors_origins))
+    for call in ("track", "page", "identify"):
+        app.router.add_post(f"/v1/{call}", _segment(call))
+    app.router.add_post("/v1/batch", _segment(None))
+    app.router.add_post("/v1/import", _segment(None))
+    app.router.add_post("/v1/t", _native)
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/readyz", _healthz)
+    app.router.add_get("/metrics", _metrics)
+    return app

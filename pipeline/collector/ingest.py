@@ -1,0 +1,204 @@
+"""One request from bytes to produced-ready messages: auth, parse, map, validate, limit, de-dup.
+
+Everything is decided before anything is produced: a request is refused as a
+whole (:class:`~pipeline.collector.errors.CollectorError` with its status and a
+message) or accepted as a whole. Accepted records are validated against their
+Avro schema and the meaning checks, then encoded; duplicates (same visitor and
+message id within the window) are counted and left out. Ids are remembered only
+after the messages were handed to the producer (:meth:`Ingestor.remember`), so
+a request that failed to produce can be retried.
+
+>>> import base64
+>>> from pipeline.collector.options import CollectorOptions
+>>> ingestor = Ingestor(CollectorOptions(write_keys=frozenset({"k"})), Codec.default(),
+...                     wall=lambda: 1_800_000_000.0)
+>>> body = b'{"writeKey": "k", "visitor": "v1", "page": {"url": "https://s.example/"},' \\
+...        b' "events": [{"id": "e1", "type": "page_view", "time": 1800000000000}]}'
+>>> accepted = ingestor.native(body, authorization=None)
+>>> [(m.topic, m.key, m.name) for m in accepted.messages]
+[('clickstream.events', b'v1', 'ClickEvent')]
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.collector.auth import WriteKeys
+from pipeline.collector.errors import BadPayload, RateLimited
+from pipeline.collector.limits import DedupWindow, TokenBuckets
+from pipeline.collector.native import map_native
+from pipeline.collector.options import CollectorOptions
+from pipeline.collector.records import MappedRecord
+from pipeline.collector.segment import map_segment_batch, map_segment_message
+from pipeline.serde import Codec, InvalidEvent, MeaningRules, check_meaning
+from pipeline.topics import EVENTS, PROFILES
+
+__all__ = ["Accepted", "Ingestor", "Outgoing", "parse_json"]
+
+#: The topic (unprefixed) of each record kind.
+TOPIC_OF = {"ClickEvent": EVENTS, "ProfileUpdate": PROFILES}
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json(body: bytes) -> object:
+    """The JSON value of ``body`` (UTF-8), or :class:`BadPayload` saying why not.
+
+    >>> parse_json(b'{"a": NaN}')
+    Traceback (most recent call last):
+    ...
+    pipeline.collector.errors.BadPayload: the body is not valid JSON: NaN is not JSON
+    """
+    if not body.strip():
+        raise BadPayload("the body is empty")
+    try:
+        return json.loads(body.decode("utf-8"), parse_constant=_no_constants)
+    except UnicodeDecodeError:
+        raise BadPayload("the body is not UTF-8 text") from None
+    except RecursionError:
+        raise BadPayload("the body is nested too deeply") from None
+    except ValueError as exc:
+        raise BadPayload(f"the body is not valid JSON: {str(exc)[:200]}") from None
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to produce: unprefixed topic, key, encoded value, and what it holds.
+
+    >>> Outgoing("clickstream.events", b"v1", b"...", "ClickEvent", {}).topic
+    'clickstream.events'
+    """
+
+    topic: str
+    key: bytes
+    value: bytes
+    name: str
+    record: dict[str, Any] = field(repr=False)
+    dedup_key: str = field(repr=False, default="")
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What a request yields: messages to produce, duplicates left out, calls ignored.
+
+    >>> Accepted([], duplicates=2).ignored
+    0
+    """
+
+    messages: list[Outgoing]
+    duplicates: int = 0
+    ignored: int = 0
+
+
+class Ingestor:
+    """Auth, limits and de-duplication state of one collector, and the request pipeline.
+
+    >>> from pipeline.collector.options import CollectorOptions
+    >>> ingestor = Ingestor(CollectorOptions(write_keys=frozenset({"k"})), Codec.default())
+    >>> ingestor.segment("page", b'{"anonymousId": "v"}', None)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    pipeline.collector.errors.Unauthorized: no write key: send HTTP Basic auth with the write ...
+    """
+
+    def __init__(self, options: CollectorOptions, codec: Codec,
+                 rules: MeaningRules | None = None, *,
+                 wall: Callable[[], float] = time.time,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.options = options
+        self.codec = codec
+        self.rules = rules or MeaningRules()
+        self.keys = WriteKeys(options.write_keys, options.require_auth)
+        self.visitor_buckets = TokenBuckets(options.visitor_rate_per_s, options.visitor_burst,
+                                            options.rate_keys)
+        self.key_buckets = TokenBuckets(options.key_rate_per_s, options.key_burst,
+                                        options.rate_keys)
+        self.window = DedupWindow(options.dedup_window_ms, options.dedup_max)
+        self._wall = wall
+        self._monotonic = monotonic
+
+    def _now_ms(self) -> int:
+        return int(self._wall() * 1000)
+
+    def segment(self, call: str | None, body: bytes, authorization: str | None) -> Accepted:
+        """A Segment call: ``call`` is track/page/identify, or None for ``/v1/batch``."""
+        if authorization:
+            self.keys.check(authorization, None)
+        payload = parse_json(body)
+        key = self.keys.check(authorization, payload)
+        now = self._now_ms()
+        if call is None:
+            records, ignored = map_segment_batch(payload, received_ms=now,
+                                                 sector=self.options.sector,
+                                                 max_batch=self.options.max_batch)
+        else:
+            one = map_segment_message(payload, received_ms=now, sector=self.options.sector,
+                                      call=call, where="body")
+            records, ignored = ([one], 0) if one is not None else ([], 1)
+        return self._admit(key, records, ignored, now)
+
+    def native(self, body: bytes, authorization: str | None) -> Accepted:
+        """A tracker batch (``/v1/t``)."""
+        if authorization:
+            self.keys.check(authorization, None)
+        payload = parse_json(body)
+        key = self.keys.check(authorization, payload)
+        now = self._now_ms()
+        records = map_native(payload, received_ms=now, sector=self.options.sector,
+                             max_batch=self.options.max_batch)
+        return self._admit(key, records, 0, now)
+
+    def _admit(self, write_key: str, records: list[MappedRecord], ignored: int,
+               now_ms: int) -> Accepted:
+        for i, mapped in enumerate(records):
+            try:
+                self.codec.validate(mapped.name, mapped.record)
+                check_meaning(mapped.name, mapped.record, now_ms, self.rules)
+            except InvalidEvent as exc:
+                raise BadPayload(f"message {i}: {exc}") from None
+        self._limit(write_key, records)
+        out: list[Outgoing] = []
+        batch_keys: set[str] = set()
+        duplicates = 0
+        mono_ms = int(self._monotonic() * 1000)
+        for mapped in records:
+            dedup_key = f"{mapped.visitor_id}\x1f{mapped.dedup_id}"
+            if dedup_key in batch_keys or self.window.seen(dedup_key, mono_ms):
+                duplicates += 1
+                continue
+            batch_keys.add(dedup_key)
+            record = mapped.record
+            key = record["visitor_id"] if mapped.name == "ClickEvent" else \
+                (record.get("user_id") or record["visitor_id"])
+            out.append(Outgoing(TOPIC_OF[mapped.name], str(key).encode(),
+                                self.codec.encode(mapped.name, record), mapped.name, record,
+                                dedup_key))
+        return Accepted(out, duplicates, ignored)
+
+    def _limit(self, write_key: str, records: list[MappedRecord]) -> None:
+        if not records:
+            return
+        now_s = self._monotonic()
+        per_visitor = Counter(m.visitor_id for m in records)
+        key_cost = {write_key: len(records)}
+        wait = max(self.key_buckets.retry_after(key_cost, now_s, take=False),
+                   self.visitor_buckets.retry_after(per_visitor, now_s, take=False))
+        if wait > 0:
+            hint = "more events for one visitor than its burst allows" if wait == float("inf") \
+                else f"retry in {wait:.1f} s"
+            raise RateLimited(f"rate limit exceeded: {hint}", retry_after_s=min(wait, 3600.0))
+        self.key_buckets.retry_after(key_cost, now_s)
+        self.visitor_buckets.retry_after(per_visitor, now_s)
+
+    def remember(self, accepted: Accepted) -> None:
+        """Mark the accepted messages' ids as seen (call once they were handed to Kafka)."""
+        mono_ms = int(self._monotonic() * 1000)
+        for message in accepted.messages:
+            self.window.add(message.dedup_key, mono_ms)

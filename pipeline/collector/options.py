@@ -1,0 +1,100 @@
+"""Options of the collector (``rtp collector``), from ``RTP_COLLECTOR_*`` and flags.
+
+>>> o = CollectorOptions.from_env({"RTP_COLLECTOR_WRITE_KEYS": "k1,k2",
+...                                "RTP_COLLECTOR_MAX_BATCH": "50"})
+>>> sorted(o.write_keys), o.max_batch, o.require_auth
+(['k1', 'k2'], 50, True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.web.env import options_from_env
+
+__all__ = ["ENV_PREFIX", "SECTORS", "CollectorOptions"]
+
+#: Every option ``x`` is also read from ``RTP_COLLECTOR_X``.
+ENV_PREFIX = "RTP_COLLECTOR_"
+
+#: ClickEvent.context.sector values.
+SECTORS: tuple[str, ...] = ("ecommerce", "saas", "travel", "finance")
+
+
+@dataclass(frozen=True)
+class CollectorOptions:
+    """Where the collector listens and what it accepts.
+
+    Attributes
+    ----------
+    host, http_port
+        Where it listens (port 0: any free port).
+    write_keys
+        Accepted write keys (Segment's: HTTP Basic user name, empty password; or
+        ``writeKey`` in the body, which is how the tracker sends it with sendBeacon).
+    require_auth
+        Refuse requests without a valid write key (on by default; turning it off is for
+        local experiments only).
+    cors_origins
+        Origins whose pages may send (``*`` for any); requests from other origins get 403.
+    max_body_bytes
+        Largest request body: 500 KB like Segment's batch limit.
+    max_batch
+        Most messages (Segment batch) or events (native) in one request.
+    visitor_rate_per_s, visitor_burst
+        Per-visitor token bucket: sustained events per second and burst. A tracker
+        sends a few events per second at most; 20/s with a burst of 200 leaves room for
+        a flushed backlog and stops a runaway loop.
+    key_rate_per_s, key_burst
+        Per-write-key token bucket (a whole site).
+    rate_keys
+        Buckets kept (least recently used dropped; a dropped bucket starts full again).
+    dedup_window_ms, dedup_max
+        A messageId seen within this window (10 min) is acknowledged but not produced
+        again; at most ``dedup_max`` ids are remembered.
+    sector
+        ``context.sector`` for events that do not say (the site's sector).
+
+    >>> CollectorOptions(require_auth=False).max_body_bytes
+    512000
+    >>> CollectorOptions(write_keys=frozenset({"k"}), sector="retail")
+    Traceback (most recent call last):
+    ...
+    ValueError: sector must be one of ecommerce, saas, travel, finance (got 'retail')
+    """
+
+    host: str = "127.0.0.1"
+    http_port: int = 8701
+    write_keys: frozenset[str] = frozenset()
+    require_auth: bool = True
+    cors_origins: frozenset[str] = frozenset()
+    max_body_bytes: int = 500 * 1024
+    max_batch: int = 500
+    visitor_rate_per_s: float = 20.0
+    visitor_burst: int = 200
+    key_rate_per_s: float = 2_000.0
+    key_burst: int = 20_000
+    rate_keys: int = 100_000
+    dedup_window_ms: int = 10 * 60 * 1000
+    dedup_max: int = 200_000
+    sector: str = "ecommerce"
+
+    def __post_init__(self) -> None:
+        if self.require_auth and not self.write_keys:
+            raise ValueError("the collector requires a write key: set RTP_COLLECTOR_WRITE_KEYS "
+                             "(or --write-key), or turn auth off with require_auth=False")
+        if self.sector not in SECTORS:
+            raise ValueError(f"sector must be one of {', '.join(SECTORS)} (got {self.sector!r})")
+        for name in ("max_body_bytes", "max_batch", "visitor_burst", "key_burst", "rate_keys",
+                     "dedup_max"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"CollectorOptions.{name} must be at least 1")
+        if self.visitor_rate_per_s <= 0 or self.key_rate_per_s <= 0:
+            raise ValueError("rates must be positive")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> CollectorOptions:
+        """Options from ``RTP_COLLECTOR_*`` (default ``os.environ``); non-None overrides win."""
+        return options_from_env(cls, ENV_PREFIX, env, **overrides)

@@ -1,0 +1,317 @@
+"""The delivery service's HTTP API (aiohttp), over a store, a stream hub and an outcome sink.
+
+Routes
+------
+``GET /v1/decisions?visitor=…&slots=hero,overlay``
+    The current decision per requested slot, ``null`` where there is none; an
+    unknown visitor gets every slot ``null`` (200), never an error.
+``GET /v1/stream?visitor=…``
+    Server-Sent Events: first the current decisions, then each new one
+    (``event: decision``) as it is consumed; comment heartbeats keep it open.
+``POST /v1/outcomes``
+    One outcome or a list (``decision_id``, ``visitor_id``, ``kind``, optional
+    ``value``, ``event_time``, ``outcome_id``) -> ``personalization.outcomes``;
+    202 with the outcome ids. Bad input gets 4xx and a message, nothing produced.
+``GET /healthz`` / ``GET /readyz`` / ``GET /metrics``
+    Alive (and the consumer thread with it); caught up with the actions topic
+    (503 until then); Prometheus text.
+``/shop/…``, ``/shop/config.js``, ``/rtp.js``
+    The demo storefront, its configuration (collector URL, write key, time budget)
+    and the tracker script, when ``serve_shop`` is on.
+
+Errors are JSON ``{"error": message}``. The handlers never block: the store is
+in memory, producing only enqueues into librdkafka.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import structlog
+from aiohttp import web
+from confluent_kafka import KafkaException
+
+from pipeline.delivery.answers import decision_view, decisions_answer, parse_slots, parse_visitor
+from pipeline.delivery.errors import BadRequest
+from pipeline.delivery.feed import FeedStatus
+from pipeline.delivery.metrics import DeliveryMetrics
+from pipeline.delivery.options import DeliveryOptions
+from pipeline.delivery.outcomes import parse_outcomes
+from pipeline.delivery.store import DecisionStore
+from pipeline.delivery.stream import StreamHub, TooManyStreams, sse_comment, sse_frame
+from pipeline.serde import Codec, InvalidEvent, MeaningRules
+from pipeline.web import STATIC_DIR
+from pipeline.web.cors import CorsPolicy, install_cors
+from pipeline.web.metrics import CONTENT_TYPE
+from pipeline.web.request_metrics import request_metrics_middleware
+
+__all__ = ["STATE", "DeliveryState", "OutcomeSink", "build_app", "config_script",
+           "storefront_config"]
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+#: Slots the storefront's tracker asks for.
+STOREFRONT_SLOTS = ("hero", "overlay", "grid", "cta", "inline")
+
+
+class OutcomeSink(Protocol):
+    """Where outcomes go (an :class:`~pipeline.client.EventProducer` in the service).
+
+    >>> class Memory:
+    ...     def __init__(self) -> None:
+    ...         self.sent: list[dict[str, Any]] = []
+    ...     def send_outcome(self, outcome: dict[str, Any]) -> None:
+    ...         self.sent.append(outcome)
+    >>> sink: OutcomeSink = Memory()
+    >>> sink.send_outcome({"kind": "shown"}); sink.sent
+    [{'kind': 'shown'}]
+    """
+
+    def send_outcome(self, outcome: dict[str, Any]) -> None:
+        """Produce one Outcome record."""
+
+
+@dataclass
+class DeliveryState:
+    """Everything the handlers use; one per app.
+
+    >>> state = DeliveryState.standalone(clock=lambda: 1.5)
+    >>> state.now_ms(), len(state.store)
+    (1500, 0)
+    """
+
+    options: DeliveryOptions
+    store: DecisionStore
+    hub: StreamHub
+    outcomes: OutcomeSink
+    feed_status: Callable[[], FeedStatus]
+    feed_alive: Callable[[], bool]
+    metrics: DeliveryMetrics
+    codec: Codec
+    rules: MeaningRules
+    clock: Callable[[], float] = time.time
+
+    def now_ms(self) -> int:
+        """Wall clock in epoch ms."""
+        return int(self.clock() * 1000)
+
+    @classmethod
+    def standalone(cls, options: DeliveryOptions | None = None,
+                   outcomes: OutcomeSink | None = None,
+                   clock: Callable[[], float] = time.time) -> DeliveryState:
+        """A state with an empty store and no feed (caught up): for tests, benchmarks, demos.
+
+        Outcomes are refused (503) unless a sink is given.
+        """
+        store, hub = DecisionStore(), StreamHub()
+        status = FeedStatus(started=True, caught_up=True)
+        return cls(options=options or DeliveryOptions(http_port=0), store=store, hub=hub,
+                   outcomes=outcomes if outcomes is not None else _NoOutcomes(),
+                   feed_status=lambda: status, feed_alive=lambda: True,
+                   metrics=DeliveryMetrics.create(store, lambda: status,
+                                                  lambda: hub.open_streams),
+                   codec=Codec.default(), rules=MeaningRules(), clock=clock)
+
+
+class _NoOutcomes:
+    def send_outcome(self, outcome: dict[str, Any]) -> None:
+        raise KafkaException("this delivery state has no outcome producer")
+
+
+#: The app key under which the state is stored.
+STATE: web.AppKey[DeliveryState] = web.AppKey("rtp_delivery_state", DeliveryState)
+
+
+def storefront_config(options: DeliveryOptions, delivery_url: str = "") -> dict[str, Any]:
+    """What the storefront's tracker is told (``delivery`` empty: same origin).
+
+    >>> storefront_config(DeliveryOptions(budget_ms=90))["budgetMs"]
+    90
+    """
+    return {"delivery": delivery_url, "collector": options.collector_url.rstrip("/"),
+            "writeKey": options.write_key, "budgetMs": options.budget_ms,
+            "slots": list(STOREFRONT_SLOTS), "consentRequired": options.consent_required}
+
+
+def config_script(config: dict[str, Any]) -> str:
+    """``config`` as the script that sets ``window.RTP_CONFIG``.
+
+    >>> config_script({"budgetMs": 150})
+    'window.RTP_CONFIG = Object.freeze({"budgetMs": 150});\\n'
+    """
+    return f"window.RTP_CONFIG = Object.freeze({json.dumps(config, sort_keys=True)});\n"
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Bad input -> 4xx JSON with a message; HTTP errors from aiohttp become JSON too."""
+    try:
+        return await handler(request)
+    except BadRequest as exc:
+        return _error(exc.status, str(exc))
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return _error(exc.status, exc.reason if exc.status != 413 else
+                      f"request body is larger than {request.app[STATE].options.max_body_bytes}"
+                      " bytes")
+
+
+async def _decisions(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    visitor = parse_visitor(request.query.get("visitor"))
+    slots = parse_slots(request.query.get("slots"))
+    now = state.now_ms()
+    held = state.store.current(visitor, now, slots)
+    return web.json_response(decisions_answer(visitor, held, slots, now),
+                             headers={"Cache-Control": "no-store"})
+
+
+async def _stream(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
+    visitor = parse_visitor(request.query.get("visitor"))
+    try:
+        sub = state.hub.subscribe(visitor)  # before the snapshot: nothing falls in between
+    except TooManyStreams as exc:
+        return _error(503, str(exc))
+    response = web.StreamResponse(headers={
+        "Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+        "X-Accel-Buffering": "no"})
+    try:
+        await response.prepare(request)
+        await response.write(sse_frame(json.dumps({"visitor_id": visitor}), event="hello",
+                                       retry_ms=2000))
+        for decision in state.store.current(visitor, state.now_ms()).values():
+            await response.write(_decision_frame(decision))
+        while True:
+            try:
+                item = await asyncio.wait_for(sub.queue.get(), state.options.sse_heartbeat_s)
+            except TimeoutError:
+                await response.write(sse_comment("keep-alive"))
+                continue
+            if item is None or sub.overflowed:
+                break
+            await response.write(_decision_frame(item))
+    except ConnectionError:
+        pass  # the client went away
+    finally:
+        state.hub.unsubscribe(sub)
+    return response
+
+
+def _decision_frame(decision: Any) -> bytes:
+    view = {"visitor_id": decision["visitor_id"], **decision_view(decision)}
+    return sse_frame(json.dumps(view), event="decision", event_id=str(decision["decision_id"]))
+
+
+async def _outcomes(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    raw = await request.read()
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise BadRequest(f"body is not valid JSON: {str(exc)[:200]}") from None
+    outcomes = parse_outcomes(body, state.now_ms(), state.codec, state.rules,
+                              state.options.max_outcomes)
+    try:
+        for outcome in outcomes:
+            state.outcomes.send_outcome(outcome)
+    except InvalidEvent as exc:
+        raise BadRequest(str(exc)) from None
+    except (KafkaException, BufferError) as exc:
+        log.warning("outcome not produced", error=str(exc))
+        return _error(503, "outcomes cannot be produced right now; retry later")
+    for outcome in outcomes:
+        state.metrics.outcomes.inc(kind=outcome["kind"])
+    return web.json_response({"accepted": len(outcomes),
+                              "outcome_ids": [o["outcome_id"] for o in outcomes]}, status=202)
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    if not state.feed_alive():
+        return web.json_response({"status": "failing", "reason": "action feed stopped"},
+                                 status=503)
+    return web.json_response({"status": "ok"})
+
+
+async def _readyz(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    status = state.feed_status()
+    body = {"ready": status.caught_up, "lag": status.lag, "partitions": status.partitions,
+            "decisions_held": len(state.store)}
+    return web.json_response(body, status=200 if status.caught_up else 503)
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    body = request.app[STATE].metrics.registry.render()
+    return web.Response(body=body.encode(), headers={"Content-Type": CONTENT_TYPE})
+
+
+async def _config(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    return web.Response(text=config_script(storefront_config(state.options)),
+                        content_type="application/javascript",
+                        headers={"Cache-Control": "no-store"})
+
+
+async def _tracker(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / "rtp.js", headers={"Cache-Control": "no-cache"})
+
+
+async def _shop_index(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / "shop" / "index.html",
+                            headers={"Cache-Control": "no-cache"})
+
+
+async def _root(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/shop/")
+
+
+async def _close_streams(app: web.Application) -> None:
+    app[STATE].hub.close_all()
+
+
+def build_app(state: DeliveryState) -> web.Application:
+    """The aiohttp application over ``state``.
+
+    >>> import asyncio
+    >>> from aiohttp.test_utils import TestClient, TestServer
+    >>> async def ask() -> dict[str, Any]:
+    ...     async with TestClient(TestServer(build_app(DeliveryState.standalone()))) as client:
+    ...         r = await client.get("/v1/decisions", params={"visitor": "v1", "slots": "hero"})
+    ...         return await r.json()
+    >>> asyncio.run(ask())["decisions"]
+    {'hero': None}
+    """
+    app = web.Application(client_max_size=state.options.max_body_bytes,
+                          middlewares=[request_metrics_middleware(
+                              state.metrics.latency, state.metrics.requests,
+                              untimed=frozenset({"/v1/stream"})), _errors])
+    app[STATE] = state
+    install_cors(app, CorsPolicy(state.options.cors_origins))
+    app.router.add_get("/v1/decisions", _decisions)
+    app.router.add_get("/v1/stream", _stream)
+    app.router.add_post("/v1/outcomes", _outcomes)
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/readyz", _readyz)
+    app.router.add_get("/metrics", _metrics)
+    if state.options.serve_shop:
+        app.router.add_get("/", _root)
+        app.router.add_get("/rtp.js", _tracker)
+        app.router.add_get("/shop/config.js", _config)
+        app.router.add_get("/shop/", _shop_index)
+        app.router.add_static("/shop/", STATIC_DIR / "shop", append_version=False)
+    app.on_shutdown.append(_close_streams)
+    return app

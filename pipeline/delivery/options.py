@@ -1,0 +1,107 @@
+"""Options of the delivery service (``rtp delivery``), from ``RTP_DELIVERY_*`` and flags.
+
+>>> o = DeliveryOptions.from_env({"RTP_DELIVERY_HTTP_PORT": "9100",
+...                               "RTP_DELIVERY_CORS_ORIGINS": "https://shop.example"})
+>>> o.http_port, o.cors_origins, o.budget_ms
+(9100, frozenset({'https://shop.example'}), 150)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.web.env import options_from_env
+
+__all__ = ["ENV_PREFIX", "DeliveryOptions"]
+
+#: Every option ``x`` is also read from ``RTP_DELIVERY_X``.
+ENV_PREFIX = "RTP_DELIVERY_"
+
+
+@dataclass(frozen=True)
+class DeliveryOptions:
+    """How the delivery service listens, what it holds, and what the storefront is told.
+
+    Attributes
+    ----------
+    host, http_port
+        Where the HTTP API listens (port 0: any free port).
+    max_visitors
+        Visitors held in memory; the least recently used is evicted beyond it (100 000,
+        about 100 MB with two slots each).
+    max_slots_per_visitor
+        Slots held per visitor (8); the decision that expires first makes room.
+    remembered_ids
+        Decision ids remembered to serve a replayed decision once (200 000, more than a
+        horizon's worth of decisions at demo rates; older ids fall out first).
+    horizon_ms
+        How far back the topic is read on start to rebuild the store: at least the
+        longest decision ttl in the action catalog (30 min there), so 1 hour.
+    start_timeout_s
+        How long start-up waits for the actions topic to be readable (a topic just
+        created has no partition leader for a moment) before failing.
+    poll_timeout_s, poll_max_records
+        One consumer poll (short, so shutdown is prompt) and its batch size.
+    sse_queue
+        Decisions buffered per SSE connection; a client that falls this far behind is
+        disconnected (its EventSource reconnects and gets the current state).
+    sse_heartbeat_s
+        Comment lines that keep idle SSE connections open through proxies.
+    max_outcomes
+        Outcomes accepted in one POST (a list).
+    max_body_bytes
+        Largest request body (outcomes are small).
+    cors_origins
+        Origins whose pages may call the API (``*`` for any); the storefront it serves
+        itself is same-origin.
+    serve_shop
+        Serve the demo storefront under ``/shop/`` and the tracker at ``/rtp.js``.
+    collector_url, write_key
+        Where the storefront's tracker sends events, and the collector write key it uses.
+    budget_ms
+        The tracker's time budget for decisions before it paints personalized slots.
+    consent_required
+        Whether the storefront asks for consent before tracking and personalizing.
+    group_id
+        Consumer group id (used for naming only: the service reads every partition
+        itself and commits nothing, so every instance holds every visitor).
+
+    >>> DeliveryOptions().horizon_ms // 60_000, DeliveryOptions(budget_ms=90).budget_ms
+    (60, 90)
+    """
+
+    host: str = "127.0.0.1"
+    http_port: int = 8700
+    max_visitors: int = 100_000
+    max_slots_per_visitor: int = 8
+    remembered_ids: int = 200_000
+    horizon_ms: int = 60 * 60 * 1000
+    start_timeout_s: float = 30.0
+    poll_timeout_s: float = 0.2
+    poll_max_records: int = 500
+    sse_queue: int = 64
+    sse_heartbeat_s: float = 15.0
+    max_outcomes: int = 50
+    max_body_bytes: int = 64 * 1024
+    cors_origins: frozenset[str] = frozenset()
+    serve_shop: bool = True
+    collector_url: str = "http://127.0.0.1:8701"
+    write_key: str = ""
+    budget_ms: int = 150
+    consent_required: bool = True
+    group_id: str = "rtp-delivery"
+
+    def __post_init__(self) -> None:
+        for name in ("max_visitors", "max_slots_per_visitor", "remembered_ids",
+                     "poll_max_records", "sse_queue", "max_outcomes", "max_body_bytes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"DeliveryOptions.{name} must be at least 1")
+        if self.horizon_ms < 0 or self.budget_ms < 0:
+            raise ValueError("DeliveryOptions.horizon_ms and budget_ms must not be negative")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> DeliveryOptions:
+        """Options from ``RTP_DELIVERY_*`` (default ``os.environ``); non-None overrides win."""
+        return options_from_env(cls, ENV_PREFIX, env, **overrides)

@@ -1,0 +1,140 @@
+"""The delivery service assembled: feed -> store -> API and streams, started and stopped cleanly.
+
+:class:`DeliveryService` owns the parts. ``start()`` starts the action feed
+(read-back over the horizon begins at once; ``/readyz`` says when it is done)
+and then the HTTP server; ``stop()`` stops accepting, ends the SSE streams,
+waits for requests in flight, stops the consumer thread and flushes the
+producers. :func:`run_delivery` runs it until SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+
+from pipeline.client import EventProducer
+from pipeline.delivery.app import DeliveryState, OutcomeSink, build_app
+from pipeline.delivery.feed import ActionFeed
+from pipeline.delivery.metrics import DeliveryMetrics
+from pipeline.delivery.options import DeliveryOptions
+from pipeline.delivery.store import DecisionStore, Offered
+from pipeline.delivery.stream import StreamHub
+from pipeline.serde import Codec, MeaningRules
+from pipeline.settings import Settings
+from pipeline.web.serve import ServedApp, start_app, stop_on_signals
+
+__all__ = ["DeliveryService", "run_delivery"]
+
+log = structlog.get_logger(__name__)
+
+#: How often expired decisions are dropped and producer delivery reports served.
+_HOUSEKEEPING_S = 1.0
+
+
+class DeliveryService:
+    """The delivery service of ``settings`` (topic prefix, broker) with ``options``.
+
+    Nothing connects before :meth:`start`:
+
+    >>> service = DeliveryService(Settings(kafka_port=1), DeliveryOptions(http_port=0))
+    >>> service.store.visitors, service.feed.topic, service.served is None
+    (0, 'personalization.actions', True)
+    """
+
+    def __init__(self, settings: Settings, options: DeliveryOptions, *,
+                 outcomes: OutcomeSink | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.options = options
+        self.clock = clock
+        self.codec = Codec.default()
+        self.store = DecisionStore(options.max_visitors, options.max_slots_per_visitor,
+                                   options.remembered_ids)
+        self.hub = StreamHub(max_queue=options.sse_queue)
+        self.producer = EventProducer(settings, self.codec, clock=clock)
+        self.feed = ActionFeed(settings, options, self._apply, codec=self.codec, clock=clock)
+        self.metrics = DeliveryMetrics.create(self.store, lambda: self.feed.status,
+                                              lambda: self.hub.open_streams)
+        self.state = DeliveryState(
+            options=options, store=self.store, hub=self.hub,
+            outcomes=outcomes if outcomes is not None else self.producer,
+            feed_status=lambda: self.feed.status, feed_alive=lambda: self.feed.alive,
+            metrics=self.metrics, codec=self.codec,
+            rules=MeaningRules(max_future_skew_ms=settings.max_future_skew_ms), clock=clock)
+        self.served: ServedApp | None = None
+        self._housekeeping: asyncio.Task[None] | None = None
+
+    def _apply(self, records: list[dict[str, Any]]) -> None:
+        """On the loop: offer each consumed decision; push the new ones to open streams."""
+        now = int(self.clock() * 1000)
+        for record in records:
+            result = self.store.offer(record, now)
+            self.metrics.decisions.inc(result=result.value)
+            if result is Offered.STORED:
+                self.hub.publish(record)
+
+    async def _housekeep(self) -> None:
+        while True:
+            await asyncio.sleep(_HOUSEKEEPING_S)
+            self.store.purge(int(self.clock() * 1000))
+            self.producer.flush(0)  # serve delivery reports
+
+    async def start(self) -> ServedApp:
+        """Start the feed, then serve the API; returns where it listens."""
+        await self.feed.start()
+        self._housekeeping = asyncio.create_task(self._housekeep())
+        self.served = await start_app(build_app(self.state), self.options.host,
+                                      self.options.http_port)
+        log.info("delivery service listening", url=self.served.url, topic=self.feed.topic)
+        return self.served
+
+    async def stop(self) -> None:
+        """Stop serving (ending streams), stop the feed, flush outcomes."""
+        if self.served is not None:
+            await self.served.close()
+            self.served = None
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeping
+            self._housekeeping = None
+        await self.feed.stop()
+        remaining = await asyncio.get_running_loop().run_in_executor(None, self.producer.flush,
+                                                                      10.0)
+        if remaining:
+            log.warning("outcomes not delivered at shutdown", remaining=remaining)
+
+
+def run_delivery(settings: Settings, options: DeliveryOptions,
+                 echo: Callable[[str], None] = print) -> int:
+    """Run the service until SIGTERM/SIGINT; returns the exit code.
+
+    It needs the actions topic; without a broker it stops with a clear error:
+
+    >>> run_delivery(Settings(kafka_port=1), DeliveryOptions(http_port=0, start_timeout_s=0.3),
+    ...              echo=print)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    pipeline.delivery.errors.FeedError: cannot read personalization.actions on 127.0.0.1:1 ...
+    """
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        uninstall = stop_on_signals(stop)
+        service = DeliveryService(settings, options)
+        try:
+            served = await service.start()
+            echo(f"delivery: {served.url}/v1/decisions  storefront: {served.url}/shop/")
+            await stop.wait()
+            echo("delivery: stopping")
+        finally:
+            await service.stop()
+            uninstall()
+
+    asyncio.run(main())
+    return 0

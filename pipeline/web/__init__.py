@@ -1,0 +1,40 @@
+"""What the web tier sees, and the plumbing rtp's HTTP services share.
+
+``static/`` holds the tracker script (``rtp.js``) and the demo storefront
+(``shop/``): plain files, no build step. The Python modules are small shared
+pieces of the delivery service and the collector: options from ``RTP_*``
+variables, Prometheus text metrics, a CORS allow-list, and serving an aiohttp
+app until SIGTERM/SIGINT.
+
+>>> (STATIC_DIR / "rtp.js").is_file() and (STATIC_DIR / "shop" / "index.html").is_file()
+True
+"""
+
+from pathlib import Path
+
+from pipeline.web.cors import CorsPolicy, cors_middleware, install_cors
+from pipeline.web.env import OptionsError, options_from_env
+from pipeline.web.metrics import Counter, Gauge, Histogram, MetricsRegistry
+from pipeline.web.request_metrics import request_metrics_middleware
+from pipeline.web.serve import ServedApp, serve_until_stopped, start_app, stop_on_signals
+
+__all__ = [
+    "STATIC_DIR",
+    "CorsPolicy",
+    "Counter",
+    "Gauge",
+    "Histogram",
+    "MetricsRegistry",
+    "OptionsError",
+    "ServedApp",
+    "cors_middleware",
+    "install_cors",
+    "options_from_env",
+    "request_metrics_middleware",
+    "serve_until_stopped",
+    "start_app",
+    "stop_on_signals",
+]
+
+#: The tracker script and the demo storefront.
+STATIC_DIR = Path(__file__).resolve().parent / "static"

@@ -1,0 +1,72 @@
+"""The web tier for browser tests: delivery (serving the storefront) and the collector, on free
+ports, in an event loop on a background thread (the test drives Chromium from the main thread)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import urllib.request
+from typing import Any
+
+from pipeline.collector import CollectorOptions, CollectorService
+from pipeline.delivery import DeliveryOptions, DeliveryService
+from pipeline.settings import Settings
+
+WRITE_KEY = "e2e-write-key"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class WebTier:
+    """``with WebTier(settings, budget_ms=...) as tier:`` — ``tier.shop`` is the storefront URL."""
+
+    def __init__(self, settings: Settings, budget_ms: int = 150) -> None:
+        self.settings = settings
+        delivery_port, collector_port = free_port(), free_port()
+        self.delivery_url = f"http://127.0.0.1:{delivery_port}"
+        self.collector_url = f"http://127.0.0.1:{collector_port}"
+        self.delivery = DeliveryService(settings, DeliveryOptions(
+            http_port=delivery_port, collector_url=self.collector_url, write_key=WRITE_KEY,
+            budget_ms=budget_ms, consent_required=True))
+        self.collector = CollectorService(settings, CollectorOptions(
+            http_port=collector_port, write_keys=frozenset({WRITE_KEY}),
+            cors_origins=frozenset({self.delivery_url})))
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="e2e-web-tier",
+                                       daemon=True)
+
+    @property
+    def shop(self) -> str:
+        return f"{self.delivery_url}/shop/"
+
+    def _run(self, coroutine: Any, timeout: float = 60.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def __enter__(self) -> WebTier:
+        self.thread.start()
+        self._run(self.collector.start())
+        self._run(self.delivery.start())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._run(self.delivery.stop())
+            self._run(self.collector.stop())
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
+            self.loop.close()
+
+    def get(self, path: str) -> tuple[int, Any]:
+        """GET ``path`` on delivery; (status, JSON body)."""
+        try:
+            with urllib.request.urlopen(self.delivery_url + path, timeout=10) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())

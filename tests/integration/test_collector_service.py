@@ -1,0 +1,122 @@
+"""The collector on the real broker: Segment and tracker payloads land decoded, keyed by visitor;
+refused requests and duplicates produce nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+from confluent_kafka import Consumer, TopicPartition
+
+from pipeline.collector import CollectorOptions, CollectorService
+from pipeline.serde import Codec
+from pipeline.settings import Settings
+from pipeline.topics import EVENTS, PROFILES
+from tests.integration.kafka_reader import read_topic
+
+CODEC = Codec.default()
+AUTH = {"Authorization": "Basic " + base64.b64encode(b"it-key:").decode()}
+
+
+@asynccontextmanager
+async def collector(settings: Settings) -> AsyncIterator[str]:
+    service = CollectorService(settings, CollectorOptions(
+        http_port=0, write_keys=frozenset({"it-key"}),
+        cors_origins=frozenset({"https://shop.example"})))
+    served = await service.start()
+    try:
+        yield served.url
+    finally:
+        await service.stop()  # flushes: everything acknowledged is on the broker after this
+
+
+def total_messages(settings: Settings, topic: str) -> int:
+    consumer = Consumer({"bootstrap.servers": settings.bootstrap, "group.id": "t-count"})
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+                   for p in partitions)
+    finally:
+        consumer.close()
+
+
+def decoded(settings: Settings, topic: str, name: str,
+            count: int) -> list[tuple[bytes | None, Any]]:
+    messages = read_topic(settings, topic, count, timeout=30)
+    return [(m.key(), CODEC.decode(m.value(), (name,))[1]) for m in messages]
+
+
+async def test_segment_and_tracker_payloads_land_decoded(topics: Settings) -> None:
+    now = int(time.time() * 1000)
+    segment = {"batch": [
+        {"type": "page", "anonymousId": "anon-7", "messageId": "seg-1",
+         "properties": {"url": "https://shop.example/shipping"},
+         "context": {"userAgent": "Mozilla/5.0 (iPhone) Mobile", "ip": "198.51.100.4"}},
+        {"type": "track", "event": "Product Added", "anonymousId": "anon-7",
+         "messageId": "seg-2", "properties": {"product_id": "nc700", "price": 349},
+         "context": {"page": {"url": "https://shop.example/p/nc700"}}},
+        {"type": "identify", "anonymousId": "anon-7", "userId": "user-7", "messageId": "seg-3",
+         "traits": {"email": "seven@example.com", "loyalty_tier": "gold"}},
+    ]}
+    native = {"writeKey": "it-key", "visitor": "v-tracker", "session": "s-1", "sentAt": now,
+              "page": {"url": "https://shop.example/shop/p/nc700.html", "type": "product",
+                       "product": "nc700"},
+              "events": [{"id": "t-1", "type": "page_view", "time": now},
+                         {"id": "t-2", "type": "click", "time": now, "x": 10, "y": 20,
+                          "target": "button#add-to-cart", "interactive": True}]}
+    async with collector(topics) as url, aiohttp.ClientSession() as http:
+        async with http.post(f"{url}/v1/batch", data=json.dumps(segment), headers=AUTH) as r:
+            assert (r.status, (await r.json())["accepted"]) == (200, 3)
+        async with http.post(f"{url}/v1/t", data=json.dumps(native),
+                             headers={"Origin": "https://shop.example",
+                                      "Content-Type": "text/plain"}) as r:
+            assert r.status == 200
+            assert r.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+
+    events = await asyncio.to_thread(decoded, topics, topics.topic(EVENTS), "ClickEvent", 4)
+    by_id = {e["event_id"]: (key, e) for key, e in events}
+    assert sorted(by_id) == ["seg-1", "seg-2", "t-1", "t-2"]
+    key, page = by_id["seg-1"]
+    assert key == b"anon-7" and page["page"]["page_type"] == "shipping_returns"
+    assert page["context"]["device"] == "mobile" and "198.51.100.4" not in repr(page)
+    assert by_id["seg-2"][1]["cart"]["value"] == 349.0
+    key, click = by_id["t-2"]
+    assert key == b"v-tracker" and click["click"]["interactive"] is True
+    assert click["page"]["product_id"] == "nc700" and click["session_hint"] == "s-1"
+
+    profiles = await asyncio.to_thread(decoded, topics, topics.topic(PROFILES), "ProfileUpdate",
+                                       1)
+    (key, identify), = profiles
+    assert key == b"user-7" and identify["kind"] == "identify"
+    assert identify["traits"] == {"loyalty_tier": "gold"}  # the e-mail never reached Kafka
+
+
+async def test_refused_requests_and_duplicates_produce_nothing(topics: Settings) -> None:
+    good = {"type": "page", "anonymousId": "v-x", "messageId": "only-once",
+            "properties": {"url": "https://shop.example/"}}
+    refusals = [
+        ("/v1/page", json.dumps(good).encode(), {}),                       # no write key
+        ("/v1/page", json.dumps(good).encode(), {"Authorization": "Basic eDo="}),  # wrong key
+        ("/v1/page", b"{not json", AUTH),
+        ("/v1/page", json.dumps({**good, "anonymousId": 7}).encode(), AUTH),
+        ("/v1/batch", json.dumps({"batch": [good, {"type": "page"}]}).encode(), AUTH),
+        ("/v1/t", b" " * 600_000, AUTH),
+        ("/v1/page", json.dumps(good).encode(), {**AUTH, "Origin": "https://evil.example"}),
+    ]
+    async with collector(topics) as url, aiohttp.ClientSession() as http:
+        for path, body, headers in refusals:
+            async with http.post(url + path, data=body, headers=headers) as r:
+                assert 400 <= r.status < 500, (path, r.status)
+                assert (await r.json())["error"]
+        for expected in ({"accepted": 1, "duplicates": 0}, {"accepted": 0, "duplicates": 1}):
+            async with http.post(f"{url}/v1/page", data=json.dumps(good), headers=AUTH) as r:
+                answer = await r.json()
+                assert {k: answer[k] for k in expected} == expected
+    count = await asyncio.to_thread(total_messages, topics, topics.topic(EVENTS))
+    assert count == 1

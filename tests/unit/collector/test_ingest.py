@@ -1,0 +1,151 @@
+"""The request pipeline without HTTP: auth, all-or-nothing, de-duplication, rate limits."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+
+from pipeline.collector.errors import BadPayload, RateLimited, Unauthorized
+from pipeline.collector.ingest import Ingestor
+from pipeline.collector.options import CollectorOptions
+from pipeline.serde import Codec
+from tests.unit.collector.strategies import NOW_MS
+
+CODEC = Codec.default()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.mono = 0.0
+
+    def wall(self) -> float:
+        return NOW_MS / 1000
+
+    def monotonic(self) -> float:
+        return self.mono
+
+
+def make(**options: Any) -> tuple[Ingestor, Clock]:
+    clock = Clock()
+    opts = CollectorOptions(write_keys=frozenset({"wk"}), **options)
+    return Ingestor(opts, CODEC, wall=clock.wall, monotonic=clock.monotonic), clock
+
+
+def basic(key: str) -> str:
+    return "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+
+
+def page(message_id: str = "m1", visitor: str = "v1") -> dict[str, Any]:
+    return {"type": "page", "anonymousId": visitor, "messageId": message_id,
+            "properties": {"url": "https://shop.example/p/nc700"}}
+
+
+def body(value: Any) -> bytes:
+    return json.dumps(value).encode()
+
+
+def test_basic_auth_and_body_write_key_are_both_accepted() -> None:
+    ingestor, _ = make()
+    assert len(ingestor.segment("page", body(page()), basic("wk")).messages) == 1
+    batch = {"writeKey": "wk", "batch": [page("m2")]}
+    accepted = ingestor.segment(None, body(batch), None)
+    assert [m.topic for m in accepted.messages] == ["clickstream.events"]
+
+
+@pytest.mark.parametrize("authorization, payload, message", [
+    (None, page(), "no write key"),
+    (basic("nope"), page(), "not accepted"),
+    ("Bearer wk", page(), "HTTP Basic"),
+    ("Basic !!!", page(), "base64"),
+    (None, {**page(), "writeKey": 7}, "must be a string"),
+])
+def test_unauthenticated_requests(authorization: str | None, payload: Any, message: str) -> None:
+    ingestor, _ = make()
+    with pytest.raises(Unauthorized, match=message):
+        ingestor.segment("page", body(payload), authorization)
+
+
+def test_a_bad_header_is_refused_before_the_body_is_read() -> None:
+    ingestor, _ = make()
+    with pytest.raises(Unauthorized):
+        ingestor.segment("page", b"not even json", basic("nope"))
+
+
+def test_identify_is_keyed_by_user_and_goes_to_profiles() -> None:
+    ingestor, _ = make()
+    call = {"type": "identify", "anonymousId": "v1", "userId": "u1", "messageId": "i1"}
+    (message,) = ingestor.segment("identify", body(call), basic("wk")).messages
+    assert (message.topic, message.key, message.name) == ("profiles.updates", b"u1",
+                                                          "ProfileUpdate")
+    assert CODEC.decode(message.value)[1]["user_id"] == "u1"
+
+
+def test_duplicates_within_the_window_are_left_out_once_remembered() -> None:
+    ingestor, clock = make(dedup_window_ms=1000)
+    first = ingestor.segment("page", body(page()), basic("wk"))
+    again = ingestor.segment("page", body(page()), basic("wk"))
+    assert len(again.messages) == 1  # not remembered yet: the first was never produced
+    ingestor.remember(first)
+    again = ingestor.segment("page", body(page()), basic("wk"))
+    assert (len(again.messages), again.duplicates) == (0, 1)
+    clock.mono = 1.0
+    assert len(ingestor.segment("page", body(page()), basic("wk")).messages) == 1
+
+
+def test_the_same_id_twice_in_one_batch_is_produced_once() -> None:
+    ingestor, _ = make()
+    accepted = ingestor.segment(None, body({"batch": [page(), page()]}), basic("wk"))
+    assert (len(accepted.messages), accepted.duplicates) == (1, 1)
+
+
+def test_one_bad_message_refuses_the_batch() -> None:
+    ingestor, _ = make()
+    with pytest.raises(BadPayload, match=r"batch\[1\]"):
+        ingestor.segment(None, body({"batch": [page(), {"type": "page"}]}), basic("wk"))
+
+
+def test_meaning_checks_apply_before_producing() -> None:
+    ingestor, _ = make()
+    future = {**page(), "timestamp": "2030-01-01T00:00:00Z"}
+    with pytest.raises(BadPayload, match="in the future"):
+        ingestor.segment("page", body(future), basic("wk"))
+
+
+def test_per_visitor_rate_limit_refuses_the_whole_request() -> None:
+    ingestor, clock = make(visitor_rate_per_s=1.0, visitor_burst=2)
+    ingestor.segment(None, body({"batch": [page("a"), page("b")]}), basic("wk"))
+    with pytest.raises(RateLimited) as refused:
+        ingestor.segment("page", body(page("c")), basic("wk"))
+    assert refused.value.retry_after_s == pytest.approx(1.0)
+    other = ingestor.segment("page", body(page("d", visitor="v2")), basic("wk"))
+    assert len(other.messages) == 1  # another visitor is not affected
+    clock.mono = 1.0
+    assert len(ingestor.segment("page", body(page("c")), basic("wk")).messages) == 1
+
+
+def test_per_write_key_rate_limit() -> None:
+    ingestor, _ = make(key_rate_per_s=1.0, key_burst=2)
+    ingestor.segment(None, body({"batch": [page("a", "x"), page("b", "y")]}), basic("wk"))
+    with pytest.raises(RateLimited):
+        ingestor.segment("page", body(page("c", "z")), basic("wk"))
+
+
+def test_auth_can_be_turned_off_for_local_experiments() -> None:
+    ingestor, _ = make(require_auth=False)
+    assert len(ingestor.segment("page", body(page()), None).messages) == 1
+    with pytest.raises(ValueError, match="write key"):
+        CollectorOptions()  # on by default, and then a key is required
+
+
+def test_native_batch_through_the_pipeline() -> None:
+    ingestor, _ = make()
+    native = {"writeKey": "wk", "visitor": "v1", "page": {"url": "https://s.example/p/1"},
+              "events": [{"id": "e1", "type": "page_view", "time": NOW_MS},
+                         {"id": "e2", "type": "consent", "time": NOW_MS,
+                          "personalization": True}]}
+    accepted = ingestor.native(body(native), None)
+    assert [m.name for m in accepted.messages] == ["ClickEvent", "ProfileUpdate"]
+    assert all(m.key == b"v1" for m in accepted.messages)

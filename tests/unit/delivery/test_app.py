@@ -1,0 +1,203 @@
+"""The delivery API through aiohttp's test client: fakes for the feed and the outcome sink."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from confluent_kafka import KafkaException
+
+from pipeline.delivery.app import DeliveryState, build_app
+from pipeline.delivery.feed import FeedStatus
+from pipeline.delivery.metrics import DeliveryMetrics
+from pipeline.delivery.options import DeliveryOptions
+from pipeline.delivery.store import DecisionStore
+from pipeline.delivery.stream import StreamHub
+from pipeline.serde import Codec, MeaningRules
+from tests.unit.delivery.factories import NOW_MS, decision
+
+
+@dataclass
+class FakeSink:
+    """Records outcomes; ``fail`` makes it raise like a producer that cannot reach Kafka."""
+
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    fail: bool = False
+
+    def send_outcome(self, outcome: dict[str, Any]) -> None:
+        if self.fail:
+            raise KafkaException("broker down")
+        self.sent.append(outcome)
+
+
+@dataclass
+class Parts:
+    client: TestClient
+    state: DeliveryState
+    sink: FakeSink
+    status: list[FeedStatus]
+
+
+@pytest.fixture
+async def parts() -> AsyncIterator[Parts]:
+    store, hub, sink = DecisionStore(), StreamHub(), FakeSink()
+    status = [FeedStatus(started=True)]
+    options = DeliveryOptions(http_port=0, max_body_bytes=2048, sse_heartbeat_s=0.05,
+                              cors_origins=frozenset({"https://shop.example"}),
+                              collector_url="http://collector.example", write_key="wk")
+    state = DeliveryState(options=options, store=store, hub=hub, outcomes=sink,
+                          feed_status=lambda: status[0], feed_alive=lambda: True,
+                          metrics=DeliveryMetrics.create(store, lambda: status[0],
+                                                         lambda: hub.open_streams),
+                          codec=Codec.default(), rules=MeaningRules(),
+                          clock=lambda: NOW_MS / 1000)
+    client = TestClient(TestServer(build_app(state)))
+    await client.start_server()
+    yield Parts(client, state, sink, status)
+    await client.close()
+
+
+async def test_decisions_for_a_known_visitor(parts: Parts) -> None:
+    parts.state.store.offer(decision("v1"), NOW_MS)
+    r = await parts.client.get("/v1/decisions", params={"visitor": "v1", "slots": "hero,overlay"})
+    body = await r.json()
+    assert r.status == 200 and r.headers["Cache-Control"] == "no-store"
+    assert body["decisions"]["hero"]["action_id"] == "free_express_shipping"
+    assert body["decisions"]["overlay"] is None
+
+
+async def test_unknown_visitor_gets_an_explicit_empty_answer(parts: Parts) -> None:
+    r = await parts.client.get("/v1/decisions", params={"visitor": "stranger", "slots": "hero"})
+    assert r.status == 200
+    assert (await r.json())["decisions"] == {"hero": None}
+    r = await parts.client.get("/v1/decisions", params={"visitor": "stranger"})
+    assert (await r.json())["decisions"] == {}
+
+
+@pytest.mark.parametrize("query", ["", "?visitor=", "?visitor=v&slots=a,b%3C"])
+async def test_bad_queries_get_400_with_a_message(parts: Parts, query: str) -> None:
+    r = await parts.client.get("/v1/decisions" + query)
+    assert r.status == 400 and (await r.json())["error"]
+
+
+async def test_outcomes_are_validated_then_produced(parts: Parts) -> None:
+    r = await parts.client.post("/v1/outcomes", data=json.dumps(
+        {"decision_id": "d1", "visitor_id": "v1", "kind": "clicked"}),
+        headers={"Content-Type": "text/plain"})  # what the tracker sends (no preflight)
+    assert r.status == 202 and (await r.json())["outcome_ids"] == ["d1:clicked"]
+    assert [o["kind"] for o in parts.sink.sent] == ["clicked"]
+
+
+@pytest.mark.parametrize("body", [b"", b"{", b"\xff\xfe", b"[" * 5000 + b"]" * 5000,
+                                  b'{"decision_id": "d", "visitor_id": "v", "kind": 1}',
+                                  b'[{"decision_id": "d", "visitor_id": "v", "kind": "shown"},'
+                                  b' {"kind": "shown"}]'])
+async def test_bad_outcomes_get_4xx_and_nothing_is_produced(parts: Parts, body: bytes) -> None:
+    r = await parts.client.post("/v1/outcomes", data=body)
+    assert 400 <= r.status < 500, await r.text()
+    assert (await r.json())["error"]
+    assert parts.sink.sent == []
+
+
+async def test_oversize_outcome_body_is_413(parts: Parts) -> None:
+    r = await parts.client.post("/v1/outcomes", data=b" " * 4096)
+    assert r.status == 413 and "larger than 2048" in (await r.json())["error"]
+
+
+async def test_outcomes_when_kafka_is_down_are_503_not_500(parts: Parts) -> None:
+    parts.sink.fail = True
+    r = await parts.client.post("/v1/outcomes", json={"decision_id": "d", "visitor_id": "v",
+                                                      "kind": "shown"})
+    assert r.status == 503 and "retry" in (await r.json())["error"]
+
+
+async def test_stream_sends_current_state_then_new_decisions(parts: Parts) -> None:
+    parts.state.store.offer(decision("v1", decision_id="old"), NOW_MS)
+    r = await parts.client.get("/v1/stream", params={"visitor": "v1"})
+    assert r.headers["Content-Type"] == "text/event-stream"
+
+    async def next_event() -> tuple[str, dict[str, Any]]:
+        event, data = "", ""
+        while True:
+            line = (await r.content.readline()).decode().rstrip("\n")
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: "):
+                data = line[6:]
+            elif line == "" and data:
+                return event, json.loads(data)
+
+    assert (await asyncio.wait_for(next_event(), 5))[0] == "hello"
+    event, data = await asyncio.wait_for(next_event(), 5)
+    assert (event, data["decision_id"]) == ("decision", "old")
+    new = decision("v1", slot="overlay", decision_id="new")
+    parts.state.hub.publish(new)
+    event, data = await asyncio.wait_for(next_event(), 5)
+    assert (event, data["decision_id"], data["slot"]) == ("decision", "new", "overlay")
+    assert parts.state.hub.open_streams == 1
+    r.close()
+
+
+async def test_streams_end_on_shutdown(parts: Parts) -> None:
+    r = await parts.client.get("/v1/stream", params={"visitor": "v1"})
+    parts.state.hub.close_all()
+    rest = await asyncio.wait_for(r.content.read(), 5)  # the server ends the stream
+    assert b"event: hello" in rest
+
+
+async def test_readiness_follows_the_feed(parts: Parts) -> None:
+    r = await parts.client.get("/readyz")
+    assert r.status == 503 and (await r.json())["ready"] is False
+    parts.status[0] = replace(parts.status[0], caught_up=True, lag=4)
+    r = await parts.client.get("/readyz")
+    assert r.status == 200 and (await r.json())["lag"] == 4
+    assert (await parts.client.get("/healthz")).status == 200
+
+
+async def test_metrics_report_latency_held_decisions_and_lag(parts: Parts) -> None:
+    parts.state.store.offer(decision("v1"), NOW_MS)
+    parts.status[0] = replace(parts.status[0], lag=12)
+    await parts.client.get("/v1/decisions", params={"visitor": "v1"})
+    text = await (await parts.client.get("/metrics")).text()
+    assert 'rtp_delivery_request_seconds_count{route="/v1/decisions",method="GET"} 1' in text
+    assert "rtp_delivery_decisions_held 1" in text
+    assert "rtp_delivery_consumer_lag 12" in text
+    assert "# TYPE rtp_delivery_request_seconds histogram" in text
+
+
+async def test_cors_allow_list(parts: Parts) -> None:
+    ok = await parts.client.get("/v1/decisions", params={"visitor": "v"},
+                                headers={"Origin": "https://shop.example"})
+    assert ok.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+    bad = await parts.client.post("/v1/outcomes", headers={"Origin": "https://evil.example"},
+                                  json={"decision_id": "d", "visitor_id": "v", "kind": "shown"})
+    assert bad.status == 403 and "allow-list" in (await bad.json())["error"]
+    assert parts.sink.sent == []
+    pre = await parts.client.options("/v1/outcomes", headers={
+        "Origin": "https://shop.example", "Access-Control-Request-Method": "POST"})
+    assert pre.status == 204 and "POST" in pre.headers["Access-Control-Allow-Methods"]
+
+
+async def test_same_origin_pages_may_post(parts: Parts) -> None:
+    own = f"http://{parts.client.host}:{parts.client.port}"
+    r = await parts.client.post("/v1/outcomes", headers={"Origin": own},
+                                json={"decision_id": "d", "visitor_id": "v", "kind": "shown"})
+    assert r.status == 202
+
+
+async def test_storefront_tracker_and_config_are_served(parts: Parts) -> None:
+    config = await (await parts.client.get("/shop/config.js")).text()
+    assert '"budgetMs": 150' in config and '"collector": "http://collector.example"' in config
+    assert '"writeKey": "wk"' in config
+    for path in ("/shop/", "/shop/p/nc700.html", "/shop/shipping.html", "/rtp.js"):
+        r = await parts.client.get(path)
+        assert r.status == 200, path
+    page = await (await parts.client.get("/shop/p/nc700.html")).text()
+    assert 'data-rtp-slot="hero"' in page and "Noise-Cancelling Headphones" in page
+    r = await parts.client.get("/", allow_redirects=False)
+    assert r.status == 302 and r.headers["Location"] == "/shop/"
