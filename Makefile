@@ -45,7 +45,8 @@ lint: setup ## ruff + mypy on the code
 	$(VENV)/bin/ruff check pipeline topologies tests bench
 	$(VENV)/bin/mypy pipeline topologies
 
-bench: setup ## run the benchmarks, results in bench/results/
+bench: setup ## run the benchmarks, results in bench/results/ (RTP_BENCH_SCALE=0.2 for a quick run)
+	$(PY) -m pip install -q -e '.[dev,bench]'
 	$(PY) -m bench
 
 demo: setup ## run the main job end to end on a local broker

@@ -1,17 +1,50 @@
-"""Run every benchmark in one go (``make bench``); each writes bench/results/<name>.{json,md}."""
+"""Run every benchmark in one go (``make bench``); each writes bench/results/<name>.{json,md}.
+
+``python -m bench [name ...]`` runs only the named ones. ``RTP_BENCH_SCALE=0.2``
+scales sizes and durations down. A benchmark that fails is reported and the
+others still run; the exit status is then 1.
+"""
 
 from __future__ import annotations
 
-from bench import serde
+import importlib
+import importlib.util
+import sys
+import time
+import traceback
+
+#: In running order; ``delivery`` only where bench/delivery.py exists.
+BENCHMARKS = ("serde", "throughput", "latency", "delivery", "state_size", "decision_quality")
 
 
-def main() -> None:
-    for module in (serde,):
-        name = module.__name__.rsplit(".", 1)[-1]
+def available() -> list[str]:
+    """The benchmarks present in this checkout."""
+    return [name for name in BENCHMARKS if importlib.util.find_spec(f"bench.{name}") is not None]
+
+
+def main(argv: list[str] | None = None) -> int:
+    names = list(argv if argv is not None else sys.argv[1:]) or available()
+    unknown = [n for n in names if n not in available()]
+    if unknown:
+        print(f"unknown benchmark(s) {unknown}; available: {available()}", file=sys.stderr)
+        return 2
+    failed: list[str] = []
+    for name in names:
         print(f"== bench {name}", flush=True)
-        for row in module.run():
-            print("  ", row, flush=True)
+        started = time.perf_counter()
+        try:
+            module = importlib.import_module(f"bench.{name}")
+            for row in module.run():
+                print("  ", row, flush=True)
+        except Exception:  # one broken benchmark must not hide the others' results
+            traceback.print_exc()
+            failed.append(name)
+        print(f"   ({time.perf_counter() - started:.0f} s)", flush=True)
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

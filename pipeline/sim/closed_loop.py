@@ -10,6 +10,7 @@ visitor's arm and the oracle's view of every decision.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -31,15 +32,17 @@ __all__ = ["ClosedLoop", "LoopOptions", "LoopReport", "percentile"]
 
 
 def percentile(values: list[float], q: float) -> float:
-    """The ``q``-th percentile (0..100) by nearest rank; NaN for no values.
+    """The ``q``-th percentile (0..100) by nearest rank: the ceil(q/100 * n)-th value.
 
     >>> percentile([5.0, 1.0, 3.0], 50), percentile([1.0, 2.0, 3.0, 4.0], 99)
     (3.0, 4.0)
+    >>> percentile([float(v) for v in range(1, 101)], 95)
+    95.0
     """
     if not values:
         return float("nan")
     ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
     return ordered[rank - 1]
 
 

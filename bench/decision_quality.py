@@ -1,0 +1,459 @@
+"""Decision quality on the simulator: reward and regret against the oracle, per policy.
+
+Every policy runs the same closed loop without Kafka (the shape of
+``pipeline.sim.offline.run_offline``): the simulator's visitors (seed 31,
+30 visitors/min, ``60 * RTP_BENCH_SCALE`` simulated minutes, at least 20) go
+through the engine; each decision is shown to the visitor, who clicks,
+dismisses, ignores and converts according to the simulator's response model;
+the outcomes go back to the engine. Same seed for every policy, so the same
+visitors arrive with the same journeys (their reactions then depend on what
+each policy showed them).
+
+Only the arm choice differs. Everything else is the engine's, for every policy:
+session features, guardrails, eligibility, payloads, the experiment's 10%
+control group, and the reward (clicks and conversions 1, dismissal -0.5, within
+10 minutes of event time). A policy plugs into the engine's decider in place of
+LinUCB (:class:`PolicyBandit`): it sees the eligible set and the features the
+DecisionLog records (numeric, categorical, intent) and returns a probability
+for each eligible action; the draw is the engine's (seeded by the decision id);
+it learns from the same reward updates as LinUCB.
+
+Policies:
+
+- ``rtp (LinUCB, the engine)``: the engine as it ships (epsilon-greedy LinUCB).
+- ``uniform random``: every eligible action alike.
+- ``rules only``: the first eligible action in catalog order that is not
+  ``no_action`` (the catalog's rules alone, no learning).
+- ``Vowpal Wabbit cb_explore_adf``: ``--cb_explore_adf --epsilon 0.1`` (the same
+  exploration share as ours), shared features = the DecisionLog's numeric
+  and categorical features + intent, one action namespace, interacted
+  (``-q UA``). VW learns one example per decision with its final reward, when
+  the engine's reward wait (10 minutes of event time) closes it.
+
+The oracle is the simulator's: at each shown decision, the best eligible
+action's expected reward. Reported after a warm-up (the first third of the
+run): the expected reward of the chosen actions as a share of the oracle's (no
+sampling noise), and the realized reward's share; cumulative reward and regret
+over the whole run.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, cast
+
+import numpy as np
+
+from bench.common import bench_scale, load_note, ratio, scaled
+from bench.record import write
+from pipeline.decide import (
+    ArmScore,
+    BanditChoice,
+    Decider,
+    DecisionContext,
+    LinUCB,
+    decision_id_for,
+    load_catalog,
+    uniform_draw,
+)
+from pipeline.engine import Engine, EngineOptions, Learner, VisitorState
+from pipeline.feedback import PendingRewards, RewardUpdate
+from pipeline.intent import IntentModel, PendingLabels
+from pipeline.sim import RewardLedger, Simulator, SimulatorOptions
+
+__all__ = ["ChoiceRequest", "Policy", "PolicyBandit", "RulesOnly", "UniformRandom",
+           "VowpalWabbit", "run", "share_after"]
+
+SEED = 31
+MINUTES = 60
+_START_MS = 1_800_000_000_000
+_NO_ACTION = "no_action"
+GOAL_SHARE = 0.90
+
+
+@dataclass(frozen=True)
+class ChoiceRequest:
+    """What a policy sees for one decision: the eligible set and the logged features."""
+
+    decision_id: str
+    action_ids: tuple[str, ...]
+    numeric: Mapping[str, float]
+    categorical: Mapping[str, str]
+    intent_probability: float
+    intent_class: str
+    event_time_ms: int
+    vector: tuple[float, ...] = field(repr=False, default=())
+
+
+class Policy(Protocol):
+    """An arm-choosing policy: a distribution over the eligible set, and learning."""
+
+    name: str
+
+    def probabilities(self, request: ChoiceRequest) -> list[float]:
+        """One probability per ``request.action_ids`` (summing to 1)."""
+        ...
+
+    def learn(self, update: RewardUpdate) -> None:
+        """A reward update of a served decision (the same ones LinUCB gets)."""
+        ...
+
+
+class UniformRandom:
+    """Every eligible action alike.
+
+    >>> UniformRandom().probabilities(ChoiceRequest("d", ("a", "b"), {}, {}, 0.0, "x", 0))
+    [0.5, 0.5]
+    """
+
+    name = "uniform random"
+
+    def probabilities(self, request: ChoiceRequest) -> list[float]:
+        """Uniform over the eligible set."""
+        return [1.0 / len(request.action_ids)] * len(request.action_ids)
+
+    def learn(self, update: RewardUpdate) -> None:
+        """Nothing to learn."""
+
+
+class RulesOnly:
+    """The first eligible action in catalog order that is not ``no_action``.
+
+    >>> RulesOnly().probabilities(ChoiceRequest("d", ("no_action", "a", "b"), {}, {}, 0.0,
+    ...                                         "x", 0))
+    [0.0, 1.0, 0.0]
+    >>> RulesOnly().probabilities(ChoiceRequest("d", ("no_action",), {}, {}, 0.0, "x", 0))
+    [1.0]
+    """
+
+    name = "rules only (first eligible action)"
+
+    def probabilities(self, request: ChoiceRequest) -> list[float]:
+        """All mass on the first eligible action other than no_action."""
+        ids = request.action_ids
+        pick = next((i for i, a in enumerate(ids) if a != _NO_ACTION), 0)
+        return [1.0 if i == pick else 0.0 for i in range(len(ids))]
+
+    def learn(self, update: RewardUpdate) -> None:
+        """Rules do not learn."""
+
+
+_UNSAFE = re.compile(r"[\s|:]+")
+
+
+def vw_shared_line(request: ChoiceRequest) -> str:
+    """The VW ``shared`` line of a request: numeric and categorical features, intent.
+
+    >>> vw_shared_line(ChoiceRequest("d", ("a",), {"page_views": 3.0, "x": float("nan")},
+    ...                              {"sector": "e commerce"}, 0.25, "browsing", 0))
+    'shared |U page_views:3.0 sector=e_commerce intent_probability:0.25 intent=browsing'
+    """
+    parts = [f"{_UNSAFE.sub('_', k)}:{v!r}" for k, v in sorted(request.numeric.items())
+             if math.isfinite(v) and v != 0.0]
+    parts += [f"{_UNSAFE.sub('_', k)}={_UNSAFE.sub('_', str(v))}"
+              for k, v in sorted(request.categorical.items())]
+    parts += [f"intent_probability:{request.intent_probability!r}",
+              f"intent={_UNSAFE.sub('_', request.intent_class)}"]
+    return "shared |U " + " ".join(parts)
+
+
+@dataclass
+class _Pending:
+    shared: str
+    action_ids: tuple[str, ...]
+    chosen: int
+    probability: float
+    decided_at_ms: int
+    total: float | None = None
+
+
+class VowpalWabbit:
+    """Vowpal Wabbit's ``cb_explore_adf`` on the DecisionLog features (see module doc)."""
+
+    name = "Vowpal Wabbit cb_explore_adf"
+
+    def __init__(self, reward_wait_ms: int, epsilon: float = 0.1, seed: int = 7) -> None:
+        import vowpalwabbit
+
+        self.workspace = vowpalwabbit.Workspace(
+            f"--cb_explore_adf --epsilon {epsilon} -q UA --quiet --random_seed {seed}",
+            enable_logging=False)
+        self.reward_wait_ms = reward_wait_ms
+        self.pending: dict[str, _Pending] = {}
+        self.learned = 0
+
+    def _lines(self, shared: str, action_ids: Sequence[str],
+               label: tuple[int, float, float] | None = None) -> list[str]:
+        lines = [shared]
+        for i, action in enumerate(action_ids):
+            prefix = ""
+            if label is not None and label[0] == i:
+                prefix = f"0:{label[1]!r}:{label[2]!r} "
+            lines.append(f"{prefix}|A id={action}")
+        return lines
+
+    def probabilities(self, request: ChoiceRequest) -> list[float]:
+        """VW's pmf over the eligible set; closes decisions whose reward wait has passed."""
+        self._close(request.event_time_ms)
+        shared = vw_shared_line(request)
+        pmf = [max(0.0, float(p)) for p in self.workspace.predict(
+            self._lines(shared, request.action_ids))]
+        total = sum(pmf) or 1.0
+        pmf = [p / total for p in pmf]
+        self.pending[request.decision_id] = _Pending(shared, request.action_ids, -1, 0.0,
+                                                     request.event_time_ms)
+        return pmf
+
+    def chosen(self, decision_id: str, index: int, probability: float) -> None:
+        """Which action the shared draw picked (and its probability), for learning."""
+        entry = self.pending.get(decision_id)
+        if entry is not None:
+            entry.chosen, entry.probability = index, probability
+
+    def learn(self, update: RewardUpdate) -> None:
+        """Remember the decision's reward so far; it is learned when the wait closes."""
+        entry = self.pending.get(update.decision_id)
+        if entry is None:
+            return
+        entry.total = update.total_reward
+        if update.reason in ("expired", "evicted"):
+            self._learn(update.decision_id)
+
+    def _close(self, now_ms: int) -> None:
+        due = [d for d, e in self.pending.items()
+               if e.decided_at_ms + self.reward_wait_ms <= now_ms]
+        for decision_id in due:
+            self._learn(decision_id)
+
+    def _learn(self, decision_id: str) -> None:
+        entry = self.pending.pop(decision_id)
+        if entry.total is None or entry.chosen < 0:
+            return  # never served (control arm) or never drawn: nothing to learn
+        self.workspace.learn(self._lines(entry.shared, entry.action_ids,
+                                         (entry.chosen, -entry.total, entry.probability)))
+        self.learned += 1
+
+
+class PolicyBandit:
+    """Stands in for the decider's LinUCB: asks a :class:`Policy`, draws like LinUCB does."""
+
+    def __init__(self, policy: Policy, decider: _CapturingDecider, seed: int = 7) -> None:
+        self.policy = policy
+        self.decider = decider
+        self.dimension = decider.featurizer.dimension
+        self.fingerprint = decider.featurizer.fingerprint
+        self.seed = seed
+        self.n_updates = 0
+
+    @property
+    def version(self) -> str:
+        """Names the policy's state behind a decision."""
+        return f"bench-{self.policy.name.split()[0].lower()}@{self.n_updates}"
+
+    def choose(self, x: Sequence[float] | np.ndarray, action_ids: Sequence[str],
+               draw_key: str) -> BanditChoice:
+        """The policy's distribution and the engine's seeded draw from it."""
+        ctx = self.decider.captured
+        if ctx is None or decision_id_for(ctx.trigger_event_id) != draw_key:
+            raise RuntimeError("the decider no longer computes the context right before the "
+                               "bandit's choice: PolicyBandit needs updating")
+        request = ChoiceRequest(draw_key, tuple(action_ids), ctx.numeric, ctx.categorical,
+                                ctx.intent_probability, ctx.intent_class, ctx.event_time_ms,
+                                tuple(float(v) for v in x))
+        probabilities = self.policy.probabilities(request)
+        distribution = tuple(ArmScore(a, p, p) for a, p in zip(action_ids, probabilities,
+                                                              strict=True))
+        u = uniform_draw(self.seed, draw_key)
+        cumulative, index = 0.0, len(distribution) - 1
+        for i, arm in enumerate(distribution):
+            cumulative += arm.probability
+            if u < cumulative:
+                index = i
+                break
+        chosen = distribution[index]
+        if isinstance(self.policy, VowpalWabbit):
+            self.policy.chosen(draw_key, index, chosen.probability)
+        return BanditChoice(chosen.action_id, chosen.probability, distribution)
+
+    def apply(self, update: RewardUpdate) -> None:
+        """Forward a reward update to the policy."""
+        self.policy.learn(update)
+        self.n_updates += 1
+
+
+class _CapturingDecider(Decider):
+    """The engine's decider, remembering the context of the decision being made."""
+
+    captured: DecisionContext | None = None
+
+    def context_vector(self, ctx: DecisionContext) -> np.ndarray:
+        self.captured = ctx
+        return super().context_vector(ctx)
+
+
+def _engine_with(policy: Policy | None, options: EngineOptions) -> Engine:
+    if policy is None:
+        return Engine(options)
+    decider = _CapturingDecider(load_catalog(options.catalog_path), options.decider)
+    decider.bandit = cast(LinUCB, PolicyBandit(policy, decider))
+    learner = Learner(intent=IntentModel(options.intent), decider=decider,
+                      rewards=PendingRewards(options.rewards),
+                      labels=PendingLabels(max_sessions=options.max_pending_sessions))
+    return Engine(options, learner=learner)
+
+
+def share_after(start: RewardLedger, end: RewardLedger) -> dict[str, float]:
+    """Shares of the oracle's reward over the decisions between two ledger snapshots.
+
+    >>> share_after(RewardLedger(decisions=10, expected=1.0, oracle=2.0, obtained=1.0),
+    ...             RewardLedger(decisions=20, expected=5.0, oracle=7.0, obtained=3.0))
+    {'decisions': 10, 'expected_share': 0.8, 'obtained_share': 0.4, 'match_rate': 0.0}
+    """
+    decisions = end.decisions - start.decisions
+    oracle = end.oracle - start.oracle
+    return {"decisions": decisions,
+            "expected_share": ratio(end.expected - start.expected, oracle),
+            "obtained_share": ratio(end.obtained - start.obtained, oracle),
+            "match_rate": ratio(end.oracle_matches - start.oracle_matches, decisions)}
+
+
+@dataclass
+class _LoopResult:
+    at_warmup: RewardLedger
+    end: RewardLedger
+    seconds: float
+    served: int = 0
+    no_action: int = 0
+    oracle_no_action: int = 0
+
+
+def _closed_loop(policy: Policy | None, minutes: int, warmup: int,
+                 options: EngineOptions) -> _LoopResult:
+    """Ledgers at the end of the warm-up and at the end, and how often no_action was chosen."""
+    from pipeline.decide import assign_arm
+
+    started = time.perf_counter()
+    engine = _engine_with(policy, options)
+    share = engine.options.decider.control_share
+    sim = Simulator(SimulatorOptions(seed=SEED, id_prefix="bench-dq"),
+                    arm_of=lambda v: assign_arm(v, share))
+    states: dict[str, VisitorState | None] = {}
+    sim.start(_START_MS)
+    result = _LoopResult(sim.ledger, sim.ledger, 0.0)
+    for minute in range(1, minutes + 1):
+        for event in sim.next_events(_START_MS + minute * 60_000):
+            visitor = event["visitor_id"]
+            step = engine.on_event(states.get(visitor), event)
+            states[visitor] = step.state
+            decision = step.decision
+            if decision is None:
+                continue
+            eligible = [e["action_id"] for e in decision.log["eligible"]]
+            if decision.served:
+                truth = sim.expected_rewards(visitor, event["event_time"], eligible)
+                if truth:
+                    result.served += 1
+                    result.no_action += decision.action.id == _NO_ACTION
+                    result.oracle_no_action += max(truth, key=lambda a: truth[a]) == _NO_ACTION
+            for outcome in sim.receive_decision(decision.decision, event["event_time"],
+                                                eligible):
+                engine.on_outcome(states.get(outcome["visitor_id"]), outcome)
+        for outcome in sim.take_outcomes():
+            engine.on_outcome(states.get(outcome["visitor_id"]), outcome)
+        if minute == warmup:
+            result.at_warmup = sim.ledger
+    result.end = sim.ledger
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def run() -> list[dict[str, Any]]:
+    """Measure and record; returns the rows."""
+    scale = bench_scale()
+    minutes = int(scaled(MINUTES, scale, 20))
+    warmup = minutes // 3
+    options = EngineOptions()
+    load_before = load_note()
+    policies: list[tuple[str, Policy | None]] = [
+        ("rtp (LinUCB, the engine)", None),
+        (UniformRandom.name, UniformRandom()),
+        (RulesOnly.name, RulesOnly()),
+    ]
+    vw_problem = ""
+    vw_policy: VowpalWabbit | None = None
+    try:
+        vw_policy = VowpalWabbit(options.rewards.reward_wait_ms)
+        policies.append((VowpalWabbit.name, vw_policy))
+    except ImportError as exc:  # reported, never hidden
+        vw_problem = (f"Vowpal Wabbit could not be imported ({exc}): its row is missing "
+                      "(pip install vowpalwabbit).")
+    results: dict[str, dict[str, Any]] = {}
+    for name, policy in policies:
+        loop = _closed_loop(policy, minutes, warmup, options)
+        end = loop.end
+        after = share_after(loop.at_warmup, end)
+        results[name] = {
+            "policy": name,
+            "decisions_scored": end.decisions,
+            "reward": end.obtained,
+            "oracle_reward": end.oracle,
+            "regret": end.regret,
+            "expected_regret": end.expected_regret,
+            "share_of_oracle_after_warmup": after["expected_share"],
+            "realized_share_after_warmup": after["obtained_share"],
+            "oracle_match_after_warmup": after["match_rate"],
+            "no_action_chosen": ratio(loop.no_action, loop.served),
+            "no_action_best": ratio(loop.oracle_no_action, loop.served),
+            "seconds": round(loop.seconds, 1),
+        }
+        print(f"   {results[name]}", flush=True)
+    vw = results.get(VowpalWabbit.name)
+    rows = list(results.values())
+    for row in rows:
+        row["share_vs_vw"] = (ratio(row["share_of_oracle_after_warmup"],
+                                    vw["share_of_oracle_after_warmup"]) if vw else "")
+    ours = results["rtp (LinUCB, the engine)"]
+    ours_share = ours["share_of_oracle_after_warmup"]
+    goal_oracle = "met" if ours_share >= GOAL_SHARE else "NOT met"
+    if vw is None:
+        goal_vw = "not measured (no Vowpal Wabbit)"
+    elif ours_share >= vw["share_of_oracle_after_warmup"]:
+        goal_vw = f"met ({vw['share_of_oracle_after_warmup']:.1%} for VW)"
+    else:
+        goal_vw = f"NOT met ({vw['share_of_oracle_after_warmup']:.1%} for VW)"
+    notes = "\n".join([
+        f"Goals (reported, not asserted): >= {GOAL_SHARE:.0%} of the oracle's reward after "
+        f"warm-up: **{goal_oracle}** ({ours_share:.1%}); at least VW's: **{goal_vw}**.",
+        "",
+        f"{minutes} simulated minutes (seed {SEED}, 30 visitors/min), warm-up {warmup} "
+        "minutes. share_of_oracle = expected reward of the chosen actions / the oracle's "
+        "(best eligible action's expected reward), over the personalized decisions shown "
+        "after the warm-up; realized_share uses the rewards that actually happened "
+        "(clicks, attributed conversions; noisy); reward, oracle_reward and regret are "
+        "cumulative over the whole run (the simulator's ledger: click 1, conversion 1). "
+        "oracle_match = share of decisions whose action was as good as the oracle's. "
+        "no_action_chosen / no_action_best: share of shown personalized decisions where the "
+        "policy chose no_action / where no_action was the oracle's best eligible action.",
+        "",
+        "Same features for everyone: the engine's session features, intent and eligibility; "
+        "guardrails, payloads and the control group are the engine's; only the arm choice "
+        "differs. VW sees the DecisionLog's numeric and categorical features and intent "
+        "(`--cb_explore_adf --epsilon 0.1 -q UA`) and learns each decision once with its "
+        "final reward (after the 10-minute reward wait), LinUCB updates at every outcome"
+        + (f"; VW learned {vw_policy.learned:,} examples." if vw_policy is not None else "."),
+        *([vw_problem] if vw_problem else []),
+        "",
+        f"No Kafka: CPU-bound, {load_before} before, {load_note()} after (shared 2-core "
+        f"machine; only 'seconds' depends on it). Scale {scale} (RTP_BENCH_SCALE).",
+    ])
+    write("decision_quality", rows, notes)
+    return rows
+
+
+if __name__ == "__main__":
+    for result in run():
+        print(result)

@@ -1,0 +1,259 @@
+"""Event→action latency through one worker at fixed offered loads: p50/p95/p99.
+
+One ``rtp worker`` (:class:`pipeline.processes.WorkerProcess`) runs under a fresh
+topic prefix. This process offers home-page views at a fixed rate with an
+**open-loop schedule** (event ``i`` is due at ``start + i / rate`` whatever the
+worker does) through the web tier's SDK (:class:`pipeline.client.EventProducer`,
+its defaults: linger 5 ms, lz4, acks=all): every event is the first page view of
+a new visitor of the personalized arm (``pipeline.decide.assign_arm``), so it
+always gets a decision, and a delivered one unless the bandit picks
+``no_action`` (about half of them: with no outcomes every eligible arm ties).
+A reader thread follows ``personalization.actions``; a latency is the time from
+the produce call to the Decision with that trigger event id being read back.
+
+Loads rise (``LOADS``) for ``SECONDS`` each (times ``RTP_BENCH_SCALE``, at least
+3 s) after a short warm-up, each followed by a drain until the worker's group has
+committed everything; the first load the worker does not keep up with is the
+last one run. *Kept up* means: drained within the timeout, the median latency of
+the window's last quarter is at most twice that of its first quarter plus 20 ms
+(no growing queue), and p99 under a second. ``worker_cpu`` is the worker's CPU
+time over the window's wall time (1.0 = one core busy).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import (
+    BenchError,
+    bench_scale,
+    kafka_prefix,
+    latency_summary,
+    load_note,
+    percentile,
+    scaled,
+)
+from bench.record import write
+from pipeline.settings import Settings
+from pipeline.topics import ACTIONS, EVENTS
+
+__all__ = ["GOAL_P99_MS", "LOADS", "SECONDS", "kept_up", "run"]
+
+LOADS = (50, 200, 500, 1000, 2000)
+SECONDS = 8.0
+WARMUP_EVENTS = 100
+GOAL_P99_MS = 25.0
+GOAL_LOAD = 1000
+
+
+def kept_up(latencies_ms: list[float], drained: bool) -> bool:
+    """Whether a worker kept up with a load, from the latencies in send order.
+
+    >>> kept_up([10.0] * 40, drained=True)
+    True
+    >>> kept_up([10.0 * i for i in range(1, 41)], drained=True)  # a growing queue
+    False
+    >>> kept_up([10.0] * 40, drained=False)
+    False
+    """
+    if not drained or not latencies_ms:
+        return False
+    quarter = max(1, len(latencies_ms) // 4)
+    first = percentile(latencies_ms[:quarter], 50)
+    last = percentile(latencies_ms[-quarter:], 50)
+    return last <= 2 * first + 20.0 and percentile(latencies_ms, 99) < 1000.0
+
+
+class _Reader(threading.Thread):
+    """Follows the actions topic; remembers when each trigger's Decision was read."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(daemon=True)
+        from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+        from pipeline.serde import Codec
+
+        self.codec = Codec.default()
+        self.received: dict[str, float] = {}
+        self.stopping = threading.Event()
+        topic = settings.topic(ACTIONS)
+        self.consumer = Consumer({"bootstrap.servers": settings.bootstrap,
+                                  "group.id": f"{settings.topic_prefix}latency-reader",
+                                  "enable.auto.commit": False, "fetch.wait.max.ms": 10})
+        partitions = self.consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        # The prefix is fresh: reading from the beginning sees only this run's decisions.
+        self.consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+
+    def run(self) -> None:
+        from pipeline.serde import SerdeError
+
+        while not self.stopping.is_set():
+            batch = self.consumer.consume(1000, 0.02)
+            now = time.perf_counter()
+            for msg in batch:
+                if msg.error() is not None or msg.value() is None:
+                    continue
+                try:
+                    _, decision = self.codec.decode(msg.value(), ("Decision",))
+                except SerdeError:
+                    continue
+                self.received.setdefault(str(decision["trigger_event_id"]), now)
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.join(10)
+        self.consumer.close()
+
+
+def _visitors(prefix: str, start: int, count: int) -> tuple[list[str], int]:
+    """``count`` fresh visitor ids of the personalized arm; returns them and the next index."""
+    from pipeline.decide import assign_arm
+
+    out: list[str] = []
+    index = start
+    while len(out) < count:
+        visitor = f"{prefix}v{index:07d}"
+        index += 1
+        if assign_arm(visitor) == "personalized":
+            out.append(visitor)
+    return out, index
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` (Linux); NaN where unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def _offer(settings: Settings, producer: Any, visitors: list[str],
+           rate: float) -> tuple[dict[str, float], list[float]]:
+    """Send one home-page view per visitor at ``rate``/s; (send time by event id, lags in ms)."""
+    from pipeline.client import click_event
+    from pipeline.serde import Codec
+
+    codec = Codec.default()
+    topic = settings.topic(EVENTS)
+    wall0 = time.time() + 0.5 + 0.0002 * len(visitors)  # time to encode them first
+    messages = []
+    for i, visitor in enumerate(visitors):
+        event = click_event(visitor, "page_view", int((wall0 + i / rate) * 1000),
+                            event_id=f"{visitor}-home", url="https://shop.example/",
+                            page_type="home", category=None, product_id=None)
+        messages.append((event["event_id"], visitor.encode(),
+                         codec.encode("ClickEvent", event, check=True)))
+    start = time.perf_counter() + (wall0 - time.time())
+    sent: dict[str, float] = {}
+    lags: list[float] = []
+    for i, (event_id, key, value) in enumerate(messages):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)  # pacing the open-loop schedule
+        now = time.perf_counter()
+        sent[event_id] = now
+        lags.append((now - due) * 1000)
+        producer.produce_raw(topic, value, key)
+    producer.flush(30)
+    return sent, lags
+
+
+def run() -> list[dict[str, Any]]:
+    """Measure and record; returns the rows."""
+    from pipeline.client import EventProducer
+    from pipeline.processes import WorkerProcess, wait_caught_up
+
+    scale = bench_scale()
+    seconds = scaled(SECONDS, scale, 3.0)
+    load_before = load_note()
+    rows: list[dict[str, Any]] = []
+    stopped_at = ""
+    with tempfile.TemporaryDirectory(prefix="rtp-bench-lat-") as tmp, \
+            kafka_prefix("latency") as settings:
+        workdir = Path(tmp)
+        worker = WorkerProcess(settings, workdir / "worker-data", workdir / "worker.log",
+                               checkpoint_every=500)
+        reader: _Reader | None = None
+        try:
+            worker.wait_ready(timeout=180)
+            reader = _Reader(settings)
+            reader.start()
+            producer = EventProducer(settings)
+            index = 0
+            warm, index = _visitors(settings.topic_prefix, index, WARMUP_EVENTS)
+            _offer(settings, producer, warm, 50.0)
+            wait_caught_up(worker, [settings.topic(EVENTS)], timeout=60)
+            for rate in LOADS:
+                visitors, index = _visitors(settings.topic_prefix, index, int(rate * seconds))
+                cpu0, wall0 = _cpu_seconds(worker.proc.pid), time.perf_counter()
+                sent, lags = _offer(settings, producer, visitors, float(rate))
+                cpu1, wall1 = _cpu_seconds(worker.proc.pid), time.perf_counter()
+                drained = True
+                try:
+                    wait_caught_up(worker, [settings.topic(EVENTS)], timeout=30 + seconds)
+                except TimeoutError:
+                    drained = False
+                time.sleep(0.5)  # the last decisions' way back to the reader
+                ordered = sorted(sent.items(), key=lambda kv: kv[1])
+                latencies = [(reader.received[eid] - at) * 1000 for eid, at in ordered
+                             if eid in reader.received]
+                ok = kept_up(latencies, drained)
+                summary = latency_summary(latencies)
+                rows.append({
+                    "offered_per_s": rate, "seconds": round(seconds, 1), "events": len(sent),
+                    "delivered": summary["n"], "p50_ms": summary["p50_ms"],
+                    "p95_ms": summary["p95_ms"], "p99_ms": summary["p99_ms"],
+                    "max_ms": summary["max_ms"],
+                    "send_lag_p99_ms": percentile(lags, 99),
+                    "worker_cpu": (cpu1 - cpu0) / (wall1 - wall0),
+                    "kept_up": "yes" if ok else "NO",
+                })
+                print(f"   {rows[-1]}", flush=True)
+                if not ok:
+                    stopped_at = f"stopped rising after {rate}/s: the worker fell behind"
+                    break
+            producer.close()
+        except TimeoutError as exc:
+            raise BenchError(f"worker did not keep up with the warm-up: {exc}\n"
+                             f"{worker.tail()}") from exc
+        finally:
+            if reader is not None:
+                reader.close()
+            with contextlib.suppress(Exception):
+                worker.stop()
+    at_goal = next((r for r in rows if r["offered_per_s"] == GOAL_LOAD), None)
+    if at_goal is None:
+        verdict = f"not measured: the worker fell behind below {GOAL_LOAD}/s"
+    elif at_goal["kept_up"] == "yes" and at_goal["p99_ms"] <= GOAL_P99_MS:
+        verdict = f"met (p99 {at_goal['p99_ms']:.1f} ms)"
+    else:
+        verdict = f"NOT met (p99 {at_goal['p99_ms']:.1f} ms, kept up: {at_goal['kept_up']})"
+    notes = "\n".join([
+        f"Goal (reported, not asserted): p99 <= {GOAL_P99_MS:.0f} ms at {GOAL_LOAD:,} "
+        f"events/s: **{verdict}**. {stopped_at or 'every offered load was run.'}",
+        "",
+        "Latency = produce call (SDK: linger 5 ms, lz4, acks=all) → Decision read back from "
+        "personalization.actions by a consumer in this process; one worker, "
+        f"{settings.partitions} partitions, fresh visitor per event (home page, personalized "
+        "arm); only delivered decisions (not no_action) have a latency. send_lag is how late "
+        "the load generator itself sent (if large, this process was the limit).",
+        "",
+        f"Shared 2-core machine (other engineers may be running tests; the worker, broker "
+        f"and this process share the cores): {load_before} before, {load_note()} after. "
+        f"Scale {scale} (RTP_BENCH_SCALE): {seconds:.1f} s per load.",
+    ])
+    write("latency", rows, notes)
+    return rows
+
+
+if __name__ == "__main__":
+    for result in run():
+        print(result)
