@@ -139,12 +139,21 @@ class Engine:
         return result
 
     def _conversion(self, event: Mapping[str, Any]) -> int:
-        """A purchase rewards the visitor's served decisions still within their reward wait."""
+        """A purchase rewards the actions shown to the visitor within their reward wait.
+
+        "No action" decisions are not credited: a conversion after nothing was shown is the
+        baseline (reward 0 at the end of the wait), not something the decision caused.
+        Crediting them made doing nothing look best (it is chosen on every page view).
+        """
         purchase = event.get("purchase") or {}
         value = float(purchase.get("value") or 0.0)
         applied = 0
-        for decision_id in self.learner.rewards.for_visitor(str(event["visitor_id"])):
-            update = self.learner.rewards.on_outcome({
+        rewards = self.learner.rewards
+        for decision_id in rewards.for_visitor(str(event["visitor_id"])):
+            pending = rewards.get(decision_id)
+            if pending is None or pending.action_id == self.learner.decider.catalog.no_action.id:
+                continue
+            update = rewards.on_outcome({
                 "outcome_id": f"{event['event_id']}:{decision_id}", "decision_id": decision_id,
                 "visitor_id": event["visitor_id"], "kind": "converted", "value": value,
                 "event_time": event["event_time"]})
