@@ -18,6 +18,10 @@ import structlog
 __all__ = ["configure_logging"]
 
 
+def _stderr_logger(*_: object) -> structlog.PrintLogger:
+    return structlog.PrintLogger(file=sys.stderr)
+
+
 def configure_logging(fmt: str = "auto", level: str = "info") -> None:
     """Configure structlog and the stdlib root logger (Faust/aiokafka log through it).
 
@@ -40,7 +44,9 @@ def configure_logging(fmt: str = "auto", level: str = "info") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        # Look sys.stderr up per logger, not once: it may be replaced later (pytest's
+        # capture, a daemon's redirection) and the old stream closed.
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=numeric_level, stream=sys.stderr, force=True,

@@ -205,24 +205,31 @@ def test_a_dismissed_action_is_not_shown_again_in_the_session(
     settings, worker = flow
     visitor = _personalized(f"dismiss-{uuid.uuid4().hex[:6]}", 1)[0]
     start = _start()
-    events = browser(visitor, start, pages=12)
-    _send(settings, events[:4])
+    events = browser(visitor, start, pages=20)
     actions = _watch(settings, ACTIONS)
-    first = actions.wait_for(lambda rs: any(r["visitor_id"] == visitor for r in rs),
-                             what="a first action for the visitor")
-    shown = next(r for r in first if r["visitor_id"] == visitor)
+    log = _watch(settings, DECISIONS_LOG)
+    sent = 0
+    # Page by page until something is shown (the bandit may choose "no action" a few times).
+    while not any(r["visitor_id"] == visitor for r in actions.records()):
+        assert sent < 8, "nothing was shown to the visitor in 8 page views"
+        _send(settings, [events[sent]])
+        sent += 1
+        log.wait_for(lambda rs, n=sent: sum(r["decision"]["visitor_id"] == visitor
+                                            for r in rs) >= n, what=f"decision {sent}")
+        wait_caught_up(worker, [settings.topic(EVENTS)])
+        actions.poll(0.5)
+    shown = next(r for r in actions.records() if r["visitor_id"] == visitor)
     with EventProducer(settings) as producer:
         producer.send_outcome({"outcome_id": f"{visitor}-o", "decision_id": shown["decision_id"],
                                "visitor_id": visitor, "kind": "dismissed", "value": 0.0,
-                               "event_time": events[3]["event_time"] + 1})
+                               "event_time": events[sent - 1]["event_time"] + 1})
     wait_caught_up(worker, [settings.topic(OUTCOMES), settings.topic(EVENTS)])
-    _send(settings, events[4:])
-    log = _watch(settings, DECISIONS_LOG)
+    _send(settings, events[sent:])
     later = log.wait_for(
         lambda rs: sum(r["decision"]["visitor_id"] == visitor for r in rs) >= len(events),
         what="a decision for every page view")
     after = [r for r in later if r["decision"]["visitor_id"] == visitor
-             and r["decision"]["created_at"] > events[3]["event_time"]]
+             and r["decision"]["created_at"] > events[sent - 1]["event_time"]]
     assert after
     for record in after:
         assert record["decision"]["action_id"] != shown["action_id"]
