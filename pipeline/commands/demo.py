@@ -44,6 +44,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                         help="simulated arrival rate (default 40, about 250 events/s at "
                              "speed 10: what one worker serves with low latency on 2 cores)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--control-share", type=float, default=0.5,
+                        help="share of visitors in the control group (default 0.5 here, so a "
+                             "short run compares two arms of equal size; production: 0.10)")
     parser.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
     parser.add_argument("--keep-broker", action="store_true",
                         help="leave a broker this demo started running")
@@ -56,7 +59,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     parser.set_defaults(handler=lambda args, settings: 0 if run_demo(settings, DemoOptions(
         seconds=args.seconds, speed=args.speed, visitors_per_minute=args.visitors_per_minute,
         workers=args.workers, seed=args.seed, keep_broker=args.keep_broker,
-        web=not args.no_web, stay=args.stay)).decisions_logged
+        web=not args.no_web, stay=args.stay,
+        control_share=args.control_share)).decisions_logged
         else 1)
 
 
@@ -65,11 +69,13 @@ class DemoOptions:
 
     def __init__(self, seconds: float = 60.0, speed: float = 10.0,
                  visitors_per_minute: float = 40.0, workers: int = 1, seed: int = 7,
-                 keep_broker: bool = False, web: bool = True, stay: bool = False) -> None:
+                 keep_broker: bool = False, web: bool = True, stay: bool = False,
+                 control_share: float = 0.5) -> None:
         self.seconds, self.speed = seconds, speed
         self.visitors_per_minute, self.workers = visitors_per_minute, workers
         self.seed, self.keep_broker = seed, keep_broker
         self.web, self.stay = web, stay
+        self.control_share = control_share
 
 
 def run_demo(settings: Settings, options: DemoOptions | None = None,
@@ -85,7 +91,8 @@ def run_demo(settings: Settings, options: DemoOptions | None = None,
     echo(f"demo run {run}: topics under the prefix {settings.topic_prefix}")
     with broker_for_job(settings, echo=echo, keep_running=options.keep_broker):
         workers = [WorkerProcess(settings, logs / f"worker-{i}-data",
-                                 logs / f"worker-{i}.log", checkpoint_every=500)
+                                 logs / f"worker-{i}.log", checkpoint_every=500,
+                                 control_share=options.control_share)
                    for i in range(options.workers)]
         web = WebProcess(settings, logs / "web.log") if options.web else None
         try:
@@ -102,7 +109,8 @@ def run_demo(settings: Settings, options: DemoOptions | None = None,
                 settings,
                 SimulatorOptions(seed=options.seed, id_prefix=f"demo{run}",
                                  visitors_per_minute=options.visitors_per_minute),
-                LoopOptions(duration_s=options.seconds, speed=options.speed),
+                LoopOptions(duration_s=options.seconds, speed=options.speed,
+                            control_share=options.control_share),
                 progress=echo)
             report = loop.run()
             if options.stay and web is not None:
@@ -121,14 +129,14 @@ def run_demo(settings: Settings, options: DemoOptions | None = None,
         echo(report.to_text())
         _write_report(report, logs / "summary.txt")
         echo(f"(summary saved to {logs / 'summary.txt'})")
-        html = _experiment_report(settings, logs, echo)
+        html = _experiment_report(settings, logs, options.control_share, echo)
         if html is not None:
             echo(f"experiment report: {html}  (rtp report {logs / 'decisions.jsonl'} "
                  f"{logs / 'outcomes.jsonl'})")
     return report
 
 
-def _experiment_report(settings: Settings, folder: Path,
+def _experiment_report(settings: Settings, folder: Path, control_share: float,
                        echo: Callable[[str], None]) -> Path | None:
     """Export this run's decision log and outcomes and write the HTML experiment report."""
     from pipeline.replay import ReplayError, build_report
@@ -136,7 +144,7 @@ def _experiment_report(settings: Settings, folder: Path,
 
     try:
         log_path, outcomes_path = export_topics(settings, folder, idle_timeout_s=5.0)
-        report = build_report(log_path, outcomes_path, control_share=0.10)
+        report = build_report(log_path, outcomes_path, control_share=control_share)
         return report.write_html(folder / "report.html")
     except (ReplayError, OSError) as exc:  # the demo's own summary is already printed
         echo(f"no experiment report: {exc}")

@@ -30,6 +30,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                         help="Faust web port for metrics/table views (default 0 = off)")
     parser.add_argument("--checkpoint-every", type=int, default=500,
                         help="learner checkpoint after this many updates (default 500)")
+    parser.add_argument("--control-share", type=float, default=0.10,
+                        help="share of people in the control group (default 0.10)")
     parser.add_argument("--sweep-every", type=float, default=60.0,
                         help="seconds between deletions of expired visitor states (default 60)")
     add_common(parser)
@@ -40,13 +42,19 @@ def run_worker(settings: Settings, args: argparse.Namespace) -> int:
     """Build the Faust app and run it in this process."""
     import faust
 
+    from pipeline.engine import EngineOptions
     from topologies.personalize import WorkerOptions, build_app
 
     options = dataclasses.replace(WorkerOptions(), app_id=args.app_id, data_dir=args.data_dir,
                                   web_port=args.web_port,
                                   checkpoint_every_updates=args.checkpoint_every,
                                   sweep_every_seconds=args.sweep_every)
-    app = build_app(settings, options)
+    if not 0.0 <= args.control_share < 1.0:
+        raise SystemExit("rtp worker: --control-share must be within [0, 1)")
+    engine = EngineOptions()
+    engine = dataclasses.replace(engine, decider=dataclasses.replace(
+        engine.decider, control_share=args.control_share))
+    app = build_app(settings, options, engine)
     worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True)
     worker.execute_from_commandline()
     return 0

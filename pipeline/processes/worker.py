@@ -27,7 +27,7 @@ class WorkerProcess:
 
     def __init__(self, settings: Settings, data_dir: Path, log_path: Path,
                  app_id: str = APP_ID, checkpoint_every: int = 20,
-                 sweep_every: float = 60.0) -> None:
+                 sweep_every: float = 60.0, control_share: float = 0.10) -> None:
         self.settings = settings
         self.group = f"{settings.topic_prefix}{app_id}"
         self.log_path = log_path
@@ -38,7 +38,7 @@ class WorkerProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "pipeline.cli", "worker", "--app-id", app_id,
              "--data-dir", str(data_dir), "--checkpoint-every", str(checkpoint_every),
-             "--sweep-every", str(sweep_every)],
+             "--sweep-every", str(sweep_every), "--control-share", str(control_share)],
             env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
     def changelog(self, table: str) -> str:
