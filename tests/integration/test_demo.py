@@ -25,7 +25,7 @@ def test_demo_runs_the_closed_loop_end_to_end(
     assert report.decisions_logged > 100 and report.decisions_delivered > 0
     assert sum(report.signals_by_rule.values()) > 0
     arms = report.summary.arms
-    assert arms["personalized"].visitors > arms["control"].visitors > 0
+    assert arms["personalized"].visitors > 0 and arms["control"].visitors > 0
     # Visitors reacted to what they read from the actions topic: the loop is closed.
     assert report.outcomes_sent > 0 and report.summary.rewards.decisions > 0
     # (Whether personalization beats control is the policy's property, checked offline on a
