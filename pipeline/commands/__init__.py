@@ -11,6 +11,7 @@ from pipeline.commands import (
     demo,
     evaluate,
     import_data,
+    ready,
     replay,
     report,
     simulate,
@@ -25,6 +26,6 @@ def register_commands(
     add_common: Callable[[argparse.ArgumentParser], None],
 ) -> None:
     """Add every job subcommand to ``sub``."""
-    for module in (demo, worker, simulate, delivery, collector, replay, evaluate, report,
-                   import_data):
+    for module in (demo, worker, ready, simulate, delivery, collector, replay, evaluate,
+                   report, import_data):
         module.register(sub, add_common)

@@ -291,3 +291,14 @@ def test_expired_visitor_state_is_deleted_by_the_sweep(
     state.wait_for(lambda _: [v for k, v in state.seen if k == visitor.encode()][-1] is None,
                    what="the expired state deleted (a tombstone) by the periodic sweep")
     state.close()
+
+
+def test_rtp_ready_reports_a_caught_up_worker(flow: tuple[Settings, WorkerProcess]) -> None:
+    from pipeline.cli import main
+
+    settings, worker = flow
+    wait_caught_up(worker, [settings.topic(EVENTS)])
+    common = ["--bootstrap", settings.bootstrap, "--topic-prefix", settings.topic_prefix]
+    assert main([*common, "ready", "--max-lag", "1000"]) == 0
+    assert main([*common, "ready", "--client-id", "no-such-pod"]) == 1
+    assert main([*common, "ready", "--app-id", "no-such-app"]) == 1

@@ -1,0 +1,84 @@
+"""What the fault tests compare between the worker's output and the reference run."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.engine import VisitorState
+from pipeline.processes import WorkerProcess
+from pipeline.settings import Settings
+from pipeline.topics import DECISIONS_LOG
+from tests.fault.kafka_state import decisions_by_trigger, decoded, latest_by_key, read_all
+from tests.fault.workload import Reference, Workload, bandit_updates, session_summary
+
+
+def visitor_states(settings: Settings, worker: WorkerProcess) -> dict[str, VisitorState | None]:
+    """The latest value of every key of the ``visitors`` changelog, decoded."""
+    latest = latest_by_key(read_all(settings, worker.changelog("visitors")))
+    return {key.decode(): VisitorState.from_bytes(value) if value is not None else None
+            for key, value in latest.items()}
+
+
+def session_mismatches(states: dict[str, VisitorState | None], workload: Workload,
+                       ref: Reference) -> list[str]:
+    """Visitors whose (session id, events, page views) differ from the reference."""
+    out = []
+    for visitor in workload.visitors:
+        state = states.get(visitor)
+        if state is None or state.session is None:
+            out.append(f"{visitor}: no state")
+            continue
+        got, want = session_summary(state), ref.session_of(visitor)
+        if got != want:
+            out.append(f"{visitor}: {got} != {want}")
+    return out
+
+
+@dataclass(frozen=True)
+class DecisionCheck:
+    """The decision log of a run against the reference's triggers."""
+
+    logged: int
+    triggers: int
+    #: reference triggers without any logged decision
+    missing: tuple[str, ...]
+    #: triggers the worker decided on that the reference did not
+    extra: tuple[str, ...]
+    #: triggers with more than one distinct decision id
+    conflicting: tuple[str, ...]
+    #: records re-emitted with the same id (at-least-once redelivery)
+    redelivered: int
+    #: the decision id of every trigger is the reference's (uuid5 of the event id)
+    ids_match: bool
+
+
+def check_decisions(settings: Settings, ref: Reference,
+                    workload: Workload) -> tuple[DecisionCheck, list[dict[str, Any]]]:
+    """Read the whole decision log and compare this workload's main-stream triggers with ``ref``."""
+    logs = decoded(settings, settings.topic(DECISIONS_LOG))
+    by_trigger = decisions_by_trigger(logs)
+    flush_ids = {str(e["event_id"]) for e in workload.flush}
+    wanted = {t: str(r["decision"]["decision_id"]) for t, r in ref.decisions.items()
+              if t not in flush_ids}
+    mine = f"{workload.run}-"  # event ids of this workload (other runs may share the topic)
+    got = {t: ids for t, ids in by_trigger.items() if t not in flush_ids and t.startswith(mine)}
+    counts = Counter(str(r["decision"]["trigger_event_id"]) for r in logs
+                     if str(r["decision"]["trigger_event_id"]).startswith(mine))
+    check = DecisionCheck(
+        logged=len(logs), triggers=len(got),
+        missing=tuple(sorted(set(wanted) - set(got))),
+        extra=tuple(sorted(set(got) - set(wanted))),
+        conflicting=tuple(sorted(t for t, ids in got.items() if len(ids) > 1)),
+        redelivered=sum(n - 1 for n in counts.values()),
+        ids_match=all(got[t] == {i} for t, i in wanted.items() if t in got),
+    )
+    return check, logs
+
+
+def flush_updates(logs: list[dict[str, Any]], workload: Workload) -> int:
+    """The bandit's update count in the worker's decision on the second flush event."""
+    trigger = str(workload.flush[1]["event_id"])
+    return max(bandit_updates(r) for r in logs
+               if r["decision"]["trigger_event_id"] == trigger)

@@ -1,0 +1,188 @@
+"""The Kubernetes manifests and the Dockerfile agree with the code they deploy.
+
+Docker and a cluster are not available to the test suite: these checks parse the files
+and hold them against ``pipeline.settings`` (the ``RTP_*`` names), Faust's settings
+(the names Faust reads from the environment) and the ``rtp`` command line.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import shlex
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from faust.types.settings import Settings as FaustSettings
+
+from pipeline.cli import build_parser
+from pipeline.settings import PROJECT_ROOT, Settings
+
+K8S = PROJECT_ROOT / "deploy" / "k8s"
+DOCKERFILE = PROJECT_ROOT / "deploy" / "Dockerfile"
+DOCKERIGNORE = PROJECT_ROOT / ".dockerignore"
+
+Doc = dict[str, Any]
+
+
+def _docs() -> list[Doc]:
+    out: list[Doc] = []
+    for path in sorted(K8S.glob("*.yaml")):
+        out.extend(d for d in yaml.safe_load_all(path.read_text()) if d is not None)
+    return out
+
+
+def _one(kind: str) -> Doc:
+    found = [d for d in _docs() if d["kind"] == kind]
+    assert len(found) == 1, f"expected one {kind}, found {len(found)}"
+    return found[0]
+
+
+def _subcommands() -> set[str]:
+    action = next(a for a in build_parser()._actions if a.dest == "command")
+    return set(action.choices)  # type: ignore[arg-type]
+
+
+def _pod(deployment: Doc) -> Doc:
+    pod: Doc = deployment["spec"]["template"]["spec"]
+    return pod
+
+
+def _containers(deployment: Doc) -> list[Doc]:
+    pod = _pod(deployment)
+    return [*pod.get("initContainers", []), *pod["containers"]]
+
+
+def test_every_manifest_parses_and_is_namespace_free() -> None:
+    docs = _docs()
+    assert {d["kind"] for d in docs} >= {"ConfigMap", "Deployment", "PodDisruptionBudget"}
+    for doc in docs:
+        assert doc["apiVersion"] and doc["metadata"]["name"]
+        assert "namespace" not in doc["metadata"], doc["metadata"]["name"]
+
+
+def test_configmap_keys_are_settings_rtp_reads_or_faust_settings() -> None:
+    data = _one("ConfigMap")["data"]
+    rtp = {Settings.env_name(f.name) for f in fields(Settings)}
+    faust = {p.env_name for p in FaustSettings.SETTINGS.values() if p.env_name}
+    assert all(isinstance(v, str) for v in data.values()), "ConfigMap values must be strings"
+    unknown = [k for k in data if k not in rtp and k not in faust]
+    assert not unknown, f"neither rtp nor Faust reads {unknown}"
+    assert "RTP_KAFKA_BOOTSTRAP" in data  # the broker address comes from the ConfigMap
+    # The values parse as the settings they configure.
+    settings = Settings.from_env({k: v for k, v in data.items() if k in rtp})
+    assert settings.partitions >= 1 and settings.replication >= 1
+
+
+def test_the_deployment_takes_every_setting_from_the_configmap() -> None:
+    config = _one("ConfigMap")
+    deployment = _one("Deployment")
+    for container in _containers(deployment):
+        refs = [e["configMapRef"]["name"] for e in container.get("envFrom", [])]
+        assert refs == [config["metadata"]["name"]], container["name"]
+        for env in container.get("env", []):
+            key_ref = env.get("valueFrom", {}).get("configMapKeyRef")
+            if key_ref:
+                assert key_ref["name"] == config["metadata"]["name"]
+                assert key_ref["key"] in config["data"]
+
+
+def test_worker_container_runs_rtp_worker_with_resources_and_probes() -> None:
+    deployment = _one("Deployment")
+    worker = next(c for c in _pod(deployment)["containers"] if c["name"] == "worker")
+    assert worker["args"][0] == "worker"
+    assert "worker" in _subcommands()
+    resources = worker["resources"]
+    assert resources["requests"]["cpu"] and resources["requests"]["memory"]
+    assert resources["limits"]["memory"]
+    # Readiness: caught-up lag, through `rtp ready`.
+    command = worker["readinessProbe"]["exec"]["command"]
+    words = shlex.split(command[-1]) if command[0] == "sh" else command
+    words = words[1:] if words[0] == "exec" else words
+    assert words[:2] == ["rtp", "ready"], words
+    assert "ready" in _subcommands(), (
+        "the readiness probe runs `rtp ready`, which the CLI does not have yet")
+    # Liveness/startup use Faust's web server on the port the worker is started with.
+    port = worker["args"][worker["args"].index("--web-port") + 1]
+    assert {p["containerPort"] for p in worker["ports"]} == {int(port)}
+    for probe in ("livenessProbe", "startupProbe"):
+        assert worker[probe]["httpGet"]["port"] in {"faust-web", int(port)}
+    # RocksDB lives on the data volume, which is where RTP_CACHE_DIR points.
+    data_dir = worker["args"][worker["args"].index("--data-dir") + 1]
+    cache = _one("ConfigMap")["data"]["RTP_CACHE_DIR"]
+    mounts = {m["mountPath"] for m in worker["volumeMounts"]}
+    assert cache in mounts and data_dir.startswith(cache + "/")
+
+
+def test_pods_run_as_the_images_non_root_user() -> None:
+    pod = _pod(_one("Deployment"))
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    user = next(line.split()[1] for line in DOCKERFILE.read_text().splitlines()
+                if line.startswith("USER "))
+    assert user.split(":")[0] == str(pod["securityContext"]["runAsUser"]) != "0"
+
+
+def test_the_budget_and_the_deployment_select_the_same_pods() -> None:
+    deployment = _one("Deployment")
+    budget = _one("PodDisruptionBudget")
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    selector = budget["spec"]["selector"]["matchLabels"]
+    assert selector == deployment["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= labels.items()
+    assert budget["spec"]["maxUnavailable"] == 1
+
+
+def test_every_container_uses_the_same_image() -> None:
+    images = {c["image"] for c in _containers(_one("Deployment"))}
+    assert len(images) == 1, images
+
+
+def _ignored(path: str, patterns: list[str]) -> bool:
+    """``.dockerignore`` semantics for the simple patterns used here (last match wins)."""
+    verdict = False
+    for pattern in patterns:
+        negate = pattern.startswith("!")
+        bare = pattern.lstrip("!").rstrip("/")
+        parts = Path(path).parts
+        prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+        if any(fnmatch.fnmatch(p, bare) or fnmatch.fnmatch(p, bare.replace("**/", ""))
+               for p in prefixes):
+            verdict = not negate
+    return verdict
+
+
+def _dockerfile_copies() -> list[str]:
+    sources = []
+    for line in DOCKERFILE.read_text().splitlines():
+        words = line.split()
+        if words[:1] == ["COPY"] and not any(w.startswith("--from") for w in words):
+            sources.extend(words[1:-1])
+    return sources
+
+
+def test_the_dockerfile_builds_what_the_context_contains() -> None:
+    text = DOCKERFILE.read_text()
+    assert "FROM ${PYTHON_IMAGE}" in text and "ARG PYTHON_IMAGE=python:3.11-slim" in text
+    assert 'ENTRYPOINT ["rtp"]' in text and 'CMD ["worker"' in text
+    patterns = [p.strip() for p in DOCKERIGNORE.read_text().splitlines()
+                if p.strip() and not p.startswith("#")]
+    copies = _dockerfile_copies()
+    assert copies, "the Dockerfile copies nothing"
+    for source in copies:
+        assert (PROJECT_ROOT / source).exists(), source
+        assert not _ignored(source, patterns), f"{source} is excluded by .dockerignore"
+    # What the running code reads from the source tree travels with the image.
+    for needed in ("schemas", "deploy/catalog", "pipeline", "topologies"):
+        assert needed in copies, needed
+
+
+@pytest.mark.parametrize("path, ignored", [
+    ("tests/unit", True), (".cache/kafka", True), ("pipeline/cli.py", False),
+    ("pipeline/__pycache__/cli.pyc", True), ("deploy/catalog/actions.yaml", False),
+    ("deploy/k8s/deployment.yaml", True)])
+def test_dockerignore_keeps_the_context_small(path: str, ignored: bool) -> None:
+    patterns = [p.strip() for p in DOCKERIGNORE.read_text().splitlines()
+                if p.strip() and not p.startswith("#")]
+    assert _ignored(path, patterns) is ignored
