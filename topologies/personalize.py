@@ -59,6 +59,9 @@ __all__ = ["TICKS", "VISITOR_PROFILES", "WorkerOptions", "build_app"]
 
 log = structlog.get_logger(__name__)
 
+#: Keys Faust keeps in every RocksDB partition for itself (e.g. the changelog offset).
+_FAUST_KEYS = b"__faust"
+
 #: Largest record the worker writes (learner checkpoints), bytes.
 _MAX_MESSAGE = 16 * 1024 * 1024
 
@@ -239,16 +242,22 @@ def build_app(settings: Settings, options: WorkerOptions | None = None,
             if record is None:
                 continue
             key = str(record["visitor_id"]).encode()
+            offset = event.message.offset
+            state = visitor_state(key)
+            if state is not None and offset <= state.source_offset:
+                continue  # redelivered after a crash or rebalance and already applied
             try:
                 view_bytes = visitor_views.get(key)
                 view = decode_view(view_bytes) if view_bytes is not None else None
-                result = engine.on_event(visitor_state(key), record, view)
+                result = engine.on_event(state, record, view)
             except Exception as exc:  # a bug must cost one event, not the worker
                 cache.forget(key)  # the state object may be half-updated
                 log.exception("event failed", event_id=record.get("event_id"))
                 await reject(EVENTS, event, ProcessingError(repr(exc)))
                 continue
             if not result.duplicate and result.late_reason is None:
+                if result.state is not None:
+                    result.state.source_offset = offset
                 store_visitor(key, result.state)
             await write(event_outputs(result, record), EVENTS, event)
             restore_and_checkpoint(event.message.partition)
@@ -357,7 +366,8 @@ def build_app(settings: Settings, options: WorkerOptions | None = None,
             if store is None:
                 continue
             expired = [key for key, value in store(partition).items()
-                       if engine.sweep(_decode_visitor(value), int(event.value or b"0"))]
+                       if not key.startswith(_FAUST_KEYS)  # Faust's own offset bookkeeping
+                       and engine.sweep(_decode_visitor(value), int(event.value or b"0"))]
             for key in expired:
                 store_visitor(key, None)
             if expired:
