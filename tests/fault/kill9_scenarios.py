@@ -1,0 +1,178 @@
+"""``kill -9`` a worker mid-stream, restart it on the same RocksDB folder: nothing is lost.
+
+NOT COLLECTED YET (the file name does not start with ``test_``): both scenarios fail on
+the worker as it is, for the reason below. Rename this file to ``test_worker_crash.py``
+together with the fix (send outputs, await their acknowledgements, then store the state,
+also for duplicates), which the issue-6 notes describe. Kept so the scenario is not lost.
+
+Compared with an uninterrupted run of the same engine over the same input
+(:func:`tests.fault.workload.reference_run`): every visitor's session (id, events,
+page views) read from the ``visitors`` changelog, every trigger's decision (one id
+per trigger, none missing, none extra). The learner is checkpointed every 20
+updates (``WorkerProcess``'s default), so a crash may cost the bandit the updates
+since the last checkpoint: measured and printed, not asserted equal.
+
+Both tests fail on the worker as it is (topologies/personalize.py stores the visitor's
+state, locally in RocksDB at once, before its decision is acknowledged by the broker):
+
+- a crash between the two leaves the state ahead of the outputs; the redelivered event
+  is then a duplicate for the sessionizer, so its decision is never emitted (the frozen
+  broker makes this certain; a plain ``kill -9`` hits it in most runs);
+- a duplicate is not stored again, so a changelog write lost in the crash while RocksDB
+  kept it is never repaired: the changelog keeps the visitor's previous state.
+
+The fix (send the outputs and await their acknowledgement, then store the state, also
+for duplicates) makes both pass; it is described in the report of issue 6.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.broker import LocalKafka
+from pipeline.processes import WorkerProcess, wait_caught_up
+from pipeline.settings import Settings
+from pipeline.topics import DECISIONS_LOG, EVENTS
+from tests.fault.checks import (
+    DecisionCheck,
+    check_decisions,
+    flush_updates,
+    session_mismatches,
+    visitor_states,
+)
+from tests.fault.conftest import StartWorker, fresh_topics
+from tests.fault.kafka_state import committed_behind, end_offsets, send_events, wait_until
+from tests.fault.workload import Reference, Workload, build_workload, reference_run
+
+
+@dataclass(frozen=True)
+class AfterRestart:
+    """What a crash-and-restart run left, against the reference."""
+
+    mismatches: list[str]
+    decisions: DecisionCheck
+    learned: int
+    recovered_in: float
+    survivor: WorkerProcess
+
+
+def crash_and_restart(settings: Settings, workers: StartWorker, data_dir: Path,
+                      workload: Workload, ref: Reference,
+                      crash: Callable[[WorkerProcess], str]) -> AfterRestart:
+    """Run the workload, ``crash`` the worker a third of the way in, restart, finish."""
+    log_topic = settings.topic(DECISIONS_LOG)
+    first = workers(settings, "first", data_dir=data_dir)
+    first.wait_ready()
+    send_events(settings, list(workload.events))
+    wait_until(lambda: sum(end_offsets(settings, log_topic).values()) >= len(ref.decisions) // 3,
+               timeout=120, what="a third of the decisions")
+    how = crash(first)
+    assert first.proc.returncode == -signal.SIGKILL
+
+    started = time.monotonic()
+    second = workers(settings, "second", data_dir=data_dir)  # the same RocksDB folder
+    second.wait_ready()
+    wait_caught_up(second, [settings.topic(EVENTS)], timeout=120)
+    recovered_in = time.monotonic() - started
+    send_events(settings, list(workload.flush))
+    flush_trigger = str(workload.flush[1]["event_id"])
+    wait_until(lambda: any(r["decision"]["trigger_event_id"] == flush_trigger
+                           for r in check_decisions(settings, ref, workload)[1]),
+               timeout=60, what="the flush decision")
+
+    mismatches = session_mismatches(visitor_states(settings, second), workload, ref)
+    check, logs = check_decisions(settings, ref, workload)
+    learned = flush_updates(logs, workload)
+    print(f"\n{how}: {len(workload.events)} events; restart caught up in {recovered_in:.1f} s; "
+          f"{check.logged} decisions logged for {check.triggers} triggers "
+          f"({check.redelivered} re-emitted with the same id, {len(check.missing)} missing); "
+          f"bandit updates {learned} vs {ref.flush_updates} uninterrupted: "
+          f"{ref.flush_updates - learned} lost")
+    return AfterRestart(mismatches, check, learned, recovered_in, second)
+
+
+def assert_nothing_lost(run: AfterRestart, ref: Reference) -> None:
+    assert run.survivor.proc.poll() is None, run.survivor.tail()
+    assert not run.mismatches, run.mismatches[:5]
+    assert not run.decisions.conflicting, run.decisions.conflicting[:5]
+    assert run.decisions.ids_match
+    assert not run.decisions.extra, run.decisions.extra[:5]
+    assert not run.decisions.missing, (
+        f"{len(run.decisions.missing)} decisions lost: {run.decisions.missing[:5]}")
+    assert 0 < run.learned <= ref.flush_updates
+
+
+def test_kill_9_mid_stream_then_restart_loses_no_event_and_no_decision(
+        topics: Settings, workers: StartWorker, tmp_path: Path) -> None:
+    workload = build_workload(f"k9{uuid.uuid4().hex[:4]}")
+    ref = reference_run(workload.events, workload.flush)
+
+    def kill(worker: WorkerProcess) -> str:
+        events_topic = topics.topic(EVENTS)
+        # After a first offset commit, so the restart resumes mid-topic rather than at 0.
+        wait_until(lambda: committed_behind(topics, worker.group, events_topic)
+                   < len(workload.events), timeout=60, what="a first offset commit")
+        behind = committed_behind(topics, worker.group, events_topic)
+        worker.stop(signal.SIGKILL)
+        assert behind > 0, "the worker had finished before it was killed: not mid-stream"
+        return f"kill -9 with {behind} events uncommitted"
+
+    run = crash_and_restart(topics, workers, tmp_path / "data", workload, ref, kill)
+    assert_nothing_lost(run, ref)
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def _wal_bytes(data_dir: Path) -> int:
+    return sum(p.stat().st_size for p in data_dir.glob("v1/tables/visitors-*.db/*.log"))
+
+
+def test_kill_9_while_outputs_are_in_flight_loses_no_decision(
+        private_kafka: LocalKafka, workers: StartWorker, tmp_path: Path) -> None:
+    """The broker stops answering, the worker goes on a little, then dies: outputs in flight.
+
+    The private broker is frozen (SIGSTOP) so that nothing the worker sends is acknowledged;
+    the worker is killed once it has either written state for more events locally or gone
+    quiet (waiting for acknowledgements), then the broker resumes and the worker restarts.
+    Whatever the worker stored, every decision must come out after the restart.
+    """
+    settings = fresh_topics(private_kafka.settings)
+    workload = build_workload(f"kf{uuid.uuid4().hex[:4]}")
+    ref = reference_run(workload.events, workload.flush)
+    broker_pid = private_kafka.managed_pid()
+    assert broker_pid is not None
+
+    data_dir = tmp_path / "data"
+
+    def freeze_then_kill(worker: WorkerProcess) -> str:
+        assert broker_pid is not None
+        os.kill(broker_pid, signal.SIGSTOP)
+        try:
+            before = _wal_bytes(data_dir)
+            ticks = [_cpu_ticks(worker.proc.pid)]
+
+            def progressed_or_quiet() -> str | None:
+                ticks.append(_cpu_ticks(worker.proc.pid))
+                if _wal_bytes(data_dir) - before >= 20_000:
+                    return "stored state"
+                # Quiet: under 5 ticks (50 ms of CPU) in the last second (10 polls).
+                return "quiet" if len(ticks) > 10 and ticks[-1] - ticks[-11] < 5 else None
+
+            state = wait_until(progressed_or_quiet, timeout=60, what="local writes or quiet")
+            grown = _wal_bytes(data_dir) - before
+            worker.stop(signal.SIGKILL)
+        finally:
+            os.kill(broker_pid, signal.SIGCONT)
+        return f"kill -9 behind a frozen broker ({state}, {grown} B of local state since)"
+
+    run = crash_and_restart(settings, workers, data_dir, workload, ref, freeze_then_kill)
+    assert_nothing_lost(run, ref)
