@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import re
 import signal
-import socket
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,11 +22,12 @@ import pytest
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
-from pipeline.broker import LocalKafka, broker_reachable
-from pipeline.processes import WorkerProcess
+from pipeline.broker import LocalKafka
+from pipeline.processes import WorkerProcess, free_port
 from pipeline.settings import PROJECT_ROOT, Settings
 from pipeline.topics import apply_topics, topic_specs
 from tests.fault.kafka_state import wait_until
+from tests.integration.conftest import kafka  # noqa: F401  # the shared-broker fixture
 
 #: Faust settings (environment variables) for the worker processes of this suite.
 FAUST_ENV = {"BROKER_SESSION_TIMEOUT": "6", "BROKER_HEARTBEAT_INTERVAL": "1"}
@@ -37,28 +37,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/fault" in str(item.fspath):
             item.add_marker(pytest.mark.fault)
-
-
-@pytest.fixture(scope="session")
-def kafka() -> Iterator[Settings]:
-    """Settings pointing at the shared broker (started here only if none answers)."""
-    settings = Settings.from_env()
-    broker = LocalKafka(settings)
-    started = False
-    if not broker_reachable(settings.bootstrap):
-        if not settings.uses_local_broker:
-            pytest.fail(f"RTP_KAFKA_BOOTSTRAP={settings.bootstrap} does not answer")
-        broker.up()
-        started = True
-    yield settings
-    if started:
-        broker.down()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def coordinator_ready(settings: Settings) -> bool:
@@ -72,14 +50,14 @@ def coordinator_ready(settings: Settings) -> bool:
 
 
 @pytest.fixture(scope="session")
-def private_kafka(kafka: Settings) -> Iterator[LocalKafka]:
+def private_kafka(kafka: Settings) -> Iterator[LocalKafka]:  # noqa: F811  # the imported fixture
     """A broker of this suite's own on free ports: the tests may freeze, stop and restart it.
 
     The shared broker (``kafka``) is used by others and is never stopped. Jars come from
     the project's cache; the run folder is wiped at the end.
     """
-    settings = dataclasses.replace(kafka, kafka_bootstrap="", kafka_port=_free_port(),
-                                   kafka_controller_port=_free_port(),
+    settings = dataclasses.replace(kafka, kafka_bootstrap="", kafka_port=free_port(),
+                                   kafka_controller_port=free_port(),
                                    cache_dir=PROJECT_ROOT / ".cache")
     broker = LocalKafka(settings, echo=lambda _: None)
     broker.up()
@@ -100,7 +78,7 @@ def fresh_topics(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def topics(kafka: Settings) -> Settings:
+def topics(kafka: Settings) -> Settings:  # noqa: F811  # the imported fixture
     """Settings with a fresh topic prefix whose topics exist."""
     return fresh_topics(kafka)
 
