@@ -180,7 +180,7 @@ def run() -> list[dict[str, Any]]:
             kafka_prefix("latency") as settings:
         workdir = Path(tmp)
         worker = WorkerProcess(settings, workdir / "worker-data", workdir / "worker.log",
-                               checkpoint_every=500)
+                               commit_every=2.0)
         reader: _Reader | None = None
         try:
             worker.wait_ready(timeout=180)

@@ -12,7 +12,7 @@ same messages in its own consumer group in a child Python process:
 (b) **empty Faust agent**: a tiny Faust app (configured like the worker: raw
     bytes, ``stream.events()``) whose agent only counts; best of 2 runs;
 (c) **full topology**: ``rtp worker`` (:class:`pipeline.processes.WorkerProcess`,
-    production checkpoint interval of 500 updates).
+    production commit interval of 2 s).
 
 (a) and (b) time themselves from the first message to the last (produced and
 flushed, or counted). For (c) the same span is read from the Kafka timestamps of
@@ -28,8 +28,8 @@ a second; the notes charge each sample to the layer of its innermost Python
 frame (engine, Faust, RocksDB store, aiokafka, event loop).
 
 Beside them, the engine alone: the worker agent's per-event work (dead-letter
-gate, state cache and table as a dict, ``Engine.on_event``, state encoding,
-routing and output encoding, learner checkpoints) on the same messages in this
+gate, state cache and table as a dict, ``Engine.on_event``, routing and output
+encoding, commits: learner checkpoint and changed states) on the same messages in this
 process without Kafka or Faust, profiled with pyinstrument (cProfile if
 pyinstrument is missing) for the top costs in the notes. Differences of the
 rates split a full-topology event's time into Kafka, Faust's own overhead, the
@@ -297,7 +297,7 @@ def _full_topology(settings: Settings, count: int, workdir: Path) -> dict[str, A
     from pipeline.processes import WorkerProcess, wait_caught_up
 
     worker = WorkerProcess(settings, workdir / "worker-data", workdir / "worker.log",
-                           checkpoint_every=500)
+                           commit_every=2.0)
     spy: subprocess.Popen[bytes] | None = None
     spy_out = workdir / "worker.pyspy"
     try:
@@ -333,19 +333,21 @@ def _engine_loop(messages: list[tuple[bytes, bytes]]) -> Callable[[], None]:
     """The worker agent's per-event work on ``messages``, without Kafka or Faust."""
     from pipeline.engine import Engine, VisitorState
     from pipeline.engine.cache import StateCache
-    from pipeline.engine.checkpoints import CheckpointPolicy
+    from pipeline.engine.commits import CommitPolicy
     from pipeline.engine.routing import LATE, event_outputs
     from pipeline.serde import Admitted, Codec, MessageGate
 
     codec = Codec.default()
     gate = MessageGate(codec, ("ClickEvent",), worker="bench")
     engine = Engine()
-    policy = CheckpointPolicy(500, 10.0)
+    policy = CommitPolicy()  # the worker's: learner checkpoint + changed states every 2 s
     cache: StateCache[VisitorState] = StateCache()
     table: dict[bytes, bytes] = {}
+    staged: dict[bytes, VisitorState] = {}
     now_ms = int(time.time() * 1000)
 
     def loop() -> None:
+        applied = 0
         for offset, (key, value) in enumerate(messages):
             admitted = gate.admit(value, key=key, topic=EVENTS, partition=0, offset=offset,
                                   now_ms=now_ms)
@@ -360,13 +362,17 @@ def _engine_loop(messages: list[tuple[bytes, bytes]]) -> Callable[[], None]:
             result = engine.on_event(state, record, None)
             if not result.duplicate and result.late_reason is None and result.state is not None:
                 cache.put(vkey, result.state)
-                table[vkey] = result.state.to_bytes()
+                staged[vkey] = result.state
             for out in event_outputs(result, record):
                 if out.topic != LATE:
                     codec.encode(out.schema, dict(out.record))
-            if policy.due(engine.learner.updates, time.time()):
+            applied += 1
+            if policy.due(applied, time.time()):
                 engine.learner.to_bytes()
-                policy.written(engine.learner.updates, time.time())
+                table.update((k, s.to_bytes()) for k, s in staged.items())
+                staged.clear()
+                applied = 0
+                policy.committed(time.time())
 
     return loop
 

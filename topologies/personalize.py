@@ -1,13 +1,17 @@
 """The personalization worker: Faust agents that read, call the engine, and write.
 
-Agents (all inputs keyed by visitor id share partitions, so one worker owns a
-visitor's events, outcomes and profile views together):
+One agent reads everything keyed by visitor id (co-partitioned, so one worker owns
+a visitor's events, outcomes and profile views together), in batches:
 
 - ``clickstream.events``  → engine.on_event → signals, actions, decision log
 - ``personalization.outcomes`` → engine.on_outcome (rewards, dismissals)
-- ``profiles.updates`` (by person) → profile table → per-visitor views (internal topic)
 - internal visitor-profile topic → visitor-side profile views, consent, erasure
-- internal conversions topic (by person) → purchase history across devices
+- internal ticks topic → deletion of expired visitor states (session TTL)
+
+Its changes are staged and written by the commit of :mod:`topologies.committer`,
+which is what makes a ``kill -9`` lose nothing. Two more agents keep profiles by
+person: ``profiles.updates`` → profile table → per-visitor views (internal topic),
+and the internal conversions topic → purchase history across devices.
 
 Tables (RocksDB via rocksdict, recovered from their changelogs): ``visitors``,
 ``visitor-profiles``, ``profiles``, ``learners``. Every consumed record passes the
@@ -26,9 +30,8 @@ import faust
 import structlog
 from faust.types import EventT, TableT
 
-from pipeline.engine import Engine, EngineOptions, Learner, VisitorState
-from pipeline.engine.cache import StateCache
-from pipeline.engine.checkpoints import CheckpointPolicy
+from pipeline.engine import Engine, EngineOptions
+from pipeline.engine.commits import CommitPolicy
 from pipeline.engine.routing import CONVERSIONS, LATE, Output, event_outputs
 from pipeline.profiles import (
     apply_conversion,
@@ -54,13 +57,12 @@ from pipeline.serde import (
 )
 from pipeline.settings import Settings
 from pipeline.topics import ACTIONS, DECISIONS_LOG, EVENTS, OUTCOMES, PROFILES, SIGNALS
+from topologies.committer import LEARNERS, VIEWS, VISITORS, Committer
+from topologies.partition_table import PartitionTable
 
 __all__ = ["TICKS", "VISITOR_PROFILES", "WorkerOptions", "build_app"]
 
 log = structlog.get_logger(__name__)
-
-#: Keys Faust keeps in every RocksDB partition for itself (e.g. the changelog offset).
-_FAUST_KEYS = b"__faust"
 
 #: Largest record the worker writes (learner checkpoints), bytes.
 _MAX_MESSAGE = 16 * 1024 * 1024
@@ -83,19 +85,17 @@ class WorkerOptions:
     app_id: str = "rtp-personalize"
     #: RocksDB folder; default: <cache>/worker/<app id>.
     data_dir: Path | None = None
-    checkpoint_every_updates: int = 500
-    checkpoint_every_seconds: float = 10.0
+    #: Commit (learner checkpoint, changed states, input offsets) at least this often, seconds.
+    commit_every_seconds: float = 2.0
+    #: ... or after this many records, whichever comes first.
+    commit_every_records: int = 20_000
+    #: Records taken from the stream at once, and how long to wait for a batch to fill.
+    batch_size: int = 500
+    batch_wait_seconds: float = 0.002
     #: Faust's web server (metrics, table views); 0 disables it.
     web_port: int = 0
     #: How often expired visitor states (session TTL) are deleted, seconds.
     sweep_every_seconds: float = 60.0
-
-
-def _decode_visitor(value: bytes) -> VisitorState | None:
-    try:
-        return VisitorState.from_bytes(value)
-    except ValueError:
-        return None  # unreadable (older format): it goes too
 
 
 def _broker_url(bootstrap: str) -> str:
@@ -129,7 +129,6 @@ def build_app(settings: Settings, options: WorkerOptions | None = None,
     codec = Codec.default()
     rules = MeaningRules(max_future_skew_ms=settings.max_future_skew_ms)
     engine = Engine(engine_options)
-    policy = CheckpointPolicy(options.checkpoint_every_updates, options.checkpoint_every_seconds)
 
     raw: dict[str, Any] = {"key_type": bytes, "value_type": bytes,
                            "key_serializer": "raw", "value_serializer": "raw"}
@@ -147,18 +146,28 @@ def build_app(settings: Settings, options: WorkerOptions | None = None,
         created.key_serializer = created.value_serializer = "raw"  # type: ignore[attr-defined]
         return created
 
-    events, outcomes, profiles = topic(EVENTS), topic(OUTCOMES), topic(PROFILES)
+    profiles = topic(PROFILES)
     visitor_profiles_topic = topic(VISITOR_PROFILES, internal=True)
+    ticks = topic(TICKS, internal=True)
     conversions = topic(CONVERSIONS, internal=True)
     sinks = {name: topic(name) for name in (ACTIONS, DECISIONS_LOG, SIGNALS)}
     sinks[CONVERSIONS] = conversions
     dlq = {name: app.topic(settings.topic(f"{name}.dlq"), **raw)
            for name in (EVENTS, OUTCOMES, PROFILES)}
+    # Everything keyed by visitor, co-partitioned, in one stream: one commit covers it all
+    # (declared internal so that Faust creates the two internal topics among them).
+    by_visitor = app.topic(*(settings.topic(name) for name in
+                             (EVENTS, OUTCOMES, VISITOR_PROFILES, TICKS)),
+                           partitions=settings.partitions, internal=True, **raw)
+    source_of = {settings.topic(name): name for name in
+                 (EVENTS, OUTCOMES, VISITOR_PROFILES, TICKS)}
 
-    visitors = table("visitors")
-    visitor_views = table("visitor-profiles")
     people = table("profiles")
-    learners = table("learners")
+    committer = Committer(
+        app, {name: PartitionTable(table(name)) for name in (VISITORS, VIEWS, LEARNERS)},
+        engine, engine_options,
+        CommitPolicy(options.commit_every_seconds, options.commit_every_records),
+        settings.topic(EVENTS), clock)
 
     gates = {
         EVENTS: MessageGate(codec, ("ClickEvent",), rules, worker=app_id),
@@ -169,116 +178,143 @@ def build_app(settings: Settings, options: WorkerOptions | None = None,
     def now_ms() -> int:
         return int(clock() * 1000)
 
-    async def dead_letter(source: str, rejected: Rejected) -> None:
+    def dead_letter(source: str, rejected: Rejected) -> None:
         value = codec.encode("DeadLetter", rejected.dead_letter)
-        await dlq[source].send(key=rejected.key, value=value)
+        committer.send(dlq[source].send_soon(key=rejected.key, value=value))
 
-    async def admitted(source: str, event: EventT) -> dict[str, Any] | None:
+    def admitted(source: str, event: EventT) -> dict[str, Any] | None:
         msg = event.message
         result = gates[source].admit(event.value, key=event.key, topic=msg.topic,
                                      partition=msg.partition, offset=msg.offset,
                                      now_ms=now_ms())
         if isinstance(result, Admitted):
             return result.record
-        await dead_letter(source, result)
+        dead_letter(source, result)
         return None
 
-    async def reject(source: str, event: EventT, error: SerdeError) -> None:
+    def reject(source: str, event: EventT, error: SerdeError) -> None:
         msg = event.message
-        await dead_letter(source, gates[source].reject(
+        dead_letter(source, gates[source].reject(
             error, value=event.value, key=event.key, topic=msg.topic,
             partition=msg.partition, offset=msg.offset, now_ms=now_ms()))
 
-    async def write(outputs: list[Output], source: str, event: EventT) -> None:
+    def write(outputs: list[Output], source: str, event: EventT) -> None:
         for out in outputs:
             if out.topic == LATE:
-                await reject(source, event, LateEvent(str(out.record["reason"])))
+                reject(source, event, LateEvent(str(out.record["reason"])))
             else:
-                await sinks[out.topic].send(key=out.key.encode(),
-                                            value=codec.encode(out.schema, dict(out.record)))
+                committer.send(sinks[out.topic].send_soon(
+                    key=out.key.encode(), value=codec.encode(out.schema, dict(out.record))))
 
-    def restore_and_checkpoint(partition: int) -> None:
-        if policy.needs_restore(partition):
-            stored = learners.get(b"learner")
-            if stored is not None and Learner.updates_in(stored) > engine.learner.updates:
-                try:
-                    engine.learner = Learner.from_bytes(stored, engine_options)
-                    log.info("learner restored", partition=partition,
-                             updates=engine.learner.updates)
-                except ValueError as exc:  # other versions are refused, never half-loaded
-                    log.warning("learner checkpoint refused; keeping the current learner",
-                                partition=partition, reason=str(exc))
-        if policy.due(engine.learner.updates, clock()):
-            learners[b"learner"] = engine.learner.to_bytes()
-            policy.written(engine.learner.updates, clock())
-
-    cache: StateCache[VisitorState] = StateCache()
-
-    async def forget_all(*_: Any, **__: Any) -> None:
-        cache.clear()  # partitions moved: another worker may have changed these visitors
-
-    app.on_partitions_revoked.connect(forget_all)
-    app.on_partitions_assigned.connect(forget_all)
-
-    def visitor_state(key: bytes) -> VisitorState | None:
-        state = cache.get(key)
-        if state is None:
-            stored = visitors.get(key)
-            state = VisitorState.from_bytes(stored) if stored is not None else None
-        return state
-
-    def store_visitor(key: bytes, state: VisitorState | None) -> None:
-        if state is None:
-            cache.forget(key)
-            visitors.pop(key, None)
-        else:
-            cache.put(key, state)
-            visitors[key] = state.to_bytes()
-
-    @app.agent(events)
-    async def on_events(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            record = await admitted(EVENTS, event)
-            if record is None:
-                continue
-            key = str(record["visitor_id"]).encode()
-            offset = event.message.offset
-            state = visitor_state(key)
+    def apply_event(event: EventT) -> None:
+        record = admitted(EVENTS, event)
+        if record is None:
+            return
+        key = str(record["visitor_id"]).encode()
+        partition, offset = event.message.partition, event.message.offset
+        try:
+            state = committer.visitor(partition, key)
             if state is not None and offset <= state.source_offset:
-                continue  # redelivered after a crash or rebalance and already applied
-            try:
-                view_bytes = visitor_views.get(key)
-                view = decode_view(view_bytes) if view_bytes is not None else None
-                result = engine.on_event(state, record, view)
-            except Exception as exc:  # a bug must cost one event, not the worker
-                cache.forget(key)  # the state object may be half-updated
-                log.exception("event failed", event_id=record.get("event_id"))
-                await reject(EVENTS, event, ProcessingError(repr(exc)))
-                continue
-            if not result.duplicate and result.late_reason is None:
-                if result.state is not None:
-                    result.state.source_offset = offset
-                store_visitor(key, result.state)
-            await write(event_outputs(result, record), EVENTS, event)
-            restore_and_checkpoint(event.message.partition)
-
-    @app.agent(outcomes)
-    async def on_outcomes(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            record = await admitted(OUTCOMES, event)
-            if record is None:
-                continue
-            key = str(record["visitor_id"]).encode()
-            try:
-                result = engine.on_outcome(visitor_state(key), record)
-            except Exception as exc:
-                cache.forget(key)
-                log.exception("outcome failed", decision_id=record.get("decision_id"))
-                await reject(OUTCOMES, event, ProcessingError(repr(exc)))
-                continue
+                # Delivered again after a crash and already in the stored state: store it
+                # once more, in case its changelog record was lost in the crash.
+                committer.stage_visitor(partition, key, state)
+                return
+            view_bytes = committer.view(partition, key)
+            view = decode_view(view_bytes) if view_bytes is not None else None
+            result = engine.on_event(state, record, view)
+        except Exception as exc:  # a bug must cost one event, not the worker
+            committer.forget(key)  # the state object may be half-updated
+            log.exception("event failed", event_id=record.get("event_id"))
+            reject(EVENTS, event, ProcessingError(repr(exc)))
+            return
+        if not result.duplicate and result.late_reason is None:
             if result.state is not None:
-                store_visitor(key, result.state)
-            restore_and_checkpoint(event.message.partition)
+                result.state.source_offset = offset
+            committer.stage_visitor(partition, key, result.state)
+        write(event_outputs(result, record), EVENTS, event)
+
+    def apply_outcome(event: EventT) -> None:
+        record = admitted(OUTCOMES, event)
+        if record is None:
+            return
+        key = str(record["visitor_id"]).encode()
+        partition = event.message.partition
+        try:
+            result = engine.on_outcome(committer.visitor(partition, key), record)
+        except Exception as exc:
+            committer.forget(key)
+            log.exception("outcome failed", decision_id=record.get("decision_id"))
+            reject(OUTCOMES, event, ProcessingError(repr(exc)))
+            return
+        if result.state is not None:
+            committer.stage_visitor(partition, key, result.state)
+
+    def apply_visitor_profile(event: EventT) -> None:
+        try:
+            message = decode_visitor_message(event.value)
+        except ValueError as exc:
+            log.warning("visitor profile message skipped", error=str(exc))
+            return
+        key, partition = message.visitor_id.encode(), event.message.partition
+        if message.erase or message.view is None:
+            committer.stage_visitor(partition, key, None)
+            committer.stage_view(partition, key, None)
+        else:
+            committer.stage_view(partition, key, encode_view(message.view))
+            if not message.view.personalization_allowed:
+                committer.stage_visitor(partition, key, None)  # opted out: keep no behaviour
+
+    def apply_tick(event: EventT) -> None:
+        # Tables only change in the stream of the partition that owns the key, so a tick per
+        # partition lets that partition's owner delete its own expired visitors.
+        partition = event.message.partition
+        now = int(event.value or b"0")
+        expired = [key for key, state in committer.visitors_in(partition)
+                   if engine.sweep(state, now)]
+        for key in expired:
+            committer.stage_visitor(partition, key, None)
+        if expired:
+            log.info("expired visitor states deleted", partition=partition, count=len(expired))
+
+    apply = {EVENTS: apply_event, OUTCOMES: apply_outcome,
+             VISITOR_PROFILES: apply_visitor_profile, TICKS: apply_tick}
+
+    @app.agent(by_visitor)
+    async def on_visitor_records(stream: faust.StreamT[bytes]) -> None:
+        # noack_take: Faust acknowledges nothing by itself; the commit does.
+        batches = stream.noack_take(  # type: ignore[attr-defined]  # missing from StreamT
+            options.batch_size, within=options.batch_wait_seconds)
+        async for batch in batches:
+            committer.restore()
+            generation = app.consumer_generation_id
+            for event in batch:
+                if event.message.generation_id != generation:
+                    continue  # fetched before a rebalance: delivered again after it
+                source = source_of[event.message.topic]
+                if event.value is not None or source in gates:  # the gates refuse empty values
+                    apply[source](event)
+                committer.applied(stream, event)
+            await committer.commit()
+
+    @app.timer(interval=max(options.commit_every_seconds / 2, 0.05))
+    async def commit_when_due() -> None:
+        await committer.commit()  # also when no new record arrives to trigger it
+
+    async def on_revoked(*_: Any, **__: Any) -> None:
+        committer.on_revoked()
+
+    async def on_assigned(*_: Any, **__: Any) -> None:
+        committer.on_assigned()
+
+    async def on_shutdown(*_: Any, **__: Any) -> None:
+        try:
+            await committer.commit(force=True)
+        except Exception:  # stopping anyway: the records are applied again on restart
+            log.exception("final commit failed")
+
+    app.on_partitions_revoked.connect(on_revoked)
+    app.on_partitions_assigned.connect(on_assigned)
+    app.on_before_shutdown.connect(on_shutdown)
 
     async def fan_out(messages: list[Any]) -> None:
         for message in messages:
@@ -290,7 +326,7 @@ def build_app(settings: Settings, options: WorkerOptions | None = None,
         async for event in stream.events():
             if event.value is None:
                 continue  # our own erasure tombstone on the compacted topic
-            update = await admitted(PROFILES, event)
+            update = admitted(PROFILES, event)
             if update is None:
                 continue
             try:
@@ -304,7 +340,7 @@ def build_app(settings: Settings, options: WorkerOptions | None = None,
                                               anonymous=anonymous)
             except Exception as exc:
                 log.exception("profile update failed", update_id=update.get("update_id"))
-                await reject(PROFILES, event, ProcessingError(repr(exc)))
+                reject(PROFILES, event, ProcessingError(repr(exc)))
                 continue
             if effect.state is None:
                 people.pop(key, None)
@@ -332,47 +368,10 @@ def build_app(settings: Settings, options: WorkerOptions | None = None,
                 people[key] = new.to_bytes()
                 await fan_out(views_for(new, engine_options.profiles))
 
-    @app.agent(visitor_profiles_topic)
-    async def on_visitor_profiles(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            try:
-                message = decode_visitor_message(event.value)
-            except ValueError as exc:
-                log.warning("visitor profile message skipped", error=str(exc))
-                continue
-            key = message.visitor_id.encode()
-            if message.erase or message.view is None:
-                store_visitor(key, None)
-                visitor_views.pop(key, None)
-            else:
-                visitor_views[key] = encode_view(message.view)
-                if not message.view.personalization_allowed:
-                    store_visitor(key, None)  # opted out: keep no behaviour at all
-
-    ticks = topic(TICKS, internal=True)
-
     @app.timer(interval=options.sweep_every_seconds, on_leader=True)
     async def send_ticks() -> None:
         for partition in range(settings.partitions):
             await ticks.send(key=b"tick", value=str(now_ms()).encode(), partition=partition)
-
-    @app.agent(ticks)
-    async def on_ticks(stream: faust.StreamT[bytes]) -> None:
-        # Tables only change inside an event of the partition that owns the key, so a tick
-        # per partition lets that partition's owner delete its own expired visitors.
-        async for event in stream.events():
-            partition = event.message.partition
-            store = getattr(visitors.data, "_db_for_partition", None)
-            if store is None:
-                continue
-            expired = [key for key, value in store(partition).items()
-                       if not key.startswith(_FAUST_KEYS)  # Faust's own offset bookkeeping
-                       and engine.sweep(_decode_visitor(value), int(event.value or b"0"))]
-            for key in expired:
-                store_visitor(key, None)
-            if expired:
-                log.info("expired visitor states deleted", partition=partition,
-                         count=len(expired))
 
     app.rtp_engine = engine  # type: ignore[attr-defined]  # for tests and metrics
     return app

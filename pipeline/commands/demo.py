@@ -91,7 +91,7 @@ def run_demo(settings: Settings, options: DemoOptions | None = None,
     echo(f"demo run {run}: topics under the prefix {settings.topic_prefix}")
     with broker_for_job(settings, echo=echo, keep_running=options.keep_broker):
         workers = [WorkerProcess(settings, logs / f"worker-{i}-data",
-                                 logs / f"worker-{i}.log", checkpoint_every=500,
+                                 logs / f"worker-{i}.log", commit_every=2.0,
                                  control_share=options.control_share)
                    for i in range(options.workers)]
         web = WebProcess(settings, logs / "web.log") if options.web else None

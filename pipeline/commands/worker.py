@@ -28,8 +28,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                         help="RocksDB folder (default <cache>/worker/<app id>)")
     parser.add_argument("--web-port", type=int, default=0,
                         help="Faust web port for metrics/table views (default 0 = off)")
-    parser.add_argument("--checkpoint-every", type=int, default=500,
-                        help="learner checkpoint after this many updates (default 500)")
+    parser.add_argument("--commit-every", type=float, default=2.0,
+                        help="seconds between commits: learner checkpoint, changed visitor "
+                             "states, input offsets; a crash applies at most this much input "
+                             "again, never loses it (default 2.0)")
     parser.add_argument("--control-share", type=float, default=0.10,
                         help="share of people in the control group (default 0.10)")
     parser.add_argument("--sweep-every", type=float, default=60.0,
@@ -47,8 +49,10 @@ def run_worker(settings: Settings, args: argparse.Namespace) -> int:
 
     options = dataclasses.replace(WorkerOptions(), app_id=args.app_id, data_dir=args.data_dir,
                                   web_port=args.web_port,
-                                  checkpoint_every_updates=args.checkpoint_every,
+                                  commit_every_seconds=args.commit_every,
                                   sweep_every_seconds=args.sweep_every)
+    if args.commit_every <= 0:
+        raise SystemExit("rtp worker: --commit-every must be > 0 seconds")
     if not 0.0 <= args.control_share < 1.0:
         raise SystemExit("rtp worker: --control-share must be within [0, 1)")
     engine = EngineOptions()

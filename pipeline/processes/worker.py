@@ -26,7 +26,7 @@ class WorkerProcess:
     """``rtp worker`` under the settings' topic prefix, with its own RocksDB folder."""
 
     def __init__(self, settings: Settings, data_dir: Path, log_path: Path,
-                 app_id: str = APP_ID, checkpoint_every: int = 20,
+                 app_id: str = APP_ID, commit_every: float = 0.5,
                  sweep_every: float = 60.0, control_share: float = 0.10) -> None:
         self.settings = settings
         self.group = f"{settings.topic_prefix}{app_id}"
@@ -37,7 +37,7 @@ class WorkerProcess:
         self._log = open(log_path, "ab")  # noqa: SIM115  # closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "pipeline.cli", "worker", "--app-id", app_id,
-             "--data-dir", str(data_dir), "--checkpoint-every", str(checkpoint_every),
+             "--data-dir", str(data_dir), "--commit-every", str(commit_every),
              "--sweep-every", str(sweep_every), "--control-share", str(control_share)],
             env=env, stdout=self._log, stderr=subprocess.STDOUT)
 

@@ -6,10 +6,11 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.delivery import DecisionStore, Offered
 from pipeline.engine import VisitorState
 from pipeline.processes import WorkerProcess
 from pipeline.settings import Settings
-from pipeline.topics import DECISIONS_LOG
+from pipeline.topics import ACTIONS, DECISIONS_LOG
 from tests.fault.kafka_state import decisions_by_trigger, decoded, latest_by_key, read_all
 from tests.fault.workload import Reference, Workload, bandit_updates, session_summary
 
@@ -82,3 +83,32 @@ def flush_updates(logs: list[dict[str, Any]], workload: Workload) -> int:
     trigger = str(workload.flush[1]["event_id"])
     return max(bandit_updates(r) for r in logs
                if r["decision"]["trigger_event_id"] == trigger)
+
+
+@dataclass(frozen=True)
+class DeliveryCheck:
+    """The actions topic offered to the delivery service's store, in topic order."""
+
+    records: int
+    unique_ids: int
+    ids: frozenset[str]
+    #: offers the store turned down as already seen
+    duplicates: int
+    #: decision ids the store took (stored or superseded) more than once
+    served_twice: tuple[str, ...]
+
+
+def check_delivery(settings: Settings) -> DeliveryCheck:
+    """Offer every record of the actions topic to the delivery service's store, at its own time."""
+    store = DecisionStore(max_visitors=1_000_000)
+    taken: Counter[str] = Counter()
+    records = decoded(settings, settings.topic(ACTIONS))
+    for record in records:
+        offered = store.offer(record, now_ms=int(record["created_at"]))
+        if offered is not Offered.DUPLICATE:
+            taken[str(record["decision_id"])] += 1
+    return DeliveryCheck(
+        records=len(records), unique_ids=len({str(r["decision_id"]) for r in records}),
+        ids=frozenset(str(r["decision_id"]) for r in records),
+        duplicates=store.stats.duplicates,
+        served_twice=tuple(sorted(d for d, n in taken.items() if n > 1)))

@@ -115,9 +115,9 @@ def workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StartWo
     started: list[WorkerProcess] = []
 
     def start(settings: Settings, name: str = "w", data_dir: Path | None = None,
-              checkpoint_every: int = 20) -> WorkerProcess:
+              commit_every: float = 0.5) -> WorkerProcess:
         worker = WorkerProcess(settings, data_dir or tmp_path / f"{name}-data",
-                               tmp_path / f"{name}.log", checkpoint_every=checkpoint_every)
+                               tmp_path / f"{name}.log", commit_every=commit_every)
         started.append(worker)
         return worker
 

@@ -1,0 +1,230 @@
+"""The worker's commit: what makes a crash lose nothing and apply nothing twice.
+
+Records are applied in memory: visitor states and profile views are *staged*,
+outputs are sent without waiting. Every :class:`~pipeline.engine.commits.CommitPolicy`
+interval (and on shutdown) a commit
+
+1. waits until the broker has acknowledged every output sent so far,
+2. writes the learner checkpoint (with a commit sequence number),
+3. writes every staged change (local RocksDB at once, changelog awaited),
+4. acknowledges the input records, so Faust may commit their offsets.
+
+A crash anywhere before 4 delivers the records after the last committed offsets
+again: their outputs go out again with the same decision ids (delivery deduplicates
+by id), the learner applies them again harmlessly (see :mod:`pipeline.engine.commits`),
+and a visitor state already stored is recognised by its source offset. When partitions
+move, everything staged is dropped: the new owner applies those records again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import structlog
+from faust.types import AppT, EventT, StreamT
+
+from pipeline.engine import Engine, EngineOptions, Learner, VisitorState
+from pipeline.engine.cache import StateCache
+from pipeline.engine.commits import (
+    CommitPolicy,
+    checkpoint_learner,
+    checkpoint_sequence,
+    checkpoint_value,
+)
+from pipeline.engine.staging import Change, Staging
+from topologies.partition_table import PartitionTable
+
+__all__ = ["LEARNERS", "VIEWS", "VISITORS", "Committer"]
+
+log = structlog.get_logger(__name__)
+
+#: Table names (Faust appends ``-changelog`` for the topic).
+VISITORS, VIEWS, LEARNERS = "visitors", "visitor-profiles", "learners"
+_LEARNER_KEY = b"learner"
+
+
+class Committer:
+    """Staged state, outputs in flight and records to acknowledge, of one worker."""
+
+    def __init__(self, app: AppT, tables: dict[str, PartitionTable], engine: Engine,
+                 engine_options: EngineOptions, policy: CommitPolicy, events_topic: str,
+                 clock: Callable[[], float]) -> None:
+        self.app = app
+        self.tables = tables
+        self.engine = engine
+        self.engine_options = engine_options
+        self.policy = policy
+        self.events_topic = events_topic
+        self.clock = clock
+        self.staging: Staging[Any] = Staging()
+        self.cache: StateCache[VisitorState] = StateCache()
+        self._in_flight: list[asyncio.Future[Any]] = []
+        self._to_ack: list[tuple[StreamT[Any], EventT[Any]]] = []
+        self._applied = 0
+        self._sequence = 0
+        #: Bumped when partitions move: a commit that started before is abandoned.
+        self._generation = 0
+        #: Whether this process has applied nothing yet (it may adopt a stored learner).
+        self._fresh = True
+        self._restore_due = True
+        self._lock = asyncio.Lock()
+
+    # -- reads and staged writes --------------------------------------------------------
+
+    def visitor(self, partition: int, key: bytes) -> VisitorState | None:
+        """The visitor's latest state: staged, cached, or stored."""
+        staged, value = self.staging.get(VISITORS, key)
+        if staged:
+            return value
+        state = self.cache.get(key)
+        if state is None:
+            stored = self.tables[VISITORS].get(partition, key)
+            if stored is not None:
+                state = VisitorState.from_bytes(stored)
+                self.cache.put(key, state)
+        return state
+
+    def stage_visitor(self, partition: int, key: bytes, state: VisitorState | None) -> None:
+        """Change the visitor's state (None: delete it) at the next commit."""
+        self.staging.put(VISITORS, key, partition, state)
+        if state is None:
+            self.cache.forget(key)
+        else:
+            self.cache.put(key, state)
+
+    def forget(self, key: bytes) -> None:
+        """Drop a decoded state that may be half-updated (the staged or stored one stays)."""
+        self.cache.forget(key)
+
+    def view(self, partition: int, key: bytes) -> bytes | None:
+        """The visitor's profile view, encoded: staged or stored."""
+        staged, value = self.staging.get(VIEWS, key)
+        return value if staged else self.tables[VIEWS].get(partition, key)
+
+    def stage_view(self, partition: int, key: bytes, value: bytes | None) -> None:
+        """Change the visitor's profile view (None: delete it) at the next commit."""
+        self.staging.put(VIEWS, key, partition, value)
+
+    def visitors_in(self, partition: int) -> Iterable[tuple[bytes, VisitorState | None]]:
+        """Every visitor of a partition with its latest state (staged over stored).
+
+        Staged deletions are left out; an unreadable stored state comes as None.
+        """
+        staged = {c.key: c.value for c in self.staging.in_partition(VISITORS, partition)}
+        yield from ((key, state) for key, state in staged.items() if state is not None)
+        for key, value in self.tables[VISITORS].items(partition):
+            if key not in staged:
+                try:
+                    yield key, VisitorState.from_bytes(value)
+                except ValueError:
+                    yield key, None  # unreadable (an older format): the sweep deletes it
+
+    def send(self, future: asyncio.Future[Any]) -> None:
+        """An output was sent: the next commit waits for its acknowledgement."""
+        self._in_flight.append(future)
+
+    def applied(self, stream: StreamT[Any], event: EventT[Any]) -> None:
+        """A record was applied: acknowledge it at the next commit."""
+        self._to_ack.append((stream, event))
+        self._applied += 1
+        self._fresh = False
+
+    # -- partitions -----------------------------------------------------------------------
+
+    def owned_partitions(self) -> set[int]:
+        """Partitions of the events topic assigned to this worker (active, not standby)."""
+        return {tp.partition for tp in self.app.assignor.assigned_actives()
+                if tp.topic == self.events_topic}
+
+    def on_assigned(self) -> None:
+        """New assignment: read states afresh, look for a stored learner before applying."""
+        self.cache.clear()
+        self._restore_due = True
+
+    def on_revoked(self) -> None:
+        """Partitions moved: drop what was not committed; the new owners apply it again."""
+        self._generation += 1
+        self.staging.clear()
+        self.cache.clear()
+        self._to_ack.clear()
+        self._applied = 0
+
+    def restore(self) -> None:
+        """Before the first records of an assignment: adopt the newest stored learner.
+
+        Only a process that has applied nothing yet adopts one (a restart, or a worker
+        replacing a dead one); a running worker keeps learning with its own.
+        """
+        if not self._restore_due:
+            return
+        self._restore_due = False
+        if not self._fresh:
+            return
+        best: tuple[int, int, int, bytes] | None = None
+        for partition in self.owned_partitions():
+            value = self.tables[LEARNERS].get(partition, _LEARNER_KEY)
+            if value is None:
+                continue
+            found = (checkpoint_sequence(value),
+                     Learner.updates_in(checkpoint_learner(value)), partition, value)
+            if best is None or found[:2] > best[:2]:
+                best = found
+        if best is None:
+            return
+        sequence, updates, partition, value = best
+        try:
+            self.engine.learner = Learner.from_bytes(checkpoint_learner(value),
+                                                     self.engine_options)
+        except ValueError as exc:  # other versions are refused, never half-loaded
+            log.warning("learner checkpoint refused; starting a new learner",
+                        partition=partition, reason=str(exc))
+            return
+        self._sequence = max(sequence, 0)
+        log.info("learner restored", partition=partition, sequence=sequence, updates=updates)
+
+    # -- the commit -----------------------------------------------------------------------
+
+    async def commit(self, force: bool = False) -> None:
+        """Commit if the policy says so (or ``force``); see the module docstring."""
+        if not force and not self.policy.due(self._applied, self.clock()):
+            return
+        async with self._lock:
+            if not self._to_ack and not len(self.staging):
+                self.policy.committed(self.clock())
+                return
+            generation = self._generation
+            in_flight, self._in_flight = self._in_flight, []
+            acks, self._to_ack = self._to_ack, []
+            self._applied = 0
+            changes = self.staging.take()
+            try:
+                await asyncio.gather(*in_flight)
+                if generation != self._generation:
+                    return  # partitions moved while waiting: nothing of this is ours to store
+                written = [self._write_learner(), *(self._write(c) for c in changes)]
+                await asyncio.gather(*written)
+            finally:
+                self.staging.done()
+            self.policy.committed(self.clock())
+            if generation == self._generation:
+                for stream, event in acks:
+                    await stream.ack(event)
+
+    def _write_learner(self) -> asyncio.Future[Any]:
+        owned = self.owned_partitions()
+        if not owned:
+            done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
+        self._sequence += 1
+        value = checkpoint_value(self._sequence, self.engine.learner.to_bytes())
+        # One partition holds the worker's checkpoint; the lowest owned one is as good as any.
+        return self.tables[LEARNERS].write(min(owned), _LEARNER_KEY, value)
+
+    def _write(self, change: Change[Any]) -> asyncio.Future[Any]:
+        value = change.value
+        if isinstance(value, VisitorState):
+            value = value.to_bytes()
+        return self.tables[change.table].write(change.partition, change.key, value)
