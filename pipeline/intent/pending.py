@@ -16,14 +16,44 @@ early in a session.
 
 from __future__ import annotations
 
+import itertools
 import json
+import struct
 from collections import OrderedDict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
 
 from pipeline.intent.errors import PendingLabelsError
 
 __all__ = ["LabeledExample", "PendingLabels", "Snapshot"]
+
+# Format 2 (binary; format 1 was JSON and is still read). Every string (session ids,
+# feature names, categorical values) is stored once in a table. Snapshots with the same
+# feature names (in practice all of them) share a "layout" and snapshots with the same
+# categorical values share a "row", so a snapshot stores its numeric values, a layout
+# index and a row index. All little-endian:
+#   header: magic, format, max_per_session, max_sessions, then the counts of strings,
+#           layouts, layout names, rows, row values, sessions, snapshots, numeric values
+#   numeric values float64 | uint32 words: string lengths (code points); per layout
+#   (numeric names, categorical names); layout names (string indices); row lengths; row
+#   values (string indices); per session (id's string index, snapshots); per snapshot
+#   (layout index, row index) | the strings' UTF-8 text
+_MAGIC = b"rtpS"
+_FORMAT = 2
+_HEADER = struct.Struct("<4sBxxxQQIIIIIIII")
+_Key = TypeVar("_Key", str, tuple[str, ...])
+_Items = TypeVar("_Items", str, list[str], list[int])
+
+
+class _Table(dict[_Key, int]):
+    """A table being built: looking a key up adds it if new (its index is its position)."""
+
+    def __missing__(self, key: _Key) -> int:
+        index = self[key] = len(self)
+        return index
 
 
 @dataclass(frozen=True)
@@ -135,7 +165,7 @@ class PendingLabels:
         return self._sessions.pop(session_id, None) is not None
 
     def to_bytes(self) -> bytes:
-        """Compact JSON, oldest session first.
+        """Compact binary (format 2), oldest session first; floats are kept bit for bit.
 
         >>> pending = PendingLabels(max_per_session=2)
         >>> pending.record("s", {"clicks": 1.0}, {"device": "tablet"})
@@ -143,20 +173,44 @@ class PendingLabels:
         >>> restored.max_per_session, restored.release("s", True)[0].categorical
         (2, {'device': 'tablet'})
         """
-        body = {
-            "v": 1,
-            "max_per_session": self.max_per_session,
-            "max_sessions": self.max_sessions,
-            "sessions": [
-                [sid, [[s.numeric, s.categorical] for s in snapshots]]
-                for sid, snapshots in self._sessions.items()
-            ],
-        }
-        return json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+        strings: _Table[str] = _Table()
+        rows: _Table[tuple[str, ...]] = _Table()
+        layouts: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[int, struct.Struct]] = {}
+        sessions: list[int] = []
+        snapshot_words: list[int] = []
+        numeric: list[bytes] = []
+        for session_id, snapshots in self._sessions.items():
+            sessions += (strings[session_id], len(snapshots))
+            for snapshot in snapshots:
+                names = (tuple(snapshot.numeric), tuple(snapshot.categorical))
+                layout = layouts.get(names)
+                if layout is None:
+                    layout = layouts[names] = (len(layouts), struct.Struct(f"<{len(names[0])}d"))
+                snapshot_words += (layout[0], rows[tuple(snapshot.categorical.values())])
+                numeric.append(layout[1].pack(*snapshot.numeric.values()))
+        layout_sizes = [len(n) for names in layouts for n in names]
+        layout_names = [strings[name] for names in layouts for name in (*names[0], *names[1])]
+        row_values = [strings[value] for row in rows for value in row]
+        words = [len(text) for text in strings]  # every string is known by now
+        for part in (layout_sizes, layout_names, [len(row) for row in rows], row_values,
+                     sessions, snapshot_words):
+            words += part
+        packed_numeric = b"".join(numeric)
+        return b"".join((
+            _HEADER.pack(_MAGIC, _FORMAT, self.max_per_session, self.max_sessions, len(strings),
+                         len(layouts), len(layout_names), len(rows), len(row_values),
+                         len(self._sessions), len(snapshot_words) // 2,
+                         len(packed_numeric) // 8),
+            packed_numeric,
+            np.array(words, dtype="<u4").tobytes(),
+            "".join(strings).encode("utf-8", "surrogatepass"),
+        ))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> PendingLabels:
-        """Inverse of :meth:`to_bytes`; raises :class:`PendingLabelsError` on bad input.
+        """Inverse of :meth:`to_bytes` (format 2; format 1, JSON, is read too).
+
+        Raises :class:`PendingLabelsError` on bad input.
 
         >>> PendingLabels.from_bytes(b"{}")
         Traceback (most recent call last):
@@ -164,15 +218,78 @@ class PendingLabels:
         pipeline.intent.errors.PendingLabelsError: cannot decode pending labels: 'v'
         """
         try:
-            body = json.loads(data)
-            if body["v"] != 1:
-                raise PendingLabelsError(f"unsupported pending labels version {body['v']!r}")
-            pending = cls(int(body["max_per_session"]), int(body["max_sessions"]))
-            for session_id, snapshots in body["sessions"]:
-                for numeric, categorical in snapshots:
-                    pending.record(str(session_id), numeric, categorical)
+            if data[:len(_MAGIC)] == _MAGIC:
+                return cls._from_binary(data)
+            return cls._from_json(data)
         except PendingLabelsError:
             raise
-        except (ValueError, KeyError, TypeError, AttributeError) as error:
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError, OverflowError,
+                struct.error) as error:
             raise PendingLabelsError(f"cannot decode pending labels: {error}") from error
+
+    @classmethod
+    def _from_json(cls, data: bytes) -> PendingLabels:
+        body = json.loads(data)
+        if body["v"] != 1:
+            raise PendingLabelsError(f"unsupported pending labels version {body['v']!r}")
+        pending = cls(int(body["max_per_session"]), int(body["max_sessions"]))
+        for session_id, snapshots in body["sessions"]:
+            for numeric, categorical in snapshots:
+                pending.record(str(session_id), numeric, categorical)
         return pending
+
+    @classmethod
+    def _from_binary(cls, data: bytes) -> PendingLabels:
+        if len(data) < _HEADER.size:
+            raise ValueError(f"{len(data)} bytes is shorter than the header")
+        (_, version, per_session, max_sessions, n_strings, n_layouts, n_names, n_rows,
+         n_row_values, n_sessions, n_snapshots, n_numeric) = _HEADER.unpack_from(data)
+        if version != _FORMAT:
+            raise PendingLabelsError(f"unsupported pending labels version {version}")
+        pending = cls(per_session, max_sessions)
+        if n_sessions > max_sessions:
+            raise ValueError(f"{n_sessions} sessions is more than max_sessions {max_sessions}")
+        counts = [n_strings, 2 * n_layouts, n_names, n_rows, n_row_values, 2 * n_sessions,
+                  2 * n_snapshots]
+        words_at = _HEADER.size + 8 * n_numeric
+        text_at = words_at + 4 * sum(counts)
+        if len(data) < text_at:
+            raise ValueError(f"{len(data)} bytes is too short for its header")
+        words = np.frombuffer(data, dtype="<u4", count=sum(counts), offset=words_at).tolist()
+        (string_lengths, layout_sizes, layout_names, row_lengths, row_values, sessions,
+         snapshot_words) = _cut(words, counts)
+        text = data[text_at:].decode("utf-8", "surrogatepass")
+        if sum(string_lengths) != len(text):
+            raise ValueError("string lengths do not add up to the stored text")
+        strings = _cut(text, string_lengths)
+        if sum(layout_sizes) != n_names or sum(row_lengths) != n_row_values:
+            raise ValueError("layout sizes or row lengths do not add up to the stored strings")
+        names = _cut([strings[i] for i in layout_names], layout_sizes)
+        layouts = [(numeric_names, categorical_names, struct.Struct(f"<{len(numeric_names)}d"))
+                   for numeric_names, categorical_names in zip(names[::2], names[1::2],
+                                                               strict=True)]
+        rows = _cut([strings[i] for i in row_values], row_lengths)
+        offset = _HEADER.size
+        snapshot = 0
+        for session, count in zip(sessions[::2], sessions[1::2], strict=True):
+            if not 1 <= count <= per_session:
+                raise ValueError(f"a session with {count} snapshots (1..{per_session} allowed)")
+            snapshots: deque[Snapshot] = deque(maxlen=per_session)
+            for at in range(2 * snapshot, 2 * (snapshot + count), 2):
+                numeric_names, categorical_names, packer = layouts[snapshot_words[at]]
+                values = packer.unpack_from(data, offset)
+                offset += packer.size
+                snapshots.append(Snapshot(
+                    dict(zip(numeric_names, values, strict=True)),
+                    dict(zip(categorical_names, rows[snapshot_words[at + 1]], strict=True))))
+            snapshot += count
+            pending._sessions[strings[session]] = snapshots
+        if (snapshot, offset, len(pending._sessions)) != (n_snapshots, words_at, n_sessions):
+            raise ValueError("sessions and snapshots do not add up to the stored values")
+        return pending
+
+
+def _cut(items: _Items, lengths: list[int]) -> list[_Items]:
+    """``items`` cut in consecutive pieces of ``lengths`` (a short last piece if it runs out)."""
+    bounds = itertools.accumulate(lengths, initial=0)
+    return [items[a:b] for a, b in itertools.pairwise(bounds)]

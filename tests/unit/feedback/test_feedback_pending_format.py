@@ -1,0 +1,197 @@
+"""Pending rewards checkpoint: binary format 2 is exact, JSON format 1 is still read, bad bytes
+raise PendingRewardsError and nothing else."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import struct
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.feedback import OUTCOME_KINDS, PendingRewards, PendingRewardsError, RewardOptions
+
+WAIT = RewardOptions().reward_wait_ms
+OPTIONS = RewardOptions(max_pending=1_000)
+
+# Written by the JSON format-1 code (rtp before format 2): two decisions, one clicked and
+# converted with revenue, context floats that text would round (0.1, -0.0, 5e-324, 1/3).
+V1_FIXTURE = (
+    b'{"v":1,"pending":[["d1","v1","cta_change","AAAAAAAA8D+amZmZmZm5PwAAAAAAAACAAQAAAAAAAABV'
+    b'VVVVVVXVPw==",1800000000000,0.1,["clicked","converted"],49.99,true],["d2","v\\u00e9",'
+    b'"no_action","AAAAAAAA8D8AAAAAAAAAAAAAAAAAAARAAAAAAAAAHMCcdQCIPOQ3fg==",1800000001000,'
+    b'1.0,[],0.0,false]]}'
+)
+
+_chars = st.one_of(st.characters(), st.sampled_from(["\ud800", "\udfff", "é", "\x00", "😀"]))
+_texts = st.text(_chars, max_size=8)
+_finite = st.floats(allow_nan=False, allow_infinity=False)
+_decisions = st.lists(
+    st.tuples(
+        _texts,  # decision id
+        _texts,  # visitor id
+        _texts,  # action id
+        st.integers(-(2**63), 2**63 - 1),  # created_at
+        st.floats(allow_nan=False),  # propensity: not validated, so any non-NaN float
+        st.lists(_finite, max_size=8),  # context vector, lengths may differ
+    ),
+    max_size=12,
+)
+_outcomes = st.lists(
+    st.tuples(st.integers(0, 11), st.sampled_from(OUTCOME_KINDS), st.integers(0, WAIT), _finite),
+    max_size=16,
+)
+
+
+def _build(decisions: list[Any], outcomes: list[Any]) -> PendingRewards:
+    pending = PendingRewards(OPTIONS)
+    for decision_id, visitor, action, created_at, propensity, context in decisions:
+        pending.register({"decision_id": decision_id, "visitor_id": visitor,
+                          "action_id": action, "propensity": propensity,
+                          "created_at": created_at}, context)
+    for index, kind, offset, value in outcomes:
+        if index < len(decisions):
+            decision_id, *_, created_at, _propensity, _context = decisions[index]
+            pending.on_outcome({"decision_id": decision_id, "kind": kind, "value": value,
+                                "event_time": created_at + offset})
+    return pending
+
+
+def _bits(value: float) -> bytes:
+    return struct.pack("<d", value)
+
+
+def _exact(pending: PendingRewards, ids: list[str]) -> list[Any]:
+    """Every field of every pending decision, floats as their bit patterns."""
+    view = []
+    for decision_id in dict.fromkeys(ids):
+        entry = pending.get(decision_id)
+        view.append(None if entry is None else (
+            entry.decision_id, entry.visitor_id, entry.action_id,
+            [_bits(v) for v in entry.context], entry.decided_at_ms, _bits(entry.propensity),
+            entry.kinds, _bits(entry.revenue), entry.observed,
+        ))
+    return view
+
+
+def _v1_json(pending: PendingRewards, ids: list[str]) -> bytes:
+    """Format 1 as the JSON writer wrote it (context vectors as base64 float64)."""
+    rows = []
+    for decision_id in dict.fromkeys(ids):
+        e = pending.get(decision_id)
+        if e is not None:
+            vector = base64.b64encode(struct.pack(f"<{len(e.context)}d", *e.context)).decode()
+            rows.append([e.decision_id, e.visitor_id, e.action_id, vector, e.decided_at_ms,
+                         e.propensity, sorted(e.kinds), e.revenue, e.observed])
+    return json.dumps({"v": 1, "pending": rows}, separators=(",", ":")).encode()
+
+
+@settings(max_examples=150, deadline=None)
+@given(decisions=_decisions, outcomes=_outcomes)
+def test_format_2_round_trips_exactly(decisions: list[Any], outcomes: list[Any]) -> None:
+    pending = _build(decisions, outcomes)
+    ids = [d[0] for d in decisions]
+    data = pending.to_bytes()
+    restored = PendingRewards.from_bytes(data, OPTIONS)
+    assert len(restored) == len(pending)
+    assert _exact(restored, ids) == _exact(pending, ids)
+    assert restored.to_bytes() == data  # same order too (eviction and expiry depend on it)
+    far = max((d[3] for d in decisions), default=0) + WAIT
+    assert restored.expire(far) == pending.expire(far)
+
+
+@settings(max_examples=100, deadline=None)
+@given(decisions=_decisions, outcomes=_outcomes)
+def test_format_1_json_is_still_read_exactly(decisions: list[Any], outcomes: list[Any]) -> None:
+    pending = _build(decisions, outcomes)
+    ids = [d[0] for d in decisions]
+    restored = PendingRewards.from_bytes(_v1_json(pending, ids), OPTIONS)
+    assert _exact(restored, ids) == _exact(pending, ids)
+    assert restored.to_bytes() == pending.to_bytes()
+
+
+def test_a_checkpoint_written_by_the_json_code_is_read() -> None:
+    pending = PendingRewards.from_bytes(V1_FIXTURE)
+    first, second = pending.get("d1"), pending.get("d2")
+    assert first is not None and second is not None
+    assert [_bits(v) for v in first.context] == [_bits(v) for v in (1.0, 0.1, -0.0, 5e-324, 1 / 3)]
+    assert first.kinds == {"clicked", "converted"} and first.revenue == 49.99 and first.observed
+    assert (second.visitor_id, second.action_id, second.observed) == ("vé", "no_action", False)
+    assert second.context == (1.0, 0.0, 2.5, -7.0, 1e300)
+    again = PendingRewards.from_bytes(pending.to_bytes())
+    assert _exact(again, ["d1", "d2"]) == _exact(pending, ["d1", "d2"])
+
+
+def test_an_empty_pending_set_round_trips() -> None:
+    assert len(PendingRewards.from_bytes(PendingRewards().to_bytes())) == 0
+
+
+def _two_decisions() -> bytes:
+    pending = PendingRewards()
+    for decision_id in ("da", "db"):
+        pending.register({"decision_id": decision_id, "visitor_id": "v", "action_id": "x",
+                          "propensity": 0.5, "created_at": 0}, (1.0, 2.0))
+    pending.on_outcome({"decision_id": "da", "kind": "converted", "value": 9.5,
+                        "event_time": 1})
+    return pending.to_bytes()
+
+
+def test_every_truncation_and_trailing_garbage_is_refused() -> None:
+    data = _two_decisions()
+    for end in range(len(data)):
+        with pytest.raises(PendingRewardsError):
+            PendingRewards.from_bytes(data[:end])
+    with pytest.raises(PendingRewardsError):
+        PendingRewards.from_bytes(data + b"x")
+
+
+def _patched(data: bytes, offset: int, new: bytes) -> bytes:
+    return data[:offset] + new + data[offset + len(new):]
+
+
+HEADER = 16  # magic, format, padding, decisions, context floats
+N = 2  # decisions in _two_decisions()
+CONTEXTS = HEADER + 3 * 8 * N  # after decided_at_ms, propensity and revenue columns
+FLAGS = CONTEXTS + 8 * 4 + 4 * N + 12 * N
+
+
+@pytest.mark.parametrize(
+    ("offset", "new", "reason"),
+    [
+        (4, b"\x03", "format 3"),
+        (4, b"\x01", "format 1"),
+        (8, struct.pack("<I", 3), "too short"),
+        (8, struct.pack("<I", 0xFFFF_FFFF), "too short"),
+        (12, struct.pack("<I", 3), "do not add up"),
+        (CONTEXTS, struct.pack("<d", float("nan")), "non-finite"),
+        (CONTEXTS + 8, struct.pack("<d", float("inf")), "non-finite"),
+        (HEADER + 2 * 8 * N, struct.pack("<d", float("nan")), "non-finite"),
+        (FLAGS, b"\x20", "kind bits"),
+        (FLAGS + 1, b"\x40", "kind bits"),
+        (CONTEXTS + 8 * 4, struct.pack("<I", 3), "do not add up"),
+        (CONTEXTS + 8 * 4 + 4 * N, struct.pack("<I", 3), "do not add up"),
+        (FLAGS + N + 3, b"a", "duplicate decision ids"),  # "da", "db" -> "da", "da"
+        (FLAGS + N, b"\xff", "utf-8"),
+    ],
+)
+def test_corrupt_fields_are_refused_with_a_reason(offset: int, new: bytes, reason: str) -> None:
+    data = _two_decisions()
+    assert data[FLAGS + N:FLAGS + N + 4] == b"dadb"  # the layout the offsets assume
+    with pytest.raises(PendingRewardsError, match=reason):
+        PendingRewards.from_bytes(_patched(data, offset, new))
+
+
+@settings(max_examples=300, deadline=None)
+@given(position=st.integers(0, 10_000), value=st.integers(0, 255), cut=st.booleans())
+def test_any_damaged_bytes_load_or_raise_pending_rewards_error(
+    position: int, value: int, cut: bool
+) -> None:
+    data = _two_decisions()
+    position %= len(data)
+    damaged = data[:position] if cut else _patched(data, position, bytes([value]))
+    with contextlib.suppress(PendingRewardsError):  # anything else escaping fails the test
+        PendingRewards.from_bytes(damaged)
