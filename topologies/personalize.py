@@ -121,7 +121,7 @@ def build_app(settings: Settings, options: WorkerOptions | None = None,
         web_enabled=options.web_port > 0,
         web_port=options.web_port or 6066,
         consumer_auto_offset_reset="earliest",
-        producer_linger_ms=2,
+        producer_linger_ms=5,
         # Learner checkpoints can exceed Kafka's 1 MB default once the bandit knows every arm.
         producer_max_request_size=_MAX_MESSAGE,
         stream_wait_empty=False,

@@ -1,6 +1,6 @@
-"""Two workers in one consumer group split the partitions; kill one, the other takes over.
+"""Two or three workers in one consumer group split the partitions; kill one, the rest take over.
 
-The dead worker's visitors continue their sessions on the survivor, from the state the
+The dead worker's visitors continue their sessions on a survivor, from the state the
 survivor restored from the changelogs (it also kept standby copies: Faust's
 ``table_standby_replicas`` defaults to 1).
 
@@ -19,6 +19,8 @@ import signal
 import time
 import uuid
 
+import pytest
+
 from pipeline.processes import wait_caught_up
 from pipeline.settings import Settings
 from pipeline.topics import EVENTS
@@ -28,8 +30,9 @@ from tests.fault.kafka_state import group_assignment, send_events, wait_until
 from tests.fault.workload import build_workload, reference_run, session_summary
 
 
-def test_two_workers_split_partitions_and_the_survivor_takes_over_without_loss(
-        topics: Settings, workers: StartWorker) -> None:
+@pytest.mark.parametrize("count", [2, 3])
+def test_workers_split_partitions_and_the_survivors_take_over_without_loss(
+        topics: Settings, workers: StartWorker, count: int) -> None:
     workload = build_workload(f"sc{uuid.uuid4().hex[:4]}", visitors=120)
     half = len(workload.events) // 2  # round-robin: a prefix of every visitor's journey
     first_half, second_half = list(workload.events[:half]), list(workload.events[half:])
@@ -38,51 +41,52 @@ def test_two_workers_split_partitions_and_the_survivor_takes_over_without_loss(
     events_topic = topics.topic(EVENTS)
     every = set(range(topics.partitions))
 
-    a, b = workers(topics, "a"), workers(topics, "b")
-    a.wait_ready()
-    b.wait_ready()
+    started = [workers(topics, f"w{i}") for i in range(count)]
+    for worker in started:
+        worker.wait_ready()
+    first = started[0]
 
-    def split() -> dict[str, set[int]] | None:
-        members = group_assignment(topics, a.group, events_topic)
-        return members if members and len(members) == 2 and all(members.values()) else None
+    def split(members_wanted: int) -> dict[str, set[int]] | None:
+        members = group_assignment(topics, first.group, events_topic)
+        return (members if members and len(members) == members_wanted
+                and all(members.values()) else None)
 
-    members = wait_until(split, timeout=90, what="two members with partitions each")
-    split_at = max(generation(a), generation(b))
-    wait_until(lambda: recovered(a, split_at) and recovered(b, split_at), timeout=60,
-               what="both workers recovered")
+    members = wait_until(lambda: split(count), timeout=90,
+                         what=f"{count} members with partitions each")
+    split_at = max(generation(w) for w in started)
+    wait_until(lambda: all(recovered(w, split_at) for w in started), timeout=60,
+               what="every worker recovered")
     owned = list(members.values())
-    assert not owned[0] & owned[1], members  # disjoint
-    assert owned[0] | owned[1] == every, members  # all covered
+    assert sum(len(p) for p in owned) == len(every), members  # disjoint
+    assert set().union(*owned) == every, members  # all covered
     send_events(topics, first_half)
-    wait_caught_up(a, [events_topic], timeout=120)
-    before = visitor_states(topics, a)
+    wait_caught_up(first, [events_topic], timeout=120)
+    before = visitor_states(topics, first)
     assert not session_mismatches(before, workload, ref_half)
 
-    assert b.stop(signal.SIGKILL) == -signal.SIGKILL
+    dead, survivors = started[-1], started[:-1]
+    assert dead.stop(signal.SIGKILL) == -signal.SIGKILL
     killed_at = time.monotonic()
-
-    def alone() -> dict[str, set[int]] | None:
-        members = group_assignment(topics, a.group, events_topic)
-        return members if members and len(members) == 1 else None
-
-    survivor = wait_until(alone, timeout=90, what="the survivor alone in the group")
-    assert list(survivor.values()) == [every], survivor
-    # The rest of every journey goes to the survivor once it has restored the dead worker's
-    # tables. (Sent during the takeover instead, events were sometimes skipped by Faust:
-    # see the module docstring.)
-    wait_until(lambda: recovered(a, split_at + 1), timeout=60,
-               what="the survivor's tables restored")
+    rest = wait_until(lambda: split(count - 1), timeout=90,
+                      what=f"the {count - 1} survivor(s) alone in the group")
+    assert set().union(*rest.values()) == every, rest
+    # The rest of every journey goes to the survivors once they have restored the dead
+    # worker's tables. (Sent during the takeover instead, events were sometimes skipped by
+    # Faust: see the module docstring.)
+    wait_until(lambda: all(recovered(w, split_at + 1) for w in survivors), timeout=60,
+               what="the survivors' tables restored")
     took_over = time.monotonic() - killed_at
     send_events(topics, second_half)
-    wait_caught_up(a, [events_topic], timeout=120)
+    wait_caught_up(first, [events_topic], timeout=120)
     finished = time.monotonic() - killed_at
 
-    after = visitor_states(topics, a)
+    after = visitor_states(topics, first)
     check, _ = check_decisions(topics, ref, workload)
-    print(f"\nscaling: 2 workers owned {sorted(map(sorted, owned))}; after kill -9 the "
-          f"survivor owned all partitions in {took_over:.1f} s and caught up in "
-          f"{finished:.1f} s; {check.triggers} decisions")
-    assert a.proc.poll() is None, a.tail()
+    print(f"\nscaling: {count} workers owned {sorted(map(sorted, owned))}; after kill -9 "
+          f"the survivors owned {sorted(map(sorted, rest.values()))} in {took_over:.1f} s "
+          f"and caught up in {finished:.1f} s; {check.triggers} decisions")
+    for worker in survivors:
+        assert worker.proc.poll() is None, worker.tail()
     assert not session_mismatches(after, workload, ref)
     for visitor in workload.visitors:  # every session went on where the dead worker left it
         old, new = before[visitor], after[visitor]
