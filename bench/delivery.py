@@ -12,10 +12,21 @@ slowing the load down (no coordinated omission). Each offered load runs
 ``SECONDS`` after a short warm-up; ``behind_p99_ms`` is how late the client
 itself sent (if it is large, the client, not the server, was the limit).
 Visitors are drawn uniformly, 10% of them unknown (the explicit empty answer).
+
+The server is set up as the service is once caught up: its heap settled
+(:func:`~pipeline.delivery.runtime.settle_heap`) and on the event loop the
+service would pick (uvloop when installed; ``--event-loop`` overrides it).
+``RTP_BENCH_SCALE`` scales the seconds per load (at least 1 s). Only a run at
+full scale over the default loads should be recorded in bench/results;
+``--no-record`` prints the rows without writing them::
+
+    python -m bench.delivery --help
+    python -m bench.delivery --rates 2000 --seconds 3 --no-record
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -28,6 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.common import bench_scale, scaled
 from bench.record import write
 
 OFFERED_RPS = (250, 500, 1000, 2000, 3000, 4000)
@@ -39,10 +51,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # -- the server process ------------------------------------------------------------------
 
-def serve(port_file: Path) -> None:
+def serve(port_file: Path, event_loop: str = "auto") -> None:
     """Run the delivery API with a pre-filled store until terminated; write its port."""
     from pipeline.delivery.app import DeliveryState, build_app
     from pipeline.delivery.options import DeliveryOptions
+    from pipeline.delivery.runtime import loop_factory, settle_heap
     from pipeline.web.serve import start_app
 
     now = int(time.time() * 1000)
@@ -57,13 +70,15 @@ def serve(port_file: Path) -> None:
                 "propensity": 0.5, "policy": "linucb", "policy_version": "1",
                 "model_version": "m", "experiment_arm": "personalized", "ttl_ms": 3_600_000,
                 "trigger_event_id": f"e-{i}", "created_at": now}, now)
+    settle_heap()  # as DeliveryService does once its read-back is complete
 
     async def main() -> None:
         served = await start_app(build_app(state), "127.0.0.1", 0)
         port_file.write_text(str(served.port))
         await asyncio.Event().wait()  # until the orchestrator terminates this process
 
-    asyncio.run(main())
+    with asyncio.Runner(loop_factory=loop_factory(event_loop)) as runner:
+        runner.run(main())
 
 
 # -- the load process --------------------------------------------------------------------
@@ -161,12 +176,21 @@ def _child(*args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "bench.delivery", *args], cwd=ROOT, env=env)
 
 
-def run(offered: tuple[int, ...] = OFFERED_RPS, seconds: float = SECONDS) -> list[dict[str, Any]]:
-    """Measure every offered load and record the results; returns the rows."""
+def run(offered: tuple[int, ...] = OFFERED_RPS, seconds: float | None = None,
+        event_loop: str = "auto", record: bool = True) -> list[dict[str, Any]]:
+    """Measure every offered load; record the results unless ``record`` is off; returns the rows.
+
+    ``seconds`` defaults to ``SECONDS`` scaled by ``RTP_BENCH_SCALE`` (at least 1 s).
+    """
+    from pipeline.delivery.runtime import loop_factory
+
+    if seconds is None:
+        seconds = scaled(SECONDS, bench_scale(), 1.0)
+    loop = "uvloop" if loop_factory(event_loop) is not None else "asyncio"
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="rtp-bench-delivery-") as tmp:
         port_file = Path(tmp) / "port"
-        server = _child("serve", str(port_file))
+        server = _child("serve", str(port_file), event_loop)
         try:
             deadline = time.monotonic() + 60
             while not port_file.exists() or not port_file.read_text():
@@ -183,22 +207,47 @@ def run(offered: tuple[int, ...] = OFFERED_RPS, seconds: float = SECONDS) -> lis
         finally:
             server.terminate()
             server.wait(10)
-    write("delivery", rows, notes=(
-        f"GET /v1/decisions?visitor=…&slots=hero,overlay on loopback; store pre-filled with "
-        f"{VISITORS} visitors x 2 slots, 10% of requests for unknown visitors; one server "
-        f"process (aiohttp, one event loop), one open-loop load process (64 keep-alive "
-        f"connections, fixed schedule, latency from the due time), {seconds:g} s per load after "
-        f"{WARMUP_SECONDS:g} s warm-up. On a shared 2-core machine server and client compete "
-        "for the cores: read the knee (where achieved falls below offered and p99 climbs), "
-        "not the absolute numbers. behind_p99_ms > a few ms means the client was the limit."))
+    if record:
+        write("delivery", rows, notes=(
+            f"GET /v1/decisions?visitor=…&slots=hero,overlay on loopback; store pre-filled with "
+            f"{VISITORS} visitors x 2 slots, 10% of requests for unknown visitors; one server "
+            f"process (aiohttp on the {loop} event loop, heap settled after the fill), one "
+            f"open-loop load process (64 keep-alive connections, fixed schedule, latency from the "
+            f"due time), {seconds:g} s per load after {WARMUP_SECONDS:g} s warm-up. On a shared "
+            "2-core machine server and client compete for the cores: read the knee (where "
+            "achieved falls below offered and p99 climbs), not the absolute numbers. "
+            "behind_p99_ms > a few ms means the client was the limit."))
     return rows
 
 
+def main(argv: list[str] | None = None) -> int:
+    """The command line: the orchestrator, or one of its children (``serve``, ``load``)."""
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["serve"]:
+        serve(Path(args[1]), *args[2:3])
+        return 0
+    if args[:1] == ["load"]:
+        load(args[1], float(args[2]), float(args[3]), Path(args[4]))
+        return 0
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.delivery",
+        description="Latency of GET /v1/decisions at fixed offered loads (open loop); records "
+                    "bench/results/delivery.{json,md} unless --no-record.")
+    parser.add_argument("--rates", default=",".join(map(str, OFFERED_RPS)),
+                        help="offered loads, requests/s, comma-separated (default: %(default)s)")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help=f"measured seconds per load (default {SECONDS:g} x RTP_BENCH_SCALE, "
+                             "at least 1)")
+    parser.add_argument("--event-loop", choices=("auto", "asyncio", "uvloop"), default="auto",
+                        help="the server's event loop (default: uvloop when installed)")
+    parser.add_argument("--no-record", action="store_true",
+                        help="print the rows only; leave bench/results alone")
+    opts = parser.parse_args(args)
+    rates = tuple(int(r) for r in opts.rates.split(",") if r.strip())
+    for row in run(rates, opts.seconds, opts.event_loop, record=not opts.no_record):
+        print(row)
+    return 0
+
+
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "serve":
-        serve(Path(sys.argv[2]))
-    elif len(sys.argv) > 1 and sys.argv[1] == "load":
-        load(sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), Path(sys.argv[5]))
-    else:
-        for row in run():
-            print(row)
+    sys.exit(main())

@@ -10,18 +10,27 @@ to show — an unknown visitor gets every slot ``null``, never an error.
 >>> decisions_answer("v1", {"hero": d}, ["hero", "overlay"], now_ms=1050)["decisions"]["overlay"]
 >>> decisions_answer("v9", {}, ["hero"], now_ms=0)
 {'visitor_id': 'v9', 'decisions': {'hero': None}, 'served_at': 0}
+
+The API sends that answer as JSON through an :class:`AnswerCache`, which keeps
+the encoded bytes of recent answers and re-encodes only when the decisions held
+for the visitor are no longer the same objects:
+
+>>> AnswerCache().body("v9", {}, ("hero",), now_ms=7)
+b'{"visitor_id": "v9", "decisions": {"hero": null}, "served_at": 7}'
 """
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pipeline.delivery.errors import BadRequest
 from pipeline.delivery.store import expires_at
 
-__all__ = ["MAX_ID_CHARS", "MAX_SLOTS", "decision_view", "decisions_answer", "parse_slots",
-           "parse_visitor"]
+__all__ = ["MAX_ID_CHARS", "MAX_SLOTS", "AnswerCache", "decision_view", "decisions_answer",
+           "parse_slots", "parse_visitor", "slots_of"]
 
 #: Longest visitor id accepted (matches the meaning checks of the contracts).
 MAX_ID_CHARS = 256
@@ -94,3 +103,88 @@ def parse_slots(value: str | None) -> list[str] | None:
         if len(slot) > 64 or not slot.replace("_", "").replace("-", "").isalnum():
             raise BadRequest(f"slot {slot[:64]!r} is not a slot name (letters, digits, _ and -)")
     return slots
+
+
+@functools.lru_cache(maxsize=256)
+def slots_of(value: str | None) -> tuple[str, ...] | None:
+    """:func:`parse_slots` as a tuple, remembered: pages ask for the same few slot lists.
+
+    Refusals are not remembered (each bad request is checked again).
+
+    >>> slots_of("hero,overlay"), slots_of(""), slots_of("hero,overlay") is slots_of("hero,overlay")
+    (('hero', 'overlay'), None, True)
+    """
+    slots = parse_slots(value)
+    return tuple(slots) if slots is not None else None
+
+
+Held = Mapping[str, Mapping[str, Any]]
+
+
+def _same(cached: Held, held: Held) -> bool:
+    """Whether ``held`` has exactly the decision objects ``cached`` has, slot by slot."""
+    if len(cached) != len(held):
+        return False
+    for slot, decision in cached.items():  # noqa: SIM110 -- a loop is cheaper than all(genexpr)
+        if held.get(slot) is not decision:
+            return False
+    return True
+
+
+class AnswerCache:
+    """The encoded ``GET /v1/decisions`` body, reused while nothing it shows has changed.
+
+    The answer is a function of the visitor, the requested slots and the decisions
+    held (``served_at`` aside, which is written in per request). An entry remembers
+    the decisions it was encoded from and is reused only while the store returns
+    the *same objects* for the visitor: a new decision, an expired one (the store
+    no longer returns it) or an evicted visitor all make it miss. Decisions are
+    records the store never changes in place, so identity is enough; comparing
+    values instead could mistake ``1`` for ``True``. At most ``capacity`` entries
+    are kept (the oldest made goes first); 0 turns the cache off.
+
+    >>> d = {"decision_id": "d1", "action_id": "a", "slot": "hero", "payload": {},
+    ...      "created_at": 0, "ttl_ms": 9, "policy": "p"}
+    >>> cache = AnswerCache(capacity=2)
+    >>> first = cache.body("v1", {"hero": d}, ("hero",), now_ms=1)
+    >>> cache.body("v1", {"hero": d}, ("hero",), now_ms=1) == first, cache.hits
+    (True, 1)
+    >>> json.loads(cache.body("v1", {}, ("hero",), now_ms=1))["decisions"], cache.misses
+    ({'hero': None}, 2)
+    """
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        if capacity < 0:
+            raise ValueError("AnswerCache capacity must not be negative")
+        self.capacity = capacity
+        self.hits = 0
+        self.misses = 0
+        self._entries: dict[tuple[str, tuple[str, ...] | None], tuple[dict[str, Any], bytes]] = {}
+
+    def __len__(self) -> int:
+        """Answers held."""
+        return len(self._entries)
+
+    def body(self, visitor_id: str, held: Held, slots: tuple[str, ...] | None,
+             now_ms: int) -> bytes:
+        """``json.dumps(decisions_answer(visitor_id, held, slots, now_ms))`` as UTF-8 bytes."""
+        key = (visitor_id, slots)
+        entry = self._entries.get(key)
+        if entry is not None and _same(entry[0], held):
+            self.hits += 1
+        else:
+            self.misses += 1
+            entry = (dict(held), _encoded_head(visitor_id, held, slots))
+            if self.capacity:
+                if key not in self._entries and len(self._entries) >= self.capacity:
+                    del self._entries[next(iter(self._entries))]
+                self._entries[key] = entry
+        return entry[1] + b"%d}" % now_ms
+
+
+def _encoded_head(visitor_id: str, held: Held, slots: Sequence[str] | None) -> bytes:
+    """The answer's JSON up to the ``served_at`` value, as :func:`json.dumps` writes it."""
+    decisions = decisions_answer(visitor_id, held, slots, 0)["decisions"]
+    # json.dumps' defaults (", " and ": " separators, ASCII only), key order of decisions_answer
+    return (f'{{"visitor_id": {json.dumps(visitor_id)}, "decisions": {json.dumps(decisions)}, '
+            '"served_at": ').encode()

@@ -35,8 +35,9 @@ from typing import Any, Protocol
 import structlog
 from aiohttp import web
 from confluent_kafka import KafkaException
+from multidict import CIMultiDict
 
-from pipeline.delivery.answers import decision_view, decisions_answer, parse_slots, parse_visitor
+from pipeline.delivery.answers import AnswerCache, decision_view, parse_visitor, slots_of
 from pipeline.delivery.errors import BadRequest
 from pipeline.delivery.feed import FeedStatus
 from pipeline.delivery.metrics import DeliveryMetrics
@@ -50,7 +51,7 @@ from pipeline.web.cors import CorsPolicy, install_cors
 from pipeline.web.metrics import CONTENT_TYPE
 from pipeline.web.request_metrics import request_metrics_middleware
 
-__all__ = ["STATE", "DeliveryState", "OutcomeSink", "build_app", "config_script",
+__all__ = ["ANSWERS", "STATE", "DeliveryState", "OutcomeSink", "build_app", "config_script",
            "storefront_config"]
 
 log = structlog.get_logger(__name__)
@@ -127,6 +128,12 @@ class _NoOutcomes:
 
 #: The app key under which the state is stored.
 STATE: web.AppKey[DeliveryState] = web.AppKey("rtp_delivery_state", DeliveryState)
+#: The app key of the encoded-answer cache of ``GET /v1/decisions``.
+ANSWERS: web.AppKey[AnswerCache] = web.AppKey("rtp_delivery_answers", AnswerCache)
+
+#: The headers of every decisions answer (what ``web.json_response`` sent, in its order).
+_DECISIONS_HEADERS: CIMultiDict[str] = CIMultiDict(
+    [("Cache-Control", "no-store"), ("Content-Type", "application/json; charset=utf-8")])
 
 
 def storefront_config(options: DeliveryOptions, delivery_url: str = "") -> dict[str, Any]:
@@ -169,13 +176,17 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 async def _decisions(request: web.Request) -> web.Response:
-    state = request.app[STATE]
-    visitor = parse_visitor(request.query.get("visitor"))
-    slots = parse_slots(request.query.get("slots"))
+    # The hot path: the answer's JSON comes pre-encoded from the cache when the
+    # visitor's decisions have not changed since it was last asked for.
+    app = request.app
+    state = app[STATE]
+    query = request.query
+    visitor = parse_visitor(query.get("visitor"))
+    slots = slots_of(query.get("slots"))
     now = state.now_ms()
     held = state.store.current(visitor, now, slots)
-    return web.json_response(decisions_answer(visitor, held, slots, now),
-                             headers={"Cache-Control": "no-store"})
+    return web.Response(body=app[ANSWERS].body(visitor, held, slots, now),
+                        headers=_DECISIONS_HEADERS.copy())
 
 
 async def _stream(request: web.Request) -> web.StreamResponse:
@@ -300,6 +311,7 @@ def build_app(state: DeliveryState) -> web.Application:
                               state.metrics.latency, state.metrics.requests,
                               untimed=frozenset({"/v1/stream"})), _errors])
     app[STATE] = state
+    app[ANSWERS] = AnswerCache(state.options.answer_cache)
     install_cors(app, CorsPolicy(state.options.cors_origins))
     app.router.add_get("/v1/decisions", _decisions)
     app.router.add_get("/v1/stream", _stream)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.delivery.runtime import EVENT_LOOPS
 from pipeline.web.env import options_from_env
 
 __all__ = ["ENV_PREFIX", "DeliveryOptions"]
@@ -67,6 +68,15 @@ class DeliveryOptions:
     group_id
         Consumer group id (used for naming only: the service reads every partition
         itself and commits nothing, so every instance holds every visitor).
+    answer_cache
+        Encoded ``GET /v1/decisions`` answers kept for reuse while the visitor's
+        decisions are unchanged (10 000, a few MB; 0: encode every answer).
+    event_loop
+        ``auto`` (uvloop when installed, else asyncio's loop), ``asyncio`` or ``uvloop``.
+    settle_heap
+        Once caught up, collect garbage and freeze what is left, so the cyclic
+        collector never walks the filled store again (a full collection of a
+        100 000-visitor store stops every request for about 0.3 s).
 
     >>> DeliveryOptions().horizon_ms // 60_000, DeliveryOptions(budget_ms=90).budget_ms
     (60, 90)
@@ -92,14 +102,21 @@ class DeliveryOptions:
     budget_ms: int = 150
     consent_required: bool = True
     group_id: str = "rtp-delivery"
+    answer_cache: int = 10_000
+    event_loop: str = "auto"
+    settle_heap: bool = True
 
     def __post_init__(self) -> None:
         for name in ("max_visitors", "max_slots_per_visitor", "remembered_ids",
                      "poll_max_records", "sse_queue", "max_outcomes", "max_body_bytes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"DeliveryOptions.{name} must be at least 1")
-        if self.horizon_ms < 0 or self.budget_ms < 0:
-            raise ValueError("DeliveryOptions.horizon_ms and budget_ms must not be negative")
+        if self.horizon_ms < 0 or self.budget_ms < 0 or self.answer_cache < 0:
+            raise ValueError("DeliveryOptions.horizon_ms, budget_ms and answer_cache must not be "
+                             "negative")
+        if self.event_loop not in EVENT_LOOPS:
+            raise ValueError(f"DeliveryOptions.event_loop must be one of {EVENT_LOOPS}, "
+                             f"got {self.event_loop!r}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> DeliveryOptions:

@@ -4,7 +4,9 @@
 (read-back over the horizon begins at once; ``/readyz`` says when it is done)
 and then the HTTP server; ``stop()`` stops accepting, ends the SSE streams,
 waits for requests in flight, stops the consumer thread and flushes the
-producers. :func:`run_delivery` runs it until SIGTERM or SIGINT.
+producers. Once the read-back is complete the heap is settled (see
+:func:`~pipeline.delivery.runtime.settle_heap`). :func:`run_delivery` runs it
+until SIGTERM or SIGINT, on uvloop when it is installed.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pipeline.delivery.app import DeliveryState, OutcomeSink, build_app
 from pipeline.delivery.feed import ActionFeed
 from pipeline.delivery.metrics import DeliveryMetrics
 from pipeline.delivery.options import DeliveryOptions
+from pipeline.delivery.runtime import loop_factory, loop_name, settle_heap, unsettle_heap
 from pipeline.delivery.store import DecisionStore, Offered
 from pipeline.delivery.stream import StreamHub
 from pipeline.serde import Codec, MeaningRules
@@ -68,6 +71,8 @@ class DeliveryService:
             rules=MeaningRules(max_future_skew_ms=settings.max_future_skew_ms), clock=clock)
         self.served: ServedApp | None = None
         self._housekeeping: asyncio.Task[None] | None = None
+        self._settle = options.settle_heap
+        self._settled = False
 
     def _apply(self, records: list[dict[str, Any]]) -> None:
         """On the loop: offer each consumed decision; push the new ones to open streams."""
@@ -83,6 +88,12 @@ class DeliveryService:
             await asyncio.sleep(_HOUSEKEEPING_S)
             self.store.purge(int(self.clock() * 1000))
             self.producer.flush(0)  # serve delivery reports
+            if self._settle and not self._settled and self.feed.status.caught_up:
+                self._settled = True
+                started = time.perf_counter()
+                frozen = settle_heap()
+                log.info("heap settled after the read-back", frozen_objects=frozen,
+                         pause_ms=round((time.perf_counter() - started) * 1000, 1))
 
     async def start(self) -> ServedApp:
         """Start the feed, then serve the API; returns where it listens."""
@@ -90,7 +101,8 @@ class DeliveryService:
         self._housekeeping = asyncio.create_task(self._housekeep())
         self.served = await start_app(build_app(self.state), self.options.host,
                                       self.options.http_port)
-        log.info("delivery service listening", url=self.served.url, topic=self.feed.topic)
+        log.info("delivery service listening", url=self.served.url, topic=self.feed.topic,
+                 event_loop=loop_name(asyncio.get_running_loop()))
         return self.served
 
     async def stop(self) -> None:
@@ -104,6 +116,9 @@ class DeliveryService:
                 await self._housekeeping
             self._housekeeping = None
         await self.feed.stop()
+        if self._settled:
+            unsettle_heap()  # what is dropped from here on is collectable again
+            self._settled = False
         remaining = await asyncio.get_running_loop().run_in_executor(None, self.producer.flush,
                                                                       10.0)
         if remaining:
@@ -136,5 +151,6 @@ def run_delivery(settings: Settings, options: DeliveryOptions,
             await service.stop()
             uninstall()
 
-    asyncio.run(main())
+    with asyncio.Runner(loop_factory=loop_factory(options.event_loop)) as runner:
+        runner.run(main())
     return 0

@@ -12,6 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from confluent_kafka import KafkaException
 
+from pipeline.delivery.answers import decisions_answer
 from pipeline.delivery.app import DeliveryState, build_app
 from pipeline.delivery.feed import FeedStatus
 from pipeline.delivery.metrics import DeliveryMetrics
@@ -69,6 +70,39 @@ async def test_decisions_for_a_known_visitor(parts: Parts) -> None:
     assert r.status == 200 and r.headers["Cache-Control"] == "no-store"
     assert body["decisions"]["hero"]["action_id"] == "free_express_shipping"
     assert body["decisions"]["overlay"] is None
+
+
+async def test_decisions_answer_is_the_json_of_decisions_answer_byte_for_byte(
+        parts: Parts) -> None:
+    parts.state.store.offer(decision("v1"), NOW_MS)
+    for query in ({"visitor": "v1", "slots": "overlay, hero"}, {"visitor": "v1"},
+                  {"visitor": " v1 ", "slots": "hero"}, {"visitor": "nobody", "slots": "hero"}):
+        r = await parts.client.get("/v1/decisions", params=query)
+        visitor = query["visitor"].strip()
+        slots = [s.strip() for s in query["slots"].split(",")] if "slots" in query else None
+        held = parts.state.store.current(visitor, NOW_MS, slots)
+        assert await r.read() == json.dumps(decisions_answer(visitor, held, slots, NOW_MS)).encode()
+        assert r.status == 200
+        assert r.headers["Content-Type"] == "application/json; charset=utf-8"
+        assert r.headers["Cache-Control"] == "no-store"
+
+
+async def test_decisions_follow_the_store_and_the_clock(parts: Parts) -> None:
+    query = {"visitor": "v1", "slots": "hero"}
+
+    async def hero() -> Any:
+        return (await (await parts.client.get("/v1/decisions", params=query)).json())[
+            "decisions"]["hero"]
+
+    assert await hero() is None
+    parts.state.store.offer(decision("v1", decision_id="a", ttl_ms=1000), NOW_MS)
+    assert (await hero())["decision_id"] == "a"
+    assert (await hero())["decision_id"] == "a"
+    parts.state.store.offer(decision("v1", decision_id="b", created_at=NOW_MS + 1, ttl_ms=1000),
+                            NOW_MS)
+    assert (await hero())["decision_id"] == "b"
+    parts.state.clock = lambda: (NOW_MS + 1001) / 1000
+    assert await hero() is None
 
 
 async def test_unknown_visitor_gets_an_explicit_empty_answer(parts: Parts) -> None:

@@ -1,0 +1,112 @@
+"""The pre-encoded decisions answer: byte for byte what json.dumps wrote, and never stale."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.delivery.answers import AnswerCache, decisions_answer, parse_slots, slots_of
+from pipeline.delivery.errors import BadRequest
+from pipeline.delivery.store import DecisionStore
+from tests.unit.delivery.factories import NOW_MS, decision
+
+SLOT_NAMES = st.text(st.sampled_from("abcdefghxyz_-0123456789"), min_size=1, max_size=8)
+TEXT = st.text(max_size=40)  # any unicode, quotes, backslashes and control characters
+
+
+@st.composite
+def answers(draw: st.DrawFn) -> tuple[str, dict[str, Any], tuple[str, ...] | None, int]:
+    visitor = draw(TEXT.filter(str.strip))
+    held_slots = draw(st.lists(SLOT_NAMES, unique=True, max_size=4))
+    held = {slot: decision(visitor, slot,
+                           decision_id=draw(TEXT),
+                           action_id=draw(TEXT),
+                           created_at=draw(st.integers(0, 2**53)),
+                           ttl_ms=draw(st.integers(1, 10**9)),
+                           payload=draw(st.dictionaries(TEXT, TEXT, max_size=3)))
+            for slot in held_slots}
+    for slot in held:
+        held[slot]["policy"] = draw(st.none() | TEXT)
+    asked = draw(st.none() | st.lists(SLOT_NAMES, unique=True, max_size=5).map(tuple))
+    return visitor, held, asked, draw(st.integers(0, 2**53))
+
+
+@settings(max_examples=300, deadline=None)
+@given(answers())
+def test_cached_body_is_exactly_what_json_dumps_writes(
+        case: tuple[str, dict[str, Any], tuple[str, ...] | None, int]) -> None:
+    visitor, held, slots, now = case
+    cache = AnswerCache(capacity=4)
+    expected = json.dumps(decisions_answer(visitor, held, slots, now)).encode()
+    assert cache.body(visitor, held, slots, now) == expected  # encoded
+    assert cache.body(visitor, dict(held), slots, now) == expected  # reused
+    assert cache.body(visitor, held, slots, now + 1) == json.dumps(
+        decisions_answer(visitor, held, slots, now + 1)).encode()  # served_at is per request
+    assert cache.hits == 2 and cache.misses == 1
+
+
+def test_a_new_decision_for_the_visitor_is_served_at_once() -> None:
+    store, cache = DecisionStore(), AnswerCache()
+    store.offer(decision("v1", decision_id="first"), NOW_MS)
+    slots = ("hero", "overlay")
+
+    def answer(now: int) -> dict[str, Any]:
+        return json.loads(cache.body("v1", store.current("v1", now, slots), slots, now))
+
+    assert answer(NOW_MS)["decisions"]["hero"]["decision_id"] == "first"
+    store.offer(decision("v1", decision_id="second", created_at=NOW_MS + 1), NOW_MS + 1)
+    assert answer(NOW_MS + 1)["decisions"]["hero"]["decision_id"] == "second"
+    store.offer(decision("v1", slot="overlay", decision_id="third"), NOW_MS + 1)
+    assert answer(NOW_MS + 2)["decisions"]["overlay"]["decision_id"] == "third"
+    assert cache.hits == 0 and cache.misses == 3
+
+
+def test_an_expired_decision_is_not_served_from_the_cache() -> None:
+    store, cache = DecisionStore(), AnswerCache()
+    store.offer(decision("v1", ttl_ms=100), NOW_MS)
+    slots = ("hero",)
+    before = cache.body("v1", store.current("v1", NOW_MS + 99, slots), slots, NOW_MS + 99)
+    after = cache.body("v1", store.current("v1", NOW_MS + 100, slots), slots, NOW_MS + 100)
+    assert json.loads(before)["decisions"]["hero"] is not None
+    assert json.loads(after)["decisions"] == {"hero": None}
+
+
+def test_an_equal_but_different_decision_is_encoded_again() -> None:
+    cache = AnswerCache()
+    shown = decision("v1")
+    shown["payload"] = {"flag": 1}
+    cache.body("v1", {"hero": shown}, None, 0)
+    changed = {**shown, "payload": {"flag": True}}  # == calls it equal to {"flag": 1}
+    body = cache.body("v1", {"hero": changed}, None, 0)
+    assert json.loads(body)["decisions"]["hero"]["payload"] == {"flag": True}
+    assert cache.misses == 2
+
+
+def test_the_cache_is_bounded_and_can_be_off() -> None:
+    cache = AnswerCache(capacity=3)
+    for i in range(10):
+        cache.body(f"v{i}", {}, ("hero",), 0)
+    assert len(cache) == 3
+    off = AnswerCache(capacity=0)
+    for _ in range(3):
+        assert off.body("v", {}, None, 5) == b'{"visitor_id": "v", "decisions": {}, "served_at": 5}'
+    assert len(off) == 0 and off.hits == 0
+    with pytest.raises(ValueError, match="negative"):
+        AnswerCache(capacity=-1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.none() | st.text(max_size=80) | st.lists(SLOT_NAMES, max_size=20).map(",".join))
+def test_remembered_slot_parsing_agrees_with_parse_slots(raw: str | None) -> None:
+    try:
+        expected = parse_slots(raw)
+    except BadRequest as exc:
+        with pytest.raises(BadRequest, match="slot"):
+            slots_of(raw)
+        assert str(exc)
+        return
+    assert slots_of(raw) == (tuple(expected) if expected is not None else None)
