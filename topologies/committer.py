@@ -186,31 +186,46 @@ class Committer:
 
     # -- the commit -----------------------------------------------------------------------
 
+    @property
+    def lock(self) -> asyncio.Lock:
+        """Held by a commit; the agent applies a batch under it too, so that a commit (from
+        the timer) never runs while records are half applied: the learner checkpoint then
+        holds exactly the records whose states the same commit writes."""
+        return self._lock
+
     async def commit(self, force: bool = False) -> None:
         """Commit if the policy says so (or ``force``); see the module docstring."""
         if not force and not self.policy.due(self._applied, self.clock()):
             return
         async with self._lock:
-            if not self._to_ack and not len(self.staging):
-                self.policy.committed(self.clock())
-                return
-            generation = self._generation
-            in_flight, self._in_flight = self._in_flight, []
-            acks, self._to_ack = self._to_ack, []
-            self._applied = 0
-            changes = self.staging.take()
-            try:
-                await asyncio.gather(*in_flight)
-                if generation != self._generation:
-                    return  # partitions moved while waiting: nothing of this is ours to store
-                written = [self._write_learner(), *(self._write(c) for c in changes)]
-                await asyncio.gather(*written)
-            finally:
-                self.staging.done()
+            await self._commit_locked()
+
+    async def commit_locked(self, force: bool = False) -> None:
+        """:meth:`commit` for a caller that holds :attr:`lock` already."""
+        if force or self.policy.due(self._applied, self.clock()):
+            await self._commit_locked()
+
+    async def _commit_locked(self) -> None:
+        if not self._to_ack and not len(self.staging):
             self.policy.committed(self.clock())
-            if generation == self._generation:
-                for stream, event in acks:
-                    await stream.ack(event)
+            return
+        generation = self._generation
+        in_flight, self._in_flight = self._in_flight, []
+        acks, self._to_ack = self._to_ack, []
+        self._applied = 0
+        changes = self.staging.take()
+        try:
+            await asyncio.gather(*in_flight)
+            if generation != self._generation:
+                return  # partitions moved while waiting: nothing of this is ours to store
+            written = [self._write_learner(), *(self._write(c) for c in changes)]
+            await asyncio.gather(*written)
+        finally:
+            self.staging.done()
+        self.policy.committed(self.clock())
+        if generation == self._generation:
+            for stream, event in acks:
+                await stream.ack(event)
 
     def _write_learner(self) -> asyncio.Future[Any]:
         owned = self.owned_partitions()

@@ -285,16 +285,17 @@ def build_app(settings: Settings, options: WorkerOptions | None = None,
         batches = stream.noack_take(  # type: ignore[attr-defined]  # missing from StreamT
             options.batch_size, within=options.batch_wait_seconds)
         async for batch in batches:
-            committer.restore()
-            generation = app.consumer_generation_id
-            for event in batch:
-                if event.message.generation_id != generation:
-                    continue  # fetched before a rebalance: delivered again after it
-                source = source_of[event.message.topic]
-                if event.value is not None or source in gates:  # the gates refuse empty values
-                    apply[source](event)
-                committer.applied(stream, event)
-            await committer.commit()
+            async with committer.lock:
+                committer.restore()
+                generation = app.consumer_generation_id
+                for event in batch:
+                    if event.message.generation_id != generation:
+                        continue  # fetched before a rebalance: delivered again after it
+                    source = source_of[event.message.topic]
+                    if event.value is not None or source in gates:  # gates refuse empty values
+                        apply[source](event)
+                    committer.applied(stream, event)
+                await committer.commit_locked()
 
     @app.timer(interval=max(options.commit_every_seconds / 2, 0.05))
     async def commit_when_due() -> None:

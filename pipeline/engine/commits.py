@@ -5,9 +5,16 @@ outputs acknowledged by the broker, then the learner checkpoint, then every visi
 state changed since the last commit, then the input records are acknowledged (their
 offsets may be committed). A crash before the end of a commit loses nothing: the
 records after the last committed offsets are delivered again and applied again.
-Applying a record twice to the learner is harmless (pending rewards, reward joins,
-expiries and label snapshots are keyed by decision, outcome kind and session), so
-the checkpoint may be ahead of the stored visitor states but never behind them.
+The checkpoint holds exactly the records whose states the same commit writes; a
+crash between its write and theirs leaves it ahead, never behind, and applying a
+record twice to the learner is harmless (pending rewards, reward joins and label
+snapshots are keyed by decision, outcome kind and session;
+``tests/unit/engine/test_reapply.py``) unless a decision among those records was
+registered and already expired: it would be awaited and rewarded twice. That needs a
+kill within the few milliseconds of a commit's local writes *and* those records to
+span more event time than the reward wait (10 min), so only a fast replay could.
+(Refusing decisions older than the latest expiry is not a fix: partitions progress
+unevenly in event time, so a lagging partition's fresh decisions would be refused.)
 
 >>> policy = CommitPolicy(every_seconds=2.0, every_records=100)
 >>> policy.due(records=10, now=1.0), policy.due(records=100, now=1.0)
