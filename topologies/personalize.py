@@ -312,6 +312,8 @@ def build_app(settings: Settings, options: WorkerOptions | None = None,
             await committer.commit(force=True)
         except Exception:  # stopping anyway: the records are applied again on restart
             log.exception("final commit failed")
+        else:
+            log.info("final commit written")
 
     app.on_partitions_revoked.connect(on_revoked)
     app.on_partitions_assigned.connect(on_assigned)

@@ -51,7 +51,16 @@ class CommitPolicy:
     _last: float = 0.0
 
     def due(self, records: int, now: float) -> bool:
-        """Whether to commit now, with ``records`` applied since the last commit."""
+        """Whether to commit now, with ``records`` applied since the last commit.
+
+        The first interval starts at the first call:
+
+        >>> policy = CommitPolicy(every_seconds=2.0)
+        >>> policy.due(records=1, now=100.0), policy.due(records=1, now=102.0)
+        (False, True)
+        """
+        if not self._last:
+            self._last = now
         return records > 0 and (records >= self.every_records
                                 or now - self._last >= self.every_seconds)
 

@@ -179,3 +179,21 @@ def test_kill_9_while_outputs_are_in_flight_loses_no_decision(
 
     run = crash_and_restart(settings, workers, data_dir, workload, ref, freeze_then_kill)
     assert_nothing_lost(run, ref)
+
+
+def test_a_graceful_stop_commits_what_the_worker_applied(
+        topics: Settings, workers: StartWorker, tmp_path: Path) -> None:
+    """SIGTERM long before the next commit is due: the final commit stores the states."""
+    workload = build_workload(f"gs{uuid.uuid4().hex[:4]}", visitors=20, steps=4)
+    ref = reference_run(workload.events)
+    worker = workers(topics, "graceful", data_dir=tmp_path / "data", commit_every=600.0)
+    worker.wait_ready()
+    send_events(topics, list(workload.events))
+    log_topic = topics.topic(DECISIONS_LOG)
+    wait_until(lambda: sum(end_offsets(topics, log_topic).values()) >= len(ref.decisions),
+               timeout=120, what="every decision")
+    assert not visitor_states(topics, worker), "committed before the stop: the test shows nothing"
+    assert worker.stop(signal.SIGTERM) == 0, worker.tail()
+    assert "final commit written" in worker.log_path.read_text(errors="replace")
+    states = visitor_states(topics, worker)
+    assert not session_mismatches(states, workload, ref)
