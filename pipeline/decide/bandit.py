@@ -234,7 +234,7 @@ class LinUCB:
             raise BanditInputError(
                 f"context has shape {vector.shape}, expected ({self.dimension},)"
             )
-        if not np.all(np.isfinite(vector)):
+        if not np.isfinite(vector).all():  # the method skips np.all's dispatch: per decision
             raise BanditInputError("context has non-finite values")
         return vector
 
@@ -247,10 +247,13 @@ class LinUCB:
         vector = self._vector(x)
         alpha = self.options.alpha
         out: list[float] = []
+        prior: float | None = None  # the same for every unseen arm: computed once
         for action_id in action_ids:
             arm = self._arms.get(action_id)
             if arm is None:
-                out.append(self._prior_width * float(np.sqrt(vector @ vector)))
+                if prior is None:
+                    prior = self._prior_width * float(np.sqrt(vector @ vector))
+                out.append(prior)
                 continue
             a_inv, theta = arm.solved()
             width = float(np.sqrt(max(float(vector @ a_inv @ vector), 0.0)))

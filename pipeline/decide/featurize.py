@@ -111,6 +111,14 @@ class Featurizer:
         self._log_caps = tuple(
             (name, cap, math.log1p(cap)) for name, cap in self.options.numeric_caps
         )
+        # Looked up per decision: offsets by value (first occurrence, as tuple.index) and the
+        # numeric keys of the signal flags, built once.
+        self._offsets = tuple(
+            (feature, _first_positions(vocabulary), len(vocabulary))
+            for feature, vocabulary in self._vocabularies
+        )
+        self._intent_offsets = _first_positions(self.options.intent_classes)
+        self._signal_keys = tuple((rule, f"signal_{rule}") for rule in self.options.signals)
         self.fingerprint = hashlib.sha256(
             repr((self.names, self.options.numeric_caps)).encode()
         ).hexdigest()[:16]
@@ -157,18 +165,29 @@ class Featurizer:
             if math.isfinite(value) and value > 0.0:
                 x[position] = math.log1p(min(value, cap)) / log_cap
             position += 1
-        for feature, vocabulary in self._vocabularies:
-            value_text = categorical.get(feature, "other")
-            offset = vocabulary.index(value_text) if value_text in vocabulary else len(vocabulary)
-            x[position + offset] = 1.0
-            position += len(vocabulary) + 1
+        for feature, offsets, size in self._offsets:
+            x[position + offsets.get(categorical.get(feature, "other"), size)] = 1.0
+            position += size + 1
         probability = float(intent_probability)
         x[position] = min(1.0, max(0.0, probability)) if math.isfinite(probability) else 0.0
         position += 1
-        if intent_class in self.options.intent_classes:
-            x[position + self.options.intent_classes.index(intent_class)] = 1.0
+        intent_offset = self._intent_offsets.get(intent_class)
+        if intent_offset is not None:
+            x[position + intent_offset] = 1.0
         position += len(self.options.intent_classes)
-        for offset, rule in enumerate(self.options.signals):
-            if rule in signals or numeric.get(f"signal_{rule}", 0.0) > 0.0:
+        for offset, (rule, key) in enumerate(self._signal_keys):
+            if rule in signals or numeric.get(key, 0.0) > 0.0:
                 x[position + offset] = 1.0
         return x
+
+
+def _first_positions(values: tuple[str, ...]) -> dict[str, int]:
+    """``{value: values.index(value)}`` for every value.
+
+    >>> _first_positions(("a", "b", "a"))
+    {'a': 0, 'b': 1}
+    """
+    positions: dict[str, int] = {}
+    for index, value in enumerate(values):
+        positions.setdefault(value, index)
+    return positions
