@@ -121,13 +121,15 @@ def slots_of(value: str | None) -> tuple[str, ...] | None:
 Held = Mapping[str, Mapping[str, Any]]
 
 
-def _same(cached: Held, held: Held) -> bool:
-    """Whether ``held`` has exactly the decision objects ``cached`` has, slot by slot."""
-    if len(cached) != len(held):
+def _same(entry: tuple[Any, ...], held: Held) -> bool:
+    """Whether ``held`` has exactly the slots and decision objects ``entry`` was made from."""
+    if len(entry) != 2 * len(held) + 1:
         return False
-    for slot, decision in cached.items():  # noqa: SIM110 -- a loop is cheaper than all(genexpr)
-        if held.get(slot) is not decision:
+    i = 1
+    for slot, decision in held.items():
+        if entry[i] != slot or entry[i + 1] is not decision:
             return False
+        i += 2
     return True
 
 
@@ -159,7 +161,9 @@ class AnswerCache:
         self.capacity = capacity
         self.hits = 0
         self.misses = 0
-        self._entries: dict[tuple[str, tuple[str, ...] | None], tuple[dict[str, Any], bytes]] = {}
+        # key (a str, see _key) -> (encoded head, slot, decision, slot, decision, ...): one
+        # flat tuple, so an entry adds a single object for the cyclic garbage collector
+        self._entries: dict[str, tuple[Any, ...]] = {}
 
     def __len__(self) -> int:
         """Answers held."""
@@ -167,19 +171,32 @@ class AnswerCache:
 
     def body(self, visitor_id: str, held: Held, slots: tuple[str, ...] | None,
              now_ms: int) -> bytes:
-        """``json.dumps(decisions_answer(visitor_id, held, slots, now_ms))`` as UTF-8 bytes."""
-        key = (visitor_id, slots)
+        """``json.dumps(decisions_answer(visitor_id, held, slots, now_ms))`` as UTF-8 bytes.
+
+        ``slots`` as :func:`slots_of` returns them (checked names, no commas or NULs).
+        """
+        key = _key(visitor_id, slots)
         entry = self._entries.get(key)
-        if entry is not None and _same(entry[0], held):
+        if entry is not None and _same(entry, held):
             self.hits += 1
         else:
             self.misses += 1
-            entry = (dict(held), _encoded_head(visitor_id, held, slots))
+            entry = (_encoded_head(visitor_id, held, slots),
+                     *(item for pair in held.items() for item in pair))
             if self.capacity:
                 if key not in self._entries and len(self._entries) >= self.capacity:
                     del self._entries[next(iter(self._entries))]
                 self._entries[key] = entry
-        return entry[1] + b"%d}" % now_ms
+        head: bytes = entry[0]
+        return head + b"%d}" % now_ms
+
+
+def _key(visitor_id: str, slots: tuple[str, ...] | None) -> str:
+    """A str, not a tuple: one object less for the garbage collector per cached answer.
+
+    Slot names hold no NUL (see :func:`parse_slots`), so the first one ends them.
+    """
+    return ("*" if slots is None else ",".join(slots)) + "\0" + visitor_id
 
 
 def _encoded_head(visitor_id: str, held: Held, slots: Sequence[str] | None) -> bytes:

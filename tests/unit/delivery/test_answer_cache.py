@@ -86,6 +86,20 @@ def test_an_equal_but_different_decision_is_encoded_again() -> None:
     assert cache.misses == 2
 
 
+def test_the_same_decision_under_another_slot_or_query_is_not_confused() -> None:
+    cache = AnswerCache()
+    shown = decision("v1")
+    for held, slots in [({"hero": shown}, None), ({"grid": shown}, None),
+                        ({"hero": shown}, ("hero",)), ({"hero": shown}, ("hero", "grid")),
+                        ({}, ()), ({}, None)]:
+        assert cache.body("v1", held, slots, 3) == json.dumps(
+            decisions_answer("v1", held, slots, 3)).encode()
+    assert cache.hits == 0 and len(cache) == 4  # one entry per visitor and slot query
+    for visitor in ("v1\0hero", "*\0v1", "v1,hero"):  # ids may hold anything but blanks
+        assert json.loads(cache.body(visitor, {}, ("hero",), 3))["visitor_id"] == visitor
+    assert cache.hits == 0
+
+
 def test_the_cache_is_bounded_and_can_be_off() -> None:
     cache = AnswerCache(capacity=3)
     for i in range(10):
