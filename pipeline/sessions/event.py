@@ -69,9 +69,18 @@ def _num(value: Any) -> float | None:
     return None
 
 
+#: Returned for an absent sub-record; only ever read.
+_NONE: Mapping[str, Any] = {}
+
+
 def _record(event: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     value = event.get(name)
-    return value if isinstance(value, Mapping) else {}
+    # Decoded events hold dicts or None: both are answered before the (slow) ABC check.
+    if value is None:
+        return _NONE
+    if type(value) is dict or isinstance(value, Mapping):
+        return value
+    return _NONE
 
 
 def read_session_event(event: Mapping[str, Any]) -> SessionEvent:
@@ -86,7 +95,7 @@ def read_session_event(event: Mapping[str, Any]) -> SessionEvent:
     pipeline.sessions.errors.InvalidSessionEventError: ClickEvent.event_time must be epoch \
 milliseconds, got 'yesterday'
     """
-    if not isinstance(event, Mapping):
+    if type(event) is not dict and not isinstance(event, Mapping):  # dict: skip the ABC check
         raise InvalidSessionEventError(f"ClickEvent must be a dict, got {type(event).__name__}")
     for key in ("event_id", "event_type", "visitor_id"):
         value = event.get(key)
@@ -98,7 +107,8 @@ milliseconds, got 'yesterday'
             f"ClickEvent.event_time must be epoch milliseconds, got {time!r}"
         )
     page = event.get("page")
-    if not isinstance(page, Mapping) or not isinstance(page.get("url"), str):
+    if (type(page) is not dict and not isinstance(page, Mapping)) or not isinstance(
+            page.get("url"), str):
         raise InvalidSessionEventError("ClickEvent.page.url is missing")
     context = _record(event, "context")
     scroll = _record(event, "scroll")

@@ -84,7 +84,12 @@ def _opt_str(value: Any) -> str | None:
 
 def _record(event: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
     value = event.get(name)
-    return value if isinstance(value, Mapping) else None
+    # Decoded events hold dicts or None: both are answered before the (slow) ABC check.
+    if value is None:
+        return None
+    if type(value) is dict or isinstance(value, Mapping):
+        return value
+    return None
 
 
 def read_signal_event(event: Mapping[str, Any]) -> SignalEvent:
@@ -98,7 +103,7 @@ def read_signal_event(event: Mapping[str, Any]) -> SignalEvent:
     ...
     pipeline.signals.errors.InvalidSignalEventError: ClickEvent.event_id is missing or empty
     """
-    if not isinstance(event, Mapping):
+    if type(event) is not dict and not isinstance(event, Mapping):  # dict: skip the ABC check
         raise InvalidSignalEventError(f"ClickEvent must be a dict, got {type(event).__name__}")
     event_id = event.get("event_id")
     if not isinstance(event_id, str) or not event_id:
