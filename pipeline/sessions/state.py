@@ -29,6 +29,9 @@ __all__ = ["SESSION_STATE_VERSION", "SessionState"]
 #: Format version written by :meth:`SessionState.to_bytes`.
 SESSION_STATE_VERSION = 1
 _FIELDS = 25
+# Feature names built once (features() runs for every scored event).
+_DWELL_KEYS = tuple(f"dwell_{bucket}_s" for bucket in DWELL_BUCKETS)
+_SIGNAL_KEYS = tuple((rule, f"signal_{rule}") for rule in STRUGGLE_RULES)
 
 
 def _rel(value: int | None, base: int) -> int | None:
@@ -207,8 +210,9 @@ class SessionState:
             "distinct_categories": float(len(self.category_hashes)),
             "max_views_same_product": float(self.max_views_same_product),
         }
-        for bucket, dwell in zip(DWELL_BUCKETS, self.dwell_ms, strict=True):
-            numeric[f"dwell_{bucket}_s"] = dwell / 1000.0
+        # Key order is part of the result (model input, logged maps): keep it as it is.
+        for key, dwell in zip(_DWELL_KEYS, self.dwell_ms, strict=True):
+            numeric[key] = dwell / 1000.0
         numeric.update(
             max_scroll_pct=self.max_scroll_pct,
             clicks=float(self.clicks),
@@ -224,8 +228,9 @@ class SessionState:
             converted=1.0 if self.converted else 0.0,
             signal_count=float(self.signals.signal_count),
         )
-        for rule in STRUGGLE_RULES:
-            numeric[f"signal_{rule}"] = 1.0 if self.signals.has_fired(rule) else 0.0
+        fired = self.signals.fired
+        for rule, key in _SIGNAL_KEYS:
+            numeric[key] = 1.0 if rule in fired else 0.0
         unknown = "unknown"
         categorical = {
             "sector": self.sector or unknown,
