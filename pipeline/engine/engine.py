@@ -107,12 +107,19 @@ class Engine:
         changed, state.intent_class = cls != state.intent_class, cls
         learner.labels.record(session_id, features.numeric, features.categorical)
 
-        if event.get("event_type") == "purchase":
+        if event_type == "purchase":
             result.rewards_applied += self._conversion(event)
             self._label(session_id, True)
 
+        decider = learner.decider
+        new_rules = frozenset(s["rule"] for s in new)
+        if not decider.should_decide(event_type, new_rules, changed):
+            # decide() would return None at once: skip building its context (most clicks).
+            result.rewards_applied += self.expire(event_time)
+            return result
+        fired = step.state.signals.fired
         active = frozenset(rule for rule in self.signal_engine.options.enabled_rules
-                           if step.state.signals.has_fired(rule))
+                           if rule in fired)
         custom = event.get("custom") or {}
         extras = {k: str(v) for k, v in (custom.get("properties") or {}).items()
                   if k in _EXTRAS}
@@ -123,12 +130,12 @@ class Engine:
             numeric=features.numeric, categorical=features.categorical, consent=True,
             purchased_ever=bool(profile and profile.purchased_ever)
             or features.numeric.get("converted", 0.0) > 0,
-            active_signals=active, new_signals=frozenset(s["rule"] for s in new),
+            active_signals=active, new_signals=new_rules,
             intent_probability=probability, intent_class=cls, intent_class_changed=changed,
             history=state.history, extras=extras,
             experiment_unit=event.get("user_id") or visitor_id,
         )
-        decision = learner.decider.decide(ctx)
+        decision = decider.decide(ctx)
         if decision is not None:
             state.history = decision.history
             if decision.served:
