@@ -13,7 +13,14 @@ A crash anywhere before 4 delivers the records after the last committed offsets
 again: their outputs go out again with the same decision ids (delivery deduplicates
 by id), the learner applies them again harmlessly (see :mod:`pipeline.engine.commits`),
 and a visitor state already stored is recognised by its source offset. When partitions
-move, everything staged is dropped: the new owner applies those records again.
+are revoked, everything since the last commit is dropped, the learner included (it goes
+back to the last checkpoint written), and nothing is applied until the new assignment:
+the owners apply those records again. A commit that fails or hangs crashes the worker
+(its restart is safe by the same argument) rather than stalling it.
+
+Each worker process keeps its checkpoint under its own key (``learner:<worker id>``, the
+id kept in its data folder), so a restart on the same folder finds its own lineage; a
+worker on a new folder adopts the most recently written checkpoint it is given.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from pipeline.engine.commits import (
     checkpoint_learner,
     checkpoint_sequence,
     checkpoint_value,
+    checkpoint_written_ms,
 )
 from pipeline.engine.staging import Change, Staging
 from topologies.partition_table import PartitionTable
@@ -42,7 +50,11 @@ log = structlog.get_logger(__name__)
 
 #: Table names (Faust appends ``-changelog`` for the topic).
 VISITORS, VIEWS, LEARNERS = "visitors", "visitor-profiles", "learners"
-_LEARNER_KEY = b"learner"
+_LEARNER_PREFIX = b"learner"
+#: How long a commit waits for the broker before it gives up and crashes the worker.
+_COMMIT_TIMEOUT_S = 120.0
+#: Outputs kept in flight between commits before finished ones are pruned.
+_PRUNE_AT = 10_000
 
 
 class Committer:
@@ -50,8 +62,10 @@ class Committer:
 
     def __init__(self, app: AppT, tables: dict[str, PartitionTable], engine: Engine,
                  engine_options: EngineOptions, policy: CommitPolicy, events_topic: str,
-                 clock: Callable[[], float]) -> None:
+                 clock: Callable[[], float], worker_id: str, partitions: int) -> None:
         self.app = app
+        self.learner_key = _LEARNER_PREFIX + b":" + worker_id.encode()
+        self.partitions = partitions
         self.tables = tables
         self.engine = engine
         self.engine_options = engine_options
@@ -69,6 +83,10 @@ class Committer:
         #: Whether this process has applied nothing yet (it may adopt a stored learner).
         self._fresh = True
         self._restore_due = True
+        #: Between a revocation and the next assignment: apply nothing.
+        self.suspended = False
+        #: The learner as of the last commit (what a revocation goes back to).
+        self._committed_learner: bytes | None = None
         self._lock = asyncio.Lock()
 
     # -- reads and staged writes --------------------------------------------------------
@@ -124,6 +142,9 @@ class Committer:
     def send(self, future: asyncio.Future[Any]) -> None:
         """An output was sent: the next commit waits for its acknowledgement."""
         self._in_flight.append(future)
+        if len(self._in_flight) >= _PRUNE_AT:  # acknowledged ones need no waiting
+            self._in_flight = [f for f in self._in_flight
+                               if not f.done() or f.cancelled() or f.exception()]
 
     def applied(self, stream: StreamT[Any], event: EventT[Any]) -> None:
         """A record was applied: acknowledge it at the next commit."""
@@ -140,49 +161,69 @@ class Committer:
 
     def on_assigned(self) -> None:
         """New assignment: read states afresh, look for a stored learner before applying."""
-        self.cache.clear()
+        self._drop_uncommitted()
         self._restore_due = True
+        self.suspended = False
 
     def on_revoked(self) -> None:
-        """Partitions moved: drop what was not committed; the new owners apply it again."""
+        """Partitions move: drop everything since the last commit (the learner's part too);
+        the owners apply it again. Nothing is applied until the next assignment."""
+        self.suspended = True
         self._generation += 1
+        self._drop_uncommitted()
+        if not self._fresh:
+            self.engine.learner = (
+                Learner.from_bytes(self._committed_learner, self.engine_options)
+                if self._committed_learner is not None else Learner.new(self.engine_options))
+
+    def _drop_uncommitted(self) -> None:
         self.staging.clear()
         self.cache.clear()
         self._to_ack.clear()
         self._applied = 0
 
-    def restore(self) -> None:
-        """Before the first records of an assignment: adopt the newest stored learner.
+    def _stored_checkpoints(self, partitions: Iterable[int]) -> list[tuple[int, bytes, bytes]]:
+        """(partition, key, value) of every learner checkpoint stored in ``partitions``."""
+        found = []
+        for partition in partitions:
+            for key, value in self.tables[LEARNERS].items(partition):
+                if key.startswith(_LEARNER_PREFIX):
+                    found.append((partition, key, value))
+        return found
 
-        Only a process that has applied nothing yet adopts one (a restart, or a worker
-        replacing a dead one); a running worker keeps learning with its own.
+    def restore(self) -> None:
+        """Before the first records of an assignment: adopt a stored learner if fresh.
+
+        Only a process that has applied nothing yet adopts one: its own lineage's newest
+        checkpoint (a restart on the same folder; looked for in every partition it has
+        on disk), else the most recently written one among the partitions it was given
+        (a worker replacing a dead one). A running worker keeps learning with its own.
         """
         if not self._restore_due:
             return
         self._restore_due = False
         if not self._fresh:
             return
-        best: tuple[int, int, int, bytes] | None = None
-        for partition in self.owned_partitions():
-            value = self.tables[LEARNERS].get(partition, _LEARNER_KEY)
-            if value is None:
+        local = [p for p in range(self.partitions) if self.tables[LEARNERS].on_disk(p)]
+        own = sorted(((checkpoint_sequence(v), p, v)
+                      for p, k, v in self._stored_checkpoints(local) if k == self.learner_key),
+                     reverse=True)
+        others = sorted(((checkpoint_written_ms(v), p, v)
+                         for p, _, v in self._stored_checkpoints(self.owned_partitions())),
+                        reverse=True)
+        for _, partition, value in own or others:
+            try:
+                self.engine.learner = Learner.from_bytes(checkpoint_learner(value),
+                                                         self.engine_options)
+            except ValueError as exc:  # other versions are refused, never half-loaded
+                log.warning("learner checkpoint refused", partition=partition, reason=str(exc))
                 continue
-            found = (checkpoint_sequence(value),
-                     Learner.updates_in(checkpoint_learner(value)), partition, value)
-            if best is None or found[:2] > best[:2]:
-                best = found
-        if best is None:
+            self._committed_learner = checkpoint_learner(value)
+            if own:
+                self._sequence = max(self._sequence, checkpoint_sequence(value))
+            log.info("learner restored", partition=partition, own=bool(own),
+                     sequence=checkpoint_sequence(value), updates=self.engine.learner.updates)
             return
-        sequence, updates, partition, value = best
-        try:
-            self.engine.learner = Learner.from_bytes(checkpoint_learner(value),
-                                                     self.engine_options)
-        except ValueError as exc:  # other versions are refused, never half-loaded
-            log.warning("learner checkpoint refused; starting a new learner",
-                        partition=partition, reason=str(exc))
-            return
-        self._sequence = max(sequence, 0)
-        log.info("learner restored", partition=partition, sequence=sequence, updates=updates)
 
     # -- the commit -----------------------------------------------------------------------
 
@@ -195,20 +236,15 @@ class Committer:
 
     async def commit(self, force: bool = False) -> None:
         """Commit if the policy says so (or ``force``); see the module docstring."""
-        if not force and not self.policy.due(self._applied, self.clock()):
-            return
         async with self._lock:
-            await self._commit_locked()
+            await self.commit_locked(force)
 
     async def commit_locked(self, force: bool = False) -> None:
         """:meth:`commit` for a caller that holds :attr:`lock` already."""
         if force or self.policy.due(self._applied, self.clock()):
-            await self._commit_locked()
+            await asyncio.wait_for(self._commit_locked(), _COMMIT_TIMEOUT_S)
 
     async def _commit_locked(self) -> None:
-        if not self._to_ack and not len(self.staging):
-            self.policy.committed(self.clock())
-            return
         generation = self._generation
         in_flight, self._in_flight = self._in_flight, []
         acks, self._to_ack = self._to_ack, []
@@ -216,10 +252,12 @@ class Committer:
         changes = self.staging.take()
         try:
             await asyncio.gather(*in_flight)
-            if generation != self._generation:
+            if generation != self._generation or not (acks or changes):
                 return  # partitions moved while waiting: nothing of this is ours to store
-            written = [self._write_learner(), *(self._write(c) for c in changes)]
-            await asyncio.gather(*written)
+            # The checkpoint is acknowledged before any state is written, on the changelogs
+            # as locally: whoever restores the states finds a learner at least as recent.
+            await self._write_learner()
+            await asyncio.gather(*(self._write(c) for c in changes))
         finally:
             self.staging.done()
         self.policy.committed(self.clock())
@@ -234,9 +272,11 @@ class Committer:
             done.set_result(None)
             return done
         self._sequence += 1
-        value = checkpoint_value(self._sequence, self.engine.learner.to_bytes())
+        learner = self.engine.learner.to_bytes()
+        self._committed_learner = learner
+        value = checkpoint_value(self._sequence, learner, int(self.clock() * 1000))
         # One partition holds the worker's checkpoint; the lowest owned one is as good as any.
-        return self.tables[LEARNERS].write(min(owned), _LEARNER_KEY, value)
+        return self.tables[LEARNERS].write(min(owned), self.learner_key, value)
 
     def _write(self, change: Change[Any]) -> asyncio.Future[Any]:
         value = change.value

@@ -33,6 +33,10 @@ class PartitionTable:
     def _db(self, partition: int) -> Any:
         return self.table.data._db_for_partition(partition)  # type: ignore[attr-defined]
 
+    def on_disk(self, partition: int) -> bool:
+        """Whether this worker's folder holds the partition (assigned now or before)."""
+        return bool(self.table.data.partition_path(partition).exists())  # type: ignore[attr-defined]
+
     def get(self, partition: int, key: bytes) -> bytes | None:
         """The stored value of ``key`` in ``partition``, or None."""
         value = self._db(partition).get(key)

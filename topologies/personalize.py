@@ -21,6 +21,7 @@ dead-letter gate first; nothing a message contains stops a worker.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +99,14 @@ class WorkerOptions:
     sweep_every_seconds: float = 60.0
 
 
+def _worker_id(data_dir: Path) -> str:
+    """This worker's id, kept in its data folder: a restart on the folder is the same worker."""
+    path = data_dir / "worker-id"
+    if not path.exists():
+        path.write_text(uuid.uuid4().hex)
+    return path.read_text().strip()
+
+
 def _broker_url(bootstrap: str) -> str:
     return ";".join(f"kafka://{host}" for host in bootstrap.split(","))
 
@@ -167,7 +176,8 @@ def build_app(settings: Settings, options: WorkerOptions | None = None,
         app, {name: PartitionTable(table(name)) for name in (VISITORS, VIEWS, LEARNERS)},
         engine, engine_options,
         CommitPolicy(options.commit_every_seconds, options.commit_every_records),
-        settings.topic(EVENTS), clock)
+        settings.topic(EVENTS), clock, worker_id=_worker_id(data_dir),
+        partitions=settings.partitions)
 
     gates = {
         EVENTS: MessageGate(codec, ("ClickEvent",), rules, worker=app_id),
@@ -286,20 +296,36 @@ def build_app(settings: Settings, options: WorkerOptions | None = None,
             options.batch_size, within=options.batch_wait_seconds)
         async for batch in batches:
             async with committer.lock:
-                committer.restore()
+                # Fetched before a rebalance, or while one is under way: not applied, not
+                # acknowledged; delivered again from the committed offsets after it.
                 generation = app.consumer_generation_id
-                for event in batch:
-                    if event.message.generation_id != generation:
-                        continue  # fetched before a rebalance: delivered again after it
+                current = [event for event in batch if not committer.suspended
+                           and event.message.generation_id == generation]
+                if current:
+                    committer.restore()
+                for event in current:
                     source = source_of[event.message.topic]
                     if event.value is not None or source in gates:  # gates refuse empty values
-                        apply[source](event)
+                        try:
+                            apply[source](event)
+                        except Exception:  # a bug must cost one record, not the worker
+                            log.exception("record failed", topic=event.message.topic,
+                                          offset=event.message.offset)
                     committer.applied(stream, event)
-                await committer.commit_locked()
+                try:
+                    await committer.commit_locked()
+                except Exception as exc:  # the broker failed us: a restart is safe, a stall not
+                    log.exception("commit failed; stopping the worker")
+                    await app.crash(exc)
+                    raise
 
     @app.timer(interval=max(options.commit_every_seconds / 2, 0.05))
     async def commit_when_due() -> None:
-        await committer.commit()  # also when no new record arrives to trigger it
+        try:
+            await committer.commit()  # also when no new record arrives to trigger it
+        except Exception as exc:
+            log.exception("commit failed; stopping the worker")
+            await app.crash(exc)
 
     async def on_revoked(*_: Any, **__: Any) -> None:
         committer.on_revoked()

@@ -21,9 +21,9 @@ unevenly in event time, so a lagging partition's fresh decisions would be refuse
 (False, True)
 >>> policy.committed(now=1.0); policy.due(records=1, now=3.5)
 True
->>> value = checkpoint_value(7, b"learner bytes")
->>> checkpoint_sequence(value), checkpoint_learner(value)
-(7, b'learner bytes')
+>>> value = checkpoint_value(7, b"learner bytes", written_ms=1_800_000_000_000)
+>>> checkpoint_sequence(value), checkpoint_written_ms(value), checkpoint_learner(value)
+(7, 1800000000000, b'learner bytes')
 """
 
 from __future__ import annotations
@@ -31,10 +31,11 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-__all__ = ["CommitPolicy", "checkpoint_learner", "checkpoint_sequence", "checkpoint_value"]
+__all__ = ["CommitPolicy", "checkpoint_learner", "checkpoint_sequence", "checkpoint_value",
+           "checkpoint_written_ms"]
 
 _MAGIC = b"rtpC"
-_HEADER = struct.Struct("<4sQ")  # magic, commit sequence
+_HEADER = struct.Struct("<4sQq")  # magic, commit sequence, wall-clock ms of the write
 
 
 @dataclass
@@ -69,9 +70,10 @@ class CommitPolicy:
         self._last = now
 
 
-def checkpoint_value(sequence: int, learner: bytes) -> bytes:
-    """The stored learner checkpoint of commit ``sequence`` (higher: more recent)."""
-    return _HEADER.pack(_MAGIC, sequence) + learner
+def checkpoint_value(sequence: int, learner: bytes, written_ms: int) -> bytes:
+    """The stored learner checkpoint of commit ``sequence`` (higher: more recent, within one
+    worker's lineage), written at wall-clock ``written_ms`` (comparable across workers)."""
+    return _HEADER.pack(_MAGIC, sequence, written_ms) + learner
 
 
 def checkpoint_sequence(value: bytes) -> int:
@@ -83,6 +85,17 @@ def checkpoint_sequence(value: bytes) -> int:
     if len(value) < _HEADER.size or value[:4] != _MAGIC:
         return -1
     return int(_HEADER.unpack_from(value)[1])
+
+
+def checkpoint_written_ms(value: bytes) -> int:
+    """When a stored checkpoint was written (wall clock, ms); -1 for older formats.
+
+    >>> checkpoint_written_ms(b"rtpL...")
+    -1
+    """
+    if checkpoint_sequence(value) < 0:
+        return -1
+    return int(_HEADER.unpack_from(value)[2])
 
 
 def checkpoint_learner(value: bytes) -> bytes:

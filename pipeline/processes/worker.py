@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from confluent_kafka import ConsumerGroupState
+from confluent_kafka import ConsumerGroupState, KafkaException
 from confluent_kafka.admin import AdminClient
 
 from pipeline.settings import Settings
@@ -52,7 +52,11 @@ class WorkerProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"worker exited ({self.proc.returncode}): {self.tail()}")
-            description = admin.describe_consumer_groups([self.group])[self.group].result(10)
+            try:
+                description = admin.describe_consumer_groups([self.group])[self.group].result(10)
+            except KafkaException:  # e.g. NOT_COORDINATOR while a fresh broker loads offsets
+                time.sleep(0.5)
+                continue
             if description.state == ConsumerGroupState.STABLE and any(
                     m.assignment.topic_partitions for m in description.members):
                 return

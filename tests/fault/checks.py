@@ -11,7 +11,14 @@ from pipeline.engine import VisitorState
 from pipeline.processes import WorkerProcess
 from pipeline.settings import Settings
 from pipeline.topics import ACTIONS, DECISIONS_LOG
-from tests.fault.kafka_state import decisions_by_trigger, decoded, latest_by_key, read_all
+from tests.fault.kafka_state import (
+    decisions_by_trigger,
+    decoded,
+    latest_by_key,
+    read_all,
+    send_events,
+    wait_until,
+)
 from tests.fault.workload import Reference, Workload, bandit_updates, session_summary
 
 
@@ -76,6 +83,15 @@ def check_decisions(settings: Settings, ref: Reference,
         ids_match=all(got[t] == {i} for t, i in wanted.items() if t in got),
     )
     return check, logs
+
+
+def flush_and_wait(settings: Settings, workload: Workload, ref: Reference) -> None:
+    """Send the workload's two flush events; wait for the decision on the second."""
+    send_events(settings, list(workload.flush))
+    trigger = str(workload.flush[1]["event_id"])
+    wait_until(lambda: any(r["decision"]["trigger_event_id"] == trigger
+                           for r in check_decisions(settings, ref, workload)[1]),
+               timeout=60, what="the flush decision")
 
 
 def flush_updates(logs: list[dict[str, Any]], workload: Workload) -> int:

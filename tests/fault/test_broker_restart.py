@@ -8,7 +8,13 @@ import uuid
 from pipeline.broker import LocalKafka
 from pipeline.processes import wait_caught_up
 from pipeline.topics import DECISIONS_LOG, EVENTS
-from tests.fault.checks import check_decisions, flush_updates, session_mismatches, visitor_states
+from tests.fault.checks import (
+    check_decisions,
+    flush_and_wait,
+    flush_updates,
+    session_mismatches,
+    visitor_states,
+)
 from tests.fault.conftest import StartWorker, coordinator_ready, fresh_topics
 from tests.fault.kafka_state import end_offsets, send_events, wait_until
 from tests.fault.workload import build_workload, reference_run
@@ -35,11 +41,7 @@ def test_worker_survives_a_broker_restart_mid_stream_and_loses_nothing(
 
     wait_caught_up(worker, [settings.topic(EVENTS)], timeout=90)
     finished = time.monotonic() - down_at
-    send_events(settings, list(workload.flush))
-    flush_trigger = str(workload.flush[1]["event_id"])
-    wait_until(lambda: any(r["decision"]["trigger_event_id"] == flush_trigger
-                           for r in check_decisions(settings, ref, workload)[1]),
-               timeout=60, what="the flush decision")
+    flush_and_wait(settings, workload, ref)
 
     mismatches = session_mismatches(visitor_states(settings, worker), workload, ref)
     check, logs = check_decisions(settings, ref, workload)

@@ -37,6 +37,7 @@ from tests.fault.checks import (
     DeliveryCheck,
     check_decisions,
     check_delivery,
+    flush_and_wait,
     flush_updates,
     session_mismatches,
     visitor_states,
@@ -76,11 +77,7 @@ def crash_and_restart(settings: Settings, workers: StartWorker, data_dir: Path,
     second.wait_ready()
     wait_caught_up(second, [settings.topic(EVENTS)], timeout=120)
     recovered_in = time.monotonic() - started
-    send_events(settings, list(workload.flush))
-    flush_trigger = str(workload.flush[1]["event_id"])
-    wait_until(lambda: any(r["decision"]["trigger_event_id"] == flush_trigger
-                           for r in check_decisions(settings, ref, workload)[1]),
-               timeout=60, what="the flush decision")
+    flush_and_wait(settings, workload, ref)
 
     mismatches = session_mismatches(visitor_states(settings, second), workload, ref)
     check, logs = check_decisions(settings, ref, workload)
