@@ -49,6 +49,59 @@ def build_river_model(options: IntentOptions) -> Any:
     )
 
 
+def _logreg_steps(estimator: Any) -> tuple[Any, Any, Any] | None:
+    """The scaler, one-hot encoder and regression of :func:`build_river_model`'s ``logreg``
+    pipeline, or None when ``estimator`` is shaped any other way.
+
+    >>> [type(s).__name__ for s in _logreg_steps(build_river_model(IntentOptions()))]
+    ['StandardScaler', 'OneHotEncoder', 'LogisticRegression']
+    >>> _logreg_steps(build_river_model(IntentOptions(model="arf"))) is None
+    True
+    """
+    if type(estimator) is not compose.Pipeline:
+        return None
+    steps = list(estimator.steps.values())
+    if (len(steps) != 2 or type(steps[0]) is not compose.TransformerUnion
+            or type(steps[1]) is not linear_model.LogisticRegression):
+        return None
+    branches = list(steps[0].transformers.values())
+    if len(branches) != 2:
+        return None
+    found: list[Any] = []
+    for branch, selected, transformer in zip(
+            branches, (numbers.Number, str),
+            (preprocessing.StandardScaler, preprocessing.OneHotEncoder), strict=True):
+        inner = list(branch.steps.values()) if type(branch) is compose.Pipeline else []
+        if (len(inner) != 2 or type(inner[0]) is not compose.SelectType
+                or inner[0].types != (selected,) or type(inner[1]) is not transformer):
+            return None
+        found.append(inner[1])
+    return found[0], found[1], steps[1]
+
+
+def _logreg_proba(steps: tuple[Any, Any, Any], x: dict[str, Any]) -> dict[bool, float]:
+    """``predict_proba_one`` of the ``logreg`` pipeline, step by step, for speed.
+
+    What River's pipeline does (select by type, scale and one-hot, merge with the union's
+    order: categorical then numeric, then the regression), without its per-value ABC checks
+    of ``numbers.Number`` and per-step dispatch: ~40% of a prediction.
+    """
+    scaler, one_hot, regression = steps
+    numeric: dict[str, Any] = {}
+    categorical: dict[str, Any] = {}
+    for key, value in x.items():
+        # Exactly isinstance(value, numbers.Number), answered without the ABC for float/str.
+        if type(value) is float or (type(value) is not str
+                                    and isinstance(value, numbers.Number)):
+            numeric[key] = value
+        if isinstance(value, str):
+            categorical[key] = value
+    merged = one_hot.transform_one(categorical)
+    merged.update(scaler.transform_one(numeric))
+    result: dict[bool, float] = regression.predict_proba_one(merged)
+    return result
+
+
 class IntentModel:
     """River online classifier of "this session converts", with checkpoints.
 
@@ -67,6 +120,7 @@ class IntentModel:
     def __init__(self, options: IntentOptions | None = None, *, _estimator: Any = None) -> None:
         self._options = options or IntentOptions()
         self._estimator = _estimator if _estimator is not None else build_river_model(self._options)
+        self._logreg = _logreg_steps(self._estimator)
         self.n_learned = 0
         self.n_positive = 0
 
@@ -111,7 +165,12 @@ class IntentModel:
         """
         if self.n_learned == 0:
             return self._options.prior_conversion_rate
-        proba = self._estimator.predict_proba_one(self._features(numeric, categorical))
+        x = self._features(numeric, categorical)
+        # River's "learn during predict" mode changes what predicting does: its own path then.
+        if self._logreg is not None and not compose.Pipeline._LEARN_UNSUPERVISED_DURING_PREDICT:
+            proba = _logreg_proba(self._logreg, x)
+        else:
+            proba = self._estimator.predict_proba_one(x)
         if not proba or True not in proba:
             if proba and False in proba:
                 return 0.0
