@@ -78,6 +78,9 @@ class SignalEvent(NamedTuple):
         return self.event_type == "click" and self.click_interactive is not None
 
 
+_new_event = SignalEvent._make
+
+
 def _opt_str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -117,39 +120,38 @@ def read_signal_event(event: Mapping[str, Any]) -> SignalEvent:
     page = _record(event, "page")
     if page is None or not isinstance(page.get("url"), str):
         raise InvalidSignalEventError("ClickEvent.page.url is missing")
-    fields: dict[str, Any] = {
-        "category": _opt_str(page.get("category")),
-        "product_id": _opt_str(page.get("product_id")),
-    }
+    # Plain locals, then one positional tuple: a keyword dict per event cost more than the rest.
+    click_x = click_y = search_results = 0
+    click_target = search_query = form_id = form_field = custom_name = None
+    click_interactive: bool | None = None
+    custom_properties: Mapping[str, str] = _EMPTY
     click = _record(event, "click")
     if click is not None:
         x, y = click.get("x"), click.get("y")
-        fields["click_x"] = x if isinstance(x, int) else 0
-        fields["click_y"] = y if isinstance(y, int) else 0
-        fields["click_target"] = _opt_str(click.get("target"))
-        fields["click_interactive"] = bool(click.get("interactive", True))
+        click_x = x if isinstance(x, int) else 0
+        click_y = y if isinstance(y, int) else 0
+        click_target = _opt_str(click.get("target"))
+        click_interactive = bool(click.get("interactive", True))
     search = _record(event, "search")
     if search is not None:
-        fields["search_query"] = search.get("query") if isinstance(search.get("query"),
-                                                                   str) else None
+        search_query = search.get("query") if isinstance(search.get("query"), str) else None
         results = search.get("results")
-        fields["search_results"] = results if isinstance(results, int) else 0
+        search_results = results if isinstance(results, int) else 0
     form = _record(event, "form")
     if form is not None:
-        fields["form_id"] = _opt_str(form.get("form_id"))
-        fields["form_field"] = _opt_str(form.get("field"))
+        form_id = _opt_str(form.get("form_id"))
+        form_field = _opt_str(form.get("field"))
     custom = _record(event, "custom")
     if custom is not None:
-        fields["custom_name"] = _opt_str(custom.get("name"))
+        custom_name = _opt_str(custom.get("name"))
         props = custom.get("properties")
         if isinstance(props, Mapping):
-            fields["custom_properties"] = props
+            custom_properties = props
     page_type = page.get("page_type")
-    return SignalEvent(
-        event_id=event_id,
-        event_type=event_type,
-        time=time,
-        url=strip_url(page["url"]),
-        page_type=page_type if isinstance(page_type, str) and page_type else "other",
-        **fields,
-    )
+    return _new_event((
+        event_id, event_type, time, strip_url(page["url"]),
+        page_type if isinstance(page_type, str) and page_type else "other",
+        _opt_str(page.get("category")), _opt_str(page.get("product_id")),
+        click_x, click_y, click_target, click_interactive, search_query, search_results,
+        form_id, form_field, custom_name, custom_properties,
+    ))
