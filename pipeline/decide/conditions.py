@@ -73,6 +73,10 @@ True
 """
 
 
+#: ``(rule, numeric flag name)`` pairs, built once (a view is made per decision).
+_SIGNAL_FLAGS = tuple((rule, f"signal_{rule}") for rule in SIGNAL_RULES)
+
+
 @dataclass(frozen=True)
 class ConditionView:
     """What a condition can look at: the session features, signals and intent.
@@ -94,7 +98,7 @@ class ConditionView:
     signals: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
-        fired = {rule for rule in SIGNAL_RULES if self.numeric.get(f"signal_{rule}", 0.0) > 0.0}
+        fired = {rule for rule, key in _SIGNAL_FLAGS if self.numeric.get(key, 0.0) > 0.0}
         object.__setattr__(self, "signals", frozenset(self.active_signals) | fired)
 
     @property
@@ -158,11 +162,13 @@ class Condition:
             and numeric.get("product_views", 0.0) < self.min_product_views
         ):
             return False
-        if any(numeric.get(name, 0.0) < bound for name, bound in self.at_least):
+        # Each clause list is usually empty: test that before building a generator.
+        if self.at_least and any(numeric.get(name, 0.0) < bound for name, bound in self.at_least):
             return False
-        if any(numeric.get(name, 0.0) > bound for name, bound in self.at_most):
+        if self.at_most and any(numeric.get(name, 0.0) > bound for name, bound in self.at_most):
             return False
-        if any(view.categorical.get(name, "unknown") not in values for name, values in self.equals):
+        if self.equals and any(view.categorical.get(name, "unknown") not in values
+                               for name, values in self.equals):
             return False
         return not self.any_of or any(sub.matches(view) for sub in self.any_of)
 

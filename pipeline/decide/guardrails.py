@@ -294,6 +294,8 @@ class DismissedGuardrail:
     def apply(self, ctx: DecisionContext, candidates: Sequence[Action]) -> GuardrailResult:
         """Remove dismissed actions."""
         dismissed = ctx.history.for_session(ctx.session_id).dismissed_session
+        if not dismissed:  # the usual case: nothing to look for
+            return GuardrailResult(self.name)
         return _remove(self.name, candidates, lambda a: a.id in dismissed)
 
 
