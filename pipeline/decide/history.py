@@ -25,6 +25,9 @@ from pipeline.decide.errors import HistoryDecodeError
 
 __all__ = ["DecisionHistory", "DeliveredAction"]
 
+# json.dumps(body, separators=(",", ":")) builds an encoder per call; this one is made once.
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
 _MAX_DELIVERED = 32
 
 
@@ -184,7 +187,7 @@ class DecisionHistory:
             "ovd": self.last_overlay_dismissed,
             "del": [[d.decision_id, d.action_id, d.slot] for d in self.delivered],
         }
-        return json.dumps(body, separators=(",", ":")).encode()
+        return _ENCODER.encode(body).encode()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> DecisionHistory:
