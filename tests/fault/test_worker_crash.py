@@ -43,7 +43,7 @@ from tests.fault.checks import (
     visitor_states,
 )
 from tests.fault.conftest import StartWorker, fresh_topics
-from tests.fault.kafka_state import committed_behind, end_offsets, send_events, wait_until
+from tests.fault.kafka_state import end_offsets, send_events, wait_until
 from tests.fault.workload import Reference, Workload, build_workload, reference_run
 
 
@@ -110,18 +110,21 @@ def assert_nothing_lost(run: AfterRestart, ref: Reference) -> None:
 
 def test_kill_9_mid_stream_then_restart_loses_no_event_and_no_decision(
         topics: Settings, workers: StartWorker, tmp_path: Path) -> None:
-    workload = build_workload(f"k9{uuid.uuid4().hex[:4]}")
+    # 300 visitors (~4,000 events): long enough a stream that the worker is still at it
+    # after its first commit, even on an idle machine.
+    workload = build_workload(f"k9{uuid.uuid4().hex[:4]}", visitors=300)
     ref = reference_run(workload.events, workload.flush)
 
     def kill(worker: WorkerProcess) -> str:
-        events_topic = topics.topic(EVENTS)
-        # After a first offset commit, so the restart resumes mid-topic rather than at 0.
-        wait_until(lambda: committed_behind(topics, worker.group, events_topic)
-                   < len(workload.events), timeout=60, what="a first offset commit")
-        behind = committed_behind(topics, worker.group, events_topic)
+        # After a first commit (states in the changelog), so the restart resumes mid-stream
+        # from stored state rather than from scratch.
+        changelog = worker.changelog("visitors")
+        wait_until(lambda: sum(end_offsets(topics, changelog).values()) > 0, timeout=60,
+                   what="a first commit")
+        logged = sum(end_offsets(topics, topics.topic(DECISIONS_LOG)).values())
         worker.stop(signal.SIGKILL)
-        assert behind > 0, "the worker had finished before it was killed: not mid-stream"
-        return f"kill -9 with {behind} events uncommitted"
+        assert logged < len(ref.decisions), "the worker had finished before it was killed"
+        return f"kill -9 after a first commit, {logged} of {len(ref.decisions)} decisions logged"
 
     run = crash_and_restart(topics, workers, tmp_path / "data", workload, ref, kill)
     assert_nothing_lost(run, ref)
