@@ -164,13 +164,17 @@ class Committer:
         self._drop_uncommitted()
         self._restore_due = True
         self.suspended = False
+        log.info("partitions assigned; applying records", owned=sorted(self.owned_partitions()))
 
     def on_revoked(self) -> None:
         """Partitions move: drop everything since the last commit (the learner's part too);
         the owners apply it again. Nothing is applied until the next assignment."""
         self.suspended = True
         self._generation += 1
+        dropped = self._applied
         self._drop_uncommitted()
+        log.info("partitions revoked; applying nothing until the next assignment",
+                 dropped_records=dropped)
         if not self._fresh:
             self.engine.learner = (
                 Learner.from_bytes(self._committed_learner, self.engine_options)
