@@ -55,9 +55,8 @@ class WorkerProcess:
             try:
                 description = admin.describe_consumer_groups([self.group])[self.group].result(10)
             except KafkaException:  # e.g. NOT_COORDINATOR while a fresh broker loads offsets
-                time.sleep(0.5)
-                continue
-            if description.state == ConsumerGroupState.STABLE and any(
+                description = None
+            if description is not None and description.state == ConsumerGroupState.STABLE and any(
                     m.assignment.topic_partitions for m in description.members):
                 return
             time.sleep(0.2)  # polling a child process for readiness
