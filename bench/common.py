@@ -145,8 +145,9 @@ def _delete_prefixed(settings: Settings) -> None:
 
 
 @contextlib.contextmanager
-def kafka_prefix(name: str) -> Iterator[Settings]:
-    """Settings with a fresh ``bench-<name>-<id>.`` topic prefix whose topics exist.
+def kafka_prefix(name: str, partitions: int | None = None) -> Iterator[Settings]:
+    """Settings with a fresh ``bench-<name>-<id>.`` topic prefix whose topics exist
+    (with ``partitions`` each, if given, instead of the configured count).
 
     Uses the configured broker (``RTP_KAFKA_BOOTSTRAP`` or the local one). Through
     ``broker_for_job`` a local broker is started only if none answers, and then
@@ -158,6 +159,8 @@ def kafka_prefix(name: str) -> Iterator[Settings]:
 
     prefix = f"bench-{name}-{uuid.uuid4().hex[:8]}."
     settings = dataclasses.replace(Settings.from_env(), topic_prefix=prefix)
+    if partitions is not None:
+        settings = dataclasses.replace(settings, partitions=partitions)
     stack = contextlib.ExitStack()
     try:
         stack.enter_context(broker_for_job(settings, echo=lambda _line: None))

@@ -24,11 +24,13 @@ The counts run in rounds, 1 2 3 then 3 2 1, and the table keeps each count's
 fastest run: the machine is shared, and a load that drifts during the benchmark
 then weighs on every count about equally. A run that fails is listed in the
 notes and the others still count. Two failures were seen while writing this,
-both with 3 workers (about 45 starts): Faust's sticky assignor giving a worker
-that joins one generation late no partitions at all, 2+2+0 (faust-streaming/faust#93;
-given up after ``STARVED_S``, the group does not rebalance again by itself); and,
-twice, a stable 2+1+1 group whose worker owning two partitions made no progress
-on them until the caught-up timeout (like faust-streaming/faust#471). A failed
+both with 3 workers on 4 partitions (about 45 starts): Faust's sticky assignor giving
+a worker that joins one generation late no partitions at all, 2+2+0 (with a standby
+replica it fills each worker up to ceil(4 / 3) = 2 and keeps what they own; hence
+``PARTITIONS``; given up after ``STARVED_S``, the group does not rebalance again by
+itself); and a stable 2+1+1 group whose worker owning two partitions committed nothing
+until the caught-up timeout: Faust does not commit past a record it skipped during a
+rebalance, which the worker now reads again (``pipeline/engine/positions.py``). A failed
 run's worker logs are copied to a ``rtp-bench-scaling-failed-*`` temporary folder.
 """
 
@@ -68,6 +70,10 @@ FULL_EVENTS = 30_000
 SETTLE_S = 3.0
 #: How long a stable group with a member that owns nothing is waited for before giving up.
 STARVED_S = 15.0
+#: Partitions of every topic: a multiple of 1, 2 and 3, so that Faust's assignor (with a
+#: standby replica it fills workers up to ceil(partitions / workers) and keeps what they
+#: own) gives each of 3 workers some; with 4 it could split them 2+2+0 (deploy/README.md).
+PARTITIONS = 6
 
 
 @dataclasses.dataclass(frozen=True)
@@ -300,7 +306,7 @@ def _measure(workers: int, messages: list[tuple[bytes, bytes]], workdir: Path) -
     count = len(messages)
     load = load_note()
     workdir.mkdir(parents=True, exist_ok=True)
-    with kafka_prefix(f"scaling-n{workers}") as settings:
+    with kafka_prefix(f"scaling-n{workers}", partitions=PARTITIONS) as settings:
         source = settings.topic(EVENTS)
         procs: list[WorkerProcess] = []
         try:

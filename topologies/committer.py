@@ -18,6 +18,11 @@ back to the last checkpoint written), and nothing is applied until the new assig
 the owners apply those records again. A commit that fails or hangs crashes the worker
 (its restart is safe by the same argument) rather than stalling it.
 
+Records are applied in offset order, each once, per partition (:meth:`Committer.admit`):
+the consumer library drops records fetched during a rebalance and would then commit
+past them; a record beyond the next expected offset makes the worker read the partition
+again from there, so that what is acknowledged never has a hole.
+
 Each worker process keeps its checkpoint under its own key (``learner:<worker id>``, the
 id kept in its data folder), so a restart on the same folder finds its own lineage; a
 worker on a new folder adopts the most recently written checkpoint it is given.
@@ -26,11 +31,11 @@ worker on a new folder adopts the most recently written checkpoint it is given.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import structlog
-from faust.types import AppT, EventT, StreamT
+from faust.types import TP, AppT, EventT, StreamT
 
 from pipeline.engine import Engine, EngineOptions, Learner, VisitorState
 from pipeline.engine.cache import StateCache
@@ -41,7 +46,9 @@ from pipeline.engine.commits import (
     checkpoint_value,
     checkpoint_written_ms,
 )
+from pipeline.engine.positions import Admission, Positions
 from pipeline.engine.staging import Change, Staging
+from pipeline.topics.admin import TopicAdminError
 from topologies.partition_table import PartitionTable
 
 __all__ = ["LEARNERS", "VIEWS", "VISITORS", "Committer"]
@@ -57,12 +64,17 @@ _COMMIT_TIMEOUT_S = 120.0
 _PRUNE_AT = 10_000
 
 
+#: Reads where the worker's consumer group continues each of the partitions given.
+GroupPositions = Callable[[list[TP]], Awaitable[Mapping[TP, int]]]
+
+
 class Committer:
     """Staged state, outputs in flight and records to acknowledge, of one worker."""
 
     def __init__(self, app: AppT, tables: dict[str, PartitionTable], engine: Engine,
                  engine_options: EngineOptions, policy: CommitPolicy, events_topic: str,
-                 clock: Callable[[], float], worker_id: str, partitions: int) -> None:
+                 clock: Callable[[], float], worker_id: str, partitions: int,
+                 input_topics: Iterable[str], group_positions: GroupPositions) -> None:
         self.app = app
         self.learner_key = _LEARNER_PREFIX + b":" + worker_id.encode()
         self.partitions = partitions
@@ -71,6 +83,11 @@ class Committer:
         self.engine_options = engine_options
         self.policy = policy
         self.events_topic = events_topic
+        self.input_topics = frozenset(input_topics)
+        self._group_positions = group_positions
+        self.positions: Positions[TP] = Positions()
+        #: The consumer generation :attr:`positions` were started for.
+        self._positions_generation: int | None = None
         self.clock = clock
         self.staging: Staging[Any] = Staging()
         self.cache: StateCache[VisitorState] = StateCache()
@@ -181,10 +198,59 @@ class Committer:
                 if self._committed_learner is not None else Learner.new(self.engine_options))
 
     def _drop_uncommitted(self) -> None:
+        self.positions.clear()
+        self._positions_generation = None
         self.staging.clear()
         self.cache.clear()
         self._to_ack.clear()
         self._applied = 0
+
+    async def positions_known(self, generation: int) -> bool:
+        """Whether it is known where each partition continues in consumer ``generation``
+        (asked of the broker once per generation); see :meth:`admit`."""
+        if self._positions_generation == generation:
+            return True
+        ours = [tp for tp in self.app.assignor.assigned_actives()
+                if tp.topic in self.input_topics]
+        try:
+            continue_from = await self._group_positions(ours)
+        except TopicAdminError as exc:  # the records come again: a gap is read again
+            log.warning("committed offsets unknown; records skipped", error=str(exc))
+            return False
+        if self.app.consumer_generation_id != generation or self.suspended:
+            return False  # the generation moved on meanwhile
+        self.positions.start({tp: continue_from[tp] for tp in ours})
+        self._positions_generation = generation
+        return True
+
+    async def admit(self, event: EventT[Any]) -> bool:
+        """Whether ``event`` is the next record of its partition to apply (see
+        :mod:`pipeline.engine.positions`); where records went missing, the partition is
+        read again from the first missing one."""
+        message = event.message
+        admission = self.positions.admit(message.tp, message.offset)
+        if admission is Admission.REWIND:
+            await self._rewind(message.tp, message.offset)
+            admission = self.positions.admit(message.tp, message.offset)
+        return admission is Admission.APPLY
+
+    async def _rewind(self, tp: TP, offset: int) -> None:
+        expected = self.positions.expected(tp)
+        assert expected is not None  # REWIND is only said of a partition of ours
+        try:
+            earliest = (await self.app.consumer.earliest_offsets(tp)).get(tp, 0)
+        except Exception as exc:  # broker trouble: read again anyway; asked again if in vain
+            log.warning("earliest offset unknown", topic=tp.topic, error=repr(exc))
+            earliest = 0
+        if earliest > expected:
+            log.warning("records deleted before they were applied (retention)",
+                        topic=tp.topic, partition=tp.partition, expected=expected,
+                        earliest=earliest)
+            self.positions.skip_to(tp, earliest)
+            return
+        log.warning("records missing from the stream; reading the partition again",
+                    topic=tp.topic, partition=tp.partition, expected=expected, got=offset)
+        await self.app.consumer.seek_wait({tp: expected})
 
     def _stored_checkpoints(self, partitions: Iterable[int]) -> list[tuple[int, bytes, bytes]]:
         """(partition, key, value) of every learner checkpoint stored in ``partitions``."""

@@ -20,6 +20,7 @@ dead-letter gate first; nothing a message contains stops a worker.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable
@@ -29,7 +30,7 @@ from typing import Any
 
 import faust
 import structlog
-from faust.types import EventT, TableT
+from faust.types import TP, EventT, TableT
 
 from pipeline.engine import Engine, EngineOptions
 from pipeline.engine.commits import CommitPolicy
@@ -58,6 +59,7 @@ from pipeline.serde import (
 )
 from pipeline.settings import Settings
 from pipeline.topics import ACTIONS, DECISIONS_LOG, EVENTS, OUTCOMES, PROFILES, SIGNALS
+from pipeline.topics.groups import group_positions
 from topologies.committer import LEARNERS, VIEWS, VISITORS, Committer
 from topologies.partition_table import PartitionTable
 
@@ -105,6 +107,14 @@ def _worker_id(data_dir: Path) -> str:
     if not path.exists():
         path.write_text(uuid.uuid4().hex)
     return path.read_text().strip()
+
+
+async def _group_positions(bootstrap: str, group: str,
+                           partitions: list[TP]) -> dict[TP, int]:
+    """Where the group continues each partition (the admin calls block: in a thread)."""
+    found = await asyncio.to_thread(group_positions, bootstrap, group,
+                                    [(tp.topic, tp.partition) for tp in partitions])
+    return {tp: found[(tp.topic, tp.partition)] for tp in partitions}
 
 
 def _broker_url(bootstrap: str) -> str:
@@ -177,7 +187,8 @@ def build_app(settings: Settings, options: WorkerOptions | None = None,
         engine, engine_options,
         CommitPolicy(options.commit_every_seconds, options.commit_every_records),
         settings.topic(EVENTS), clock, worker_id=_worker_id(data_dir),
-        partitions=settings.partitions)
+        partitions=settings.partitions, input_topics=source_of,
+        group_positions=lambda tps: _group_positions(settings.bootstrap, app_id, tps))
 
     gates = {
         EVENTS: MessageGate(codec, ("ClickEvent",), rules, worker=app_id),
@@ -301,9 +312,14 @@ def build_app(settings: Settings, options: WorkerOptions | None = None,
                 generation = app.consumer_generation_id
                 current = [event for event in batch if not committer.suspended
                            and event.message.generation_id == generation]
-                if current:
+                if current and await committer.positions_known(generation):
                     committer.restore()
+                else:
+                    current = []
                 for event in current:
+                    # Each partition in offset order, each record once, none missing.
+                    if not await committer.admit(event):
+                        continue
                     source = source_of[event.message.topic]
                     if event.value is not None or source in gates:  # gates refuse empty values
                         try:
