@@ -317,6 +317,8 @@ def build_app(settings: Settings, options: WorkerOptions | None = None,
                 else:
                     current = []
                 for event in current:
+                    if committer.suspended or app.consumer_generation_id != generation:
+                        break  # revoked during a seek below: the rest is not ours to apply
                     # Each partition in offset order, each record once, none missing.
                     if not await committer.admit(event):
                         continue
