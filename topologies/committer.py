@@ -234,6 +234,29 @@ class Committer:
             admission = self.positions.admit(message.tp, message.offset)
         return admission is Admission.APPLY
 
+    async def read_stalled_again(self, after_s: float) -> None:
+        """Read again from the expected offset any partition that has records beyond it
+        but has applied none for ``after_s``: records dropped by the consumer with none
+        after them to reveal the hole (see :meth:`admit`)."""
+        if self.suspended or getattr(self.app, "rebalancing", False):
+            return
+        generation = self.app.consumer_generation_id
+        async with self._lock:
+            if not await self.positions_known(generation):
+                return
+            for tp in self.positions.partitions():
+                try:
+                    end = self.app.consumer.highwater(tp)
+                except Exception:  # not known yet (nothing fetched): nothing to compare
+                    continue
+                if end is None or not self.positions.stalled(tp, end, self.clock(), after_s):
+                    continue
+                expected = self.positions.expected(tp)
+                assert expected is not None  # stalled() is only said of a partition of ours
+                log.warning("partition applies nothing though records wait; reading it again",
+                            topic=tp.topic, partition=tp.partition, expected=expected, end=end)
+                await self.app.consumer.seek_wait({tp: expected})
+
     async def _rewind(self, tp: TP, offset: int) -> None:
         expected = self.positions.expected(tp)
         assert expected is not None  # REWIND is only said of a partition of ours

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,7 +59,7 @@ from pipeline.serde import (
 )
 from pipeline.settings import Settings
 from pipeline.topics import ACTIONS, DECISIONS_LOG, EVENTS, OUTCOMES, PROFILES, SIGNALS
-from pipeline.topics.groups import group_positions
+from pipeline.topics.groups import GroupPositions
 from topologies.committer import LEARNERS, VIEWS, VISITORS, Committer
 from topologies.partition_table import PartitionTable
 
@@ -69,6 +69,10 @@ log = structlog.get_logger(__name__)
 
 #: Largest record the worker writes (learner checkpoints), bytes.
 _MAX_MESSAGE = 16 * 1024 * 1024
+
+#: A partition with records waiting that applies none for this long is read again
+#: (records the consumer dropped during a rebalance); checked this often, seconds.
+_STALLED_AFTER_S, _STALL_CHECK_S = 10.0, 2.0
 
 #: Internal topic: one tick per partition asks the owner of that partition to sweep it.
 TICKS = "rtp.internal.ticks"
@@ -109,12 +113,17 @@ def _worker_id(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
-async def _group_positions(bootstrap: str, group: str,
-                           partitions: list[TP]) -> dict[TP, int]:
+def _positions_reader(bootstrap: str, group: str) -> Callable[[list[TP]],
+                                                               Awaitable[dict[TP, int]]]:
     """Where the group continues each partition (the admin calls block: in a thread)."""
-    found = await asyncio.to_thread(group_positions, bootstrap, group,
-                                    [(tp.topic, tp.partition) for tp in partitions])
-    return {tp: found[(tp.topic, tp.partition)] for tp in partitions}
+    reader = GroupPositions(bootstrap, group)
+
+    async def read(partitions: list[TP]) -> dict[TP, int]:
+        found = await asyncio.to_thread(reader.read,
+                                        [(tp.topic, tp.partition) for tp in partitions])
+        return {tp: found[(tp.topic, tp.partition)] for tp in partitions}
+
+    return read
 
 
 def _broker_url(bootstrap: str) -> str:
@@ -188,7 +197,7 @@ def build_app(settings: Settings, options: WorkerOptions | None = None,
         CommitPolicy(options.commit_every_seconds, options.commit_every_records),
         settings.topic(EVENTS), clock, worker_id=_worker_id(data_dir),
         partitions=settings.partitions, input_topics=source_of,
-        group_positions=lambda tps: _group_positions(settings.bootstrap, app_id, tps))
+        group_positions=_positions_reader(settings.bootstrap, app_id))
 
     gates = {
         EVENTS: MessageGate(codec, ("ClickEvent",), rules, worker=app_id),
@@ -344,6 +353,10 @@ def build_app(settings: Settings, options: WorkerOptions | None = None,
         except Exception as exc:
             log.exception("commit failed; stopping the worker")
             await app.crash(exc)
+
+    @app.timer(interval=_STALL_CHECK_S)
+    async def read_stalled_partitions_again() -> None:
+        await committer.read_stalled_again(after_s=_STALLED_AFTER_S)
 
     async def on_revoked(*_: Any, **__: Any) -> None:
         committer.on_revoked()

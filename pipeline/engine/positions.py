@@ -18,6 +18,17 @@ means some went missing and the partition is read again from the expected offset
 <Admission.WAIT: 4>, <Admission.APPLY: 1>, <Admission.APPLY: 1>]
 >>> positions.expected("p0"), positions.admit("other", 0)
 (14, <Admission.NOT_OURS: 5>)
+
+The records dropped may be a partition's last ones, with none after them to reveal the
+hole: :meth:`Positions.stalled` tells when a partition has records beyond the expected
+offset (its end offset is further) but has applied none for a while.
+
+>>> positions.stalled("p0", end_offset=20, now=100.0, after_s=10.0)  # first look
+False
+>>> positions.stalled("p0", end_offset=20, now=111.0, after_s=10.0)  # no progress since
+True
+>>> positions.stalled("p0", end_offset=14, now=130.0, after_s=10.0)  # nothing beyond
+False
 """
 
 from __future__ import annotations
@@ -57,11 +68,14 @@ class Positions(Generic[P]):
         self.rewind_again_after = rewind_again_after
         self._next: dict[P, int] = {}
         self._waiting: dict[P, int] = {}
+        #: (expected offset, when it was first seen behind the end) per partition.
+        self._behind_since: dict[P, tuple[int, float]] = {}
 
     def start(self, next_offsets: Mapping[P, int]) -> None:
         """A new generation: continue each partition from the offset given."""
         self._next = dict(next_offsets)
         self._waiting.clear()
+        self._behind_since.clear()
 
     def clear(self) -> None:
         """Partitions moved: nothing is expected until :meth:`start`."""
@@ -71,6 +85,10 @@ class Positions(Generic[P]):
     def started(self) -> bool:
         """Whether :meth:`start` gave any partition."""
         return bool(self._next)
+
+    def partitions(self) -> list[P]:
+        """The partitions given to :meth:`start`."""
+        return list(self._next)
 
     def expected(self, partition: P) -> int | None:
         """The offset ``partition`` continues from (None: not ours)."""
@@ -99,3 +117,20 @@ class Positions(Generic[P]):
         if partition in self._next and offset > self._next[partition]:
             self._next[partition] = offset
             self._waiting.pop(partition, None)
+
+    def stalled(self, partition: P, end_offset: int, now: float, after_s: float) -> bool:
+        """Whether ``partition`` has records up to ``end_offset`` beyond the expected one
+        and has applied none for ``after_s`` (since the first call that saw it behind).
+        A stalled partition is to be read again from :meth:`expected`; the wait restarts."""
+        expected = self._next.get(partition)
+        if expected is None or end_offset <= expected:
+            self._behind_since.pop(partition, None)
+            return False
+        seen = self._behind_since.get(partition)
+        if seen is None or seen[0] != expected:
+            self._behind_since[partition] = (expected, now)
+            return False
+        if now - seen[1] < after_s:
+            return False
+        self._behind_since[partition] = (expected, now)
+        return True

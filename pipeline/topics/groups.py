@@ -16,33 +16,44 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from pipeline.topics.admin import TopicAdminError
 
-__all__ = ["group_positions"]
+__all__ = ["GroupPositions"]
 
 
-def group_positions(bootstrap: str, group: str, partitions: Iterable[tuple[str, int]],
-                    timeout: float = 10.0) -> dict[tuple[str, int], int]:
-    """The offset ``group`` continues from in each (topic, partition).
+class GroupPositions:
+    """Reads where ``group`` continues its partitions; one admin client, kept open (a new
+    one first spends up to a second on connections and metadata).
 
-    Blocking (run it in a thread from async code); raises :class:`TopicAdminError`
-    when the broker does not answer.
-
-    >>> group_positions("127.0.0.1:1", "g", [])
+    >>> GroupPositions("127.0.0.1:1", "g").read([])
     {}
     """
-    wanted = [TopicPartition(topic, partition) for topic, partition in partitions]
-    if not wanted:
-        return {}
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    try:
-        answer = admin.list_consumer_group_offsets(
-            [ConsumerGroupTopicPartitions(group, wanted)], request_timeout=timeout)
-        committed = {(tp.topic, tp.partition): tp.offset
-                     for tp in answer[group].result(timeout).topic_partitions}
-        earliest = {(tp.topic, tp.partition): future.result(timeout).offset
-                    for tp, future in admin.list_offsets(
-                        {tp: OffsetSpec.earliest() for tp in wanted},
-                        request_timeout=timeout).items()}
-    except KafkaException as exc:
-        raise TopicAdminError(f"positions of group {group}: {exc}") from exc
-    # A negative committed offset means none; the log may start later (retention).
-    return {key: max(committed.get(key, -1), start) for key, start in earliest.items()}
+
+    def __init__(self, bootstrap: str, group: str, timeout: float = 10.0) -> None:
+        self.bootstrap = bootstrap
+        self.group = group
+        self.timeout = timeout
+        self._admin: AdminClient | None = None
+
+    def read(self, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        """The offset the group continues from in each (topic, partition).
+
+        Blocking (run it in a thread from async code); raises :class:`TopicAdminError`
+        when the broker does not answer.
+        """
+        wanted = [TopicPartition(topic, partition) for topic, partition in partitions]
+        if not wanted:
+            return {}
+        if self._admin is None:
+            self._admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        try:
+            answer = self._admin.list_consumer_group_offsets(
+                [ConsumerGroupTopicPartitions(self.group, wanted)], request_timeout=self.timeout)
+            committed = {(tp.topic, tp.partition): tp.offset
+                         for tp in answer[self.group].result(self.timeout).topic_partitions}
+            earliest = {(tp.topic, tp.partition): future.result(self.timeout).offset
+                        for tp, future in self._admin.list_offsets(
+                            {tp: OffsetSpec.earliest() for tp in wanted},
+                            request_timeout=self.timeout).items()}
+        except KafkaException as exc:
+            raise TopicAdminError(f"positions of group {self.group}: {exc}") from exc
+        # A negative committed offset means none; the log may start later (retention).
+        return {key: max(committed.get(key, -1), start) for key, start in earliest.items()}

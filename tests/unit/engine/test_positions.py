@@ -91,3 +91,15 @@ def test_a_seek_that_brings_nothing_is_asked_for_again() -> None:
     positions.start({"p": 0})
     seen = [positions.admit("p", 5) for _ in range(4)]
     assert seen == [Admission.REWIND, Admission.WAIT, Admission.WAIT, Admission.REWIND]
+
+
+def test_a_partition_is_stalled_only_when_records_wait_and_none_is_applied() -> None:
+    positions: Positions[str] = Positions()
+    positions.start({"p": 0})
+    assert not positions.stalled("p", end_offset=5, now=0.0, after_s=10.0)
+    assert positions.admit("p", 0) is Admission.APPLY  # progress restarts the wait
+    assert not positions.stalled("p", end_offset=5, now=11.0, after_s=10.0)
+    assert not positions.stalled("p", end_offset=5, now=20.0, after_s=10.0)
+    assert positions.stalled("p", end_offset=5, now=21.0, after_s=10.0)
+    assert not positions.stalled("p", end_offset=5, now=22.0, after_s=10.0)  # wait restarted
+    assert not positions.stalled("other", end_offset=5, now=99.0, after_s=10.0)
