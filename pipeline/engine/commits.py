@@ -8,13 +8,15 @@ records after the last committed offsets are delivered again and applied again.
 The checkpoint holds exactly the records whose states the same commit writes; a
 crash between its write and theirs leaves it ahead, never behind, and applying a
 record twice to the learner is harmless (pending rewards, reward joins and label
-snapshots are keyed by decision, outcome kind and session;
-``tests/unit/engine/test_reapply.py``) unless a decision among those records was
-registered and already expired: it would be awaited and rewarded twice. That needs a
-kill within the few milliseconds of a commit's local writes *and* those records to
-span more event time than the reward wait (10 min), so only a fast replay could.
-(Refusing decisions older than the latest expiry is not a fix: partitions progress
-unevenly in event time, so a lagging partition's fresh decisions would be refused.)
+snapshots are keyed by decision, outcome kind and session, and the ids of the last
+``closed_memory`` closed decisions are remembered, so a decision that was registered,
+expired and rewarded before the crash is not awaited again;
+``tests/unit/engine/test_reapply.py``). The window is not small: the checkpoint is
+stored locally at once, and a broker that stops answering holds the commit between it
+and the states (``tests/fault/test_worker_crash.py`` freezes the broker there).
+(Refusing decisions older than the latest expiry was tried instead and is no fix:
+partitions progress unevenly in event time, so a lagging partition's fresh decisions
+would be refused.)
 
 >>> policy = CommitPolicy(every_seconds=2.0, every_records=100)
 >>> policy.due(records=10, now=1.0), policy.due(records=100, now=1.0)

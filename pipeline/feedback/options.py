@@ -46,6 +46,9 @@ class RewardOptions:
         Event-time wait for outcomes after the decision (10 minutes).
     max_pending
         Decisions awaited at once; beyond it the oldest gets its reward now (10 000).
+    closed_memory
+        Ids of closed decisions remembered, so that a decision registered again (its
+        records applied again after a crash) is not awaited and rewarded twice (10 000).
 
     >>> RewardOptions(revenue_weight=0.01).revenue_weight
     0.01
@@ -60,12 +63,15 @@ class RewardOptions:
     default_reward: float = 0.0
     reward_wait_ms: int = 10 * 60 * 1000
     max_pending: int = 10_000
+    closed_memory: int = 10_000
 
     def __post_init__(self) -> None:
         if self.reward_wait_ms < 0:
             raise RewardOptionsError(f"reward_wait_ms {self.reward_wait_ms} must be >= 0")
         if self.max_pending < 1:
             raise RewardOptionsError(f"max_pending {self.max_pending} must be >= 1")
+        if self.closed_memory < 0:
+            raise RewardOptionsError(f"closed_memory {self.closed_memory} must be >= 0")
 
     def weight(self, kind: str) -> float:
         """Weight of an outcome kind (:class:`UnknownOutcomeKind` for an unknown kind).

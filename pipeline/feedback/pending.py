@@ -74,15 +74,17 @@ def _decode_vector(text: str) -> tuple[float, ...]:
     return tuple(float(v) for v in np.frombuffer(raw, dtype="<f8"))
 
 
-# Format 2 (binary; format 1 was JSON and is still read). All little-endian:
-#   header: magic, format, n decisions, m context floats in all
+# Format 3 (binary; format 2 lacked the closed ids, format 1 was JSON; both are still
+# read). All little-endian:
+#   header: magic, format, n decisions, m context floats in all, k closed decision ids
 #   n int64 decided_at_ms | n float64 propensity | n float64 revenue | m float64 contexts
-#   n uint32 context lengths | 3n uint32 string lengths (decision ids, then visitor ids,
-#   then action ids; in code points) | n uint8 flags | the strings' UTF-8 text
+#   n uint32 context lengths | 3n + k uint32 string lengths (decision ids, visitor ids,
+#   action ids, then closed ids; in code points) | n uint8 flags | the strings' UTF-8 text
 # Flags: bit i is _KIND_BITS[i] (append-only: the bits are the format), bit 7 observed.
 _MAGIC = b"rtpR"
-_FORMAT = 2
-_HEADER = struct.Struct("<4sBxxxII")
+_FORMAT = 3
+_HEADER = struct.Struct("<4sBxxxIII")
+_HEADER_2 = struct.Struct("<4sBxxxII")
 _KIND_BITS: tuple[str, ...] = ("shown", "clicked", "dismissed", "converted", "ignored")
 _KIND_MASK = (1 << len(_KIND_BITS)) - 1
 _OBSERVED = 0x80
@@ -135,6 +137,8 @@ class PendingRewards:
     def __init__(self, options: RewardOptions | None = None) -> None:
         self.options = options or RewardOptions()
         self._pending: dict[str, PendingDecision] = {}
+        #: Closed decision ids, oldest first (``closed_memory`` of them): not awaited again.
+        self._closed: dict[str, None] = {}
         self._next_deadline: int | None = None
 
     def __len__(self) -> int:
@@ -179,17 +183,20 @@ class PendingRewards:
     def register(self, decision: Mapping[str, Any], context: Sequence[float]) -> list[RewardUpdate]:
         """Await outcomes for a Decision record; ``context`` is its bandit vector.
 
-        Registering the same decision id again is a no-op (replays are idempotent). Returns
-        default-reward updates for decisions evicted to stay within ``max_pending``.
+        Registering the same decision id again is a no-op (replays are idempotent), also
+        once it closed (among the last ``closed_memory`` closed). Returns default-reward
+        updates for decisions evicted to stay within ``max_pending``.
 
         >>> pending = PendingRewards()
         >>> d = {"decision_id": "d", "visitor_id": "v", "action_id": "a", "propensity": 1.0,
         ...      "created_at": 0}
         >>> pending.register(d, (1.0,)), pending.register(d, (1.0,)), len(pending)
         ([], [], 1)
+        >>> len(pending.expire(600_000)), pending.register(d, (1.0,)), len(pending)
+        (1, [], 0)
         """
         decision_id = str(decision["decision_id"])
-        if decision_id in self._pending:
+        if decision_id in self._pending or decision_id in self._closed:
             return []
         vector = tuple(float(v) for v in context)
         if not all(math.isfinite(v) for v in vector):
@@ -209,7 +216,7 @@ class PendingRewards:
         evicted: list[RewardUpdate] = []
         while len(self._pending) > self.options.max_pending:
             oldest = min(self._pending.values(), key=lambda e: e.decided_at_ms)
-            del self._pending[oldest.decision_id]
+            self._close(oldest.decision_id)
             if not oldest.observed:
                 evicted.append(self._default_update(oldest, "evicted", entry.decided_at_ms))
         if evicted:
@@ -292,7 +299,7 @@ class PendingRewards:
         )
         updates: list[RewardUpdate] = []
         for entry in due:
-            del self._pending[entry.decision_id]
+            self._close(entry.decision_id)
             if not entry.observed:
                 updates.append(self._default_update(entry, "expired", entry.deadline_ms(wait)))
         self._recompute_deadline()
@@ -309,9 +316,16 @@ class PendingRewards:
         """
         doomed = [d for d, e in self._pending.items() if e.visitor_id == visitor_id]
         for decision_id in doomed:
-            del self._pending[decision_id]
+            self._close(decision_id)
         self._recompute_deadline()
         return len(doomed)
+
+    def _close(self, decision_id: str) -> None:
+        del self._pending[decision_id]
+        closed = self._closed
+        closed[decision_id] = None
+        while len(closed) > self.options.closed_memory:
+            del closed[next(iter(closed))]
 
     def _recompute_deadline(self) -> None:
         wait = self.options.reward_wait_ms
@@ -320,7 +334,7 @@ class PendingRewards:
         )
 
     def to_bytes(self) -> bytes:
-        """Compact binary (format 2): columns of fixed-width fields, context vectors as float64.
+        """Compact binary (format 3): columns of fixed-width fields, context vectors as float64.
 
         Exact: every float comes back bit for bit.
 
@@ -334,7 +348,7 @@ class PendingRewards:
         contexts = [e.context for e in entries]
         context_lengths = [len(c) for c in contexts]
         strings = ([e.decision_id for e in entries] + [e.visitor_id for e in entries]
-                   + [e.action_id for e in entries])
+                   + [e.action_id for e in entries] + list(self._closed))
         masks: dict[frozenset[str], int] = {}
         flags = bytearray()
         for entry in entries:
@@ -343,7 +357,8 @@ class PendingRewards:
                 mask = masks[entry.kinds] = _kinds_mask(entry.kinds)
             flags.append(mask | _OBSERVED if entry.observed else mask)
         return b"".join((
-            _HEADER.pack(_MAGIC, _FORMAT, len(entries), sum(context_lengths)),
+            _HEADER.pack(_MAGIC, _FORMAT, len(entries), sum(context_lengths),
+                         len(self._closed)),
             np.array([e.decided_at_ms for e in entries], dtype="<i8").tobytes(),
             np.array([e.propensity for e in entries], dtype="<f8").tobytes(),
             np.array([e.revenue for e in entries], dtype="<f8").tobytes(),
@@ -356,7 +371,7 @@ class PendingRewards:
 
     @classmethod
     def from_bytes(cls, data: bytes, options: RewardOptions | None = None) -> PendingRewards:
-        """Inverse of :meth:`to_bytes` (format 2; format 1, JSON, is read too).
+        """Inverse of :meth:`to_bytes` (format 3; formats 2 and 1, JSON, are read too).
 
         Raises :class:`PendingRewardsError` on bad input.
 
@@ -368,14 +383,18 @@ class PendingRewards:
         """
         pending = cls(options)
         try:
-            decode = _decode_binary if data[:len(_MAGIC)] == _MAGIC else _decode_json
-            entries = decode(data)
+            if data[:len(_MAGIC)] == _MAGIC:
+                entries, closed = _decode_binary(data)
+            else:
+                entries, closed = _decode_json(data), []
         except PendingRewardsError:
             raise
         except (ValueError, KeyError, TypeError, IndexError, OverflowError, struct.error) as error:
             raise PendingRewardsError(f"cannot decode pending rewards: {error}") from error
         for entry in entries:
             pending._pending[entry.decision_id] = entry
+        pending._closed = dict.fromkeys(closed[-pending.options.closed_memory:]
+                                        if pending.options.closed_memory else ())
         if len(pending._pending) != len(entries):
             raise PendingRewardsError("cannot decode pending rewards: duplicate decision ids")
         pending._recompute_deadline()
@@ -391,16 +410,22 @@ def _kinds_mask(kinds: frozenset[str]) -> int:
     return mask
 
 
-def _decode_binary(data: bytes) -> list[PendingDecision]:
-    if len(data) < _HEADER.size:
+def _decode_binary(data: bytes) -> tuple[list[PendingDecision], list[str]]:
+    if len(data) < _HEADER_2.size:
         raise ValueError(f"{len(data)} bytes is shorter than the header")
-    _, version, count, floats = _HEADER.unpack_from(data)
-    if version != _FORMAT:
+    version = data[len(_MAGIC)]
+    if version == 2:
+        header, (_, _, count, floats), closed_count = _HEADER_2, _HEADER_2.unpack_from(data), 0
+    elif version == _FORMAT and len(data) >= _HEADER.size:
+        header = _HEADER
+        _, _, count, floats, closed_count = _HEADER.unpack_from(data)
+    else:
         raise PendingRewardsError(f"unsupported pending rewards format {version}")
-    sizes = (8 * count, 8 * count, 8 * count, 8 * floats, 4 * count, 12 * count, count)
-    if len(data) < _HEADER.size + sum(sizes):
+    sizes = (8 * count, 8 * count, 8 * count, 8 * floats, 4 * count,
+             4 * (3 * count + closed_count), count)
+    if len(data) < header.size + sum(sizes):
         raise ValueError(f"{len(data)} bytes is too short for {count} decisions")
-    columns, offset = [], _HEADER.size
+    columns, offset = [], header.size
     for size in sizes:
         columns.append(data[offset:offset + size])
         offset += size
@@ -423,7 +448,7 @@ def _decode_binary(data: bytes) -> list[PendingDecision]:
     contexts = _unpack_vectors(columns[3], context_lengths)
     bounds = list(itertools.accumulate(string_lengths, initial=0))
     strings = [text[a:b] for a, b in itertools.pairwise(bounds)]
-    return [
+    decisions = [
         PendingDecision(
             decision_id=strings[i],
             visitor_id=strings[count + i],
@@ -437,6 +462,7 @@ def _decode_binary(data: bytes) -> list[PendingDecision]:
         )
         for i, revenue in enumerate(revenue_array.tolist())
     ]
+    return decisions, strings[3 * count:]
 
 
 def _decode_json(data: bytes) -> list[PendingDecision]:

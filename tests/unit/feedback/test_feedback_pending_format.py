@@ -1,5 +1,5 @@
-"""Pending rewards checkpoint: binary format 2 is exact, JSON format 1 is still read, bad bytes
-raise PendingRewardsError and nothing else."""
+"""Pending rewards checkpoint: binary format 3 is exact (closed ids included), formats 2
+and 1 (JSON) are still read, bad bytes raise PendingRewardsError and nothing else."""
 
 from __future__ import annotations
 
@@ -153,7 +153,7 @@ def _patched(data: bytes, offset: int, new: bytes) -> bytes:
     return data[:offset] + new + data[offset + len(new):]
 
 
-HEADER = 16  # magic, format, padding, decisions, context floats
+HEADER = 20  # magic, format, padding, decisions, context floats, closed ids
 N = 2  # decisions in _two_decisions()
 CONTEXTS = HEADER + 3 * 8 * N  # after decided_at_ms, propensity and revenue columns
 FLAGS = CONTEXTS + 8 * 4 + 4 * N + 12 * N
@@ -162,7 +162,7 @@ FLAGS = CONTEXTS + 8 * 4 + 4 * N + 12 * N
 @pytest.mark.parametrize(
     ("offset", "new", "reason"),
     [
-        (4, b"\x03", "format 3"),
+        (4, b"\x04", "format 4"),
         (4, b"\x01", "format 1"),
         (8, struct.pack("<I", 3), "too short"),
         (8, struct.pack("<I", 0xFFFF_FFFF), "too short"),
@@ -195,3 +195,30 @@ def test_any_damaged_bytes_load_or_raise_pending_rewards_error(
     damaged = data[:position] if cut else _patched(data, position, bytes([value]))
     with contextlib.suppress(PendingRewardsError):  # anything else escaping fails the test
         PendingRewards.from_bytes(damaged)
+
+
+def _decision(decision_id: str, at_ms: int) -> dict[str, Any]:
+    return {"decision_id": decision_id, "visitor_id": "v", "action_id": "a",
+            "propensity": 0.5, "created_at": at_ms}
+
+
+def test_closed_decisions_are_remembered_across_a_checkpoint_and_not_awaited_again() -> None:
+    pending = PendingRewards(RewardOptions(closed_memory=2))
+    for i in range(3):
+        pending.register(_decision(f"d{i}", i), (1.0,))
+    assert len(pending.expire(WAIT + 2)) == 3  # all closed; only the last 2 remembered
+    restored = PendingRewards.from_bytes(pending.to_bytes(), RewardOptions(closed_memory=2))
+    assert restored.register(_decision("d1", 1), (1.0,)) == []
+    assert restored.register(_decision("d2", 2), (1.0,)) == []
+    assert len(restored) == 0  # registered again after a crash: not awaited twice
+    assert restored.register(_decision("d0", 0), (1.0,)) == [] and len(restored) == 1
+
+
+def test_format_2_without_closed_ids_is_still_read() -> None:
+    pending = PendingRewards()
+    pending.register(_decision("d", 7), (0.5, 0.25))
+    data = pending.to_bytes()  # format 3 with no closed ids: drop their count
+    magic, _, count, floats, closed = struct.unpack_from("<4sBxxxIII", data)
+    assert closed == 0
+    v2 = struct.pack("<4sBxxxII", magic, 2, count, floats) + data[20:]
+    assert PendingRewards.from_bytes(v2).get("d") == pending.get("d")
