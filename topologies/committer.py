@@ -21,7 +21,10 @@ the owners apply those records again. A commit that fails or hangs crashes the w
 Records are applied in offset order, each once, per partition (:meth:`Committer.admit`):
 the consumer library drops records fetched during a rebalance and would then commit
 past them; a record beyond the next expected offset makes the worker read the partition
-again from there, so that what is acknowledged never has a hole.
+again from there, so that what is acknowledged never has a hole. A partition with records
+waiting that applies none for a while is read again too (the dropped records may have
+been its last), and Faust's "gap" bookkeeping, which counts an offset jump as
+acknowledged, is switched off for the inputs.
 
 Each worker process keeps its checkpoint under its own key (``learner:<worker id>``, the
 id kept in its data folder), so a restart on the same folder finds its own lineage; a
@@ -210,6 +213,7 @@ class Committer:
         (asked of the broker once per generation); see :meth:`admit`."""
         if self._positions_generation == generation:
             return True
+        self._ignore_gaps_in_inputs()
         ours = [tp for tp in self.app.assignor.assigned_actives()
                 if tp.topic in self.input_topics]
         try:
@@ -234,11 +238,13 @@ class Committer:
             admission = self.positions.admit(message.tp, message.offset)
         return admission is Admission.APPLY
 
-    async def read_stalled_again(self, after_s: float) -> None:
+    async def read_stalled_again(self, after_s: float, rewinding_after_s: float) -> None:
         """Read again from the expected offset any partition that has records beyond it
-        but has applied none for ``after_s``: records dropped by the consumer with none
-        after them to reveal the hole (see :meth:`admit`)."""
-        if self.suspended or getattr(self.app, "rebalancing", False):
+        but has applied none for ``after_s`` (``rewinding_after_s`` when a seek back
+        brought nothing yet): records dropped by the consumer with none after them to
+        reveal the hole, or a seek undone by records fetched before it (see :meth:`admit`).
+        """
+        if self.suspended:
             return
         generation = self.app.consumer_generation_id
         async with self._lock:
@@ -249,13 +255,37 @@ class Committer:
                     end = self.app.consumer.highwater(tp)
                 except Exception:  # not known yet (nothing fetched): nothing to compare
                     continue
-                if end is None or not self.positions.stalled(tp, end, self.clock(), after_s):
+                wait = rewinding_after_s if self.positions.rewinding(tp) else after_s
+                if end is None or not self.positions.stalled(tp, end, self.clock(), wait):
                     continue
                 expected = self.positions.expected(tp)
                 assert expected is not None  # stalled() is only said of a partition of ours
                 log.warning("partition applies nothing though records wait; reading it again",
                             topic=tp.topic, partition=tp.partition, expected=expected, end=end)
-                await self.app.consumer.seek_wait({tp: expected})
+                await self._seek(tp, expected)
+
+    async def _seek(self, tp: TP, offset: int) -> None:
+        self._ignore_gaps_in_inputs()
+        await self.app.consumer.seek_wait({tp: offset})
+
+    def _ignore_gaps_in_inputs(self) -> None:
+        """faust-streaming takes an offset jump between two fetched records for a compaction
+        gap and counts the records in it as acknowledged: a record fetched before a seek
+        back and delivered after it would let Faust commit past records not applied yet.
+        Our inputs are neither compacted nor transactional, so they have no real gaps."""
+        consumer: Any = self.app.consumer
+        add_gap = consumer._add_gap
+        if getattr(add_gap, "rtp_inputs_ignored", False):
+            return
+
+        async def add_gap_elsewhere(tp: TP, offset_from: int, offset_to: int) -> None:
+            if tp.topic not in self.input_topics:
+                await add_gap(tp, offset_from, offset_to)
+
+        add_gap_elsewhere.rtp_inputs_ignored = True  # type: ignore[attr-defined]
+        consumer._add_gap = add_gap_elsewhere
+        for tp in [tp for tp in consumer._gap if tp.topic in self.input_topics]:
+            consumer._gap.pop(tp, None)
 
     async def _rewind(self, tp: TP, offset: int) -> None:
         expected = self.positions.expected(tp)
@@ -271,9 +301,9 @@ class Committer:
                         earliest=earliest)
             self.positions.skip_to(tp, earliest)
             return
-        log.warning("records missing from the stream; reading the partition again",
+        log.info("records missing from the stream; reading the partition again",
                     topic=tp.topic, partition=tp.partition, expected=expected, got=offset)
-        await self.app.consumer.seek_wait({tp: expected})
+        await self._seek(tp, expected)
 
     def _stored_checkpoints(self, partitions: Iterable[int]) -> list[tuple[int, bytes, bytes]]:
         """(partition, key, value) of every learner checkpoint stored in ``partitions``."""

@@ -356,7 +356,8 @@ def build_app(settings: Settings, options: WorkerOptions | None = None,
 
     @app.timer(interval=_STALL_CHECK_S)
     async def read_stalled_partitions_again() -> None:
-        await committer.read_stalled_again(after_s=_STALLED_AFTER_S)
+        await committer.read_stalled_again(after_s=_STALLED_AFTER_S,
+                                           rewinding_after_s=_STALL_CHECK_S)
 
     async def on_revoked(*_: Any, **__: Any) -> None:
         committer.on_revoked()

@@ -90,6 +90,10 @@ class Positions(Generic[P]):
         """The partitions given to :meth:`start`."""
         return list(self._next)
 
+    def rewinding(self, partition: P) -> bool:
+        """Whether ``partition`` waits for the records a seek back should bring."""
+        return partition in self._waiting
+
     def expected(self, partition: P) -> int | None:
         """The offset ``partition`` continues from (None: not ours)."""
         return self._next.get(partition)
