@@ -380,6 +380,8 @@ class Committer:
             # The checkpoint is acknowledged before any state is written, on the changelogs
             # as locally: whoever restores the states finds a learner at least as recent.
             await self._write_learner()
+            if generation != self._generation:
+                return  # revoked while the checkpoint was written: the states are not ours
             await asyncio.gather(*(self._write(c) for c in changes))
         finally:
             self.staging.done()
