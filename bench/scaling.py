@@ -364,7 +364,7 @@ def run() -> list[dict[str, Any]]:
     count = int(scaled(FULL_EVENTS, scale, 3_000))
     load_before = load_note()
     messages = _encoded(generate_events(count))
-    partitions = Settings.from_env().partitions
+    partitions = PARTITIONS
     order = run_order(WORKER_COUNTS, ROUNDS)
     measured: list[Measured] = []
     failed: list[str] = []
@@ -387,7 +387,9 @@ def run() -> list[dict[str, Any]]:
     rows = scaling_rows(best)
     notes = "\n".join([
         f"{count:,} simulator events (as in bench/throughput.py), {partitions} partitions "
-        "(RTP_PARTITIONS), the same encoded messages for every N. For each N, under a fresh "
+        "(a multiple of 1, 2 and 3: with a standby replica Faust's assignor can leave a "
+        "third worker on 4 partitions without any), the same encoded messages for every N. "
+        "For each N, under a fresh "
         "topic prefix: N `rtp worker` processes (commit every 2 s, own RocksDB folder each) "
         "start on an empty events topic; once the group is stable with N members that each "
         f"own events partitions (held {SETTLE_S:.0f} s), the events are produced; events/s is "
