@@ -40,11 +40,11 @@ from pipeline.profiles import (
     apply_profile_update,
     decode_view,
     decode_visitor_message,
-    encode_view,
     encode_visitor_message,
     messages_for_effect,
     profile_key,
     views_for,
+    visitor_side_change,
 )
 from pipeline.profiles.state import ProfileState
 from pipeline.serde import (
@@ -286,13 +286,10 @@ def build_app(settings: Settings, options: WorkerOptions | None = None,
             log.warning("visitor profile message skipped", error=str(exc))
             return
         key, partition = message.visitor_id.encode(), event.message.partition
-        if message.erase or message.view is None:
+        change = visitor_side_change(message)
+        committer.stage_view(partition, key, change.view)
+        if not change.keep_behaviour:
             committer.stage_visitor(partition, key, None)
-            committer.stage_view(partition, key, None)
-        else:
-            committer.stage_view(partition, key, encode_view(message.view))
-            if not message.view.personalization_allowed:
-                committer.stage_visitor(partition, key, None)  # opted out: keep no behaviour
 
     def apply_tick(event: EventT) -> None:
         # Tables only change in the stream of the partition that owns the key, so a tick per

@@ -22,12 +22,14 @@ from pipeline.profiles.errors import (
 )
 from pipeline.profiles.fanout import (
     VisitorMessage,
+    VisitorSideChange,
     decode_view,
     decode_visitor_message,
     encode_view,
     encode_visitor_message,
     messages_for_effect,
     views_for,
+    visitor_side_change,
 )
 from pipeline.profiles.merge import merge_profiles
 from pipeline.profiles.options import ProfileOptions
@@ -64,6 +66,7 @@ __all__ = [
     "ProfileView",
     "SanitizedTraits",
     "VisitorMessage",
+    "VisitorSideChange",
     "apply_conversion",
     "apply_profile_update",
     "apply_session_end",
@@ -79,4 +82,5 @@ __all__ = [
     "profile_key",
     "sanitize_traits",
     "views_for",
+    "visitor_side_change",
 ]

@@ -25,12 +25,14 @@ from pipeline.profiles.view import ProfileView
 
 __all__ = [
     "VisitorMessage",
+    "VisitorSideChange",
     "decode_view",
     "decode_visitor_message",
     "encode_view",
     "encode_visitor_message",
     "messages_for_effect",
     "views_for",
+    "visitor_side_change",
 ]
 
 
@@ -41,6 +43,34 @@ class VisitorMessage:
     visitor_id: str
     view: ProfileView | None
     erase: bool = False
+
+
+@dataclass(frozen=True)
+class VisitorSideChange:
+    """What a :class:`VisitorMessage` changes where the visitor's state lives."""
+
+    #: The encoded view to store for the visitor; None: delete the stored view.
+    view: bytes | None
+    #: False: delete the visitor's behavioural state too (erasure, or consent withdrawn).
+    keep_behaviour: bool
+
+
+def visitor_side_change(message: VisitorMessage) -> VisitorSideChange:
+    """The visitor-side change a message asks for.
+
+    >>> visitor_side_change(VisitorMessage("v", None, erase=True))
+    VisitorSideChange(view=None, keep_behaviour=False)
+    >>> change = visitor_side_change(VisitorMessage("v", ProfileView(loyalty_tier="gold")))
+    >>> decode_view(change.view).loyalty_tier, change.keep_behaviour
+    ('gold', True)
+    >>> opted_out = ProfileView(personalization_allowed=False)
+    >>> visitor_side_change(VisitorMessage("v", opted_out)).keep_behaviour
+    False
+    """
+    if message.erase or message.view is None:
+        return VisitorSideChange(view=None, keep_behaviour=False)
+    return VisitorSideChange(view=encode_view(message.view),
+                             keep_behaviour=message.view.personalization_allowed)
 
 
 def views_for(state: ProfileState, options: ProfileOptions | None = None) -> list[VisitorMessage]:
