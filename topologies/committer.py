@@ -266,7 +266,11 @@ class Committer:
 
     async def _seek(self, tp: TP, offset: int) -> None:
         self._ignore_gaps_in_inputs()
-        await self.app.consumer.seek_wait({tp: offset})
+        try:
+            await self.app.consumer.seek_wait({tp: offset})
+        except Exception as exc:  # e.g. revoked meanwhile; the stall check tries again
+            log.warning("seek failed", topic=tp.topic, partition=tp.partition,
+                        offset=offset, error=repr(exc))
 
     def _ignore_gaps_in_inputs(self) -> None:
         """faust-streaming takes an offset jump between two fetched records for a compaction
@@ -302,7 +306,7 @@ class Committer:
             self.positions.skip_to(tp, earliest)
             return
         log.info("records missing from the stream; reading the partition again",
-                    topic=tp.topic, partition=tp.partition, expected=expected, got=offset)
+                 topic=tp.topic, partition=tp.partition, expected=expected, got=offset)
         await self._seek(tp, expected)
 
     def _stored_checkpoints(self, partitions: Iterable[int]) -> list[tuple[int, bytes, bytes]]:
