@@ -279,17 +279,12 @@ def _wait_split(settings: Settings, workers: list[WorkerProcess],
 
 def _behind(settings: Settings, group: str) -> dict[int, int]:
     """Messages of the events topic each partition's committed offset of ``group`` lacks."""
-    from confluent_kafka import Consumer, TopicPartition
+    from pipeline.topics.groups import GroupPositions
 
     topic = settings.topic(EVENTS)
-    reader = Consumer({"bootstrap.servers": settings.bootstrap, "group.id": group,
-                       "enable.auto.commit": False})
-    try:
-        wanted = [TopicPartition(topic, p) for p in range(settings.partitions)]
-        return {tp.partition: reader.get_watermark_offsets(tp, timeout=10)[1]
-                - max(tp.offset, 0) for tp in reader.committed(wanted, timeout=10)}
-    finally:
-        reader.close()
+    lag = GroupPositions(settings.bootstrap, group).behind(
+        (topic, p) for p in range(settings.partitions))
+    return {partition: behind for (_, partition), behind in lag.items()}
 
 
 def _cpu_now(workers: list[WorkerProcess]) -> tuple[float, str]:
