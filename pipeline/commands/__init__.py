@@ -11,6 +11,7 @@ from pipeline.commands import (
     demo,
     evaluate,
     import_data,
+    profiles,
     ready,
     replay,
     report,
@@ -27,5 +28,5 @@ def register_commands(
 ) -> None:
     """Add every job subcommand to ``sub``."""
     for module in (demo, worker, ready, simulate, delivery, collector, replay, evaluate,
-                   report, import_data):
+                   report, import_data, profiles):
         module.register(sub, add_common)

@@ -1,9 +1,17 @@
-"""``rtp worker``: run the personalization topology (a Faust worker) until stopped."""
+"""``rtp worker``: run the decision path (a librdkafka loop) until stopped.
+
+By default it also starts the profile side (``rtp profiles``, a Faust app) as a child
+process that ends with it; ``--no-profiles`` leaves that to a separate deployment.
+"""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,49 +24,76 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
              add_common: Callable[[argparse.ArgumentParser], None]) -> None:
     """Add ``rtp worker`` to the CLI."""
     parser = sub.add_parser(
-        "worker", help="run the personalization worker (Faust) until SIGTERM/SIGINT",
-        description="Consume clickstream.events, personalization.outcomes and profiles.updates; "
-                    "sessionize, detect struggle, score intent, decide, learn; write actions, "
-                    "the decision log and signals. Several workers with the same app id split "
-                    "the partitions. Stops gracefully on SIGTERM or Ctrl-C.")
+        "worker", help="run the personalization worker until SIGTERM/SIGINT",
+        description="Consume clickstream.events, personalization.outcomes and the profile "
+                    "views; sessionize, detect struggle, score intent, decide, learn; write "
+                    "actions, the decision log and signals. Several workers with the same app "
+                    "id split the partitions. Also starts the profile side (rtp profiles) "
+                    "unless --no-profiles. Stops gracefully on SIGTERM or Ctrl-C (a final "
+                    "commit, then it leaves the group).")
     parser.add_argument("--app-id", default="rtp-personalize",
-                        help="Faust app id = consumer group (default rtp-personalize; the topic "
-                             "prefix is prepended)")
+                        help="consumer group and changelog prefix (default rtp-personalize; "
+                             "the topic prefix is prepended)")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="RocksDB folder (default <cache>/worker/<app id>)")
-    parser.add_argument("--web-port", type=int, default=0,
-                        help="Faust web port for metrics/table views (default 0 = off)")
     parser.add_argument("--commit-every", type=float, default=2.0,
-                        help="seconds between commits: learner checkpoint, changed visitor "
-                             "states, input offsets; a crash applies at most this much input "
-                             "again, never loses it (default 2.0)")
+                        help="seconds between commits: outputs acknowledged, learner "
+                             "checkpoint, changed visitor states, input offsets; a crash "
+                             "applies at most this much input again, never loses it "
+                             "(default 2.0)")
     parser.add_argument("--control-share", type=float, default=0.10,
                         help="share of people in the control group (default 0.10)")
     parser.add_argument("--sweep-every", type=float, default=60.0,
                         help="seconds between deletions of expired visitor states (default 60)")
+    parser.add_argument("--no-profiles", dest="profiles", action="store_false",
+                        help="do not start the profile side beside the worker (run "
+                             "`rtp profiles` separately)")
     add_common(parser)
     parser.set_defaults(handler=lambda args, settings: run_worker(settings, args))
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the worker dies, even by SIGKILL (Linux)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def _start_profiles(settings: Settings, group: str, data_dir: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "RTP_TOPIC_PREFIX": settings.topic_prefix,
+           "RTP_KAFKA_BOOTSTRAP": settings.bootstrap, "RTP_PARTITIONS": str(settings.partitions)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", "profiles", "--group", group,
+         "--data-dir", str(data_dir)], env=env, preexec_fn=_die_with_parent)
+
+
 def run_worker(settings: Settings, args: argparse.Namespace) -> int:
-    """Build the Faust app and run it in this process."""
-    import faust
-
+    """Build the worker and run it in this process (and the profile side beside it)."""
     from pipeline.engine import EngineOptions
-    from topologies.personalize import WorkerOptions, build_app
+    from topologies.personalize import Worker, WorkerOptions
 
-    options = dataclasses.replace(WorkerOptions(), app_id=args.app_id, data_dir=args.data_dir,
-                                  web_port=args.web_port,
-                                  commit_every_seconds=args.commit_every,
-                                  sweep_every_seconds=args.sweep_every)
     if args.commit_every <= 0:
         raise SystemExit("rtp worker: --commit-every must be > 0 seconds")
     if not 0.0 <= args.control_share < 1.0:
         raise SystemExit("rtp worker: --control-share must be within [0, 1)")
+    options = dataclasses.replace(WorkerOptions(), app_id=args.app_id, data_dir=args.data_dir,
+                                  commit_every_seconds=args.commit_every,
+                                  sweep_every_seconds=args.sweep_every)
     engine = EngineOptions()
     engine = dataclasses.replace(engine, decider=dataclasses.replace(
         engine.decider, control_share=args.control_share))
-    app = build_app(settings, options, engine)
-    worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True)
-    worker.execute_from_commandline()
-    return 0
+    worker = Worker(settings, options, engine)
+    profiles = None
+    if args.profiles:
+        profiles = _start_profiles(settings, worker.group, options.folder(settings) / "profiles")
+    try:
+        return worker.run()
+    finally:
+        if profiles is not None and profiles.poll() is None:
+            profiles.terminate()
+            try:
+                profiles.wait(30)
+            except subprocess.TimeoutExpired:
+                profiles.kill()

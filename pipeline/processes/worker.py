@@ -42,23 +42,29 @@ class WorkerProcess:
             env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
     def changelog(self, table: str) -> str:
-        """The changelog topic Faust keeps for ``table``."""
-        return f"{self.group}-{table}-changelog"
+        """The changelog topic of ``table`` (``profiles`` is the profile side's, a Faust app)."""
+        owner = f"{self.group}-profiles" if table == "profiles" else self.group
+        return f"{owner}-{table}-changelog"
 
     def wait_ready(self, timeout: float = 90.0) -> None:
-        """Until the worker's consumer group is stable with partitions assigned."""
+        """Until the worker's consumer group, and its profile side's, are stable with
+        partitions assigned."""
         admin = AdminClient({"bootstrap.servers": self.settings.bootstrap})
         deadline = time.monotonic() + timeout
+        waiting = [self.group, f"{self.group}-profiles"]
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"worker exited ({self.proc.returncode}): {self.tail()}")
             try:
-                description = admin.describe_consumer_groups([self.group])[self.group].result(10)
+                description = admin.describe_consumer_groups(waiting[:1])[waiting[0]].result(10)
             except KafkaException:  # e.g. NOT_COORDINATOR while a fresh broker loads offsets
                 description = None
             if description is not None and description.state == ConsumerGroupState.STABLE and any(
                     m.assignment.topic_partitions for m in description.members):
-                return
+                waiting.pop(0)
+                if not waiting:
+                    return
+                continue
             time.sleep(0.2)  # polling a child process for readiness
         raise TimeoutError(f"worker not ready within {timeout} s: {self.tail()}")
 

@@ -1,10 +1,8 @@
 """Where a consumer group continues each partition, read with the admin API.
 
-A worker asks this at the start of each consumer generation (see
-:mod:`pipeline.engine.positions`): the group's committed offset, or the first offset
-still in the log when nothing was committed or retention deleted past it. Asking the
-consumer instead (``seek_to_committed``) also moves its fetch positions, which raced
-with the consumer library's own seek after an assignment.
+The group's committed offset, or the first offset still in the log when nothing was
+committed or retention deleted past it; :meth:`GroupPositions.behind` is a group's lag
+(benchmarks and readiness use it).
 """
 
 from __future__ import annotations

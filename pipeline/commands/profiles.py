@@ -1,0 +1,47 @@
+"""``rtp profiles``: run the profile side (a Faust app) until stopped."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+from pipeline.settings import Settings
+
+__all__ = ["register", "run_profiles"]
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+             add_common: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Add ``rtp profiles`` to the CLI."""
+    parser = sub.add_parser(
+        "profiles", help="run the profile side (Faust) until SIGTERM/SIGINT",
+        description="Consume profiles.updates (identify, traits, consent, erasure) and the "
+                    "workers' conversions; keep profiles by person in a RocksDB table; send "
+                    "each visitor's profile view to the workers. `rtp worker` starts one "
+                    "beside itself unless --no-profiles.")
+    parser.add_argument("--group", default="rtp-personalize",
+                        help="the worker group it serves (default rtp-personalize; its own app "
+                             "id is <group>-profiles, the topic prefix is prepended unless "
+                             "already there)")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="RocksDB folder (default <cache>/profiles/<app id>)")
+    parser.add_argument("--web-port", type=int, default=0,
+                        help="Faust web port for metrics/table views (default 0 = off)")
+    add_common(parser)
+    parser.set_defaults(handler=lambda args, settings: run_profiles(settings, args))
+
+
+def run_profiles(settings: Settings, args: argparse.Namespace) -> int:
+    """Build the Faust app and run it in this process."""
+    import faust
+
+    from topologies.profiles import ProfileOptions, build_profile_app
+
+    group = args.group if args.group.startswith(settings.topic_prefix) else (
+        settings.topic_prefix + args.group)
+    app = build_profile_app(settings, group, ProfileOptions(data_dir=args.data_dir,
+                                                            web_port=args.web_port))
+    worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True)
+    worker.execute_from_commandline()
+    return 0

@@ -1,0 +1,354 @@
+"""The decision path: per-visitor records through the engine, on a librdkafka loop.
+
+:class:`DecisionPath` is the :class:`~topologies.loop.loop.Processor` of ``rtp worker``.
+It reads everything keyed by visitor id (co-partitioned, so one worker owns a visitor's
+events, outcomes and profile views together):
+
+- ``clickstream.events``  → engine.on_event → signals, actions, decision log, conversions
+- ``personalization.outcomes`` → engine.on_outcome (rewards, dismissals)
+- ``rtp.internal.visitor-profiles`` (from the profile side) → views, consent, erasure
+
+and, between batches, deletes expired visitor states (session TTL), one partition at
+a time. Outputs are produced without waiting. Its commit (called by the loop):
+
+1. every output sent so far acknowledged by the broker,
+2. the learner checkpoint written (changelog acknowledged, then locally),
+3. every visitor state and profile view changed since the last commit written,
+4. (the loop) the input offsets committed.
+
+A crash anywhere before 4 delivers the records after the committed offsets again:
+their outputs go out again with the same decision ids, the learner applies them again
+harmlessly (see :mod:`pipeline.engine.commits`), and an event already in a stored
+visitor state is recognised by its source offset. Tables are RocksDB stores per
+partition with compacted changelogs (:mod:`topologies.loop`).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from pipeline.engine import Engine, EngineOptions, Learner, VisitorState
+from pipeline.engine.cache import StateCache
+from pipeline.engine.commits import (
+    checkpoint_learner,
+    checkpoint_sequence,
+    checkpoint_value,
+    checkpoint_written_ms,
+)
+from pipeline.engine.routing import LATE, Output, event_outputs
+from pipeline.engine.staging import Change
+from pipeline.profiles import decode_view, decode_visitor_message, visitor_side_change
+from pipeline.serde import (
+    Admitted,
+    Codec,
+    LateEvent,
+    MeaningRules,
+    MessageGate,
+    ProcessingError,
+    Rejected,
+    SerdeError,
+)
+from pipeline.settings import Settings
+from pipeline.topics import EVENTS, OUTCOMES
+from topologies.loop.loop import Record
+from topologies.loop.outputs import Outputs
+from topologies.loop.tables import Tables
+from topologies.loop.timers import Interval
+
+__all__ = ["LEARNERS", "VIEWS", "VISITORS", "VISITOR_PROFILES", "DecisionPath", "PathOptions"]
+
+log = structlog.get_logger(__name__)
+
+#: Table names (the changelog topic is ``<group>-<table>-changelog``).
+VISITORS, VIEWS, LEARNERS = "visitors", "visitor-profiles", "learners"
+#: Internal topic: profile views re-keyed by visitor id (written by the profile side).
+VISITOR_PROFILES = "rtp.internal.visitor-profiles"
+_LEARNER_PREFIX = b"learner"
+
+
+@dataclass(frozen=True)
+class PathOptions:
+    """How the decision path commits and expires state.
+
+    >>> PathOptions().commit_timeout_s
+    120.0
+    """
+
+    #: How long a commit waits for the broker before it fails (and the worker stops).
+    commit_timeout_s: float = 120.0
+    #: Expired visitor states (session TTL) are deleted this often, per partition, seconds.
+    sweep_every_s: float = 60.0
+
+
+def worker_id(data_dir: Path) -> str:
+    """This worker's id, kept in its data folder: a restart on the folder is the same worker."""
+    path = data_dir / "worker-id"
+    if not path.exists():
+        path.write_text(uuid.uuid4().hex)
+    return path.read_text().strip()
+
+
+class DecisionPath:
+    """Reads, calls the engine, stages state, writes: one worker's stream adapter."""
+
+    def __init__(self, settings: Settings, engine: Engine, engine_options: EngineOptions,
+                 tables: Tables, outputs: Outputs, worker: str,
+                 options: PathOptions | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.engine_options = engine_options
+        self.tables = tables
+        self.outputs = outputs
+        self.options = options or PathOptions()
+        self.clock = clock
+        self.learner_key = _LEARNER_PREFIX + b":" + worker.encode()
+        self.cache: StateCache[VisitorState] = StateCache()
+        codec = Codec.default()
+        self.codec = codec
+        rules = MeaningRules(max_future_skew_ms=settings.max_future_skew_ms)
+        group = tables.group
+        self.gates = {
+            settings.topic(EVENTS): MessageGate(codec, ("ClickEvent",), rules, worker=group),
+            settings.topic(OUTCOMES): MessageGate(codec, ("Outcome",), rules, worker=group),
+        }
+        self._apply = {settings.topic(EVENTS): self._apply_event,
+                       settings.topic(OUTCOMES): self._apply_outcome,
+                       settings.topic(VISITOR_PROFILES): self._apply_visitor_profile}
+        self._sequence = 0
+        self._fresh = True
+        self._committed_learner: bytes | None = None
+        self._sweep = Interval(self.options.sweep_every_s / max(settings.partitions, 1))
+        self._sweep_next = 0
+        self.applied = 0
+
+    # -- partitions -----------------------------------------------------------------------
+
+    def assigned(self, partitions: list[int]) -> None:
+        """Open and catch up the stores; a fresh process adopts a stored learner."""
+        self.tables.assign(partitions)
+        if self._fresh:
+            self._restore_learner()
+
+    def revoked(self, partitions: list[int]) -> None:
+        """Close the stores of ``partitions`` (the loop committed everything before)."""
+        self.tables.revoke(partitions)
+        self.cache.clear()
+
+    def lost(self) -> None:
+        """Drop everything since the last commit, the learner's part too."""
+        self.tables.drop_uncommitted()
+        self.tables.close()
+        self.cache.clear()
+        if not self._fresh:
+            self.engine.learner = (
+                Learner.from_bytes(self._committed_learner, self.engine_options)
+                if self._committed_learner is not None else Learner.new(self.engine_options))
+
+    def _restore_learner(self) -> None:
+        """Before the first record: this worker's newest checkpoint (a restart on the same
+        folder, looked for in every partition on disk), else the most recently written one
+        among the partitions assigned (a worker replacing a dead one)."""
+        own, others = [], []
+        for partition in self.tables.local_partitions(LEARNERS):
+            for key, value in self.tables.read_local(LEARNERS, partition):
+                if key == self.learner_key:
+                    own.append((checkpoint_sequence(value), partition, value))
+                elif partition in self.tables.partitions and key.startswith(_LEARNER_PREFIX):
+                    others.append((checkpoint_written_ms(value), partition, value))
+        for _, partition, value in sorted(own, reverse=True) or sorted(others, reverse=True):
+            try:
+                self.engine.learner = Learner.from_bytes(checkpoint_learner(value),
+                                                         self.engine_options)
+            except ValueError as exc:  # other versions are refused, never half-loaded
+                log.warning("learner checkpoint refused", partition=partition, reason=str(exc))
+                continue
+            self._committed_learner = checkpoint_learner(value)
+            if own:
+                self._sequence = max(self._sequence, checkpoint_sequence(value))
+            log.info("learner restored", partition=partition, own=bool(own),
+                     sequence=checkpoint_sequence(value), updates=self.engine.learner.updates)
+            return
+
+    # -- records --------------------------------------------------------------------------
+
+    def apply(self, message: Record) -> None:
+        """Apply one record; a failure costs that record (dead-lettered), not the worker."""
+        self._fresh = False
+        self.applied += 1
+        try:
+            self._apply[message.topic](message)
+        except Exception:  # a bug must cost one record, not the worker
+            log.exception("record failed", topic=message.topic, offset=message.offset)
+
+    def _now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    def _admitted(self, message: Record) -> dict[str, Any] | None:
+        result = self.gates[message.topic].admit(
+            message.value, key=message.key, topic=message.topic,
+            partition=message.partition, offset=message.offset, now_ms=self._now_ms())
+        if isinstance(result, Admitted):
+            return result.record
+        self._dead_letter(result)
+        return None
+
+    def _dead_letter(self, rejected: Rejected) -> None:
+        value = self.codec.encode("DeadLetter", rejected.dead_letter)
+        self.outputs.send(rejected.dlq_topic, rejected.key, value)
+
+    def _reject(self, message: Record, error: SerdeError) -> None:
+        self._dead_letter(self.gates[message.topic].reject(
+            error, value=message.value, key=message.key, topic=message.topic,
+            partition=message.partition, offset=message.offset, now_ms=self._now_ms()))
+
+    def _write(self, outputs: list[Output], message: Record) -> None:
+        for out in outputs:
+            if out.topic == LATE:
+                self._reject(message, LateEvent(str(out.record["reason"])))
+            else:
+                self.outputs.send(self.settings.topic(out.topic), out.key.encode(),
+                                  self.codec.encode(out.schema, dict(out.record)))
+
+    def visitor(self, partition: int, key: bytes) -> VisitorState | None:
+        """The visitor's latest state: staged, cached, or stored."""
+        staged, value = self.tables.get(VISITORS, partition, key)
+        if staged:
+            return value
+        state = self.cache.get(key)
+        if state is None and value is not None:
+            state = VisitorState.from_bytes(value)
+            self.cache.put(key, state)
+        return state
+
+    def stage_visitor(self, partition: int, key: bytes, state: VisitorState | None) -> None:
+        """Change the visitor's state (None: delete it) at the next commit."""
+        self.tables.stage(VISITORS, partition, key, state)
+        if state is None:
+            self.cache.forget(key)
+        else:
+            self.cache.put(key, state)
+
+    def _apply_event(self, message: Record) -> None:
+        record = self._admitted(message)
+        if record is None:
+            return
+        key = str(record["visitor_id"]).encode()
+        partition, offset = message.partition, message.offset
+        try:
+            state = self.visitor(partition, key)
+            if state is not None and offset <= state.source_offset:
+                return  # delivered again after a crash and already in the stored state
+            _, view_bytes = self.tables.get(VIEWS, partition, key)
+            view = decode_view(view_bytes) if view_bytes is not None else None
+            result = self.engine.on_event(state, record, view)
+        except Exception as exc:  # a bug must cost one event, not the worker
+            self.cache.forget(key)  # the state object may be half-updated
+            log.exception("event failed", event_id=record.get("event_id"))
+            self._reject(message, ProcessingError(repr(exc)))
+            return
+        if not result.duplicate and result.late_reason is None:
+            if result.state is not None:
+                result.state.source_offset = offset
+            self.stage_visitor(partition, key, result.state)
+        self._write(event_outputs(result, record), message)
+
+    def _apply_outcome(self, message: Record) -> None:
+        record = self._admitted(message)
+        if record is None:
+            return
+        key = str(record["visitor_id"]).encode()
+        partition = message.partition
+        try:
+            result = self.engine.on_outcome(self.visitor(partition, key), record)
+        except Exception as exc:
+            self.cache.forget(key)
+            log.exception("outcome failed", decision_id=record.get("decision_id"))
+            self._reject(message, ProcessingError(repr(exc)))
+            return
+        if result.state is not None:
+            self.stage_visitor(partition, key, result.state)
+
+    def _apply_visitor_profile(self, message: Record) -> None:
+        value = message.value
+        if value is None:
+            return
+        try:
+            change_of = decode_visitor_message(value)
+        except ValueError as exc:
+            log.warning("visitor profile message skipped", error=str(exc))
+            return
+        key, partition = change_of.visitor_id.encode(), message.partition
+        change = visitor_side_change(change_of)
+        self.tables.stage(VIEWS, partition, key, change.view)
+        if not change.keep_behaviour:
+            self.stage_visitor(partition, key, None)
+
+    # -- timers ---------------------------------------------------------------------------
+
+    def tick(self, now: float) -> None:
+        """Delete the expired visitor states of one partition per sweep interval share."""
+        owned = sorted(self.tables.partitions)
+        if not owned or not self._sweep.due(now):
+            return
+        partition = owned[self._sweep_next % len(owned)]
+        self._sweep_next += 1
+        self.sweep(partition, self._now_ms())
+
+    def sweep(self, partition: int, now_ms: int) -> int:
+        """Stage the deletion of every expired visitor state of ``partition``; how many."""
+        expired = []
+        for key, staged, value in self.tables.items(VISITORS, partition):
+            try:
+                state = value if staged else VisitorState.from_bytes(value)
+            except ValueError:
+                state = None  # unreadable (an older format): delete it
+            if self.engine.sweep(state, now_ms):
+                expired.append(key)
+        for key in expired:
+            self.stage_visitor(partition, key, None)
+        if expired:
+            log.info("expired visitor states deleted", partition=partition, count=len(expired))
+        return len(expired)
+
+    # -- the commit -----------------------------------------------------------------------
+
+    def write(self) -> bool:
+        """Outputs acknowledged, then the learner checkpoint, then the changed states."""
+        timeout = self.options.commit_timeout_s
+        self.outputs.flush(timeout)
+        changes = self.tables.staging.take()
+        try:
+            if not changes and not self.applied:
+                return False
+            owned = self.tables.partitions
+            if owned:
+                # Acknowledged before any state is written: whoever restores the states
+                # finds a learner at least as recent.
+                self._sequence += 1
+                learner = self.engine.learner.to_bytes()
+                value = checkpoint_value(self._sequence, learner, self._now_ms())
+                self.tables.write([Change(LEARNERS, self.learner_key, min(owned), value)],
+                                  self.outputs, _as_bytes, timeout)
+                self._committed_learner = learner
+            self.tables.write(changes, self.outputs, _encode_state, timeout)
+        finally:
+            self.tables.staging.done()
+        self.applied = 0
+        return True
+
+
+def _as_bytes(value: Any) -> bytes:
+    return bytes(value)
+
+
+def _encode_state(value: Any) -> bytes:
+    """A staged value as stored: visitor states are encoded here, once per commit."""
+    return value.to_bytes() if isinstance(value, VisitorState) else bytes(value)

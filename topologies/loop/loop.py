@@ -1,0 +1,197 @@
+"""The consumer loop of the decision path: take a batch, apply each record, commit when due.
+
+One thread, no event loop: ``poll`` blocks until a record is there (or the poll
+timeout passes, so that timers and the stop flag are checked), then ``consume(n, 0)``
+takes whatever else is already fetched. Each record goes to the
+:class:`Processor`, which applies it in memory and produces its outputs without
+waiting. Every ``commit_every_s`` (and before partitions are revoked, and at the end)
+the loop commits: the processor writes what it must (outputs acknowledged, then
+state; see :mod:`topologies.decision_path`), then the input offsets are committed.
+
+Partitions are assigned by the ``range`` assignor: every input topic has the same
+partition count and range gives a member the same partition numbers of each, so a
+visitor's events, outcomes and profile views reach the same worker (cooperative-sticky
+balances topic-partitions one by one and does not keep them together).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Protocol
+
+import structlog
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+
+from topologies.loop.timers import Interval
+
+__all__ = ["ConsumerLoop", "ConsumerOptions", "Processor", "Record"]
+
+log = structlog.get_logger(__name__)
+
+
+class Record(NamedTuple):
+    """One consumed record, as the processor sees it.
+
+    >>> Record("t", 0, 7, b"k", b"v").offset
+    7
+    """
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+class Processor(Protocol):
+    """What the loop drives: the stream adapter of one worker."""
+
+    def assigned(self, partitions: list[int]) -> None:
+        """Partitions (numbers, the same in every input topic) now ours."""
+
+    def revoked(self, partitions: list[int]) -> None:
+        """Partitions no longer ours (after the loop committed)."""
+
+    def lost(self) -> None:
+        """The assignment was lost without a chance to commit: drop uncommitted work."""
+
+    def apply(self, record: Record) -> None:
+        """Apply one record; must not raise for anything the record contains."""
+
+    def tick(self, now: float) -> None:
+        """Called between batches (wall-clock work such as expiring state)."""
+
+    def write(self) -> bool:
+        """The commit's writes (outputs acknowledged, state stored); False: nothing to do."""
+
+
+@dataclass(frozen=True)
+class ConsumerOptions:
+    """librdkafka consumer settings of the decision path.
+
+    >>> ConsumerOptions().to_config("k:9092", "g")["partition.assignment.strategy"]
+    'range'
+    """
+
+    #: How long the broker holds a fetch that finds no data (low: records do not wait).
+    fetch_wait_ms: int = 10
+    #: Records taken per batch at most.
+    batch_size: int = 500
+    #: How long one poll blocks when nothing is there (timers and stop are checked between).
+    poll_timeout_s: float = 0.05
+    session_timeout_ms: int = 10_000
+
+    def to_config(self, bootstrap: str, group: str) -> dict[str, Any]:
+        """The confluent-kafka configuration."""
+        return {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "partition.assignment.strategy": "range",
+            "fetch.wait.max.ms": self.fetch_wait_ms,
+            "session.timeout.ms": self.session_timeout_ms,
+            "isolation.level": "read_committed",
+        }
+
+
+class ConsumerLoop:
+    """Consume ``topics`` in group ``group`` and drive ``processor`` until :meth:`stop`."""
+
+    def __init__(self, bootstrap: str, group: str, topics: Sequence[str], processor: Processor,
+                 commit_every_s: float, options: ConsumerOptions | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.options = options or ConsumerOptions()
+        self.topics = list(topics)
+        self.processor = processor
+        self.clock = clock
+        self.consumer = Consumer(self.options.to_config(bootstrap, group))
+        self._commit_due = Interval(commit_every_s)
+        #: Next offset to commit per input partition, for the records applied since the last.
+        self._next: dict[tuple[str, int], int] = {}
+        self._stopping = False
+        self.assignment: set[int] = set()
+
+    def stop(self) -> None:
+        """Ask the loop to finish (safe from a signal handler): it commits and leaves."""
+        self._stopping = True
+
+    # -- rebalance callbacks (called by librdkafka inside poll/consume) --------------------
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        numbers = sorted({tp.partition for tp in partitions})
+        self.processor.assigned(numbers)
+        self.assignment |= set(numbers)
+        log.info("partitions assigned; applying records", owned=sorted(self.assignment))
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Still ours until this returns: commit everything applied, so nothing is dropped.
+        self.commit()
+        numbers = sorted({tp.partition for tp in partitions})
+        self.processor.revoked(numbers)
+        self.assignment -= set(numbers)
+        log.info("partitions revoked", revoked=numbers)
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        dropped = len(self._next)
+        self._next.clear()
+        self.processor.lost()
+        self.assignment.clear()
+        log.warning("partitions lost; uncommitted work dropped (the new owners apply it again)",
+                    partitions_with_records=dropped)
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Consume until stopped; commit at the end and leave the group."""
+        self.consumer.subscribe(self.topics, on_assign=self._on_assign,
+                                on_revoke=self._on_revoke, on_lost=self._on_lost)
+        try:
+            while not self._stopping:
+                self.run_once()
+            self.commit()
+            log.info("final commit written")
+        finally:
+            self.consumer.close()  # leaves the group: the others take over at once
+
+    def run_once(self) -> int:
+        """One turn: a batch (possibly empty), the processor's tick, a commit if due."""
+        first = self.consumer.poll(self.options.poll_timeout_s)
+        batch = [first] if first is not None else []
+        if first is not None and self.options.batch_size > 1:
+            batch += self.consumer.consume(self.options.batch_size - 1, 0)
+        applied = 0
+        for message in batch:
+            err = message.error()
+            if err is not None:
+                self._on_error(err)
+                continue
+            record = Record(message.topic(), message.partition(), message.offset(),  # type: ignore[arg-type]
+                            message.key(), message.value())
+            self.processor.apply(record)
+            self._next[record.topic, record.partition] = record.offset + 1
+            applied += 1
+        now = self.clock()
+        self.processor.tick(now)
+        if self._commit_due.due(now):
+            self.commit()
+        return applied
+
+    def _on_error(self, err: KafkaError) -> None:
+        if err.fatal():
+            raise KafkaException(err)
+        log.warning("consumer error", error=str(err))
+
+    def commit(self) -> None:
+        """Commit: the processor's writes, then the offsets of every record applied."""
+        wrote = self.processor.write()
+        self._commit_due.reset(self.clock())
+        if not self._next:
+            return
+        offsets = [TopicPartition(topic, partition, offset)
+                   for (topic, partition), offset in self._next.items()]
+        self.consumer.commit(offsets=offsets, asynchronous=False)
+        self._next.clear()
+        log.debug("committed", partitions=len(offsets), wrote=wrote)

@@ -1,0 +1,109 @@
+"""Records produced without waiting, and the wait for all of them that a commit makes.
+
+``send`` hands a record to librdkafka and returns at once; the delivery reports are
+served by :meth:`Outputs.poll` (the loop calls it every turn) and by :meth:`flush`,
+which a commit calls: it returns when the broker has acknowledged everything sent
+so far, and raises if anything failed, so a commit never goes past a lost output.
+For changelog records it also tells the highest offset written per partition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import KafkaError, Message, Producer
+
+__all__ = ["OutputError", "Outputs", "ProducerOptions"]
+
+
+class OutputError(RuntimeError):
+    """The broker did not acknowledge a record (the worker must not commit past it)."""
+
+
+@dataclass(frozen=True)
+class ProducerOptions:
+    """librdkafka producer settings of the decision path.
+
+    >>> ProducerOptions().to_config("k:9092")["partitioner"]
+    'murmur2_random'
+    """
+
+    #: A short linger keeps event→action latency low; a commit flushes anyway.
+    linger_ms: float = 1.0
+    compression: str = "lz4"
+    #: Largest record (learner checkpoints can pass Kafka's 1 MB default).
+    max_message_bytes: int = 16 * 1024 * 1024
+
+    def to_config(self, bootstrap: str) -> dict[str, Any]:
+        """The confluent-kafka configuration."""
+        return {
+            "bootstrap.servers": bootstrap,
+            "linger.ms": self.linger_ms,
+            "compression.type": self.compression,
+            "acks": "all",
+            "enable.idempotence": True,
+            # Java/Faust's partitioner: keys land where the Faust side and other clients
+            # put them (the profile side re-keys by person).
+            "partitioner": "murmur2_random",
+            "message.max.bytes": self.max_message_bytes,
+        }
+
+
+class Outputs:
+    """A producer whose sends a commit can wait for."""
+
+    def __init__(self, bootstrap: str, options: ProducerOptions | None = None) -> None:
+        self.producer = Producer((options or ProducerOptions()).to_config(bootstrap))
+        self._failed: list[str] = []
+        #: (topic, partition) -> highest offset acknowledged since the last :meth:`take_offsets`
+        self._offsets: dict[tuple[str, int], int] = {}
+
+    def send(self, topic: str, key: bytes | None, value: bytes | None,
+             partition: int | None = None, track_offset: bool = False) -> None:
+        """Produce one record (``partition`` None: by key); never waits for the broker."""
+        callback = self._tracked if track_offset else self._delivered
+        kwargs: dict[str, Any] = {"key": key, "value": value, "on_delivery": callback}
+        if partition is not None:
+            kwargs["partition"] = partition
+        while True:
+            try:
+                self.producer.produce(topic, **kwargs)
+                return
+            except BufferError:  # the local queue is full: let deliveries drain it
+                self.producer.poll(0.05)
+
+    def poll(self) -> None:
+        """Serve delivery reports that are ready (never waits)."""
+        self.producer.poll(0)
+
+    def flush(self, timeout_s: float) -> None:
+        """Wait until every record sent so far is acknowledged; raise if one failed."""
+        remaining = self.producer.flush(timeout_s)
+        if remaining:
+            raise OutputError(f"{remaining} records not acknowledged within {timeout_s} s")
+        if self._failed:
+            failed, self._failed = self._failed, []
+            raise OutputError(f"{len(failed)} records failed, first: {failed[0]}")
+
+    def take_offsets(self) -> dict[tuple[str, int], int]:
+        """Highest acknowledged offset per partition of the tracked sends since last taken."""
+        offsets, self._offsets = self._offsets, {}
+        return offsets
+
+    def _delivered(self, err: KafkaError | None, msg: Message) -> None:
+        if err is not None:
+            self._failed.append(f"{msg.topic()}: {err}")
+
+    def _tracked(self, err: KafkaError | None, msg: Message) -> None:
+        if err is not None:
+            self._failed.append(f"{msg.topic()}: {err}")
+            return
+        tp = (str(msg.topic()), int(msg.partition() or 0))
+        offset = int(msg.offset() or 0)
+        if offset > self._offsets.get(tp, -1):
+            self._offsets[tp] = offset
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Deliver what is queued (best effort)."""
+        self.producer.flush(timeout_s)

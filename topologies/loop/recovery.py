@@ -1,0 +1,124 @@
+"""Bring a partition store up to date from its compacted changelog topic.
+
+The changelog is the truth; the local store records the offset of the last
+changelog record it reflects. On assignment the store reads the changelog from the
+next offset to the end (a restart on the same folder reads only what it missed;
+a new folder reads everything). A store that claims more than the changelog holds
+(the topic was recreated) is rebuilt from the start.
+
+The pure part, :func:`apply_changelog`, folds records into a store in chunks:
+
+>>> import tempfile
+>>> from pathlib import Path
+>>> store = PartitionStore.open(Path(tempfile.mkdtemp()))
+>>> apply_changelog(store, [(0, b"a", b"1"), (1, b"b", b"2"), (2, b"a", None)], chunk=2)
+3
+>>> list(store.items()), store.changelog_offset
+([(b'b', b'2')], 2)
+>>> store.close()
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import structlog
+from confluent_kafka import Consumer, TopicPartition
+
+from topologies.loop.store import PartitionStore
+
+__all__ = ["ChangelogReader", "RecoveryError", "apply_changelog"]
+
+log = structlog.get_logger(__name__)
+
+
+class RecoveryError(RuntimeError):
+    """The changelog could not be read to its end."""
+
+
+def apply_changelog(store: PartitionStore,
+                    records: Iterable[tuple[int, bytes, bytes | None]],
+                    chunk: int = 10_000) -> int:
+    """Write changelog ``records`` (offset, key, value or None) into ``store``; how many."""
+    pending: dict[bytes, bytes | None] = {}
+    last, count = store.changelog_offset, 0
+    for offset, key, value in records:
+        pending[key] = value
+        last, count = offset, count + 1
+        if len(pending) >= chunk:
+            store.write(pending, last)
+            pending = {}
+    if pending or last != store.changelog_offset:
+        store.write(pending, last)
+    return count
+
+
+@dataclass
+class ChangelogReader:
+    """Reads changelog partitions to their end with a consumer of its own (no group)."""
+
+    bootstrap: str
+    timeout_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        self._consumer = Consumer({
+            "bootstrap.servers": self.bootstrap,
+            "group.id": "rtp-changelog-reader",  # never joins nor commits: assign() only
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "fetch.wait.max.ms": 10,
+        })
+
+    def catch_up(self, store: PartitionStore, topic: str, partition: int) -> PartitionStore:
+        """Fold what ``store`` misses of ``topic[partition]`` into it; returns the store
+        (a new, rebuilt one when the local files claim more than the changelog has)."""
+        low, high = self._consumer.get_watermark_offsets(
+            TopicPartition(topic, partition), timeout=self.timeout_s)
+        if store.changelog_offset >= high:
+            log.warning("local store is ahead of its changelog; rebuilding it",
+                        topic=topic, partition=partition, local=store.changelog_offset,
+                        changelog_end=high)
+            path = store.path
+            store.destroy()
+            store = PartitionStore.open(path)
+        start = max(store.changelog_offset + 1, low)
+        if start >= high:
+            return store
+        started = time.monotonic()
+        count = apply_changelog(store, self._read(topic, partition, start, high))
+        log.info("store restored from its changelog", topic=topic, partition=partition,
+                 records=count, seconds=round(time.monotonic() - started, 3))
+        return store
+
+    def _read(self, topic: str, partition: int, start: int,
+              high: int) -> Iterator[tuple[int, bytes, bytes | None]]:
+        self._consumer.assign([TopicPartition(topic, partition, start)])
+        deadline = time.monotonic() + self.timeout_s
+        try:
+            while True:
+                if time.monotonic() > deadline:
+                    raise RecoveryError(f"{topic}[{partition}] not read to {high} within "
+                                        f"{self.timeout_s} s")
+                batch = self._consumer.consume(1000, 0.2)
+                if not batch:
+                    # The last records may have been compacted away: the position tells.
+                    position = self._consumer.position([TopicPartition(topic, partition)])
+                    if position and position[0].offset >= high:
+                        return
+                for msg in batch:
+                    err = msg.error()
+                    if err is not None:
+                        raise RecoveryError(f"{topic}[{partition}]: {err}")
+                    key, offset = msg.key(), int(msg.offset() or 0)
+                    if key is not None:
+                        yield offset, key, msg.value()
+                    if offset >= high - 1:
+                        return
+        finally:
+            self._consumer.unassign()
+
+    def close(self) -> None:
+        """Close the consumer."""
+        self._consumer.close()

@@ -1,0 +1,150 @@
+"""The worker's tables: one local store per (table, partition) it owns, changes staged
+in memory until a commit writes them to the changelogs first, then locally.
+
+Reads see staged changes first (:class:`~pipeline.engine.staging.Staging`), so a record
+sees what the records before it changed though nothing is written yet. Values are staged
+as objects and encoded once, at the commit (``encode``), not once per record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from pipeline.engine.staging import Change, Staging
+from topologies.loop.outputs import Outputs
+from topologies.loop.recovery import ChangelogReader
+from topologies.loop.store import PartitionStore, StoreOptions
+
+__all__ = ["Tables", "changelog_topic"]
+
+
+def changelog_topic(group: str, table: str) -> str:
+    """The compacted topic that holds ``table``'s changes (Faust's naming, kept).
+
+    >>> changelog_topic("rtp-personalize", "visitors")
+    'rtp-personalize-visitors-changelog'
+    """
+    return f"{group}-{table}-changelog"
+
+
+class Tables:
+    """Stores of the assigned partitions of each table, and the changes not yet committed."""
+
+    def __init__(self, data_dir: Path, group: str, names: Iterable[str],
+                 reader: ChangelogReader, options: StoreOptions | None = None) -> None:
+        self.data_dir = data_dir
+        self.group = group
+        self.names = tuple(names)
+        self.reader = reader
+        self.options = options or StoreOptions()
+        self.staging: Staging[Any] = Staging()
+        self._stores: dict[tuple[str, int], PartitionStore] = {}
+
+    def _path(self, table: str, partition: int) -> Path:
+        return self.data_dir / "tables" / table / str(partition)
+
+    # -- partitions -----------------------------------------------------------------------
+
+    @property
+    def partitions(self) -> set[int]:
+        """Partitions whose stores are open (assigned)."""
+        return {p for _, p in self._stores}
+
+    def assign(self, partitions: Iterable[int]) -> None:
+        """Open each table's store of ``partitions`` and bring it up to date."""
+        for partition in partitions:
+            for table in self.names:
+                if (table, partition) in self._stores:
+                    continue
+                store = PartitionStore.open(self._path(table, partition), self.options)
+                store = self.reader.catch_up(store, changelog_topic(self.group, table),
+                                             partition)
+                self._stores[table, partition] = store
+
+    def revoke(self, partitions: Iterable[int]) -> None:
+        """Close the stores of ``partitions`` (their files stay for a later assignment)."""
+        for partition in partitions:
+            for table in self.names:
+                store = self._stores.pop((table, partition), None)
+                if store is not None:
+                    store.close()
+
+    def close(self) -> None:
+        """Close every store."""
+        self.revoke(sorted(self.partitions))
+
+    def local_partitions(self, table: str) -> list[int]:
+        """Partitions of ``table`` with a folder here (assigned now or before)."""
+        folder = self.data_dir / "tables" / table
+        if not folder.exists():
+            return []
+        return sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit())
+
+    def read_local(self, table: str, partition: int) -> list[tuple[bytes, bytes]]:
+        """Every stored item of a partition, assigned or not (its folder as it is)."""
+        store = self._stores.get((table, partition))
+        if store is not None:
+            return list(store.items())
+        if partition not in self.local_partitions(table):
+            return []
+        other = PartitionStore.open(self._path(table, partition), self.options)
+        try:
+            return list(other.items())
+        finally:
+            other.close()
+
+    # -- reads and staged writes ----------------------------------------------------------
+
+    def get(self, table: str, partition: int, key: bytes) -> tuple[bool, Any]:
+        """(staged?, value): a staged object, else the stored bytes (None: absent)."""
+        staged, value = self.staging.get(table, key)
+        if staged:
+            return True, value
+        store = self._stores.get((table, partition))
+        return False, store.get(key) if store is not None else None
+
+    def stage(self, table: str, partition: int, key: bytes, value: Any) -> None:
+        """Change ``key`` (None: delete it) at the next commit."""
+        self.staging.put(table, key, partition, value)
+
+    def items(self, table: str, partition: int) -> Iterator[tuple[bytes, bool, Any]]:
+        """(key, staged?, value) of every key of a partition, staged over stored; staged
+        deletions are left out."""
+        staged = {c.key: c.value for c in self.staging.in_partition(table, partition)}
+        for key, value in staged.items():
+            if value is not None:
+                yield key, True, value
+        store = self._stores.get((table, partition))
+        if store is not None:
+            for key, value in store.items():
+                if key not in staged:
+                    yield key, False, value
+
+    def drop_uncommitted(self) -> None:
+        """Forget every staged change (the records are applied again by their owner)."""
+        self.staging.clear()
+
+    # -- the commit -----------------------------------------------------------------------
+
+    def write(self, changes: list[Change[Any]], outputs: Outputs, encode: Callable[[Any], bytes],
+              timeout_s: float) -> None:
+        """Write ``changes``: to their changelogs, acknowledged, then to the local stores
+        with the changelog offsets they reflect."""
+        if not changes:
+            return
+        encoded: dict[tuple[str, int], dict[bytes, bytes | None]] = {}
+        for change in changes:
+            value = None if change.value is None else encode(change.value)
+            topic = changelog_topic(self.group, change.table)
+            outputs.send(topic, change.key, value, partition=change.partition,
+                         track_offset=True)
+            encoded.setdefault((change.table, change.partition), {})[change.key] = value
+        outputs.flush(timeout_s)
+        offsets = outputs.take_offsets()
+        for (table, partition), values in encoded.items():
+            store = self._stores.get((table, partition))
+            offset = offsets.get((changelog_topic(self.group, table), partition))
+            if store is not None and offset is not None:
+                store.write(values, offset)

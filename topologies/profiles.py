@@ -1,0 +1,177 @@
+"""The profile side: a Faust app that keeps profiles by person and tells the workers.
+
+Two agents, low volume, where Faust's tables, changelogs and timers fit:
+
+- ``profiles.updates`` (identify, traits, consent, erasure) → ``profiles`` table →
+  per-visitor views on ``rtp.internal.visitor-profiles`` (keyed by visitor id, read by
+  the decision path), erasure tombstones on the compacted ``profiles.updates``;
+- ``rtp.internal.conversions`` (purchases re-keyed by person, written by the decision
+  path) → purchase history across devices → views again.
+
+The ``profiles`` table is RocksDB (rocksdict) recovered from its changelog by Faust.
+Every consumed update passes the dead-letter gate first.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import faust
+import structlog
+from faust.types import EventT, TableT
+
+from pipeline.engine import EngineOptions
+from pipeline.engine.routing import CONVERSIONS
+from pipeline.profiles import (
+    apply_conversion,
+    apply_profile_update,
+    encode_visitor_message,
+    messages_for_effect,
+    profile_key,
+    views_for,
+)
+from pipeline.profiles.state import ProfileState
+from pipeline.serde import Admitted, Codec, MeaningRules, MessageGate, ProcessingError, SerdeError
+from pipeline.settings import Settings
+from pipeline.topics import PROFILES
+from topologies.decision_path import VISITOR_PROFILES
+
+__all__ = ["ProfileOptions", "build_profile_app", "profile_app_id"]
+
+log = structlog.get_logger(__name__)
+
+
+def profile_app_id(group: str) -> str:
+    """The profile side's Faust app id (its consumer group) beside worker group ``group``.
+
+    >>> profile_app_id("rtp-personalize")
+    'rtp-personalize-profiles'
+    """
+    return f"{group}-profiles"
+
+
+@dataclass(frozen=True)
+class ProfileOptions:
+    """How the profile side runs.
+
+    >>> ProfileOptions().web_port
+    0
+    """
+
+    #: RocksDB folder; default: <cache>/profiles/<app id>.
+    data_dir: Path | None = None
+    #: Faust's web server (metrics, table views); 0 disables it.
+    web_port: int = 0
+
+
+def build_profile_app(settings: Settings, group: str, options: ProfileOptions | None = None,
+                      engine_options: EngineOptions | None = None,
+                      clock: Callable[[], float] = time.time) -> faust.App:
+    """The Faust app of the profile side of worker group ``group``."""
+    options = options or ProfileOptions()
+    profile_options = (engine_options or EngineOptions()).profiles
+    app_id = profile_app_id(group)
+    data_dir = options.data_dir or settings.cache_dir / "profiles" / app_id
+    data_dir.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        app_id,
+        broker=";".join(f"kafka://{host}" for host in settings.bootstrap.split(",")),
+        store="rocksdb://",
+        datadir=str(data_dir),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication,
+        web_enabled=options.web_port > 0,
+        web_port=options.web_port or 6066,
+        consumer_auto_offset_reset="earliest",
+        producer_linger_ms=5,
+    )
+    codec = Codec.default()
+    raw: dict[str, Any] = {"key_type": bytes, "value_type": bytes,
+                           "key_serializer": "raw", "value_serializer": "raw"}
+    profiles = app.topic(settings.topic(PROFILES), partitions=settings.partitions, **raw)
+    conversions = app.topic(settings.topic(CONVERSIONS), partitions=settings.partitions, **raw)
+    visitor_profiles = app.topic(settings.topic(VISITOR_PROFILES),
+                                 partitions=settings.partitions, **raw)
+    dlq = app.topic(settings.topic(f"{PROFILES}.dlq"), **raw)
+    people: TableT[bytes, bytes] = app.Table("profiles", default=None,
+                                             partitions=settings.partitions,
+                                             key_type=bytes, value_type=bytes)
+    # Faust derives table serializers from the types and falls back to JSON: our values
+    # are already compact bytes, so store them as they are.
+    people.key_serializer = people.value_serializer = "raw"  # type: ignore[attr-defined]
+    gate = MessageGate(codec, ("ProfileUpdate",),
+                       MeaningRules(max_future_skew_ms=settings.max_future_skew_ms),
+                       worker=app_id)
+
+    def now_ms() -> int:
+        return int(clock() * 1000)
+
+    async def dead_letter(event: EventT, error: SerdeError | None = None) -> dict[str, Any] | None:
+        msg = event.message
+        where: dict[str, Any] = {"key": event.key, "topic": msg.topic,
+                                 "partition": msg.partition, "offset": msg.offset,
+                                 "now_ms": now_ms()}
+        result = (gate.reject(error, value=event.value, **where) if error is not None
+                  else gate.admit(event.value, **where))
+        if isinstance(result, Admitted):
+            return result.record
+        await dlq.send(key=result.key, value=codec.encode("DeadLetter", result.dead_letter))
+        return None
+
+    async def fan_out(messages: list[Any]) -> None:
+        for message in messages:
+            await visitor_profiles.send(key=message.visitor_id.encode(),
+                                        value=encode_visitor_message(message))
+
+    @app.agent(profiles)
+    async def on_profiles(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            if event.value is None:
+                continue  # our own erasure tombstone on the compacted topic
+            update = await dead_letter(event)
+            if update is None:
+                continue
+            try:
+                key = profile_key(update).encode()
+                stored = people.get(key)
+                state = ProfileState.from_bytes(stored) if stored is not None else None
+                anon_key = str(update["visitor_id"]).encode()
+                anon_bytes = people.get(anon_key) if anon_key != key else None
+                anonymous = ProfileState.from_bytes(anon_bytes) if anon_bytes else None
+                effect = apply_profile_update(state, update, profile_options,
+                                              anonymous=anonymous)
+            except Exception as exc:
+                log.exception("profile update failed", update_id=update.get("update_id"))
+                await dead_letter(event, ProcessingError(repr(exc)))
+                continue
+            if effect.state is None:
+                people.pop(key, None)
+            else:
+                people[key] = effect.state.to_bytes()
+            for gone in (*effect.absorbed_keys, *effect.erase_keys):
+                people.pop(gone.encode(), None)
+            for erased in effect.erase_keys:  # tombstones on the compacted topic
+                await profiles.send(key=erased.encode(), value=None)
+            await fan_out(messages_for_effect(effect, profile_options))
+
+    @app.agent(conversions)
+    async def on_conversions(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            try:
+                _, purchase = codec.decode(event.value, ("ClickEvent",))
+                key = event.key or b""
+                stored = people.get(key)
+                state = ProfileState.from_bytes(stored) if stored is not None else None
+                new = apply_conversion(state, purchase, profile_options)
+            except (SerdeError, ValueError) as exc:
+                log.warning("conversion skipped", error=str(exc))
+                continue
+            if new is not None and new is not state:
+                people[key] = new.to_bytes()
+                await fan_out(views_for(new, profile_options))
+
+    return app
