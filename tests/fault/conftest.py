@@ -2,17 +2,14 @@
 
 Each test gets its own topic prefix (and so its own consumer group and changelogs).
 Workers are started through :func:`workers`, which stops whatever is still running
-when the test ends. Faust reads its settings from the environment: the children get a
-6 s session timeout (Faust's default is 60 s), so the broker notices a killed worker
-within seconds; ``deploy/k8s`` sets it the same way. Offsets are committed at Faust's
-default interval (2.8 s): a shorter one made the rebalance races described in
-``test_scaling`` more frequent.
+when the test ends. The profile side beside each worker is a Faust app, which reads its
+settings from the environment: it gets a 6 s session timeout (Faust's default is 60 s),
+so the broker notices a killed one within seconds; ``deploy/k8s`` sets it the same way.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 import signal
 import uuid
 from collections.abc import Callable, Iterator
@@ -86,25 +83,26 @@ def topics(kafka: Settings) -> Settings:  # noqa: F811  # the imported fixture
 StartWorker = Callable[..., WorkerProcess]
 
 
+_ASSIGNED = "partitions assigned; applying records"
+_REVOKED = "partitions revoked"
+
+
 def generation(worker: WorkerProcess) -> int:
-    """The latest consumer-group generation the worker joined (0: none yet)."""
-    found = re.findall(r"Joined group '[^']*' \(generation (\d+)\)",
-                       worker.log_path.read_text(errors="replace"))
-    return int(found[-1]) if found else 0
+    """How many assignments the worker has taken (0: none yet), read from its log."""
+    return worker.log_path.read_text(errors="replace").count(_ASSIGNED)
 
 
 def recovered(worker: WorkerProcess, at_generation: int | None = None) -> bool:
-    """Whether Faust finished restoring the tables of the worker's latest assignment.
+    """Whether the worker restored the stores of its latest assignment and applies records.
 
-    ``WorkerProcess.wait_ready`` only sees the group stable; Faust then still restores
-    tables and seeks, and events that arrive meanwhile were seen to be skipped (see
-    ``test_scaling``). Read from Faust's own log lines; ``at_generation`` asks for the
-    recovery of that group generation (or a later one).
+    ``WorkerProcess.wait_ready`` only sees the group stable; the worker then still brings
+    its stores up to date from the changelogs (the log line comes after).
+    ``at_generation`` asks for that many assignments (or more) taken by this worker.
     """
     text = worker.log_path.read_text(errors="replace")
     if at_generation is not None and generation(worker) < at_generation:
         return False
-    return text.rfind("Worker ready") > text.rfind("Setting newly assigned partitions")
+    return text.rfind(_ASSIGNED) > text.rfind(_REVOKED)
 
 
 @pytest.fixture

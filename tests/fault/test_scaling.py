@@ -1,14 +1,11 @@
 """Two or three workers in one consumer group split the partitions; kill one, the rest take over.
 
 The dead worker's visitors continue their sessions on a survivor, from the state the
-survivor restored from the changelogs (it also kept standby copies: Faust's
-``table_standby_replicas`` defaults to 1).
+survivor restored from the changelogs.
 
 The rest of every journey is sent right after the kill, while the survivors are
-being given the dead worker's partitions and restore its tables: records the consumer
-fetched and dropped during that rebalance (faust-streaming 0.15.3 skips messages of an
-older generation or fetched while flow control is paused, and then commits past them)
-must be read again, not lost (``pipeline/engine/positions.py``).
+being given the dead worker's partitions and restore its stores: nothing sent during
+that rebalance may be lost.
 """
 
 from __future__ import annotations
@@ -32,9 +29,7 @@ from tests.fault.workload import build_workload, reference_run, session_summary
 @pytest.mark.parametrize(("count", "partitions"), [(2, 4), (3, 6)])
 def test_workers_split_partitions_and_the_survivors_take_over_without_loss(
         kafka: Settings, workers: StartWorker, count: int, partitions: int) -> None:
-    # With a standby replica, Faust's assignor fills workers up to ceil(partitions /
-    # workers) and keeps what they own: 3 workers on 4 partitions may stay 2+2+0 when the
-    # third joins late (deploy/README.md, Sizing). 6 partitions leave 2 for each.
+    # The range assignor gives 3 workers on 4 partitions 2+1+1; 6 partitions, 2 each.
     topics = fresh_topics(dataclasses.replace(kafka, partitions=partitions))
     workload = build_workload(f"sc{uuid.uuid4().hex[:4]}", visitors=120)
     half = len(workload.events) // 2  # round-robin: a prefix of every visitor's journey
@@ -56,8 +51,8 @@ def test_workers_split_partitions_and_the_survivors_take_over_without_loss(
 
     members = wait_until(lambda: split(count), timeout=90,
                          what=f"{count} members with partitions each")
-    split_at = max(generation(w) for w in started)
-    wait_until(lambda: all(recovered(w, split_at) for w in started), timeout=60,
+    split_at = {id(w): generation(w) for w in started}
+    wait_until(lambda: all(recovered(w, split_at[id(w)]) for w in started), timeout=60,
                what="every worker recovered")
     owned = list(members.values())
     assert sum(len(p) for p in owned) == len(every), members  # disjoint
@@ -74,7 +69,7 @@ def test_workers_split_partitions_and_the_survivors_take_over_without_loss(
     rest = wait_until(lambda: split(count - 1), timeout=90,
                       what=f"the {count - 1} survivor(s) alone in the group")
     assert set().union(*rest.values()) == every, rest
-    wait_until(lambda: all(recovered(w, split_at + 1) for w in survivors), timeout=60,
+    wait_until(lambda: all(recovered(w, split_at[id(w)] + 1) for w in survivors), timeout=60,
                what="the survivors' tables restored")
     took_over = time.monotonic() - killed_at
     wait_caught_up(first, [events_topic], timeout=120)

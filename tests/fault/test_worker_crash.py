@@ -12,7 +12,7 @@ Compared with an uninterrupted run of the same engine over the same input
   is served once per decision id (the records re-emitted after the restart carry the
   same ids and are turned down as duplicates).
 
-What makes it hold is the worker's commit (``topologies/committer.py``): outputs
+What makes it hold is the worker's commit (``topologies/decision_path.py``): outputs
 acknowledged, then the learner checkpoint, then the changed states, then the input
 offsets. The second test freezes the broker first, so that the crash happens with
 outputs in flight and nothing acknowledged.
@@ -136,7 +136,7 @@ def _cpu_ticks(pid: int) -> int:
 
 
 def _wal_bytes(data_dir: Path) -> int:
-    return sum(p.stat().st_size for p in data_dir.glob("v1/tables/visitors-*.db/*.log"))
+    return sum(p.stat().st_size for p in data_dir.glob("tables/visitors/*/*.log"))
 
 
 def test_kill_9_while_outputs_are_in_flight_loses_no_decision(

@@ -102,12 +102,14 @@ class ConsumerLoop:
 
     def __init__(self, bootstrap: str, group: str, topics: Sequence[str], processor: Processor,
                  commit_every_s: float, options: ConsumerOptions | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 consumer: Any | None = None) -> None:
         self.options = options or ConsumerOptions()
         self.topics = list(topics)
         self.processor = processor
         self.clock = clock
-        self.consumer = Consumer(self.options.to_config(bootstrap, group))
+        #: librdkafka's consumer (another object with its methods in unit tests).
+        self.consumer = consumer or Consumer(self.options.to_config(bootstrap, group))
         self._commit_due = Interval(commit_every_s)
         #: Next offset to commit per input partition, for the records applied since the last.
         self._next: dict[tuple[str, int], int] = {}
@@ -122,6 +124,10 @@ class ConsumerLoop:
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         numbers = sorted({tp.partition for tp in partitions})
+        # Consumption restarts at the committed offsets: offsets of records applied before
+        # (a commit that failed while the group changed) are set again as they come.
+        for tp in partitions:
+            self._next.pop((tp.topic, tp.partition), None)
         self.processor.assigned(numbers)
         self.assignment |= set(numbers)
         log.info("partitions assigned; applying records", owned=sorted(self.assignment))
@@ -129,6 +135,8 @@ class ConsumerLoop:
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Still ours until this returns: commit everything applied, so nothing is dropped.
         self.commit()
+        for tp in partitions:  # not committed (the group moved on): the new owner reapplies
+            self._next.pop((tp.topic, tp.partition), None)
         numbers = sorted({tp.partition for tp in partitions})
         self.processor.revoked(numbers)
         self.assignment -= set(numbers)
@@ -192,6 +200,17 @@ class ConsumerLoop:
             return
         offsets = [TopicPartition(topic, partition, offset)
                    for (topic, partition), offset in self._next.items()]
-        self.consumer.commit(offsets=offsets, asynchronous=False)
+        try:
+            self.consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            err = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+            if err is None or err.fatal():
+                raise
+            # The group changed (broker restart, rebalance) or the broker is away: the
+            # state is stored; the offsets are tried again at the next commit, or the
+            # records come again after the next assignment and are recognised.
+            log.warning("offsets not committed; tried again at the next commit",
+                        error=str(err))
+            return
         self._next.clear()
         log.debug("committed", partitions=len(offsets), wrote=wrote)

@@ -1,0 +1,168 @@
+"""ConsumerLoop: what is committed, and when, against a scripted consumer (a unit test:
+the real broker runs it in tests/integration and tests/fault)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import TopicPartition
+
+from topologies.loop.loop import ConsumerLoop, Record
+
+
+@dataclass
+class Msg:
+    """The part of confluent_kafka.Message the loop reads."""
+
+    t: str
+    p: int
+    o: int
+
+    def error(self) -> None:
+        return None
+
+    def topic(self) -> str:
+        return self.t
+
+    def partition(self) -> int:
+        return self.p
+
+    def offset(self) -> int:
+        return self.o
+
+    def key(self) -> bytes:
+        return b"k"
+
+    def value(self) -> bytes:
+        return b"v"
+
+
+@dataclass
+class ScriptedConsumer:
+    batches: list[list[Msg]]
+    calls: list[Any] = field(default_factory=list)
+
+    def poll(self, timeout: float) -> Msg | None:
+        batch = self.batches.pop(0) if self.batches else []
+        self._rest = batch[1:]
+        return batch[0] if batch else None
+
+    def consume(self, n: int, timeout: float) -> list[Msg]:
+        rest, self._rest = self._rest[:n], self._rest[n:]
+        return rest
+
+    def commit(self, offsets: list[TopicPartition], asynchronous: bool) -> None:
+        self.calls.append(("commit", sorted((o.topic, o.partition, o.offset) for o in offsets)))
+
+
+@dataclass
+class Recorder:
+    calls: list[Any]
+
+    def assigned(self, partitions: list[int]) -> None:
+        self.calls.append(("assigned", partitions))
+
+    def revoked(self, partitions: list[int]) -> None:
+        self.calls.append(("revoked", partitions))
+
+    def lost(self) -> None:
+        self.calls.append(("lost",))
+
+    def apply(self, record: Record) -> None:
+        self.calls.append(("apply", record.topic, record.partition, record.offset))
+
+    def tick(self, now: float) -> None:
+        pass
+
+    def write(self) -> bool:
+        self.calls.append(("write",))
+        return True
+
+
+def _loop(batches: list[list[Msg]], commit_every: float = 10.0) -> tuple[ConsumerLoop, list[Any]]:
+    consumer = ScriptedConsumer(batches)
+    calls = consumer.calls
+    now = [0.0]
+
+    def clock() -> float:
+        now[0] += 1.0
+        return now[0]
+
+    loop = ConsumerLoop("unused:1", "g", ["e"], Recorder(calls), commit_every, clock=clock,
+                        consumer=consumer)
+    return loop, calls
+
+
+def test_commit_writes_first_then_commits_the_next_offset_of_each_partition() -> None:
+    loop, calls = _loop([[Msg("e", 0, 5), Msg("e", 1, 2), Msg("e", 0, 6)], [Msg("o", 0, 9)]])
+    loop.run_once()
+    loop.run_once()
+    loop.commit()
+    assert calls == [("apply", "e", 0, 5), ("apply", "e", 1, 2), ("apply", "e", 0, 6),
+                     ("apply", "o", 0, 9), ("write",),
+                     ("commit", [("e", 0, 7), ("e", 1, 3), ("o", 0, 10)])]
+    calls.clear()
+    loop.commit()  # nothing applied since: writes (flushes outputs), commits no offsets
+    assert calls == [("write",)]
+
+
+def test_a_commit_is_due_after_the_interval() -> None:
+    loop, calls = _loop([[Msg("e", 0, 1)], [Msg("e", 0, 2)], [Msg("e", 0, 3)]],
+                        commit_every=2.0)
+    for _ in range(3):
+        loop.run_once()
+    # not due after 1 s; due after 2 s, with the record of that turn applied first
+    assert calls == [("apply", "e", 0, 1), ("apply", "e", 0, 2), ("apply", "e", 0, 3),
+                     ("write",), ("commit", [("e", 0, 4)])]
+
+
+def test_revocation_commits_everything_applied_before_giving_partitions_up() -> None:
+    loop, calls = _loop([[Msg("e", 0, 1), Msg("e", 1, 4)]])
+    loop._on_assign(None, [TopicPartition("e", 0), TopicPartition("e", 1)])
+    loop.run_once()
+    loop._on_revoke(None, [TopicPartition("e", 1)])
+    assert calls[-3:] == [("write",), ("commit", [("e", 0, 2), ("e", 1, 5)]), ("revoked", [1])]
+    assert loop.assignment == {0}
+
+
+def test_a_lost_assignment_commits_nothing_and_drops_what_was_applied() -> None:
+    loop, calls = _loop([[Msg("e", 0, 1)]])
+    loop.run_once()
+    loop._on_lost(None, [TopicPartition("e", 0)])
+    loop.commit()
+    assert ("lost",) in calls
+    assert not [c for c in calls if c[0] == "commit"]
+
+
+class FailingOnce(ScriptedConsumer):
+    def commit(self, offsets: list[TopicPartition], asynchronous: bool) -> None:
+        if not any(c[0] == "failed" for c in self.calls):
+            self.calls.append(("failed",))
+            from confluent_kafka import KafkaError, KafkaException
+            raise KafkaException(KafkaError(KafkaError.UNKNOWN_MEMBER_ID))
+        super().commit(offsets, asynchronous)
+
+
+def test_offsets_a_failed_commit_left_are_committed_at_the_next() -> None:
+    consumer = FailingOnce([[Msg("e", 0, 1)], [Msg("e", 0, 2)]])
+    loop = ConsumerLoop("unused:1", "g", ["e"], Recorder(consumer.calls), 10.0,
+                        consumer=consumer)
+    loop.run_once()
+    loop.commit()  # the group moved: not committed, not fatal
+    loop.run_once()
+    loop.commit()
+    assert [c for c in consumer.calls if c[0] in ("failed", "commit")] == [
+        ("failed",), ("commit", [("e", 0, 3)])]
+
+
+def test_offsets_of_newly_assigned_partitions_restart_from_what_comes() -> None:
+    consumer = FailingOnce([[Msg("e", 0, 7)], [Msg("e", 0, 3)]])
+    loop = ConsumerLoop("unused:1", "g", ["e"], Recorder(consumer.calls), 10.0,
+                        consumer=consumer)
+    loop.run_once()
+    loop.commit()  # fails: 8 is kept
+    loop._on_assign(None, [TopicPartition("e", 0)])  # reassigned: resumes at the committed 3
+    loop.run_once()
+    loop.commit()
+    assert consumer.calls[-1] == ("commit", [("e", 0, 4)])
