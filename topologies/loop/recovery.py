@@ -74,8 +74,7 @@ class ChangelogReader:
     def catch_up(self, store: PartitionStore, topic: str, partition: int) -> PartitionStore:
         """Fold what ``store`` misses of ``topic[partition]`` into it; returns the store
         (a new, rebuilt one when the local files claim more than the changelog has)."""
-        low, high = self._consumer.get_watermark_offsets(
-            TopicPartition(topic, partition), timeout=self.timeout_s)
+        low, high = self._watermarks(topic, partition)
         if store.changelog_offset >= high:
             log.warning("local store is ahead of its changelog; rebuilding it",
                         topic=topic, partition=partition, local=store.changelog_offset,
@@ -91,6 +90,22 @@ class ChangelogReader:
         log.info("store restored from its changelog", topic=topic, partition=partition,
                  records=count, seconds=round(time.monotonic() - started, 3))
         return store
+
+    def _watermarks(self, topic: str, partition: int) -> tuple[int, int]:
+        """(low, high) of a changelog partition; asked again while the broker is not ready
+        (a topic created a moment ago has no leader yet; a restarted broker loads)."""
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            try:
+                low, high = self._consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), timeout=5.0)
+                return int(low), int(high)
+            except Exception as exc:  # librdkafka raises its errors as KafkaException
+                if time.monotonic() > deadline:
+                    raise RecoveryError(f"{topic}[{partition}]: no watermarks: {exc}") from exc
+                log.info("changelog not readable yet; asking again", topic=topic,
+                         partition=partition, error=str(exc))
+                time.sleep(0.2)  # the broker elects a leader; nothing to wait on instead
 
     def _read(self, topic: str, partition: int, start: int,
               high: int) -> Iterator[tuple[int, bytes, bytes | None]]:
