@@ -45,6 +45,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                         help="share of people in the control group (default 0.10)")
     parser.add_argument("--sweep-every", type=float, default=60.0,
                         help="seconds between deletions of expired visitor states (default 60)")
+    parser.add_argument("--client-id", default="rtp-worker",
+                        help="Kafka client id of the worker's consumer (default rtp-worker; "
+                             "`rtp ready --client-id` finds this member by it)")
+    parser.add_argument("--web-port", type=int, default=0,
+                        help="web port of the profile side started beside the worker (Faust's "
+                             "web server: metrics, table views; default 0 = off)")
     parser.add_argument("--no-profiles", dest="profiles", action="store_false",
                         help="do not start the profile side beside the worker (run "
                              "`rtp profiles` separately)")
@@ -61,12 +67,14 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
-def _start_profiles(settings: Settings, group: str, data_dir: Path) -> subprocess.Popen[bytes]:
+def _start_profiles(settings: Settings, group: str, data_dir: Path,
+                    web_port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "RTP_TOPIC_PREFIX": settings.topic_prefix,
            "RTP_KAFKA_BOOTSTRAP": settings.bootstrap, "RTP_PARTITIONS": str(settings.partitions)}
     return subprocess.Popen(
         [sys.executable, "-m", "pipeline.cli", "profiles", "--group", group,
-         "--data-dir", str(data_dir)], env=env, preexec_fn=_die_with_parent)
+         "--data-dir", str(data_dir), "--web-port", str(web_port)],
+        env=env, preexec_fn=_die_with_parent)
 
 
 def run_worker(settings: Settings, args: argparse.Namespace) -> int:
@@ -78,16 +86,20 @@ def run_worker(settings: Settings, args: argparse.Namespace) -> int:
         raise SystemExit("rtp worker: --commit-every must be > 0 seconds")
     if not 0.0 <= args.control_share < 1.0:
         raise SystemExit("rtp worker: --control-share must be within [0, 1)")
-    options = dataclasses.replace(WorkerOptions(), app_id=args.app_id, data_dir=args.data_dir,
+    defaults = WorkerOptions()
+    options = dataclasses.replace(defaults, app_id=args.app_id, data_dir=args.data_dir,
                                   commit_every_seconds=args.commit_every,
-                                  sweep_every_seconds=args.sweep_every)
+                                  sweep_every_seconds=args.sweep_every,
+                                  consumer=dataclasses.replace(defaults.consumer,
+                                                               client_id=args.client_id))
     engine = EngineOptions()
     engine = dataclasses.replace(engine, decider=dataclasses.replace(
         engine.decider, control_share=args.control_share))
     worker = Worker(settings, options, engine)
     profiles = None
     if args.profiles:
-        profiles = _start_profiles(settings, worker.group, options.folder(settings) / "profiles")
+        profiles = _start_profiles(settings, worker.group, options.folder(settings) / "profiles",
+                                   args.web_port)
     try:
         return worker.run()
     finally:

@@ -82,12 +82,15 @@ class ConsumerOptions:
     #: How long one poll blocks when nothing is there (timers and stop are checked between).
     poll_timeout_s: float = 0.05
     session_timeout_ms: int = 10_000
+    #: Kafka client id (``rtp ready --client-id`` finds this member by it).
+    client_id: str = "rtp-worker"
 
     def to_config(self, bootstrap: str, group: str) -> dict[str, Any]:
         """The confluent-kafka configuration."""
         return {
             "bootstrap.servers": bootstrap,
             "group.id": group,
+            "client.id": self.client_id,
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
             "partition.assignment.strategy": "range",
@@ -147,6 +150,7 @@ class ConsumerLoop:
         self._next.clear()
         self.processor.lost()
         self.assignment.clear()
+        consumer.unassign()  # then the consumer rejoins the group
         log.warning("partitions lost; uncommitted work dropped (the new owners apply it again)",
                     partitions_with_records=dropped)
 

@@ -55,6 +55,9 @@ class ScriptedConsumer:
     def commit(self, offsets: list[TopicPartition], asynchronous: bool) -> None:
         self.calls.append(("commit", sorted((o.topic, o.partition, o.offset) for o in offsets)))
 
+    def unassign(self) -> None:
+        self.calls.append(("unassign",))
+
 
 @dataclass
 class Recorder:
@@ -129,7 +132,7 @@ def test_revocation_commits_everything_applied_before_giving_partitions_up() -> 
 def test_a_lost_assignment_commits_nothing_and_drops_what_was_applied() -> None:
     loop, calls = _loop([[Msg("e", 0, 1)]])
     loop.run_once()
-    loop._on_lost(None, [TopicPartition("e", 0)])
+    loop._on_lost(loop.consumer, [TopicPartition("e", 0)])
     loop.commit()
     assert ("lost",) in calls
     assert not [c for c in calls if c[0] == "commit"]
