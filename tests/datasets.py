@@ -31,9 +31,8 @@ def obd_sample_or_fail(cache_dir: Path | None = None,
     try:
         return ensure_obd_sample(directory, fetch=fetch).directory
     except RegistryUnavailable as exc:
-        pytest.fail(f"these tests need the Open Bandit Dataset sample, which is not in "
-                    f"{directory} and could not be downloaded (`rtp data obd`): {exc}",
-                    pytrace=False)
+        reason = (f"these tests need the Open Bandit Dataset sample, which is not in "
+                  f"{directory} and could not be downloaded (`rtp data obd`): {exc}")
     except ObdSampleError as exc:
-        pytest.fail(f"these tests need the Open Bandit Dataset sample in {directory}: {exc}",
-                    pytrace=False)
+        reason = f"these tests need the Open Bandit Dataset sample in {directory}: {exc}"
+    pytest.fail(reason, pytrace=False)

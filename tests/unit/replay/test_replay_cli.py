@@ -179,9 +179,10 @@ def test_import_obd_to_files(obd_dir: Path, tmp_path: Path, capsys: Capture) -> 
     (["nowhere", "--out", "x"], "not a folder"),
     (["DIR", "--out", "x", "--limit", "0"], "--limit must be >= 1"),
 ])
-def test_import_usage_errors_exit_2(argv: list[str], message: str, obd_dir: Path,
+def test_import_usage_errors_exit_2(argv: list[str], message: str, tmp_path: Path,
                                    capsys: Capture) -> None:
-    argv = [str(obd_dir) if a == "DIR" else a for a in argv]
+    # An existing folder: each usage error is found before any data is read.
+    argv = [str(tmp_path) if a == "DIR" else a for a in argv]
     assert run_command(import_data, ["import", "obd", *argv]) == 2
     assert message in capsys.readouterr().err
 
