@@ -229,14 +229,14 @@ def download_obp_sdist(dest: Path) -> Path:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
+    """Write beside ``path`` and rename: readers see the old file or the whole new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")  # mode from the umask
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        tmp.write_bytes(data)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

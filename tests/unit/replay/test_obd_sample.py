@@ -88,6 +88,9 @@ def test_a_missing_sample_is_downloaded_and_checked(tmp_path: Path) -> None:
     assert any("no sample in" in m for m in messages)
     assert any(m.startswith("wrote ") and "random/all.csv (3 rows" in m for m in messages)
     assert not list((tmp_path / "obd").rglob("*.partial"))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "obd" / "random" / "all.csv").stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_a_present_valid_sample_is_a_no_op(tmp_path: Path) -> None:
