@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from pipeline.commands import (
     collector,
+    data,
     delivery,
     demo,
     evaluate,
@@ -28,5 +29,5 @@ def register_commands(
 ) -> None:
     """Add every job subcommand to ``sub``."""
     for module in (demo, worker, ready, simulate, delivery, collector, replay, evaluate,
-                   report, import_data, profiles):
+                   report, import_data, data, profiles):
         module.register(sub, add_common)

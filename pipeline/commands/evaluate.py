@@ -27,7 +27,7 @@ examples:
   rtp evaluate runs/base/decisions.jsonl --outcomes outcomes.jsonl --target greedy
   rtp evaluate obd/obd_bts_decisions.jsonl --outcomes obd/obd_bts_outcomes.jsonl \\
       --target uniform --estimators ips,snips,dr --n-boot 2000 --json
-  rtp evaluate --compare-obd ../shared/data/obd
+  rtp evaluate --compare-obd "$(rtp data obd)"
 
 exit status: 0 done, 2 unusable input (missing propensities, unknown target, bad file)
 """
@@ -88,7 +88,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     parser.add_argument("--include-unserved", action="store_true",
                         help="also evaluate control-group rows (not shown to the visitor)")
     parser.add_argument("--compare-obd", type=Path, default=None, metavar="DIR",
-                        help="Open Bandit Dataset folder (random/ and bts/): estimate the "
+                        help="Open Bandit Dataset folder (random/ and bts/; rtp data obd "
+                             "fetches the sample and prints its folder): estimate the "
                              "uniform policy from bts and compare with random's click rate")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     add_common(parser)

@@ -1,4 +1,7 @@
-"""``rtp import obd DIR``: turn an Open Bandit Dataset folder into our DecisionLog + Outcome.
+"""``rtp import obd [DIR]``: turn an Open Bandit Dataset folder into our DecisionLog + Outcome.
+
+Without ``DIR`` the sample is the one ``rtp data obd`` keeps in ``<cache>/obd``
+(downloaded there first if it is missing or not the recorded data).
 
 To files (``--out DIR``: ``obd_<behavior>_decisions.<fmt>`` and
 ``obd_<behavior>_outcomes.<fmt>``) and/or to the decision-log and outcomes
@@ -22,9 +25,13 @@ __all__ = ["produce_obd", "register", "run_import_obd"]
 
 _EPILOG = """\
 examples:
-  rtp import obd ../shared/data/obd --out runs/obd --compare
-  rtp import obd ../shared/data/obd --to-topic --topic-prefix obd.
+  rtp import obd --out runs/obd --compare           the sample from rtp data obd
+  rtp import obd --to-topic --topic-prefix obd.
+  rtp import obd path/to/obd --out runs/obd          a folder of your own (random/, bts/)
   rtp evaluate runs/obd/obd_bts_decisions.jsonl --outcomes runs/obd/obd_bts_outcomes.jsonl
+
+exit status: 0 done, 2 unusable input, 3 no DIR given and the sample could not be
+downloaded because no package registry answered (see rtp data obd --help)
 """
 
 
@@ -56,9 +63,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     obd = sources.add_parser(
         "obd", help="Open Bandit Dataset folder (random/ and bts/)",
         description="Read <DIR>/random and <DIR>/bts (all.csv + item_context.csv) and write "
-                    "DecisionLog + Outcome records. Propensities are the dataset's own.",
+                    "DecisionLog + Outcome records. Propensities are the dataset's own. "
+                    "Without DIR: the sample in <cache>/obd, fetched from PyPI on first use "
+                    "(rtp data obd).",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    obd.add_argument("directory", type=Path, metavar="DIR", help="the OBD folder")
+    obd.add_argument("directory", type=Path, nargs="?", default=None, metavar="DIR",
+                     help="the OBD folder (default: the sample of rtp data obd, "
+                          "downloaded on first use)")
     obd.add_argument("--out", type=Path, default=None, metavar="DIR",
                      help="write files into this folder")
     obd.add_argument("--format", choices=["jsonl", "avro"], default="jsonl",
@@ -115,7 +126,7 @@ def _fail(message: str) -> int:
 
 
 def run_import_obd(args: argparse.Namespace, settings: Settings) -> int:
-    """Run ``rtp import obd``; 0 on success, 2 with a message on unusable input."""
+    """Run ``rtp import obd``; 0 on success, 2 on unusable input, 3 if no registry answered."""
     from pipeline.replay import ReplayError, compare_obd, import_obd
     from pipeline.serde import SerdeError
 
@@ -123,6 +134,13 @@ def run_import_obd(args: argparse.Namespace, settings: Settings) -> int:
         return _fail("give --out DIR and/or --to-topic (or --compare)")
     if args.limit is not None and args.limit < 1:
         return _fail("--limit must be >= 1")
+    if args.directory is None:
+        from pipeline.commands.data import fetch_obd_sample
+
+        folder, code = fetch_obd_sample(settings, None, prog="rtp import obd")
+        if folder is None:
+            return code
+        args.directory = folder
     if not args.directory.is_dir():
         return _fail(f"{args.directory}: not a folder (it should hold random/ and bts/)")
     try:

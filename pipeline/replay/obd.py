@@ -4,7 +4,8 @@ OBD (Saito et al., NeurIPS 2021) is real logged bandit feedback from ZOZOTOWN:
 for each impression a policy picked one of 80 items for one of 3 positions and
 recorded whether the user clicked, with the propensity of its pick. The folder
 passed in holds ``random/`` (uniform random policy) and ``bts/`` (Bernoulli
-Thompson sampling), each with ``all.csv`` and ``item_context.csv``.
+Thompson sampling), each with ``all.csv`` and ``item_context.csv``; the 10,000-row
+sample is fetched and checked by :mod:`pipeline.replay.obd_sample` (``rtp data obd``).
 
 Mapping of one CSV row to ``rtp.DecisionLog`` + ``rtp.Outcome``:
 

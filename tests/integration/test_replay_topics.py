@@ -183,12 +183,11 @@ def test_an_unknown_topic_is_a_clear_error(loaded: Loaded, tmp_path: Path,
     assert "it-no-such-topic-x" in capsys.readouterr().err
 
 
-def test_import_obd_to_topics(topics: Settings) -> None:
+def test_import_obd_to_topics(topics: Settings, obd_dir: Path) -> None:
     from pipeline.commands import import_data
     from pipeline.topics import OUTCOMES
-    from tests.unit.replay.replay_helpers import OBD_DIR
 
-    code = run_command(import_data, ["import", "obd", str(OBD_DIR), "--to-topic", "--limit",
+    code = run_command(import_data, ["import", "obd", str(obd_dir), "--to-topic", "--limit",
                                      "40", "--behaviors", "random"], topics)
     assert code == 0
     codec = Codec.default()

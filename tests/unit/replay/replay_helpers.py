@@ -1,4 +1,4 @@
-"""Shared builders for the replay tests: schema validation, records, rows, data location."""
+"""Shared builders for the replay tests: schema validation, records, rows."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from pipeline.replay.join import JoinedRow
 
 REPO = Path(__file__).resolve().parents[3]
 SCHEMA_DIR = REPO / "schemas"
-# CI keeps a copy of shared/ beside the clone, like the development checkout.
-OBD_DIR = REPO / ".." / "shared" / "data" / "obd"
 
 
 def _parse(names: list[str]) -> Any:

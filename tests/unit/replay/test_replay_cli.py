@@ -11,7 +11,7 @@ from pipeline.commands import evaluate, import_data, replay, report
 from pipeline.replay import write_decision_logs, write_outcomes
 from tests.unit.replay.catalogs import catalog_without
 from tests.unit.replay.cli_helpers import run_command
-from tests.unit.replay.replay_helpers import OBD_DIR, decision_log, outcome
+from tests.unit.replay.replay_helpers import decision_log, outcome
 from tests.unit.replay.stream_factory import generate_stream
 
 Capture = pytest.CaptureFixture[str]
@@ -144,8 +144,8 @@ def test_evaluate_usage_errors_exit_2(argv: list[str], message: str, replayed: P
 
 
 def test_evaluate_compare_obd_prints_the_estimate_beside_the_observed_rate(
-        capsys: Capture) -> None:
-    assert run_command(evaluate, ["evaluate", "--compare-obd", str(OBD_DIR), "--n-boot", "200",
+        obd_dir: Path, capsys: Capture) -> None:
+    assert run_command(evaluate, ["evaluate", "--compare-obd", str(obd_dir), "--n-boot", "200",
                                   "--estimators", "ips,snips"]) == 0
     text = capsys.readouterr().out
     assert "observed in the random log: 0.00380 (38 clicks / 10000)" in text
@@ -159,9 +159,9 @@ def test_evaluate_compare_obd_prints_the_estimate_beside_the_observed_rate(
 # -- import obd -------------------------------------------------------------------------
 
 
-def test_import_obd_to_files(tmp_path: Path, capsys: Capture) -> None:
+def test_import_obd_to_files(obd_dir: Path, tmp_path: Path, capsys: Capture) -> None:
     out = tmp_path / "obd"
-    assert run_command(import_data, ["import", "obd", str(OBD_DIR), "--out", str(out),
+    assert run_command(import_data, ["import", "obd", str(obd_dir), "--out", str(out),
                                      "--limit", "200", "--format", "avro"]) == 0
     assert sorted(p.name for p in out.iterdir()) == [
         "obd_bts_decisions.avro", "obd_bts_outcomes.avro", "obd_random_decisions.avro",
@@ -179,8 +179,10 @@ def test_import_obd_to_files(tmp_path: Path, capsys: Capture) -> None:
     (["nowhere", "--out", "x"], "not a folder"),
     (["DIR", "--out", "x", "--limit", "0"], "--limit must be >= 1"),
 ])
-def test_import_usage_errors_exit_2(argv: list[str], message: str, capsys: Capture) -> None:
-    argv = [str(OBD_DIR) if a == "DIR" else a for a in argv]
+def test_import_usage_errors_exit_2(argv: list[str], message: str, tmp_path: Path,
+                                   capsys: Capture) -> None:
+    # An existing folder: each usage error is found before any data is read.
+    argv = [str(tmp_path) if a == "DIR" else a for a in argv]
     assert run_command(import_data, ["import", "obd", *argv]) == 2
     assert message in capsys.readouterr().err
 

@@ -1,7 +1,7 @@
 """Open Bandit Dataset import and the headline check: uniform's click rate from the BTS log.
 
-The data lives in ``shared/data/obd`` beside the repository (CI keeps a copy of
-``shared/`` beside the clone too).
+The data is the sample ``rtp data obd`` fetches into the cache (fixture ``obd_dir``,
+tests/conftest.py): downloaded once on a fresh clone, checked on every run.
 """
 
 from __future__ import annotations
@@ -18,27 +18,29 @@ from hypothesis import strategies as st
 from pipeline.replay.errors import InvalidOptions, ObdFormatError
 from pipeline.replay.logfile import read_decision_logs, read_outcomes
 from pipeline.replay.obd import ObdComparison, compare_obd, import_obd, read_obd
-from tests.unit.replay.replay_helpers import OBD_DIR, assert_valid_log, assert_valid_outcome
+from pipeline.replay.obd_sample import check_obd_sample
+from tests.unit.replay.replay_helpers import assert_valid_log, assert_valid_outcome
 
 
-def test_the_dataset_is_where_the_tests_expect_it() -> None:
-    assert (OBD_DIR / "bts" / "all.csv").is_file(), f"OBD sample missing at {OBD_DIR}"
-    assert (OBD_DIR / "random" / "item_context.csv").is_file()
-
-
-@pytest.fixture(scope="module")
-def comparison() -> ObdComparison:
-    return compare_obd(OBD_DIR, seed=0, n_boot=1000)
+def test_the_sample_is_the_recorded_one(obd_dir: Path) -> None:
+    assert check_obd_sample(obd_dir) == {}
+    assert (obd_dir / "bts" / "all.csv").is_file()
+    assert (obd_dir / "random" / "item_context.csv").is_file()
 
 
 @pytest.fixture(scope="module")
-def bts_csv() -> list[dict[str, str]]:
-    with (OBD_DIR / "bts" / "all.csv").open(newline="") as fh:
+def comparison(obd_dir: Path) -> ObdComparison:
+    return compare_obd(obd_dir, seed=0, n_boot=1000)
+
+
+@pytest.fixture(scope="module")
+def bts_csv(obd_dir: Path) -> list[dict[str, str]]:
+    with (obd_dir / "bts" / "all.csv").open(newline="") as fh:
         return list(csv.DictReader(fh))
 
 
-def test_random_log_mapping() -> None:
-    log = read_obd(OBD_DIR, "random", limit=50)
+def test_random_log_mapping(obd_dir: Path) -> None:
+    log = read_obd(obd_dir, "random", limit=50)
     first = log.logs[0]
     d = first["decision"]
     assert d["decision_id"] == "obd:random/all.csv:0"
@@ -63,8 +65,9 @@ def test_random_log_mapping() -> None:
     assert {o["kind"] for o in log.outcomes} <= {"clicked", "ignored"}
 
 
-def test_bts_eligible_list_keeps_the_chosen_propensity_exact(bts_csv: list[dict[str, str]]) -> None:
-    log = read_obd(OBD_DIR, "bts", limit=200)
+def test_bts_eligible_list_keeps_the_chosen_propensity_exact(
+        obd_dir: Path, bts_csv: list[dict[str, str]]) -> None:
+    log = read_obd(obd_dir, "bts", limit=200)
     for rec, raw in zip(log.logs, bts_csv, strict=False):
         d = rec["decision"]
         assert d["propensity"] == float(raw["propensity_score"])
@@ -75,9 +78,9 @@ def test_bts_eligible_list_keeps_the_chosen_propensity_exact(bts_csv: list[dict[
         assert d["policy"] == "bernoulli_ts"
 
 
-def test_ids_are_deterministic_and_visitors_follow_user_features() -> None:
-    a = read_obd(OBD_DIR, "bts", limit=300)
-    b = read_obd(OBD_DIR, "bts", limit=300)
+def test_ids_are_deterministic_and_visitors_follow_user_features(obd_dir: Path) -> None:
+    a = read_obd(obd_dir, "bts", limit=300)
+    b = read_obd(obd_dir, "bts", limit=300)
     assert a.logs == b.logs
     ids = [r["decision"]["decision_id"] for r in a.logs]
     assert len(set(ids)) == len(ids)
@@ -96,8 +99,8 @@ def test_full_logs_have_the_documented_size_and_clicks(comparison: ObdComparison
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "avro"])
-def test_import_writes_readable_files(tmp_path: Path, fmt: str) -> None:
-    res = import_obd(OBD_DIR, tmp_path, fmt=fmt, limit=120)  # type: ignore[arg-type]
+def test_import_writes_readable_files(obd_dir: Path, tmp_path: Path, fmt: str) -> None:
+    res = import_obd(obd_dir, tmp_path, fmt=fmt, limit=120)  # type: ignore[arg-type]
     assert [x.behavior for x in res.logs] == ["random", "bts"]
     for item in res.logs:
         assert item.log_path.name == f"obd_{item.behavior}_decisions.{fmt}"

@@ -1,0 +1,15 @@
+"""Fixtures shared by every test folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.datasets import obd_sample_or_fail
+
+
+@pytest.fixture(scope="session")
+def obd_dir() -> Path:
+    """The Open Bandit Dataset sample (``random/``, ``bts/``), downloaded once if missing."""
+    return obd_sample_or_fail()
