@@ -23,6 +23,7 @@ decisions, which were not shown) with its context vector; feed Outcome records; 
 from __future__ import annotations
 
 import base64
+import heapq
 import itertools
 import json
 import math
@@ -125,6 +126,10 @@ def _unpack_vectors(data: bytes, lengths: Iterable[int]) -> list[tuple[float, ..
 class PendingRewards:
     """Pending decisions keyed by decision id, bounded (``max_pending``) with a TTL (the wait).
 
+    A heap by decision time makes registering, evicting and expiring O(log n) in the
+    number pending (the set is full at ``max_pending / reward wait`` decisions a second,
+    17/s by default); :meth:`for_visitor` and :meth:`discard_visitor` scan.
+
     >>> pending = PendingRewards(RewardOptions(max_pending=1))
     >>> pending.register({"decision_id": "a", "visitor_id": "v", "action_id": "x",
     ...                   "propensity": 1.0, "created_at": 0}, (1.0,))
@@ -139,7 +144,11 @@ class PendingRewards:
         self._pending: dict[str, PendingDecision] = {}
         #: Closed decision ids, oldest first (``closed_memory`` of them): not awaited again.
         self._closed: dict[str, None] = {}
-        self._next_deadline: int | None = None
+        #: Every pending decision once as (decided_at_ms, registration number, decision id),
+        #: a heap: its first is the oldest, ties going to the first registered (the order
+        #: of ``_pending``). Eviction and expiry pop it; discard_visitor rebuilds it.
+        self._heap: list[tuple[int, int, str]] = []
+        self._registered = 0
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -210,17 +219,14 @@ class PendingRewards:
             propensity=float(decision["propensity"]),
         )
         self._pending[decision_id] = entry
-        deadline = entry.deadline_ms(self.options.reward_wait_ms)
-        if self._next_deadline is None or deadline < self._next_deadline:
-            self._next_deadline = deadline
+        heapq.heappush(self._heap, (entry.decided_at_ms, self._registered, decision_id))
+        self._registered += 1
         evicted: list[RewardUpdate] = []
         while len(self._pending) > self.options.max_pending:
-            oldest = min(self._pending.values(), key=lambda e: e.decided_at_ms)
+            oldest = self._pending[heapq.heappop(self._heap)[2]]
             self._close(oldest.decision_id)
             if not oldest.observed:
                 evicted.append(self._default_update(oldest, "evicted", entry.decided_at_ms))
-        if evicted:
-            self._recompute_deadline()
         return evicted
 
     def on_outcome(self, outcome: Mapping[str, Any]) -> RewardUpdate | None:
@@ -290,19 +296,19 @@ class PendingRewards:
         >>> [(u.reason, u.reward) for u in pending.expire(600_000)]
         [('expired', 0.0)]
         """
-        if self._next_deadline is None or now_ms < self._next_deadline:
-            return []
         wait = self.options.reward_wait_ms
-        due = sorted(
-            (e for e in self._pending.values() if e.deadline_ms(wait) <= now_ms),
-            key=lambda e: (e.decided_at_ms, e.decision_id),
-        )
+        heap = self._heap
+        if not heap or now_ms < heap[0][0] + wait:
+            return []
+        due: list[PendingDecision] = []
+        while heap and heap[0][0] + wait <= now_ms:
+            due.append(self._pending[heapq.heappop(heap)[2]])
+        due.sort(key=lambda e: (e.decided_at_ms, e.decision_id))  # ties: by id, not as evicted
         updates: list[RewardUpdate] = []
         for entry in due:
             self._close(entry.decision_id)
             if not entry.observed:
                 updates.append(self._default_update(entry, "expired", entry.deadline_ms(wait)))
-        self._recompute_deadline()
         return updates
 
     def discard_visitor(self, visitor_id: str) -> int:
@@ -317,7 +323,9 @@ class PendingRewards:
         doomed = [d for d, e in self._pending.items() if e.visitor_id == visitor_id]
         for decision_id in doomed:
             self._close(decision_id)
-        self._recompute_deadline()
+        if doomed:
+            self._heap = [item for item in self._heap if item[2] in self._pending]
+            heapq.heapify(self._heap)
         return len(doomed)
 
     def _close(self, decision_id: str) -> None:
@@ -326,12 +334,6 @@ class PendingRewards:
         closed[decision_id] = None
         while len(closed) > self.options.closed_memory:
             del closed[next(iter(closed))]
-
-    def _recompute_deadline(self) -> None:
-        wait = self.options.reward_wait_ms
-        self._next_deadline = min(
-            (e.deadline_ms(wait) for e in self._pending.values()), default=None
-        )
 
     def to_bytes(self) -> bytes:
         """Compact binary (format 3): columns of fixed-width fields, context vectors as float64.
@@ -397,7 +399,10 @@ class PendingRewards:
                                         if pending.options.closed_memory else ())
         if len(pending._pending) != len(entries):
             raise PendingRewardsError("cannot decode pending rewards: duplicate decision ids")
-        pending._recompute_deadline()
+        pending._heap = [(e.decided_at_ms, i, e.decision_id)
+                         for i, e in enumerate(pending._pending.values())]
+        heapq.heapify(pending._heap)
+        pending._registered = len(pending._heap)
         return pending
 
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 import bench.common
 import bench.decision_quality
 import bench.latency
+import bench.pending_rewards
 import bench.state_size
 import bench.throughput
 from bench.common import BenchError, bench_scale, latency_summary, percentile, ratio, scaled
@@ -29,7 +30,8 @@ from pipeline.sim import RewardLedger
 
 
 @pytest.mark.parametrize("module", [bench.common, bench.latency, bench.state_size,
-                                    bench.decision_quality, bench.throughput])
+                                    bench.decision_quality, bench.throughput,
+                                    bench.pending_rewards])
 def test_doctests(module: object) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)  # type: ignore[arg-type]
     assert result.attempted > 0
@@ -149,3 +151,11 @@ def test_pyspy_samples_are_charged_to_the_innermost_frame() -> None:
     assert "60.0%  inside Engine.on_event (inclusive)" in lines
     assert "60.0%  json/__init__.py:dumps" in lines
     assert bench.throughput.summarize_pyspy("") == []
+
+
+def test_pending_rewards_baseline_is_the_scanning_code() -> None:
+    baseline = bench.pending_rewards.baseline_module()
+    if baseline is None:
+        pytest.skip("no git history here")
+    assert not hasattr(baseline.PendingRewards(), "_heap")
+    assert hasattr(bench.pending_rewards.PendingRewards(), "_heap")
