@@ -14,7 +14,7 @@ import time
 import traceback
 
 #: In running order; ``delivery`` only where bench/delivery.py exists.
-BENCHMARKS = ("serde", "throughput", "scaling", "latency", "delivery", "state_size",
+BENCHMARKS = ("serde", "bandit", "throughput", "scaling", "latency", "delivery", "state_size",
               "decision_quality")
 
 
