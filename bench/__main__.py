@@ -14,8 +14,8 @@ import time
 import traceback
 
 #: In running order; ``delivery`` only where bench/delivery.py exists.
-BENCHMARKS = ("serde", "pending_rewards", "throughput", "scaling", "latency", "delivery",
-              "state_size",
+BENCHMARKS = ("serde", "pending_rewards", "bandit", "throughput", "scaling", "latency",
+              "delivery", "state_size",
               "decision_quality")
 
 
