@@ -323,7 +323,9 @@ class DecisionPath:
     def write(self) -> bool:
         """Outputs acknowledged, then the learner checkpoint, then the changed states."""
         timeout = self.options.commit_timeout_s
+        started = time.perf_counter()
         self.outputs.flush(timeout)
+        flushed = time.perf_counter()
         changes = self.tables.staging.take()
         try:
             if not changes and not self.applied:
@@ -338,9 +340,14 @@ class DecisionPath:
                 self.tables.write([Change(LEARNERS, self.learner_key, min(owned), value)],
                                   self.outputs, _as_bytes, timeout)
                 self._committed_learner = learner
+            checkpointed = time.perf_counter()
             self.tables.write(changes, self.outputs, _encode_state, timeout)
         finally:
             self.tables.staging.done()
+        log.debug("commit written", records=self.applied, states=len(changes),
+                  outputs_ms=round(1000 * (flushed - started), 1),
+                  learner_ms=round(1000 * (checkpointed - flushed), 1),
+                  states_ms=round(1000 * (time.perf_counter() - checkpointed), 1))
         self.applied = 0
         return True
 
