@@ -9,8 +9,9 @@ same messages in its own consumer group in a child Python process:
 
 (a) **raw passthrough**: a confluent-kafka consumer that produces every message
     unchanged to another topic (acks=all, linger 2 ms); best of 3 runs;
-(b) **empty Faust agent**: a tiny Faust app (configured like the worker: raw
-    bytes, ``stream.events()``) whose agent only counts; best of 2 runs;
+(b) **empty loop**: the worker's own consumer stack
+    (:class:`topologies.loop.loop.ConsumerLoop`, same settings) driving a processor
+    that only counts; best of 2 runs;
 (c) **full topology**: ``rtp worker`` (:class:`pipeline.processes.WorkerProcess`,
     production commit interval of 2 s).
 
@@ -20,19 +21,19 @@ everything the worker wrote (decision log, actions, signals): first to last
 output, which brackets nearly all ``N`` events (every visitor's first event is a
 page view that is decided). ``ready→caught up`` is the cruder cross-check:
 from the worker's consumer group turning stable to its committed offsets
-reaching the end of the topic (Faust commits every 2.8 s, so this overstates
+reaching the end of the topic (the worker commits every 2 s, so this overstates
 the time by up to that much).
 
 While (c) drains, py-spy (when installed) samples the worker process 100 times
 a second; the notes charge each sample to the layer of its innermost Python
-frame (engine, Faust, RocksDB store, aiokafka, event loop).
+frame (engine, loop, RocksDB store, librdkafka calls).
 
 Beside them, the engine alone: the worker agent's per-event work (dead-letter
 gate, state cache and table as a dict, ``Engine.on_event``, routing and output
 encoding, commits: learner checkpoint and changed states) on the same messages in this
-process without Kafka or Faust, profiled with pyinstrument (cProfile if
+process without Kafka, profiled with pyinstrument (cProfile if
 pyinstrument is missing) for the top costs in the notes. Differences of the
-rates split a full-topology event's time into Kafka, Faust's own overhead, the
+rates split a full-topology event's time into Kafka, the loop's own overhead, the
 engine, and the rest.
 """
 
@@ -157,32 +158,48 @@ def passthrough(bootstrap: str, topic: str, out_topic: str, group: str, count: i
     _write_json(result, {"count": seen, "seconds": last - first})
 
 
-# -- (b) empty Faust agent child ----------------------------------------------------------
+# -- (b) empty loop child ------------------------------------------------------------------
 
-def empty_faust(bootstrap: str, topic: str, partitions: int, app_id: str, count: int,
-                result: Path, data_dir: Path) -> None:
-    """A Faust app whose one agent only counts the events of ``topic`` (runs until stopped)."""
-    import faust
+class _Counting:
+    """A processor that only counts (and stops the loop after ``count`` records)."""
 
-    app = faust.App(app_id, broker=";".join(f"kafka://{h}" for h in bootstrap.split(",")),
-                    store="memory://", datadir=str(data_dir), topic_partitions=partitions,
-                    web_enabled=False, consumer_auto_offset_reset="earliest",
-                    producer_linger_ms=2, stream_wait_empty=False)
-    source = app.topic(topic, partitions=partitions, key_type=bytes, value_type=bytes,
-                       key_serializer="raw", value_serializer="raw")
-    progress = {"seen": 0, "first": 0.0}
+    def __init__(self, count: int, result: Path) -> None:
+        self.count, self.result = count, result
+        self.seen, self.first = 0, 0.0
+        self.loop: Any = None
 
-    @app.agent(source)
-    async def drain(stream: faust.StreamT[bytes]) -> None:
-        async for _event in stream.events():
-            if progress["seen"] == 0:
-                progress["first"] = time.perf_counter()
-            progress["seen"] += 1
-            if progress["seen"] == count:
-                _write_json(result, {"count": count,
-                                     "seconds": time.perf_counter() - progress["first"]})
+    def assigned(self, partitions: list[int]) -> None:
+        pass
 
-    faust.Worker(app, loglevel="WARNING", quiet=True).execute_from_commandline()
+    def revoked(self, partitions: list[int]) -> None:
+        pass
+
+    def lost(self) -> None:
+        pass
+
+    def tick(self, now: float) -> None:
+        pass
+
+    def write(self) -> bool:
+        return False
+
+    def apply(self, record: Any) -> None:
+        if self.seen == 0:
+            self.first = time.perf_counter()
+        self.seen += 1
+        if self.seen == self.count:
+            _write_json(self.result, {"count": self.count,
+                                      "seconds": time.perf_counter() - self.first})
+            self.loop.stop()
+
+
+def empty_loop(bootstrap: str, topic: str, group: str, count: int, result: Path) -> None:
+    """The worker's consumer loop over ``topic`` with a processor that only counts."""
+    from topologies.loop.loop import ConsumerLoop
+
+    counting = _Counting(count, result)
+    counting.loop = ConsumerLoop(bootstrap, group, [topic], counting, commit_every_s=2.0)
+    counting.loop.run()
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
@@ -228,24 +245,19 @@ def _pyspy_binary() -> str | None:
 
 #: Where a sampled worker stack's innermost Python frame lives -> the layer it is charged to.
 _LAYERS = (
-    ("faust/stores/", "RocksDB table store (faust.stores + rocksdict)"),
-    ("faust/tables/", "Faust tables (changelog sends, table bookkeeping)"),
-    ("aiokafka/", "aiokafka (Kafka client: fetch, send, commit)"),
-    ("kafka/", "aiokafka (Kafka client: fetch, send, commit)"),
-    ("faust/", "Faust streams, agents, topics"),
-    ("mode/", "Faust streams, agents, topics"),
-    ("topologies/", "agent code (topologies/)"),
+    ("topologies/loop/store.py", "RocksDB stores (topologies/loop/store.py + rocksdict)"),
+    ("topologies/loop/outputs.py", "producing (librdkafka, delivery reports)"),
+    ("topologies/loop/", "the consumer loop, tables and recovery (topologies/loop/)"),
+    ("topologies/", "the stream adapter (topologies/decision_path.py)"),
     ("pipeline/", "the engine and serde (pipeline/)"),
-    ("asyncio/", "asyncio event loop"),
-    ("selectors", "asyncio event loop"),
 )
 
 
 def layer_of(frame: str) -> str:
     """The layer a py-spy frame (``function (file:line)``) belongs to.
 
-    >>> layer_of("put (faust/stores/rocksdb.py:480)")
-    'RocksDB table store (faust.stores + rocksdict)'
+    >>> layer_of("get (topologies/loop/store.py:88)")
+    'RocksDB stores (topologies/loop/store.py + rocksdict)'
     >>> layer_of("on_event (pipeline/engine/engine.py:70)")
     'the engine and serde (pipeline/)'
     >>> layer_of("dumps (json/__init__.py:231)")
@@ -259,10 +271,10 @@ def layer_of(frame: str) -> str:
 def summarize_pyspy(raw: str, top: int = 8) -> list[str]:
     r"""Shares of samples by layer (innermost frame) and the top innermost functions.
 
-    >>> lines = summarize_pyspy("main (a.py:1);put (faust/stores/rocksdb.py:9) 3\n"
+    >>> lines = summarize_pyspy("main (a.py:1);get (topologies/loop/store.py:9) 3\n"
     ...                         "main (a.py:1);Engine.on_event (pipeline/engine/engine.py:5) 1\n")
     >>> lines[0]
-    '75.0%  RocksDB table store (faust.stores + rocksdict)'
+    '75.0%  RocksDB stores (topologies/loop/store.py + rocksdict)'
     >>> lines[1], lines[3]
     ('25.0%  the engine and serde (pipeline/)', '25.0%  inside Engine.on_event (inclusive)')
     """
@@ -330,7 +342,7 @@ def _full_topology(settings: Settings, count: int, workdir: Path) -> dict[str, A
 # -- the engine alone, and its profile -------------------------------------------------------
 
 def _engine_loop(messages: list[tuple[bytes, bytes]]) -> Callable[[], None]:
-    """The worker agent's per-event work on ``messages``, without Kafka or Faust."""
+    """The worker's per-event work on ``messages``, without Kafka."""
     from pipeline.engine import Engine, VisitorState
     from pipeline.engine.cache import StateCache
     from pipeline.engine.commits import CommitPolicy
@@ -468,19 +480,17 @@ def run() -> list[dict[str, Any]]:
             finally:
                 stop_child(proc)
 
-        def faust_once(i: int) -> dict[str, Any]:
-            result, log = workdir / f"faust-{i}.json", workdir / f"faust-{i}.log"
-            proc = child("bench.throughput", ["faust", bootstrap, source,
-                                              str(settings.partitions), f"{prefix}empty-{i}",
-                                              str(count), str(result),
-                                              str(workdir / f"faust-{i}")], log)
+        def empty_once(i: int) -> dict[str, Any]:
+            result, log = workdir / f"empty-{i}.json", workdir / f"empty-{i}.log"
+            proc = child("bench.throughput", ["empty", bootstrap, source, f"{prefix}empty-{i}",
+                                              str(count), str(result)], log)
             try:
                 return wait_for_file(result, proc, 180 + count / 500, log)
             finally:
                 stop_child(proc)
 
         raw = _best_of(3, raw_once)
-        empty = _best_of(2, faust_once)
+        empty = _best_of(2, empty_once)
         full = _full_topology(settings, count, workdir)
 
     loop = _engine_loop(messages)
@@ -493,10 +503,10 @@ def run() -> list[dict[str, Any]]:
     raw_rate = count / raw["seconds"]
     rates = {
         "(a) raw confluent-kafka passthrough (best of 3)": (raw["seconds"], raw_rate),
-        "(b) empty Faust agent (best of 2)": (empty["seconds"], count / empty["seconds"]),
+        "(b) empty loop (best of 2)": (empty["seconds"], count / empty["seconds"]),
         "(c) full topology: first→last output": (full["span_s"], count / full["span_s"]),
         "(c) full topology: ready→caught up": (full["drain_s"], count / full["drain_s"]),
-        "engine alone, offline (no Kafka, no Faust)": (engine_s, count / engine_s),
+        "engine alone, offline (no Kafka)": (engine_s, count / engine_s),
     }
     rows: list[dict[str, Any]] = [
         {"case": case, "events": count, "seconds": round(seconds, 3),
@@ -505,17 +515,17 @@ def run() -> list[dict[str, Any]]:
         for case, (seconds, rate) in rates.items()
     ]
     full_rate = rates["(c) full topology: first→last output"][1]
-    empty_rate = rates["(b) empty Faust agent (best of 2)"][1]
+    empty_rate = rates["(b) empty loop (best of 2)"][1]
     share = ratio(full_rate, raw_rate)
     rows += [
         {"case": "ratio full / raw passthrough", "events": "", "seconds": "",
          "events_per_s": "", "us_per_event": "", "share_of_raw": share},
-        {"case": "ratio full / empty Faust", "events": "", "seconds": "",
+        {"case": "ratio full / empty loop", "events": "", "seconds": "",
          "events_per_s": "", "us_per_event": "", "share_of_raw": ratio(full_rate, empty_rate)},
     ]
     goal_rate = "met" if full_rate >= GOAL_EVENTS_PER_S else "NOT met"
     goal_share = "met" if share >= GOAL_SHARE_OF_RAW else "NOT met"
-    faust_us = 1e6 / empty_rate - 1e6 / raw_rate
+    loop_us = 1e6 / empty_rate - 1e6 / raw_rate
     rest_us = 1e6 / full_rate - 1e6 / empty_rate - 1e6 * engine_s / count
     notes = "\n".join([
         f"{count:,} simulator events (seed {SEED}, {VISITORS_PER_MINUTE:.0f} visitors/min), "
@@ -528,15 +538,15 @@ def run() -> list[dict[str, Any]]:
         f"**{goal_share}** ({share:.1%}).",
         "",
         f"Where a full-topology event's {1e6 / full_rate:,.0f} µs go (differences of the rows "
-        f"above): raw Kafka consume+produce {1e6 / raw_rate:,.1f} µs; Faust's own per-event "
-        f"overhead (empty agent minus raw) {faust_us:,.0f} µs; the engine's work "
-        f"{1e6 * engine_s / count:,.0f} µs; the rest (table writes to RocksDB and changelogs, "
-        f"awaited sends of the outputs, commits) {rest_us:,.0f} µs.",
+        f"above): raw Kafka consume+produce {1e6 / raw_rate:,.1f} µs; the loop's own per-event "
+        f"overhead (empty loop minus raw) {loop_us:,.0f} µs; the engine's work "
+        f"{1e6 * engine_s / count:,.0f} µs; the rest (output sends, state reads and staging, "
+        f"commits: learner checkpoint, changelogs, RocksDB) {rest_us:,.0f} µs.",
         "",
         f"Full topology: worker start-up {full['startup_s']:.1f} s (not timed); "
         f"{int(full['outputs']):,} outputs written, {int(full['dead_letters']):,} events "
         "dead-lettered. ready→caught up polls committed offsets "
-        "(Faust commits every 2.8 s), so it is a lower bound of the rate.",
+        "(the worker commits every 2 s), so it is a lower bound of the rate.",
         "",
         "Where the full worker spends its time (py-spy, 100 samples/s of the worker process "
         "during the drain; share of samples by the layer of the innermost Python frame; "
@@ -559,23 +569,21 @@ def run() -> list[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Child entry points (``passthrough``, ``faust``) or the whole benchmark."""
+    """Child entry points (``passthrough``, ``empty``) or the whole benchmark."""
     parser = argparse.ArgumentParser(prog="python -m bench.throughput")
     sub = parser.add_subparsers(dest="mode")
     p = sub.add_parser("passthrough")
     for name in ("bootstrap", "topic", "out_topic", "group", "count", "result"):
         p.add_argument(name)
-    f = sub.add_parser("faust")
-    for name in ("bootstrap", "topic", "partitions", "app_id", "count", "result", "data_dir"):
-        f.add_argument(name)
+    e = sub.add_parser("empty")
+    for name in ("bootstrap", "topic", "group", "count", "result"):
+        e.add_argument(name)
     args = parser.parse_args(argv)
     if args.mode == "passthrough":
         passthrough(args.bootstrap, args.topic, args.out_topic, args.group, int(args.count),
                     Path(args.result))
-    elif args.mode == "faust":
-        sys.argv = sys.argv[:1]  # Faust's worker reads the command line
-        empty_faust(args.bootstrap, args.topic, int(args.partitions), args.app_id,
-                    int(args.count), Path(args.result), Path(args.data_dir))
+    elif args.mode == "empty":
+        empty_loop(args.bootstrap, args.topic, args.group, int(args.count), Path(args.result))
     else:
         for row in run():
             print(row)

@@ -138,16 +138,16 @@ def test_percentile_is_the_nearest_rank(values: list[float], q: float) -> None:
 
 def test_pyspy_samples_are_charged_to_the_innermost_frame() -> None:
     raw = "\n".join([
-        "run (faust/agents/agent.py:1);Engine.on_event (pipeline/engine/engine.py:2);"
+        "run (topologies/loop/loop.py:1);Engine.on_event (pipeline/engine/engine.py:2);"
         "dumps (json/__init__.py:3) 6",
-        "run (faust/agents/agent.py:1);send (aiokafka/producer/producer.py:4) 2",
-        "run (faust/agents/agent.py:1) 2",
+        "run (topologies/loop/loop.py:1);send (topologies/loop/outputs.py:4) 2",
+        "run (topologies/loop/loop.py:1) 2",
         "garbage",
     ])
     lines = bench.throughput.summarize_pyspy(raw)
     assert lines[:3] == ["60.0%  other (stdlib, libraries)",
-                         "20.0%  aiokafka (Kafka client: fetch, send, commit)",
-                         "20.0%  Faust streams, agents, topics"]
+                         "20.0%  producing (librdkafka, delivery reports)",
+                         "20.0%  the consumer loop, tables and recovery (topologies/loop/)"]
     assert "60.0%  inside Engine.on_event (inclusive)" in lines
     assert "60.0%  json/__init__.py:dumps" in lines
     assert bench.throughput.summarize_pyspy("") == []
