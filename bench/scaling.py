@@ -9,7 +9,7 @@ of bench/throughput.py) are encoded once. Then, for each ``N`` in 1, 2, 3 and on
    on an **empty** events topic;
 2. we wait until every one is ready and the consumer group is stable with exactly
    ``N`` members, each owning events partitions, and that assignment has held for
-   a few seconds (Faust recovers its tables after every rebalance before it reads);
+   a few seconds (a worker restores its stores after every rebalance before it reads);
 3. only then are the ``M`` events produced (fast: one producer, as the
    throughput benchmark does). Producing first would let the first worker to be
    ready drain a share of the input before the others join, which is no split.
@@ -17,20 +17,15 @@ of bench/throughput.py) are encoded once. Then, for each ``N`` in 1, 2, 3 and on
 The rate is ``M`` over the span between the first and the last Kafka timestamp
 of everything the workers wrote (decision log, actions, signals), as in
 bench/throughput.py; ``ready→caught up`` (group ready, produce, until the
-group's committed offsets reach the end of the events topic; Faust commits every
-2.8 s) is the cruder cross-check. Ratios are against ``N = 1`` of the same run.
+group's committed offsets reach the end of the events topic; the workers commit
+every 2 s) is the cruder cross-check. Ratios are against ``N = 1`` of the same run.
 
 The counts run in rounds, 1 2 3 then 3 2 1, and the table keeps each count's
 fastest run: the machine is shared, and a load that drifts during the benchmark
 then weighs on every count about equally. A run that fails is listed in the
-notes and the others still count. Two failures were seen while writing this,
-both with 3 workers on 4 partitions (about 45 starts): Faust's sticky assignor giving
-a worker that joins one generation late no partitions at all, 2+2+0 (with a standby
-replica it fills each worker up to ceil(4 / 3) = 2 and keeps what they own; hence
-``PARTITIONS``; given up after ``STARVED_S``, the group does not rebalance again by
-itself); and a stable 2+1+1 group whose worker owning two partitions committed nothing
-until the caught-up timeout: Faust does not commit past a record it skipped during a
-rebalance, which the worker now reads again (``pipeline/engine/positions.py``). A failed
+notes and the others still count. A stable group with a member that owns no events
+partition is given up after ``STARVED_S`` (seen with the Faust worker's assignor; the
+range assignor the worker uses now gives every member of 1, 2 or 3 some of 6). A failed
 run's worker logs are copied to a ``rtp-bench-scaling-failed-*`` temporary folder.
 """
 
@@ -70,9 +65,8 @@ FULL_EVENTS = 30_000
 SETTLE_S = 3.0
 #: How long a stable group with a member that owns nothing is waited for before giving up.
 STARVED_S = 15.0
-#: Partitions of every topic: a multiple of 1, 2 and 3, so that Faust's assignor (with a
-#: standby replica it fills workers up to ceil(partitions / workers) and keeps what they
-#: own) gives each of 3 workers some; with 4 it could split them 2+2+0 (deploy/README.md).
+#: Partitions of every topic: a multiple of 1, 2 and 3, so that each of 3 workers gets as
+#: many as the others (the range assignor splits 4 partitions 2+1+1).
 PARTITIONS = 6
 
 
@@ -270,8 +264,7 @@ def _wait_split(settings: Settings, workers: list[WorkerProcess],
                 return split
             if starved(held, len(workers)) and time.monotonic() - since >= STARVED_S:
                 # The group will not rebalance again by itself: no fair split is coming.
-                raise BenchError(f"Faust's assignor left a worker without events partitions "
-                                 f"(faust-streaming/faust#93): {held}")
+                raise BenchError(f"the assignor left a worker without events partitions: {held}")
         time.sleep(0.2)  # polling the group of other processes
     raise BenchError(f"{len(workers)} workers did not share the events partitions within "
                      f"{timeout:.0f} s (last assignment {held}): {workers[-1].tail()}")
@@ -382,8 +375,8 @@ def run() -> list[dict[str, Any]]:
     rows = scaling_rows(best)
     notes = "\n".join([
         f"{count:,} simulator events (as in bench/throughput.py), {partitions} partitions "
-        "(a multiple of 1, 2 and 3: with a standby replica Faust's assignor can leave a "
-        "third worker on 4 partitions without any), the same encoded messages for every N. "
+        "(a multiple of 1, 2 and 3: an even split for each N), the same encoded messages for "
+        "every N. "
         "For each N, under a fresh "
         "topic prefix: N `rtp worker` processes (commit every 2 s, own RocksDB folder each) "
         "start on an empty events topic; once the group is stable with N members that each "
@@ -394,19 +387,18 @@ def run() -> list[dict[str, Any]]:
         "keeps each N's fastest run, all runs are listed below. ratio_vs_1 is against the "
         "best N = 1 of this run; efficiency = ratio / N.",
         "",
-        "Over ready→caught up (which ends up to 2.8 s after the last commit-worthy event): "
+        "Over ready→caught up (which ends up to 2 s after the last commit-worthy event): "
         "worker_cpu_us_per_event is the CPU time of all N workers together per event (if it "
-        "grows with N, each added worker brings work of its own: standby tables, "
-        "connections, commits); machine_busy_share is the share of both cores' time that any "
+        "grows with N, each added worker brings work of its own: connections, commits, "
+        "its learner checkpoint); machine_busy_share is the share of both cores' time that any "
         "process (workers, broker, producer, other jobs) kept busy (near 1: no core was free "
         "for another worker to use).",
         "",
         "**The machine has 2 cores, shared with the Kafka broker** (and the producer, and "
         "whatever else runs): N = 2 workers already share them with the broker, and N > 2 "
         "workers compete with each other for cores. The ratios are therefore a lower bound "
-        "of what N workers on separate nodes would give. With N >= 2 each worker also keeps "
-        "standby copies of the other workers' tables (Faust's default of one standby), "
-        "which it reads from their changelogs: that cost is part of the measurement.",
+        "of what N workers on separate nodes would give. Each worker also starts its own "
+        "profile side (a Faust app, idle in this benchmark).",
         "",
         "Every run, in order:",
         "",

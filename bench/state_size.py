@@ -9,8 +9,8 @@ encoded with ``to_bytes`` as the worker stores it; *active* sessions are those
 with an event within the 30-minute inactivity gap of the end.
 
 - **RocksDB**: ``100,000 * scale`` (at least 10,000) distinct keys, values cycled
-  from those states, written one ``put`` each into a database opened exactly as
-  Faust opens its table stores (``faust.stores.rocksdb.RocksDBOptions().open``,
+  from those states, written in batches of 1,000 into a store opened exactly as the
+  worker opens its partition stores (:class:`topologies.loop.store.PartitionStore`,
   rocksdict); size of the SST files after a flush, and of the whole folder.
 - **Resident memory**: a child process decodes the same number of states into the
   worker's :class:`~pipeline.engine.cache.StateCache` (decoded objects, as the
@@ -135,14 +135,16 @@ def _simulated_states(minutes: int) -> tuple[list[bytes], list[bytes], dict[str,
 
 def _rocksdb_bytes(states: list[bytes], count: int, folder: Path) -> tuple[float, float]:
     """Bytes per state in SST files after a flush, and of the whole database folder."""
-    from faust.stores.rocksdb import RocksDBOptions
+    from topologies.loop.store import PartitionStore
 
-    db = RocksDBOptions().open(folder / "visitors-0.db")
-    for i in range(count):
-        db.put(f"bench-state-v{i:08d}".encode(), states[i % len(states)])
-    db.flush()
-    db.close()
-    files = [p for p in (folder / "visitors-0.db").rglob("*") if p.is_file()]
+    path = folder / "visitors" / "0"
+    store = PartitionStore.open(path)
+    for start in range(0, count, 1000):  # the worker writes one batch per commit
+        store.write({f"bench-state-v{i:08d}".encode(): states[i % len(states)]
+                     for i in range(start, min(count, start + 1000))}, changelog_offset=start)
+    store.flush()
+    store.close()
+    files = [p for p in path.rglob("*") if p.is_file()]
     sst = sum(p.stat().st_size for p in files if p.suffix == ".sst")
     total = sum(p.stat().st_size for p in files)
     return sst / count, total / count

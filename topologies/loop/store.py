@@ -104,6 +104,10 @@ class PartitionStore:
         self._db.write(batch)
         self._offset = changelog_offset
 
+    def flush(self) -> None:
+        """Write the memtable to SST files (for measuring; RocksDB does it by itself)."""
+        self._db.flush()
+
     def close(self) -> None:
         """Close the database (the files stay)."""
         del self._meta, self._meta_handle
