@@ -230,14 +230,14 @@ def run() -> list[dict[str, Any]]:
         f"States: {len(every):,} visitors of {minutes} simulated minutes (seed {SEED}, "
         f"{VISITORS_PER_MINUTE:.0f} visitors/min) through the engine with the simulator's "
         f"reactions; {len(active):,} with an active session at the end. RocksDB: {count:,} "
-        "distinct keys, values cycled from those states, one put each, opened with Faust's "
-        "own RocksDBOptions (so its compression and bloom filters). Every table write also "
-        "goes to the compacted changelog topic with the same bytes.",
+        "distinct keys, values cycled from those states, written in batches of 1,000 into a "
+        "PartitionStore opened with the worker's StoreOptions. Every state write also goes "
+        "to the compacted changelog topic with the same bytes.",
         "",
         f"Resident memory: {extrapolated}; RSS of a child process (Python objects of the "
         "decoded states plus allocator overhead). The worker's StateCache holds at most "
         "50,000 decoded states by default; older visitors are read back from RocksDB "
-        "(whose block cache, up to 2 GiB by Faust's default, is not counted here).",
+        "(whose block cache, RocksDB's default, is not counted here).",
         "",
         f"Shared 2-core machine: {load_before} before, {load_note()} after; took "
         f"{time.perf_counter() - started:.0f} s. Scale {scale} (RTP_BENCH_SCALE).",
