@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     parser.add_argument("--app-id", default="rtp-personalize",
                         help="the worker's app id (default rtp-personalize; prefix prepended)")
     parser.add_argument("--client-id", default=None,
-                        help="Kafka client id of the member to check (Faust: BROKER_CLIENT_ID)")
+                        help="Kafka client id of the member to check (the worker's --client-id)")
     parser.add_argument("--max-lag", type=int, default=1000,
                         help="largest acceptable lag in messages (default 1000)")
     add_common(parser)

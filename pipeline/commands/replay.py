@@ -53,7 +53,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     parser = sub.add_parser(
         "replay", help="replay recorded events through the core offline (backtest, what-if)",
         description="Run sessions -> signals -> intent -> decide -> learn over a recorded "
-                    "stream, without Faust, and write the decision log, signals, dead letters "
+                    "stream, without Kafka, and write the decision log, signals, dead letters "
                     "and metrics. Same input + options + seed = byte-identical output files.",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     source = parser.add_argument_group("input")

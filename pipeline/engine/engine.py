@@ -1,4 +1,4 @@
-"""The Listen-Think-Act-Learn step, as plain Python: what the Faust worker and replay call.
+"""The Listen-Think-Act-Learn step, as plain Python: what the worker and replay call.
 
 Per ClickEvent: sessionize (late events are refused), detect struggle signals,
 score intent, decide (rules first, then the bandit) when something that matters

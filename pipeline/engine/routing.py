@@ -1,6 +1,6 @@
 """Where each thing the engine produced goes: topic, key and schema, decided in the core.
 
-The Faust agents and replay both turn results into :class:`Output` rows with
+The decision path and replay both turn results into :class:`Output` rows with
 these functions and only write them, so routing rules (control-arm decisions
 are logged, not delivered; late events are dead letters) live in one place.
 

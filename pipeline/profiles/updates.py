@@ -1,6 +1,6 @@
 """Apply one ProfileUpdate (identify, traits, consent, erasure) to a profile, purely.
 
-The caller (a Faust agent) reads the profile stored under
+The caller (the profile side's Faust agent) reads the profile stored under
 ``profile_key(update)``, calls :func:`apply_profile_update`, and carries out the
 returned :class:`ProfileEffect`: write ``effect.state`` under ``effect.key`` (or
 delete the key when it is ``None``), map each of ``linked_visitor_ids`` to the

@@ -1,6 +1,6 @@
-"""Offline replay: the worker's Listen-Think-Act-Learn step over recorded input, without Faust.
+"""Offline replay: the worker's Listen-Think-Act-Learn step over recorded input, without Kafka.
 
-:class:`Replayer` does what ``topologies/personalize.py`` does per record, with
+:class:`Replayer` does what ``topologies/decision_path.py`` does per record, with
 plain dicts where the worker has RocksDB tables (``visitors``, with the same
 decoded-state cache in front, ``visitor-profiles``, ``profiles``) and one
 :class:`~pipeline.engine.Engine`

@@ -3,7 +3,7 @@
 Drift is a difference between the declaration and the broker (partition count,
 cleanup policy, retention). It is reported, never "fixed" by deleting a topic:
 that would lose data. Raising partitions is also left to an operator, because
-it moves keys between partitions and breaks Faust's changelog/source pairing.
+it moves keys between partitions and breaks the store/changelog/source pairing.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Every topic rtp uses, declared once: name, partitions, replication, cleanup, retention.
 
-Keyed event topics share one partition count, because Faust needs a table's
-changelog to have as many partitions as its source topic.
+Keyed event topics share one partition count: a worker's stores and their changelogs
+are partitioned like its inputs, and the range assignor keeps a visitor's partitions
+of every input on one worker.
 
 >>> specs = {t.name: t for t in topic_specs(partitions=4)}
 >>> specs["profiles.updates"].config["cleanup.policy"]
