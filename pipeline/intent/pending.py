@@ -22,7 +22,7 @@ import struct
 from collections import OrderedDict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 
@@ -46,6 +46,8 @@ _FORMAT = 2
 _HEADER = struct.Struct("<4sBxxxQQIIIIIIII")
 _Key = TypeVar("_Key", str, tuple[str, ...])
 _Items = TypeVar("_Items", str, list[str], list[int])
+#: Distinct layouts / rows of categorical values interned at most (then started afresh).
+_MAX_INTERNED = 100_000
 
 
 class _Table(dict[_Key, int]):
@@ -66,6 +68,14 @@ class Snapshot:
 
     numeric: dict[str, float]
     categorical: dict[str, str]
+
+
+class _Encoded(NamedTuple):
+    """A snapshot's part of the binary format: interned layout and row, packed numbers."""
+
+    layout: tuple[tuple[str, ...], tuple[str, ...]]
+    row: tuple[str, ...]
+    packed: bytes
 
 
 @dataclass(frozen=True)
@@ -107,6 +117,10 @@ class PendingLabels:
         self.max_per_session = max_per_session
         self.max_sessions = max_sessions
         self._sessions: OrderedDict[str, deque[Snapshot]] = OrderedDict()
+        #: Interned layouts (with their packer) and rows of categorical values, see _encoded.
+        self._layouts: dict[tuple[tuple[str, ...], tuple[str, ...]],
+                            tuple[tuple[tuple[str, ...], tuple[str, ...]], struct.Struct]] = {}
+        self._rows: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -167,6 +181,10 @@ class PendingLabels:
     def to_bytes(self) -> bytes:
         """Compact binary (format 2), oldest session first; floats are kept bit for bit.
 
+        It runs at every worker commit over every pending session, so each snapshot's part
+        (its layout, its row of categorical values, its packed numbers) is worked out once
+        and kept (:meth:`_encoded`); the tables are then built from those parts.
+
         >>> pending = PendingLabels(max_per_session=2)
         >>> pending.record("s", {"clicks": 1.0}, {"device": "tablet"})
         >>> restored = PendingLabels.from_bytes(pending.to_bytes())
@@ -174,20 +192,28 @@ class PendingLabels:
         (2, {'device': 'tablet'})
         """
         strings: _Table[str] = _Table()
-        rows: _Table[tuple[str, ...]] = _Table()
-        layouts: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[int, struct.Struct]] = {}
+        layout_index: dict[int, int] = {}
+        layouts: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+        row_index: dict[int, int] = {}
+        rows: list[tuple[str, ...]] = []
         sessions: list[int] = []
         snapshot_words: list[int] = []
         numeric: list[bytes] = []
+        encoded = self._encoded
         for session_id, snapshots in self._sessions.items():
             sessions += (strings[session_id], len(snapshots))
             for snapshot in snapshots:
-                names = (tuple(snapshot.numeric), tuple(snapshot.categorical))
-                layout = layouts.get(names)
-                if layout is None:
-                    layout = layouts[names] = (len(layouts), struct.Struct(f"<{len(names[0])}d"))
-                snapshot_words += (layout[0], rows[tuple(snapshot.categorical.values())])
-                numeric.append(layout[1].pack(*snapshot.numeric.values()))
+                layout, row, packed = encoded(snapshot)
+                at = layout_index.get(id(layout))
+                if at is None:
+                    at = layout_index[id(layout)] = len(layouts)
+                    layouts.append(layout)
+                row_at = row_index.get(id(row))
+                if row_at is None:
+                    row_at = row_index[id(row)] = len(rows)
+                    rows.append(row)
+                snapshot_words += (at, row_at)
+                numeric.append(packed)
         layout_sizes = [len(n) for names in layouts for n in names]
         layout_names = [strings[name] for names in layouts for name in (*names[0], *names[1])]
         row_values = [strings[value] for row in rows for value in row]
@@ -205,6 +231,31 @@ class PendingLabels:
             np.array(words, dtype="<u4").tobytes(),
             "".join(strings).encode("utf-8", "surrogatepass"),
         ))
+
+    def _encoded(self, snapshot: Snapshot) -> _Encoded:
+        """(layout, row, packed numbers) of ``snapshot``, worked out once per snapshot.
+
+        Equal layouts and rows are one shared tuple (interned here), so that the encoder
+        tells them apart by identity instead of hashing tuples of dozens of names. The
+        interned rows are forgotten beyond ``_MAX_INTERNED`` (many distinct categorical
+        values): the bytes then repeat equal rows, which read back the same.
+        """
+        done: _Encoded | None = snapshot.__dict__.get("_encoded")
+        if done is not None:
+            return done
+        names = (tuple(snapshot.numeric), tuple(snapshot.categorical))
+        layout = self._layouts.get(names)
+        if layout is None:
+            if len(self._layouts) >= _MAX_INTERNED:
+                self._layouts.clear()
+            layout = self._layouts[names] = (names, struct.Struct(f"<{len(names[0])}d"))
+        values = tuple(snapshot.categorical.values())
+        if len(self._rows) >= _MAX_INTERNED:
+            self._rows.clear()
+        row = self._rows.setdefault(values, values)
+        done = _Encoded(layout[0], row, layout[1].pack(*snapshot.numeric.values()))
+        object.__setattr__(snapshot, "_encoded", done)  # a cache, not a field: eq/repr ignore it
+        return done
 
     @classmethod
     def from_bytes(cls, data: bytes) -> PendingLabels:
