@@ -110,6 +110,16 @@ def _pack_vectors(vectors: Iterable[tuple[float, ...]]) -> bytes:
     return b"".join(out)
 
 
+def _packed_context(entry: PendingDecision) -> bytes:
+    """An entry's context as float64 bytes, packed once per entry: the checkpoint of every
+    commit holds every pending entry, most of them unchanged since the last one."""
+    done: bytes | None = entry.__dict__.get("_packed_context")
+    if done is None:
+        done = _pack_vectors((entry.context,))
+        object.__setattr__(entry, "_packed_context", done)  # a cache, not a field
+    return done
+
+
 def _unpack_vectors(data: bytes, lengths: Iterable[int]) -> list[tuple[float, ...]]:
     packers: dict[int, struct.Struct] = {}
     out = []
@@ -364,7 +374,7 @@ class PendingRewards:
             np.array([e.decided_at_ms for e in entries], dtype="<i8").tobytes(),
             np.array([e.propensity for e in entries], dtype="<f8").tobytes(),
             np.array([e.revenue for e in entries], dtype="<f8").tobytes(),
-            _pack_vectors(contexts),
+            b"".join([_packed_context(e) for e in entries]),
             np.array(context_lengths, dtype="<u4").tobytes(),
             np.array([len(t) for t in strings], dtype="<u4").tobytes(),
             bytes(flags),
