@@ -85,7 +85,8 @@ def crash_and_restart(settings: Settings, workers: StartWorker, data_dir: Path,
     delivery = check_delivery(settings)
     print(f"\n{how}: {len(workload.events)} events; restart caught up in {recovered_in:.1f} s; "
           f"{check.logged} decisions logged for {check.triggers} triggers "
-          f"({check.redelivered} re-emitted with the same id, {len(check.missing)} missing); "
+          f"({check.redelivered} re-emitted with the same id, {len(check.missing)} missing, "
+          f"{len(check.two_contents)} ids with two contents); "
           f"bandit updates {learned} vs {ref.flush_updates} uninterrupted; "
           f"delivery: {delivery.records} actions, {delivery.unique_ids} ids, "
           f"{delivery.duplicates} turned down as duplicates")
