@@ -8,8 +8,9 @@ its defaults: linger 5 ms, lz4, acks=all): every event is the first page view of
 a new visitor of the personalized arm (``pipeline.decide.assign_arm``), so it
 always gets a decision, and a delivered one unless the bandit picks
 ``no_action`` (about half of them: with no outcomes every eligible arm ties).
-A reader thread follows ``personalization.actions``; a latency is the time from
-the produce call to the Decision with that trigger event id being read back.
+A reader thread follows ``personalization.actions`` (:func:`bench.common.read_ready`:
+each Decision is taken as soon as it is fetched); a latency is the time from the
+produce call to the Decision with that trigger event id being read back.
 
 Loads rise (``LOADS``) for ``SECONDS`` each (times ``RTP_BENCH_SCALE``, at least
 3 s) after a short warm-up, each followed by a drain until the worker's group has
@@ -37,6 +38,7 @@ from bench.common import (
     latency_summary,
     load_note,
     percentile,
+    read_ready,
     scaled,
 )
 from bench.record import write
@@ -94,7 +96,9 @@ class _Reader(threading.Thread):
         from pipeline.serde import SerdeError
 
         while not self.stopping.is_set():
-            batch = self.consumer.consume(1000, 0.02)
+            # Not consume(1000, timeout): it returns only when 1,000 are there or the
+            # timeout is over, adding up to the timeout to every latency measured.
+            batch = read_ready(self.consumer, 1000, 0.1)
             now = time.perf_counter()
             for msg in batch:
                 if msg.error() is not None or msg.value() is None:

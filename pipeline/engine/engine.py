@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.decide import DecisionContext, DecisionOutcome
+from pipeline.engine.event import read_click_event
 from pipeline.engine.learner import Learner
 from pipeline.engine.options import EngineOptions
 from pipeline.engine.visitor import VisitorState
@@ -77,8 +78,10 @@ class Engine:
         if profile is not None and not profile.personalization_allowed:
             return EventResult(state=None)  # opted out: no state, no decision
         state = state if state is not None else VisitorState()
-        visitor_id = str(event["visitor_id"])
-        step = self.sessionizer.apply(state.session, event, profile)
+        # Read once: the sessionizer's and the detectors' records, in one pass over the dict.
+        session_event, signal_event = read_click_event(event)
+        visitor_id = session_event.visitor_id
+        step = self.sessionizer.apply_read(state.session, session_event, profile)
         if step.late:
             return EventResult(state=state, late_reason=step.late_reason)
         if step.duplicate:
@@ -90,11 +93,12 @@ class Engine:
                                                        step.previous.session_id, visitor_id)
             self._label(step.ended.session_id, step.ended.converted)
         session_id = step.state.session_id
-        new = self.signal_engine.observe(step.state.signals, event, session_id, visitor_id)
+        new = self.signal_engine.observe_read(step.state.signals, signal_event, session_id,
+                                              visitor_id)
         result.signals += new
-        event_time = int(event["event_time"])
+        event_time = session_event.time
         self.watermark_ms = max(self.watermark_ms, event_time)
-        event_type = str(event["event_type"])
+        event_type = session_event.event_type
         learner = self.learner
         if event_type in _PASSIVE and not new:
             # Scrolls and mouse moves feed the detectors (hesitation) but cannot change what

@@ -80,7 +80,22 @@ class Sessionizer:
         ...
         pipeline.sessions.errors.InvalidSessionEventError: ClickEvent.visitor_id is missing or empty
         """
-        ev = read_session_event(event)
+        return self.apply_read(state, read_session_event(event), profile)
+
+    def apply_read(
+        self,
+        state: SessionState | None,
+        ev: SessionEvent,
+        profile: ProfileView | None = None,
+    ) -> SessionStep:
+        """:meth:`apply` for an event already read (the engine reads each event once).
+
+        >>> from pipeline.sessions.event import read_session_event
+        >>> ev = read_session_event({"event_id": "e", "event_type": "page_view",
+        ...     "visitor_id": "v", "event_time": 0, "page": {"url": "/"}})
+        >>> Sessionizer().apply_read(None, ev).new_session
+        True
+        """
         opts = self.options
         if state is None:
             return SessionStep(state=self._start(ev, None, profile), new_session=True)

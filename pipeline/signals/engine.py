@@ -28,7 +28,7 @@ from typing import Any
 from pipeline.signals.calculator_fiddling import observe_calculator_fiddling
 from pipeline.signals.dead_click import flush_dead_click, observe_dead_click
 from pipeline.signals.detection import Detection
-from pipeline.signals.event import read_signal_event
+from pipeline.signals.event import SignalEvent, read_signal_event
 from pipeline.signals.form_struggle import observe_form_struggle
 from pipeline.signals.hesitation import flush_hesitation, observe_hesitation
 from pipeline.signals.options import SignalOptions
@@ -74,7 +74,17 @@ class SignalEngine:
         ...     "event_time": 5, "page": {"url": "/", "page_type": "home"}}, "s", "v")
         []
         """
-        ev = read_signal_event(event)
+        return self.observe_read(state, read_signal_event(event), session_id, visitor_id)
+
+    def observe_read(
+        self, state: SignalState, ev: SignalEvent, session_id: str, visitor_id: str
+    ) -> list[dict[str, Any]]:
+        """:meth:`observe` for an event already read (the engine reads each event once).
+
+        >>> SignalEngine().observe_read(SignalState(), SignalEvent("e1", "page_view", 5, "/",
+        ...     "home"), "s", "v")
+        []
+        """
         opts = self.options
         on = opts.enabled_rules
         if state.base_ms is None:

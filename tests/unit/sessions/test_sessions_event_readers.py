@@ -1,4 +1,8 @@
-"""The per-event readers take dicts on a fast path: any other mapping must read the same."""
+"""The per-event readers take dicts on a fast path: any other mapping must read the same.
+
+The engine's one-pass reader (:func:`pipeline.engine.event.read_click_event`) must give
+exactly what the sessionizer's and the detectors' readers give, and fail as the first does.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline.engine.event import read_click_event
 from pipeline.sessions import InvalidSessionEventError
 from pipeline.sessions.event import read_session_event
 from pipeline.signals import InvalidSignalEventError, read_signal_event
+from tests.strategies import click_events
 
 
 class Frozen(Mapping[str, Any]):
@@ -90,3 +96,50 @@ def test_signal_reader_reads_any_mapping_as_a_dict(event: dict[str, Any]) -> Non
 def test_readers_still_refuse_what_is_not_a_mapping(reader: Any, error: type[Exception]) -> None:
     with pytest.raises(error):
         reader(["event_id", "e1"])
+
+
+def _both(event: Any) -> Any:
+    """What the engine read before: the session reader, then (if it succeeded) the signal one."""
+    session = _read(read_session_event, InvalidSessionEventError, event)
+    if not isinstance(session, tuple) or not hasattr(session, "_asdict"):
+        return session  # an error: the signal reader was never reached
+    return session, _read(read_signal_event, InvalidSignalEventError, event)
+
+
+def _stretched(event: dict[str, Any], size: int) -> dict[str, Any]:
+    """``event`` with every non-empty string in its sub-records repeated to ``size`` chars."""
+    def stretch(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: stretch(v) for k, v in value.items()}
+        return (value * size)[:size] if isinstance(value, str) and value else value
+    return {k: stretch(v) if isinstance(v, dict) else v for k, v in event.items()}
+
+
+#: Valid events, some with strings past the readers' cuts (128 chars; 256 for URLs).
+VALID = click_events() | st.builds(_stretched, click_events(), st.integers(100, 300))
+
+
+@settings(max_examples=500, deadline=None)
+@given(EVENTS | VALID, st.booleans())
+def test_the_one_pass_reader_reads_what_both_readers_read(event: dict[str, Any],
+                                                          as_frozen: bool) -> None:
+    if as_frozen:
+        event = frozen(event)
+    got = _read(read_click_event, InvalidSessionEventError, event)
+    assert got == _both(event)
+    if isinstance(got, tuple) and len(got) == 2 and hasattr(got[1], "_asdict"):
+        # same field values and same types (bit-identical records, not merely equal ones)
+        for ours, theirs in zip(got, _both(event), strict=True):
+            assert [type(v) for v in ours] == [type(v) for v in theirs]
+
+
+@settings(max_examples=500, deadline=None)
+@given(VALID)
+def test_the_one_pass_reader_reads_valid_events_as_both_readers(event: dict[str, Any]) -> None:
+    session, signal = read_click_event(event)
+    assert session == read_session_event(event) and signal == read_signal_event(event)
+
+
+def test_the_one_pass_reader_refuses_what_is_not_a_mapping() -> None:
+    with pytest.raises(InvalidSessionEventError):
+        read_click_event(["event_id", "e1"])  # type: ignore[arg-type]
