@@ -14,6 +14,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
+from pipeline.client.batches import read_ready
 from pipeline.client.producer import EventProducer
 from pipeline.serde.codec import Codec
 from pipeline.serde.dead_letter import Admitted, MessageGate
@@ -67,7 +68,7 @@ class RecordConsumer:
     def poll(self, max_records: int = 500, timeout: float = 1.0) -> list[ConsumedRecord]:
         """One batch of good records (possibly empty); rejects go to their DLQ topic."""
         out: list[ConsumedRecord] = []
-        for msg in self.consumer.consume(max_records, timeout):
+        for msg in read_ready(self.consumer, max_records, timeout):
             err = msg.error()
             if err is not None:
                 if err.code() != KafkaError._PARTITION_EOF:

@@ -33,6 +33,7 @@ import structlog
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from pipeline.client import EventProducer
+from pipeline.client.batches import read_ready
 from pipeline.delivery.catchup import CatchUp, start_offset
 from pipeline.delivery.errors import FeedError
 from pipeline.delivery.options import DeliveryOptions
@@ -236,8 +237,8 @@ class ActionFeed:
         try:
             while not self._stop.is_set():
                 batch: list[dict[str, Any]] = []
-                for msg in consumer.consume(self.options.poll_max_records,
-                                            self.options.poll_timeout_s):
+                for msg in read_ready(consumer, self.options.poll_max_records,
+                                      self.options.poll_timeout_s):
                     if msg.error() is not None:
                         errors += 1
                         continue

@@ -24,6 +24,7 @@ from typing import Any, NamedTuple, Protocol
 import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
+from pipeline.client.batches import read_ready
 from topologies.loop.timers import Interval
 
 __all__ = ["ConsumerLoop", "ConsumerOptions", "Processor", "Record"]
@@ -170,17 +171,14 @@ class ConsumerLoop:
 
     def run_once(self) -> int:
         """One turn: a batch (possibly empty), the processor's tick, a commit if due."""
-        first = self.consumer.poll(self.options.poll_timeout_s)
-        batch = [first] if first is not None else []
-        if first is not None and self.options.batch_size > 1:
-            batch += self.consumer.consume(self.options.batch_size - 1, 0)
+        batch = read_ready(self.consumer, self.options.batch_size, self.options.poll_timeout_s)
         applied = 0
         for message in batch:
             err = message.error()
             if err is not None:
                 self._on_error(err)
                 continue
-            record = Record(message.topic(), message.partition(), message.offset(),  # type: ignore[arg-type]
+            record = Record(message.topic(), message.partition(), message.offset(),
                             message.key(), message.value())
             self.processor.apply(record)
             self._next[record.topic, record.partition] = record.offset + 1
