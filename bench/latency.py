@@ -47,7 +47,7 @@ from pipeline.topics import ACTIONS, EVENTS
 
 __all__ = ["GOAL_P99_MS", "LOADS", "SECONDS", "kept_up", "run"]
 
-LOADS = (50, 200, 500, 1000, 2000)
+LOADS = (50, 200, 500, 1000, 2000, 5000)
 SECONDS = 8.0
 WARMUP_EVENTS = 100
 GOAL_P99_MS = 25.0
