@@ -104,7 +104,10 @@ def test_worker_container_runs_rtp_worker_with_resources_and_probes() -> None:
     assert words[:2] == ["rtp", "ready"], words
     assert "ready" in _subcommands(), (
         "the readiness probe runs `rtp ready`, which the CLI does not have yet")
-    # Liveness/startup use Faust's web server on the port the worker is started with.
+    # Liveness/startup use the profile side's Faust web server: `rtp worker` starts the
+    # profile side as a child process and passes it its --web-port (the decision loop has
+    # no HTTP endpoint), so the profile side must not be turned off.
+    assert "--no-profiles" not in worker["args"]
     port = worker["args"][worker["args"].index("--web-port") + 1]
     assert {p["containerPort"] for p in worker["ports"]} == {int(port)}
     for probe in ("livenessProbe", "startupProbe"):
