@@ -27,8 +27,11 @@ class WorkerProcess:
 
     def __init__(self, settings: Settings, data_dir: Path, log_path: Path,
                  app_id: str = APP_ID, commit_every: float = 0.5,
-                 sweep_every: float = 60.0, control_share: float = 0.10) -> None:
+                 sweep_every: float = 60.0, control_share: float = 0.10,
+                 profiles: bool = True) -> None:
         self.settings = settings
+        #: Whether the worker runs its profile side beside itself (``--no-profiles`` if not).
+        self.profiles = profiles
         self.group = f"{settings.topic_prefix}{app_id}"
         self.log_path = log_path
         env = {**os.environ, "RTP_TOPIC_PREFIX": settings.topic_prefix,
@@ -38,7 +41,8 @@ class WorkerProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "pipeline.cli", "worker", "--app-id", app_id,
              "--data-dir", str(data_dir), "--commit-every", str(commit_every),
-             "--sweep-every", str(sweep_every), "--control-share", str(control_share)],
+             "--sweep-every", str(sweep_every), "--control-share", str(control_share),
+             *([] if profiles else ["--no-profiles"])],
             env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
     def changelog(self, table: str) -> str:
@@ -47,11 +51,11 @@ class WorkerProcess:
         return f"{owner}-{table}-changelog"
 
     def wait_ready(self, timeout: float = 90.0) -> None:
-        """Until the worker's consumer group, and its profile side's, are stable with
-        partitions assigned."""
+        """Until the worker's consumer group (and its profile side's, when it runs one) is
+        stable with partitions assigned."""
         admin = AdminClient({"bootstrap.servers": self.settings.bootstrap})
         deadline = time.monotonic() + timeout
-        waiting = [self.group, f"{self.group}-profiles"]
+        waiting = [self.group, *([f"{self.group}-profiles"] if self.profiles else [])]
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"worker exited ({self.proc.returncode}): {self.tail()}")
