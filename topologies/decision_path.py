@@ -132,10 +132,14 @@ class DecisionPath:
     # -- partitions -----------------------------------------------------------------------
 
     def assigned(self, partitions: list[int]) -> None:
-        """Open and catch up the stores; a fresh process adopts a stored learner."""
+        """Open and catch up the stores; a fresh process adopts a stored learner; the
+        folders of partitions no longer ours go (the range assignor's assignment is whole)."""
         self.tables.assign(partitions)
         if self._fresh:
             self._restore_learner()
+        pruned = self.tables.prune()
+        if pruned:
+            log.info("stores of partitions no longer assigned deleted", partitions=pruned)
 
     def revoked(self, partitions: list[int]) -> None:
         """Close the stores of ``partitions`` (the loop committed everything before)."""

@@ -42,7 +42,7 @@ from topologies.decision_path import (
 )
 from topologies.loop.loop import ConsumerLoop, ConsumerOptions
 from topologies.loop.outputs import Outputs, ProducerOptions
-from topologies.loop.recovery import ChangelogReader
+from topologies.loop.recovery import TOMBSTONE_RETENTION_MS, ChangelogReader
 from topologies.loop.tables import Tables, changelog_topic
 
 __all__ = ["TABLES", "Worker", "WorkerOptions", "internal_topics"]
@@ -99,6 +99,7 @@ def internal_topics(settings: Settings, group: str) -> list[TopicSpec]:
                   "person", "ClickEvent", delete, "purchases re-keyed by person"),
     ]
     compact = {"cleanup.policy": "compact",
+               "delete.retention.ms": str(TOMBSTONE_RETENTION_MS),
                "max.message.bytes": str(ProducerOptions().max_message_bytes)}
     specs += [TopicSpec(changelog_topic(group, table), settings.partitions, settings.replication,
                         "table key", "", compact, f"changelog of the {table} table")
@@ -119,7 +120,7 @@ class Worker:
         data_dir = self.options.folder(settings)
         data_dir.mkdir(parents=True, exist_ok=True)
         self.engine = Engine(self.engine_options)
-        self.reader = ChangelogReader(settings.bootstrap)
+        self.reader = ChangelogReader(settings.bootstrap, max_idle_ms=TOMBSTONE_RETENTION_MS)
         self.tables = Tables(data_dir, self.group, TABLES, self.reader)
         self.outputs = Outputs(settings.bootstrap, self.options.producer)
         self.path = DecisionPath(settings, self.engine, self.engine_options, self.tables,

@@ -76,3 +76,33 @@ def test_a_deleted_folder_is_restored_exactly_from_the_changelogs(
     # wrote), and everything else equals the changelog's content.
     assert content[1].pop(b"stale") == b"left from before"
     assert content == expected
+
+
+def test_a_store_idle_longer_than_tombstones_are_kept_is_rebuilt_and_unowned_ones_go(
+        kafka: Settings, tmp_path: Path) -> None:
+    """A deletion compacted away while a store sat idle must not come back: such a store is
+    rebuilt from the changelog, not caught up; stores of partitions not assigned are deleted."""
+    group = f"loop-{uuid.uuid4().hex[:8]}"
+    topic = changelog_topic(group, "visitors")
+    apply_topics(kafka.bootstrap, [TopicSpec(topic, 2, 1, "", "", {"cleanup.policy": "compact"})])
+    outputs = Outputs(kafka.bootstrap)
+    tables = _tables(kafka, tmp_path, group)
+    tables.assign(range(2))
+    tables.write([Change("visitors", b"kept", 0, b"1"), Change("visitors", b"x", 1, b"2")],
+                 outputs, bytes, timeout_s=30)
+    tables.close()
+    outputs.close()
+    # What an idle store may hold: a key whose tombstone the changelog no longer has.
+    store = PartitionStore.open(tmp_path / "tables" / "visitors" / "0")
+    store.write({b"erased long ago": b"personal data"}, store.changelog_offset,
+                now_ms=1_000_000)  # last written in 1970: idle far beyond any retention
+    store.close()
+
+    reader = ChangelogReader(kafka.bootstrap, max_idle_ms=3_600_000)
+    again = Tables(tmp_path, group, ["visitors"], reader)
+    again.assign([0])
+    assert {k: v for k, _, v in again.items("visitors", 0)} == {b"kept": b"1"}
+    assert again.prune() == [1]
+    assert again.local_partitions("visitors") == [0]
+    again.close()
+    reader.close()

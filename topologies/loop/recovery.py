@@ -29,7 +29,11 @@ from confluent_kafka import Consumer, TopicPartition
 
 from topologies.loop.store import PartitionStore
 
-__all__ = ["ChangelogReader", "RecoveryError", "apply_changelog"]
+__all__ = ["TOMBSTONE_RETENTION_MS", "ChangelogReader", "RecoveryError", "apply_changelog"]
+
+#: ``delete.retention.ms`` of the changelog topics (how long a deletion stays readable),
+#: and how long a store may sit unwritten before it is rebuilt rather than caught up.
+TOMBSTONE_RETENTION_MS = 24 * 3600 * 1000
 
 log = structlog.get_logger(__name__)
 
@@ -61,6 +65,11 @@ class ChangelogReader:
 
     bootstrap: str
     timeout_s: float = 60.0
+    #: A store last written longer ago than this is rebuilt from the start of its
+    #: changelog: tombstones older than the changelog's ``delete.retention.ms`` (set to the
+    #: same value, :data:`TOMBSTONE_RETENTION_MS`) may be gone, and with them deletions
+    #: (erasures among them) a catch-up from the store's offset would miss.
+    max_idle_ms: int = 0
 
     def __post_init__(self) -> None:
         self._consumer = Consumer({
@@ -75,10 +84,13 @@ class ChangelogReader:
         """Fold what ``store`` misses of ``topic[partition]`` into it; returns the store
         (a new, rebuilt one when the local files claim more than the changelog has)."""
         low, high = self._watermarks(topic, partition)
-        if store.changelog_offset >= high:
-            log.warning("local store is ahead of its changelog; rebuilding it",
-                        topic=topic, partition=partition, local=store.changelog_offset,
-                        changelog_end=high)
+        idle_ms = int(time.time() * 1000) - store.written_ms
+        stale = store.written_ms >= 0 and self.max_idle_ms > 0 and idle_ms > self.max_idle_ms
+        if store.changelog_offset >= high or stale:
+            log.warning("local store rebuilt from its changelog", topic=topic,
+                        partition=partition, local=store.changelog_offset, changelog_end=high,
+                        reason="idle longer than tombstones are kept" if stale
+                        else "ahead of its changelog")
             path = store.path
             store.destroy()
             store = PartitionStore.open(path)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import shutil
 import struct
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ __all__ = ["PartitionStore", "StoreOptions"]
 
 _META = "rtp-meta"
 _OFFSET_KEY = b"changelog-offset"
+_WRITTEN_KEY = b"written-ms"
 _OFFSET = struct.Struct("<q")
 
 
@@ -69,6 +71,8 @@ class PartitionStore:
         self._meta_handle: Any = db.get_column_family_handle(_META)
         raw = self._meta.get(_OFFSET_KEY)
         self._offset = _OFFSET.unpack(raw)[0] if raw is not None else -1
+        raw = self._meta.get(_WRITTEN_KEY)
+        self._written_ms = _OFFSET.unpack(raw)[0] if raw is not None else -1
 
     @classmethod
     def open(cls, path: Path, options: StoreOptions | None = None) -> PartitionStore:
@@ -83,6 +87,15 @@ class PartitionStore:
         """Offset of the last changelog record this store reflects (-1: none)."""
         return self._offset
 
+    @property
+    def written_ms(self) -> int:
+        """Wall-clock ms of the last write (-1: never written).
+
+        A store idle for longer than its changelog keeps tombstones
+        (``delete.retention.ms``) may have missed deletions: it is rebuilt, not caught up.
+        """
+        return self._written_ms
+
     def get(self, key: bytes) -> bytes | None:
         """The stored value of ``key``, or None."""
         value: bytes | None = self._db.get(key)
@@ -92,17 +105,21 @@ class PartitionStore:
         """Every key and value (not the store's own bookkeeping)."""
         yield from self._db.items()
 
-    def write(self, changes: Mapping[bytes, bytes | None], changelog_offset: int) -> None:
-        """Apply ``changes`` (None: delete) and record ``changelog_offset``, atomically."""
+    def write(self, changes: Mapping[bytes, bytes | None], changelog_offset: int,
+              now_ms: int | None = None) -> None:
+        """Apply ``changes`` (None: delete) and record ``changelog_offset`` (and the time
+        of the write, wall clock unless ``now_ms``), atomically."""
         batch = WriteBatch(raw_mode=True)
         for key, value in changes.items():
             if value is None:
                 batch.delete(key)
             else:
                 batch.put(key, value)
+        written = int(time.time() * 1000) if now_ms is None else now_ms
         batch.put(_OFFSET_KEY, _OFFSET.pack(changelog_offset), self._meta_handle)
+        batch.put(_WRITTEN_KEY, _OFFSET.pack(written), self._meta_handle)
         self._db.write(batch)
-        self._offset = changelog_offset
+        self._offset, self._written_ms = changelog_offset, written
 
     def flush(self) -> None:
         """Write the memtable to SST files (for measuring; RocksDB does it by itself)."""

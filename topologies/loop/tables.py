@@ -8,6 +8,7 @@ as objects and encoded once, at the commit (``encode``), not once per record.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,18 @@ class Tables:
     def close(self) -> None:
         """Close every store."""
         self.revoke(sorted(self.partitions))
+
+    def prune(self) -> list[int]:
+        """Delete the folders of partitions not open now (after a full assignment): a
+        store left on disk while others change the changelog could later catch up from
+        an offset whose deletions compaction has removed since. Returns them."""
+        pruned: set[int] = set()
+        for table in self.names:
+            for partition in self.local_partitions(table):
+                if (table, partition) not in self._stores:
+                    shutil.rmtree(self._path(table, partition), ignore_errors=True)
+                    pruned.add(partition)
+        return sorted(pruned)
 
     def local_partitions(self, table: str) -> list[int]:
         """Partitions of ``table`` with a folder here (assigned now or before)."""
