@@ -85,6 +85,8 @@ class PathOptions:
     commit_timeout_s: float = 120.0
     #: Expired visitor states (session TTL) are deleted this often, per partition, seconds.
     sweep_every_s: float = 60.0
+    #: Visitor states a sweep looks at per turn of the loop (~20 µs each to decode).
+    sweep_chunk: int = 200
 
 
 def worker_id(data_dir: Path) -> str:
@@ -127,6 +129,8 @@ class DecisionPath:
         self._committed_learner: bytes | None = None
         self._sweep = Interval(self.options.sweep_every_s / max(settings.partitions, 1))
         self._sweep_next = 0
+        #: Where the sweep of the current partition goes on (None: between passes).
+        self._sweep_after: bytes | None = None
         self.applied = 0
 
     # -- partitions -----------------------------------------------------------------------
@@ -145,12 +149,14 @@ class DecisionPath:
         """Close the stores of ``partitions`` (the loop committed everything before)."""
         self.tables.revoke(partitions)
         self.cache.clear()
+        self._sweep_after = None  # the partition being swept may be gone: start afresh
 
     def lost(self) -> None:
         """Drop everything since the last commit, the learner's part too."""
         self.tables.drop_uncommitted()
         self.tables.close()
         self.cache.clear()
+        self._sweep_after = None
         if not self._fresh:
             self.engine.learner = (
                 Learner.from_bytes(self._committed_learner, self.engine_options)
@@ -298,18 +304,29 @@ class DecisionPath:
     # -- timers ---------------------------------------------------------------------------
 
     def tick(self, now: float) -> None:
-        """Delete the expired visitor states of one partition per sweep interval share."""
+        """Delete expired visitor states (session TTL): one partition per share of the sweep
+        interval, a chunk of its states per turn of the loop, so that a sweep never holds
+        the event path for more than a chunk's decoding."""
         owned = sorted(self.tables.partitions)
-        if not owned or not self._sweep.due(now):
+        if not owned:
             return
+        if self._sweep_after is None:  # between passes: start the next one when due
+            if not self._sweep.due(now):
+                return
+            self._sweep_after = b""
         partition = owned[self._sweep_next % len(owned)]
-        self._sweep_next += 1
-        self.sweep(partition, self._now_ms())
+        done = self.sweep_some(partition, self._now_ms())
+        if done:
+            self._sweep_after = None
+            self._sweep_next += 1
 
-    def sweep(self, partition: int, now_ms: int) -> int:
-        """Stage the deletion of every expired visitor state of ``partition``; how many."""
+    def sweep_some(self, partition: int, now_ms: int) -> bool:
+        """Stage the deletion of the expired states among the next chunk of ``partition``'s
+        visitors; True when the partition has been gone through."""
+        chunk = self.options.sweep_chunk
+        batch = self.tables.scan(VISITORS, partition, self._sweep_after or None, chunk)
         expired = []
-        for key, staged, value in self.tables.items(VISITORS, partition):
+        for key, staged, value in batch:
             try:
                 state = value if staged else VisitorState.from_bytes(value)
             except ValueError:
@@ -320,7 +337,10 @@ class DecisionPath:
             self.stage_visitor(partition, key, None)
         if expired:
             log.info("expired visitor states deleted", partition=partition, count=len(expired))
-        return len(expired)
+        if len(batch) < chunk:
+            return True
+        self._sweep_after = batch[-1][0]
+        return False
 
     # -- the commit -----------------------------------------------------------------------
 

@@ -101,9 +101,24 @@ class PartitionStore:
         value: bytes | None = self._db.get(key)
         return value
 
-    def items(self) -> Iterator[tuple[bytes, bytes]]:
-        """Every key and value (not the store's own bookkeeping)."""
-        yield from self._db.items()
+    def items(self, after: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
+        """Every key and value in key order (not the store's own bookkeeping); ``after``:
+        only the keys above it.
+
+        >>> import tempfile
+        >>> store = PartitionStore.open(Path(tempfile.mkdtemp()))
+        >>> store.write({b"a": b"1", b"b": b"2", b"c": b"3"}, changelog_offset=0)
+        >>> [k for k, _ in store.items(after=b"a")]
+        [b'b', b'c']
+        >>> store.close()
+        """
+        if after is None:
+            yield from self._db.items()
+            return
+        items: Iterator[tuple[Any, Any]] = self._db.items(from_key=after)  # raw mode: bytes
+        for key, value in items:
+            if key != after:
+                yield key, value
 
     def write(self, changes: Mapping[bytes, bytes | None], changelog_offset: int,
               now_ms: int | None = None) -> None:

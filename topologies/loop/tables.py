@@ -8,6 +8,7 @@ as objects and encoded once, at the commit (``encode``), not once per record.
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -134,6 +135,20 @@ class Tables:
             for key, value in store.items():
                 if key not in staged:
                     yield key, False, value
+
+    def scan(self, table: str, partition: int, after: bytes | None,
+             limit: int) -> list[tuple[bytes, bool, Any]]:
+        """Up to ``limit`` stored keys of a partition above ``after``, in key order, each with
+        its latest value (staged over stored): (key, staged?, value). Fewer than ``limit``:
+        the partition is done. Keys staged but never stored yet are not visited."""
+        store = self._stores.get((table, partition))
+        if store is None:
+            return []
+        out = []
+        for key, value in itertools.islice(store.items(after), limit):
+            staged, latest = self.staging.get(table, key)
+            out.append((key, True, latest) if staged else (key, False, value))
+        return out
 
     def drop_uncommitted(self) -> None:
         """Forget every staged change (the records are applied again by their owner)."""
