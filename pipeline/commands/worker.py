@@ -12,8 +12,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pipeline.settings import Settings
 
@@ -77,6 +79,17 @@ def _start_profiles(settings: Settings, group: str, data_dir: Path,
         env=env, preexec_fn=_die_with_parent)
 
 
+def _stop_when_gone(profiles: subprocess.Popen[bytes], worker: Any,
+                    stopped: threading.Event) -> None:
+    """The profile side ended on its own: stop the worker too (exit 1), so that whatever
+    supervises it (Kubernetes, systemd) restarts both rather than half of the pipeline."""
+    code = profiles.wait()
+    if not worker.loop.stopping:
+        print(f"rtp worker: the profile side exited ({code}); stopping", file=sys.stderr)
+        stopped.set()
+        worker.loop.stop()
+
+
 def run_worker(settings: Settings, args: argparse.Namespace) -> int:
     """Build the worker and run it in this process (and the profile side beside it)."""
     from pipeline.engine import EngineOptions
@@ -96,12 +109,15 @@ def run_worker(settings: Settings, args: argparse.Namespace) -> int:
     engine = dataclasses.replace(engine, decider=dataclasses.replace(
         engine.decider, control_share=args.control_share))
     worker = Worker(settings, options, engine)
-    profiles = None
+    profiles, gone = None, threading.Event()
     if args.profiles:
         profiles = _start_profiles(settings, worker.group, options.folder(settings) / "profiles",
                                    args.web_port)
+        threading.Thread(target=_stop_when_gone, args=(profiles, worker, gone),
+                         daemon=True).start()
     try:
-        return worker.run()
+        code = worker.run()
+        return 1 if gone.is_set() else code
     finally:
         if profiles is not None and profiles.poll() is None:
             profiles.terminate()

@@ -121,8 +121,14 @@ class ConsumerLoop:
         self.assignment: set[int] = set()
 
     def stop(self) -> None:
-        """Ask the loop to finish (safe from a signal handler): it commits and leaves."""
+        """Ask the loop to finish (safe from a signal handler or another thread): it
+        commits and leaves."""
         self._stopping = True
+
+    @property
+    def stopping(self) -> bool:
+        """Whether :meth:`stop` was called."""
+        return self._stopping
 
     # -- rebalance callbacks (called by librdkafka inside poll/consume) --------------------
 

@@ -64,6 +64,8 @@ class ChangelogReader:
     """Reads changelog partitions to their end with a consumer of its own (no group)."""
 
     bootstrap: str
+    #: How long a changelog may stay silent (no record, end not reached) before reading
+    #: it fails; a long one that keeps coming is read to its end however long it takes.
     timeout_s: float = 60.0
     #: A store last written longer ago than this is rebuilt from the start of its
     #: changelog: tombstones older than the changelog's ``delete.retention.ms`` (set to the
@@ -126,9 +128,11 @@ class ChangelogReader:
         try:
             while True:
                 if time.monotonic() > deadline:
-                    raise RecoveryError(f"{topic}[{partition}] not read to {high} within "
-                                        f"{self.timeout_s} s")
+                    raise RecoveryError(f"{topic}[{partition}] not read to {high}: nothing "
+                                        f"came for {self.timeout_s} s")
                 batch = self._consumer.consume(1000, 0.2)
+                if batch:  # a long changelog may take long: only a silence is an error
+                    deadline = time.monotonic() + self.timeout_s
                 if not batch:
                     # The last records may have been compacted away: the position tells.
                     position = self._consumer.position([TopicPartition(topic, partition)])
