@@ -307,6 +307,7 @@ class DecisionPath:
         """Delete expired visitor states (session TTL): one partition per share of the sweep
         interval, a chunk of its states per turn of the loop, so that a sweep never holds
         the event path for more than a chunk's decoding."""
+        self.outputs.poll()  # serve delivery reports as they come, not all at the commit
         owned = sorted(self.tables.partitions)
         if not owned:
             return

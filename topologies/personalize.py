@@ -29,7 +29,7 @@ from pipeline.engine import Engine, EngineOptions
 from pipeline.engine.routing import CONVERSIONS
 from pipeline.settings import Settings
 from pipeline.topics import EVENTS, OUTCOMES
-from pipeline.topics.admin import apply_topics
+from pipeline.topics.admin import apply_topics, describe_topics
 from pipeline.topics.definitions import TopicSpec
 from topologies.decision_path import (
     LEARNERS,
@@ -45,7 +45,7 @@ from topologies.loop.outputs import Outputs, ProducerOptions
 from topologies.loop.recovery import TOMBSTONE_RETENTION_MS, ChangelogReader
 from topologies.loop.tables import Tables, changelog_topic
 
-__all__ = ["TABLES", "Worker", "WorkerOptions", "internal_topics"]
+__all__ = ["TABLES", "Worker", "WorkerError", "WorkerOptions", "internal_topics"]
 
 log = structlog.get_logger(__name__)
 
@@ -107,6 +107,10 @@ def internal_topics(settings: Settings, group: str) -> list[TopicSpec]:
     return specs
 
 
+class WorkerError(RuntimeError):
+    """The worker cannot run as configured (the message says why)."""
+
+
 class Worker:
     """One ``rtp worker`` process: build, run until SIGTERM/SIGINT, commit, leave."""
 
@@ -131,11 +135,23 @@ class Worker:
         self.loop = ConsumerLoop(settings.bootstrap, self.group, inputs, self.path,
                                  self.options.commit_every_seconds, self.options.consumer)
 
+    def _check_copartitioned(self) -> None:
+        """Refuse to start when the inputs and changelogs differ in partition count: a
+        visitor's events, outcomes, profile views (consent, erasure) and stored state must
+        share a partition number, or an opted-out visitor would go on being personalized."""
+        counts = describe_topics(self.settings.bootstrap)
+        names = [*self.loop.topics, *(changelog_topic(self.group, t) for t in TABLES)]
+        found = {name: counts.get(name) for name in names}
+        if len(set(found.values())) != 1:
+            raise WorkerError("the worker's inputs and changelogs must have one partition count "
+                              f"(they are co-partitioned by visitor): {found}")
+
     def run(self) -> int:
         """Create missing topics, consume until stopped; 0 on a clean stop."""
         report = apply_topics(self.settings.bootstrap, internal_topics(self.settings, self.group))
         for drift in report.drift:
             log.warning("topic drift", drift=str(drift))
+        self._check_copartitioned()
 
         def stop(signum: int, _: Any) -> None:
             log.info("stopping", signal=signal.Signals(signum).name)

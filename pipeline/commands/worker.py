@@ -93,7 +93,7 @@ def _stop_when_gone(profiles: subprocess.Popen[bytes], worker: Any,
 def run_worker(settings: Settings, args: argparse.Namespace) -> int:
     """Build the worker and run it in this process (and the profile side beside it)."""
     from pipeline.engine import EngineOptions
-    from topologies.personalize import Worker, WorkerOptions
+    from topologies.personalize import Worker, WorkerError, WorkerOptions
 
     if args.commit_every <= 0:
         raise SystemExit("rtp worker: --commit-every must be > 0 seconds")
@@ -118,6 +118,9 @@ def run_worker(settings: Settings, args: argparse.Namespace) -> int:
     try:
         code = worker.run()
         return 1 if gone.is_set() else code
+    except WorkerError as exc:
+        print(f"rtp worker: {exc}", file=sys.stderr)
+        return 2
     finally:
         if profiles is not None and profiles.poll() is None:
             profiles.terminate()

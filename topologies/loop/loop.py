@@ -24,7 +24,6 @@ from typing import Any, NamedTuple, Protocol
 import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
-from pipeline.client.batches import read_ready
 from topologies.loop.timers import Interval
 
 __all__ = ["ConsumerLoop", "ConsumerOptions", "Processor", "Record"]
@@ -83,6 +82,9 @@ class ConsumerOptions:
     #: How long one poll blocks when nothing is there (timers and stop are checked between).
     poll_timeout_s: float = 0.05
     session_timeout_ms: int = 10_000
+    #: librdkafka's max.poll.interval.ms: above the longest a commit (three waits of up to
+    #: the commit timeout) or a restore inside a rebalance callback may hold the loop.
+    max_poll_interval_ms: int = 600_000
     #: Kafka client id (``rtp ready --client-id`` finds this member by it).
     client_id: str = "rtp-worker"
 
@@ -97,8 +99,26 @@ class ConsumerOptions:
             "partition.assignment.strategy": "range",
             "fetch.wait.max.ms": self.fetch_wait_ms,
             "session.timeout.ms": self.session_timeout_ms,
+            "max.poll.interval.ms": self.max_poll_interval_ms,
             "isolation.level": "read_committed",
         }
+
+
+#: Commit errors that say the group is changing (or the coordinator is away for a moment):
+#: the offsets are tried again; any other error (authorization, ...) stops the worker.
+_GROUP_CHANGING = frozenset({
+    KafkaError.UNKNOWN_MEMBER_ID, KafkaError.ILLEGAL_GENERATION,
+    KafkaError.REBALANCE_IN_PROGRESS, KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_NOT_AVAILABLE, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+})
+
+
+def _passing(err: KafkaError) -> bool:
+    """Whether a failed offset commit may be tried again later: the group is changing, the
+    broker says it is retriable, or it is a local (negative) error such as a timeout or a
+    coordinator being looked up."""
+    return not err.fatal() and (err.code() in _GROUP_CHANGING or err.retriable()
+                                or err.code() < 0)
 
 
 class ConsumerLoop:
@@ -118,6 +138,11 @@ class ConsumerLoop:
         #: Next offset to commit per input partition, for the records applied since the last.
         self._next: dict[tuple[str, int], int] = {}
         self._stopping = False
+        #: A commit or record failed past recovery: nothing is committed any more (not even
+        #: at the revocation that closing the consumer brings), the worker stops.
+        self._broken = False
+        #: Bumped by every rebalance callback (they run inside poll and consume).
+        self._rebalances = 0
         self.assignment: set[int] = set()
 
     def stop(self) -> None:
@@ -133,6 +158,7 @@ class ConsumerLoop:
     # -- rebalance callbacks (called by librdkafka inside poll/consume) --------------------
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._rebalances += 1
         numbers = sorted({tp.partition for tp in partitions})
         # Consumption restarts at the committed offsets: offsets of records applied before
         # (a commit that failed while the group changed) are set again as they come.
@@ -143,8 +169,11 @@ class ConsumerLoop:
         log.info("partitions assigned; applying records", owned=sorted(self.assignment))
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        # Still ours until this returns: commit everything applied, so nothing is dropped.
-        self.commit()
+        self._rebalances += 1
+        # Still ours until this returns: commit everything applied, so nothing is dropped
+        # (unless a commit failed before: then what was applied must not be committed).
+        if not self._broken:
+            self.commit()
         for tp in partitions:  # not committed (the group moved on): the new owner reapplies
             self._next.pop((tp.topic, tp.partition), None)
         numbers = sorted({tp.partition for tp in partitions})
@@ -153,6 +182,7 @@ class ConsumerLoop:
         log.info("partitions revoked", revoked=numbers)
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._rebalances += 1
         dropped = len(self._next)
         self._next.clear()
         self.processor.lost()
@@ -172,20 +202,35 @@ class ConsumerLoop:
                 self.run_once()
             self.commit()
             log.info("final commit written")
+        except BaseException:
+            self._broken = True  # close() below revokes: that must not commit past the failure
+            raise
         finally:
             self.consumer.close()  # leaves the group: the others take over at once
 
     def run_once(self) -> int:
         """One turn: a batch (possibly empty), the processor's tick, a commit if due."""
-        batch = read_ready(self.consumer, self.options.batch_size, self.options.poll_timeout_s)
+        first = self.consumer.poll(self.options.poll_timeout_s)
+        batch = [] if first is None else [first]
+        if first is not None and self.options.batch_size > 1:
+            before = self._rebalances
+            batch += self.consumer.consume(self.options.batch_size - 1, 0)
+            if self._rebalances != before:
+                # A rebalance ran inside consume: librdkafka dropped what consume had
+                # fetched before it, but not the record poll returned, which may belong to
+                # a partition revoked meanwhile (its owner reads it again).
+                batch = batch[1:]
         applied = 0
         for message in batch:
             err = message.error()
             if err is not None:
                 self._on_error(err)
                 continue
-            record = Record(message.topic(), message.partition(), message.offset(),
+            # A message without an error always has its topic, partition and offset.
+            record = Record(message.topic(), message.partition(), message.offset(),  # type: ignore[arg-type]
                             message.key(), message.value())
+            if record.partition not in self.assignment:
+                continue  # not ours (any more): never applied, never committed
             self.processor.apply(record)
             self._next[record.topic, record.partition] = record.offset + 1
             applied += 1
@@ -202,7 +247,13 @@ class ConsumerLoop:
 
     def commit(self) -> None:
         """Commit: the processor's writes, then the offsets of every record applied."""
-        wrote = self.processor.write()
+        if self._broken:
+            raise RuntimeError("an earlier commit failed: nothing more is committed")
+        try:
+            wrote = self.processor.write()
+        except BaseException:
+            self._broken = True
+            raise
         self._commit_due.reset(self.clock())
         if not self._next:
             return
@@ -212,7 +263,7 @@ class ConsumerLoop:
             self.consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:
             err = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
-            if err is None or err.fatal():
+            if err is None or not _passing(err):
                 raise
             # The group changed (broker restart, rebalance) or the broker is away: the
             # state is stored; the offsets are tried again at the next commit, or the

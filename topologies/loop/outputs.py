@@ -82,9 +82,8 @@ class Outputs:
         remaining = self.producer.flush(timeout_s)
         if remaining:
             raise OutputError(f"{remaining} records not acknowledged within {timeout_s} s")
-        if self._failed:
-            failed, self._failed = self._failed, []
-            raise OutputError(f"{len(failed)} records failed, first: {failed[0]}")
+        if self._failed:  # kept: every later flush fails too, nothing commits past it
+            raise OutputError(f"{len(self._failed)} records failed, first: {self._failed[0]}")
 
     def take_offsets(self) -> dict[tuple[str, int], int]:
         """Highest acknowledged offset per partition of the tracked sends since last taken."""

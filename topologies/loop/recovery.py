@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import structlog
 from confluent_kafka import Consumer, TopicPartition
 
-from topologies.loop.store import PartitionStore
+from topologies.loop.store import PartitionStore, StoreOptions
 
 __all__ = ["TOMBSTONE_RETENTION_MS", "ChangelogReader", "RecoveryError", "apply_changelog"]
 
@@ -82,7 +82,8 @@ class ChangelogReader:
             "fetch.wait.max.ms": 10,
         })
 
-    def catch_up(self, store: PartitionStore, topic: str, partition: int) -> PartitionStore:
+    def catch_up(self, store: PartitionStore, topic: str, partition: int,
+                 options: StoreOptions | None = None) -> PartitionStore:
         """Fold what ``store`` misses of ``topic[partition]`` into it; returns the store
         (a new, rebuilt one when the local files claim more than the changelog has)."""
         low, high = self._watermarks(topic, partition)
@@ -95,7 +96,7 @@ class ChangelogReader:
                         else "ahead of its changelog")
             path = store.path
             store.destroy()
-            store = PartitionStore.open(path)
+            store = PartitionStore.open(path, options)
         start = max(store.changelog_offset + 1, low)
         if start >= high:
             return store

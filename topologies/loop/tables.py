@@ -61,8 +61,12 @@ class Tables:
                 if (table, partition) in self._stores:
                     continue
                 store = PartitionStore.open(self._path(table, partition), self.options)
-                store = self.reader.catch_up(store, changelog_topic(self.group, table),
-                                             partition)
+                try:
+                    store = self.reader.catch_up(store, changelog_topic(self.group, table),
+                                                 partition, self.options)
+                except BaseException:
+                    store.close()
+                    raise
                 self._stores[table, partition] = store
 
     def revoke(self, partitions: Iterable[int]) -> None:
@@ -164,6 +168,8 @@ class Tables:
             return
         encoded: dict[tuple[str, int], dict[bytes, bytes | None]] = {}
         for change in changes:
+            if (change.table, change.partition) not in self._stores:
+                continue  # not ours (revoked meanwhile): its owner writes that key
             value = None if change.value is None else encode(change.value)
             topic = changelog_topic(self.group, change.table)
             outputs.send(topic, change.key, value, partition=change.partition,

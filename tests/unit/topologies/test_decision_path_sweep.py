@@ -19,7 +19,8 @@ HOUR = 3_600_000
 class LocalOnly:
     """A changelog reader with nothing to read (the stores are what the test wrote)."""
 
-    def catch_up(self, store: PartitionStore, topic: str, partition: int) -> PartitionStore:
+    def catch_up(self, store: PartitionStore, topic: str, partition: int,
+                 options: object = None) -> PartitionStore:
         return store
 
 

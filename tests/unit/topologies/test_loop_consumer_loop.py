@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from confluent_kafka import TopicPartition
 
 from topologies.loop.loop import ConsumerLoop, Record
@@ -42,6 +43,8 @@ class Msg:
 class ScriptedConsumer:
     batches: list[list[Msg]]
     calls: list[Any] = field(default_factory=list)
+    #: Called inside the next consume (a rebalance callback librdkafka serves there).
+    during_consume: Any = None
 
     def poll(self, timeout: float) -> Msg | None:
         batch = self.batches.pop(0) if self.batches else []
@@ -49,6 +52,10 @@ class ScriptedConsumer:
         return batch[0] if batch else None
 
     def consume(self, n: int, timeout: float) -> list[Msg]:
+        if self.during_consume is not None:
+            callback, self.during_consume = self.during_consume, None
+            callback()
+            self._rest = []  # librdkafka drops what consume fetched before the rebalance
         rest, self._rest = self._rest[:n], self._rest[n:]
         return rest
 
@@ -94,6 +101,8 @@ def _loop(batches: list[list[Msg]], commit_every: float = 10.0) -> tuple[Consume
 
     loop = ConsumerLoop("unused:1", "g", ["e"], Recorder(calls), commit_every, clock=clock,
                         consumer=consumer)
+    loop._on_assign(consumer, [TopicPartition("e", 0), TopicPartition("e", 1)])
+    calls.clear()
     return loop, calls
 
 
@@ -122,7 +131,6 @@ def test_a_commit_is_due_after_the_interval() -> None:
 
 def test_revocation_commits_everything_applied_before_giving_partitions_up() -> None:
     loop, calls = _loop([[Msg("e", 0, 1), Msg("e", 1, 4)]])
-    loop._on_assign(None, [TopicPartition("e", 0), TopicPartition("e", 1)])
     loop.run_once()
     loop._on_revoke(None, [TopicPartition("e", 1)])
     assert calls[-3:] == [("write",), ("commit", [("e", 0, 2), ("e", 1, 5)]), ("revoked", [1])]
@@ -147,25 +155,67 @@ class FailingOnce(ScriptedConsumer):
         super().commit(offsets, asynchronous)
 
 
+def _assigned(consumer: ScriptedConsumer, processor: Any) -> ConsumerLoop:
+    loop = ConsumerLoop("unused:1", "g", ["e"], processor, 10.0, consumer=consumer)
+    loop._on_assign(consumer, [TopicPartition("e", 0), TopicPartition("e", 1)])
+    consumer.calls.clear()
+    return loop
+
+
 def test_offsets_a_failed_commit_left_are_committed_at_the_next() -> None:
-    consumer = FailingOnce([[Msg("e", 0, 1)], [Msg("e", 0, 2)]])
-    loop = ConsumerLoop("unused:1", "g", ["e"], Recorder(consumer.calls), 10.0,
-                        consumer=consumer)
+    consumer = FailingOnce([[Msg("e", 0, 1)], [Msg("e", 1, 5)]])
+    loop = _assigned(consumer, Recorder(consumer.calls))
     loop.run_once()
     loop.commit()  # the group moved: not committed, not fatal
-    loop.run_once()
+    loop.run_once()  # another partition: partition 0's offset must still be there
     loop.commit()
     assert [c for c in consumer.calls if c[0] in ("failed", "commit")] == [
-        ("failed",), ("commit", [("e", 0, 3)])]
+        ("failed",), ("commit", [("e", 0, 2), ("e", 1, 6)])]
 
 
 def test_offsets_of_newly_assigned_partitions_restart_from_what_comes() -> None:
-    consumer = FailingOnce([[Msg("e", 0, 7)], [Msg("e", 0, 3)]])
-    loop = ConsumerLoop("unused:1", "g", ["e"], Recorder(consumer.calls), 10.0,
-                        consumer=consumer)
+    consumer = FailingOnce([[Msg("e", 0, 7)]])
+    loop = _assigned(consumer, Recorder(consumer.calls))
     loop.run_once()
     loop.commit()  # fails: 8 is kept
-    loop._on_assign(None, [TopicPartition("e", 0)])  # reassigned: resumes at the committed 3
+    loop._on_assign(consumer, [TopicPartition("e", 0)])  # reassigned: resumes at the committed
+    loop.commit()  # nothing applied since: 8 must not be committed over the group's offset
+    assert not [c for c in consumer.calls if c[0] == "commit"]
+
+
+class FailingWrite(Recorder):
+    def write(self) -> bool:
+        self.calls.append(("write",))
+        raise RuntimeError("an output was not acknowledged")
+
+
+def test_after_a_failed_commit_the_revocation_of_closing_commits_nothing() -> None:
+    consumer = ScriptedConsumer([[Msg("e", 0, 1)]])
+    loop = _assigned(consumer, FailingWrite(consumer.calls))
+    loop.run_once()
+    with pytest.raises(RuntimeError):
+        loop.commit()
+    loop._on_revoke(consumer, [TopicPartition("e", 0)])  # what consumer.close() does
+    assert not [c for c in consumer.calls if c[0] == "commit"]
+
+
+def test_a_record_polled_before_a_rebalance_inside_consume_is_not_applied() -> None:
+    consumer = ScriptedConsumer([[Msg("e", 1, 3), Msg("e", 0, 9)]])
+    loop = _assigned(consumer, Recorder(consumer.calls))
+    # partition 1 moves away while consume runs (eager: revoke all, assign what is left)
+    consumer.during_consume = lambda: (loop._on_revoke(consumer, [TopicPartition("e", 0),
+                                                                  TopicPartition("e", 1)]),
+                                       loop._on_assign(consumer, [TopicPartition("e", 0)]))
     loop.run_once()
     loop.commit()
-    assert consumer.calls[-1] == ("commit", [("e", 0, 4)])
+    assert not [c for c in consumer.calls if c[0] == "apply"]
+    assert not [c for c in consumer.calls if c[0] == "commit"]
+
+
+def test_records_of_partitions_not_assigned_are_skipped() -> None:
+    consumer = ScriptedConsumer([[Msg("e", 5, 1), Msg("e", 0, 2)]])
+    loop = _assigned(consumer, Recorder(consumer.calls))
+    loop.run_once()
+    loop.commit()
+    assert [c for c in consumer.calls if c[0] in ("apply", "commit")] == [
+        ("apply", "e", 0, 2), ("commit", [("e", 0, 3)])]
