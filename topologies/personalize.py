@@ -142,6 +142,10 @@ class Worker:
         counts = describe_topics(self.settings.bootstrap)
         names = [*self.loop.topics, *(changelog_topic(self.group, t) for t in TABLES)]
         found = {name: counts.get(name) for name in names}
+        missing = sorted(name for name, count in found.items() if count is None)
+        if missing:
+            raise WorkerError(f"topics missing: {', '.join(missing)} (create the declared "
+                              "topics with `rtp topics apply`)")
         if len(set(found.values())) != 1:
             raise WorkerError("the worker's inputs and changelogs must have one partition count "
                               f"(they are co-partitioned by visitor): {found}")
