@@ -30,7 +30,7 @@ from pipeline.engine.routing import CONVERSIONS
 from pipeline.settings import Settings
 from pipeline.topics import EVENTS, OUTCOMES
 from pipeline.topics.admin import apply_topics, describe_topics
-from pipeline.topics.definitions import TopicSpec
+from pipeline.topics.definitions import TopicSpec, topic_specs
 from topologies.decision_path import (
     LEARNERS,
     VIEWS,
@@ -144,15 +144,19 @@ class Worker:
         found = {name: counts.get(name) for name in names}
         missing = sorted(name for name, count in found.items() if count is None)
         if missing:
-            raise WorkerError(f"topics missing: {', '.join(missing)} (create the declared "
-                              "topics with `rtp topics apply`)")
+            raise WorkerError(f"topics missing: {', '.join(missing)}")
         if len(set(found.values())) != 1:
             raise WorkerError("the worker's inputs and changelogs must have one partition count "
                               f"(they are co-partitioned by visitor): {found}")
 
     def run(self) -> int:
-        """Create missing topics, consume until stopped; 0 on a clean stop."""
-        report = apply_topics(self.settings.bootstrap, internal_topics(self.settings, self.group))
+        """Create missing topics (declared and internal; drift is logged), check that the
+        inputs are co-partitioned, consume until stopped; 0 on a clean stop."""
+        # The declared topics (as `rtp topics apply` makes them) and the worker's own.
+        declared = topic_specs(self.settings.partitions, self.settings.replication,
+                               self.settings.topic_prefix)
+        report = apply_topics(self.settings.bootstrap,
+                              [*declared, *internal_topics(self.settings, self.group)])
         for drift in report.drift:
             log.warning("topic drift", drift=str(drift))
         self._check_copartitioned()

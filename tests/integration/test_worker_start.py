@@ -24,3 +24,23 @@ def test_a_profile_view_topic_with_other_partitions_is_refused(topics: Settings,
     assert done.returncode == 2, done.stderr[-2000:]
     assert "must have one partition count" in done.stderr
     assert f"'{views.name}': {topics.partitions + 1}" in done.stderr
+
+
+def test_a_worker_on_a_new_prefix_creates_the_topics_it_needs(kafka: Settings,
+                                                             tmp_path: Path) -> None:
+    import dataclasses
+    import uuid
+
+    from pipeline.processes import WorkerProcess
+    from pipeline.topics import EVENTS
+    from pipeline.topics.admin import describe_topics
+
+    fresh = dataclasses.replace(kafka, topic_prefix=f"new-{uuid.uuid4().hex[:8]}.")
+    worker = WorkerProcess(fresh, tmp_path / "data", tmp_path / "worker.log")
+    try:
+        worker.wait_ready()
+        counts = describe_topics(fresh.bootstrap)
+        assert counts[fresh.topic(EVENTS)] == fresh.partitions
+        assert counts[worker.changelog("visitors")] == fresh.partitions
+    finally:
+        worker.stop()
