@@ -60,10 +60,11 @@ from pipeline.decide import (
     load_catalog,
     uniform_draw,
 )
-from pipeline.engine import Engine, EngineOptions, Learner, VisitorState
-from pipeline.feedback import PendingRewards, RewardUpdate
-from pipeline.intent import IntentModel, PendingLabels
+from pipeline.engine import Engine, EngineOptions, VisitorState
+from pipeline.engine.deadlines import Deadlines
+from pipeline.feedback import RewardUpdate
 from pipeline.sim import RewardLedger, Simulator, SimulatorOptions
+from pipeline.sim.offline import expire_due
 
 __all__ = ["ChoiceRequest", "Policy", "PolicyBandit", "RulesOnly", "UniformRandom",
            "VowpalWabbit", "run", "share_after"]
@@ -298,12 +299,12 @@ class _CapturingDecider(Decider):
 def _engine_with(policy: Policy | None, options: EngineOptions) -> Engine:
     if policy is None:
         return Engine(options)
+    engine = Engine(options)
     decider = _CapturingDecider(load_catalog(options.catalog_path), options.decider)
     decider.bandit = cast(LinUCB, PolicyBandit(policy, decider))
-    learner = Learner(intent=IntentModel(options.intent), decider=decider,
-                      rewards=PendingRewards(options.rewards),
-                      labels=PendingLabels(max_sessions=options.max_pending_sessions))
-    return Engine(options, learner=learner)
+    # The engine learns inline into its model's bandit: make that the policy.
+    engine.decider, engine.model.bandit = decider, decider.bandit
+    return engine
 
 
 def share_after(start: RewardLedger, end: RewardLedger) -> dict[str, float]:
@@ -342,13 +343,24 @@ def _closed_loop(policy: Policy | None, minutes: int, warmup: int,
     sim = Simulator(SimulatorOptions(seed=SEED, id_prefix="bench-dq"),
                     arm_of=lambda v: assign_arm(v, share))
     states: dict[str, VisitorState | None] = {}
+    deadlines: Deadlines[str] = Deadlines()
+
+    def outcome_of(outcome: dict[str, Any]) -> None:
+        state = states.get(outcome["visitor_id"])
+        engine.on_outcome(state, outcome)
+        if state is not None:
+            deadlines.add(outcome["visitor_id"], state.next_deadline_ms())
+
     sim.start(_START_MS)
     result = _LoopResult(sim.ledger, sim.ledger, 0.0)
     for minute in range(1, minutes + 1):
-        for event in sim.next_events(_START_MS + minute * 60_000):
+        now = _START_MS + minute * 60_000
+        for event in sim.next_events(now):
             visitor = event["visitor_id"]
             step = engine.on_event(states.get(visitor), event)
             states[visitor] = step.state
+            if step.state is not None:
+                deadlines.add(visitor, step.state.next_deadline_ms())
             decision = step.decision
             if decision is None:
                 continue
@@ -361,9 +373,10 @@ def _closed_loop(policy: Policy | None, minutes: int, warmup: int,
                     result.oracle_no_action += max(truth, key=lambda a: truth[a]) == _NO_ACTION
             for outcome in sim.receive_decision(decision.decision, event["event_time"],
                                                 eligible):
-                engine.on_outcome(states.get(outcome["visitor_id"]), outcome)
+                outcome_of(outcome)
         for outcome in sim.take_outcomes():
-            engine.on_outcome(states.get(outcome["visitor_id"]), outcome)
+            outcome_of(outcome)
+        expire_due(engine, states, deadlines, now)
         if minute == warmup:
             result.at_warmup = sim.ledger
     result.end = sim.ledger

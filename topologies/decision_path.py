@@ -4,46 +4,43 @@
 It reads everything keyed by visitor id (co-partitioned, so one worker owns a visitor's
 events, outcomes and profile views together):
 
-- ``clickstream.events``  → engine.on_event → signals, actions, decision log, conversions
+- ``clickstream.events``  → engine.on_event → signals, actions, decision log, conversions,
+  learning records
 - ``personalization.outcomes`` → engine.on_outcome (rewards, dismissals)
 - ``rtp.internal.visitor-profiles`` (from the profile side) → views, consent, erasure
 
-and, between batches, deletes expired visitor states (session TTL), one partition at
-a time. Outputs are produced without waiting. Its commit (called by the loop):
+Between batches it expires the rewards that fell due (a timer index of the visitors'
+deadlines) and deletes expired visitor states (session TTL, a chunked sweep that also
+expires rewards the index lost in a restart); it swaps in the learner's newest model
+snapshot when :class:`~topologies.model_feed.ModelFeed` has one. The worker learns
+nothing itself: rewards and labels go to ``personalization.learning`` for the learner
+service. Outputs are produced without waiting. Its commit (called by the loop):
 
 1. every output sent so far acknowledged by the broker,
-2. the learner checkpoint written (changelog acknowledged, then locally),
-3. every visitor state and profile view changed since the last commit written,
-4. (the loop) the input offsets committed.
+2. every visitor state and profile view changed since the last commit written
+   (changelog acknowledged, then locally),
+3. (the loop) the input offsets committed.
 
-A crash anywhere before 4 delivers the records after the committed offsets again:
-their outputs go out again with the same decision ids, the learner applies them again
-harmlessly (see :mod:`pipeline.engine.commits`), and an event already in a stored
-visitor state is recognised by its source offset. Tables are RocksDB stores per
-partition with compacted changelogs (:mod:`topologies.loop`).
+A crash anywhere before 3 delivers the records after the committed offsets again:
+their outputs go out again with the same ids and content (same state, same event, same
+model, seeded exploration), the learner keeps the first learning record of an id, and an
+event already in a stored visitor state is recognised by its source offset. Tables are
+RocksDB stores per partition with compacted changelogs (:mod:`topologies.loop`).
 """
 
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import structlog
 
-from pipeline.engine import Engine, EngineOptions, Learner, VisitorState
+from pipeline.engine import Engine, EngineOptions, VisitorState
 from pipeline.engine.cache import StateCache
-from pipeline.engine.commits import (
-    checkpoint_learner,
-    checkpoint_sequence,
-    checkpoint_value,
-    checkpoint_written_ms,
-)
-from pipeline.engine.routing import LATE, Output, event_outputs
-from pipeline.engine.staging import Change
+from pipeline.engine.deadlines import Deadlines
+from pipeline.engine.routing import LATE, Output, event_outputs, learning_outputs
 from pipeline.profiles import decode_view, decode_visitor_message, visitor_side_change
 from pipeline.serde import (
     Admitted,
@@ -61,16 +58,16 @@ from topologies.loop.loop import Record
 from topologies.loop.outputs import Outputs
 from topologies.loop.tables import Tables
 from topologies.loop.timers import Interval
+from topologies.model_feed import ModelFeed
 
-__all__ = ["LEARNERS", "VIEWS", "VISITORS", "VISITOR_PROFILES", "DecisionPath", "PathOptions"]
+__all__ = ["VIEWS", "VISITORS", "VISITOR_PROFILES", "DecisionPath", "PathOptions"]
 
 log = structlog.get_logger(__name__)
 
 #: Table names (the changelog topic is ``<group>-<table>-changelog``).
-VISITORS, VIEWS, LEARNERS = "visitors", "visitor-profiles", "learners"
+VISITORS, VIEWS = "visitors", "visitor-profiles"
 #: Internal topic: profile views re-keyed by visitor id (written by the profile side).
 VISITOR_PROFILES = "rtp.internal.visitor-profiles"
-_LEARNER_PREFIX = b"learner"
 
 
 @dataclass(frozen=True)
@@ -87,21 +84,15 @@ class PathOptions:
     sweep_every_s: float = 60.0
     #: Visitor states a sweep looks at per turn of the loop (~20 µs each to decode).
     sweep_chunk: int = 200
-
-
-def worker_id(data_dir: Path) -> str:
-    """This worker's id, kept in its data folder: a restart on the folder is the same worker."""
-    path = data_dir / "worker-id"
-    if not path.exists():
-        path.write_text(uuid.uuid4().hex)
-    return path.read_text().strip()
+    #: Visitors whose reward fell due handled per turn of the loop, at most.
+    expire_chunk: int = 200
 
 
 class DecisionPath:
     """Reads, calls the engine, stages state, writes: one worker's stream adapter."""
 
     def __init__(self, settings: Settings, engine: Engine, engine_options: EngineOptions,
-                 tables: Tables, outputs: Outputs, worker: str,
+                 tables: Tables, outputs: Outputs, models: ModelFeed | None = None,
                  options: PathOptions | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
@@ -111,7 +102,7 @@ class DecisionPath:
         self.outputs = outputs
         self.options = options or PathOptions()
         self.clock = clock
-        self.learner_key = _LEARNER_PREFIX + b":" + worker.encode()
+        self.models = models
         self.cache: StateCache[VisitorState] = StateCache()
         codec = Codec.default()
         self.codec = codec
@@ -124,9 +115,8 @@ class DecisionPath:
         self._apply = {settings.topic(EVENTS): self._apply_event,
                        settings.topic(OUTCOMES): self._apply_outcome,
                        settings.topic(VISITOR_PROFILES): self._apply_visitor_profile}
-        self._sequence = 0
-        self._fresh = True
-        self._committed_learner: bytes | None = None
+        #: When pending rewards fall due: (partition, visitor key), wall-clock ms.
+        self.deadlines: Deadlines[tuple[int, bytes]] = Deadlines()
         self._sweep = Interval(self.options.sweep_every_s / max(settings.partitions, 1))
         self._sweep_next = 0
         #: Where the sweep of the current partition goes on (None: between passes).
@@ -136,11 +126,9 @@ class DecisionPath:
     # -- partitions -----------------------------------------------------------------------
 
     def assigned(self, partitions: list[int]) -> None:
-        """Open and catch up the stores; a fresh process adopts a stored learner; the
-        folders of partitions no longer ours go (the range assignor's assignment is whole)."""
+        """Open and catch up the stores; the folders of partitions no longer ours go (the
+        range assignor's assignment is whole)."""
         self.tables.assign(partitions)
-        if self._fresh:
-            self._restore_learner()
         pruned = self.tables.prune()
         if pruned:
             log.info("stores of partitions no longer assigned deleted", partitions=pruned)
@@ -149,49 +137,21 @@ class DecisionPath:
         """Close the stores of ``partitions`` (the loop committed everything before)."""
         self.tables.revoke(partitions)
         self.cache.clear()
+        self.deadlines.clear()  # the sweep finds the rewards due of what stays ours
         self._sweep_after = None  # the partition being swept may be gone: start afresh
 
     def lost(self) -> None:
-        """Drop everything since the last commit, the learner's part too."""
+        """Drop everything since the last commit."""
         self.tables.drop_uncommitted()
         self.tables.close()
         self.cache.clear()
+        self.deadlines.clear()
         self._sweep_after = None
-        if not self._fresh:
-            self.engine.learner = (
-                Learner.from_bytes(self._committed_learner, self.engine_options)
-                if self._committed_learner is not None else Learner.new(self.engine_options))
-
-    def _restore_learner(self) -> None:
-        """Before the first record: this worker's newest checkpoint (a restart on the same
-        folder, looked for in every partition on disk), else the most recently written one
-        among the partitions assigned (a worker replacing a dead one)."""
-        own, others = [], []
-        for partition in self.tables.local_partitions(LEARNERS):
-            for key, value in self.tables.read_local(LEARNERS, partition):
-                if key == self.learner_key:
-                    own.append((checkpoint_sequence(value), partition, value))
-                elif partition in self.tables.partitions and key.startswith(_LEARNER_PREFIX):
-                    others.append((checkpoint_written_ms(value), partition, value))
-        for _, partition, value in sorted(own, reverse=True) or sorted(others, reverse=True):
-            try:
-                self.engine.learner = Learner.from_bytes(checkpoint_learner(value),
-                                                         self.engine_options)
-            except ValueError as exc:  # other versions are refused, never half-loaded
-                log.warning("learner checkpoint refused", partition=partition, reason=str(exc))
-                continue
-            self._committed_learner = checkpoint_learner(value)
-            if own:
-                self._sequence = max(self._sequence, checkpoint_sequence(value))
-            log.info("learner restored", partition=partition, own=bool(own),
-                     sequence=checkpoint_sequence(value), updates=self.engine.learner.updates)
-            return
 
     # -- records --------------------------------------------------------------------------
 
     def apply(self, message: Record) -> None:
         """Apply one record; a failure costs that record (dead-lettered), not the worker."""
-        self._fresh = False
         self.applied += 1
         try:
             self._apply[message.topic](message)
@@ -245,6 +205,12 @@ class DecisionPath:
             self.cache.forget(key)
         else:
             self.cache.put(key, state)
+            self.deadlines.add((partition, key), state.next_deadline_ms())
+
+    def _write_learning(self, learning: list[dict[str, Any]]) -> None:
+        for out in learning_outputs(learning):
+            self.outputs.send(self.settings.topic(out.topic), out.key.encode(),
+                              self.codec.encode(out.schema, dict(out.record)))
 
     def _apply_event(self, message: Record) -> None:
         record = self._admitted(message)
@@ -285,6 +251,7 @@ class DecisionPath:
             return
         if result.state is not None:
             self.stage_visitor(partition, key, result.state)
+        self._write_learning(result.learning)
 
     def _apply_visitor_profile(self, message: Record) -> None:
         value = message.value
@@ -304,10 +271,17 @@ class DecisionPath:
     # -- timers ---------------------------------------------------------------------------
 
     def tick(self, now: float) -> None:
-        """Delete expired visitor states (session TTL): one partition per share of the sweep
-        interval, a chunk of its states per turn of the loop, so that a sweep never holds
-        the event path for more than a chunk's decoding."""
+        """Swap in a newer model; expire the rewards due; delete expired visitor states
+        (session TTL): one partition per share of the sweep interval, a chunk of its states
+        per turn of the loop, so that a sweep never holds the event path for more than a
+        chunk's decoding."""
         self.outputs.poll()  # serve delivery reports as they come, not all at the commit
+        if self.models is not None:
+            model = self.models.take()
+            if model is not None:
+                self.engine.use(model)
+                log.info("model snapshot in use", version=model.version)
+        self.expire_due(self._now_ms())
         owned = sorted(self.tables.partitions)
         if not owned:
             return
@@ -321,6 +295,22 @@ class DecisionPath:
             self._sweep_after = None
             self._sweep_next += 1
 
+    def expire_due(self, now_ms: int) -> int:
+        """The default reward for visitors' decisions whose wait passed; how many visitors."""
+        owned = self.tables.partitions
+        keys = self.deadlines.pop_due(now_ms, self.options.expire_chunk)
+        for partition, key in keys:
+            if partition not in owned:
+                continue
+            state = self.visitor(partition, key)
+            if state is None:
+                continue
+            learning = self.engine.expire(state, now_ms)
+            if learning:
+                self.stage_visitor(partition, key, state)
+                self._write_learning(learning)
+        return len(keys)
+
     def sweep_some(self, partition: int, now_ms: int) -> bool:
         """Stage the deletion of the expired states among the next chunk of ``partition``'s
         visitors; True when the partition has been gone through."""
@@ -328,12 +318,21 @@ class DecisionPath:
         batch = self.tables.scan(VISITORS, partition, self._sweep_after or None, chunk)
         expired = []
         for key, staged, value in batch:
-            try:
-                state = value if staged else VisitorState.from_bytes(value)
-            except ValueError:
-                state = None  # unreadable (an older format): delete it
-            if self.engine.sweep(state, now_ms):
+            if not staged:
+                state = self.cache.get(key)  # the cached object is the state to change
+                if state is None:
+                    try:
+                        state = VisitorState.from_bytes(value)
+                    except ValueError:
+                        state = None  # unreadable (an older format): delete it
+            else:
+                state = value
+            swept = self.engine.sweep(state, now_ms)
+            if swept.delete:
                 expired.append(key)
+            elif swept.changed and state is not None:
+                self.stage_visitor(partition, key, state)
+            self._write_learning(swept.learning)
         for key in expired:
             self.stage_visitor(partition, key, None)
         if expired:
@@ -346,7 +345,7 @@ class DecisionPath:
     # -- the commit -----------------------------------------------------------------------
 
     def write(self) -> bool:
-        """Outputs acknowledged, then the learner checkpoint, then the changed states."""
+        """Outputs acknowledged, then the changed states (changelog, then locally)."""
         timeout = self.options.commit_timeout_s
         started = time.perf_counter()
         self.outputs.flush(timeout)
@@ -355,30 +354,14 @@ class DecisionPath:
         try:
             if not changes and not self.applied:
                 return False
-            owned = self.tables.partitions
-            if owned:
-                # Acknowledged before any state is written: whoever restores the states
-                # finds a learner at least as recent.
-                self._sequence += 1
-                learner = self.engine.learner.to_bytes()
-                value = checkpoint_value(self._sequence, learner, self._now_ms())
-                self.tables.write([Change(LEARNERS, self.learner_key, min(owned), value)],
-                                  self.outputs, _as_bytes, timeout)
-                self._committed_learner = learner
-            checkpointed = time.perf_counter()
             self.tables.write(changes, self.outputs, _encode_state, timeout)
         finally:
             self.tables.staging.done()
         log.debug("commit written", records=self.applied, states=len(changes),
                   outputs_ms=round(1000 * (flushed - started), 1),
-                  learner_ms=round(1000 * (checkpointed - flushed), 1),
-                  states_ms=round(1000 * (time.perf_counter() - checkpointed), 1))
+                  states_ms=round(1000 * (time.perf_counter() - flushed), 1))
         self.applied = 0
         return True
-
-
-def _as_bytes(value: Any) -> bytes:
-    return bytes(value)
 
 
 def _encode_state(value: Any) -> bytes:

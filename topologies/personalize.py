@@ -5,10 +5,12 @@ What runs (see README "Architecture"):
 - this process: :class:`~topologies.loop.loop.ConsumerLoop` driving
   :class:`~topologies.decision_path.DecisionPath` over ``clickstream.events``,
   ``personalization.outcomes`` and ``rtp.internal.visitor-profiles``, with RocksDB
-  stores ``visitors``, ``visitor-profiles`` and ``learners`` recovered from their
-  compacted changelogs ``<group>-<table>-changelog``;
+  stores ``visitors`` and ``visitor-profiles`` recovered from their compacted changelogs
+  ``<group>-<table>-changelog``, deciding with the newest snapshot on
+  ``personalization.models`` (:class:`~topologies.model_feed.ModelFeed`);
 - the profile side (:mod:`topologies.profiles`, a Faust app) runs as its own process;
-  ``rtp worker`` starts one beside itself unless told not to.
+  ``rtp worker`` starts one beside itself unless told not to;
+- the learner (:mod:`topologies.learner`) runs once per deployment.
 
 The topics the worker needs beyond the declared ones (its internal topics and
 changelogs) are created at start when missing.
@@ -28,28 +30,21 @@ import structlog
 from pipeline.engine import Engine, EngineOptions
 from pipeline.engine.routing import CONVERSIONS
 from pipeline.settings import Settings
-from pipeline.topics import EVENTS, OUTCOMES
+from pipeline.topics import EVENTS, MODELS, OUTCOMES
 from pipeline.topics.admin import apply_topics, describe_topics
 from pipeline.topics.definitions import TopicSpec, topic_specs
-from topologies.decision_path import (
-    LEARNERS,
-    VIEWS,
-    VISITOR_PROFILES,
-    VISITORS,
-    DecisionPath,
-    PathOptions,
-    worker_id,
-)
+from topologies.decision_path import VIEWS, VISITOR_PROFILES, VISITORS, DecisionPath, PathOptions
 from topologies.loop.loop import ConsumerLoop, ConsumerOptions
 from topologies.loop.outputs import Outputs, ProducerOptions
 from topologies.loop.recovery import TOMBSTONE_RETENTION_MS, ChangelogReader
 from topologies.loop.tables import Tables, changelog_topic
+from topologies.model_feed import ModelFeed
 
 __all__ = ["TABLES", "Worker", "WorkerError", "WorkerOptions", "internal_topics"]
 
 log = structlog.get_logger(__name__)
 
-TABLES = (VISITORS, VIEWS, LEARNERS)
+TABLES = (VISITORS, VIEWS)
 _WEEK_MS = 7 * 24 * 3600 * 1000
 
 
@@ -64,7 +59,7 @@ class WorkerOptions:
     app_id: str = "rtp-personalize"
     #: RocksDB folder; default: <cache>/worker/<app id>.
     data_dir: Path | None = None
-    #: Commit (outputs acknowledged, learner checkpoint, changed states, input offsets)
+    #: Commit (outputs acknowledged, changed states, input offsets)
     #: at least this often, seconds.
     commit_every_seconds: float = 2.0
     #: How often expired visitor states (session TTL) are deleted, seconds.
@@ -123,12 +118,13 @@ class Worker:
         self.group = self.options.group(settings)
         data_dir = self.options.folder(settings)
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.engine = Engine(self.engine_options)
+        self.engine = Engine(self.engine_options, learn_inline=False)
+        self.models = ModelFeed(settings.bootstrap, settings.topic(MODELS), self.engine_options)
         self.reader = ChangelogReader(settings.bootstrap, max_idle_ms=TOMBSTONE_RETENTION_MS)
         self.tables = Tables(data_dir, self.group, TABLES, self.reader)
         self.outputs = Outputs(settings.bootstrap, self.options.producer)
         self.path = DecisionPath(settings, self.engine, self.engine_options, self.tables,
-                                 self.outputs, worker_id(data_dir),
+                                 self.outputs, self.models,
                                  PathOptions(sweep_every_s=self.options.sweep_every_seconds),
                                  clock=clock)
         inputs = [settings.topic(name) for name in (EVENTS, OUTCOMES, VISITOR_PROFILES)]
@@ -160,6 +156,10 @@ class Worker:
         for drift in report.drift:
             log.warning("topic drift", drift=str(drift))
         self._check_copartitioned()
+        model = self.models.start()
+        if model is not None:
+            self.engine.use(model)
+        log.info("model", version=self.engine.model.version)
 
         def stop(signum: int, _: Any) -> None:
             log.info("stopping", signal=signal.Signals(signum).name)
@@ -171,6 +171,7 @@ class Worker:
         try:
             self.loop.run()
         finally:
+            self.models.close()
             self.tables.close()
             self.reader.close()
             self.outputs.close()

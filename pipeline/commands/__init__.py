@@ -12,6 +12,7 @@ from pipeline.commands import (
     demo,
     evaluate,
     import_data,
+    learner,
     profiles,
     ready,
     replay,
@@ -29,5 +30,5 @@ def register_commands(
 ) -> None:
     """Add every job subcommand to ``sub``."""
     for module in (demo, worker, ready, simulate, delivery, collector, replay, evaluate,
-                   report, import_data, data, profiles):
+                   report, import_data, data, profiles, learner):
         module.register(sub, add_common)

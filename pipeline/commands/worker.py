@@ -28,19 +28,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     parser = sub.add_parser(
         "worker", help="run the personalization worker until SIGTERM/SIGINT",
         description="Consume clickstream.events, personalization.outcomes and the profile "
-                    "views; sessionize, detect struggle, score intent, decide, learn; write "
-                    "actions, the decision log and signals. Several workers with the same app "
-                    "id split the partitions. Also starts the profile side (rtp profiles) "
-                    "unless --no-profiles. Stops gracefully on SIGTERM or Ctrl-C (a final "
-                    "commit, then it leaves the group).")
+                    "views; sessionize, detect struggle, score intent, decide; write "
+                    "actions, the decision log, signals and learning records (for rtp learner; "
+                    "the worker decides with its newest model snapshot). Several workers with "
+                    "the same app id split the partitions. Also starts the profile side "
+                    "(rtp profiles) unless --no-profiles. Stops gracefully on SIGTERM or "
+                    "Ctrl-C (a final commit, then it leaves the group).")
     parser.add_argument("--app-id", default="rtp-personalize",
                         help="consumer group and changelog prefix (default rtp-personalize; "
                              "the topic prefix is prepended)")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="RocksDB folder (default <cache>/worker/<app id>)")
     parser.add_argument("--commit-every", type=float, default=2.0,
-                        help="seconds between commits: outputs acknowledged, learner "
-                             "checkpoint, changed visitor states, input offsets; a crash "
+                        help="seconds between commits: outputs acknowledged, changed "
+                             "visitor states, input offsets; a crash "
                              "applies at most this much input again, never loses it "
                              "(default 2.0)")
     parser.add_argument("--control-share", type=float, default=0.10,
@@ -56,6 +57,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     parser.add_argument("--no-profiles", dest="profiles", action="store_false",
                         help="do not start the profile side beside the worker (run "
                              "`rtp profiles` separately)")
+    parser.add_argument("--learner", action="store_true",
+                        help="also start the learning service (rtp learner) beside the worker: "
+                             "for one-worker setups such as the demo; a deployment runs one "
+                             "`rtp learner` for all its workers")
     add_common(parser)
     parser.set_defaults(handler=lambda args, settings: run_worker(settings, args))
 
@@ -69,23 +74,21 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
-def _start_profiles(settings: Settings, group: str, data_dir: Path,
-                    web_port: int) -> subprocess.Popen[bytes]:
+def _start_child(settings: Settings, *args: str) -> subprocess.Popen[bytes]:
+    """``rtp <args>`` as a child process with this worker's settings, ending with it."""
     env = {**os.environ, "RTP_TOPIC_PREFIX": settings.topic_prefix,
            "RTP_KAFKA_BOOTSTRAP": settings.bootstrap, "RTP_PARTITIONS": str(settings.partitions)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "profiles", "--group", group,
-         "--data-dir", str(data_dir), "--web-port", str(web_port)],
-        env=env, preexec_fn=_die_with_parent)
+    return subprocess.Popen([sys.executable, "-m", "pipeline.cli", *args],
+                            env=env, preexec_fn=_die_with_parent)
 
 
-def _stop_when_gone(profiles: subprocess.Popen[bytes], worker: Any,
+def _stop_when_gone(child: subprocess.Popen[bytes], name: str, worker: Any,
                     stopped: threading.Event) -> None:
-    """The profile side ended on its own: stop the worker too (exit 1), so that whatever
-    supervises it (Kubernetes, systemd) restarts both rather than half of the pipeline."""
-    code = profiles.wait()
+    """A child ended on its own: stop the worker too (exit 1), so that whatever supervises
+    it (Kubernetes, systemd) restarts all rather than part of the pipeline."""
+    code = child.wait()
     if not worker.loop.stopping:
-        print(f"rtp worker: the profile side exited ({code}); stopping", file=sys.stderr)
+        print(f"rtp worker: the {name} exited ({code}); stopping", file=sys.stderr)
         stopped.set()
         worker.loop.stop()
 
@@ -109,11 +112,17 @@ def run_worker(settings: Settings, args: argparse.Namespace) -> int:
     engine = dataclasses.replace(engine, decider=dataclasses.replace(
         engine.decider, control_share=args.control_share))
     worker = Worker(settings, options, engine)
-    profiles, gone = None, threading.Event()
+    children: list[tuple[str, subprocess.Popen[bytes]]] = []
     if args.profiles:
-        profiles = _start_profiles(settings, worker.group, options.folder(settings) / "profiles",
-                                   args.web_port)
-        threading.Thread(target=_stop_when_gone, args=(profiles, worker, gone),
+        children.append(("profile side", _start_child(
+            settings, "profiles", "--group", worker.group,
+            "--data-dir", str(options.folder(settings) / "profiles"),
+            "--web-port", str(args.web_port))))
+    if args.learner:
+        children.append(("learner", _start_child(settings, "learner")))
+    gone = threading.Event()
+    for name, child in children:
+        threading.Thread(target=_stop_when_gone, args=(child, name, worker, gone),
                          daemon=True).start()
     try:
         code = worker.run()
@@ -122,9 +131,11 @@ def run_worker(settings: Settings, args: argparse.Namespace) -> int:
         print(f"rtp worker: {exc}", file=sys.stderr)
         return 2
     finally:
-        if profiles is not None and profiles.poll() is None:
-            profiles.terminate()
+        for _, child in children:
+            if child.poll() is None:
+                child.terminate()
+        for _, child in children:
             try:
-                profiles.wait(30)
+                child.wait(30)
             except subprocess.TimeoutExpired:
-                profiles.kill()
+                child.kill()

@@ -2,9 +2,14 @@
 
 Per ClickEvent: sessionize (late events are refused), detect struggle signals,
 score intent, decide (rules first, then the bandit) when something that matters
-changed, and expire rewards that waited too long. Per Outcome: join it to its
-decision and update the bandit at once. A conversion labels the session for the
-intent model and rewards the session's decisions.
+changed. Per Outcome: join it to the visitor's pending decision. What there is to learn
+— a resolved reward, a labelled session — is returned as learning records (schema
+``LearningRecord``): the worker ships them to the learner service, which folds them into
+the model every worker decides with (:mod:`pipeline.learning`); replay and tests learn
+from them at once (``learn_inline``, the default).
+
+The pending rewards and the session's label snapshot live in the visitor's state, so
+they survive the worker (the state has a changelog) and need no global structure.
 
 >>> from pipeline.client.samples import click_event
 >>> engine = Engine(EngineOptions())
@@ -16,26 +21,33 @@ intent model and rewards the session's decisions.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pipeline.decide import DecisionContext, DecisionOutcome
+from pipeline.decide import Decider, DecisionContext, DecisionOutcome, load_catalog
 from pipeline.engine.event import read_click_event
-from pipeline.engine.learner import Learner
 from pipeline.engine.options import EngineOptions
-from pipeline.engine.visitor import VisitorState
+from pipeline.engine.visitor import LabelSnapshot, VisitorState
+from pipeline.feedback import RewardUpdate
 from pipeline.intent import intent_class
+from pipeline.learning import Model, Trainer, label_record, reward_record
 from pipeline.profiles import ProfileView
 from pipeline.sessions import Sessionizer, SessionSummary
 from pipeline.signals import SignalEngine
 
-__all__ = ["Engine", "EventResult", "OutcomeResult"]
+__all__ = ["Engine", "EventResult", "OutcomeResult", "SweepResult"]
 
 #: Event types that are folded into the session but never trigger scoring or a decision alone.
 _PASSIVE = frozenset({"mouse_move", "scroll"})
 
 #: ClickEvent custom properties that payload templates may use (live values, not features).
 _EXTRAS = ("rooms_left",)
+
+Learning = list[dict[str, Any]]
+
+
+def _rewards(learning: Learning) -> int:
+    return sum(1 for record in learning if record["reward"] is not None)
 
 
 @dataclass
@@ -48,7 +60,13 @@ class EventResult:
     ended: SessionSummary | None = None
     late_reason: str | None = None
     duplicate: bool = False
-    rewards_applied: int = 0
+    #: Learning records (rewards resolved, sessions labelled), in order.
+    learning: Learning = field(default_factory=list)
+
+    @property
+    def rewards_applied(self) -> int:
+        """Reward records among :attr:`learning`."""
+        return _rewards(self.learning)
 
 
 @dataclass
@@ -56,19 +74,63 @@ class OutcomeResult:
     """What one Outcome changed."""
 
     state: VisitorState | None
-    rewards_applied: int = 0
+    learning: Learning = field(default_factory=list)
+
+    @property
+    def rewards_applied(self) -> int:
+        """Reward records among :attr:`learning`."""
+        return _rewards(self.learning)
+
+
+@dataclass
+class SweepResult:
+    """A visitor looked at by the sweep: delete it, or store it changed, or neither."""
+
+    delete: bool
+    changed: bool = False
+    learning: Learning = field(default_factory=list)
 
 
 class Engine:
-    """One worker's engine: pure, synchronous, no I/O."""
+    """One worker's engine: pure, synchronous, no I/O.
 
-    def __init__(self, options: EngineOptions | None = None,
-                 learner: Learner | None = None) -> None:
+    ``model`` is what it decides with (a fresh one by default; the worker swaps in the
+    learner's snapshots with :meth:`use`); ``learn_inline`` folds the engine's own learning
+    records into that model at once (replay, simulation, tests) instead of leaving them
+    to the learner service.
+    """
+
+    def __init__(self, options: EngineOptions | None = None, model: Model | None = None,
+                 learn_inline: bool = True) -> None:
         self.options = options or EngineOptions()
         self.sessionizer = Sessionizer(self.options.sessions)
         self.signal_engine = SignalEngine(self.options.signals)
-        self.learner = learner or Learner.new(self.options)
+        self.catalog = load_catalog(self.options.catalog_path)
+        self.learn_inline = learn_inline
+        self.visitor_rewards = replace(self.options.rewards,
+                                       max_pending=self.options.pending_per_visitor,
+                                       closed_memory=self.options.pending_per_visitor)
+        self.model = Model.new(self.options)
+        self.decider = Decider(self.catalog, self.options.decider, bandit=self.model.bandit)
+        self.trainer = Trainer(self.model)
+        if model is not None:
+            self.use(model)
         self.watermark_ms = 0
+
+    def use(self, model: Model) -> None:
+        """Decide with ``model`` from now on (a mismatched bandit raises, nothing changes)."""
+        decider = Decider(self.catalog, self.options.decider, bandit=model.bandit)
+        self.model, self.decider, self.trainer = model, decider, Trainer(model)
+
+    def _learn(self, learning: Learning, records: Learning) -> None:
+        learning += records
+        if self.learn_inline:
+            for record in records:
+                self.trainer.apply(record)
+
+    def _reward(self, learning: Learning, updates: list[RewardUpdate], visitor_id: str) -> None:
+        if updates:
+            self._learn(learning, [reward_record(u, visitor_id) for u in updates])
 
     # -- events ---------------------------------------------------------------------------
 
@@ -87,39 +149,41 @@ class Engine:
         if step.duplicate:
             return EventResult(state=state, duplicate=True)
         result = EventResult(state=state, ended=step.ended)
+        learning = result.learning
         state.session = step.state
+        event_time = session_event.time
+        event_id = str(event["event_id"])
         if step.previous is not None and step.ended is not None:
             result.signals += self.signal_engine.close(step.previous.signals,
                                                        step.previous.session_id, visitor_id)
-            self._label(step.ended.session_id, step.ended.converted)
+            self._release_label(state, learning, step.ended.session_id,
+                                bool(step.ended.converted), event_id, event_time)
         session_id = step.state.session_id
         new = self.signal_engine.observe_read(step.state.signals, signal_event, session_id,
                                               visitor_id)
         result.signals += new
-        event_time = session_event.time
         self.watermark_ms = max(self.watermark_ms, event_time)
         event_type = session_event.event_type
-        learner = self.learner
         if event_type in _PASSIVE and not new:
             # Scrolls and mouse moves feed the detectors (hesitation) but cannot change what
             # is decided: skip scoring them, which is most of the per-event cost.
-            result.rewards_applied += self.expire(event_time)
+            self._expire(state, learning, event_time, visitor_id)
             return result
         features = step.state.features(event_time)
-        probability = learner.intent.predict(features.numeric, features.categorical)
+        probability = self.model.intent.predict(features.numeric, features.categorical)
         cls = intent_class(probability, features.numeric, self.options.intent.cutoffs)
         changed, state.intent_class = cls != state.intent_class, cls
-        learner.labels.record(session_id, features.numeric, features.categorical)
+        state.label = LabelSnapshot(session_id, features.numeric, features.categorical)
 
         if event_type == "purchase":
-            result.rewards_applied += self._conversion(event)
-            self._label(session_id, True)
+            self._conversion(state, learning, event)
+            self._release_label(state, learning, session_id, True, event_id, event_time)
 
-        decider = learner.decider
+        decider = self.decider
         new_rules = frozenset(s["rule"] for s in new)
         if not decider.should_decide(event_type, new_rules, changed):
             # decide() would return None at once: skip building its context (most clicks).
-            result.rewards_applied += self.expire(event_time)
+            self._expire(state, learning, event_time, visitor_id)
             return result
         fired = step.state.signals.fired
         active = frozenset(rule for rule in self.signal_engine.options.enabled_rules
@@ -129,7 +193,7 @@ class Engine:
                   if k in _EXTRAS}
         ctx = DecisionContext(
             visitor_id=visitor_id, session_id=session_id,
-            trigger_event_id=str(event["event_id"]),
+            trigger_event_id=event_id,
             trigger_event_type=event_type, event_time_ms=event_time,
             numeric=features.numeric, categorical=features.categorical, consent=True,
             purchased_ever=bool(profile and profile.purchased_ever)
@@ -143,74 +207,115 @@ class Engine:
         if decision is not None:
             state.history = decision.history
             if decision.served:
-                result.rewards_applied += learner.reward(
-                    learner.rewards.register(decision.decision, decision.context_vector))
+                pending = state.rewards(self.visitor_rewards)
+                self._reward(learning, pending.register(decision.decision,
+                                                        decision.context_vector), visitor_id)
             result.decision = decision
-        result.rewards_applied += self.expire(event_time)
+        self._expire(state, learning, event_time, visitor_id)
         return result
 
-    def _conversion(self, event: Mapping[str, Any]) -> int:
+    def _conversion(self, state: VisitorState, learning: Learning,
+                    event: Mapping[str, Any]) -> None:
         """A purchase rewards the actions shown to the visitor within their reward wait.
 
         "No action" decisions are not credited: a conversion after nothing was shown is the
         baseline (reward 0 at the end of the wait), not something the decision caused.
         Crediting them made doing nothing look best (it is chosen on every page view).
         """
+        rewards = state.pending
+        if not rewards:
+            return
         purchase = event.get("purchase") or {}
         value = float(purchase.get("value") or 0.0)
-        applied = 0
-        rewards = self.learner.rewards
-        for decision_id in rewards.for_visitor(str(event["visitor_id"])):
+        visitor_id = str(event["visitor_id"])
+        no_action = self.catalog.no_action.id
+        updates = []
+        for decision_id in rewards.for_visitor(visitor_id):
             pending = rewards.get(decision_id)
-            if pending is None or pending.action_id == self.learner.decider.catalog.no_action.id:
+            if pending is None or pending.action_id == no_action:
                 continue
             update = rewards.on_outcome({
                 "outcome_id": f"{event['event_id']}:{decision_id}", "decision_id": decision_id,
-                "visitor_id": event["visitor_id"], "kind": "converted", "value": value,
+                "visitor_id": visitor_id, "kind": "converted", "value": value,
                 "event_time": event["event_time"]})
             if update is not None:
-                applied += self.learner.reward([update])
-        return applied
+                updates.append(update)
+        self._reward(learning, updates, visitor_id)
 
-    def _label(self, session_id: str, converted: bool) -> None:
-        for example in self.learner.labels.release(session_id, converted):
-            self.learner.intent.learn(example.numeric, example.categorical, example.converted)
-            self.learner.updates += 1
+    def _release_label(self, state: VisitorState, learning: Learning, session_id: str,
+                       converted: bool, release: str, at_ms: int) -> None:
+        """The session's last prediction features, labelled, become a learning record."""
+        label = state.label
+        if label is None or label.session_id != session_id:
+            return
+        state.label = None
+        self._learn(learning, [label_record(session_id, release, label.numeric,
+                                            label.categorical, converted,
+                                            self._visitor_of(state), at_ms)])
+
+    @staticmethod
+    def _visitor_of(state: VisitorState) -> str:
+        return state.session.visitor_id if state.session is not None else ""
+
+    def _expire(self, state: VisitorState, learning: Learning, now_ms: int,
+                visitor_id: str) -> None:
+        if state.pending:
+            self._reward(learning, state.pending.expire(now_ms), visitor_id)
+
+    def expire(self, state: VisitorState, now_ms: int) -> Learning:
+        """The default reward for the visitor's decisions whose wait has passed at
+        ``now_ms`` (a timer's call: :class:`~pipeline.engine.deadlines.Deadlines` says when).
+
+        >>> Engine().expire(VisitorState(), 0)
+        []
+        """
+        learning: Learning = []
+        if state.pending and state.session is not None:
+            self._expire(state, learning, now_ms, state.session.visitor_id)
+        return learning
 
     # -- outcomes -------------------------------------------------------------------------
 
     def on_outcome(self, state: VisitorState | None,
                    outcome: Mapping[str, Any]) -> OutcomeResult:
-        """Join an Outcome to its decision: history (dismissals) and the bandit, at once."""
-        applied = 0
-        if state is not None:
-            state.history = state.history.with_outcome(str(outcome["decision_id"]),
-                                                       str(outcome["kind"]))
-        update = self.learner.rewards.on_outcome(outcome)
-        if update is not None:
-            applied = self.learner.reward([update])
+        """Join an Outcome to the visitor's decision: history (dismissals) and its reward."""
+        result = OutcomeResult(state=state)
         self.watermark_ms = max(self.watermark_ms, int(outcome["event_time"]))
-        return OutcomeResult(state=state, rewards_applied=applied)
+        if state is None:
+            return result  # the visitor's state (and its pending decisions) expired
+        state.history = state.history.with_outcome(str(outcome["decision_id"]),
+                                                   str(outcome["kind"]))
+        if state.pending:
+            update = state.pending.on_outcome(outcome)
+            visitor_id = str(outcome["visitor_id"])
+            if update is not None:
+                self._reward(result.learning, [update], visitor_id)
+            self._expire(state, result.learning, int(outcome["event_time"]), visitor_id)
+        return result
 
-    def sweep(self, state: VisitorState | None, now_ms: int) -> bool:
-        """Whether a visitor's state has outlived its TTL (perishable data) and must go.
-
-        An expired session that never converted becomes a negative intent label.
+    def sweep(self, state: VisitorState | None, now_ms: int) -> SweepResult:
+        """Expire the visitor's pending rewards at ``now_ms``, and say whether its state has
+        outlived its TTL (perishable data) and must go. An expired session's label snapshot
+        becomes an intent example (converted or not).
 
         >>> from pipeline.client.samples import click_event
         >>> engine = Engine(EngineOptions())
         >>> t = 1_800_000_000_000
         >>> state = engine.on_event(None, click_event("v", "page_view", t)).state
-        >>> engine.sweep(state, t), engine.sweep(state, t + 3 * 3600_000)
+        >>> engine.sweep(state, t).delete, engine.sweep(state, t + 3 * 3600_000).delete
         (False, True)
         """
         if state is None or state.session is None:
-            return True
+            return SweepResult(delete=True)
+        result = SweepResult(delete=False)
+        visitor_id = state.session.visitor_id
+        due = state.next_deadline_ms()
+        if due is not None and due <= now_ms:
+            self._expire(state, result.learning, now_ms, visitor_id)
+            result.changed = True
         if not state.session.is_expired(now_ms, self.options.sessions):
-            return False
-        self._label(state.session.session_id, bool(state.session.summary().converted))
-        return True
-
-    def expire(self, now_ms: int) -> int:
-        """Give the default reward to decisions whose reward wait has passed (event time)."""
-        return self.learner.reward(self.learner.rewards.expire(now_ms))
+            return result
+        self._release_label(state, result.learning, state.session.session_id,
+                            bool(state.session.summary().converted), "expired", now_ms)
+        result.delete = True
+        return result

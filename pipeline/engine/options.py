@@ -33,5 +33,6 @@ class EngineOptions:
     decider: DeciderOptions = field(default_factory=DeciderOptions)
     rewards: RewardOptions = field(default_factory=RewardOptions)
     profiles: ProfileOptions = field(default_factory=ProfileOptions)
-    #: Sessions whose features are kept for the delayed intent label.
-    max_pending_sessions: int = 50_000
+    #: Decisions of one visitor awaiting their reward at most (the oldest is evicted,
+    #: with the default reward, beyond it).
+    pending_per_visitor: int = 32

@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.engine.engine import EventResult
-from pipeline.topics import ACTIONS, DECISIONS_LOG, SIGNALS
+from pipeline.engine.engine import EventResult, Learning
+from pipeline.topics import ACTIONS, DECISIONS_LOG, LEARNING, SIGNALS
 
-__all__ = ["CONVERSIONS", "LATE", "Output", "event_outputs"]
+__all__ = ["CONVERSIONS", "LATE", "Output", "event_outputs", "learning_outputs"]
 
 #: Internal topic: purchase events re-keyed by person, so profiles learn of them.
 CONVERSIONS = "rtp.internal.conversions"
@@ -51,4 +51,14 @@ def event_outputs(result: EventResult, event: Mapping[str, Any]) -> list[Output]
     if event.get("event_type") == "purchase" and not result.duplicate:
         person = str(event.get("user_id") or visitor)
         out.append(Output(CONVERSIONS, person, "ClickEvent", event))
+    out += learning_outputs(result.learning)
     return out
+
+
+def learning_outputs(learning: Learning) -> list[Output]:
+    """Learning records for the learner service, keyed by visitor.
+
+    >>> learning_outputs([{"record_id": "r", "visitor_id": "v"}])[0].topic
+    'personalization.learning'
+    """
+    return [Output(LEARNING, str(r["visitor_id"]), "LearningRecord", r) for r in learning]

@@ -1,6 +1,10 @@
-"""Per-visitor state: the session (with detector state), decision history, last intent class.
+"""Per-visitor state: the session (with detector state), decision history, last intent
+class, the visitor's decisions awaiting their reward and the features of the session's
+last prediction awaiting its label.
 
-One compact value per visitor in the worker's ``visitors`` table.
+One compact value per visitor in the worker's ``visitors`` table: rewards and labels are
+resolved where the visitor's events and outcomes are (the partition that owns the
+visitor), so nothing about them is lost when a worker dies: the table has a changelog.
 
 >>> state = VisitorState()
 >>> VisitorState.from_bytes(state.to_bytes()) == state
@@ -9,21 +13,51 @@ True
 
 from __future__ import annotations
 
+import json
 import struct
 from dataclasses import dataclass, field
 
 from pipeline.decide import DecisionHistory
+from pipeline.feedback import PendingRewards, RewardOptions
 from pipeline.sessions import SessionState
 
-__all__ = ["VisitorState", "VisitorStateError"]
+__all__ = ["LabelSnapshot", "VisitorState", "VisitorStateError"]
 
-_VERSION = 2
+_VERSION = 3
 _HEADER_V1 = struct.Struct("<BII")  # version, len(session), len(history)
-_HEADER = struct.Struct("<BIIq")  # version, len(session), len(history), source offset
+_HEADER_V2 = struct.Struct("<BIIq")  # version, len(session), len(history), source offset
+# + len(pending rewards), len(label snapshot)
+_HEADER = struct.Struct("<BIIqII")
 
 
 class VisitorStateError(ValueError):
     """Stored visitor state is not in a format this version reads."""
+
+
+@dataclass(frozen=True)
+class LabelSnapshot:
+    """The features the intent model last predicted from in a session (label pending).
+
+    >>> snap = LabelSnapshot("s1", {"page_views": 2.0}, {"sector": "retail"})
+    >>> LabelSnapshot.from_bytes(snap.to_bytes()) == snap
+    True
+    """
+
+    session_id: str
+    numeric: dict[str, float]
+    categorical: dict[str, str]
+
+    def to_bytes(self) -> bytes:
+        """Compact JSON (a few hundred bytes; written only for changed visitors)."""
+        return json.dumps([self.session_id, self.numeric, self.categorical],
+                          separators=(",", ":")).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> LabelSnapshot:
+        """Read :meth:`to_bytes`."""
+        session_id, numeric, categorical = json.loads(data)
+        return cls(str(session_id), {str(k): float(v) for k, v in numeric.items()},
+                   {str(k): str(v) for k, v in categorical.items()})
 
 
 @dataclass
@@ -36,35 +70,75 @@ class VisitorState:
     #: Offset (in the visitor's partition of clickstream.events) of the last event applied;
     #: a redelivered event at or below it is already in this state. -1: none known.
     source_offset: int = -1
+    #: The visitor's served decisions awaiting outcomes (None: none).
+    pending: PendingRewards | None = None
+    #: The session's last prediction features, awaiting the session's label (None: none).
+    label: LabelSnapshot | None = None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, VisitorState):
+            return NotImplemented
+        return self.to_bytes() == other.to_bytes()
+
+    def rewards(self, options: RewardOptions) -> PendingRewards:
+        """The pending rewards, created on first use with ``options``.
+
+        >>> VisitorState().rewards(RewardOptions()).options.reward_wait_ms
+        600000
+        """
+        if self.pending is None:
+            self.pending = PendingRewards(options)
+        return self.pending
+
+    def next_deadline_ms(self) -> int | None:
+        """When a pending reward of this visitor is next due (None: none pending).
+
+        >>> VisitorState().next_deadline_ms() is None
+        True
+        """
+        return self.pending.next_deadline_ms() if self.pending is not None else None
 
     def to_bytes(self) -> bytes:
         """Length-prefixed parts, each in its own versioned format."""
         session = self.session.to_bytes() if self.session is not None else b""
         history = self.history.to_bytes()
+        pending = self.pending.to_bytes() if self.pending else b""
+        label = self.label.to_bytes() if self.label is not None else b""
         intent = self.intent_class.encode()
-        header = _HEADER.pack(_VERSION, len(session), len(history), self.source_offset)
-        return header + session + history + intent
+        header = _HEADER.pack(_VERSION, len(session), len(history), self.source_offset,
+                              len(pending), len(label))
+        return b"".join((header, session, history, pending, label, intent))
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> VisitorState:
-        """Read what :meth:`to_bytes` wrote; refuses other versions with a clear error."""
+    def from_bytes(cls, data: bytes, rewards: RewardOptions | None = None) -> VisitorState:
+        """Read what :meth:`to_bytes` wrote (versions 1 and 2 too); refuses others with a
+        clear error. ``rewards`` configures the pending rewards read back."""
         if len(data) < _HEADER_V1.size:
             raise VisitorStateError(f"visitor state of {len(data)} bytes is too short")
         version = data[0]
+        n_pending = n_label = 0
         if version == 1:
             _, n_session, n_history = _HEADER_V1.unpack_from(data)
             source_offset, start = -1, _HEADER_V1.size
+        elif version == 2 and len(data) >= _HEADER_V2.size:
+            _, n_session, n_history, source_offset = _HEADER_V2.unpack_from(data)
+            start = _HEADER_V2.size
         elif version == _VERSION and len(data) >= _HEADER.size:
-            _, n_session, n_history, source_offset = _HEADER.unpack_from(data)
+            _, n_session, n_history, source_offset, n_pending, n_label = _HEADER.unpack_from(data)
             start = _HEADER.size
         else:
             raise VisitorStateError(f"visitor state version {version} is not {_VERSION}")
-        session_bytes = data[start:start + n_session]
-        history_bytes = data[start + n_session:start + n_session + n_history]
-        intent = data[start + n_session + n_history:].decode()
+        parts = []
+        for size in (n_session, n_history, n_pending, n_label):
+            parts.append(data[start:start + size])
+            start += size
+        session_bytes, history_bytes, pending_bytes, label_bytes = parts
+        intent = data[start:].decode()
         return cls(
             session=SessionState.from_bytes(session_bytes) if n_session else None,
             history=DecisionHistory.from_bytes(history_bytes),
             intent_class=intent or "browsing",
             source_offset=source_offset,
+            pending=PendingRewards.from_bytes(pending_bytes, rewards) if n_pending else None,
+            label=LabelSnapshot.from_bytes(label_bytes) if n_label else None,
         )

@@ -321,6 +321,17 @@ class PendingRewards:
                 updates.append(self._default_update(entry, "expired", entry.deadline_ms(wait)))
         return updates
 
+    def next_deadline_ms(self) -> int | None:
+        """When :meth:`expire` next has something to close (None: nothing pending).
+
+        >>> pending = PendingRewards()
+        >>> _ = pending.register({"decision_id": "d", "visitor_id": "v", "action_id": "a",
+        ...                       "propensity": 1.0, "created_at": 5}, (1.0,))
+        >>> pending.next_deadline_ms()
+        600005
+        """
+        return self._heap[0][0] + self.options.reward_wait_ms if self._heap else None
+
     def discard_visitor(self, visitor_id: str) -> int:
         """Forget a visitor's pending decisions without learning (erasure); how many.
 

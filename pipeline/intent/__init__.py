@@ -1,4 +1,4 @@
-"""Online intent: River models scoring "this session converts", delayed labels, checkpoints.
+"""Online intent: River models scoring "this session converts", checkpoints.
 
 >>> model = IntentModel(IntentOptions())
 >>> probability, label = model.classify({"page_views": 1.0}, {"sector": "saas"})
@@ -14,10 +14,9 @@ from pipeline.intent.envelope import (
     decode_checkpoint,
     encode_checkpoint,
 )
-from pipeline.intent.errors import CheckpointError, CheckpointMismatch, PendingLabelsError
+from pipeline.intent.errors import CheckpointError, CheckpointMismatch
 from pipeline.intent.model import IntentModel, build_river_model
 from pipeline.intent.options import INTENT_CLASSES, IntentCutoffs, IntentOptions, IntentOptionsError
-from pipeline.intent.pending import LabeledExample, PendingLabels, Snapshot
 
 __all__ = [
     "CHECKPOINT_SCHEMA_VERSION",
@@ -30,10 +29,6 @@ __all__ = [
     "IntentModel",
     "IntentOptions",
     "IntentOptionsError",
-    "LabeledExample",
-    "PendingLabels",
-    "PendingLabelsError",
-    "Snapshot",
     "build_river_model",
     "decode_checkpoint",
     "encode_checkpoint",

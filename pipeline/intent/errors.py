@@ -6,7 +6,7 @@ True
 
 from __future__ import annotations
 
-__all__ = ["CheckpointError", "CheckpointMismatch", "PendingLabelsError"]
+__all__ = ["CheckpointError", "CheckpointMismatch"]
 
 
 class CheckpointError(ValueError):
@@ -27,12 +27,4 @@ class CheckpointMismatch(CheckpointError):
     Traceback (most recent call last):
     ...
     pipeline.intent.errors.CheckpointMismatch: river 0.21.0 != 0.26.1
-    """
-
-
-class PendingLabelsError(ValueError):
-    """Serialized pending labels cannot be decoded.
-
-    >>> str(PendingLabelsError("bad bytes"))
-    'bad bytes'
     """

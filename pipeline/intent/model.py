@@ -107,9 +107,9 @@ class IntentModel:
 
     ``predict`` returns a probability in [0, 1] (the prior until something is learned);
     ``learn`` takes the features *as they were at prediction time* and the session's label
-    (see :class:`pipeline.intent.PendingLabels`). Both take the session-feature dicts of the
-    contract; excluded features (the label ``converted``, ``product_id``) are dropped and
-    non-finite numbers become 0.
+    (the visitor state keeps them: :class:`pipeline.engine.LabelSnapshot`). Both take the
+    session-feature dicts of the contract; excluded features (the label ``converted``,
+    ``product_id``) are dropped and non-finite numbers become 0.
 
     >>> model = IntentModel(IntentOptions(model="arf", arf_models=2))
     >>> model.learn({"page_views": 3.0}, {"device": "mobile"}, converted=False)

@@ -66,6 +66,7 @@ from typing import Any, Protocol
 
 from pipeline.engine import Engine, EngineOptions, VisitorState
 from pipeline.engine.cache import StateCache
+from pipeline.engine.deadlines import Deadlines
 from pipeline.engine.routing import CONVERSIONS, LATE, event_outputs
 from pipeline.profiles import (
     ProfileState,
@@ -303,6 +304,8 @@ class Replayer:
         self.metrics = ReplayMetrics(config=config_fingerprint(engine_options))
         self._seen_visitors: set[str] = set()
         self.watermark_ms = 0
+        #: When visitors' pending rewards fall due (event time), as in the worker.
+        self.deadlines: Deadlines[str] = Deadlines()
 
     # -- the stream -----------------------------------------------------------------------
 
@@ -344,6 +347,7 @@ class Replayer:
         if when is not None and when > self.watermark_ms:
             self.watermark_ms = when
             m.watermark_ms = when
+            self._expire_due(when)
 
     def run(self, records: Iterable[SourceRecord],
             progress: Callable[[int], None] | None = None, every: int = 1000) -> ReplayMetrics:
@@ -357,7 +361,7 @@ class Replayer:
 
     def finish(self) -> ReplayMetrics:
         """The final metrics (the learner's update count included)."""
-        self.metrics.learner_updates = self.engine.learner.updates
+        self.metrics.learner_updates = self.engine.model.version
         self.metrics.visitors = len(self._seen_visitors)
         return self.metrics
 
@@ -388,6 +392,16 @@ class Replayer:
         else:
             self.cache.put(key.encode(), state)
             self.visitors[key] = state.to_bytes()
+            self.deadlines.add(key, state.next_deadline_ms())
+
+    def _expire_due(self, now_ms: int) -> None:
+        """The default reward for decisions whose wait passed (the worker's reward timer)."""
+        for key in self.deadlines.pop_due(now_ms):
+            state = self._state(key)
+            if state is not None:
+                learning = self.engine.expire(state, now_ms)
+                self.metrics.rewards_applied += sum(r["reward"] is not None for r in learning)
+                self._store(key, state)
 
     def _drop(self, key: str) -> None:
         self.cache.forget(key.encode())

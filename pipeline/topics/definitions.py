@@ -21,6 +21,9 @@ __all__ = [
     "ACTIONS",
     "DECISIONS_LOG",
     "EVENTS",
+    "LEARNER_CHECKPOINTS",
+    "LEARNING",
+    "MODELS",
     "OUTCOMES",
     "PROFILES",
     "SIGNALS",
@@ -34,6 +37,9 @@ ACTIONS = "personalization.actions"
 OUTCOMES = "personalization.outcomes"
 DECISIONS_LOG = "personalization.decisions.log"
 SIGNALS = "signals.struggle"
+LEARNING = "personalization.learning"
+MODELS = "personalization.models"
+LEARNER_CHECKPOINTS = "rtp.internal.learner-checkpoints"
 
 _DAY_MS = 24 * 60 * 60 * 1000
 
@@ -71,6 +77,20 @@ def topic_specs(partitions: int, replication: int = 1, prefix: str = "") -> list
                   _delete(30), "every decision with context and propensities"),
         TopicSpec(SIGNALS, partitions, replication, "visitor id", "StruggleSignal", _delete(7),
                   "struggle signals for analytics and decisioning"),
+        # One partition: the learner folds the records in one order, so a learner restarted
+        # from its checkpoint ends with the model an uninterrupted one has.
+        TopicSpec(LEARNING, 1, replication, "visitor id", "LearningRecord", _delete(7),
+                  "rewards and intent labels the workers resolved, for the learner"),
+        # One key, compacted: the newest snapshot is what workers decide with; older
+        # versions stay readable (replay pins one) for min.compaction.lag.ms.
+        TopicSpec(MODELS, 1, replication, "model", "model snapshot (binary, versioned)",
+                  {"cleanup.policy": "compact", "min.compaction.lag.ms": str(_DAY_MS),
+                   "max.message.bytes": str(16 * 1024 * 1024)},
+                  "the learner's model snapshots, every N updates or T seconds"),
+        TopicSpec(LEARNER_CHECKPOINTS, 1, replication, "checkpoint",
+                  "learner checkpoint (binary)",
+                  {"cleanup.policy": "compact", "max.message.bytes": str(16 * 1024 * 1024)},
+                  "the learner's model, position and recent record ids (its restart point)"),
     ]
     consumed = (EVENTS, PROFILES, ACTIONS, OUTCOMES)
     dlqs = [

@@ -66,19 +66,28 @@ def test_decisions_are_routed_by_arm_and_ids_are_deterministic() -> None:
 
 def test_a_purchase_rewards_shown_actions_but_not_no_action_decisions() -> None:
     engine = Engine(EngineOptions())
-    rewards = engine.learner.rewards
     state, results = _run(engine, [_page("buyer", T0 + i * 20_000) for i in range(6)])
     served = [r.decision for r in results if r.decision is not None and r.decision.served]
-    assert served
+    assert served and state is not None and state.pending is not None
     purchase = click_event("buyer", "purchase", T0 + 200_000, event_id="buy-1",
                            purchase={"order_id": "o1", "value": 99.0, "currency": "EUR",
                                      "kind": "purchase"})
-    engine.on_event(state, purchase)
+    bought = engine.on_event(state, purchase)
+    credited_ids = set()
     for decision in served:
-        pending = rewards.get(decision.decision_id)
+        pending = state.pending.get(decision.decision_id)
         assert pending is not None
         credited = "converted" in pending.kinds
         assert credited == (decision.decision["action_id"] != "no_action")
+        if credited:
+            credited_ids.add(decision.decision_id)
+    # The same credits, as learning records (nothing more, nothing less), then the label.
+    rewards = [r["reward"] for r in bought.learning if r["reward"] is not None]
+    assert {r["decision_id"] for r in rewards} == credited_ids
+    assert all(r["reason"] == "converted" for r in rewards)
+    labels = [r["label"] for r in bought.learning if r["label"] is not None]
+    assert [(lab["session_id"], lab["converted"]) for lab in labels] == [
+        (state.session.session_id, True)]
 
 
 def test_a_dismissal_reaches_the_history_and_expired_states_are_swept() -> None:
@@ -92,5 +101,5 @@ def test_a_dismissal_reaches_the_history_and_expired_states_are_swept() -> None:
                                       "event_time": T0 + 200_000})
     assert after.state is not None
     assert d["action_id"] in after.state.history.dismissed_session
-    assert not engine.sweep(state, T0 + 200_000)
-    assert engine.sweep(state, T0 + 3 * 3_600_000)
+    assert not engine.sweep(state, T0 + 200_000).delete
+    assert engine.sweep(state, T0 + 3 * 3_600_000).delete
