@@ -115,8 +115,11 @@ class DecisionPath:
         self._apply = {settings.topic(EVENTS): self._apply_event,
                        settings.topic(OUTCOMES): self._apply_outcome,
                        settings.topic(VISITOR_PROFILES): self._apply_visitor_profile}
-        #: When pending rewards fall due: (partition, visitor key), wall-clock ms.
-        self.deadlines: Deadlines[tuple[int, bytes]] = Deadlines()
+        #: Per partition: when its visitors' pending rewards fall due (event time), and
+        #: the newest event time applied (the reward wait is in event time, per partition:
+        #: a partition that lags is not expired by one that is ahead).
+        self.deadlines: dict[int, Deadlines[bytes]] = {}
+        self.watermarks: dict[int, int] = {}
         self._sweep = Interval(self.options.sweep_every_s / max(settings.partitions, 1))
         self._sweep_next = 0
         #: Where the sweep of the current partition goes on (None: between passes).
@@ -138,6 +141,7 @@ class DecisionPath:
         self.tables.revoke(partitions)
         self.cache.clear()
         self.deadlines.clear()  # the sweep finds the rewards due of what stays ours
+        self.watermarks.clear()
         self._sweep_after = None  # the partition being swept may be gone: start afresh
 
     def lost(self) -> None:
@@ -146,6 +150,7 @@ class DecisionPath:
         self.tables.close()
         self.cache.clear()
         self.deadlines.clear()
+        self.watermarks.clear()
         self._sweep_after = None
 
     # -- records --------------------------------------------------------------------------
@@ -205,7 +210,13 @@ class DecisionPath:
             self.cache.forget(key)
         else:
             self.cache.put(key, state)
-            self.deadlines.add((partition, key), state.next_deadline_ms())
+            due = state.next_deadline_ms()
+            if due is not None:
+                self.deadlines.setdefault(partition, Deadlines()).add(key, due)
+
+    def _advance(self, partition: int, event_time_ms: int) -> None:
+        if event_time_ms > self.watermarks.get(partition, -1):
+            self.watermarks[partition] = event_time_ms
 
     def _write_learning(self, learning: list[dict[str, Any]]) -> None:
         for out in learning_outputs(learning):
@@ -218,6 +229,7 @@ class DecisionPath:
             return
         key = str(record["visitor_id"]).encode()
         partition, offset = message.partition, message.offset
+        self._advance(partition, int(record["event_time"]))
         try:
             state = self.visitor(partition, key)
             if state is not None and offset <= state.source_offset:
@@ -242,6 +254,7 @@ class DecisionPath:
             return
         key = str(record["visitor_id"]).encode()
         partition = message.partition
+        self._advance(partition, int(record["event_time"]))
         try:
             result = self.engine.on_outcome(self.visitor(partition, key), record)
         except Exception as exc:
@@ -281,7 +294,9 @@ class DecisionPath:
             if model is not None:
                 self.engine.use(model)
                 log.info("model snapshot in use", version=model.version)
-        self.expire_due(self._now_ms())
+        # The reward wait is in event time: due when the partition's events have passed it
+        # (live, that is the wall clock; a backfill of old events expires as it goes).
+        self.expire_due()
         owned = sorted(self.tables.partitions)
         if not owned:
             return
@@ -295,21 +310,27 @@ class DecisionPath:
             self._sweep_after = None
             self._sweep_next += 1
 
-    def expire_due(self, now_ms: int) -> int:
-        """The default reward for visitors' decisions whose wait passed; how many visitors."""
-        owned = self.tables.partitions
-        keys = self.deadlines.pop_due(now_ms, self.options.expire_chunk)
-        for partition, key in keys:
-            if partition not in owned:
+    def expire_due(self) -> int:
+        """The default reward for visitors' decisions whose wait passed at their partition's
+        event time; how many visitors were looked at (at most ``expire_chunk``)."""
+        looked = 0
+        for partition in sorted(self.tables.partitions):
+            deadlines = self.deadlines.get(partition)
+            now_ms = self.watermarks.get(partition)
+            if deadlines is None or now_ms is None:
                 continue
-            state = self.visitor(partition, key)
-            if state is None:
-                continue
-            learning = self.engine.expire(state, now_ms)
-            if learning:
-                self.stage_visitor(partition, key, state)
-                self._write_learning(learning)
-        return len(keys)
+            for key in deadlines.pop_due(now_ms, self.options.expire_chunk - looked):
+                looked += 1
+                state = self.visitor(partition, key)
+                if state is None:
+                    continue
+                learning = self.engine.expire(state, now_ms)
+                if learning:
+                    self.stage_visitor(partition, key, state)
+                    self._write_learning(learning)
+            if looked >= self.options.expire_chunk:
+                break
+        return looked
 
     def sweep_some(self, partition: int, now_ms: int) -> bool:
         """Stage the deletion of the expired states among the next chunk of ``partition``'s
@@ -327,7 +348,7 @@ class DecisionPath:
                         state = None  # unreadable (an older format): delete it
             else:
                 state = value
-            swept = self.engine.sweep(state, now_ms)
+            swept = self.engine.sweep(state, now_ms, self.watermarks.get(partition, -1))
             if swept.delete:
                 expired.append(key)
             elif swept.changed and state is not None:

@@ -205,6 +205,7 @@ class Engine:
         )
         decision = decider.decide(ctx)
         if decision is not None:
+            decision.log["model_version"] = self.model.version  # which snapshot decided
             state.history = decision.history
             if decision.served:
                 pending = state.rewards(self.visitor_rewards)
@@ -293,9 +294,11 @@ class Engine:
             self._expire(state, result.learning, int(outcome["event_time"]), visitor_id)
         return result
 
-    def sweep(self, state: VisitorState | None, now_ms: int) -> SweepResult:
-        """Expire the visitor's pending rewards at ``now_ms``, and say whether its state has
-        outlived its TTL (perishable data) and must go. An expired session's label snapshot
+    def sweep(self, state: VisitorState | None, now_ms: int,
+              event_time_ms: int | None = None) -> SweepResult:
+        """Expire the visitor's pending rewards at ``event_time_ms`` (the reward wait is in
+        event time; default ``now_ms``), and say whether its state has outlived its TTL at
+        ``now_ms`` (perishable data) and must go. An expired session's label snapshot
         becomes an intent example (converted or not).
 
         >>> from pipeline.client.samples import click_event
@@ -309,9 +312,10 @@ class Engine:
             return SweepResult(delete=True)
         result = SweepResult(delete=False)
         visitor_id = state.session.visitor_id
+        at = now_ms if event_time_ms is None else event_time_ms
         due = state.next_deadline_ms()
-        if due is not None and due <= now_ms:
-            self._expire(state, result.learning, now_ms, visitor_id)
+        if due is not None and due <= at:
+            self._expire(state, result.learning, at, visitor_id)
             result.changed = True
         if not state.session.is_expired(now_ms, self.options.sessions):
             return result

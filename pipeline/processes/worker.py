@@ -5,12 +5,14 @@ Used by ``rtp demo`` and by the integration, fault and benchmark suites.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from confluent_kafka import ConsumerGroupState, KafkaException
 from confluent_kafka.admin import AdminClient
@@ -50,7 +52,7 @@ class WorkerProcess:
         owner = f"{self.group}-profiles" if table == "profiles" else self.group
         return f"{owner}-{table}-changelog"
 
-    def wait_ready(self, timeout: float = 90.0) -> None:
+    def wait_ready(self, timeout: float = 180.0) -> None:
         """Until the worker's consumer group (and its profile side's, when it runs one) is
         stable with partitions assigned."""
         admin = AdminClient({"bootstrap.servers": self.settings.bootstrap})
@@ -71,6 +73,17 @@ class WorkerProcess:
                 continue
             time.sleep(0.2)  # polling a child process for readiness
         raise TimeoutError(f"worker not ready within {timeout} s: {self.tail()}")
+
+    def log_records(self) -> list[dict[str, Any]]:
+        """The worker's JSON log lines, parsed (other lines are skipped)."""
+        out = []
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            if line.startswith("{"):
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    continue
+        return out
 
     def tail(self, lines: int = 30) -> str:
         """The end of the worker's log."""

@@ -11,7 +11,7 @@ from pipeline.delivery import DecisionStore, Offered
 from pipeline.engine import VisitorState
 from pipeline.processes import WorkerProcess
 from pipeline.settings import Settings
-from pipeline.topics import ACTIONS, DECISIONS_LOG
+from pipeline.topics import ACTIONS, DECISIONS_LOG, LEARNING
 from tests.fault.kafka_state import (
     decisions_by_trigger,
     decoded,
@@ -20,7 +20,7 @@ from tests.fault.kafka_state import (
     send_events,
     wait_until,
 )
-from tests.fault.workload import Reference, Workload, bandit_updates, session_summary
+from tests.fault.workload import Reference, Workload, session_summary
 
 
 def visitor_states(settings: Settings, worker: WorkerProcess) -> dict[str, VisitorState | None]:
@@ -61,8 +61,7 @@ class DecisionCheck:
     redelivered: int
     #: the decision id of every trigger is the reference's (uuid5 of the event id)
     ids_match: bool
-    #: decision ids logged with more than one content (action or payload): reported, not
-    #: yet asserted (one content per id is open work, issue 10)
+    #: decision ids logged with more than one content (action or payload)
     two_contents: tuple[str, ...] = ()
 
 
@@ -111,11 +110,51 @@ def flush_and_wait(settings: Settings, workload: Workload, ref: Reference) -> No
                timeout=60, what="the flush decision")
 
 
-def flush_updates(logs: list[dict[str, Any]], workload: Workload) -> int:
-    """The bandit's update count in the worker's decision on the second flush event."""
-    trigger = str(workload.flush[1]["event_id"])
-    return max(bandit_updates(r) for r in logs
-               if r["decision"]["trigger_event_id"] == trigger)
+@dataclass(frozen=True)
+class LearningCheck:
+    """The learning records on the topic (first of an id wins) against the reference's."""
+
+    records: int
+    unique: int
+    #: reference records due before the check (their reward wait passed) not on the topic
+    lost: tuple[str, ...]
+    #: ids on the topic the reference does not have
+    extra: tuple[str, ...]
+    #: ids on the topic with a content other than the reference's
+    different: tuple[str, ...]
+    #: ids on the topic more than once with different contents
+    two_contents: tuple[str, ...]
+
+
+def check_learning(settings: Settings, ref: Reference, workload: Workload,
+                   due_before_ms: int) -> LearningCheck:
+    """Compare this workload's learning records with ``ref`` (its visitors only)."""
+    mine = set(workload.visitors)
+    records = [r for r in decoded(settings, settings.topic(LEARNING)) if r["visitor_id"] in mine]
+    contents: dict[str, set[str]] = {}
+    first: dict[str, dict[str, Any]] = {}
+    for record in records:
+        key = str(record["record_id"])
+        first.setdefault(key, record)
+        contents.setdefault(key, set()).add(json.dumps(record, sort_keys=True))
+    wanted = {k: r for k, r in ref.learning.items() if r["visitor_id"] in mine}
+    due = {k for k, r in wanted.items() if int(r["event_time"]) <= due_before_ms}
+    return LearningCheck(
+        records=len(records), unique=len(first),
+        lost=tuple(sorted(due - set(first))),
+        extra=tuple(sorted(set(first) - set(wanted))),
+        different=tuple(sorted(k for k, r in first.items() if k in wanted and r != wanted[k])),
+        two_contents=tuple(sorted(k for k, c in contents.items() if len(c) > 1)),
+    )
+
+
+def assert_learning_exact(check: LearningCheck) -> None:
+    """Nothing lost, nothing extra, every record as the reference's, one content an id."""
+    assert not check.lost, f"{len(check.lost)} learning records lost: {check.lost[:5]}"
+    assert not check.extra, check.extra[:5]
+    assert not check.different, check.different[:5]
+    assert not check.two_contents, check.two_contents[:5]
+    assert check.unique > 0
 
 
 @dataclass(frozen=True)

@@ -114,8 +114,11 @@ def workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StartWo
 
     def start(settings: Settings, name: str = "w", data_dir: Path | None = None,
               commit_every: float = 0.5) -> WorkerProcess:
+        # No learner: the model stays the fresh one, so decisions do not depend on when
+        # a snapshot arrives and compare exactly with the reference run's.
         worker = WorkerProcess(settings, data_dir or tmp_path / f"{name}-data",
-                               tmp_path / f"{name}.log", commit_every=commit_every)
+                               tmp_path / f"{name}.log", commit_every=commit_every,
+                               learner=False)
         started.append(worker)
         return worker
 

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import shutil
+import time
 import uuid
 from pathlib import Path
 
 from pipeline.processes import wait_caught_up
 from pipeline.settings import Settings
 from pipeline.topics import EVENTS
-from tests.fault.checks import check_decisions, flush_updates, session_mismatches, visitor_states
+from tests.fault.checks import (
+    assert_learning_exact,
+    check_decisions,
+    check_learning,
+    session_mismatches,
+    visitor_states,
+)
 from tests.fault.conftest import StartWorker, recovered
 from tests.fault.kafka_state import send_events, wait_until
 from tests.fault.workload import build_workload, reference_run, session_summary
@@ -62,12 +69,12 @@ def test_deleted_rocksdb_is_rebuilt_from_changelogs_and_sessions_continue(
         assert new_id == old_id, visitor
         assert new_events > old_events and new_views >= old_views, visitor
         continued += 1
-    check, logs = check_decisions(topics, ref, workload)
-    learned = flush_updates(logs, workload)
+    check, _ = check_decisions(topics, ref, workload)
+    learning = check_learning(topics, ref, workload, int(time.time() * 1000) - 5_000)
     print(f"\nrebuilt from changelogs: {continued} sessions continued; {check.logged} decisions "
-          f"for {check.triggers} triggers; bandit updates {learned} vs {ref.flush_updates} "
-          f"uninterrupted ({ref.flush_updates - learned} lost: updates after the last "
-          f"learner checkpoint)")
+          f"for {check.triggers} triggers; learning: {learning.unique} ids, "
+          f"{len(learning.lost)} lost (pending rewards are in the restored states)")
     assert second.proc.poll() is None, second.tail()
     assert not check.missing and not check.extra and not check.conflicting
-    assert 0 < learned <= ref.flush_updates
+    assert not check.two_contents
+    assert_learning_exact(learning)

@@ -28,7 +28,7 @@ from pipeline.topics import (
     apply_topics,
     topic_specs,
 )
-from tests.integration.scenarios import browser, headphones_shopper, home_visit, rage_clicker
+from tests.integration.scenarios import browser, headphones_shopper, rage_clicker
 from tests.integration.topic_watch import TopicWatch
 from tests.integration.worker_process import WorkerProcess, wait_caught_up
 
@@ -241,42 +241,6 @@ def test_a_dismissed_action_is_not_shown_again_in_the_session(
         assert f"{reason}:{shown['action_id']}" in record["guardrails_fired"]
     actions.close()
     log.close()
-
-
-def test_rewards_favouring_one_action_make_the_bandit_choose_it_more(
-        flow: tuple[Settings, WorkerProcess]) -> None:
-    settings, worker = flow
-    run = uuid.uuid4().hex[:6]
-    log = _watch(settings, DECISIONS_LOG)
-    shares = []
-    # Each round is 11 minutes of event time after the last: decisions that got no outcome
-    # (every "no action") reach the 10-minute reward wait and learn the default reward 0.
-    base = int(time.time() * 1000) - 70 * 60 * 1000
-    for round_no in range(5):
-        visitors = _personalized(f"learn-{run}-{round_no}", 40)
-        start = base + round_no * 11 * 60 * 1000
-        _send(settings, [e for v in visitors for e in home_visit(v, start)])
-        wanted = set(visitors)
-        records = log.wait_for(
-            lambda rs, w=wanted: {r["decision"]["visitor_id"] for r in rs} >= w,
-            what=f"round {round_no} decisions")
-        mine = [r for r in records if r["decision"]["visitor_id"] in wanted]
-        assert {e["action_id"] for r in mine for e in r["eligible"]} == {
-            "no_action", "hero_by_traffic_source"}
-        hero = [r for r in mine if r["decision"]["action_id"] == "hero_by_traffic_source"]
-        shares.append(len(hero) / len(mine))
-        with EventProducer(settings) as producer:
-            for r in hero:  # the hero banner is clicked every time it is shown
-                d = r["decision"]
-                producer.send_outcome({"outcome_id": f"{d['decision_id']}-c",
-                                       "decision_id": d["decision_id"],
-                                       "visitor_id": d["visitor_id"], "kind": "clicked",
-                                       "value": 0.0, "event_time": d["created_at"] + 1000})
-        wait_caught_up(worker, [settings.topic(OUTCOMES)])
-    log.close()
-    print("share of the rewarded action per round:", shares)
-    assert shares[-1] > 0.75, shares
-    assert shares[-1] - shares[0] > 0.2, shares
 
 
 def test_expired_visitor_state_is_deleted_by_the_sweep(

@@ -103,3 +103,43 @@ def test_a_dismissal_reaches_the_history_and_expired_states_are_swept() -> None:
     assert d["action_id"] in after.state.history.dismissed_session
     assert not engine.sweep(state, T0 + 200_000).delete
     assert engine.sweep(state, T0 + 3 * 3_600_000).delete
+
+
+def test_a_worker_engine_emits_learning_records_and_learns_nothing_itself() -> None:
+    worker = Engine(EngineOptions(), learn_inline=False)
+    inline = Engine(EngineOptions())
+    events = [_page("w", T0 + i * 20_000) for i in range(6)]
+    worker_state, worker_results = _run(worker, events)
+    inline_state, inline_results = _run(inline, events)
+    assert worker_state is not None and worker_state.pending
+    served = [r.decision for r in worker_results if r.decision is not None and r.decision.served]
+    d = served[0].decision
+    outcome = {"outcome_id": "o", "decision_id": d["decision_id"], "visitor_id": "w",
+               "kind": "clicked", "value": 0.0, "event_time": T0 + 130_000}
+    emitted = worker.on_outcome(worker_state, outcome).learning
+    assert [(r["reward"]["decision_id"], r["reward"]["reason"], r["reward"]["reward"])
+            for r in emitted] == [(d["decision_id"], "clicked", 1.0)]
+    assert worker.model.version == 0  # the learner service learns, not the worker
+    inline.on_outcome(inline_state, outcome)
+    assert inline.model.version == 1
+    # What the inline engine learned is what the worker emitted: the same fold.
+    assert inline.model.bandit.observations(d["action_id"]) == 1
+
+
+def test_the_session_label_is_emitted_once_when_the_session_ends() -> None:
+    engine = Engine(EngineOptions(), learn_inline=False)
+    state, results = _run(engine, [_page("s", T0 + i * 20_000) for i in range(3)])
+    assert state is not None and state.label is not None
+    session_id = state.session.session_id
+    assert not any(r["label"] for res in results for r in res.learning)
+    # 31 minutes later: a new session; the old one's label goes out (not converted).
+    after = engine.on_event(state, _page("s", T0 + 40 * 60_000 + 60_000))
+    labels = [r["label"] for r in after.learning if r["label"] is not None]
+    assert [(lab["session_id"], lab["converted"]) for lab in labels] == [(session_id, False)]
+    assert after.state is not None and after.state.label is not None
+    assert after.state.label.session_id != session_id
+    # The sweep, once the state outlived its TTL, labels the current session: once.
+    swept = engine.sweep(after.state, T0 + 5 * 3_600_000)
+    assert swept.delete
+    assert [r["label"]["session_id"] for r in swept.learning] == [after.state.session.session_id]
+    assert engine.sweep(after.state, T0 + 6 * 3_600_000).learning == []

@@ -108,11 +108,13 @@ def test_rewards_due_are_resolved_once_and_sent_for_the_learner(tmp_path: Path,
     if via == "deadlines":
         path.stage_visitor(0, key, state)
     wait = EngineOptions().rewards.reward_wait_ms
-    path.expire_due(T0)
+    path.watermarks[0] = T0  # the partition's newest event time
+    path.expire_due()
     assert _learned(outputs) == []  # nothing is due yet
     later = T0 + wait
+    path.watermarks[0] = later  # the reward wait is in event time
     if via == "deadlines":
-        path.expire_due(later)
+        path.expire_due()
     else:
         assert path.sweep_some(0, later)
     records = _learned(outputs)
@@ -122,7 +124,8 @@ def test_rewards_due_are_resolved_once_and_sent_for_the_learner(tmp_path: Path,
     changed = [c for c in tables.staging.take() if c.key == key]
     assert changed and changed[-1].value is not None and not changed[-1].value.pending
     tables.staging.done()
-    path.expire_due(later + wait)
+    path.watermarks[0] = later + wait
+    path.expire_due()
     path.sweep_some(0, later + 1)
     assert len(_learned(outputs)) == len(records)  # nothing resolved twice
     tables.close()
