@@ -1,11 +1,13 @@
 /*! rtp.js - the rtp tracker: events to the collector, decisions from delivery, no flicker.
  *
- * Load it synchronously in <head>, after window.RTP_CONFIG:
+ * Load it synchronously in <head>, after window.RTP_CONFIG and the rtp-* meta tags:
  *   { collector: "https://c.example", writeKey: "...", delivery: "" (same origin),
- *     budgetMs: 150, slots: ["hero", "overlay"], consentRequired: false,
+ *     budgetMs: 150, waitMs: budgetMs - 30, slots: ["hero", "overlay"], consentRequired: false,
  *     flushMs: 2000, mouseSampleMs: 100, mouseSampleRate: 1 }
  * Mark personalized areas with data-rtp-slot="hero" (their content is the default).
- * They stay hidden until resolved: the decision answered within budgetMs (painted
+ * The page view is sent at once, and delivery is asked for the decision it triggers
+ * (trigger=<its event id>, held up to waitMs), so this page is personalized by its own view.
+ * Slots stay hidden until resolved: the decision answered within budgetMs (painted
  * instead of the default), or the budget ran out (the default is revealed; a late
  * decision only goes to slots the visitor has not seen yet). SSE updates overlays and
  * banners in place. window.__rtpPaintLog records every reveal and every painted frame.
@@ -447,7 +449,12 @@
   };
   var v = visitor();
   sessionId();
-  whenReady(function () { push("page_view", {}, true); });
+  // The page view goes out now (not at DOMContentLoaded), and delivery is asked for the decision
+  // it triggers in the same moment: the request is held until the worker's decision on this page
+  // view is consumed, or waitMs (the budget less the answer's way back) has passed.
+  var pageView = uid();
+  push("page_view", { id: pageView }, true);
+  flush(false);
   if (!v) {
     log("no-personalization", null, { reason: "no consent" });
     settle = function () { resolveSlots(null, false); };
@@ -456,7 +463,8 @@
   }
   var expired = false, answered = false;
   var wanted = (cfg.slots || ["hero", "overlay"]).join(",");
-  log("ask", null, { budgetMs: budgetMs });
+  var waitMs = typeof cfg.waitMs === "number" ? cfg.waitMs : Math.max(0, budgetMs - 30);
+  log("ask", null, { budgetMs: budgetMs, trigger: pageView, waitMs: waitMs });
   var timer = setTimeout(function () {
     if (answered) return;
     expired = true;
@@ -464,19 +472,21 @@
     settle = function () { resolveSlots(null, false); };
     whenReady(settle);
   }, budgetMs);
-  fetch(deliveryUrl + "/v1/decisions?visitor=" + encodeURIComponent(v) + "&slots=" + encodeURIComponent(wanted),
+  var waited = null;
+  fetch(deliveryUrl + "/v1/decisions?visitor=" + encodeURIComponent(v) + "&slots=" + encodeURIComponent(wanted) +
+        "&trigger=" + encodeURIComponent(pageView) + "&wait_ms=" + waitMs,
         { credentials: "omit", cache: "no-store" })
-    .then(function (r) { return r.ok ? r.json() : null; })
+    .then(function (r) { waited = r.headers.get("X-RTP-Wait"); return r.ok ? r.json() : null; })
     .catch(function () { return null; })
     .then(function (answer) {
       if (expired) {
-        log("late-answer", null, {});
+        log("late-answer", null, { wait: waited });
         whenReady(function () { lateAnswer(answer); settleAnswer(answer); });
         return;
       }
       answered = true;
       clearTimeout(timer);
-      log("answer", null, { inBudget: true });
+      log("answer", null, { inBudget: true, wait: waited });
       settle = function () { resolveSlots(answer, true); };
       settle();          // slots parsed so far
       whenReady(settle);  // and the rest
