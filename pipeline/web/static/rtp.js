@@ -226,11 +226,20 @@
     if (maxDepth > sentDepth) { sentDepth = maxDepth; push("scroll", { depth: maxDepth }); }
     flush(true);
   }
-  w.addEventListener("pagehide", leave);
+  w.addEventListener("pagehide", function () { ignoredAll(); leave(); });
   d.addEventListener("visibilitychange", function () { if (d.visibilityState === "hidden") leave(); });
 
   // -- decisions: render, reveal, report ---------------------------------------------
   var applied = {}, reported = {};
+  // A decision shown and neither clicked nor dismissed by the time it expires or the visitor
+  // leaves the page was ignored.
+  function ignored(decisionId) {
+    if (reported[decisionId + "shown"] && !reported[decisionId + "clicked"] &&
+        !reported[decisionId + "dismissed"]) outcome(decisionId, "ignored");
+  }
+  function ignoredAll() {
+    for (var k in reported) if (k.slice(-5) === "shown") ignored(k.slice(0, -5));
+  }
   function outcome(decisionId, kind, value) {
     var v = visitor();
     if (!decisionId || !v || reported[decisionId + kind]) return;
@@ -298,13 +307,20 @@
       button.textContent = label;
       return true;
     },
+    // boost_category: that category first; order_by declining_availability: fewest left first
+    // (items' data-availability, e.g. rooms or stock left; items without it keep their order last).
     grid: function (slot, decision) {
-      var boost = (decision.payload || {}).boost_category;
-      if (!boost) return false;
-      var items = Array.prototype.slice.call(slot.children);
-      items.sort(function (a, b) {
-        return (b.getAttribute("data-category") === boost) - (a.getAttribute("data-category") === boost);
-      });
+      var p = decision.payload || {}, boost = p.boost_category;
+      var items = Array.prototype.slice.call(slot.children), key;
+      if (boost) key = function (i) { return i.getAttribute("data-category") === boost ? 0 : 1; };
+      else if (p.order_by === "declining_availability") {
+        key = function (i) {
+          var n = parseFloat(i.getAttribute("data-availability"));
+          return isNaN(n) ? Infinity : n;
+        };
+        if (!items.some(function (i) { return key(i) < Infinity; })) return false;
+      } else return false;
+      items.sort(function (a, b) { var x = key(a), y = key(b); return x < y ? -1 : x > y ? 1 : 0; });
       items.forEach(function (i) { slot.appendChild(i); });
       return true;
     }
@@ -328,13 +344,18 @@
     applied[name] = decision.decision_id;
     log(step, name, { decision: decision.decision_id, action: decision.action_id });
     watchShown(slot);
-    return true;
+    // An expired decision goes (an offer must not outlive its expiry): the default comes back.
     var ends = Number(decision.expires_at);
     if (ends && ends - now() < 2147483647) {
       setTimeout(function () {
-        if (slot.getAttribute("data-rtp-decision") === decision.decision_id) { restore(slot); log("expired", name, {}); }
+        if (slot.getAttribute("data-rtp-decision") !== decision.decision_id) return;
+        restore(slot);
+        if (name === "overlay") slot.hidden = true;
+        log("expired", name, { decision: decision.decision_id });
+        ignored(decision.decision_id);
       }, Math.max(0, ends - now()));
     }
+    return true;
   }
   function reveal(slot, how) {
     if (slot.hasAttribute(STATE)) return;
