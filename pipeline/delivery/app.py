@@ -22,9 +22,10 @@ Routes
 ``GET /healthz`` / ``GET /readyz`` / ``GET /metrics``
     Alive (and the consumer thread with it); caught up with the actions topic
     (503 until then); Prometheus text.
-``/shop/…``, ``/shop/config.js``, ``/rtp.js``
+``/shop/…``, ``/shop/config.js``, ``/rtp.js``, ``/rtp.src.js``
     The demo storefront, its configuration (collector URL, write key, time budget)
-    and the tracker script, when ``serve_shop`` is on.
+    and the tracker script (its minified build; the readable source at ``/rtp.src.js``),
+    when ``serve_shop`` is on.
 
 Errors are JSON ``{"error": message}``. The handlers never block: the store is
 in memory, producing only enqueues into librdkafka.
@@ -329,6 +330,10 @@ async def _config(request: web.Request) -> web.Response:
 
 
 async def _tracker(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / "rtp.min.js", headers={"Cache-Control": "no-cache"})
+
+
+async def _tracker_source(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC_DIR / "rtp.js", headers={"Cache-Control": "no-cache"})
 
 
@@ -374,6 +379,7 @@ def build_app(state: DeliveryState) -> web.Application:
     if state.options.serve_shop:
         app.router.add_get("/", _root)
         app.router.add_get("/rtp.js", _tracker)
+        app.router.add_get("/rtp.src.js", _tracker_source)
         app.router.add_get("/shop/config.js", _config)
         app.router.add_get("/shop/", _shop_index)
         app.router.add_static("/shop/", STATIC_DIR / "shop", append_version=False)
