@@ -37,9 +37,10 @@ from tests.e2e.test_storefront import (
 from tests.e2e.webtier import WebTier
 from tests.e2e.worker import REAL, personalization_worker
 
-#: Generous for a busy shared machine (the default is 150 ms); the tracker asks delivery to
-#: hold the request up to the budget less 30 ms.
-BUDGET_MS = 1000
+#: Generous for a busy shared machine (the default is 150 ms; the worker's decision reached
+#: the page 292-773 ms after it asked, at load averages of 10-15 on 2 cores); the tracker asks
+#: delivery to hold the request up to the budget less 30 ms.
+BUDGET_MS = 3000
 AD_LANDING = "?utm_source=google&utm_medium=cpc&utm_campaign=summer-sale"
 AD_HEADLINE = "The sale you clicked for"
 
@@ -59,7 +60,7 @@ def decision_of(settings: Settings, trigger: str) -> dict[str, Any]:
 def test_a_visitor_from_an_ad_sees_the_ad_hero_on_the_first_page_painted_once(
         topics: Settings, browser: Browser, artifacts: Path, tmp_path: Path) -> None:
     with personalization_worker(topics, tmp_path) as worker, \
-            WebTier(topics, budget_ms=BUDGET_MS) as tier:
+            WebTier(topics, budget_ms=BUDGET_MS, max_wait_ms=BUDGET_MS) as tier:
         assert worker == REAL, "same-page decisions need the real worker"
         # warm-up: the worker's first decision pays for its first use of the model
         warm = context_for(browser, f"e2e-warm-{uuid.uuid4().hex[:6]}")

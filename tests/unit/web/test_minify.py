@@ -33,7 +33,7 @@ def test_build_tracker_writes_what_it_measures(tmp_path: Path) -> None:
     src.write_text("function greet(name) {\n  // say hello\n  return 'hi ' + name;\n}\n")
     sizes = build_tracker(src, tmp_path / "a.min.js")
     built = (tmp_path / "a.min.js").read_text()
-    assert built == BANNER + "function greet(a){return'hi '+a;}\n"
+    assert built == BANNER + "function greet(a){return'hi '+a}\n"
     assert sizes.minified == len(built.encode()) and sizes.source == len(src.read_bytes())
 
 
