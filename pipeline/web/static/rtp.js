@@ -484,7 +484,7 @@
   }
   var expired = false, answered = false;
   var wanted = (cfg.slots || ["hero", "overlay"]).join(",");
-  var waitMs = typeof cfg.waitMs === "number" ? cfg.waitMs : Math.max(0, budgetMs - 30);
+  var waitMs = Math.max(0, Math.round(typeof cfg.waitMs === "number" ? cfg.waitMs : budgetMs - 30));
   log("ask", null, { budgetMs: budgetMs, trigger: pageView, waitMs: waitMs });
   var timer = setTimeout(function () {
     if (answered) return;
