@@ -7,7 +7,7 @@ RTP := $(VENV)/bin/rtp
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup kafka-up kafka-down topics test unit lint bench demo clean
+.PHONY: help setup kafka-up kafka-down topics test unit lint bench demo js clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ test: setup ## run every test (unit, doctest, integration on a real broker, e2e,
 
 unit: setup ## run the tests that need no broker or browser
 	$(PY) -m pytest tests/unit pipeline topologies $(PYTEST_ARGS)
+
+js: setup ## rebuild the tracker's minified build (pipeline/web/static/rtp.min.js) and print its sizes
+	$(PY) -m pipeline.web.minify
 
 lint: setup ## ruff + mypy on the code
 	$(VENV)/bin/ruff check pipeline topologies tests bench

@@ -23,6 +23,21 @@ full scale over the default loads should be recorded in bench/results;
 
     python -m bench.delivery --help
     python -m bench.delivery --rates 2000 --seconds 3 --no-record
+
+**Held same-page requests** (``--held N``, issue 13): while the immediate load runs, a
+third process keeps ``N`` requests held at once — ``GET /v1/decisions?…&trigger=…&wait_ms=W``
+on ``N`` connections, each sent again as soon as it is answered. For half of them a
+decision arrives after a random 20-90% of ``W`` (the process asks the server's bench-only
+``/bench/arrive?trigger=…``, which hands a Decision over as the feed does:
+``DeliveryState.receive``); the others wait their whole budget. It reports how late each
+held answer was past its budget (the goal: within ``W`` + 5 ms) and past its decision's
+arrival, and how the waits ended. Beside it, each offered load is measured first against
+``/bench/trivial`` (a constant aiohttp handler on the same server, no held requests): the
+floor on this machine. The server's ``max_wait_ms`` is ``W`` (default 1 s: with ``W`` =
+150 ms, 2,000 held at once would take ~13,000 held requests/s).
+Held rows go to bench/results/delivery_held unless ``--no-record``::
+
+    python -m bench.delivery --rates 4000 --held 2000 --no-record
 """
 
 from __future__ import annotations
@@ -53,15 +68,22 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # -- the server process ------------------------------------------------------------------
 
-def serve(port_file: Path, event_loop: str = "auto") -> None:
-    """Run the delivery API with a pre-filled store until terminated; write its port."""
-    from pipeline.delivery.app import DeliveryState, build_app
+def serve(port_file: Path, event_loop: str = "auto", max_wait_ms: str = "1000") -> None:
+    """Run the delivery API with a pre-filled store until terminated; write its port.
+
+    Two bench-only routes are added: ``/bench/trivial`` (a constant answer: the floor) and
+    ``/bench/arrive?trigger=…`` (a Decision of that trigger handed over as the feed does).
+    """
+    from aiohttp import web
+
+    from pipeline.delivery.app import STATE, DeliveryState, build_app
     from pipeline.delivery.options import DeliveryOptions
     from pipeline.delivery.runtime import loop_factory, settle_heap
     from pipeline.web.serve import start_app
 
     now = int(time.time() * 1000)
-    state = DeliveryState.standalone(DeliveryOptions(http_port=0, serve_shop=False))
+    state = DeliveryState.standalone(DeliveryOptions(
+        http_port=0, serve_shop=False, max_wait_ms=int(max_wait_ms), max_held=50_000))
     for i in range(VISITORS):
         for slot, action in (("hero", "free_express_shipping"), ("overlay", "comparison_guide")):
             state.store.offer({
@@ -74,8 +96,32 @@ def serve(port_file: Path, event_loop: str = "auto") -> None:
                 "trigger_event_id": f"e-{i}", "created_at": now}, now)
     settle_heap()  # as DeliveryService does once its read-back is complete
 
+    trivial_body = b'{"ok": true}'
+
+    async def trivial(request: web.Request) -> web.Response:
+        return web.Response(body=trivial_body, content_type="application/json")
+
+    arrived = 0
+
+    async def arrive(request: web.Request) -> web.Response:
+        nonlocal arrived
+        trigger = request.query["trigger"]
+        visitor = int(request.query["visitor"])
+        arrived += 1
+        stamp = int(time.time() * 1000)
+        request.app[STATE].receive([{
+            "decision_id": f"held-{trigger}", "visitor_id": f"v-{visitor}",
+            "session_id": f"s-{visitor}", "action_id": "hero_by_traffic_source", "slot": "hero",
+            "payload": {"variant": "ecommerce.ads"}, "propensity": 0.5, "policy": "linucb",
+            "policy_version": "1", "model_version": "m", "experiment_arm": "personalized",
+            "ttl_ms": 3_600_000, "trigger_event_id": trigger, "created_at": stamp + arrived}])
+        return web.Response(status=204)
+
     async def main() -> None:
-        served = await start_app(build_app(state), "127.0.0.1", 0)
+        app = build_app(state)
+        app.router.add_get("/bench/trivial", trivial)
+        app.router.add_get("/bench/arrive", arrive)
+        served = await start_app(app, "127.0.0.1", 0)
         port_file.write_text(str(served.port))
         await asyncio.Event().wait()  # until the orchestrator terminates this process
 
@@ -92,6 +138,10 @@ class _Connection:
         self.reader, self.writer = reader, writer
 
     async def get(self, request: bytes) -> int:
+        return (await self.exchange(request))[0]
+
+    async def exchange(self, request: bytes) -> tuple[int, bytes]:
+        """Send ``request``; the answer's status and head (the body is read and dropped)."""
         self.writer.write(request)
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
@@ -100,7 +150,7 @@ class _Connection:
             if line[:15].lower() == b"content-length:":
                 length = int(line[15:])
         await self.reader.readexactly(length)
-        return status
+        return status, head
 
 
 async def _load(url: str, rate: float, seconds: float, warmup: float,
@@ -177,12 +227,167 @@ def load(url: str, rate: float, seconds: float, out: Path) -> None:
     out.write_text(json.dumps(asyncio.run(_load(url, rate, seconds, WARMUP_SECONDS))))
 
 
+# -- the held-requests process -------------------------------------------------------------
+
+def _header(head: bytes, name: bytes) -> str:
+    for line in head.split(b"\r\n"):
+        key, _, value = line.partition(b":")
+        if key.strip().lower() == name:
+            return value.strip().decode()
+    return ""
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+async def _hold(url: str, held: int, wait_ms: int, seconds: float,
+                ready: Path) -> dict[str, Any]:
+    rng = random.Random(7)
+    host, _, _ = url.removeprefix("http://").partition("/")
+    hostname, _, port = host.partition(":")
+    wait_s = wait_ms / 1000
+    over_budget: list[float] = []  # ms past the budget (negative: before it)
+    after_arrival: list[float] = []  # ms from asking for the decision to the held answer
+    endings: dict[str, int] = {}
+    errors = 0
+    sequence = 0
+    arrivals: asyncio.Queue[_Connection] = asyncio.Queue()
+    for _ in range(16):
+        arrivals.put_nowait(_Connection(*await asyncio.open_connection(hostname, int(port))))
+    stop_at = time.perf_counter() + seconds
+
+    async def arrive(trigger: str, visitor: int, at: float, sent: list[float]) -> None:
+        await asyncio.sleep(max(0.0, at - time.perf_counter()))
+        connection = await arrivals.get()
+        try:
+            sent.append(time.perf_counter())
+            await connection.exchange((f"GET /bench/arrive?trigger={trigger}&visitor={visitor} "
+                                       f"HTTP/1.1\r\nHost: {host}\r\n\r\n").encode())
+        finally:
+            arrivals.put_nowait(connection)
+
+    async def slot() -> None:
+        nonlocal errors, sequence
+        connection = _Connection(*await asyncio.open_connection(hostname, int(port)))
+        while time.perf_counter() < stop_at:
+            sequence += 1
+            trigger, visitor = f"h-{sequence}", rng.randrange(VISITORS)
+            asked = time.perf_counter()
+            sent: list[float] = []
+            arrival = None
+            if rng.random() < 0.5:
+                arrival = asyncio.create_task(arrive(
+                    trigger, visitor, asked + wait_s * rng.uniform(0.2, 0.9), sent))
+            request = (f"GET /v1/decisions?visitor=v-{visitor}&slots=hero,overlay"
+                       f"&trigger={trigger}&wait_ms={wait_ms} HTTP/1.1\r\n"
+                       f"Host: {host}\r\n\r\n").encode()
+            try:
+                status, head = await connection.exchange(request)
+            except (OSError, asyncio.IncompleteReadError, ValueError):
+                errors += 1
+                connection = _Connection(*await asyncio.open_connection(hostname, int(port)))
+                continue
+            answered = time.perf_counter()
+            if status != 200:
+                errors += 1
+            ending = _header(head, b"x-rtp-wait")
+            endings[ending] = endings.get(ending, 0) + 1
+            over_budget.append((answered - asked - wait_s) * 1000)
+            if arrival is not None:
+                await arrival
+                if ending == "arrived" and sent:
+                    after_arrival.append((answered - sent[0]) * 1000)
+        connection.writer.close()
+
+    slots = [asyncio.create_task(slot()) for _ in range(held)]
+    await asyncio.sleep(min(wait_s, 1.0))
+    ready.write_text("ramped")
+    await asyncio.gather(*slots)
+    while not arrivals.empty():
+        arrivals.get_nowait().writer.close()
+    return {
+        "held": held, "wait_ms": wait_ms, "held_requests": len(over_budget),
+        "held_past_budget_p50_ms": _percentile(over_budget, 0.5),
+        "held_past_budget_p99_ms": _percentile(over_budget, 0.99),
+        "held_past_budget_max_ms": max(over_budget) if over_budget else float("nan"),
+        "held_over_budget_plus_5ms": sum(v > 5.0 for v in over_budget),
+        "answer_after_arrival_p50_ms": _percentile(after_arrival, 0.5),
+        "answer_after_arrival_p99_ms": _percentile(after_arrival, 0.99),
+        "wait_endings": endings, "held_errors": errors,
+    }
+
+
+def hold(url: str, held: int, wait_ms: int, seconds: float, ready: Path, out: Path) -> None:
+    """Keep ``held`` same-page requests held for ``seconds``; write JSON (see the module)."""
+    gc.disable()
+    out.write_text(json.dumps(asyncio.run(_hold(url, held, wait_ms, seconds, ready))))
+
+
 # -- orchestration -----------------------------------------------------------------------
 
 def _child(*args: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT),
                                                        os.environ.get("PYTHONPATH", "")])}
     return subprocess.Popen([sys.executable, "-m", "bench.delivery", *args], cwd=ROOT, env=env)
+
+
+def run_held(offered: tuple[int, ...], held: int, wait_ms: int = 1000,
+             seconds: float | None = None, event_loop: str = "auto",
+             record: bool = True) -> list[dict[str, Any]]:
+    """Per offered load: the trivial handler (the floor), then ``GET /v1/decisions`` while
+    ``held`` same-page requests are held (see the module docstring); returns the rows."""
+    if seconds is None:
+        seconds = scaled(SECONDS, bench_scale(), 1.0)
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="rtp-bench-delivery-held-") as tmp:
+        port_file = Path(tmp) / "port"
+        server = _child("serve", str(port_file), event_loop, str(wait_ms))
+        try:
+            deadline = time.monotonic() + 60
+            while not port_file.exists() or not port_file.read_text():
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the delivery API did not start")
+                time.sleep(0.05)  # waiting for the child to bind
+            base = f"http://127.0.0.1:{port_file.read_text()}"
+            for rate in offered:
+                out = Path(tmp) / f"trivial-{rate}.json"
+                client = _child("load", base + "/bench/trivial", str(rate), str(seconds), str(out))
+                if client.wait(timeout=seconds * 10 + 60) != 0:
+                    raise RuntimeError(f"the load process failed at {rate} req/s")
+                rows.append({"target": "trivial handler", "offered_rps": rate,
+                             **json.loads(out.read_text())})
+                ready, held_out = Path(tmp) / f"ready-{rate}", Path(tmp) / f"held-{rate}.json"
+                holder = _child("hold", base, str(held), str(wait_ms),
+                                str(seconds + WARMUP_SECONDS + 2 * wait_ms / 1000 + 1),
+                                str(ready), str(held_out))
+                ramp_deadline = time.monotonic() + 60
+                while not ready.exists():
+                    if holder.poll() is not None or time.monotonic() > ramp_deadline:
+                        raise RuntimeError("the held-requests process failed to start")
+                    time.sleep(0.05)  # waiting for the held requests to ramp up
+                out = Path(tmp) / f"load-{rate}.json"
+                client = _child("load", base + "/v1/decisions", str(rate), str(seconds),
+                                str(out))
+                if client.wait(timeout=seconds * 10 + 60) != 0 or \
+                        holder.wait(timeout=seconds * 10 + 60) != 0:
+                    raise RuntimeError(f"a load process failed at {rate} req/s")
+                rows.append({"target": f"/v1/decisions, {held} held", "offered_rps": rate,
+                             **json.loads(out.read_text()), **json.loads(held_out.read_text())})
+        finally:
+            server.terminate()
+            server.wait(10)
+    if record:
+        write("delivery_held", rows, notes=(
+            f"GET /v1/decisions on loopback while {held} same-page requests "
+            f"(trigger=…&wait_ms={wait_ms}) are held by a third process, half of them released "
+            "by a decision handed over after 20-90% of the wait; beside it, the same offered "
+            "load on a constant aiohttp handler of the same server (the floor). Goals (issue "
+            "13): p99 <= 2 ms at 4,000 req/s; every held answer within wait + 5 ms."))
+    return rows
 
 
 def run(offered: tuple[int, ...] = OFFERED_RPS, seconds: float | None = None,
@@ -233,7 +438,10 @@ def main(argv: list[str] | None = None) -> int:
     """The command line: the orchestrator, or one of its children (``serve``, ``load``)."""
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["serve"]:
-        serve(Path(args[1]), *args[2:3])
+        serve(Path(args[1]), *args[2:4])
+        return 0
+    if args[:1] == ["hold"]:
+        hold(args[1], int(args[2]), int(args[3]), float(args[4]), Path(args[5]), Path(args[6]))
         return 0
     if args[:1] == ["load"]:
         load(args[1], float(args[2]), float(args[3]), Path(args[4]))
@@ -251,9 +459,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="the server's event loop (default: uvloop when installed)")
     parser.add_argument("--no-record", action="store_true",
                         help="print the rows only; leave bench/results alone")
+    parser.add_argument("--held", type=int, default=0, metavar="N",
+                        help="measure while N same-page requests are held (and the trivial-"
+                             "handler floor beside it); records delivery_held")
+    parser.add_argument("--wait-ms", type=int, default=1000,
+                        help="the held requests' wait_ms (default %(default)s)")
     opts = parser.parse_args(args)
     rates = tuple(int(r) for r in opts.rates.split(",") if r.strip())
-    for row in run(rates, opts.seconds, opts.event_loop, record=not opts.no_record):
+    if opts.held > 0:
+        rows = run_held(rates, opts.held, opts.wait_ms, opts.seconds, opts.event_loop,
+                        record=not opts.no_record)
+    else:
+        rows = run(rates, opts.seconds, opts.event_loop, record=not opts.no_record)
+    for row in rows:
         print(row)
     return 0
 

@@ -2,11 +2,20 @@
 
 A bounded in-memory :class:`DecisionStore` holds, per visitor and slot, the
 latest unexpired decision; an :class:`ActionFeed` fills it from the topic (read
-back over the ttl horizon on start); the HTTP API answers ``GET /v1/decisions``,
-streams new decisions over SSE, and produces outcomes the page reports.
+back over the ttl horizon on start); the HTTP API answers ``GET /v1/decisions``
+(holding a request for the decision of its ``trigger`` event when asked:
+:class:`TriggerWaits`), streams new decisions over SSE, and produces outcomes the
+page reports.
 """
 
-from pipeline.delivery.answers import decision_view, decisions_answer, parse_slots, parse_visitor
+from pipeline.delivery.answers import (
+    decision_view,
+    decisions_answer,
+    parse_slots,
+    parse_trigger,
+    parse_visitor,
+    parse_wait_ms,
+)
 from pipeline.delivery.app import DeliveryState, OutcomeSink, build_app, storefront_config
 from pipeline.delivery.catchup import CatchUp, start_offset
 from pipeline.delivery.errors import BadRequest, DeliveryError, FeedError
@@ -17,6 +26,7 @@ from pipeline.delivery.outcomes import OUTCOME_KINDS, parse_outcome, parse_outco
 from pipeline.delivery.service import DeliveryService, run_delivery
 from pipeline.delivery.store import DecisionStore, Offered, StoreStats, expires_at
 from pipeline.delivery.stream import StreamHub, Subscription, sse_comment, sse_frame
+from pipeline.delivery.waits import TriggerWaits, WaitResult
 
 __all__ = [
     "OUTCOME_KINDS",
@@ -36,6 +46,8 @@ __all__ = [
     "StoreStats",
     "StreamHub",
     "Subscription",
+    "TriggerWaits",
+    "WaitResult",
     "build_app",
     "decision_view",
     "decisions_answer",
@@ -43,7 +55,9 @@ __all__ = [
     "parse_outcome",
     "parse_outcomes",
     "parse_slots",
+    "parse_trigger",
     "parse_visitor",
+    "parse_wait_ms",
     "run_delivery",
     "sse_comment",
     "sse_frame",

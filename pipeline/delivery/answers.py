@@ -30,7 +30,7 @@ from pipeline.delivery.errors import BadRequest
 from pipeline.delivery.store import expires_at
 
 __all__ = ["MAX_ID_CHARS", "MAX_SLOTS", "AnswerCache", "decision_view", "decisions_answer",
-           "parse_slots", "parse_visitor", "slots_of"]
+           "parse_slots", "parse_trigger", "parse_visitor", "parse_wait_ms", "slots_of"]
 
 #: Longest visitor id accepted (matches the meaning checks of the contracts).
 MAX_ID_CHARS = 256
@@ -86,6 +86,46 @@ def parse_visitor(value: str | None) -> str:
     if len(visitor) > MAX_ID_CHARS:
         raise BadRequest(f"query parameter 'visitor' is longer than {MAX_ID_CHARS} characters")
     return visitor
+
+
+def parse_trigger(value: str | None) -> str | None:
+    """The ``trigger`` query parameter (the id of the event whose decision to wait for), or None.
+
+    >>> parse_trigger(" e-1 "), parse_trigger(None)
+    ('e-1', None)
+    >>> parse_trigger(" ")
+    Traceback (most recent call last):
+    ...
+    pipeline.delivery.errors.BadRequest: query parameter 'trigger' is empty
+    """
+    if value is None:
+        return None
+    trigger = value.strip()
+    if not trigger:
+        raise BadRequest("query parameter 'trigger' is empty")
+    if len(trigger) > MAX_ID_CHARS:
+        raise BadRequest(f"query parameter 'trigger' is longer than {MAX_ID_CHARS} characters")
+    return trigger
+
+
+def parse_wait_ms(value: str | None, default_ms: int, max_ms: int) -> int:
+    """The ``wait_ms`` query parameter: whole milliseconds, ``default_ms`` when absent,
+    cut to ``max_ms``.
+
+    >>> [parse_wait_ms(v, 150, 1000) for v in ("90", None, "5000")]
+    [90, 150, 1000]
+    >>> parse_wait_ms("-1", 150, 1000)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    pipeline.delivery.errors.BadRequest: query parameter 'wait_ms' must be a whole number ...
+    """
+    if value is None:
+        return min(default_ms, max_ms)
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
+        raise BadRequest("query parameter 'wait_ms' must be a whole number of milliseconds, "
+                         f"0 or more (got {value[:20]!r})")
+    return min(int(text), max_ms)
 
 
 def parse_slots(value: str | None) -> list[str] | None:

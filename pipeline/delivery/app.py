@@ -5,6 +5,13 @@ Routes
 ``GET /v1/decisions?visitor=…&slots=hero,overlay``
     The current decision per requested slot, ``null`` where there is none; an
     unknown visitor gets every slot ``null`` (200), never an error.
+``GET /v1/decisions?visitor=…&slots=…&trigger=<event id>&wait_ms=<budget>``
+    The same, once the decision triggered by that event has been consumed, or once
+    ``wait_ms`` (default ``budget_ms``, at most ``max_wait_ms``) has passed: a page asks for
+    its own page view's decision (see :mod:`pipeline.delivery.waits`). Header
+    ``X-RTP-Wait`` says how the wait ended: ``arrived``, ``seen`` (it had arrived already),
+    ``timeout``, ``full`` (``max_held`` requests were held: answered at once) or
+    ``released`` (the service is stopping).
 ``GET /v1/stream?visitor=…``
     Server-Sent Events: first the current decisions, then each new one
     (``event: decision``) as it is consumed; comment heartbeats keep it open.
@@ -15,9 +22,10 @@ Routes
 ``GET /healthz`` / ``GET /readyz`` / ``GET /metrics``
     Alive (and the consumer thread with it); caught up with the actions topic
     (503 until then); Prometheus text.
-``/shop/…``, ``/shop/config.js``, ``/rtp.js``
+``/shop/…``, ``/shop/config.js``, ``/rtp.js``, ``/rtp.src.js``
     The demo storefront, its configuration (collector URL, write key, time budget)
-    and the tracker script, when ``serve_shop`` is on.
+    and the tracker script (its minified build; the readable source at ``/rtp.src.js``),
+    when ``serve_shop`` is on.
 
 Errors are JSON ``{"error": message}``. The handlers never block: the store is
 in memory, producing only enqueues into librdkafka.
@@ -29,7 +37,7 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import structlog
@@ -37,14 +45,22 @@ from aiohttp import web
 from confluent_kafka import KafkaException
 from multidict import CIMultiDict
 
-from pipeline.delivery.answers import AnswerCache, decision_view, parse_visitor, slots_of
+from pipeline.delivery.answers import (
+    AnswerCache,
+    decision_view,
+    parse_trigger,
+    parse_visitor,
+    parse_wait_ms,
+    slots_of,
+)
 from pipeline.delivery.errors import BadRequest
 from pipeline.delivery.feed import FeedStatus
 from pipeline.delivery.metrics import DeliveryMetrics
 from pipeline.delivery.options import DeliveryOptions
 from pipeline.delivery.outcomes import parse_outcomes
-from pipeline.delivery.store import DecisionStore
+from pipeline.delivery.store import DecisionStore, Offered
 from pipeline.delivery.stream import StreamHub, TooManyStreams, sse_comment, sse_frame
+from pipeline.delivery.waits import TriggerWaits
 from pipeline.serde import Codec, InvalidEvent, MeaningRules
 from pipeline.web import STATIC_DIR
 from pipeline.web.cors import CorsPolicy, install_cors
@@ -98,10 +114,31 @@ class DeliveryState:
     codec: Codec
     rules: MeaningRules
     clock: Callable[[], float] = time.time
+    waits: TriggerWaits = field(default_factory=TriggerWaits)
 
     def now_ms(self) -> int:
         """Wall clock in epoch ms."""
         return int(self.clock() * 1000)
+
+    def receive(self, records: list[dict[str, Any]]) -> None:
+        """On the loop: consumed decisions into the store, the new ones to open streams, and
+        every one to the requests held for its trigger (after the store has it).
+
+        >>> state = DeliveryState.standalone(clock=lambda: 1.0)
+        >>> state.receive([{"decision_id": "d1", "visitor_id": "v1", "slot": "hero",
+        ...                 "created_at": 900, "ttl_ms": 600, "experiment_arm": "personalized",
+        ...                 "trigger_event_id": "e1"}])
+        >>> list(state.store.current("v1", state.now_ms())), state.waits.seen("e1")
+        (['hero'], True)
+        """
+        now = self.now_ms()
+        for record in records:
+            result = self.store.offer(record, now)
+            self.metrics.decisions.inc(result=result.value)
+            if result is Offered.STORED:
+                self.hub.publish(record)
+        for record in records:
+            self.waits.arrived(record)
 
     @classmethod
     def standalone(cls, options: DeliveryOptions | None = None,
@@ -111,14 +148,17 @@ class DeliveryState:
 
         Outcomes are refused (503) unless a sink is given.
         """
+        options = options or DeliveryOptions(http_port=0)
         store, hub = DecisionStore(), StreamHub()
+        waits = TriggerWaits(options.max_held, options.remembered_triggers)
         status = FeedStatus(started=True, caught_up=True)
-        return cls(options=options or DeliveryOptions(http_port=0), store=store, hub=hub,
+        return cls(options=options, store=store, hub=hub,
                    outcomes=outcomes if outcomes is not None else _NoOutcomes(),
                    feed_status=lambda: status, feed_alive=lambda: True,
                    metrics=DeliveryMetrics.create(store, lambda: status,
-                                                  lambda: hub.open_streams),
-                   codec=Codec.default(), rules=MeaningRules(), clock=clock)
+                                                  lambda: hub.open_streams,
+                                                  held=lambda: waits.held),
+                   codec=Codec.default(), rules=MeaningRules(), clock=clock, waits=waits)
 
 
 class _NoOutcomes:
@@ -183,10 +223,22 @@ async def _decisions(request: web.Request) -> web.Response:
     query = request.query
     visitor = parse_visitor(query.get("visitor"))
     slots = slots_of(query.get("slots"))
+    headers = _DECISIONS_HEADERS.copy()
+    trigger = query.get("trigger")
+    if trigger is not None or "wait_ms" in query:
+        trigger = parse_trigger(trigger)
+        if trigger is None:
+            raise BadRequest("query parameter 'wait_ms' needs 'trigger' (the event whose "
+                             "decision to wait for)")
+        options = state.options
+        wait_ms = parse_wait_ms(query.get("wait_ms"), options.budget_ms, options.max_wait_ms)
+        result = await state.waits.wait(trigger, wait_ms / 1000)
+        state.metrics.waits.inc(result=result.value)
+        headers["X-RTP-Wait"] = result.value
+        headers["Access-Control-Expose-Headers"] = "X-RTP-Wait"
     now = state.now_ms()
     held = state.store.current(visitor, now, slots)
-    return web.Response(body=app[ANSWERS].body(visitor, held, slots, now),
-                        headers=_DECISIONS_HEADERS.copy())
+    return web.Response(body=app[ANSWERS].body(visitor, held, slots, now), headers=headers)
 
 
 async def _stream(request: web.Request) -> web.StreamResponse:
@@ -278,6 +330,10 @@ async def _config(request: web.Request) -> web.Response:
 
 
 async def _tracker(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / "rtp.min.js", headers={"Cache-Control": "no-cache"})
+
+
+async def _tracker_source(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC_DIR / "rtp.js", headers={"Cache-Control": "no-cache"})
 
 
@@ -292,6 +348,7 @@ async def _root(request: web.Request) -> web.Response:
 
 async def _close_streams(app: web.Application) -> None:
     app[STATE].hub.close_all()
+    app[STATE].waits.release_all()
 
 
 def build_app(state: DeliveryState) -> web.Application:
@@ -322,6 +379,7 @@ def build_app(state: DeliveryState) -> web.Application:
     if state.options.serve_shop:
         app.router.add_get("/", _root)
         app.router.add_get("/rtp.js", _tracker)
+        app.router.add_get("/rtp.src.js", _tracker_source)
         app.router.add_get("/shop/config.js", _config)
         app.router.add_get("/shop/", _shop_index)
         app.router.add_static("/shop/", STATIC_DIR / "shop", append_version=False)

@@ -35,11 +35,16 @@ class DeliveryMetrics:
     requests: Counter
     decisions: Counter
     outcomes: Counter
+    waits: Counter
 
     @classmethod
     def create(cls, store: DecisionStore, feed_status: Callable[[], FeedStatus],
-               open_streams: Callable[[], int]) -> DeliveryMetrics:
-        """Metrics over ``store`` and the feed; gauges are read at scrape time."""
+               open_streams: Callable[[], int],
+               held: Callable[[], int] = lambda: 0) -> DeliveryMetrics:
+        """Metrics over ``store`` and the feed; gauges are read at scrape time.
+
+        ``held``: requests held waiting for their trigger's decision.
+        """
         r = MetricsRegistry()
         latency = r.add(Histogram("rtp_delivery_request_seconds",
                                   "Time to answer an HTTP request (streams excluded).",
@@ -65,4 +70,11 @@ class DeliveryMetrics:
                     read=open_streams))
         outcomes = r.add(Counter("rtp_delivery_outcomes_total", "Outcomes produced, by kind.",
                                  labels=("kind",)))
-        return cls(r, latency, requests, decisions, outcomes)
+        r.add(Gauge("rtp_delivery_held_requests",
+                    "Requests held waiting for the decision of their trigger event.",
+                    read=held))
+        waits = r.add(Counter("rtp_delivery_waits_total",
+                              "Requests that asked for a trigger's decision, by how the wait "
+                              "ended (arrived, seen, timeout, full, released).",
+                              labels=("result",)))
+        return cls(r, latency, requests, decisions, outcomes, waits)

@@ -62,7 +62,17 @@ class DeliveryOptions:
     collector_url, write_key
         Where the storefront's tracker sends events, and the collector write key it uses.
     budget_ms
-        The tracker's time budget for decisions before it paints personalized slots.
+        The tracker's time budget for decisions before it paints personalized slots; also
+        how long ``GET /v1/decisions?trigger=…`` holds a request that gives no ``wait_ms``.
+    max_wait_ms
+        The longest a request is held for its trigger's decision (a larger ``wait_ms`` is
+        cut to it): 1 s.
+    max_held
+        Requests held at once waiting for their trigger's decision (10 000); beyond it a
+        request is answered at once with what is held (header ``X-RTP-Wait: full``).
+    remembered_triggers
+        Trigger event ids remembered as decided (100 000), so a request that arrives after
+        its decision is answered at once.
     consent_required
         Whether the storefront asks for consent before tracking and personalizing.
     group_id
@@ -100,6 +110,9 @@ class DeliveryOptions:
     collector_url: str = "http://127.0.0.1:8701"
     write_key: str = ""
     budget_ms: int = 150
+    max_wait_ms: int = 1000
+    max_held: int = 10_000
+    remembered_triggers: int = 100_000
     consent_required: bool = True
     group_id: str = "rtp-delivery"
     answer_cache: int = 10_000
@@ -108,12 +121,14 @@ class DeliveryOptions:
 
     def __post_init__(self) -> None:
         for name in ("max_visitors", "max_slots_per_visitor", "remembered_ids",
-                     "poll_max_records", "sse_queue", "max_outcomes", "max_body_bytes"):
+                     "poll_max_records", "sse_queue", "max_outcomes", "max_body_bytes",
+                     "remembered_triggers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"DeliveryOptions.{name} must be at least 1")
-        if self.horizon_ms < 0 or self.budget_ms < 0 or self.answer_cache < 0:
-            raise ValueError("DeliveryOptions.horizon_ms, budget_ms and answer_cache must not be "
-                             "negative")
+        if min(self.horizon_ms, self.budget_ms, self.answer_cache, self.max_wait_ms,
+               self.max_held) < 0:
+            raise ValueError("DeliveryOptions.horizon_ms, budget_ms, answer_cache, max_wait_ms "
+                             "and max_held must not be negative")
         if self.event_loop not in EVENT_LOOPS:
             raise ValueError(f"DeliveryOptions.event_loop must be one of {EVENT_LOOPS}, "
                              f"got {self.event_loop!r}")

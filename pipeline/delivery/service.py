@@ -25,8 +25,9 @@ from pipeline.delivery.feed import ActionFeed
 from pipeline.delivery.metrics import DeliveryMetrics
 from pipeline.delivery.options import DeliveryOptions
 from pipeline.delivery.runtime import loop_factory, loop_name, settle_heap, unsettle_heap
-from pipeline.delivery.store import DecisionStore, Offered
+from pipeline.delivery.store import DecisionStore
 from pipeline.delivery.stream import StreamHub
+from pipeline.delivery.waits import TriggerWaits
 from pipeline.serde import Codec, MeaningRules
 from pipeline.settings import Settings
 from pipeline.web.serve import ServedApp, start_app, stop_on_signals
@@ -61,27 +62,25 @@ class DeliveryService:
         self.hub = StreamHub(max_queue=options.sse_queue)
         self.producer = EventProducer(settings, self.codec, clock=clock)
         self.feed = ActionFeed(settings, options, self._apply, codec=self.codec, clock=clock)
+        self.waits = TriggerWaits(options.max_held, options.remembered_triggers)
         self.metrics = DeliveryMetrics.create(self.store, lambda: self.feed.status,
-                                              lambda: self.hub.open_streams)
+                                              lambda: self.hub.open_streams,
+                                              held=lambda: self.waits.held)
         self.state = DeliveryState(
             options=options, store=self.store, hub=self.hub,
             outcomes=outcomes if outcomes is not None else self.producer,
             feed_status=lambda: self.feed.status, feed_alive=lambda: self.feed.alive,
             metrics=self.metrics, codec=self.codec,
-            rules=MeaningRules(max_future_skew_ms=settings.max_future_skew_ms), clock=clock)
+            rules=MeaningRules(max_future_skew_ms=settings.max_future_skew_ms), clock=clock,
+            waits=self.waits)
         self.served: ServedApp | None = None
         self._housekeeping: asyncio.Task[None] | None = None
         self._settle = options.settle_heap
         self._settled = False
 
     def _apply(self, records: list[dict[str, Any]]) -> None:
-        """On the loop: offer each consumed decision; push the new ones to open streams."""
-        now = int(self.clock() * 1000)
-        for record in records:
-            result = self.store.offer(record, now)
-            self.metrics.decisions.inc(result=result.value)
-            if result is Offered.STORED:
-                self.hub.publish(record)
+        """On the loop: see :meth:`DeliveryState.receive`."""
+        self.state.receive(records)
 
     async def _housekeep(self) -> None:
         while True:

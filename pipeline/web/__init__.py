@@ -1,7 +1,8 @@
 """What the web tier sees, and the plumbing rtp's HTTP services share.
 
-``static/`` holds the tracker script (``rtp.js``) and the demo storefront
-(``shop/``): plain files, no build step. The Python modules are small shared
+``static/`` holds the tracker script (``rtp.js``, readable ES5, and ``rtp.min.js``,
+its minified build: :mod:`pipeline.web.minify`) and the demo storefront (``shop/``),
+plain files. The Python modules are small shared
 pieces of the delivery service and the collector: options from ``RTP_*``
 variables, Prometheus text metrics, a CORS allow-list, and serving an aiohttp
 app until SIGTERM/SIGINT.

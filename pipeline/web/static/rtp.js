@@ -1,11 +1,13 @@
 /*! rtp.js - the rtp tracker: events to the collector, decisions from delivery, no flicker.
  *
- * Load it synchronously in <head>, after window.RTP_CONFIG:
+ * Load it synchronously in <head>, after window.RTP_CONFIG and the rtp-* meta tags:
  *   { collector: "https://c.example", writeKey: "...", delivery: "" (same origin),
- *     budgetMs: 150, slots: ["hero", "overlay"], consentRequired: false,
+ *     budgetMs: 150, waitMs: budgetMs - 30, slots: ["hero", "overlay"], consentRequired: false,
  *     flushMs: 2000, mouseSampleMs: 100, mouseSampleRate: 1 }
  * Mark personalized areas with data-rtp-slot="hero" (their content is the default).
- * They stay hidden until resolved: the decision answered within budgetMs (painted
+ * The page view is sent at once, and delivery is asked for the decision it triggers
+ * (trigger=<its event id>, held up to waitMs), so this page is personalized by its own view.
+ * Slots stay hidden until resolved: the decision answered within budgetMs (painted
  * instead of the default), or the budget ran out (the default is revealed; a late
  * decision only goes to slots the visitor has not seen yet). SSE updates overlays and
  * banners in place. window.__rtpPaintLog records every reveal and every painted frame.
@@ -224,11 +226,20 @@
     if (maxDepth > sentDepth) { sentDepth = maxDepth; push("scroll", { depth: maxDepth }); }
     flush(true);
   }
-  w.addEventListener("pagehide", leave);
+  w.addEventListener("pagehide", function () { ignoredAll(); leave(); });
   d.addEventListener("visibilitychange", function () { if (d.visibilityState === "hidden") leave(); });
 
   // -- decisions: render, reveal, report ---------------------------------------------
   var applied = {}, reported = {};
+  // A decision shown and neither clicked nor dismissed by the time it expires or the visitor
+  // leaves the page was ignored.
+  function ignored(decisionId) {
+    if (reported[decisionId + "shown"] && !reported[decisionId + "clicked"] &&
+        !reported[decisionId + "dismissed"]) outcome(decisionId, "ignored");
+  }
+  function ignoredAll() {
+    for (var k in reported) if (k.slice(-5) === "shown") ignored(k.slice(0, -5));
+  }
   function outcome(decisionId, kind, value) {
     var v = visitor();
     if (!decisionId || !v || reported[decisionId + kind]) return;
@@ -296,13 +307,20 @@
       button.textContent = label;
       return true;
     },
+    // boost_category: that category first; order_by declining_availability: fewest left first
+    // (items' data-availability, e.g. rooms or stock left; items without it keep their order last).
     grid: function (slot, decision) {
-      var boost = (decision.payload || {}).boost_category;
-      if (!boost) return false;
-      var items = Array.prototype.slice.call(slot.children);
-      items.sort(function (a, b) {
-        return (b.getAttribute("data-category") === boost) - (a.getAttribute("data-category") === boost);
-      });
+      var p = decision.payload || {}, boost = p.boost_category;
+      var items = Array.prototype.slice.call(slot.children), key;
+      if (boost) key = function (i) { return i.getAttribute("data-category") === boost ? 0 : 1; };
+      else if (p.order_by === "declining_availability") {
+        key = function (i) {
+          var n = parseFloat(i.getAttribute("data-availability"));
+          return isNaN(n) ? Infinity : n;
+        };
+        if (!items.some(function (i) { return key(i) < Infinity; })) return false;
+      } else return false;
+      items.sort(function (a, b) { var x = key(a), y = key(b); return x < y ? -1 : x > y ? 1 : 0; });
       items.forEach(function (i) { slot.appendChild(i); });
       return true;
     }
@@ -326,13 +344,18 @@
     applied[name] = decision.decision_id;
     log(step, name, { decision: decision.decision_id, action: decision.action_id });
     watchShown(slot);
-    return true;
+    // An expired decision goes (an offer must not outlive its expiry): the default comes back.
     var ends = Number(decision.expires_at);
     if (ends && ends - now() < 2147483647) {
       setTimeout(function () {
-        if (slot.getAttribute("data-rtp-decision") === decision.decision_id) { restore(slot); log("expired", name, {}); }
+        if (slot.getAttribute("data-rtp-decision") !== decision.decision_id) return;
+        restore(slot);
+        if (name === "overlay") slot.hidden = true;
+        log("expired", name, { decision: decision.decision_id });
+        ignored(decision.decision_id);
       }, Math.max(0, ends - now()));
     }
+    return true;
   }
   function reveal(slot, how) {
     if (slot.hasAttribute(STATE)) return;
@@ -447,7 +470,12 @@
   };
   var v = visitor();
   sessionId();
-  whenReady(function () { push("page_view", {}, true); });
+  // The page view goes out now (not at DOMContentLoaded), and delivery is asked for the decision
+  // it triggers in the same moment: the request is held until the worker's decision on this page
+  // view is consumed, or waitMs (the budget less the answer's way back) has passed.
+  var pageView = uid();
+  push("page_view", { id: pageView }, true);
+  flush(false);
   if (!v) {
     log("no-personalization", null, { reason: "no consent" });
     settle = function () { resolveSlots(null, false); };
@@ -456,7 +484,8 @@
   }
   var expired = false, answered = false;
   var wanted = (cfg.slots || ["hero", "overlay"]).join(",");
-  log("ask", null, { budgetMs: budgetMs });
+  var waitMs = Math.max(0, Math.round(typeof cfg.waitMs === "number" ? cfg.waitMs : budgetMs - 30));
+  log("ask", null, { budgetMs: budgetMs, trigger: pageView, waitMs: waitMs });
   var timer = setTimeout(function () {
     if (answered) return;
     expired = true;
@@ -464,19 +493,21 @@
     settle = function () { resolveSlots(null, false); };
     whenReady(settle);
   }, budgetMs);
-  fetch(deliveryUrl + "/v1/decisions?visitor=" + encodeURIComponent(v) + "&slots=" + encodeURIComponent(wanted),
+  var waited = null;
+  fetch(deliveryUrl + "/v1/decisions?visitor=" + encodeURIComponent(v) + "&slots=" + encodeURIComponent(wanted) +
+        "&trigger=" + encodeURIComponent(pageView) + "&wait_ms=" + waitMs,
         { credentials: "omit", cache: "no-store" })
-    .then(function (r) { return r.ok ? r.json() : null; })
+    .then(function (r) { waited = r.headers.get("X-RTP-Wait"); return r.ok ? r.json() : null; })
     .catch(function () { return null; })
     .then(function (answer) {
       if (expired) {
-        log("late-answer", null, {});
+        log("late-answer", null, { wait: waited });
         whenReady(function () { lateAnswer(answer); settleAnswer(answer); });
         return;
       }
       answered = true;
       clearTimeout(timer);
-      log("answer", null, { inBudget: true });
+      log("answer", null, { inBudget: true, wait: waited });
       settle = function () { resolveSlots(answer, true); };
       settle();          // slots parsed so far
       whenReady(settle);  // and the rest

@@ -13,6 +13,7 @@ def test_help_prints_the_options_and_runs_nothing(capsys: pytest.CaptureFixture[
     assert stopped.value.code == 0
     out = capsys.readouterr().out
     assert "--no-record" in out and "--rates" in out and "RTP_BENCH_SCALE" in out
+    assert "--held" in out and "--wait-ms" in out
 
 
 def test_bad_rates_are_refused_before_anything_starts() -> None:
