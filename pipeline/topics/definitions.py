@@ -42,6 +42,7 @@ MODELS = "personalization.models"
 LEARNER_CHECKPOINTS = "rtp.internal.learner-checkpoints"
 
 _DAY_MS = 24 * 60 * 60 * 1000
+_TEN_MIN_MS = 10 * 60 * 1000
 
 
 @dataclass(frozen=True)
@@ -82,14 +83,18 @@ def topic_specs(partitions: int, replication: int = 1, prefix: str = "") -> list
         TopicSpec(LEARNING, 1, replication, "visitor id", "LearningRecord", _delete(7),
                   "rewards and intent labels the workers resolved, for the learner"),
         # One key, compacted: the newest snapshot is what workers decide with; older
-        # versions stay readable (replay pins one) for min.compaction.lag.ms.
+        # versions stay readable for min.compaction.lag.ms (10 min: a snapshot a second
+        # of a few hundred KB would otherwise pile up gigabytes a day); segments roll as
+        # often, so that compaction can reach them.
         TopicSpec(MODELS, 1, replication, "model", "model snapshot (binary, versioned)",
-                  {"cleanup.policy": "compact", "min.compaction.lag.ms": str(_DAY_MS),
+                  {"cleanup.policy": "compact", "min.compaction.lag.ms": str(_TEN_MIN_MS),
+                   "segment.ms": str(_TEN_MIN_MS),
                    "max.message.bytes": str(16 * 1024 * 1024)},
                   "the learner's model snapshots, every N updates or T seconds"),
         TopicSpec(LEARNER_CHECKPOINTS, 1, replication, "checkpoint",
                   "learner checkpoint (binary)",
-                  {"cleanup.policy": "compact", "max.message.bytes": str(16 * 1024 * 1024)},
+                  {"cleanup.policy": "compact", "segment.ms": str(_TEN_MIN_MS),
+                   "max.message.bytes": str(16 * 1024 * 1024)},
                   "the learner's model, position and recent record ids (its restart point)"),
     ]
     consumed = (EVENTS, PROFILES, ACTIONS, OUTCOMES)
