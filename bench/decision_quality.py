@@ -60,11 +60,10 @@ from pipeline.decide import (
     load_catalog,
     uniform_draw,
 )
-from pipeline.engine import Engine, EngineOptions, VisitorState
-from pipeline.engine.deadlines import Deadlines
+from pipeline.engine import Engine, EngineOptions
+from pipeline.engine.visitors import Visitors
 from pipeline.feedback import RewardUpdate
 from pipeline.sim import RewardLedger, Simulator, SimulatorOptions
-from pipeline.sim.offline import expire_due
 
 __all__ = ["ChoiceRequest", "Policy", "PolicyBandit", "RulesOnly", "UniformRandom",
            "VowpalWabbit", "run", "share_after"]
@@ -342,26 +341,14 @@ def _closed_loop(policy: Policy | None, minutes: int, warmup: int,
     share = engine.options.decider.control_share
     sim = Simulator(SimulatorOptions(seed=SEED, id_prefix="bench-dq"),
                     arm_of=lambda v: assign_arm(v, share))
-    states: dict[str, VisitorState | None] = {}
-    deadlines: Deadlines[str] = Deadlines()
-
-    def outcome_of(outcome: dict[str, Any]) -> None:
-        state = states.get(outcome["visitor_id"])
-        engine.on_outcome(state, outcome)
-        if state is not None:
-            deadlines.add(outcome["visitor_id"], state.next_deadline_ms())
-
+    visitors = Visitors(engine)
     sim.start(_START_MS)
     result = _LoopResult(sim.ledger, sim.ledger, 0.0)
     for minute in range(1, minutes + 1):
         now = _START_MS + minute * 60_000
         for event in sim.next_events(now):
             visitor = event["visitor_id"]
-            step = engine.on_event(states.get(visitor), event)
-            states[visitor] = step.state
-            if step.state is not None:
-                deadlines.add(visitor, step.state.next_deadline_ms())
-            decision = step.decision
+            decision = visitors.event(event).decision
             if decision is None:
                 continue
             eligible = [e["action_id"] for e in decision.log["eligible"]]
@@ -373,10 +360,10 @@ def _closed_loop(policy: Policy | None, minutes: int, warmup: int,
                     result.oracle_no_action += max(truth, key=lambda a: truth[a]) == _NO_ACTION
             for outcome in sim.receive_decision(decision.decision, event["event_time"],
                                                 eligible):
-                outcome_of(outcome)
+                visitors.outcome(outcome)
         for outcome in sim.take_outcomes():
-            outcome_of(outcome)
-        expire_due(engine, states, deadlines, now)
+            visitors.outcome(outcome)
+        visitors.expire_due(now)
         if minute == warmup:
             result.at_warmup = sim.ledger
     result.end = sim.ledger

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline.decide import assign_arm
-from pipeline.engine import Engine, EngineOptions, VisitorState
-from pipeline.engine.deadlines import Deadlines
+from pipeline.engine import Engine, EngineOptions
+from pipeline.engine.visitors import Visitors
 from pipeline.sim.options import SimulatorOptions
 from pipeline.sim.simulator import Simulator
 
@@ -22,37 +22,20 @@ def learning_stream(minutes: int = 6, seed: int = 3, per_minute: int = 30,
     sim = Simulator(SimulatorOptions(seed=seed, visitors_per_minute=per_minute,
                                      id_prefix=f"ls{seed}"),
                     arm_of=lambda v: assign_arm(v, share))
-    states: dict[str, VisitorState | None] = {}
-    deadlines: Deadlines[str] = Deadlines()
+    visitors = Visitors(engine)
     records: list[dict[str, Any]] = []
-
-    def keep(visitor: str, learning: list[dict[str, Any]]) -> None:
-        records.extend(learning)
-        state = states.get(visitor)
-        if state is not None:
-            deadlines.add(visitor, state.next_deadline_ms())
-
-    def outcome_of(outcome: dict[str, Any]) -> None:
-        keep(outcome["visitor_id"],
-             engine.on_outcome(states.get(outcome["visitor_id"]), outcome).learning)
-
     sim.start(_START_MS)
     for minute in range(1, minutes + 30):  # then 30 quiet minutes: every reward expires
         now = _START_MS + minute * 60_000
         for event in (sim.next_events(now) if minute <= minutes else []):
-            visitor = event["visitor_id"]
-            result = engine.on_event(states.get(visitor), event)
-            states[visitor] = result.state
-            keep(visitor, result.learning)
+            result = visitors.event(event)
+            records += result.learning
             if result.decision is not None:
                 eligible = [e["action_id"] for e in result.decision.log["eligible"]]
                 for outcome in sim.receive_decision(result.decision.decision,
                                                     event["event_time"], eligible):
-                    outcome_of(outcome)
+                    records += visitors.outcome(outcome).learning
         for outcome in sim.take_outcomes():
-            outcome_of(outcome)
-        for visitor in deadlines.pop_due(now):
-            state = states.get(visitor)
-            if state is not None:
-                keep(visitor, engine.expire(state, now))
+            records += visitors.outcome(outcome).learning
+        records += visitors.expire_due(now)
     return records

@@ -9,9 +9,9 @@ from typing import Any
 
 from pipeline.delivery import DecisionStore, Offered
 from pipeline.engine import VisitorState
-from pipeline.processes import WorkerProcess
+from pipeline.processes import WorkerProcess, wait_caught_up
 from pipeline.settings import Settings
-from pipeline.topics import ACTIONS, DECISIONS_LOG, LEARNING
+from pipeline.topics import ACTIONS, DECISIONS_LOG, EVENTS, LEARNING
 from tests.fault.kafka_state import (
     decisions_by_trigger,
     decoded,
@@ -101,13 +101,17 @@ def contents_by_id(logs: list[dict[str, Any]]) -> dict[str, set[str]]:
     return out
 
 
-def flush_and_wait(settings: Settings, workload: Workload, ref: Reference) -> None:
-    """Send the workload's two flush events; wait for the decision on the second."""
+def flush_and_wait(settings: Settings, workload: Workload, ref: Reference,
+                   worker: WorkerProcess | None = None) -> None:
+    """Send the workload's flush events; wait for the decision on the last, then (given
+    the worker) until it has committed every event."""
     send_events(settings, list(workload.flush))
-    trigger = str(workload.flush[1]["event_id"])
+    trigger = str(workload.flush[-1]["event_id"])
     wait_until(lambda: any(r["decision"]["trigger_event_id"] == trigger
                            for r in check_decisions(settings, ref, workload)[1]),
                timeout=60, what="the flush decision")
+    if worker is not None:
+        wait_caught_up(worker, [settings.topic(EVENTS)], timeout=120)
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,7 @@ class LearningCheck:
 
     records: int
     unique: int
-    #: reference records due before the check (their reward wait passed) not on the topic
+    #: reference records not on the topic
     lost: tuple[str, ...]
     #: ids on the topic the reference does not have
     extra: tuple[str, ...]
@@ -126,9 +130,9 @@ class LearningCheck:
     two_contents: tuple[str, ...]
 
 
-def check_learning(settings: Settings, ref: Reference, workload: Workload,
-                   due_before_ms: int) -> LearningCheck:
-    """Compare this workload's learning records with ``ref`` (its visitors only)."""
+def check_learning(settings: Settings, ref: Reference, workload: Workload) -> LearningCheck:
+    """Compare this workload's learning records with ``ref`` (its visitors only), after
+    the flush: every reward of the reference is due by then."""
     mine = set(workload.visitors)
     records = [r for r in decoded(settings, settings.topic(LEARNING)) if r["visitor_id"] in mine]
     contents: dict[str, set[str]] = {}
@@ -138,10 +142,9 @@ def check_learning(settings: Settings, ref: Reference, workload: Workload,
         first.setdefault(key, record)
         contents.setdefault(key, set()).add(json.dumps(record, sort_keys=True))
     wanted = {k: r for k, r in ref.learning.items() if r["visitor_id"] in mine}
-    due = {k for k, r in wanted.items() if int(r["event_time"]) <= due_before_ms}
     return LearningCheck(
         records=len(records), unique=len(first),
-        lost=tuple(sorted(due - set(first))),
+        lost=tuple(sorted(set(wanted) - set(first))),
         extra=tuple(sorted(set(first) - set(wanted))),
         different=tuple(sorted(k for k, r in first.items() if k in wanted and r != wanted[k])),
         two_contents=tuple(sorted(k for k, c in contents.items() if len(c) > 1)),

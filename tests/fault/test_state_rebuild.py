@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 import uuid
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from tests.fault.checks import (
     assert_learning_exact,
     check_decisions,
     check_learning,
+    flush_and_wait,
     session_mismatches,
     visitor_states,
 )
@@ -52,11 +52,7 @@ def test_deleted_rocksdb_is_rebuilt_from_changelogs_and_sessions_continue(
     # the same session (same id, counts going on from where they were).
     send_events(topics, second_half)
     wait_caught_up(second, [events_topic], timeout=120)
-    send_events(topics, list(workload.flush))
-    flush_trigger = str(workload.flush[1]["event_id"])
-    wait_until(lambda: any(r["decision"]["trigger_event_id"] == flush_trigger
-                           for r in check_decisions(topics, ref, workload)[1]),
-               timeout=60, what="the flush decision")
+    flush_and_wait(topics, workload, ref, second)
 
     after = visitor_states(topics, second)
     assert not session_mismatches(after, workload, ref)
@@ -70,7 +66,7 @@ def test_deleted_rocksdb_is_rebuilt_from_changelogs_and_sessions_continue(
         assert new_events > old_events and new_views >= old_views, visitor
         continued += 1
     check, _ = check_decisions(topics, ref, workload)
-    learning = check_learning(topics, ref, workload, int(time.time() * 1000) - 5_000)
+    learning = check_learning(topics, ref, workload)
     print(f"\nrebuilt from changelogs: {continued} sessions continued; {check.logged} decisions "
           f"for {check.triggers} triggers; learning: {learning.unique} ids, "
           f"{len(learning.lost)} lost (pending rewards are in the restored states)")

@@ -14,8 +14,11 @@ The workers of the fault suite run without a learner: the model stays the fresh 
 what is decided does not depend on when a snapshot arrives, and the learning records
 the worker emits can be compared with the reference's, content and all.
 
-Two *flush* events follow once the worker has caught up: the test waits for the
-decision on the second to know the worker has gone through everything.
+The *flush* follows once the worker has caught up, 11 minutes of event time after the
+stream: a scroll of every visitor (in every partition the stream used, past the reward
+wait of every decision: all of them are expired, in the worker as in the reference),
+then two page views of a flusher, whose last decision tells the test the worker got
+there.
 """
 
 from __future__ import annotations
@@ -74,7 +77,7 @@ def _step(visitor: str, run: str, index: int, t: int) -> list[Record]:
 
 @dataclass(frozen=True)
 class Workload:
-    """A stream of ClickEvents in production order, and the two flush events."""
+    """A stream of ClickEvents in production order, and the flush events."""
 
     run: str
     visitors: tuple[str, ...]
@@ -107,9 +110,12 @@ def build_workload(run: str, visitors: int = 150, steps: int = 12,
         events.extend(j[i] for j in journeys if i < len(j))
     flusher = f"{run}-flush"
     last = max(e["event_time"] for e in events)
-    flush = tuple(click_event(flusher, "page_view", last + FLUSH_AFTER_MS + k * 1000,
-                              event_id=f"{run}-flush-{k}", context=dict(_CONTEXT))
-                  for k in range(2))
+    scrolls = tuple(click_event(v, "scroll", last + FLUSH_AFTER_MS, event_id=f"{v}-flush",
+                                context=dict(_CONTEXT), scroll={"depth_pct": 90.0})
+                    for v in ids)
+    flush = scrolls + tuple(click_event(flusher, "page_view", last + FLUSH_AFTER_MS + k * 1000,
+                                        event_id=f"{run}-flush-{k}", context=dict(_CONTEXT))
+                            for k in range(2))
     return Workload(run, ids, tuple(events), flush, end)
 
 
