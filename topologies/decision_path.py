@@ -37,7 +37,7 @@ from typing import Any
 
 import structlog
 
-from pipeline.engine import Engine, EngineOptions, VisitorState
+from pipeline.engine import Engine, VisitorState
 from pipeline.engine.cache import StateCache
 from pipeline.engine.deadlines import Deadlines
 from pipeline.engine.routing import LATE, Output, event_outputs, learning_outputs
@@ -91,13 +91,12 @@ class PathOptions:
 class DecisionPath:
     """Reads, calls the engine, stages state, writes: one worker's stream adapter."""
 
-    def __init__(self, settings: Settings, engine: Engine, engine_options: EngineOptions,
+    def __init__(self, settings: Settings, engine: Engine,
                  tables: Tables, outputs: Outputs, models: ModelFeed | None = None,
                  options: PathOptions | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.engine = engine
-        self.engine_options = engine_options
         self.tables = tables
         self.outputs = outputs
         self.options = options or PathOptions()

@@ -123,7 +123,7 @@ class Worker:
         self.reader = ChangelogReader(settings.bootstrap, max_idle_ms=TOMBSTONE_RETENTION_MS)
         self.tables = Tables(data_dir, self.group, TABLES, self.reader)
         self.outputs = Outputs(settings.bootstrap, self.options.producer)
-        self.path = DecisionPath(settings, self.engine, self.engine_options, self.tables,
+        self.path = DecisionPath(settings, self.engine, self.tables,
                                  self.outputs, self.models,
                                  PathOptions(sweep_every_s=self.options.sweep_every_seconds),
                                  clock=clock)

@@ -44,7 +44,7 @@ def test_a_sweep_deletes_exactly_the_expired_states_a_chunk_per_turn(tmp_path: P
     stored.write({k: s.to_bytes() for k, s in {**old, **new}.items() if s is not None}, 0)
     stored.close()
     tables.assign([0])
-    path = DecisionPath(Settings(), engine, EngineOptions(), tables, Outputs("unused:1"),
+    path = DecisionPath(Settings(), engine, tables, Outputs("unused:1"),
                         None, PathOptions(sweep_every_s=60.0, sweep_chunk=4),
                         clock=lambda: T0 / 1000)
     turns = 0
@@ -102,7 +102,7 @@ def test_rewards_due_are_resolved_once_and_sent_for_the_learner(tmp_path: Path,
                     LocalOnly())  # type: ignore[arg-type]
     tables.assign([0])
     outputs = Recorded()
-    path = DecisionPath(Settings(), engine, EngineOptions(), tables,
+    path = DecisionPath(Settings(), engine, tables,
                         outputs,  # type: ignore[arg-type]
                         None, PathOptions(sweep_chunk=100), clock=lambda: T0 / 1000)
     if via == "deadlines":
