@@ -20,6 +20,7 @@ control with lifts, a sample-ratio check, breakdowns and an HTML page.
 """
 
 from pipeline.replay.bounds import RangeBound, parse_bound
+from pipeline.replay.control_share import ControlShare, resolve_control_share
 from pipeline.replay.engine import Replayer, ReplayMetrics, ReplayOptions, replay
 from pipeline.replay.errors import (
     EmptyLog,
@@ -32,6 +33,7 @@ from pipeline.replay.errors import (
     OptionsOverrideError,
     ReplayError,
     ReplaySourceError,
+    UnknownControlShare,
     UnknownTarget,
     UnsupportedLogFormat,
 )
@@ -95,6 +97,7 @@ from pipeline.replay.synthetic import SyntheticLog, SyntheticOptions, generate_s
 
 __all__ = [
     "ESTIMATORS",
+    "ControlShare",
     "EmptyLog",
     "Estimate",
     "EvaluationResult",
@@ -135,6 +138,7 @@ __all__ = [
     "SyntheticOptions",
     "TargetPolicy",
     "TopicSink",
+    "UnknownControlShare",
     "UnknownTarget",
     "UnsupportedLogFormat",
     "WeightDiagnostics",
@@ -166,6 +170,7 @@ __all__ = [
     "read_outcomes",
     "read_page_views",
     "replay",
+    "resolve_control_share",
     "run_replay",
     "target_policy",
     "topic_sources",

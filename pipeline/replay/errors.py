@@ -27,6 +27,7 @@ __all__ = [
     "OptionsOverrideError",
     "ReplayError",
     "ReplaySourceError",
+    "UnknownControlShare",
     "UnknownTarget",
     "UnsupportedLogFormat",
 ]
@@ -151,6 +152,14 @@ class InvalidOptions(ReplayError):
 
     >>> str(InvalidOptions("folds must be at least 2, got 1"))
     'folds must be at least 2, got 1'
+    """
+
+
+class UnknownControlShare(ReplayError):
+    """The decision log does not say which control share to check against (none, or mixed).
+
+    >>> isinstance(UnknownControlShare("give it with --control-share"), ReplayError)
+    True
     """
 
 

@@ -20,7 +20,9 @@ Lift is personalized minus control (absolute) and personalized / control - 1
 (absolute) and the Katz log interval (relative) for rates; seeded bootstrap over
 visitors, each arm resampled independently, for revenue per visitor and order
 value. The sample-ratio-mismatch check is a chi-square test of visitor counts
-against the configured control share (warning when ``p < srm_alpha``).
+against the configured control share (warning when ``p < srm_alpha``): the share
+each decision recorded (DecisionLog v2), unless one is given explicitly (see
+:mod:`pipeline.replay.control_share` for old logs and logs that mix shares).
 
 Breakdowns: per action (decisions, click/conversion rate and revenue per
 decision, per arm) and per segment (conversion by arm and its lift) for the
@@ -52,6 +54,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pipeline.replay.control_share import resolve_control_share
 from pipeline.replay.errors import EmptyLog, InvalidOptions, LogFormatError
 from pipeline.replay.intervals import (
     Interval,
@@ -195,6 +198,8 @@ class SrmCheck:
     chi_square: float
     p_value: float
     mismatch: bool
+    #: Where the expected share came from: "recorded" in the log, or "given" explicitly.
+    share_source: str = "given"
 
 
 @dataclass(frozen=True)
@@ -585,7 +590,7 @@ def _timeline(
 
 def build_report_from_rows(
     rows: Sequence[JoinedRow],
-    control_share: float,
+    control_share: float | None = None,
     options: ReportOptions | None = None,
     page_views: Mapping[str, int] | None = None,
     sources: Sequence[str] = (),
@@ -593,7 +598,9 @@ def build_report_from_rows(
     """Build the report from joined rows (see the module docstring for definitions).
 
     ``control_share`` is the configured share of visitors in the control group,
-    for the sample-ratio-mismatch check.
+    for the sample-ratio-mismatch check; ``None`` reads it from the rows (each
+    decision records it since DecisionLog v2; see
+    :func:`~pipeline.replay.control_share.resolve_control_share`).
 
     >>> build_report_from_rows([], 0.1)
     Traceback (most recent call last):
@@ -601,10 +608,12 @@ def build_report_from_rows(
     pipeline.replay.errors.EmptyLog: no decisions to report on
     """
     opts = options or ReportOptions()
-    if not 0.0 < control_share < 1.0:
+    if control_share is not None and not 0.0 < control_share < 1.0:
         raise InvalidOptions(f"control_share must be in (0, 1), got {control_share}")
     if not rows:
         raise EmptyLog("no decisions to report on")
+    resolved = resolve_control_share((r.control_share for r in rows), control_share)
+    control_share = resolved.share
     visitors, conflicts = summarise_visitors(rows, opts.segment_keys, page_views)
     control = [v for v in visitors if v.arm == CONTROL]
     treated = [v for v in visitors if v.arm == PERSONALIZED]
@@ -620,6 +629,7 @@ def build_report_from_rows(
         chi_square=stat,
         p_value=p_value,
         mismatch=p_value < opts.srm_alpha,
+        share_source=resolved.source,
     )
     if srm.mismatch:
         warnings.append(
@@ -702,7 +712,7 @@ def build_report_from_rows(
 def build_report(
     log_path: str | Path,
     outcomes_path: str | Path | None,
-    control_share: float,
+    control_share: float | None = None,
     options: ReportOptions | None = None,
     page_views: Mapping[str, int] | None = None,
     file_options: LogFileOptions | None = None,
@@ -732,6 +742,10 @@ def build_report(
         )
         report = dataclasses.replace(report, warnings=(*report.warnings, extra))
     return report
+
+
+#: How the text and HTML reports name where the expected control share came from.
+_SOURCES = {"recorded": "recorded in the log", "given": "given"}
 
 
 def _pct(value: float) -> str:
@@ -799,7 +813,8 @@ def _render_text(report: Report) -> str:
         f"decisions {report.n_decisions}; visitors: personalized {s.personalized_visitors}, "
         f"control {s.control_visitors}",
         f"sample ratio: control {_pct(s.observed_control_share)} observed vs "
-        f"{_pct(s.expected_control_share)} configured; chi-square {s.chi_square:.2f}, "
+        f"{_pct(s.expected_control_share)} configured ({_SOURCES[s.share_source]}); "
+        f"chi-square {s.chi_square:.2f}, "
         f"p = {s.p_value:.3g} -> {'MISMATCH' if s.mismatch else 'ok'}",
         "",
     ]

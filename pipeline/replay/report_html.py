@@ -175,7 +175,9 @@ def render_report_html(report: Report) -> str:
     srm_class = "alert" if s.mismatch else "ok"
     srm_text = (
         f"Sample ratio: control {_pct(s.observed_control_share)} of visitors observed vs "
-        f"{_pct(s.expected_control_share)} configured (chi-square {s.chi_square:.2f}, "
+        f"{_pct(s.expected_control_share)} configured, "
+        f"{'recorded in the log' if s.share_source == 'recorded' else 'given'} "
+        f"(chi-square {s.chi_square:.2f}, "
         f"p = {s.p_value:.3g}): {'MISMATCH - lifts are not trustworthy' if s.mismatch else 'ok'}"
     )
     parts = [
