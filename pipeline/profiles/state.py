@@ -55,6 +55,10 @@ class ProfileState:
         Last session counted (idempotence).
     updated_ms
         Event time of the latest change.
+    experiment_unit
+        The id the person's experiment arm is drawn from, set once when the profile is
+        first created (the visitor id it was created with) and kept through identify,
+        alias and merges (see :func:`~pipeline.profiles.merge.merge_profiles`).
     version
         Format version; see :data:`PROFILE_STATE_VERSION`.
 
@@ -78,6 +82,7 @@ class ProfileState:
     sessions: int = 0
     last_session_id: str | None = None
     updated_ms: int = 0
+    experiment_unit: str | None = None
     version: int = PROFILE_STATE_VERSION
 
     def copy(self) -> ProfileState:
@@ -105,6 +110,7 @@ class ProfileState:
             sessions=self.sessions,
             last_session_id=self.last_session_id,
             updated_ms=self.updated_ms,
+            experiment_unit=self.experiment_unit,
             version=self.version,
         )
 
@@ -161,7 +167,8 @@ class ProfileState:
         """
         opts = options or ProfileOptions()
         if not self.allows_personalization(opts):
-            return ProfileView(personalization_allowed=False, identified=self.user_id is not None)
+            return ProfileView(personalization_allowed=False, identified=self.user_id is not None,
+                               experiment_unit=self.experiment_unit)
         return ProfileView(
             personalization_allowed=True,
             returning=(
@@ -176,6 +183,7 @@ class ProfileState:
             industry=self.industry,
             purchased_ever=self.purchased_ever,
             identified=self.user_id is not None,
+            experiment_unit=self.experiment_unit,
         )
 
     def to_bytes(self) -> bytes:

@@ -222,6 +222,9 @@ def apply_profile_update(
     if u.user_id is not None:
         new.user_id = u.user_id
         new.add_visitor(u.visitor_id)
+    if new.experiment_unit is None:
+        # First sight of the person: their arm is drawn from this visitor id from now on.
+        new.experiment_unit = u.visitor_id
     new.updated_ms = max(new.updated_ms, u.event_time)
 
     dropped: tuple[str, ...] = ()

@@ -32,6 +32,11 @@ class ProfileView:
         At least one conversion.
     identified
         The profile belongs to a known user id (not only an anonymous visitor).
+    experiment_unit
+        The id the person's experiment arm is drawn from: the first visitor id the
+        profile was created with, kept through identify and alias, so every device
+        of the person gets the same arm (see :mod:`pipeline.decide.experiments`).
+        ``None`` for views stored before it existed.
 
     >>> view = ProfileView(loyalty_tier="gold", past_purchases=2, returning=True)
     >>> view.loyalty_tier, view.personalization_allowed
@@ -46,3 +51,4 @@ class ProfileView:
     industry: str | None = None
     purchased_ever: bool = False
     identified: bool = False
+    experiment_unit: str | None = None
