@@ -31,6 +31,7 @@ from confluent_kafka import KafkaException
 from pipeline.collector.errors import CollectorError, RateLimited
 from pipeline.collector.ingest import Accepted, Ingestor
 from pipeline.collector.metrics import CollectorMetrics
+from pipeline.collector.segment import SEGMENT_TYPES
 from pipeline.web.cors import CorsPolicy, install_cors
 from pipeline.web.metrics import CONTENT_TYPE
 from pipeline.web.request_metrics import request_metrics_middleware
@@ -181,7 +182,7 @@ def build_app(state: CollectorState) -> web.Application:
         request_metrics_middleware(state.metrics.latency, state.metrics.requests), _errors])
     app[STATE] = state
     install_cors(app, CorsPolicy(options.cors_origins))
-    for call in ("track", "page", "identify"):
+    for call in SEGMENT_TYPES:
         app.router.add_post(f"/v1/{call}", _segment(call))
     app.router.add_post("/v1/batch", _segment(None))
     app.router.add_post("/v1/import", _segment(None))
