@@ -35,6 +35,7 @@ from pipeline.replay.errors import (
     ReplaySourceError,
     UnknownControlShare,
     UnknownTarget,
+    UnknownTargetAction,
     UnsupportedLogFormat,
 )
 from pipeline.replay.intervals import Interval
@@ -140,6 +141,7 @@ __all__ = [
     "TopicSink",
     "UnknownControlShare",
     "UnknownTarget",
+    "UnknownTargetAction",
     "UnsupportedLogFormat",
     "WeightDiagnostics",
     "always_policy",

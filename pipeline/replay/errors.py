@@ -29,6 +29,7 @@ __all__ = [
     "ReplaySourceError",
     "UnknownControlShare",
     "UnknownTarget",
+    "UnknownTargetAction",
     "UnsupportedLogFormat",
 ]
 
@@ -137,6 +138,25 @@ class UnknownTarget(ReplayError):
             f"unknown target policy {name!r}: use 'uniform', 'logged', 'greedy' or "
             "'always:<action_id>'"
         )
+
+
+class UnknownTargetAction(UnknownTarget):
+    """``always:<action_id>`` names an action the log never saw (neither chosen nor eligible).
+
+    >>> err = UnknownTargetAction("banana", ["a", "b"], decisions=10)
+    >>> str(err).split(" (")[0], isinstance(err, UnknownTarget)
+    ("target 'always:banana' names an action in none of the 10 logged decisions", True)
+    """
+
+    def __init__(self, action_id: str, known: Sequence[str], decisions: int) -> None:
+        self.name = f"always:{action_id}"
+        self.action_id = action_id
+        shown = ", ".join(sorted(known)[:20]) or "none"
+        ReplayError.__init__(
+            self,
+            f"target {self.name!r} names an action in none of the {decisions} logged "
+            f"decisions (neither chosen nor eligible): nothing in the log says what it would "
+            f"earn; actions in the log: {shown}")
 
 
 class EmptyLog(ReplayError):

@@ -27,7 +27,9 @@ each decision recorded (DecisionLog v2), unless one is given explicitly (see
 Breakdowns: per action (decisions, click/conversion rate and revenue per
 decision, per arm) and per segment (conversion by arm and its lift) for the
 ``segment_keys`` of ``categorical_features`` (visitor's first decision) and the
-intent class. Time series at ``time_buckets`` points: cumulative conversion
+intent class of the visitor's **last** decision (where their visit got to: the intent
+class of the first decision is "browsing" for nearly everyone, since intent builds up
+over a visit). Time series at ``time_buckets`` points: cumulative conversion
 rates and lift of visitors enrolled so far (their final outcome), and cumulative
 reward per decision by arm.
 
@@ -450,7 +452,7 @@ def summarise_visitors(
             bounced = len(own) == 1 and not clicked and conversions == 0
         cats = first.categorical_features
         segments = {k: cats[k] for k in segment_keys if k in cats}
-        segments["intent_class"] = first.intent_class
+        segments["intent_class"] = own[-1].intent_class  # where the visit got to
         summaries.append(
             VisitorSummary(
                 visitor_id=visitor,
