@@ -59,6 +59,7 @@ def merge_profiles(
     merged.loyalty_tier = merged.loyalty_tier or other.loyalty_tier
     merged.preferred_category = merged.preferred_category or other.preferred_category
     merged.industry = merged.industry or other.industry
+    merged.plan = merged.plan or other.plan
     for key, value in other.traits.items():
         if key not in merged.traits and len(merged.traits) < opts.max_traits:
             merged.traits[key] = value

@@ -37,8 +37,9 @@ class ProfileState:
     visitor_ids
         Every visitor (device/cookie) id stitched to this person, for
         cross-device stitching and so that erasure can find all of them.
-    loyalty_tier, past_purchases, preferred_category, industry
-        First-class traits (zero-party data is first-class).
+    loyalty_tier, past_purchases, preferred_category, industry, plan
+        First-class traits (zero-party data is first-class; ``industry`` and ``plan``
+        also come from the account, Segment's ``group``).
     traits
         Other sanitized traits (no personal data, bounded by ``max_traits``).
     consent_personalization, consent_analytics
@@ -73,6 +74,7 @@ class ProfileState:
     past_purchases: int = 0
     preferred_category: str | None = None
     industry: str | None = None
+    plan: str | None = None
     traits: dict[str, str] = field(default_factory=dict)
     consent_personalization: bool | None = None
     consent_analytics: bool | None = None
@@ -101,6 +103,7 @@ class ProfileState:
             past_purchases=self.past_purchases,
             preferred_category=self.preferred_category,
             industry=self.industry,
+            plan=self.plan,
             traits=dict(self.traits),
             consent_personalization=self.consent_personalization,
             consent_analytics=self.consent_analytics,
@@ -138,6 +141,7 @@ class ProfileState:
         self.past_purchases = 0
         self.preferred_category = None
         self.industry = None
+        self.plan = None
         self.traits = {}
         self.purchased_ever = False
         self.recent_order_ids = []
@@ -181,6 +185,7 @@ class ProfileState:
             past_purchases=self.past_purchases,
             preferred_category=self.preferred_category,
             industry=self.industry,
+            plan=self.plan,
             purchased_ever=self.purchased_ever,
             identified=self.user_id is not None,
             experiment_unit=self.experiment_unit,

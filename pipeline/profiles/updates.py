@@ -144,7 +144,7 @@ def _apply_traits(state: ProfileState, traits: Mapping[str, Any],
                 state.past_purchases = int(value)
             else:
                 dropped.append(key)
-        elif key in ("loyalty_tier", "preferred_category", "industry"):
+        elif key in ("loyalty_tier", "preferred_category", "industry", "plan"):
             setattr(state, key, value or None)
         elif value == "":
             state.traits.pop(key, None)

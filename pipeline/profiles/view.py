@@ -26,6 +26,8 @@ class ProfileView:
         Seen before: an earlier session, a purchase, or more than one device.
     loyalty_tier, preferred_category, industry
         First- and zero-party traits, ``None`` when unknown.
+    plan
+        The account's plan (Segment ``group`` traits), ``None`` when unknown.
     past_purchases
         Conversions known from traits (CRM) plus those seen in the stream.
     purchased_ever
@@ -51,4 +53,5 @@ class ProfileView:
     industry: str | None = None
     purchased_ever: bool = False
     identified: bool = False
+    plan: str | None = None
     experiment_unit: str | None = None
