@@ -68,6 +68,7 @@ from pipeline.replay.intervals import (
 from pipeline.replay.join import JoinedRow, RewardWeights, join_files
 from pipeline.replay.logfile import LogFileOptions
 from pipeline.replay.notices import ReplayWarning
+from pipeline.replay.sequential import AlwaysValidInterval, confidence_sequence
 
 __all__ = [
     "ActionBreakdown",
@@ -79,6 +80,7 @@ __all__ = [
     "SrmCheck",
     "TimelinePoint",
     "VisitorSummary",
+    "always_valid_text",
     "build_report",
     "build_report_from_rows",
     "format_lift",
@@ -103,7 +105,10 @@ class ReportOptions:
     ``segment_keys``: ``categorical_features`` keys to break down by.
     ``time_buckets``: points of the time series. ``top_actions``: actions shown
     by name in the action-mix chart (the rest are "other"). ``weights``: reward
-    weights for the cumulative-reward series.
+    weights for the cumulative-reward series. ``cs_tuning_visitors``,
+    ``cs_min_visitors``: the always-valid interval's tuning (tightest near that many
+    visitors; fixed in advance) and the visitors it needs before it is reported (see
+    :mod:`pipeline.replay.sequential`).
 
     >>> ReportOptions().srm_alpha
     0.001
@@ -118,6 +123,8 @@ class ReportOptions:
     time_buckets: int = 24
     top_actions: int = 7
     weights: RewardWeights = field(default_factory=RewardWeights)
+    cs_tuning_visitors: int = 1000
+    cs_min_visitors: int = 100
 
 
 @dataclass(frozen=True)
@@ -309,6 +316,8 @@ class Report:
     options: ReportOptions
     bounce_definition: str = BOUNCE_DEFINITION
     sources: tuple[str, ...] = ()
+    #: Always-valid interval for the conversion lift (None: not computed).
+    always_valid: AlwaysValidInterval | None = None
 
     def metric(self, name: str) -> MetricLift:
         """The metric called ``name`` (``KeyError`` if absent)."""
@@ -367,6 +376,13 @@ class Report:
             "warnings": [w.to_dict() for w in self.warnings],
             "bounce_definition": self.bounce_definition,
             "sources": list(self.sources),
+            "always_valid_conversion_lift": None if self.always_valid is None else {
+                "low": _num(self.always_valid.low), "high": _num(self.always_valid.high),
+                "confidence": self.always_valid.confidence,
+                "visitors": self.always_valid.visitors,
+                "tuning_visitors": self.always_valid.tuning_visitors,
+                "conclusive": self.always_valid.conclusive,
+            },
         }
 
     def to_text(self) -> str:
@@ -697,7 +713,12 @@ def build_report_from_rows(
                 SegmentBreakdown(key, value, len(t), len(c), pc, pt, pt - pc,
                                  newcombe_difference(st, len(t), sc, len(c), level))
             )
+    enrolled = [v for v in visitors if v.arm in (CONTROL, PERSONALIZED)]  # by first sight
+    always_valid = confidence_sequence(
+        [v.arm == CONTROL for v in enrolled], [v.converted for v in enrolled], control_share,
+        level, opts.cs_tuning_visitors, opts.cs_min_visitors)
     return Report(
+        always_valid=always_valid,
         n_decisions=len(rows),
         srm=srm,
         metrics=tuple(metrics),
@@ -748,6 +769,29 @@ def build_report(
 
 #: How the text and HTML reports name where the expected control share came from.
 _SOURCES = {"recorded": "recorded in the log", "given": "given"}
+
+
+def always_valid_text(report: Report) -> str:
+    """One line on the always-valid interval of the conversion lift, and what it allows.
+
+    >>> from pipeline.replay.join import JoinedRow
+    >>> rows = [JoinedRow(decision_id=f"d{i}", visitor_id=f"v{i}", session_id="s",
+    ...                   created_at=i, action_id="a", propensity=1.0, eligible={"a": 1.0},
+    ...                   arm="control" if i % 2 else "personalized") for i in range(10)]
+    >>> always_valid_text(build_report_from_rows(rows, 0.5, ReportOptions(n_boot=5)))
+    'conversion lift, always-valid 95% interval: needs 100 visitors (have 10)'
+    """
+    cs = report.always_valid
+    if cs is None:
+        return "conversion lift, always-valid interval: not computed"
+    level = f"{cs.confidence:.0%}"
+    if not math.isfinite(cs.low):
+        return (f"conversion lift, always-valid {level} interval: needs "
+                f"{report.options.cs_min_visitors} visitors (have {cs.visitors})")
+    verdict = ("conclusive: it excludes 0, stopping here is allowed" if cs.conclusive
+               else "not conclusive yet (it includes 0): keep collecting")
+    return (f"conversion lift, always-valid {level} interval (valid however often you "
+            f"look): [{cs.low:+.2%}, {cs.high:+.2%}] -> {verdict}")
 
 
 def _pct(value: float) -> str:
@@ -832,7 +876,8 @@ def _render_text(report: Report) -> str:
             _fmt_interval(m.metric, m.relative_ci, relative=True),
         ])
     lines += _table(header, body)
-    lines += [f"bounce: {report.bounce_definition}", "", "per action (per decision):"]
+    lines += [f"bounce: {report.bounce_definition}", always_valid_text(report), "",
+              "per action (per decision):"]
     body = [
         [
             a.action_id,
