@@ -2,8 +2,8 @@
 
 Routes
 ------
-``POST /v1/track``, ``/v1/page``, ``/v1/identify``
-    One Segment call each.
+``POST /v1/track``, ``/v1/page``, ``/v1/screen``, ``/v1/identify``, ``/v1/alias``, ``/v1/group``
+    One Segment call each (every call of the spec; see :mod:`pipeline.collector.segment`).
 ``POST /v1/batch`` (and ``/v1/import``)
     ``{"batch": [calls…], "context": {…}, "sentAt": …}``.
 ``POST /v1/t``
@@ -11,7 +11,8 @@ Routes
 ``GET /healthz``, ``/readyz``, ``/metrics``
     Alive; ready; Prometheus text.
 
-Answers: 200 ``{"success": true, "accepted": n, "duplicates": d, "ignored": i}``.
+Answers: 200 ``{"success": true, "accepted": n, "duplicates": d, "ignored": i}``
+(``ignored`` is 0: no call is acknowledged without a record any more).
 A request that is malformed, has a wrong type, is too large, carries no valid
 write key, comes from an origin off the allow-list or exceeds a rate gets a 4xx
 ``{"success": false, "error": message}`` and nothing of it is produced. 503 when
