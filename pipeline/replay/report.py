@@ -303,7 +303,7 @@ class Report:
     >>> rep = build_report_from_rows(join_records(syn.logs, syn.outcomes).rows, 0.5,
     ...                              ReportOptions(n_boot=50))
     >>> sorted(rep.to_dict())[:3]
-    ['actions', 'bounce_definition', 'confidence']
+    ['actions', 'always_valid_conversion_lift', 'bounce_definition']
     """
 
     n_decisions: int
