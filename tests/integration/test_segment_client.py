@@ -68,7 +68,7 @@ async def test_every_segment_call_from_the_real_client_lands_on_its_topic(
     for update_id in ("c-identify", "c-alias", "c-group"):
         state = apply_profile_update(state, by_id[update_id][1]).state
     assert state is not None
-    assert (state.loyalty_tier, state.industry, state.traits.get("plan")) == (
+    assert (state.loyalty_tier, state.industry, state.plan) == (
         "gold", "logistics", "enterprise")
     assert sorted(state.visitor_ids) == ["anon-s1", "anon-s2"]
     assert state.experiment_unit == "anon-s1"
