@@ -2,8 +2,8 @@
 
 Routes
 ------
-``POST /v1/track``, ``/v1/page``, ``/v1/identify``
-    One Segment call each.
+``POST /v1/track``, ``/v1/page``, ``/v1/screen``, ``/v1/identify``, ``/v1/alias``, ``/v1/group``
+    One Segment call each (every call of the spec; see :mod:`pipeline.collector.segment`).
 ``POST /v1/batch`` (and ``/v1/import``)
     ``{"batch": [calls…], "context": {…}, "sentAt": …}``.
 ``POST /v1/t``
@@ -11,7 +11,8 @@ Routes
 ``GET /healthz``, ``/readyz``, ``/metrics``
     Alive; ready; Prometheus text.
 
-Answers: 200 ``{"success": true, "accepted": n, "duplicates": d, "ignored": i}``.
+Answers: 200 ``{"success": true, "accepted": n, "duplicates": d, "ignored": i}``
+(``ignored`` is 0: no call is acknowledged without a record any more).
 A request that is malformed, has a wrong type, is too large, carries no valid
 write key, comes from an origin off the allow-list or exceeds a rate gets a 4xx
 ``{"success": false, "error": message}`` and nothing of it is produced. 503 when
@@ -31,6 +32,7 @@ from confluent_kafka import KafkaException
 from pipeline.collector.errors import CollectorError, RateLimited
 from pipeline.collector.ingest import Accepted, Ingestor
 from pipeline.collector.metrics import CollectorMetrics
+from pipeline.collector.segment import SEGMENT_TYPES
 from pipeline.web.cors import CorsPolicy, install_cors
 from pipeline.web.metrics import CONTENT_TYPE
 from pipeline.web.request_metrics import request_metrics_middleware
@@ -181,7 +183,7 @@ def build_app(state: CollectorState) -> web.Application:
         request_metrics_middleware(state.metrics.latency, state.metrics.requests), _errors])
     app[STATE] = state
     install_cors(app, CorsPolicy(options.cors_origins))
-    for call in ("track", "page", "identify"):
+    for call in SEGMENT_TYPES:
         app.router.add_post(f"/v1/{call}", _segment(call))
     app.router.add_post("/v1/batch", _segment(None))
     app.router.add_post("/v1/import", _segment(None))

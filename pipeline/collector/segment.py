@@ -15,9 +15,20 @@ Segment call                               rtp record
 ``track "Products Searched"``              ClickEvent ``search`` (query, results)
 ``track`` (any other event)                ClickEvent ``custom`` (name = event, scalar
                                            properties without personal data)
-``identify`` with ``userId``               ProfileUpdate ``identify`` + traits
+``identify`` with ``userId``               ProfileUpdate ``identify`` + traits (applied
+                                           to the profile, like ``traits``)
 ``identify`` with only ``anonymousId``     ProfileUpdate ``traits``
-``screen``, ``group``, ``alias``           acknowledged and ignored (counted)
+``alias`` (``previousId``, ``userId``)     ProfileUpdate ``identify`` of visitor
+                                           ``previousId`` as ``userId``: stitches the two
+                                           (``previousId`` may be an anonymous id or an
+                                           earlier user id, whose profile is merged in)
+``group`` (``groupId``, ``traits``)        ProfileUpdate ``traits`` of the account:
+                                           ``industry`` (a profile trait that features and
+                                           rules use), ``plan``, and ``group_id``
+``screen``                                 ClickEvent ``page_view`` of an app screen (url
+                                           ``app://screen/<name>`` unless
+                                           ``properties.url`` is given)
+anything else                              400 with the reason; nothing is produced
 =========================================  =============================================
 
 Fields: ``anonymousId`` (else ``userId``) is the visitor and the Kafka key;
@@ -44,6 +55,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 from pipeline.collector.errors import BadPayload
 from pipeline.collector.options import SECTORS
@@ -64,18 +76,24 @@ from pipeline.collector.timestamps import corrected, parse_time
 from pipeline.collector.visit_context import campaign_of, device_class, traffic_source
 
 __all__ = [
+    "GROUP_TRAITS",
     "IGNORED_TYPES",
     "NO_PAGE_URL",
+    "SCREEN_URL",
     "SEGMENT_TYPES",
     "TRACK_EVENTS",
     "map_segment_batch",
     "map_segment_message",
 ]
 
-#: Segment calls that become records.
-SEGMENT_TYPES: tuple[str, ...] = ("page", "track", "identify")
-#: Segment calls that are acknowledged but carry nothing rtp uses.
-IGNORED_TYPES: tuple[str, ...] = ("screen", "group", "alias")
+#: Segment calls that become records (every call of the Segment spec).
+SEGMENT_TYPES: tuple[str, ...] = ("page", "track", "identify", "screen", "group", "alias")
+#: Segment calls acknowledged without a record: none any more (an unsupported call is a 400).
+IGNORED_TYPES: tuple[str, ...] = ()
+#: Account traits of a ``group`` call that are kept (others are not used by rtp).
+GROUP_TRAITS: tuple[str, ...] = ("industry", "plan")
+#: ``page.url`` of a ``screen`` call without ``properties.url``.
+SCREEN_URL = "app://screen/"
 #: Track event names (Segment's e-commerce and B2B specs) with their own ClickEvent type.
 TRACK_EVENTS: dict[str, str] = {
     "Product Added": "add_to_cart",
@@ -196,17 +214,47 @@ def _track_parts(event: str, props: Mapping[str, Any], where: str, message_id: s
     return "custom", {"custom": {"name": event, "properties": public_map(props)}}
 
 
+def _alias(message: Mapping[str, Any], where: str, event_time: int,
+           message_id: str) -> MappedRecord:
+    previous = text(message, "previousId", where, max_chars=MAX_ID_CHARS)
+    user = text(message, "userId", where, max_chars=MAX_ID_CHARS)
+    if not previous or not previous.strip() or not user or not user.strip():
+        raise BadPayload(f"{where}: alias needs previousId and userId (the ids to stitch)")
+    record = profile_update(update_id=message_id, kind="identify", visitor_id=previous,
+                            user_id=user, event_time=event_time, traits={})
+    return MappedRecord("ProfileUpdate", record, message_id)
+
+
+def _group(message: Mapping[str, Any], where: str, visitor: str, user: str | None,
+           event_time: int, message_id: str) -> MappedRecord:
+    group = message.get("groupId")
+    if isinstance(group, bool) or not isinstance(group, str | int) or not str(group).strip():
+        raise BadPayload(f"{where}: group needs a groupId")
+    if len(str(group)) > MAX_ID_CHARS:
+        raise BadPayload(f"{where}.groupId is longer than {MAX_ID_CHARS} characters")
+    given = public_map(mapping(message, "traits", where))
+    traits = {k: given[k] for k in GROUP_TRAITS if k in given}
+    traits["group_id"] = str(group)
+    record = profile_update(update_id=message_id, kind="traits", visitor_id=visitor,
+                            user_id=user, event_time=event_time, traits=traits)
+    return MappedRecord("ProfileUpdate", record, message_id)
+
+
 def map_segment_message(message: object, *, received_ms: int, sector: str,
                         call: str | None = None, batch_context: Mapping[str, Any] | None = None,
                         sent_at: object = None, where: str = "message") -> MappedRecord | None:
-    """One Segment call as a record, or None for a call rtp ignores (screen, group, alias).
+    """One Segment call as a record (None only for a call in :data:`IGNORED_TYPES`: none).
 
     ``call`` is the endpoint's type (``/v1/track`` -> ``track``); a message's own
     ``type`` must agree with it. Raises :class:`BadPayload` naming the field at fault.
 
-    >>> map_segment_message({"type": "group", "anonymousId": "v"}, received_ms=0,
-    ...                     sector="ecommerce") is None
-    True
+    >>> map_segment_message({"type": "group", "anonymousId": "v", "groupId": "acme",
+    ...                      "traits": {"industry": "retail", "plan": "pro"}}, received_ms=0,
+    ...                     sector="saas").record["traits"]
+    {'industry': 'retail', 'plan': 'pro', 'group_id': 'acme'}
+    >>> map_segment_message({"type": "alias", "previousId": "anon-1", "userId": "u1"},
+    ...     received_ms=0, sector="saas").record["visitor_id"]
+    'anon-1'
     >>> map_segment_message({"type": "identify", "userId": "u1", "messageId": "m",
     ...                      "traits": {"email": "a@b.example", "industry": "retail"}},
     ...                     received_ms=1_800_000_000_000, sector="saas").record["traits"]
@@ -224,8 +272,19 @@ def map_segment_message(message: object, *, received_ms: int, sector: str,
     if kind not in SEGMENT_TYPES:
         raise BadPayload(f"{where}.type {kind!r:.40} is not a Segment call "
                          f"({', '.join(SEGMENT_TYPES + IGNORED_TYPES)})")
+    if kind == "alias":
+        text(message, "anonymousId", where, max_chars=MAX_ID_CHARS)  # checked, not used
+        mapping(message, "context", where)
+        given = text(message, "messageId", where, max_chars=MAX_ID_CHARS)
+        if given is not None and not given.strip():
+            raise BadPayload(f"{where}.messageId must not be empty")
+        return _alias(message, where, _event_time(message, where, received_ms, sent_at),
+                      given or str(uuid.uuid4()))
     visitor, user, message_id = _ids(message, where)
     event_time = _event_time(message, where, received_ms, sent_at)
+    if kind == "group":
+        mapping(message, "context", where)
+        return _group(message, where, visitor, user, event_time, message_id)
     if kind == "identify":
         traits = {**mapping(mapping(message, "context", where), "traits", f"{where}.context"),
                   **mapping(message, "traits", where)}
@@ -234,10 +293,15 @@ def map_segment_message(message: object, *, received_ms: int, sector: str,
                                 traits=public_map(traits))
         return MappedRecord("ProfileUpdate", record, message_id)
     props = mapping(message, "properties", where)
+    if kind == "screen":
+        name = (text(message, "name", where) or text(props, "name", f"{where}.properties")
+                or "").strip()
+        if not text(props, "url", f"{where}.properties", max_chars=MAX_URL_CHARS):
+            props = {**props, "url": SCREEN_URL + quote(name, safe="")}
     page, visit, session = _page_and_context(message, props, where, batch_context or {},
                                              sector, url_required=kind == "page")
     parts: dict[str, Any]
-    if kind == "page":
+    if kind in ("page", "screen"):
         event_type, parts = "page_view", {}
     else:
         event = text(message, "event", where, required=True, max_chars=200)

@@ -28,8 +28,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     """
     parser = sub.add_parser(
         "collector", help="HTTP ingestion: Segment Tracking API + the tracker's endpoint",
-        description="Accept Segment calls (/v1/track, /v1/page, /v1/identify, /v1/batch with "
-                    "write-key Basic auth) and the tracker's batches (/v1/t), map them to "
+        description="Accept Segment calls (/v1/track, /v1/page, /v1/screen, /v1/identify, "
+                    "/v1/alias, /v1/group, /v1/batch with write-key Basic auth) and the "
+                    "tracker's batches (/v1/t), map them to "
                     "ClickEvent/ProfileUpdate, validate, and produce them keyed by visitor. "
                     "Every option of pipeline.collector.CollectorOptions is also read from "
                     "RTP_COLLECTOR_<OPTION>, e.g. RTP_COLLECTOR_WRITE_KEYS=k1,k2, "

@@ -129,22 +129,27 @@ def run_demo(settings: Settings, options: DemoOptions | None = None,
         echo(report.to_text())
         _write_report(report, logs / "summary.txt")
         echo(f"(summary saved to {logs / 'summary.txt'})")
-        html = _experiment_report(settings, logs, options.control_share, echo)
+        html = _experiment_report(settings, logs, echo)
         if html is not None:
+            # Each logged decision records the run's control share: the command needs no flag.
             echo(f"experiment report: {html}  (rtp report {logs / 'decisions.jsonl'} "
                  f"{logs / 'outcomes.jsonl'})")
     return report
 
 
-def _experiment_report(settings: Settings, folder: Path, control_share: float,
+def _experiment_report(settings: Settings, folder: Path,
                        echo: Callable[[str], None]) -> Path | None:
-    """Export this run's decision log and outcomes and write the HTML experiment report."""
+    """Export this run's decision log and outcomes and write the HTML experiment report.
+
+    The control share is read from the log (every decision records it), as the printed
+    ``rtp report`` command does.
+    """
     from pipeline.replay import ReplayError, build_report
     from pipeline.replay.sources import export_topics
 
     try:
         log_path, outcomes_path = export_topics(settings, folder, idle_timeout_s=5.0)
-        report = build_report(log_path, outcomes_path, control_share=control_share)
+        report = build_report(log_path, outcomes_path)
         return report.write_html(folder / "report.html")
     except (ReplayError, OSError) as exc:  # the demo's own summary is already printed
         echo(f"no experiment report: {exc}")

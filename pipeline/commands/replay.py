@@ -12,6 +12,7 @@ signals on new topics with ``--to-topic`` / ``--signals-topic``) plus
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Callable
@@ -33,6 +34,10 @@ examples:
   rtp replay events.jsonl --outcomes outcomes.jsonl --catalog other.yaml --out runs/candidate
   rtp replay --topics --from 2025-03-01T00:00:00Z --to 2025-03-02T00:00:00Z --out runs/day
   rtp replay --topics --options candidate.yaml --to-topic backtest.decisions.log --out runs/x
+
+control share: each logged decision records the live run's share, and the replay
+follows it (as it changed, if it changed); --control-share or decider.control_share
+in an options file sets it instead
 
 candidate options file (JSON or YAML, nested like EngineOptions, dotted keys allowed):
   signals: {hesitation: {min_dwell_ms: 20000}}
@@ -91,6 +96,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                         help="another action catalog (default deploy/catalog/actions.yaml)")
     config.add_argument("--options", type=Path, default=None, metavar="FILE",
                         help="JSON/YAML overrides of EngineOptions fields")
+    config.add_argument("--control-share", type=float, default=None, metavar="SHARE",
+                        help="share of visitors in control (default: the share each logged "
+                             "decision recorded, as the live run did; else the configured "
+                             "0.1)")
     config.add_argument("--seed", type=int, default=None, metavar="N",
                         help="seed of the bandit's draws and of the intent model "
                              "(default: the configured ones)")
@@ -120,8 +129,9 @@ def _fail(message: str) -> int:
 def run_replay_command(args: argparse.Namespace, settings: Settings) -> int:
     """Run ``rtp replay`` with parsed ``args``; 0 on success, 2 on bad input or options."""
     from pipeline.replay.bounds import parse_bound
+    from pipeline.replay.engine import ReplayOptions
     from pipeline.replay.errors import ReplayError
-    from pipeline.replay.overrides import engine_options
+    from pipeline.replay.overrides import engine_options, load_overrides, sets_control_share
     from pipeline.replay.progress import Progress
     from pipeline.replay.runner import FileInputs, file_records, run_replay
     from pipeline.replay.sinks import RecordWriter, ReplaySink, TopicSink
@@ -134,9 +144,17 @@ def run_replay_command(args: argparse.Namespace, settings: Settings) -> int:
         return _fail("--signals-topic needs --to-topic")
     if args.limit is not None and args.limit < 0:
         return _fail("--limit must be >= 0")
+    if args.control_share is not None and not 0.0 <= args.control_share < 1.0:
+        return _fail("--control-share must be within [0, 1)")
     sources: TopicSources | None = None
     try:
         options = engine_options(args.options, args.catalog, args.seed)
+        pinned = args.control_share is not None or (
+            args.options is not None and sets_control_share(load_overrides(args.options)))
+        if args.control_share is not None:
+            options = dataclasses.replace(options, decider=dataclasses.replace(
+                options.decider, control_share=args.control_share))
+        replay_options = ReplayOptions(follow_logged_control_share=not pinned)
         start = parse_bound(args.start) if args.start else None
         end = parse_bound(args.end) if args.end else None
         codec = Codec.default()
@@ -162,8 +180,8 @@ def run_replay_command(args: argparse.Namespace, settings: Settings) -> int:
                                   args.format)
             sink = TopicSink(settings, args.to_topic, writer, args.signals_topic, codec)
         progress = Progress(total=total, quiet=args.quiet)
-        run = run_replay(records, options, args.out, args.format, sink=sink, progress=progress,
-                         codec=codec)
+        run = run_replay(records, options, args.out, args.format, sink=sink,
+                         options=replay_options, progress=progress, codec=codec)
     except ReplayError as exc:
         return _fail(str(exc))
     except OSError as exc:

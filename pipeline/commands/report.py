@@ -20,8 +20,12 @@ __all__ = ["register", "run_report"]
 
 _EPILOG = """\
 examples:
-  rtp report decisions.jsonl outcomes.jsonl --control-share 0.1 --html report.html
+  rtp report decisions.jsonl outcomes.jsonl --html report.html
+  rtp report old-decisions.jsonl old-outcomes.jsonl --control-share 0.1
   rtp report --from-topics --since 2025-03-01T00:00:00Z --html report.html
+
+the control share comes from the log (each decision records it); a log that mixes
+shares, or was written before DecisionLog v2, needs --control-share (exit 2 otherwise)
 
 exit status: 0 done (a sample-ratio mismatch is a warning in the report), 2 unusable input
 """
@@ -35,7 +39,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     >>> register(parser.add_subparsers(dest="command"), lambda p: None)
     >>> args = parser.parse_args(["report", "d.jsonl", "o.jsonl", "--html", "r.html"])
     >>> args.control_share, args.html.name
-    (0.1, 'r.html')
+    (None, 'r.html')
     """
     parser = sub.add_parser(
         "report", help="experiment report: lift of personalized over control, with intervals",
@@ -49,9 +53,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                         help="decision log (.jsonl or .avro)")
     parser.add_argument("outcomes", nargs="?", type=Path, default=None, metavar="OUTCOMES",
                         help="outcomes (.jsonl or .avro)")
-    parser.add_argument("--control-share", type=float, default=0.1, metavar="SHARE",
+    parser.add_argument("--control-share", type=float, default=None, metavar="SHARE",
                         help="configured share of visitors in control, for the sample-ratio "
-                             "check (default 0.1)")
+                             "check (default: the share every decision recorded; needed for "
+                             "logs written before DecisionLog v2; overrides the log)")
     parser.add_argument("--html", type=Path, default=None, metavar="FILE",
                         help="also write the report as a self-contained HTML page")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")

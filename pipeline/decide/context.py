@@ -52,7 +52,8 @@ class DecisionContext:
     extras
         Live values for payloads the session features do not carry (e.g. ``rooms_left``).
     experiment_unit
-        Id the experiment arm is assigned on (default ``visitor_id``).
+        Id the experiment arm is assigned on (default ``visitor_id``): the person's unit
+        from their profile, see :mod:`pipeline.decide.experiments`.
 
     >>> DecisionContext("v", "s", "e", "click", 0, {}, {}, consent=False).experiment_unit is None
     True

@@ -284,6 +284,7 @@ class Decider:
             "intent_probability": float(ctx.intent_probability),
             "intent_class": ctx.intent_class,
             "served": served,
+            "control_share": self.options.control_share,
         }
         new_history = (
             history.with_delivered(ctx.session_id, decision_id, action.id, action.slot)

@@ -1,8 +1,20 @@
 """Experiment arms: a sticky, deterministic split of visitors into control and personalized.
 
-The arm is a pure function of ``(salt, unit id)``: the same visitor gets the same arm on
-every worker, after every restart and in every replay, with no state to store. Changing the
-salt reshuffles everyone (a new experiment).
+The arm is a pure function of ``(salt, unit id)``: the same unit gets the same arm on
+every worker, after every restart and in every replay. Changing the salt reshuffles
+everyone (a new experiment).
+
+The unit is the **person**, fixed at first sight: the engine draws the arm from the
+person's ``experiment_unit`` (stored with the profile: the first visitor id the profile
+was created with, kept through ``identify``, ``alias`` and merges, see
+:mod:`pipeline.profiles.updates`), else from the visitor id. It is never the user id:
+
+- a visitor who identifies mid-session keeps the arm their anonymous visits had (the
+  profile created by the identify takes their visitor id as its unit);
+- a second device (another anonymous id) is bucketed on its own visitor id until an
+  ``identify`` or ``alias`` joins it to the person; from then on it gets the person's arm
+  (the first device's). That device can change arm once, at the join: the report counts a
+  visitor in the arm of their first decision and warns (``arm_conflict``) when any did.
 
 >>> assign_arm("visitor-42") == assign_arm("visitor-42")
 True

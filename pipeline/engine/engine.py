@@ -201,7 +201,7 @@ class Engine:
             active_signals=active, new_signals=new_rules,
             intent_probability=probability, intent_class=cls, intent_class_changed=changed,
             history=state.history, extras=extras,
-            experiment_unit=event.get("user_id") or visitor_id,
+            experiment_unit=(profile and profile.experiment_unit) or visitor_id,
         )
         decision = decider.decide(ctx)
         if decision is not None:

@@ -63,6 +63,8 @@ def apply_conversion(
     ):
         return state
     new = state.copy()
+    if new.experiment_unit is None:
+        new.experiment_unit = visitor_id  # first sight of the person (see ProfileState)
     new.purchased_ever = True
     new.past_purchases += 1
     if order_id:

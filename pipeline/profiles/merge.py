@@ -33,6 +33,8 @@ def merge_profiles(
     * traits: ``primary`` wins, ``other`` fills the gaps (free-form traits up to
       ``max_traits``);
     * purchases: the larger count, ``purchased_ever`` if either; sessions added;
+    * experiment unit: ``primary``'s, else ``other``'s (the person keeps the arm they were
+      first given; see :mod:`pipeline.decide.experiments`);
     * consent: the most restrictive answer wins (a refusal on any device is a
       refusal); when the result does not allow personalization, profile data is
       scrubbed.
@@ -51,9 +53,13 @@ def merge_profiles(
     for visitor_id in extra:
         if visitor_id != merged.user_id:
             merged.add_visitor(visitor_id)
+    if merged.experiment_unit is None:
+        merged.experiment_unit = other.experiment_unit or (
+            other.key if other.user_id is None else None)
     merged.loyalty_tier = merged.loyalty_tier or other.loyalty_tier
     merged.preferred_category = merged.preferred_category or other.preferred_category
     merged.industry = merged.industry or other.industry
+    merged.plan = merged.plan or other.plan
     for key, value in other.traits.items():
         if key not in merged.traits and len(merged.traits) < opts.max_traits:
             merged.traits[key] = value

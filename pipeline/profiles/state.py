@@ -37,8 +37,9 @@ class ProfileState:
     visitor_ids
         Every visitor (device/cookie) id stitched to this person, for
         cross-device stitching and so that erasure can find all of them.
-    loyalty_tier, past_purchases, preferred_category, industry
-        First-class traits (zero-party data is first-class).
+    loyalty_tier, past_purchases, preferred_category, industry, plan
+        First-class traits (zero-party data is first-class; ``industry`` and ``plan``
+        also come from the account, Segment's ``group``).
     traits
         Other sanitized traits (no personal data, bounded by ``max_traits``).
     consent_personalization, consent_analytics
@@ -55,6 +56,10 @@ class ProfileState:
         Last session counted (idempotence).
     updated_ms
         Event time of the latest change.
+    experiment_unit
+        The id the person's experiment arm is drawn from, set once when the profile is
+        first created (the visitor id it was created with) and kept through identify,
+        alias and merges (see :func:`~pipeline.profiles.merge.merge_profiles`).
     version
         Format version; see :data:`PROFILE_STATE_VERSION`.
 
@@ -69,6 +74,7 @@ class ProfileState:
     past_purchases: int = 0
     preferred_category: str | None = None
     industry: str | None = None
+    plan: str | None = None
     traits: dict[str, str] = field(default_factory=dict)
     consent_personalization: bool | None = None
     consent_analytics: bool | None = None
@@ -78,6 +84,7 @@ class ProfileState:
     sessions: int = 0
     last_session_id: str | None = None
     updated_ms: int = 0
+    experiment_unit: str | None = None
     version: int = PROFILE_STATE_VERSION
 
     def copy(self) -> ProfileState:
@@ -96,6 +103,7 @@ class ProfileState:
             past_purchases=self.past_purchases,
             preferred_category=self.preferred_category,
             industry=self.industry,
+            plan=self.plan,
             traits=dict(self.traits),
             consent_personalization=self.consent_personalization,
             consent_analytics=self.consent_analytics,
@@ -105,6 +113,7 @@ class ProfileState:
             sessions=self.sessions,
             last_session_id=self.last_session_id,
             updated_ms=self.updated_ms,
+            experiment_unit=self.experiment_unit,
             version=self.version,
         )
 
@@ -132,6 +141,7 @@ class ProfileState:
         self.past_purchases = 0
         self.preferred_category = None
         self.industry = None
+        self.plan = None
         self.traits = {}
         self.purchased_ever = False
         self.recent_order_ids = []
@@ -161,7 +171,8 @@ class ProfileState:
         """
         opts = options or ProfileOptions()
         if not self.allows_personalization(opts):
-            return ProfileView(personalization_allowed=False, identified=self.user_id is not None)
+            return ProfileView(personalization_allowed=False, identified=self.user_id is not None,
+                               experiment_unit=self.experiment_unit)
         return ProfileView(
             personalization_allowed=True,
             returning=(
@@ -174,8 +185,10 @@ class ProfileState:
             past_purchases=self.past_purchases,
             preferred_category=self.preferred_category,
             industry=self.industry,
+            plan=self.plan,
             purchased_ever=self.purchased_ever,
             identified=self.user_id is not None,
+            experiment_unit=self.experiment_unit,
         )
 
     def to_bytes(self) -> bytes:

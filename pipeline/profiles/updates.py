@@ -144,7 +144,7 @@ def _apply_traits(state: ProfileState, traits: Mapping[str, Any],
                 state.past_purchases = int(value)
             else:
                 dropped.append(key)
-        elif key in ("loyalty_tier", "preferred_category", "industry"):
+        elif key in ("loyalty_tier", "preferred_category", "industry", "plan"):
             setattr(state, key, value or None)
         elif value == "":
             state.traits.pop(key, None)
@@ -169,10 +169,10 @@ def apply_profile_update(
     * ``identify``: stitch ``visitor_id`` to ``user_id``. Pass the anonymous,
       visitor-keyed profile as ``anonymous`` (if one exists) to merge it in with
       :func:`merge_profiles`; its key is then listed in ``absorbed_keys``.
-    * ``traits``: merge sanitized traits (personal data dropped, see
-      :mod:`pipeline.profiles.privacy`). An empty value unsets a trait. Nothing
-      is stored while personalization is not allowed (opt-out, or
-      ``consent_required`` and no consent yet). ``past_purchases`` must be digits.
+    * ``traits`` (and the traits an ``identify`` carries): merge sanitized traits
+      (personal data dropped, see :mod:`pipeline.profiles.privacy`). An empty value
+      unsets a trait. Nothing is stored while personalization is not allowed (opt-out,
+      or ``consent_required`` and no consent yet). ``past_purchases`` must be digits.
     * ``consent``: record the answer; a refusal scrubs all profile data except
       identity and consent. A consent update older than the recorded one is ignored.
     * ``erasure``: ``state`` becomes ``None``; ``erase_keys`` lists the user id and
@@ -222,11 +222,14 @@ def apply_profile_update(
     if u.user_id is not None:
         new.user_id = u.user_id
         new.add_visitor(u.visitor_id)
+    if new.experiment_unit is None:
+        # First sight of the person: their arm is drawn from this visitor id from now on.
+        new.experiment_unit = u.visitor_id
     new.updated_ms = max(new.updated_ms, u.event_time)
 
     dropped: tuple[str, ...] = ()
     ignored: str | None = None
-    if u.kind == "traits":
+    if u.kind in ("traits", "identify"):
         if new.allows_personalization(opts):
             dropped = _apply_traits(new, u.traits, opts)
         else:

@@ -26,12 +26,19 @@ class ProfileView:
         Seen before: an earlier session, a purchase, or more than one device.
     loyalty_tier, preferred_category, industry
         First- and zero-party traits, ``None`` when unknown.
+    plan
+        The account's plan (Segment ``group`` traits), ``None`` when unknown.
     past_purchases
         Conversions known from traits (CRM) plus those seen in the stream.
     purchased_ever
         At least one conversion.
     identified
         The profile belongs to a known user id (not only an anonymous visitor).
+    experiment_unit
+        The id the person's experiment arm is drawn from: the first visitor id the
+        profile was created with, kept through identify and alias, so every device
+        of the person gets the same arm (see :mod:`pipeline.decide.experiments`).
+        ``None`` for views stored before it existed.
 
     >>> view = ProfileView(loyalty_tier="gold", past_purchases=2, returning=True)
     >>> view.loyalty_tier, view.personalization_allowed
@@ -46,3 +53,5 @@ class ProfileView:
     industry: str | None = None
     purchased_ever: bool = False
     identified: bool = False
+    plan: str | None = None
+    experiment_unit: str | None = None

@@ -20,6 +20,7 @@ control with lifts, a sample-ratio check, breakdowns and an HTML page.
 """
 
 from pipeline.replay.bounds import RangeBound, parse_bound
+from pipeline.replay.control_share import ControlShare, resolve_control_share
 from pipeline.replay.engine import Replayer, ReplayMetrics, ReplayOptions, replay
 from pipeline.replay.errors import (
     EmptyLog,
@@ -32,7 +33,9 @@ from pipeline.replay.errors import (
     OptionsOverrideError,
     ReplayError,
     ReplaySourceError,
+    UnknownControlShare,
     UnknownTarget,
+    UnknownTargetAction,
     UnsupportedLogFormat,
 )
 from pipeline.replay.intervals import Interval
@@ -95,6 +98,7 @@ from pipeline.replay.synthetic import SyntheticLog, SyntheticOptions, generate_s
 
 __all__ = [
     "ESTIMATORS",
+    "ControlShare",
     "EmptyLog",
     "Estimate",
     "EvaluationResult",
@@ -135,7 +139,9 @@ __all__ = [
     "SyntheticOptions",
     "TargetPolicy",
     "TopicSink",
+    "UnknownControlShare",
     "UnknownTarget",
+    "UnknownTargetAction",
     "UnsupportedLogFormat",
     "WeightDiagnostics",
     "always_policy",
@@ -166,6 +172,7 @@ __all__ = [
     "read_outcomes",
     "read_page_views",
     "replay",
+    "resolve_control_share",
     "run_replay",
     "target_policy",
     "topic_sources",

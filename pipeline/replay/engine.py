@@ -20,7 +20,12 @@ decoded-state cache in front, ``visitor-profiles``, ``profiles``) and one
   action for that trigger, the outcome is counted as ``counterfactual`` and not
   learned from. Without the logged decision the outcome is applied and counted
   as ``unverified``;
-- DecisionLog (the one recorded live): remembered, for that check.
+- DecisionLog (the one recorded live): remembered, for that check. Its recorded
+  ``control_share`` (DecisionLog v2) becomes the replay's control share from then on
+  (``follow_logged_control_share``), so the replay splits visitors as the live run
+  did; a log that changed its share mid-run is followed as it changed. A share set
+  explicitly (``rtp replay --control-share``, or ``decider.control_share`` in an
+  options file) is kept instead; without logged decisions the configured share applies.
 
 Anything that cannot be used (undecodable, schema-invalid, meaningless, late,
 or failing in the core) becomes a DeadLetter record with a reason code, and is
@@ -111,7 +116,9 @@ class ReplayOptions:
     decision id is remembered for joining outcomes; older ones are forgotten (an
     outcome that late is past any reward wait anyway) and their outcomes count as
     ``unmatched``. ``state_cache_entries``: decoded visitor states kept in front of
-    the bytes table, as the worker's cache does.
+    the bytes table, as the worker's cache does. ``follow_logged_control_share``:
+    decide with the control share each logged decision recorded (False: keep the
+    configured one).
 
     >>> ReplayOptions().decision_memory_ms // 60_000
     120
@@ -121,6 +128,7 @@ class ReplayOptions:
     worker: str = "rtp-replay"
     decision_memory_ms: int = 2 * 60 * 60 * 1000
     state_cache_entries: int = 50_000
+    follow_logged_control_share: bool = True
 
 
 @dataclass
@@ -153,6 +161,8 @@ class ReplayMetrics:
     profile_updates_read: int = 0
     profile_updates_applied: int = 0
     logged_decisions_read: int = 0
+    #: Control shares adopted from the logged decisions, in the order they took effect.
+    control_shares_followed: list[float] = field(default_factory=list)
     conversions: int = 0
     rewards_applied: int = 0
     learner_updates: int = 0
@@ -193,6 +203,7 @@ class ReplayMetrics:
                 "delivered": self.decisions_delivered,
                 "by_action": dict(sorted(self.decisions_by_action.items())),
                 "by_arm": dict(sorted(self.decisions_by_arm.items())),
+                "control_shares_followed": list(self.control_shares_followed),
             },
             "signals": {
                 "total": sum(self.signals_by_rule.values()),
@@ -344,6 +355,7 @@ class Replayer:
             decision = record["decision"]
             self._remember(self.logged, str(decision["decision_id"]),
                            str(decision["action_id"]), int(decision["created_at"]))
+            self._follow_control_share(float(record.get("control_share", -1.0)))
         if when is not None and when > self.watermark_ms:
             self.watermark_ms = when
             m.watermark_ms = when
@@ -406,6 +418,15 @@ class Replayer:
     def _drop(self, key: str) -> None:
         self.cache.forget(key.encode())
         self.visitors.pop(key, None)
+
+    def _follow_control_share(self, share: float) -> None:
+        """Decide from now on with the control share the live run recorded (if following)."""
+        decider = self.engine.learner.decider
+        if (not self.options.follow_logged_control_share or not 0.0 <= share <= 1.0
+                or share == decider.options.control_share):
+            return
+        decider.options = replace(decider.options, control_share=share)
+        self.metrics.control_shares_followed.append(share)
 
     def _remember(self, memory: OrderedDict[str, tuple[str, int]], decision_id: str,
                   action_id: str, created_at: int) -> None:

@@ -27,7 +27,9 @@ __all__ = [
     "OptionsOverrideError",
     "ReplayError",
     "ReplaySourceError",
+    "UnknownControlShare",
     "UnknownTarget",
+    "UnknownTargetAction",
     "UnsupportedLogFormat",
 ]
 
@@ -138,6 +140,25 @@ class UnknownTarget(ReplayError):
         )
 
 
+class UnknownTargetAction(UnknownTarget):
+    """``always:<action_id>`` names an action the log never saw (neither chosen nor eligible).
+
+    >>> err = UnknownTargetAction("banana", ["a", "b"], decisions=10)
+    >>> str(err).split(" (")[0], isinstance(err, UnknownTarget)
+    ("target 'always:banana' names an action in none of the 10 logged decisions", True)
+    """
+
+    def __init__(self, action_id: str, known: Sequence[str], decisions: int) -> None:
+        self.name = f"always:{action_id}"
+        self.action_id = action_id
+        shown = ", ".join(sorted(known)[:20]) or "none"
+        ReplayError.__init__(
+            self,
+            f"target {self.name!r} names an action in none of the {decisions} logged "
+            f"decisions (neither chosen nor eligible): nothing in the log says what it would "
+            f"earn; actions in the log: {shown}")
+
+
 class EmptyLog(ReplayError):
     """There are no decisions to evaluate or report on.
 
@@ -151,6 +172,14 @@ class InvalidOptions(ReplayError):
 
     >>> str(InvalidOptions("folds must be at least 2, got 1"))
     'folds must be at least 2, got 1'
+    """
+
+
+class UnknownControlShare(ReplayError):
+    """The decision log does not say which control share to check against (none, or mixed).
+
+    >>> isinstance(UnknownControlShare("give it with --control-share"), ReplayError)
+    True
     """
 
 

@@ -118,6 +118,7 @@ class JoinedRow:
     conversions: int = 0
     n_outcomes: int = 0
     reward: float = 0.0
+    control_share: float = -1.0
 
 
 @dataclass(frozen=True)
@@ -244,6 +245,7 @@ def join_records(
                 conversions=tally.conversions,
                 n_outcomes=tally.count,
                 reward=reward,
+                control_share=float(log.get("control_share", -1.0)),
             )
         )
     unmatched_count = sum(t.count for did, t in tallies.items() if did not in seen_decisions)

@@ -53,6 +53,7 @@ from pipeline.replay.errors import (
     InvalidPropensity,
     InvalidTargetPolicy,
     MissingPropensity,
+    UnknownTargetAction,
 )
 from pipeline.replay.intervals import bootstrap_ratio
 from pipeline.replay.join import JoinedRow, RewardWeights, join_files
@@ -615,7 +616,8 @@ def evaluate(
 
     ``target`` is ``"uniform"``, ``"logged"``, ``"greedy"`` (greedy over the
     reward model fitted on the log, cross-fitted so each row's choice comes from
-    a model that did not see it) or ``"always:<action_id>"``. Outcomes whose
+    a model that did not see it) or ``"always:<action_id>"`` (an action the log
+    never chose nor listed as eligible raises :class:`UnknownTargetAction`). Outcomes whose
     decision is missing from the log add an ``unmatched_outcomes`` warning.
 
     >>> import tempfile, pathlib
@@ -633,6 +635,12 @@ def evaluate(
     joined = join_files(log_path, outcomes_path, opts.weights, file_options)
     used = [r for r in joined.rows if opts.include_unserved or r.served]
     policy = None if target == "greedy" else target_policy(target)
+    if target.startswith("always:"):
+        action = target[len("always:"):]
+        known = {r.action_id for r in joined.rows} | {a for r in joined.rows
+                                                      for a in r.eligible}
+        if action not in known:
+            raise UnknownTargetAction(action, sorted(known), len(joined.rows))
     model: RewardPredictor | None = None
     if used and (policy is None or any(e in ("dr", "dm") for e in estimators)):
         check_propensities(used)

@@ -48,7 +48,7 @@ from pipeline.decide import CatalogError, load_catalog
 from pipeline.engine import EngineOptions
 from pipeline.replay.errors import OptionsOverrideError
 
-__all__ = ["apply_overrides", "engine_options", "load_overrides"]
+__all__ = ["apply_overrides", "engine_options", "load_overrides", "sets_control_share"]
 
 T = TypeVar("T")
 
@@ -85,6 +85,20 @@ def load_overrides(path: str | Path) -> dict[str, Any]:
             source, "", f"the file must hold a mapping of option names, got {type(data).__name__}"
         )
     return dict(data)
+
+
+def sets_control_share(overrides: Mapping[str, Any]) -> bool:
+    """Whether an overrides mapping sets ``decider.control_share`` (nested or dotted).
+
+    >>> sets_control_share({"decider": {"control_share": 0.2}})
+    True
+    >>> sets_control_share({"decider.control_share": 0.2}), sets_control_share({"decider": {}})
+    (True, False)
+    """
+    if "decider.control_share" in overrides:
+        return True
+    decider = overrides.get("decider")
+    return isinstance(decider, Mapping) and "control_share" in decider
 
 
 def _nest(overrides: Mapping[str, Any], source: str, prefix: str) -> dict[str, Any]:

@@ -20,12 +20,16 @@ Lift is personalized minus control (absolute) and personalized / control - 1
 (absolute) and the Katz log interval (relative) for rates; seeded bootstrap over
 visitors, each arm resampled independently, for revenue per visitor and order
 value. The sample-ratio-mismatch check is a chi-square test of visitor counts
-against the configured control share (warning when ``p < srm_alpha``).
+against the configured control share (warning when ``p < srm_alpha``): the share
+each decision recorded (DecisionLog v2), unless one is given explicitly (see
+:mod:`pipeline.replay.control_share` for old logs and logs that mix shares).
 
 Breakdowns: per action (decisions, click/conversion rate and revenue per
 decision, per arm) and per segment (conversion by arm and its lift) for the
 ``segment_keys`` of ``categorical_features`` (visitor's first decision) and the
-intent class. Time series at ``time_buckets`` points: cumulative conversion
+intent class of the visitor's **last** decision (where their visit got to: the intent
+class of the first decision is "browsing" for nearly everyone, since intent builds up
+over a visit). Time series at ``time_buckets`` points: cumulative conversion
 rates and lift of visitors enrolled so far (their final outcome), and cumulative
 reward per decision by arm.
 
@@ -52,6 +56,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pipeline.replay.control_share import resolve_control_share
 from pipeline.replay.errors import EmptyLog, InvalidOptions, LogFormatError
 from pipeline.replay.intervals import (
     Interval,
@@ -63,6 +68,7 @@ from pipeline.replay.intervals import (
 from pipeline.replay.join import JoinedRow, RewardWeights, join_files
 from pipeline.replay.logfile import LogFileOptions
 from pipeline.replay.notices import ReplayWarning
+from pipeline.replay.sequential import AlwaysValidInterval, confidence_sequence
 
 __all__ = [
     "ActionBreakdown",
@@ -74,6 +80,7 @@ __all__ = [
     "SrmCheck",
     "TimelinePoint",
     "VisitorSummary",
+    "always_valid_text",
     "build_report",
     "build_report_from_rows",
     "format_lift",
@@ -98,7 +105,10 @@ class ReportOptions:
     ``segment_keys``: ``categorical_features`` keys to break down by.
     ``time_buckets``: points of the time series. ``top_actions``: actions shown
     by name in the action-mix chart (the rest are "other"). ``weights``: reward
-    weights for the cumulative-reward series.
+    weights for the cumulative-reward series. ``cs_tuning_visitors``,
+    ``cs_min_visitors``: the always-valid interval's tuning (tightest near that many
+    visitors; fixed in advance) and the visitors it needs before it is reported (see
+    :mod:`pipeline.replay.sequential`).
 
     >>> ReportOptions().srm_alpha
     0.001
@@ -113,6 +123,8 @@ class ReportOptions:
     time_buckets: int = 24
     top_actions: int = 7
     weights: RewardWeights = field(default_factory=RewardWeights)
+    cs_tuning_visitors: int = 1000
+    cs_min_visitors: int = 100
 
 
 @dataclass(frozen=True)
@@ -195,6 +207,8 @@ class SrmCheck:
     chi_square: float
     p_value: float
     mismatch: bool
+    #: Where the expected share came from: "recorded" in the log, or "given" explicitly.
+    share_source: str = "given"
 
 
 @dataclass(frozen=True)
@@ -289,7 +303,7 @@ class Report:
     >>> rep = build_report_from_rows(join_records(syn.logs, syn.outcomes).rows, 0.5,
     ...                              ReportOptions(n_boot=50))
     >>> sorted(rep.to_dict())[:3]
-    ['actions', 'bounce_definition', 'confidence']
+    ['actions', 'always_valid_conversion_lift', 'bounce_definition']
     """
 
     n_decisions: int
@@ -302,6 +316,8 @@ class Report:
     options: ReportOptions
     bounce_definition: str = BOUNCE_DEFINITION
     sources: tuple[str, ...] = ()
+    #: Always-valid interval for the conversion lift (None: not computed).
+    always_valid: AlwaysValidInterval | None = None
 
     def metric(self, name: str) -> MetricLift:
         """The metric called ``name`` (``KeyError`` if absent)."""
@@ -360,6 +376,13 @@ class Report:
             "warnings": [w.to_dict() for w in self.warnings],
             "bounce_definition": self.bounce_definition,
             "sources": list(self.sources),
+            "always_valid_conversion_lift": None if self.always_valid is None else {
+                "low": _num(self.always_valid.low), "high": _num(self.always_valid.high),
+                "confidence": self.always_valid.confidence,
+                "visitors": self.always_valid.visitors,
+                "tuning_visitors": self.always_valid.tuning_visitors,
+                "conclusive": self.always_valid.conclusive,
+            },
         }
 
     def to_text(self) -> str:
@@ -445,7 +468,7 @@ def summarise_visitors(
             bounced = len(own) == 1 and not clicked and conversions == 0
         cats = first.categorical_features
         segments = {k: cats[k] for k in segment_keys if k in cats}
-        segments["intent_class"] = first.intent_class
+        segments["intent_class"] = own[-1].intent_class  # where the visit got to
         summaries.append(
             VisitorSummary(
                 visitor_id=visitor,
@@ -585,7 +608,7 @@ def _timeline(
 
 def build_report_from_rows(
     rows: Sequence[JoinedRow],
-    control_share: float,
+    control_share: float | None = None,
     options: ReportOptions | None = None,
     page_views: Mapping[str, int] | None = None,
     sources: Sequence[str] = (),
@@ -593,7 +616,9 @@ def build_report_from_rows(
     """Build the report from joined rows (see the module docstring for definitions).
 
     ``control_share`` is the configured share of visitors in the control group,
-    for the sample-ratio-mismatch check.
+    for the sample-ratio-mismatch check; ``None`` reads it from the rows (each
+    decision records it since DecisionLog v2; see
+    :func:`~pipeline.replay.control_share.resolve_control_share`).
 
     >>> build_report_from_rows([], 0.1)
     Traceback (most recent call last):
@@ -601,10 +626,12 @@ def build_report_from_rows(
     pipeline.replay.errors.EmptyLog: no decisions to report on
     """
     opts = options or ReportOptions()
-    if not 0.0 < control_share < 1.0:
+    if control_share is not None and not 0.0 < control_share < 1.0:
         raise InvalidOptions(f"control_share must be in (0, 1), got {control_share}")
     if not rows:
         raise EmptyLog("no decisions to report on")
+    resolved = resolve_control_share((r.control_share for r in rows), control_share)
+    control_share = resolved.share
     visitors, conflicts = summarise_visitors(rows, opts.segment_keys, page_views)
     control = [v for v in visitors if v.arm == CONTROL]
     treated = [v for v in visitors if v.arm == PERSONALIZED]
@@ -620,6 +647,7 @@ def build_report_from_rows(
         chi_square=stat,
         p_value=p_value,
         mismatch=p_value < opts.srm_alpha,
+        share_source=resolved.source,
     )
     if srm.mismatch:
         warnings.append(
@@ -685,7 +713,12 @@ def build_report_from_rows(
                 SegmentBreakdown(key, value, len(t), len(c), pc, pt, pt - pc,
                                  newcombe_difference(st, len(t), sc, len(c), level))
             )
+    enrolled = [v for v in visitors if v.arm in (CONTROL, PERSONALIZED)]  # by first sight
+    always_valid = confidence_sequence(
+        [v.arm == CONTROL for v in enrolled], [v.converted for v in enrolled], control_share,
+        level, opts.cs_tuning_visitors, opts.cs_min_visitors)
     return Report(
+        always_valid=always_valid,
         n_decisions=len(rows),
         srm=srm,
         metrics=tuple(metrics),
@@ -702,7 +735,7 @@ def build_report_from_rows(
 def build_report(
     log_path: str | Path,
     outcomes_path: str | Path | None,
-    control_share: float,
+    control_share: float | None = None,
     options: ReportOptions | None = None,
     page_views: Mapping[str, int] | None = None,
     file_options: LogFileOptions | None = None,
@@ -732,6 +765,33 @@ def build_report(
         )
         report = dataclasses.replace(report, warnings=(*report.warnings, extra))
     return report
+
+
+#: How the text and HTML reports name where the expected control share came from.
+_SOURCES = {"recorded": "recorded in the log", "given": "given"}
+
+
+def always_valid_text(report: Report) -> str:
+    """One line on the always-valid interval of the conversion lift, and what it allows.
+
+    >>> from pipeline.replay.join import JoinedRow
+    >>> rows = [JoinedRow(decision_id=f"d{i}", visitor_id=f"v{i}", session_id="s",
+    ...                   created_at=i, action_id="a", propensity=1.0, eligible={"a": 1.0},
+    ...                   arm="control" if i % 2 else "personalized") for i in range(10)]
+    >>> always_valid_text(build_report_from_rows(rows, 0.5, ReportOptions(n_boot=5)))
+    'conversion lift, always-valid 95% interval: needs 100 visitors (have 10)'
+    """
+    cs = report.always_valid
+    if cs is None:
+        return "conversion lift, always-valid interval: not computed"
+    level = f"{cs.confidence:.0%}"
+    if not math.isfinite(cs.low):
+        return (f"conversion lift, always-valid {level} interval: needs "
+                f"{report.options.cs_min_visitors} visitors (have {cs.visitors})")
+    verdict = ("conclusive: it excludes 0, stopping here is allowed" if cs.conclusive
+               else "not conclusive yet (it includes 0): keep collecting")
+    return (f"conversion lift, always-valid {level} interval (valid however often you "
+            f"look): [{cs.low:+.2%}, {cs.high:+.2%}] -> {verdict}")
 
 
 def _pct(value: float) -> str:
@@ -799,7 +859,8 @@ def _render_text(report: Report) -> str:
         f"decisions {report.n_decisions}; visitors: personalized {s.personalized_visitors}, "
         f"control {s.control_visitors}",
         f"sample ratio: control {_pct(s.observed_control_share)} observed vs "
-        f"{_pct(s.expected_control_share)} configured; chi-square {s.chi_square:.2f}, "
+        f"{_pct(s.expected_control_share)} configured ({_SOURCES[s.share_source]}); "
+        f"chi-square {s.chi_square:.2f}, "
         f"p = {s.p_value:.3g} -> {'MISMATCH' if s.mismatch else 'ok'}",
         "",
     ]
@@ -815,7 +876,8 @@ def _render_text(report: Report) -> str:
             _fmt_interval(m.metric, m.relative_ci, relative=True),
         ])
     lines += _table(header, body)
-    lines += [f"bounce: {report.bounce_definition}", "", "per action (per decision):"]
+    lines += [f"bounce: {report.bounce_definition}", always_valid_text(report), "",
+              "per action (per decision):"]
     body = [
         [
             a.action_id,

@@ -22,7 +22,7 @@ import math
 from collections.abc import Sequence
 from html import escape
 
-from pipeline.replay.report import Report, format_lift, format_time
+from pipeline.replay.report import Report, always_valid_text, format_lift, format_time
 from pipeline.replay.svg import Series, line_chart, stacked_bars
 
 __all__ = ["render_report_html"]
@@ -173,9 +173,13 @@ def render_report_html(report: Report) -> str:
     s = report.srm
     level = f"{report.options.confidence:.0%}"
     srm_class = "alert" if s.mismatch else "ok"
+    cs_class = "ok" if report.always_valid is not None and report.always_valid.conclusive \
+        else "warn"
     srm_text = (
         f"Sample ratio: control {_pct(s.observed_control_share)} of visitors observed vs "
-        f"{_pct(s.expected_control_share)} configured (chi-square {s.chi_square:.2f}, "
+        f"{_pct(s.expected_control_share)} configured, "
+        f"{'recorded in the log' if s.share_source == 'recorded' else 'given'} "
+        f"(chi-square {s.chi_square:.2f}, "
         f"p = {s.p_value:.3g}): {'MISMATCH - lifts are not trustworthy' if s.mismatch else 'ok'}"
     )
     parts = [
@@ -200,7 +204,9 @@ def render_report_html(report: Report) -> str:
         "<h2>Metrics (per visitor)</h2>",
         _metrics_table(report),
         f'<p class="muted">Bounce: {escape(report.bounce_definition)}. Lift = personalized '
-        f"minus control; relative lift = personalized / control - 1. {level} intervals.</p>",
+        f"minus control; relative lift = personalized / control - 1. {level} intervals "
+        "(fixed horizon: valid for one look at a sample size set in advance).</p>",
+        f'<div class="box {cs_class}">{escape(always_valid_text(report))}</div>',
         "<h2>Over time</h2>",
         _charts(report),
         "<h2>Per action (per decision)</h2>",

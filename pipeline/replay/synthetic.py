@@ -351,6 +351,7 @@ def generate_synthetic_log(options: SyntheticOptions | None = None) -> Synthetic
                     "intent_probability": float(rng.random()),
                     "intent_class": intent,
                     "served": served,
+                    "control_share": o.control_share,
                 }
             )
             shown_action = action if served else o.default_action

@@ -50,6 +50,7 @@ CATEGORICAL_FEATURES: tuple[str, ...] = (
     "loyalty_tier",
     "preferred_category",
     "industry",
+    "plan",
 )
 
 

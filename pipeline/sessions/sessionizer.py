@@ -166,6 +166,7 @@ class Sessionizer:
             st.past_purchases = previous.past_purchases
             st.preferred_category = previous.preferred_category
             st.industry = previous.industry
+            st.plan = previous.plan
             st.stated_industry = previous.stated_industry
             st.recent_event_ids = list(previous.recent_event_ids)  # redeliveries stay duplicates
         self._fold(st, ev, event_fingerprint(ev.event_id), profile, in_order=True)
@@ -255,7 +256,8 @@ def _join(st: SessionState, profile: ProfileView) -> None:
         st.past_purchases = profile.past_purchases
         st.preferred_category = profile.preferred_category
         st.industry = profile.industry
+        st.plan = profile.plan
     else:
         st.profile_returning = False
-        st.loyalty_tier = st.preferred_category = st.industry = None
+        st.loyalty_tier = st.preferred_category = st.industry = st.plan = None
         st.past_purchases = 0

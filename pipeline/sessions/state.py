@@ -80,7 +80,7 @@ class SessionState:
         Session context, from the first event that carried it.
     converted, conversion_value, conversion_kind
         Purchase outcome of this session.
-    profile_returning, loyalty_tier, past_purchases, preferred_category, industry
+    profile_returning, loyalty_tier, past_purchases, preferred_category, industry, plan
         Profile traits joined in (only when personalization is allowed).
     recent_event_ids
         Fingerprints of the latest event ids (duplicate detection).
@@ -134,6 +134,7 @@ class SessionState:
     past_purchases: int = 0
     preferred_category: str | None = None
     industry: str | None = None
+    plan: str | None = None
     recent_event_ids: list[int] = field(default_factory=list)
     signals: SignalState = field(default_factory=SignalState)
     version: int = SESSION_STATE_VERSION
@@ -247,6 +248,7 @@ class SessionState:
             "loyalty_tier": self.loyalty_tier or unknown,
             "preferred_category": self.preferred_category or unknown,
             "industry": self.industry or self.stated_industry or unknown,
+            "plan": self.plan or unknown,
         }
         return SessionFeatures(numeric=numeric, categorical=categorical)
 
@@ -283,7 +285,7 @@ class SessionState:
             self.conversion_value,
             self.conversion_kind,
             int(self.profile_returning),
-            [self.loyalty_tier, self.preferred_category, self.industry],
+            [self.loyalty_tier, self.preferred_category, self.industry, self.plan],
             self.past_purchases,
             self.recent_event_ids,
             self.signals.to_obj(),
@@ -337,7 +339,9 @@ class SessionState:
          calculator_changes) = (int(v) for v in counts)
         page_type, category, product_id = page
         sector, traffic_source, device, country, landing = context
-        loyalty_tier, preferred_category, industry = traits
+        # A fourth trait (plan) since the account traits; states written before have three.
+        loyalty_tier, preferred_category, industry, *rest = traits
+        plan = rest[0] if rest else None
         return cls(
             visitor_id=str(visitor_id),
             first_event_ms=base,
@@ -380,6 +384,7 @@ class SessionState:
             past_purchases=int(past_purchases),
             preferred_category=_opt(preferred_category),
             industry=_opt(industry),
+            plan=_opt(plan),
             recent_event_ids=[int(v) for v in recent],
             signals=SignalState.from_obj(signals),
         )

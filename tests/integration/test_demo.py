@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
+import shlex
 from pathlib import Path
 
 import pytest
 
+from pipeline.cli import main
 from pipeline.commands.demo import DemoOptions, run_demo
 from pipeline.settings import Settings
 
@@ -30,3 +34,12 @@ def test_demo_runs_the_closed_loop_end_to_end(
     assert report.outcomes_sent > 0 and report.summary.rewards.decisions > 0
     # (Whether personalization beats control is the policy's property, checked offline on a
     # larger, seeded run in tests/unit/sim/test_policy_lift.py: a 30-second run is too short.)
+
+    # The report command the demo prints is right as printed: the share (0.5 in the demo)
+    # comes from the log, so the demo's own 50/50 split is not flagged as a mismatch.
+    printed = re.search(r"\(rtp report ([^)]*)\)", out)
+    assert printed is not None, out
+    assert main(["report", *shlex.split(printed.group(1)), "--json", "--n-boot", "20"]) == 0
+    srm = json.loads(capsys.readouterr().out)["srm"]
+    assert (srm["expected_control_share"], srm["share_source"]) == (0.5, "recorded")
+    assert srm["mismatch"] is False

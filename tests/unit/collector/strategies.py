@@ -37,9 +37,19 @@ def _ids(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def segment_calls(draw: st.DrawFn) -> dict[str, Any]:
-    """A valid page, track or identify call (any of the mapped track events, or a custom one)."""
-    kind = draw(st.sampled_from(["page", "track", "identify"]))
+    """A valid call of any Segment type (track: any mapped event, or a custom one)."""
+    kind = draw(st.sampled_from(["page", "track", "identify", "screen", "group", "alias"]))
     message: dict[str, Any] = {"type": kind, **_ids(draw)}
+    if kind == "alias":
+        message["previousId"] = draw(ids)
+        message["userId"] = draw(ids)
+    if kind == "group":
+        message["groupId"] = draw(ids)
+        message["traits"] = draw(st.dictionaries(
+            words | personal_keys | st.sampled_from(["industry", "plan"]), scalars, max_size=6))
+        return message
+    if kind == "screen" and draw(st.booleans()):
+        message["name"] = draw(words)
     if draw(st.booleans()):
         message["timestamp"] = draw(iso_times)
     context: dict[str, Any] = {"page": {"url": draw(urls)}}
@@ -49,6 +59,8 @@ def segment_calls(draw: st.DrawFn) -> dict[str, Any]:
         context["campaign"] = {"medium": draw(st.sampled_from(["cpc", "email", "x"])),
                                "name": draw(words)}
     message["context"] = context
+    if kind == "alias":
+        return message
     if kind == "identify":
         message["traits"] = draw(st.dictionaries(words | personal_keys, scalars, max_size=6))
         return message

@@ -25,6 +25,7 @@ from pipeline.collector.app import CollectorState, build_app
 from pipeline.collector.ingest import Ingestor
 from pipeline.collector.metrics import CollectorMetrics
 from pipeline.collector.options import CollectorOptions
+from pipeline.collector.segment import SEGMENT_TYPES
 from pipeline.serde import Codec
 from tests.unit.collector.strategies import NOW_MS, native_batches, segment_calls
 
@@ -133,7 +134,10 @@ def test_oversize_and_origin_and_auth_refusals(http: Http) -> None:
 
 
 def test_unknown_routes_and_methods_are_4xx_json(http: Http) -> None:
-    assert refused(http, "/v1/group", b"{}", AUTH) == 404
+    assert refused(http, "/v1/delete", b"{}", AUTH) == 404
+    # Every Segment call has its endpoint; one that cannot be used is a 400, not a 200.
+    assert refused(http, "/v1/group", b'{"anonymousId": "a"}', AUTH) == 400
+    assert refused(http, "/v1/alias", b'{"userId": "u"}', AUTH) == 400
 
     async def get() -> int:
         return (await http.client.get("/v1/track")).status
@@ -175,6 +179,10 @@ SEGMENT_BREAKS: dict[str, list[tuple[tuple[str, ...], st.SearchStrategy[Any]]]] 
              (("properties",), not_an_object)],
     "track": [(("event",), not_a_string | st.none()), (("properties",), not_an_object)],
     "identify": [(("traits",), not_an_object)],
+    "screen": [(("properties",), not_an_object), (("name",), not_a_string)],
+    "group": [(("traits",), not_an_object),
+              (("groupId",), st.none() | st.booleans() | st.just([]) | st.just({}))],
+    "alias": [(("previousId",), not_a_string | st.none())],
 }
 
 
@@ -252,7 +260,7 @@ def test_segment_calls_with_a_broken_field_are_refused(http: Http, message: dict
         refused(http, "/v1/batch", json.dumps({"batch": [good, message]}).encode(), AUTH)
     else:
         kind = message.get("type")
-        path = f"/v1/{kind}" if kind in ("page", "track", "identify") else "/v1/track"
+        path = f"/v1/{kind}" if kind in SEGMENT_TYPES else "/v1/track"
         refused(http, path, json.dumps(message).encode(), AUTH)
 
 

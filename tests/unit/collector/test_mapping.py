@@ -133,13 +133,54 @@ def test_malformed_segment_calls_say_what_is_wrong(message: Any, call: str | Non
         map_segment_message(message, received_ms=NOW_MS, sector="ecommerce", call=call)
 
 
-def test_batch_applies_its_context_and_ignores_unused_calls() -> None:
-    body = {"batch": [{**PAGE, "context": {}}, {"type": "group", "anonymousId": "a"},
-                      {"type": "screen", "anonymousId": "a"}],
+def test_batch_applies_its_context_and_maps_every_call() -> None:
+    body = {"batch": [{**PAGE, "context": {}},
+                      {"type": "group", "anonymousId": "a", "groupId": "g"},
+                      {"type": "screen", "anonymousId": "a"},
+                      {"type": "alias", "previousId": "a", "userId": "u"}],
             "context": {"page": {"url": "https://shop.example/p/x"}, "timezone": "UTC"}}
     records, ignored = map_segment_batch(body, received_ms=NOW_MS, sector="ecommerce",
                                          max_batch=10)
-    assert ignored == 2 and records[0].record["context"]["timezone"] == "UTC"
+    assert ignored == 0 and records[0].record["context"]["timezone"] == "UTC"
+    assert [r.name for r in records] == ["ClickEvent", "ProfileUpdate", "ClickEvent",
+                                         "ProfileUpdate"]
+
+
+def test_alias_stitches_previous_id_to_user_id() -> None:
+    mapped = segment({"type": "alias", "previousId": "anon-9", "userId": "user-9",
+                      "messageId": "al-1", "anonymousId": "anon-9"})
+    assert (mapped.name, mapped.dedup_id, mapped.record["kind"]) == ("ProfileUpdate", "al-1",
+                                                                "identify")
+    assert (mapped.record["visitor_id"], mapped.record["user_id"]) == ("anon-9", "user-9")
+
+
+def test_group_attaches_account_traits_without_personal_data() -> None:
+    mapped = segment({"type": "group", "userId": "user-9", "anonymousId": "anon-9",
+                      "groupId": 42, "messageId": "g-1",
+                      "traits": {"industry": "logistics", "plan": "enterprise",
+                                 "email": "billing@acme.example", "employees": 120}})
+    assert (mapped.name, mapped.record["kind"], mapped.record["visitor_id"]) == (
+        "ProfileUpdate", "traits", "anon-9")
+    assert mapped.record["traits"] == {"industry": "logistics", "plan": "enterprise",
+                                       "group_id": "42"}
+
+
+def test_screen_is_an_app_page_view() -> None:
+    mapped = segment({"type": "screen", "anonymousId": "anon-9", "name": "Order Review",
+                      "messageId": "sc-1", "context": {"device": {"type": "ios"}}})
+    assert (mapped.name, mapped.record["event_type"]) == ("ClickEvent", "page_view")
+    assert mapped.record["page"]["url"] == "app://screen/Order%20Review"
+
+
+@pytest.mark.parametrize(("message", "reason"), [
+    ({"type": "alias", "userId": "u"}, "alias needs previousId and userId"),
+    ({"type": "alias", "previousId": "a"}, "alias needs previousId and userId"),
+    ({"type": "group", "anonymousId": "a"}, "group needs a groupId"),
+    ({"type": "group", "anonymousId": "a", "groupId": " "}, "group needs a groupId"),
+])
+def test_unusable_new_calls_say_why(message: dict[str, Any], reason: str) -> None:
+    with pytest.raises(BadPayload, match=reason):
+        map_segment_message(message, received_ms=NOW_MS, sector="ecommerce")
 
 
 def test_batch_limits() -> None:
@@ -223,7 +264,10 @@ def test_every_valid_segment_call_maps_to_a_valid_record(message: dict[str, Any]
     assert mapped is not None
     _check(mapped)
     r = mapped.record
-    assert r["visitor_id"] == (message.get("anonymousId") or message.get("userId"))
+    if message["type"] == "alias":  # the id stitched to the user is the visitor
+        assert (r["visitor_id"], r["user_id"]) == (message["previousId"], message["userId"])
+    else:
+        assert r["visitor_id"] == (message.get("anonymousId") or message.get("userId"))
     assert mapped.dedup_id == message["messageId"]
     free = r["traits"] if mapped.name == "ProfileUpdate" else (r["custom"] or {}).get(
         "properties", {})

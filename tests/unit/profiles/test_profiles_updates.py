@@ -150,3 +150,14 @@ def test_profile_key():
     assert profile_key({"visitor_id": "v", "user_id": None}) == "v"
     with pytest.raises(ProfileUpdateError):
         profile_key({"user_id": None})
+
+
+def test_identify_traits_reach_the_profile(make_update):
+    # Segment's identify carries traits: they were stored only for kind "traits" before.
+    effect = apply_profile_update(None, make_update(
+        "identify", visitor_id="v1", user_id="u1",
+        traits={"loyalty_tier": "gold", "email": "a@b.example", "colour": "teal"}))
+    assert effect.state is not None
+    assert (effect.state.loyalty_tier, effect.state.traits) == ("gold", {"colour": "teal"})
+    assert effect.state.view().loyalty_tier == "gold"
+    assert effect.dropped_traits == ("email",)

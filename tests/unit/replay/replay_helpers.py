@@ -50,6 +50,7 @@ def decision_log(
     created_at: int = 1_700_000_000_000,
     categorical: dict[str, str] | None = None,
     intent_class: str = "browsing",
+    control_share: float = 0.1,
 ) -> dict[str, Any]:
     """A valid rtp.DecisionLog dict (when ``propensity`` is a float)."""
     pairs = eligible if eligible is not None else [("banner", 0.5), ("none", 0.5)]
@@ -77,6 +78,8 @@ def decision_log(
         "intent_probability": 0.2,
         "intent_class": intent_class,
         "served": served,
+        "control_share": control_share,
+        "model_version": 0,
     }
 
 

@@ -132,6 +132,8 @@ def test_evaluate_refuses_a_log_without_propensities(tmp_path: Path, capsys: Cap
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["LOG", "--target", "best"], "unknown target policy 'best'"),
+    (["LOG", "--target", "always:no_such_action"],
+     "target 'always:no_such_action' names an action in none of the"),
     (["nothing.jsonl"], "nothing.jsonl: no such file"),
     ([], "give a decision LOG"),
     (["LOG", "--n-boot", "0"], "--n-boot must be >= 1"),

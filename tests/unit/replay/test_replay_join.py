@@ -25,7 +25,7 @@ def test_row_carries_context_action_propensity_eligible_arm_and_served() -> None
         eligible_logged=True, slot="hero", policy="test", arm="control", served=False,
         numeric_features={"pages_seen": 1.0},
         categorical_features={"device": "mobile", "sector": "saas"},
-        intent_class="buying", intent_probability=0.2,
+        intent_class="buying", intent_probability=0.2, control_share=0.1,
     )
 
 

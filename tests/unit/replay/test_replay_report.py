@@ -192,3 +192,23 @@ def test_build_report_from_files_with_page_views(tmp_path: Path) -> None:
     bad.write_text('{"visitor_id": "v"}\n')
     with pytest.raises(LogFormatError, match=r"bad\.jsonl:1"):
         read_page_views(bad)
+
+
+def test_intent_segment_uses_each_visitors_last_class() -> None:
+    # Intent builds up over a visit: the first decision is "browsing" for everyone.
+    logs = []
+    for i in range(6):
+        arm = "control" if i % 2 else "personalized"
+        for minute, cls in enumerate(("browsing", "browsing", "buying" if i < 4 else
+                                      "browsing")):
+            logs.append(decision_log(f"d{i}-{minute}", visitor_id=f"v{i}", arm=arm,
+                                     served=arm == "personalized",
+                                     created_at=T0 + (i * 10 + minute) * 60_000,
+                                     intent_class=cls))
+    report = build_report_from_rows(join_records(logs).rows, 0.5, ReportOptions(n_boot=10))
+    by_value = {s.value: s for s in report.segments if s.key == "intent_class"}
+    assert sorted(by_value) == ["browsing", "buying"]
+    assert (by_value["buying"].personalized_visitors, by_value["buying"].control_visitors) \
+        == (2, 2)
+    assert (by_value["browsing"].personalized_visitors,
+            by_value["browsing"].control_visitors) == (1, 1)

@@ -26,7 +26,7 @@ CONTRACT_NUMERIC = {
 }
 CONTRACT_CATEGORICAL = {
     "sector", "traffic_source", "device", "country", "landing_page_type", "page_type",
-    "category", "product_id", "loyalty_tier", "preferred_category", "industry",
+    "category", "product_id", "loyalty_tier", "preferred_category", "industry", "plan",
 }
 
 
@@ -121,7 +121,7 @@ def test_categorical_context_and_defaults(make_event):
         "sector": "saas", "traffic_source": "ads", "device": "mobile", "country": "unknown",
         "landing_page_type": "home", "page_type": "home", "category": "none",
         "product_id": "none", "loyalty_tier": "unknown", "preferred_category": "unknown",
-        "industry": "retail",
+        "industry": "retail", "plan": "unknown",
     }
 
 
