@@ -421,7 +421,7 @@ class Replayer:
 
     def _follow_control_share(self, share: float) -> None:
         """Decide from now on with the control share the live run recorded (if following)."""
-        decider = self.engine.learner.decider
+        decider = self.engine.decider
         if (not self.options.follow_logged_control_share or not 0.0 <= share <= 1.0
                 or share == decider.options.control_share):
             return

@@ -110,7 +110,7 @@ def test_a_worker_engine_emits_learning_records_and_learns_nothing_itself() -> N
     inline = Engine(EngineOptions())
     events = [_page("w", T0 + i * 20_000) for i in range(6)]
     worker_state, worker_results = _run(worker, events)
-    inline_state, inline_results = _run(inline, events)
+    inline_state, _ = _run(inline, events)
     assert worker_state is not None and worker_state.pending
     served = [r.decision for r in worker_results if r.decision is not None and r.decision.served]
     d = served[0].decision
