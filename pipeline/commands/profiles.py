@@ -42,6 +42,10 @@ def run_profiles(settings: Settings, args: argparse.Namespace) -> int:
         settings.topic_prefix + args.group)
     app = build_profile_app(settings, group, ProfileOptions(data_dir=args.data_dir,
                                                             web_port=args.web_port))
-    worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True)
+    # Faust (mode) would replace the root logger's handlers with its own plain-text ones:
+    # keep rtp's (pipeline.logs), so its lines are structlog's JSON or console lines too.
+    worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True,
+                          override_logging=False, redirect_stdouts=False)
+    worker.spinner = None  # its terminal control codes would end up between the log lines
     worker.execute_from_commandline()
     return 0

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from confluent_kafka import ConsumerGroupState, KafkaException
 from confluent_kafka.admin import AdminClient
 
+from pipeline.kafka_log import kafka_config
 from pipeline.settings import Settings
 from pipeline.topics import EVENTS, OUTCOMES, TopicAdminError
 from pipeline.topics.groups import GroupPositions
@@ -59,7 +60,7 @@ def check_ready(settings: Settings, group: str, client_id: str | None,
                 max_lag: int) -> Readiness:
     """The lag of the input partitions the member(s) of ``group`` own; raises
     :class:`RuntimeError` (saying why) when the group is not stable or owns nothing."""
-    admin = AdminClient({"bootstrap.servers": settings.bootstrap})
+    admin = AdminClient(kafka_config({"bootstrap.servers": settings.bootstrap}))
     description = admin.describe_consumer_groups([group])[group].result(10)
     if description.state != ConsumerGroupState.STABLE:
         raise RuntimeError(f"group {group} is {description.state.name.lower()}, not stable")

@@ -15,6 +15,7 @@ from pathlib import Path
 from confluent_kafka import ConsumerGroupState, KafkaException
 from confluent_kafka.admin import AdminClient
 
+from pipeline.kafka_log import kafka_config
 from pipeline.settings import Settings
 
 __all__ = ["APP_ID", "WorkerProcess", "wait_caught_up"]
@@ -53,7 +54,7 @@ class WorkerProcess:
     def wait_ready(self, timeout: float = 90.0) -> None:
         """Until the worker's consumer group (and its profile side's, when it runs one) is
         stable with partitions assigned."""
-        admin = AdminClient({"bootstrap.servers": self.settings.bootstrap})
+        admin = AdminClient(kafka_config({"bootstrap.servers": self.settings.bootstrap}))
         deadline = time.monotonic() + timeout
         waiting = [self.group, *([f"{self.group}-profiles"] if self.profiles else [])]
         while time.monotonic() < deadline:
@@ -93,8 +94,8 @@ def wait_caught_up(worker: WorkerProcess, topics: list[str], timeout: float = 60
     """Until the worker's group has committed every message currently in ``topics``."""
     from confluent_kafka import Consumer, TopicPartition
 
-    consumer = Consumer({"bootstrap.servers": worker.settings.bootstrap,
-                         "group.id": worker.group, "enable.auto.commit": False})
+    consumer = Consumer(kafka_config({"bootstrap.servers": worker.settings.bootstrap,
+                                      "group.id": worker.group, "enable.auto.commit": False}))
     try:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -116,3 +116,21 @@ def test_a_member_that_has_not_applied_the_traffic_is_not_ready(
         assert main([*common, "--max-lag", str(behind)]) == 0
     finally:
         consumer.close()
+
+
+def test_every_line_the_worker_and_its_profile_side_log_is_structlog_json(
+        after_traffic: tuple[Settings, WorkerProcess, int]) -> None:
+    import json
+
+    _, worker, _ = after_traffic
+    lines = worker.log_path.read_text().splitlines()
+    records = []
+    for line in lines:
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            pytest.fail(f"a line not rendered by structlog: {line!r}")
+    loggers = {str(r.get("logger", "")).split(".")[0] for r in records}
+    # Faust (the profile side) and aiokafka log through the stdlib: rendered like ours.
+    assert loggers & {"faust", "aiokafka", "mode"}, loggers
+    assert any(r["event"] == "worker starting" for r in records)
