@@ -48,7 +48,7 @@ from pipeline.delivery.stream import StreamHub, TooManyStreams, sse_comment, sse
 from pipeline.serde import Codec, InvalidEvent, MeaningRules
 from pipeline.web import STATIC_DIR
 from pipeline.web.cors import CorsPolicy, install_cors
-from pipeline.web.metrics import CONTENT_TYPE
+from pipeline.web.metrics import CONTENT_TYPE, render
 from pipeline.web.request_metrics import request_metrics_middleware
 
 __all__ = ["ANSWERS", "STATE", "DeliveryState", "OutcomeSink", "build_app", "config_script",
@@ -244,7 +244,7 @@ async def _outcomes(request: web.Request) -> web.Response:
         log.warning("outcome not produced", error=str(exc))
         return _error(503, "outcomes cannot be produced right now; retry later")
     for outcome in outcomes:
-        state.metrics.outcomes.inc(kind=outcome["kind"])
+        state.metrics.outcomes.labels(kind=outcome["kind"]).inc()
     return web.json_response({"accepted": len(outcomes),
                               "outcome_ids": [o["outcome_id"] for o in outcomes]}, status=202)
 
@@ -266,8 +266,8 @@ async def _readyz(request: web.Request) -> web.Response:
 
 
 async def _metrics(request: web.Request) -> web.Response:
-    body = request.app[STATE].metrics.registry.render()
-    return web.Response(body=body.encode(), headers={"Content-Type": CONTENT_TYPE})
+    body = render(request.app[STATE].metrics.registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
 async def _config(request: web.Request) -> web.Response:

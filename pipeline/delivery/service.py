@@ -79,7 +79,7 @@ class DeliveryService:
         now = int(self.clock() * 1000)
         for record in records:
             result = self.store.offer(record, now)
-            self.metrics.decisions.inc(result=result.value)
+            self.metrics.decisions.labels(result=result.value).inc()
             if result is Offered.STORED:
                 self.hub.publish(record)
 
