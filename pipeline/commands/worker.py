@@ -17,9 +17,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from pipeline.settings import Settings
 
 __all__ = ["register", "run_worker"]
+
+log = structlog.get_logger(__name__)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -43,8 +47,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                              "checkpoint, changed visitor states, input offsets; a crash "
                              "applies at most this much input again, never loses it "
                              "(default 2.0)")
-    parser.add_argument("--control-share", type=float, default=0.10,
-                        help="share of people in the control group (default 0.10)")
+    parser.add_argument("--control-share", type=float, default=None,
+                        help="share of people in the control group (default 0.10, or the "
+                             "config file's; this flag wins over both)")
+    parser.add_argument("--config", type=Path, default=None, metavar="FILE",
+                        help="config file (objective, experiments, consent mode, detectors, "
+                             "rewards; see `rtp config check`), applied at start")
     parser.add_argument("--sweep-every", type=float, default=60.0,
                         help="seconds between deletions of expired visitor states (default 60)")
     parser.add_argument("--client-id", default="rtp-worker",
@@ -70,12 +78,13 @@ def _die_with_parent() -> None:
 
 
 def _start_profiles(settings: Settings, group: str, data_dir: Path,
-                    web_port: int) -> subprocess.Popen[bytes]:
+                    web_port: int, config: Path | None = None) -> subprocess.Popen[bytes]:
     env = {**os.environ, "RTP_TOPIC_PREFIX": settings.topic_prefix,
            "RTP_KAFKA_BOOTSTRAP": settings.bootstrap, "RTP_PARTITIONS": str(settings.partitions)}
     return subprocess.Popen(
         [sys.executable, "-m", "pipeline.cli", "profiles", "--group", group,
-         "--data-dir", str(data_dir), "--web-port", str(web_port)],
+         "--data-dir", str(data_dir), "--web-port", str(web_port),
+         *(["--config", str(config)] if config is not None else [])],
         env=env, preexec_fn=_die_with_parent)
 
 
@@ -92,27 +101,37 @@ def _stop_when_gone(profiles: subprocess.Popen[bytes], worker: Any,
 
 def run_worker(settings: Settings, args: argparse.Namespace) -> int:
     """Build the worker and run it in this process (and the profile side beside it)."""
+    from pipeline.config import ConfigError, engine_options, load_config
     from pipeline.engine import EngineOptions
     from topologies.personalize import Worker, WorkerError, WorkerOptions
 
     if args.commit_every <= 0:
         raise SystemExit("rtp worker: --commit-every must be > 0 seconds")
-    if not 0.0 <= args.control_share < 1.0:
+    if args.control_share is not None and not 0.0 <= args.control_share < 1.0:
         raise SystemExit("rtp worker: --control-share must be within [0, 1)")
+    config = getattr(args, "config", None)
+    try:
+        engine = engine_options(load_config(config)) if config is not None else EngineOptions()
+    except ConfigError as exc:
+        print(f"rtp worker: {exc}", file=sys.stderr)
+        return 2
     defaults = WorkerOptions()
     options = dataclasses.replace(defaults, app_id=args.app_id, data_dir=args.data_dir,
                                   commit_every_seconds=args.commit_every,
                                   sweep_every_seconds=args.sweep_every,
                                   consumer=dataclasses.replace(defaults.consumer,
                                                                client_id=args.client_id))
-    engine = EngineOptions()
-    engine = dataclasses.replace(engine, decider=dataclasses.replace(
-        engine.decider, control_share=args.control_share))
+    if args.control_share is not None:
+        engine = dataclasses.replace(engine, decider=dataclasses.replace(
+            engine.decider, control_share=args.control_share))
+    log.info("engine configured", config=str(config) if config else None,
+             control_share=engine.decider.control_share,
+             consent_required=engine.profiles.consent_required)
     worker = Worker(settings, options, engine)
     profiles, gone = None, threading.Event()
     if args.profiles:
         profiles = _start_profiles(settings, worker.group, options.folder(settings) / "profiles",
-                                   args.web_port)
+                                   args.web_port, config)
         threading.Thread(target=_stop_when_gone, args=(profiles, worker, gone),
                          daemon=True).start()
     try:

@@ -28,8 +28,8 @@ class WorkerProcess:
 
     def __init__(self, settings: Settings, data_dir: Path, log_path: Path,
                  app_id: str = APP_ID, commit_every: float = 0.5,
-                 sweep_every: float = 60.0, control_share: float = 0.10,
-                 profiles: bool = True) -> None:
+                 sweep_every: float = 60.0, control_share: float | None = 0.10,
+                 profiles: bool = True, config: Path | None = None) -> None:
         self.settings = settings
         #: Whether the worker runs its profile side beside itself (``--no-profiles`` if not).
         self.profiles = profiles
@@ -42,7 +42,9 @@ class WorkerProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "pipeline.cli", "worker", "--app-id", app_id,
              "--data-dir", str(data_dir), "--commit-every", str(commit_every),
-             "--sweep-every", str(sweep_every), "--control-share", str(control_share),
+             "--sweep-every", str(sweep_every),
+             *([] if control_share is None else ["--control-share", str(control_share)]),
+             *([] if config is None else ["--config", str(config)]),
              *([] if profiles else ["--no-profiles"])],
             env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
