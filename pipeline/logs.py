@@ -65,6 +65,7 @@ def configure_logging(fmt: str = "auto", level: str = "info") -> None:
     >>> line = json.loads(err.getvalue())
     >>> line["event"], line["logger"], line["level"]
     ('heartbeat x failed', 'aiokafka.consumer', 'warning')
+    >>> configure_logging("json", "warning")  # as the module's example leaves it
     """
     numeric_level = logging.getLevelName(level.upper())
     if not isinstance(numeric_level, int):

@@ -21,12 +21,24 @@ from pipeline.settings import PROJECT_ROOT
 @contextlib.contextmanager
 def _stderr() -> Iterator[io.StringIO]:
     # In the test body: pytest swaps sys.stderr between a fixture's setup and the call.
+    # Whatever logging was configured before is restored after: later tests (doctests
+    # using structlog's capture_logs among them) must not see these tests' levels.
     err = io.StringIO()
+    saved = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    kafka_level = logging.getLogger("librdkafka").level
     try:
         with contextlib.redirect_stderr(err):
             yield err
     finally:
-        configure_logging("json", "warning")
+        structlog.configure(**saved)
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in handlers:
+            root.addHandler(handler)
+        root.setLevel(level)
+        logging.getLogger("librdkafka").setLevel(kafka_level)
 
 
 def _lines(err: io.StringIO) -> list[str]:
