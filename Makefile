@@ -9,8 +9,11 @@ PYTEST_ARGS ?=
 .DEFAULT_GOAL := help
 .PHONY: help setup kafka-up kafka-down topics test unit lint bench demo js clean
 
+# The local broker's port as `rtp kafka up` will use it (RTP_KAFKA_PORT, default 9092).
+KAFKA_PORT := $(or $(RTP_KAFKA_PORT),9092)
+
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/{port}/$(KAFKA_PORT)/' | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 setup: $(VENV)/.installed ## create .venv and install rtp with its dev tools
 
@@ -20,7 +23,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $@
 
-kafka-up: setup ## start the local Apache Kafka (KRaft) on 127.0.0.1:$${RTP_KAFKA_PORT:-9092}
+kafka-up: setup ## start the local Apache Kafka (KRaft) on 127.0.0.1:{port}
 	$(RTP) kafka up
 
 kafka-down: setup ## stop the local Apache Kafka that rtp started

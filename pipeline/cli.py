@@ -29,6 +29,7 @@ environment:
   RTP_PARTITIONS        partitions of the keyed topics (default 4)
   RTP_LOG_FORMAT        auto | json | console      RTP_LOG_LEVEL  debug | info | ...
   RTP_CACHE_DIR         where broker jars, data and logs live (default ./.cache)
+  RTP_CONFIG__SECTION__FIELD  overrides a field of the config file (rtp config check)
 
 examples:
   rtp kafka up && rtp topics apply     start a local Apache Kafka and create the topics

@@ -1,5 +1,11 @@
 """structlog, configured once: JSON in production, readable on a terminal.
 
+Every line of an rtp process goes through the same renderer: structlog's own, and
+the stdlib logging of Faust, aiokafka, mode and librdkafka (routed to the
+``librdkafka`` logger by :func:`pipeline.kafka_log.kafka_config`), rendered by a
+:class:`structlog.stdlib.ProcessorFormatter` on the root logger with the logger's
+name as ``logger``.
+
 Bind ``visitor_id``, ``session_id`` and ``decision_id`` with
 ``structlog.contextvars.bind_contextvars`` or ``log.bind``; never log personal
 data (emails, IPs, names): only ids and counts.
@@ -15,6 +21,8 @@ import sys
 
 import structlog
 
+from pipeline.kafka_log import KAFKA_LOGGER
+
 __all__ = ["configure_logging"]
 
 
@@ -22,32 +30,81 @@ def _stderr_logger(*_: object) -> structlog.PrintLogger:
     return structlog.PrintLogger(file=sys.stderr)
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg,unused-ignore]
+    """A stream handler that looks ``sys.stderr`` up per record, not once: it may be
+    replaced later (pytest's capture, a daemon's redirection) and the old one closed."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
+def _renderer(fmt: str) -> structlog.types.Processor:
+    use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
+    if use_console:
+        return structlog.dev.ConsoleRenderer()
+    return structlog.processors.JSONRenderer()
+
+
 def configure_logging(fmt: str = "auto", level: str = "info") -> None:
-    """Configure structlog and the stdlib root logger (Faust/aiokafka log through it).
+    """Configure structlog and the stdlib root logger (Faust, aiokafka and librdkafka log
+    through it) with one renderer.
 
     ``fmt`` is ``"json"``, ``"console"`` or ``"auto"`` (console when stderr is a TTY).
+    librdkafka's notice and info lines show at ``debug`` only (warnings and errors always).
+
+    >>> import contextlib, io, json
+    >>> err = io.StringIO()
+    >>> with contextlib.redirect_stderr(err):
+    ...     configure_logging("json", "info")
+    ...     logging.getLogger("aiokafka.consumer").warning("heartbeat %s failed", "x")
+    ...     logging.getLogger("librdkafka").info("BGQUEUE [thrd:background]: purging")
+    >>> line = json.loads(err.getvalue())
+    >>> line["event"], line["logger"], line["level"]
+    ('heartbeat x failed', 'aiokafka.consumer', 'warning')
+    >>> configure_logging("json", "warning")  # as the module's example leaves it
     """
-    use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
     numeric_level = logging.getLevelName(level.upper())
     if not isinstance(numeric_level, int):
         raise ValueError(f"unknown log level {level!r}: use debug, info, warning or error")
-    renderer: structlog.types.Processor = (
-        structlog.dev.ConsoleRenderer() if use_console else structlog.processors.JSONRenderer()
-    )
+    renderer = _renderer(fmt)
+    timestamper = structlog.processors.TimeStamper(fmt="iso", utc=True)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            timestamper,
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
-        # Look sys.stderr up per logger, not once: it may be replaced later (pytest's
-        # capture, a daemon's redirection) and the old stream closed.
         logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=numeric_level, stream=sys.stderr, force=True,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The stdlib side (Faust, aiokafka, mode, librdkafka): same fields, same renderer.
+    handler = _StderrHandler()
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.contextvars.merge_contextvars,
+            structlog.stdlib.add_log_level,
+            structlog.stdlib.add_logger_name,
+            timestamper,
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    ))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(numeric_level)
+    kafka_level = numeric_level if numeric_level <= logging.DEBUG else max(
+        numeric_level, logging.WARNING)
+    logging.getLogger(KAFKA_LOGGER).setLevel(kafka_level)

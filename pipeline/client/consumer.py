@@ -16,6 +16,7 @@ from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from pipeline.client.batches import read_ready
 from pipeline.client.producer import EventProducer
+from pipeline.kafka_log import kafka_config
 from pipeline.serde.codec import Codec
 from pipeline.serde.dead_letter import Admitted, MessageGate
 from pipeline.serde.semantics import MeaningRules
@@ -61,7 +62,7 @@ class RecordConsumer:
             "enable.partition.eof": False,
             **(extra or {}),
         }
-        self.consumer = Consumer(config)
+        self.consumer = Consumer(kafka_config(config))
         self.topics = list(topics)
         self.consumer.subscribe(self.topics)
 

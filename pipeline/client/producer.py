@@ -21,6 +21,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
+from pipeline.kafka_log import kafka_config
 from pipeline.serde.codec import Codec
 from pipeline.serde.semantics import MeaningRules, check_meaning
 from pipeline.settings import Settings
@@ -46,7 +47,7 @@ class ProducerOptions:
 
     def to_config(self, bootstrap: str) -> dict[str, Any]:
         """The confluent-kafka ``Producer`` configuration."""
-        return {
+        return kafka_config({
             "bootstrap.servers": bootstrap,
             "linger.ms": self.linger_ms,
             "batch.num.messages": self.batch_num_messages,
@@ -57,7 +58,7 @@ class ProducerOptions:
             # The Java client's partitioner, which Faust (aiokafka) also uses: a visitor's
             # events, outcomes and the worker's internal re-keyed topics share a partition.
             "partitioner": "murmur2_random",
-        }
+        })
 
 
 @dataclass

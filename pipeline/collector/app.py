@@ -34,7 +34,7 @@ from pipeline.collector.ingest import Accepted, Ingestor
 from pipeline.collector.metrics import CollectorMetrics
 from pipeline.collector.segment import SEGMENT_TYPES
 from pipeline.web.cors import CorsPolicy, install_cors
-from pipeline.web.metrics import CONTENT_TYPE
+from pipeline.web.metrics import CONTENT_TYPE, render
 from pipeline.web.request_metrics import request_metrics_middleware
 
 __all__ = ["STATE", "CollectorState", "MessageSink", "build_app"]
@@ -95,16 +95,16 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except RateLimited as exc:
-        state.metrics.refused.inc(status=str(exc.status))
+        state.metrics.refused.labels(status=str(exc.status)).inc()
         return _refusal(exc.status, str(exc), {"Retry-After": str(max(1, round(
             exc.retry_after_s)))})
     except CollectorError as exc:
-        state.metrics.refused.inc(status=str(exc.status))
+        state.metrics.refused.labels(status=str(exc.status)).inc()
         return _refusal(exc.status, str(exc))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        state.metrics.refused.inc(status=str(exc.status))
+        state.metrics.refused.labels(status=str(exc.status)).inc()
         if exc.status == 413:
             limit = state.ingestor.options.max_body_bytes
             return _refusal(413, f"request body is larger than {limit} bytes")
@@ -121,11 +121,11 @@ async def _produce(request: web.Request, accepted: Accepted) -> web.Response:
         return _refusal(503, "events cannot be produced right now; retry later")
     state.ingestor.remember(accepted)
     for message in accepted.messages:
-        state.metrics.messages.inc(result="produced", record=message.name)
+        state.metrics.messages.labels(result="produced", record=message.name).inc()
     if accepted.duplicates:
-        state.metrics.messages.inc(accepted.duplicates, result="duplicate", record="any")
+        state.metrics.messages.labels(result="duplicate", record="any").inc(accepted.duplicates)
     if accepted.ignored:
-        state.metrics.messages.inc(accepted.ignored, result="ignored", record="any")
+        state.metrics.messages.labels(result="ignored", record="any").inc(accepted.ignored)
     return web.json_response({"success": True, "accepted": len(accepted.messages),
                               "duplicates": accepted.duplicates, "ignored": accepted.ignored})
 
@@ -151,8 +151,8 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 async def _metrics(request: web.Request) -> web.Response:
-    body = request.app[STATE].metrics.registry.render()
-    return web.Response(body=body.encode(), headers={"Content-Type": CONTENT_TYPE})
+    body = render(request.app[STATE].metrics.registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
 def build_app(state: CollectorState) -> web.Application:

@@ -1,8 +1,9 @@
-"""What the collector reports on ``/metrics``.
+"""What the collector reports on ``/metrics`` (prometheus_client, a registry of its own).
 
+>>> from pipeline.web.metrics import render
 >>> m = CollectorMetrics.create()
->>> m.messages.inc(result="produced", record="ClickEvent")
->>> 'rtp_collector_messages_total{result="produced",record="ClickEvent"} 1' in m.registry.render()
+>>> m.messages.labels(result="produced", record="ClickEvent").inc()
+>>> b'rtp_collector_messages_total{record="ClickEvent",result="produced"} 1.0' in render(m.registry)
 True
 """
 
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.web.metrics import Counter, Histogram, MetricsRegistry
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from pipeline.web.metrics import DEFAULT_LATENCY_BUCKETS, new_registry
 
 __all__ = ["CollectorMetrics"]
 
@@ -19,11 +22,12 @@ __all__ = ["CollectorMetrics"]
 class CollectorMetrics:
     """The registry and its metrics.
 
-    >>> m = CollectorMetrics.create(); m.refused.inc(status="401"); m.refused.value(status="401")
+    >>> m = CollectorMetrics.create(); m.refused.labels(status="401").inc()
+    >>> m.registry.get_sample_value("rtp_collector_refused_total", {"status": "401"})
     1.0
     """
 
-    registry: MetricsRegistry
+    registry: CollectorRegistry
     latency: Histogram
     requests: Counter
     messages: Counter
@@ -32,17 +36,16 @@ class CollectorMetrics:
     @classmethod
     def create(cls) -> CollectorMetrics:
         """A fresh set of collector metrics."""
-        r = MetricsRegistry()
+        r = new_registry()
         return cls(
             registry=r,
-            latency=r.add(Histogram("rtp_collector_request_seconds",
-                                    "Time to answer an HTTP request.",
-                                    labels=("route", "method"))),
-            requests=r.add(Counter("rtp_collector_requests_total", "HTTP requests answered.",
-                                   labels=("route", "status"))),
-            messages=r.add(Counter("rtp_collector_messages_total",
-                                   "Messages by outcome: produced, duplicate, ignored.",
-                                   labels=("result", "record"))),
-            refused=r.add(Counter("rtp_collector_refused_total",
-                                  "Requests refused, by HTTP status.", labels=("status",))),
+            latency=Histogram("rtp_collector_request_seconds", "Time to answer an HTTP request.",
+                              ["route", "method"], buckets=DEFAULT_LATENCY_BUCKETS, registry=r),
+            requests=Counter("rtp_collector_requests_total", "HTTP requests answered.",
+                             ["route", "status"], registry=r),
+            messages=Counter("rtp_collector_messages_total",
+                             "Messages by outcome: produced, duplicate, ignored.",
+                             ["result", "record"], registry=r),
+            refused=Counter("rtp_collector_refused_total", "Requests refused, by HTTP status.",
+                            ["status"], registry=r),
         )

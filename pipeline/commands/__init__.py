@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from pipeline.commands import (
     collector,
+    config,
     data,
     delivery,
     demo,
@@ -30,5 +31,5 @@ def register_commands(
 ) -> None:
     """Add every job subcommand to ``sub``."""
     for module in (demo, worker, ready, simulate, delivery, collector, replay, evaluate,
-                   report, import_data, data, profiles, learner):
+                   report, import_data, data, profiles, learner, config):
         module.register(sub, add_common)

@@ -13,10 +13,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import signal
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from pipeline.commands.broker_session import broker_for_job
 from pipeline.processes import WebProcess, WorkerProcess
@@ -54,7 +57,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                         help="do not start the delivery service, collector and storefront")
     parser.add_argument("--stay", action="store_true",
                         help="after the summary keep the worker and the storefront running "
-                             "until Ctrl-C, to try the storefront by hand")
+                             "until Ctrl-C or SIGTERM, to try the storefront by hand")
     add_common(parser)
     parser.set_defaults(handler=lambda args, settings: 0 if run_demo(settings, DemoOptions(
         seconds=args.seconds, speed=args.speed, visitors_per_minute=args.visitors_per_minute,
@@ -78,10 +81,41 @@ class DemoOptions:
         self.control_share = control_share
 
 
+class DemoStopped(SystemExit):
+    """SIGTERM arrived: the demo stops what it started and exits (status 143, as a process
+    ended by SIGTERM reports itself), unless it was only waiting (``--stay``)."""
+
+
+@contextlib.contextmanager
+def _sigterm_stops() -> Iterator[None]:
+    """SIGTERM raises :class:`DemoStopped` in the main thread (like Ctrl-C raises
+    KeyboardInterrupt), so the ``finally`` that stops the worker(s) and the web tier runs;
+    without it the default action ends this process and leaves its children running."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def stop(signum: int, _: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the cleanup
+        raise DemoStopped(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_demo(settings: Settings, options: DemoOptions | None = None,
              echo: Callable[[str], None] = print) -> LoopReport:
     """Run the whole loop once and return what it measured."""
     options = options or DemoOptions()
+    with _sigterm_stops():
+        return _run_demo(settings, options, echo)
+
+
+def _run_demo(settings: Settings, options: DemoOptions,
+              echo: Callable[[str], None]) -> LoopReport:
     run = uuid.uuid4().hex[:6]
     logs = settings.cache_dir / "demo" / run
     logs.mkdir(parents=True, exist_ok=True)
@@ -101,8 +135,8 @@ def run_demo(settings: Settings, options: DemoOptions | None = None,
                 worker.wait_ready()
             if web is not None:
                 web.wait_ready()
-                echo(f"storefront: {web.url}/shop/  (delivery API {web.url}/v1/decisions, "
-                     f"collector {web.url}/v1/batch)")
+                for line in web.describe():
+                    echo(line)
             echo(f"workers ready; simulating {options.seconds * options.speed / 60:.0f} min of "
                  f"traffic in {options.seconds:.0f} s")
             loop = ClosedLoop(
@@ -113,9 +147,12 @@ def run_demo(settings: Settings, options: DemoOptions | None = None,
                             control_share=options.control_share),
                 progress=echo)
             report = loop.run()
+            # The summary as soon as the run is done (with --stay, before the wait).
+            _summarize(settings, report, logs, echo)
             if options.stay and web is not None:
-                echo(f"still serving {web.url}/shop/ with the worker; Ctrl-C to stop")
-                with contextlib.suppress(KeyboardInterrupt):
+                echo(f"still serving {web.url}/shop/ with the worker; Ctrl-C or SIGTERM "
+                     "to stop")
+                with contextlib.suppress(KeyboardInterrupt, DemoStopped):
                     web.proc.wait()
         finally:
             stoppable: list[WorkerProcess | WebProcess] = [*workers]
@@ -124,17 +161,22 @@ def run_demo(settings: Settings, options: DemoOptions | None = None,
             for process in stoppable:
                 with contextlib.suppress(Exception):
                     process.stop()
-        echo("")
-        echo("== rtp demo summary ==")
-        echo(report.to_text())
-        _write_report(report, logs / "summary.txt")
-        echo(f"(summary saved to {logs / 'summary.txt'})")
-        html = _experiment_report(settings, logs, echo)
-        if html is not None:
-            # Each logged decision records the run's control share: the command needs no flag.
-            echo(f"experiment report: {html}  (rtp report {logs / 'decisions.jsonl'} "
-                 f"{logs / 'outcomes.jsonl'})")
     return report
+
+
+def _summarize(settings: Settings, report: LoopReport, logs: Path,
+               echo: Callable[[str], None]) -> None:
+    """Print and save the run's summary, write the experiment report."""
+    echo("")
+    echo("== rtp demo summary ==")
+    echo(report.to_text())
+    _write_report(report, logs / "summary.txt")
+    echo(f"(summary saved to {logs / 'summary.txt'})")
+    html = _experiment_report(settings, logs, echo)
+    if html is not None:
+        # Each logged decision records the run's control share: the command needs no flag.
+        echo(f"experiment report: {html}  (rtp report {logs / 'decisions.jsonl'} "
+             f"{logs / 'outcomes.jsonl'})")
 
 
 def _experiment_report(settings: Settings, folder: Path,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +29,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                         help="RocksDB folder (default <cache>/profiles/<app id>)")
     parser.add_argument("--web-port", type=int, default=0,
                         help="Faust web port for metrics/table views (default 0 = off)")
+    parser.add_argument("--config", type=Path, default=None, metavar="FILE",
+                        help="config file (its consent mode applies here; see `rtp config "
+                             "check`)")
     add_common(parser)
     parser.set_defaults(handler=lambda args, settings: run_profiles(settings, args))
 
@@ -36,12 +40,24 @@ def run_profiles(settings: Settings, args: argparse.Namespace) -> int:
     """Build the Faust app and run it in this process."""
     import faust
 
+    from pipeline.config import ConfigError, engine_options, load_config
     from topologies.profiles import ProfileOptions, build_profile_app
 
     group = args.group if args.group.startswith(settings.topic_prefix) else (
         settings.topic_prefix + args.group)
+    config = getattr(args, "config", None)
+    try:
+        engine = engine_options(load_config(config)) if config is not None else None
+    except ConfigError as exc:
+        print(f"rtp profiles: {exc}", file=sys.stderr)
+        return 2
     app = build_profile_app(settings, group, ProfileOptions(data_dir=args.data_dir,
-                                                            web_port=args.web_port))
-    worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True)
+                                                            web_port=args.web_port),
+                            engine_options=engine)
+    # Faust (mode) would replace the root logger's handlers with its own plain-text ones:
+    # keep rtp's (pipeline.logs), so its lines are structlog's JSON or console lines too.
+    worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True,
+                          override_logging=False, redirect_stdouts=False)
+    worker.spinner = None  # its terminal control codes would end up between the log lines
     worker.execute_from_commandline()
     return 0

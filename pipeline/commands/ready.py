@@ -1,8 +1,11 @@
 """``rtp ready``: exit 0 when a worker is caught up (a readiness probe for Kubernetes).
 
 Ready means: the worker's consumer group is stable, the member (this pod, found by
-its Kafka client id, or any member) owns partitions, and the committed offsets of
-those partitions are at most ``--max-lag`` messages behind the log end.
+its Kafka client id, or any member) owns partitions, and the committed offsets of its
+*input* partitions (``clickstream.events``, ``personalization.outcomes``,
+``rtp.internal.visitor-profiles``) are at most ``--max-lag`` messages behind the log
+end. Table changelogs are never counted: an idle worker that has applied everything
+is ready (:mod:`pipeline.topics.readiness`).
 """
 
 from __future__ import annotations
@@ -11,12 +14,16 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from confluent_kafka import Consumer, ConsumerGroupState, KafkaException, TopicPartition
+from confluent_kafka import ConsumerGroupState, KafkaException
 from confluent_kafka.admin import AdminClient
 
+from pipeline.kafka_log import kafka_config
 from pipeline.settings import Settings
+from pipeline.topics import EVENTS, OUTCOMES, TopicAdminError
+from pipeline.topics.groups import GroupPositions
+from pipeline.topics.readiness import Readiness, owned_inputs
 
-__all__ = ["group_lag", "register"]
+__all__ = ["check_ready", "input_topics", "register"]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -24,9 +31,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     """Add ``rtp ready`` to the CLI."""
     parser = sub.add_parser(
         "ready", help="exit 0 when a worker is caught up (readiness probe)",
-        description="Exit 0 when the worker group is stable and the partitions of this member "
+        description="Exit 0 when the worker group is stable and the input partitions "
+                    "(clickstream events, outcomes, visitor profile views) of this member "
                     "(--client-id; default: the whole group) lag at most --max-lag messages; "
-                    "exit 1 otherwise, saying why.")
+                    "exit 1 otherwise, saying why. Table changelogs are not counted.")
     parser.add_argument("--app-id", default="rtp-personalize",
                         help="the worker's app id (default rtp-personalize; prefix prepended)")
     parser.add_argument("--client-id", default=None,
@@ -37,9 +45,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     parser.set_defaults(handler=_run)
 
 
-def group_lag(settings: Settings, group: str, client_id: str | None) -> int:
-    """Messages the member(s) of ``group`` have not committed yet; raises when not ready."""
-    admin = AdminClient({"bootstrap.servers": settings.bootstrap})
+def input_topics(settings: Settings) -> list[str]:
+    """The topics ``rtp worker`` consumes, under the settings' prefix.
+
+    >>> input_topics(Settings(topic_prefix="p."))
+    ['p.clickstream.events', 'p.personalization.outcomes', 'p.rtp.internal.visitor-profiles']
+    """
+    from topologies.decision_path import VISITOR_PROFILES
+
+    return [settings.topic(name) for name in (EVENTS, OUTCOMES, VISITOR_PROFILES)]
+
+
+def check_ready(settings: Settings, group: str, client_id: str | None,
+                max_lag: int) -> Readiness:
+    """The lag of the input partitions the member(s) of ``group`` own; raises
+    :class:`RuntimeError` (saying why) when the group is not stable or owns nothing."""
+    admin = AdminClient(kafka_config({"bootstrap.servers": settings.bootstrap}))
     description = admin.describe_consumer_groups([group])[group].result(10)
     if description.state != ConsumerGroupState.STABLE:
         raise RuntimeError(f"group {group} is {description.state.name.lower()}, not stable")
@@ -47,31 +68,22 @@ def group_lag(settings: Settings, group: str, client_id: str | None) -> int:
                if client_id is None or m.client_id == client_id]
     if not members:
         raise RuntimeError(f"no member of {group} has client id {client_id!r}")
-    parts = [TopicPartition(tp.topic, tp.partition) for m in members
-             for tp in m.assignment.topic_partitions]
-    if not parts:
-        raise RuntimeError("no partitions assigned yet")
-    consumer = Consumer({"bootstrap.servers": settings.bootstrap, "group.id": group,
-                        "enable.auto.commit": False})
-    try:
-        lag = 0
-        for tp in consumer.committed(parts, timeout=10):
-            low, high = consumer.get_watermark_offsets(tp, timeout=10)
-            lag += max(0, high - (tp.offset if tp.offset >= 0 else low))
-        return lag
-    finally:
-        consumer.close()
+    owned = owned_inputs(((tp.topic, tp.partition) for m in members
+                          for tp in m.assignment.topic_partitions), input_topics(settings))
+    if not owned:
+        raise RuntimeError("no input partitions assigned yet")
+    return Readiness.of(GroupPositions(settings.bootstrap, group).behind(owned), max_lag)
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     group = f"{settings.topic_prefix}{args.app_id}"
     try:
-        lag = group_lag(settings, group, args.client_id)
-    except (RuntimeError, KafkaException, KeyError) as exc:
+        verdict = check_ready(settings, group, args.client_id, args.max_lag)
+    except (RuntimeError, KafkaException, TopicAdminError, KeyError) as exc:
         print(f"not ready: {exc}", file=sys.stderr)
         return 1
-    if lag > args.max_lag:
-        print(f"not ready: {lag} messages behind (max {args.max_lag})", file=sys.stderr)
+    if not verdict.ready:
+        print(verdict.describe(), file=sys.stderr)
         return 1
-    print(f"ready: {lag} messages behind")
+    print(verdict.describe())
     return 0

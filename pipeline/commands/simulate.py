@@ -7,14 +7,16 @@ Against running workers (``rtp worker``) through the real topics, or
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
+from typing import TextIO
 
 from pipeline.settings import Settings
 from pipeline.sim.closed_loop import ClosedLoop, LoopOptions
 from pipeline.sim.offline import run_offline
 from pipeline.sim.options import SimulatorOptions
 
-__all__ = ["register"]
+__all__ = ["minute_progress", "register"]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -41,13 +43,37 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     parser.set_defaults(handler=_run)
 
 
+def minute_progress(total: int, stream: TextIO | None = None,
+                    every: int = 5) -> Callable[[int], None]:
+    """Report simulated minutes every ``every`` minutes: redrawn in place with ``\\r`` on a
+    terminal, one line each otherwise (a pipe or a CI log gets no carriage returns).
+
+    >>> import io
+    >>> out = io.StringIO()
+    >>> report = minute_progress(10, out)
+    >>> for minute in range(1, 11):
+    ...     report(minute)
+    >>> out.getvalue()
+    'simulated 5/10 min\\nsimulated 10/10 min\\n'
+    """
+    def report(minute: int) -> None:
+        out = stream if stream is not None else sys.stdout
+        if minute % every and minute != total:
+            return
+        if out.isatty():
+            out.write(f"\rsimulated {minute}/{total} min" + ("\n" if minute == total else ""))
+        else:
+            out.write(f"simulated {minute}/{total} min\n")
+        out.flush()
+
+    return report
+
+
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     sim = SimulatorOptions(seed=args.seed, visitors_per_minute=args.visitors_per_minute,
                            id_prefix=f"sim{args.seed}")
     if args.offline:
-        summary = run_offline(sim, args.minutes, progress=lambda m: print(
-            f"\rsimulated {m}/{args.minutes} min", end="", flush=True) if m % 5 == 0 else None)
-        print()
+        summary = run_offline(sim, args.minutes, progress=minute_progress(args.minutes))
         print(summary.to_text())
         return 0
     loop = ClosedLoop(settings, sim, LoopOptions(duration_s=args.seconds, speed=args.speed),

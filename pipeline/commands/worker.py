@@ -17,9 +17,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from pipeline.settings import Settings
 
 __all__ = ["register", "run_worker"]
+
+log = structlog.get_logger(__name__)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -44,8 +48,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                              "visitor states, input offsets; a crash "
                              "applies at most this much input again, never loses it "
                              "(default 2.0)")
-    parser.add_argument("--control-share", type=float, default=0.10,
-                        help="share of people in the control group (default 0.10)")
+    parser.add_argument("--control-share", type=float, default=None,
+                        help="share of people in the control group (default 0.10, or the "
+                             "config file's; this flag wins over both)")
+    parser.add_argument("--config", type=Path, default=None, metavar="FILE",
+                        help="config file (objective, experiments, consent mode, detectors, "
+                             "rewards; see `rtp config check`), applied at start")
     parser.add_argument("--sweep-every", type=float, default=60.0,
                         help="seconds between deletions of expired visitor states (default 60)")
     parser.add_argument("--client-id", default="rtp-worker",
@@ -95,29 +103,40 @@ def _stop_when_gone(child: subprocess.Popen[bytes], name: str, worker: Any,
 
 def run_worker(settings: Settings, args: argparse.Namespace) -> int:
     """Build the worker and run it in this process (and the profile side beside it)."""
+    from pipeline.config import ConfigError, engine_options, load_config
     from pipeline.engine import EngineOptions
     from topologies.personalize import Worker, WorkerError, WorkerOptions
 
     if args.commit_every <= 0:
         raise SystemExit("rtp worker: --commit-every must be > 0 seconds")
-    if not 0.0 <= args.control_share < 1.0:
+    if args.control_share is not None and not 0.0 <= args.control_share < 1.0:
         raise SystemExit("rtp worker: --control-share must be within [0, 1)")
+    config = getattr(args, "config", None)
+    try:
+        engine = engine_options(load_config(config)) if config is not None else EngineOptions()
+    except ConfigError as exc:
+        print(f"rtp worker: {exc}", file=sys.stderr)
+        return 2
     defaults = WorkerOptions()
     options = dataclasses.replace(defaults, app_id=args.app_id, data_dir=args.data_dir,
                                   commit_every_seconds=args.commit_every,
                                   sweep_every_seconds=args.sweep_every,
                                   consumer=dataclasses.replace(defaults.consumer,
                                                                client_id=args.client_id))
-    engine = EngineOptions()
-    engine = dataclasses.replace(engine, decider=dataclasses.replace(
-        engine.decider, control_share=args.control_share))
+    if args.control_share is not None:
+        engine = dataclasses.replace(engine, decider=dataclasses.replace(
+            engine.decider, control_share=args.control_share))
+    log.info("engine configured", config=str(config) if config else None,
+             control_share=engine.decider.control_share,
+             consent_required=engine.profiles.consent_required)
     worker = Worker(settings, options, engine)
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
     if args.profiles:
         children.append(("profile side", _start_child(
             settings, "profiles", "--group", worker.group,
             "--data-dir", str(options.folder(settings) / "profiles"),
-            "--web-port", str(args.web_port))))
+            "--web-port", str(args.web_port),
+            *(["--config", str(config)] if config is not None else []))))
     if args.learner:
         children.append(("learner", _start_child(settings, "learner")))
     gone = threading.Event()

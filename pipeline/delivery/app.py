@@ -64,7 +64,7 @@ from pipeline.delivery.waits import TriggerWaits
 from pipeline.serde import Codec, InvalidEvent, MeaningRules
 from pipeline.web import STATIC_DIR
 from pipeline.web.cors import CorsPolicy, install_cors
-from pipeline.web.metrics import CONTENT_TYPE
+from pipeline.web.metrics import CONTENT_TYPE, render
 from pipeline.web.request_metrics import request_metrics_middleware
 
 __all__ = ["ANSWERS", "STATE", "DeliveryState", "OutcomeSink", "build_app", "config_script",
@@ -134,7 +134,7 @@ class DeliveryState:
         now = self.now_ms()
         for record in records:
             result = self.store.offer(record, now)
-            self.metrics.decisions.inc(result=result.value)
+            self.metrics.decisions.labels(result=result.value).inc()
             if result is Offered.STORED:
                 self.hub.publish(record)
         for record in records:
@@ -233,7 +233,7 @@ async def _decisions(request: web.Request) -> web.Response:
         options = state.options
         wait_ms = parse_wait_ms(query.get("wait_ms"), options.budget_ms, options.max_wait_ms)
         result = await state.waits.wait(trigger, wait_ms / 1000)
-        state.metrics.waits.inc(result=result.value)
+        state.metrics.waits.labels(result=result.value).inc()
         headers["X-RTP-Wait"] = result.value
         headers["Access-Control-Expose-Headers"] = "X-RTP-Wait"
     now = state.now_ms()
@@ -296,7 +296,7 @@ async def _outcomes(request: web.Request) -> web.Response:
         log.warning("outcome not produced", error=str(exc))
         return _error(503, "outcomes cannot be produced right now; retry later")
     for outcome in outcomes:
-        state.metrics.outcomes.inc(kind=outcome["kind"])
+        state.metrics.outcomes.labels(kind=outcome["kind"]).inc()
     return web.json_response({"accepted": len(outcomes),
                               "outcome_ids": [o["outcome_id"] for o in outcomes]}, status=202)
 
@@ -318,8 +318,8 @@ async def _readyz(request: web.Request) -> web.Response:
 
 
 async def _metrics(request: web.Request) -> web.Response:
-    body = request.app[STATE].metrics.registry.render()
-    return web.Response(body=body.encode(), headers={"Content-Type": CONTENT_TYPE})
+    body = render(request.app[STATE].metrics.registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
 async def _config(request: web.Request) -> web.Response:

@@ -37,6 +37,7 @@ from pipeline.client.batches import read_ready
 from pipeline.delivery.catchup import CatchUp, start_offset
 from pipeline.delivery.errors import FeedError
 from pipeline.delivery.options import DeliveryOptions
+from pipeline.kafka_log import kafka_config
 from pipeline.serde import Admitted, Codec, MeaningRules, MessageGate
 from pipeline.settings import Settings
 from pipeline.topics import ACTIONS
@@ -138,14 +139,14 @@ class ActionFeed:
     def _setup(self) -> None:
         """Assign at the horizon, retrying what a young topic answers (no leader yet) until
         ``start_timeout_s``."""
-        consumer = Consumer({
+        consumer = Consumer(kafka_config({
             "bootstrap.servers": self.settings.bootstrap,
             "group.id": self.options.group_id,
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
             "enable.partition.eof": False,
             "socket.timeout.ms": 10_000,
-        })
+        }))
         deadline = time.monotonic() + self.options.start_timeout_s
         while True:
             try:

@@ -17,6 +17,7 @@ from typing import Any
 from confluent_kafka import ConsumerGroupState, KafkaException
 from confluent_kafka.admin import AdminClient
 
+from pipeline.kafka_log import kafka_config
 from pipeline.settings import Settings
 
 __all__ = ["APP_ID", "WorkerProcess", "wait_caught_up"]
@@ -29,8 +30,9 @@ class WorkerProcess:
 
     def __init__(self, settings: Settings, data_dir: Path, log_path: Path,
                  app_id: str = APP_ID, commit_every: float = 0.5,
-                 sweep_every: float = 60.0, control_share: float = 0.10,
-                 profiles: bool = True, learner: bool = True) -> None:
+                 sweep_every: float = 60.0, control_share: float | None = 0.10,
+                 profiles: bool = True, learner: bool = True,
+                 config: Path | None = None) -> None:
         self.settings = settings
         #: Whether the worker runs its profile side beside itself (``--no-profiles`` if not).
         self.profiles = profiles
@@ -43,7 +45,9 @@ class WorkerProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "pipeline.cli", "worker", "--app-id", app_id,
              "--data-dir", str(data_dir), "--commit-every", str(commit_every),
-             "--sweep-every", str(sweep_every), "--control-share", str(control_share),
+             "--sweep-every", str(sweep_every),
+             *([] if control_share is None else ["--control-share", str(control_share)]),
+             *([] if config is None else ["--config", str(config)]),
              *([] if profiles else ["--no-profiles"]), *(["--learner"] if learner else [])],
             env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
@@ -55,7 +59,7 @@ class WorkerProcess:
     def wait_ready(self, timeout: float = 180.0) -> None:
         """Until the worker's consumer group (and its profile side's, when it runs one) is
         stable with partitions assigned."""
-        admin = AdminClient({"bootstrap.servers": self.settings.bootstrap})
+        admin = AdminClient(kafka_config({"bootstrap.servers": self.settings.bootstrap}))
         deadline = time.monotonic() + timeout
         waiting = [self.group, *([f"{self.group}-profiles"] if self.profiles else [])]
         while time.monotonic() < deadline:
@@ -106,8 +110,8 @@ def wait_caught_up(worker: WorkerProcess, topics: list[str], timeout: float = 60
     """Until the worker's group has committed every message currently in ``topics``."""
     from confluent_kafka import Consumer, TopicPartition
 
-    consumer = Consumer({"bootstrap.servers": worker.settings.bootstrap,
-                         "group.id": worker.group, "enable.auto.commit": False})
+    consumer = Consumer(kafka_config({"bootstrap.servers": worker.settings.bootstrap,
+                                      "group.id": worker.group, "enable.auto.commit": False}))
     try:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
+from pipeline.kafka_log import kafka_config
 from pipeline.replay.bounds import RangeBound
 from pipeline.replay.errors import ReplaySourceError
 
@@ -65,13 +66,13 @@ class RawMessage:
 
 
 def _consumer(bootstrap: str, group_id: str) -> Consumer:
-    return Consumer({
+    return Consumer(kafka_config({
         "bootstrap.servers": bootstrap,
         "group.id": group_id,  # required by librdkafka; never joined nor committed
         "enable.auto.commit": False,
         "enable.partition.eof": True,
         "auto.offset.reset": "earliest",
-    })
+    }))
 
 
 def _times_to_offsets(consumer: Consumer, topic: str, partitions: Sequence[int], at_ms: int,

@@ -21,6 +21,7 @@ from confluent_kafka import OFFSET_END, Consumer, TopicPartition
 
 from pipeline.client import EventProducer
 from pipeline.decide import assign_arm
+from pipeline.kafka_log import kafka_config
 from pipeline.serde import Codec, DecodeError
 from pipeline.settings import Settings
 from pipeline.sim.options import SimulatorOptions
@@ -121,8 +122,8 @@ class LoopReport:
 
 def _tail(settings: Settings, topics: list[str], group: str) -> Consumer:
     """A consumer positioned at the current end of every partition of ``topics``."""
-    consumer = Consumer({"bootstrap.servers": settings.bootstrap, "group.id": group,
-                         "enable.auto.commit": False})
+    consumer = Consumer(kafka_config({"bootstrap.servers": settings.bootstrap, "group.id": group,
+                                      "enable.auto.commit": False}))
     parts = []
     for topic in topics:
         meta = consumer.list_topics(topic, timeout=10).topics[topic]

@@ -41,9 +41,12 @@ class RewardLedger:
         Realized reward: weighted clicks, dismissals and attributed conversions
         (a conversion is counted when the purchase happens, at the session end).
     clicks, dismissals, ignored, conversions
-        Outcome counts (conversions attributed to decisions).
+        Outcome counts; ``conversions`` counts decisions credited with a conversion (one
+        purchase may be credited to several decisions of the visitor).
+    converted_visitors
+        Visitors whose purchase was credited to at least one decision.
     revenue
-        Value of the attributed conversions.
+        Value of those visitors' purchases (each purchase once).
 
     >>> RewardLedger().match_rate
     0.0
@@ -58,6 +61,7 @@ class RewardLedger:
     dismissals: int = 0
     ignored: int = 0
     conversions: int = 0
+    converted_visitors: int = 0
     revenue: float = 0.0
 
     @property
@@ -114,15 +118,24 @@ class RewardLedger:
         elif kind == "ignored":
             self.ignored += 1
 
-    def record_conversion(self, value: float, weights: RewardWeights) -> None:
-        """Count a conversion attributed to a decision.
+    def record_conversion(self, weights: RewardWeights) -> None:
+        """Count a conversion credited to one decision (and its reward).
 
-        >>> led = RewardLedger(); led.record_conversion(10.0, RewardWeights())
-        >>> led.conversions, led.obtained, led.revenue
-        (1, 1.0, 10.0)
+        >>> led = RewardLedger(); led.record_conversion(RewardWeights())
+        >>> led.conversions, led.obtained
+        (1, 1.0)
         """
         self.conversions += 1
         self.obtained += weights.converted
+
+    def record_converted_visitor(self, value: float) -> None:
+        """Count a visitor whose purchase of ``value`` was credited to their decisions.
+
+        >>> led = RewardLedger(); led.record_converted_visitor(10.0)
+        >>> led.converted_visitors, led.revenue
+        (1, 10.0)
+        """
+        self.converted_visitors += 1
         self.revenue += value
 
 

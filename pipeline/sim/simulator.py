@@ -510,11 +510,15 @@ control (got None)
         value = float(purchase["purchase"]["value"])
         live.converted, live.value = True, value
         u = live.profile.conversion_draw
+        credited = False
         for exposure in live.exposures:
             if u < exposure.conversion:
                 self._outbox.append(outcome(exposure.decision_id, live.profile.visitor_id,
                                             "converted", purchase["event_time"], value))
-                self._ledger.record_conversion(value, self.model.weights)
+                self._ledger.record_conversion(self.model.weights)
+                credited = True
+        if credited:
+            self._ledger.record_converted_visitor(value)
 
     def _finish(self, live: _Live) -> None:
         visitor_id = live.profile.visitor_id

@@ -128,7 +128,8 @@ class SimulationSummary:
             lines.append(f"  personalized by action: {_counts(self.decisions_by_action)}")
         lines.append(
             f"outcomes: {r.clicks} clicked, {r.dismissals} dismissed, {r.ignored} ignored, "
-            f"{r.conversions} conversions attributed (EUR {r.revenue:,.2f})")
+            f"{r.converted_visitors} converting visitors credited to {r.conversions} "
+            f"decisions (EUR {r.revenue:,.2f})")
         lines.append(
             f"reward: obtained {r.obtained:.2f}, expected {r.expected:.2f}, oracle {r.oracle:.2f}"
             f" -> regret {r.regret:.2f} (expected regret {r.expected_regret:.2f}); "

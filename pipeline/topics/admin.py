@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
+from pipeline.kafka_log import kafka_config
 from pipeline.topics.definitions import TopicSpec
 
 __all__ = ["ApplyReport", "Drift", "TopicAdminError", "apply_topics", "describe_topics"]
@@ -66,7 +67,8 @@ class ApplyReport:
 
 
 def _admin(bootstrap: str) -> AdminClient:
-    return AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": 10000})
+    return AdminClient(kafka_config({"bootstrap.servers": bootstrap,
+                                     "socket.timeout.ms": 10000}))
 
 
 def describe_topics(bootstrap: str, timeout: float = 10.0) -> dict[str, int]:

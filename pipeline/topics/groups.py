@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
+from pipeline.kafka_log import kafka_config
 from pipeline.topics.admin import TopicAdminError
 
 __all__ = ["GroupPositions"]
@@ -66,7 +67,7 @@ class GroupPositions:
 
     def _client(self) -> AdminClient:
         if self._admin is None:
-            self._admin = AdminClient({"bootstrap.servers": self.bootstrap})
+            self._admin = AdminClient(kafka_config({"bootstrap.servers": self.bootstrap}))
         return self._admin
 
     def _log_offsets(self, wanted: list[TopicPartition],

@@ -4,7 +4,7 @@
 its minified build: :mod:`pipeline.web.minify`) and the demo storefront (``shop/``),
 plain files. The Python modules are small shared
 pieces of the delivery service and the collector: options from ``RTP_*``
-variables, Prometheus text metrics, a CORS allow-list, and serving an aiohttp
+variables, Prometheus metrics (prometheus_client), a CORS allow-list, and serving an aiohttp
 app until SIGTERM/SIGINT.
 
 >>> (STATIC_DIR / "rtp.js").is_file() and (STATIC_DIR / "shop" / "index.html").is_file()
@@ -15,22 +15,22 @@ from pathlib import Path
 
 from pipeline.web.cors import CorsPolicy, cors_middleware, install_cors
 from pipeline.web.env import OptionsError, options_from_env
-from pipeline.web.metrics import Counter, Gauge, Histogram, MetricsRegistry
+from pipeline.web.metrics import CONTENT_TYPE, ReadCounter, new_registry, render
 from pipeline.web.request_metrics import request_metrics_middleware
 from pipeline.web.serve import ServedApp, serve_until_stopped, start_app, stop_on_signals
 
 __all__ = [
+    "CONTENT_TYPE",
     "STATIC_DIR",
     "CorsPolicy",
-    "Counter",
-    "Gauge",
-    "Histogram",
-    "MetricsRegistry",
     "OptionsError",
+    "ReadCounter",
     "ServedApp",
     "cors_middleware",
     "install_cors",
+    "new_registry",
     "options_from_env",
+    "render",
     "request_metrics_middleware",
     "serve_until_stopped",
     "start_app",

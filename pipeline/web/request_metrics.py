@@ -1,8 +1,10 @@
 """Request latency and counts for every route of an aiohttp app.
 
->>> from pipeline.web.metrics import Counter, Histogram
->>> mw = request_metrics_middleware(Histogram("t_seconds", "T.", labels=("route", "method")),
-...                                 Counter("t_total", "T.", labels=("route", "status")))
+>>> from prometheus_client import Counter, Histogram
+>>> from pipeline.web.metrics import new_registry
+>>> r = new_registry()
+>>> mw = request_metrics_middleware(Histogram("t_seconds", "T.", ["route", "method"], registry=r),
+...                                 Counter("t_total", "T.", ["route", "status"], registry=r))
 >>> callable(mw)
 True
 """
@@ -14,8 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
-
-from pipeline.web.metrics import Counter, Histogram
+from prometheus_client import Counter, Histogram
 
 __all__ = ["request_metrics_middleware", "route_of"]
 
@@ -48,8 +49,10 @@ def request_metrics_middleware(latency: Histogram, requests: Counter,
 
     >>> import asyncio
     >>> from aiohttp.test_utils import TestClient, TestServer
-    >>> latency = Histogram("l", "L.", labels=("route", "method"))
-    >>> requests = Counter("r", "R.", labels=("route", "status"))
+    >>> from pipeline.web.metrics import new_registry
+    >>> r = new_registry()
+    >>> latency = Histogram("l", "L.", ["route", "method"], registry=r)
+    >>> requests = Counter("r", "R.", ["route", "status"], registry=r)
     >>> app = web.Application(middlewares=[request_metrics_middleware(latency, requests)])
     >>> async def ping(request: web.Request) -> web.Response:
     ...     return web.Response(text="pong")
@@ -58,8 +61,9 @@ def request_metrics_middleware(latency: Histogram, requests: Counter,
     ...     async with TestClient(TestServer(app)) as client:
     ...         await client.get("/ping")
     >>> asyncio.run(call())
-    >>> latency.count(route="/ping", method="GET"), requests.value(route="/ping", status="200")
-    (1, 1.0)
+    >>> (r.get_sample_value("l_count", {"route": "/ping", "method": "GET"}),
+    ...  r.get_sample_value("r_total", {"route": "/ping", "status": "200"}))
+    (1.0, 1.0)
     """
 
     @web.middleware
@@ -75,8 +79,9 @@ def request_metrics_middleware(latency: Histogram, requests: Counter,
             raise
         finally:
             route = route_of(request)
-            requests.inc(route=route, status=str(status))
+            requests.labels(route=route, status=str(status)).inc()
             if route not in untimed:
-                latency.observe(time.perf_counter() - start, route=route, method=request.method)
+                latency.labels(route=route, method=request.method).observe(
+                    time.perf_counter() - start)
 
     return middleware

@@ -18,6 +18,7 @@ from pipeline.client import EventProducer
 from pipeline.serde import Codec
 from pipeline.settings import Settings
 from pipeline.topics import ACTIONS, EVENTS, OUTCOMES, PROFILES
+from pipeline.web.metrics import render
 from tests.e2e.webtier import WebTier
 from tests.e2e.worker import REAL, personalization_worker
 from tests.integration.kafka_reader import read_topic
@@ -267,8 +268,9 @@ def test_without_consent_nothing_is_tracked_or_personalized(
     with WebTier(topics, budget_ms=2000) as tier:
         produce_decisions(topics, decision(visitor, created_at=now_ms()))
         wait_until("delivery to hold the decision", lambda: served(tier, visitor, "hero"))
-        asked = tier.delivery.metrics.requests
-        before = asked.value(route="/v1/decisions", status="200")
+        asked = tier.delivery.metrics.registry
+        labels = {"route": "/v1/decisions", "status": "200"}
+        before = asked.get_sample_value("rtp_delivery_requests_total", labels) or 0
         context = context_for(browser, visitor, consent=False)
         page = context.new_page()
         page.goto(tier.shop)
@@ -281,8 +283,8 @@ def test_without_consent_nothing_is_tracked_or_personalized(
         assert HEADLINE not in page.inner_text("#hero")
         assert context.page_errors == []  # type: ignore[attr-defined]
         context.close()
-        after = asked.value(route="/v1/decisions", status="200")
-        collected = tier.collector.state.metrics.registry.render()
+        after = asked.get_sample_value("rtp_delivery_requests_total", labels) or 0
+        collected = render(tier.collector.state.metrics.registry).decode()
     assert next(e["step"] for e in log if e["slot"] is None) == "no-personalization"
     assert after == before  # delivery was not even asked
     assert 'route="/v1/t"' not in collected  # nothing was sent

@@ -21,6 +21,7 @@ from pipeline.serde import Codec
 from pipeline.settings import Settings
 from pipeline.topics import ACTIONS, OUTCOMES
 from tests.integration.kafka_reader import read_topic
+from tests.scrape import value
 from tests.unit.delivery.factories import decision
 
 T = TypeVar("T")
@@ -116,9 +117,9 @@ async def test_start_rebuilds_the_horizon_then_serves_and_is_ready(topics: Setti
             status, body = await get_json(http, f"{url}/v1/decisions?visitor={visitor}&slots=hero")
             assert (status, body["decisions"]) == (200, {"hero": None}), visitor
         metrics = await (await http.get(f"{url}/metrics")).text()
-        assert "rtp_delivery_decisions_held 1" in metrics
-        assert 'rtp_delivery_decisions_total{result="expired"} 1' in metrics
-        assert "rtp_delivery_caught_up 1" in metrics
+        assert value(metrics, "rtp_delivery_decisions_held") == 1
+        assert value(metrics, "rtp_delivery_decisions_total", result="expired") == 1
+        assert value(metrics, "rtp_delivery_caught_up") == 1
 
 
 async def _ready(http: aiohttp.ClientSession, url: str) -> dict[str, Any] | None:

@@ -24,6 +24,7 @@ from typing import Any, NamedTuple, Protocol
 import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
+from pipeline.kafka_log import kafka_config
 from topologies.loop.timers import Interval
 
 __all__ = ["ConsumerLoop", "ConsumerOptions", "Processor", "Record"]
@@ -90,7 +91,7 @@ class ConsumerOptions:
 
     def to_config(self, bootstrap: str, group: str) -> dict[str, Any]:
         """The confluent-kafka configuration."""
-        return {
+        return kafka_config({
             "bootstrap.servers": bootstrap,
             "group.id": group,
             "client.id": self.client_id,
@@ -101,7 +102,7 @@ class ConsumerOptions:
             "session.timeout.ms": self.session_timeout_ms,
             "max.poll.interval.ms": self.max_poll_interval_ms,
             "isolation.level": "read_committed",
-        }
+        })
 
 
 #: Commit errors that say the group is changing (or the coordinator is away for a moment):

@@ -14,6 +14,8 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
+from pipeline.kafka_log import kafka_config
+
 __all__ = ["OutputError", "Outputs", "ProducerOptions"]
 
 
@@ -37,7 +39,7 @@ class ProducerOptions:
 
     def to_config(self, bootstrap: str) -> dict[str, Any]:
         """The confluent-kafka configuration."""
-        return {
+        return kafka_config({
             "bootstrap.servers": bootstrap,
             "linger.ms": self.linger_ms,
             "compression.type": self.compression,
@@ -47,7 +49,7 @@ class ProducerOptions:
             # put them (the profile side re-keys by person).
             "partitioner": "murmur2_random",
             "message.max.bytes": self.max_message_bytes,
-        }
+        })
 
 
 class Outputs:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import structlog
 from confluent_kafka import Consumer, TopicPartition
 
+from pipeline.kafka_log import kafka_config
 from topologies.loop.store import PartitionStore, StoreOptions
 
 __all__ = ["TOMBSTONE_RETENTION_MS", "ChangelogReader", "RecoveryError", "apply_changelog"]
@@ -74,13 +75,13 @@ class ChangelogReader:
     max_idle_ms: int = 0
 
     def __post_init__(self) -> None:
-        self._consumer = Consumer({
+        self._consumer = Consumer(kafka_config({
             "bootstrap.servers": self.bootstrap,
             "group.id": "rtp-changelog-reader",  # never joins nor commits: assign() only
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
             "fetch.wait.max.ms": 10,
-        })
+        }))
 
     def catch_up(self, store: PartitionStore, topic: str, partition: int,
                  options: StoreOptions | None = None) -> PartitionStore:

@@ -27,6 +27,7 @@ from pipeline.collector.metrics import CollectorMetrics
 from pipeline.collector.options import CollectorOptions
 from pipeline.collector.segment import SEGMENT_TYPES
 from pipeline.serde import Codec
+from tests.scrape import families, value
 from tests.unit.collector.strategies import NOW_MS, native_batches, segment_calls
 
 AUTH = {"Authorization": "Basic " + base64.b64encode(b"wk:").decode()}
@@ -145,12 +146,28 @@ def test_unknown_routes_and_methods_are_4xx_json(http: Http) -> None:
     assert http.loop.run_until_complete(get()) == 405
 
 
-def test_metrics_count_refusals(http: Http) -> None:
+def test_metrics_count_refusals_requests_and_messages(http: Http) -> None:
     async def get() -> str:
         return await (await http.client.get("/metrics")).text()
 
+    before = http.loop.run_until_complete(get())
+    page = {"type": "page", "anonymousId": "m-1", "messageId": "metrics-1",
+            "properties": {"url": "https://shop.example/"}}
+    assert http.post("/v1/page", json.dumps(page).encode(), AUTH)[0] == 200
+    assert http.post("/v1/page", json.dumps(page).encode())[0] == 401
     text = http.loop.run_until_complete(get())
-    assert "rtp_collector_refused_total" in text and "rtp_collector_request_seconds" in text
+    assert families(text) == {
+        "rtp_collector_request_seconds": "histogram", "rtp_collector_requests_total": "counter",
+        "rtp_collector_messages_total": "counter", "rtp_collector_refused_total": "counter"}
+
+    def grew(name: str, **labels: str) -> float:
+        return (value(text, name, **labels) or 0) - (value(before, name, **labels) or 0)
+
+    assert grew("rtp_collector_refused_total", status="401") == 1
+    assert grew("rtp_collector_requests_total", route="/v1/page", status="200") == 1
+    assert grew("rtp_collector_requests_total", route="/v1/page", status="401") == 1
+    assert grew("rtp_collector_request_seconds_count", route="/v1/page", method="POST") == 2
+    assert grew("rtp_collector_messages_total", result="produced", record="ClickEvent") == 1
 
 
 # -- fuzzing -------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from pipeline.delivery.options import DeliveryOptions
 from pipeline.delivery.store import DecisionStore
 from pipeline.delivery.stream import StreamHub
 from pipeline.serde import Codec, MeaningRules
+from tests.scrape import families, value
 from tests.unit.delivery.factories import NOW_MS, decision
 
 
@@ -197,11 +198,33 @@ async def test_metrics_report_latency_held_decisions_and_lag(parts: Parts) -> No
     parts.state.store.offer(decision("v1"), NOW_MS)
     parts.status[0] = replace(parts.status[0], lag=12)
     await parts.client.get("/v1/decisions", params={"visitor": "v1"})
+    await parts.client.post("/v1/outcomes", json={"decision_id": "d", "visitor_id": "v1",
+                                                  "kind": "shown"})
+    answer = await parts.client.get("/metrics")
+    assert answer.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    text = await answer.text()
+    assert families(text) == {
+        "rtp_delivery_request_seconds": "histogram", "rtp_delivery_requests_total": "counter",
+        "rtp_delivery_decisions_held": "gauge", "rtp_delivery_visitors_held": "gauge",
+        "rtp_delivery_consumer_lag": "gauge", "rtp_delivery_caught_up": "gauge",
+        "rtp_delivery_decisions_total": "counter", "rtp_delivery_dead_letters_total": "counter",
+        "rtp_delivery_sse_streams": "gauge", "rtp_delivery_outcomes_total": "counter"}
+    assert value(text, "rtp_delivery_request_seconds_count", route="/v1/decisions",
+                 method="GET") == 1
+    assert value(text, "rtp_delivery_requests_total", route="/v1/decisions", status="200") == 1
+    assert value(text, "rtp_delivery_decisions_held") == 1
+    assert value(text, "rtp_delivery_visitors_held") == 1
+    assert value(text, "rtp_delivery_consumer_lag") == 12
+    assert value(text, "rtp_delivery_caught_up") == 0
+    assert value(text, "rtp_delivery_sse_streams") == 0
+    assert value(text, "rtp_delivery_dead_letters_total") == 0
+    assert value(text, "rtp_delivery_outcomes_total", kind="shown") == 1
+    parts.status[0] = replace(parts.status[0], lag=0, caught_up=True, rejected=2)
     text = await (await parts.client.get("/metrics")).text()
-    assert 'rtp_delivery_request_seconds_count{route="/v1/decisions",method="GET"} 1' in text
-    assert "rtp_delivery_decisions_held 1" in text
-    assert "rtp_delivery_consumer_lag 12" in text
-    assert "# TYPE rtp_delivery_request_seconds histogram" in text
+    assert value(text, "rtp_delivery_consumer_lag") == 0
+    assert value(text, "rtp_delivery_caught_up") == 1
+    assert value(text, "rtp_delivery_dead_letters_total") == 2
+    assert value(text, "rtp_delivery_requests_total", route="/metrics", status="200") == 1
 
 
 async def test_cors_allow_list(parts: Parts) -> None:

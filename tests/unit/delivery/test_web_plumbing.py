@@ -5,38 +5,39 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from prometheus_client import Gauge, Histogram
 
 from pipeline.delivery.options import DeliveryOptions
 from pipeline.web.env import OptionsError, env_names, options_from_env
-from pipeline.web.metrics import Counter, Gauge, Histogram, MetricsRegistry
+from pipeline.web.metrics import ReadCounter, new_registry, render
+from tests.scrape import families, value
 
 
 def test_histogram_buckets_are_cumulative_and_labels_escaped() -> None:
-    h = Histogram("x_seconds", "X.", buckets=(0.1, 1.0), labels=("route",))
+    r = new_registry()
+    h = Histogram("x_seconds", "X.", ["route"], buckets=(0.1, 1.0), registry=r)
     for v in (0.05, 0.5, 0.5, 5.0):
-        h.observe(v, route='a"b')
-    lines = h.samples()
-    assert lines[:3] == ['x_seconds_bucket{route="a\\"b",le="0.1"} 1',
-                         'x_seconds_bucket{route="a\\"b",le="1"} 3',
-                         'x_seconds_bucket{route="a\\"b",le="+Inf"} 4']
-    assert lines[-1] == 'x_seconds_count{route="a\\"b"} 4'
+        h.labels(route='a"b').observe(v)
+    text = render(r).decode()
+    assert 'x_seconds_bucket{le="0.1",route="a\\"b"} 1.0' in text
+    assert [value(text, "x_seconds_bucket", le=le, route='a"b')
+            for le in ("0.1", "1.0", "+Inf")] == [1, 3, 4]
+    assert value(text, "x_seconds_count", route='a"b') == 4
+    assert value(text, "x_seconds_sum", route='a"b') == 6.05
 
 
-def test_metric_misuse_is_refused() -> None:
-    with pytest.raises(ValueError, match="labels"):
-        Counter("c", "C.", labels=("a",)).inc(b="x")
-    with pytest.raises(ValueError, match="decrease"):
-        Counter("c", "C.").inc(-1)
-    with pytest.raises(ValueError, match="increasing"):
-        Histogram("h", "H.", buckets=(2.0, 1.0))
-
-
-def test_registry_renders_every_metric_with_help_and_type() -> None:
-    r = MetricsRegistry()
-    r.add(Gauge("g", "G.", read=lambda: 2.5))
-    r.add(Counter("c_total", "C.", read=lambda: 3))
-    assert r.render() == ("# HELP g G.\n# TYPE g gauge\ng 2.5\n"
-                          "# HELP c_total C.\n# TYPE c_total counter\nc_total 3\n")
+def test_read_counter_and_gauge_functions_are_read_at_scrape_time() -> None:
+    r = new_registry()
+    held, rejected = [2.5], [3]
+    Gauge("g", "G.", registry=r).set_function(lambda: held[0])
+    ReadCounter("c_total", "C.", lambda: rejected[0], r)
+    first = render(r).decode()
+    assert families(first) == {"g": "gauge", "c_total": "counter"}
+    assert (value(first, "g"), value(first, "c_total")) == (2.5, 3)
+    held[0], rejected[0] = 1.0, 7
+    second = render(r).decode()
+    assert (value(second, "g"), value(second, "c_total")) == (1.0, 7)
+    assert "_created" not in first + second
 
 
 def test_every_delivery_option_has_an_environment_variable() -> None:

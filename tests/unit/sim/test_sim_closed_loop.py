@@ -256,3 +256,19 @@ def test_summary_text_reports_reward_regret_and_arms() -> None:
                    "conversion personalized", "conversion control", "lift personalized vs control",
                    "free_express_shipping"):
         assert needle in text, needle
+
+
+def test_converting_visitors_are_counted_once_however_many_decisions_they_credit() -> None:
+    # Every page view gets a decision: a converting visitor credits several of them.
+    run = drive(SHOPPERS, 4, decide_on_every_page_view("personalized"))
+    rewards = run.sim.summary().rewards
+    converted = [o for o in run.outcomes if o["kind"] == "converted"]
+    visitors = {o["visitor_id"] for o in converted}
+    assert len(converted) > len(visitors) > 0  # the case the old wording got wrong
+    assert rewards.conversions == len(converted)
+    assert rewards.converted_visitors == len(visitors)
+    revenue = {o["visitor_id"]: o["value"] for o in converted}
+    assert rewards.revenue == pytest.approx(sum(revenue.values()))
+    text = run.sim.summary().to_text()
+    assert (f"{len(visitors)} converting visitors credited to {len(converted)} decisions"
+            in text)

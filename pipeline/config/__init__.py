@@ -1,0 +1,28 @@
+"""One configuration file for the engine: objective, experiments, consent, detectors, rewards.
+
+``rtp config check FILE`` validates a file and prints the effective config;
+``rtp worker --config FILE`` runs with it. Every field can be overridden by an
+``RTP_CONFIG__SECTION__FIELD`` environment variable.
+
+>>> config = load_config_text("objective: bounce\\nconsent:\\n  mode: opt-in\\n", env={})
+>>> engine = engine_options(config)
+>>> engine.profiles.consent_required, engine.rewards.dismissed
+(True, -1.0)
+"""
+
+from pipeline.config.engine import engine_options
+from pipeline.config.errors import ConfigError
+from pipeline.config.load import load_config, load_config_text
+from pipeline.config.objective import Objective
+from pipeline.config.schema import ConsentMode, ExperimentConfig, RtpConfig
+
+__all__ = [
+    "ConfigError",
+    "ConsentMode",
+    "ExperimentConfig",
+    "Objective",
+    "RtpConfig",
+    "engine_options",
+    "load_config",
+    "load_config_text",
+]

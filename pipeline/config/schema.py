@@ -1,0 +1,221 @@
+"""The config file's schema: what each field is, checked with the field's name and line.
+
+Sections map onto the engine's frozen option dataclasses, so a threshold added there is
+configurable here without a change:
+
+- ``objective``: :class:`~pipeline.config.objective.Objective` (first in the file),
+- ``experiments``: ``salt``, ``control_share``,
+- ``consent``: ``mode``: ``opt-out`` (personalize until a visitor opts out) or ``opt-in``
+  (nothing until consent is granted),
+- ``detectors``: :class:`~pipeline.signals.SignalOptions` (cool-down, enabled rules,
+  every rule's thresholds),
+- ``rewards``: :class:`~pipeline.feedback.options.RewardOptions` (weights on top of the
+  objective's, reward wait).
+
+>>> from pipeline.config.source import ConfigSource
+>>> config = RtpConfig.from_source(ConfigSource.parse(
+...     "objective: revenue\\nexperiments:\\n  control_share: 0.2\\n"))
+>>> config.objective.value, config.experiments.control_share, config.rewards.revenue_weight
+('revenue', 0.2, 0.01)
+>>> try:
+...     RtpConfig.from_source(ConfigSource.parse("experiments:\\n  control_share: 1.5\\n"))
+... except ConfigError as exc:
+...     print(exc.problems)
+['line 2: field experiments.control_share: must be within [0, 1) (got 1.5)']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from pipeline.config.errors import ConfigError
+from pipeline.config.objective import Objective
+from pipeline.config.source import ConfigSource, Path_
+from pipeline.feedback.options import RewardOptions
+from pipeline.signals import SignalOptions
+
+__all__ = ["ConsentMode", "ExperimentConfig", "RtpConfig"]
+
+
+class ConsentMode(Enum):
+    """``opt-out``: personalized until the visitor opts out; ``opt-in``: not until granted."""
+
+    OPT_OUT = "opt-out"
+    OPT_IN = "opt-in"
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """The control-group experiment.
+
+    >>> ExperimentConfig().control_share
+    0.1
+    """
+
+    #: Salt of the arm assignment; a new salt reshuffles everyone (a new experiment).
+    salt: str = "rtp"
+    #: Share of visitors in the control group, in [0, 1).
+    control_share: float = 0.10
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.control_share < 1.0:
+            raise ValueError(f"control_share: must be within [0, 1) (got {self.control_share})")
+        if not self.salt:
+            raise ValueError("salt: must not be empty")
+
+
+@dataclass(frozen=True)
+class ConsentConfig:
+    """The consent regime (see :class:`ConsentMode`)."""
+
+    mode: ConsentMode = ConsentMode.OPT_OUT
+
+
+@dataclass(frozen=True)
+class RtpConfig:
+    """The whole config file, validated.
+
+    >>> RtpConfig().consent.mode.value
+    'opt-out'
+    """
+
+    objective: Objective = Objective.CONVERSION
+    experiments: ExperimentConfig = field(default_factory=ExperimentConfig)
+    consent: ConsentConfig = field(default_factory=ConsentConfig)
+    detectors: SignalOptions = field(default_factory=SignalOptions)
+    rewards: RewardOptions = field(default_factory=lambda: Objective.CONVERSION.rewards())
+
+    @classmethod
+    def from_source(cls, source: ConfigSource) -> RtpConfig:
+        """Validate ``source``: every problem is reported at once (:class:`ConfigError`),
+        each with its field and line (or environment variable)."""
+        errors: list[str] = []
+        values = source.values
+        objective = Objective.CONVERSION
+        if "objective" in values:
+            try:
+                objective = Objective.parse(str(values["objective"]))
+            except ValueError as exc:
+                errors.append(_problem(source, ("objective",), str(exc)))
+        base = dataclasses.replace(cls(), objective=objective, rewards=objective.rewards())
+        built = _build(base, values, (), source, errors)
+        if errors:
+            raise ConfigError(errors, source.name)
+        return typing.cast(RtpConfig, built)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The effective config as plain YAML-able values, every field included.
+
+        >>> RtpConfig().to_dict()["experiments"]
+        {'salt': 'rtp', 'control_share': 0.1}
+        """
+        return typing.cast(dict[str, Any], _plain(self))
+
+
+def _problem(source: ConfigSource, path: Path_, message: str) -> str:
+    return f"{source.where(path)}: field {'.'.join(path)}: {message}"
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _build(current: Any, values: Any, path: Path_, source: ConfigSource,
+           errors: list[str]) -> Any:
+    """``current`` (a dataclass) with the fields ``values`` sets, checked recursively."""
+    if not isinstance(values, dict):
+        errors.append(_problem(source, path, "must be a section (a mapping of fields)"))
+        return current
+    hints = _hints(type(current))
+    names = [f.name for f in dataclasses.fields(current)]
+    changes: dict[str, Any] = {}
+    for key, value in values.items():
+        here = (*path, str(key))
+        if key not in hints:
+            errors.append(_problem(source, here, "unknown field (known: " + ", ".join(names)
+                                   + ")"))
+            continue
+        if not path and key == "objective":
+            continue  # read first: it sets the reward weights the file then adjusts
+        old = getattr(current, key)
+        if dataclasses.is_dataclass(old):
+            changes[key] = _build(old, value, here, source, errors)
+            continue
+        try:
+            changes[key] = _convert(hints[key], value)
+        except ValueError as exc:
+            errors.append(_problem(source, here, str(exc)))
+    # The options' own checks (__post_init__): each change alone first, so that a
+    # refusal is reported at the field (and line) that caused it.
+    for key, value in list(changes.items()):
+        try:
+            dataclasses.replace(current, **{key: value})
+        except (ValueError, TypeError) as exc:
+            errors.append(_problem(source, (*path, key), _detail(str(exc), key)))
+            del changes[key]
+    try:
+        return dataclasses.replace(current, **changes)
+    except (ValueError, TypeError) as exc:  # only the combination is refused
+        errors.append(_problem(source, path, str(exc)))
+        return current
+
+
+def _detail(message: str, key: str) -> str:
+    """An options check's message without the field name it may start with."""
+    for prefix in (f"{key}: ", f"{key} "):
+        if message.startswith(prefix):
+            return message[len(prefix):] if prefix.endswith(": ") else message
+    return message
+
+
+def _convert(hint: Any, value: Any) -> Any:
+    """``value`` as the field's type (int, float, str, bool, an Enum, frozenset[str])."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        if value is None:
+            return None
+        return _convert(options[0], value)
+    if origin is frozenset:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError("must be a list of names")
+        return frozenset(value)
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        for member in hint:
+            if member.value == value:
+                return member
+        raise ValueError("must be one of " + ", ".join(str(m.value) for m in hint))
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"must be true or false (got {value!r})")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"must be a whole number (got {value!r})")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"must be a number (got {value!r})")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ValueError(f"must be text (got {value!r})")
+        return value
+    raise ValueError(f"cannot be set in the config file (type {hint})")
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, frozenset | set):
+        return sorted(value)
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,73 @@
+"""The Grafana dashboard in deploy/grafana shows exactly the metrics the services expose."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from pipeline.collector.metrics import CollectorMetrics
+from pipeline.delivery.feed import FeedStatus
+from pipeline.delivery.metrics import DeliveryMetrics
+from pipeline.delivery.store import DecisionStore
+from pipeline.settings import PROJECT_ROOT
+from pipeline.web.metrics import render
+from tests.scrape import families
+
+DASHBOARD = PROJECT_ROOT / "deploy" / "grafana" / "rtp-dashboard.json"
+
+
+def _exposed() -> dict[str, str]:
+    delivery = DeliveryMetrics.create(DecisionStore(), FeedStatus, lambda: 0)
+    collector = CollectorMetrics.create()
+    # Histograms and labelled counters show up once they have a series.
+    delivery.latency.labels(route="/v1/decisions", method="GET").observe(0.001)
+    collector.latency.labels(route="/v1/t", method="POST").observe(0.001)
+    for counter, labels in ((delivery.requests, {"route": "/", "status": "200"}),
+                            (delivery.decisions, {"result": "stored"}),
+                            (delivery.outcomes, {"kind": "shown"}),
+                            (collector.requests, {"route": "/", "status": "200"}),
+                            (collector.messages, {"result": "produced", "record": "ClickEvent"}),
+                            (collector.refused, {"status": "401"})):
+        counter.labels(**labels).inc()
+    return {**families(render(delivery.registry).decode()),
+            **families(render(collector.registry).decode())}
+
+
+def _panels() -> list[dict[str, Any]]:
+    return [p for p in json.loads(DASHBOARD.read_text())["panels"] if p["type"] != "row"]
+
+
+def _referenced(expr: str) -> set[str]:
+    names = set(re.findall(r"\brtp_[a-z_]+", expr))
+    return {re.sub(r"_(bucket|sum|count)$", "", n) for n in names}
+
+
+def test_every_exposed_metric_has_a_panel_and_every_panel_metric_exists() -> None:
+    exposed = _exposed()
+    assert len(exposed) == 14  # ten delivery + four collector metrics
+    referenced = {n for p in _panels() for t in p["targets"] for n in _referenced(t["expr"])}
+    assert referenced == set(exposed)
+
+
+def test_histograms_are_read_as_quantiles_and_counters_as_rates() -> None:
+    exposed = _exposed()
+    for panel in _panels():
+        for target in panel["targets"]:
+            expr = target["expr"]
+            assert expr.count("(") == expr.count(")"), expr
+            for name in _referenced(expr):
+                if exposed[name] == "histogram":
+                    assert f"{name}_bucket" in expr and "histogram_quantile" in expr, expr
+                elif exposed[name] == "counter":
+                    assert f"rate({name}" in expr, expr
+
+
+def test_panels_have_unique_ids_and_fit_the_grid() -> None:
+    dashboard = json.loads(DASHBOARD.read_text())
+    ids = [p["id"] for p in dashboard["panels"]]
+    assert len(ids) == len(set(ids))
+    for panel in dashboard["panels"]:
+        grid = panel["gridPos"]
+        assert grid["x"] >= 0 and grid["x"] + grid["w"] <= 24
+    assert {v["name"] for v in dashboard["templating"]["list"]} == {"datasource", "job"}
