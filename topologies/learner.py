@@ -32,6 +32,7 @@ import structlog
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
 from pipeline.engine import EngineOptions
+from pipeline.kafka_log import kafka_config
 from pipeline.learning import Model, Trainer, TrainerCheckpoint
 from pipeline.serde import Codec, SerdeError
 from pipeline.settings import Settings
@@ -76,10 +77,9 @@ class LearnerService:
         self.codec = Codec.default()
         self.topics = {name: settings.topic(name)
                        for name in (LEARNING, MODELS, LEARNER_CHECKPOINTS)}
-        self.producer = Producer({"bootstrap.servers": settings.bootstrap, "acks": "all",
-                                  "enable.idempotence": True, "linger.ms": 5,
-                                  "compression.type": "zstd",
-                                  "message.max.bytes": 16 * 1024 * 1024})
+        self.producer = Producer(kafka_config({
+            "bootstrap.servers": settings.bootstrap, "acks": "all", "enable.idempotence": True,
+            "linger.ms": 5, "compression.type": "zstd", "message.max.bytes": 16 * 1024 * 1024}))
         self._stop = threading.Event()
         self.trainer: Trainer | None = None
         self.published_version = -1
@@ -89,10 +89,11 @@ class LearnerService:
         self._stop.set()
 
     def _consumer(self) -> Consumer:
-        return Consumer({"bootstrap.servers": self.settings.bootstrap,
-                         "group.id": f"rtp-learner-{uuid.uuid4().hex[:12]}",  # never joined
-                         "enable.auto.commit": False, "auto.offset.reset": "earliest",
-                         "enable.partition.eof": True, "fetch.wait.max.ms": 50})
+        return Consumer(kafka_config({
+            "bootstrap.servers": self.settings.bootstrap,
+            "group.id": f"rtp-learner-{uuid.uuid4().hex[:12]}",  # assigned by hand, never joined
+            "enable.auto.commit": False, "auto.offset.reset": "earliest",
+            "enable.partition.eof": True, "fetch.wait.max.ms": 50}))
 
     def restore(self) -> Trainer:
         """The newest checkpoint as a trainer, or a fresh one (the topic holds none)."""

@@ -16,6 +16,7 @@ import structlog
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from pipeline.engine import EngineOptions
+from pipeline.kafka_log import kafka_config
 from pipeline.learning import Model
 
 __all__ = ["ModelFeed"]
@@ -29,13 +30,13 @@ class ModelFeed:
     def __init__(self, bootstrap: str, topic: str, options: EngineOptions) -> None:
         self.topic = topic
         self.options = options
-        self._consumer = Consumer({
+        self._consumer = Consumer(kafka_config({
             "bootstrap.servers": bootstrap,
             # Assigned by hand, never committed: the group id is librdkafka's requirement.
             "group.id": f"rtp-model-feed-{uuid.uuid4().hex[:12]}",
             "enable.auto.commit": False, "auto.offset.reset": "earliest",
             "enable.partition.eof": True, "fetch.wait.max.ms": 100,
-        })
+        }))
         self._lock = threading.Lock()
         self._ready: Model | None = None
         self._version = -1
