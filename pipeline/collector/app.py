@@ -34,6 +34,7 @@ from pipeline.collector.metrics import CollectorMetrics
 from pipeline.web.cors import CorsPolicy, install_cors
 from pipeline.web.metrics import CONTENT_TYPE
 from pipeline.web.request_metrics import request_metrics_middleware
+from pipeline.web.untrusted import path_guard
 
 __all__ = ["STATE", "CollectorState", "MessageSink", "build_app"]
 
@@ -178,6 +179,7 @@ def build_app(state: CollectorState) -> web.Application:
     """
     options = state.ingestor.options
     app = web.Application(client_max_size=options.max_body_bytes, middlewares=[
+        path_guard(),
         request_metrics_middleware(state.metrics.latency, state.metrics.requests), _errors])
     app[STATE] = state
     install_cors(app, CorsPolicy(options.cors_origins))

@@ -37,6 +37,7 @@ from pipeline.collector.records import MappedRecord
 from pipeline.collector.segment import map_segment_batch, map_segment_message
 from pipeline.serde import Codec, InvalidEvent, MeaningRules, check_meaning
 from pipeline.topics import EVENTS, PROFILES
+from pipeline.web.untrusted import bad_string
 
 __all__ = ["Accepted", "Ingestor", "Outgoing", "parse_json"]
 
@@ -55,17 +56,25 @@ def parse_json(body: bytes) -> object:
     Traceback (most recent call last):
     ...
     pipeline.collector.errors.BadPayload: the body is not valid JSON: NaN is not JSON
+    >>> parse_json(b'{"anonymousId": "\\\\ud800"}')  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    pipeline.collector.errors.BadPayload: body.anonymousId is not valid UTF-8 text (a lone ...
     """
     if not body.strip():
         raise BadPayload("the body is empty")
     try:
-        return json.loads(body.decode("utf-8"), parse_constant=_no_constants)
+        value = json.loads(body.decode("utf-8"), parse_constant=_no_constants)
     except UnicodeDecodeError:
         raise BadPayload("the body is not UTF-8 text") from None
     except RecursionError:
         raise BadPayload("the body is nested too deeply") from None
     except ValueError as exc:
         raise BadPayload(f"the body is not valid JSON: {str(exc)[:200]}") from None
+    problem = bad_string(value, "body")
+    if problem is not None:
+        raise BadPayload(problem)
+    return value
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ from pipeline.web import STATIC_DIR
 from pipeline.web.cors import CorsPolicy, install_cors
 from pipeline.web.metrics import CONTENT_TYPE
 from pipeline.web.request_metrics import request_metrics_middleware
+from pipeline.web.untrusted import bad_string, path_guard
 
 __all__ = ["ANSWERS", "STATE", "DeliveryState", "OutcomeSink", "build_app", "config_script",
            "storefront_config"]
@@ -233,6 +234,9 @@ async def _outcomes(request: web.Request) -> web.Response:
         body = json.loads(raw)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise BadRequest(f"body is not valid JSON: {str(exc)[:200]}") from None
+    problem = bad_string(body, "body")
+    if problem is not None:
+        raise BadRequest(problem)
     outcomes = parse_outcomes(body, state.now_ms(), state.codec, state.rules,
                               state.options.max_outcomes)
     try:
@@ -307,7 +311,7 @@ def build_app(state: DeliveryState) -> web.Application:
     {'hero': None}
     """
     app = web.Application(client_max_size=state.options.max_body_bytes,
-                          middlewares=[request_metrics_middleware(
+                          middlewares=[path_guard(), request_metrics_middleware(
                               state.metrics.latency, state.metrics.requests,
                               untimed=frozenset({"/v1/stream"})), _errors])
     app[STATE] = state

@@ -17,6 +17,7 @@ from pipeline.web.env import OptionsError, options_from_env
 from pipeline.web.metrics import Counter, Gauge, Histogram, MetricsRegistry
 from pipeline.web.request_metrics import request_metrics_middleware
 from pipeline.web.serve import ServedApp, serve_until_stopped, start_app, stop_on_signals
+from pipeline.web.untrusted import bad_string, finite_number, id_problem, path_guard
 
 __all__ = [
     "STATIC_DIR",
@@ -27,9 +28,13 @@ __all__ = [
     "MetricsRegistry",
     "OptionsError",
     "ServedApp",
+    "bad_string",
     "cors_middleware",
+    "finite_number",
+    "id_problem",
     "install_cors",
     "options_from_env",
+    "path_guard",
     "request_metrics_middleware",
     "serve_until_stopped",
     "start_app",
