@@ -15,7 +15,8 @@ Answers: 200 ``{"success": true, "accepted": n, "duplicates": d, "ignored": i}``
 A request that is malformed, has a wrong type, is too large, carries no valid
 write key, comes from an origin off the allow-list or exceeds a rate gets a 4xx
 ``{"success": false, "error": message}`` and nothing of it is produced. 503 when
-Kafka cannot take messages (retry).
+Kafka cannot take messages (retry). A body that does not arrive within
+``body_timeout_s`` gets 408 and the connection is closed.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from pipeline.collector.metrics import CollectorMetrics
 from pipeline.web.cors import CorsPolicy, install_cors
 from pipeline.web.metrics import CONTENT_TYPE
 from pipeline.web.request_metrics import request_metrics_middleware
-from pipeline.web.untrusted import path_guard
+from pipeline.web.untrusted import path_guard, read_body, refusal_closes
 
 __all__ = ["STATE", "CollectorState", "MessageSink", "build_app"]
 
@@ -107,7 +108,7 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         if exc.status == 413:
             limit = state.ingestor.options.max_body_bytes
             return _refusal(413, f"request body is larger than {limit} bytes")
-        return _refusal(exc.status, exc.reason)
+        return refusal_closes(exc.status, _refusal(exc.status, exc.reason))
 
 
 async def _produce(request: web.Request, accepted: Accepted) -> web.Response:
@@ -131,7 +132,7 @@ async def _produce(request: web.Request, accepted: Accepted) -> web.Response:
 
 def _segment(call: str | None) -> Handler:
     async def handler(request: web.Request) -> web.StreamResponse:
-        body = await request.read()
+        body = await read_body(request, request.app[STATE].ingestor.options.body_timeout_s)
         accepted = request.app[STATE].ingestor.segment(call, body,
                                                        request.headers.get("Authorization"))
         return await _produce(request, accepted)
@@ -140,7 +141,7 @@ def _segment(call: str | None) -> Handler:
 
 
 async def _native(request: web.Request) -> web.StreamResponse:
-    body = await request.read()
+    body = await read_body(request, request.app[STATE].ingestor.options.body_timeout_s)
     accepted = request.app[STATE].ingestor.native(body, request.headers.get("Authorization"))
     return await _produce(request, accepted)
 

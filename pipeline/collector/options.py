@@ -56,6 +56,12 @@ class CollectorOptions:
         again; at most ``dedup_max`` ids are remembered.
     sector
         ``context.sector`` for events that do not say (the site's sector).
+    idle_timeout_s
+        Header and keep-alive timeout: a connection without a complete request head this
+        long after it connected or after its last answer is closed.
+    body_timeout_s
+        A request body that has not fully arrived this long after its head gets 408 and
+        the connection is closed.
 
     >>> CollectorOptions(require_auth=False).max_body_bytes
     512000
@@ -80,6 +86,8 @@ class CollectorOptions:
     dedup_window_ms: int = 10 * 60 * 1000
     dedup_max: int = 200_000
     sector: str = "ecommerce"
+    idle_timeout_s: float = 15.0
+    body_timeout_s: float = 10.0
 
     def __post_init__(self) -> None:
         if self.require_auth and not self.write_keys:
@@ -93,6 +101,8 @@ class CollectorOptions:
                 raise ValueError(f"CollectorOptions.{name} must be at least 1")
         if self.visitor_rate_per_s <= 0 or self.key_rate_per_s <= 0:
             raise ValueError("rates must be positive")
+        if self.idle_timeout_s <= 0 or self.body_timeout_s <= 0:
+            raise ValueError("CollectorOptions.idle_timeout_s and body_timeout_s must be positive")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> CollectorOptions:

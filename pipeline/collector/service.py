@@ -74,7 +74,8 @@ class CollectorService:
         """Serve the API; returns where it listens."""
         self._reports = asyncio.create_task(self._serve_reports())
         self.served = await start_app(build_app(self.state), self.options.host,
-                                      self.options.http_port)
+                                      self.options.http_port,
+                                      idle_timeout_s=self.options.idle_timeout_s)
         log.info("collector listening", url=self.served.url)
         return self.served
 

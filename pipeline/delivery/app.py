@@ -50,7 +50,7 @@ from pipeline.web import STATIC_DIR
 from pipeline.web.cors import CorsPolicy, install_cors
 from pipeline.web.metrics import CONTENT_TYPE
 from pipeline.web.request_metrics import request_metrics_middleware
-from pipeline.web.untrusted import bad_string, path_guard
+from pipeline.web.untrusted import bad_string, path_guard, read_body, refusal_closes
 
 __all__ = ["ANSWERS", "STATE", "DeliveryState", "OutcomeSink", "build_app", "config_script",
            "storefront_config"]
@@ -171,9 +171,9 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return _error(exc.status, exc.reason if exc.status != 413 else
-                      f"request body is larger than {request.app[STATE].options.max_body_bytes}"
-                      " bytes")
+        return refusal_closes(exc.status, _error(
+            exc.status, exc.reason if exc.status != 413 else
+            f"request body is larger than {request.app[STATE].options.max_body_bytes} bytes"))
 
 
 async def _decisions(request: web.Request) -> web.Response:
@@ -229,7 +229,7 @@ def _decision_frame(decision: Any) -> bytes:
 
 async def _outcomes(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    raw = await request.read()
+    raw = await read_body(request, state.options.body_timeout_s)
     try:
         body = json.loads(raw)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:

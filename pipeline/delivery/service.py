@@ -100,7 +100,8 @@ class DeliveryService:
         await self.feed.start()
         self._housekeeping = asyncio.create_task(self._housekeep())
         self.served = await start_app(build_app(self.state), self.options.host,
-                                      self.options.http_port)
+                                      self.options.http_port,
+                                      idle_timeout_s=self.options.idle_timeout_s)
         log.info("delivery service listening", url=self.served.url, topic=self.feed.topic,
                  event_loop=loop_name(asyncio.get_running_loop()))
         return self.served

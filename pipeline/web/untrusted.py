@@ -19,6 +19,7 @@ ValueError: value is out of range
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Awaitable, Callable
 
@@ -33,6 +34,8 @@ __all__ = [
     "finite_number",
     "id_problem",
     "path_guard",
+    "read_body",
+    "refusal_closes",
 ]
 
 #: The largest magnitude any numeric input may have (money, coordinates, times all fit).
@@ -154,3 +157,39 @@ def path_guard(max_path_chars: int = MAX_PATH_CHARS,
         return await handler(request)
 
     return middleware
+
+
+async def read_body(request: web.Request, timeout_s: float) -> bytes:
+    """The request body, or 408 (closing the connection) when it does not arrive within
+    ``timeout_s`` — a client that announces a body and sends it slowly or never is cut off.
+
+    >>> from aiohttp.test_utils import TestClient, TestServer
+    >>> async def echo(request: web.Request) -> web.Response:
+    ...     return web.Response(body=await read_body(request, 1.0))
+    >>> app = web.Application()
+    >>> _ = app.router.add_post("/", echo)
+    >>> async def call() -> bytes:
+    ...     async with TestClient(TestServer(app)) as client:
+    ...         return await (await client.post("/", data=b"hi")).read()
+    >>> asyncio.run(call())
+    b'hi'
+    """
+    try:
+        return await asyncio.wait_for(request.read(), timeout_s)
+    except TimeoutError:
+        raise web.HTTPRequestTimeout(
+            reason=f"the request body did not arrive within {timeout_s:g} s") from None
+
+
+def refusal_closes(status: int, response: web.StreamResponse) -> web.StreamResponse:
+    """Mark ``response`` to close the connection when it answers a timed-out body (408):
+    the rest of that body is not waited for.
+
+    >>> refusal_closes(408, web.Response()).keep_alive
+    False
+    >>> refusal_closes(400, web.Response()).keep_alive is None  # aiohttp decides
+    True
+    """
+    if status == 408:
+        response.force_close()
+    return response
