@@ -56,6 +56,9 @@ class CollectorOptions:
         again; at most ``dedup_max`` ids are remembered.
     sector
         ``context.sector`` for events that do not say (the site's sector).
+    metrics_token
+        ``/metrics`` answers only with ``Authorization: Bearer <metrics_token>``; empty
+        (the default): ``/metrics`` is refused.
     idle_timeout_s
         Header and keep-alive timeout: a connection without a complete request head this
         long after it connected or after its last answer is closed.
@@ -88,6 +91,7 @@ class CollectorOptions:
     sector: str = "ecommerce"
     idle_timeout_s: float = 15.0
     body_timeout_s: float = 10.0
+    metrics_token: str = ""
 
     def __post_init__(self) -> None:
         if self.require_auth and not self.write_keys:

@@ -73,6 +73,12 @@ class DeliveryOptions:
         decisions are unchanged (10 000, a few MB; 0: encode every answer).
     event_loop
         ``auto`` (uvloop when installed, else asyncio's loop), ``asyncio`` or ``uvloop``.
+    max_client_value
+        Largest ``converted`` value a page may report (10 000); server-side purchases
+        remain the source of conversions.
+    metrics_token
+        ``/metrics`` answers only with ``Authorization: Bearer <metrics_token>``; empty
+        (the default): ``/metrics`` is refused.
     idle_timeout_s
         Header and keep-alive timeout: a connection without a complete request head this
         long after it connected or after its last answer is closed (open SSE streams
@@ -114,6 +120,8 @@ class DeliveryOptions:
     settle_heap: bool = True
     idle_timeout_s: float = 15.0
     body_timeout_s: float = 10.0
+    max_client_value: float = 10_000.0
+    metrics_token: str = ""
 
     def __post_init__(self) -> None:
         for name in ("max_visitors", "max_slots_per_visitor", "remembered_ids",

@@ -30,6 +30,7 @@ from pipeline.delivery.stream import StreamHub
 from pipeline.serde import Codec, MeaningRules
 from pipeline.settings import Settings
 from pipeline.web.serve import ServedApp, start_app, stop_on_signals
+from pipeline.web.visitor_token import tokens_for
 
 __all__ = ["DeliveryService", "run_delivery"]
 
@@ -44,7 +45,8 @@ class DeliveryService:
 
     Nothing connects before :meth:`start`:
 
-    >>> service = DeliveryService(Settings(kafka_port=1), DeliveryOptions(http_port=0))
+    >>> service = DeliveryService(Settings(kafka_port=1, visitor_token_keys="0123456789abcdef"),
+    ...                           DeliveryOptions(http_port=0))
     >>> service.store.visitors, service.feed.topic, service.served is None
     (0, 'personalization.actions', True)
     """
@@ -68,7 +70,8 @@ class DeliveryService:
             outcomes=outcomes if outcomes is not None else self.producer,
             feed_status=lambda: self.feed.status, feed_alive=lambda: self.feed.alive,
             metrics=self.metrics, codec=self.codec,
-            rules=MeaningRules(max_future_skew_ms=settings.max_future_skew_ms), clock=clock)
+            rules=MeaningRules(max_future_skew_ms=settings.max_future_skew_ms), clock=clock,
+            tokens=tokens_for(settings.token_keys(), log.warning))
         self.served: ServedApp | None = None
         self._housekeeping: asyncio.Task[None] | None = None
         self._settle = options.settle_heap

@@ -50,7 +50,8 @@ async def parts() -> AsyncIterator[Parts]:
     status = [FeedStatus(started=True)]
     options = DeliveryOptions(http_port=0, max_body_bytes=2048, sse_heartbeat_s=0.05,
                               cors_origins=frozenset({"https://shop.example"}),
-                              collector_url="http://collector.example", write_key="wk")
+                              collector_url="http://collector.example", write_key="wk",
+                              metrics_token="metrics-token-0123")
     state = DeliveryState(options=options, store=store, hub=hub, outcomes=sink,
                           feed_status=lambda: status[0], feed_alive=lambda: True,
                           metrics=DeliveryMetrics.create(store, lambda: status[0],
@@ -197,7 +198,8 @@ async def test_metrics_report_latency_held_decisions_and_lag(parts: Parts) -> No
     parts.state.store.offer(decision("v1"), NOW_MS)
     parts.status[0] = replace(parts.status[0], lag=12)
     await parts.client.get("/v1/decisions", params={"visitor": "v1"})
-    text = await (await parts.client.get("/metrics")).text()
+    text = await (await parts.client.get(
+        "/metrics", headers={"Authorization": "Bearer metrics-token-0123"})).text()
     assert 'rtp_delivery_request_seconds_count{route="/v1/decisions",method="GET"} 1' in text
     assert "rtp_delivery_decisions_held 1" in text
     assert "rtp_delivery_consumer_lag 12" in text
