@@ -1,6 +1,8 @@
 """One request from bytes to produced-ready messages: auth, parse, map, validate, limit, de-dup.
 
-Everything is decided before anything is produced: a request is refused as a
+Everything is decided before anything is produced; records are minimised first
+(:mod:`~pipeline.collector.minimise`: URLs without queries but utm_*, referrers as
+origins, traits by allow-list): a request is refused as a
 whole (:class:`~pipeline.collector.errors.CollectorError` with its status and a
 message) or accepted as a whole. Accepted records are validated against their
 Avro schema and the meaning checks, then encoded; duplicates (same visitor and
@@ -31,6 +33,7 @@ from typing import Any
 from pipeline.collector.auth import WriteKeys
 from pipeline.collector.errors import BadPayload, RateLimited
 from pipeline.collector.limits import DedupWindow, TokenBuckets
+from pipeline.collector.minimise import minimise
 from pipeline.collector.native import map_native
 from pipeline.collector.options import CollectorOptions
 from pipeline.collector.records import MappedRecord
@@ -167,6 +170,7 @@ class Ingestor:
     def _admit(self, write_key: str, records: list[MappedRecord], ignored: int,
                now_ms: int) -> Accepted:
         for i, mapped in enumerate(records):
+            minimise(mapped.name, mapped.record, self.options.allowed_traits)
             try:
                 self.codec.validate(mapped.name, mapped.record)
                 check_meaning(mapped.name, mapped.record, now_ms, self.rules)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.collector.minimise import ALLOWED_TRAITS
 from pipeline.web.env import options_from_env
 
 __all__ = ["ENV_PREFIX", "SECTORS", "CollectorOptions"]
@@ -56,6 +57,9 @@ class CollectorOptions:
         again; at most ``dedup_max`` ids are remembered.
     sector
         ``context.sector`` for events that do not say (the site's sector).
+    allowed_traits
+        Identify traits that are kept (an allow-list; values that look like personal
+        data are dropped even here).
     metrics_token
         ``/metrics`` answers only with ``Authorization: Bearer <metrics_token>``; empty
         (the default): ``/metrics`` is refused.
@@ -92,6 +96,7 @@ class CollectorOptions:
     idle_timeout_s: float = 15.0
     body_timeout_s: float = 10.0
     metrics_token: str = ""
+    allowed_traits: frozenset[str] = ALLOWED_TRAITS
 
     def __post_init__(self) -> None:
         if self.require_auth and not self.write_keys:
