@@ -10,6 +10,7 @@ request and an open SSE stream keep working.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,14 +20,17 @@ import pytest
 from pipeline.collector import CollectorOptions, CollectorService
 from pipeline.delivery import DeliveryOptions, DeliveryService
 from pipeline.settings import Settings
+from pipeline.web.visitor_token import VisitorTokens
 
 TIMEOUTS = {"idle_timeout_s": 1.0, "body_timeout_s": 1.0}
+TOKEN_KEY = "slow-clients-token-key-0123"
 #: How long a test waits for the server to close (the timeouts are 1 s).
 WITHIN_S = 6.0
 
 
 @asynccontextmanager
 async def services(settings: Settings) -> AsyncIterator[dict[str, int]]:
+    settings = dataclasses.replace(settings, visitor_token_keys=TOKEN_KEY)
     collector = CollectorService(settings, CollectorOptions(http_port=0, require_auth=False,
                                                             **TIMEOUTS))
     delivery = DeliveryService(settings, DeliveryOptions(http_port=0, sse_heartbeat_s=0.3,
@@ -87,7 +91,8 @@ async def test_slow_connections_are_closed(topics: Settings, service: str) -> No
 async def test_an_open_stream_outlives_the_idle_timeout(topics: Settings) -> None:
     async with services(topics) as ports:
         reader, writer = await asyncio.open_connection("127.0.0.1", ports["delivery"])
-        writer.write(b"GET /v1/stream?visitor=v1 HTTP/1.1\r\nHost: x\r\n\r\n")
+        token = VisitorTokens((TOKEN_KEY,)).issue("v1").encode()
+        writer.write(b"GET /v1/stream?visitor=v1&token=" + token + b" HTTP/1.1\r\nHost: x\r\n\r\n")
         await writer.drain()
         received = b""
         try:
