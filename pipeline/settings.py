@@ -59,6 +59,18 @@ class Settings:
     log_level: str = "info"
     #: Events whose event time is this far past the wall clock are rejected.
     max_future_skew_ms: int = 5 * 60 * 1000
+    #: Secret keys of visitor tokens, comma-separated, newest first (two while rotating);
+    #: the collector signs with the first, delivery accepts any. Empty: each web-tier
+    #: process makes a random key at start (tokens then die with the process).
+    visitor_token_keys: str = ""
+
+    def token_keys(self) -> tuple[str, ...]:
+        """:attr:`visitor_token_keys` as a tuple (empty when unset).
+
+        >>> Settings(visitor_token_keys="new-key-0123456789, old-key-0123456789").token_keys()
+        ('new-key-0123456789', 'old-key-0123456789')
+        """
+        return tuple(k.strip() for k in self.visitor_token_keys.split(",") if k.strip())
 
     @property
     def bootstrap(self) -> str:

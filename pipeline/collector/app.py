@@ -8,19 +8,28 @@ Routes
     ``{"batch": [calls…], "context": {…}, "sentAt": …}``.
 ``POST /v1/t``
     The tracker's compact batch (:mod:`pipeline.collector.native`).
+``POST /v1/visitor``
+    ``{"writeKey": …, "token": optional}`` -> ``{"visitor", "token", "expires_at"}``:
+    a signed visitor token (:mod:`pipeline.web.visitor_token`) for a new visitor id
+    chosen here, or for the same visitor when the request carries a token this
+    service signed (renewal, up to 30 days after its expiry). The delivery service
+    serves decisions only to the holder of a visitor's token.
 ``GET /healthz``, ``/readyz``, ``/metrics``
-    Alive; ready; Prometheus text.
+    Alive; ready; Prometheus text (with ``Authorization: Bearer <metrics_token>``;
+    refused while no metrics token is set).
 
 Answers: 200 ``{"success": true, "accepted": n, "duplicates": d, "ignored": i}``
 (``ignored`` is 0: no call is acknowledged without a record any more).
 A request that is malformed, has a wrong type, is too large, carries no valid
 write key, comes from an origin off the allow-list or exceeds a rate gets a 4xx
 ``{"success": false, "error": message}`` and nothing of it is produced. 503 when
-Kafka cannot take messages (retry).
+Kafka cannot take messages (retry). A body that does not arrive within
+``body_timeout_s`` gets 408 and the connection is closed.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -29,13 +38,15 @@ import structlog
 from aiohttp import web
 from confluent_kafka import KafkaException
 
-from pipeline.collector.errors import CollectorError, RateLimited
-from pipeline.collector.ingest import Accepted, Ingestor
+from pipeline.collector.errors import BadPayload, CollectorError, RateLimited
+from pipeline.collector.ingest import Accepted, Ingestor, parse_json
 from pipeline.collector.metrics import CollectorMetrics
 from pipeline.collector.segment import SEGMENT_TYPES
 from pipeline.web.cors import CorsPolicy, install_cors
 from pipeline.web.metrics import CONTENT_TYPE, render
 from pipeline.web.request_metrics import request_metrics_middleware
+from pipeline.web.untrusted import path_guard, read_body, refusal_closes
+from pipeline.web.visitor_token import BadToken, VisitorTokens, check_metrics_token
 
 __all__ = ["STATE", "CollectorState", "MessageSink", "build_app"]
 
@@ -78,6 +89,8 @@ class CollectorState:
     sink: MessageSink
     topic: Callable[[str], str]
     metrics: CollectorMetrics
+    #: Issues visitor tokens (``POST /v1/visitor``); None: the route is not served.
+    tokens: VisitorTokens | None = None
 
 
 #: The app key under which the state is stored.
@@ -98,7 +111,7 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         state.metrics.refused.labels(status=str(exc.status)).inc()
         return _refusal(exc.status, str(exc), {"Retry-After": str(max(1, round(
             exc.retry_after_s)))})
-    except CollectorError as exc:
+    except (CollectorError, BadToken) as exc:
         state.metrics.refused.labels(status=str(exc.status)).inc()
         return _refusal(exc.status, str(exc))
     except web.HTTPException as exc:
@@ -108,7 +121,7 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         if exc.status == 413:
             limit = state.ingestor.options.max_body_bytes
             return _refusal(413, f"request body is larger than {limit} bytes")
-        return _refusal(exc.status, exc.reason)
+        return refusal_closes(exc.status, _refusal(exc.status, exc.reason))
 
 
 async def _produce(request: web.Request, accepted: Accepted) -> web.Response:
@@ -132,7 +145,7 @@ async def _produce(request: web.Request, accepted: Accepted) -> web.Response:
 
 def _segment(call: str | None) -> Handler:
     async def handler(request: web.Request) -> web.StreamResponse:
-        body = await request.read()
+        body = await read_body(request, request.app[STATE].ingestor.options.body_timeout_s)
         accepted = request.app[STATE].ingestor.segment(call, body,
                                                        request.headers.get("Authorization"))
         return await _produce(request, accepted)
@@ -141,9 +154,35 @@ def _segment(call: str | None) -> Handler:
 
 
 async def _native(request: web.Request) -> web.StreamResponse:
-    body = await request.read()
+    body = await read_body(request, request.app[STATE].ingestor.options.body_timeout_s)
     accepted = request.app[STATE].ingestor.native(body, request.headers.get("Authorization"))
     return await _produce(request, accepted)
+
+
+async def _visitor(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    tokens = state.tokens
+    assert tokens is not None
+    body = await read_body(request, state.ingestor.options.body_timeout_s)
+    payload = parse_json(body) if body.strip() else {}
+    if not isinstance(payload, dict):
+        raise BadPayload(f"the body must be a JSON object (got {type(payload).__name__})")
+    state.ingestor.keys.check(request.headers.get("Authorization"), payload)
+    old = payload.get("token")
+    visitor = None
+    if isinstance(old, str):
+        try:
+            visitor = tokens.verify(old, renewing=True)
+        except BadToken:
+            visitor = None  # forged, too old, or signed with a retired key: a new visitor
+    renewed = visitor is not None
+    if visitor is None:
+        visitor = f"v-{uuid.uuid4()}"
+    token = tokens.issue(visitor)
+    state.metrics.messages.inc(result="renewed" if renewed else "issued", record="VisitorToken")
+    return web.json_response({"success": True, "visitor": visitor, "token": token,
+                              "expires_at": tokens.expires_at(token)},
+                             headers={"Cache-Control": "no-store"})
 
 
 async def _healthz(request: web.Request) -> web.Response:
@@ -151,7 +190,9 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 async def _metrics(request: web.Request) -> web.Response:
-    body = render(request.app[STATE].metrics.registry)
+    state = request.app[STATE]
+    check_metrics_token(state.ingestor.options.metrics_token, request.headers.get("Authorization"))
+    body = render(state.metrics.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
@@ -180,6 +221,7 @@ def build_app(state: CollectorState) -> web.Application:
     """
     options = state.ingestor.options
     app = web.Application(client_max_size=options.max_body_bytes, middlewares=[
+        path_guard(),
         request_metrics_middleware(state.metrics.latency, state.metrics.requests), _errors])
     app[STATE] = state
     install_cors(app, CorsPolicy(options.cors_origins))
@@ -188,6 +230,8 @@ def build_app(state: CollectorState) -> web.Application:
     app.router.add_post("/v1/batch", _segment(None))
     app.router.add_post("/v1/import", _segment(None))
     app.router.add_post("/v1/t", _native)
+    if state.tokens is not None:
+        app.router.add_post("/v1/visitor", _visitor)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _healthz)
     app.router.add_get("/metrics", _metrics)

@@ -1,6 +1,8 @@
 """One request from bytes to produced-ready messages: auth, parse, map, validate, limit, de-dup.
 
-Everything is decided before anything is produced: a request is refused as a
+Everything is decided before anything is produced; records are minimised first
+(:mod:`~pipeline.collector.minimise`: URLs without queries but utm_*, referrers as
+origins, traits by allow-list): a request is refused as a
 whole (:class:`~pipeline.collector.errors.CollectorError` with its status and a
 message) or accepted as a whole. Accepted records are validated against their
 Avro schema and the meaning checks, then encoded; duplicates (same visitor and
@@ -31,12 +33,14 @@ from typing import Any
 from pipeline.collector.auth import WriteKeys
 from pipeline.collector.errors import BadPayload, RateLimited
 from pipeline.collector.limits import DedupWindow, TokenBuckets
+from pipeline.collector.minimise import minimise
 from pipeline.collector.native import map_native
 from pipeline.collector.options import CollectorOptions
 from pipeline.collector.records import MappedRecord
 from pipeline.collector.segment import map_segment_batch, map_segment_message
 from pipeline.serde import Codec, InvalidEvent, MeaningRules, check_meaning
 from pipeline.topics import EVENTS, PROFILES
+from pipeline.web.untrusted import bad_string
 
 __all__ = ["Accepted", "Ingestor", "Outgoing", "parse_json"]
 
@@ -55,17 +59,25 @@ def parse_json(body: bytes) -> object:
     Traceback (most recent call last):
     ...
     pipeline.collector.errors.BadPayload: the body is not valid JSON: NaN is not JSON
+    >>> parse_json(b'{"anonymousId": "\\\\ud800"}')  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    pipeline.collector.errors.BadPayload: body.anonymousId is not valid UTF-8 text (a lone ...
     """
     if not body.strip():
         raise BadPayload("the body is empty")
     try:
-        return json.loads(body.decode("utf-8"), parse_constant=_no_constants)
+        value = json.loads(body.decode("utf-8"), parse_constant=_no_constants)
     except UnicodeDecodeError:
         raise BadPayload("the body is not UTF-8 text") from None
     except RecursionError:
         raise BadPayload("the body is nested too deeply") from None
     except ValueError as exc:
         raise BadPayload(f"the body is not valid JSON: {str(exc)[:200]}") from None
+    problem = bad_string(value, "body")
+    if problem is not None:
+        raise BadPayload(problem)
+    return value
 
 
 @dataclass(frozen=True)
@@ -158,6 +170,7 @@ class Ingestor:
     def _admit(self, write_key: str, records: list[MappedRecord], ignored: int,
                now_ms: int) -> Accepted:
         for i, mapped in enumerate(records):
+            minimise(mapped.name, mapped.record, self.options.allowed_traits)
             try:
                 self.codec.validate(mapped.name, mapped.record)
                 check_meaning(mapped.name, mapped.record, now_ms, self.rules)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.collector.minimise import ALLOWED_TRAITS
 from pipeline.web.env import options_from_env
 
 __all__ = ["ENV_PREFIX", "SECTORS", "CollectorOptions"]
@@ -56,6 +57,18 @@ class CollectorOptions:
         again; at most ``dedup_max`` ids are remembered.
     sector
         ``context.sector`` for events that do not say (the site's sector).
+    allowed_traits
+        Identify traits that are kept (an allow-list; values that look like personal
+        data are dropped even here).
+    metrics_token
+        ``/metrics`` answers only with ``Authorization: Bearer <metrics_token>``; empty
+        (the default): ``/metrics`` is refused.
+    idle_timeout_s
+        Header and keep-alive timeout: a connection without a complete request head this
+        long after it connected or after its last answer is closed.
+    body_timeout_s
+        A request body that has not fully arrived this long after its head gets 408 and
+        the connection is closed.
 
     >>> CollectorOptions(require_auth=False).max_body_bytes
     512000
@@ -80,6 +93,10 @@ class CollectorOptions:
     dedup_window_ms: int = 10 * 60 * 1000
     dedup_max: int = 200_000
     sector: str = "ecommerce"
+    idle_timeout_s: float = 15.0
+    body_timeout_s: float = 10.0
+    metrics_token: str = ""
+    allowed_traits: frozenset[str] = ALLOWED_TRAITS
 
     def __post_init__(self) -> None:
         if self.require_auth and not self.write_keys:
@@ -93,6 +110,8 @@ class CollectorOptions:
                 raise ValueError(f"CollectorOptions.{name} must be at least 1")
         if self.visitor_rate_per_s <= 0 or self.key_rate_per_s <= 0:
             raise ValueError("rates must be positive")
+        if self.idle_timeout_s <= 0 or self.body_timeout_s <= 0:
+            raise ValueError("CollectorOptions.idle_timeout_s and body_timeout_s must be positive")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> CollectorOptions:

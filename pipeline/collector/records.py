@@ -15,17 +15,21 @@ Traceback (most recent call last):
 pipeline.collector.errors.BadPayload: properties.url must be a string (got int)
 >>> public_map({"plan": "pro", "email": "a@b.example", "seats": 5, "nested": {"x": 1}})
 {'plan': 'pro', 'seats': '5'}
+>>> number({"price": 10**400}, "price", "properties")
+Traceback (most recent call last):
+...
+pipeline.collector.errors.BadPayload: properties.price is out of range
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pipeline.collector.errors import BadPayload
 from pipeline.profiles.privacy import sanitize_traits
+from pipeline.web.untrusted import MAX_NUMBER, finite_number
 
 __all__ = [
     "MAX_ID_CHARS",
@@ -44,6 +48,10 @@ __all__ = [
 MAX_ID_CHARS = 256
 MAX_URL_CHARS = 2048
 MAX_TEXT_CHARS = 512
+#: Longest number sent as a string ("349.00").
+MAX_NUMBER_CHARS = 64
+#: Longest key kept in a free-form map.
+MAX_KEY_CHARS = 64
 #: Entries kept from a free-form map (custom properties, traits).
 MAX_MAP_ENTRIES = 32
 
@@ -123,18 +131,17 @@ def text(container: Mapping[str, Any], key: str, where: str, *, required: bool =
 
 
 def _numeric(value: object, where: str) -> float:
-    if isinstance(value, bool):
-        raise BadPayload(f"{where} must be a number (got bool)")
     if isinstance(value, str):
+        if len(value) > MAX_NUMBER_CHARS:
+            raise BadPayload(f"{where} must be a number (got a string of {len(value)} characters)")
         try:
             value = float(value.strip())
         except ValueError:
             raise BadPayload(f"{where} must be a number (got {str(value)[:30]!r})") from None
-    if not isinstance(value, int | float):
-        raise BadPayload(f"{where} must be a number (got {_kind(value)})")
-    if not math.isfinite(value):
-        raise BadPayload(f"{where} must be a finite number")
-    return float(value)
+    try:
+        return finite_number(value, where)
+    except ValueError as exc:
+        raise BadPayload(str(exc)) from None
 
 
 def number(container: Mapping[str, Any], key: str, where: str, *, low: float = 0.0,
@@ -183,12 +190,16 @@ def public_map(values: Mapping[str, Any]) -> dict[str, str]:
     for key, value in values.items():
         if len(flat) >= MAX_MAP_ENTRIES:
             break
-        if not isinstance(key, str) or value is None or isinstance(value, dict | list):
+        if not isinstance(key, str) or value is None or isinstance(value, dict | list) \
+                or len(key) > MAX_KEY_CHARS:
             continue
         if isinstance(value, bool):
             flat[key] = "true" if value else "false"
         elif isinstance(value, int | float | str):
-            flat[key] = str(value)
+            kept = str(value) if not isinstance(value, int) or abs(value) <= MAX_NUMBER \
+                else None
+            if kept is not None and len(kept) <= MAX_TEXT_CHARS:
+                flat[key] = kept
     return sanitize_traits(flat).kept
 
 

@@ -23,6 +23,7 @@ from pipeline.collector.options import CollectorOptions
 from pipeline.serde import Codec, MeaningRules
 from pipeline.settings import Settings
 from pipeline.web.serve import ServedApp, start_app, stop_on_signals
+from pipeline.web.visitor_token import tokens_for
 
 __all__ = ["CollectorService", "run_collector"]
 
@@ -45,8 +46,8 @@ class CollectorService:
     >>> with capture_logs() as logs:
     ...     asyncio.run(up_and_down())
     True
-    >>> logs[0]["event"]
-    'collector listening'
+    >>> "collector listening" in [entry["event"] for entry in logs]
+    True
 
     """
 
@@ -60,8 +61,9 @@ class CollectorService:
         self.ingestor = Ingestor(options, codec,
                                  MeaningRules(max_future_skew_ms=settings.max_future_skew_ms),
                                  wall=wall)
+        self.tokens = tokens_for(settings.token_keys(), log.warning)
         self.state = CollectorState(self.ingestor, sink if sink is not None else self.producer,
-                                    settings.topic, CollectorMetrics.create())
+                                    settings.topic, CollectorMetrics.create(), self.tokens)
         self.served: ServedApp | None = None
         self._reports: asyncio.Task[None] | None = None
 
@@ -74,7 +76,8 @@ class CollectorService:
         """Serve the API; returns where it listens."""
         self._reports = asyncio.create_task(self._serve_reports())
         self.served = await start_app(build_app(self.state), self.options.host,
-                                      self.options.http_port)
+                                      self.options.http_port,
+                                      idle_timeout_s=self.options.idle_timeout_s)
         log.info("collector listening", url=self.served.url)
         return self.served
 

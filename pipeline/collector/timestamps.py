@@ -32,11 +32,16 @@ def parse_time(value: object, where: str) -> int:
     Traceback (most recent call last):
     ...
     pipeline.collector.errors.BadPayload: timestamp must be an ISO 8601 ... (got 'yesterday')
+    >>> parse_time(10**400, "time")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    pipeline.collector.errors.BadPayload: time is not a time in epoch milliseconds (got 1000...)
     """
     if isinstance(value, bool):
         raise BadPayload(f"{where} must be an ISO 8601 time or epoch milliseconds (got a boolean)")
     if isinstance(value, int | float):
-        if not math.isfinite(value) or not 0 <= value <= _MAX_MS:
+        # an int is compared as an int: float() of one with hundreds of digits overflows
+        if (isinstance(value, float) and not math.isfinite(value)) or not 0 <= value <= _MAX_MS:
             raise BadPayload(f"{where} is not a time in epoch milliseconds (got {value!r:.40})")
         return int(value)
     if isinstance(value, str) and 0 < len(value) <= 64:

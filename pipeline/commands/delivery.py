@@ -104,6 +104,10 @@ def run_web_tier(settings: Settings, delivery: Any, collector: Any,
     from pipeline.collector.service import CollectorService
     from pipeline.delivery.service import DeliveryService
     from pipeline.web.serve import stop_on_signals
+    from pipeline.web.visitor_token import new_key
+
+    if not settings.token_keys():  # one random key shared by both: delivery accepts its tokens
+        settings = dataclasses.replace(settings, visitor_token_keys=new_key())
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -28,6 +28,7 @@ from typing import Any
 
 from pipeline.delivery.errors import BadRequest
 from pipeline.delivery.store import expires_at
+from pipeline.web.untrusted import id_problem
 
 __all__ = ["MAX_ID_CHARS", "MAX_SLOTS", "AnswerCache", "decision_view", "decisions_answer",
            "parse_slots", "parse_trigger", "parse_visitor", "parse_wait_ms", "slots_of"]
@@ -83,8 +84,9 @@ def parse_visitor(value: str | None) -> str:
     visitor = (value or "").strip()
     if not visitor:
         raise BadRequest("query parameter 'visitor' is missing or empty")
-    if len(visitor) > MAX_ID_CHARS:
-        raise BadRequest(f"query parameter 'visitor' is longer than {MAX_ID_CHARS} characters")
+    problem = id_problem(visitor, "query parameter 'visitor'", MAX_ID_CHARS)
+    if problem is not None:
+        raise BadRequest(problem)
     return visitor
 
 

@@ -2,7 +2,7 @@
 
 Routes
 ------
-``GET /v1/decisions?visitor=…&slots=hero,overlay``
+``GET /v1/decisions?visitor=…&slots=hero,overlay&token=…``
     The current decision per requested slot, ``null`` where there is none; an
     unknown visitor gets every slot ``null`` (200), never an error.
 ``GET /v1/decisions?visitor=…&slots=…&trigger=<event id>&wait_ms=<budget>``
@@ -12,16 +12,24 @@ Routes
     ``X-RTP-Wait`` says how the wait ended: ``arrived``, ``seen`` (it had arrived already),
     ``timeout``, ``full`` (``max_held`` requests were held: answered at once) or
     ``released`` (the service is stopping).
-``GET /v1/stream?visitor=…``
+``GET /v1/stream?visitor=…&token=…``
     Server-Sent Events: first the current decisions, then each new one
     (``event: decision``) as it is consumed; comment heartbeats keep it open.
 ``POST /v1/outcomes``
     One outcome or a list (``decision_id``, ``visitor_id``, ``kind``, optional
-    ``value``, ``event_time``, ``outcome_id``) -> ``personalization.outcomes``;
+    ``value``, ``event_time``, ``outcome_id``; ``token`` in a single outcome's
+    object) -> ``personalization.outcomes``, flagged ``reported_by: browser``;
     202 with the outcome ids. Bad input gets 4xx and a message, nothing produced.
 ``GET /healthz`` / ``GET /readyz`` / ``GET /metrics``
     Alive (and the consumer thread with it); caught up with the actions topic
-    (503 until then); Prometheus text.
+    (503 until then); Prometheus text (with ``Authorization: Bearer
+    <metrics_token>``; refused while no metrics token is set).
+
+Decisions, streams and outcomes need the visitor's token (``token=`` or
+``Authorization: Bearer``; :mod:`pipeline.web.visitor_token`): none, a forged or
+expired one is 401, another visitor's 403. An outcome is accepted only for a
+decision this service held for that visitor, and a ``converted`` value only up
+to ``max_client_value``.
 ``/shop/…``, ``/shop/config.js``, ``/rtp.js``, ``/rtp.src.js``
     The demo storefront, its configuration (collector URL, write key, time budget)
     and the tracker script (its minified build; the readable source at ``/rtp.src.js``),
@@ -66,6 +74,8 @@ from pipeline.web import STATIC_DIR
 from pipeline.web.cors import CorsPolicy, install_cors
 from pipeline.web.metrics import CONTENT_TYPE, render
 from pipeline.web.request_metrics import request_metrics_middleware
+from pipeline.web.untrusted import bad_string, path_guard, read_body, refusal_closes
+from pipeline.web.visitor_token import BadToken, VisitorTokens, bearer, check_metrics_token
 
 __all__ = ["ANSWERS", "STATE", "DeliveryState", "OutcomeSink", "build_app", "config_script",
            "storefront_config"]
@@ -115,6 +125,9 @@ class DeliveryState:
     rules: MeaningRules
     clock: Callable[[], float] = time.time
     waits: TriggerWaits = field(default_factory=TriggerWaits)
+    #: Checks visitor tokens; None turns the check off (unit tests and benchmarks only:
+    #: the service always sets it).
+    tokens: VisitorTokens | None = None
 
     def now_ms(self) -> int:
         """Wall clock in epoch ms."""
@@ -205,14 +218,14 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Bad input -> 4xx JSON with a message; HTTP errors from aiohttp become JSON too."""
     try:
         return await handler(request)
-    except BadRequest as exc:
+    except (BadRequest, BadToken) as exc:
         return _error(exc.status, str(exc))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return _error(exc.status, exc.reason if exc.status != 413 else
-                      f"request body is larger than {request.app[STATE].options.max_body_bytes}"
-                      " bytes")
+        return refusal_closes(exc.status, _error(
+            exc.status, exc.reason if exc.status != 413 else
+            f"request body is larger than {request.app[STATE].options.max_body_bytes} bytes"))
 
 
 async def _decisions(request: web.Request) -> web.Response:
@@ -221,7 +234,7 @@ async def _decisions(request: web.Request) -> web.Response:
     app = request.app
     state = app[STATE]
     query = request.query
-    visitor = parse_visitor(query.get("visitor"))
+    visitor = _visitor_of(request, state)
     slots = slots_of(query.get("slots"))
     headers = _DECISIONS_HEADERS.copy()
     trigger = query.get("trigger")
@@ -241,9 +254,22 @@ async def _decisions(request: web.Request) -> web.Response:
     return web.Response(body=app[ANSWERS].body(visitor, held, slots, now), headers=headers)
 
 
+def _token(request: web.Request) -> str | None:
+    return bearer(request.headers.get("Authorization")) or request.query.get("token")
+
+
+def _visitor_of(request: web.Request, state: DeliveryState) -> str:
+    """The visitor asked about, proven by its token (the ``visitor`` parameter, if given,
+    must be the token's)."""
+    raw = request.query.get("visitor")
+    if state.tokens is None:
+        return parse_visitor(raw)
+    return state.tokens.check(_token(request), None if raw is None else parse_visitor(raw))
+
+
 async def _stream(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
-    visitor = parse_visitor(request.query.get("visitor"))
+    visitor = _visitor_of(request, state)
     try:
         sub = state.hub.subscribe(visitor)  # before the snapshot: nothing falls in between
     except TooManyStreams as exc:
@@ -280,13 +306,33 @@ def _decision_frame(decision: Any) -> bytes:
 
 async def _outcomes(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    raw = await request.read()
+    raw = await read_body(request, state.options.body_timeout_s)
     try:
         body = json.loads(raw)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise BadRequest(f"body is not valid JSON: {str(exc)[:200]}") from None
+    problem = bad_string(body, "body")
+    if problem is not None:
+        raise BadRequest(problem)
     outcomes = parse_outcomes(body, state.now_ms(), state.codec, state.rules,
                               state.options.max_outcomes)
+    if state.tokens is not None:
+        token = _token(request)
+        if token is None and isinstance(body, dict) and isinstance(body.get("token"), str):
+            token = body["token"]
+        visitor = state.tokens.check(token, None)
+        for outcome in outcomes:
+            if outcome["visitor_id"] != visitor:
+                raise BadToken("an outcome is for another visitor than the token's", 403)
+            if state.store.owner(outcome["decision_id"]) != visitor:
+                raise BadToken(f"decision {outcome['decision_id'][:80]!r} was not delivered to "
+                               "this visitor", 403)
+    for outcome in outcomes:
+        if outcome["kind"] == "converted" and outcome["value"] > state.options.max_client_value:
+            raise BadRequest(f"a converted value reported by a browser is at most "
+                             f"{state.options.max_client_value:g} (purchases of more are "
+                             "reported by the site's server)")
+        outcome["reported_by"] = "browser"
     try:
         for outcome in outcomes:
             state.outcomes.send_outcome(outcome)
@@ -318,7 +364,9 @@ async def _readyz(request: web.Request) -> web.Response:
 
 
 async def _metrics(request: web.Request) -> web.Response:
-    body = render(request.app[STATE].metrics.registry)
+    state = request.app[STATE]
+    check_metrics_token(state.options.metrics_token, request.headers.get("Authorization"))
+    body = render(state.metrics.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
@@ -364,7 +412,7 @@ def build_app(state: DeliveryState) -> web.Application:
     {'hero': None}
     """
     app = web.Application(client_max_size=state.options.max_body_bytes,
-                          middlewares=[request_metrics_middleware(
+                          middlewares=[path_guard(), request_metrics_middleware(
                               state.metrics.latency, state.metrics.requests,
                               untimed=frozenset({"/v1/stream"})), _errors])
     app[STATE] = state

@@ -83,6 +83,19 @@ class DeliveryOptions:
         decisions are unchanged (10 000, a few MB; 0: encode every answer).
     event_loop
         ``auto`` (uvloop when installed, else asyncio's loop), ``asyncio`` or ``uvloop``.
+    max_client_value
+        Largest ``converted`` value a page may report (10 000); server-side purchases
+        remain the source of conversions.
+    metrics_token
+        ``/metrics`` answers only with ``Authorization: Bearer <metrics_token>``; empty
+        (the default): ``/metrics`` is refused.
+    idle_timeout_s
+        Header and keep-alive timeout: a connection without a complete request head this
+        long after it connected or after its last answer is closed (open SSE streams
+        are answers in progress and are not affected).
+    body_timeout_s
+        A request body that has not fully arrived this long after its head gets 408 and
+        the connection is closed.
     settle_heap
         Once caught up, collect garbage and freeze what is left, so the cyclic
         collector never walks the filled store again (a full collection of a
@@ -118,6 +131,10 @@ class DeliveryOptions:
     answer_cache: int = 10_000
     event_loop: str = "auto"
     settle_heap: bool = True
+    idle_timeout_s: float = 15.0
+    body_timeout_s: float = 10.0
+    max_client_value: float = 10_000.0
+    metrics_token: str = ""
 
     def __post_init__(self) -> None:
         for name in ("max_visitors", "max_slots_per_visitor", "remembered_ids",
@@ -129,6 +146,8 @@ class DeliveryOptions:
                self.max_held) < 0:
             raise ValueError("DeliveryOptions.horizon_ms, budget_ms, answer_cache, max_wait_ms "
                              "and max_held must not be negative")
+        if self.idle_timeout_s <= 0 or self.body_timeout_s <= 0:
+            raise ValueError("DeliveryOptions.idle_timeout_s and body_timeout_s must be positive")
         if self.event_loop not in EVENT_LOOPS:
             raise ValueError(f"DeliveryOptions.event_loop must be one of {EVENT_LOOPS}, "
                              f"got {self.event_loop!r}")

@@ -19,12 +19,12 @@ pipeline.delivery.errors.BadRequest: outcome 0: kind must be one of shown, ... (
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from pipeline.delivery.answers import MAX_ID_CHARS
 from pipeline.delivery.errors import BadRequest
 from pipeline.serde import Codec, InvalidEvent, MeaningRules, check_meaning
+from pipeline.web.untrusted import finite_number, id_problem
 
 __all__ = ["OUTCOME_KINDS", "parse_outcome", "parse_outcomes"]
 
@@ -43,8 +43,9 @@ def _text(item: dict[str, Any], key: str, *aliases: str, required: bool = True) 
         return None
     if not isinstance(value, str) or not value.strip():
         raise BadRequest(f"{key} must be a non-empty string")
-    if len(value) > MAX_ID_CHARS:
-        raise BadRequest(f"{key} is longer than {MAX_ID_CHARS} characters")
+    problem = id_problem(value, key, MAX_ID_CHARS)
+    if problem is not None:
+        raise BadRequest(problem)
     return value
 
 
@@ -55,6 +56,11 @@ def parse_outcome(item: object, now_ms: int, codec: Codec,
     >>> parse_outcome({"decision_id": "d", "visitor_id": "v", "kind": "converted",
     ...                "value": 49.5}, 1_700_000_000_000, Codec.default())["value"]
     49.5
+    >>> parse_outcome({"decision_id": "d", "visitor_id": "v", "kind": "converted",
+    ...                "value": 10**400}, 1_700_000_000_000, Codec.default())
+    Traceback (most recent call last):
+    ...
+    pipeline.delivery.errors.BadRequest: value is out of range
     """
     if not isinstance(item, dict):
         raise BadRequest(f"an outcome must be a JSON object, got {type(item).__name__}")
@@ -66,10 +72,10 @@ def parse_outcome(item: object, now_ms: int, codec: Codec,
     value = item.get("value", 0.0)
     if value is None:
         value = 0.0
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise BadRequest("value must be a finite number")
-    if abs(value) > 1e12:
-        raise BadRequest("value is out of range")
+    try:
+        value = finite_number(value, "value", limit=1e12)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
     event_time = item.get("event_time", now_ms)
     if isinstance(event_time, bool) or not isinstance(event_time, int):
         raise BadRequest("event_time must be epoch milliseconds (an integer)")

@@ -31,6 +31,7 @@ from pipeline.delivery.waits import TriggerWaits
 from pipeline.serde import Codec, MeaningRules
 from pipeline.settings import Settings
 from pipeline.web.serve import ServedApp, start_app, stop_on_signals
+from pipeline.web.visitor_token import tokens_for
 
 __all__ = ["DeliveryService", "run_delivery"]
 
@@ -45,7 +46,8 @@ class DeliveryService:
 
     Nothing connects before :meth:`start`:
 
-    >>> service = DeliveryService(Settings(kafka_port=1), DeliveryOptions(http_port=0))
+    >>> service = DeliveryService(Settings(kafka_port=1, visitor_token_keys="0123456789abcdef"),
+    ...                           DeliveryOptions(http_port=0))
     >>> service.store.visitors, service.feed.topic, service.served is None
     (0, 'personalization.actions', True)
     """
@@ -72,7 +74,8 @@ class DeliveryService:
             feed_status=lambda: self.feed.status, feed_alive=lambda: self.feed.alive,
             metrics=self.metrics, codec=self.codec,
             rules=MeaningRules(max_future_skew_ms=settings.max_future_skew_ms), clock=clock,
-            waits=self.waits)
+            waits=self.waits,
+            tokens=tokens_for(settings.token_keys(), log.warning))
         self.served: ServedApp | None = None
         self._housekeeping: asyncio.Task[None] | None = None
         self._settle = options.settle_heap
@@ -99,7 +102,8 @@ class DeliveryService:
         await self.feed.start()
         self._housekeeping = asyncio.create_task(self._housekeep())
         self.served = await start_app(build_app(self.state), self.options.host,
-                                      self.options.http_port)
+                                      self.options.http_port,
+                                      idle_timeout_s=self.options.idle_timeout_s)
         log.info("delivery service listening", url=self.served.url, topic=self.feed.topic,
                  event_loop=loop_name(asyncio.get_running_loop()))
         return self.served

@@ -103,7 +103,8 @@ class DecisionStore:
         self.remembered_ids = remembered_ids
         self.stats = StoreStats()
         self._visitors: OrderedDict[str, dict[str, Decision]] = OrderedDict()
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        # decision id -> the visitor it was served to (None: seen but never served)
+        self._seen: OrderedDict[str, str | None] = OrderedDict()
         self._expiry: list[tuple[int, int, str, str, str]] = []
         self._sequence = 0
         self._held = 0
@@ -121,8 +122,20 @@ class DecisionStore:
         """Whether ``decision_id`` was offered before (and is still remembered)."""
         return decision_id in self._seen
 
-    def _remember(self, decision_id: str) -> None:
-        self._seen[decision_id] = None
+    def owner(self, decision_id: str) -> str | None:
+        """The visitor ``decision_id`` was held for (and may have been served to), or None
+        (unknown, forgotten, or a decision never served such as the control arm's).
+
+        >>> store = DecisionStore()
+        >>> _ = store.offer({"decision_id": "d1", "visitor_id": "v1", "slot": "hero",
+        ...                  "created_at": 0, "ttl_ms": 10, "experiment_arm": "personalized"}, 0)
+        >>> store.owner("d1"), store.owner("d2")
+        ('v1', None)
+        """
+        return self._seen.get(decision_id)
+
+    def _remember(self, decision_id: str, visitor_id: str | None = None) -> None:
+        self._seen[decision_id] = visitor_id
         if len(self._seen) > self.remembered_ids:
             self._seen.popitem(last=False)
 
@@ -158,6 +171,7 @@ class DecisionStore:
                 self._held -= 1
             self._held += 1
         slots[slot] = decision
+        self._seen[decision_id] = visitor
         self._visitors.move_to_end(visitor)
         self._sequence += 1
         heapq.heappush(self._expiry, (ends, self._sequence, visitor, slot, decision_id))

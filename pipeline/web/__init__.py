@@ -18,6 +18,7 @@ from pipeline.web.env import OptionsError, options_from_env
 from pipeline.web.metrics import CONTENT_TYPE, ReadCounter, new_registry, render
 from pipeline.web.request_metrics import request_metrics_middleware
 from pipeline.web.serve import ServedApp, serve_until_stopped, start_app, stop_on_signals
+from pipeline.web.untrusted import bad_string, finite_number, id_problem, path_guard
 
 __all__ = [
     "CONTENT_TYPE",
@@ -26,11 +27,15 @@ __all__ = [
     "OptionsError",
     "ReadCounter",
     "ServedApp",
+    "bad_string",
     "cors_middleware",
+    "finite_number",
+    "id_problem",
     "install_cors",
     "new_registry",
     "options_from_env",
     "render",
+    "path_guard",
     "request_metrics_middleware",
     "serve_until_stopped",
     "start_app",

@@ -56,8 +56,18 @@ class ServedApp:
 
 
 async def start_app(app: web.Application, host: str, port: int,
-                    shutdown_timeout: float = 5.0) -> ServedApp:
+                    shutdown_timeout: float = 5.0, idle_timeout_s: float = 15.0,
+                    lingering_s: float = 2.0) -> ServedApp:
     """Serve ``app`` on ``host:port`` (0 = a free port) and return where it listens.
+
+    ``idle_timeout_s`` is the header and keep-alive timeout: a connection that has
+    not sent a complete request head within it, counted from when it connected or
+    from the end of its last response, is closed (aiohttp's ``keepalive_timeout``,
+    which runs from the connection's start and is not extended by partial data).
+    Bodies are timed by the handlers (:func:`~pipeline.web.untrusted.read_body`).
+    After an answer given before its request's body was read (413, 408), the rest
+    of the body is read and dropped for at most ``lingering_s`` (so the client sees
+    the answer rather than a reset), then the connection is closed.
 
     >>> async def where() -> str:
     ...     served = await start_app(web.Application(), "127.0.0.1", 0)
@@ -66,8 +76,12 @@ async def start_app(app: web.Application, host: str, port: int,
     >>> asyncio.run(where())
     '//127.0.0.1'
     """
+    if idle_timeout_s <= 0:
+        raise ValueError("idle_timeout_s must be positive (0 would never close idle "
+                         "connections)")
     runner = web.AppRunner(app, handle_signals=False, access_log=None,
-                           shutdown_timeout=shutdown_timeout)
+                           shutdown_timeout=shutdown_timeout, keepalive_timeout=idle_timeout_s,
+                           lingering_time=lingering_s)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     await site.start()

@@ -53,7 +53,8 @@ def context_for(browser: Browser, visitor: str, consent: bool = True) -> Browser
     errors: list[str] = []
     context.page_errors = errors  # type: ignore[attr-defined]
     context.on("weberror", lambda e: errors.append(str(e.error)))
-    script = f"localStorage.setItem('rtp.vid', {visitor!r});"
+    script = (f"localStorage.setItem('rtp.vid', {visitor!r});"
+              f"localStorage.setItem('rtp.vtok', {WebTier.token(visitor)!r});")
     if consent:
         script += "localStorage.setItem('rtp.consent', '1');"
     context.add_init_script(f"if (location.protocol.startsWith('http')) {{ {script} }}")
@@ -67,7 +68,7 @@ def produce_decisions(settings: Settings, *decisions: dict[str, Any]) -> None:
 
 
 def served(tier: WebTier, visitor: str, slots: str) -> bool:
-    status, body = tier.get(f"/v1/decisions?visitor={visitor}&slots={slots}")
+    status, body = tier.decisions(visitor, slots)
     return status == 200 and all(body["decisions"].values())
 
 
@@ -227,7 +228,7 @@ def test_headphones_viewed_three_times_then_shipping_and_returns_shows_the_banne
             winner = wait_until("the free express shipping banner", banner,
                                 timeout=120 if worker == REAL else 60)
         except AssertionError as timeout:
-            served_now = {v: tier.get(f"/v1/decisions?visitor={v}")[1]["decisions"]
+            served_now = {v: tier.decisions(v)[1]["decisions"]
                           for v in shoppers}
             steps = {v: [(e["step"], e["slot"], e.get("action")) for e in paint_log(p)
                          if e["step"] not in ("frame", "mutation")] for v, p in pages.items()}
@@ -334,3 +335,39 @@ def test_the_tracker_reports_behaviour_to_the_collector(topics: Settings,
     assert samples and samples[0]["dt_ms"] == 0
     assert all(e["session_hint"] for e in events)  # one session across the two pages
     assert len({e["session_hint"] for e in events}) == 1
+
+
+def test_a_new_visitor_gets_its_id_and_token_from_the_collector(topics: Settings,
+                                                                browser: Browser) -> None:
+    with WebTier(topics) as tier:
+        context = browser.new_context()
+        errors: list[str] = []
+        context.on("weberror", lambda e: errors.append(str(e.error)))
+        context.add_init_script("if (location.protocol.startsWith('http')) "
+                                "{ localStorage.setItem('rtp.consent', '1'); }")
+        page = context.new_page()
+        asked = tier.delivery.metrics.requests
+        page.goto(tier.shop)  # no id yet: the tracker asks the collector for one
+        page.wait_for_function("localStorage.getItem('rtp.vtok') !== null")
+        visitor = page.evaluate("localStorage.getItem('rtp.vid')")
+        token = page.evaluate("localStorage.getItem('rtp.vtok')")
+        assert visitor.startswith("v-")
+        assert tier.delivery.state.tokens is not None
+        assert tier.delivery.state.tokens.verify(token) == visitor  # delivery accepts it
+        reason = next(e for e in paint_log(page) if e["step"] == "no-personalization")["reason"]
+        assert reason == "no visitor token yet"
+        before = asked.value(route="/v1/decisions", status="200")
+        page.goto(tier.delivery_url + "/shop/p/nc700.html")  # now it asks with the token
+        page.wait_for_function("document.querySelector('#hero[data-rtp-state]')")
+        wait_until("an authorized decisions answer",
+                   lambda: asked.value(route="/v1/decisions", status="200") > before)
+        assert asked.value(route="/v1/decisions", status="401") == 0
+        assert errors == []
+
+        def arrived() -> list[dict[str, Any]] | None:
+            mine = [e for key, e in read_all(topics, topics.topic(EVENTS), "ClickEvent")
+                    if key == visitor.encode() and e["event_type"] == "page_view"]
+            return mine if len(mine) >= 2 else None
+
+        assert len(wait_until("both page views keyed by the issued visitor", arrived)) >= 2
+        context.close()

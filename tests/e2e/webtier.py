@@ -4,17 +4,23 @@ ports, in an event loop on a background thread (the test drives Chromium from th
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import socket
 import threading
+import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
 from pipeline.collector import CollectorOptions, CollectorService
 from pipeline.delivery import DeliveryOptions, DeliveryService
 from pipeline.settings import Settings
+from pipeline.web.visitor_token import VisitorTokens
 
 WRITE_KEY = "e2e-write-key"
+#: The visitor token key of both services (tests mint tokens for the visitors they preset).
+TOKEN_KEY = "e2e-visitor-token-key-0123456789"
 
 
 def free_port() -> int:
@@ -27,6 +33,7 @@ class WebTier:
     """``with WebTier(settings, budget_ms=...) as tier:`` — ``tier.shop`` is the storefront URL."""
 
     def __init__(self, settings: Settings, budget_ms: int = 150, max_wait_ms: int = 1000) -> None:
+        settings = dataclasses.replace(settings, visitor_token_keys=TOKEN_KEY)
         self.settings = settings
         delivery_port, collector_port = free_port(), free_port()
         self.delivery_url = f"http://127.0.0.1:{delivery_port}"
@@ -62,6 +69,17 @@ class WebTier:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(10)
             self.loop.close()
+
+    @staticmethod
+    def token(visitor: str) -> str:
+        """A visitor token for ``visitor`` that both services accept."""
+        return VisitorTokens((TOKEN_KEY,)).issue(visitor)
+
+    def decisions(self, visitor: str, slots: str | None = None) -> tuple[int, Any]:
+        """GET /v1/decisions for ``visitor`` with its token."""
+        query = urllib.parse.urlencode({"visitor": visitor, "token": self.token(visitor),
+                                        **({"slots": slots} if slots else {})})
+        return self.get(f"/v1/decisions?{query}")
 
     def get(self, path: str) -> tuple[int, Any]:
         """GET ``path`` on delivery; (status, JSON body)."""

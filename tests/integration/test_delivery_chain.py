@@ -73,6 +73,8 @@ async def test_collector_to_topology_to_delivery_serves_the_banner(
     with personalization_worker(topics, tmp_path) as worker:
         record_property("worker", worker)
         c, d = await collector.start(), await delivery.start()
+        tokens = delivery.state.tokens
+        assert tokens is not None
         try:
             shoppers = personalized(6 if worker == REAL else 1)
             start = int(time.time() * 1000) - 15 * 60 * 1000
@@ -85,7 +87,8 @@ async def test_collector_to_topology_to_delivery_serves_the_banner(
                 async def banner() -> tuple[str, dict[str, Any]] | None:
                     for visitor in shoppers:
                         async with http.get(f"{d.url}/v1/decisions",
-                                            params={"visitor": visitor, "slots": "hero"}) as r:
+                                            params={"visitor": visitor, "slots": "hero",
+                                                    "token": tokens.issue(visitor)}) as r:
                             hero = (await r.json())["decisions"]["hero"]
                         if hero and hero["action_id"] == "free_express_shipping":
                             return visitor, hero

@@ -67,6 +67,15 @@ async def delivery(settings: Settings, **options: Any) -> AsyncIterator[tuple[De
         await service.stop()
 
 
+def token(service: DeliveryService, visitor: str) -> str:
+    """The visitor's token, as the collector would have issued it (same keys)."""
+    assert service.state.tokens is not None
+    return service.state.tokens.issue(visitor)
+
+
+METRICS = {"Authorization": "Bearer metrics-token-0123456789"}
+
+
 async def produce(settings: Settings, *decisions: dict[str, Any]) -> None:
     def send() -> None:
         with EventProducer(settings, CODEC) as producer:
@@ -107,16 +116,26 @@ async def test_start_rebuilds_the_horizon_then_serves_and_is_ready(topics: Setti
                      timestamp=now - 7_200_000)
     producer.flush(10)
 
-    async with delivery(topics, horizon_ms=3_600_000) as (_, url), \
+    async with delivery(topics, horizon_ms=3_600_000,
+                        metrics_token="metrics-token-0123456789") as (service, url), \
             aiohttp.ClientSession() as http:
         ready = await eventually(lambda: _ready(http, url), "readiness")
         assert ready["decisions_held"] == 1
-        status, body = await get_json(http, f"{url}/v1/decisions?visitor=v-recent&slots=hero")
+        status, body = await get_json(http, f"{url}/v1/decisions?visitor=v-recent&slots=hero"
+                                      f"&token={token(service, 'v-recent')}")
         assert status == 200 and body["decisions"]["hero"]["decision_id"] == recent["decision_id"]
         for visitor in ("v-expired", "v-old", "v-never-seen"):
-            status, body = await get_json(http, f"{url}/v1/decisions?visitor={visitor}&slots=hero")
+            status, body = await get_json(http, f"{url}/v1/decisions?visitor={visitor}&slots=hero"
+                                          f"&token={token(service, visitor)}")
             assert (status, body["decisions"]) == (200, {"hero": None}), visitor
-        metrics = await (await http.get(f"{url}/metrics")).text()
+        # without the visitor's own token: nothing is served
+        status, body = await get_json(http, f"{url}/v1/decisions?visitor=v-recent&slots=hero")
+        assert status == 401 and "decisions" not in body
+        status, body = await get_json(http, f"{url}/v1/decisions?visitor=v-recent&slots=hero"
+                                      f"&token={token(service, 'v-old')}")
+        assert status == 403 and "decisions" not in body
+        assert (await http.get(f"{url}/metrics")).status == 401
+        metrics = await (await http.get(f"{url}/metrics", headers=METRICS)).text()
         assert value(metrics, "rtp_delivery_decisions_held") == 1
         assert value(metrics, "rtp_delivery_decisions_total", result="expired") == 1
         assert value(metrics, "rtp_delivery_caught_up") == 1
@@ -131,7 +150,8 @@ async def test_sse_pushes_a_decision_produced_while_connected_and_duplicates_onc
         topics: Settings) -> None:
     async with delivery(topics) as (service, url), aiohttp.ClientSession() as http:
         await eventually(lambda: _ready(http, url), "readiness")
-        async with http.get(f"{url}/v1/stream?visitor=v-live") as stream:
+        async with http.get(f"{url}/v1/stream?visitor=v-live"
+                            f"&token={token(service, 'v-live')}") as stream:
             events = sse_events(stream)
             assert (await anext(events))[0] == "hello"
             first = decision("v-live", decision_id="live-1", created_at=now_ms())
@@ -143,26 +163,46 @@ async def test_sse_pushes_a_decision_produced_while_connected_and_duplicates_onc
             assert [(e, d["decision_id"]) for e, d in got] == [("decision", "live-1"),
                                                                 ("decision", "live-2")]
             assert got[0][1]["payload"]["headline"].startswith("Free express shipping")
-        _, body = await get_json(http, f"{url}/v1/decisions?visitor=v-live")
+        _, body = await get_json(http, f"{url}/v1/decisions?visitor=v-live"
+                                 f"&token={token(service, 'v-live')}")
         assert sorted(body["decisions"]) == ["hero", "overlay"]
         assert service.store.stats.duplicates == 1
 
 
 async def test_outcomes_posted_land_on_the_outcomes_topic(topics: Settings) -> None:
-    async with delivery(topics) as (_, url), aiohttp.ClientSession() as http:
+    async with delivery(topics) as (service, url), aiohttp.ClientSession() as http:
+        await eventually(lambda: _ready(http, url), "readiness")
+        await produce(topics, decision("v-o", decision_id="d-1", created_at=now_ms()),
+                      decision("v-other", decision_id="d-2", created_at=now_ms()))
+
+        async def held() -> bool:
+            return service.store.owner("d-1") == "v-o" and service.store.owner("d-2") is not None
+
+        await eventually(held, "the decisions held")
+        auth = {"Authorization": f"Bearer {token(service, 'v-o')}"}
         posted = [{"decision_id": "d-1", "visitor_id": "v-o", "kind": "shown"},
                   {"decision_id": "d-1", "visitor_id": "v-o", "kind": "converted",
                    "value": 349.0}]
-        async with http.post(f"{url}/v1/outcomes", data=json.dumps(posted)) as r:
-            assert r.status == 202
-        async with http.post(f"{url}/v1/outcomes", data=b'{"kind": "shown"}') as r:
+        async with http.post(f"{url}/v1/outcomes", data=json.dumps(posted), headers=auth) as r:
+            assert r.status == 202, await r.text()
+        async with http.post(f"{url}/v1/outcomes", data=b'{"kind": "shown"}',
+                             headers=auth) as r:
             assert r.status == 400
+        refused = [  # no token; another visitor's decision; another visitor's outcome
+            ({}, {"decision_id": "d-1", "visitor_id": "v-o", "kind": "converted"}, 401),
+            (auth, {"decision_id": "d-2", "visitor_id": "v-o", "kind": "converted"}, 403),
+            (auth, {"decision_id": "d-2", "visitor_id": "v-other", "kind": "converted"}, 403)]
+        for headers, outcome, status in refused:
+            async with http.post(f"{url}/v1/outcomes", data=json.dumps(outcome),
+                                 headers=headers) as r:
+                assert r.status == status, await r.text()
     # stop() flushed the producer: the topic holds exactly what was accepted
     assert await asyncio.to_thread(total_messages, topics, topics.topic(OUTCOMES)) == 2
     messages = await asyncio.to_thread(read_topic, topics, topics.topic(OUTCOMES), 2, 30.0)
     records = [CODEC.decode(m.value(), ("Outcome",))[1] for m in messages]
-    assert sorted((r["kind"], r["value"], r["outcome_id"]) for r in records) == [
-        ("converted", 349.0, "d-1:converted"), ("shown", 0.0, "d-1:shown")]
+    assert sorted((r["kind"], r["value"], r["outcome_id"], r["reported_by"])
+                  for r in records) == [("converted", 349.0, "d-1:converted", "browser"),
+                                        ("shown", 0.0, "d-1:shown", "browser")]
     assert all(m.key() == b"v-o" for m in messages)
 
 
@@ -183,7 +223,8 @@ async def test_bad_messages_on_the_actions_topic_are_dead_lettered(topics: Setti
         await produce(topics, good)
 
         async def served() -> dict[str, Any] | None:
-            _, body = await get_json(http, f"{url}/v1/decisions?visitor=v-dlq&slots=hero")
+            _, body = await get_json(http, f"{url}/v1/decisions?visitor=v-dlq&slots=hero"
+                                     f"&token={token(service, 'v-dlq')}")
             return body["decisions"]["hero"]
 
         assert (await eventually(served, "the good decision"))["decision_id"] == "after"

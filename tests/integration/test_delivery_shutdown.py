@@ -20,7 +20,11 @@ from pathlib import Path
 from pipeline.serde import Codec
 from pipeline.settings import PROJECT_ROOT, Settings
 from pipeline.topics import EVENTS
+from pipeline.web.visitor_token import VisitorTokens
 from tests.integration.kafka_reader import read_topic
+
+#: The web tier's visitor token key (the test mints the stream's token with it).
+TOKEN_KEY = "shutdown-token-key-0123456789"
 
 RUN_COMMAND = """
 import argparse, sys
@@ -58,6 +62,7 @@ def test_sigterm_ends_streams_flushes_events_and_exits_zero(topics: Settings,
     dport, cport = free_port(), free_port()
     env = {**os.environ, "RTP_TOPIC_PREFIX": topics.topic_prefix,
            "RTP_KAFKA_BOOTSTRAP": topics.bootstrap, "RTP_DELIVERY_WRITE_KEY": "k-shutdown",
+           "RTP_VISITOR_TOKEN_KEYS": TOKEN_KEY,
            "PYTHONPATH": str(PROJECT_ROOT)}
     log = (tmp_path / "service.log").open("wb")
     process = subprocess.Popen(
@@ -69,8 +74,9 @@ def test_sigterm_ends_streams_flushes_events_and_exits_zero(topics: Settings,
         wait_for(f"http://127.0.0.1:{cport}/healthz", process)
         config = urllib.request.urlopen(f"http://127.0.0.1:{dport}/shop/config.js").read()
         assert b'"writeKey": "k-shutdown"' in config
-        stream = urllib.request.urlopen(f"http://127.0.0.1:{dport}/v1/stream?visitor=v-sd",
-                                        timeout=30)
+        token = VisitorTokens((TOKEN_KEY,)).issue("v-sd")
+        stream = urllib.request.urlopen(
+            f"http://127.0.0.1:{dport}/v1/stream?visitor=v-sd&token={token}", timeout=30)
         assert stream.readline().startswith(b"retry:")
         event = {"type": "page", "anonymousId": "v-sd", "messageId": "sd-1",
                  "properties": {"url": "https://shop.example/"}}

@@ -11,6 +11,8 @@
  * instead of the default), or the budget ran out (the default is revealed; a late
  * decision only goes to slots the visitor has not seen yet). SSE updates overlays and
  * banners in place. window.__rtpPaintLog records every reveal and every painted frame.
+ * The visitor id and its token (which delivery requires) come from the collector's
+ * POST /v1/visitor and are kept in localStorage (rtp.vid, rtp.vtok); renewed before expiry.
  * API: rtp.consent(bool), rtp.identify(userId, traits), rtp.track(type, fields),
  *      rtp.formError(form, field, code), rtp.outcome(decisionId, kind, value), rtp.flush(),
  *      rtp.stats() (events queued, mouse samples buffered),
@@ -87,9 +89,31 @@
   function optedOut() { return get(store, "rtp.consent") === "0"; }
   function visitor() {
     if (!consented() || optedOut()) return null;
-    var v = get(store, "rtp.vid");
-    if (!v) { v = "v-" + uid(); set(store, "rtp.vid", v); }
-    return v;
+    return get(store, "rtp.vid") || null;
+  }
+  // the visitor's token while it is valid for another minute (its second field is the expiry)
+  function token() {
+    var t = get(store, "rtp.vtok"), ends = t ? Number(t.split(".")[1]) : 0;
+    return ends * 1000 > now() + 60000 ? t : null;
+  }
+  var waiting = null;
+  // A visitor id and token from the collector (new, or the same visitor renewed), then `then`.
+  function identity(then) {
+    if (visitor() && token()) { then(); return; }
+    if (!consented() || optedOut() || !collectorUrl) return;
+    if (waiting) { waiting.push(then); return; }
+    waiting = [then];
+    fetch(collectorUrl + "/v1/visitor", { method: "POST", credentials: "omit",
+      headers: { "Content-Type": "text/plain" },
+      body: JSON.stringify({ writeKey: cfg.writeKey, token: get(store, "rtp.vtok") }) })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .catch(function () { return null; })
+      .then(function (a) {
+        var calls = waiting; waiting = null;
+        if (!a || !a.visitor || !a.token || !consented() || optedOut()) return;
+        set(store, "rtp.vid", a.visitor); set(store, "rtp.vtok", a.token);
+        calls.forEach(function (f) { f(); });
+      });
   }
   function sessionId() {
     var s = get(session, "rtp.sid");
@@ -112,7 +136,7 @@
   // -- sending events ---------------------------------------------------------------
   var queue = [], flushTimer = null, sending = true;
   function push(type, fields, urgent) {
-    if (!sending || !visitor() || !collectorUrl) return;
+    if (!sending || !consented() || optedOut() || !collectorUrl) return;
     var e = { id: uid(), type: type, time: now() };
     for (var k in fields || {}) e[k] = fields[k];
     queue.push(e);
@@ -125,7 +149,8 @@
   }
   function flush(leaving) {
     var v = visitor();
-    if (!queue.length || !v) return;
+    if (!queue.length) return;
+    if (!v || !token()) { identity(function () { flush(false); }); if (!v) return; }
     var events = queue.splice(0, 50);
     var body = JSON.stringify({
       writeKey: cfg.writeKey, visitor: v, user: get(store, "rtp.uid"), session: sessionId(),
@@ -242,12 +267,13 @@
   }
   function outcome(decisionId, kind, value) {
     var v = visitor();
-    if (!decisionId || !v || reported[decisionId + kind]) return;
+    if (!decisionId || !v || !token() || reported[decisionId + kind]) return;
     reported[decisionId + kind] = true;
     log("outcome", null, { decision: decisionId, kind: kind });
     fetch(deliveryUrl + "/v1/outcomes", { method: "POST", keepalive: true, credentials: "omit",
       headers: { "Content-Type": "text/plain" },
-      body: JSON.stringify({ decision_id: decisionId, visitor_id: v, kind: kind, value: value || 0 }) })
+      body: JSON.stringify({ decision_id: decisionId, visitor_id: v, kind: kind, value: value || 0,
+                             token: token() }) })
       .catch(function () { /* best effort */ });
   }
   function el(tag, cls, text) {
@@ -437,7 +463,8 @@
   }
   function stream(v) {
     if (!w.EventSource) return;
-    var source = new EventSource(deliveryUrl + "/v1/stream?visitor=" + encodeURIComponent(v));
+    var source = new EventSource(deliveryUrl + "/v1/stream?visitor=" + encodeURIComponent(v) +
+                                 "&token=" + encodeURIComponent(token() || ""));
     source.addEventListener("decision", function (e) {
       try { onDecision(JSON.parse(e.data)); } catch (err) { /* ignore a bad frame */ }
     });
@@ -461,7 +488,8 @@
       } else {
         push("consent", { personalization: false, analytics: false }, true);
         flush(true);
-        set(store, "rtp.consent", "0"); del(store, "rtp.vid"); del(store, "rtp.uid"); sending = false;
+        set(store, "rtp.consent", "0"); del(store, "rtp.vid"); del(store, "rtp.vtok"); del(store, "rtp.uid");
+        sending = false;
       }
       log("consent", null, { granted: !!granted });
     },
@@ -476,10 +504,12 @@
   var pageView = uid();
   push("page_view", { id: pageView }, true);
   flush(false);
-  if (!v) {
-    log("no-personalization", null, { reason: "no consent" });
+  if (!v || !token()) {
+    log("no-personalization", null, { reason: v || consented() ? "no visitor token yet" : "no consent" });
     settle = function () { resolveSlots(null, false); };
     whenReady(settle);
+    // a new (or returning, token expired) visitor: decisions arrive over the stream once identified
+    identity(function () { settleAnswer(null); whenReady(function () { stream(visitor()); }); });
     return;
   }
   var expired = false, answered = false;
@@ -495,7 +525,7 @@
   }, budgetMs);
   var waited = null;
   fetch(deliveryUrl + "/v1/decisions?visitor=" + encodeURIComponent(v) + "&slots=" + encodeURIComponent(wanted) +
-        "&trigger=" + encodeURIComponent(pageView) + "&wait_ms=" + waitMs,
+        "&trigger=" + encodeURIComponent(pageView) + "&wait_ms=" + waitMs + "&token=" + encodeURIComponent(token()),
         { credentials: "omit", cache: "no-store" })
     .then(function (r) { waited = r.headers.get("X-RTP-Wait"); return r.ok ? r.json() : null; })
     .catch(function () { return null; })

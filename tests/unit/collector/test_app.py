@@ -64,7 +64,8 @@ def http() -> Iterator[Http]:
     options = CollectorOptions(http_port=0, write_keys=frozenset({"wk"}), max_body_bytes=MAX_BODY,
                                max_batch=20, visitor_rate_per_s=1e6, visitor_burst=10**6,
                                key_rate_per_s=1e6, key_burst=10**6,
-                               cors_origins=frozenset({"https://shop.example"}))
+                               cors_origins=frozenset({"https://shop.example"}),
+                               metrics_token="metrics-token-0123")
     # A fixed wall clock keeps generated event times inside the accepted range.
     state = CollectorState(Ingestor(options, Codec.default(), wall=lambda: NOW_MS / 1000),
                            sink, lambda name: f"t.{name}", CollectorMetrics.create())
@@ -148,7 +149,9 @@ def test_unknown_routes_and_methods_are_4xx_json(http: Http) -> None:
 
 def test_metrics_count_refusals_requests_and_messages(http: Http) -> None:
     async def get() -> str:
-        return await (await http.client.get("/metrics")).text()
+        assert (await http.client.get("/metrics")).status == 401
+        return await (await http.client.get(
+            "/metrics", headers={"Authorization": "Bearer metrics-token-0123"})).text()
 
     before = http.loop.run_until_complete(get())
     page = {"type": "page", "anonymousId": "m-1", "messageId": "metrics-1",

@@ -62,7 +62,7 @@ def test_outcomes_list_and_defaults() -> None:
     ({"visitor_id": "v", "kind": "shown"}, "decision_id is missing"),
     ({"decision_id": "d", "visitor_id": 5, "kind": "shown"}, "visitor_id must be"),
     ({"decision_id": "d", "visitor_id": "v", "kind": "shown", "value": -1}, "negative"),
-    ({"decision_id": "d", "visitor_id": "v", "kind": "shown", "value": True}, "finite number"),
+    ({"decision_id": "d", "visitor_id": "v", "kind": "shown", "value": True}, "must be a number"),
     ({"decision_id": "d", "visitor_id": "v", "kind": "shown", "event_time": 1.5}, "epoch"),
     ({"decision_id": "d", "visitor_id": "v", "kind": "shown",
       "event_time": NOW_MS + 3_600_000}, "future"),

@@ -23,6 +23,8 @@ from pipeline.serde import Codec, MeaningRules
 from tests.scrape import families, value
 from tests.unit.delivery.factories import NOW_MS, decision
 
+METRICS = {"Authorization": "Bearer metrics-token-0123"}
+
 
 @dataclass
 class FakeSink:
@@ -51,7 +53,8 @@ async def parts() -> AsyncIterator[Parts]:
     status = [FeedStatus(started=True)]
     options = DeliveryOptions(http_port=0, max_body_bytes=2048, sse_heartbeat_s=0.05,
                               cors_origins=frozenset({"https://shop.example"}),
-                              collector_url="http://collector.example", write_key="wk")
+                              collector_url="http://collector.example", write_key="wk",
+                              metrics_token="metrics-token-0123")
     state = DeliveryState(options=options, store=store, hub=hub, outcomes=sink,
                           feed_status=lambda: status[0], feed_alive=lambda: True,
                           metrics=DeliveryMetrics.create(store, lambda: status[0],
@@ -200,7 +203,7 @@ async def test_metrics_report_latency_held_decisions_and_lag(parts: Parts) -> No
     await parts.client.get("/v1/decisions", params={"visitor": "v1"})
     await parts.client.post("/v1/outcomes", json={"decision_id": "d", "visitor_id": "v1",
                                                   "kind": "shown"})
-    answer = await parts.client.get("/metrics")
+    answer = await parts.client.get("/metrics", headers=METRICS)
     assert answer.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     text = await answer.text()
     assert families(text) == {
@@ -208,7 +211,8 @@ async def test_metrics_report_latency_held_decisions_and_lag(parts: Parts) -> No
         "rtp_delivery_decisions_held": "gauge", "rtp_delivery_visitors_held": "gauge",
         "rtp_delivery_consumer_lag": "gauge", "rtp_delivery_caught_up": "gauge",
         "rtp_delivery_decisions_total": "counter", "rtp_delivery_dead_letters_total": "counter",
-        "rtp_delivery_sse_streams": "gauge", "rtp_delivery_outcomes_total": "counter"}
+        "rtp_delivery_sse_streams": "gauge", "rtp_delivery_outcomes_total": "counter",
+        "rtp_delivery_held_requests": "gauge", "rtp_delivery_waits_total": "counter"}
     assert value(text, "rtp_delivery_request_seconds_count", route="/v1/decisions",
                  method="GET") == 1
     assert value(text, "rtp_delivery_requests_total", route="/v1/decisions", status="200") == 1
@@ -220,7 +224,7 @@ async def test_metrics_report_latency_held_decisions_and_lag(parts: Parts) -> No
     assert value(text, "rtp_delivery_dead_letters_total") == 0
     assert value(text, "rtp_delivery_outcomes_total", kind="shown") == 1
     parts.status[0] = replace(parts.status[0], lag=0, caught_up=True, rejected=2)
-    text = await (await parts.client.get("/metrics")).text()
+    text = await (await parts.client.get("/metrics", headers=METRICS)).text()
     assert value(text, "rtp_delivery_consumer_lag") == 0
     assert value(text, "rtp_delivery_caught_up") == 1
     assert value(text, "rtp_delivery_dead_letters_total") == 2

@@ -95,6 +95,7 @@ def outcome(
         "kind": kind,
         "value": value,
         "event_time": 1_700_000_001_000,
+        "reported_by": "server",
     }
 
 

@@ -72,7 +72,7 @@ def test_jsonl_fills_defaults_and_coerces_doubles(tmp_path: Path) -> None:
     )
     (rec,) = read_outcomes(path)
     assert rec == {"outcome_id": "o", "decision_id": "d", "visitor_id": "v", "kind": "shown",
-                   "value": 0.0, "event_time": 5}
+                   "value": 0.0, "event_time": 5, "reported_by": "server"}
     assert isinstance(rec["value"], float)
 
 
@@ -165,14 +165,15 @@ def test_iter_records_streams(tmp_path: Path) -> None:
 _FIXTURE_OK = [HealthCheck.function_scoped_fixture]
 _text = st.text(min_size=1, max_size=12)
 _outcomes = st.builds(
-    lambda oid, did, vid, kind, value, t: {
+    lambda oid, did, vid, kind, value, t, by: {
         "outcome_id": oid, "decision_id": did, "visitor_id": vid, "kind": kind,
-        "value": value, "event_time": t,
+        "value": value, "event_time": t, "reported_by": by,
     },
     _text, _text, _text,
     st.sampled_from(["shown", "clicked", "dismissed", "converted", "ignored"]),
     st.floats(allow_nan=False, allow_infinity=False, width=64),
     st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.sampled_from(["server", "browser"]),
 )
 
 
