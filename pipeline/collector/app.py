@@ -179,7 +179,8 @@ async def _visitor(request: web.Request) -> web.Response:
     if visitor is None:
         visitor = f"v-{uuid.uuid4()}"
     token = tokens.issue(visitor)
-    state.metrics.messages.inc(result="renewed" if renewed else "issued", record="VisitorToken")
+    state.metrics.messages.labels(result="renewed" if renewed else "issued",
+                                  record="VisitorToken").inc()
     return web.json_response({"success": True, "visitor": visitor, "token": token,
                               "expires_at": tokens.expires_at(token)},
                              headers={"Cache-Control": "no-store"})
