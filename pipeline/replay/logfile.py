@@ -19,7 +19,7 @@ renamed into place only when every record was valid.
 1
 >>> read_outcomes(path)
 [{'outcome_id': 'o1', 'decision_id': 'd1', 'visitor_id': 'v1', 'kind': 'clicked', 'value': 0.0, \
-'event_time': 1700000000000}]
+'event_time': 1700000000000, 'reported_by': 'server'}]
 """
 
 from __future__ import annotations

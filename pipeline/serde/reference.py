@@ -3,7 +3,8 @@
 >>> from pipeline.serde.registry import SchemaRegistry
 >>> ref = ReferenceCodec(SchemaRegistry.load())
 >>> body = ref.encode_body("Outcome", {"outcome_id": "o", "decision_id": "d",
-...     "visitor_id": "v", "kind": "shown", "value": 0.0, "event_time": 1})
+...     "visitor_id": "v", "kind": "shown", "value": 0.0, "event_time": 1,
+...     "reported_by": "server"})
 >>> ref.decode_body("Outcome", body)["kind"]
 'shown'
 """

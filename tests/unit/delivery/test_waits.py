@@ -167,7 +167,8 @@ async def test_a_request_held_for_its_trigger_answers_with_the_decision_it_waite
     assert r.status == 200 and r.headers["X-RTP-Wait"] == "arrived"
     assert body["decisions"]["hero"]["decision_id"] == hero["decision_id"]
     assert body["decisions"]["overlay"] is None
-    assert state.metrics.waits.value(result="arrived") == 1
+    assert state.metrics.registry.get_sample_value("rtp_delivery_waits_total",
+                                                   {"result": "arrived"}) == 1
 
 
 async def test_a_decision_of_another_trigger_does_not_end_the_wait(
@@ -242,8 +243,9 @@ async def test_when_max_held_requests_are_held_the_next_is_answered_at_once(
     r = await ask(client, trigger="e9")
     assert time.monotonic() - started < 1.0
     assert r.status == 200 and r.headers["X-RTP-Wait"] == "full"
-    assert state.metrics.waits.value(result="full") == 1
-    assert "rtp_delivery_held_requests 3" in state.metrics.registry.render()
+    registry = state.metrics.registry
+    assert registry.get_sample_value("rtp_delivery_waits_total", {"result": "full"}) == 1
+    assert registry.get_sample_value("rtp_delivery_held_requests") == 3
     state.receive([decision(f"v{i}", decision_id=f"d{i}") | {"trigger_event_id": f"e{i}"}
                    for i in range(3)])
     assert {r.headers["X-RTP-Wait"] for r in await asyncio.gather(*held)} == {"arrived"}

@@ -45,7 +45,7 @@ def _referenced(expr: str) -> set[str]:
 
 def test_every_exposed_metric_has_a_panel_and_every_panel_metric_exists() -> None:
     exposed = _exposed()
-    assert len(exposed) == 14  # ten delivery + four collector metrics
+    assert len(exposed) == 16  # twelve delivery + four collector metrics
     referenced = {n for p in _panels() for t in p["targets"] for n in _referenced(t["expr"])}
     assert referenced == set(exposed)
 
