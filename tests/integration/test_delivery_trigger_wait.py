@@ -11,22 +11,29 @@ import aiohttp
 
 from pipeline.settings import Settings
 from tests.integration.test_delivery_service import (
+    METRICS,
     _ready,
     delivery,
     eventually,
     get_json,
     now_ms,
     produce,
+    token,
 )
+from tests.scrape import value
 from tests.unit.delivery.factories import decision
+
+METRICS_TOKEN = METRICS["Authorization"].removeprefix("Bearer ")
 
 
 async def test_a_held_request_is_answered_when_its_triggers_decision_is_consumed(
         topics: Settings) -> None:
-    async with delivery(topics, max_wait_ms=20_000) as (service, url), \
+    async with delivery(topics, max_wait_ms=20_000,
+                        metrics_token=METRICS_TOKEN) as (service, url), \
             aiohttp.ClientSession() as http:
         await eventually(lambda: _ready(http, url), "readiness")
-        query = f"{url}/v1/decisions?visitor=v-page&slots=hero&trigger=pv-1&wait_ms=20000"
+        query = (f"{url}/v1/decisions?visitor=v-page&slots=hero&trigger=pv-1&wait_ms=20000"
+                 f"&token={token(service, 'v-page')}")
         started = time.monotonic()
         held = asyncio.ensure_future(http.get(query))
         await eventually(lambda: _held(service.waits.held), "the request to be held")
@@ -47,9 +54,9 @@ async def test_a_held_request_is_answered_when_its_triggers_decision_is_consumed
         # asked again after it arrived: answered at once
         status, again = await get_json(http, query)
         assert status == 200 and again["decisions"]["hero"]["decision_id"] == "mine"
-        metrics = await (await http.get(f"{url}/metrics")).text()
-        assert 'rtp_delivery_waits_total{result="arrived"} 1' in metrics
-        assert 'rtp_delivery_waits_total{result="seen"} 1' in metrics
+        metrics = await (await http.get(f"{url}/metrics", headers=METRICS)).text()
+        assert value(metrics, "rtp_delivery_waits_total", result="arrived") == 1
+        assert value(metrics, "rtp_delivery_waits_total", result="seen") == 1
 
 
 async def _held(count: int) -> bool:
