@@ -37,14 +37,15 @@ class WebProcess:
         self.collector_port = collector_port or free_port()
         self.collector_url = f"http://127.0.0.1:{self.collector_port}"
         #: What the storefront sends with its events, and what ``curl -u KEY:`` needs.
-        self.write_key = write_key or secrets.token_urlsafe(12)
+        # Hex: a urlsafe key may start with "-", which a command line reads as an option.
+        self.write_key = write_key or f"wk-{secrets.token_hex(8)}"
         self._log = open(log_path, "ab")  # noqa: SIM115  # closed in stop()
         env = {**os.environ, "RTP_TOPIC_PREFIX": settings.topic_prefix,
                "RTP_KAFKA_BOOTSTRAP": settings.bootstrap, "RTP_LOG_FORMAT": "json"}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "pipeline.cli", "delivery", "--with-collector",
              "--http-port", str(self.port), "--collector-url", self.collector_url,
-             "--write-key", self.write_key],
+             f"--write-key={self.write_key}"],
             env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout: float = 60.0) -> None:
@@ -76,11 +77,14 @@ class WebProcess:
         ...         self.write_key = "k"
         >>> print("\\n".join(Fake().describe()))
         storefront:   http://h:1/shop/
-        delivery API: http://h:1/v1/decisions?visitor=<id>
+        delivery API: http://h:1/v1/decisions?visitor=<id>&token=<token>
+        visitor ids:  http://h:2/v1/visitor  (POST, write key: a visitor id and its token)
         collector:    http://h:2/v1/batch  (Segment batch API; write key k, e.g. curl -u k: ...)
         """
         return [f"storefront:   {self.url}/shop/",
-                f"delivery API: {self.url}/v1/decisions?visitor=<id>",
+                f"delivery API: {self.url}/v1/decisions?visitor=<id>&token=<token>",
+                f"visitor ids:  {self.collector_url}/v1/visitor  (POST, write key: a visitor "
+                f"id and its token)",
                 f"collector:    {self.collector_url}/v1/batch  (Segment batch API; write key "
                 f"{self.write_key}, e.g. curl -u {self.write_key}: ...)"]
 

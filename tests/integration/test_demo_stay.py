@@ -56,6 +56,14 @@ def _status(url: str, body: bytes | None = None, key: str | None = None) -> int:
         return int(exc.code)
 
 
+def _visitor(url: str, key: str) -> dict[str, str]:
+    """A visitor id and its token from the collector, as the tracker gets them."""
+    request = urllib.request.Request(url, data=json.dumps({"writeKey": key}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return dict(json.loads(answer.read()))
+
+
 def test_demo_stay_prints_the_summary_then_stops_its_children_on_sigterm(
         kafka: Settings, tmp_path: Path) -> None:
     env = {**os.environ, "RTP_KAFKA_BOOTSTRAP": kafka.bootstrap, "RTP_CACHE_DIR": str(tmp_path),
@@ -84,11 +92,15 @@ def test_demo_stay_prints_the_summary_then_stops_its_children_on_sigterm(
         assert len(children) >= 2 and all(_alive(p) for p in children)  # worker + web tier
 
         store = re.search(r"^storefront:\s+(\S+)$", out, re.M)
-        api = re.search(r"^delivery API:\s+(\S+)\?visitor=<id>$", out, re.M)
+        api = re.search(r"^delivery API:\s+(\S+)\?visitor=<id>&token=<token>$", out, re.M)
+        ids = re.search(r"^visitor ids:\s+(\S+/v1/visitor)\s", out, re.M)
         collector = re.search(r"^collector:\s+(\S+/v1/batch)\s+\(.*write key (\S+),", out, re.M)
-        assert store and api and collector, out
+        assert store and api and ids and collector, out
         assert _status(store.group(1)) == 200
-        assert _status(api.group(1) + "?visitor=demo-stay-test") == 200
+        assert _status(api.group(1) + "?visitor=demo-stay-test") == 401  # no token
+        issued = _visitor(ids.group(1), collector.group(2))
+        assert _status(f"{api.group(1)}?visitor={issued['visitor']}&token={issued['token']}") \
+            == 200
         batch = json.dumps({"batch": [{"type": "page", "anonymousId": "demo-stay-test",
                                        "messageId": "stay-1",
                                        "properties": {"url": "https://shop.example/"}}]})
