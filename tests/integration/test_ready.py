@@ -67,7 +67,7 @@ def _changelog_backlog(settings: Settings, worker: WorkerProcess) -> int:
     from pipeline.topics import describe_topics
 
     counts = describe_topics(settings.bootstrap)
-    parts = [(worker.changelog(t), p) for t in ("visitors", "learners")
+    parts = [(worker.changelog(t), p) for t in ("visitors", "visitor-profiles")
              for p in range(counts[worker.changelog(t)])]
     return sum(GroupPositions(settings.bootstrap, worker.group).behind(parts).values())
 
