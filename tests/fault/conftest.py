@@ -9,6 +9,7 @@ so the broker notices a killed one within seconds; ``deploy/k8s`` sets it the sa
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import signal
 import uuid
@@ -41,7 +42,7 @@ def coordinator_ready(settings: Settings) -> bool:
     admin = AdminClient({"bootstrap.servers": settings.bootstrap})
     try:
         admin.describe_consumer_groups(["fault-probe"])["fault-probe"].result(5)
-    except KafkaException:
+    except (KafkaException, concurrent.futures.TimeoutError):  # not yet: the caller retries
         return False
     return True
 
