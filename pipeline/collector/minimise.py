@@ -34,7 +34,8 @@ __all__ = ["ALLOWED_QUERY_PREFIXES", "ALLOWED_TRAITS", "allowed_traits", "minimi
 #: Query parameters kept in page URLs (by prefix).
 ALLOWED_QUERY_PREFIXES: tuple[str, ...] = ("utm_",)
 #: Identify traits kept by default: the profile's first-class preferences and the plan.
-ALLOWED_TRAITS: frozenset[str] = frozenset(FIRST_CLASS_TRAITS) | {"plan"}
+#: ``group_id``: the account a Segment ``group`` call names (a company, not a person).
+ALLOWED_TRAITS: frozenset[str] = frozenset(FIRST_CLASS_TRAITS) | {"plan", "group_id"}
 
 
 def page_url(url: str, keep: tuple[str, ...] = ALLOWED_QUERY_PREFIXES) -> str:

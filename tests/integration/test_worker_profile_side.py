@@ -12,8 +12,11 @@ from pipeline.settings import Settings
 
 
 def _children(pid: int) -> list[int]:
+    """The worker's profile side: its child running ``rtp profiles`` (the learner beside
+    it is another child)."""
     text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    return [int(p) for p in text.split()]
+    return [int(p) for p in text.split()
+            if b"\x00profiles\x00" in Path(f"/proc/{p}/cmdline").read_bytes()]
 
 
 def test_a_worker_whose_profile_side_dies_stops_with_exit_1(topics: Settings,
