@@ -31,6 +31,7 @@ from typing import Any
 import structlog
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
+from pipeline.client.watermarks import watermarks
 from pipeline.engine import EngineOptions
 from pipeline.kafka_log import kafka_config
 from pipeline.learning import Model, Trainer, TrainerCheckpoint
@@ -100,7 +101,7 @@ class LearnerService:
         topic = self.topics[LEARNER_CHECKPOINTS]
         consumer = self._consumer()
         try:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
+            low, high = watermarks(consumer, TopicPartition(topic, 0))
             if high <= low:
                 return Trainer(Model.new(self.engine_options))
             consumer.assign([TopicPartition(topic, 0, high - 1)])

@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
+from pipeline.client.watermarks import watermarks
 from pipeline.engine import EngineOptions
 from pipeline.kafka_log import kafka_config
 from pipeline.learning import Model
@@ -52,8 +53,7 @@ class ModelFeed:
     def start(self, wait_s: float = 15.0) -> Model | None:
         """Start following; wait (at most ``wait_s``) for the newest snapshot there is and
         return it (None: the topic holds none yet, or it did not come in time)."""
-        low, high = self._consumer.get_watermark_offsets(TopicPartition(self.topic, 0),
-                                                         timeout=10)
+        low, high = watermarks(self._consumer, TopicPartition(self.topic, 0))
         if high <= low:
             self._caught_up.set()
         self._consumer.assign([TopicPartition(self.topic, 0, max(low, high - 1))])

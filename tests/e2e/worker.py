@@ -28,10 +28,12 @@ def real_worker_exists() -> bool:
 
 
 @contextmanager
-def personalization_worker(settings: Settings, workdir: Path) -> Iterator[str]:
+def personalization_worker(settings: Settings, workdir: Path,
+                           learner: bool = True) -> Iterator[str]:
     """Run the worker for ``settings`` (prefix, broker); yields :data:`REAL` or :data:`STAND_IN`.
 
-    The real worker's log is ``workdir/worker.log``.
+    The real worker's log is ``workdir/worker.log``; ``learner=False`` keeps its model the
+    fresh one (what it decides then depends on nothing the test's pages did before).
     """
     if not real_worker_exists():
         standin = StandInWorker(settings).start()
@@ -42,7 +44,7 @@ def personalization_worker(settings: Settings, workdir: Path) -> Iterator[str]:
         return
     from tests.integration.worker_process import WorkerProcess
 
-    worker = WorkerProcess(settings, workdir / "data", workdir / "worker.log")
+    worker = WorkerProcess(settings, workdir / "data", workdir / "worker.log", learner=learner)
     try:
         worker.wait_ready()
         yield REAL
