@@ -11,8 +11,11 @@ events, outcomes and profile views together):
 
 Between batches it expires the rewards that fell due (a timer index of the visitors'
 deadlines) and deletes expired visitor states (session TTL, a chunked sweep that also
-expires rewards the index lost in a restart); it swaps in the learner's newest model
-snapshot when :class:`~topologies.model_feed.ModelFeed` has one. The worker learns
+expires rewards the index lost in a restart); it takes the learner's newest model
+snapshot when :class:`~topologies.model_feed.ModelFeed` has one. A partition moves to a
+newer model only at a commit, whose offset metadata names the snapshot it decides with
+from then on; a new owner redoes the partition's uncommitted records with that snapshot
+(:mod:`pipeline.learning.pins`), so a redone decision is the one made before. The worker learns
 nothing itself: rewards and labels go to ``personalization.learning`` for the learner
 service. Outputs are produced without waiting. Its commit (called by the loop):
 
@@ -31,7 +34,7 @@ RocksDB stores per partition with compacted changelogs (:mod:`topologies.loop`).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +44,7 @@ from pipeline.engine import Engine, VisitorState
 from pipeline.engine.cache import StateCache
 from pipeline.engine.deadlines import Deadlines
 from pipeline.engine.routing import LATE, Output, event_outputs, learning_outputs
+from pipeline.learning import Model, ModelPins, ModelRef
 from pipeline.profiles import decode_view, decode_visitor_message, visitor_side_change
 from pipeline.serde import (
     Admitted,
@@ -58,7 +62,7 @@ from topologies.loop.loop import Record
 from topologies.loop.outputs import Outputs
 from topologies.loop.tables import Tables
 from topologies.loop.timers import Interval
-from topologies.model_feed import ModelFeed
+from topologies.model_feed import ModelFeed, Snapshot
 
 __all__ = ["VIEWS", "VISITORS", "VISITOR_PROFILES", "DecisionPath", "PathOptions"]
 
@@ -124,6 +128,56 @@ class DecisionPath:
         #: Where the sweep of the current partition goes on (None: between passes).
         self._sweep_after: bytes | None = None
         self.applied = 0
+        #: The model each partition decides with (moved at commits, named in their marks).
+        self.pins: ModelPins[Model] = ModelPins()
+        self.pins.offer(ModelRef(engine.model.version, -1), engine.model)
+
+    # -- models ---------------------------------------------------------------------------
+
+    def offer_model(self, snapshot: Snapshot) -> None:
+        """A newer snapshot: each partition decides with it from its next commit on."""
+        self.pins.offer(snapshot.ref, snapshot.model)
+        log.info("model snapshot received", version=snapshot.ref.version)
+
+    def resume(self, partition: int, mark: str, end_offset: int) -> str | None:
+        """The partition is ours: redo what its last owner did not commit with the model
+        that owner used (the snapshot the last commit's mark names); a partition without a
+        mark gets the newest's (returned: the loop commits it before any record)."""
+        ref = ModelRef.from_mark(mark)
+        model = self._model_at(ref) if ref is not None else None
+        if ref is not None and model is None:
+            log.warning("the snapshot a partition's last commit names is gone: its redo "
+                        "decides with the newest (a redone decision may differ)",
+                        partition=partition, version=ref.version)
+        return self.pins.resume(partition, ref, model, end_offset)
+
+    def marks(self, positions: Mapping[int, int]) -> Mapping[int, str]:
+        """The commit's marks: the snapshot each committed partition uses from then on."""
+        return self.pins.marks(positions)
+
+    def committed(self, partitions: Iterable[int]) -> None:
+        """The commit with the marks is in: partitions move to their marked snapshot."""
+        self.pins.committed(partitions)
+
+    def _model_at(self, ref: ModelRef) -> Model | None:
+        live = self.pins.live
+        if live is not None and live[0] == ref:
+            return live[1]
+        for used_ref, model in self._models_in_use():
+            if used_ref == ref:
+                return model
+        if ref.offset < 0:  # the untrained model every worker starts from
+            return Model.new(self.engine.options) if ref.version == 0 else None
+        return self.models.fetch(ref) if self.models is not None else None
+
+    def _models_in_use(self) -> list[tuple[ModelRef, Model]]:
+        return [(ref, model) for partition, ref in self.pins.in_use().items()
+                if (model := self.pins.model_for(partition)) is not None]
+
+    def _decide_with(self, partition: int) -> None:
+        model = self.pins.model_for(partition)
+        if model is not None and self.engine.model is not model:
+            self.engine.use(model)
 
     # -- partitions -----------------------------------------------------------------------
 
@@ -138,6 +192,7 @@ class DecisionPath:
     def revoked(self, partitions: list[int]) -> None:
         """Close the stores of ``partitions`` (the loop committed everything before)."""
         self.tables.revoke(partitions)
+        self.pins.forget(partitions)
         self.cache.clear()
         self.deadlines.clear()  # the sweep finds the rewards due of what stays ours
         self.watermarks.clear()
@@ -147,6 +202,7 @@ class DecisionPath:
         """Drop everything since the last commit."""
         self.tables.drop_uncommitted()
         self.tables.close()
+        self.pins.forget(list(self.pins.in_use()))
         self.cache.clear()
         self.deadlines.clear()
         self.watermarks.clear()
@@ -235,6 +291,7 @@ class DecisionPath:
                 return  # delivered again after a crash and already in the stored state
             _, view_bytes = self.tables.get(VIEWS, partition, key)
             view = decode_view(view_bytes) if view_bytes is not None else None
+            self._decide_with(partition)
             result = self.engine.on_event(state, record, view)
         except Exception as exc:  # a bug must cost one event, not the worker
             self.cache.forget(key)  # the state object may be half-updated
@@ -283,16 +340,15 @@ class DecisionPath:
     # -- timers ---------------------------------------------------------------------------
 
     def tick(self, now: float) -> None:
-        """Swap in a newer model; expire the rewards due; delete expired visitor states
+        """Take a newer model snapshot; expire the rewards due; delete expired visitor states
         (session TTL): one partition per share of the sweep interval, a chunk of its states
         per turn of the loop, so that a sweep never holds the event path for more than a
         chunk's decoding."""
         self.outputs.poll()  # serve delivery reports as they come, not all at the commit
         if self.models is not None:
-            model = self.models.take()
-            if model is not None:
-                self.engine.use(model)
-                log.info("model snapshot in use", version=model.version)
+            snapshot = self.models.take()
+            if snapshot is not None:
+                self.offer_model(snapshot)
         # The reward wait is in event time: due when the partition's events have passed it
         # (live, that is the wall clock; a backfill of old events expires as it goes).
         self.expire_due()

@@ -129,7 +129,8 @@ class Worker:
                                  clock=clock)
         inputs = [settings.topic(name) for name in (EVENTS, OUTCOMES, VISITOR_PROFILES)]
         self.loop = ConsumerLoop(settings.bootstrap, self.group, inputs, self.path,
-                                 self.options.commit_every_seconds, self.options.consumer)
+                                 self.options.commit_every_seconds, self.options.consumer,
+                                 marks=self.path)
 
     def _check_copartitioned(self) -> None:
         """Refuse to start when the inputs and changelogs differ in partition count: a
@@ -156,10 +157,9 @@ class Worker:
         for drift in report.drift:
             log.warning("topic drift", drift=str(drift))
         self._check_copartitioned()
-        model = self.models.start()
-        if model is not None:
-            self.engine.use(model)
-        log.info("model", version=self.engine.model.version)
+        snapshot = self.models.start()
+        if snapshot is not None:
+            self.path.offer_model(snapshot)
 
         def stop(signum: int, _: Any) -> None:
             log.info("stopping", signal=signal.Signals(signum).name)

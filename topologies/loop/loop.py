@@ -12,12 +12,17 @@ Partitions are assigned by the ``range`` assignor: every input topic has the sam
 partition count and range gives a member the same partition numbers of each, so a
 visitor's events, outcomes and profile views reach the same worker (cooperative-sticky
 balances topic-partitions one by one and does not keep them together).
+
+With :class:`CommitMarks`, each commit of the first topic's offsets carries a mark per
+partition (Kafka's offset-commit metadata) and a new owner of a partition is told the mark
+of its last commit and where the partition ended when it took it: the decision path names
+the model snapshot a partition decides with this way (:mod:`pipeline.learning.pins`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -27,7 +32,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from pipeline.kafka_log import kafka_config
 from topologies.loop.timers import Interval
 
-__all__ = ["ConsumerLoop", "ConsumerOptions", "Processor", "Record"]
+__all__ = ["CommitMarks", "ConsumerLoop", "ConsumerOptions", "Processor", "Record"]
 
 log = structlog.get_logger(__name__)
 
@@ -68,6 +73,21 @@ class Processor(Protocol):
         """The commit's writes (outputs acknowledged, state stored); False: nothing to do."""
 
 
+class CommitMarks(Protocol):
+    """Marks carried by the commits of the first input topic, per partition."""
+
+    def resume(self, partition: int, mark: str, end_offset: int) -> str | None:
+        """A partition is ours: the mark of its last commit ("" if none) and its end offset
+        now (the records below it may have been applied before, by a worker now gone).
+        Returns a mark to commit at once at the partition's position (None: none)."""
+
+    def marks(self, positions: Mapping[int, int]) -> Mapping[int, str]:
+        """The marks for a commit of these positions (partition -> next offset)."""
+
+    def committed(self, partitions: Iterable[int]) -> None:
+        """The commit with the last marks is in for ``partitions``."""
+
+
 @dataclass(frozen=True)
 class ConsumerOptions:
     """librdkafka consumer settings of the decision path.
@@ -86,6 +106,9 @@ class ConsumerOptions:
     #: librdkafka's max.poll.interval.ms: above the longest a commit (three waits of up to
     #: the commit timeout) or a restore inside a rebalance callback may hold the loop.
     max_poll_interval_ms: int = 600_000
+    #: How long a call to the broker inside a rebalance (committed offsets, end offsets)
+    #: may take before the worker stops.
+    broker_timeout_s: float = 30.0
     #: Kafka client id (``rtp ready --client-id`` finds this member by it).
     client_id: str = "rtp-worker"
 
@@ -128,10 +151,11 @@ class ConsumerLoop:
     def __init__(self, bootstrap: str, group: str, topics: Sequence[str], processor: Processor,
                  commit_every_s: float, options: ConsumerOptions | None = None,
                  clock: Callable[[], float] = time.monotonic,
-                 consumer: Any | None = None) -> None:
+                 consumer: Any | None = None, marks: CommitMarks | None = None) -> None:
         self.options = options or ConsumerOptions()
         self.topics = list(topics)
         self.processor = processor
+        self.marks = marks
         self.clock = clock
         #: librdkafka's consumer (another object with its methods in unit tests).
         self.consumer = consumer or Consumer(self.options.to_config(bootstrap, group))
@@ -165,9 +189,36 @@ class ConsumerLoop:
         # (a commit that failed while the group changed) are set again as they come.
         for tp in partitions:
             self._next.pop((tp.topic, tp.partition), None)
+        if self.marks is not None:
+            self._resume(consumer, numbers)
         self.processor.assigned(numbers)
         self.assignment |= set(numbers)
         log.info("partitions assigned; applying records", owned=sorted(self.assignment))
+
+    def _resume(self, consumer: Consumer, numbers: list[int]) -> None:
+        """Tell the marks each new partition's last mark and end offset (first topic)."""
+        assert self.marks is not None
+        primary = self.topics[0]
+        timeout = self.options.broker_timeout_s
+        committed = consumer.committed([TopicPartition(primary, p) for p in numbers],
+                                       timeout=timeout)
+        first_marks = []
+        for tp in committed:
+            if tp.error is not None:
+                raise KafkaException(tp.error)
+            low, high = consumer.get_watermark_offsets(tp, timeout=timeout)
+            mark = self.marks.resume(tp.partition, tp.metadata or "", int(high))
+            if mark is not None:
+                # Where consumption starts (auto.offset.reset=earliest when none committed).
+                start = tp.offset if tp.offset >= 0 else int(low)
+                first_marks.append(TopicPartition(primary, tp.partition, start, metadata=mark))
+        if first_marks:
+            try:
+                consumer.commit(offsets=first_marks, asynchronous=False)
+            except KafkaException as exc:
+                # The partitions are redone with the newest model if this worker dies before
+                # its first commit: a redone decision may then differ.
+                log.warning("first model marks not committed", error=str(exc))
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._rebalances += 1
@@ -258,7 +309,14 @@ class ConsumerLoop:
         self._commit_due.reset(self.clock())
         if not self._next:
             return
+        marks: Mapping[int, str] = {}
+        if self.marks is not None:
+            primary = self.topics[0]
+            marks = self.marks.marks({partition: offset for (topic, partition), offset
+                                      in self._next.items() if topic == primary})
         offsets = [TopicPartition(topic, partition, offset)
+                   if topic != self.topics[0] or partition not in marks
+                   else TopicPartition(topic, partition, offset, metadata=marks[partition])
                    for (topic, partition), offset in self._next.items()]
         try:
             self.consumer.commit(offsets=offsets, asynchronous=False)
@@ -273,4 +331,6 @@ class ConsumerLoop:
                         error=str(err))
             return
         self._next.clear()
+        if self.marks is not None:
+            self.marks.committed(marks)
         log.debug("committed", partitions=len(offsets), wrote=wrote)
