@@ -131,6 +131,7 @@ class DecisionPath:
         #: The model each partition decides with (moved at commits, named in their marks).
         self.pins: ModelPins[Model] = ModelPins()
         self.pins.offer(ModelRef(engine.model.version, -1), engine.model)
+        self._oldest_in_use = -1
 
     # -- models ---------------------------------------------------------------------------
 
@@ -158,6 +159,12 @@ class DecisionPath:
     def committed(self, partitions: Iterable[int]) -> None:
         """The commit with the marks is in: partitions move to their marked snapshot."""
         self.pins.committed(partitions)
+        versions = [ref.version for ref in self.pins.in_use().values()]
+        oldest = min(versions) if versions else -1
+        if oldest > self._oldest_in_use:
+            # Every partition of this worker decides with this version or a newer one.
+            log.info("model snapshot in use", version=oldest, partitions=len(versions))
+        self._oldest_in_use = oldest
 
     def _model_at(self, ref: ModelRef) -> Model | None:
         live = self.pins.live

@@ -162,6 +162,9 @@ class ConsumerLoop:
         self._commit_due = Interval(commit_every_s)
         #: Next offset to commit per input partition, for the records applied since the last.
         self._next: dict[tuple[str, int], int] = {}
+        #: With marks, per partition of the first topic: the offset and the mark last
+        #: committed (a commit moves an idle partition too when its mark changes).
+        self._committed: dict[int, tuple[int, str]] = {}
         self._stopping = False
         #: A commit or record failed past recovery: nothing is committed any more (not even
         #: at the revocation that closing the consumer brings), the worker stops.
@@ -208,9 +211,10 @@ class ConsumerLoop:
                 raise KafkaException(tp.error)
             low, high = consumer.get_watermark_offsets(tp, timeout=timeout)
             mark = self.marks.resume(tp.partition, tp.metadata or "", int(high))
+            # Where consumption starts (auto.offset.reset=earliest when none committed).
+            start = tp.offset if tp.offset >= 0 else int(low)
+            self._committed[tp.partition] = (start, tp.metadata or "")
             if mark is not None:
-                # Where consumption starts (auto.offset.reset=earliest when none committed).
-                start = tp.offset if tp.offset >= 0 else int(low)
                 first_marks.append(TopicPartition(primary, tp.partition, start, metadata=mark))
         if first_marks:
             try:
@@ -219,6 +223,9 @@ class ConsumerLoop:
                 # The partitions are redone with the newest model if this worker dies before
                 # its first commit: a redone decision may then differ.
                 log.warning("first model marks not committed", error=str(exc))
+                return
+            for tp in first_marks:
+                self._committed[tp.partition] = (tp.offset, tp.metadata or "")
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._rebalances += 1
@@ -229,6 +236,8 @@ class ConsumerLoop:
         for tp in partitions:  # not committed (the group moved on): the new owner reapplies
             self._next.pop((tp.topic, tp.partition), None)
         numbers = sorted({tp.partition for tp in partitions})
+        for number in numbers:
+            self._committed.pop(number, None)
         self.processor.revoked(numbers)
         self.assignment -= set(numbers)
         log.info("partitions revoked", revoked=numbers)
@@ -237,6 +246,7 @@ class ConsumerLoop:
         self._rebalances += 1
         dropped = len(self._next)
         self._next.clear()
+        self._committed.clear()
         self.processor.lost()
         self.assignment.clear()
         consumer.unassign()  # then the consumer rejoins the group
@@ -307,17 +317,17 @@ class ConsumerLoop:
             self._broken = True
             raise
         self._commit_due.reset(self.clock())
-        if not self._next:
+        marks = self._marks()
+        if not self._next and not marks:
             return
-        marks: Mapping[int, str] = {}
-        if self.marks is not None:
-            primary = self.topics[0]
-            marks = self.marks.marks({partition: offset for (topic, partition), offset
-                                      in self._next.items() if topic == primary})
+        primary = self.topics[0]
         offsets = [TopicPartition(topic, partition, offset)
-                   if topic != self.topics[0] or partition not in marks
+                   if topic != primary or partition not in marks
                    else TopicPartition(topic, partition, offset, metadata=marks[partition])
                    for (topic, partition), offset in self._next.items()]
+        offsets += [TopicPartition(primary, partition, self._committed[partition][0],
+                                   metadata=mark)
+                    for partition, mark in marks.items() if (primary, partition) not in self._next]
         try:
             self.consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:
@@ -330,7 +340,24 @@ class ConsumerLoop:
             log.warning("offsets not committed; tried again at the next commit",
                         error=str(err))
             return
+        for tp in offsets:
+            if tp.topic == primary and self.marks is not None:
+                self._committed[tp.partition] = (tp.offset, marks.get(tp.partition, ""))
         self._next.clear()
         if self.marks is not None:
             self.marks.committed(marks)
         log.debug("committed", partitions=len(offsets), wrote=wrote)
+
+    def _marks(self) -> Mapping[int, str]:
+        """The marks of this commit: every partition of the first topic with records since
+        the last commit, and every idle one whose mark changes (a newer model)."""
+        if self.marks is None:
+            return {}
+        primary = self.topics[0]
+        active = {partition: offset for (topic, partition), offset in self._next.items()
+                  if topic == primary}
+        positions = {partition: offset for partition, (offset, _) in self._committed.items()
+                     if partition in self.assignment}
+        positions.update(active)
+        return {partition: mark for partition, mark in self.marks.marks(positions).items()
+                if partition in active or mark != self._committed.get(partition, (0, ""))[1]}

@@ -64,10 +64,12 @@ def test_every_record_is_decided_with_one_model_across_crashes(steps: list[tuple
             positions[p] = offset + 1
             applied_since_commit.add(p)
         elif step[0] == "commit":
-            marks = pins.marks({p: positions[p] for p in applied_since_commit})
-            for p in applied_since_commit:
-                broker.committed[p] = (positions[p], marks[p])
-            pins.committed(applied_since_commit)
+            # As the loop commits: partitions with records, and idle ones whose mark changes.
+            marks = {p: m for p, m in pins.marks(dict(positions)).items()
+                     if p in applied_since_commit or m != broker.committed.get(p, (0, ""))[1]}
+            for p, mark in marks.items():
+                broker.committed[p] = (positions[p], mark)
+            pins.committed(marks)
             applied_since_commit.clear()
         elif step[0] == "crash":
             pins, positions = _worker(broker, live, range(3))
