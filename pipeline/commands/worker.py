@@ -138,7 +138,8 @@ def run_worker(settings: Settings, args: argparse.Namespace) -> int:
             "--web-port", str(args.web_port),
             *(["--config", str(config)] if config is not None else []))))
     if args.learner:
-        children.append(("learner", _start_child(settings, "learner")))
+        children.append(("learner", _start_child(
+            settings, "learner", *(["--config", str(config)] if config is not None else []))))
     gone = threading.Event()
     for name, child in children:
         threading.Thread(target=_stop_when_gone, args=(child, name, worker, gone),
