@@ -57,13 +57,14 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.replay.join import JoinedRow
-from pipeline.replay.logfile import LogFileOptions, iter_records
+from pipeline.replay.sources import read_file
 
 __all__ = [
     "Attribution",
     "AttributionOptions",
     "DecisionCredit",
     "Purchase",
+    "PurchaseFile",
     "VisitorCredit",
     "attribute",
     "credited_rows",
@@ -100,6 +101,18 @@ class Purchase:
     visitor_id: str
     at_ms: int
     value: float
+
+
+@dataclass(frozen=True)
+class PurchaseFile:
+    """The purchases read from a file, and how many of its records were unreadable.
+
+    >>> PurchaseFile((), 2).unreadable
+    2
+    """
+
+    purchases: tuple[Purchase, ...]
+    unreadable: int = 0
 
 
 @dataclass(frozen=True)
@@ -178,27 +191,36 @@ def purchase_of(event: Mapping[str, Any]) -> Purchase | None:
                     int(event["event_time"]), value)
 
 
-def read_purchases(path: str | Path, options: LogFileOptions | None = None) -> list[Purchase]:
-    """The purchases of a ClickEvent file (``.jsonl`` or ``.avro``), other events skipped.
+def read_purchases(path: str | Path) -> PurchaseFile:
+    """The purchase events of a ClickEvent file (``.jsonl`` or ``.avro``): the demo's
+    export, or a whole recorded clickstream (other event types are skipped).
 
     Every purchase is returned as found (:func:`attribute` refuses and counts bad values);
-    a record that is not a ClickEvent raises
-    :class:`~pipeline.replay.errors.LogFormatError` naming its line.
+    records that do not decode as a ClickEvent (a recorded stream holds what the worker
+    dead-lettered) are skipped and counted. A file that cannot be read at all raises
+    :class:`~pipeline.replay.errors.ReplaySourceError`.
 
     >>> import tempfile, pathlib
     >>> from pipeline.client.samples import sample_events
     >>> from pipeline.replay.logfile import write_records
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "events.jsonl"
     >>> _ = write_records(p, "ClickEvent", sample_events("v", 1_700_000_000_000))
-    >>> [(b.visitor_id, b.value) for b in read_purchases(p)]
-    [('v', 349.0)]
+    >>> with p.open("a") as fh:
+    ...     _ = fh.write("not json\n")
+    >>> found = read_purchases(p)
+    >>> [(b.visitor_id, b.value) for b in found.purchases], found.unreadable
+    ([('v', 349.0)], 1)
     """
     out: list[Purchase] = []
-    for event in iter_records(path, "ClickEvent", options):
-        found = purchase_of(event)
+    unreadable = 0
+    for source in read_file(path, "ClickEvent"):
+        if source.record is None:
+            unreadable += 1
+            continue
+        found = purchase_of(source.record)
         if found is not None:
             out.append(found)
-    return out
+    return PurchaseFile(tuple(out), unreadable)
 
 
 def attribute(rows: Sequence[JoinedRow], purchases: Iterable[Purchase],

@@ -844,10 +844,15 @@ def build_report(
     opts = options or ReportOptions()
     joined = join_files(log_path, outcomes_path, opts.weights, file_options)
     sources = [str(p) for p in (log_path, outcomes_path, purchases_path) if p is not None]
-    purchases = None if purchases_path is None else read_purchases(purchases_path,
-                                                                    file_options)
+    read = None if purchases_path is None else read_purchases(purchases_path)
     report = build_report_from_rows(joined.rows, control_share, opts, page_views, sources,
-                                    purchases)
+                                    None if read is None else read.purchases)
+    if read is not None and read.unreadable:
+        extra = ReplayWarning(
+            "unreadable_purchase_records",
+            f"{read.unreadable} records of {purchases_path} are not ClickEvents: skipped",
+            {"records": read.unreadable})
+        report = dataclasses.replace(report, warnings=(*report.warnings, extra))
     if joined.unmatched_outcomes:
         extra = ReplayWarning(
             "unmatched_outcomes",

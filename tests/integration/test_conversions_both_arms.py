@@ -46,7 +46,7 @@ def test_report_conversion_per_arm_is_the_simulators_ledger(topics: Settings,
 
     # The report's visitors, with the conversions the report counts (same functions).
     rows = join_files(log_path, outcomes_path).rows
-    found = attribute(rows, read_purchases(purchases_path))
+    found = attribute(rows, read_purchases(purchases_path).purchases)
     visitors, conflicts = summarise_visitors(credited_rows(rows, found), credits=found.visitors)
     truth = run.visitors
     assert conflicts == 0

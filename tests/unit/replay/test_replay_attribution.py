@@ -206,8 +206,8 @@ def test_build_report_reads_purchases_from_a_clickstream_file(tmp_path) -> None:
                "purchase": {"order_id": "o", "value": 25.0, "currency": "EUR",
                             "kind": "purchase"}}]
     write_records(tmp_path / "events.jsonl", "ClickEvent", events)
-    assert read_purchases(tmp_path / "events.jsonl") == [
-        Purchase("buy", buyer["visitor_id"], t, 25.0)]
+    assert read_purchases(tmp_path / "events.jsonl").purchases == (
+        Purchase("buy", buyer["visitor_id"], t, 25.0),)
     write_decision_logs(tmp_path / "d.jsonl", syn.logs)
     write_outcomes(tmp_path / "o.jsonl", syn.outcomes)
     report = build_report(tmp_path / "d.jsonl", tmp_path / "o.jsonl", None,
