@@ -206,7 +206,7 @@ def read_purchases(path: str | Path) -> PurchaseFile:
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "events.jsonl"
     >>> _ = write_records(p, "ClickEvent", sample_events("v", 1_700_000_000_000))
     >>> with p.open("a") as fh:
-    ...     _ = fh.write("not json\n")
+    ...     _ = fh.write("not json" + chr(10))
     >>> found = read_purchases(p)
     >>> [(b.visitor_id, b.value) for b in found.purchases], found.unreadable
     ([('v', 349.0)], 1)
