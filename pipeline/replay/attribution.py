@@ -41,7 +41,7 @@ is counted twice. The bandit's own rewards are unchanged: a conversion rewards o
 >>> buy = Purchase("e9", "ctl", 90_000, 40.0)
 >>> result = attribute(rows, [buy])
 >>> result.visitors["ctl"], sorted(result.decisions)
-(VisitorCredit(purchases=('e9',), revenue=40.0), ['d1', 'd2'])
+(Credit(purchases=('e9',), revenue=40.0), ['d1', 'd2'])
 >>> result.decisions["d1"].revenue, "per" in result.visitors, result.unattributed
 (20.0, False, 0)
 """
@@ -62,10 +62,9 @@ from pipeline.replay.sources import read_file
 __all__ = [
     "Attribution",
     "AttributionOptions",
-    "DecisionCredit",
+    "Credit",
     "Purchase",
     "PurchaseFile",
-    "VisitorCredit",
     "attribute",
     "credited_rows",
     "purchase_of",
@@ -116,11 +115,13 @@ class PurchaseFile:
 
 
 @dataclass(frozen=True)
-class VisitorCredit:
-    """The purchases attributed to one visitor's decisions, each once, and their value.
+class Credit:
+    """The purchases attributed to a visitor (each once, with their value) or to one
+    decision (with its share of their value).
 
-    >>> VisitorCredit(("e1",), 10.0).converted
-    True
+    >>> credit = Credit(("e1", "e2"), 7.5)
+    >>> credit.converted, credit.conversions
+    (True, 2)
     """
 
     purchases: tuple[str, ...]
@@ -131,21 +132,9 @@ class VisitorCredit:
         """At least one attributed purchase."""
         return bool(self.purchases)
 
-
-@dataclass(frozen=True)
-class DecisionCredit:
-    """The purchases attributed to one decision and its share of their value.
-
-    >>> DecisionCredit(("e1", "e2"), 7.5).conversions
-    2
-    """
-
-    purchases: tuple[str, ...]
-    revenue: float
-
     @property
     def conversions(self) -> int:
-        """Purchases attributed to this decision."""
+        """How many purchases are attributed."""
         return len(self.purchases)
 
 
@@ -161,8 +150,8 @@ class Attribution:
     0
     """
 
-    decisions: Mapping[str, DecisionCredit]
-    visitors: Mapping[str, VisitorCredit]
+    decisions: Mapping[str, Credit]
+    visitors: Mapping[str, Credit]
     purchases: int
     attributed: int
     unattributed: int
@@ -265,9 +254,9 @@ def attribute(rows: Sequence[JoinedRow], purchases: Iterable[Purchase],
         visitor_ids.setdefault(p.visitor_id, []).append(p.purchase_id)
         visitor_revenue[p.visitor_id] = visitor_revenue.get(p.visitor_id, 0.0) + p.value
     return Attribution(
-        decisions={d: DecisionCredit(tuple(ids), decision_revenue[d])
+        decisions={d: Credit(tuple(ids), decision_revenue[d])
                    for d, ids in decision_ids.items()},
-        visitors={v: VisitorCredit(tuple(ids), visitor_revenue[v])
+        visitors={v: Credit(tuple(ids), visitor_revenue[v])
                   for v, ids in visitor_ids.items()},
         purchases=len(seen) - invalid,
         attributed=attributed,

@@ -70,8 +70,8 @@ from typing import Any
 from pipeline.replay.attribution import (
     Attribution,
     AttributionOptions,
+    Credit,
     Purchase,
-    VisitorCredit,
     attribute,
     credited_rows,
     read_purchases,
@@ -475,7 +475,7 @@ def summarise_visitors(
     rows: Sequence[JoinedRow],
     segment_keys: Sequence[str] = ("traffic_source", "device", "sector"),
     page_views: Mapping[str, int] | None = None,
-    credits: Mapping[str, VisitorCredit] | None = None,
+    credits: Mapping[str, Credit] | None = None,
 ) -> tuple[list[VisitorSummary], int]:
     """Per-visitor summaries (sorted by first decision) and how many visitors changed arm.
 
