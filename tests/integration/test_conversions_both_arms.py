@@ -9,10 +9,14 @@ did not buy, none who bought missed, the same revenue. Before the fix control re
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from pathlib import Path
 
+import pytest
+
+from pipeline.cli import main
 from pipeline.replay import ReportOptions, build_report, join_files, read_purchases
 from pipeline.replay.attribution import attribute, credited_rows
 from pipeline.replay.report import summarise_visitors
@@ -26,8 +30,8 @@ from tests.integration.worker_process import WorkerProcess, wait_caught_up
 SHARE = 0.5
 
 
-def test_report_conversion_per_arm_is_the_simulators_ledger(topics: Settings,
-                                                            tmp_path: Path) -> None:
+def test_report_conversion_per_arm_is_the_simulators_ledger(
+        topics: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     worker = WorkerProcess(topics, tmp_path / "data", tmp_path / "worker.log",
                            control_share=SHARE)
     try:
@@ -76,3 +80,11 @@ def test_report_conversion_per_arm_is_the_simulators_ledger(topics: Settings,
     # Purchases forwarded by the worker are the simulator's purchases, each once.
     assert found.duplicates == 0 and found.invalid == 0
     assert found.purchases == sum(1 for t in truth.values() if t.converted)
+    # rtp report --from-topics exports the purchases itself: the same conversion.
+    assert main(["report", "--from-topics", "--topic-prefix", topics.topic_prefix,
+                 "--bootstrap", topics.bootstrap, "--export-dir", str(tmp_path / "cli"),
+                 "--json", "--n-boot", "20"]) == 0
+    cli = json.loads(capsys.readouterr().out)
+    assert cli["conversions"]["source"] == "purchases"
+    assert next(m for m in cli["metrics"] if m["metric"] == "conversion_rate")["control"] == (
+        report.metric("conversion_rate").control)
