@@ -45,7 +45,8 @@ __all__ = ["TABLES", "Worker", "WorkerError", "WorkerOptions", "internal_topics"
 log = structlog.get_logger(__name__)
 
 TABLES = (VISITORS, VIEWS)
-_WEEK_MS = 7 * 24 * 3600 * 1000
+_DAY_MS = 24 * 3600 * 1000
+_WEEK_MS = 7 * _DAY_MS
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,12 @@ def internal_topics(settings: Settings, group: str) -> list[TopicSpec]:
     specs = [
         TopicSpec(settings.topic(VISITOR_PROFILES), settings.partitions, settings.replication,
                   "visitor id", "", delete, "profile views for the decision path"),
+        # Kept as long as the decision log: the experiment report attributes these
+        # purchases to logged decisions (pipeline.replay.attribution).
         TopicSpec(settings.topic(CONVERSIONS), settings.partitions, settings.replication,
-                  "person", "ClickEvent", delete, "purchases re-keyed by person"),
+                  "person", "ClickEvent",
+                  {"cleanup.policy": "delete", "retention.ms": str(30 * _DAY_MS)},
+                  "purchases re-keyed by person"),
     ]
     compact = {"cleanup.policy": "compact",
                "delete.retention.ms": str(TOMBSTONE_RETENTION_MS),
