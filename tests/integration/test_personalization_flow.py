@@ -266,3 +266,44 @@ def test_rtp_ready_reports_a_caught_up_worker(flow: tuple[Settings, WorkerProces
     assert main([*common, "ready", "--max-lag", "1000"]) == 0
     assert main([*common, "ready", "--client-id", "no-such-pod"]) == 1
     assert main([*common, "ready", "--app-id", "no-such-app"]) == 1
+
+
+def _latest(watch: TopicWatch, key: bytes) -> bytes | str | None:
+    """The newest value of ``key`` on a changelog ('absent' when it never appeared)."""
+    mine = [v for k, v in watch.seen if k == key]
+    return mine[-1]["raw"] if mine and mine[-1] is not None else (None if mine else "absent")
+
+
+def test_an_opt_out_sent_with_page_views_stops_their_decisions(
+        flow: tuple[Settings, WorkerProcess]) -> None:
+    """Issue 12: an opt-out sent in the same moment as four page views still produced four
+    DecisionLog records and a state (the opt-out reached the worker only through the
+    profile side, seconds later). The worker now takes consent from profiles.updates."""
+    settings, worker = flow
+    run = uuid.uuid4().hex[:6]
+    leaving, staying = f"leave-{run}", f"stay-{run}"
+    now = int(time.time() * 1000)
+    with EventProducer(settings) as producer:
+        producer.send_profile_update({
+            "update_id": f"{leaving}-c", "kind": "consent", "visitor_id": leaving,
+            "user_id": None, "event_time": now, "traits": {},
+            "consent": {"personalization": False, "analytics": False}})
+        producer.flush()
+        for event in [*browser(leaving, now - 60_000), *browser(staying, now - 60_000)]:
+            producer.send_event(event)
+    wait_caught_up(worker, [settings.topic(EVENTS), settings.topic(PROFILES)])
+
+    log = _watch(settings, DECISIONS_LOG)
+    decided = log.wait_for(lambda rs: sum(r["decision"]["visitor_id"] == staying
+                                          for r in rs) >= 4,
+                           what="four decisions for the visitor who did not opt out")
+    assert sorted(r["decision"]["trigger_event_id"] for r in decided
+                  if r["decision"]["visitor_id"] == staying) == sorted(
+        e["event_id"] for e in browser(staying, now - 60_000))
+    assert [r for r in decided if r["decision"]["visitor_id"] == leaving] == []
+    state = TopicWatch(settings, worker.changelog("visitors"), decode=False)
+    state.wait_for(lambda _: _latest(state, staying.encode()) not in (None, "absent"),
+                   what="the staying visitor's state")
+    assert _latest(state, leaving.encode()) in (None, "absent")
+    for watch in (log, state):
+        watch.close()
