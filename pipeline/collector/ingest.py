@@ -136,7 +136,8 @@ class Ingestor:
         self._wall = wall
         self._monotonic = monotonic
 
-    def _now_ms(self) -> int:
+    def now_ms(self) -> int:
+        """The wall clock, epoch ms (the event time of what the collector itself issues)."""
         return int(self._wall() * 1000)
 
     def segment(self, call: str | None, body: bytes, authorization: str | None) -> Accepted:
@@ -145,7 +146,7 @@ class Ingestor:
             self.keys.check(authorization, None)
         payload = parse_json(body)
         key = self.keys.check(authorization, payload)
-        now = self._now_ms()
+        now = self.now_ms()
         if call is None:
             records, ignored = map_segment_batch(payload, received_ms=now,
                                                  sector=self.options.sector,
@@ -162,7 +163,7 @@ class Ingestor:
             self.keys.check(authorization, None)
         payload = parse_json(body)
         key = self.keys.check(authorization, payload)
-        now = self._now_ms()
+        now = self.now_ms()
         records = map_native(payload, received_ms=now, sector=self.options.sector,
                              max_batch=self.options.max_batch)
         return self._admit(key, records, 0, now)

@@ -15,7 +15,7 @@ from pipeline.profiles import decode_view
 from pipeline.settings import Settings
 from pipeline.topics import DECISIONS_LOG, EVENTS, PROFILES, apply_topics, topic_specs
 from tests.integration.scenarios import browser
-from tests.integration.topic_watch import TopicWatch
+from tests.integration.topic_watch import ABSENT, TopicWatch
 from tests.integration.worker_process import WorkerProcess, wait_caught_up
 
 
@@ -34,11 +34,6 @@ def opt_in(kafka: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         yield settings, worker
     finally:
         worker.stop()
-
-
-def _latest(watch: TopicWatch, key: bytes) -> bytes | str | None:
-    mine = [v for k, v in watch.seen if k == key]
-    return mine[-1]["raw"] if mine and mine[-1] is not None else (None if mine else "absent")
 
 
 def test_without_a_consent_record_nothing_is_kept_or_decided_and_with_one_it_is(
@@ -67,14 +62,14 @@ def test_without_a_consent_record_nothing_is_kept_or_decided_and_with_one_it_is(
     assert [r for r in decided if r["decision"]["visitor_id"] == silent] == []
 
     state = TopicWatch(settings, worker.changelog("visitors"), decode=False)
-    state.wait_for(lambda _: _latest(state, granted.encode()) not in (None, "absent"),
+    state.wait_for(lambda _: state.latest(granted) not in (None, ABSENT),
                    what="the consenting visitor's state")
-    assert _latest(state, silent.encode()) in (None, "absent")
+    assert state.latest(silent) in (None, ABSENT)
     views = TopicWatch(settings, worker.changelog("visitor-profiles"), decode=False)
-    views.wait_for(lambda _: _latest(views, granted.encode()) not in (None, "absent"),
+    views.wait_for(lambda _: views.latest(granted) not in (None, ABSENT),
                    what="the consenting visitor's view")
-    view = _latest(views, granted.encode())
-    assert isinstance(view, bytes) and decode_view(view).personalization_allowed
-    assert _latest(views, silent.encode()) == "absent"
+    view = views.latest(granted)
+    assert isinstance(view, dict) and decode_view(view["raw"]).personalization_allowed
+    assert views.latest(silent) == ABSENT
     for watch in (log, state, views):
         watch.close()

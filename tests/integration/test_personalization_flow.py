@@ -29,7 +29,7 @@ from pipeline.topics import (
     topic_specs,
 )
 from tests.integration.scenarios import browser, headphones_shopper, rage_clicker
-from tests.integration.topic_watch import TopicWatch
+from tests.integration.topic_watch import ABSENT, TopicWatch
 from tests.integration.worker_process import WorkerProcess, wait_caught_up
 
 
@@ -268,11 +268,6 @@ def test_rtp_ready_reports_a_caught_up_worker(flow: tuple[Settings, WorkerProces
     assert main([*common, "ready", "--app-id", "no-such-app"]) == 1
 
 
-def _latest(watch: TopicWatch, key: bytes) -> bytes | str | None:
-    """The newest value of ``key`` on a changelog ('absent' when it never appeared)."""
-    mine = [v for k, v in watch.seen if k == key]
-    return mine[-1]["raw"] if mine and mine[-1] is not None else (None if mine else "absent")
-
 
 def test_an_opt_out_sent_with_page_views_stops_their_decisions(
         flow: tuple[Settings, WorkerProcess]) -> None:
@@ -302,8 +297,8 @@ def test_an_opt_out_sent_with_page_views_stops_their_decisions(
         e["event_id"] for e in browser(staying, now - 60_000))
     assert [r for r in decided if r["decision"]["visitor_id"] == leaving] == []
     state = TopicWatch(settings, worker.changelog("visitors"), decode=False)
-    state.wait_for(lambda _: _latest(state, staying.encode()) not in (None, "absent"),
+    state.wait_for(lambda _: state.latest(staying) not in (None, ABSENT),
                    what="the staying visitor's state")
-    assert _latest(state, leaving.encode()) in (None, "absent")
+    assert state.latest(leaving) in (None, ABSENT)
     for watch in (log, state):
         watch.close()
