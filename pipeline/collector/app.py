@@ -202,10 +202,12 @@ async def _erasure(request: web.Request) -> web.Response:
                  "/v1/privacy/erasure", "RTP_COLLECTOR_ADMIN_TOKEN")
     body = await read_body(request, state.ingestor.options.body_timeout_s)
     update_id = f"erase-{uuid.uuid4()}"
-    out = erasure_update(parse_json(body), now_ms=state.ingestor.now_ms(), update_id=update_id,
-                         codec=state.ingestor.codec)
+    updates = erasure_update(parse_json(body), now_ms=state.ingestor.now_ms(),
+                             update_id=update_id, codec=state.ingestor.codec,
+                             pseudonyms=state.ingestor.pseudonyms)
     try:
-        state.sink.produce_raw(state.topic(out.topic), out.value, out.key)
+        for out in updates:
+            state.sink.produce_raw(state.topic(out.topic), out.value, out.key)
     except (KafkaException, BufferError) as exc:
         log.warning("collector could not produce an erasure", error=str(exc))
         return _refusal(503, "the erasure cannot be produced right now; retry later")

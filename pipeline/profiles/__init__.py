@@ -42,6 +42,7 @@ from pipeline.profiles.privacy import (
     looks_like_personal_value,
     sanitize_traits,
 )
+from pipeline.profiles.pseudonym import Pseudonyms, pseudonyms_for
 from pipeline.profiles.settle import settle_view
 from pipeline.profiles.state import PROFILE_STATE_VERSION, ProfileState
 from pipeline.profiles.updates import (
@@ -66,6 +67,7 @@ __all__ = [
     "ProfileStateVersionError",
     "ProfileUpdateError",
     "ProfileView",
+    "Pseudonyms",
     "SanitizedTraits",
     "VisitorMessage",
     "VisitorSideChange",
@@ -83,6 +85,7 @@ __all__ = [
     "messages_for_effect",
     "privacy_message",
     "profile_key",
+    "pseudonyms_for",
     "sanitize_traits",
     "settle_view",
     "views_for",
