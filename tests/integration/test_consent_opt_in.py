@@ -10,13 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.client import EventProducer
 from pipeline.profiles import decode_view
 from pipeline.settings import Settings
-from pipeline.topics import DECISIONS_LOG, EVENTS, PROFILES, apply_topics, topic_specs
-from tests.integration.scenarios import browser
+from pipeline.topics import apply_topics, topic_specs
+from tests.integration.consent_checks import answer_then_browse, assert_decided_and_kept_only
 from tests.integration.topic_watch import ABSENT, TopicWatch
-from tests.integration.worker_process import WorkerProcess, wait_caught_up
+from tests.integration.worker_process import WorkerProcess
 
 
 @pytest.fixture(scope="module")
@@ -42,34 +41,12 @@ def test_without_a_consent_record_nothing_is_kept_or_decided_and_with_one_it_is(
     run = uuid.uuid4().hex[:6]
     silent, granted = f"silent-{run}", f"granted-{run}"
     now = int(time.time() * 1000)
-    with EventProducer(settings) as producer:
-        producer.send_profile_update({
-            "update_id": f"{granted}-c", "kind": "consent", "visitor_id": granted,
-            "user_id": None, "event_time": now - 61_000, "traits": {},
-            "consent": {"personalization": True, "analytics": True}})
-        producer.flush()
-        for event in [*browser(silent, now - 60_000), *browser(granted, now - 60_000)]:
-            producer.send_event(event)
-    wait_caught_up(worker, [settings.topic(EVENTS), settings.topic(PROFILES)])
-
-    log = TopicWatch(settings, settings.topic(DECISIONS_LOG))
-    decided = log.wait_for(lambda rs: sum(r["decision"]["visitor_id"] == granted
-                                          for r in rs) >= 4,
-                           what="four decisions for the visitor who consented")
-    assert sorted(r["decision"]["trigger_event_id"] for r in decided
-                  if r["decision"]["visitor_id"] == granted) == sorted(
-        e["event_id"] for e in browser(granted, now - 60_000))
-    assert [r for r in decided if r["decision"]["visitor_id"] == silent] == []
-
-    state = TopicWatch(settings, worker.changelog("visitors"), decode=False)
-    state.wait_for(lambda _: state.latest(granted) not in (None, ABSENT),
-                   what="the consenting visitor's state")
-    assert state.latest(silent) in (None, ABSENT)
+    answer_then_browse(settings, worker, granted, True, silent, now)
+    assert_decided_and_kept_only(settings, worker, granted, silent, now)
     views = TopicWatch(settings, worker.changelog("visitor-profiles"), decode=False)
     views.wait_for(lambda _: views.latest(granted) not in (None, ABSENT),
                    what="the consenting visitor's view")
     view = views.latest(granted)
     assert isinstance(view, dict) and decode_view(view["raw"]).personalization_allowed
     assert views.latest(silent) == ABSENT
-    for watch in (log, state, views):
-        watch.close()
+    views.close()

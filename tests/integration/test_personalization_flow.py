@@ -28,8 +28,9 @@ from pipeline.topics import (
     apply_topics,
     topic_specs,
 )
+from tests.integration.consent_checks import answer_then_browse, assert_decided_and_kept_only
 from tests.integration.scenarios import browser, headphones_shopper, rage_clicker
-from tests.integration.topic_watch import ABSENT, TopicWatch
+from tests.integration.topic_watch import TopicWatch
 from tests.integration.worker_process import WorkerProcess, wait_caught_up
 
 
@@ -278,27 +279,5 @@ def test_an_opt_out_sent_with_page_views_stops_their_decisions(
     run = uuid.uuid4().hex[:6]
     leaving, staying = f"leave-{run}", f"stay-{run}"
     now = int(time.time() * 1000)
-    with EventProducer(settings) as producer:
-        producer.send_profile_update({
-            "update_id": f"{leaving}-c", "kind": "consent", "visitor_id": leaving,
-            "user_id": None, "event_time": now, "traits": {},
-            "consent": {"personalization": False, "analytics": False}})
-        producer.flush()
-        for event in [*browser(leaving, now - 60_000), *browser(staying, now - 60_000)]:
-            producer.send_event(event)
-    wait_caught_up(worker, [settings.topic(EVENTS), settings.topic(PROFILES)])
-
-    log = _watch(settings, DECISIONS_LOG)
-    decided = log.wait_for(lambda rs: sum(r["decision"]["visitor_id"] == staying
-                                          for r in rs) >= 4,
-                           what="four decisions for the visitor who did not opt out")
-    assert sorted(r["decision"]["trigger_event_id"] for r in decided
-                  if r["decision"]["visitor_id"] == staying) == sorted(
-        e["event_id"] for e in browser(staying, now - 60_000))
-    assert [r for r in decided if r["decision"]["visitor_id"] == leaving] == []
-    state = TopicWatch(settings, worker.changelog("visitors"), decode=False)
-    state.wait_for(lambda _: state.latest(staying) not in (None, ABSENT),
-                   what="the staying visitor's state")
-    assert state.latest(leaving) in (None, ABSENT)
-    for watch in (log, state):
-        watch.close()
+    answer_then_browse(settings, worker, leaving, False, staying, now)
+    assert_decided_and_kept_only(settings, worker, staying, leaving, now)
