@@ -155,6 +155,7 @@ class DeliveryState:
         for record in records:
             if record.get(FORGET):
                 self.store.forget(str(record["visitor_id"]))
+                self.hub.close_visitor(str(record["visitor_id"]))
                 continue
             result = self.store.offer(record, now)
             self.metrics.decisions.labels(result=result.value).inc()
