@@ -8,6 +8,12 @@ events, outcomes and profile views together):
   learning records
 - ``personalization.outcomes`` → engine.on_outcome (rewards, dismissals)
 - ``rtp.internal.visitor-profiles`` (from the profile side) → views, consent, erasure
+- ``profiles.updates``: consent answers and erasures of the update's own visitor id, applied
+  at once (:mod:`pipeline.profiles.direct`); the loop applies these two inputs before the
+  events of the same batch, so page views sent with an opt-out are not decided. An update
+  on another partition than its visitor's (keyed by user id, or by a producer with another
+  partitioner) is re-keyed to the internal topic, on the visitor's partition
+  (:func:`~pipeline.topics.partitioning.partition_for`).
 
 Between batches it expires the rewards that fell due (a timer index of the visitors'
 deadlines) and deletes expired visitor states (session TTL, a chunked sweep that also
@@ -45,7 +51,14 @@ from pipeline.engine.cache import StateCache
 from pipeline.engine.deadlines import Deadlines
 from pipeline.engine.routing import LATE, Output, event_outputs, learning_outputs
 from pipeline.learning import Model, ModelPins, ModelRef
-from pipeline.profiles import decode_view, decode_visitor_message, visitor_side_change
+from pipeline.profiles import (
+    VisitorMessage,
+    decode_view,
+    decode_visitor_message,
+    encode_visitor_message,
+    privacy_message,
+    visitor_side_change,
+)
 from pipeline.serde import (
     Admitted,
     Codec,
@@ -57,7 +70,8 @@ from pipeline.serde import (
     SerdeError,
 )
 from pipeline.settings import Settings
-from pipeline.topics import EVENTS, OUTCOMES
+from pipeline.topics import ACTIONS, EVENTS, OUTCOMES, PROFILES
+from pipeline.topics.partitioning import partition_for
 from topologies.loop.loop import Record
 from topologies.loop.outputs import Outputs
 from topologies.loop.tables import Tables
@@ -114,10 +128,13 @@ class DecisionPath:
         self.gates = {
             settings.topic(EVENTS): MessageGate(codec, ("ClickEvent",), rules, worker=group),
             settings.topic(OUTCOMES): MessageGate(codec, ("Outcome",), rules, worker=group),
+            settings.topic(PROFILES): MessageGate(codec, ("ProfileUpdate",), rules,
+                                                  worker=group),
         }
         self._apply = {settings.topic(EVENTS): self._apply_event,
                        settings.topic(OUTCOMES): self._apply_outcome,
-                       settings.topic(VISITOR_PROFILES): self._apply_visitor_profile}
+                       settings.topic(VISITOR_PROFILES): self._apply_visitor_profile,
+                       settings.topic(PROFILES): self._apply_profile_update}
         #: Per partition: when its visitors' pending rewards fall due (event time), and
         #: the newest event time applied (the reward wait is in event time, per partition:
         #: a partition that lags is not expired by one that is ahead).
@@ -338,11 +355,42 @@ class DecisionPath:
         except ValueError as exc:
             log.warning("visitor profile message skipped", error=str(exc))
             return
-        key, partition = change_of.visitor_id.encode(), message.partition
-        change = visitor_side_change(change_of)
+        self.apply_visitor_message(message.partition, change_of)
+
+    def _apply_profile_update(self, message: Record) -> None:
+        if message.value is None:
+            return  # the profile side's erasure tombstone on the compacted topic
+        record = self._admitted(message)
+        if record is None:
+            return
+        try:
+            change_of = privacy_message(record)
+        except ValueError as exc:
+            self._reject(message, ProcessingError(str(exc)))
+            return
+        if change_of is None:
+            return  # identity and traits reach the visitor through the profile side
+        key = change_of.visitor_id.encode()
+        home = partition_for(key, self.settings.partitions)
+        if home == message.partition:
+            self.apply_visitor_message(home, change_of)
+        else:  # the visitor lives on another partition (maybe another worker): send it there
+            self.outputs.send(self.settings.topic(VISITOR_PROFILES), key,
+                              encode_visitor_message(change_of), partition=home)
+
+    def apply_visitor_message(self, partition: int, change_of: VisitorMessage) -> None:
+        """Apply a view, consent answer or erasure to the visitor's stored view and state; an
+        erased or opted-out visitor's behavioural state is deleted and a tombstone on the
+        actions topic makes delivery drop its decisions at once."""
+        key = change_of.visitor_id.encode()
+        _, stored_bytes = self.tables.get(VIEWS, partition, key)
+        stored = decode_view(stored_bytes) if stored_bytes is not None else None
+        change = visitor_side_change(change_of, stored)
         self.tables.stage(VIEWS, partition, key, change.view)
         if not change.keep_behaviour:
             self.stage_visitor(partition, key, None)
+            if change_of.erase or stored is None or stored.personalization_allowed:
+                self.outputs.send(self.settings.topic(ACTIONS), key, None)
 
     # -- timers ---------------------------------------------------------------------------
 

@@ -69,6 +69,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                         help="also start the learning service (rtp learner) beside the worker: "
                              "for one-worker setups such as the demo; a deployment runs one "
                              "`rtp learner` for all its workers")
+    parser.add_argument("--consent", choices=("opt-in", "opt-out"), default=None,
+                        help="consent mode: opt-in (no state, no decision without a consent "
+                             "record) or opt-out; wins over the config file and "
+                             "RTP_CONFIG__CONSENT__MODE (default: theirs, else opt-out)")
     add_common(parser)
     parser.set_defaults(handler=lambda args, settings: run_worker(settings, args))
 
@@ -103,8 +107,7 @@ def _stop_when_gone(child: subprocess.Popen[bytes], name: str, worker: Any,
 
 def run_worker(settings: Settings, args: argparse.Namespace) -> int:
     """Build the worker and run it in this process (and the profile side beside it)."""
-    from pipeline.config import ConfigError, engine_options, load_config
-    from pipeline.engine import EngineOptions
+    from pipeline.config import ConfigError, startup_options
     from topologies.personalize import Worker, WorkerError, WorkerOptions
 
     if args.commit_every <= 0:
@@ -113,7 +116,7 @@ def run_worker(settings: Settings, args: argparse.Namespace) -> int:
         raise SystemExit("rtp worker: --control-share must be within [0, 1)")
     config = getattr(args, "config", None)
     try:
-        engine = engine_options(load_config(config)) if config is not None else EngineOptions()
+        engine = startup_options(config, getattr(args, "consent", None))
     except ConfigError as exc:
         print(f"rtp worker: {exc}", file=sys.stderr)
         return 2
@@ -136,7 +139,9 @@ def run_worker(settings: Settings, args: argparse.Namespace) -> int:
             settings, "profiles", "--group", worker.group,
             "--data-dir", str(options.folder(settings) / "profiles"),
             "--web-port", str(args.web_port),
-            *(["--config", str(config)] if config is not None else []))))
+            *(["--config", str(config)] if config is not None else []),
+            # The profile side computes the views that grant consent: the same mode.
+            "--consent", "opt-in" if engine.profiles.consent_required else "opt-out")))
     if args.learner:
         children.append(("learner", _start_child(
             settings, "learner", *(["--config", str(config)] if config is not None else []))))

@@ -31,7 +31,7 @@ from pipeline.engine.visitor import LabelSnapshot, VisitorState
 from pipeline.feedback import RewardUpdate
 from pipeline.intent import intent_class
 from pipeline.learning import Model, Trainer, label_record, reward_record
-from pipeline.profiles import ProfileView
+from pipeline.profiles import ProfileView, may_personalize
 from pipeline.sessions import Sessionizer, SessionSummary
 from pipeline.signals import SignalEngine
 
@@ -137,8 +137,10 @@ class Engine:
     def on_event(self, state: VisitorState | None, event: Mapping[str, Any],
                  profile: ProfileView | None = None) -> EventResult:
         """Fold one valid ClickEvent into the visitor's state and decide if it matters."""
-        if profile is not None and not profile.personalization_allowed:
-            return EventResult(state=None)  # opted out: no state, no decision
+        if not may_personalize(profile, self.options.profiles):
+            # Opted out, or no consent record where consent is required (opt-in): no state,
+            # no signal, no decision.
+            return EventResult(state=None)
         state = state if state is not None else VisitorState()
         # Read once: the sessionizer's and the detectors' records, in one pass over the dict.
         session_event, signal_event = read_click_event(event)

@@ -2,7 +2,8 @@
 
 One thread, no event loop: ``poll`` blocks until a record is there (or the poll
 timeout passes, so that timers and the stop flag are checked), then ``consume(n, 0)``
-takes whatever else is already fetched. Each record goes to the
+takes whatever else is already fetched (records of the ``first`` topics put ahead of the
+rest, each partition's order kept). Each record goes to the
 :class:`Processor`, which applies it in memory and produces its outputs without
 waiting. Every ``commit_every_s`` (and before partitions are revoked, and at the end)
 the loop commits: the processor writes what it must (outputs acknowledged, then
@@ -22,7 +23,7 @@ the model snapshot a partition decides with this way (:mod:`pipeline.learning.pi
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -151,9 +152,13 @@ class ConsumerLoop:
     def __init__(self, bootstrap: str, group: str, topics: Sequence[str], processor: Processor,
                  commit_every_s: float, options: ConsumerOptions | None = None,
                  clock: Callable[[], float] = time.monotonic,
-                 consumer: Any | None = None, marks: CommitMarks | None = None) -> None:
+                 consumer: Any | None = None, first: Collection[str] = (),
+                 marks: CommitMarks | None = None) -> None:
         self.options = options or ConsumerOptions()
         self.topics = list(topics)
+        #: Topics whose records in a batch are applied before the others' (consent and
+        #: erasure before the events fetched with them); order within a partition is kept.
+        self.first = frozenset(first)
         self.processor = processor
         self.marks = marks
         self.clock = clock
@@ -282,6 +287,8 @@ class ConsumerLoop:
                 # fetched before it, but not the record poll returned, which may belong to
                 # a partition revoked meanwhile (its owner reads it again).
                 batch = batch[1:]
+        if self.first and len(batch) > 1:
+            batch.sort(key=lambda m: m.topic() not in self.first)  # stable: per-partition order
         applied = 0
         for message in batch:
             err = message.error()

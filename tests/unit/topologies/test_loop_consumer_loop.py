@@ -287,3 +287,22 @@ def test_marks_ride_on_the_first_topics_commits_and_move_idle_partitions() -> No
     consumer.calls.clear()
     loop.commit()  # nothing new: nothing committed
     assert consumer.calls == [("write",)]
+
+
+def test_records_of_the_first_topics_are_applied_before_the_rest_of_their_batch() -> None:
+    """Consent and erasure (``profiles``) fetched with page views (``e``) go first, each
+    partition's own order kept, and every offset is committed as before."""
+    consumer = ScriptedConsumer([[Msg("e", 0, 5), Msg("e", 0, 6), Msg("profiles", 0, 3),
+                                  Msg("e", 1, 2), Msg("profiles", 1, 8), Msg("profiles", 0, 4)]])
+    calls = consumer.calls
+    loop = ConsumerLoop("unused:1", "g", ["e", "profiles"], Recorder(calls), 10.0,
+                        consumer=consumer, first=("profiles",))
+    loop._on_assign(consumer, [TopicPartition("e", 0), TopicPartition("e", 1)])
+    calls.clear()
+    loop.run_once()
+    loop.commit()
+    assert calls == [("apply", "profiles", 0, 3), ("apply", "profiles", 1, 8),
+                     ("apply", "profiles", 0, 4), ("apply", "e", 0, 5), ("apply", "e", 0, 6),
+                     ("apply", "e", 1, 2), ("write",),
+                     ("commit", [("e", 0, 7), ("e", 1, 3), ("profiles", 0, 5),
+                                 ("profiles", 1, 9)])]
