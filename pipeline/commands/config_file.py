@@ -1,13 +1,14 @@
 """The ``--config FILE`` option the long-running commands share (worker, profiles, learner).
 
->>> engine_options_of(None, "rtp learner") is None
-True
+>>> engine_options_of(None, "rtp learner", env={}).decider.control_share
+0.1
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,15 +24,15 @@ def add_config_option(parser: argparse.ArgumentParser, applies: str) -> None:
                         help=f"config file ({applies}; see `rtp config check`), read at start")
 
 
-def engine_options_of(path: Path | None, command: str) -> EngineOptions | None:
-    """The engine options the file at ``path`` sets (None: no file). A file with errors
-    prints them, naming field and line, and exits 2."""
-    if path is None:
-        return None
-    from pipeline.config import ConfigError, engine_options, load_config
+def engine_options_of(path: Path | None, command: str, consent: str | None = None,
+                      env: Mapping[str, str] | None = None) -> EngineOptions:
+    """The engine options of the file at ``path`` (None: the defaults), the environment's
+    ``RTP_CONFIG__*`` overrides and a ``--consent`` flag. Invalid ones print the problems,
+    naming field and line, and exit 2."""
+    from pipeline.config import ConfigError, startup_options
 
     try:
-        return engine_options(load_config(path))
+        return startup_options(path, consent, env)
     except ConfigError as exc:
         print(f"{command}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

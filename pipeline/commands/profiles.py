@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -44,17 +43,13 @@ def run_profiles(settings: Settings, args: argparse.Namespace) -> int:
     """Build the Faust app and run it in this process."""
     import faust
 
-    from pipeline.config import ConfigError, startup_options
+    from pipeline.commands.config_file import engine_options_of
     from topologies.profiles import ProfileOptions, build_profile_app
 
     group = args.group if args.group.startswith(settings.topic_prefix) else (
         settings.topic_prefix + args.group)
     config = getattr(args, "config", None)
-    try:
-        engine = startup_options(config, getattr(args, "consent", None))
-    except ConfigError as exc:
-        print(f"rtp profiles: {exc}", file=sys.stderr)
-        return 2
+    engine = engine_options_of(config, "rtp profiles", getattr(args, "consent", None))
     app = build_profile_app(settings, group, ProfileOptions(data_dir=args.data_dir,
                                                             web_port=args.web_port),
                             engine_options=engine)

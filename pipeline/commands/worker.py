@@ -107,7 +107,7 @@ def _stop_when_gone(child: subprocess.Popen[bytes], name: str, worker: Any,
 
 def run_worker(settings: Settings, args: argparse.Namespace) -> int:
     """Build the worker and run it in this process (and the profile side beside it)."""
-    from pipeline.config import ConfigError, startup_options
+    from pipeline.commands.config_file import engine_options_of
     from topologies.personalize import Worker, WorkerError, WorkerOptions
 
     if args.commit_every <= 0:
@@ -115,11 +115,7 @@ def run_worker(settings: Settings, args: argparse.Namespace) -> int:
     if args.control_share is not None and not 0.0 <= args.control_share < 1.0:
         raise SystemExit("rtp worker: --control-share must be within [0, 1)")
     config = getattr(args, "config", None)
-    try:
-        engine = startup_options(config, getattr(args, "consent", None))
-    except ConfigError as exc:
-        print(f"rtp worker: {exc}", file=sys.stderr)
-        return 2
+    engine = engine_options_of(config, "rtp worker", getattr(args, "consent", None))
     defaults = WorkerOptions()
     options = dataclasses.replace(defaults, app_id=args.app_id, data_dir=args.data_dir,
                                   commit_every_seconds=args.commit_every,
