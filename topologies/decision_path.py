@@ -366,7 +366,9 @@ class DecisionPath:
         partition = message.partition
         self._advance(partition, int(record["event_time"]))
         try:
-            result = self.engine.on_outcome(self.visitor(partition, key), record)
+            self._decide_with(partition)  # a timer due before the outcome decides first
+            result = self.engine.on_outcome(self.visitor(partition, key), record,
+                                            self._view(partition, key))
         except Exception as exc:
             self.cache.forget(key)
             log.exception("outcome failed", decision_id=record.get("decision_id"))
@@ -374,6 +376,8 @@ class DecisionPath:
             return
         if result.state is not None:
             self.stage_visitor(partition, key, result.state)
+        for fired in result.timers:
+            self._send(timer_outputs(fired, key.decode()))
         self._write_learning(result.learning)
 
     def _apply_visitor_profile(self, message: Record) -> None:

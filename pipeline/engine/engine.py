@@ -100,11 +100,13 @@ class OutcomeResult:
 
     state: VisitorState | None
     learning: Learning = field(default_factory=list)
+    #: Timers that fired before the outcome (at their due times, earlier than the outcome).
+    timers: list[EventResult] = field(default_factory=list)
 
     @property
     def rewards_applied(self) -> int:
-        """Reward records among :attr:`learning`."""
-        return _rewards(self.learning)
+        """Reward records among :attr:`learning` (the timers' included)."""
+        return _rewards(self.learning) + sum(t.rewards_applied for t in self.timers)
 
 
 @dataclass
@@ -385,13 +387,17 @@ class Engine:
 
     # -- outcomes -------------------------------------------------------------------------
 
-    def on_outcome(self, state: VisitorState | None,
-                   outcome: Mapping[str, Any]) -> OutcomeResult:
-        """Join an Outcome to the visitor's decision: history (dismissals) and its reward."""
+    def on_outcome(self, state: VisitorState | None, outcome: Mapping[str, Any],
+                   profile: ProfileView | None = None) -> OutcomeResult:
+        """Join an Outcome to the visitor's decision: history (dismissals) and its reward.
+
+        Timers due at or before the outcome's time fire first (:attr:`OutcomeResult.timers`),
+        so a dismissal after a timer's due time never changes what the timer decided."""
         result = OutcomeResult(state=state)
         self.watermark_ms = max(self.watermark_ms, int(outcome["event_time"]))
         if state is None:
             return result  # the visitor's state (and its pending decisions) expired
+        result.timers = self.on_timers(state, int(outcome["event_time"]), profile)
         state.history = state.history.with_outcome(str(outcome["decision_id"]),
                                                    str(outcome["kind"]))
         if state.pending:

@@ -524,7 +524,8 @@ class Replayer:
             return
         key = str(outcome["visitor_id"])
         try:
-            result = self.engine.on_outcome(self._state(key), outcome)
+            result = self.engine.on_outcome(self._state(key), outcome,
+                                            self.visitor_views.get(key))
         except Exception as exc:
             self._dead_letter(rec, ProcessingError(repr(exc)), now)
             return
@@ -533,6 +534,8 @@ class Replayer:
         m.outcomes_applied += 1
         m.outcomes_unverified += logged is None
         m.rewards_applied += result.rewards_applied
+        for fired in result.timers:  # due before the outcome: fired first
+            self._route(rec, timer_outputs(fired, key), now)
 
     def _profile(self, rec: SourceRecord, update: dict[str, Any], now: int) -> None:
         opts = self.engine_options.profiles

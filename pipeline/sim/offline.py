@@ -12,6 +12,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from pipeline.decide import DecisionOutcome, assign_arm
 from pipeline.engine import Engine, EngineOptions
@@ -42,7 +43,11 @@ def run_offline(options: SimulatorOptions, minutes: int = 60,
         # An event's decision is made at its time; a timer's at its due time.
         for outcome in sim.receive_decision(decision.decision, decision.decision["created_at"],
                                             eligible):
-            visitors.outcome(outcome)
+            react(outcome)
+
+    def react(outcome: dict[str, Any]) -> None:
+        for fired in visitors.outcome(outcome).timers:  # due before the outcome
+            deliver(fired.decision)
 
     for minute in range(1, minutes + 1):
         now = _START_MS + minute * 60_000
@@ -52,7 +57,7 @@ def run_offline(options: SimulatorOptions, minutes: int = 60,
                 deliver(fired.decision)
             deliver(result.decision)
         for outcome in sim.take_outcomes():
-            visitors.outcome(outcome)
+            react(outcome)
         for _, fired in visitors.fire_due(now):
             deliver(fired.decision)
         visitors.expire_due(now)

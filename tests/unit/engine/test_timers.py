@@ -170,3 +170,24 @@ def test_the_next_event_fires_a_due_timer_first_at_its_due_time() -> None:
     assert later.signals == []  # the event itself finds the dwell already fired
     assert fired.decision is not None
     assert fired.decision.decision["trigger_event_id"] == timer_trigger_id("v", T0 + DWELL)
+
+
+def test_an_outcome_after_a_timers_due_time_fires_the_timer_first() -> None:
+    page = click_event("v", "page_view", T0, event_id="p1", page_type="pricing",
+                       url="https://shop.example/pricing")
+
+    def outcome(decision_id: str) -> dict[str, Any]:
+        return {"outcome_id": "o1", "decision_id": decision_id, "visitor_id": "v",
+                "kind": "dismissed", "value": 0.0, "event_time": T0 + 40_000}
+
+    ticked = ENGINE.on_event(None, page)
+    assert ticked.state is not None and ticked.decision is not None
+    [by_tick] = ENGINE.on_timers(ticked.state, T0 + DWELL)
+    after_tick = ENGINE.on_outcome(ticked.state, outcome(ticked.decision.decision_id))
+    assert after_tick.timers == []
+
+    direct = ENGINE.on_event(None, page)
+    assert direct.state is not None and direct.decision is not None
+    by_outcome = ENGINE.on_outcome(direct.state, outcome(direct.decision.decision_id))
+    assert [_records(t) for t in by_outcome.timers] == [_records(by_tick)]
+    assert by_outcome.state == after_tick.state
