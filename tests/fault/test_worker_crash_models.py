@@ -21,24 +21,27 @@ Checked on the decision log and the actions topic, records compared whole:
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from pipeline.engine import Engine, EngineOptions
 from pipeline.feedback import RewardUpdate
 from pipeline.learning import Model
-from pipeline.processes import wait_caught_up
+from pipeline.processes import WorkerProcess, wait_caught_up
+from pipeline.serde import Codec
 from pipeline.settings import Settings
 from pipeline.topics import ACTIONS, DECISIONS_LOG, EVENTS, MODELS
 from tests.fault.checks import flush_and_wait
 from tests.fault.conftest import StartWorker
-from tests.fault.kafka_state import decoded, end_offsets, send_events, wait_until
+from tests.fault.kafka_state import decoded, end_offsets, read_all, send_events, wait_until
 from tests.fault.workload import build_workload, reference_run
 
 
@@ -77,6 +80,40 @@ class SnapshotPublisher(threading.Thread):
         self.join(10)
 
 
+def _kill_with_work_to_redo(settings: Settings, worker: WorkerProcess) -> int:
+    """Freeze the worker (SIGSTOP) until it is caught with decisions logged for events past
+    its committed offsets (work its successor must redo), then SIGKILL it; how many
+    decisions were logged by then. A crash right after a commit would leave nothing to
+    redo and the test nothing to check."""
+    events = settings.topic(EVENTS)
+    codec = Codec.default()
+    for _ in range(100):
+        os.kill(worker.proc.pid, signal.SIGSTOP)
+        offset_of = {str(codec.decode(m.value())[1]["event_id"]): (m.partition(), m.offset())
+                     for m in read_all(settings, events)}
+        committed = _committed(settings, worker.group, events)
+        logs = decoded(settings, settings.topic(DECISIONS_LOG))
+        ahead = [r for r in logs if (at := offset_of.get(str(r["decision"]["trigger_event_id"])))
+                 and at[1] >= committed.get(at[0], 0)]
+        if ahead:
+            worker.stop(signal.SIGKILL)
+            return len(logs)
+        os.kill(worker.proc.pid, signal.SIGCONT)
+        time.sleep(0.05)
+    raise AssertionError("the worker was never caught with uncommitted decisions")
+
+
+def _committed(settings: Settings, group: str, topic: str) -> dict[int, int]:
+    consumer = Consumer({"bootstrap.servers": settings.bootstrap, "group.id": group,
+                         "enable.auto.commit": False})
+    try:
+        parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        return {tp.partition: max(tp.offset, 0) for tp in consumer.committed(
+            [TopicPartition(topic, p) for p in parts], timeout=10)}
+    finally:
+        consumer.close()
+
+
 def _contents(records: list[dict[str, Any]], id_of: Any) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for record in records:
@@ -95,17 +132,22 @@ def test_kill_9_while_models_change_redoes_each_decision_with_its_first_model(
         first = workers(topics, "first", data_dir=data_dir)
         first.wait_ready()
         wait_until(lambda: len(publisher.versions) >= 3, timeout=30, what="snapshots")
-        send_events(topics, list(workload.events))
+        # Paced (about 8 s in all), so the worker is mid-stream, not done, when it is killed.
+        events = list(workload.events)
+        sender = threading.Thread(target=lambda: [
+            (send_events(topics, events[i:i + 50]), time.sleep(0.1))
+            for i in range(0, len(events), 50)], daemon=True)
+        sender.start()
         log_topic = topics.topic(DECISIONS_LOG)
         changelog = first.changelog("visitors")
         wait_until(lambda: sum(end_offsets(topics, changelog).values()) > 0, timeout=120,
                    what="a first commit")
         wait_until(lambda: sum(end_offsets(topics, log_topic).values()) >= len(ref.decisions) // 3,
                    timeout=120, what="a third of the decisions")
-        logged = sum(end_offsets(topics, log_topic).values())
-        first.stop(signal.SIGKILL)
+        logged = _kill_with_work_to_redo(topics, first)
         assert logged < len(ref.decisions), "the worker had finished before it was killed"
 
+        sender.join(120)
         second = workers(topics, "second", data_dir=data_dir)
         second.wait_ready()
         wait_caught_up(second, [topics.topic(EVENTS)], timeout=180)
