@@ -27,8 +27,13 @@ Policies:
 - ``Vowpal Wabbit cb_explore_adf``: ``--cb_explore_adf --epsilon 0.1`` (the same
   exploration share as ours), shared features = the DecisionLog's numeric
   and categorical features + intent, one action namespace, interacted
-  (``-q UA``). VW learns one example per decision with its final reward, when
-  the engine's reward wait (10 minutes of event time) closes it.
+  (``-q UA``). VW learns one example per served decision with its final reward,
+  once the engine has closed it: a default reward (``expired``/``evicted``) closes it
+  at once; a decision that had outcomes closes silently in the engine when its reward
+  wait (10 minutes of event time) has passed, so VW learns it at the loop's reward timer
+  (:meth:`VowpalWabbit.close_due`, called right after the engine's own), never before:
+  an earlier close would miss the engine's default reward (which arrives per visitor,
+  from its timer) and later outcomes.
 
 The oracle is the simulator's: at each shown decision, the best eligible
 action's expected reward. Reported after a warm-up (the first third of the
@@ -102,8 +107,29 @@ class Policy(Protocol):
         """A reward update of a served decision (the same ones LinUCB gets)."""
         ...
 
+    def chosen(self, decision_id: str, index: int, probability: float) -> None:
+        """Which action the engine's draw picked for ``decision_id`` (and its probability)."""
+        ...
 
-class UniformRandom:
+    def close_due(self, now_ms: int) -> None:
+        """The loop's reward timer ran at event time ``now_ms`` (after the engine's)."""
+        ...
+
+
+class _Static:
+    """A policy that does not learn: every learning hook is a no-op."""
+
+    def learn(self, update: RewardUpdate) -> None:
+        """Nothing to learn."""
+
+    def chosen(self, decision_id: str, index: int, probability: float) -> None:
+        """Nothing to remember."""
+
+    def close_due(self, now_ms: int) -> None:
+        """Nothing pending."""
+
+
+class UniformRandom(_Static):
     """Every eligible action alike.
 
     >>> UniformRandom().probabilities(ChoiceRequest("d", ("a", "b"), {}, {}, 0.0, "x", 0))
@@ -116,11 +142,8 @@ class UniformRandom:
         """Uniform over the eligible set."""
         return [1.0 / len(request.action_ids)] * len(request.action_ids)
 
-    def learn(self, update: RewardUpdate) -> None:
-        """Nothing to learn."""
 
-
-class RulesOnly:
+class RulesOnly(_Static):
     """The first eligible action in catalog order that is not ``no_action``.
 
     >>> RulesOnly().probabilities(ChoiceRequest("d", ("no_action", "a", "b"), {}, {}, 0.0,
@@ -137,9 +160,6 @@ class RulesOnly:
         ids = request.action_ids
         pick = next((i for i, a in enumerate(ids) if a != _NO_ACTION), 0)
         return [1.0 if i == pick else 0.0 for i in range(len(ids))]
-
-    def learn(self, update: RewardUpdate) -> None:
-        """Rules do not learn."""
 
 
 _UNSAFE = re.compile(r"[\s|:]+")
@@ -172,7 +192,15 @@ class _Pending:
 
 
 class VowpalWabbit:
-    """Vowpal Wabbit's ``cb_explore_adf`` on the DecisionLog features (see module doc)."""
+    """Vowpal Wabbit's ``cb_explore_adf`` on the DecisionLog features (see module doc).
+
+    Each served decision is learned once, with the total reward the engine settled on,
+    when the engine has closed it: at its default-reward update (``expired``, ``evicted``)
+    or, when it had outcomes, at the first reward timer (:meth:`close_due`) past its
+    reward wait. ``examples`` keeps what was learned (decision id -> action, total
+    reward, propensity) so the harness can be checked against the stream;
+    ``late_updates`` counts updates for decisions already learned (0 when fed right).
+    """
 
     name = "Vowpal Wabbit cb_explore_adf"
 
@@ -184,7 +212,14 @@ class VowpalWabbit:
             enable_logging=False)
         self.reward_wait_ms = reward_wait_ms
         self.pending: dict[str, _Pending] = {}
-        self.learned = 0
+        self.examples: dict[str, tuple[str, float, float]] = {}
+        self.late_updates = 0
+        self.unrewarded = 0
+
+    @property
+    def learned(self) -> int:
+        """Examples learned so far."""
+        return len(self.examples)
 
     def _lines(self, shared: str, action_ids: Sequence[str],
                label: tuple[int, float, float] | None = None) -> list[str]:
@@ -197,8 +232,7 @@ class VowpalWabbit:
         return lines
 
     def probabilities(self, request: ChoiceRequest) -> list[float]:
-        """VW's pmf over the eligible set; closes decisions whose reward wait has passed."""
-        self._close(request.event_time_ms)
+        """VW's pmf over the eligible set (the decision awaits its reward from now)."""
         shared = vw_shared_line(request)
         pmf = [max(0.0, float(p)) for p in self.workspace.predict(
             self._lines(shared, request.action_ids))]
@@ -215,15 +249,20 @@ class VowpalWabbit:
             entry.chosen, entry.probability = index, probability
 
     def learn(self, update: RewardUpdate) -> None:
-        """Remember the decision's reward so far; it is learned when the wait closes."""
+        """Remember the decision's reward so far; a default reward closes it now."""
         entry = self.pending.get(update.decision_id)
         if entry is None:
+            self.late_updates += update.decision_id in self.examples
             return
         entry.total = update.total_reward
         if update.reason in ("expired", "evicted"):
             self._learn(update.decision_id)
 
-    def _close(self, now_ms: int) -> None:
+    def close_due(self, now_ms: int) -> None:
+        """Learn the decisions whose reward wait has passed at ``now_ms``; call it right
+        after the engine's reward timer at the same time, which has closed them all (a
+        served decision without outcomes got its default reward from that timer, so one
+        still without a reward here was not served: a control decision)."""
         due = [d for d, e in self.pending.items()
                if e.decided_at_ms + self.reward_wait_ms <= now_ms]
         for decision_id in due:
@@ -232,10 +271,12 @@ class VowpalWabbit:
     def _learn(self, decision_id: str) -> None:
         entry = self.pending.pop(decision_id)
         if entry.total is None or entry.chosen < 0:
-            return  # never served (control arm) or never drawn: nothing to learn
+            self.unrewarded += 1  # never served (control arm): nothing to learn
+            return
         self.workspace.learn(self._lines(entry.shared, entry.action_ids,
                                          (entry.chosen, -entry.total, entry.probability)))
-        self.learned += 1
+        self.examples[decision_id] = (entry.action_ids[entry.chosen], entry.total,
+                                      entry.probability)
 
 
 class PolicyBandit:
@@ -275,8 +316,7 @@ class PolicyBandit:
                 index = i
                 break
         chosen = distribution[index]
-        if isinstance(self.policy, VowpalWabbit):
-            self.policy.chosen(draw_key, index, chosen.probability)
+        self.policy.chosen(draw_key, index, chosen.probability)
         return BanditChoice(chosen.action_id, chosen.probability, distribution)
 
     def apply(self, update: RewardUpdate) -> None:
@@ -331,16 +371,44 @@ class _LoopResult:
     oracle_no_action: int = 0
 
 
+def _timer(visitors: Visitors, policy: Policy | None, now_ms: int) -> None:
+    """The reward timer at event time ``now_ms``: the engine's, then the policy's (what
+    the engine closed is final: the policy may learn it)."""
+    visitors.expire_due(now_ms)
+    if policy is not None:
+        policy.close_due(now_ms)
+
+
+Tap = list[tuple[str, Mapping[str, Any]]]
+"""What the loop fed the engine, in order (for tests): ``("event", ClickEvent)``,
+``("decision", Decision + served)``, ``("outcome", Outcome)``, ``("timer", {"now": ms})``."""
+
+
 def _closed_loop(policy: Policy | None, minutes: int, warmup: int,
-                 options: EngineOptions) -> _LoopResult:
-    """Ledgers at the end of the warm-up and at the end, and how often no_action was chosen."""
+                 options: EngineOptions, sim_options: SimulatorOptions | None = None,
+                 tap: Tap | None = None) -> _LoopResult:
+    """Ledgers at the end of the warm-up and at the end, and how often no_action was chosen.
+
+    ``sim_options``: the simulated world (default: seed 31, 30 visitors/min, today's
+    world); ``tap`` receives everything fed to the engine (see :data:`Tap`).
+    """
     from pipeline.decide import assign_arm
 
     started = time.perf_counter()
     engine = _engine_with(policy, options)
     share = engine.options.decider.control_share
-    sim = Simulator(SimulatorOptions(seed=SEED, id_prefix="bench-dq"),
+    sim = Simulator(sim_options or SimulatorOptions(seed=SEED, id_prefix="bench-dq"),
                     arm_of=lambda v: assign_arm(v, share))
+    record = tap.append if tap is not None else (lambda item: None)
+
+    def feed(outcome: Mapping[str, Any]) -> None:
+        record(("outcome", outcome))
+        visitors.outcome(outcome)
+
+    def timer(now_ms: int) -> None:
+        record(("timer", {"now": now_ms}))
+        _timer(visitors, policy, now_ms)
+
     visitors = Visitors(engine)
     sim.start(_START_MS)
     result = _LoopResult(sim.ledger, sim.ledger, 0.0)
@@ -348,9 +416,14 @@ def _closed_loop(policy: Policy | None, minutes: int, warmup: int,
         now = _START_MS + minute * 60_000
         for event in sim.next_events(now):
             visitor = event["visitor_id"]
+            # The reward timer runs at the newest event time, as the worker's does (per
+            # partition, here one): default rewards are due before this event is decided.
+            timer(int(event["event_time"]))
+            record(("event", event))
             decision = visitors.event(event).decision
             if decision is None:
                 continue
+            record(("decision", {**decision.decision, "served": decision.served}))
             eligible = [e["action_id"] for e in decision.log["eligible"]]
             if decision.served:
                 truth = sim.expected_rewards(visitor, event["event_time"], eligible)
@@ -360,10 +433,10 @@ def _closed_loop(policy: Policy | None, minutes: int, warmup: int,
                     result.oracle_no_action += max(truth, key=lambda a: truth[a]) == _NO_ACTION
             for outcome in sim.receive_decision(decision.decision, event["event_time"],
                                                 eligible):
-                visitors.outcome(outcome)
+                feed(outcome)
         for outcome in sim.take_outcomes():
-            visitors.outcome(outcome)
-        visitors.expire_due(now)
+            feed(outcome)
+        timer(now)
         if minute == warmup:
             result.at_warmup = sim.ledger
     result.end = sim.ledger
