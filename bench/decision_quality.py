@@ -68,16 +68,19 @@ from pipeline.decide import (
 from pipeline.engine import Engine, EngineOptions
 from pipeline.engine.visitors import Visitors
 from pipeline.feedback import RewardUpdate
-from pipeline.sim import RewardLedger, Simulator, SimulatorOptions
+from pipeline.sim import RewardLedger, RewardWeights, Simulator, SimulatorOptions
 
 __all__ = ["ChoiceRequest", "Policy", "PolicyBandit", "RulesOnly", "UniformRandom",
-           "VowpalWabbit", "run", "share_after"]
+           "VowpalWabbit", "goals", "run", "share_after"]
 
 SEED = 31
 MINUTES = 60
 _START_MS = 1_800_000_000_000
 _NO_ACTION = "no_action"
 GOAL_SHARE = 0.90
+GOAL_OVER_RULES = 5.0  # points of the oracle's reward, in the contextual world
+#: Both worlds are run, the one the goals are about first.
+WORLD_ORDER = ("contextual", "classic")
 
 
 @dataclass(frozen=True)
@@ -444,63 +447,136 @@ def _closed_loop(policy: Policy | None, minutes: int, warmup: int,
     return result
 
 
+_RTP = "rtp (LinUCB, the engine)"
+
+
+def world_options(world: str, options: EngineOptions) -> SimulatorOptions:
+    """The simulated world of the bench, its oracle scoring with the engine's reward
+    weights (a dismissal costs what it costs the learners: the oracle judges the policies
+    by the reward they are given).
+
+    >>> world_options("contextual", EngineOptions()).weights.dismissed
+    -0.5
+    """
+    rewards = options.rewards
+    return SimulatorOptions(seed=SEED, id_prefix="bench-dq", world=world,
+                            weights=RewardWeights(clicked=rewards.clicked,
+                                                  converted=rewards.converted,
+                                                  dismissed=rewards.dismissed))
+
+
+def _policies(options: EngineOptions) -> tuple[list[tuple[str, Policy | None]], str]:
+    """Fresh policies for one world (nothing learned carries over), and why VW is missing."""
+    policies: list[tuple[str, Policy | None]] = [
+        (_RTP, None),
+        (UniformRandom.name, UniformRandom()),
+        (RulesOnly.name, RulesOnly()),
+    ]
+    try:
+        policies.append((VowpalWabbit.name, VowpalWabbit(options.rewards.reward_wait_ms)))
+    except ImportError as exc:  # reported, never hidden
+        return policies, (f"Vowpal Wabbit could not be imported ({exc}): its rows are "
+                          "missing (pip install vowpalwabbit).")
+    return policies, ""
+
+
+def _row(world: str, name: str, loop: _LoopResult) -> dict[str, Any]:
+    end = loop.end
+    after = share_after(loop.at_warmup, end)
+    return {
+        "world": world,
+        "policy": name,
+        "decisions_scored": end.decisions,
+        "reward": end.obtained,
+        "oracle_reward": end.oracle,
+        "regret": end.regret,
+        "expected_regret": end.expected_regret,
+        "share_of_oracle_after_warmup": after["expected_share"],
+        "realized_share_after_warmup": after["obtained_share"],
+        "oracle_match_after_warmup": after["match_rate"],
+        "no_action_chosen": ratio(loop.no_action, loop.served),
+        "no_action_best": ratio(loop.oracle_no_action, loop.served),
+        "seconds": round(loop.seconds, 1),
+    }
+
+
+def goals(world: str, rows: Mapping[str, Mapping[str, Any]]) -> str:
+    """The goals of one world's rows, met or not (reported, never asserted).
+
+    >>> rows = {_RTP: {"share_of_oracle_after_warmup": 0.93},
+    ...         RulesOnly.name: {"share_of_oracle_after_warmup": 0.9},
+    ...         VowpalWabbit.name: {"share_of_oracle_after_warmup": 0.95}}
+    >>> for part in goals("contextual", rows).split("; "):
+    ...     print(part)
+    >= 90% of the oracle: **met** (93.0%)
+    >= rules-only + 5 points: **NOT met** (90.0% + 5)
+    >= VW: **NOT met** (95.0%)
+    """
+    def share(name: str) -> float:
+        return float(rows[name]["share_of_oracle_after_warmup"])
+
+    def verdict(ok: bool) -> str:
+        return "**met**" if ok else "**NOT met**"
+
+    ours = share(_RTP)
+    parts = [f">= {GOAL_SHARE:.0%} of the oracle: {verdict(ours >= GOAL_SHARE)} ({ours:.1%})"]
+    if world == "contextual":
+        rules = share(RulesOnly.name)
+        parts.append(f">= rules-only + {GOAL_OVER_RULES:.0f} points: "
+                     f"{verdict(ours >= rules + GOAL_OVER_RULES / 100)} ({rules:.1%} + "
+                     f"{GOAL_OVER_RULES:.0f})")
+    if VowpalWabbit.name in rows:
+        vw = share(VowpalWabbit.name)
+        parts.append(f">= VW: {verdict(ours >= vw)} ({vw:.1%})")
+    else:
+        parts.append(">= VW: not measured (no Vowpal Wabbit)")
+    return "; ".join(parts)
+
+
 def run() -> list[dict[str, Any]]:
-    """Measure and record; returns the rows."""
+    """Measure both worlds and record; returns the rows."""
     scale = bench_scale()
     minutes = int(scaled(MINUTES, scale, 20))
     warmup = minutes // 3
     options = EngineOptions()
     load_before = load_note()
-    policies: list[tuple[str, Policy | None]] = [
-        ("rtp (LinUCB, the engine)", None),
-        (UniformRandom.name, UniformRandom()),
-        (RulesOnly.name, RulesOnly()),
-    ]
+    rows: list[dict[str, Any]] = []
+    goal_lines: list[str] = []
+    vw_lines: list[str] = []
     vw_problem = ""
-    vw_policy: VowpalWabbit | None = None
-    try:
-        vw_policy = VowpalWabbit(options.rewards.reward_wait_ms)
-        policies.append((VowpalWabbit.name, vw_policy))
-    except ImportError as exc:  # reported, never hidden
-        vw_problem = (f"Vowpal Wabbit could not be imported ({exc}): its row is missing "
-                      "(pip install vowpalwabbit).")
-    results: dict[str, dict[str, Any]] = {}
-    for name, policy in policies:
-        loop = _closed_loop(policy, minutes, warmup, options)
-        end = loop.end
-        after = share_after(loop.at_warmup, end)
-        results[name] = {
-            "policy": name,
-            "decisions_scored": end.decisions,
-            "reward": end.obtained,
-            "oracle_reward": end.oracle,
-            "regret": end.regret,
-            "expected_regret": end.expected_regret,
-            "share_of_oracle_after_warmup": after["expected_share"],
-            "realized_share_after_warmup": after["obtained_share"],
-            "oracle_match_after_warmup": after["match_rate"],
-            "no_action_chosen": ratio(loop.no_action, loop.served),
-            "no_action_best": ratio(loop.oracle_no_action, loop.served),
-            "seconds": round(loop.seconds, 1),
-        }
-        print(f"   {results[name]}", flush=True)
-    vw = results.get(VowpalWabbit.name)
-    rows = list(results.values())
-    for row in rows:
-        row["share_vs_vw"] = (ratio(row["share_of_oracle_after_warmup"],
-                                    vw["share_of_oracle_after_warmup"]) if vw else "")
-    ours = results["rtp (LinUCB, the engine)"]
-    ours_share = ours["share_of_oracle_after_warmup"]
-    goal_oracle = "met" if ours_share >= GOAL_SHARE else "NOT met"
-    if vw is None:
-        goal_vw = "not measured (no Vowpal Wabbit)"
-    elif ours_share >= vw["share_of_oracle_after_warmup"]:
-        goal_vw = f"met ({vw['share_of_oracle_after_warmup']:.1%} for VW)"
-    else:
-        goal_vw = f"NOT met ({vw['share_of_oracle_after_warmup']:.1%} for VW)"
+    for world in WORLD_ORDER:
+        sim_options = world_options(world, options)
+        policies, vw_problem = _policies(options)
+        results: dict[str, dict[str, Any]] = {}
+        for name, policy in policies:
+            loop = _closed_loop(policy, minutes, warmup, options, sim_options)
+            results[name] = _row(world, name, loop)
+            print(f"   {results[name]}", flush=True)
+            if isinstance(policy, VowpalWabbit):
+                vw_lines.append(
+                    f"{world}: VW learned {policy.learned:,} served decisions, "
+                    f"{len(policy.pending):,} still within their wait at the end, "
+                    f"{policy.unrewarded:,} control decisions not learned, "
+                    f"{policy.late_updates} updates after a decision was learned")
+        vw = results.get(VowpalWabbit.name)
+        for row in results.values():
+            row["share_vs_vw"] = (ratio(row["share_of_oracle_after_warmup"],
+                                        vw["share_of_oracle_after_warmup"]) if vw else "")
+        rows += results.values()
+        goal_lines.append(f"- {world} world: {goals(world, results)}")
     notes = "\n".join([
-        f"Goals (reported, not asserted): >= {GOAL_SHARE:.0%} of the oracle's reward after "
-        f"warm-up: **{goal_oracle}** ({ours_share:.1%}); at least VW's: **{goal_vw}**.",
+        "Goals (reported, not asserted), rtp after warm-up:",
+        *goal_lines,
+        "",
+        "Two simulated worlds, each with the same stream for every policy (same seed and "
+        "arrivals; reactions then depend on what each policy showed). **contextual**: an "
+        "action helps one visitor and annoys another by the device and traffic source the "
+        "engine sees in every event (a first-order discount converts campaign visitors "
+        "and puts the others off; the comparison guide and the walkthrough video get in "
+        "the way on a phone; the scarcity cue works for leisure travellers, not business "
+        "ones; pipeline/sim/contextual.py), so no rule over the eligible set can match "
+        "the oracle. **classic**: responses by sector, struggle and intent only, where "
+        "the first eligible action is nearly always the best.",
         "",
         f"{minutes} simulated minutes (seed {SEED}, 30 visitors/min), warm-up {warmup} "
         "minutes. share_of_oracle = expected reward of the chosen actions / the oracle's "
@@ -515,9 +591,16 @@ def run() -> list[dict[str, Any]]:
         "Same features for everyone: the engine's session features, intent and eligibility; "
         "guardrails, payloads and the control group are the engine's; only the arm choice "
         "differs. VW sees the DecisionLog's numeric and categorical features and intent "
-        "(`--cb_explore_adf --epsilon 0.1 -q UA`) and learns each decision once with its "
-        "final reward (after the 10-minute reward wait), LinUCB updates at every outcome"
-        + (f"; VW learned {vw_policy.learned:,} examples." if vw_policy is not None else "."),
+        "(`--cb_explore_adf --epsilon 0.1 -q UA`) and learns each served decision once "
+        "with the reward the engine settled on, when the engine has closed it (its "
+        "default reward at the end of the 10-minute wait, or the wait's end when it had "
+        "outcomes); LinUCB updates at every outcome. The reward timer runs at each "
+        "event's time, as the worker's does. "
+        + "; ".join(vw_lines) + ".",
+        "VW is sensitive to when it learns here: with the reward timer run once per "
+        "simulated minute instead of at each event (default rewards up to a minute "
+        "later), it reached 63-76% of the oracle in the classic world (measured while "
+        "finding the harness defect that put it at 47.6% in the previous record).",
         *([vw_problem] if vw_problem else []),
         "",
         f"No Kafka: CPU-bound, {load_before} before, {load_note()} after (shared 2-core "
