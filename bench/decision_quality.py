@@ -7,7 +7,10 @@ through the engine; each decision is shown to the visitor, who clicks,
 dismisses, ignores and converts according to the simulator's response model;
 the outcomes go back to the engine. Same seed for every policy, so the same
 visitors arrive with the same journeys (their reactions then depend on what
-each policy showed them).
+each policy showed them). Two worlds are run, each with every policy
+(``SimulatorOptions.world``): ``contextual``, where the best action depends on
+the visitor's device and traffic source (:mod:`pipeline.sim.contextual`), and
+``classic``, where it depends on the sector, struggle and intent only.
 
 Only the arm choice differs. Everything else is the engine's, for every policy:
 session features, guardrails, eligibility, payloads, the experiment's 10%
@@ -36,7 +39,8 @@ Policies:
   from its timer) and later outcomes.
 
 The oracle is the simulator's: at each shown decision, the best eligible
-action's expected reward. Reported after a warm-up (the first third of the
+action's expected reward, with the engine's reward weights (a dismissal costs
+0.5, as it does the learners). Reported after a warm-up (the first third of the
 run): the expected reward of the chosen actions as a share of the oracle's (no
 sampling noise), and the realized reward's share; cumulative reward and regret
 over the whole run.
@@ -583,7 +587,9 @@ def run() -> list[dict[str, Any]]:
         "(best eligible action's expected reward), over the personalized decisions shown "
         "after the warm-up; realized_share uses the rewards that actually happened "
         "(clicks, attributed conversions; noisy); reward, oracle_reward and regret are "
-        "cumulative over the whole run (the simulator's ledger: click 1, conversion 1). "
+        "cumulative over the whole run (the simulator's ledger, with the engine's reward "
+        "weights: click 1, conversion 1, dismissal -0.5; the previous records counted "
+        "dismissals 0). "
         "oracle_match = share of decisions whose action was as good as the oracle's. "
         "no_action_chosen / no_action_best: share of shown personalized decisions where the "
         "policy chose no_action / where no_action was the oracle's best eligible action.",
