@@ -64,6 +64,7 @@ from pipeline.decide import (
     BanditChoice,
     Decider,
     DecisionContext,
+    DecisionOutcome,
     LinUCB,
     decision_id_for,
     load_catalog,
@@ -410,11 +411,28 @@ def _closed_loop(policy: Policy | None, minutes: int, warmup: int,
 
     def feed(outcome: Mapping[str, Any]) -> None:
         record(("outcome", outcome))
-        visitors.outcome(outcome)
+        for fired in visitors.outcome(outcome).timers:  # detector timers due before it
+            deliver(fired.decision)
 
     def timer(now_ms: int) -> None:
         record(("timer", {"now": now_ms}))
         _timer(visitors, policy, now_ms)
+
+    def deliver(decision: DecisionOutcome | None) -> None:
+        """Show a decision (an event's at its time, a detector timer's at its due time)."""
+        if decision is None:
+            return
+        record(("decision", {**decision.decision, "served": decision.served}))
+        at = int(decision.decision["created_at"])
+        eligible = [e["action_id"] for e in decision.log["eligible"]]
+        if decision.served:
+            truth = sim.expected_rewards(str(decision.decision["visitor_id"]), at, eligible)
+            if truth:
+                result.served += 1
+                result.no_action += decision.action.id == _NO_ACTION
+                result.oracle_no_action += max(truth, key=lambda a: truth[a]) == _NO_ACTION
+        for outcome in sim.receive_decision(decision.decision, at, eligible):
+            feed(outcome)
 
     visitors = Visitors(engine)
     sim.start(_START_MS)
@@ -422,27 +440,18 @@ def _closed_loop(policy: Policy | None, minutes: int, warmup: int,
     for minute in range(1, minutes + 1):
         now = _START_MS + minute * 60_000
         for event in sim.next_events(now):
-            visitor = event["visitor_id"]
             # The reward timer runs at the newest event time, as the worker's does (per
             # partition, here one): default rewards are due before this event is decided.
             timer(int(event["event_time"]))
             record(("event", event))
-            decision = visitors.event(event).decision
-            if decision is None:
-                continue
-            record(("decision", {**decision.decision, "served": decision.served}))
-            eligible = [e["action_id"] for e in decision.log["eligible"]]
-            if decision.served:
-                truth = sim.expected_rewards(visitor, event["event_time"], eligible)
-                if truth:
-                    result.served += 1
-                    result.no_action += decision.action.id == _NO_ACTION
-                    result.oracle_no_action += max(truth, key=lambda a: truth[a]) == _NO_ACTION
-            for outcome in sim.receive_decision(decision.decision, event["event_time"],
-                                                eligible):
-                feed(outcome)
+            step = visitors.event(event)
+            for fired in step.timers:  # detector timers due before this event fire first
+                deliver(fired.decision)
+            deliver(step.decision)
         for outcome in sim.take_outcomes():
             feed(outcome)
+        for _, fired in visitors.fire_due(now):  # detector timers due by the minute's end
+            deliver(fired.decision)
         timer(now)
         if minute == warmup:
             result.at_warmup = sim.ledger

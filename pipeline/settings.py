@@ -63,6 +63,10 @@ class Settings:
     #: the collector signs with the first, delivery accepts any. Empty: each web-tier
     #: process makes a random key at start (tokens then die with the process).
     visitor_token_keys: str = ""
+    #: Secret keys of user-id pseudonyms (:mod:`pipeline.profiles.pseudonym`), newest first.
+    #: Set: the collector replaces every user id by its keyed pseudonym before producing.
+    #: Empty: user ids are produced as sent.
+    pseudonym_keys: str = ""
 
     def token_keys(self) -> tuple[str, ...]:
         """:attr:`visitor_token_keys` as a tuple (empty when unset).
@@ -71,6 +75,14 @@ class Settings:
         ('new-key-0123456789', 'old-key-0123456789')
         """
         return tuple(k.strip() for k in self.visitor_token_keys.split(",") if k.strip())
+
+    def pseudonym_key_list(self) -> tuple[str, ...]:
+        """:attr:`pseudonym_keys` as a tuple (empty when unset).
+
+        >>> Settings(pseudonym_keys="new-key-0123456789,old-key-0123456789").pseudonym_key_list()
+        ('new-key-0123456789', 'old-key-0123456789')
+        """
+        return tuple(k.strip() for k in self.pseudonym_keys.split(",") if k.strip())
 
     @property
     def bootstrap(self) -> str:

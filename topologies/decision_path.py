@@ -8,11 +8,23 @@ events, outcomes and profile views together):
   learning records
 - ``personalization.outcomes`` → engine.on_outcome (rewards, dismissals)
 - ``rtp.internal.visitor-profiles`` (from the profile side) → views, consent, erasure
+- ``profiles.updates``: consent answers and erasures of the update's own visitor id, applied
+  at once (:mod:`pipeline.profiles.direct`); the loop applies these two inputs before the
+  events of the same batch, so page views sent with an opt-out are not decided. An update
+  on another partition than its visitor's (keyed by user id, or by a producer with another
+  partitioner) is re-keyed to the internal topic, on the visitor's partition
+  (:func:`~pipeline.topics.partitioning.partition_for`).
 
-Between batches it expires the rewards that fell due (a timer index of the visitors'
-deadlines) and deletes expired visitor states (session TTL, a chunked sweep that also
-expires rewards the index lost in a restart); it swaps in the learner's newest model
-snapshot when :class:`~topologies.model_feed.ModelFeed` has one. The worker learns
+Between batches it fires the detector timers that fell due (a dwell on Shipping & Returns,
+a dead-click window: a per-partition index of due times, asked on every turn of the loop,
+the engine deciding at each due time as for an event), expires the rewards that fell due
+(a timer index of the visitors' deadlines) and deletes expired visitor states (session
+TTL, a chunked sweep that also expires rewards the index lost in a restart and rebuilds
+the timer index of a partition as soon as it is assigned); it takes the learner's newest
+model snapshot when :class:`~topologies.model_feed.ModelFeed` has one. A partition moves to a
+newer model only at a commit, whose offset metadata names the snapshot it decides with
+from then on; a new owner redoes the partition's uncommitted records with that snapshot
+(:mod:`pipeline.learning.pins`), so a redone decision is the one made before. The worker learns
 nothing itself: rewards and labels go to ``personalization.learning`` for the learner
 service. Outputs are produced without waiting. Its commit (called by the loop):
 
@@ -31,7 +43,7 @@ RocksDB stores per partition with compacted changelogs (:mod:`topologies.loop`).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,8 +52,18 @@ import structlog
 from pipeline.engine import Engine, VisitorState
 from pipeline.engine.cache import StateCache
 from pipeline.engine.deadlines import Deadlines
-from pipeline.engine.routing import LATE, Output, event_outputs, learning_outputs
-from pipeline.profiles import decode_view, decode_visitor_message, visitor_side_change
+from pipeline.engine.event_clock import EventClock
+from pipeline.engine.routing import LATE, Output, event_outputs, learning_outputs, timer_outputs
+from pipeline.learning import Model, ModelPins, ModelRef
+from pipeline.profiles import (
+    ProfileView,
+    VisitorMessage,
+    decode_view,
+    decode_visitor_message,
+    encode_visitor_message,
+    privacy_message,
+    visitor_side_change,
+)
 from pipeline.serde import (
     Admitted,
     Codec,
@@ -53,12 +75,13 @@ from pipeline.serde import (
     SerdeError,
 )
 from pipeline.settings import Settings
-from pipeline.topics import EVENTS, OUTCOMES
+from pipeline.topics import ACTIONS, EVENTS, OUTCOMES, PROFILES
+from pipeline.topics.partitioning import partition_for
 from topologies.loop.loop import Record
 from topologies.loop.outputs import Outputs
 from topologies.loop.tables import Tables
 from topologies.loop.timers import Interval
-from topologies.model_feed import ModelFeed
+from topologies.model_feed import ModelFeed, Snapshot
 
 __all__ = ["VIEWS", "VISITORS", "VISITOR_PROFILES", "DecisionPath", "PathOptions"]
 
@@ -86,6 +109,8 @@ class PathOptions:
     sweep_chunk: int = 200
     #: Visitors whose reward fell due handled per turn of the loop, at most.
     expire_chunk: int = 200
+    #: Visitors whose detector timer fell due handled per turn of the loop, at most.
+    timer_chunk: int = 200
 
 
 class DecisionPath:
@@ -110,20 +135,86 @@ class DecisionPath:
         self.gates = {
             settings.topic(EVENTS): MessageGate(codec, ("ClickEvent",), rules, worker=group),
             settings.topic(OUTCOMES): MessageGate(codec, ("Outcome",), rules, worker=group),
+            settings.topic(PROFILES): MessageGate(codec, ("ProfileUpdate",), rules,
+                                                  worker=group),
         }
         self._apply = {settings.topic(EVENTS): self._apply_event,
                        settings.topic(OUTCOMES): self._apply_outcome,
-                       settings.topic(VISITOR_PROFILES): self._apply_visitor_profile}
+                       settings.topic(VISITOR_PROFILES): self._apply_visitor_profile,
+                       settings.topic(PROFILES): self._apply_profile_update}
         #: Per partition: when its visitors' pending rewards fall due (event time), and
         #: the newest event time applied (the reward wait is in event time, per partition:
         #: a partition that lags is not expired by one that is ahead).
         self.deadlines: dict[int, Deadlines[bytes]] = {}
-        self.watermarks: dict[int, int] = {}
+        #: Per partition: event time now (its newest event time, moved on by the wall clock)
+        #: and when its visitors' detector timers fall due (event time).
+        self.event_clock = EventClock()
+        self.timers: dict[int, Deadlines[bytes]] = {}
         self._sweep = Interval(self.options.sweep_every_s / max(settings.partitions, 1))
         self._sweep_next = 0
+        #: Partitions assigned and not swept since: swept first (their timers are found).
+        self._unswept: set[int] = set()
+        self._sweep_partition = 0
         #: Where the sweep of the current partition goes on (None: between passes).
         self._sweep_after: bytes | None = None
         self.applied = 0
+        #: The model each partition decides with (moved at commits, named in their marks).
+        self.pins: ModelPins[Model] = ModelPins()
+        self.pins.offer(ModelRef(engine.model.version, -1), engine.model)
+        self._oldest_in_use = -1
+
+    # -- models ---------------------------------------------------------------------------
+
+    def offer_model(self, snapshot: Snapshot) -> None:
+        """A newer snapshot: each partition decides with it from its next commit on."""
+        self.pins.offer(snapshot.ref, snapshot.model)
+        log.info("model snapshot received", version=snapshot.ref.version)
+
+    def resume(self, partition: int, mark: str, end_offset: int) -> str | None:
+        """The partition is ours: redo what its last owner did not commit with the model
+        that owner used (the snapshot the last commit's mark names); a partition without a
+        mark gets the newest's (returned: the loop commits it before any record)."""
+        ref = ModelRef.from_mark(mark)
+        model = self._model_at(ref) if ref is not None else None
+        if ref is not None and model is None:
+            log.warning("the snapshot a partition's last commit names is gone: its redo "
+                        "decides with the newest (a redone decision may differ)",
+                        partition=partition, version=ref.version)
+        return self.pins.resume(partition, ref, model, end_offset)
+
+    def marks(self, positions: Mapping[int, int]) -> Mapping[int, str]:
+        """The commit's marks: the snapshot each committed partition uses from then on."""
+        return self.pins.marks(positions)
+
+    def committed(self, partitions: Iterable[int]) -> None:
+        """The commit with the marks is in: partitions move to their marked snapshot."""
+        self.pins.committed(partitions)
+        versions = [ref.version for ref in self.pins.in_use().values()]
+        oldest = min(versions) if versions else -1
+        if oldest > self._oldest_in_use:
+            # Every partition of this worker decides with this version or a newer one.
+            log.info("model snapshot in use", version=oldest, partitions=len(versions))
+        self._oldest_in_use = oldest
+
+    def _model_at(self, ref: ModelRef) -> Model | None:
+        live = self.pins.live
+        if live is not None and live[0] == ref:
+            return live[1]
+        for used_ref, model in self._models_in_use():
+            if used_ref == ref:
+                return model
+        if ref.offset < 0:  # the untrained model every worker starts from
+            return Model.new(self.engine.options) if ref.version == 0 else None
+        return self.models.fetch(ref) if self.models is not None else None
+
+    def _models_in_use(self) -> list[tuple[ModelRef, Model]]:
+        return [(ref, model) for partition, ref in self.pins.in_use().items()
+                if (model := self.pins.model_for(partition)) is not None]
+
+    def _decide_with(self, partition: int) -> None:
+        model = self.pins.model_for(partition)
+        if model is not None and self.engine.model is not model:
+            self.engine.use(model)
 
     # -- partitions -----------------------------------------------------------------------
 
@@ -131,6 +222,7 @@ class DecisionPath:
         """Open and catch up the stores; the folders of partitions no longer ours go (the
         range assignor's assignment is whole)."""
         self.tables.assign(partitions)
+        self._unswept |= set(partitions)  # the next sweeps rebuild their timer index
         pruned = self.tables.prune()
         if pruned:
             log.info("stores of partitions no longer assigned deleted", partitions=pruned)
@@ -138,18 +230,25 @@ class DecisionPath:
     def revoked(self, partitions: list[int]) -> None:
         """Close the stores of ``partitions`` (the loop committed everything before)."""
         self.tables.revoke(partitions)
+        self.pins.forget(partitions)
         self.cache.clear()
         self.deadlines.clear()  # the sweep finds the rewards due of what stays ours
-        self.watermarks.clear()
+        for partition in partitions:  # a revoked partition's timers go with it
+            self.timers.pop(partition, None)
+        self.event_clock.forget(partitions)
+        self._unswept -= set(partitions)
         self._sweep_after = None  # the partition being swept may be gone: start afresh
 
     def lost(self) -> None:
         """Drop everything since the last commit."""
         self.tables.drop_uncommitted()
         self.tables.close()
+        self.pins.forget(list(self.pins.in_use()))
         self.cache.clear()
         self.deadlines.clear()
-        self.watermarks.clear()
+        self.timers.clear()
+        self.event_clock.forget()
+        self._unswept.clear()
         self._sweep_after = None
 
     # -- records --------------------------------------------------------------------------
@@ -188,8 +287,11 @@ class DecisionPath:
             if out.topic == LATE:
                 self._reject(message, LateEvent(str(out.record["reason"])))
             else:
-                self.outputs.send(self.settings.topic(out.topic), out.key.encode(),
-                                  self.codec.encode(out.schema, dict(out.record)))
+                self._send([out])
+
+    def _view(self, partition: int, key: bytes) -> ProfileView | None:
+        _, view_bytes = self.tables.get(VIEWS, partition, key)
+        return decode_view(view_bytes) if view_bytes is not None else None
 
     def visitor(self, partition: int, key: bytes) -> VisitorState | None:
         """The visitor's latest state: staged, cached, or stored."""
@@ -212,15 +314,23 @@ class DecisionPath:
             due = state.next_deadline_ms()
             if due is not None:
                 self.deadlines.setdefault(partition, Deadlines()).add(key, due)
+            self._remember_timer(partition, key, state)
+
+    def _remember_timer(self, partition: int, key: bytes, state: VisitorState) -> None:
+        due = self.engine.timer_due_ms(state)
+        if due is not None:
+            self.timers.setdefault(partition, Deadlines()).add(key, due)
 
     def _advance(self, partition: int, event_time_ms: int) -> None:
-        if event_time_ms > self.watermarks.get(partition, -1):
-            self.watermarks[partition] = event_time_ms
+        self.event_clock.advance(partition, event_time_ms, self._now_ms())
 
-    def _write_learning(self, learning: list[dict[str, Any]]) -> None:
-        for out in learning_outputs(learning):
+    def _send(self, outputs: list[Output]) -> None:
+        for out in outputs:
             self.outputs.send(self.settings.topic(out.topic), out.key.encode(),
                               self.codec.encode(out.schema, dict(out.record)))
+
+    def _write_learning(self, learning: list[dict[str, Any]]) -> None:
+        self._send(learning_outputs(learning))
 
     def _apply_event(self, message: Record) -> None:
         record = self._admitted(message)
@@ -233,9 +343,8 @@ class DecisionPath:
             state = self.visitor(partition, key)
             if state is not None and offset <= state.source_offset:
                 return  # delivered again after a crash and already in the stored state
-            _, view_bytes = self.tables.get(VIEWS, partition, key)
-            view = decode_view(view_bytes) if view_bytes is not None else None
-            result = self.engine.on_event(state, record, view)
+            self._decide_with(partition)
+            result = self.engine.on_event(state, record, self._view(partition, key))
         except Exception as exc:  # a bug must cost one event, not the worker
             self.cache.forget(key)  # the state object may be half-updated
             log.exception("event failed", event_id=record.get("event_id"))
@@ -244,6 +353,8 @@ class DecisionPath:
         if not result.duplicate and result.late_reason is None:
             if result.state is not None:
                 result.state.source_offset = offset
+            self.stage_visitor(partition, key, result.state)
+        elif result.timers:  # timers fired before the event: their changes are kept
             self.stage_visitor(partition, key, result.state)
         self._write(event_outputs(result, record), message)
 
@@ -255,7 +366,9 @@ class DecisionPath:
         partition = message.partition
         self._advance(partition, int(record["event_time"]))
         try:
-            result = self.engine.on_outcome(self.visitor(partition, key), record)
+            self._decide_with(partition)  # a timer due before the outcome decides first
+            result = self.engine.on_outcome(self.visitor(partition, key), record,
+                                            self._view(partition, key))
         except Exception as exc:
             self.cache.forget(key)
             log.exception("outcome failed", decision_id=record.get("decision_id"))
@@ -263,6 +376,8 @@ class DecisionPath:
             return
         if result.state is not None:
             self.stage_visitor(partition, key, result.state)
+        for fired in result.timers:
+            self._send(timer_outputs(fired, key.decode()))
         self._write_learning(result.learning)
 
     def _apply_visitor_profile(self, message: Record) -> None:
@@ -274,40 +389,108 @@ class DecisionPath:
         except ValueError as exc:
             log.warning("visitor profile message skipped", error=str(exc))
             return
-        key, partition = change_of.visitor_id.encode(), message.partition
-        change = visitor_side_change(change_of)
+        self.apply_visitor_message(message.partition, change_of)
+
+    def _apply_profile_update(self, message: Record) -> None:
+        if message.value is None:
+            return  # the profile side's erasure tombstone on the compacted topic
+        record = self._admitted(message)
+        if record is None:
+            return
+        try:
+            change_of = privacy_message(record)
+        except ValueError as exc:
+            self._reject(message, ProcessingError(str(exc)))
+            return
+        if change_of is None:
+            return  # identity and traits reach the visitor through the profile side
+        key = change_of.visitor_id.encode()
+        home = partition_for(key, self.settings.partitions)
+        if home == message.partition:
+            self.apply_visitor_message(home, change_of)
+        else:  # the visitor lives on another partition (maybe another worker): send it there
+            self.outputs.send(self.settings.topic(VISITOR_PROFILES), key,
+                              encode_visitor_message(change_of), partition=home)
+
+    def apply_visitor_message(self, partition: int, change_of: VisitorMessage) -> None:
+        """Apply a view, consent answer or erasure to the visitor's stored view and state; an
+        erased or opted-out visitor's behavioural state is deleted and a tombstone on the
+        actions topic makes delivery drop its decisions at once."""
+        key = change_of.visitor_id.encode()
+        _, stored_bytes = self.tables.get(VIEWS, partition, key)
+        stored = decode_view(stored_bytes) if stored_bytes is not None else None
+        change = visitor_side_change(change_of, stored)
         self.tables.stage(VIEWS, partition, key, change.view)
         if not change.keep_behaviour:
             self.stage_visitor(partition, key, None)
+            if change_of.erase or stored is None or stored.personalization_allowed:
+                self.outputs.send(self.settings.topic(ACTIONS), key, None)
 
     # -- timers ---------------------------------------------------------------------------
 
     def tick(self, now: float) -> None:
-        """Swap in a newer model; expire the rewards due; delete expired visitor states
+        """Take a newer model snapshot; fire the detector timers due; expire the rewards due;
+        delete expired visitor states
         (session TTL): one partition per share of the sweep interval, a chunk of its states
         per turn of the loop, so that a sweep never holds the event path for more than a
         chunk's decoding."""
         self.outputs.poll()  # serve delivery reports as they come, not all at the commit
         if self.models is not None:
-            model = self.models.take()
-            if model is not None:
-                self.engine.use(model)
-                log.info("model snapshot in use", version=model.version)
+            snapshot = self.models.take()
+            if snapshot is not None:
+                self.offer_model(snapshot)
         # The reward wait is in event time: due when the partition's events have passed it
         # (live, that is the wall clock; a backfill of old events expires as it goes).
+        self.fire_timers()
         self.expire_due()
         owned = sorted(self.tables.partitions)
         if not owned:
             return
         if self._sweep_after is None:  # between passes: start the next one when due
-            if not self._sweep.due(now):
+            unswept = sorted(self._unswept & set(owned))
+            if unswept:  # just assigned: find its timers now, not a sweep interval later
+                self._sweep_partition = unswept[0]
+            elif self._sweep.due(now):
+                self._sweep_partition = owned[self._sweep_next % len(owned)]
+                self._sweep_next += 1
+            else:
                 return
+            self._unswept.discard(self._sweep_partition)
             self._sweep_after = b""
-        partition = owned[self._sweep_next % len(owned)]
-        done = self.sweep_some(partition, self._now_ms())
+        done = self.sweep_some(self._sweep_partition, self._now_ms())
         if done:
             self._sweep_after = None
-            self._sweep_next += 1
+
+    def fire_timers(self) -> int:
+        """Fire the detector timers due at their partition's event time now (each at its due
+        time, decided as for an event); how many visitors were looked at (at most
+        ``timer_chunk``). The wall clock only says when to ask."""
+        looked, wall = 0, self._now_ms()
+        for partition in sorted(self.tables.partitions):
+            timers = self.timers.get(partition)
+            if not timers:
+                continue
+            now_ms = self.event_clock.now_ms(partition, wall)
+            for key in timers.pop_due(now_ms, self.options.timer_chunk - looked):
+                looked += 1
+                state = self.visitor(partition, key)
+                if state is None:
+                    continue  # deleted since (erased, expired)
+                try:
+                    self._decide_with(partition)  # the partition's model, as for its events
+                    fired = self.engine.on_timers(state, now_ms, self._view(partition, key))
+                except Exception:  # a bug must cost one visitor's timer, not the worker
+                    self.cache.forget(key)  # the state object may be half-updated
+                    log.exception("timer failed", partition=partition)
+                    continue
+                if fired:
+                    self.stage_visitor(partition, key, state)
+                    visitor = key.decode()
+                    for result in fired:
+                        self._send(timer_outputs(result, visitor))
+            if looked >= self.options.timer_chunk:
+                break
+        return looked
 
     def expire_due(self) -> int:
         """The default reward for visitors' decisions whose wait passed at their partition's
@@ -315,7 +498,7 @@ class DecisionPath:
         looked = 0
         for partition in sorted(self.tables.partitions):
             deadlines = self.deadlines.get(partition)
-            now_ms = self.watermarks.get(partition)
+            now_ms = self.event_clock.watermark(partition)
             if deadlines is None or now_ms is None:
                 continue
             for key in deadlines.pop_due(now_ms, self.options.expire_chunk - looked):
@@ -347,11 +530,14 @@ class DecisionPath:
                         state = None  # unreadable (an older format): delete it
             else:
                 state = value
-            swept = self.engine.sweep(state, now_ms, self.watermarks.get(partition, -1))
+            watermark = self.event_clock.watermark(partition)
+            swept = self.engine.sweep(state, now_ms, -1 if watermark is None else watermark)
             if swept.delete:
                 expired.append(key)
             elif swept.changed and state is not None:
                 self.stage_visitor(partition, key, state)
+            elif state is not None:
+                self._remember_timer(partition, key, state)  # rebuilds the index
             self._write_learning(swept.learning)
         for key in expired:
             self.stage_visitor(partition, key, None)

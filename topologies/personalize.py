@@ -4,7 +4,8 @@ What runs (see README "Architecture"):
 
 - this process: :class:`~topologies.loop.loop.ConsumerLoop` driving
   :class:`~topologies.decision_path.DecisionPath` over ``clickstream.events``,
-  ``personalization.outcomes`` and ``rtp.internal.visitor-profiles``, with RocksDB
+  ``personalization.outcomes``, ``rtp.internal.visitor-profiles`` and ``profiles.updates``
+  (consent and erasure, applied first in a batch), with RocksDB
   stores ``visitors`` and ``visitor-profiles`` recovered from their compacted changelogs
   ``<group>-<table>-changelog``, deciding with the newest snapshot on
   ``personalization.models`` (:class:`~topologies.model_feed.ModelFeed`);
@@ -30,7 +31,7 @@ import structlog
 from pipeline.engine import Engine, EngineOptions
 from pipeline.engine.routing import CONVERSIONS
 from pipeline.settings import Settings
-from pipeline.topics import EVENTS, MODELS, OUTCOMES
+from pipeline.topics import EVENTS, MODELS, OUTCOMES, PROFILES
 from pipeline.topics.admin import apply_topics, describe_topics
 from pipeline.topics.definitions import TopicSpec, topic_specs
 from topologies.decision_path import VIEWS, VISITOR_PROFILES, VISITORS, DecisionPath, PathOptions
@@ -45,7 +46,8 @@ __all__ = ["TABLES", "Worker", "WorkerError", "WorkerOptions", "internal_topics"
 log = structlog.get_logger(__name__)
 
 TABLES = (VISITORS, VIEWS)
-_WEEK_MS = 7 * 24 * 3600 * 1000
+_DAY_MS = 24 * 3600 * 1000
+_WEEK_MS = 7 * _DAY_MS
 
 
 @dataclass(frozen=True)
@@ -90,8 +92,12 @@ def internal_topics(settings: Settings, group: str) -> list[TopicSpec]:
     specs = [
         TopicSpec(settings.topic(VISITOR_PROFILES), settings.partitions, settings.replication,
                   "visitor id", "", delete, "profile views for the decision path"),
+        # Kept as long as the decision log: the experiment report attributes these
+        # purchases to logged decisions (pipeline.replay.attribution).
         TopicSpec(settings.topic(CONVERSIONS), settings.partitions, settings.replication,
-                  "person", "ClickEvent", delete, "purchases re-keyed by person"),
+                  "person", "ClickEvent",
+                  {"cleanup.policy": "delete", "retention.ms": str(30 * _DAY_MS)},
+                  "purchases re-keyed by person"),
     ]
     compact = {"cleanup.policy": "compact",
                "delete.retention.ms": str(TOMBSTONE_RETENTION_MS),
@@ -127,9 +133,13 @@ class Worker:
                                  self.outputs, self.models,
                                  PathOptions(sweep_every_s=self.options.sweep_every_seconds),
                                  clock=clock)
-        inputs = [settings.topic(name) for name in (EVENTS, OUTCOMES, VISITOR_PROFILES)]
+        inputs = [settings.topic(name) for name in (EVENTS, OUTCOMES, VISITOR_PROFILES,
+                                                     PROFILES)]
+        # Consent and erasure first: an opt-out fetched with page views stops their decisions.
         self.loop = ConsumerLoop(settings.bootstrap, self.group, inputs, self.path,
-                                 self.options.commit_every_seconds, self.options.consumer)
+                                 self.options.commit_every_seconds, self.options.consumer,
+                                 first=(settings.topic(PROFILES), settings.topic(VISITOR_PROFILES)),
+                                 marks=self.path)
 
     def _check_copartitioned(self) -> None:
         """Refuse to start when the inputs and changelogs differ in partition count: a
@@ -144,6 +154,10 @@ class Worker:
         if len(set(found.values())) != 1:
             raise WorkerError("the worker's inputs and changelogs must have one partition count "
                               f"(they are co-partitioned by visitor): {found}")
+        if set(found.values()) != {self.settings.partitions}:
+            # Consent and erasure are routed to partition_for(visitor, RTP_PARTITIONS).
+            raise WorkerError(f"RTP_PARTITIONS={self.settings.partitions} but the worker's "
+                              f"topics have {found[self.loop.topics[0]]} partitions")
 
     def run(self) -> int:
         """Create missing topics (declared and internal; drift is logged), check that the
@@ -156,10 +170,9 @@ class Worker:
         for drift in report.drift:
             log.warning("topic drift", drift=str(drift))
         self._check_copartitioned()
-        model = self.models.start()
-        if model is not None:
-            self.engine.use(model)
-        log.info("model", version=self.engine.model.version)
+        snapshot = self.models.start()
+        if snapshot is not None:
+            self.path.offer_model(snapshot)
 
         def stop(signum: int, _: Any) -> None:
             log.info("stopping", signal=signal.Signals(signum).name)

@@ -9,7 +9,11 @@ Two agents, low volume, where Faust's tables, changelogs and timers fit:
   path) → purchase history across devices → views again.
 
 The ``profiles`` table is RocksDB (rocksdict) recovered from its changelog by Faust.
-Every consumed update passes the dead-letter gate first.
+Every consumed update passes the dead-letter gate first. Faust keeps a table entry on the
+partition of the record that wrote it, so an update must be on its key's partition
+(:func:`~pipeline.topics.partitioning.partition_for`, the Java client's murmur2): one that
+is not (a producer left at librdkafka's default partitioner) is moved there before it is
+applied; everything this side produces names its partition itself.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from pipeline.profiles.state import ProfileState
 from pipeline.serde import Admitted, Codec, MeaningRules, MessageGate, ProcessingError, SerdeError
 from pipeline.settings import Settings
 from pipeline.topics import PROFILES
+from pipeline.topics.partitioning import partition_for
 from topologies.decision_path import VISITOR_PROFILES
 
 __all__ = ["ProfileOptions", "build_profile_app", "profile_app_id"]
@@ -90,6 +95,7 @@ def build_profile_app(settings: Settings, group: str, options: ProfileOptions | 
         producer_linger_ms=5,
     )
     codec = Codec.default()
+    partitions = settings.partitions
     raw: dict[str, Any] = {"key_type": bytes, "value_type": bytes,
                            "key_serializer": "raw", "value_serializer": "raw"}
     profiles = app.topic(settings.topic(PROFILES), partitions=settings.partitions, **raw)
@@ -124,8 +130,29 @@ def build_profile_app(settings: Settings, group: str, options: ProfileOptions | 
 
     async def fan_out(messages: list[Any]) -> None:
         for message in messages:
-            await visitor_profiles.send(key=message.visitor_id.encode(),
-                                        value=encode_visitor_message(message))
+            key = message.visitor_id.encode()
+            await visitor_profiles.send(key=key, value=encode_visitor_message(message),
+                                        partition=partition_for(key, partitions))
+
+    async def rerouted(event: EventT, update: dict[str, Any]) -> bool:
+        """An update on another partition than its person's (a producer with another
+        partitioner than murmur2, e.g. librdkafka's default): the person's profile lives on
+        partition_for(key), so the update is sent there (and its copy here tombstoned on the
+        compacted topic); True when it was."""
+        try:
+            key = profile_key(update).encode()
+        except ValueError:
+            return False  # apply_profile_update dead-letters it with the reason
+        home = partition_for(key, partitions)
+        here = event.message.partition
+        if here == home:
+            return False
+        await profiles.send(key=key, value=event.value, partition=home)
+        if event.key == key:
+            await profiles.send(key=key, value=None, partition=here)
+        log.info("profile update moved to its key's partition", partition=here, to=home,
+                 update_id=update.get("update_id"))
+        return True
 
     @app.agent(profiles)
     async def on_profiles(stream: faust.StreamT[bytes]) -> None:
@@ -134,6 +161,8 @@ def build_profile_app(settings: Settings, group: str, options: ProfileOptions | 
                 continue  # our own erasure tombstone on the compacted topic
             update = await dead_letter(event)
             if update is None:
+                continue
+            if await rerouted(event, update):
                 continue
             try:
                 key = profile_key(update).encode()
@@ -155,7 +184,8 @@ def build_profile_app(settings: Settings, group: str, options: ProfileOptions | 
             for gone in (*effect.absorbed_keys, *effect.erase_keys):
                 people.pop(gone.encode(), None)
             for erased in effect.erase_keys:  # tombstones on the compacted topic
-                await profiles.send(key=erased.encode(), value=None)
+                await profiles.send(key=erased.encode(), value=None,
+                                    partition=partition_for(erased.encode(), partitions))
             await fan_out(messages_for_effect(effect, profile_options))
 
     @app.agent(conversions)

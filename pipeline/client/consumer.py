@@ -75,6 +75,8 @@ class RecordConsumer:
                 if err.code() != KafkaError._PARTITION_EOF:
                     self.gate.counts[(msg.topic() or "?", "consumer_error")] += 1
                 continue
+            if msg.value() is None:
+                continue  # a tombstone (an erased visitor on the actions topic): not bad input
             topic, partition, offset = msg.topic() or "", msg.partition() or 0, msg.offset() or 0
             result = self.gate.admit(msg.value(), key=msg.key(), topic=topic, partition=partition,
                                      offset=offset, now_ms=int(self._clock() * 1000))

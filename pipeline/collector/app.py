@@ -14,6 +14,10 @@ Routes
     chosen here, or for the same visitor when the request carries a token this
     service signed (renewal, up to 30 days after its expiry). The delivery service
     serves decisions only to the holder of a visitor's token.
+``POST /v1/privacy/erasure`` (``Authorization: Bearer <admin token>``)
+    ``{"userId": …, "anonymousId": …}`` -> 202 ``{"success": true, "erasure": id}``: an
+    erasure ProfileUpdate for the person (:mod:`pipeline.collector.erasure`); refused (403)
+    while no admin token is set.
 ``GET /healthz``, ``/readyz``, ``/metrics``
     Alive; ready; Prometheus text (with ``Authorization: Bearer <metrics_token>``;
     refused while no metrics token is set).
@@ -38,6 +42,7 @@ import structlog
 from aiohttp import web
 from confluent_kafka import KafkaException
 
+from pipeline.collector.erasure import erasure_update
 from pipeline.collector.errors import BadPayload, CollectorError, RateLimited
 from pipeline.collector.ingest import Accepted, Ingestor, parse_json
 from pipeline.collector.metrics import CollectorMetrics
@@ -46,7 +51,12 @@ from pipeline.web.cors import CorsPolicy, install_cors
 from pipeline.web.metrics import CONTENT_TYPE, render
 from pipeline.web.request_metrics import request_metrics_middleware
 from pipeline.web.untrusted import path_guard, read_body, refusal_closes
-from pipeline.web.visitor_token import BadToken, VisitorTokens, check_metrics_token
+from pipeline.web.visitor_token import (
+    BadToken,
+    VisitorTokens,
+    check_bearer,
+    check_metrics_token,
+)
 
 __all__ = ["STATE", "CollectorState", "MessageSink", "build_app"]
 
@@ -186,6 +196,26 @@ async def _visitor(request: web.Request) -> web.Response:
                              headers={"Cache-Control": "no-store"})
 
 
+async def _erasure(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    check_bearer(state.ingestor.options.admin_token, request.headers.get("Authorization"),
+                 "/v1/privacy/erasure", "RTP_COLLECTOR_ADMIN_TOKEN")
+    body = await read_body(request, state.ingestor.options.body_timeout_s)
+    update_id = f"erase-{uuid.uuid4()}"
+    updates = erasure_update(parse_json(body), now_ms=state.ingestor.now_ms(),
+                             update_id=update_id, codec=state.ingestor.codec,
+                             pseudonyms=state.ingestor.pseudonyms)
+    try:
+        for out in updates:
+            state.sink.produce_raw(state.topic(out.topic), out.value, out.key)
+    except (KafkaException, BufferError) as exc:
+        log.warning("collector could not produce an erasure", error=str(exc))
+        return _refusal(503, "the erasure cannot be produced right now; retry later")
+    state.metrics.messages.labels(result="produced", record="Erasure").inc()
+    log.info("erasure requested", update_id=update_id)  # never the ids themselves
+    return web.json_response({"success": True, "erasure": update_id}, status=202)
+
+
 async def _healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
@@ -233,6 +263,7 @@ def build_app(state: CollectorState) -> web.Application:
     app.router.add_post("/v1/t", _native)
     if state.tokens is not None:
         app.router.add_post("/v1/visitor", _visitor)
+    app.router.add_post("/v1/privacy/erasure", _erasure)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _healthz)
     app.router.add_get("/metrics", _metrics)

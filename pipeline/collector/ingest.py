@@ -38,6 +38,7 @@ from pipeline.collector.native import map_native
 from pipeline.collector.options import CollectorOptions
 from pipeline.collector.records import MappedRecord
 from pipeline.collector.segment import map_segment_batch, map_segment_message
+from pipeline.profiles.pseudonym import Pseudonyms
 from pipeline.serde import Codec, InvalidEvent, MeaningRules, check_meaning
 from pipeline.topics import EVENTS, PROFILES
 from pipeline.web.untrusted import bad_string
@@ -123,8 +124,11 @@ class Ingestor:
     def __init__(self, options: CollectorOptions, codec: Codec,
                  rules: MeaningRules | None = None, *,
                  wall: Callable[[], float] = time.time,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 pseudonyms: Pseudonyms | None = None) -> None:
         self.options = options
+        #: Replace user ids by keyed pseudonyms before producing (None: as sent).
+        self.pseudonyms = pseudonyms
         self.codec = codec
         self.rules = rules or MeaningRules()
         self.keys = WriteKeys(options.write_keys, options.require_auth)
@@ -136,7 +140,8 @@ class Ingestor:
         self._wall = wall
         self._monotonic = monotonic
 
-    def _now_ms(self) -> int:
+    def now_ms(self) -> int:
+        """The wall clock, epoch ms (the event time of what the collector itself issues)."""
         return int(self._wall() * 1000)
 
     def segment(self, call: str | None, body: bytes, authorization: str | None) -> Accepted:
@@ -145,7 +150,7 @@ class Ingestor:
             self.keys.check(authorization, None)
         payload = parse_json(body)
         key = self.keys.check(authorization, payload)
-        now = self._now_ms()
+        now = self.now_ms()
         if call is None:
             records, ignored = map_segment_batch(payload, received_ms=now,
                                                  sector=self.options.sector,
@@ -162,7 +167,7 @@ class Ingestor:
             self.keys.check(authorization, None)
         payload = parse_json(body)
         key = self.keys.check(authorization, payload)
-        now = self._now_ms()
+        now = self.now_ms()
         records = map_native(payload, received_ms=now, sector=self.options.sector,
                              max_batch=self.options.max_batch)
         return self._admit(key, records, 0, now)
@@ -171,6 +176,9 @@ class Ingestor:
                now_ms: int) -> Accepted:
         for i, mapped in enumerate(records):
             minimise(mapped.name, mapped.record, self.options.allowed_traits)
+            user_id = mapped.record.get("user_id")
+            if self.pseudonyms is not None and isinstance(user_id, str) and user_id:
+                mapped.record["user_id"] = self.pseudonyms.of(user_id)
             try:
                 self.codec.validate(mapped.name, mapped.record)
                 check_meaning(mapped.name, mapped.record, now_ms, self.rules)

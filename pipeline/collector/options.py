@@ -63,6 +63,10 @@ class CollectorOptions:
     metrics_token
         ``/metrics`` answers only with ``Authorization: Bearer <metrics_token>``; empty
         (the default): ``/metrics`` is refused.
+    admin_token
+        ``POST /v1/privacy/erasure`` answers only with ``Authorization: Bearer
+        <admin_token>`` (``RTP_COLLECTOR_ADMIN_TOKEN``); empty (the default): refused (403).
+        An operator's secret, never the write key (which browsers carry).
     idle_timeout_s
         Header and keep-alive timeout: a connection without a complete request head this
         long after it connected or after its last answer is closed.
@@ -96,6 +100,7 @@ class CollectorOptions:
     idle_timeout_s: float = 15.0
     body_timeout_s: float = 10.0
     metrics_token: str = ""
+    admin_token: str = ""
     allowed_traits: frozenset[str] = ALLOWED_TRAITS
 
     def __post_init__(self) -> None:

@@ -20,6 +20,7 @@ from pipeline.collector.app import CollectorState, MessageSink, build_app
 from pipeline.collector.ingest import Ingestor
 from pipeline.collector.metrics import CollectorMetrics
 from pipeline.collector.options import CollectorOptions
+from pipeline.profiles.pseudonym import pseudonyms_for
 from pipeline.serde import Codec, MeaningRules
 from pipeline.settings import Settings
 from pipeline.web.serve import ServedApp, start_app, stop_on_signals
@@ -60,7 +61,8 @@ class CollectorService:
         self.producer = EventProducer(settings, codec)
         self.ingestor = Ingestor(options, codec,
                                  MeaningRules(max_future_skew_ms=settings.max_future_skew_ms),
-                                 wall=wall)
+                                 wall=wall,
+                                 pseudonyms=pseudonyms_for(settings.pseudonym_key_list()))
         self.tokens = tokens_for(settings.token_keys(), log.warning)
         self.state = CollectorState(self.ingestor, sink if sink is not None else self.producer,
                                     settings.topic, CollectorMetrics.create(), self.tokens)

@@ -11,6 +11,7 @@ from pipeline.commands import (
     data,
     delivery,
     demo,
+    erase,
     evaluate,
     import_data,
     learner,
@@ -31,5 +32,5 @@ def register_commands(
 ) -> None:
     """Add every job subcommand to ``sub``."""
     for module in (demo, worker, ready, simulate, delivery, collector, replay, evaluate,
-                   report, import_data, data, profiles, learner, config):
+                   report, import_data, data, profiles, learner, config, erase):
         module.register(sub, add_common)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.commands.broker_session import broker_for_job
-from pipeline.processes import WebProcess, WorkerProcess
+from pipeline.processes import WebProcess, WorkerProcess, wait_caught_up
 from pipeline.settings import Settings
 from pipeline.sim.closed_loop import ClosedLoop, LoopOptions, LoopReport
 from pipeline.sim.options import SimulatorOptions
@@ -148,7 +148,7 @@ def _run_demo(settings: Settings, options: DemoOptions,
                 progress=echo)
             report = loop.run()
             # The summary as soon as the run is done (with --stay, before the wait).
-            _summarize(settings, report, logs, echo)
+            _summarize(settings, report, logs, echo, workers)
             if options.stay and web is not None:
                 echo(f"still serving {web.url}/shop/ with the worker; Ctrl-C or SIGTERM "
                      "to stop")
@@ -165,33 +165,69 @@ def _run_demo(settings: Settings, options: DemoOptions,
 
 
 def _summarize(settings: Settings, report: LoopReport, logs: Path,
-               echo: Callable[[str], None]) -> None:
-    """Print and save the run's summary, write the experiment report."""
+               echo: Callable[[str], None], workers: list[WorkerProcess] | None = None) -> None:
+    """Let the workers catch up, export the run, print and save the summary, write the
+    experiment report.
+
+    The summary's conversion line counts the visitors of the exported decision log — the
+    ones the experiment report counts — with the simulator's truth (bought or not), so the
+    two can be compared visitor for visitor: the report's conversions come from the
+    purchases the worker forwarded, attributed to those visitors' decisions.
+    """
+    from pipeline.topics import EVENTS, OUTCOMES
+
+    if workers:
+        try:  # everything sent is applied: the export holds every purchase and decision
+            wait_caught_up(workers[0], [settings.topic(EVENTS), settings.topic(OUTCOMES)])
+        except TimeoutError as exc:
+            echo(f"(the worker has not caught up: {exc}; the report may miss the last records)")
+    exported = _export(settings, logs, echo)
+    if exported is not None:
+        report.logged_visitors = _visitors_of(exported[0])
     echo("")
     echo("== rtp demo summary ==")
     echo(report.to_text())
     _write_report(report, logs / "summary.txt")
     echo(f"(summary saved to {logs / 'summary.txt'})")
-    html = _experiment_report(settings, logs, echo)
+    html = None if exported is None else _experiment_report(*exported, logs, echo)
     if html is not None:
         # Each logged decision records the run's control share: the command needs no flag.
         echo(f"experiment report: {html}  (rtp report {logs / 'decisions.jsonl'} "
-             f"{logs / 'outcomes.jsonl'})")
+             f"{logs / 'outcomes.jsonl'} --purchases {logs / 'purchases.jsonl'})")
 
 
-def _experiment_report(settings: Settings, folder: Path,
-                       echo: Callable[[str], None]) -> Path | None:
-    """Export this run's decision log and outcomes and write the HTML experiment report.
-
-    The control share is read from the log (every decision records it), as the printed
-    ``rtp report`` command does.
-    """
-    from pipeline.replay import ReplayError, build_report
-    from pipeline.replay.sources import export_topics
+def _export(settings: Settings, folder: Path,
+            echo: Callable[[str], None]) -> tuple[Path, Path, Path] | None:
+    """This run's decision log, outcomes and the purchases the worker accepted, as files."""
+    from pipeline.replay import ReplayError
+    from pipeline.replay.sources import export_purchases, export_topics
 
     try:
         log_path, outcomes_path = export_topics(settings, folder, idle_timeout_s=5.0)
-        report = build_report(log_path, outcomes_path)
+        return log_path, outcomes_path, export_purchases(settings, folder, idle_timeout_s=5.0)
+    except (ReplayError, OSError) as exc:  # the demo's own summary is printed anyway
+        echo(f"no export of the run: {exc}")
+        return None
+
+
+def _visitors_of(log_path: Path) -> set[str]:
+    from pipeline.replay.logfile import iter_records
+
+    return {str(log["decision"]["visitor_id"]) for log in iter_records(log_path, "DecisionLog")}
+
+
+def _experiment_report(log_path: Path, outcomes_path: Path, purchases_path: Path,
+                       folder: Path, echo: Callable[[str], None]) -> Path | None:
+    """Write the HTML experiment report of the exported run.
+
+    The control share is read from the log (every decision records it), as the printed
+    ``rtp report`` command does; conversions are the purchases the worker accepted,
+    attributed to the visitors' decisions of either arm.
+    """
+    from pipeline.replay import ReplayError, build_report
+
+    try:
+        report = build_report(log_path, outcomes_path, purchases_path=purchases_path)
         return report.write_html(folder / "report.html")
     except (ReplayError, OSError) as exc:  # the demo's own summary is already printed
         echo(f"no experiment report: {exc}")

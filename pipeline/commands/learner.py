@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from pipeline.commands.config_file import add_config_option, engine_options_of
 from pipeline.settings import Settings
 
 __all__ = ["register", "run"]
@@ -29,6 +30,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     parser.add_argument("--checkpoint-every", type=float, default=5.0,
                         help="seconds between restart points (default 5.0; a restart redoes "
                              "at most this much, with the same result)")
+    add_config_option(parser, "the model's setup must match the workers': give it the file "
+                              "they use")
     add_common(parser)
     parser.set_defaults(handler=lambda args, settings: run(settings, args))
 
@@ -40,6 +43,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     if args.snapshot_every_updates < 1 or args.snapshot_every <= 0 or args.checkpoint_every <= 0:
         raise SystemExit("rtp learner: --snapshot-every-updates must be >= 1 and the "
                          "intervals > 0 seconds")
-    return run_learner(settings, options=LearnerOptions(
+    engine = engine_options_of(getattr(args, "config", None), "rtp learner")
+    return run_learner(settings, engine, options=LearnerOptions(
         snapshot_every_updates=args.snapshot_every_updates,
         snapshot_every_s=args.snapshot_every, checkpoint_every_s=args.checkpoint_every))

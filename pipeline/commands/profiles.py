@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,6 +31,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     parser.add_argument("--config", type=Path, default=None, metavar="FILE",
                         help="config file (its consent mode applies here; see `rtp config "
                              "check`)")
+    parser.add_argument("--consent", choices=("opt-in", "opt-out"), default=None,
+                        help="consent mode: opt-in (no state, no decision without a consent "
+                             "record) or opt-out; wins over the config file and "
+                             "RTP_CONFIG__CONSENT__MODE (default: theirs, else opt-out)")
     add_common(parser)
     parser.set_defaults(handler=lambda args, settings: run_profiles(settings, args))
 
@@ -40,17 +43,13 @@ def run_profiles(settings: Settings, args: argparse.Namespace) -> int:
     """Build the Faust app and run it in this process."""
     import faust
 
-    from pipeline.config import ConfigError, engine_options, load_config
+    from pipeline.commands.config_file import engine_options_of
     from topologies.profiles import ProfileOptions, build_profile_app
 
     group = args.group if args.group.startswith(settings.topic_prefix) else (
         settings.topic_prefix + args.group)
     config = getattr(args, "config", None)
-    try:
-        engine = engine_options(load_config(config)) if config is not None else None
-    except ConfigError as exc:
-        print(f"rtp profiles: {exc}", file=sys.stderr)
-        return 2
+    engine = engine_options_of(config, "rtp profiles", getattr(args, "consent", None))
     app = build_profile_app(settings, group, ProfileOptions(data_dir=args.data_dir,
                                                             web_port=args.web_port),
                             engine_options=engine)

@@ -3,9 +3,9 @@
 Ready means: the worker's consumer group is stable, the member (this pod, found by
 its Kafka client id, or any member) owns partitions, and the committed offsets of its
 *input* partitions (``clickstream.events``, ``personalization.outcomes``,
-``rtp.internal.visitor-profiles``) are at most ``--max-lag`` messages behind the log
-end. Table changelogs are never counted: an idle worker that has applied everything
-is ready (:mod:`pipeline.topics.readiness`).
+``rtp.internal.visitor-profiles``, ``profiles.updates``) are at most ``--max-lag``
+messages behind the log end. Table changelogs are never counted: an idle worker that
+has applied everything is ready (:mod:`pipeline.topics.readiness`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from confluent_kafka.admin import AdminClient
 
 from pipeline.kafka_log import kafka_config
 from pipeline.settings import Settings
-from pipeline.topics import EVENTS, OUTCOMES, TopicAdminError
+from pipeline.topics import EVENTS, OUTCOMES, PROFILES, TopicAdminError
 from pipeline.topics.groups import GroupPositions
 from pipeline.topics.readiness import Readiness, owned_inputs
 
@@ -49,11 +49,12 @@ def input_topics(settings: Settings) -> list[str]:
     """The topics ``rtp worker`` consumes, under the settings' prefix.
 
     >>> input_topics(Settings(topic_prefix="p."))
-    ['p.clickstream.events', 'p.personalization.outcomes', 'p.rtp.internal.visitor-profiles']
+    ['p.clickstream.events', 'p.personalization.outcomes', 'p.rtp.internal.visitor-profiles', \
+'p.profiles.updates']
     """
     from topologies.decision_path import VISITOR_PROFILES
 
-    return [settings.topic(name) for name in (EVENTS, OUTCOMES, VISITOR_PROFILES)]
+    return [settings.topic(name) for name in (EVENTS, OUTCOMES, VISITOR_PROFILES, PROFILES)]
 
 
 def check_ready(settings: Settings, group: str, client_id: str | None,

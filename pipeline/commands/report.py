@@ -1,9 +1,12 @@
 """``rtp report``: the experiment report (personalized vs control) as a table and an HTML page.
 
-From a decision log and its outcomes (files), or ``--from-topics``: first export
-``personalization.decisions.log`` and ``personalization.outcomes`` under the
-topic prefix (optionally since a time) with
-:func:`pipeline.replay.sources.export_topics`, then report on the export.
+From a decision log, its outcomes and the purchases (files), or ``--from-topics``: first
+export ``personalization.decisions.log``, ``personalization.outcomes`` and the purchases
+the workers accepted (``rtp.internal.conversions``) under the topic prefix (optionally
+since a time) with :func:`pipeline.replay.sources.export_topics` and
+:func:`~pipeline.replay.sources.export_purchases`, then report on the export. Conversions
+are the purchases attributed to the visitors' logged decisions of either arm
+(:mod:`pipeline.replay.attribution`).
 """
 
 from __future__ import annotations
@@ -20,12 +23,18 @@ __all__ = ["register", "run_report"]
 
 _EPILOG = """\
 examples:
-  rtp report decisions.jsonl outcomes.jsonl --html report.html
+  rtp report decisions.jsonl outcomes.jsonl --purchases purchases.jsonl --html report.html
+  rtp report decisions.jsonl outcomes.jsonl --purchases clickstream.jsonl
   rtp report old-decisions.jsonl old-outcomes.jsonl --control-share 0.1
   rtp report --from-topics --since 2025-03-01T00:00:00Z --html report.html
 
 the control share comes from the log (each decision records it); a log that mixes
 shares, or was written before DecisionLog v2, needs --control-share (exit 2 otherwise)
+
+conversions: each purchase (--purchases: any ClickEvent file, only purchase events are
+read) credits its visitor's logged decisions of either arm in the --attribution-window
+minutes before it (default 30); without purchases, conversions are converted outcomes,
+which control decisions never get (the report warns)
 
 exit status: 0 done (a sample-ratio mismatch is a warning in the report), 2 unusable input
 """
@@ -57,6 +66,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                         help="configured share of visitors in control, for the sample-ratio "
                              "check (default: the share every decision recorded; needed for "
                              "logs written before DecisionLog v2; overrides the log)")
+    parser.add_argument("--purchases", type=Path, default=None, metavar="FILE",
+                        help="ClickEvents (.jsonl or .avro) whose purchase events are the "
+                             "conversions, attributed to both arms' decisions (the demo's "
+                             "purchases.jsonl, or a clickstream file)")
+    parser.add_argument("--attribution-window", type=float, default=30.0, metavar="MIN",
+                        help="a purchase credits the decisions of its visitor made this many "
+                             "minutes before it (default 30)")
     parser.add_argument("--html", type=Path, default=None, metavar="FILE",
                         help="also write the report as a self-contained HTML page")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -66,7 +82,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     parser.add_argument("--page-views", type=Path, default=None, metavar="FILE",
                         help="JSON lines {visitor_id, page_views} for the bounce rate")
     parser.add_argument("--from-topics", action="store_true",
-                        help="export the decision log and outcomes topics first")
+                        help="export the decision log, outcomes and purchases first")
     parser.add_argument("--since", default=None, metavar="TIME",
                         help="--from-topics: only records from this time (ISO 8601 or epoch ms)")
     parser.add_argument("--export-dir", type=Path, default=None, metavar="DIR",
@@ -85,12 +101,22 @@ def _fail(message: str) -> int:
 
 def run_report(args: argparse.Namespace, settings: Settings) -> int:
     """Run ``rtp report``; 0 on success, 2 with a message on unusable input."""
-    from pipeline.replay import ReplayError, ReportOptions, build_report, read_page_views
+    from pipeline.replay import (
+        AttributionOptions,
+        ReplayError,
+        ReplaySourceError,
+        ReportOptions,
+        build_report,
+        read_page_views,
+    )
     from pipeline.replay.bounds import parse_bound
-    from pipeline.replay.sources import export_topics
+    from pipeline.replay.sources import export_purchases, export_topics
 
     if args.n_boot < 1:
         return _fail("--n-boot must be >= 1")
+    if not args.attribution_window >= 0:
+        return _fail("--attribution-window must be >= 0 minutes")
+    purchases_path = args.purchases
     try:
         if args.from_topics:
             if args.log is not None or args.outcomes is not None:
@@ -106,13 +132,23 @@ def run_report(args: argparse.Namespace, settings: Settings) -> int:
             log_path, outcomes_path = export_topics(settings, folder, since_ms,
                                                     idle_timeout_s=args.idle_timeout)
             print(f"exported {log_path} and {outcomes_path}", file=sys.stderr)
+            if purchases_path is None:
+                try:
+                    purchases_path = export_purchases(settings, folder, since_ms,
+                                                      idle_timeout_s=args.idle_timeout)
+                    print(f"exported {purchases_path}", file=sys.stderr)
+                except ReplaySourceError as exc:  # no worker has run under this prefix
+                    print(f"no purchases: {exc}", file=sys.stderr)
         else:
             if args.log is None:
                 return _fail("give LOG and OUTCOMES files (or --from-topics)")
             log_path, outcomes_path = args.log, args.outcomes
         views = read_page_views(args.page_views) if args.page_views else None
+        window = AttributionOptions(window_ms=round(args.attribution_window * 60_000))
         report = build_report(log_path, outcomes_path, args.control_share,
-                              ReportOptions(n_boot=args.n_boot, seed=args.seed), views)
+                              ReportOptions(n_boot=args.n_boot, seed=args.seed,
+                                            attribution=window), views,
+                              purchases_path=purchases_path)
         html = report.write_html(args.html) if args.html is not None else None
     except ReplayError as exc:
         return _fail(str(exc))

@@ -69,6 +69,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                         help="also start the learning service (rtp learner) beside the worker: "
                              "for one-worker setups such as the demo; a deployment runs one "
                              "`rtp learner` for all its workers")
+    parser.add_argument("--consent", choices=("opt-in", "opt-out"), default=None,
+                        help="consent mode: opt-in (no state, no decision without a consent "
+                             "record) or opt-out; wins over the config file and "
+                             "RTP_CONFIG__CONSENT__MODE (default: theirs, else opt-out)")
     add_common(parser)
     parser.set_defaults(handler=lambda args, settings: run_worker(settings, args))
 
@@ -103,8 +107,7 @@ def _stop_when_gone(child: subprocess.Popen[bytes], name: str, worker: Any,
 
 def run_worker(settings: Settings, args: argparse.Namespace) -> int:
     """Build the worker and run it in this process (and the profile side beside it)."""
-    from pipeline.config import ConfigError, engine_options, load_config
-    from pipeline.engine import EngineOptions
+    from pipeline.commands.config_file import engine_options_of
     from topologies.personalize import Worker, WorkerError, WorkerOptions
 
     if args.commit_every <= 0:
@@ -112,11 +115,7 @@ def run_worker(settings: Settings, args: argparse.Namespace) -> int:
     if args.control_share is not None and not 0.0 <= args.control_share < 1.0:
         raise SystemExit("rtp worker: --control-share must be within [0, 1)")
     config = getattr(args, "config", None)
-    try:
-        engine = engine_options(load_config(config)) if config is not None else EngineOptions()
-    except ConfigError as exc:
-        print(f"rtp worker: {exc}", file=sys.stderr)
-        return 2
+    engine = engine_options_of(config, "rtp worker", getattr(args, "consent", None))
     defaults = WorkerOptions()
     options = dataclasses.replace(defaults, app_id=args.app_id, data_dir=args.data_dir,
                                   commit_every_seconds=args.commit_every,
@@ -136,9 +135,12 @@ def run_worker(settings: Settings, args: argparse.Namespace) -> int:
             settings, "profiles", "--group", worker.group,
             "--data-dir", str(options.folder(settings) / "profiles"),
             "--web-port", str(args.web_port),
-            *(["--config", str(config)] if config is not None else []))))
+            *(["--config", str(config)] if config is not None else []),
+            # The profile side computes the views that grant consent: the same mode.
+            "--consent", "opt-in" if engine.profiles.consent_required else "opt-out")))
     if args.learner:
-        children.append(("learner", _start_child(settings, "learner")))
+        children.append(("learner", _start_child(
+            settings, "learner", *(["--config", str(config)] if config is not None else []))))
     gone = threading.Event()
     for name, child in children:
         threading.Thread(target=_stop_when_gone, args=(child, name, worker, gone),

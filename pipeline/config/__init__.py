@@ -15,6 +15,7 @@ from pipeline.config.errors import ConfigError
 from pipeline.config.load import load_config, load_config_text
 from pipeline.config.objective import Objective
 from pipeline.config.schema import ConsentMode, ExperimentConfig, RtpConfig
+from pipeline.config.startup import startup_options
 
 __all__ = [
     "ConfigError",
@@ -25,4 +26,5 @@ __all__ = [
     "engine_options",
     "load_config",
     "load_config_text",
+    "startup_options",
 ]

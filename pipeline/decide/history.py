@@ -17,16 +17,13 @@ True
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from pipeline.decide.errors import HistoryDecodeError
+from pipeline.serde import compact_json
 
 __all__ = ["DecisionHistory", "DeliveredAction"]
-
-# json.dumps(body, separators=(",", ":")) builds an encoder per call; this one is made once.
-_ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 _MAX_DELIVERED = 32
 
@@ -187,7 +184,7 @@ class DecisionHistory:
             "ovd": self.last_overlay_dismissed,
             "del": [[d.decision_id, d.action_id, d.slot] for d in self.delivered],
         }
-        return _ENCODER.encode(body).encode()
+        return compact_json.dumps(body)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> DecisionHistory:
@@ -199,7 +196,7 @@ class DecisionHistory:
         pipeline.decide.errors.HistoryDecodeError: cannot decode decision history: not an object
         """
         try:
-            body = json.loads(data)
+            body = compact_json.loads(data)
             if not isinstance(body, dict):
                 raise TypeError("not an object")
             if body.get("v") != 1:

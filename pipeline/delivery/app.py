@@ -62,7 +62,7 @@ from pipeline.delivery.answers import (
     slots_of,
 )
 from pipeline.delivery.errors import BadRequest
-from pipeline.delivery.feed import FeedStatus
+from pipeline.delivery.feed import FORGET, FeedStatus
 from pipeline.delivery.metrics import DeliveryMetrics
 from pipeline.delivery.options import DeliveryOptions
 from pipeline.delivery.outcomes import parse_outcomes
@@ -143,15 +143,27 @@ class DeliveryState:
         ...                 "trigger_event_id": "e1"}])
         >>> list(state.store.current("v1", state.now_ms())), state.waits.seen("e1")
         (['hero'], True)
+
+        A tombstone on the actions topic (the worker's, for an erased or opted-out visitor)
+        arrives as ``{"visitor_id": V, FORGET: True}`` and drops what is held for V at once:
+
+        >>> state.receive([{"visitor_id": "v1", FORGET: True}])
+        >>> state.store.current("v1", state.now_ms())
+        {}
         """
         now = self.now_ms()
         for record in records:
+            if record.get(FORGET):
+                self.store.forget(str(record["visitor_id"]))
+                self.hub.close_visitor(str(record["visitor_id"]))
+                continue
             result = self.store.offer(record, now)
             self.metrics.decisions.labels(result=result.value).inc()
             if result is Offered.STORED:
                 self.hub.publish(record)
         for record in records:
-            self.waits.arrived(record)
+            if not record.get(FORGET):
+                self.waits.arrived(record)
 
     @classmethod
     def standalone(cls, options: DeliveryOptions | None = None,

@@ -17,7 +17,9 @@ horizon: each partition starts at the first offset at or after ``now - horizon``
 (``offsets_for_times``), and the end offsets at that moment are the catch-up
 targets (:class:`~pipeline.delivery.catchup.CatchUp`). Messages that do not decode
 or make no sense go through :class:`~pipeline.serde.MessageGate` to
-``<topic>.dlq`` with the reason; the feed carries on.
+``<topic>.dlq`` with the reason; the feed carries on. A tombstone (a null value keyed by
+visitor id: the worker's, when a visitor is erased or withdraws consent) is handed over
+as ``{"visitor_id": V, FORGET: True}``: the store drops the visitor at once.
 """
 
 from __future__ import annotations
@@ -42,11 +44,14 @@ from pipeline.serde import Admitted, Codec, MeaningRules, MessageGate
 from pipeline.settings import Settings
 from pipeline.topics import ACTIONS
 
-__all__ = ["ActionFeed", "FeedStatus"]
+__all__ = ["FORGET", "ActionFeed", "FeedStatus"]
 
 log = structlog.get_logger(__name__)
 
 RecordsHandler = Callable[[list[dict[str, Any]]], None]
+
+#: Marks a handed-over record that is a visitor's tombstone, not a decision.
+FORGET = "_forget"
 
 
 class _NotYet(Exception):
@@ -242,6 +247,10 @@ class ActionFeed:
                                       self.options.poll_timeout_s):
                     if msg.error() is not None:
                         errors += 1
+                        continue
+                    if msg.value() is None and msg.key():
+                        batch.append({"visitor_id": msg.key().decode(errors="replace"),
+                                      FORGET: True})
                         continue
                     result = self.gate.admit(
                         msg.value(), key=msg.key(), topic=msg.topic() or self.topic,

@@ -72,6 +72,8 @@ class StoreStats:
     not_served: int = 0
     evicted_visitors: int = 0
     purged: int = 0
+    #: Decisions dropped because their visitor was erased or withdrew consent.
+    forgotten: int = 0
 
 
 class DecisionStore:
@@ -194,6 +196,26 @@ class DecisionStore:
         if out:
             self._visitors.move_to_end(visitor_id)
         return out
+
+    def forget(self, visitor_id: str) -> int:
+        """Drop every decision held for ``visitor_id`` at once (erasure, consent withdrawn);
+        returns how many. Their ids stay remembered as seen (a replay is not served again)
+        but no longer as the visitor's, so no outcome is accepted for them any more.
+
+        >>> store = DecisionStore()
+        >>> _ = store.offer({"decision_id": "d1", "visitor_id": "v1", "slot": "hero",
+        ...                  "created_at": 0, "ttl_ms": 10, "experiment_arm": "personalized"}, 0)
+        >>> store.forget("v1"), store.current("v1", 0), store.owner("d1"), store.seen("d1")
+        (1, {}, None, True)
+        """
+        slots = self._visitors.pop(visitor_id, None)
+        if not slots:
+            return 0
+        for decision in slots.values():
+            self._seen[str(decision["decision_id"])] = None
+        self._held -= len(slots)
+        self.stats.forgotten += len(slots)
+        return len(slots)
 
     def purge(self, now_ms: int) -> int:
         """Drop decisions expired at ``now_ms``; returns how many were dropped."""

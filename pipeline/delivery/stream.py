@@ -141,6 +141,22 @@ class StreamHub:
         self.published += delivered
         return delivered
 
+    def close_visitor(self, visitor_id: str) -> int:
+        """End ``visitor_id``'s open streams at once, dropping what was still queued for
+        them (erasure, consent withdrawn); returns how many streams.
+
+        >>> hub = StreamHub()
+        >>> sub = hub.subscribe("v1"); _ = hub.publish({"visitor_id": "v1"})
+        >>> hub.close_visitor("v1"), sub.queue.get_nowait() is None, sub.queue.empty()
+        (1, True, True)
+        """
+        subs = list(self._by_visitor.get(visitor_id, ()))
+        for sub in subs:
+            while not sub.queue.empty():
+                sub.queue.get_nowait()
+            sub.queue.put_nowait(None)
+        return len(subs)
+
     def close_all(self) -> None:
         """End every open stream (shutdown)."""
         for subs in list(self._by_visitor.values()):

@@ -1,10 +1,18 @@
 """The engine: one Listen-Think-Act-Learn step per record, shared by the worker and replay."""
 
-from pipeline.engine.engine import Engine, EventResult, OutcomeResult, SweepResult
+from pipeline.engine.engine import (
+    TIMER,
+    Engine,
+    EventResult,
+    OutcomeResult,
+    SweepResult,
+    timer_trigger_id,
+)
 from pipeline.engine.options import EngineOptions
 from pipeline.engine.visitor import LabelSnapshot, VisitorState, VisitorStateError
 
 __all__ = [
+    "TIMER",
     "Engine",
     "EngineOptions",
     "EventResult",
@@ -13,4 +21,5 @@ __all__ = [
     "SweepResult",
     "VisitorState",
     "VisitorStateError",
+    "timer_trigger_id",
 ]

@@ -31,11 +31,11 @@ from pipeline.engine.visitor import LabelSnapshot, VisitorState
 from pipeline.feedback import RewardUpdate
 from pipeline.intent import intent_class
 from pipeline.learning import Model, Trainer, label_record, reward_record
-from pipeline.profiles import ProfileView
+from pipeline.profiles import ProfileView, may_personalize
 from pipeline.sessions import Sessionizer, SessionSummary
 from pipeline.signals import SignalEngine
 
-__all__ = ["Engine", "EventResult", "OutcomeResult", "SweepResult"]
+__all__ = ["TIMER", "Engine", "EventResult", "OutcomeResult", "SweepResult", "timer_trigger_id"]
 
 #: Event types that are folded into the session but never trigger scoring or a decision alone.
 _PASSIVE = frozenset({"mouse_move", "scroll"})
@@ -45,6 +45,28 @@ _EXTRAS = ("rooms_left",)
 
 Learning = list[dict[str, Any]]
 
+#: The trigger type of a decision made when a timer fired (no event).
+TIMER = "timer"
+
+
+def timer_trigger_id(visitor_id: str, due_ms: int) -> str:
+    """The trigger id of the decision a visitor's timer makes at ``due_ms`` (its decision id
+    is derived from it, like an event's): one per visitor and due time.
+
+    >>> timer_trigger_id("v1", 1_800_000_030_000)
+    'timer:v1:1800000030000'
+    """
+    return f"{TIMER}:{visitor_id}:{due_ms}"
+
+
+@dataclass(frozen=True)
+class _Trigger:
+    """What a decision is about to be made for: an event, or a timer at its due time."""
+
+    event_id: str
+    event_type: str
+    time: int
+
 
 def _rewards(learning: Learning) -> int:
     return sum(1 for record in learning if record["reward"] is not None)
@@ -52,7 +74,8 @@ def _rewards(learning: Learning) -> int:
 
 @dataclass
 class EventResult:
-    """What one ClickEvent produced; ``state`` None means: store nothing for this visitor."""
+    """What one ClickEvent (or one timer) produced; ``state`` None means: store nothing for
+    this visitor."""
 
     state: VisitorState | None
     signals: list[dict[str, Any]] = field(default_factory=list)
@@ -62,11 +85,13 @@ class EventResult:
     duplicate: bool = False
     #: Learning records (rewards resolved, sessions labelled), in order.
     learning: Learning = field(default_factory=list)
+    #: Timers that fired before the event (at their due times, earlier than the event).
+    timers: list[EventResult] = field(default_factory=list)
 
     @property
     def rewards_applied(self) -> int:
-        """Reward records among :attr:`learning`."""
-        return _rewards(self.learning)
+        """Reward records among :attr:`learning` (the timers' included)."""
+        return _rewards(self.learning) + sum(t.rewards_applied for t in self.timers)
 
 
 @dataclass
@@ -75,11 +100,13 @@ class OutcomeResult:
 
     state: VisitorState | None
     learning: Learning = field(default_factory=list)
+    #: Timers that fired before the outcome (at their due times, earlier than the outcome).
+    timers: list[EventResult] = field(default_factory=list)
 
     @property
     def rewards_applied(self) -> int:
-        """Reward records among :attr:`learning`."""
-        return _rewards(self.learning)
+        """Reward records among :attr:`learning` (the timers' included)."""
+        return _rewards(self.learning) + sum(t.rewards_applied for t in self.timers)
 
 
 @dataclass
@@ -136,22 +163,30 @@ class Engine:
 
     def on_event(self, state: VisitorState | None, event: Mapping[str, Any],
                  profile: ProfileView | None = None) -> EventResult:
-        """Fold one valid ClickEvent into the visitor's state and decide if it matters."""
-        if profile is not None and not profile.personalization_allowed:
-            return EventResult(state=None)  # opted out: no state, no decision
+        """Fold one valid ClickEvent into the visitor's state and decide if it matters.
+
+        Timers due at or before the event's time fire first, each at its due time
+        (:attr:`EventResult.timers`): what a live worker's tick would have produced, so that
+        the outputs do not depend on whether the tick or the next event came first.
+        """
+        if not may_personalize(profile, self.options.profiles):
+            # Opted out, or no consent record where consent is required (opt-in): no state,
+            # no signal, no decision.
+            return EventResult(state=None)
         state = state if state is not None else VisitorState()
         # Read once: the sessionizer's and the detectors' records, in one pass over the dict.
         session_event, signal_event = read_click_event(event)
         visitor_id = session_event.visitor_id
+        event_time = session_event.time
+        timers = self.on_timers(state, event_time, profile)
         step = self.sessionizer.apply_read(state.session, session_event, profile)
         if step.late:
-            return EventResult(state=state, late_reason=step.late_reason)
+            return EventResult(state=state, late_reason=step.late_reason, timers=timers)
         if step.duplicate:
-            return EventResult(state=state, duplicate=True)
-        result = EventResult(state=state, ended=step.ended)
+            return EventResult(state=state, duplicate=True, timers=timers)
+        result = EventResult(state=state, ended=step.ended, timers=timers)
         learning = result.learning
         state.session = step.state
-        event_time = session_event.time
         event_id = str(event["event_id"])
         if step.previous is not None and step.ended is not None:
             result.signals += self.signal_engine.close(step.previous.signals,
@@ -169,32 +204,109 @@ class Engine:
             # is decided: skip scoring them, which is most of the per-event cost.
             self._expire(state, learning, event_time, visitor_id)
             return result
-        features = step.state.features(event_time)
+        custom = event.get("custom") or {}
+        extras = {k: str(v) for k, v in (custom.get("properties") or {}).items()
+                  if k in _EXTRAS}
+        conversion = event if event_type == "purchase" else None
+        result.decision = self._think(state, learning, _Trigger(event_id, event_type, event_time),
+                                      new, profile, extras, conversion)
+        self._expire(state, learning, event_time, visitor_id)
+        return result
+
+    def timer_due_ms(self, state: VisitorState | None) -> int | None:
+        """When the visitor's next timer (a dwell, a dead-click window) falls due, in event
+        time (None: none pending): what a timer index keeps.
+
+        >>> from pipeline.client.samples import click_event
+        >>> engine, t = Engine(EngineOptions()), 1_800_000_000_000
+        >>> state = engine.on_event(None, click_event("v", "page_view", t,
+        ...     page_type="shipping_returns", url="https://shop.example/shipping")).state
+        >>> engine.timer_due_ms(state) - t
+        30000
+        """
+        if state is None or state.session is None:
+            return None
+        return self.signal_engine.next_due_ms(state.session.signals)
+
+    def on_timers(self, state: VisitorState, now_ms: int,
+                  profile: ProfileView | None = None) -> list[EventResult]:
+        """Fire the visitor's timers due at or before ``now_ms`` (event time), each at its own
+        due time, in order; what each produced (a timer silenced by a cool-down produces
+        nothing but still changes the state: store it when the list is not empty).
+
+        The results are a pure function of the state and the due time, never of ``now_ms``
+        or the wall clock: a redelivery, a replay or the next event reproduces them. A
+        signal goes through the normal decision (guardrails, cool-downs, experiment arm);
+        the decision's trigger is :func:`timer_trigger_id` of the visitor and the due time.
+
+        >>> from pipeline.client.samples import click_event
+        >>> engine, t = Engine(EngineOptions()), 1_800_000_000_000
+        >>> state = engine.on_event(None, click_event("v", "page_view", t,
+        ...     page_type="shipping_returns", url="https://shop.example/shipping")).state
+        >>> engine.on_timers(state, t + 29_999)
+        []
+        >>> [fired] = engine.on_timers(state, t + 60_000)
+        >>> [s["rule"] for s in fired.signals], fired.decision.decision["created_at"] - t
+        (['hesitation'], 30000)
+        >>> engine.timer_due_ms(state) is None
+        True
+        """
+        results: list[EventResult] = []
+        if not may_personalize(profile, self.options.profiles):
+            return results  # no timer fires for a visitor who may not be personalized
+        due = self.timer_due_ms(state)
+        while due is not None and due <= now_ms:
+            results.append(self._fire(state, due, profile))
+            after = self.timer_due_ms(state)
+            if after is not None and after <= due:  # a detector that did not clear: stop
+                raise RuntimeError(f"timer at {due} did not move on ({after})")
+            due = after
+        return results
+
+    def _fire(self, state: VisitorState, due_ms: int,
+              profile: ProfileView | None) -> EventResult:
+        session = state.session
+        assert session is not None  # a timer is due only with a session
+        visitor_id, session_id = session.visitor_id, session.session_id
+        result = EventResult(state=state)
+        new = self.signal_engine.flush(session.signals, due_ms, session_id, visitor_id)
+        result.signals += new
+        if new:
+            trigger = _Trigger(timer_trigger_id(visitor_id, due_ms), TIMER, due_ms)
+            result.decision = self._think(state, result.learning, trigger, new, profile, {},
+                                          None)
+        return result
+
+    def _think(self, state: VisitorState, learning: Learning, trigger: _Trigger,
+               new: list[dict[str, Any]], profile: ProfileView | None, extras: dict[str, str],
+               conversion: Mapping[str, Any] | None) -> DecisionOutcome | None:
+        """Score intent at the trigger's time and decide if the trigger matters (an event's or
+        a timer's); the decision is registered for its reward."""
+        session = state.session
+        assert session is not None  # sessionized before
+        visitor_id, session_id, at_ms = session.visitor_id, session.session_id, trigger.time
+        features = session.features(at_ms)
         probability = self.model.intent.predict(features.numeric, features.categorical)
         cls = intent_class(probability, features.numeric, self.options.intent.cutoffs)
         changed, state.intent_class = cls != state.intent_class, cls
         state.label = LabelSnapshot(session_id, features.numeric, features.categorical)
 
-        if event_type == "purchase":
-            self._conversion(state, learning, event)
-            self._release_label(state, learning, session_id, True, event_id, event_time)
+        if conversion is not None:
+            self._conversion(state, learning, conversion)
+            self._release_label(state, learning, session_id, True, trigger.event_id, at_ms)
 
         decider = self.decider
         new_rules = frozenset(s["rule"] for s in new)
-        if not decider.should_decide(event_type, new_rules, changed):
+        if not decider.should_decide(trigger.event_type, new_rules, changed):
             # decide() would return None at once: skip building its context (most clicks).
-            self._expire(state, learning, event_time, visitor_id)
-            return result
-        fired = step.state.signals.fired
+            return None
+        fired = session.signals.fired
         active = frozenset(rule for rule in self.signal_engine.options.enabled_rules
                            if rule in fired)
-        custom = event.get("custom") or {}
-        extras = {k: str(v) for k, v in (custom.get("properties") or {}).items()
-                  if k in _EXTRAS}
         ctx = DecisionContext(
             visitor_id=visitor_id, session_id=session_id,
-            trigger_event_id=event_id,
-            trigger_event_type=event_type, event_time_ms=event_time,
+            trigger_event_id=trigger.event_id,
+            trigger_event_type=trigger.event_type, event_time_ms=at_ms,
             numeric=features.numeric, categorical=features.categorical, consent=True,
             purchased_ever=bool(profile and profile.purchased_ever)
             or features.numeric.get("converted", 0.0) > 0,
@@ -211,9 +323,7 @@ class Engine:
                 pending = state.rewards(self.visitor_rewards)
                 self._reward(learning, pending.register(decision.decision,
                                                         decision.context_vector), visitor_id)
-            result.decision = decision
-        self._expire(state, learning, event_time, visitor_id)
-        return result
+        return decision
 
     def _conversion(self, state: VisitorState, learning: Learning,
                     event: Mapping[str, Any]) -> None:
@@ -277,13 +387,17 @@ class Engine:
 
     # -- outcomes -------------------------------------------------------------------------
 
-    def on_outcome(self, state: VisitorState | None,
-                   outcome: Mapping[str, Any]) -> OutcomeResult:
-        """Join an Outcome to the visitor's decision: history (dismissals) and its reward."""
+    def on_outcome(self, state: VisitorState | None, outcome: Mapping[str, Any],
+                   profile: ProfileView | None = None) -> OutcomeResult:
+        """Join an Outcome to the visitor's decision: history (dismissals) and its reward.
+
+        Timers due at or before the outcome's time fire first (:attr:`OutcomeResult.timers`),
+        so a dismissal after a timer's due time never changes what the timer decided."""
         result = OutcomeResult(state=state)
         self.watermark_ms = max(self.watermark_ms, int(outcome["event_time"]))
         if state is None:
             return result  # the visitor's state (and its pending decisions) expired
+        result.timers = self.on_timers(state, int(outcome["event_time"]), profile)
         state.history = state.history.with_outcome(str(outcome["decision_id"]),
                                                    str(outcome["kind"]))
         if state.pending:

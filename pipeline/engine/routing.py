@@ -19,7 +19,7 @@ from typing import Any
 from pipeline.engine.engine import EventResult, Learning
 from pipeline.topics import ACTIONS, DECISIONS_LOG, LEARNING, SIGNALS
 
-__all__ = ["CONVERSIONS", "LATE", "Output", "event_outputs", "learning_outputs"]
+__all__ = ["CONVERSIONS", "LATE", "Output", "event_outputs", "learning_outputs", "timer_outputs"]
 
 #: Internal topic: purchase events re-keyed by person, so profiles learn of them.
 CONVERSIONS = "rtp.internal.conversions"
@@ -38,20 +38,37 @@ class Output:
 
 
 def event_outputs(result: EventResult, event: Mapping[str, Any]) -> list[Output]:
-    """The records one ClickEvent's result produces, in write order."""
+    """The records one ClickEvent's result produces, in write order (the timers that fired
+    before it first)."""
     visitor = str(event["visitor_id"])
+    out = [o for timer in result.timers for o in timer_outputs(timer, visitor)]
     if result.late_reason is not None:
-        return [Output(LATE, visitor, "", {"reason": result.late_reason})]
+        return [*out, Output(LATE, visitor, "", {"reason": result.late_reason})]
+    out += _decided(result, visitor)
+    if event.get("event_type") == "purchase" and not result.duplicate:
+        person = str(event.get("user_id") or visitor)
+        out.append(Output(CONVERSIONS, person, "ClickEvent", event))
+    out += learning_outputs(result.learning)
+    return out
+
+
+def timer_outputs(result: EventResult, visitor: str) -> list[Output]:
+    """The records a fired timer's result produces: signals, decision, learning records.
+
+    >>> from pipeline.engine.engine import EventResult
+    >>> timer_outputs(EventResult(state=None, signals=[{"rule": "hesitation"}]), "v")[0].topic
+    'signals.struggle'
+    """
+    return [*_decided(result, visitor), *learning_outputs(result.learning)]
+
+
+def _decided(result: EventResult, visitor: str) -> list[Output]:
     out = [Output(SIGNALS, visitor, "StruggleSignal", s) for s in result.signals]
     decision = result.decision
     if decision is not None:
         if decision.deliver:
             out.append(Output(ACTIONS, visitor, "Decision", decision.decision))
         out.append(Output(DECISIONS_LOG, decision.decision_id, "DecisionLog", decision.log))
-    if event.get("event_type") == "purchase" and not result.duplicate:
-        person = str(event.get("user_id") or visitor)
-        out.append(Output(CONVERSIONS, person, "ClickEvent", event))
-    out += learning_outputs(result.learning)
     return out
 
 

@@ -13,12 +13,12 @@ True
 
 from __future__ import annotations
 
-import json
 import struct
 from dataclasses import dataclass, field
 
 from pipeline.decide import DecisionHistory
 from pipeline.feedback import PendingRewards, RewardOptions
+from pipeline.serde import compact_json
 from pipeline.sessions import SessionState
 
 __all__ = ["LabelSnapshot", "VisitorState", "VisitorStateError"]
@@ -49,13 +49,12 @@ class LabelSnapshot:
 
     def to_bytes(self) -> bytes:
         """Compact JSON (a few hundred bytes; written only for changed visitors)."""
-        return json.dumps([self.session_id, self.numeric, self.categorical],
-                          separators=(",", ":")).encode()
+        return compact_json.dumps([self.session_id, self.numeric, self.categorical])
 
     @classmethod
     def from_bytes(cls, data: bytes) -> LabelSnapshot:
         """Read :meth:`to_bytes`."""
-        session_id, numeric, categorical = json.loads(data)
+        session_id, numeric, categorical = compact_json.loads(data)
         return cls(str(session_id), {str(k): float(v) for k, v in numeric.items()},
                    {str(k): str(v) for k, v in categorical.items()})
 

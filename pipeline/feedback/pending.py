@@ -30,7 +30,7 @@ import math
 import struct
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -75,15 +75,19 @@ def _decode_vector(text: str) -> tuple[float, ...]:
     return tuple(float(v) for v in np.frombuffer(raw, dtype="<f8"))
 
 
-# Format 3 (binary; format 2 lacked the closed ids, format 1 was JSON; both are still
-# read). All little-endian:
-#   header: magic, format, n decisions, m context floats in all, k closed decision ids
-#   n int64 decided_at_ms | n float64 propensity | n float64 revenue | m float64 contexts
-#   n uint32 context lengths | 3n + k uint32 string lengths (decision ids, visitor ids,
-#   action ids, then closed ids; in code points) | n uint8 flags | the strings' UTF-8 text
-# Flags: bit i is _KIND_BITS[i] (append-only: the bits are the format), bit 7 observed.
+# Format 4 (binary; format 3 stored every context float, format 2 lacked the closed ids,
+# format 1 was JSON; all are still read). All little-endian:
+#   header: magic, format, n decisions, z stored context values in all, k closed ids
+#   n int64 decided_at_ms | n float64 propensity | n float64 revenue | z float64 context
+#   values | n uint32 context lengths | n uint16 stored values per context | z uint16
+#   positions of the stored values | 3n + k uint32 string lengths (decision ids, visitor
+#   ids, action ids, then closed ids; in code points) | n uint8 flags | the strings' UTF-8
+# A context stores only its values other than +0.0 (one-hot features: ~14 of 61 are not),
+# bit for bit. Flags: bit i is _KIND_BITS[i] (append-only: the bits are the format), bit 7
+# observed.
 _MAGIC = b"rtpR"
-_FORMAT = 3
+_FORMAT = 4
+_DENSE_FORMAT = 3
 _HEADER = struct.Struct("<4sBxxxIII")
 _HEADER_2 = struct.Struct("<4sBxxxII")
 _KIND_BITS: tuple[str, ...] = ("shown", "clicked", "dismissed", "converted", "ignored")
@@ -94,30 +98,50 @@ _KINDS_OF_MASK = tuple(
     frozenset(k for i, k in enumerate(_KIND_BITS) if mask >> i & 1)
     for mask in range(_KIND_MASK + 1)
 )
+_MAX_CONTEXT = 0xFFFF  # positions are uint16
 
 
-def _pack_vectors(vectors: Iterable[tuple[float, ...]]) -> bytes:
-    # One struct call per vector is the fastest exact float64 packing of Python floats
-    # measured (converting the tuples with numpy costs twice as much), and unpacking
-    # likewise (it makes the tuples directly).
-    packers: dict[int, struct.Struct] = {}
-    out = []
-    for vector in vectors:
-        packer = packers.get(len(vector))
-        if packer is None:
-            packer = packers[len(vector)] = struct.Struct(f"<{len(vector)}d")
-        out.append(packer.pack(*vector))
-    return b"".join(out)
+class _Sparse(NamedTuple):
+    values: bytes
+    positions: bytes
+    stored: int
 
 
-def _packed_context(entry: PendingDecision) -> bytes:
-    """An entry's context as float64 bytes, packed once per entry: the checkpoint of every
-    commit holds every pending entry, most of them unchanged since the last one."""
-    done: bytes | None = entry.__dict__.get("_packed_context")
+def _sparse_context(entry: PendingDecision) -> _Sparse:
+    """An entry's context as its stored values and their positions, packed once per entry:
+    every commit writes the visitor's pending entries, most of them unchanged since the
+    last one."""
+    done: _Sparse | None = entry.__dict__.get("_sparse_context")
     if done is None:
-        done = _pack_vectors((entry.context,))
-        object.__setattr__(entry, "_packed_context", done)  # a cache, not a field
+        context = entry.context
+        if len(context) > _MAX_CONTEXT:
+            raise PendingRewardsError(f"a context of {len(context)} values is longer than "
+                                      f"{_MAX_CONTEXT}")
+        # -0.0 == 0.0, but it must come back as -0.0: only +0.0 is left out.
+        positions = [i for i, x in enumerate(context)
+                     if x != 0.0 or math.copysign(1.0, x) < 0.0]
+        done = _Sparse(struct.pack(f"<{len(positions)}d", *[context[i] for i in positions]),
+                       struct.pack(f"<{len(positions)}H", *positions), len(positions))
+        object.__setattr__(entry, "_sparse_context", done)  # a cache, not a field
     return done
+
+
+def _dense_contexts(values: list[float], lengths: list[int], counts: list[int],
+                    positions: list[int]) -> list[tuple[float, ...]]:
+    out = []
+    start = 0
+    for length, count in zip(lengths, counts, strict=True):
+        if length > _MAX_CONTEXT:
+            raise ValueError(f"a context of {length} values is longer than {_MAX_CONTEXT}")
+        dense = [0.0] * length
+        for j in range(start, start + count):
+            position = positions[j]
+            if position >= length:
+                raise ValueError(f"context position {position} is past its length {length}")
+            dense[position] = values[j]
+        out.append(tuple(dense))
+        start += count
+    return out
 
 
 def _unpack_vectors(data: bytes, lengths: Iterable[int]) -> list[tuple[float, ...]]:
@@ -357,7 +381,7 @@ class PendingRewards:
             del closed[next(iter(closed))]
 
     def to_bytes(self) -> bytes:
-        """Compact binary (format 3): columns of fixed-width fields, context vectors as float64.
+        """Compact binary (format 4): columns of fixed-width fields, contexts sparse.
 
         Exact: every float comes back bit for bit.
 
@@ -368,8 +392,8 @@ class PendingRewards:
         True
         """
         entries = list(self._pending.values())
-        contexts = [e.context for e in entries]
-        context_lengths = [len(c) for c in contexts]
+        context_lengths = [len(e.context) for e in entries]
+        sparse = [_sparse_context(e) for e in entries]
         strings = ([e.decision_id for e in entries] + [e.visitor_id for e in entries]
                    + [e.action_id for e in entries] + list(self._closed))
         masks: dict[frozenset[str], int] = {}
@@ -380,13 +404,15 @@ class PendingRewards:
                 mask = masks[entry.kinds] = _kinds_mask(entry.kinds)
             flags.append(mask | _OBSERVED if entry.observed else mask)
         return b"".join((
-            _HEADER.pack(_MAGIC, _FORMAT, len(entries), sum(context_lengths),
+            _HEADER.pack(_MAGIC, _FORMAT, len(entries), sum(c.stored for c in sparse),
                          len(self._closed)),
             np.array([e.decided_at_ms for e in entries], dtype="<i8").tobytes(),
             np.array([e.propensity for e in entries], dtype="<f8").tobytes(),
             np.array([e.revenue for e in entries], dtype="<f8").tobytes(),
-            b"".join([_packed_context(e) for e in entries]),
+            b"".join([c.values for c in sparse]),
             np.array(context_lengths, dtype="<u4").tobytes(),
+            np.array([c.stored for c in sparse], dtype="<u2").tobytes(),
+            b"".join([c.positions for c in sparse]),
             np.array([len(t) for t in strings], dtype="<u4").tobytes(),
             bytes(flags),
             "".join(strings).encode("utf-8", "surrogatepass"),
@@ -394,7 +420,7 @@ class PendingRewards:
 
     @classmethod
     def from_bytes(cls, data: bytes, options: RewardOptions | None = None) -> PendingRewards:
-        """Inverse of :meth:`to_bytes` (format 3; formats 2 and 1, JSON, are read too).
+        """Inverse of :meth:`to_bytes` (format 4; formats 3, 2 and 1, JSON, are read too).
 
         Raises :class:`PendingRewardsError` on bad input.
 
@@ -442,12 +468,14 @@ def _decode_binary(data: bytes) -> tuple[list[PendingDecision], list[str]]:
     version = data[len(_MAGIC)]
     if version == 2:
         header, (_, _, count, floats), closed_count = _HEADER_2, _HEADER_2.unpack_from(data), 0
-    elif version == _FORMAT and len(data) >= _HEADER.size:
+    elif version in (_DENSE_FORMAT, _FORMAT) and len(data) >= _HEADER.size:
         header = _HEADER
         _, _, count, floats, closed_count = _HEADER.unpack_from(data)
     else:
         raise PendingRewardsError(f"unsupported pending rewards format {version}")
+    sparse = version == _FORMAT
     sizes = (8 * count, 8 * count, 8 * count, 8 * floats, 4 * count,
+             *((2 * count, 2 * floats) if sparse else ()),
              4 * (3 * count + closed_count), count)
     if len(data) < header.size + sum(sizes):
         raise ValueError(f"{len(data)} bytes is too short for {count} decisions")
@@ -462,16 +490,24 @@ def _decode_binary(data: bytes) -> tuple[list[PendingDecision], list[str]]:
     if not (np.isfinite(values).all() and np.isfinite(revenue_array).all()):
         raise ValueError("non-finite context or revenue values")
     context_lengths = np.frombuffer(columns[4], dtype="<u4").tolist()
-    string_lengths = np.frombuffer(columns[5], dtype="<u4").tolist()
-    flags = columns[6]
+    string_lengths = np.frombuffer(columns[-2], dtype="<u4").tolist()
+    flags = columns[-1]
     if (np.frombuffer(flags, dtype=np.uint8) & _UNKNOWN_BITS).any():
         raise ValueError("unknown outcome kind bits")
-    if sum(context_lengths) != floats:
+    if sparse:
+        counts = np.frombuffer(columns[5], dtype="<u2").tolist()
+        too_many = any(c > n for c, n in zip(counts, context_lengths, strict=True))
+        if sum(counts) != floats or too_many:
+            raise ValueError("context value counts do not add up to the stored values")
+        contexts = _dense_contexts(values.tolist(), context_lengths, counts,
+                                   np.frombuffer(columns[6], dtype="<u2").tolist())
+    elif sum(context_lengths) != floats:
         raise ValueError("context lengths do not add up to the stored floats")
+    else:
+        contexts = _unpack_vectors(columns[3], context_lengths)
     text = data[offset:].decode("utf-8", "surrogatepass")
     if sum(string_lengths) != len(text):
         raise ValueError("string lengths do not add up to the stored text")
-    contexts = _unpack_vectors(columns[3], context_lengths)
     bounds = list(itertools.accumulate(string_lengths, initial=0))
     strings = [text[a:b] for a, b in itertools.pairwise(bounds)]
     decisions = [

@@ -7,9 +7,10 @@ of an id wins) and publishes versioned snapshots that every worker decides with.
 """
 
 from pipeline.learning.model import Model, ModelFormatError
+from pipeline.learning.pins import ModelPins, ModelRef
 from pipeline.learning.records import label_record, reward_record
 from pipeline.learning.seen import SeenIds
 from pipeline.learning.trainer import Trainer, TrainerCheckpoint
 
-__all__ = ["Model", "ModelFormatError", "SeenIds", "Trainer", "TrainerCheckpoint",
-           "label_record", "reward_record"]
+__all__ = ["Model", "ModelFormatError", "ModelPins", "ModelRef", "SeenIds", "Trainer",
+           "TrainerCheckpoint", "label_record", "reward_record"]

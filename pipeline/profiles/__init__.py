@@ -14,6 +14,7 @@ False
 
 from pipeline.profiles.consent import may_personalize
 from pipeline.profiles.conversion import apply_conversion
+from pipeline.profiles.direct import privacy_message
 from pipeline.profiles.errors import (
     ProfileError,
     ProfileStateFormatError,
@@ -41,6 +42,8 @@ from pipeline.profiles.privacy import (
     looks_like_personal_value,
     sanitize_traits,
 )
+from pipeline.profiles.pseudonym import Pseudonyms, pseudonyms_for
+from pipeline.profiles.settle import settle_view
 from pipeline.profiles.state import PROFILE_STATE_VERSION, ProfileState
 from pipeline.profiles.updates import (
     PROFILE_UPDATE_KINDS,
@@ -64,6 +67,7 @@ __all__ = [
     "ProfileStateVersionError",
     "ProfileUpdateError",
     "ProfileView",
+    "Pseudonyms",
     "SanitizedTraits",
     "VisitorMessage",
     "VisitorSideChange",
@@ -79,8 +83,11 @@ __all__ = [
     "may_personalize",
     "merge_profiles",
     "messages_for_effect",
+    "privacy_message",
     "profile_key",
+    "pseudonyms_for",
     "sanitize_traits",
+    "settle_view",
     "views_for",
     "visitor_side_change",
 ]

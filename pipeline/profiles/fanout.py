@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 
 from pipeline.profiles.errors import ProfileError
 from pipeline.profiles.options import ProfileOptions
+from pipeline.profiles.settle import settle_view
 from pipeline.profiles.state import ProfileState
 from pipeline.profiles.updates import ProfileEffect
 from pipeline.profiles.view import ProfileView
@@ -43,6 +44,9 @@ class VisitorMessage:
     visitor_id: str
     view: ProfileView | None
     erase: bool = False
+    #: Only the consent answer of ``view`` counts (taken straight from profiles.updates):
+    #: the visitor's stored traits are kept (see :mod:`pipeline.profiles.settle`).
+    consent_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -55,8 +59,9 @@ class VisitorSideChange:
     keep_behaviour: bool
 
 
-def visitor_side_change(message: VisitorMessage) -> VisitorSideChange:
-    """The visitor-side change a message asks for.
+def visitor_side_change(message: VisitorMessage,
+                        stored: ProfileView | None = None) -> VisitorSideChange:
+    """The visitor-side change a message asks for, given the view ``stored`` for the visitor.
 
     >>> visitor_side_change(VisitorMessage("v", None, erase=True))
     VisitorSideChange(view=None, keep_behaviour=False)
@@ -67,10 +72,10 @@ def visitor_side_change(message: VisitorMessage) -> VisitorSideChange:
     >>> visitor_side_change(VisitorMessage("v", opted_out)).keep_behaviour
     False
     """
-    if message.erase or message.view is None:
+    view = settle_view(stored, message)
+    if view is None:
         return VisitorSideChange(view=None, keep_behaviour=False)
-    return VisitorSideChange(view=encode_view(message.view),
-                             keep_behaviour=message.view.personalization_allowed)
+    return VisitorSideChange(view=encode_view(view), keep_behaviour=view.personalization_allowed)
 
 
 def views_for(state: ProfileState, options: ProfileOptions | None = None) -> list[VisitorMessage]:
@@ -93,8 +98,10 @@ def messages_for_effect(effect: ProfileEffect,
 def encode_visitor_message(message: VisitorMessage) -> bytes:
     """Compact JSON for the internal topic (no personal data: ids and coarse traits only)."""
     view = asdict(message.view) if message.view is not None else None
-    return json.dumps({"v": message.visitor_id, "view": view, "erase": message.erase},
-                      separators=(",", ":")).encode()
+    body: dict[str, object] = {"v": message.visitor_id, "view": view, "erase": message.erase}
+    if message.consent_only:
+        body["consent_only"] = True
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 def decode_visitor_message(data: bytes) -> VisitorMessage:
@@ -102,7 +109,8 @@ def decode_visitor_message(data: bytes) -> VisitorMessage:
     try:
         raw = json.loads(data)
         view = ProfileView(**raw["view"]) if raw["view"] is not None else None
-        return VisitorMessage(str(raw["v"]), view, bool(raw["erase"]))
+        return VisitorMessage(str(raw["v"]), view, bool(raw["erase"]),
+                              bool(raw.get("consent_only", False)))
     except (ValueError, KeyError, TypeError) as exc:
         raise ProfileError(f"not a visitor profile message: {exc}") from None
 

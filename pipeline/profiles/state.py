@@ -172,7 +172,7 @@ class ProfileState:
         opts = options or ProfileOptions()
         if not self.allows_personalization(opts):
             return ProfileView(personalization_allowed=False, identified=self.user_id is not None,
-                               experiment_unit=self.experiment_unit)
+                               experiment_unit=self.experiment_unit, consent_ms=self.consent_ms)
         return ProfileView(
             personalization_allowed=True,
             returning=(
@@ -189,6 +189,7 @@ class ProfileState:
             purchased_ever=self.purchased_ever,
             identified=self.user_id is not None,
             experiment_unit=self.experiment_unit,
+            consent_ms=self.consent_ms,
         )
 
     def to_bytes(self) -> bytes:

@@ -39,6 +39,11 @@ class ProfileView:
         profile was created with, kept through identify and alias, so every device
         of the person gets the same arm (see :mod:`pipeline.decide.experiments`).
         ``None`` for views stored before it existed.
+    consent_ms
+        Event time of the consent answer this view reflects (``None``: no answer recorded).
+        Where the visitor's state lives, a view carrying an older answer than the one
+        stored does not override it (a consent change applied at once, straight from
+        ``profiles.updates``, is not undone by a profile view computed before it).
 
     >>> view = ProfileView(loyalty_tier="gold", past_purchases=2, returning=True)
     >>> view.loyalty_tier, view.personalization_allowed
@@ -55,3 +60,4 @@ class ProfileView:
     identified: bool = False
     plan: str | None = None
     experiment_unit: str | None = None
+    consent_ms: int | None = None

@@ -19,6 +19,13 @@ control with lifts, a sample-ratio check, breakdowns and an HTML page.
 ['ips', 'snips']
 """
 
+from pipeline.replay.attribution import (
+    Attribution,
+    AttributionOptions,
+    Purchase,
+    attribute,
+    read_purchases,
+)
 from pipeline.replay.bounds import RangeBound, parse_bound
 from pipeline.replay.control_share import ControlShare, resolve_control_share
 from pipeline.replay.engine import Replayer, ReplayMetrics, ReplayOptions, replay
@@ -98,6 +105,8 @@ from pipeline.replay.synthetic import SyntheticLog, SyntheticOptions, generate_s
 
 __all__ = [
     "ESTIMATORS",
+    "Attribution",
+    "AttributionOptions",
     "ControlShare",
     "EmptyLog",
     "Estimate",
@@ -119,6 +128,7 @@ __all__ = [
     "OpeOptions",
     "OptionsOverrideError",
     "Progress",
+    "Purchase",
     "RangeBound",
     "RecordWriter",
     "ReplayError",
@@ -146,6 +156,7 @@ __all__ = [
     "WeightDiagnostics",
     "always_policy",
     "apply_overrides",
+    "attribute",
     "build_report",
     "build_report_from_rows",
     "compare_obd",
@@ -171,6 +182,7 @@ __all__ = [
     "read_obd",
     "read_outcomes",
     "read_page_views",
+    "read_purchases",
     "replay",
     "resolve_control_share",
     "run_replay",

@@ -20,6 +20,9 @@ decoded-state cache in front, ``visitor-profiles``, ``profiles``) and one
   action for that trigger, the outcome is counted as ``counterfactual`` and not
   learned from. Without the logged decision the outcome is applied and counted
   as ``unverified``;
+- timers (a dwell, a dead-click window): fired at their due times when the watermark
+  passes them, as the worker's tick fires them (:meth:`Engine.on_timers`), and routed like
+  an event's outputs;
 - DecisionLog (the one recorded live): remembered, for that check. Its recorded
   ``control_share`` (DecisionLog v2) becomes the replay's control share from then on
   (``follow_logged_control_share``), so the replay splits visitors as the live run
@@ -72,7 +75,7 @@ from typing import Any, Protocol
 from pipeline.engine import Engine, EngineOptions, VisitorState
 from pipeline.engine.cache import StateCache
 from pipeline.engine.deadlines import Deadlines
-from pipeline.engine.routing import CONVERSIONS, LATE, event_outputs
+from pipeline.engine.routing import CONVERSIONS, LATE, Output, event_outputs, timer_outputs
 from pipeline.profiles import (
     ProfileState,
     ProfileView,
@@ -315,8 +318,10 @@ class Replayer:
         self.metrics = ReplayMetrics(config=config_fingerprint(engine_options))
         self._seen_visitors: set[str] = set()
         self.watermark_ms = 0
-        #: When visitors' pending rewards fall due (event time), as in the worker.
+        #: When visitors' pending rewards and detector timers fall due (event time), as in
+        #: the worker.
         self.deadlines: Deadlines[str] = Deadlines()
+        self.timers: Deadlines[str] = Deadlines()
 
     # -- the stream -----------------------------------------------------------------------
 
@@ -359,6 +364,7 @@ class Replayer:
         if when is not None and when > self.watermark_ms:
             self.watermark_ms = when
             m.watermark_ms = when
+            self._fire_due(rec, when)
             self._expire_due(when)
 
     def run(self, records: Iterable[SourceRecord],
@@ -405,6 +411,26 @@ class Replayer:
             self.cache.put(key.encode(), state)
             self.visitors[key] = state.to_bytes()
             self.deadlines.add(key, state.next_deadline_ms())
+            self.timers.add(key, self.engine.timer_due_ms(state))
+
+    def _fire_due(self, rec: SourceRecord, now_ms: int) -> None:
+        """The detector timers due at the watermark fire at their due times (the worker's
+        tick, on the replayed event time): a dwell on the last page replayed is decided."""
+        for key in self.timers.pop_due(now_ms):
+            state = self._state(key)
+            if state is None:
+                continue
+            try:
+                fired = self.engine.on_timers(state, now_ms, self.visitor_views.get(key))
+            except Exception as exc:  # a bug must cost one timer, not the replay (counted:
+                # there is no record of its own to dead-letter)
+                self.metrics.dead_letters[("timer", ProcessingError(repr(exc)).reason)] += 1
+                continue
+            if fired:
+                self._store(key, state)
+            for result in fired:
+                self.metrics.rewards_applied += result.rewards_applied
+                self._route(rec, timer_outputs(result, key), now_ms)
 
     def _expire_due(self, now_ms: int) -> None:
         """The default reward for decisions whose wait passed (the worker's reward timer)."""
@@ -458,7 +484,12 @@ class Replayer:
             m.first_event_ms = t if m.first_event_ms is None else min(m.first_event_ms, t)
             m.last_event_ms = t if m.last_event_ms is None else max(m.last_event_ms, t)
         m.rewards_applied += result.rewards_applied
-        for out in event_outputs(result, event):
+        self._route(rec, event_outputs(result, event), now)
+
+    def _route(self, rec: SourceRecord, outputs: list[Output], now: int) -> None:
+        """Count what an event or a timer produced and hand it to the sink."""
+        m = self.metrics
+        for out in outputs:
             if out.topic == LATE:
                 m.late += 1
                 self._dead_letter(rec, LateEvent(str(out.record["reason"])), now)
@@ -478,7 +509,7 @@ class Replayer:
                 self.sink.decision_log(out.key, out.record)
             elif out.topic == CONVERSIONS:
                 m.conversions += 1
-                self._conversion(out.key, event)
+                self._conversion(out.key, dict(out.record))
 
     def _outcome(self, rec: SourceRecord, outcome: dict[str, Any], now: int) -> None:
         m = self.metrics
@@ -493,7 +524,8 @@ class Replayer:
             return
         key = str(outcome["visitor_id"])
         try:
-            result = self.engine.on_outcome(self._state(key), outcome)
+            result = self.engine.on_outcome(self._state(key), outcome,
+                                            self.visitor_views.get(key))
         except Exception as exc:
             self._dead_letter(rec, ProcessingError(repr(exc)), now)
             return
@@ -502,6 +534,8 @@ class Replayer:
         m.outcomes_applied += 1
         m.outcomes_unverified += logged is None
         m.rewards_applied += result.rewards_applied
+        for fired in result.timers:  # due before the outcome: fired first
+            self._route(rec, timer_outputs(fired, key), now)
 
     def _profile(self, rec: SourceRecord, update: dict[str, Any], now: int) -> None:
         opts = self.engine_options.profiles

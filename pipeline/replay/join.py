@@ -119,6 +119,8 @@ class JoinedRow:
     n_outcomes: int = 0
     reward: float = 0.0
     control_share: float = -1.0
+    #: The event that triggered the decision (a purchase never credits its own decision).
+    trigger_event_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -246,6 +248,7 @@ def join_records(
                 n_outcomes=tally.count,
                 reward=reward,
                 control_share=float(log.get("control_share", -1.0)),
+                trigger_event_id=str(decision.get("trigger_event_id", "")),
             )
         )
     unmatched_count = sum(t.count for did, t in tallies.items() if did not in seen_decisions)

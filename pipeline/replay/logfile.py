@@ -55,13 +55,15 @@ __all__ = [
     "write_records",
 ]
 
-LogKind = Literal["DecisionLog", "Outcome"]
+LogKind = Literal["DecisionLog", "Outcome", "ClickEvent"]
 LogFormat = Literal["jsonl", "avro"]
 
 _SCHEMA_FILES: dict[str, tuple[str, ...]] = {
     # DecisionLog references the named type rtp.Decision: parse Decision first.
     "DecisionLog": ("Decision", "DecisionLog"),
     "Outcome": ("Outcome",),
+    # Purchases for the report's attribution (pipeline.replay.attribution) are ClickEvents.
+    "ClickEvent": ("ClickEvent",),
 }
 
 
@@ -93,7 +95,7 @@ class LogFileOptions:
 @lru_cache(maxsize=16)
 def _parsed_schema(kind: str, schema_dir: str) -> dict[str, Any]:
     if kind not in _SCHEMA_FILES:
-        raise ValueError(f"unknown record kind {kind!r}: use 'DecisionLog' or 'Outcome'")
+        raise ValueError(f"unknown record kind {kind!r}: use one of {sorted(_SCHEMA_FILES)}")
     named: dict[str, Any] = {}
     parsed: Any = None
     for name in _SCHEMA_FILES[kind]:

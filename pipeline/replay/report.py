@@ -2,9 +2,19 @@
 
 The unit of analysis is the **visitor**: a visitor belongs to the arm of their
 first logged decision (a visitor seen in both arms is counted once, in that
-arm, and an ``arm_conflict`` warning is returned). Per arm:
+arm, and an ``arm_conflict`` warning is returned).
 
-- ``conversion_rate``: share of visitors with at least one ``converted`` outcome;
+**Conversions come from purchases** when they are given (``purchases``: the worker's
+forwarded purchase events, or any clickstream file): each purchase is attributed to its
+visitor's logged decisions of either arm within the attribution window (the rule is in
+:mod:`pipeline.replay.attribution`), so control visitors, whose decisions are never shown
+and so never get a ``converted`` outcome, convert too; ``converted`` outcomes are then
+not counted (nothing twice). Without purchases, conversions are the ``converted``
+outcomes, and a ``control_conversions_unmeasured`` warning says the control arm reads
+too low. Per arm:
+
+- ``conversion_rate``: share of visitors with at least one attributed purchase (without
+  purchases: at least one ``converted`` outcome);
 - ``click_rate``: share of visitors with at least one ``clicked`` outcome;
 - ``bounce_rate``: share of visitors who bounced. Without an events summary a
   visitor bounced when they have a **single logged decision and no click or
@@ -12,8 +22,9 @@ arm, and an ``arm_conflict`` warning is returned). Per arm:
   proxy for "one page view"). With ``page_views`` (visitor -> page views, e.g.
   from the clickstream), a listed visitor bounced when they had at most one page
   view; unlisted visitors fall back to the log definition;
-- ``revenue_per_visitor``: summed ``value`` of conversions per visitor;
-- ``average_order_value``: revenue / number of ``converted`` outcomes.
+- ``revenue_per_visitor``: summed value of the visitor's attributed purchases (each
+  once; without purchases: of their ``converted`` outcomes);
+- ``average_order_value``: revenue / number of those purchases (or outcomes).
 
 Lift is personalized minus control (absolute) and personalized / control - 1
 (relative), with ``confidence`` intervals: Newcombe's hybrid score interval
@@ -56,6 +67,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pipeline.replay.attribution import (
+    Attribution,
+    AttributionOptions,
+    Credit,
+    Purchase,
+    attribute,
+    credited_rows,
+    read_purchases,
+)
 from pipeline.replay.control_share import resolve_control_share
 from pipeline.replay.errors import EmptyLog, InvalidOptions, LogFormatError
 from pipeline.replay.intervals import (
@@ -83,6 +103,7 @@ __all__ = [
     "always_valid_text",
     "build_report",
     "build_report_from_rows",
+    "conversion_text",
     "format_lift",
     "format_time",
     "read_page_views",
@@ -108,7 +129,8 @@ class ReportOptions:
     weights for the cumulative-reward series. ``cs_tuning_visitors``,
     ``cs_min_visitors``: the always-valid interval's tuning (tightest near that many
     visitors; fixed in advance) and the visitors it needs before it is reported (see
-    :mod:`pipeline.replay.sequential`).
+    :mod:`pipeline.replay.sequential`). ``attribution``: how far back a purchase credits
+    decisions (:mod:`pipeline.replay.attribution`).
 
     >>> ReportOptions().srm_alpha
     0.001
@@ -125,6 +147,7 @@ class ReportOptions:
     weights: RewardWeights = field(default_factory=RewardWeights)
     cs_tuning_visitors: int = 1000
     cs_min_visitors: int = 100
+    attribution: AttributionOptions = field(default_factory=AttributionOptions)
 
 
 @dataclass(frozen=True)
@@ -318,6 +341,8 @@ class Report:
     sources: tuple[str, ...] = ()
     #: Always-valid interval for the conversion lift (None: not computed).
     always_valid: AlwaysValidInterval | None = None
+    #: How purchases were attributed (None: no purchases given, conversions are outcomes).
+    attribution: Attribution | None = None
 
     def metric(self, name: str) -> MetricLift:
         """The metric called ``name`` (``KeyError`` if absent)."""
@@ -376,6 +401,7 @@ class Report:
             "warnings": [w.to_dict() for w in self.warnings],
             "bounce_definition": self.bounce_definition,
             "sources": list(self.sources),
+            "conversions": _attribution_dict(self.attribution),
             "always_valid_conversion_lift": None if self.always_valid is None else {
                 "low": _num(self.always_valid.low), "high": _num(self.always_valid.high),
                 "confidence": self.always_valid.confidence,
@@ -401,6 +427,15 @@ class Report:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(self.to_html(), encoding="utf-8")
         return target
+
+
+def _attribution_dict(found: Attribution | None) -> dict[str, Any]:
+    if found is None:
+        return {"source": "converted outcomes"}
+    return {"source": "purchases", "window_ms": found.options.window_ms,
+            "purchases": found.purchases, "attributed": found.attributed,
+            "unattributed": found.unattributed, "duplicates": found.duplicates,
+            "invalid": found.invalid}
 
 
 def _num(value: Any) -> Any:
@@ -440,8 +475,12 @@ def summarise_visitors(
     rows: Sequence[JoinedRow],
     segment_keys: Sequence[str] = ("traffic_source", "device", "sector"),
     page_views: Mapping[str, int] | None = None,
+    credits: Mapping[str, Credit] | None = None,
 ) -> tuple[list[VisitorSummary], int]:
     """Per-visitor summaries (sorted by first decision) and how many visitors changed arm.
+
+    With ``credits`` (purchases attributed by visitor), a visitor's conversions and revenue
+    are their attributed purchases, each once; otherwise the sums over their rows.
 
     >>> from pipeline.replay.join import JoinedRow
     >>> rows = [JoinedRow(decision_id="d1", visitor_id="v", session_id="s", created_at=1,
@@ -461,7 +500,12 @@ def summarise_visitors(
         if any(r.arm != first.arm for r in own):
             conflicts += 1
         clicked = any(r.clicked for r in own)
-        conversions = sum(r.conversions for r in own)
+        if credits is None:
+            conversions, revenue = sum(r.conversions for r in own), sum(r.revenue for r in own)
+        else:
+            credit = credits.get(visitor)
+            conversions = 0 if credit is None else len(credit.purchases)
+            revenue = 0.0 if credit is None else credit.revenue
         if page_views is not None and visitor in page_views:
             bounced = page_views[visitor] <= 1
         else:
@@ -477,7 +521,7 @@ def summarise_visitors(
                 first_seen=first.created_at,
                 clicked=clicked,
                 conversions=conversions,
-                revenue=sum(r.revenue for r in own),
+                revenue=revenue,
                 last_seen=own[-1].created_at,
                 bounced=bounced,
                 segments=segments,
@@ -612,8 +656,12 @@ def build_report_from_rows(
     options: ReportOptions | None = None,
     page_views: Mapping[str, int] | None = None,
     sources: Sequence[str] = (),
+    purchases: Sequence[Purchase] | None = None,
 ) -> Report:
     """Build the report from joined rows (see the module docstring for definitions).
+
+    ``purchases`` (None: none given) are attributed to the rows' decisions and are then
+    the report's conversions and revenue (:mod:`pipeline.replay.attribution`).
 
     ``control_share`` is the configured share of visitors in the control group,
     for the sample-ratio-mismatch check; ``None`` reads it from the rows (each
@@ -632,7 +680,12 @@ def build_report_from_rows(
         raise EmptyLog("no decisions to report on")
     resolved = resolve_control_share((r.control_share for r in rows), control_share)
     control_share = resolved.share
-    visitors, conflicts = summarise_visitors(rows, opts.segment_keys, page_views)
+    attribution = None if purchases is None else attribute(rows, purchases, opts.attribution)
+    if attribution is not None:
+        rows = credited_rows(rows, attribution)
+    visitors, conflicts = summarise_visitors(
+        rows, opts.segment_keys, page_views,
+        None if attribution is None else attribution.visitors)
     control = [v for v in visitors if v.arm == CONTROL]
     treated = [v for v in visitors if v.arm == PERSONALIZED]
     level = opts.confidence
@@ -669,6 +722,7 @@ def build_report_from_rows(
                 {"visitors": conflicts},
             )
         )
+    warnings += _conversion_warnings(attribution, control)
     for arm, group in ((CONTROL, control), (PERSONALIZED, treated)):
         if not group:
             warnings.append(
@@ -729,7 +783,36 @@ def build_report_from_rows(
         options=opts,
         bounce_definition=BOUNCE_DEFINITION,
         sources=tuple(sources),
+        attribution=attribution,
     )
+
+
+def _conversion_warnings(attribution: Attribution | None,
+                         control: Sequence[VisitorSummary]) -> list[ReplayWarning]:
+    if attribution is None:
+        if not control or any(v.conversions for v in control):
+            return []
+        return [ReplayWarning(
+            "control_conversions_unmeasured",
+            "no purchases given and no control decision has a converted outcome: control "
+            "decisions are never shown, so nothing reports their conversions and the control "
+            "arm's conversion and revenue read 0; give the purchases (rtp report --purchases, "
+            "or --from-topics)", {"control_visitors": len(control)})]
+    out = []
+    if attribution.unattributed:
+        minutes = attribution.options.window_ms / 60_000
+        out.append(ReplayWarning(
+            "unattributed_purchases",
+            f"{attribution.unattributed} of {attribution.purchases} purchases have no logged "
+            f"decision of their visitor in the {minutes:g} min before them (visitors not in "
+            "the experiment, or decided for longer ago): not counted",
+            {"purchases": attribution.unattributed}))
+    if attribution.invalid:
+        out.append(ReplayWarning(
+            "invalid_purchases",
+            f"{attribution.invalid} purchases with a negative or non-finite value refused",
+            {"purchases": attribution.invalid}))
+    return out
 
 
 def build_report(
@@ -739,8 +822,13 @@ def build_report(
     options: ReportOptions | None = None,
     page_views: Mapping[str, int] | None = None,
     file_options: LogFileOptions | None = None,
+    purchases_path: str | Path | None = None,
 ) -> Report:
-    """Read a decision log and outcomes and build the experiment report.
+    """Read a decision log, outcomes and (optionally) purchases, and build the report.
+
+    ``purchases_path``: a ClickEvent file (``.jsonl`` or ``.avro``: the export's
+    ``purchases.jsonl``, or a whole clickstream); its purchase events are attributed to
+    the logged decisions (:mod:`pipeline.replay.attribution`).
 
     >>> import tempfile, pathlib
     >>> from pipeline.replay.logfile import write_decision_logs, write_outcomes
@@ -755,8 +843,16 @@ def build_report(
     """
     opts = options or ReportOptions()
     joined = join_files(log_path, outcomes_path, opts.weights, file_options)
-    sources = [str(log_path)] + ([str(outcomes_path)] if outcomes_path is not None else [])
-    report = build_report_from_rows(joined.rows, control_share, opts, page_views, sources)
+    sources = [str(p) for p in (log_path, outcomes_path, purchases_path) if p is not None]
+    read = None if purchases_path is None else read_purchases(purchases_path)
+    report = build_report_from_rows(joined.rows, control_share, opts, page_views, sources,
+                                    None if read is None else read.purchases)
+    if read is not None and read.unreadable:
+        extra = ReplayWarning(
+            "unreadable_purchase_records",
+            f"{read.unreadable} records of {purchases_path} are not ClickEvents: skipped",
+            {"records": read.unreadable})
+        report = dataclasses.replace(report, warnings=(*report.warnings, extra))
     if joined.unmatched_outcomes:
         extra = ReplayWarning(
             "unmatched_outcomes",
@@ -792,6 +888,28 @@ def always_valid_text(report: Report) -> str:
                else "not conclusive yet (it includes 0): keep collecting")
     return (f"conversion lift, always-valid {level} interval (valid however often you "
             f"look): [{cs.low:+.2%}, {cs.high:+.2%}] -> {verdict}")
+
+
+def conversion_text(report: Report) -> str:
+    """One line on where the report's conversions come from.
+
+    >>> from pipeline.replay.join import JoinedRow
+    >>> rows = [JoinedRow(decision_id="d", visitor_id="v", session_id="s", created_at=0,
+    ...                   action_id="a", propensity=1.0, eligible={"a": 1.0})]
+    >>> text = conversion_text(build_report_from_rows(
+    ...     rows, 0.5, ReportOptions(n_boot=5), purchases=[Purchase("e", "v", 1, 5.0)]))
+    >>> print(text)  # doctest: +NORMALIZE_WHITESPACE
+    conversions: 1 of 1 purchases attributed to their visitor's decisions of either arm in
+    the 30 min before them (0 duplicates, 0 invalid)
+    """
+    found = report.attribution
+    if found is None:
+        return ("conversions: converted outcomes (no purchases given; control decisions are "
+                "never shown, so none reports a control conversion)")
+    return (f"conversions: {found.attributed} of {found.purchases} purchases attributed to "
+            f"their visitor's decisions of either arm in the "
+            f"{found.options.window_ms / 60_000:g} min before them ({found.duplicates} "
+            f"duplicates, {found.invalid} invalid)")
 
 
 def _pct(value: float) -> str:
@@ -876,7 +994,8 @@ def _render_text(report: Report) -> str:
             _fmt_interval(m.metric, m.relative_ci, relative=True),
         ])
     lines += _table(header, body)
-    lines += [f"bounce: {report.bounce_definition}", always_valid_text(report), "",
+    lines += [f"bounce: {report.bounce_definition}", conversion_text(report),
+              always_valid_text(report), "",
               "per action (per decision):"]
     body = [
         [

@@ -22,7 +22,13 @@ import math
 from collections.abc import Sequence
 from html import escape
 
-from pipeline.replay.report import Report, always_valid_text, format_lift, format_time
+from pipeline.replay.report import (
+    Report,
+    always_valid_text,
+    conversion_text,
+    format_lift,
+    format_time,
+)
 from pipeline.replay.svg import Series, line_chart, stacked_bars
 
 __all__ = ["render_report_html"]
@@ -206,6 +212,7 @@ def render_report_html(report: Report) -> str:
         f'<p class="muted">Bounce: {escape(report.bounce_definition)}. Lift = personalized '
         f"minus control; relative lift = personalized / control - 1. {level} intervals "
         "(fixed horizon: valid for one look at a sample size set in advance).</p>",
+        f'<p class="muted">{escape(conversion_text(report))}.</p>',
         f'<div class="box {cs_class}">{escape(always_valid_text(report))}</div>',
         "<h2>Over time</h2>",
         _charts(report),

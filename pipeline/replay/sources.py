@@ -59,6 +59,7 @@ __all__ = [
     "RecordKind",
     "SourceRecord",
     "TopicSources",
+    "export_purchases",
     "export_topics",
     "merge_sources",
     "read_file",
@@ -396,37 +397,55 @@ def export_topics(settings: Settings, out_dir: str | Path, since_ms: int | None 
     Records that do not decode are skipped and counted in a log line (this is a
     read-only export: nothing is dead-lettered).
     """
-    from pipeline.replay.logfile import write_decision_logs, write_outcomes
+    out = Path(out_dir)
+    return (_export(settings, DECISIONS_LOG, "DecisionLog", out / f"decisions.{fmt}",
+                    since_ms, idle_timeout_s),
+            _export(settings, OUTCOMES, "Outcome", out / f"outcomes.{fmt}", since_ms,
+                    idle_timeout_s))
+
+
+def export_purchases(settings: Settings, out_dir: str | Path, since_ms: int | None = None,
+                     fmt: Literal["jsonl", "avro"] = "jsonl",
+                     idle_timeout_s: float = 15.0) -> Path:
+    """Export the purchases the workers accepted to ``purchases.<fmt>`` (ClickEvents).
+
+    They are on ``rtp.internal.conversions`` (every purchase event a worker applied, not
+    late and not a duplicate, forwarded once per event; a worker's redo after a crash may
+    forward one again, which the report's attribution counts once). Same reading as
+    :func:`export_topics`; a topic that does not exist (no worker has run under the
+    prefix) raises :class:`~pipeline.replay.errors.ReplaySourceError`.
+    """
+    from pipeline.engine.routing import CONVERSIONS
+
+    return _export(settings, CONVERSIONS, "ClickEvent", Path(out_dir) / f"purchases.{fmt}",
+                   since_ms, idle_timeout_s)
+
+
+def _export(settings: Settings, name: str, kind: Literal["DecisionLog", "Outcome", "ClickEvent"],
+            target: Path, since_ms: int | None, idle_timeout_s: float) -> Path:
+    """One topic's records, merged by record time, into ``target`` (format by extension)."""
+    from pipeline.replay.logfile import write_records
     from pipeline.replay.topic_reader import RangeReader, plan_ranges
 
     codec = Codec.default()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
     since = RangeBound("time", time_ms=since_ms) if since_ms is not None else None
-    skipped: dict[str, int] = {}
-    paths: list[Path] = []
-    for name, kind, stem in ((DECISIONS_LOG, "DecisionLog", "decisions"),
-                             (OUTCOMES, "Outcome", "outcomes")):
-        ranges = [r for r in plan_ranges(settings.bootstrap, settings.topic(name), since)
-                  if r.size > 0]
-        target = out / f"{stem}.{fmt}"
-        with RangeReader(settings.bootstrap, ranges, idle_timeout_s) as reader:
-            streams = [_decoded(reader.partition(r.topic, r.partition), kind, codec)
-                       for r in ranges]
+    skipped = 0
+    ranges = [r for r in plan_ranges(settings.bootstrap, settings.topic(name), since)
+              if r.size > 0]
+    with RangeReader(settings.bootstrap, ranges, idle_timeout_s) as reader:
+        streams = [_decoded(reader.partition(r.topic, r.partition), kind, codec)
+                   for r in ranges]
 
-            def good(stream: Iterable[SourceRecord], kind: str = kind) -> Iterator[dict[str, Any]]:
-                for rec in stream:
-                    if rec.record is None:
-                        skipped[kind] = skipped.get(kind, 0) + 1
-                    else:
-                        yield rec.record
+        def good(stream: Iterable[SourceRecord]) -> Iterator[dict[str, Any]]:
+            nonlocal skipped
+            for rec in stream:
+                if rec.record is None:
+                    skipped += 1
+                else:
+                    yield rec.record
 
-            merged = good(heapq.merge(*streams, key=lambda r: r.sort_key))
-            if kind == "DecisionLog":
-                write_decision_logs(target, merged)
-            else:
-                write_outcomes(target, merged)
-        paths.append(target)
+        write_records(target, kind, good(heapq.merge(*streams, key=lambda r: r.sort_key)))
     if skipped:
-        log.warning("records that do not decode were skipped", **skipped)
-    return paths[0], paths[1]
+        log.warning("records that do not decode were skipped", kind=kind, skipped=skipped)
+    return target

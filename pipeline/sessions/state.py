@@ -13,10 +13,10 @@ refused with :class:`SessionStateVersionError`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.serde import compact_json
 from pipeline.sessions.errors import SessionStateFormatError, SessionStateVersionError
 from pipeline.sessions.features import SessionFeatures
 from pipeline.sessions.options import SessionOptions
@@ -29,9 +29,6 @@ __all__ = ["SESSION_STATE_VERSION", "SessionState"]
 #: Format version written by :meth:`SessionState.to_bytes`.
 SESSION_STATE_VERSION = 1
 _FIELDS = 25
-# What json.dumps(obj, separators=(",", ":"), ensure_ascii=False) uses, made once: dumps
-# builds a new encoder on every call with non-default options (a third of to_bytes).
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 # Feature names built once (features() runs for every scored event).
 _DWELL_KEYS = tuple(f"dwell_{bucket}_s" for bucket in DWELL_BUCKETS)
 _SIGNAL_KEYS = tuple((rule, f"signal_{rule}") for rule in STRUGGLE_RULES)
@@ -290,7 +287,7 @@ class SessionState:
             self.recent_event_ids,
             self.signals.to_obj(),
         ]
-        return _ENCODER.encode(obj).encode()
+        return compact_json.dumps(obj)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SessionState:
@@ -302,7 +299,7 @@ class SessionState:
         pipeline.sessions.errors.SessionStateVersionError: session state format version 7 ...
         """
         try:
-            obj = json.loads(data)
+            obj = compact_json.loads(data)
         except (ValueError, UnicodeDecodeError) as exc:
             raise SessionStateFormatError(f"session state is not JSON: {exc}") from exc
         if not isinstance(obj, list) or not obj:

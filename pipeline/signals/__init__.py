@@ -22,6 +22,7 @@ from pipeline.signals.counts import KeyCounts
 from pipeline.signals.dead_click import (
     DeadClickOptions,
     DeadClickState,
+    dead_click_due,
     flush_dead_click,
     observe_dead_click,
 )
@@ -44,6 +45,7 @@ from pipeline.signals.hesitation import (
     HesitationOptions,
     HesitationState,
     flush_hesitation,
+    hesitation_due,
     observe_hesitation,
 )
 from pipeline.signals.options import SignalOptions
@@ -106,8 +108,10 @@ __all__ = [
     "SignalState",
     "SignalStateFormatError",
     "calculator_key",
+    "dead_click_due",
     "flush_dead_click",
     "flush_hesitation",
+    "hesitation_due",
     "key_hash",
     "normalize_query",
     "observe_calculator_fiddling",

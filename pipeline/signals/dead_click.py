@@ -31,7 +31,13 @@ from pipeline.signals.detection import Detection
 from pipeline.signals.event import SignalEvent
 from pipeline.signals.rules import DEAD_CLICK
 
-__all__ = ["DeadClickOptions", "DeadClickState", "flush_dead_click", "observe_dead_click"]
+__all__ = [
+    "DeadClickOptions",
+    "DeadClickState",
+    "dead_click_due",
+    "flush_dead_click",
+    "observe_dead_click",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,3 +159,17 @@ def flush_dead_click(
     if pending is None or (now_ms is not None and now_ms <= pending + options.window_ms):
         return None
     return _decide(state, pending, options)
+
+
+def dead_click_due(state: DeadClickState, options: DeadClickOptions) -> int | None:
+    """The first ``now_ms`` at which :func:`flush_dead_click` decides the pending candidate
+    (None: none pending): one millisecond past its window.
+
+    >>> st, opts = DeadClickState(1_000, "c1", "/", ""), DeadClickOptions()
+    >>> due = dead_click_due(st, opts)
+    >>> due, flush_dead_click(st, due - 1, opts) is None, flush_dead_click(st, due, opts) is None
+    (2001, True, False)
+    """
+    if state.pending_time is None:
+        return None
+    return state.pending_time + options.window_ms + 1

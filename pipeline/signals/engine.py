@@ -26,11 +26,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from pipeline.signals.calculator_fiddling import observe_calculator_fiddling
-from pipeline.signals.dead_click import flush_dead_click, observe_dead_click
+from pipeline.signals.dead_click import dead_click_due, flush_dead_click, observe_dead_click
 from pipeline.signals.detection import Detection
 from pipeline.signals.event import SignalEvent, read_signal_event
 from pipeline.signals.form_struggle import observe_form_struggle
-from pipeline.signals.hesitation import flush_hesitation, observe_hesitation
+from pipeline.signals.hesitation import flush_hesitation, hesitation_due, observe_hesitation
 from pipeline.signals.options import SignalOptions
 from pipeline.signals.pogo_sticking import observe_pogo_sticking
 from pipeline.signals.rage_click import observe_rage_click
@@ -131,6 +131,31 @@ class SignalEngine:
         if HESITATION in opts.enabled_rules:
             _add(found, flush_hesitation(state.hesitation, now_ms, opts.hesitation))
         return self._emit(state, found, session_id, visitor_id)
+
+    def next_due_ms(self, state: SignalState) -> int | None:
+        """The earliest event time at which :meth:`flush` has something to decide (None:
+        no timer pending): what a timer index keeps per visitor.
+
+        >>> st = SignalState()
+        >>> _ = SignalEngine().observe(st, {"event_id": "p1", "event_type": "page_view",
+        ...     "event_time": 0, "page": {"url": "/shipping", "page_type": "shipping_returns"}},
+        ...     "s", "v")
+        >>> SignalEngine().next_due_ms(st)
+        30000
+        >>> [s["details"]["dwell_ms"] for s in SignalEngine().flush(st, 30_000, "s", "v")]
+        ['30000']
+        >>> SignalEngine().next_due_ms(st) is None
+        True
+        """
+        opts = self.options
+        due: int | None = None
+        if DEAD_CLICK in opts.enabled_rules:
+            due = dead_click_due(state.dead_click, opts.dead_click)
+        if HESITATION in opts.enabled_rules:
+            dwell = hesitation_due(state.hesitation, opts.hesitation)
+            if dwell is not None and (due is None or dwell < due):
+                due = dwell
+        return due
 
     def close(self, state: SignalState, session_id: str, visitor_id: str) -> list[dict[str, Any]]:
         """The session ended: decide what is still pending (a dead click candidate).

@@ -30,7 +30,13 @@ from pipeline.signals.detection import Detection
 from pipeline.signals.event import SignalEvent, key_hash
 from pipeline.signals.rules import HESITATION
 
-__all__ = ["HesitationOptions", "HesitationState", "flush_hesitation", "observe_hesitation"]
+__all__ = [
+    "HesitationOptions",
+    "HesitationState",
+    "flush_hesitation",
+    "hesitation_due",
+    "observe_hesitation",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,3 +188,20 @@ def flush_hesitation(
     '45000'
     """
     return _dwell(state, now_ms, options)
+
+
+def hesitation_due(state: HesitationState, options: HesitationOptions) -> int | None:
+    """The first ``now_ms`` at which :func:`flush_hesitation` fires the dwell variant (None:
+    not on a doubt page, or it fired already for this visit of the page).
+
+    >>> st, opts = HesitationState(page_time=0, page_event_id="p1", page_url="/shipping",
+    ...                            page_type="shipping_returns", latest_time=0), HesitationOptions()
+    >>> due = hesitation_due(st, opts)
+    >>> due, flush_hesitation(st, due - 1, opts) is None, flush_hesitation(st, due, opts) is None
+    (30000, True, False)
+    >>> hesitation_due(st, opts) is None  # fired: nothing more is due for this page
+    True
+    """
+    if state.page_time is None or state.page_fired:
+        return None
+    return state.page_time + options.min_dwell_ms

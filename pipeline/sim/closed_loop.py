@@ -24,6 +24,7 @@ from pipeline.decide import assign_arm
 from pipeline.kafka_log import kafka_config
 from pipeline.serde import Codec, DecodeError
 from pipeline.settings import Settings
+from pipeline.sim.ledger import ArmStats, VisitorOutcome
 from pipeline.sim.options import SimulatorOptions
 from pipeline.sim.simulator import Simulator
 from pipeline.sim.summary import SimulationSummary
@@ -82,6 +83,30 @@ class LoopReport:
     decisions_by_action: Counter[str] = field(default_factory=Counter)
     signals_by_rule: Counter[str] = field(default_factory=Counter)
     latencies_ms: list[float] = field(default_factory=list)
+    #: Visitors with a decision on the decision log: the experiment report's visitors.
+    logged_visitors: set[str] = field(default_factory=set)
+    #: The simulator's truth about every visitor at the end of the run.
+    visitors: dict[str, VisitorOutcome] = field(default_factory=dict)
+
+    def enrolled(self) -> dict[str, ArmStats]:
+        """Conversion per arm of the visitors with a logged decision (bought or not, at any
+        time in the run: the simulator's truth), the visitors the experiment report counts.
+        Only ``visitors``, ``conversions`` and ``revenue`` are filled.
+
+        >>> r = LoopReport(None, 0.0, 0, 0, 0, 0,  # type: ignore[arg-type]
+        ...     logged_visitors={"a", "b"}, visitors={
+        ...         "a": VisitorOutcome("control", True, 5.0, True),
+        ...         "b": VisitorOutcome("control", False, 0.0, False),
+        ...         "c": VisitorOutcome("control", True, 9.0, True)})
+        >>> r.enrolled()["control"]
+        ArmStats(visitors=2, conversions=1, expected_conversions=0.0, revenue=5.0)
+        """
+        arms: dict[str, ArmStats] = {}
+        for visitor in sorted(self.logged_visitors):
+            truth = self.visitors.get(visitor)
+            if truth is not None:
+                arms.setdefault(truth.arm, ArmStats()).add(truth.converted, 0.0, truth.value)
+        return arms
 
     def to_text(self) -> str:
         """The demo's summary."""
@@ -100,19 +125,25 @@ class LoopReport:
         lat = self.latencies_ms
         lines.append(f"event -> action latency: p50 {percentile(lat, 50):.1f} ms, "
                      f"p99 {percentile(lat, 99):.1f} ms ({len(lat)} delivered decisions)")
+        # The visitors the experiment report counts (a logged decision), so the two agree.
+        enrolled = self.enrolled()
+        treated, untreated = enrolled.get("personalized"), enrolled.get("control")
+        if treated is not None and untreated is not None:
+            lines.append(f"conversion: personalized {treated.rate:.1%} of {treated.visitors} "
+                         f"visitors, control {untreated.rate:.1%} of {untreated.visitors} "
+                         "(visitors with a logged decision, as the experiment report counts "
+                         "them)")
+            lift = treated.lift_over(untreated)
+            if lift is not None:
+                diff, low, high = lift
+                lines.append(f"lift: {diff:+.1%} (95% CI {low:+.1%} .. {high:+.1%})")
         personalized, control = s.arms.get("personalized"), s.arms.get("control")
         if personalized is not None and control is not None:
-            lines.append(f"conversion: personalized {personalized.rate:.1%} of "
-                         f"{personalized.visitors} visitors, control {control.rate:.1%} of "
-                         f"{control.visitors}")
-        lift = s.lift()
-        if lift is not None:
-            diff, low, high = lift
-            lines.append(f"lift: {diff:+.1%} (95% CI {low:+.1%} .. {high:+.1%})")
-        if personalized is not None and control is not None:
-            lines.append(f"expected conversion (the simulator's truth for what each visitor "
-                         f"saw): personalized {personalized.expected_rate:.1%}, control "
-                         f"{control.expected_rate:.1%}")
+            lines.append(f"finished visitors: personalized {personalized.rate:.1%} of "
+                         f"{personalized.visitors} converted, control {control.rate:.1%} of "
+                         f"{control.visitors}; expected conversion (the simulator's truth for "
+                         f"what each visitor saw): personalized {personalized.expected_rate:.1%}"
+                         f", control {control.expected_rate:.1%}")
         r = s.rewards
         share = r.obtained / r.oracle if r.oracle else float("nan")
         lines.append(f"reward: {r.obtained:.1f} obtained vs {r.oracle:.1f} for the oracle "
@@ -193,6 +224,7 @@ class ClosedLoop:
             consumer.close()
         report.wall_s = time.monotonic() - wall0
         report.summary = self.sim.summary()
+        report.visitors = self.sim.visitor_outcomes()
         return report
 
     def _read(self, consumer: Consumer, topics: dict[str, str], report: LoopReport,
@@ -217,6 +249,7 @@ class ClosedLoop:
             decision_id = str(decision["decision_id"])
             if kind == DECISIONS_LOG:
                 report.decisions_logged += 1
+                report.logged_visitors.add(str(decision["visitor_id"]))
                 report.decisions_by_action[str(decision["action_id"])] += 1
                 ids = [e["action_id"] for e in record["eligible"]]
                 eligible[decision_id] = ids

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from pipeline.sim.options import RewardWeights
 
-__all__ = ["ArmStats", "RewardLedger"]
+__all__ = ["ArmStats", "RewardLedger", "VisitorOutcome"]
 
 
 @dataclass(slots=True)
@@ -208,3 +208,20 @@ class ArmStats:
         se = math.sqrt(p1 * (1 - p1) / self.visitors + p0 * (1 - p0) / control.visitors)
         diff = p1 - p0
         return diff, diff - z * se, diff + z * se
+
+
+@dataclass(frozen=True, slots=True)
+class VisitorOutcome:
+    """The truth about one visitor: their arm, whether they bought (at any time, whatever
+    was shown or credited) and for how much, and whether their visit has ended.
+
+    The experiment report's conversions are checked against these, visitor by visitor.
+
+    >>> VisitorOutcome("control", True, 49.0, finished=True).converted
+    True
+    """
+
+    arm: str
+    converted: bool
+    value: float
+    finished: bool

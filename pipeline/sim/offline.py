@@ -12,8 +12,9 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from pipeline.decide import assign_arm
+from pipeline.decide import DecisionOutcome, assign_arm
 from pipeline.engine import Engine, EngineOptions
 from pipeline.engine.visitors import Visitors
 from pipeline.sim.options import SimulatorOptions
@@ -34,18 +35,31 @@ def run_offline(options: SimulatorOptions, minutes: int = 60,
     sim = Simulator(options, arm_of=lambda v: assign_arm(v, share))
     visitors = Visitors(engine)
     sim.start(_START_MS)
+
+    def deliver(decision: DecisionOutcome | None) -> None:
+        if decision is None:
+            return
+        eligible = [e["action_id"] for e in decision.log["eligible"]]
+        # An event's decision is made at its time; a timer's at its due time.
+        for outcome in sim.receive_decision(decision.decision, decision.decision["created_at"],
+                                            eligible):
+            react(outcome)
+
+    def react(outcome: dict[str, Any]) -> None:
+        for fired in visitors.outcome(outcome).timers:  # due before the outcome
+            deliver(fired.decision)
+
     for minute in range(1, minutes + 1):
         now = _START_MS + minute * 60_000
         for event in sim.next_events(now):
-            decision = visitors.event(event).decision
-            if decision is None:
-                continue
-            eligible = [e["action_id"] for e in decision.log["eligible"]]
-            for outcome in sim.receive_decision(decision.decision, event["event_time"],
-                                                eligible):
-                visitors.outcome(outcome)
+            result = visitors.event(event)
+            for fired in result.timers:  # timers due before this event fired first
+                deliver(fired.decision)
+            deliver(result.decision)
         for outcome in sim.take_outcomes():
-            visitors.outcome(outcome)
+            react(outcome)
+        for _, fired in visitors.fire_due(now):
+            deliver(fired.decision)
         visitors.expire_due(now)
         if progress is not None:
             progress(minute)

@@ -66,7 +66,7 @@ from typing import Any
 
 from pipeline.sim.errors import InvalidDecision, SimulatorNotStarted
 from pipeline.sim.journeys import begin_journey, close_session
-from pipeline.sim.ledger import ArmStats, RewardLedger
+from pipeline.sim.ledger import ArmStats, RewardLedger, VisitorOutcome
 from pipeline.sim.options import SimulatorOptions
 from pipeline.sim.outcome import outcome
 from pipeline.sim.personas import Persona, persona, personas_of
@@ -159,7 +159,7 @@ class Simulator:
         self._heap: list[tuple[int, int, int, str]] = []
         self._live: dict[str, _Live] = {}
         self._profiles: dict[str, VisitorProfile] = {}
-        self._finished: set[str] = set()
+        self._finished: dict[str, VisitorOutcome] = {}
         self._seen_decisions: set[str] = set()
         self._outbox: list[dict[str, Any]] = []
         self._ledger = RewardLedger()
@@ -397,6 +397,22 @@ control (got None)
         context = self.context_of(visitor_id, now_ms)
         return {} if context is None else self.model.expected_rewards(context, candidates)
 
+    def visitor_outcomes(self) -> dict[str, VisitorOutcome]:
+        """Every visitor so far, by id: arm, bought or not, value, visit ended or not.
+
+        The arm is that of the first decision the visitor received, else the ``arm_of``
+        callable's, else ``undecided``; a visitor still browsing may still buy.
+
+        >>> sim = Simulator(SimulatorOptions(seed=4)); sim.start(1_700_000_000_000)
+        >>> _ = sim.next_events(1_700_000_300_000)
+        >>> outcomes = sim.visitor_outcomes()
+        >>> len(outcomes) == sim.summary().visitors_arrived
+        True
+        """
+        live = {v: VisitorOutcome(self._arm(live), live.converted, live.value, finished=False)
+                for v, live in self._live.items()}
+        return {**self._finished, **live}
+
     def summary(self) -> SimulationSummary:
         """A snapshot of everything counted so far.
 
@@ -522,12 +538,17 @@ control (got None)
         if credited:
             self._ledger.record_converted_visitor(value)
 
+    def _arm(self, live: _Live) -> str:
+        if live.arm is not None:
+            return live.arm
+        visitor_id = live.profile.visitor_id
+        return self._arm_of(visitor_id) if self._arm_of is not None else "undecided"
+
     def _finish(self, live: _Live) -> None:
         visitor_id = live.profile.visitor_id
-        arm = live.arm
-        if arm is None:
-            arm = self._arm_of(visitor_id) if self._arm_of is not None else "undecided"
+        arm = self._arm(live)
         self._arms.setdefault(arm, ArmStats()).add(live.converted, live.probability, live.value)
         del self._live[visitor_id]
-        self._finished.add(visitor_id)
+        self._finished[visitor_id] = VisitorOutcome(arm, live.converted, live.value,
+                                                    finished=True)
 

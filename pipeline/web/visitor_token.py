@@ -36,8 +36,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["MAX_TOKEN_CHARS", "BadToken", "VisitorTokens", "bearer", "check_metrics_token",
-           "new_key", "tokens_for"]
+__all__ = ["MAX_TOKEN_CHARS", "BadToken", "VisitorTokens", "bearer", "check_bearer",
+           "check_metrics_token", "new_key", "tokens_for"]
 
 #: Longest token accepted (a 256-character visitor id encoded, an expiry and a MAC).
 MAX_TOKEN_CHARS = 512
@@ -215,6 +215,26 @@ def tokens_for(keys: tuple[str, ...], log: Callable[..., object] | None = None,
     return VisitorTokens((new_key(),), ttl_s)
 
 
+def check_bearer(expected: str, authorization: str | None, what: str, setting: str) -> None:
+    """Let ``what`` through only with ``Authorization: Bearer <expected>``; with no token
+    configured (``setting`` unset) it is refused (403), so it is never open by accident.
+    Compared in constant time.
+
+    >>> check_bearer("0123456789abcdef", "Bearer 0123456789abcdef", "/x", "RTP_X_TOKEN")
+    >>> check_bearer("", "Bearer anything", "/x", "RTP_X_TOKEN")
+    Traceback (most recent call last):
+    ...
+    pipeline.web.visitor_token.BadToken: /x is off: set RTP_X_TOKEN and send it as \
+Authorization: Bearer <token>
+    """
+    if not expected:
+        raise BadToken(f"{what} is off: set {setting} and send it as "
+                       "Authorization: Bearer <token>", status=403)
+    given = bearer(authorization) or ""
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise BadToken(f"{what} needs Authorization: Bearer <token> ({setting})")
+
+
 def check_metrics_token(expected: str, authorization: str | None) -> None:
     """Let ``/metrics`` through only with ``Authorization: Bearer <expected>``; with no
     token configured it is refused (403), so it is never open by accident.
@@ -223,11 +243,7 @@ def check_metrics_token(expected: str, authorization: str | None) -> None:
     >>> check_metrics_token("0123456789abcdef", "Bearer guess")
     Traceback (most recent call last):
     ...
-    pipeline.web.visitor_token.BadToken: /metrics needs Authorization: Bearer <metrics token>
+    pipeline.web.visitor_token.BadToken: /metrics needs Authorization: Bearer <token> \
+(RTP_*_METRICS_TOKEN)
     """
-    if not expected:
-        raise BadToken("/metrics is off: set a metrics token (RTP_*_METRICS_TOKEN) and send "
-                       "it as Authorization: Bearer <token>", status=403)
-    given = bearer(authorization) or ""
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise BadToken("/metrics needs Authorization: Bearer <metrics token>")
+    check_bearer(expected, authorization, "/metrics", "RTP_*_METRICS_TOKEN")

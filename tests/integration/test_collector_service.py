@@ -120,3 +120,38 @@ async def test_refused_requests_and_duplicates_produce_nothing(topics: Settings)
                 assert {k: answer[k] for k in expected} == expected
     count = await asyncio.to_thread(total_messages, topics, topics.topic(EVENTS))
     assert count == 1
+
+
+async def test_with_pseudonym_keys_no_user_id_reaches_kafka_as_sent(topics: Settings) -> None:
+    """An e-mail as Segment userId, in identify, page and track: on the real topics only
+    its keyed pseudonym (as key and as user_id); the e-mail's bytes nowhere."""
+    import dataclasses
+
+    from pipeline.profiles import Pseudonyms
+
+    email = f"pat.{int(time.time())}@example.com"
+    settings = dataclasses.replace(topics, pseudonym_keys="it-pseudonym-key-0123456789")
+    pseudonym = Pseudonyms(settings.pseudonym_key_list()).of(email)
+    batch = {"batch": [
+        {"type": "identify", "anonymousId": "anon-p", "userId": email, "messageId": "p-1",
+         "traits": {"loyalty_tier": "gold"}},
+        {"type": "page", "anonymousId": "anon-p", "userId": email, "messageId": "p-2",
+         "properties": {"url": "https://shop.example/p/nc700"}},
+        {"type": "track", "event": "Product Added", "anonymousId": "anon-p", "userId": email,
+         "messageId": "p-3", "properties": {"product_id": "nc700"},
+         "context": {"page": {"url": "https://shop.example/p/nc700"}}}]}
+    service = CollectorService(settings, CollectorOptions(http_port=0,
+                                                          write_keys=frozenset({"it-key"})))
+    served = await service.start()
+    try:
+        async with aiohttp.ClientSession() as http, http.post(
+                f"{served.url}/v1/batch", data=json.dumps(batch), headers=AUTH) as r:
+            assert (r.status, (await r.json())["accepted"]) == (200, 3)
+    finally:
+        await service.stop()
+    events = await asyncio.to_thread(read_topic, settings, settings.topic(EVENTS), 2)
+    updates = await asyncio.to_thread(read_topic, settings, settings.topic(PROFILES), 1)
+    raw = [(m.key() or b"", m.value() or b"") for m in [*events, *updates]]
+    assert len(raw) == 3 and not [kv for kv in raw if email.encode() in kv[0] + kv[1]]
+    assert [m.key() for m in updates] == [pseudonym.encode()]
+    assert {CODEC.decode(m.value())[1]["user_id"] for m in [*events, *updates]} == {pseudonym}

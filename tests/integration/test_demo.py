@@ -39,7 +39,29 @@ def test_demo_runs_the_closed_loop_end_to_end(
     # comes from the log, so the demo's own 50/50 split is not flagged as a mismatch.
     printed = re.search(r"\(rtp report ([^)]*)\)", out)
     assert printed is not None, out
+    assert "--purchases" in printed.group(1)
     assert main(["report", *shlex.split(printed.group(1)), "--json", "--n-boot", "20"]) == 0
-    srm = json.loads(capsys.readouterr().out)["srm"]
+    as_json = json.loads(capsys.readouterr().out)
+    srm = as_json["srm"]
     assert (srm["expected_control_share"], srm["share_source"]) == (0.5, "recorded")
     assert srm["mismatch"] is False
+    assert as_json["conversions"]["source"] == "purchases"
+
+    # Issue 11: the HTML report's conversion per arm is the summary's (control read 0.00%).
+    html_path = re.search(r"experiment report: (\S+report\.html)", out)
+    assert html_path is not None, out
+    html = Path(html_path.group(1)).read_text(encoding="utf-8")
+    cells = re.search(r"<td>conversion_rate</td><td>([^<]*)</td><td>([^<]*)</td>", html)
+    assert cells is not None
+    summary = re.search(r"conversion: personalized ([\d.]+)% of (\d+) visitors, control "
+                        r"([\d.]+)% of (\d+)", out)
+    assert summary is not None, out
+    html_control, html_personalized = (float(c.rstrip("%")) for c in cells.groups())
+    # Within rounding (the summary prints one decimal, the page two) ...
+    assert abs(html_control - float(summary.group(3))) <= 0.055
+    assert abs(html_personalized - float(summary.group(1))) <= 0.055
+    # ... and exactly, counted on the same visitors with the simulator's truth.
+    enrolled = report.enrolled()
+    assert cells.groups() == (f"{enrolled['control'].rate:.2%}",
+                              f"{enrolled['personalized'].rate:.2%}")
+    assert enrolled["control"].visitors == int(summary.group(4))

@@ -28,6 +28,7 @@ from pipeline.topics import (
     apply_topics,
     topic_specs,
 )
+from tests.integration.consent_checks import answer_then_browse, assert_decided_and_kept_only
 from tests.integration.scenarios import browser, headphones_shopper, rage_clicker
 from tests.integration.topic_watch import TopicWatch
 from tests.integration.worker_process import WorkerProcess, wait_caught_up
@@ -266,3 +267,17 @@ def test_rtp_ready_reports_a_caught_up_worker(flow: tuple[Settings, WorkerProces
     assert main([*common, "ready", "--max-lag", "1000"]) == 0
     assert main([*common, "ready", "--client-id", "no-such-pod"]) == 1
     assert main([*common, "ready", "--app-id", "no-such-app"]) == 1
+
+
+
+def test_an_opt_out_sent_with_page_views_stops_their_decisions(
+        flow: tuple[Settings, WorkerProcess]) -> None:
+    """Issue 12: an opt-out sent in the same moment as four page views still produced four
+    DecisionLog records and a state (the opt-out reached the worker only through the
+    profile side, seconds later). The worker now takes consent from profiles.updates."""
+    settings, worker = flow
+    run = uuid.uuid4().hex[:6]
+    leaving, staying = f"leave-{run}", f"stay-{run}"
+    now = int(time.time() * 1000)
+    answer_then_browse(settings, worker, leaving, False, staying, now)
+    assert_decided_and_kept_only(settings, worker, staying, leaving, now)

@@ -56,6 +56,13 @@ def after_traffic(kafka: Settings, tmp_path_factory: pytest.TempPathFactory) -> 
                                        "decision_id": d["decision_id"],
                                        "visitor_id": d["visitor_id"], "kind": "dismissed",
                                        "value": 0.0, "event_time": int(time.time() * 1000)})
+        # The profile side's views of the five identified visitors (their count on the
+        # internal topic must not grow between two `rtp ready` calls of a test).
+        views = TopicWatch(settings, settings.topic("rtp.internal.visitor-profiles"),
+                           decode=False)
+        views.wait_for(lambda _: {k for k, _ in views.seen} >= {
+            v.encode() for v in visitors[:5]}, what="the identified visitors' views")
+        views.close()
         wait_caught_up(worker, [settings.topic(EVENTS), settings.topic(OUTCOMES)])
         yield settings, worker, len(events)
     finally:

@@ -12,6 +12,8 @@ from pipeline.serde import Codec
 from pipeline.settings import Settings
 
 Record = dict[str, Any]
+#: What :meth:`TopicWatch.latest` answers for a key never seen.
+ABSENT = "absent"
 
 
 class TopicWatch:
@@ -53,6 +55,13 @@ class TopicWatch:
             self.seen.append((msg.key(), record))
             n += 1
         return n
+
+    def latest(self, key: bytes | str) -> Record | str | None:
+        """The newest record of ``key`` seen so far: None for a tombstone, :data:`ABSENT`
+        when the key never appeared (on a changelog: nothing was ever stored for it)."""
+        wanted = key.encode() if isinstance(key, str) else key
+        mine = [r for k, r in self.seen if k == wanted]
+        return mine[-1] if mine else ABSENT
 
     def records(self) -> list[Record]:
         """Decoded non-tombstone records so far."""

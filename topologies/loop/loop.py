@@ -2,7 +2,8 @@
 
 One thread, no event loop: ``poll`` blocks until a record is there (or the poll
 timeout passes, so that timers and the stop flag are checked), then ``consume(n, 0)``
-takes whatever else is already fetched. Each record goes to the
+takes whatever else is already fetched (records of the ``first`` topics put ahead of the
+rest, each partition's order kept). Each record goes to the
 :class:`Processor`, which applies it in memory and produces its outputs without
 waiting. Every ``commit_every_s`` (and before partitions are revoked, and at the end)
 the loop commits: the processor writes what it must (outputs acknowledged, then
@@ -12,12 +13,17 @@ Partitions are assigned by the ``range`` assignor: every input topic has the sam
 partition count and range gives a member the same partition numbers of each, so a
 visitor's events, outcomes and profile views reach the same worker (cooperative-sticky
 balances topic-partitions one by one and does not keep them together).
+
+With :class:`CommitMarks`, each commit of the first topic's offsets carries a mark per
+partition (Kafka's offset-commit metadata) and a new owner of a partition is told the mark
+of its last commit and where the partition ended when it took it: the decision path names
+the model snapshot a partition decides with this way (:mod:`pipeline.learning.pins`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -27,7 +33,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from pipeline.kafka_log import kafka_config
 from topologies.loop.timers import Interval
 
-__all__ = ["ConsumerLoop", "ConsumerOptions", "Processor", "Record"]
+__all__ = ["CommitMarks", "ConsumerLoop", "ConsumerOptions", "Processor", "Record"]
 
 log = structlog.get_logger(__name__)
 
@@ -68,6 +74,21 @@ class Processor(Protocol):
         """The commit's writes (outputs acknowledged, state stored); False: nothing to do."""
 
 
+class CommitMarks(Protocol):
+    """Marks carried by the commits of the first input topic, per partition."""
+
+    def resume(self, partition: int, mark: str, end_offset: int) -> str | None:
+        """A partition is ours: the mark of its last commit ("" if none) and its end offset
+        now (the records below it may have been applied before, by a worker now gone).
+        Returns a mark to commit at once at the partition's position (None: none)."""
+
+    def marks(self, positions: Mapping[int, int]) -> Mapping[int, str]:
+        """The marks for a commit of these positions (partition -> next offset)."""
+
+    def committed(self, partitions: Iterable[int]) -> None:
+        """The commit with the last marks is in for ``partitions``."""
+
+
 @dataclass(frozen=True)
 class ConsumerOptions:
     """librdkafka consumer settings of the decision path.
@@ -86,6 +107,9 @@ class ConsumerOptions:
     #: librdkafka's max.poll.interval.ms: above the longest a commit (three waits of up to
     #: the commit timeout) or a restore inside a rebalance callback may hold the loop.
     max_poll_interval_ms: int = 600_000
+    #: How long a call to the broker inside a rebalance (committed offsets, end offsets)
+    #: may take before the worker stops.
+    broker_timeout_s: float = 30.0
     #: Kafka client id (``rtp ready --client-id`` finds this member by it).
     client_id: str = "rtp-worker"
 
@@ -128,16 +152,24 @@ class ConsumerLoop:
     def __init__(self, bootstrap: str, group: str, topics: Sequence[str], processor: Processor,
                  commit_every_s: float, options: ConsumerOptions | None = None,
                  clock: Callable[[], float] = time.monotonic,
-                 consumer: Any | None = None) -> None:
+                 consumer: Any | None = None, first: Collection[str] = (),
+                 marks: CommitMarks | None = None) -> None:
         self.options = options or ConsumerOptions()
         self.topics = list(topics)
+        #: Topics whose records in a batch are applied before the others' (consent and
+        #: erasure before the events fetched with them); order within a partition is kept.
+        self.first = frozenset(first)
         self.processor = processor
+        self.marks = marks
         self.clock = clock
         #: librdkafka's consumer (another object with its methods in unit tests).
         self.consumer = consumer or Consumer(self.options.to_config(bootstrap, group))
         self._commit_due = Interval(commit_every_s)
         #: Next offset to commit per input partition, for the records applied since the last.
         self._next: dict[tuple[str, int], int] = {}
+        #: With marks, per partition of the first topic: the offset and the mark last
+        #: committed (a commit moves an idle partition too when its mark changes).
+        self._committed: dict[int, tuple[int, str]] = {}
         self._stopping = False
         #: A commit or record failed past recovery: nothing is committed any more (not even
         #: at the revocation that closing the consumer brings), the worker stops.
@@ -165,9 +197,40 @@ class ConsumerLoop:
         # (a commit that failed while the group changed) are set again as they come.
         for tp in partitions:
             self._next.pop((tp.topic, tp.partition), None)
+        if self.marks is not None:
+            self._resume(consumer, numbers)
         self.processor.assigned(numbers)
         self.assignment |= set(numbers)
         log.info("partitions assigned; applying records", owned=sorted(self.assignment))
+
+    def _resume(self, consumer: Consumer, numbers: list[int]) -> None:
+        """Tell the marks each new partition's last mark and end offset (first topic)."""
+        assert self.marks is not None
+        primary = self.topics[0]
+        timeout = self.options.broker_timeout_s
+        committed = consumer.committed([TopicPartition(primary, p) for p in numbers],
+                                       timeout=timeout)
+        first_marks = []
+        for tp in committed:
+            if tp.error is not None:
+                raise KafkaException(tp.error)
+            low, high = consumer.get_watermark_offsets(tp, timeout=timeout)
+            mark = self.marks.resume(tp.partition, tp.metadata or "", int(high))
+            # Where consumption starts (auto.offset.reset=earliest when none committed).
+            start = tp.offset if tp.offset >= 0 else int(low)
+            self._committed[tp.partition] = (start, tp.metadata or "")
+            if mark is not None:
+                first_marks.append(TopicPartition(primary, tp.partition, start, metadata=mark))
+        if first_marks:
+            try:
+                consumer.commit(offsets=first_marks, asynchronous=False)
+            except KafkaException as exc:
+                # The partitions are redone with the newest model if this worker dies before
+                # its first commit: a redone decision may then differ.
+                log.warning("first model marks not committed", error=str(exc))
+                return
+            for tp in first_marks:
+                self._committed[tp.partition] = (tp.offset, tp.metadata or "")
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._rebalances += 1
@@ -178,6 +241,8 @@ class ConsumerLoop:
         for tp in partitions:  # not committed (the group moved on): the new owner reapplies
             self._next.pop((tp.topic, tp.partition), None)
         numbers = sorted({tp.partition for tp in partitions})
+        for number in numbers:
+            self._committed.pop(number, None)
         self.processor.revoked(numbers)
         self.assignment -= set(numbers)
         log.info("partitions revoked", revoked=numbers)
@@ -186,6 +251,7 @@ class ConsumerLoop:
         self._rebalances += 1
         dropped = len(self._next)
         self._next.clear()
+        self._committed.clear()
         self.processor.lost()
         self.assignment.clear()
         consumer.unassign()  # then the consumer rejoins the group
@@ -221,6 +287,8 @@ class ConsumerLoop:
                 # fetched before it, but not the record poll returned, which may belong to
                 # a partition revoked meanwhile (its owner reads it again).
                 batch = batch[1:]
+        if self.first and len(batch) > 1:
+            batch.sort(key=lambda m: m.topic() not in self.first)  # stable: per-partition order
         applied = 0
         for message in batch:
             err = message.error()
@@ -256,10 +324,17 @@ class ConsumerLoop:
             self._broken = True
             raise
         self._commit_due.reset(self.clock())
-        if not self._next:
+        marks = self._marks()
+        if not self._next and not marks:
             return
+        primary = self.topics[0]
         offsets = [TopicPartition(topic, partition, offset)
+                   if topic != primary or partition not in marks
+                   else TopicPartition(topic, partition, offset, metadata=marks[partition])
                    for (topic, partition), offset in self._next.items()]
+        offsets += [TopicPartition(primary, partition, self._committed[partition][0],
+                                   metadata=mark)
+                    for partition, mark in marks.items() if (primary, partition) not in self._next]
         try:
             self.consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:
@@ -272,5 +347,24 @@ class ConsumerLoop:
             log.warning("offsets not committed; tried again at the next commit",
                         error=str(err))
             return
+        for tp in offsets:
+            if tp.topic == primary and self.marks is not None:
+                self._committed[tp.partition] = (tp.offset, marks.get(tp.partition, ""))
         self._next.clear()
+        if self.marks is not None:
+            self.marks.committed(marks)
         log.debug("committed", partitions=len(offsets), wrote=wrote)
+
+    def _marks(self) -> Mapping[int, str]:
+        """The marks of this commit: every partition of the first topic with records since
+        the last commit, and every idle one whose mark changes (a newer model)."""
+        if self.marks is None:
+            return {}
+        primary = self.topics[0]
+        active = {partition: offset for (topic, partition), offset in self._next.items()
+                  if topic == primary}
+        positions = {partition: offset for partition, (offset, _) in self._committed.items()
+                     if partition in self.assignment}
+        positions.update(active)
+        return {partition: mark for partition, mark in self.marks.marks(positions).items()
+                if partition in active or mark != self._committed.get(partition, (0, ""))[1]}

@@ -14,7 +14,7 @@ from confluent_kafka import KafkaException
 
 from pipeline.delivery.answers import decisions_answer
 from pipeline.delivery.app import DeliveryState, build_app
-from pipeline.delivery.feed import FeedStatus
+from pipeline.delivery.feed import FORGET, FeedStatus
 from pipeline.delivery.metrics import DeliveryMetrics
 from pipeline.delivery.options import DeliveryOptions
 from pipeline.delivery.store import DecisionStore
@@ -186,6 +186,26 @@ async def test_streams_end_on_shutdown(parts: Parts) -> None:
     parts.state.hub.close_all()
     rest = await asyncio.wait_for(r.content.read(), 5)  # the server ends the stream
     assert b"event: hello" in rest
+
+
+async def test_a_visitors_tombstone_drops_its_decisions_and_ends_its_streams(
+        parts: Parts) -> None:
+    """The worker's tombstone for an erased (or opted-out) visitor: nothing of theirs is
+    served any more, their open stream ends, another visitor is untouched."""
+    for visitor in ("v1", "v2"):
+        parts.state.store.offer(decision(visitor), NOW_MS)
+    stream = await parts.client.get("/v1/stream", params={"visitor": "v1"})
+    parts.state.receive([{"visitor_id": "v1", FORGET: True}])
+    rest = await asyncio.wait_for(stream.content.read(), 5)  # the server ends the stream
+    assert b"event: hello" in rest and parts.state.hub.open_streams == 0
+    answers = {}
+    for visitor in ("v1", "v2"):
+        r = await parts.client.get("/v1/decisions", params={"visitor": visitor,
+                                                            "slots": "hero"})
+        hero = (await r.json())["decisions"]["hero"]
+        answers[visitor] = hero["decision_id"] if hero else None
+    assert answers == {"v1": None, "v2": decision("v2")["decision_id"]}
+    assert parts.state.store.owner(decision("v1")["decision_id"]) is None
 
 
 async def test_readiness_follows_the_feed(parts: Parts) -> None:

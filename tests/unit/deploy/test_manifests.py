@@ -40,6 +40,17 @@ def _one(kind: str) -> Doc:
     return found[0]
 
 
+def _deployment(component: str) -> Doc:
+    found = [d for d in _docs() if d["kind"] == "Deployment"
+             and d["metadata"]["labels"]["app.kubernetes.io/component"] == component]
+    assert len(found) == 1, f"expected one {component} Deployment, found {len(found)}"
+    return found[0]
+
+
+def _deployments() -> list[Doc]:
+    return [d for d in _docs() if d["kind"] == "Deployment"]
+
+
 def _subcommands() -> set[str]:
     action = next(a for a in build_parser()._actions if a.dest == "command")
     return set(action.choices)  # type: ignore[arg-type]
@@ -76,9 +87,10 @@ def test_configmap_keys_are_settings_rtp_reads_or_faust_settings() -> None:
     assert settings.partitions >= 1 and settings.replication >= 1
 
 
-def test_the_deployment_takes_every_setting_from_the_configmap() -> None:
+@pytest.mark.parametrize("component", ["personalize", "learner"])
+def test_the_deployment_takes_every_setting_from_the_configmap(component: str) -> None:
     config = _one("ConfigMap")
-    deployment = _one("Deployment")
+    deployment = _deployment(component)
     for container in _containers(deployment):
         refs = [e["configMapRef"]["name"] for e in container.get("envFrom", [])]
         assert refs == [config["metadata"]["name"]], container["name"]
@@ -90,7 +102,7 @@ def test_the_deployment_takes_every_setting_from_the_configmap() -> None:
 
 
 def test_worker_container_runs_rtp_worker_with_resources_and_probes() -> None:
-    deployment = _one("Deployment")
+    deployment = _deployment("personalize")
     worker = next(c for c in _pod(deployment)["containers"] if c["name"] == "worker")
     assert worker["args"][0] == "worker"
     assert "worker" in _subcommands()
@@ -120,15 +132,16 @@ def test_worker_container_runs_rtp_worker_with_resources_and_probes() -> None:
 
 
 def test_pods_run_as_the_images_non_root_user() -> None:
-    pod = _pod(_one("Deployment"))
-    assert pod["securityContext"]["runAsNonRoot"] is True
     user = next(line.split()[1] for line in DOCKERFILE.read_text().splitlines()
                 if line.startswith("USER "))
-    assert user.split(":")[0] == str(pod["securityContext"]["runAsUser"]) != "0"
+    for deployment in _deployments():
+        pod = _pod(deployment)
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert user.split(":")[0] == str(pod["securityContext"]["runAsUser"]) != "0"
 
 
 def test_the_budget_and_the_deployment_select_the_same_pods() -> None:
-    deployment = _one("Deployment")
+    deployment = _deployment("personalize")
     budget = _one("PodDisruptionBudget")
     labels = deployment["spec"]["template"]["metadata"]["labels"]
     selector = budget["spec"]["selector"]["matchLabels"]
@@ -138,8 +151,19 @@ def test_the_budget_and_the_deployment_select_the_same_pods() -> None:
 
 
 def test_every_container_uses_the_same_image() -> None:
-    images = {c["image"] for c in _containers(_one("Deployment"))}
+    images = {c["image"] for d in _deployments() for c in _containers(d)}
     assert len(images) == 1, images
+
+
+def test_one_learner_runs_rtp_learner_with_arguments_the_cli_accepts() -> None:
+    deployment = _deployment("learner")
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"]["type"] == "Recreate"  # never two at once
+    (learner,) = _pod(deployment)["containers"]
+    args = build_parser().parse_args(learner["args"])
+    assert learner["args"][0] == "learner" and args.snapshot_every > 0
+    assert learner["resources"]["requests"]["cpu"] and learner["resources"]["limits"]["memory"]
+    assert learner["securityContext"]["readOnlyRootFilesystem"] is True
 
 
 def _ignored(path: str, patterns: list[str]) -> bool:

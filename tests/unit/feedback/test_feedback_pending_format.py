@@ -1,5 +1,6 @@
-"""Pending rewards checkpoint: binary format 3 is exact (closed ids included), formats 2
-and 1 (JSON) are still read, bad bytes raise PendingRewardsError and nothing else."""
+"""Pending rewards checkpoint: binary format 4 (sparse contexts) is exact (closed ids
+included), formats 3 (dense), 2 and 1 (JSON) are still read, bad bytes raise
+PendingRewardsError and nothing else."""
 
 from __future__ import annotations
 
@@ -153,16 +154,19 @@ def _patched(data: bytes, offset: int, new: bytes) -> bytes:
     return data[:offset] + new + data[offset + len(new):]
 
 
-HEADER = 20  # magic, format, padding, decisions, context floats, closed ids
+HEADER = 20  # magic, format, padding, decisions, stored context values, closed ids
 N = 2  # decisions in _two_decisions()
 CONTEXTS = HEADER + 3 * 8 * N  # after decided_at_ms, propensity and revenue columns
-FLAGS = CONTEXTS + 8 * 4 + 4 * N + 12 * N
+LENGTHS = CONTEXTS + 8 * 4  # after the four stored context values (1.0, 2.0 twice)
+COUNTS = LENGTHS + 4 * N
+POSITIONS = COUNTS + 2 * N
+FLAGS = POSITIONS + 2 * 4 + 12 * N
 
 
 @pytest.mark.parametrize(
     ("offset", "new", "reason"),
     [
-        (4, b"\x04", "format 4"),
+        (4, b"\x05", "format 5"),
         (4, b"\x01", "format 1"),
         (8, struct.pack("<I", 3), "too short"),
         (8, struct.pack("<I", 0xFFFF_FFFF), "too short"),
@@ -172,8 +176,10 @@ FLAGS = CONTEXTS + 8 * 4 + 4 * N + 12 * N
         (HEADER + 2 * 8 * N, struct.pack("<d", float("nan")), "non-finite"),
         (FLAGS, b"\x20", "kind bits"),
         (FLAGS + 1, b"\x40", "kind bits"),
-        (CONTEXTS + 8 * 4, struct.pack("<I", 3), "do not add up"),
-        (CONTEXTS + 8 * 4 + 4 * N, struct.pack("<I", 3), "do not add up"),
+        (LENGTHS, struct.pack("<I", 1), "do not add up"),  # 2 values in a context of 1
+        (COUNTS, struct.pack("<H", 3), "do not add up"),
+        (POSITIONS, struct.pack("<H", 2), "past its length"),
+        (FLAGS - 12 * N, struct.pack("<I", 3), "do not add up"),
         (FLAGS + N + 3, b"a", "duplicate decision ids"),  # "da", "db" -> "da", "da"
         (FLAGS + N, b"\xff", "utf-8"),
     ],
@@ -217,8 +223,47 @@ def test_closed_decisions_are_remembered_across_a_checkpoint_and_not_awaited_aga
 def test_format_2_without_closed_ids_is_still_read() -> None:
     pending = PendingRewards()
     pending.register(_decision("d", 7), (0.5, 0.25))
-    data = pending.to_bytes()  # format 3 with no closed ids: drop their count
-    magic, _, count, floats, closed = struct.unpack_from("<4sBxxxIII", data)
+    v3 = bytes.fromhex(  # written by format-3 code: (0.5, 0.25) dense, no closed ids
+        "7274705203000000010000000200000000000000070000000000000000000000"
+        "0000e03f0000000000000000000000000000e03f000000000000d03f02000000"
+        "01000000010000000100000000647661")
+    magic, _, count, floats, closed = struct.unpack_from("<4sBxxxIII", v3)
     assert closed == 0
-    v2 = struct.pack("<4sBxxxII", magic, 2, count, floats) + data[20:]
+    v2 = struct.pack("<4sBxxxII", magic, 2, count, floats) + v3[20:]
     assert PendingRewards.from_bytes(v2).get("d") == pending.get("d")
+
+
+# Written by the format-3 code (dense contexts): d1 clicked, with 0.1, -0.0, 5e-324, 1/3
+# and a trailing 0.0 in its context; d2 with 1e300; d0 expired (a closed id).
+V3_FIXTURE = bytes.fromhex(
+    "7274705203000000020000000b0000000100000000505c18a3010000e8535c18a30100009a9999999999b9"
+    "3f000000000000f03f00000000000000000000000000000000000000000000f03f9a9999999999b93f0000"
+    "0000000000800100000000000000555555555555d53f0000000000000000000000000000f03f0000000000"
+    "00000000000000000004400000000000001cc09c7500883ce4377e06000000050000000200000002000000"
+    "02000000020000000a0000000900000002000000820064316432763176c3a96374615f6368616e67656e6f"
+    "5f616374696f6e6430")
+
+
+def test_format_3_dense_contexts_are_still_read_bit_for_bit() -> None:
+    pending = PendingRewards.from_bytes(V3_FIXTURE)
+    first, second = pending.get("d1"), pending.get("d2")
+    assert first is not None and second is not None
+    assert [_bits(v) for v in first.context] == [
+        _bits(v) for v in (1.0, 0.1, -0.0, 5e-324, 1 / 3, 0.0)]
+    assert first.kinds == {"clicked"} and first.observed
+    assert second.context == (1.0, 0.0, 2.5, -7.0, 1e300) and second.visitor_id == "vé"
+    assert pending.register(_decision("d0", 0), (1.0,)) == []  # closed, remembered
+    again = PendingRewards.from_bytes(pending.to_bytes())  # rewritten as format 4
+    assert again.to_bytes()[4] == 4
+    assert _exact(again, ["d1", "d2"]) == _exact(pending, ["d1", "d2"])
+
+
+def test_sparse_contexts_are_smaller_and_exact() -> None:
+    pending = PendingRewards()
+    context = tuple(1.0 if i in (0, 7, 30) else (-0.0 if i == 9 else 0.0) for i in range(61))
+    pending.register(_decision("d", 1), context)
+    data = pending.to_bytes()
+    assert len(data) < 20 + 3 * 8 + 61 * 8  # the dense context alone was 488 bytes
+    restored = PendingRewards.from_bytes(data).get("d")
+    assert restored is not None
+    assert [_bits(v) for v in restored.context] == [_bits(v) for v in context]

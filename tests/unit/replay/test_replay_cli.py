@@ -218,11 +218,50 @@ def test_report_table_and_html(replayed: Path, inputs: dict[str, Path], tmp_path
     assert json.loads(capsys.readouterr().out)["srm"]["expected_control_share"] == 0.1
 
 
+def test_report_on_a_recorded_stream_counts_its_purchases_in_both_arms(
+        replayed: Path, inputs: dict[str, Path], capsys: Capture) -> None:
+    """The clickstream a replay read is a purchases file: its purchase events credit the
+    replayed decisions of either arm, checked against a plain reading of both files."""
+    decisions = [json.loads(line)["decision"]
+                 for line in (replayed / "decisions.jsonl").read_text().splitlines()]
+    buys = []
+    for line in inputs["events"].read_text().splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue  # the stream's bad lines
+        if isinstance(event, dict) and event.get("event_type") == "purchase":
+            buys.append(event)
+    arm_of: dict[str, str] = {}
+    for d in sorted(decisions, key=lambda d: (d["created_at"], d["decision_id"])):
+        arm_of.setdefault(d["visitor_id"], d["experiment_arm"])
+    bought = {b["visitor_id"] for b in buys if any(
+        d["visitor_id"] == b["visitor_id"] and d["trigger_event_id"] != b["event_id"]
+        and b["event_time"] - 30 * 60_000 <= d["created_at"] <= b["event_time"]
+        for d in decisions)}
+    expected = {arm: sum(1 for v in bought if arm_of[v] == arm) / sum(
+        1 for a in arm_of.values() if a == arm) for arm in ("control", "personalized")}
+    assert run_command(report, ["report", str(replayed / "decisions.jsonl"),
+                                str(inputs["outcomes"]), "--purchases", str(inputs["events"]),
+                                "--control-share", "0.1", "--json", "--n-boot", "20"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    conversion = next(m for m in out["metrics"] if m["metric"] == "conversion_rate")
+    assert (conversion["control"], conversion["personalized"]) == (
+        expected["control"], expected["personalized"])
+    assert out["conversions"]["source"] == "purchases"
+    # The recorded stream's bad lines (dead-lettered by the worker) are skipped, counted.
+    assert "unreadable_purchase_records" in [w["code"] for w in out["warnings"]]
+    assert out["conversions"]["attributed"] == len(
+        {b["event_id"] for b in buys if b["visitor_id"] in bought}) > 0
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["LOG", "OUT", "--control-share", "1.5"], "control_share must be in (0, 1)"),
     (["EMPTY", "OUT"], "no decisions to report on"),
     ([], "give LOG and OUTCOMES files"),
     (["LOG", "OUT", "--from-topics"], "not both"),
+    (["LOG", "OUT", "--attribution-window", "-1"], "--attribution-window must be >= 0"),
+    (["LOG", "OUT", "--purchases", "nowhere.jsonl"], "nowhere.jsonl: no such file"),
 ])
 def test_report_usage_errors_exit_2(argv: list[str], message: str, replayed: Path,
                                     inputs: dict[str, Path], tmp_path: Path,

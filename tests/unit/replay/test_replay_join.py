@@ -26,6 +26,7 @@ def test_row_carries_context_action_propensity_eligible_arm_and_served() -> None
         numeric_features={"pages_seen": 1.0},
         categorical_features={"device": "mobile", "sector": "saas"},
         intent_class="buying", intent_probability=0.2, control_share=0.1,
+        trigger_event_id="e-d1",
     )
 
 

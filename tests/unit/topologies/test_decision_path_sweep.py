@@ -108,11 +108,11 @@ def test_rewards_due_are_resolved_once_and_sent_for_the_learner(tmp_path: Path,
     if via == "deadlines":
         path.stage_visitor(0, key, state)
     wait = EngineOptions().rewards.reward_wait_ms
-    path.watermarks[0] = T0  # the partition's newest event time
+    path.event_clock.advance(0, T0, T0)  # the partition's newest event time
     path.expire_due()
     assert _learned(outputs) == []  # nothing is due yet
     later = T0 + wait
-    path.watermarks[0] = later  # the reward wait is in event time
+    path.event_clock.advance(0, later, T0)  # the reward wait is in event time
     if via == "deadlines":
         path.expire_due()
     else:
@@ -124,7 +124,7 @@ def test_rewards_due_are_resolved_once_and_sent_for_the_learner(tmp_path: Path,
     changed = [c for c in tables.staging.take() if c.key == key]
     assert changed and changed[-1].value is not None and not changed[-1].value.pending
     tables.staging.done()
-    path.watermarks[0] = later + wait
+    path.event_clock.advance(0, later + wait, T0)
     path.expire_due()
     path.sweep_some(0, later + 1)
     assert len(_learned(outputs)) == len(records)  # nothing resolved twice

@@ -219,3 +219,90 @@ def test_records_of_partitions_not_assigned_are_skipped() -> None:
     loop.commit()
     assert [c for c in consumer.calls if c[0] in ("apply", "commit")] == [
         ("apply", "e", 0, 2), ("commit", [("e", 0, 3)])]
+
+
+@dataclass
+class MarkedConsumer(ScriptedConsumer):
+    """Also answers the committed offsets (with metadata) and the end offsets."""
+
+    stored: dict[int, tuple[int, str]] = field(default_factory=dict)
+
+    def committed(self, partitions: list[TopicPartition], timeout: float) -> list[TopicPartition]:
+        out = []
+        for tp in partitions:
+            offset, mark = self.stored.get(tp.partition, (-1001, ""))
+            out.append(TopicPartition(tp.topic, tp.partition, offset, metadata=mark))
+        return out
+
+    def get_watermark_offsets(self, tp: TopicPartition, timeout: float) -> tuple[int, int]:
+        return 0, 50
+
+    def commit(self, offsets: list[TopicPartition], asynchronous: bool) -> None:
+        self.calls.append(("commit", sorted((o.topic, o.partition, o.offset, o.metadata)
+                                            for o in offsets)))
+
+
+@dataclass
+class FakeMarks:
+    """Marks by hand: ``marks`` says what each partition's mark becomes."""
+
+    calls: list[Any]
+    next_mark: dict[int, str] = field(default_factory=dict)
+
+    def resume(self, partition: int, mark: str, end_offset: int) -> str | None:
+        self.calls.append(("resume", partition, mark, end_offset))
+        return None if mark else f"first-{partition}"
+
+    def marks(self, positions: dict[int, int]) -> dict[int, str]:
+        return {p: self.next_mark.get(p, "m1") for p in positions}
+
+    def committed(self, partitions: Any) -> None:
+        self.calls.append(("marks committed", sorted(partitions)))
+
+
+def test_marks_ride_on_the_first_topics_commits_and_move_idle_partitions() -> None:
+    consumer = MarkedConsumer([[Msg("e", 0, 5), Msg("o", 0, 3)], [], []],
+                              stored={1: (40, "m1")})
+    marks = FakeMarks(consumer.calls)
+    loop = ConsumerLoop("unused:1", "g", ["e", "o"], Recorder(consumer.calls), 10.0,
+                        clock=lambda: 0.0, consumer=consumer, marks=marks)
+    loop._on_assign(consumer, [TopicPartition("e", 0), TopicPartition("e", 1),
+                               TopicPartition("o", 0), TopicPartition("o", 1)])
+    # Partition 0 had no mark: its first one is committed at once, where it starts (the
+    # low watermark, as nothing was committed); partition 1 keeps its own.
+    assert consumer.calls[:3] == [("resume", 0, "", 50), ("resume", 1, "m1", 50),
+                                  ("commit", [("e", 0, 0, "first-0")])]
+    consumer.calls.clear()
+    loop.run_once()
+    loop.commit()
+    # Partition 0 had records: its offset carries the mark (the other topic's does not);
+    # idle partition 1's mark is unchanged: not committed again.
+    assert consumer.calls[-2:] == [("commit", [("e", 0, 6, "m1"), ("o", 0, 4, None)]),
+                                   ("marks committed", [0])]
+    consumer.calls.clear()
+    marks.next_mark = {0: "m1", 1: "m2"}  # a newer model for partition 1
+    loop.commit()
+    assert consumer.calls[-2:] == [("commit", [("e", 1, 40, "m2")]),
+                                   ("marks committed", [1])]
+    consumer.calls.clear()
+    loop.commit()  # nothing new: nothing committed
+    assert consumer.calls == [("write",)]
+
+
+def test_records_of_the_first_topics_are_applied_before_the_rest_of_their_batch() -> None:
+    """Consent and erasure (``profiles``) fetched with page views (``e``) go first, each
+    partition's own order kept, and every offset is committed as before."""
+    consumer = ScriptedConsumer([[Msg("e", 0, 5), Msg("e", 0, 6), Msg("profiles", 0, 3),
+                                  Msg("e", 1, 2), Msg("profiles", 1, 8), Msg("profiles", 0, 4)]])
+    calls = consumer.calls
+    loop = ConsumerLoop("unused:1", "g", ["e", "profiles"], Recorder(calls), 10.0,
+                        consumer=consumer, first=("profiles",))
+    loop._on_assign(consumer, [TopicPartition("e", 0), TopicPartition("e", 1)])
+    calls.clear()
+    loop.run_once()
+    loop.commit()
+    assert calls == [("apply", "profiles", 0, 3), ("apply", "profiles", 1, 8),
+                     ("apply", "profiles", 0, 4), ("apply", "e", 0, 5), ("apply", "e", 0, 6),
+                     ("apply", "e", 1, 2), ("write",),
+                     ("commit", [("e", 0, 7), ("e", 1, 3), ("profiles", 0, 5),
+                                 ("profiles", 1, 9)])]

@@ -1,0 +1,84 @@
+"""Keyed pseudonyms for user ids: what rtp keys a person by instead of their login or e-mail.
+
+A Segment ``userId`` is often an e-mail address. Before anything is produced, the
+collector replaces it by ``u.`` + the first 128 bits of HMAC-SHA256(key, user id), hex: the
+same person gets the same pseudonym on every device and in every service holding the key
+(stitching and profiles work as before), and nobody without the key can tell whose it is
+or test a guess. Keys come from ``RTP_PSEUDONYM_KEYS`` (newest first, comma-separated).
+
+Rotation: put a new key first and keep the old one second. New records carry the new
+pseudonym, so a person's profile starts over under it (the old one is no longer linked to
+anything new); an erasure names the person under *every* configured key, so it still
+finds the old profile. Drop the old key once its profiles have expired or been erased.
+
+>>> names = Pseudonyms(("new-key-0123456789", "old-key-0123456789"))
+>>> names.of("ann@example.com")
+'u.374dd4681da29286d25af51a65282c22'
+>>> names.of(names.of("ann@example.com")) == names.of("ann@example.com")  # already one
+True
+>>> len(names.every("ann@example.com")), names.of("ann@example.com") in names.every(
+...     "ann@example.com")
+(2, True)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+
+__all__ = ["MIN_KEY_CHARS", "Pseudonyms", "pseudonyms_for"]
+
+_TAG = b"rtp-user-pseudonym-v1\x1f"
+_SHAPE = re.compile(r"u\.[0-9a-f]{32}")
+#: Shortest key accepted (a guessable key would make the pseudonyms reversible).
+MIN_KEY_CHARS = 16
+
+
+@dataclass(frozen=True)
+class Pseudonyms:
+    """Pseudonyms under ``keys`` (newest first; the first makes new ones)."""
+
+    keys: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not self.keys:
+            raise ValueError("Pseudonyms needs at least one key (RTP_PSEUDONYM_KEYS)")
+        if any(len(k) < MIN_KEY_CHARS for k in self.keys):
+            raise ValueError(f"pseudonym keys must be at least {MIN_KEY_CHARS} characters")
+
+    @staticmethod
+    def _under(key: str, user_id: str) -> str:
+        mac = hmac.new(key.encode(), _TAG + user_id.encode("utf-8", "surrogatepass"),
+                       hashlib.sha256)
+        return "u." + mac.hexdigest()[:32]
+
+    def of(self, user_id: str) -> str:
+        """The pseudonym of ``user_id`` under the newest key (a pseudonym is kept as is).
+
+        >>> Pseudonyms(("k" * 16,)).of("42").startswith("u.")
+        True
+        """
+        if _SHAPE.fullmatch(user_id):
+            return user_id
+        return self._under(self.keys[0], user_id)
+
+    def every(self, user_id: str) -> tuple[str, ...]:
+        """The pseudonyms of ``user_id`` under every key (what an erasure must reach).
+
+        >>> Pseudonyms(("a" * 16, "b" * 16)).every("42")[0] == Pseudonyms(("a" * 16,)).of("42")
+        True
+        """
+        if _SHAPE.fullmatch(user_id):
+            return (user_id,)
+        return tuple(dict.fromkeys(self._under(k, user_id) for k in self.keys))
+
+
+def pseudonyms_for(keys: tuple[str, ...]) -> Pseudonyms | None:
+    """Pseudonyms under ``keys`` (``Settings.pseudonym_key_list()``), None when there are none.
+
+    >>> pseudonyms_for(()) is None, pseudonyms_for(("k" * 16,)).keys
+    (True, ('kkkkkkkkkkkkkkkk',))
+    """
+    return Pseudonyms(keys) if keys else None

@@ -1,0 +1,143 @@
+"""``kill -9`` a worker while new model snapshots keep arriving: a redone decision is the one
+made before, model version included.
+
+The rest of the fault suite runs without a learner, so the model never changes and a
+decision made again after a restart is trivially the same. Here this test plays the
+learner's part on ``personalization.models``: a new snapshot every 0.2 s (each trained on
+more rewards), before, during and after the crash. Without the pins
+(:mod:`pipeline.learning.pins`) the restarted worker redoes the last owner's uncommitted
+records with a newer snapshot, and their decision ids come out a second time with another
+``model_version`` (and sometimes another action).
+
+Checked on the decision log and the actions topic, records compared whole:
+
+- every decision id of the workload is there, and no other (both directions, against the
+  reference run's ids);
+- no decision id with two contents, on either topic; the two topics agree on each;
+- the crash really redid decisions (some ids logged twice), and snapshots really changed
+  during the run (several model versions decided).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Producer
+
+from pipeline.engine import Engine, EngineOptions
+from pipeline.feedback import RewardUpdate
+from pipeline.learning import Model
+from pipeline.processes import wait_caught_up
+from pipeline.settings import Settings
+from pipeline.topics import ACTIONS, DECISIONS_LOG, EVENTS, MODELS
+from tests.fault.checks import flush_and_wait
+from tests.fault.conftest import StartWorker
+from tests.fault.kafka_state import decoded, end_offsets, send_events, wait_until
+from tests.fault.workload import build_workload, reference_run
+
+
+class SnapshotPublisher(threading.Thread):
+    """Publishes a newer model every ``every_s`` (versions 1, 2, ...: 5 rewards each)."""
+
+    def __init__(self, settings: Settings, every_s: float = 0.2) -> None:
+        super().__init__(daemon=True)
+        self.topic = settings.topic(MODELS)
+        self.every_s = every_s
+        self.producer = Producer({"bootstrap.servers": settings.bootstrap, "linger.ms": 0})
+        engine = Engine(EngineOptions())
+        self.model = Model.new(engine.options)
+        self.actions = [a for a in engine.catalog.ids if a != engine.catalog.no_action.id]
+        self.versions: list[int] = []
+        self.stopping = threading.Event()
+        self.rng = random.Random(7)
+
+    def run(self) -> None:
+        n = 0
+        while not self.stopping.wait(self.every_s):
+            for _ in range(5):
+                n += 1
+                context = tuple(self.rng.random() for _ in range(self.model.bandit.dimension))
+                reward = 1.0 if self.rng.random() < 0.5 else 0.0
+                self.model.bandit.apply(RewardUpdate(
+                    f"fake-{n}", self.rng.choice(self.actions), context, reward, reward,
+                    True, "clicked", 0.5, n))
+                self.model.version += 1
+            self.producer.produce(self.topic, key=b"model", value=self.model.to_bytes())
+            self.producer.flush(10)
+            self.versions.append(self.model.version)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(10)
+
+
+def _contents(records: list[dict[str, Any]], id_of: Any) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for record in records:
+        out.setdefault(id_of(record), set()).add(json.dumps(record, sort_keys=True, default=str))
+    return out
+
+
+def test_kill_9_while_models_change_redoes_each_decision_with_its_first_model(
+        topics: Settings, workers: StartWorker, tmp_path: Path) -> None:
+    workload = build_workload(f"km{uuid.uuid4().hex[:4]}", visitors=300)
+    ref = reference_run(workload.events, workload.flush)
+    publisher = SnapshotPublisher(topics)
+    publisher.start()
+    try:
+        data_dir = tmp_path / "data"
+        first = workers(topics, "first", data_dir=data_dir)
+        first.wait_ready()
+        wait_until(lambda: len(publisher.versions) >= 3, timeout=30, what="snapshots")
+        send_events(topics, list(workload.events))
+        log_topic = topics.topic(DECISIONS_LOG)
+        changelog = first.changelog("visitors")
+        wait_until(lambda: sum(end_offsets(topics, changelog).values()) > 0, timeout=120,
+                   what="a first commit")
+        wait_until(lambda: sum(end_offsets(topics, log_topic).values()) >= len(ref.decisions) // 3,
+                   timeout=120, what="a third of the decisions")
+        logged = sum(end_offsets(topics, log_topic).values())
+        first.stop(signal.SIGKILL)
+        assert logged < len(ref.decisions), "the worker had finished before it was killed"
+
+        second = workers(topics, "second", data_dir=data_dir)
+        second.wait_ready()
+        wait_caught_up(second, [topics.topic(EVENTS)], timeout=180)
+        flush_and_wait(topics, workload, ref, second)
+    finally:
+        publisher.stop()
+
+    mine = f"{workload.run}-"
+    logs = [r for r in decoded(topics, topics.topic(DECISIONS_LOG))
+            if str(r["decision"]["trigger_event_id"]).startswith(mine)]
+    actions = [r for r in decoded(topics, topics.topic(ACTIONS))
+               if str(r["trigger_event_id"]).startswith(mine)]
+    wanted = {str(r["decision"]["decision_id"]) for r in ref.decisions.values()}
+    log_contents = _contents(logs, lambda r: str(r["decision"]["decision_id"]))
+    action_contents = _contents(actions, lambda r: str(r["decision_id"]))
+
+    assert set(log_contents) == wanted, (sorted(wanted - set(log_contents))[:5],
+                                         sorted(set(log_contents) - wanted)[:5])
+    two_logged = sorted(d for d, c in log_contents.items() if len(c) > 1)
+    two_served = sorted(d for d, c in action_contents.items() if len(c) > 1)
+    assert not two_logged, f"{len(two_logged)} decision ids logged with two contents, e.g. " \
+        f"{two_logged[0]} with model versions " \
+        f"{sorted(json.loads(c)['model_version'] for c in log_contents[two_logged[0]])}"
+    assert not two_served, f"{len(two_served)} decision ids served with two contents"
+    served = {str(r["decision"]["decision_id"]): json.dumps(r["decision"], sort_keys=True,
+                                                            default=str)
+              for r in logs if r["served"]}
+    assert {d: next(iter(c)) for d, c in action_contents.items()} == {
+        d: served[d] for d in action_contents}
+    assert set(action_contents) <= set(served)
+    redone = len(logs) - len(log_contents)
+    versions = {int(r["model_version"]) for r in logs}
+    assert redone > 0, "no decision was made twice: the crash left nothing to redo"
+    assert len(versions) >= 3, f"snapshots did not change the model during the run: {versions}"
+    assert versions <= {0, *publisher.versions}
