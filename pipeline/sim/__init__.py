@@ -39,6 +39,7 @@ from pipeline.sim.vocabulary import (
     SECTORS,
     STRUGGLE_SIGNALS,
     STRUGGLES,
+    WORLDS,
 )
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "SECTORS",
     "STRUGGLES",
     "STRUGGLE_SIGNALS",
+    "WORLDS",
     "ArmStats",
     "InvalidDecision",
     "InvalidSimulationOptions",

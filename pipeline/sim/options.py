@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from pipeline.sim.errors import InvalidSimulationOptions
 from pipeline.sim.personas import PERSONA_NAMES
-from pipeline.sim.vocabulary import SECTORS
+from pipeline.sim.vocabulary import SECTORS, WORLDS
 
 __all__ = ["RewardWeights", "SimulatorOptions"]
 
@@ -103,6 +103,11 @@ class SimulatorOptions:
         after it was shown (15 s).
     weights
         Reward weights of the oracle's ledger.
+    world
+        The response model: ``"classic"`` (default; an action's effect depends on the
+        sector, the visible struggle and the intent) or ``"contextual"`` (it also depends
+        on the visitor's device and traffic source, so the best action differs between
+        visitors a static rule cannot tell apart; :mod:`pipeline.sim.contextual`).
     id_prefix
         Start of every visitor id (``{id_prefix}-s{seed}-v{n}``), so runs sharing
         topics do not collide.
@@ -127,6 +132,7 @@ class SimulatorOptions:
     ignore_after_ms: int = 15_000
     weights: RewardWeights = field(default_factory=RewardWeights)
     id_prefix: str = "sim"
+    world: str = "classic"
 
     def __post_init__(self) -> None:
         if not self.visitors_per_minute > 0:
@@ -159,6 +165,9 @@ class SimulatorOptions:
         if self.ignore_after_ms < 0:
             raise InvalidSimulationOptions(
                 f"ignore_after_ms must be >= 0 (got {self.ignore_after_ms})")
+        if self.world not in WORLDS:
+            raise InvalidSimulationOptions(
+                f"world must be one of {', '.join(WORLDS)} (got {self.world!r})")
         if not self.id_prefix or not self.id_prefix.strip():
             raise InvalidSimulationOptions("id_prefix must not be empty")
 

@@ -35,8 +35,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from pipeline.sim.contextual import contextual_affinity
 from pipeline.sim.options import RewardWeights
-from pipeline.sim.vocabulary import ACTION_IDS, ACTION_SECTORS, NO_ACTION
+from pipeline.sim.vocabulary import ACTION_IDS, ACTION_SECTORS, NO_ACTION, WORLDS
 
 __all__ = ["AFFINITIES", "Response", "ResponseContext", "ResponseModel"]
 
@@ -103,6 +104,9 @@ class ResponseContext:
         Conversion probability without personalization.
     industry
         The visitor's stated industry (SaaS), for tailored walkthroughs.
+    device, traffic_source
+        As the web tier reports them (``ClickEvent.context``): the contextual world's
+        responses depend on them (:mod:`pipeline.sim.contextual`).
 
     >>> ResponseContext("shop_browser", "ecommerce", None, False, "browsing", 0.01).need
     'none'
@@ -115,6 +119,8 @@ class ResponseContext:
     intent: str
     baseline: float
     industry: str | None = None
+    device: str = "desktop"
+    traffic_source: str = "direct"
 
     @property
     def need(self) -> str:
@@ -173,6 +179,9 @@ class ResponseModel:
         Multiplies every lift (``SimulatorOptions.response_strength``).
     weights
         Reward weights for expected rewards.
+    world
+        ``"classic"`` (the table above) or ``"contextual"`` (the table, with the
+        visitor-dependent affinities of :mod:`pipeline.sim.contextual` in place of it).
 
     >>> ctx = ResponseContext("mortgage_fiddler", "finance", "calculator_fiddling", True,
     ...                       "researching", 0.06)
@@ -180,9 +189,13 @@ class ResponseModel:
     0.06
     """
 
-    def __init__(self, strength: float = 1.0, weights: RewardWeights | None = None) -> None:
+    def __init__(self, strength: float = 1.0, weights: RewardWeights | None = None,
+                 world: str = "classic") -> None:
+        if world not in WORLDS:
+            raise ValueError(f"unknown world {world!r}; known: {', '.join(WORLDS)}")
         self.strength = strength
         self.weights = weights or RewardWeights()
+        self.world = world
 
     def respond(self, action_id: str, context: ResponseContext,
                 payload: Mapping[str, str] | None = None) -> Response:
@@ -207,8 +220,13 @@ class ResponseModel:
             return Response(0.0, 0.0, 0.0, b)
         table = AFFINITIES.get((context.sector, context.need), {})
         affinity = table.get(action_id)
+        if self.world == "contextual" and context.sector in ACTION_SECTORS[action_id]:
+            affinity = contextual_affinity(action_id, context) or affinity
         if affinity is None or context.sector not in ACTION_SECTORS[action_id]:
             click, lift = _IRRELEVANT
+            dismiss = 0.20
+        elif affinity[1] < 0:  # the contextual world's annoyances: as irrelevant ones
+            click, lift = affinity
             dismiss = 0.20
         else:
             click, lift = affinity

@@ -147,7 +147,8 @@ class Simulator:
     def __init__(self, options: SimulatorOptions | None = None, *,
                  arm_of: Callable[[str], str] | None = None) -> None:
         self.options = options or SimulatorOptions()
-        self.model = ResponseModel(self.options.response_strength, self.options.weights)
+        self.model = ResponseModel(self.options.response_strength, self.options.weights,
+                                   self.options.world)
         self._arm_of = arm_of
         self._rng = random.Random(self.options.seed)
         self._started_ms: int | None = None
@@ -489,7 +490,8 @@ control (got None)
         return ResponseContext(
             persona=p.persona.name, sector=p.sector, struggle=p.persona.struggle,
             struggle_active=struggle_at is not None and struggle_at <= now_ms,
-            intent=p.intent, baseline=p.baseline, industry=p.industry)
+            intent=p.intent, baseline=p.baseline, industry=p.industry, device=p.device,
+            traffic_source=p.traffic_source)
 
     def _follow(self, live: _Live, at: int, slot: str, action_id: str,
                 rng: random.Random) -> None:

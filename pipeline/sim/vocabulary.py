@@ -24,6 +24,7 @@ __all__ = [
     "SECTORS",
     "STRUGGLES",
     "STRUGGLE_SIGNALS",
+    "WORLDS",
 ]
 
 SECTORS: tuple[str, ...] = ("ecommerce", "saas", "travel", "finance")
@@ -83,6 +84,11 @@ ACTION_SECTORS: MappingProxyType[str, frozenset[str]] = MappingProxyType({
     NO_ACTION: frozenset(SECTORS),
 })
 """Sectors where the catalog lets each action run (the oracle's default candidates)."""
+
+WORLDS: tuple[str, ...] = ("classic", "contextual")
+"""Response models (``SimulatorOptions.world``): ``classic``, by sector, struggle and
+intent; ``contextual``, where the best action also depends on the visitor's device and
+traffic source (:mod:`pipeline.sim.contextual`)."""
 
 CONVERSION_KINDS: MappingProxyType[str, str] = MappingProxyType({
     "ecommerce": "purchase",
