@@ -67,7 +67,9 @@ class WorkerProcess:
                 raise RuntimeError(f"worker exited ({self.proc.returncode}): {self.tail()}")
             try:
                 description = admin.describe_consumer_groups(waiting[:1])[waiting[0]].result(10)
-            except KafkaException:  # e.g. NOT_COORDINATOR while a fresh broker loads offsets
+            except (KafkaException, TimeoutError):
+                # NOT_COORDINATOR, or no answer in 10 s, while a fresh broker loads its
+                # offsets topic: ask again until the deadline.
                 description = None
             if description is not None and description.state == ConsumerGroupState.STABLE and any(
                     m.assignment.topic_partitions for m in description.members):
