@@ -11,7 +11,9 @@ worker's log afterwards:
 - ``to_snapshot``: t0 → the first snapshot on ``personalization.models`` whose version
   includes that record (broker timestamp): the learner folded and published it;
 - ``to_in_use``: t0 → the worker logged ``model snapshot in use`` with that version or a
-  newer one (its log timestamp): from then on it decides with the reward.
+  newer one (its log timestamp): from then on every partition it owns decides with the
+  reward (a partition moves to a new snapshot at a commit: up to ``--commit-every``
+  after the snapshot arrived; see ``pipeline/learning/pins.py``).
 
 The goal (issue 10): ``to_in_use`` p99 ≤ 2 s. Clicks: ``CLICKS`` (times
 ``RTP_BENCH_SCALE``, at least 5).
