@@ -162,6 +162,10 @@ def test_the_report_prints_the_hand_computed_numbers_beside_the_unadjusted_inter
     assert "always-valid 95% interval" in text
     assert f"[{want['low']:+.2%}, {want['high']:+.2%}]" in page  # the side-by-side table
     assert f"variance reduction {want['reduction']:.1%}" in page
+    newcombe = report.metric("conversion_rate").absolute_ci
+    for low, high in ((want["low"], want["high"]), (want["raw_low"], want["raw_high"]),
+                      (newcombe.low, newcombe.high)):  # the table's widths
+        assert f"<td>[{low:+.2%}, {high:+.2%}]</td><td>{high - low:.2%}</td>" in page
     d = report.to_dict()["cuped_conversion_lift"]
     assert d["applied"] and d["theta"] == pytest.approx(want["theta"])
     assert d["ci"] == pytest.approx([want["low"], want["high"]])
