@@ -28,6 +28,7 @@ from pipeline.replay.attribution import (
 )
 from pipeline.replay.bounds import RangeBound, parse_bound
 from pipeline.replay.control_share import ControlShare, resolve_control_share
+from pipeline.replay.cuped import CupedLift, CupedUnavailable, cuped_lift
 from pipeline.replay.engine import Replayer, ReplayMetrics, ReplayOptions, replay
 from pipeline.replay.errors import (
     EmptyLog,
@@ -108,6 +109,8 @@ __all__ = [
     "Attribution",
     "AttributionOptions",
     "ControlShare",
+    "CupedLift",
+    "CupedUnavailable",
     "EmptyLog",
     "Estimate",
     "EvaluationResult",
@@ -160,6 +163,7 @@ __all__ = [
     "build_report",
     "build_report_from_rows",
     "compare_obd",
+    "cuped_lift",
     "effective_sample_size",
     "engine_options",
     "evaluate",

@@ -77,6 +77,7 @@ from pipeline.replay.attribution import (
     read_purchases,
 )
 from pipeline.replay.control_share import resolve_control_share
+from pipeline.replay.cuped import CupedLift, CupedUnavailable, cuped_lift
 from pipeline.replay.errors import EmptyLog, InvalidOptions, LogFormatError
 from pipeline.replay.intervals import (
     Interval,
@@ -104,6 +105,8 @@ __all__ = [
     "build_report",
     "build_report_from_rows",
     "conversion_text",
+    "cuped_text",
+    "fixed_horizon_text",
     "format_lift",
     "format_time",
     "read_page_views",
@@ -130,7 +133,10 @@ class ReportOptions:
     ``cs_min_visitors``: the always-valid interval's tuning (tightest near that many
     visitors; fixed in advance) and the visitors it needs before it is reported (see
     :mod:`pipeline.replay.sequential`). ``attribution``: how far back a purchase credits
-    decisions (:mod:`pipeline.replay.attribution`).
+    decisions (:mod:`pipeline.replay.attribution`). ``cuped_covariate``: the
+    ``numeric_features`` key of each visitor's first decision used for CUPED (``None``: no
+    CUPED; see :mod:`pipeline.replay.cuped` for why ``past_purchases`` is pre-exposure),
+    applied from ``cuped_min_visitors`` visitors on.
 
     >>> ReportOptions().srm_alpha
     0.001
@@ -148,6 +154,8 @@ class ReportOptions:
     cs_tuning_visitors: int = 1000
     cs_min_visitors: int = 100
     attribution: AttributionOptions = field(default_factory=AttributionOptions)
+    cuped_covariate: str | None = "past_purchases"
+    cuped_min_visitors: int = 100
 
 
 @dataclass(frozen=True)
@@ -168,6 +176,8 @@ class VisitorSummary:
     last_seen: int
     bounced: bool
     segments: Mapping[str, str]
+    #: ``numeric_features`` of the visitor's first decision (before any exposure).
+    pre_exposure: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def converted(self) -> bool:
@@ -343,6 +353,8 @@ class Report:
     always_valid: AlwaysValidInterval | None = None
     #: How purchases were attributed (None: no purchases given, conversions are outcomes).
     attribution: Attribution | None = None
+    #: CUPED-adjusted conversion lift, or why it was not applied (None: not asked for).
+    cuped: CupedLift | CupedUnavailable | None = None
 
     def metric(self, name: str) -> MetricLift:
         """The metric called ``name`` (``KeyError`` if absent)."""
@@ -409,6 +421,7 @@ class Report:
                 "tuning_visitors": self.always_valid.tuning_visitors,
                 "conclusive": self.always_valid.conclusive,
             },
+            "cuped_conversion_lift": _cuped_dict(self.cuped),
         }
 
     def to_text(self) -> str:
@@ -436,6 +449,25 @@ def _attribution_dict(found: Attribution | None) -> dict[str, Any]:
             "purchases": found.purchases, "attributed": found.attributed,
             "unattributed": found.unattributed, "duplicates": found.duplicates,
             "invalid": found.invalid}
+
+
+def _cuped_dict(cuped: CupedLift | CupedUnavailable | None) -> dict[str, Any] | None:
+    if cuped is None:
+        return None
+    if isinstance(cuped, CupedUnavailable):
+        return {"covariate": cuped.covariate, "applied": False, "reason": cuped.reason}
+    return {
+        "covariate": cuped.covariate, "applied": True, "visitors": cuped.visitors,
+        "theta": _num(cuped.theta), "covariate_mean": _num(cuped.covariate_mean),
+        "control_adjusted": _num(cuped.control_mean),
+        "personalized_adjusted": _num(cuped.personalized_mean),
+        "lift": _num(cuped.lift), "ci": [_num(cuped.interval.low), _num(cuped.interval.high)],
+        "unadjusted_lift": _num(cuped.unadjusted_lift),
+        "unadjusted_ci": [_num(cuped.unadjusted_interval.low),
+                          _num(cuped.unadjusted_interval.high)],
+        "variance_reduction": _num(cuped.variance_reduction),
+        "correlation": _num(cuped.correlation), "conclusive": cuped.conclusive,
+    }
 
 
 def _num(value: Any) -> Any:
@@ -525,6 +557,7 @@ def summarise_visitors(
                 last_seen=own[-1].created_at,
                 bounced=bounced,
                 segments=segments,
+                pre_exposure=first.numeric_features,
             )
         )
     return summaries, conflicts
@@ -771,8 +804,13 @@ def build_report_from_rows(
     always_valid = confidence_sequence(
         [v.arm == CONTROL for v in enrolled], [v.converted for v in enrolled], control_share,
         level, opts.cs_tuning_visitors, opts.cs_min_visitors)
+    cuped = None if opts.cuped_covariate is None else cuped_lift(
+        [v.arm == CONTROL for v in enrolled], [v.converted for v in enrolled],
+        [v.pre_exposure.get(opts.cuped_covariate) for v in enrolled], opts.cuped_covariate,
+        level, opts.cuped_min_visitors)
     return Report(
         always_valid=always_valid,
+        cuped=cuped,
         n_decisions=len(rows),
         srm=srm,
         metrics=tuple(metrics),
@@ -890,6 +928,64 @@ def always_valid_text(report: Report) -> str:
             f"look): [{cs.low:+.2%}, {cs.high:+.2%}] -> {verdict}")
 
 
+def _one_look_verdict(low: float, high: float) -> str:
+    if not (low > 0.0 or high < 0.0):
+        return "includes 0: not conclusive"
+    side = "more" if low > 0.0 else "less"
+    return (f"excludes 0 (personalized converts {side}): conclusive only if this is the one "
+            "look planned in advance; if you have been watching the lift, go by the "
+            "always-valid interval")
+
+
+def fixed_horizon_text(report: Report) -> str:
+    """One line on the fixed-horizon interval of the conversion lift, and what it allows.
+
+    >>> from pipeline.replay.join import JoinedRow
+    >>> rows = [JoinedRow(decision_id=f"d{i}", visitor_id=f"v{i}", session_id="s",
+    ...                   created_at=i, action_id="a", propensity=1.0, eligible={"a": 1.0},
+    ...                   arm="control" if i % 2 else "personalized") for i in range(10)]
+    >>> print(fixed_horizon_text(build_report_from_rows(rows, 0.5, ReportOptions(n_boot=5))))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    conversion lift, fixed-horizon 95% interval (Newcombe; valid for one look at a sample
+    size set in advance): [-43.45%, +43.45%] -> includes 0: not conclusive
+    """
+    ci = report.metric("conversion_rate").absolute_ci
+    level = f"{ci.level:.0%}"
+    head = (f"conversion lift, fixed-horizon {level} interval (Newcombe; valid for one look "
+            "at a sample size set in advance)")
+    if not (math.isfinite(ci.low) and math.isfinite(ci.high)):
+        return f"{head}: n/a (an arm has no visitors)"
+    return f"{head}: [{ci.low:+.2%}, {ci.high:+.2%}] -> {_one_look_verdict(ci.low, ci.high)}"
+
+
+def cuped_text(report: Report) -> str:
+    """One line on the CUPED-adjusted conversion lift, or why there is none.
+
+    >>> from pipeline.replay.join import JoinedRow
+    >>> rows = [JoinedRow(decision_id=f"d{i}", visitor_id=f"v{i}", session_id="s",
+    ...                   created_at=i, action_id="a", propensity=1.0, eligible={"a": 1.0},
+    ...                   arm="control" if i % 2 else "personalized",
+    ...                   numeric_features={"past_purchases": 0.0}) for i in range(200)]
+    >>> print(cuped_text(build_report_from_rows(rows, 0.5, ReportOptions(n_boot=5))))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    conversion lift, CUPED: not applied (past_purchases is 0 for every visitor: a constant
+    covariate cannot reduce variance); no adjusted interval
+    """
+    found = report.cuped
+    if found is None:
+        return "conversion lift, CUPED: off (no covariate chosen)"
+    if isinstance(found, CupedUnavailable):
+        return f"conversion lift, CUPED: not applied ({found.reason}); no adjusted interval"
+    ci, raw = found.interval, found.unadjusted_interval
+    return (f"conversion lift, CUPED {ci.level:.0%} interval (covariate {found.covariate} of "
+            f"each visitor's first decision, measured before exposure; theta "
+            f"{found.theta:.4g}, correlation {found.correlation:+.3f}; variance reduction "
+            f"{_pct(found.variance_reduction)}; fixed horizon): lift {found.lift:+.2%} "
+            f"[{ci.low:+.2%}, {ci.high:+.2%}] vs unadjusted {found.unadjusted_lift:+.2%} "
+            f"[{raw.low:+.2%}, {raw.high:+.2%}] (same normal interval) -> "
+            f"{_one_look_verdict(ci.low, ci.high)}")
+
+
 def conversion_text(report: Report) -> str:
     """One line on where the report's conversions come from.
 
@@ -995,7 +1091,7 @@ def _render_text(report: Report) -> str:
         ])
     lines += _table(header, body)
     lines += [f"bounce: {report.bounce_definition}", conversion_text(report),
-              always_valid_text(report), "",
+              fixed_horizon_text(report), cuped_text(report), always_valid_text(report), "",
               "per action (per decision):"]
     body = [
         [

@@ -22,10 +22,13 @@ import math
 from collections.abc import Sequence
 from html import escape
 
+from pipeline.replay.cuped import CupedLift
 from pipeline.replay.report import (
     Report,
     always_valid_text,
     conversion_text,
+    cuped_text,
+    fixed_horizon_text,
     format_lift,
     format_time,
 )
@@ -117,6 +120,47 @@ def _metrics_table(report: Report) -> str:
     )
 
 
+def _lift_intervals(report: Report) -> str:
+    """The conversion lift's intervals side by side: unadjusted, CUPED, always-valid."""
+    level = f"{report.options.confidence:.0%}"
+    conv = report.metric("conversion_rate")
+
+    def verdict(low: float, high: float, always_valid: bool = False) -> str:
+        if not (math.isfinite(low) and math.isfinite(high)):
+            return "n/a"
+        if not (low > 0.0 or high < 0.0):
+            return "not conclusive (includes 0)"
+        return ("conclusive: stopping here is allowed" if always_valid else
+                "conclusive only as the one look planned in advance")
+
+    def width(low: float, high: float) -> str:
+        return _pct(high - low) if math.isfinite(high - low) else "n/a"
+
+    ci = conv.absolute_ci
+    rows = [["fixed horizon, unadjusted (Newcombe)", escape(format_lift(conv.metric,
+             conv.absolute)), escape(_interval("rate", ci.low, ci.high)),
+             width(ci.low, ci.high), "one look at a sample size set in advance",
+             verdict(ci.low, ci.high)]]
+    cuped = report.cuped
+    if isinstance(cuped, CupedLift):
+        raw, adj = cuped.unadjusted_interval, cuped.interval
+        rows.append(["fixed horizon, unadjusted (normal, the CUPED baseline)",
+                     f"{cuped.unadjusted_lift:+.2%}", escape(_interval("rate", raw.low,
+                     raw.high)), width(raw.low, raw.high), "one look",
+                     verdict(raw.low, raw.high)])
+        rows.append([f"CUPED on {escape(cuped.covariate)} (theta {cuped.theta:.4g}, variance "
+                     f"reduction {_pct(cuped.variance_reduction, 1)})", f"{cuped.lift:+.2%}",
+                     escape(_interval("rate", adj.low, adj.high)), width(adj.low, adj.high),
+                     "one look", verdict(adj.low, adj.high)])
+    cs = report.always_valid
+    if cs is not None and math.isfinite(cs.low):
+        rows.append(["always-valid (confidence sequence)", "",
+                     escape(_interval("rate", cs.low, cs.high)), width(cs.low, cs.high),
+                     "any number of looks", verdict(cs.low, cs.high, always_valid=True)])
+    return _table(["conversion lift", "lift", f"{level} interval", "width", "valid for",
+                   "verdict"], rows)
+
+
 def _charts(report: Report) -> str:
     timeline = report.timeline
     lift = Series(
@@ -181,6 +225,7 @@ def render_report_html(report: Report) -> str:
     srm_class = "alert" if s.mismatch else "ok"
     cs_class = "ok" if report.always_valid is not None and report.always_valid.conclusive \
         else "warn"
+    cuped_class = "warn" if isinstance(report.cuped, CupedLift) else "muted"
     srm_text = (
         f"Sample ratio: control {_pct(s.observed_control_share)} of visitors observed vs "
         f"{_pct(s.expected_control_share)} configured, "
@@ -213,6 +258,10 @@ def render_report_html(report: Report) -> str:
         f"minus control; relative lift = personalized / control - 1. {level} intervals "
         "(fixed horizon: valid for one look at a sample size set in advance).</p>",
         f'<p class="muted">{escape(conversion_text(report))}.</p>',
+        "<h2>Conversion lift: is it conclusive?</h2>",
+        _lift_intervals(report),
+        f'<div class="box warn">{escape(fixed_horizon_text(report))}</div>',
+        f'<div class="box {cuped_class}">{escape(cuped_text(report))}</div>',
         f'<div class="box {cs_class}">{escape(always_valid_text(report))}</div>',
         "<h2>Over time</h2>",
         _charts(report),

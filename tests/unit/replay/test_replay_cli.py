@@ -272,3 +272,19 @@ def test_report_usage_errors_exit_2(argv: list[str], message: str, replayed: Pat
              "EMPTY": str(empty)}
     assert run_command(report, ["report", *[names.get(a, a) for a in argv]]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_report_cuped_covariate_flag(replayed: Path, inputs: dict[str, Path],
+                                     capsys: Capture) -> None:
+    """CUPED is on by default on ``past_purchases``; ``--cuped-covariate`` names another
+    feature of the first decision, ``none`` turns it off."""
+    args = ["report", str(replayed / "decisions.jsonl"), str(inputs["outcomes"]),
+            "--control-share", "0.1", "--json", "--n-boot", "20"]
+    found = {}
+    for extra in ([], ["--cuped-covariate", "no_such_feature"], ["--cuped-covariate", "none"]):
+        assert run_command(report, [*args, *extra]) == 0
+        found[tuple(extra)] = json.loads(capsys.readouterr().out)["cuped_conversion_lift"]
+    assert found[()]["covariate"] == "past_purchases"
+    missing = found[("--cuped-covariate", "no_such_feature")]
+    assert not missing["applied"] and "no_such_feature is missing" in missing["reason"]
+    assert found[("--cuped-covariate", "none")] is None
