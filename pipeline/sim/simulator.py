@@ -33,8 +33,15 @@ above ``u``. So the chance that a decision is credited with a conversion is
 exactly its action's conversion probability (for actions with a positive lift
 always; for the others unless an annoying action was also shown to the
 visitor), and the oracle's expected rewards are the true expectations of the
-obtained ones. ``no_action`` decisions render nothing (no outcomes) but are scored and
-credited like the others.
+obtained ones (:meth:`decision_records` keeps each reward with its decision, a
+conversion included however long after it came). ``no_action`` decisions render nothing
+(no outcomes) but are scored and credited like the others: a visitor shown nothing still
+buys with the baseline, and the oracle compares every candidate with that baseline
+included. The engine's own reward never credits a purchase to ``no_action`` (a learning
+choice, so that doing nothing does not look best for the baseline it did not cause);
+crediting it 0 here would make the oracle prefer an action that lowers the visitor's
+conversion over doing nothing whenever its (lowered) conversion and clicks outweigh its
+dismissals.
 
 **Control decisions** are never shown and change nothing but the visitor's arm;
 duplicates (same decision id) are ignored; a decision for a visitor who left
