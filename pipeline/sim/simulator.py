@@ -73,7 +73,13 @@ from typing import Any
 
 from pipeline.sim.errors import InvalidDecision, SimulatorNotStarted
 from pipeline.sim.journeys import begin_journey, close_session
-from pipeline.sim.ledger import ArmStats, DecisionRecord, RewardLedger, VisitorOutcome
+from pipeline.sim.ledger import (
+    ArmStats,
+    DecisionRecord,
+    RewardLedger,
+    VisitorOutcome,
+    ledger_of,
+)
 from pipeline.sim.options import SimulatorOptions
 from pipeline.sim.outcome import outcome
 from pipeline.sim.personas import Persona, persona, personas_of
@@ -456,7 +462,9 @@ control (got None)
             control_decisions=self._control, duplicate_decisions=self._duplicates,
             late_decisions=self._late, foreign_decisions=self._foreign,
             rewards=replace(self._ledger),
-            arms={k: replace(v) for k, v in sorted(self._arms.items())})
+            arms={k: replace(v) for k, v in sorted(self._arms.items())},
+            unsettled=ledger_of((r for r in self._records.values() if r.visitor_id in self._live),
+                                self.model.weights))
 
     # -- internals -------------------------------------------------------------------------
 
