@@ -20,7 +20,7 @@ from pipeline.sim.errors import (
     SimulatorNotStarted,
 )
 from pipeline.sim.journeys import CLOSERS, SCRIPTS, begin_journey, close_session
-from pipeline.sim.ledger import ArmStats, RewardLedger
+from pipeline.sim.ledger import ArmStats, DecisionRecord, RewardLedger, ledger_of
 from pipeline.sim.options import RewardWeights, SimulatorOptions
 from pipeline.sim.outcome import OUTCOME_KINDS, outcome
 from pipeline.sim.personas import PERSONA_NAMES, PERSONAS, Persona, persona, personas_of
@@ -60,6 +60,7 @@ __all__ = [
     "STRUGGLE_SIGNALS",
     "WORLDS",
     "ArmStats",
+    "DecisionRecord",
     "InvalidDecision",
     "InvalidSimulationOptions",
     "Page",
@@ -81,6 +82,7 @@ __all__ = [
     "begin_journey",
     "close_session",
     "draw_visitor",
+    "ledger_of",
     "outcome",
     "persona",
     "personas_of",

@@ -148,6 +148,11 @@ class LoopReport:
         share = r.obtained / r.oracle if r.oracle else float("nan")
         lines.append(f"reward: {r.obtained:.1f} obtained vs {r.oracle:.1f} for the oracle "
                      f"({share:.0%}), regret {r.regret:.1f}")
+        u = s.unsettled
+        if u.decisions:
+            lines.append(f"  {u.decisions} of the {r.decisions} decisions are of visitors "
+                         f"still browsing: their purchases have not come yet (expected "
+                         f"{u.expected:.1f} for them, obtained so far {u.obtained:.1f})")
         return "\n".join(lines)
 
 

@@ -16,11 +16,12 @@ conversions attributed to the decision, weighted like rtp's feedback.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pipeline.sim.options import RewardWeights
 
-__all__ = ["ArmStats", "RewardLedger", "VisitorOutcome"]
+__all__ = ["ArmStats", "DecisionRecord", "RewardLedger", "VisitorOutcome", "ledger_of"]
 
 
 @dataclass(slots=True)
@@ -137,6 +138,95 @@ class RewardLedger:
         """
         self.converted_visitors += 1
         self.revenue += value
+
+
+@dataclass(slots=True)
+class DecisionRecord:
+    """One scored decision and every reward it has obtained so far, whenever it came.
+
+    The running :class:`RewardLedger` adds a conversion when the purchase happens, which
+    may be long after the decision (at the visitor's conversion point), so the difference
+    of two ledger snapshots mixes decisions made before the first with rewards that came
+    after it, and misses the conversions of decisions whose visitor is still browsing.
+    These records keep each reward with its decision: totals over the decisions made in a
+    time window (:func:`ledger_of`) compare the realized and the expected reward of the
+    same decisions.
+
+    Attributes
+    ----------
+    decision_id, visitor_id, action_id
+        The decision, its visitor and the shown action.
+    at_ms
+        When it was shown (event time).
+    expected, oracle, matched
+        As :meth:`RewardLedger.record_decision` counted them.
+    reaction
+        ``clicked``, ``dismissed`` or ``ignored``; ``None`` for ``no_action`` (nothing shown).
+    converted, value
+        Whether a purchase was credited to it, and its value.
+
+    >>> r = DecisionRecord("d1", "v1", "cta_change", 5, 0.3, 0.5, False, "dismissed")
+    >>> r.reward(RewardWeights(dismissed=-0.5))
+    -0.5
+    """
+
+    decision_id: str
+    visitor_id: str
+    action_id: str
+    at_ms: int
+    expected: float
+    oracle: float
+    matched: bool
+    reaction: str | None = None
+    converted: bool = False
+    value: float = 0.0
+
+    def reward(self, weights: RewardWeights) -> float:
+        """The realized reward of this decision under ``weights``.
+
+        >>> DecisionRecord("d", "v", "a", 0, 0.0, 0.0, True, "clicked", True).reward(
+        ...     RewardWeights())
+        2.0
+        """
+        return weights.reward(self.reaction == "clicked", self.converted,
+                              self.reaction == "dismissed")
+
+
+def ledger_of(records: Iterable[DecisionRecord], weights: RewardWeights,
+              since_ms: int | None = None, until_ms: int | None = None) -> RewardLedger:
+    """Totals over the decisions shown in ``[since_ms, until_ms)``, each with every reward it
+    obtained (a conversion counted with its decision, whenever the purchase came).
+
+    ``converted_visitors`` and ``revenue`` count the visitors of those decisions whose
+    purchase was credited to at least one of them (each purchase once).
+
+    >>> w = RewardWeights(dismissed=-0.5)
+    >>> recs = [DecisionRecord("a", "v1", "x", 0, 0.4, 0.5, False, "clicked"),
+    ...         DecisionRecord("b", "v1", "y", 60, 0.3, 0.3, True, "dismissed", True, 9.0),
+    ...         DecisionRecord("c", "v2", "no_action", 90, 0.1, 0.2, False)]
+    >>> late = ledger_of(recs, w, since_ms=50)
+    >>> late.decisions, late.obtained, late.conversions, round(late.expected, 2)
+    (2, 0.5, 1, 0.4)
+    >>> late.dismissals, late.ignored, late.converted_visitors, late.revenue
+    (1, 0, 1, 9.0)
+    >>> ledger_of(recs, w, until_ms=60).obtained
+    1.0
+    """
+    ledger = RewardLedger()
+    buyers: dict[str, float] = {}
+    for r in records:
+        if (since_ms is not None and r.at_ms < since_ms) or (
+                until_ms is not None and r.at_ms >= until_ms):
+            continue
+        ledger.record_decision(r.expected, r.oracle, r.matched)
+        if r.reaction is not None:
+            ledger.record_reaction(r.reaction, weights)
+        if r.converted:
+            ledger.record_conversion(weights)
+            buyers[r.visitor_id] = r.value
+    for value in buyers.values():
+        ledger.record_converted_visitor(value)
+    return ledger
 
 
 @dataclass(slots=True)

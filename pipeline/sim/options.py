@@ -24,6 +24,11 @@ __all__ = ["RewardWeights", "SimulatorOptions"]
 class RewardWeights:
     """How outcomes add up to a decision's reward, as in rtp's feedback.
 
+    The defaults are the engine's (:class:`~pipeline.feedback.RewardOptions`, what a worker
+    without a config file learns from), so the oracle of ``rtp demo`` and ``rtp simulate``
+    scores the policy by the reward it is given; the dismissal counted 0 here until it was
+    found to differ from the engine's -0.5.
+
     Attributes
     ----------
     clicked
@@ -31,17 +36,17 @@ class RewardWeights:
     converted
         Reward of a conversion attributed to the decision (1).
     dismissed
-        Reward of a dismissal (0; make it negative to count annoyance).
+        Reward of a dismissal (-0.5: an annoyance).
 
     >>> RewardWeights().reward(clicked=True, converted=True, dismissed=False)
     2.0
-    >>> RewardWeights(dismissed=-0.5).reward(False, False, True)
+    >>> RewardWeights().reward(False, False, True)
     -0.5
     """
 
     clicked: float = 1.0
     converted: float = 1.0
-    dismissed: float = 0.0
+    dismissed: float = -0.5
 
     def reward(self, clicked: bool, converted: bool, dismissed: bool) -> float:
         """The reward of one decision's outcomes.

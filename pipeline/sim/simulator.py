@@ -33,8 +33,15 @@ above ``u``. So the chance that a decision is credited with a conversion is
 exactly its action's conversion probability (for actions with a positive lift
 always; for the others unless an annoying action was also shown to the
 visitor), and the oracle's expected rewards are the true expectations of the
-obtained ones. ``no_action`` decisions render nothing (no outcomes) but are scored and
-credited like the others.
+obtained ones (:meth:`decision_records` keeps each reward with its decision, a
+conversion included however long after it came). ``no_action`` decisions render nothing
+(no outcomes) but are scored and credited like the others: a visitor shown nothing still
+buys with the baseline, and the oracle compares every candidate with that baseline
+included. The engine's own reward never credits a purchase to ``no_action`` (a learning
+choice, so that doing nothing does not look best for the baseline it did not cause);
+crediting it 0 here would make the oracle prefer an action that lowers the visitor's
+conversion over doing nothing whenever its (lowered) conversion and clicks outweigh its
+dismissals.
 
 **Control decisions** are never shown and change nothing but the visitor's arm;
 duplicates (same decision id) are ignored; a decision for a visitor who left
@@ -66,7 +73,13 @@ from typing import Any
 
 from pipeline.sim.errors import InvalidDecision, SimulatorNotStarted
 from pipeline.sim.journeys import begin_journey, close_session
-from pipeline.sim.ledger import ArmStats, RewardLedger, VisitorOutcome
+from pipeline.sim.ledger import (
+    ArmStats,
+    DecisionRecord,
+    RewardLedger,
+    VisitorOutcome,
+    ledger_of,
+)
 from pipeline.sim.options import SimulatorOptions
 from pipeline.sim.outcome import outcome
 from pipeline.sim.personas import Persona, persona, personas_of
@@ -163,6 +176,7 @@ class Simulator:
         self._seen_decisions: set[str] = set()
         self._outbox: list[dict[str, Any]] = []
         self._ledger = RewardLedger()
+        self._records: dict[str, DecisionRecord] = {}
         self._arms: dict[str, ArmStats] = {}
         self._events_by_type: Counter[str] = Counter()
         self._personas: Counter[str] = Counter()
@@ -207,6 +221,19 @@ class Simulator:
         0
         """
         return replace(self._ledger)
+
+    def decision_records(self) -> list[DecisionRecord]:
+        """A copy of every scored decision with the rewards it obtained so far, in the
+        order they were shown (totals over a window of them: :func:`~pipeline.sim.ledger_of`).
+
+        A decision's conversion is added when its visitor buys, at the end of the visit:
+        the records of a visitor still browsing (:attr:`active_visitors`) may still gain
+        one; run on with :meth:`stop_arrivals` until none is left to settle them all.
+
+        >>> Simulator().decision_records()
+        []
+        """
+        return [replace(r) for r in self._records.values()]
 
     def stop_arrivals(self) -> None:
         """No new visitors from now on; the ones browsing finish their sessions.
@@ -344,7 +371,11 @@ control (got None)
         candidates = None if eligible is None else [*eligible, action_id]
         _, oracle = self.model.best_action(context, candidates)
         expected = response.expected_reward(self.model.weights)
-        self._ledger.record_decision(expected, oracle, matched=expected >= oracle - 1e-12)
+        matched = expected >= oracle - 1e-12
+        self._ledger.record_decision(expected, oracle, matched=matched)
+        record = DecisionRecord(decision_id, visitor_id, action_id, now_ms, expected, oracle,
+                                matched)
+        self._records[decision_id] = record
         live.exposures.append(_Exposure(decision_id, action_id, response.conversion))
         if response.lift > 0:
             live.best = max(live.best, response.conversion)
@@ -363,6 +394,7 @@ control (got None)
         delay = (self.options.ignore_after_ms if kind == "ignored"
                  else rng.randint(*self.options.reaction_delay_ms))
         self._ledger.record_reaction(kind, self.model.weights)
+        record.reaction = kind
         if kind == "clicked":
             self._follow(live, now_ms + delay, str(slot), action_id, rng)
         return [outcome(decision_id, visitor_id, "shown", now_ms),
@@ -430,7 +462,9 @@ control (got None)
             control_decisions=self._control, duplicate_decisions=self._duplicates,
             late_decisions=self._late, foreign_decisions=self._foreign,
             rewards=replace(self._ledger),
-            arms={k: replace(v) for k, v in sorted(self._arms.items())})
+            arms={k: replace(v) for k, v in sorted(self._arms.items())},
+            unsettled=ledger_of((r for r in self._records.values() if r.visitor_id in self._live),
+                                self.model.weights))
 
     # -- internals -------------------------------------------------------------------------
 
@@ -534,6 +568,8 @@ control (got None)
                 self._outbox.append(outcome(exposure.decision_id, live.profile.visitor_id,
                                             "converted", purchase["event_time"], value))
                 self._ledger.record_conversion(self.model.weights)
+                record = self._records[exposure.decision_id]
+                record.converted, record.value = True, value
                 credited = True
         if credited:
             self._ledger.record_converted_visitor(value)

@@ -16,7 +16,7 @@ simulated 1m00s of event time: 3 visitors arrived, 2 finished, 1 still browsing;
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pipeline.sim.ledger import ArmStats, RewardLedger
 
@@ -56,6 +56,11 @@ class SimulationSummary:
         True conversion per experiment arm of finished visitors: the arm of
         the first decision a visitor received, else the arm the ``arm_of``
         callable gives, else ``undecided``.
+    unsettled
+        Totals over the scored decisions of visitors still browsing: their ``expected``
+        and ``oracle`` are in ``rewards``, their conversions not yet (a purchase comes at
+        the end of the visit), so ``rewards.obtained`` falls short of them by about
+        ``unsettled.expected - unsettled.obtained``.
 
     >>> SimulationSummary.__dataclass_params__.frozen
     True
@@ -77,6 +82,7 @@ class SimulationSummary:
     foreign_decisions: int
     rewards: RewardLedger
     arms: Mapping[str, ArmStats]
+    unsettled: RewardLedger = field(default_factory=RewardLedger)
 
     @property
     def regret(self) -> float:
@@ -134,6 +140,12 @@ class SimulationSummary:
             f"reward: obtained {r.obtained:.2f}, expected {r.expected:.2f}, oracle {r.oracle:.2f}"
             f" -> regret {r.regret:.2f} (expected regret {r.expected_regret:.2f}); "
             f"oracle's action chosen in {100 * r.match_rate:.1f}% of decisions")
+        u = self.unsettled
+        if u.decisions:
+            lines.append(
+                f"  {u.decisions} of those decisions are of visitors still browsing, whose "
+                f"purchases have not come yet (expected {u.expected:.2f}, obtained so far "
+                f"{u.obtained:.2f})")
         for name in sorted(self.arms):
             arm = self.arms[name]
             lines.append(

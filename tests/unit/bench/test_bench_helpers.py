@@ -91,14 +91,12 @@ def test_states_file_round_trips(states: list[bytes]) -> None:
         assert read_states(path) == states
 
 
-def test_share_after_counts_only_the_decisions_after_the_warmup() -> None:
-    warm = RewardLedger(decisions=100, oracle_matches=50, expected=10.0, oracle=20.0,
-                        obtained=8.0)
-    end = RewardLedger(decisions=300, oracle_matches=230, expected=50.0, oracle=60.0,
-                       obtained=28.0)
-    assert share_after(warm, end) == {"decisions": 200, "expected_share": 1.0,
-                                      "obtained_share": 0.5, "match_rate": 0.9}
-    assert math.isnan(share_after(end, end)["expected_share"])
+def test_share_after_is_over_the_ledgers_own_decisions() -> None:
+    window = RewardLedger(decisions=200, oracle_matches=180, expected=40.0, oracle=40.0,
+                          obtained=20.0)
+    assert share_after(window) == {"decisions": 200, "expected_share": 1.0,
+                                   "obtained_share": 0.5, "match_rate": 0.9}
+    assert math.isnan(share_after(RewardLedger())["expected_share"])
 
 
 def _request(*ids: str) -> ChoiceRequest:

@@ -55,3 +55,17 @@ def test_each_sector_has_a_struggler_and_a_browser() -> None:
     for sector in SECTORS:
         people = personas_of(sector)
         assert any(p.struggle for p in people) and any(p.struggle is None for p in people)
+
+
+def test_the_oracles_default_weights_are_the_engines_reward() -> None:
+    """``rtp demo`` and ``rtp simulate`` score against the oracle with the default weights:
+    they must be what the engine learns from (a dismissal counted 0 here, -0.5 there)."""
+    from pipeline.engine import EngineOptions
+    from pipeline.sim import RewardWeights
+
+    engine = EngineOptions().rewards
+    sim = SimulatorOptions().weights
+    assert sim == RewardWeights()
+    assert (sim.clicked, sim.converted, sim.dismissed) == (
+        engine.clicked, engine.converted, engine.dismissed)
+    assert engine.weight("dismissed") == sim.reward(False, False, True)

@@ -112,6 +112,7 @@ def test_probabilities_are_probabilities_everywhere() -> None:
 def test_expected_reward_uses_the_feedback_weights() -> None:
     ctx = context("hotel_refresher")
     r = MODEL.respond("rooms_left_cue", ctx)
-    assert MODEL.expected_reward("rooms_left_cue", ctx) == pytest.approx(r.click + r.conversion)
-    clicks_only = ResponseModel(weights=RewardWeights(converted=0.0))
+    assert MODEL.expected_reward("rooms_left_cue", ctx) == pytest.approx(
+        r.click + r.conversion - 0.5 * r.dismiss)  # the engine's weights by default
+    clicks_only = ResponseModel(weights=RewardWeights(converted=0.0, dismissed=0.0))
     assert clicks_only.expected_reward("rooms_left_cue", ctx) == pytest.approx(r.click)
