@@ -197,19 +197,12 @@ class DecisionPath:
         self._oldest_in_use = oldest
 
     def _model_at(self, ref: ModelRef) -> Model | None:
-        live = self.pins.live
-        if live is not None and live[0] == ref:
-            return live[1]
-        for used_ref, model in self._models_in_use():
-            if used_ref == ref:
-                return model
+        model = self.pins.known().get(ref)
+        if model is not None:
+            return model
         if ref.offset < 0:  # the untrained model every worker starts from
             return Model.new(self.engine.options) if ref.version == 0 else None
         return self.models.fetch(ref) if self.models is not None else None
-
-    def _models_in_use(self) -> list[tuple[ModelRef, Model]]:
-        return [(ref, model) for partition, ref in self.pins.in_use().items()
-                if (model := self.pins.model_for(partition)) is not None]
 
     def _decide_with(self, partition: int) -> None:
         model = self.pins.model_for(partition)

@@ -180,6 +180,18 @@ class ModelPins(Generic[M]):
             self._redo_until.pop(partition, None)
             self._next.pop(partition, None)
 
+    def known(self) -> dict[ModelRef, M]:
+        """Every snapshot held: the newest and those partitions decide with.
+
+        >>> pins = ModelPins[str](); pins.offer(ModelRef(5, 50), "m5")
+        >>> _ = pins.resume(0, ModelRef(3, 30), "m3", 9); sorted(pins.known().values())
+        ['m3', 'm5']
+        """
+        held = dict(self._in_use.values())
+        if self._live is not None:
+            held[self._live[0]] = self._live[1]
+        return held
+
     def in_use(self) -> dict[int, ModelRef]:
         """Partition -> the snapshot it decides with (for logs and tests).
 
