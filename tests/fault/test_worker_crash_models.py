@@ -99,7 +99,7 @@ def _kill_with_work_to_redo(settings: Settings, worker: WorkerProcess) -> int:
             worker.stop(signal.SIGKILL)
             return len(logs)
         os.kill(worker.proc.pid, signal.SIGCONT)
-        time.sleep(0.05)
+        time.sleep(0.05)  # let it run on (and commit) before it is frozen again
     raise AssertionError("the worker was never caught with uncommitted decisions")
 
 
