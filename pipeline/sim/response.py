@@ -145,8 +145,9 @@ class Response:
     conversion
         Probability of converting in the session after seeing the action.
 
+    >>> # click 0.1 + conversion 0.2 - 0.5 x dismissal 0.05 (the engine's default weights)
     >>> round(Response(0.1, 0.05, 0.0, 0.2).expected_reward(RewardWeights()), 6)
-    0.3
+    0.275
     """
 
     click: float
