@@ -30,6 +30,7 @@ from typing import Any, NamedTuple, Protocol
 import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
+from pipeline.client.watermarks import watermarks
 from pipeline.kafka_log import kafka_config
 from topologies.loop.timers import Interval
 
@@ -214,7 +215,8 @@ class ConsumerLoop:
         for tp in committed:
             if tp.error is not None:
                 raise KafkaException(tp.error)
-            low, high = consumer.get_watermark_offsets(tp, timeout=timeout)
+            # A topic created a moment ago answers NOT_LEADER until its leader is elected.
+            low, high = watermarks(consumer, tp, timeout_s=timeout)
             mark = self.marks.resume(tp.partition, tp.metadata or "", int(high))
             # Where consumption starts (auto.offset.reset=earliest when none committed).
             start = tp.offset if tp.offset >= 0 else int(low)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from confluent_kafka import TopicPartition
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from topologies.loop.loop import ConsumerLoop, Record
 
@@ -306,3 +306,27 @@ def test_records_of_the_first_topics_are_applied_before_the_rest_of_their_batch(
                      ("apply", "e", 1, 2), ("write",),
                      ("commit", [("e", 0, 7), ("e", 1, 3), ("profiles", 0, 5),
                                  ("profiles", 1, 9)])]
+
+
+@dataclass
+class NewTopicConsumer(MarkedConsumer):
+    """A topic created a moment ago: its first end-offset requests find no leader yet."""
+
+    not_led: int = 2
+
+    def get_watermark_offsets(self, tp: TopicPartition, timeout: float) -> tuple[int, int]:
+        if self.not_led:
+            self.not_led -= 1
+            raise KafkaException(KafkaError(KafkaError.NOT_LEADER_FOR_PARTITION))
+        return super().get_watermark_offsets(tp, timeout)
+
+
+def test_an_assignment_waits_for_a_new_topics_leader_instead_of_failing() -> None:
+    """CI saw a worker on a new prefix die of NOT_LEADER_FOR_PARTITION at its assignment."""
+    consumer = NewTopicConsumer([])
+    marks = FakeMarks(consumer.calls)
+    loop = ConsumerLoop("unused:1", "g", ["e"], Recorder(consumer.calls), 10.0,
+                        consumer=consumer, marks=marks)
+    loop._on_assign(consumer, [TopicPartition("e", 0)])
+    assert consumer.not_led == 0
+    assert consumer.calls[:2] == [("resume", 0, "", 50), ("commit", [("e", 0, 0, "first-0")])]
