@@ -78,7 +78,7 @@ from pipeline.settings import Settings
 from pipeline.topics import ACTIONS, EVENTS, OUTCOMES, PROFILES
 from pipeline.topics.partitioning import partition_for
 from topologies.loop.loop import Record
-from topologies.loop.outputs import Outputs
+from topologies.loop.outputs import OutputError, Outputs
 from topologies.loop.tables import Tables
 from topologies.loop.timers import Interval
 from topologies.model_feed import ModelFeed, Snapshot
@@ -158,6 +158,8 @@ class DecisionPath:
         #: Where the sweep of the current partition goes on (None: between passes).
         self._sweep_after: bytes | None = None
         self.applied = 0
+        #: The commit's writes in progress (:meth:`start_write`), if any.
+        self._writing: _Write | None = None
         #: The model each partition decides with (moved at commits, named in their marks).
         self.pins: ModelPins[Model] = ModelPins()
         self.pins.offer(ModelRef(engine.model.version, -1), engine.model)
@@ -235,6 +237,7 @@ class DecisionPath:
     def lost(self) -> None:
         """Drop everything since the last commit."""
         self.tables.drop_uncommitted()
+        self._writing = None  # its states reflect records the new owners apply again
         self.tables.close()
         self.pins.forget(list(self.pins.in_use()))
         self.cache.clear()
@@ -544,23 +547,83 @@ class DecisionPath:
     # -- the commit -----------------------------------------------------------------------
 
     def write(self) -> bool:
-        """Outputs acknowledged, then the changed states (changelog, then locally)."""
+        """The commit's writes, waited for: a write begun in the background finished, then
+        every output sent so far acknowledged, then the changed states (changelog, then
+        locally). False: there was nothing to write."""
         timeout = self.options.commit_timeout_s
-        started = time.perf_counter()
+        self._finish(timeout)
         self.outputs.flush(timeout)
-        flushed = time.perf_counter()
+        began = self.start_write()
+        self._finish(timeout)
+        return began
+
+    def start_write(self) -> bool:
+        """Begin the commit's writes without waiting (False: nothing to write): the changed
+        states are encoded as they are now; :meth:`written` sends them to their changelogs
+        once every output sent before is acknowledged, and stores them locally once the
+        changelogs acknowledge them. One write at a time: call :meth:`written` until True
+        before the next."""
+        if self._writing is not None:
+            raise RuntimeError("a write is in progress")
         changes = self.tables.staging.take()
-        try:
-            if not changes and not self.applied:
-                return False
-            self.tables.write(changes, self.outputs, _encode_state, timeout)
-        finally:
+        if not changes and not self.applied:
             self.tables.staging.done()
-        log.debug("commit written", records=self.applied, states=len(changes),
-                  outputs_ms=round(1000 * (flushed - started), 1),
-                  states_ms=round(1000 * (time.perf_counter() - flushed), 1))
+            return False
+        self._writing = _Write(outputs=self.outputs.cut(), started=time.monotonic(),
+                               states=self.tables.encode(changes, _encode_state),
+                               records=self.applied)
         self.applied = 0
         return True
+
+    def written(self) -> bool:
+        """Whether the write begun is complete (True when none is in progress); moves it on
+        without waiting. Raises if an output failed or the commit timeout passed."""
+        writing = self._writing
+        if writing is None:
+            return True
+        if writing.changelogs is None:
+            if not self.outputs.settled(writing.outputs):
+                self._check_timeout(writing)
+                return False
+            # Every output of the records the states reflect is in: the states may go.
+            writing.acknowledged = time.monotonic()
+            self.tables.send(writing.states, self.outputs)
+            writing.changelogs = self.outputs.cut() if writing.states else -1
+        if not self.outputs.settled(writing.changelogs):
+            self._check_timeout(writing)
+            return False
+        self.tables.store(writing.states, self.outputs.take_offsets())
+        self.tables.staging.done()
+        self._writing = None
+        log.debug("commit written", records=writing.records, states=len(writing.states),
+                  outputs_ms=round(1000 * (writing.acknowledged - writing.started), 1),
+                  states_ms=round(1000 * (time.monotonic() - writing.acknowledged), 1))
+        return True
+
+    def _finish(self, timeout_s: float) -> None:
+        """Wait until the write in progress (if any) is complete."""
+        while not self.written():
+            self.outputs.flush(timeout_s)
+
+    def _check_timeout(self, writing: _Write) -> None:
+        if time.monotonic() - writing.started > self.options.commit_timeout_s:
+            raise OutputError(f"outputs or states not acknowledged within "
+                              f"{self.options.commit_timeout_s} s")
+
+
+@dataclass
+class _Write:
+    """A commit's writes in progress (:meth:`DecisionPath.start_write`)."""
+
+    #: The batch of outputs the states wait for (:meth:`Outputs.cut`).
+    outputs: int
+    started: float
+    #: The changed states, encoded: (table, partition) -> key -> value (None: deleted).
+    states: dict[tuple[str, int], dict[bytes, bytes | None]]
+    records: int
+    #: The batch ending with the states' changelog records, once sent.
+    changelogs: int | None = None
+    acknowledged: float = 0.0
 
 
 def _encode_state(value: Any) -> bytes:

@@ -5,9 +5,12 @@ timeout passes, so that timers and the stop flag are checked), then ``consume(n,
 takes whatever else is already fetched (records of the ``first`` topics put ahead of the
 rest, each partition's order kept). Each record goes to the
 :class:`Processor`, which applies it in memory and produces its outputs without
-waiting. Every ``commit_every_s`` (and before partitions are revoked, and at the end)
-the loop commits: the processor writes what it must (outputs acknowledged, then
-state; see :mod:`topologies.decision_path`), then the input offsets are committed.
+waiting. Every ``commit_every_s`` the loop commits **in the background**, never waiting:
+it seals the commit (the offsets of every record applied so far; the processor encodes its
+changed state), then on each turn asks the processor whether its writes are in (outputs
+acknowledged, then state; see :mod:`topologies.decision_path`) and, once they are, commits
+the offsets asynchronously; records go on being applied meanwhile. Before partitions are
+revoked and at the end, the loop commits and waits (:meth:`ConsumerLoop.commit`).
 
 Partitions are assigned by the ``range`` assignor: every input topic has the same
 partition count and range gives a member the same partition numbers of each, so a
@@ -17,7 +20,10 @@ balances topic-partitions one by one and does not keep them together).
 With :class:`CommitMarks`, each commit of the first topic's offsets carries a mark per
 partition (Kafka's offset-commit metadata) and a new owner of a partition is told the mark
 of its last commit and where the partition ended when it took it: the decision path names
-the model snapshot a partition decides with this way (:mod:`pipeline.learning.pins`).
+the model snapshot a partition decides with this way (:mod:`pipeline.learning.pins`). A
+partition whose mark changes with a commit in the background holds its next records
+until that commit is in (they must be decided with the model the mark names, and only a
+commit that is in names it); other partitions go on.
 """
 
 from __future__ import annotations
@@ -72,7 +78,14 @@ class Processor(Protocol):
         """Called between batches (wall-clock work such as expiring state)."""
 
     def write(self) -> bool:
-        """The commit's writes (outputs acknowledged, state stored); False: nothing to do."""
+        """The commit's writes, waited for (outputs acknowledged, state stored), after any
+        write in progress; False: nothing to do."""
+
+    def start_write(self) -> bool:
+        """Begin the commit's writes without waiting (False: nothing to write)."""
+
+    def written(self) -> bool:
+        """Whether the writes begun are complete (moves them on; never waits)."""
 
 
 class CommitMarks(Protocol):
@@ -113,6 +126,10 @@ class ConsumerOptions:
     broker_timeout_s: float = 30.0
     #: Kafka client id (``rtp ready --client-id`` finds this member by it).
     client_id: str = "rtp-worker"
+    #: Commit in the background (the loop never waits for a commit but at a rebalance and
+    #: at the end); False: every commit waits for the writes and the offsets (a baseline
+    #: for benchmarks).
+    background_commits: bool = True
 
     def to_config(self, bootstrap: str, group: str) -> dict[str, Any]:
         """The confluent-kafka configuration."""
@@ -164,7 +181,8 @@ class ConsumerLoop:
         self.marks = marks
         self.clock = clock
         #: librdkafka's consumer (another object with its methods in unit tests).
-        self.consumer = consumer or Consumer(self.options.to_config(bootstrap, group))
+        self.consumer = consumer or Consumer({**self.options.to_config(bootstrap, group),
+                                              "on_commit": self._on_commit})
         self._commit_due = Interval(commit_every_s)
         #: Next offset to commit per input partition, for the records applied since the last.
         self._next: dict[tuple[str, int], int] = {}
@@ -178,6 +196,13 @@ class ConsumerLoop:
         #: Bumped by every rebalance callback (they run inside poll and consume).
         self._rebalances = 0
         self.assignment: set[int] = set()
+        #: The commit in the background: sealed, its writes in progress, then its offsets
+        #: sent (at most one at a time).
+        self._pending: _Commit | None = None
+        #: The broker's answer to the pending commit's offsets (from ``on_commit``).
+        self._answer: tuple[KafkaError | None, list[TopicPartition]] | None = None
+        #: Partitions whose mark changes with the pending commit: their records wait for it.
+        self._held: dict[int, list[Record]] = {}
 
     def stop(self) -> None:
         """Ask the loop to finish (safe from a signal handler or another thread): it
@@ -239,7 +264,8 @@ class ConsumerLoop:
         # Still ours until this returns: commit everything applied, so nothing is dropped
         # (unless a commit failed before: then what was applied must not be committed).
         if not self._broken:
-            self.commit()
+            self.commit()  # takes over a commit in the background and applies held records
+        self._drop_pending()
         for tp in partitions:  # not committed (the group moved on): the new owner reapplies
             self._next.pop((tp.topic, tp.partition), None)
         numbers = sorted({tp.partition for tp in partitions})
@@ -254,6 +280,7 @@ class ConsumerLoop:
         dropped = len(self._next)
         self._next.clear()
         self._committed.clear()
+        self._drop_pending()
         self.processor.lost()
         self.assignment.clear()
         consumer.unassign()  # then the consumer rejoins the group
@@ -278,7 +305,8 @@ class ConsumerLoop:
             self.consumer.close()  # leaves the group: the others take over at once
 
     def run_once(self) -> int:
-        """One turn: a batch (possibly empty), the processor's tick, a commit if due."""
+        """One turn: a batch (possibly empty), the processor's tick, the commit in the
+        background moved on, or a commit begun if due."""
         first = self.consumer.poll(self.options.poll_timeout_s)
         batch = [] if first is None else [first]
         if first is not None and self.options.batch_size > 1:
@@ -302,14 +330,26 @@ class ConsumerLoop:
                             message.key(), message.value())
             if record.partition not in self.assignment:
                 continue  # not ours (any more): never applied, never committed
-            self.processor.apply(record)
-            self._next[record.topic, record.partition] = record.offset + 1
+            held = self._held.get(record.partition)
+            if held is not None:
+                held.append(record)  # after the commit that moves its model is in
+                continue
+            self._apply(record)
             applied += 1
         now = self.clock()
         self.processor.tick(now)
-        if self._commit_due.due(now):
-            self.commit()
+        if not self.options.background_commits:
+            if self._commit_due.due(now):
+                self.commit()
+            return applied
+        self._move_commit_on()
+        if self._pending is None and self._commit_due.due(now):
+            self._begin_commit()
         return applied
+
+    def _apply(self, record: Record) -> None:
+        self.processor.apply(record)
+        self._next[record.topic, record.partition] = record.offset + 1
 
     def _on_error(self, err: KafkaError) -> None:
         if err.fatal():
@@ -317,9 +357,12 @@ class ConsumerLoop:
         log.warning("consumer error", error=str(err))
 
     def commit(self) -> None:
-        """Commit: the processor's writes, then the offsets of every record applied."""
+        """Commit and wait: the processor's writes, then the offsets of every record
+        applied. A commit in the background is taken over (its offsets go with this one)
+        and records held for it are applied first, with the model they had."""
         if self._broken:
             raise RuntimeError("an earlier commit failed: nothing more is committed")
+        self._take_over_pending()
         try:
             wrote = self.processor.write()
         except BaseException:
@@ -327,16 +370,9 @@ class ConsumerLoop:
             raise
         self._commit_due.reset(self.clock())
         marks = self._marks()
-        if not self._next and not marks:
+        offsets = self._offsets(marks)
+        if not offsets:
             return
-        primary = self.topics[0]
-        offsets = [TopicPartition(topic, partition, offset)
-                   if topic != primary or partition not in marks
-                   else TopicPartition(topic, partition, offset, metadata=marks[partition])
-                   for (topic, partition), offset in self._next.items()]
-        offsets += [TopicPartition(primary, partition, self._committed[partition][0],
-                                   metadata=mark)
-                    for partition, mark in marks.items() if (primary, partition) not in self._next]
         try:
             self.consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:
@@ -349,13 +385,125 @@ class ConsumerLoop:
             log.warning("offsets not committed; tried again at the next commit",
                         error=str(err))
             return
-        for tp in offsets:
-            if tp.topic == primary and self.marks is not None:
-                self._committed[tp.partition] = (tp.offset, marks.get(tp.partition, ""))
         self._next.clear()
-        if self.marks is not None:
-            self.marks.committed(marks)
+        self._offsets_in(offsets, marks)
         log.debug("committed", partitions=len(offsets), wrote=wrote)
+
+    # -- the commit in the background -----------------------------------------------------
+
+    def _begin_commit(self) -> None:
+        """Seal a commit: the offsets of every record applied so far and their marks; the
+        processor begins its writes. Partitions whose mark changes hold their records."""
+        try:
+            self.processor.start_write()
+        except BaseException:
+            self._broken = True
+            raise
+        self._commit_due.reset(self.clock())
+        marks = self._marks()
+        self._pending = _Commit(self._offsets(marks), marks)
+        self._next.clear()
+        for partition, mark in marks.items():
+            if mark != self._committed.get(partition, (0, ""))[1]:
+                self._held.setdefault(partition, [])
+        self._move_commit_on()
+
+    def _move_commit_on(self) -> None:
+        """The pending commit's next step, if it can be taken without waiting."""
+        pending = self._pending
+        if pending is None:
+            return
+        if not pending.sent:
+            try:
+                if not self.processor.written():
+                    return
+            except BaseException:
+                self._broken = True
+                raise
+            if not pending.offsets:
+                self._pending = None
+                self._release()
+                return
+            pending.sent = True
+            self._answer = None
+            try:
+                self.consumer.commit(offsets=pending.offsets, asynchronous=True)
+            except KafkaException as exc:
+                self._answer = (exc.args[0] if exc.args else None, [])
+            if self._answer is None:
+                return
+        if self._answer is None:
+            return
+        (err, partitions), self._answer = self._answer, None
+        self._pending = None
+        failed = err or next((tp.error for tp in partitions if tp.error is not None), None)
+        if failed is None:
+            self._offsets_in(pending.offsets, pending.marks)
+        elif isinstance(failed, KafkaError) and _passing(failed):
+            # As for a commit that waits: the state is stored; the offsets go with the next.
+            log.warning("offsets not committed; tried again at the next commit",
+                        error=str(failed))
+            self._merge_back(pending)
+        else:
+            self._broken = True
+            raise KafkaException(failed)
+        self._release()
+
+    def _on_commit(self, err: KafkaError | None, partitions: list[TopicPartition]) -> None:
+        """librdkafka's answer to an offset commit sent without waiting (served in poll)."""
+        if self._pending is not None and self._pending.sent:
+            self._answer = (err, partitions)
+
+    def _take_over_pending(self) -> None:
+        """A commit that waits takes the pending one's offsets and applies held records."""
+        pending = self._pending
+        self._pending, self._answer = None, None
+        if pending is not None:
+            self._merge_back(pending)
+        self._release()
+
+    def _merge_back(self, pending: _Commit) -> None:
+        """Offsets not known to be committed go with the next commit (newer ones win)."""
+        for tp in pending.offsets:
+            self._next.setdefault((tp.topic, tp.partition), tp.offset)
+
+    def _release(self) -> None:
+        """Apply the held records, in order (the pending commit is in, or given up)."""
+        held, self._held = self._held, {}
+        for records in held.values():
+            for record in records:
+                self._apply(record)
+
+    def _drop_pending(self) -> None:
+        """Forget the pending commit and held records (partitions moved: their new owners
+        apply the records after the last commit again)."""
+        self._pending, self._answer = None, None
+        self._held.clear()
+
+    # -- offsets and marks ----------------------------------------------------------------
+
+    def _offsets(self, marks: Mapping[int, str]) -> list[TopicPartition]:
+        """The offsets of a commit: every partition with records since the last (the first
+        topic's with their marks), and idle partitions whose mark changes."""
+        primary = self.topics[0]
+        offsets = [TopicPartition(topic, partition, offset)
+                   if topic != primary or partition not in marks
+                   else TopicPartition(topic, partition, offset, metadata=marks[partition])
+                   for (topic, partition), offset in self._next.items()]
+        offsets += [TopicPartition(primary, partition, self._committed[partition][0],
+                                   metadata=mark)
+                    for partition, mark in marks.items() if (primary, partition) not in self._next]
+        return offsets
+
+    def _offsets_in(self, offsets: list[TopicPartition], marks: Mapping[int, str]) -> None:
+        """A commit of ``offsets`` with ``marks`` is in."""
+        if self.marks is None:
+            return
+        primary = self.topics[0]
+        for tp in offsets:
+            if tp.topic == primary:
+                self._committed[tp.partition] = (tp.offset, marks.get(tp.partition, ""))
+        self.marks.committed(marks)
 
     def _marks(self) -> Mapping[int, str]:
         """The marks of this commit: every partition of the first topic with records since
@@ -370,3 +518,12 @@ class ConsumerLoop:
         positions.update(active)
         return {partition: mark for partition, mark in self.marks.marks(positions).items()
                 if partition in active or mark != self._committed.get(partition, (0, ""))[1]}
+
+
+@dataclass
+class _Commit:
+    """A commit in the background: what it commits, and whether the offsets are sent."""
+
+    offsets: list[TopicPartition]
+    marks: Mapping[int, str]
+    sent: bool = False

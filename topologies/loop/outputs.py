@@ -1,15 +1,20 @@
-"""Records produced without waiting, and the wait for all of them that a commit makes.
+"""Records produced without waiting, and how a commit learns they are acknowledged.
 
 ``send`` hands a record to librdkafka and returns at once; the delivery reports are
-served by :meth:`Outputs.poll` (the loop calls it every turn) and by :meth:`flush`,
-which a commit calls: it returns when the broker has acknowledged everything sent
-so far, and raises if anything failed, so a commit never goes past a lost output.
-For changelog records it also tells the highest offset written per partition.
+served by :meth:`Outputs.poll` (the loop calls it every turn) and by :meth:`flush`.
+A commit in the background never waits: :meth:`Outputs.cut` closes the *batch* of every
+record sent so far and :meth:`Outputs.settled` says, without waiting, whether that batch
+and every earlier one are acknowledged. A synchronous commit calls :meth:`flush`, which
+returns when everything sent so far is acknowledged. Both raise if any record failed, so
+a commit never goes past a lost output. For changelog records (``track_offset``) the
+highest offset written per partition is kept for :meth:`Outputs.take_offsets`.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
@@ -53,19 +58,29 @@ class ProducerOptions:
 
 
 class Outputs:
-    """A producer whose sends a commit can wait for."""
+    """A producer whose sends a commit can wait for, or ask about without waiting."""
 
-    def __init__(self, bootstrap: str, options: ProducerOptions | None = None) -> None:
-        self.producer = Producer((options or ProducerOptions()).to_config(bootstrap))
+    def __init__(self, bootstrap: str, options: ProducerOptions | None = None,
+                 producer: Any | None = None) -> None:
+        #: librdkafka's producer (another object with its methods in unit tests).
+        self.producer = producer or Producer((options or ProducerOptions()).to_config(bootstrap))
         self._failed: list[str] = []
         #: (topic, partition) -> highest offset acknowledged since the last :meth:`take_offsets`
         self._offsets: dict[tuple[str, int], int] = {}
+        #: Records not acknowledged yet per batch, oldest first; the last is the open batch.
+        #: A one-item list is the counter the batch's delivery callbacks share.
+        self._batches: deque[list[int]] = deque([[0]])
+        #: The number of the oldest batch in ``_batches`` (every earlier one is settled).
+        self._first = 0
 
     def send(self, topic: str, key: bytes | None, value: bytes | None,
              partition: int | None = None, track_offset: bool = False) -> None:
         """Produce one record (``partition`` None: by key); never waits for the broker."""
-        callback = self._tracked if track_offset else self._delivered
-        kwargs: dict[str, Any] = {"key": key, "value": value, "on_delivery": callback}
+        pending = self._batches[-1]
+        pending[0] += 1
+        kwargs: dict[str, Any] = {
+            "key": key, "value": value,
+            "on_delivery": partial(self._tracked if track_offset else self._delivered, pending)}
         if partition is not None:
             kwargs["partition"] = partition
         while True:
@@ -79,12 +94,35 @@ class Outputs:
         """Serve delivery reports that are ready (never waits)."""
         self.producer.poll(0)
 
+    def cut(self) -> int:
+        """Close the open batch (everything sent so far) and return its number; later
+        sends go to the next batch.
+
+        >>> outputs = Outputs("unused:1", producer=object())  # nothing sent: no producer used
+        >>> outputs.cut(), outputs.cut(), outputs.settled(1)
+        (0, 1, True)
+        """
+        self._batches.append([0])
+        return self._first + len(self._batches) - 2
+
+    def settled(self, batch: int) -> bool:
+        """Whether batch number ``batch`` and every earlier one are acknowledged (never
+        waits); raises if any record failed."""
+        self._raise_failed()
+        while len(self._batches) > 1 and self._batches[0][0] == 0:
+            self._batches.popleft()
+            self._first += 1
+        return batch < self._first
+
     def flush(self, timeout_s: float) -> None:
         """Wait until every record sent so far is acknowledged; raise if one failed."""
         remaining = self.producer.flush(timeout_s)
         if remaining:
             raise OutputError(f"{remaining} records not acknowledged within {timeout_s} s")
-        if self._failed:  # kept: every later flush fails too, nothing commits past it
+        self._raise_failed()
+
+    def _raise_failed(self) -> None:
+        if self._failed:  # kept: every later check fails too, nothing commits past it
             raise OutputError(f"{len(self._failed)} records failed, first: {self._failed[0]}")
 
     def take_offsets(self) -> dict[tuple[str, int], int]:
@@ -92,11 +130,13 @@ class Outputs:
         offsets, self._offsets = self._offsets, {}
         return offsets
 
-    def _delivered(self, err: KafkaError | None, msg: Message) -> None:
+    def _delivered(self, pending: list[int], err: KafkaError | None, msg: Message) -> None:
+        pending[0] -= 1
         if err is not None:
             self._failed.append(f"{msg.topic()}: {err}")
 
-    def _tracked(self, err: KafkaError | None, msg: Message) -> None:
+    def _tracked(self, pending: list[int], err: KafkaError | None, msg: Message) -> None:
+        pending[0] -= 1
         if err is not None:
             self._failed.append(f"{msg.topic()}: {err}")
             return

@@ -163,20 +163,39 @@ class Tables:
     def write(self, changes: list[Change[Any]], outputs: Outputs, encode: Callable[[Any], bytes],
               timeout_s: float) -> None:
         """Write ``changes``: to their changelogs, acknowledged, then to the local stores
-        with the changelog offsets they reflect."""
-        if not changes:
+        with the changelog offsets they reflect (waits; see :meth:`encode` for the steps)."""
+        encoded = self.encode(changes, encode)
+        if not encoded:
             return
+        self.send(encoded, outputs)
+        outputs.flush(timeout_s)
+        self.store(encoded, outputs.take_offsets())
+
+    def encode(self, changes: list[Change[Any]],
+               encode: Callable[[Any], bytes]) -> dict[tuple[str, int], dict[bytes, bytes | None]]:
+        """The commit's first step: ``changes`` as bytes per (table, partition), as they are
+        now (a staged object changes on with later records). Then :meth:`send` them, and
+        once the broker acknowledged them, :meth:`store` them."""
         encoded: dict[tuple[str, int], dict[bytes, bytes | None]] = {}
         for change in changes:
             if (change.table, change.partition) not in self._stores:
                 continue  # not ours (revoked meanwhile): its owner writes that key
             value = None if change.value is None else encode(change.value)
-            topic = changelog_topic(self.group, change.table)
-            outputs.send(topic, change.key, value, partition=change.partition,
-                         track_offset=True)
             encoded.setdefault((change.table, change.partition), {})[change.key] = value
-        outputs.flush(timeout_s)
-        offsets = outputs.take_offsets()
+        return encoded
+
+    def send(self, encoded: dict[tuple[str, int], dict[bytes, bytes | None]],
+             outputs: Outputs) -> None:
+        """Produce encoded changes to their changelogs (never waits)."""
+        for (table, partition), values in encoded.items():
+            topic = changelog_topic(self.group, table)
+            for key, value in values.items():
+                outputs.send(topic, key, value, partition=partition, track_offset=True)
+
+    def store(self, encoded: dict[tuple[str, int], dict[bytes, bytes | None]],
+              offsets: dict[tuple[str, int], int]) -> None:
+        """Write acknowledged changes locally, with the changelog offsets they reflect
+        (``offsets``: :meth:`Outputs.take_offsets` once every change sent is acknowledged)."""
         for (table, partition), values in encoded.items():
             store = self._stores.get((table, partition))
             offset = offsets.get((changelog_topic(self.group, table), partition))

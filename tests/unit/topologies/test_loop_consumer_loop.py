@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
-from topologies.loop.loop import ConsumerLoop, Record
+from topologies.loop.loop import ConsumerLoop, ConsumerOptions, Record
 
 
 @dataclass
@@ -60,7 +60,8 @@ class ScriptedConsumer:
         return rest
 
     def commit(self, offsets: list[TopicPartition], asynchronous: bool) -> None:
-        self.calls.append(("commit", sorted((o.topic, o.partition, o.offset) for o in offsets)))
+        self.calls.append(("commit async" if asynchronous else "commit",
+                           sorted((o.topic, o.partition, o.offset) for o in offsets)))
 
     def unassign(self) -> None:
         self.calls.append(("unassign",))
@@ -88,6 +89,16 @@ class Recorder:
     def write(self) -> bool:
         self.calls.append(("write",))
         return True
+
+    #: What :meth:`written` answers (a test holds the writes in progress with False).
+    done: bool = True
+
+    def start_write(self) -> bool:
+        self.calls.append(("start_write",))
+        return True
+
+    def written(self) -> bool:
+        return self.done
 
 
 def _loop(batches: list[list[Msg]], commit_every: float = 10.0) -> tuple[ConsumerLoop, list[Any]]:
@@ -119,14 +130,79 @@ def test_commit_writes_first_then_commits_the_next_offset_of_each_partition() ->
     assert calls == [("write",)]
 
 
-def test_a_commit_is_due_after_the_interval() -> None:
+def test_a_commit_is_due_after_the_interval_and_runs_in_the_background() -> None:
     loop, calls = _loop([[Msg("e", 0, 1)], [Msg("e", 0, 2)], [Msg("e", 0, 3)]],
                         commit_every=2.0)
     for _ in range(3):
         loop.run_once()
-    # not due after 1 s; due after 2 s, with the record of that turn applied first
+    # not due after 1 s; due after 2 s, with the record of that turn applied first; the
+    # writes are begun and, once in, the offsets sent without waiting
     assert calls == [("apply", "e", 0, 1), ("apply", "e", 0, 2), ("apply", "e", 0, 3),
-                     ("write",), ("commit", [("e", 0, 4)])]
+                     ("start_write",), ("commit async", [("e", 0, 4)])]
+
+
+def test_a_commit_that_waits_when_background_commits_are_off() -> None:
+    consumer = ScriptedConsumer([[Msg("e", 0, 1)], [Msg("e", 0, 2)]])
+    now = [0.0]
+    loop = ConsumerLoop("unused:1", "g", ["e"], Recorder(consumer.calls), 2.0,
+                        ConsumerOptions(background_commits=False),
+                        clock=lambda: now[0], consumer=consumer)
+    loop._on_assign(consumer, [TopicPartition("e", 0)])
+    consumer.calls.clear()
+    loop.run_once()
+    now[0] = 5.0
+    loop.run_once()
+    assert consumer.calls == [("apply", "e", 0, 1), ("apply", "e", 0, 2), ("write",),
+                              ("commit", [("e", 0, 3)])]
+
+
+def _background(batches: list[list[Msg]]) -> tuple[ConsumerLoop, ScriptedConsumer, Recorder]:
+    """A loop whose next commit is due at its first turn, then never by itself."""
+    consumer = ScriptedConsumer(batches)
+    processor = Recorder(consumer.calls)
+    loop = ConsumerLoop("unused:1", "g", ["e"], processor, 10.0, clock=lambda: 100.0,
+                        consumer=consumer)
+    loop._on_assign(consumer, [TopicPartition("e", 0), TopicPartition("e", 1)])
+    loop._commit_due.due(0.0)  # the interval starts
+    consumer.calls.clear()
+    return loop, consumer, processor
+
+
+def test_records_go_on_while_the_writes_are_in_progress_and_the_offsets_wait_for_them() -> None:
+    loop, consumer, processor = _background([[Msg("e", 0, 1)], [Msg("e", 0, 2)],
+                                             [Msg("e", 1, 7)]])
+    processor.done = False
+    loop.run_once()  # applies offset 1, seals the commit: its writes are in progress
+    loop.run_once()  # offset 2 is applied at once: the loop does not wait
+    processor.done = True
+    loop.run_once()  # the writes are in: the sealed offsets (not 2's) are committed
+    assert consumer.calls == [("apply", "e", 0, 1), ("start_write",), ("apply", "e", 0, 2),
+                              ("apply", "e", 1, 7), ("commit async", [("e", 0, 2)])]
+    loop._on_commit(None, [TopicPartition("e", 0, 2)])
+    loop.run_once()
+    consumer.calls.clear()
+    loop.commit()  # what was applied after the seal goes with the next commit
+    assert consumer.calls == [("write",), ("commit", [("e", 0, 3), ("e", 1, 8)])]
+
+
+def test_offsets_of_a_background_commit_that_failed_go_with_the_next() -> None:
+    loop, consumer, _ = _background([[Msg("e", 0, 1)], [Msg("e", 1, 4)]])
+    loop.run_once()
+    loop._on_commit(KafkaError(KafkaError.REBALANCE_IN_PROGRESS), [])
+    loop.run_once()
+    consumer.calls.clear()
+    loop.commit()
+    assert consumer.calls == [("write",), ("commit", [("e", 0, 2), ("e", 1, 5)])]
+
+
+def test_a_background_commit_refused_for_good_stops_the_loop() -> None:
+    loop, _, _ = _background([[Msg("e", 0, 1)], []])
+    loop.run_once()
+    loop._on_commit(KafkaError(KafkaError.TOPIC_AUTHORIZATION_FAILED), [])
+    with pytest.raises(KafkaException):
+        loop.run_once()
+    with pytest.raises(RuntimeError, match="earlier commit failed"):
+        loop.commit()
 
 
 def test_revocation_commits_everything_applied_before_giving_partitions_up() -> None:
@@ -330,3 +406,42 @@ def test_an_assignment_waits_for_a_new_topics_leader_instead_of_failing() -> Non
     loop._on_assign(consumer, [TopicPartition("e", 0)])
     assert consumer.not_led == 0
     assert consumer.calls[:2] == [("resume", 0, "", 50), ("commit", [("e", 0, 0, "first-0")])]
+
+
+def test_a_partition_whose_mark_changes_holds_its_records_until_that_commit_is_in() -> None:
+    """The records after a commit that moves a partition's model are decided with the new
+    model, and the model moves only once the commit naming it is in: they wait for it;
+    another partition's records do not."""
+    consumer = MarkedConsumer([[Msg("e", 0, 5)], [Msg("e", 0, 6), Msg("e", 1, 40)], []],
+                              stored={1: (40, "m1")})
+    marks = FakeMarks(consumer.calls)
+    loop = ConsumerLoop("unused:1", "g", ["e"], Recorder(consumer.calls), 10.0,
+                        clock=lambda: 100.0, consumer=consumer, marks=marks)
+    loop._on_assign(consumer, [TopicPartition("e", 0), TopicPartition("e", 1)])
+    loop._commit_due.due(0.0)
+    consumer.calls.clear()
+    loop.run_once()  # 0 moves from its first mark to m1 with this commit
+    loop.run_once()  # 0's next record waits; 1's (mark unchanged) is applied
+    assert consumer.calls == [("apply", "e", 0, 5), ("start_write",),
+                              ("commit", [("e", 0, 6, "m1")]), ("apply", "e", 1, 40)]
+    consumer.calls.clear()
+    loop._on_commit(None, [TopicPartition("e", 0, 6)])
+    loop.run_once()
+    assert consumer.calls == [("marks committed", [0]), ("apply", "e", 0, 6)]
+
+
+def test_a_commit_that_waits_applies_held_records_first_with_the_model_they_had() -> None:
+    consumer = MarkedConsumer([[Msg("e", 0, 5)], [Msg("e", 0, 6)]])
+    marks = FakeMarks(consumer.calls)
+    loop = ConsumerLoop("unused:1", "g", ["e"], Recorder(consumer.calls), 10.0,
+                        clock=lambda: 100.0, consumer=consumer, marks=marks)
+    loop._on_assign(consumer, [TopicPartition("e", 0)])
+    loop._commit_due.due(0.0)
+    loop.run_once()
+    loop.run_once()  # offset 6 held: the commit with m1 is not in
+    consumer.calls.clear()
+    loop._on_revoke(consumer, [TopicPartition("e", 0)])  # commits and waits, taking over
+    # 6 is applied before the commit (the model has not moved), which then names m1 from 7
+    assert consumer.calls == [("apply", "e", 0, 6), ("write",),
+                              ("commit", [("e", 0, 7, "m1")]), ("marks committed", [0]),
+                              ("revoked", [0])]
