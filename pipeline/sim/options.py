@@ -3,10 +3,10 @@
 >>> opts = SimulatorOptions(seed=3, visitors_per_minute=12.0)
 >>> opts.seed, opts.sector_weights()["ecommerce"]
 (3, 0.4)
->>> SimulatorOptions(drift_after_ms=60_000)
+>>> SimulatorOptions(drift_after_ms=60_000)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-pipeline.sim.errors.InvalidSimulationOptions: drift_after_ms needs world='contextual' (got 'classic')
+pipeline.sim.errors.InvalidSimulationOptions: drift_after_ms needs world='contextual' ...
 >>> SimulatorOptions(visitors_per_minute=0)
 Traceback (most recent call last):
 ...
