@@ -693,7 +693,7 @@ def run() -> list[dict[str, Any]]:
         "little). **classic**: responses by sector, struggle and intent only, where "
         "the first eligible action is nearly always the best.",
         "",
-        "Since b2c1b4e the engine credits a purchase to the last action shown to the "
+        "Since 008cc73 the engine credits a purchase to the last action shown to the "
         "visitor within its reward wait (last touch) instead of to every one, and LinUCB's "
         "alpha is 1.0 (was 0.5): records before it measured the earlier engine "
         "(contextual 86.2%, classic 92.6% at cc60dd7). A converted outcome the "
