@@ -319,7 +319,13 @@ class Engine:
         if decision is not None:
             decision.log["model_version"] = self.model.version  # which snapshot decided
             state.history = decision.history
-            if decision.served:
+            if decision.served and decision.action.id == self.catalog.no_action.id:
+                # Nothing is shown, so nothing can be clicked or dismissed, and a purchase
+                # never credits "no action" (see _conversion): its reward is known now.
+                self._reward(learning, [RewardUpdate.at_once(
+                    decision.decision, decision.context_vector,
+                    self.visitor_rewards.default_reward)], visitor_id)
+            elif decision.served:
                 pending = state.rewards(self.visitor_rewards)
                 self._reward(learning, pending.register(decision.decision,
                                                         decision.context_vector), visitor_id)
