@@ -319,16 +319,20 @@ class Engine:
         if decision is not None:
             decision.log["model_version"] = self.model.version  # which snapshot decided
             state.history = decision.history
-            if decision.served and decision.action.id == self.catalog.no_action.id:
-                # Nothing is shown, so nothing can be clicked or dismissed, and a purchase
-                # never credits "no action" (see _conversion): its reward is known now.
-                self._reward(learning, [RewardUpdate.at_once(
-                    decision.decision, decision.context_vector,
-                    self.visitor_rewards.default_reward)], visitor_id)
-            elif decision.served:
+            if decision.served:
                 pending = state.rewards(self.visitor_rewards)
-                self._reward(learning, pending.register(decision.decision,
-                                                        decision.context_vector), visitor_id)
+                updates = pending.register(decision.decision, decision.context_vector)
+                if decision.action.id == self.catalog.no_action.id:
+                    # Nothing is rendered, so no "shown" outcome will come: the decision is
+                    # in effect now, and learned now (reward 0 so far; an outcome reported
+                    # later, a conversion, corrects it). Waiting for the end of the reward
+                    # wait learned the decisions without outcomes 10 minutes after those
+                    # credited a conversion: doing nothing looked better than it was.
+                    shown = pending.on_outcome({
+                        "decision_id": decision.decision_id, "kind": "shown",
+                        "event_time": decision.decision["created_at"]})
+                    updates += [] if shown is None else [shown]
+                self._reward(learning, updates, visitor_id)
         return decision
 
     def _conversion(self, state: VisitorState, learning: Learning,

@@ -9,9 +9,7 @@ False
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 __all__ = ["RewardUpdate"]
 
@@ -67,23 +65,3 @@ class RewardUpdate:
         False
         """
         return not self.new_observation
-
-    @classmethod
-    def at_once(cls, decision: Mapping[str, Any], context: Sequence[float],
-                reward: float) -> RewardUpdate:
-        """The default ``reward`` of a decision that nothing can reward, settled when it is
-        made (``reason="expired"``: its reward wait is zero), e.g. a "no action" decision:
-        nothing is shown, so nothing is clicked or dismissed, and a purchase does not
-        credit it.
-
-        >>> update = RewardUpdate.at_once({"decision_id": "d", "action_id": "no_action",
-        ...                                "propensity": 0.9, "created_at": 5}, [1.0], 0.0)
-        >>> update.reason, update.new_observation, update.event_time_ms, update.context
-        ('expired', True, 5, (1.0,))
-        """
-        return cls(decision_id=str(decision["decision_id"]),
-                   action_id=str(decision["action_id"]),
-                   context=tuple(float(v) for v in context), reward=reward,
-                   total_reward=reward, new_observation=True, reason="expired",
-                   propensity=float(decision["propensity"]),
-                   event_time_ms=int(decision["created_at"]))

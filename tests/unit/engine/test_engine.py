@@ -93,19 +93,27 @@ def test_a_purchase_rewards_the_last_shown_action_only() -> None:
         (state.session.session_id, True)]
 
 
-def test_a_no_action_decision_is_learned_at_once_with_the_default_reward() -> None:
+def test_a_no_action_decision_is_learned_when_made_and_a_reported_conversion_corrects_it(
+) -> None:
     engine = Engine(EngineOptions())
     state, results = _run(engine, [_page("quiet", T0 + i * 20_000) for i in range(6)])
     nothing = [r for r in results if r.decision is not None and r.decision.served
                and r.decision.decision["action_id"] == "no_action"]
-    assert nothing and state is not None  # seeded: some pages get "no action"
+    assert nothing and state is not None and state.pending is not None  # seeded
     for result in nothing:
         decision_id = result.decision.decision_id  # type: ignore[union-attr]
-        # Nothing shown: nothing to wait for (a purchase never credits it either).
-        assert state.pending is None or state.pending.get(decision_id) is None
+        # Nothing rendered, no "shown" outcome to wait for: one observation, reward 0, now.
         rewards = [r["reward"] for r in result.learning if r["reward"] is not None]
-        assert [(r["decision_id"], r["reason"], r["reward"]) for r in rewards] == [
-            (decision_id, "expired", 0.0)]
+        assert [(r["decision_id"], r["reason"], r["reward"], r["new_observation"])
+                for r in rewards] == [(decision_id, "shown", 0.0, True)]
+        pending = state.pending.get(decision_id)
+        assert pending is not None and pending.observed  # still open for a reported outcome
+    first = nothing[0].decision.decision_id  # type: ignore[union-attr]
+    converted = engine.on_outcome(state, {"outcome_id": "c", "decision_id": first,
+                                          "visitor_id": "quiet", "kind": "converted",
+                                          "value": 5.0, "event_time": T0 + 150_000})
+    assert [(r["reward"]["reason"], r["reward"]["reward"], r["reward"]["new_observation"])
+            for r in converted.learning] == [("converted", 1.0, False)]
 
 
 def test_a_dismissal_reaches_the_history_and_expired_states_are_swept() -> None:
