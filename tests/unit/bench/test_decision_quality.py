@@ -28,7 +28,8 @@ def _rewards_from_stream(tap: Tap, rewards: RewardOptions) -> dict[str, tuple[st
     """Each served decision whose reward wait ended before the last timer: its action, the
     reward of the distinct outcome kinds within the wait (a purchase of the visitor counts
     as ``converted`` for the latest shown action still within its wait, as the engine
-    attributes it: last touch), its propensity. Computed from what the loop fed the engine, not from the engine."""
+    attributes it: last touch), its propensity. Computed from what the loop fed the engine,
+    not from the engine."""
     wait = rewards.reward_wait_ms
     last = max(item["now"] for kind, item in tap if kind == "timer")
     decisions: dict[str, Mapping[str, Any]] = {}
