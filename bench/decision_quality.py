@@ -27,8 +27,9 @@ Policies:
 - ``uniform random``: every eligible action alike.
 - ``rules only``: the first eligible action in catalog order that is not
   ``no_action`` (the catalog's rules alone, no learning).
-- ``Vowpal Wabbit cb_explore_adf``: ``--cb_explore_adf --epsilon 0.1`` (the same
-  exploration share as ours), shared features = the DecisionLog's numeric
+- ``Vowpal Wabbit cb_explore_adf``: ``--cb_explore_adf --epsilon 0.02`` (the floor of
+  ours, which starts at 0.1 and decays to 0.02 as the arms learn: VW never explores
+  more than rtp; at 0.1 it scored lower), shared features = the DecisionLog's numeric
   and categorical features + intent, one action namespace, interacted
   (``-q UA``). VW learns one example per served decision with its final reward,
   once the engine has closed it: a default reward (``expired``/``evicted``) closes it
@@ -536,7 +537,8 @@ def _policies(options: EngineOptions) -> tuple[list[tuple[str, Policy | None]], 
         (RulesOnly.name, RulesOnly()),
     ]
     try:
-        policies.append((VowpalWabbit.name, VowpalWabbit(options.rewards.reward_wait_ms)))
+        policies.append((VowpalWabbit.name, VowpalWabbit(
+            options.rewards.reward_wait_ms, epsilon=options.decider.bandit.epsilon)))
     except ImportError as exc:  # reported, never hidden
         return policies, (f"Vowpal Wabbit could not be imported ({exc}): its rows are "
                           "missing (pip install vowpalwabbit).")
@@ -693,12 +695,17 @@ def run() -> list[dict[str, Any]]:
         "little). **classic**: responses by sector, struggle and intent only, where "
         "the first eligible action is nearly always the best.",
         "",
-        "Since 008cc73 the engine credits a purchase to the last action shown to the "
-        "visitor within its reward wait (last touch) instead of to every one, and LinUCB's "
-        "alpha is 1.0 (was 0.5): records before it measured the earlier engine "
-        "(contextual 86.2%, classic 92.6% at cc60dd7). A converted outcome the "
-        "simulator reports for a decision (the ones its purchase was caused by) still "
-        "credits that decision, for every policy alike.",
+        "Since 008cc73..3e44dce the engine credits a purchase to the last action shown to "
+        "the visitor within its reward wait (last touch) instead of to every one; a 'no "
+        "action' decision is observed (reward 0 so far) when it is made instead of at the "
+        "end of its 10-minute wait (it has no 'shown' outcome: the decisions that got a "
+        "conversion were learned 10 minutes before those that did not); LinUCB's alpha is "
+        "1.0 (was 0.5) and its epsilon decays from 0.1 to 0.02 as the eligible arms learn "
+        "(was 0.1 throughout). These rewards are every policy's (VW learns from the same "
+        "updates). Records before measured the earlier engine (contextual 86.2%, classic "
+        "92.6% at cc60dd7, VW then at epsilon 0.1). A converted outcome the simulator "
+        "reports for a decision (those its purchase was caused by) still credits that "
+        "decision, for every policy alike.",
         "",
         f"{minutes} simulated minutes (seed {SEED}, 30 visitors/min), warm-up {warmup} "
         "minutes; then no visitor arrives and the loop runs on until every visitor has "
@@ -726,7 +733,7 @@ def run() -> list[dict[str, Any]]:
         "Same features for everyone: the engine's session features, intent and eligibility; "
         "guardrails, payloads and the control group are the engine's; only the arm choice "
         "differs. VW sees the DecisionLog's numeric and categorical features and intent "
-        "(`--cb_explore_adf --epsilon 0.1 -q UA`) and learns each served decision once "
+        f"(`--cb_explore_adf --epsilon {options.decider.bandit.epsilon} -q UA`) and learns each served decision once "
         "with the reward the engine settled on, when the engine has closed it (its "
         "default reward at the end of the 10-minute wait, or the wait's end when it had "
         "outcomes); LinUCB updates at every outcome. The reward timer runs at each "
