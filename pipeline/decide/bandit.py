@@ -77,8 +77,8 @@ class BanditOptions:
     ----------
     alpha
         Width of the confidence bonus (1.0; 0.5 until the contextual world of the decision
-        quality bench showed the bandit settling too early on the first action that paid:
-        its share of the oracle after warm-up rose with 1.0, the classic world's too).
+        quality bench: with last-touch rewards its share of the oracle after warm-up was
+        87.9% at 0.5, 89.1% at 1.0, 86.9% at 2.0).
     ridge
         Ridge penalty, the prior precision of every arm (1.0).
     epsilon
@@ -92,9 +92,10 @@ class BanditOptions:
         among arms never tried, halfway down to ``epsilon`` at 50 observations each). An
         arm that is new, or rarely eligible, is explored as much as with a fixed 0.1;
         arms that are well known no longer pay 10% of their decisions for actions they
-        have learned are worse (the decision quality bench: that uniform share was about
-        a third of the regret). ``epsilon_start <= epsilon`` or ``epsilon_decay`` 0 keeps
-        ``epsilon`` throughout.
+        have learned are worse (the decision quality bench, contextual world, share of
+        the oracle after warm-up: 89.7% with 0.1 throughout, 91.6% with this schedule,
+        91.7% with 0.02 throughout). ``epsilon_start <= epsilon`` or ``epsilon_decay`` 0
+        keeps ``epsilon`` throughout.
     exploration
         ``"epsilon_greedy"`` (default) or ``"softmax"``.
     temperature
