@@ -76,9 +76,9 @@ class BanditOptions:
     Parameters
     ----------
     alpha
-        Width of the confidence bonus (1.0; 0.5 until the contextual world of the decision
-        quality bench: with last-touch rewards its share of the oracle after warm-up was
-        87.9% at 0.5, 89.1% at 1.0, 86.9% at 2.0).
+        Width of the confidence bonus (1.0; it was 0.5. Decision quality bench, share of
+        the oracle after warm-up with this engine: classic world 91.3% at 0.5, 93.8% at
+        1.0; contextual world 91.6% at both, 88.9% at 2.0).
     ridge
         Ridge penalty, the prior precision of every arm (1.0).
     epsilon
