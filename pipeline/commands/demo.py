@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.commands.broker_session import broker_for_job
+from pipeline.commands.world_args import add_world_arguments, world_options
 from pipeline.processes import WebProcess, WorkerProcess, wait_caught_up
 from pipeline.settings import Settings
 from pipeline.sim.closed_loop import ClosedLoop, LoopOptions, LoopReport
@@ -58,12 +59,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     parser.add_argument("--stay", action="store_true",
                         help="after the summary keep the worker and the storefront running "
                              "until Ctrl-C or SIGTERM, to try the storefront by hand")
+    add_world_arguments(parser)
     add_common(parser)
     parser.set_defaults(handler=lambda args, settings: 0 if run_demo(settings, DemoOptions(
         seconds=args.seconds, speed=args.speed, visitors_per_minute=args.visitors_per_minute,
         workers=args.workers, seed=args.seed, keep_broker=args.keep_broker,
         web=not args.no_web, stay=args.stay,
-        control_share=args.control_share)).decisions_logged
+        control_share=args.control_share, **world_options(parser, args))).decisions_logged
         else 1)
 
 
@@ -73,12 +75,14 @@ class DemoOptions:
     def __init__(self, seconds: float = 60.0, speed: float = 10.0,
                  visitors_per_minute: float = 40.0, workers: int = 1, seed: int = 7,
                  keep_broker: bool = False, web: bool = True, stay: bool = False,
-                 control_share: float = 0.5) -> None:
+                 control_share: float = 0.5, world: str = "classic",
+                 drift_after_ms: int | None = None) -> None:
         self.seconds, self.speed = seconds, speed
         self.visitors_per_minute, self.workers = visitors_per_minute, workers
         self.seed, self.keep_broker = seed, keep_broker
         self.web, self.stay = web, stay
         self.control_share = control_share
+        self.world, self.drift_after_ms = world, drift_after_ms  # the simulated world
 
 
 class DemoStopped(SystemExit):
@@ -142,7 +146,8 @@ def _run_demo(settings: Settings, options: DemoOptions,
             loop = ClosedLoop(
                 settings,
                 SimulatorOptions(seed=options.seed, id_prefix=f"demo{run}",
-                                 visitors_per_minute=options.visitors_per_minute),
+                                 visitors_per_minute=options.visitors_per_minute,
+                                 world=options.world, drift_after_ms=options.drift_after_ms),
                 LoopOptions(duration_s=options.seconds, speed=options.speed,
                             control_share=options.control_share),
                 progress=echo)

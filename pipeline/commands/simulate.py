@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import TextIO
+from typing import Any, TextIO
 
+from pipeline.commands.world_args import add_world_arguments, world_options
 from pipeline.settings import Settings
 from pipeline.sim.closed_loop import ClosedLoop, LoopOptions
 from pipeline.sim.offline import run_offline
@@ -39,8 +40,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                         help="no Kafka: run the engine in this process")
     parser.add_argument("--minutes", type=int, default=60,
                         help="--offline: simulated minutes (default 60)")
+    add_world_arguments(parser)
     add_common(parser)
-    parser.set_defaults(handler=_run)
+    parser.set_defaults(handler=lambda args, settings: _run(
+        args, settings, world_options(parser, args)))
 
 
 def minute_progress(total: int, stream: TextIO | None = None,
@@ -69,9 +72,9 @@ def minute_progress(total: int, stream: TextIO | None = None,
     return report
 
 
-def _run(args: argparse.Namespace, settings: Settings) -> int:
+def _run(args: argparse.Namespace, settings: Settings, world: dict[str, Any]) -> int:
     sim = SimulatorOptions(seed=args.seed, visitors_per_minute=args.visitors_per_minute,
-                           id_prefix=f"sim{args.seed}")
+                           id_prefix=f"sim{args.seed}", **world)
     if args.offline:
         summary = run_offline(sim, args.minutes, progress=minute_progress(args.minutes))
         print(summary.to_text())

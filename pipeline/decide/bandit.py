@@ -6,7 +6,8 @@ score ``theta.x + alpha * sqrt(x^T A^-1 x)``. The policy is a *distribution* ove
 eligible arms, so each propensity is exact (analysts need it for off-policy evaluation):
 
 * ``epsilon_greedy``: ``(1 - epsilon)`` split equally among the arms with the top score,
-  plus ``epsilon / n`` to every arm;
+  plus ``epsilon / n`` to every arm (``epsilon`` decays from ``epsilon_start`` as the
+  eligible arms learn: :meth:`LinUCB.epsilon_for`);
 * ``softmax``: ``(1 - epsilon) * softmax(score / temperature) + epsilon / n``.
 
 The draw is seeded per decision (``sha256(seed:draw_key)``, the draw key being the decision
@@ -30,8 +31,8 @@ round-off, and bit for bit again from each arm's next re-inversion.
 ...     bandit.update(x, "good", 1.0)
 ...     bandit.update(x, "bad", 0.0)
 >>> choice = bandit.choose(x, ["good", "bad"], draw_key="decision-1")
->>> choice.action_id, round(choice.propensity, 3)
-('good', 0.95)
+>>> choice.action_id, round(choice.propensity, 3)  # epsilon 0.07 after 30 observations each
+('good', 0.965)
 >>> round(sum(arm.probability for arm in choice.distribution), 12)
 1.0
 """
@@ -75,12 +76,26 @@ class BanditOptions:
     Parameters
     ----------
     alpha
-        Width of the confidence bonus (0.5).
+        Width of the confidence bonus (1.0; it was 0.5. Decision quality bench, share of
+        the oracle after warm-up with this engine: classic world 91.3% at 0.5, 93.8% at
+        1.0; contextual world 91.6% at both, 88.9% at 2.0).
     ridge
         Ridge penalty, the prior precision of every arm (1.0).
     epsilon
-        Share of probability spread uniformly over the eligible arms (0.1): every eligible
-        arm keeps a propensity >= ``epsilon / n``.
+        Share of probability always spread uniformly over the eligible arms (0.02): every
+        eligible arm keeps a propensity >= ``epsilon / n`` (what off-policy evaluation
+        needs).
+    epsilon_start, epsilon_decay
+        The uniform share is larger while the eligible arms know little:
+        ``epsilon + (epsilon_start - epsilon) * epsilon_decay / (epsilon_decay + n_min)``,
+        ``n_min`` being the fewest observations among the eligible arms (0.1 and 50: 0.1
+        among arms never tried, halfway down to ``epsilon`` at 50 observations each). An
+        arm that is new, or rarely eligible, is explored as much as with a fixed 0.1;
+        arms that are well known no longer pay 10% of their decisions for actions they
+        have learned are worse (the decision quality bench, contextual world, share of
+        the oracle after warm-up: 89.7% with 0.1 throughout, 91.6% with this schedule,
+        91.7% with 0.02 throughout). ``epsilon_start <= epsilon`` or ``epsilon_decay`` 0
+        keeps ``epsilon`` throughout.
     exploration
         ``"epsilon_greedy"`` (default) or ``"softmax"``.
     temperature
@@ -88,22 +103,28 @@ class BanditOptions:
     seed
         Seed of the per-decision draws.
 
-    >>> BanditOptions().epsilon
-    0.1
+    >>> BanditOptions().epsilon, BanditOptions().epsilon_start
+    (0.02, 0.1)
     """
 
-    alpha: float = 0.5
+    alpha: float = 1.0
     ridge: float = 1.0
-    epsilon: float = 0.1
+    epsilon: float = 0.02
     exploration: Literal["epsilon_greedy", "softmax"] = "epsilon_greedy"
     temperature: float = 0.1
     seed: int = 7
+    epsilon_start: float = 0.1
+    epsilon_decay: float = 50.0
 
     def __post_init__(self) -> None:
         if self.alpha < 0.0 or self.ridge <= 0.0 or self.temperature <= 0.0:
             raise DecideOptionsError("alpha must be >= 0, ridge and temperature > 0")
-        if not 0.0 <= self.epsilon <= 1.0:
-            raise DecideOptionsError(f"epsilon {self.epsilon} must be in [0, 1]")
+        for name in ("epsilon", "epsilon_start"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise DecideOptionsError(f"{name} {value} must be in [0, 1]")
+        if not self.epsilon_decay >= 0.0:
+            raise DecideOptionsError(f"epsilon_decay {self.epsilon_decay} must be >= 0")
         if self.exploration not in ("epsilon_greedy", "softmax"):
             raise DecideOptionsError(f"unknown exploration {self.exploration!r}")
 
@@ -279,6 +300,28 @@ class LinUCB:
         arm = self._arms.get(action_id)
         return arm.observations if arm else 0
 
+    def epsilon_for(self, action_ids: Sequence[str]) -> float:
+        """The uniform share of a decision among ``action_ids`` (see :class:`BanditOptions`).
+
+        >>> bandit = LinUCB(1)
+        >>> bandit.epsilon_for(["a", "b"])
+        0.1
+        >>> for _ in range(50):
+        ...     bandit.update([1.0], "a", 1.0)
+        ...     bandit.update([1.0], "b", 0.0)
+        >>> round(bandit.epsilon_for(["a", "b"]), 6), bandit.epsilon_for(["a", "new"])
+        (0.06, 0.1)
+        >>> LinUCB(1, BanditOptions(epsilon=0.3)).epsilon_for(["a"])
+        0.3
+        """
+        options = self.options
+        extra = options.epsilon_start - options.epsilon
+        if extra <= 0.0 or options.epsilon_decay <= 0.0:
+            return options.epsilon
+        arms = self._arms
+        least = min((arms[a].observations if a in arms else 0) for a in action_ids)
+        return options.epsilon + extra * options.epsilon_decay / (options.epsilon_decay + least)
+
     def _vector(self, x: Sequence[float] | np.ndarray) -> np.ndarray:
         vector = np.asarray(x, dtype=np.float64)
         if vector.shape != (self.dimension,):
@@ -325,7 +368,7 @@ class LinUCB:
             raise BanditInputError("eligible action ids must be unique")
         scores = self.scores(x, action_ids)
         n = len(action_ids)
-        epsilon = self.options.epsilon
+        epsilon = self.epsilon_for(action_ids)
         if self.options.exploration == "softmax":
             top = max(scores)
             weights = [math.exp((s - top) / self.options.temperature) for s in scores]

@@ -321,13 +321,33 @@ class Engine:
             state.history = decision.history
             if decision.served:
                 pending = state.rewards(self.visitor_rewards)
-                self._reward(learning, pending.register(decision.decision,
-                                                        decision.context_vector), visitor_id)
+                updates = pending.register(decision.decision, decision.context_vector)
+                if decision.action.id == self.catalog.no_action.id:
+                    # Nothing is rendered, so no "shown" outcome will come: the decision is
+                    # in effect now, and learned now (reward 0 so far; an outcome reported
+                    # later, a conversion, corrects it). Waiting for the end of the reward
+                    # wait learned the decisions without outcomes 10 minutes after those
+                    # credited a conversion: doing nothing looked better than it was.
+                    shown = pending.on_outcome({
+                        "decision_id": decision.decision_id, "kind": "shown",
+                        "event_time": decision.decision["created_at"]})
+                    updates += [] if shown is None else [shown]
+                self._reward(learning, updates, visitor_id)
         return decision
 
     def _conversion(self, state: VisitorState, learning: Learning,
                     event: Mapping[str, Any]) -> None:
-        """A purchase rewards the actions shown to the visitor within their reward wait.
+        """A purchase rewards the last action shown to the visitor within its reward wait.
+
+        One purchase is one conversion: it credits one decision, the most recent one that
+        showed something (last touch). Crediting every action shown in the wait counted it
+        once per decision, so an action shown to a visitor who would have bought anyway
+        (or who bought because of another action) learned the whole conversion: the
+        conversions the visitor's other actions caused, and the baseline of visitors who
+        buy, were credited to every arm and blurred which action works for whom (decision
+        quality bench, contextual world: the bandit's share of the oracle rose with last
+        touch, bench/results/decision_quality.md). A ``converted`` outcome reported for a
+        decision (e.g. by the delivery side) still credits that decision.
 
         "No action" decisions are not credited: a conversion after nothing was shown is the
         baseline (reward 0 at the end of the wait), not something the decision caused.
@@ -336,22 +356,24 @@ class Engine:
         rewards = state.pending
         if not rewards:
             return
-        purchase = event.get("purchase") or {}
-        value = float(purchase.get("value") or 0.0)
-        visitor_id = str(event["visitor_id"])
         no_action = self.catalog.no_action.id
-        updates = []
-        for decision_id in rewards.for_visitor(visitor_id):
+        last = None
+        for decision_id in rewards.for_visitor(str(event["visitor_id"])):
             pending = rewards.get(decision_id)
             if pending is None or pending.action_id == no_action:
                 continue
-            update = rewards.on_outcome({
-                "outcome_id": f"{event['event_id']}:{decision_id}", "decision_id": decision_id,
-                "visitor_id": visitor_id, "kind": "converted", "value": value,
-                "event_time": event["event_time"]})
-            if update is not None:
-                updates.append(update)
-        self._reward(learning, updates, visitor_id)
+            if last is None or pending.decided_at_ms >= last.decided_at_ms:
+                last = pending
+        if last is None:
+            return
+        purchase = event.get("purchase") or {}
+        value = float(purchase.get("value") or 0.0)
+        visitor_id = str(event["visitor_id"])
+        update = rewards.on_outcome({
+            "outcome_id": f"{event['event_id']}:{last.decision_id}",
+            "decision_id": last.decision_id, "visitor_id": visitor_id, "kind": "converted",
+            "value": value, "event_time": event["event_time"]})
+        self._reward(learning, [] if update is None else [update], visitor_id)
 
     def _release_label(self, state: VisitorState, learning: Learning, session_id: str,
                        converted: bool, release: str, at_ms: int) -> None:

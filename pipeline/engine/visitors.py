@@ -10,9 +10,10 @@ of a stream). Like the worker's tick, which asks the same question on the wall c
 >>> from pipeline.engine.options import EngineOptions
 >>> visitors = Visitors(Engine(EngineOptions(), learn_inline=False))
 >>> t = 1_800_000_000_000
->>> served = visitors.event(click_event("v1", "page_view", t)).decision.served
+>>> decision = visitors.event(click_event("v1", "page_view", t)).decision
+>>> awaited = decision.served and decision.decision["action_id"] != "no_action"
 >>> [r["reward"]["reason"] for r in visitors.expire_due(t + 600_000)] == (
-...     ["expired"] if served else [])
+...     ["expired"] if awaited else [])
 True
 """
 

@@ -28,7 +28,8 @@ run too, and their messages name the key at fault. Errors are
 Traceback (most recent call last):
 ...
 pipeline.replay.errors.OptionsOverrideError: overrides: decider.bandit.alpah: unknown option \
-(did you mean 'alpha'?); known: alpha, epsilon, exploration, ridge, seed, temperature
+(did you mean 'alpha'?); known: alpha, epsilon, epsilon_decay, epsilon_start, exploration, ridge, \
+seed, temperature
 """
 
 from __future__ import annotations

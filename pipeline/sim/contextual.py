@@ -19,6 +19,11 @@ learner can find the best action for each visitor and no rule over the eligible 
   (phone, or from social and ads) and annoys business travellers (a computer, from
   anywhere else), who are helped by seeing available properties first.
 
+With ``SimulatorOptions.drift_after_ms`` the world **drifts** at that time
+(``ResponseContext.drifted``): deal seekers have seen the first-order discount too often
+and are put off by it like everyone else, and free express shipping is what converts them
+now, whatever their need; the rest stays.
+
 Each entry replaces the classic ``(click, lift)`` affinity of an action for that visitor,
 before intent scaling; ``None`` keeps the classic one.
 
@@ -31,6 +36,10 @@ before intent scaling; ``None`` keeps the classic one.
 >>> from dataclasses import replace
 >>> contextual_affinity("first_time_buyer_discount", replace(shopper, traffic_source="direct"))
 (0.03, -0.25)
+>>> contextual_affinity("first_time_buyer_discount", replace(shopper, drifted=True))
+(0.03, -0.25)
+>>> contextual_affinity("free_express_shipping", replace(shopper, struggle=None, drifted=True))
+(0.25, 0.45)
 >>> contextual_affinity("one_click_eligibility_check", shopper) is None
 True
 """
@@ -87,10 +96,12 @@ def leisure_traveller(context: ResponseContext) -> bool:
 
 
 def _discount(context: ResponseContext) -> Affinity | None:
-    return (0.30, 0.55) if deal_seeker(context) else _PUT_OFF
+    return (0.30, 0.55) if deal_seeker(context) and not context.drifted else _PUT_OFF
 
 
 def _express_shipping(context: ResponseContext) -> Affinity | None:
+    if deal_seeker(context) and context.drifted:
+        return (0.25, 0.45)  # after the drift: what converts deal seekers instead
     # A deal seeker worried about delivery still prefers money off.
     return (0.20, 0.20) if deal_seeker(context) and context.need == "delivery_doubt" else None
 

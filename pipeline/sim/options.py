@@ -3,6 +3,10 @@
 >>> opts = SimulatorOptions(seed=3, visitors_per_minute=12.0)
 >>> opts.seed, opts.sector_weights()["ecommerce"]
 (3, 0.4)
+>>> SimulatorOptions(drift_after_ms=60_000)  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+pipeline.sim.errors.InvalidSimulationOptions: drift_after_ms needs world='contextual' ...
 >>> SimulatorOptions(visitors_per_minute=0)
 Traceback (most recent call last):
 ...
@@ -113,6 +117,12 @@ class SimulatorOptions:
         sector, the visible struggle and the intent) or ``"contextual"`` (it also depends
         on the visitor's device and traffic source, so the best action differs between
         visitors a static rule cannot tell apart; :mod:`pipeline.sim.contextual`).
+    drift_after_ms
+        Contextual world only: this long after :meth:`Simulator.start` (event time) the
+        responses drift (``None``, default: never): campaign visitors have seen the
+        first-order discount too often, so it puts them off like everyone else, and free
+        express shipping is what converts them now (:mod:`pipeline.sim.contextual`). What
+        was learned before stops being right for that segment; a learner must notice.
     id_prefix
         Start of every visitor id (``{id_prefix}-s{seed}-v{n}``), so runs sharing
         topics do not collide.
@@ -138,6 +148,7 @@ class SimulatorOptions:
     weights: RewardWeights = field(default_factory=RewardWeights)
     id_prefix: str = "sim"
     world: str = "classic"
+    drift_after_ms: int | None = None
 
     def __post_init__(self) -> None:
         if not self.visitors_per_minute > 0:
@@ -173,6 +184,13 @@ class SimulatorOptions:
         if self.world not in WORLDS:
             raise InvalidSimulationOptions(
                 f"world must be one of {', '.join(WORLDS)} (got {self.world!r})")
+        if self.drift_after_ms is not None:
+            if self.world != "contextual":
+                raise InvalidSimulationOptions(
+                    f"drift_after_ms needs world='contextual' (got {self.world!r})")
+            if self.drift_after_ms < 0:
+                raise InvalidSimulationOptions(
+                    f"drift_after_ms must be >= 0 (got {self.drift_after_ms})")
         if not self.id_prefix or not self.id_prefix.strip():
             raise InvalidSimulationOptions("id_prefix must not be empty")
 

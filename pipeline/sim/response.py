@@ -107,6 +107,9 @@ class ResponseContext:
     device, traffic_source
         As the web tier reports them (``ClickEvent.context``): the contextual world's
         responses depend on them (:mod:`pipeline.sim.contextual`).
+    drifted
+        Whether the contextual world's responses have drifted by now
+        (``SimulatorOptions.drift_after_ms``).
 
     >>> ResponseContext("shop_browser", "ecommerce", None, False, "browsing", 0.01).need
     'none'
@@ -121,6 +124,7 @@ class ResponseContext:
     industry: str | None = None
     device: str = "desktop"
     traffic_source: str = "direct"
+    drifted: bool = False
 
     @property
     def need(self) -> str:

@@ -525,7 +525,13 @@ control (got None)
             persona=p.persona.name, sector=p.sector, struggle=p.persona.struggle,
             struggle_active=struggle_at is not None and struggle_at <= now_ms,
             intent=p.intent, baseline=p.baseline, industry=p.industry, device=p.device,
-            traffic_source=p.traffic_source)
+            traffic_source=p.traffic_source, drifted=self._drifted(now_ms))
+
+    def _drifted(self, now_ms: int) -> bool:
+        """Whether the responses have drifted at ``now_ms`` (``drift_after_ms``)."""
+        drift = self.options.drift_after_ms
+        return (drift is not None and self._started_ms is not None
+                and now_ms >= self._started_ms + drift)
 
     def _follow(self, live: _Live, at: int, slot: str, action_id: str,
                 rng: random.Random) -> None:

@@ -26,9 +26,10 @@ def test_doctests() -> None:
 
 def _rewards_from_stream(tap: Tap, rewards: RewardOptions) -> dict[str, tuple[str, float, float]]:
     """Each served decision whose reward wait ended before the last timer: its action, the
-    reward of the distinct outcome kinds within the wait (a purchase of the visitor within
-    it counts as ``converted`` for a shown action, as the engine attributes it), its
-    propensity. Computed from what the loop fed the engine, not from the engine."""
+    reward of the distinct outcome kinds within the wait (a purchase of the visitor counts
+    as ``converted`` for the latest shown action still within its wait, as the engine
+    attributes it: last touch), its propensity. Computed from what the loop fed the engine,
+    not from the engine."""
     wait = rewards.reward_wait_ms
     last = max(item["now"] for kind, item in tap if kind == "timer")
     decisions: dict[str, Mapping[str, Any]] = {}
@@ -42,12 +43,17 @@ def _rewards_from_stream(tap: Tap, rewards: RewardOptions) -> dict[str, tuple[st
             if item["event_time"] <= decision["created_at"] + wait:
                 kinds[item["decision_id"]].add(item["kind"])
         elif kind == "event" and item["event_type"] == "purchase":
+            last_touch = None  # the latest shown action still within its wait
             for decision_id, decision in decisions.items():
                 if (decision["visitor_id"] == item["visitor_id"]
                         and decision["action_id"] != "no_action"
                         and decision["created_at"] <= item["event_time"]
-                        <= decision["created_at"] + wait):
-                    kinds[decision_id].add("converted")
+                        < decision["created_at"] + wait
+                        and (last_touch is None
+                             or decision["created_at"] >= decisions[last_touch]["created_at"])):
+                    last_touch = decision_id
+            if last_touch is not None:
+                kinds[last_touch].add("converted")
     return {d: (decision["action_id"],
                 sum(rewards.weight(k) for k in kinds[d]) if kinds[d] else rewards.default_reward,
                 float(decision["propensity"]))

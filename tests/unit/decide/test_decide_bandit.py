@@ -15,6 +15,7 @@ from pipeline.decide import (
     BanditInputError,
     BanditOptions,
     BanditStateError,
+    DecideOptionsError,
     Featurizer,
     FeaturizerOptions,
     LinUCB,
@@ -382,3 +383,33 @@ def test_a_restored_bandit_is_bit_identical_again_from_the_next_reinversion() ->
     assert restored.to_bytes() == live.to_bytes()
     probe = [0.3, 0.2, 0.9]
     assert restored.scores(probe, ["a"]) == live.scores(probe, ["a"])
+
+
+def test_exploration_decays_as_the_eligible_arms_learn_and_comes_back_for_a_new_arm() -> None:
+    bandit = LinUCB(1)  # epsilon 0.1 at first, floor 0.02, halfway at 50 observations
+    x = [1.0]
+    assert bandit.epsilon_for(["good", "bad"]) == pytest.approx(0.1)
+    for _ in range(1_000):
+        bandit.update(x, "good", 1.0)
+        bandit.update(x, "bad", 0.0)
+    decayed = bandit.epsilon_for(["good", "bad"])
+    assert 0.02 < decayed < 0.03
+    probabilities = {a.action_id: a.probability for a in bandit.distribution(x, ["good", "bad"])}
+    assert probabilities["bad"] == pytest.approx(decayed / 2)
+    assert probabilities["bad"] >= bandit.options.epsilon / 2  # the floor off-policy needs
+    # A new action among them is explored as at the start: it knows nothing yet.
+    assert bandit.epsilon_for(["good", "bad", "new"]) == pytest.approx(0.1)
+    # A fixed share when asked for: start <= floor, or no decay.
+    fixed = LinUCB(1, BanditOptions(epsilon=0.1, epsilon_start=0.1))
+    no_decay = LinUCB(1, BanditOptions(epsilon_decay=0.0))
+    for bandit_ in (fixed, no_decay):
+        for _ in range(100):
+            bandit_.update(x, "good", 1.0)
+        assert bandit_.epsilon_for(["good"]) == bandit_.options.epsilon
+
+
+@pytest.mark.parametrize("bad", [{"epsilon_start": 1.5}, {"epsilon_start": -0.1},
+                                 {"epsilon_decay": -1.0}, {"epsilon_decay": float("nan")}])
+def test_exploration_schedule_options_are_checked(bad: dict[str, float]) -> None:
+    with pytest.raises(DecideOptionsError):
+        BanditOptions(**bad)  # type: ignore[arg-type]

@@ -64,30 +64,56 @@ def test_decisions_are_routed_by_arm_and_ids_are_deterministic() -> None:
     assert (ACTIONS in topics) == first.decision.deliver
 
 
-def test_a_purchase_rewards_shown_actions_but_not_no_action_decisions() -> None:
+def test_a_purchase_rewards_the_last_shown_action_only() -> None:
     engine = Engine(EngineOptions())
     state, results = _run(engine, [_page("buyer", T0 + i * 20_000) for i in range(6)])
     served = [r.decision for r in results if r.decision is not None and r.decision.served]
     assert served and state is not None and state.pending is not None
+    shown = [d for d in served if d.decision["action_id"] != "no_action"]
+    assert len(shown) >= 2  # seeded: several actions shown, so "last" is a real choice
     purchase = click_event("buyer", "purchase", T0 + 200_000, event_id="buy-1",
                            purchase={"order_id": "o1", "value": 99.0, "currency": "EUR",
                                      "kind": "purchase"})
     bought = engine.on_event(state, purchase)
     credited_ids = set()
-    for decision in served:
+    for decision in shown:
         pending = state.pending.get(decision.decision_id)
         assert pending is not None
-        credited = "converted" in pending.kinds
-        assert credited == (decision.decision["action_id"] != "no_action")
-        if credited:
+        if "converted" in pending.kinds:
             credited_ids.add(decision.decision_id)
-    # The same credits, as learning records (nothing more, nothing less), then the label.
+    # One purchase, one credit: the most recent decision that showed something (last
+    # touch), never a no_action decision even when it came after.
+    assert credited_ids == {shown[-1].decision_id}
+    # The same credit, as a learning record (nothing more, nothing less), then the label.
     rewards = [r["reward"] for r in bought.learning if r["reward"] is not None]
     assert {r["decision_id"] for r in rewards} == credited_ids
     assert all(r["reason"] == "converted" for r in rewards)
     labels = [r["label"] for r in bought.learning if r["label"] is not None]
     assert [(lab["session_id"], lab["converted"]) for lab in labels] == [
         (state.session.session_id, True)]
+
+
+def test_a_no_action_decision_is_learned_when_made_and_a_reported_conversion_corrects_it(
+) -> None:
+    engine = Engine(EngineOptions())
+    state, results = _run(engine, [_page("quiet", T0 + i * 20_000) for i in range(6)])
+    nothing = [r for r in results if r.decision is not None and r.decision.served
+               and r.decision.decision["action_id"] == "no_action"]
+    assert nothing and state is not None and state.pending is not None  # seeded
+    for result in nothing:
+        decision_id = result.decision.decision_id  # type: ignore[union-attr]
+        # Nothing rendered, no "shown" outcome to wait for: one observation, reward 0, now.
+        rewards = [r["reward"] for r in result.learning if r["reward"] is not None]
+        assert [(r["decision_id"], r["reason"], r["reward"], r["new_observation"])
+                for r in rewards] == [(decision_id, "shown", 0.0, True)]
+        pending = state.pending.get(decision_id)
+        assert pending is not None and pending.observed  # still open for a reported outcome
+    first = nothing[0].decision.decision_id  # type: ignore[union-attr]
+    converted = engine.on_outcome(state, {"outcome_id": "c", "decision_id": first,
+                                          "visitor_id": "quiet", "kind": "converted",
+                                          "value": 5.0, "event_time": T0 + 150_000})
+    assert [(r["reward"]["reason"], r["reward"]["reward"], r["reward"]["new_observation"])
+            for r in converted.learning] == [("converted", 1.0, False)]
 
 
 def test_a_dismissal_reaches_the_history_and_expired_states_are_swept() -> None:
@@ -105,25 +131,33 @@ def test_a_dismissal_reaches_the_history_and_expired_states_are_swept() -> None:
     assert engine.sweep(state, T0 + 3 * 3_600_000).delete
 
 
+def _first_shown(results: list[Any]) -> dict[str, Any]:
+    return next(r.decision.decision for r in results if r.decision is not None
+                and r.decision.served and r.decision.decision["action_id"] != "no_action")
+
+
 def test_a_worker_engine_emits_learning_records_and_learns_nothing_itself() -> None:
     worker = Engine(EngineOptions(), learn_inline=False)
     inline = Engine(EngineOptions())
     events = [_page("w", T0 + i * 20_000) for i in range(6)]
     worker_state, worker_results = _run(worker, events)
-    inline_state, _ = _run(inline, events)
-    assert worker_state is not None and worker_state.pending
-    served = [r.decision for r in worker_results if r.decision is not None and r.decision.served]
-    d = served[0].decision
+    # The inline engine learns each "no action" decision when it is made, so its later
+    # choices may differ from the worker's: each is clicked on its own first shown action.
+    inline_state, inline_results = _run(inline, events)
+    assert worker_state is not None and worker_state.pending and inline_state is not None
+    d = _first_shown(worker_results)
     outcome = {"outcome_id": "o", "decision_id": d["decision_id"], "visitor_id": "w",
                "kind": "clicked", "value": 0.0, "event_time": T0 + 130_000}
     emitted = worker.on_outcome(worker_state, outcome).learning
     assert [(r["reward"]["decision_id"], r["reward"]["reason"], r["reward"]["reward"])
             for r in emitted] == [(d["decision_id"], "clicked", 1.0)]
     assert worker.model.version == 0  # the learner service learns, not the worker
-    inline.on_outcome(inline_state, outcome)
-    assert inline.model.version == 1
-    # What the inline engine learned is what the worker emitted: the same fold.
-    assert inline.model.bandit.observations(d["action_id"]) == 1
+    mine = _first_shown(inline_results)
+    before = inline.model.version
+    inline.on_outcome(inline_state, {**outcome, "decision_id": mine["decision_id"]})
+    assert inline.model.version == before + 1
+    # The inline engine learned the one record a worker emits for it: one observation.
+    assert inline.model.bandit.observations(mine["action_id"]) == 1
 
 
 def test_the_session_label_is_emitted_once_when_the_session_ends() -> None:

@@ -141,7 +141,7 @@ def test_a_candidate_catalog_changes_the_decisions(inputs: dict[str, Path], tmp_
     candidate = _replay(inputs, tmp_path / "candidate", engine_options(catalog=catalog))
     base_actions = baseline.metrics.decisions_by_action
     cand_actions = candidate.metrics.decisions_by_action
-    assert base_actions["free_express_shipping"] == 1 and base_actions["cta_change"] > 0
+    assert base_actions["free_express_shipping"] >= 1 and base_actions["cta_change"] > 0
     assert cand_actions["free_express_shipping"] == 0 == cand_actions["cta_change"]
     assert candidate.metrics.config["catalog_sha256"] != baseline.metrics.config["catalog_sha256"]
     # Same triggers (decision ids come from the events), other choices.

@@ -120,3 +120,46 @@ def test_unknown_world_is_refused() -> None:
         SimulatorOptions(world="flat")
     with pytest.raises(ValueError, match="unknown world"):
         ResponseModel(world="flat")
+
+
+def test_after_the_drift_deal_seekers_want_express_shipping_not_the_discount() -> None:
+    model = ResponseModel(weights=BENCH, world="contextual")
+    offers = ("no_action", "free_express_shipping", "first_time_buyer_discount")
+    seeker = ResponseContext("hesitant_headphones_shopper", "ecommerce", "delivery_doubt",
+                             True, "researching", 0.05, traffic_source="ads")
+    assert model.best_action(seeker, offers)[0] == "first_time_buyer_discount"
+    drifted = replace(seeker, drifted=True)
+    assert model.best_action(drifted, offers)[0] == "free_express_shipping"
+    assert model.respond("first_time_buyer_discount", drifted).lift < 0
+    # The others are as before: a direct visitor answers the same before and after.
+    direct = replace(seeker, traffic_source="direct")
+    assert model.expected_rewards(direct, offers) == model.expected_rewards(
+        replace(direct, drifted=True), offers)
+
+
+def test_the_simulator_drifts_at_drift_after_ms_and_never_without_it() -> None:
+    start, drift = 1_700_000_000_000, 120_000
+    sim = Simulator(SimulatorOptions(seed=4, world="contextual", drift_after_ms=drift))
+    steady = Simulator(SimulatorOptions(seed=4, world="contextual"))
+    sim.start(start)
+    steady.start(start)
+    events = sim.next_events(start + 300_000)
+    steady.next_events(start + 300_000)
+    seen = set()
+    for event in events:
+        visitor, at = event["visitor_id"], event["event_time"]
+        context = sim.context_of(visitor, at)
+        if context is None:
+            continue
+        seen.add(context.drifted)
+        assert context.drifted == (at >= start + drift)
+        unchanged = steady.context_of(visitor, at)
+        assert unchanged is not None and not unchanged.drifted
+    assert seen == {False, True}
+
+
+def test_drift_needs_the_contextual_world() -> None:
+    with pytest.raises(InvalidSimulationOptions, match="drift_after_ms"):
+        SimulatorOptions(drift_after_ms=60_000)
+    with pytest.raises(InvalidSimulationOptions, match="drift_after_ms"):
+        SimulatorOptions(world="contextual", drift_after_ms=-1)

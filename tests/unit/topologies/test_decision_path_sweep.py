@@ -69,14 +69,17 @@ class Recorded:
 
 
 def _served(engine: Engine, visitor: str) -> tuple[VisitorState, list[str]]:
-    """A visitor with served decisions pending (pages 20 s apart, the last at T0)."""
+    """A visitor with served decisions pending (pages 20 s apart, the last at T0): those
+    that showed an action (a "no action" decision is learned when made, with reward 0,
+    and closes silently at the end of its wait)."""
     state = None
     served = []
     for i in range(6):
         result = engine.on_event(state, click_event(visitor, "page_view", T0 - (5 - i) * 20_000,
                                                     event_id=f"{visitor}-{i}"))
         state = result.state
-        if result.decision is not None and result.decision.served:
+        if (result.decision is not None and result.decision.served
+                and result.decision.action.id != "no_action"):
             served.append(result.decision.decision_id)
     assert state is not None and served
     return state, served
