@@ -62,7 +62,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                              "story through the real web tier and worker and print, step by "
                              "step, what was detected, decided and served (the worker runs "
                              "with a test-only override for that visitor: personalized arm, "
-                             "the story's action when eligible); exit 1 if it was not served")
+                             "the story's action when eligible); exit 1 if it was not served. "
+                             "Only --keep-broker applies with it")
     parser.add_argument("--stay", action="store_true",
                         help="after the summary keep the worker and the storefront running "
                              "until Ctrl-C or SIGTERM, to try the storefront by hand")
