@@ -28,6 +28,7 @@ from typing import Any
 
 import structlog
 
+from pipeline.decide import StoryOverride
 from pipeline.engine import Engine, EngineOptions
 from pipeline.engine.routing import CONVERSIONS
 from pipeline.settings import Settings
@@ -68,6 +69,9 @@ class WorkerOptions:
     sweep_every_seconds: float = 60.0
     consumer: ConsumerOptions = field(default_factory=ConsumerOptions)
     producer: ProducerOptions = field(default_factory=ProducerOptions)
+    #: Test-only: the scripted story runs' override (``rtp worker --story-override``, which
+    #: only ``rtp demo --story`` and the tests pass); None in production.
+    story: StoryOverride | None = None
 
     def group(self, settings: Settings) -> str:
         """The consumer group (and changelog prefix) under the settings' topic prefix.
@@ -124,7 +128,12 @@ class Worker:
         self.group = self.options.group(settings)
         data_dir = self.options.folder(settings)
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.engine = Engine(self.engine_options, learn_inline=False)
+        self.engine = Engine(self.engine_options, learn_inline=False, story=self.options.story)
+        if self.options.story is not None:
+            log.warning("story override on: visitors of this prefix are forced into the "
+                        "personalized arm and their story's action (test only)",
+                        visitor_prefix=self.options.story.visitor_prefix,
+                        actions=list(self.options.story.actions))
         self.models = ModelFeed(settings.bootstrap, settings.topic(MODELS), self.engine_options)
         self.reader = ChangelogReader(settings.bootstrap, max_idle_ms=TOMBSTONE_RETENTION_MS)
         self.tables = Tables(data_dir, self.group, TABLES, self.reader)

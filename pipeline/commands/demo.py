@@ -27,8 +27,9 @@ from pipeline.processes import WebProcess, WorkerProcess, wait_caught_up
 from pipeline.settings import Settings
 from pipeline.sim.closed_loop import ClosedLoop, LoopOptions, LoopReport
 from pipeline.sim.options import SimulatorOptions
+from pipeline.stories.drive import StoryResult
 
-__all__ = ["DemoOptions", "register", "run_demo"]
+__all__ = ["DemoOptions", "register", "run_demo", "run_story"]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -56,12 +57,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                         help="leave a broker this demo started running")
     parser.add_argument("--no-web", action="store_true",
                         help="do not start the delivery service, collector and storefront")
+    parser.add_argument("--story", choices=("headphones", "saas", "travel", "finance"),
+                        default=None,
+                        help="instead of the simulator, drive one scripted visitor of the seed's "
+                             "story through the real web tier and worker and print, step by "
+                             "step, what was detected, decided and served (the worker runs "
+                             "with a test-only override for that visitor: personalized arm, "
+                             "the story's action when eligible); exit 1 if it was not served. "
+                             "Only --keep-broker applies with it")
     parser.add_argument("--stay", action="store_true",
                         help="after the summary keep the worker and the storefront running "
                              "until Ctrl-C or SIGTERM, to try the storefront by hand")
     add_world_arguments(parser)
     add_common(parser)
-    parser.set_defaults(handler=lambda args, settings: 0 if run_demo(settings, DemoOptions(
+    parser.set_defaults(handler=lambda args, settings: (0 if run_story(
+        settings, args.story, keep_broker=args.keep_broker).shown else 1) if args.story else
+        0 if run_demo(settings, DemoOptions(
         seconds=args.seconds, speed=args.speed, visitors_per_minute=args.visitors_per_minute,
         workers=args.workers, seed=args.seed, keep_broker=args.keep_broker,
         web=not args.no_web, stay=args.stay,
@@ -167,6 +178,60 @@ def _run_demo(settings: Settings, options: DemoOptions,
                 with contextlib.suppress(Exception):
                     process.stop()
     return report
+
+
+def run_story(settings: Settings, name: str, keep_broker: bool = False,
+              echo: Callable[[str], None] = print) -> StoryResult:
+    """``rtp demo --story NAME``: one scripted visitor of a seed story through the real
+    broker, worker (with the story override for this run's visitors) and web tier."""
+    from pipeline.decide import StoryOverride, assign_arm, load_catalog
+    from pipeline.engine import EngineOptions
+    from pipeline.stories import STORIES
+    from pipeline.stories.drive import StoryWeb, drive_story
+    from pipeline.web.visitor_token import new_key
+
+    story = STORIES[name]
+    run = uuid.uuid4().hex[:6]
+    logs = settings.cache_dir / "demo" / f"story-{run}"
+    logs.mkdir(parents=True, exist_ok=True)
+    settings = dataclasses.replace(settings, topic_prefix=f"{settings.topic_prefix}demo-{run}.",
+                                   visitor_token_keys=new_key())
+    prefix = f"story-{run}-"
+    visitor = f"{prefix}{name}"
+    echo(f"story {name}: {story.seed}")
+    echo(f"the seed's action: {story.action} in the {story.slot} slot "
+         f"(\"{story.proof}\")")
+    echo(f"run {run}: topics under {settings.topic_prefix}; logs in {logs}")
+    with _sigterm_stops(), broker_for_job(settings, echo=echo, keep_running=keep_broker):
+        # The production control share (10%); the override puts this run's visitors (and only
+        # them) in the personalized arm and picks the story's action when it is eligible.
+        worker = WorkerProcess(settings, logs / "worker-data", logs / "worker.log",
+                               commit_every=0.5, control_share=None, profiles=False,
+                               learner=False, story=StoryOverride(prefix, (story.action,)))
+        web = WebProcess(settings, logs / "web.log")
+        try:
+            worker.wait_ready()
+            web.wait_ready()
+            echo(f"worker and web tier ready ({web.url}/shop/); visitor {visitor} "
+                 f"(story override: personalized arm, {story.action} when eligible; "
+                 f"without it this visitor would be in the "
+                 f"{assign_arm(visitor, EngineOptions().decider.control_share)} arm and the "
+                 "bandit would draw among the eligible actions)")
+            echo("")
+            result = drive_story(settings, story, visitor, StoryWeb(
+                web.url, web.collector_url, web.write_key, settings.token_keys()),
+                worker, load_catalog(EngineOptions().catalog_path), echo)
+        finally:
+            for process in (worker, web):
+                with contextlib.suppress(Exception):
+                    process.stop()
+    echo("")
+    echo(f"signals fired: {', '.join(result.signals) or 'none'}; "
+         f"actions decided: {', '.join(result.actions) or 'none'}")
+    echo(f"the seed's action {story.action}: "
+         + ("served by delivery in the " + story.slot + " slot" if result.shown
+            else "NOT served (see the steps above and the worker's log)"))
+    return result
 
 
 def _summarize(settings: Settings, report: LoopReport, logs: Path,

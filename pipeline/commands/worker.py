@@ -15,13 +15,16 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from pipeline.settings import Settings
 
-__all__ = ["register", "run_worker"]
+if TYPE_CHECKING:
+    from pipeline.decide.story import StoryOverride
+
+__all__ = ["register", "run_worker", "story_override_of"]
 
 log = structlog.get_logger(__name__)
 
@@ -73,6 +76,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                         help="consent mode: opt-in (no state, no decision without a consent "
                              "record) or opt-out; wins over the config file and "
                              "RTP_CONFIG__CONSENT__MODE (default: theirs, else opt-out)")
+    # Test only, hidden from --help: rtp demo --story and the story tests pass it (see
+    # pipeline/decide/story.py). Nothing else sets it: not the config file, not RTP_*.
+    parser.add_argument("--story-override", default=None, metavar="PREFIX=ACTION,...",
+                        help=argparse.SUPPRESS)
     add_common(parser)
     parser.set_defaults(handler=lambda args, settings: run_worker(settings, args))
 
@@ -105,6 +112,21 @@ def _stop_when_gone(child: subprocess.Popen[bytes], name: str, worker: Any,
         worker.loop.stop()
 
 
+def story_override_of(args: argparse.Namespace) -> StoryOverride | None:
+    """The test-only story override of ``rtp worker`` (None unless ``--story-override``).
+
+    >>> story_override_of(argparse.Namespace(story_override=None)) is None
+    True
+    >>> story_override_of(argparse.Namespace(
+    ...     story_override="story-ab12-=rooms_left_cue")).actions
+    ('rooms_left_cue',)
+    """
+    from pipeline.decide.story import StoryOverride
+
+    value = getattr(args, "story_override", None)
+    return None if value is None else StoryOverride.parse(value)
+
+
 def run_worker(settings: Settings, args: argparse.Namespace) -> int:
     """Build the worker and run it in this process (and the profile side beside it)."""
     from pipeline.commands.config_file import engine_options_of
@@ -121,7 +143,8 @@ def run_worker(settings: Settings, args: argparse.Namespace) -> int:
                                   commit_every_seconds=args.commit_every,
                                   sweep_every_seconds=args.sweep_every,
                                   consumer=dataclasses.replace(defaults.consumer,
-                                                               client_id=args.client_id))
+                                                               client_id=args.client_id),
+                                  story=story_override_of(args))
     if args.control_share is not None:
         engine = dataclasses.replace(engine, decider=dataclasses.replace(
             engine.decider, control_share=args.control_share))

@@ -57,6 +57,7 @@ from pipeline.decide.guardrails import (
 )
 from pipeline.decide.history import DecisionHistory, DeliveredAction
 from pipeline.decide.payload import PayloadContext, render_payload
+from pipeline.decide.story import STORY_POLICY, StoryOverride
 from pipeline.decide.vocabulary import NO_ACTION_ID
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "CONDITION_KEYS",
     "DECISION_NAMESPACE",
     "NO_ACTION_ID",
+    "STORY_POLICY",
     "Action",
     "ArmScore",
     "BanditChoice",
@@ -101,6 +103,7 @@ __all__ = [
     "PayloadContext",
     "PurchaseSuppressionGuardrail",
     "RewardLike",
+    "StoryOverride",
     "TemplateError",
     "apply_guardrails",
     "assign_arm",

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pipeline.decide.bandit import BanditOptions, LinUCB, RewardLike
+from pipeline.decide.bandit import BanditChoice, BanditOptions, LinUCB, RewardLike
 from pipeline.decide.catalog import Action, Catalog
 from pipeline.decide.context import DecisionContext, DecisionOutcome
 from pipeline.decide.errors import BanditStateError
@@ -51,6 +51,7 @@ from pipeline.decide.guardrails import (
     default_guardrails,
 )
 from pipeline.decide.payload import render_payload
+from pipeline.decide.story import STORY_POLICY, StoryOverride
 
 __all__ = ["DECISION_NAMESPACE", "Decider", "DeciderOptions", "decision_id_for"]
 
@@ -120,6 +121,8 @@ class Decider:
 
     ``bandit`` resumes learned state (e.g. ``LinUCB.from_bytes(...)``); it must match the
     featurizer's dimension and fingerprint. ``guardrails`` replaces the default set.
+    ``story`` is the test-only override of scripted story runs
+    (:class:`~pipeline.decide.story.StoryOverride`; None in production).
 
     >>> from pipeline.decide.catalog import Action, Catalog
     >>> decider = Decider(Catalog(actions=(Action(id="no_action", slot="none"),)))
@@ -133,8 +136,10 @@ class Decider:
         options: DeciderOptions | None = None,
         bandit: LinUCB | None = None,
         guardrails: Sequence[Guardrail] | None = None,
+        story: StoryOverride | None = None,
     ) -> None:
         self.catalog = catalog
+        self.story = story
         self.options = options or DeciderOptions()
         self.featurizer = Featurizer(self.options.featurizer)
         if bandit is None:
@@ -247,13 +252,20 @@ class Decider:
         decision_id = decision_id_for(ctx.trigger_event_id)
         vector = self.context_vector(ctx)
         choice = self.bandit.choose(vector, [a.id for a, _ in candidates], draw_key=decision_id)
-        action, payload = next((a, p) for a, p in candidates if a.id == choice.action_id)
-
+        policy = self.options.policy
         arm = assign_arm(
             ctx.experiment_unit or ctx.visitor_id,
             self.options.control_share,
             self.options.experiment_salt,
         )
+        forced = None if self.story is None else self.story.pick(
+            ctx.visitor_id, [a.id for a, _ in candidates])
+        if self.story is not None and self.story.applies_to(ctx.visitor_id):
+            arm = "personalized"  # a scripted story visitor is never in the control group
+        if forced is not None:
+            choice = BanditChoice(forced, 1.0, choice.distribution)
+            policy = STORY_POLICY
+        action, payload = next((a, p) for a, p in candidates if a.id == choice.action_id)
         served = arm == "personalized"
         deliver = served and not action.is_no_action
         decision = {
@@ -264,7 +276,7 @@ class Decider:
             "slot": action.slot,
             "payload": payload,
             "propensity": choice.propensity,
-            "policy": self.options.policy,
+            "policy": policy,
             "policy_version": self.policy_version,
             "model_version": self.bandit.version,
             "experiment_arm": arm,

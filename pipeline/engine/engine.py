@@ -24,7 +24,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pipeline.decide import Decider, DecisionContext, DecisionOutcome, load_catalog
+from pipeline.decide import (
+    Decider,
+    DecisionContext,
+    DecisionOutcome,
+    StoryOverride,
+    load_catalog,
+)
 from pipeline.engine.event import read_click_event
 from pipeline.engine.options import EngineOptions
 from pipeline.engine.visitor import LabelSnapshot, VisitorState
@@ -124,12 +130,15 @@ class Engine:
     ``model`` is what it decides with (a fresh one by default; the worker swaps in the
     learner's snapshots with :meth:`use`); ``learn_inline`` folds the engine's own learning
     records into that model at once (replay, simulation, tests) instead of leaving them
-    to the learner service.
+    to the learner service. ``story`` is the test-only override of scripted story runs
+    (:class:`~pipeline.decide.StoryOverride`: ``rtp worker --story-override``; never from
+    options, config or data).
     """
 
     def __init__(self, options: EngineOptions | None = None, model: Model | None = None,
-                 learn_inline: bool = True) -> None:
+                 learn_inline: bool = True, story: StoryOverride | None = None) -> None:
         self.options = options or EngineOptions()
+        self.story = story
         self.sessionizer = Sessionizer(self.options.sessions)
         self.signal_engine = SignalEngine(self.options.signals)
         self.catalog = load_catalog(self.options.catalog_path)
@@ -138,7 +147,8 @@ class Engine:
                                        max_pending=self.options.pending_per_visitor,
                                        closed_memory=self.options.pending_per_visitor)
         self.model = Model.new(self.options)
-        self.decider = Decider(self.catalog, self.options.decider, bandit=self.model.bandit)
+        self.decider = Decider(self.catalog, self.options.decider, bandit=self.model.bandit,
+                               story=story)
         self.trainer = Trainer(self.model)
         if model is not None:
             self.use(model)
@@ -146,7 +156,8 @@ class Engine:
 
     def use(self, model: Model) -> None:
         """Decide with ``model`` from now on (a mismatched bandit raises, nothing changes)."""
-        decider = Decider(self.catalog, self.options.decider, bandit=model.bandit)
+        decider = Decider(self.catalog, self.options.decider, bandit=model.bandit,
+                          story=self.story)
         self.model, self.decider, self.trainer = model, decider, Trainer(model)
 
     def _learn(self, learning: Learning, records: Learning) -> None:

@@ -42,6 +42,8 @@ class WebProcess:
         self._log = open(log_path, "ab")  # noqa: SIM115  # closed in stop()
         env = {**os.environ, "RTP_TOPIC_PREFIX": settings.topic_prefix,
                "RTP_KAFKA_BOOTSTRAP": settings.bootstrap, "RTP_LOG_FORMAT": "json"}
+        if settings.visitor_token_keys:  # the caller mints visitor tokens too (rtp demo --story)
+            env["RTP_VISITOR_TOKEN_KEYS"] = settings.visitor_token_keys
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "pipeline.cli", "delivery", "--with-collector",
              "--http-port", str(self.port), "--collector-url", self.collector_url,

@@ -12,13 +12,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import ConsumerGroupState, KafkaException
 from confluent_kafka.admin import AdminClient
 
 from pipeline.kafka_log import kafka_config
 from pipeline.settings import Settings
+
+if TYPE_CHECKING:
+    from pipeline.decide.story import StoryOverride
 
 __all__ = ["APP_ID", "WorkerProcess", "wait_caught_up"]
 
@@ -32,7 +35,7 @@ class WorkerProcess:
                  app_id: str = APP_ID, commit_every: float = 0.5,
                  sweep_every: float = 60.0, control_share: float | None = 0.10,
                  profiles: bool = True, learner: bool = True,
-                 config: Path | None = None) -> None:
+                 config: Path | None = None, story: StoryOverride | None = None) -> None:
         self.settings = settings
         #: Whether the worker runs its profile side beside itself (``--no-profiles`` if not).
         self.profiles = profiles
@@ -48,6 +51,8 @@ class WorkerProcess:
              "--sweep-every", str(sweep_every),
              *([] if control_share is None else ["--control-share", str(control_share)]),
              *([] if config is None else ["--config", str(config)]),
+             # test only: scripted story visitors (rtp demo --story, the story tests)
+             *([] if story is None else [f"--story-override={story.flag()}"]),
              *([] if profiles else ["--no-profiles"]), *(["--learner"] if learner else [])],
             env=env, stdout=self._log, stderr=subprocess.STDOUT)
 

@@ -1,6 +1,7 @@
 /*! rtp.js - the rtp tracker: events to the collector, decisions from delivery, no flicker.
  *
- * Load it synchronously in <head>, after window.RTP_CONFIG and the rtp-* meta tags:
+ * Load it synchronously in <head>, after window.RTP_CONFIG and the rtp-* meta tags
+ * (page-type, product, category; sector, which wins over the config's for that page):
  *   { collector: "https://c.example", writeKey: "...", delivery: "" (same origin),
  *     budgetMs: 150, waitMs: budgetMs - 30, slots: ["hero", "overlay"], consentRequired: false,
  *     flushMs: 2000, mouseSampleMs: 100, mouseSampleRate: 1 }
@@ -155,7 +156,7 @@
     var body = JSON.stringify({
       writeKey: cfg.writeKey, visitor: v, user: get(store, "rtp.uid"), session: sessionId(),
       sentAt: now(), page: page(), events: events,
-      context: { device: device(), timezone: timezone(), sector: cfg.sector || null,
+      context: { device: device(), timezone: timezone(), sector: meta("sector") || cfg.sector || null,
                  landing: get(session, "rtp.landing"), landingReferrer: get(session, "rtp.landingRef") || null }
     });
     var url = collectorUrl + "/v1/t";
