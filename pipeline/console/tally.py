@@ -63,7 +63,7 @@ class ConsoleTally:
         self.model_versions: Counter[str] = Counter()
         self.rate = PerSecond(max(options.series_seconds, options.rate_window_s))
         self.latency = LatencyJoin(options.max_events, options.max_latencies)
-        self._signals: set[str] = set()
+        self._signals: OrderedDict[str, None] = OrderedDict()  # ids seen, the newest
         self.signals_by_rule: Counter[str] = Counter()
         self._outcomes: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._purchases: OrderedDict[str, Purchase] | None = None
@@ -101,7 +101,9 @@ class ConsoleTally:
         """A StruggleSignal."""
         sid = str(signal["signal_id"])
         if sid not in self._signals:
-            self._signals.add(sid)
+            self._signals[sid] = None
+            if len(self._signals) > self.options.max_events:
+                self._signals.popitem(last=False)
             self.signals_by_rule[str(signal["rule"])] += 1
 
     def add_outcome(self, outcome: Mapping[str, Any]) -> None:
