@@ -19,7 +19,7 @@ import structlog
 from pipeline.console.app import build_app
 from pipeline.console.feed import ConsoleFeed
 from pipeline.console.options import ConsoleOptions
-from pipeline.console.tally import ConsoleTally
+from pipeline.console.tally import ConsoleTally, compute_experiment
 from pipeline.decide.catalog import Catalog, load_catalog
 from pipeline.engine import EngineOptions
 from pipeline.settings import Settings
@@ -41,12 +41,21 @@ class ConsoleService:
         self.clock = clock
         self.catalog: Catalog = load_catalog((engine or EngineOptions()).catalog_path)
         self.lock = threading.Lock()
+        self._computing = threading.Lock()
         self.tally = ConsoleTally(options)
         self.feed = ConsoleFeed(settings, options, self.tally, self.lock, clock=clock)
         self.served: ServedApp | None = None
 
     def snapshot(self) -> dict[str, Any]:
-        """The figures now, with where the feed is."""
+        """The figures now, with where the feed is. The experiment figures are computed
+        outside the feed's lock (the feed goes on reading meanwhile), one at a time."""
+        with self._computing:
+            with self.lock:
+                inputs = self.tally.experiment_inputs()
+            if inputs is not None:
+                figures = compute_experiment(inputs)
+                with self.lock:
+                    self.tally.experiment_done(figures, inputs)
         with self.lock:
             body = self.tally.snapshot(int(self.clock() * 1000), self.catalog)
         state = self.feed.state

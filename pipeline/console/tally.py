@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pipeline.console.experiment import experiment_figures
@@ -37,7 +38,29 @@ from pipeline.console.rates import PerSecond
 from pipeline.decide.catalog import Catalog
 from pipeline.replay.attribution import Purchase, purchase_of
 
-__all__ = ["ConsoleTally"]
+__all__ = ["ConsoleTally", "ExperimentInputs", "compute_experiment"]
+
+@dataclass(frozen=True)
+class ExperimentInputs:
+    """What the experiment figures are computed from, copied at ``taken_at`` (monotonic s)."""
+
+    logs: list[dict[str, Any]]
+    outcomes: list[dict[str, Any]]
+    purchases: list[Purchase] | None
+    n_boot: int
+    time_buckets: int
+    taken_at: float
+
+
+def compute_experiment(inputs: ExperimentInputs) -> dict[str, Any]:
+    """:func:`~pipeline.console.experiment.experiment_figures` of ``inputs``.
+
+    >>> compute_experiment(ExperimentInputs([], [], None, 10, 2, 0.0))["error"]
+    'no decisions to report on'
+    """
+    return experiment_figures(inputs.logs, inputs.outcomes, inputs.purchases,
+                              n_boot=inputs.n_boot, time_buckets=inputs.time_buckets)
+
 
 #: DecisionLog fields the experiment figures read (the rest is dropped to save memory).
 _LOG_FIELDS = ("categorical_features", "numeric_features", "intent_class", "served",
@@ -54,7 +77,8 @@ def _slim(log: Mapping[str, Any]) -> dict[str, Any]:
 class ConsoleTally:
     """Counters, the event→action join and the decisions kept for the experiment figures."""
 
-    def __init__(self, options: ConsoleOptions, clock: Any = time.monotonic) -> None:
+    def __init__(self, options: ConsoleOptions,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.options = options
         self._clock = clock
         self._decisions: OrderedDict[str, dict[str, Any]] = OrderedDict()
@@ -72,6 +96,7 @@ class ConsoleTally:
         self._changed = True
         self._figures: dict[str, Any] | None = None
         self._figures_at = float("-inf")
+        self._figures_took = 0.0
 
     # -- records ------------------------------------------------------------------------------
 
@@ -140,16 +165,33 @@ class ConsoleTally:
 
     # -- the view -----------------------------------------------------------------------------
 
-    def _experiment(self) -> dict[str, Any]:
+    def experiment_inputs(self) -> ExperimentInputs | None:
+        """Copies of what the experiment figures are computed from, when they are due
+        (None: the figures held are current enough). Due after a change, at most every
+        ``report_every_s`` and never more often than four times the last computation took
+        (the figures cost O(decisions)). Take them under the feed's lock and compute
+        outside it with :func:`compute_experiment`, then :meth:`experiment_done`."""
         now = self._clock()
-        due = now - self._figures_at >= self.options.report_every_s
-        if self._figures is None or (self._changed and due):
-            purchases = None if self._purchases is None else list(self._purchases.values())
-            self._figures = experiment_figures(
-                list(self._decisions.values()), list(self._outcomes.values()), purchases,
-                n_boot=self.options.n_boot, time_buckets=self.options.time_buckets)
-            self._figures_at = now
-            self._changed = False
+        wait = max(self.options.report_every_s, 4 * self._figures_took)
+        if self._figures is not None and not (self._changed and now - self._figures_at >= wait):
+            return None
+        self._changed = False
+        return ExperimentInputs(
+            list(self._decisions.values()), list(self._outcomes.values()),
+            None if self._purchases is None else list(self._purchases.values()),
+            self.options.n_boot, self.options.time_buckets, now)
+
+    def experiment_done(self, figures: dict[str, Any], inputs: ExperimentInputs) -> None:
+        """Hold ``figures`` computed from ``inputs``."""
+        self._figures = figures
+        self._figures_at = inputs.taken_at
+        self._figures_took = max(0.0, self._clock() - inputs.taken_at)
+
+    def _experiment(self) -> dict[str, Any]:
+        inputs = self.experiment_inputs()
+        if inputs is not None:
+            self.experiment_done(compute_experiment(inputs), inputs)
+        assert self._figures is not None
         return self._figures
 
     def snapshot(self, now_ms: int, catalog: Catalog | None) -> dict[str, Any]:

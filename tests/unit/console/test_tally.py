@@ -6,7 +6,7 @@ from typing import Any
 
 from pipeline.console.experiment import experiment_figures
 from pipeline.console.options import ConsoleOptions
-from pipeline.console.tally import ConsoleTally
+from pipeline.console.tally import ConsoleTally, compute_experiment
 from pipeline.decide.catalog import Action, Catalog
 from pipeline.replay.join import join_records
 from pipeline.replay.report import ReportOptions, build_report_from_rows
@@ -100,10 +100,20 @@ def test_the_experiment_figures_are_the_reports() -> None:
         a.action_id: a.personalized.decisions for a in report.actions}
 
 
-def test_the_figures_are_recomputed_after_a_change_only() -> None:
-    tally = _tally()
+def test_the_figures_are_recomputed_after_a_change_and_at_most_every_four_computations() -> None:
+    clock = [0.0]
+    tally = ConsoleTally(ConsoleOptions(report_every_s=0, n_boot=10, time_buckets=3),
+                         clock=lambda: clock[0])
     tally.add_decision(_log("d1", "personalized", visitor="v1"), 1_000)
+    inputs = tally.experiment_inputs()
+    assert inputs is not None and [log["decision"]["decision_id"] for log in inputs.logs] == ["d1"]
+    assert "payload" not in inputs.logs[0]["decision"]  # slimmed
+    clock[0] = 1.0  # the computation took 1 s
+    tally.experiment_done(compute_experiment(inputs), inputs)
     first = tally.snapshot(2_000, None)["experiment"]
-    assert tally.snapshot(2_000, None)["experiment"] is first
+    assert tally.snapshot(2_000, None)["experiment"] is first  # nothing changed
     tally.add_decision(_log("d2", "control", visitor="v2"), 1_000)
+    clock[0] = 3.9  # changed, but not 4 x 1 s after the last one started
+    assert tally.snapshot(2_000, None)["experiment"] is first
+    clock[0] = 4.0
     assert tally.snapshot(2_000, None)["experiment"]["arms"]["control"]["visitors"] == 1
