@@ -25,6 +25,8 @@ from typing import Any
 
 from aiohttp import web
 
+from pipeline.web.untrusted import path_guard
+
 __all__ = ["build_app", "finite_json"]
 
 Snapshot = Callable[[], dict[str, Any]]
@@ -87,7 +89,8 @@ def build_app(snapshot: Snapshot, status: Status) -> web.Application:
         ready = alive and caught_up
         return web.json_response({"ready": ready, "feed": where}, status=200 if ready else 503)
 
-    app = web.Application()
+    # No request body is read anywhere: 1 KB is plenty. Over-long paths: 414 / 404.
+    app = web.Application(client_max_size=1024, middlewares=[path_guard()])
     app.router.add_get("/", root)
     app.router.add_get("/console/", index)
     app.router.add_get("/console/console.js", js)

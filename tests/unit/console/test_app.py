@@ -54,3 +54,13 @@ async def test_readiness_follows_the_feed(client: TestClient) -> None:
     assert (await client.get("/healthz")).status == 200
     STATE["caught_up"] = True
     assert (await client.get("/readyz")).status == 200
+
+
+@pytest.mark.parametrize("path, status", [("/" + "a" * 2000, 414), ("/console/" + "b" * 300, 404),
+                                          ("/v1/console?" + "x" * 3000, 400)])
+async def test_hostile_paths_get_a_4xx(client: TestClient, path: str, status: int) -> None:
+    assert (await client.get(path)).status == status
+
+
+async def test_other_methods_are_refused(client: TestClient) -> None:
+    assert (await client.post("/v1/console", data=b"x" * 10_000)).status in {405, 413}
