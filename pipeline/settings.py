@@ -67,6 +67,10 @@ class Settings:
     #: Set: the collector replaces every user id by its keyed pseudonym before producing.
     #: Empty: user ids are produced as sent.
     pseudonym_keys: str = ""
+    #: Port of ``rtp worker``'s own ``/metrics`` (prometheus_client); 0: not served.
+    worker_metrics_port: int = 0
+    #: Address it listens on (``0.0.0.0`` in a pod, so that Prometheus reaches it).
+    worker_metrics_host: str = "127.0.0.1"
 
     def token_keys(self) -> tuple[str, ...]:
         """:attr:`visitor_token_keys` as a tuple (empty when unset).

@@ -75,12 +75,13 @@ from pipeline.serde import (
     SerdeError,
 )
 from pipeline.settings import Settings
-from pipeline.topics import ACTIONS, EVENTS, OUTCOMES, PROFILES
+from pipeline.topics import ACTIONS, DECISIONS_LOG, EVENTS, OUTCOMES, PROFILES
 from pipeline.topics.partitioning import partition_for
 from topologies.loop.loop import Record
 from topologies.loop.outputs import OutputError, Outputs
 from topologies.loop.tables import Tables
 from topologies.loop.timers import Interval
+from topologies.metrics import WorkerMetrics
 from topologies.model_feed import ModelFeed, Snapshot
 
 __all__ = ["VIEWS", "VISITORS", "VISITOR_PROFILES", "DecisionPath", "PathOptions"]
@@ -119,8 +120,11 @@ class DecisionPath:
     def __init__(self, settings: Settings, engine: Engine,
                  tables: Tables, outputs: Outputs, models: ModelFeed | None = None,
                  options: PathOptions | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 metrics: WorkerMetrics | None = None) -> None:
         self.settings = settings
+        #: Counted as the path goes (the worker serves them on its /metrics).
+        self.metrics = metrics or WorkerMetrics()
         self.engine = engine
         self.tables = tables
         self.outputs = outputs
@@ -138,6 +142,7 @@ class DecisionPath:
             settings.topic(PROFILES): MessageGate(codec, ("ProfileUpdate",), rules,
                                                   worker=group),
         }
+        self._events_topic = settings.topic(EVENTS)
         self._apply = {settings.topic(EVENTS): self._apply_event,
                        settings.topic(OUTCOMES): self._apply_outcome,
                        settings.topic(VISITOR_PROFILES): self._apply_visitor_profile,
@@ -252,6 +257,8 @@ class DecisionPath:
     def apply(self, message: Record) -> None:
         """Apply one record; a failure costs that record (dead-lettered), not the worker."""
         self.applied += 1
+        if message.topic == self._events_topic:
+            self.metrics.event()
         try:
             self._apply[message.topic](message)
         except Exception:  # a bug must cost one record, not the worker
@@ -270,6 +277,7 @@ class DecisionPath:
         return None
 
     def _dead_letter(self, rejected: Rejected) -> None:
+        self.metrics.dead_letter(str(rejected.dead_letter["source_topic"]), rejected.reason)
         value = self.codec.encode("DeadLetter", rejected.dead_letter)
         self.outputs.send(rejected.dlq_topic, rejected.key, value)
 
@@ -322,6 +330,8 @@ class DecisionPath:
 
     def _send(self, outputs: list[Output]) -> None:
         for out in outputs:
+            if out.topic == DECISIONS_LOG:
+                self.metrics.decision(str(out.record["decision"]["experiment_arm"]))
             self.outputs.send(self.settings.topic(out.topic), out.key.encode(),
                               self.codec.encode(out.schema, dict(out.record)))
 
@@ -352,7 +362,10 @@ class DecisionPath:
             self.stage_visitor(partition, key, result.state)
         elif result.timers:  # timers fired before the event: their changes are kept
             self.stage_visitor(partition, key, result.state)
-        self._write(event_outputs(result, record), message)
+        outputs = event_outputs(result, record)
+        self._write(outputs, message)
+        if message.timestamp_ms >= 0 and any(out.topic == DECISIONS_LOG for out in outputs):
+            self.metrics.latency((self._now_ms() - message.timestamp_ms) / 1000)
 
     def _apply_outcome(self, message: Record) -> None:
         record = self._admitted(message)

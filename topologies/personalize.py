@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from confluent_kafka import Consumer
 
 from pipeline.decide import StoryOverride
 from pipeline.engine import Engine, EngineOptions
@@ -40,6 +41,7 @@ from topologies.loop.loop import ConsumerLoop, ConsumerOptions
 from topologies.loop.outputs import Outputs, ProducerOptions
 from topologies.loop.recovery import TOMBSTONE_RETENTION_MS, ChangelogReader
 from topologies.loop.tables import Tables, changelog_topic
+from topologies.metrics import WorkerMetrics
 from topologies.model_feed import ModelFeed
 
 __all__ = ["TABLES", "Worker", "WorkerError", "WorkerOptions", "internal_topics"]
@@ -68,6 +70,8 @@ class WorkerOptions:
     #: How often expired visitor states (session TTL) are deleted, seconds.
     sweep_every_seconds: float = 60.0
     consumer: ConsumerOptions = field(default_factory=ConsumerOptions)
+    #: How often librdkafka reports statistics (the consumer lag on /metrics), ms.
+    stats_every_ms: int = 2000
     producer: ProducerOptions = field(default_factory=ProducerOptions)
     #: Test-only: the scripted story runs' override (``rtp worker --story-override``, which
     #: only ``rtp demo --story`` and the tests pass); None in production.
@@ -138,15 +142,22 @@ class Worker:
         self.reader = ChangelogReader(settings.bootstrap, max_idle_ms=TOMBSTONE_RETENTION_MS)
         self.tables = Tables(data_dir, self.group, TABLES, self.reader)
         self.outputs = Outputs(settings.bootstrap, self.options.producer)
+        self.metrics = WorkerMetrics()
         self.path = DecisionPath(settings, self.engine, self.tables,
                                  self.outputs, self.models,
                                  PathOptions(sweep_every_s=self.options.sweep_every_seconds),
-                                 clock=clock)
+                                 clock=clock, metrics=self.metrics)
         inputs = [settings.topic(name) for name in (EVENTS, OUTCOMES, VISITOR_PROFILES,
                                                      PROFILES)]
+        # librdkafka's statistics carry the consumer lag of /metrics (stats_cb runs in poll,
+        # on the loop's thread).
+        consumer = Consumer({**self.options.consumer.to_config(settings.bootstrap, self.group),
+                             "statistics.interval.ms": self.options.stats_every_ms,
+                             "stats_cb": self.metrics.on_stats})
         # Consent and erasure first: an opt-out fetched with page views stops their decisions.
         self.loop = ConsumerLoop(settings.bootstrap, self.group, inputs, self.path,
                                  self.options.commit_every_seconds, self.options.consumer,
+                                 consumer=consumer,
                                  first=(settings.topic(PROFILES), settings.topic(VISITOR_PROFILES)),
                                  marks=self.path)
 
@@ -189,10 +200,16 @@ class Worker:
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        if self.settings.worker_metrics_port:
+            port = self.metrics.serve(self.settings.worker_metrics_host,
+                                      self.settings.worker_metrics_port)
+            log.info("worker metrics", url=f"http://{self.settings.worker_metrics_host}:{port}"
+                                            "/metrics")
         log.info("worker starting", group=self.group)
         try:
             self.loop.run()
         finally:
+            self.metrics.close()
             self.models.close()
             self.tables.close()
             self.reader.close()

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pipeline.commands import (
     collector,
     config,
+    console,
     data,
     delivery,
     demo,
@@ -32,5 +33,5 @@ def register_commands(
 ) -> None:
     """Add every job subcommand to ``sub``."""
     for module in (demo, worker, ready, simulate, delivery, collector, replay, evaluate,
-                   report, import_data, data, profiles, learner, config, erase):
+                   report, import_data, data, profiles, learner, config, erase, console):
         module.register(sub, add_common)

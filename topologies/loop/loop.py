@@ -57,6 +57,8 @@ class Record(NamedTuple):
     offset: int
     key: bytes | None
     value: bytes | None
+    #: The record's Kafka timestamp (ms; -1 when the broker gave none).
+    timestamp_ms: int = -1
 
 
 class Processor(Protocol):
@@ -327,7 +329,7 @@ class ConsumerLoop:
                 continue
             # A message without an error always has its topic, partition and offset.
             record = Record(message.topic(), message.partition(), message.offset(),  # type: ignore[arg-type]
-                            message.key(), message.value())
+                            message.key(), message.value(), message.timestamp()[1])
             if record.partition not in self.assignment:
                 continue  # not ours (any more): never applied, never committed
             held = self._held.get(record.partition)

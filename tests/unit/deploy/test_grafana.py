@@ -13,6 +13,7 @@ from pipeline.delivery.store import DecisionStore
 from pipeline.settings import PROJECT_ROOT
 from pipeline.web.metrics import render
 from tests.scrape import families
+from topologies.metrics import WorkerMetrics
 
 DASHBOARD = PROJECT_ROOT / "deploy" / "grafana" / "rtp-dashboard.json"
 
@@ -30,8 +31,15 @@ def _exposed() -> dict[str, str]:
                             (collector.messages, {"result": "produced", "record": "ClickEvent"}),
                             (collector.refused, {"status": "401"})):
         counter.labels(**labels).inc()
+    worker = WorkerMetrics()
+    worker.event()
+    worker.decision("control")
+    worker.dead_letter("clickstream.events", "garbage")
+    worker.latency(0.01)
+    worker.on_stats('{"topics": {"t": {"partitions": {"0": {"consumer_lag": 1}}}}}')
     return {**families(render(delivery.registry).decode()),
-            **families(render(collector.registry).decode())}
+            **families(render(collector.registry).decode()),
+            **families(render(worker.registry).decode())}
 
 
 def _panels() -> list[dict[str, Any]]:
@@ -45,7 +53,7 @@ def _referenced(expr: str) -> set[str]:
 
 def test_every_exposed_metric_has_a_panel_and_every_panel_metric_exists() -> None:
     exposed = _exposed()
-    assert len(exposed) == 16  # twelve delivery + four collector metrics
+    assert len(exposed) == 21  # twelve delivery + four collector + five worker metrics
     referenced = {n for p in _panels() for t in p["targets"] for n in _referenced(t["expr"])}
     assert referenced == set(exposed)
 

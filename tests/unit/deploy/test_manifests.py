@@ -15,10 +15,15 @@ from typing import Any
 
 import pytest
 import yaml
+from aiohttp import web
 from faust.types.settings import Settings as FaustSettings
 
 from pipeline.cli import build_parser
+from pipeline.collector.options import CollectorOptions
+from pipeline.console.options import ConsoleOptions
+from pipeline.delivery.options import DeliveryOptions
 from pipeline.settings import PROJECT_ROOT, Settings
+from pipeline.web.env import env_names
 
 K8S = PROJECT_ROOT / "deploy" / "k8s"
 DOCKERFILE = PROJECT_ROOT / "deploy" / "Dockerfile"
@@ -87,7 +92,8 @@ def test_configmap_keys_are_settings_rtp_reads_or_faust_settings() -> None:
     assert settings.partitions >= 1 and settings.replication >= 1
 
 
-@pytest.mark.parametrize("component", ["personalize", "learner"])
+@pytest.mark.parametrize("component", ["personalize", "learner", "collector", "delivery",
+                                       "console"])
 def test_the_deployment_takes_every_setting_from_the_configmap(component: str) -> None:
     config = _one("ConfigMap")
     deployment = _deployment(component)
@@ -109,6 +115,12 @@ def test_worker_container_runs_rtp_worker_with_resources_and_probes() -> None:
     resources = worker["resources"]
     assert resources["requests"]["cpu"] and resources["requests"]["memory"]
     assert resources["limits"]["memory"]
+    # Its own /metrics: the port of RTP_WORKER_METRICS_PORT, reachable in the pod.
+    env = {e["name"]: e.get("value") for e in worker["env"]}
+    settings = Settings.from_env({k: v for k, v in env.items() if v is not None})
+    assert settings.worker_metrics_host == "0.0.0.0"
+    metrics = next(p for p in worker["ports"] if p["name"] == "metrics")
+    assert metrics["containerPort"] == settings.worker_metrics_port > 0
     # Readiness: caught-up lag, through `rtp ready`.
     command = worker["readinessProbe"]["exec"]["command"]
     words = shlex.split(command[-1]) if command[0] == "sh" else command
@@ -121,7 +133,8 @@ def test_worker_container_runs_rtp_worker_with_resources_and_probes() -> None:
     # no HTTP endpoint), so the profile side must not be turned off.
     assert "--no-profiles" not in worker["args"]
     port = worker["args"][worker["args"].index("--web-port") + 1]
-    assert {p["containerPort"] for p in worker["ports"]} == {int(port)}
+    assert {p["containerPort"] for p in worker["ports"]} == {int(port),
+                                                            settings.worker_metrics_port}
     for probe in ("livenessProbe", "startupProbe"):
         assert worker[probe]["httpGet"]["port"] in {"faust-web", int(port)}
     # RocksDB lives on the data volume, which is where RTP_CACHE_DIR points.
@@ -213,3 +226,74 @@ def test_dockerignore_keeps_the_context_small(path: str, ignored: bool) -> None:
     patterns = [p.strip() for p in DOCKERIGNORE.read_text().splitlines()
                 if p.strip() and not p.startswith("#")]
     assert _ignored(path, patterns) is ignored
+
+
+def _web_app(component: str) -> web.Application:
+    """The aiohttp app the component serves, built without connecting to anything."""
+    settings = Settings(kafka_port=1, visitor_token_keys="0123456789abcdef0123")
+    if component == "collector":
+        from pipeline.collector import CollectorService
+        from pipeline.collector.app import build_app as collector_app
+
+        return collector_app(CollectorService(settings, CollectorOptions(
+            http_port=0, write_keys=frozenset({"k"}))).state)
+    if component == "delivery":
+        from pipeline.delivery import DeliveryService
+        from pipeline.delivery.app import build_app as delivery_app
+
+        return delivery_app(DeliveryService(settings, DeliveryOptions(http_port=0)).state)
+    from pipeline.console import ConsoleService
+    from pipeline.console.app import build_app as console_app
+
+    service = ConsoleService(settings, ConsoleOptions(http_port=0))
+    return console_app(service.snapshot, service.status)
+
+
+#: The options each web command reads from the environment, and their prefix.
+_OPTIONS: dict[str, tuple[type[Any], str]] = {
+    "collector": (CollectorOptions, "RTP_COLLECTOR_"),
+    "delivery": (DeliveryOptions, "RTP_DELIVERY_"),
+    "console": (ConsoleOptions, "RTP_CONSOLE_"),
+}
+
+
+@pytest.mark.parametrize("component", ["collector", "delivery", "console"])
+def test_web_services_listen_where_their_probes_and_service_look(component: str) -> None:
+    deployment = _deployment(component)
+    (container,) = _pod(deployment)["containers"]
+    args = build_parser().parse_args(container["args"])
+    assert args.command == component
+    assert args.host == "0.0.0.0"
+    (port,) = container["ports"]
+    assert port["containerPort"] == args.http_port
+    routes = {r.resource.canonical for r in _web_app(component).router.routes()
+              if r.method == "GET" and r.resource is not None}
+    for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
+        get = container[probe]["httpGet"]
+        assert get["port"] in {port["name"], port["containerPort"]}
+        assert get["path"] == path and path in routes, (component, probe, sorted(routes))
+    # The Service sends its traffic to that port, of these pods.
+    (service,) = [d for d in _docs() if d["kind"] == "Service"
+                  and d["metadata"]["labels"]["app.kubernetes.io/component"] == component]
+    assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    assert {p["targetPort"] for p in service["spec"]["ports"]} <= {port["name"],
+                                                                   port["containerPort"]}
+    # Every variable set on the container is a setting or one of this command's options.
+    known = {Settings.env_name(f.name) for f in fields(Settings)}
+    options, prefix = _OPTIONS[component]
+    known |= set(env_names(options, prefix).values())
+    unknown = [e["name"] for e in container.get("env", []) if e["name"] not in known]
+    assert not unknown, f"{component}: nothing reads {unknown}"
+    # Secrets come from a Secret, never written into the manifest.
+    for env in container.get("env", []):
+        if env["name"].endswith(("_KEYS", "_TOKEN")):
+            assert "secretKeyRef" in env["valueFrom"], env["name"]
+
+
+def test_the_web_tier_signs_and_checks_visitor_tokens_with_the_same_secret() -> None:
+    refs = []
+    for component in ("collector", "delivery"):
+        (container,) = _pod(_deployment(component))["containers"]
+        env = {e["name"]: e for e in container["env"]}
+        refs.append(env["RTP_VISITOR_TOKEN_KEYS"]["valueFrom"]["secretKeyRef"])
+    assert refs[0] == refs[1]

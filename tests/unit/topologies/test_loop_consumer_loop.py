@@ -38,6 +38,9 @@ class Msg:
     def value(self) -> bytes:
         return b"v"
 
+    def timestamp(self) -> tuple[int, int]:
+        return 1, 1_700_000_000_000  # TIMESTAMP_CREATE_TIME
+
 
 @dataclass
 class ScriptedConsumer:

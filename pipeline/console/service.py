@@ -1,0 +1,108 @@
+"""The console service assembled: feed thread -> tally -> HTTP, started and stopped cleanly.
+
+>>> from pipeline.settings import Settings
+>>> service = ConsoleService(Settings(kafka_port=1), ConsoleOptions(http_port=0))
+>>> service.catalog.version >= 1, service.served is None
+(True, True)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+
+from pipeline.console.app import build_app
+from pipeline.console.feed import ConsoleFeed
+from pipeline.console.options import ConsoleOptions
+from pipeline.console.tally import ConsoleTally, compute_experiment
+from pipeline.decide.catalog import Catalog, load_catalog
+from pipeline.engine import EngineOptions
+from pipeline.settings import Settings
+from pipeline.web.serve import ServedApp, start_app, stop_on_signals
+
+__all__ = ["ConsoleService", "run_console"]
+
+log = structlog.get_logger(__name__)
+
+
+class ConsoleService:
+    """``rtp console`` for ``settings`` (broker, topic prefix); ``engine`` names the catalog."""
+
+    def __init__(self, settings: Settings, options: ConsoleOptions,
+                 engine: EngineOptions | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.options = options
+        self.clock = clock
+        self.catalog: Catalog = load_catalog((engine or EngineOptions()).catalog_path)
+        self.lock = threading.Lock()
+        self._computing = threading.Lock()
+        self.tally = ConsoleTally(options)
+        self.feed = ConsoleFeed(settings, options, self.tally, self.lock, clock=clock)
+        self.served: ServedApp | None = None
+
+    def snapshot(self) -> dict[str, Any]:
+        """The figures now, with where the feed is. The experiment figures are computed
+        outside the feed's lock (the feed goes on reading meanwhile), one at a time."""
+        with self._computing:
+            with self.lock:
+                inputs = self.tally.experiment_inputs()
+            if inputs is not None:
+                figures = compute_experiment(inputs)
+                with self.lock:
+                    self.tally.experiment_done(figures, inputs)
+        with self.lock:
+            body = self.tally.snapshot(int(self.clock() * 1000), self.catalog)
+        state = self.feed.state
+        body["feed"] = {"caught_up": state.caught_up, "behind": state.behind,
+                        "missing": list(state.missing), "undecodable": state.undecodable,
+                        "error": state.error, "topic_prefix": self.settings.topic_prefix}
+        return body
+
+    def status(self) -> tuple[bool, bool, str]:
+        """(feed alive, caught up, a line saying where it is)."""
+        state = self.feed.state
+        where = (f"{state.behind} records behind, {len(state.assigned)} topics read"
+                 + (f", waiting for {', '.join(state.missing)}" if state.missing else ""))
+        return self.feed.alive, state.caught_up, where
+
+    async def start(self) -> ServedApp:
+        """Start the feed thread, then serve."""
+        self.feed.start()
+        self.served = await start_app(build_app(self.snapshot, self.status), self.options.host,
+                                      self.options.http_port)
+        log.info("console listening", url=f"{self.served.url}/console/",
+                 catalog_version=self.catalog.version)
+        return self.served
+
+    async def stop(self) -> None:
+        """Stop serving, then stop the feed."""
+        if self.served is not None:
+            await self.served.close()
+            self.served = None
+        await asyncio.get_running_loop().run_in_executor(None, self.feed.stop)
+
+
+def run_console(settings: Settings, options: ConsoleOptions, engine: EngineOptions | None = None,
+                echo: Callable[[str], None] = print) -> int:
+    """Run the console until SIGTERM/SIGINT; 0 on a clean stop."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        uninstall = stop_on_signals(stop)
+        service = ConsoleService(settings, options, engine)
+        try:
+            served = await service.start()
+            echo(f"console: {served.url}/console/")
+            await stop.wait()
+        finally:
+            await service.stop()
+            uninstall()
+
+    asyncio.run(main())
+    return 0

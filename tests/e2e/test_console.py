@@ -1,0 +1,195 @@
+"""The live console in headless Chromium, against the topics of a real pipeline run.
+
+Traffic (scripted visitors of both arms, rage clicks, purchases, and bad records on two
+input topics) goes through the real worker (``rtp worker``) on the real broker; once the
+worker has stopped, the topics are read back here and the figures computed independently
+(distinct decision ids per arm and per action, distinct signal ids per rule, dead letters
+per topic and reason, the event→action p99 from the record timestamps). The console page
+is opened in Chromium, a screenshot is saved to ``tests/artifacts/console.png``, and the
+numbers the page shows must equal those.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer, TopicPartition
+from playwright.sync_api import Browser, Page
+
+from pipeline.client import EventProducer, click_event
+from pipeline.console.feed import ConsoleFeed
+from pipeline.decide import assign_arm
+from pipeline.serde import Codec
+from pipeline.settings import Settings
+from pipeline.topics import DECISIONS_LOG, EVENTS, OUTCOMES, SIGNALS
+from tests.e2e.console_tier import ConsoleTier
+from tests.integration.scenarios import browser as browsing
+from tests.integration.scenarios import headphones_shopper, rage_clicker
+from tests.integration.worker_process import WorkerProcess, wait_caught_up
+
+
+def _visitors(run: str, arm: str, n: int) -> list[str]:
+    ids = (f"con-{run}-{i}" for i in range(100_000))
+    return [v for v in ids if assign_arm(v) == arm][:n]
+
+
+def _traffic(settings: Settings) -> None:
+    run = uuid.uuid4().hex[:6]
+    start = int(time.time() * 1000) - 15 * 60 * 1000
+    control, treated = _visitors(run, "control", 6), _visitors(run, "personalized", 12)
+    events: list[dict[str, Any]] = []
+    for i, visitor in enumerate(control + treated):
+        script = (headphones_shopper, rage_clicker, browsing)[i % 3]
+        own = script(visitor, start + i * 1000)
+        events += own
+        if i % 4 == 0:  # a purchase after the visit: a conversion of either arm
+            events.append(click_event(visitor, "purchase", own[-1]["event_time"] + 5_000,
+                                      event_id=f"{visitor}-buy", page_type="checkout",
+                                      purchase={"order_id": f"o-{visitor}", "value": 40.0}))
+    bad = {settings.topic(EVENTS): [b"\x00\x01 not avro"] * 3 + [b"\xc3\x01" + bytes(8)],
+           settings.topic(OUTCOMES): [b"junk outcome"] * 2}
+    with EventProducer(settings) as producer:
+        for event in events:
+            producer.send_event(event)
+        for topic, values in bad.items():
+            for value in values:
+                producer.produce_raw(topic, value, b"bad-visitor")
+
+
+def _read_all(settings: Settings, topic: str) -> list[Any]:
+    """Every record of ``topic`` up to its end offsets now."""
+    consumer = Consumer({"bootstrap.servers": settings.bootstrap, "group.id": "console-test",
+                         "enable.auto.commit": False})
+    try:
+        meta = consumer.list_topics(topic, timeout=10).topics[topic]
+        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+                for p in meta.partitions}
+        consumer.assign([TopicPartition(topic, p, 0) for p in ends])
+        left = {p: end for p, end in ends.items() if end > 0}
+        out = []
+        deadline = time.monotonic() + 60
+        while left and time.monotonic() < deadline:
+            for msg in consumer.consume(500, 0.5):
+                if msg.error() is not None:
+                    continue
+                out.append(msg)
+                if msg.offset() + 1 >= left.get(msg.partition(), math.inf):
+                    left.pop(msg.partition())
+        assert not left, f"{topic}: could not read to the end"
+        return out
+    finally:
+        consumer.close()
+
+
+def _expected(settings: Settings) -> dict[str, Any]:
+    """The console's figures, computed here from the topics."""
+    codec = Codec.default()
+
+    def decoded(topic: str, kind: str) -> list[tuple[dict[str, Any], int]]:
+        found = []
+        for msg in _read_all(settings, topic):
+            try:
+                found.append((codec.decode(msg.value(), (kind,))[1], msg.timestamp()[1]))
+            except Exception:  # the bad records we wrote ourselves
+                continue
+        return found
+
+    decisions: dict[str, tuple[dict[str, Any], int]] = {}
+    for log, at in decoded(settings.topic(DECISIONS_LOG), "DecisionLog"):
+        decisions.setdefault(log["decision"]["decision_id"], (log, at))
+    arms = Counter(log["decision"]["experiment_arm"] for log, _ in decisions.values())
+    actions = Counter((log["decision"]["action_id"], log["decision"]["experiment_arm"])
+                      for log, _ in decisions.values())
+    signals = {s["signal_id"]: s["rule"] for s, _ in decoded(settings.topic(SIGNALS),
+                                                             "StruggleSignal")}
+    letters: Counter[tuple[str, str]] = Counter()
+    for topic in ConsoleFeed.kinds(settings):
+        if topic.endswith(".dlq"):
+            for letter, _ in decoded(topic, "DeadLetter"):
+                letters[(letter["source_topic"], letter["error_class"])] += 1
+    sent = {e["event_id"]: at for e, at in decoded(settings.topic(EVENTS), "ClickEvent")}
+    latencies = sorted(at - sent[log["decision"]["trigger_event_id"]]
+                       for log, at in decisions.values()
+                       if log["decision"]["trigger_event_id"] in sent)
+    p99 = latencies[max(1, math.ceil(0.99 * len(latencies))) - 1]
+    records = {}
+    for topic in ConsoleFeed.kinds(settings):
+        n = len(_read_all(settings, topic))
+        if n:
+            records[topic] = n
+    return {"arms": dict(arms), "signals": dict(Counter(signals.values())),
+            "dead_letters": dict(letters), "actions": dict(actions), "p99": p99,
+            "records": records, "total": len(decisions)}
+
+
+def _shown(page: Page) -> dict[str, Any]:
+    """The numbers the page shows, read from its DOM."""
+    return page.evaluate("""() => {
+      const count = (tr, sel) => Number(tr.querySelector(sel).textContent);
+      const rows = (id) => Array.from(document.querySelectorAll('#' + id + ' tbody tr'));
+      const arms = {}, signals = {}, letters = {}, actions = {};
+      rows('arms').forEach(tr => { arms[tr.dataset.arm] = count(tr, 'td.count'); });
+      rows('signals').forEach(tr => { signals[tr.dataset.rule] = count(tr, 'td.count'); });
+      rows('dead-letters').forEach(tr => {
+        letters[tr.dataset.topic + '|' + tr.dataset.reason] = count(tr, 'td.count'); });
+      rows('actions').forEach(tr => { actions[tr.dataset.action] = {
+        personalized: count(tr, 'td.personalized'), control: count(tr, 'td.control')}; });
+      return {arms, signals, letters, actions,
+              total: Number(document.getElementById('decisions-total').textContent),
+              p99: Number(document.getElementById('latency-p99').textContent),
+              catalog: document.getElementById('catalog-version').dataset.version,
+              lift_paths: document.querySelectorAll('#lift-chart polyline').length};
+    }""")
+
+
+def test_the_console_shows_what_the_topics_hold(topics: Settings, browser: Browser,
+                                                artifacts: Path, tmp_path: Path) -> None:
+    worker = WorkerProcess(topics, tmp_path / "data", tmp_path / "worker.log", learner=False)
+    try:
+        worker.wait_ready()
+        _traffic(topics)
+        wait_caught_up(worker, [topics.topic(EVENTS), topics.topic(OUTCOMES)], timeout=120)
+    finally:
+        assert worker.stop() == 0, worker.tail()  # a final commit: the outputs are complete
+    expected = _expected(topics)
+    assert set(expected["arms"]) == {"control", "personalized"}
+    assert expected["signals"] and len(expected["dead_letters"]) >= 2
+
+    with ConsoleTier(topics) as console:
+        page = browser.new_page(viewport={"width": 1280, "height": 1400})
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        try:
+            page.goto(console.url)
+            # Wait until the page renders a snapshot made after every record was read.
+            page.wait_for_function(
+                "want => { const u = document.getElementById('updated');"
+                " return u && u.dataset.records === want; }",
+                arg=json.dumps(dict(sorted(expected["records"].items()))).replace(", ", ",")
+                .replace(": ", ":"), timeout=90_000)
+            page.screenshot(path=str(artifacts / "console.png"), full_page=True)
+            shown = _shown(page)
+        finally:
+            page.close()
+    assert errors == []
+    assert shown["arms"] == expected["arms"]
+    assert shown["total"] == expected["total"]
+    assert shown["signals"] == expected["signals"]
+    assert shown["letters"] == {f"{t}|{r}": n for (t, r), n in expected["dead_letters"].items()}
+    decided = {a: {"personalized": shown["actions"][a]["personalized"],
+                   "control": shown["actions"][a]["control"]}
+               for a in shown["actions"]
+               if shown["actions"][a]["personalized"] or shown["actions"][a]["control"]}
+    want: dict[str, dict[str, int]] = {}
+    for (action, arm), n in expected["actions"].items():
+        want.setdefault(action, {"personalized": 0, "control": 0})[arm] = n
+    assert decided == want
+    assert shown["p99"] == expected["p99"]
+    assert shown["catalog"] == "1"
+    assert shown["lift_paths"] == 1
