@@ -12,18 +12,25 @@
 
 from pipeline.config.engine import engine_options
 from pipeline.config.errors import ConfigError
+from pipeline.config.live import live_problems
 from pipeline.config.load import load_config, load_config_text
 from pipeline.config.objective import Objective
+from pipeline.config.ref import ConfigRef
 from pipeline.config.schema import ConsentMode, ExperimentConfig, RtpConfig
 from pipeline.config.startup import startup_options
+from pipeline.config.wire import decode_config, encode_config
 
 __all__ = [
     "ConfigError",
+    "ConfigRef",
     "ConsentMode",
     "ExperimentConfig",
     "Objective",
     "RtpConfig",
+    "decode_config",
+    "encode_config",
     "engine_options",
+    "live_problems",
     "load_config",
     "load_config_text",
     "startup_options",
