@@ -4,8 +4,7 @@ The record's value is what ``rtp config check`` prints (every field, the publish
 ``RTP_CONFIG__*`` overrides applied), so a worker reads it without the environment: one
 version is one content on every worker.
 
->>> from pipeline.config.schema import RtpConfig
->>> config = RtpConfig.from_source(ConfigSource.parse("experiments:\\n  control_share: 0.3\\n"))
+>>> config = load_config_text("experiments:\\n  control_share: 0.3\\n", env={})
 >>> decode_config(encode_config(config)) == config
 True
 >>> decode_config(b"\\xff")
