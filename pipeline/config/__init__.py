@@ -1,4 +1,5 @@
-"""One configuration file for the engine: objective, experiments, consent, detectors, rewards.
+"""One configuration file for the engine: objective, experiments, consent, detectors, rewards,
+guardrails.
 
 ``rtp config check FILE`` validates a file and prints the effective config;
 ``rtp worker --config FILE`` runs with it. Every field can be overridden by an

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.config import (
@@ -40,11 +40,13 @@ def configs(draw: st.DrawFn) -> RtpConfig:
     return load_config_text(yaml.safe_dump(values), env={})
 
 
+@settings(deadline=None)  # a loaded CI machine: no timing in tests
 @given(configs())
 def test_a_published_config_reads_back_as_the_same_config(config: RtpConfig) -> None:
     assert decode_config(encode_config(config)) == config
 
 
+@settings(deadline=None)  # a loaded CI machine: no timing in tests
 @given(configs(), configs())
 def test_two_configs_that_differ_publish_differently(a: RtpConfig, b: RtpConfig) -> None:
     assert (encode_config(a) == encode_config(b)) == (a == b)
@@ -57,6 +59,7 @@ def test_a_value_that_is_not_a_valid_config_is_refused_with_field_and_line() -> 
         "line 2: field experiments.control_share: must be within [0, 1) (got 2.0)"]
 
 
+@settings(deadline=None)  # a loaded CI machine: no timing in tests
 @given(st.integers(0, 2**40), st.integers(0, 2**40), st.integers(-1, 2**40))
 def test_a_commit_mark_carries_model_and_config_and_each_reads_back(
         version: int, model_offset: int, offset: int) -> None:
@@ -69,6 +72,7 @@ def test_a_commit_mark_carries_model_and_config_and_each_reads_back(
     assert ConfigRef.from_mark(mark_part(model.mark(), "rtp-config")) is None
 
 
+@settings(deadline=None)  # a loaded CI machine: no timing in tests
 @given(st.text(max_size=40))
 def test_any_mark_text_reads_as_a_ref_or_none_never_an_error(text: str) -> None:
     for prefix, ref in (("rtp-model", ModelRef), ("rtp-config", ConfigRef)):
