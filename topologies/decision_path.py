@@ -21,12 +21,14 @@ the engine deciding at each due time as for an event), expires the rewards that 
 (a timer index of the visitors' deadlines) and deletes expired visitor states (session
 TTL, a chunked sweep that also expires rewards the index lost in a restart and rebuilds
 the timer index of a partition as soon as it is assigned); it takes the learner's newest
-model snapshot when :class:`~topologies.model_feed.ModelFeed` has one. A partition moves to a
-newer model only at a commit, whose offset metadata names the snapshot it decides with
-from then on; a new owner redoes the partition's uncommitted records with that snapshot
-(:mod:`pipeline.learning.pins`), so a redone decision is the one made before. The worker learns
-nothing itself: rewards and labels go to ``personalization.learning`` for the learner
-service. Outputs are produced without waiting. Its commit (called by the loop):
+model snapshot when :class:`~topologies.model_feed.ModelFeed` has one, and the newest
+published config when :class:`~topologies.config_feed.ConfigFeed` has one (an engine per
+config version). A partition moves to a newer model or config only at a commit, whose
+offset metadata names the snapshot and the config version it decides with from then on
+(``rtp-model=5@50;rtp-config=3@2``); a new owner redoes the partition's uncommitted records
+with those (:mod:`pipeline.learning.pins`), so a redone decision is the one made before.
+The worker learns nothing itself: rewards and labels go to ``personalization.learning``
+for the learner service. Outputs are produced without waiting. Its commit (called by the loop):
 
 1. every output sent so far acknowledged by the broker,
 2. every visitor state and profile view changed since the last commit written
@@ -49,12 +51,17 @@ from typing import Any
 
 import structlog
 
+from pipeline.config import ConfigRef, RtpConfig, engine_options, live_problems
+from pipeline.config.ref import MARK_PREFIX as CONFIG_MARK
+from pipeline.config.ref import STARTUP
 from pipeline.engine import Engine, VisitorState
 from pipeline.engine.cache import StateCache
 from pipeline.engine.deadlines import Deadlines
 from pipeline.engine.event_clock import EventClock
 from pipeline.engine.routing import LATE, Output, event_outputs, learning_outputs, timer_outputs
 from pipeline.learning import Model, ModelPins, ModelRef
+from pipeline.learning.commit_mark import join_marks, mark_part
+from pipeline.learning.pins import VersionPins
 from pipeline.profiles import (
     ProfileView,
     VisitorMessage,
@@ -77,6 +84,7 @@ from pipeline.serde import (
 from pipeline.settings import Settings
 from pipeline.topics import ACTIONS, DECISIONS_LOG, EVENTS, OUTCOMES, PROFILES
 from pipeline.topics.partitioning import partition_for
+from topologies.config_feed import ConfigFeed, Published
 from topologies.loop.loop import Record
 from topologies.loop.outputs import OutputError, Outputs
 from topologies.loop.tables import Tables
@@ -87,6 +95,9 @@ from topologies.model_feed import ModelFeed, Snapshot
 __all__ = ["VIEWS", "VISITORS", "VISITOR_PROFILES", "DecisionPath", "PathOptions"]
 
 log = structlog.get_logger(__name__)
+
+#: How a commit mark's model part starts (:meth:`ModelRef.mark`).
+_MODEL_MARK = "rtp-model"
 
 #: Table names (the changelog topic is ``<group>-<table>-changelog``).
 VISITORS, VIEWS = "visitors", "visitor-profiles"
@@ -121,11 +132,16 @@ class DecisionPath:
                  tables: Tables, outputs: Outputs, models: ModelFeed | None = None,
                  options: PathOptions | None = None,
                  clock: Callable[[], float] = time.time,
-                 metrics: WorkerMetrics | None = None) -> None:
+                 metrics: WorkerMetrics | None = None,
+                 configs: ConfigFeed | None = None) -> None:
         self.settings = settings
         #: Counted as the path goes (the worker serves them on its /metrics).
         self.metrics = metrics or WorkerMetrics()
+        #: The engine of the partition being applied (one per config version in use).
         self.engine = engine
+        #: The startup engine (version 0: the ``--config`` file and flags).
+        self.startup = engine
+        self.configs = configs
         self.tables = tables
         self.outputs = outputs
         self.options = options or PathOptions()
@@ -169,6 +185,10 @@ class DecisionPath:
         self.pins: ModelPins[Model] = ModelPins()
         self.pins.offer(ModelRef(engine.model.version, -1), engine.model)
         self._oldest_in_use = -1
+        #: The engine (config version) each partition decides with, moved like the model.
+        self.config_pins: VersionPins[ConfigRef, Engine] = VersionPins()
+        self.config_pins.offer(STARTUP, engine)
+        self._oldest_config = -1
 
     # -- models ---------------------------------------------------------------------------
 
@@ -179,29 +199,85 @@ class DecisionPath:
 
     def resume(self, partition: int, mark: str, end_offset: int) -> str | None:
         """The partition is ours: redo what its last owner did not commit with the model
-        that owner used (the snapshot the last commit's mark names); a partition without a
-        mark gets the newest's (returned: the loop commits it before any record)."""
-        ref = ModelRef.from_mark(mark)
+        and the config that owner used (the snapshot and version the last commit's mark
+        names); a partition without a mark (or a mark written before configs were
+        published: no config part) gets the newest's (returned: the loop commits it
+        before any record)."""
+        ref = ModelRef.from_mark(mark_part(mark, _MODEL_MARK))
         model = self._model_at(ref) if ref is not None else None
         if ref is not None and model is None:
             log.warning("the snapshot a partition's last commit names is gone: its redo "
                         "decides with the newest (a redone decision may differ)",
                         partition=partition, version=ref.version)
-        return self.pins.resume(partition, ref, model, end_offset)
+        first = self.pins.resume(partition, ref, model, end_offset)
+        config_ref = ConfigRef.from_mark(mark_part(mark, CONFIG_MARK))
+        engine = self._engine_at(config_ref) if config_ref is not None else None
+        if config_ref is not None and engine is None:
+            log.warning("the config version a partition's last commit names is gone: its "
+                        "redo decides with the newest (a redone decision may differ)",
+                        partition=partition, version=config_ref.version)
+        first_config = self.config_pins.resume(partition, config_ref, engine, end_offset)
+        if first is None and first_config is None:
+            return None
+        model_in_use = self.pins.in_use().get(partition)
+        config_in_use = self.config_pins.in_use().get(partition)
+        return join_marks([model_in_use.mark() if model_in_use is not None else "",
+                           config_in_use.mark() if config_in_use is not None else ""])
 
     def marks(self, positions: Mapping[int, int]) -> Mapping[int, str]:
-        """The commit's marks: the snapshot each committed partition uses from then on."""
-        return self.pins.marks(positions)
+        """The commit's marks: the snapshot and config version each committed partition
+        uses from then on."""
+        models = self.pins.marks(positions)
+        configs = self.config_pins.marks(positions)
+        return {partition: join_marks([models.get(partition, ""), configs.get(partition, "")])
+                for partition in positions if partition in models or partition in configs}
 
     def committed(self, partitions: Iterable[int]) -> None:
-        """The commit with the marks is in: partitions move to their marked snapshot."""
+        """The commit with the marks is in: partitions move to their marked snapshot and
+        config version."""
+        partitions = list(partitions)
         self.pins.committed(partitions)
+        self.config_pins.committed(partitions)
         versions = [ref.version for ref in self.pins.in_use().values()]
         oldest = min(versions) if versions else -1
         if oldest > self._oldest_in_use:
             # Every partition of this worker decides with this version or a newer one.
             log.info("model snapshot in use", version=oldest, partitions=len(versions))
         self._oldest_in_use = oldest
+        configs = [ref.version for ref in self.config_pins.in_use().values()]
+        oldest = min(configs) if configs else -1
+        if oldest > self._oldest_config:
+            log.info("config version in use", version=oldest, partitions=len(configs))
+        self._oldest_config = oldest
+
+    # -- configs --------------------------------------------------------------------------
+
+    def offer_config(self, published: Published) -> None:
+        """A newer published config: each partition decides with it from its next commit on
+        (refused, with an error logged, when it cannot replace the running one live)."""
+        engine = self._engine_of(published.ref, published.config)
+        if engine is not None:
+            self.config_pins.offer(published.ref, engine)
+            log.info("config version received", version=published.ref.version)
+
+    def _engine_of(self, ref: ConfigRef, config: RtpConfig) -> Engine | None:
+        options = engine_options(config, base=self.startup.options)
+        problems = live_problems(self.startup.options, options)
+        if problems:
+            log.error("published config not applied: it cannot change live",
+                      version=ref.version, problems=problems)
+            return None
+        return Engine(options, learn_inline=False, config_version=ref.version,
+                      story=self.startup.story)  # the test-only override, if on, holds too
+
+    def _engine_at(self, ref: ConfigRef) -> Engine | None:
+        engine = self.config_pins.known().get(ref)
+        if engine is not None:
+            return engine
+        if ref == STARTUP:  # this worker's startup config (the last owner's may differ)
+            return self.startup
+        config = self.configs.get(ref) if self.configs is not None else None
+        return self._engine_of(ref, config) if config is not None else None
 
     def _model_at(self, ref: ModelRef) -> Model | None:
         model = self.pins.known().get(ref)
@@ -212,6 +288,10 @@ class DecisionPath:
         return self.models.fetch(ref) if self.models is not None else None
 
     def _decide_with(self, partition: int) -> None:
+        """Decide the partition's records with its config version's engine and its model."""
+        engine = self.config_pins.model_for(partition)
+        if engine is not None:
+            self.engine = engine
         model = self.pins.model_for(partition)
         if model is not None and self.engine.model is not model:
             self.engine.use(model)
@@ -231,6 +311,7 @@ class DecisionPath:
         """Close the stores of ``partitions`` (the loop committed everything before)."""
         self.tables.revoke(partitions)
         self.pins.forget(partitions)
+        self.config_pins.forget(partitions)
         self.cache.clear()
         self.deadlines.clear()  # the sweep finds the rewards due of what stays ours
         for partition in partitions:  # a revoked partition's timers go with it
@@ -245,6 +326,7 @@ class DecisionPath:
         self._writing = None  # its states reflect records the new owners apply again
         self.tables.close()
         self.pins.forget(list(self.pins.in_use()))
+        self.config_pins.forget(list(self.config_pins.in_use()))
         self.cache.clear()
         self.deadlines.clear()
         self.timers.clear()
@@ -448,6 +530,10 @@ class DecisionPath:
             snapshot = self.models.take()
             if snapshot is not None:
                 self.offer_model(snapshot)
+        if self.configs is not None:
+            published = self.configs.take()
+            if published is not None:
+                self.offer_config(published)
         # The reward wait is in event time: due when the partition's events have passed it
         # (live, that is the wall clock; a backfill of old events expires as it goes).
         self.fire_timers()
@@ -515,6 +601,7 @@ class DecisionPath:
                 state = self.visitor(partition, key)
                 if state is None:
                     continue
+                self._decide_with(partition)  # the partition's config (reward options)
                 learning = self.engine.expire(state, now_ms)
                 if learning:
                     self.stage_visitor(partition, key, state)
@@ -527,6 +614,7 @@ class DecisionPath:
         """Stage the deletion of the expired states among the next chunk of ``partition``'s
         visitors; True when the partition has been gone through."""
         chunk = self.options.sweep_chunk
+        self._decide_with(partition)  # the partition's config (session and reward options)
         batch = self.tables.scan(VISITORS, partition, self._sweep_after or None, chunk)
         expired = []
         for key, staged, value in batch:

@@ -8,7 +8,9 @@ What runs (see README "Architecture"):
   (consent and erasure, applied first in a batch), with RocksDB
   stores ``visitors`` and ``visitor-profiles`` recovered from their compacted changelogs
   ``<group>-<table>-changelog``, deciding with the newest snapshot on
-  ``personalization.models`` (:class:`~topologies.model_feed.ModelFeed`);
+  ``personalization.models`` (:class:`~topologies.model_feed.ModelFeed`) and with the newest
+  config on ``personalization.config`` (:class:`~topologies.config_feed.ConfigFeed`, put
+  there by ``rtp config publish``; without one, the startup config);
 - the profile side (:mod:`topologies.profiles`, a Faust app) runs as its own process;
   ``rtp worker`` starts one beside itself unless told not to;
 - the learner (:mod:`topologies.learner`) runs once per deployment.
@@ -27,15 +29,15 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from confluent_kafka import Consumer
 
 from pipeline.decide import StoryOverride
 from pipeline.engine import Engine, EngineOptions
 from pipeline.engine.routing import CONVERSIONS
 from pipeline.settings import Settings
-from pipeline.topics import EVENTS, MODELS, OUTCOMES, PROFILES
+from pipeline.topics import CONFIG, EVENTS, MODELS, OUTCOMES, PROFILES
 from pipeline.topics.admin import apply_topics, describe_topics
 from pipeline.topics.definitions import TopicSpec, topic_specs
+from topologies.config_feed import ConfigFeed
 from topologies.decision_path import VIEWS, VISITOR_PROFILES, VISITORS, DecisionPath, PathOptions
 from topologies.loop.loop import ConsumerLoop, ConsumerOptions
 from topologies.loop.outputs import Outputs, ProducerOptions
@@ -139,6 +141,7 @@ class Worker:
                         visitor_prefix=self.options.story.visitor_prefix,
                         actions=list(self.options.story.actions))
         self.models = ModelFeed(settings.bootstrap, settings.topic(MODELS), self.engine_options)
+        self.configs = ConfigFeed(settings.bootstrap, settings.topic(CONFIG))
         self.reader = ChangelogReader(settings.bootstrap, max_idle_ms=TOMBSTONE_RETENTION_MS)
         self.tables = Tables(data_dir, self.group, TABLES, self.reader)
         self.outputs = Outputs(settings.bootstrap, self.options.producer)
@@ -146,18 +149,17 @@ class Worker:
         self.path = DecisionPath(settings, self.engine, self.tables,
                                  self.outputs, self.models,
                                  PathOptions(sweep_every_s=self.options.sweep_every_seconds),
-                                 clock=clock, metrics=self.metrics)
+                                 clock=clock, metrics=self.metrics, configs=self.configs)
         inputs = [settings.topic(name) for name in (EVENTS, OUTCOMES, VISITOR_PROFILES,
                                                      PROFILES)]
         # librdkafka's statistics carry the consumer lag of /metrics (stats_cb runs in poll,
         # on the loop's thread).
-        consumer = Consumer({**self.options.consumer.to_config(settings.bootstrap, self.group),
-                             "statistics.interval.ms": self.options.stats_every_ms,
-                             "stats_cb": self.metrics.on_stats})
+        stats = {"statistics.interval.ms": self.options.stats_every_ms,
+                 "stats_cb": self.metrics.on_stats}
         # Consent and erasure first: an opt-out fetched with page views stops their decisions.
         self.loop = ConsumerLoop(settings.bootstrap, self.group, inputs, self.path,
                                  self.options.commit_every_seconds, self.options.consumer,
-                                 consumer=consumer,
+                                 extra_config=stats,
                                  first=(settings.topic(PROFILES), settings.topic(VISITOR_PROFILES)),
                                  marks=self.path)
 
@@ -193,6 +195,9 @@ class Worker:
         snapshot = self.models.start()
         if snapshot is not None:
             self.path.offer_model(snapshot)
+        published = self.configs.start()
+        if published is not None:  # the newest published config wins over the startup one
+            self.path.offer_config(published)
 
         def stop(signum: int, _: Any) -> None:
             log.info("stopping", signal=signal.Signals(signum).name)
@@ -211,6 +216,7 @@ class Worker:
         finally:
             self.metrics.close()
             self.models.close()
+            self.configs.close()
             self.tables.close()
             self.reader.close()
             self.outputs.close()

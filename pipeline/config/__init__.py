@@ -1,4 +1,5 @@
-"""One configuration file for the engine: objective, experiments, consent, detectors, rewards.
+"""One configuration file for the engine: objective, experiments, consent, detectors, rewards,
+guardrails.
 
 ``rtp config check FILE`` validates a file and prints the effective config;
 ``rtp worker --config FILE`` runs with it. Every field can be overridden by an
@@ -12,18 +13,25 @@
 
 from pipeline.config.engine import engine_options
 from pipeline.config.errors import ConfigError
+from pipeline.config.live import live_problems
 from pipeline.config.load import load_config, load_config_text
 from pipeline.config.objective import Objective
+from pipeline.config.ref import ConfigRef
 from pipeline.config.schema import ConsentMode, ExperimentConfig, RtpConfig
 from pipeline.config.startup import startup_options
+from pipeline.config.wire import decode_config, encode_config
 
 __all__ = [
     "ConfigError",
+    "ConfigRef",
     "ConsentMode",
     "ExperimentConfig",
     "Objective",
     "RtpConfig",
+    "decode_config",
+    "encode_config",
     "engine_options",
+    "live_problems",
     "load_config",
     "load_config_text",
     "startup_options",

@@ -19,7 +19,8 @@ def engine_options(config: RtpConfig, base: EngineOptions | None = None) -> Engi
     """``base`` (default: the documented defaults) with what ``config`` sets."""
     base = base or EngineOptions()
     decider = dataclasses.replace(base.decider, experiment_salt=config.experiments.salt,
-                                  control_share=config.experiments.control_share)
+                                  control_share=config.experiments.control_share,
+                                  guardrails=config.guardrails)
     profiles = dataclasses.replace(
         base.profiles, consent_required=config.consent.mode is ConsentMode.OPT_IN)
     return dataclasses.replace(base, decider=decider, profiles=profiles,

@@ -10,7 +10,10 @@ configurable here without a change:
 - ``detectors``: :class:`~pipeline.signals.SignalOptions` (cool-down, enabled rules,
   every rule's thresholds),
 - ``rewards``: :class:`~pipeline.feedback.options.RewardOptions` (weights on top of the
-  objective's, reward wait).
+  objective's, reward wait),
+- ``guardrails``: :class:`~pipeline.decide.GuardrailOptions` (global delivery caps and the
+  compliance zones, a list of :class:`~pipeline.decide.ComplianceZone` sections: ``name``,
+  ``sectors``, ``page_types``, ``categories``; no offers on their pages).
 
 >>> from pipeline.config.source import ConfigSource
 >>> config = RtpConfig.from_source(ConfigSource.parse(
@@ -36,6 +39,7 @@ from typing import Any
 from pipeline.config.errors import ConfigError
 from pipeline.config.objective import Objective
 from pipeline.config.source import ConfigSource, Path_
+from pipeline.decide import GuardrailOptions
 from pipeline.feedback.options import RewardOptions
 from pipeline.signals import SignalOptions
 
@@ -89,6 +93,7 @@ class RtpConfig:
     consent: ConsentConfig = field(default_factory=ConsentConfig)
     detectors: SignalOptions = field(default_factory=SignalOptions)
     rewards: RewardOptions = field(default_factory=lambda: Objective.CONVERSION.rewards())
+    guardrails: GuardrailOptions = field(default_factory=GuardrailOptions)
 
     @classmethod
     def from_source(cls, source: ConfigSource) -> RtpConfig:
@@ -146,6 +151,12 @@ def _build(current: Any, values: Any, path: Path_, source: ConfigSource,
         if dataclasses.is_dataclass(old):
             changes[key] = _build(old, value, here, source, errors)
             continue
+        item = _record_item(hints[key])
+        if item is not None:  # a list of sections (compliance zones)
+            records = _build_records(item, value, here, source, errors)
+            if records is not None:
+                changes[key] = records
+            continue
         try:
             changes[key] = _convert(hints[key], value)
         except ValueError as exc:
@@ -163,6 +174,62 @@ def _build(current: Any, values: Any, path: Path_, source: ConfigSource,
     except (ValueError, TypeError) as exc:  # only the combination is refused
         errors.append(_problem(source, path, str(exc)))
         return current
+
+
+def _record_item(hint: Any) -> type | None:
+    """The dataclass of a ``tuple[Dataclass, ...]`` field (None: another type)."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is tuple and len(args) == 2 and args[1] is Ellipsis \
+            and dataclasses.is_dataclass(args[0]):
+        return typing.cast(type, args[0])
+    return None
+
+
+def _build_records(cls: type, values: Any, path: Path_, source: ConfigSource,
+                   errors: list[str]) -> tuple[Any, ...] | None:
+    """A list of sections as ``cls`` records, each field checked (None: a problem).
+
+    >>> from pipeline.decide import ComplianceZone
+    >>> source = ConfigSource.parse("zones:\\n  - name: a\\n    sectors: [finance]\\n"
+    ...                             "  - sectors: [health]\\n")
+    >>> errors: list[str] = []
+    >>> _build_records(ComplianceZone, source.values["zones"], ("zones",), source, errors)
+    >>> errors
+    ['line 4: field zones.1.name: missing']
+    """
+    if not isinstance(values, list):
+        errors.append(_problem(source, path, "must be a list of sections"))
+        return None
+    before = len(errors)
+    hints = _hints(cls)
+    fields = dataclasses.fields(cls)
+    required = [f.name for f in fields if f.default is dataclasses.MISSING
+                and f.default_factory is dataclasses.MISSING]
+    built = []
+    for index, entry in enumerate(values):
+        here = (*path, str(index))
+        if not isinstance(entry, dict):
+            errors.append(_problem(source, here, "must be a section (a mapping of fields)"))
+            continue
+        kwargs: dict[str, Any] = {}
+        for key, value in entry.items():
+            if key not in hints:
+                errors.append(_problem(source, (*here, str(key)), "unknown field (known: "
+                                       + ", ".join(f.name for f in fields) + ")"))
+                continue
+            try:
+                kwargs[key] = _convert(hints[key], value)
+            except ValueError as exc:
+                errors.append(_problem(source, (*here, str(key)), str(exc)))
+        for name in required:
+            if name not in entry:
+                errors.append(_problem(source, (*here, name), "missing"))
+        if len(errors) == before:
+            try:
+                built.append(cls(**kwargs))
+            except (ValueError, TypeError) as exc:
+                errors.append(_problem(source, here, str(exc)))
+    return tuple(built) if len(errors) == before else None
 
 
 def _detail(message: str, key: str) -> str:

@@ -38,6 +38,9 @@ def _lines(node: yaml.Node, path: Path_, out: dict[Path_, str], errors: list[str
                               f"{'.'.join((*path, name))}: given twice")
             seen.add(name)
             _lines(value, (*path, name), out, errors)
+    elif isinstance(node, yaml.SequenceNode):  # list items: path element = the index
+        for index, item in enumerate(node.value):
+            _lines(item, (*path, str(index)), out, errors)
 
 
 @dataclass(frozen=True)

@@ -136,9 +136,13 @@ class Engine:
     """
 
     def __init__(self, options: EngineOptions | None = None, model: Model | None = None,
-                 learn_inline: bool = True, story: StoryOverride | None = None) -> None:
+                 learn_inline: bool = True, story: StoryOverride | None = None,
+                 config_version: int = 0) -> None:
         self.options = options or EngineOptions()
         self.story = story
+        #: The published config version the options come from (0: none published), recorded
+        #: in every decision log (:mod:`pipeline.config.ref`).
+        self.config_version = config_version
         self.sessionizer = Sessionizer(self.options.sessions)
         self.signal_engine = SignalEngine(self.options.signals)
         self.catalog = load_catalog(self.options.catalog_path)
@@ -329,6 +333,7 @@ class Engine:
         decision = decider.decide(ctx)
         if decision is not None:
             decision.log["model_version"] = self.model.version  # which snapshot decided
+            decision.log["config_version"] = self.config_version  # which config decided
             state.history = decision.history
             if decision.served:
                 pending = state.rewards(self.visitor_rewards)

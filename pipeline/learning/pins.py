@@ -37,9 +37,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
-__all__ = ["ModelPins", "ModelRef"]
+__all__ = ["ModelPins", "ModelRef", "PinnedRef", "VersionPins"]
 
 M = TypeVar("M")
 
@@ -71,24 +71,39 @@ class ModelRef:
         return cls(int(found[1]), int(found[2])) if found else None
 
 
-class ModelPins(Generic[M]):
-    """Per partition: the model in use, the redo bound, and the model the next commit moves
-    it to. ``M`` is the model type (a plain string in the examples)."""
+class PinnedRef(Protocol):
+    """What a pin names: a version (newer is higher) that a commit mark can carry."""
+
+    @property
+    def version(self) -> int:
+        """Newer versions are higher."""
+
+    def mark(self) -> str:
+        """The offset-commit metadata (or its part) that names this version."""
+
+
+R = TypeVar("R", bound=PinnedRef)
+
+
+class VersionPins(Generic[R, M]):
+    """Per partition: the version in use, the redo bound, and the version the next commit
+    moves it to. ``R`` names a version (:class:`ModelRef`, a config's ref), ``M`` is what
+    it stands for (a model, an engine; a plain string in the examples)."""
 
     def __init__(self) -> None:
-        self._live: tuple[ModelRef, M] | None = None
-        self._in_use: dict[int, tuple[ModelRef, M]] = {}
+        self._live: tuple[R, M] | None = None
+        self._in_use: dict[int, tuple[R, M]] = {}
         #: Partition -> the end offset at assignment: below it, records may be a redo.
         self._redo_until: dict[int, int] = {}
         #: What the commit being written moves each partition to (applied once it is in).
-        self._next: dict[int, tuple[ModelRef, M]] = {}
+        self._next: dict[int, tuple[R, M]] = {}
 
     @property
-    def live(self) -> tuple[ModelRef, M] | None:
+    def live(self) -> tuple[R, M] | None:
         """The newest snapshot offered (None: none yet)."""
         return self._live
 
-    def offer(self, ref: ModelRef, model: M) -> None:
+    def offer(self, ref: R, model: M) -> None:
         """A newer snapshot: partitions move to it at their next commit (older ones ignored).
 
         >>> pins = ModelPins[str]()
@@ -98,7 +113,7 @@ class ModelPins(Generic[M]):
         if self._live is None or ref.version > self._live[0].version:
             self._live = (ref, model)
 
-    def resume(self, partition: int, ref: ModelRef | None, model: M | None,
+    def resume(self, partition: int, ref: R | None, model: M | None,
                end_offset: int) -> str | None:
         """The partition is ours again: decide with ``model`` (the snapshot its last commit
         named) until ``end_offset``. Without one (no mark, or the snapshot is gone), with
@@ -148,7 +163,7 @@ class ModelPins(Generic[M]):
         for partition, position in positions.items():
             current = self._in_use.get(partition)
             redo = self._redo_until.get(partition)
-            target: tuple[ModelRef, M] | None = current
+            target: tuple[R, M] | None = current
             if redo is None or position >= redo or current is None:
                 target = self._live if self._live is not None else current
             if target is None:
@@ -180,7 +195,7 @@ class ModelPins(Generic[M]):
             self._redo_until.pop(partition, None)
             self._next.pop(partition, None)
 
-    def known(self) -> dict[ModelRef, M]:
+    def known(self) -> dict[R, M]:
         """Every snapshot held: the newest and those partitions decide with.
 
         >>> pins = ModelPins[str](); pins.offer(ModelRef(5, 50), "m5")
@@ -192,10 +207,19 @@ class ModelPins(Generic[M]):
             held[self._live[0]] = self._live[1]
         return held
 
-    def in_use(self) -> dict[int, ModelRef]:
+    def in_use(self) -> dict[int, R]:
         """Partition -> the snapshot it decides with (for logs and tests).
 
         >>> pins = ModelPins[str](); _ = pins.resume(1, ModelRef(3, 7), "m3", 9); pins.in_use()
         {1: ModelRef(version=3, offset=7)}
         """
         return {partition: used[0] for partition, used in self._in_use.items()}
+
+
+class ModelPins(VersionPins[ModelRef, M]):
+    """The model snapshot each partition decides with (:class:`VersionPins` of
+    :class:`ModelRef`).
+
+    >>> pins = ModelPins[str](); pins.offer(ModelRef(1, 0), "m1"); pins.model_for(3)
+    'm1'
+    """

@@ -3,6 +3,7 @@
 from pipeline.topics.admin import ApplyReport, Drift, TopicAdminError, apply_topics, describe_topics
 from pipeline.topics.definitions import (
     ACTIONS,
+    CONFIG,
     DECISIONS_LOG,
     EVENTS,
     LEARNER_CHECKPOINTS,
@@ -17,6 +18,7 @@ from pipeline.topics.definitions import (
 
 __all__ = [
     "ACTIONS",
+    "CONFIG",
     "DECISIONS_LOG",
     "EVENTS",
     "LEARNER_CHECKPOINTS",

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "ACTIONS",
+    "CONFIG",
     "DECISIONS_LOG",
     "EVENTS",
     "LEARNER_CHECKPOINTS",
@@ -39,6 +40,7 @@ DECISIONS_LOG = "personalization.decisions.log"
 SIGNALS = "signals.struggle"
 LEARNING = "personalization.learning"
 MODELS = "personalization.models"
+CONFIG = "personalization.config"
 LEARNER_CHECKPOINTS = "rtp.internal.learner-checkpoints"
 
 _DAY_MS = 24 * 60 * 60 * 1000
@@ -91,6 +93,12 @@ def topic_specs(partitions: int, replication: int = 1, prefix: str = "") -> list
                    "segment.ms": str(_TEN_MIN_MS),
                    "max.message.bytes": str(16 * 1024 * 1024)},
                   "the learner's model snapshots, every N updates or T seconds"),
+        # One key, compacted: the newest config is what workers switch to; a version is its
+        # record's offset + 1 (`rtp config publish`); older versions stay readable for
+        # min.compaction.lag.ms (a redo decides with the version its commit named).
+        TopicSpec(CONFIG, 1, replication, "config", "config (YAML, the effective config)",
+                  {"cleanup.policy": "compact", "min.compaction.lag.ms": str(_DAY_MS)},
+                  "published configs, switched to live by every worker"),
         TopicSpec(LEARNER_CHECKPOINTS, 1, replication, "checkpoint",
                   "learner checkpoint (binary)",
                   {"cleanup.policy": "compact", "segment.ms": str(_TEN_MIN_MS),

@@ -173,7 +173,8 @@ class ConsumerLoop:
                  commit_every_s: float, options: ConsumerOptions | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  consumer: Any | None = None, first: Collection[str] = (),
-                 marks: CommitMarks | None = None) -> None:
+                 marks: CommitMarks | None = None,
+                 extra_config: Mapping[str, Any] | None = None) -> None:
         self.options = options or ConsumerOptions()
         self.topics = list(topics)
         #: Topics whose records in a batch are applied before the others' (consent and
@@ -183,7 +184,9 @@ class ConsumerLoop:
         self.marks = marks
         self.clock = clock
         #: librdkafka's consumer (another object with its methods in unit tests).
+        # extra_config: more librdkafka settings (statistics); on_commit is the loop's own.
         self.consumer = consumer or Consumer({**self.options.to_config(bootstrap, group),
+                                              **(extra_config or {}),
                                               "on_commit": self._on_commit})
         self._commit_due = Interval(commit_every_s)
         #: Next offset to commit per input partition, for the records applied since the last.

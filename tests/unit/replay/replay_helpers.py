@@ -80,6 +80,7 @@ def decision_log(
         "served": served,
         "control_share": control_share,
         "model_version": 0,
+        "config_version": 0,
     }
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pipeline.serde import SchemaRegistry
-from pipeline.topics import LEARNER_CHECKPOINTS, LEARNING, MODELS, topic_specs
+from pipeline.topics import CONFIG, LEARNER_CHECKPOINTS, LEARNING, MODELS, topic_specs
 
-#: The learner's topics: one partition each (one order; one model).
-SINGLE = {LEARNING, MODELS, LEARNER_CHECKPOINTS}
-#: Binary values with their own versioned formats (pipeline/learning), not Avro records.
-BINARY = {MODELS, LEARNER_CHECKPOINTS}
-COMPACTED = {"profiles.updates", MODELS, LEARNER_CHECKPOINTS}
+#: The learner's topics and the config: one partition each (one order; one model/config).
+SINGLE = {LEARNING, MODELS, LEARNER_CHECKPOINTS, CONFIG}
+#: Values with their own versioned formats (pipeline/learning; the config as YAML), not
+#: Avro records.
+BINARY = {MODELS, LEARNER_CHECKPOINTS, CONFIG}
+COMPACTED = {"profiles.updates", MODELS, LEARNER_CHECKPOINTS, CONFIG}
 
 
 def test_every_topic_of_the_design_guide_is_declared_with_a_known_schema() -> None:

@@ -1,0 +1,133 @@
+"""The live config switch in the decision path: a partition moves to a published config
+only at a commit whose mark names it, a redo decides with the version its last commit
+named, old marks (model only) stay readable, and a consent-mode change is refused (the
+real RocksDB stores, no Kafka: outputs recorded)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pipeline.client.samples import click_event
+from pipeline.config import ConfigRef, RtpConfig, load_config_text
+from pipeline.engine import Engine, EngineOptions
+from pipeline.serde import Codec
+from pipeline.settings import Settings
+from tests.unit.topologies.test_decision_path_sweep import LocalOnly
+from tests.unit.topologies.test_decision_path_timers import Recorded, Wall
+from topologies.config_feed import Published
+from topologies.decision_path import VISITORS, DecisionPath, PathOptions
+from topologies.loop.loop import Record
+from topologies.loop.tables import Tables
+
+T0 = 1_800_000_000_000
+EVENTS = Settings().topic("clickstream.events")
+#: Everyone in the control group but what the salt puts at the very top of the buckets.
+SHARE = 0.95
+
+
+class Held:
+    """A config feed with versions already read (nothing new to take)."""
+
+    def __init__(self, configs: dict[ConfigRef, RtpConfig]) -> None:
+        self.configs = configs
+
+    def get(self, ref: ConfigRef) -> RtpConfig | None:
+        return self.configs.get(ref)
+
+    def take(self) -> None:
+        return None
+
+
+def _config(share: float, extra: str = "") -> RtpConfig:
+    return load_config_text(f"experiments:\n  control_share: {share}\n{extra}", env={})
+
+
+def _path(tmp_path: Path, configs: dict[ConfigRef, RtpConfig] | None = None,
+          ) -> tuple[DecisionPath, Recorded]:
+    tables = Tables(tmp_path, "g", [VISITORS, "visitor-profiles"],
+                    LocalOnly())  # type: ignore[arg-type]
+    outputs = Recorded()
+    path = DecisionPath(Settings(), Engine(EngineOptions(), learn_inline=False), tables,
+                        outputs, None, PathOptions(), clock=Wall(T0),  # type: ignore[arg-type]
+                        configs=Held(configs or {}))  # type: ignore[arg-type]
+    path.assigned([0])
+    return path, outputs
+
+
+def _page_view(path: DecisionPath, offset: int, visitor: str) -> None:
+    event = click_event(visitor, "page_view", T0 + offset, event_id=f"{visitor}-{offset}",
+                        page_type="pricing", url="https://shop.example/pricing")
+    path.apply(Record(EVENTS, 0, offset, visitor.encode(),
+                      Codec.default().encode("ClickEvent", event)))
+
+
+def _logged(outputs: Recorded) -> list[tuple[str, int, float]]:
+    """(visitor, config version, control share) of each decision logged."""
+    codec = Codec.default()
+    out = []
+    for topic, _, value in outputs.sent:
+        if topic.endswith("decisions.log"):
+            record: dict[str, Any] = codec.decode(value)[1]
+            out.append((record["decision"]["visitor_id"], record["config_version"],
+                        record["control_share"]))
+    return out
+
+
+def _commit(path: DecisionPath, position: int) -> dict[int, str]:
+    marks = dict(path.marks({0: position}))
+    path.committed(marks)
+    return marks
+
+
+def test_a_published_config_applies_from_the_next_commit_on(tmp_path: Path) -> None:
+    path, outputs = _path(tmp_path)
+    assert path.resume(0, "", end_offset=0) == "rtp-model=0@-1;rtp-config=0@-1"
+    path.committed([0])
+    _page_view(path, 0, "a")
+    path.offer_config(Published(ConfigRef(1, 0), _config(SHARE)))
+    _page_view(path, 1, "b")  # received, not committed yet: still the startup config
+    assert _commit(path, 2) == {0: "rtp-model=0@-1;rtp-config=1@0"}
+    _page_view(path, 2, "c")
+    assert _logged(outputs) == [("a", 0, 0.1), ("b", 0, 0.1), ("c", 1, SHARE)]
+    path.tables.close()
+
+
+def test_a_redo_decides_with_the_config_its_last_commit_named_then_the_newest(
+        tmp_path: Path) -> None:
+    v1, v2 = ConfigRef(1, 0), ConfigRef(2, 1)
+    path, outputs = _path(tmp_path, {v1: _config(0.5), v2: _config(SHARE)})
+    path.offer_config(Published(v2, _config(SHARE)))
+    # The last owner committed offset 3 naming version 1 and died; the partition ended at 5.
+    assert path.resume(0, "rtp-model=0@-1;rtp-config=1@0", end_offset=5) is None
+    _page_view(path, 3, "a")
+    assert _commit(path, 4) == {0: "rtp-model=0@-1;rtp-config=1@0"}  # redo not over
+    _page_view(path, 4, "b")
+    assert _commit(path, 5) == {0: "rtp-model=0@-1;rtp-config=2@1"}  # redo over
+    _page_view(path, 5, "c")
+    assert _logged(outputs) == [("a", 1, 0.5), ("b", 1, 0.5), ("c", 2, SHARE)]
+    path.tables.close()
+
+
+def test_a_mark_written_before_configs_were_published_is_read(tmp_path: Path) -> None:
+    v1 = ConfigRef(1, 0)
+    path, outputs = _path(tmp_path, {v1: _config(SHARE)})
+    path.offer_config(Published(v1, _config(SHARE)))
+    # A model-only mark: the model snapshot is kept, the config is the newest (committed
+    # at once, so that a crash before the first commit redoes with it too).
+    assert path.resume(0, "rtp-model=0@-1", end_offset=5) == "rtp-model=0@-1;rtp-config=1@0"
+    _page_view(path, 3, "a")
+    assert _logged(outputs) == [("a", 1, SHARE)]
+    path.tables.close()
+
+
+def test_a_config_changing_the_consent_mode_is_not_applied(tmp_path: Path) -> None:
+    path, outputs = _path(tmp_path)
+    path.resume(0, "", end_offset=0)
+    path.committed([0])
+    path.offer_config(Published(ConfigRef(1, 0), _config(SHARE, "consent:\n  mode: opt-in\n")))
+    assert _commit(path, 0) == {0: "rtp-model=0@-1;rtp-config=0@-1"}  # not moved
+    _page_view(path, 0, "a")
+    assert _commit(path, 1) == {0: "rtp-model=0@-1;rtp-config=0@-1"}
+    assert _logged(outputs) == [("a", 0, 0.1)]
+    path.tables.close()
