@@ -228,7 +228,12 @@ def _alias(message: Mapping[str, Any], where: str, event_time: int,
 def _group(message: Mapping[str, Any], where: str, visitor: str, user: str | None,
            event_time: int, message_id: str) -> MappedRecord:
     group = message.get("groupId")
-    if isinstance(group, bool) or not isinstance(group, str | int) or not str(group).strip():
+    if isinstance(group, bool) or not isinstance(group, str | int):
+        raise BadPayload(f"{where}: group needs a groupId")
+    # An integer of thousands of digits cannot even be turned into text (ValueError).
+    if isinstance(group, int) and group.bit_length() > 4 * MAX_ID_CHARS:
+        raise BadPayload(f"{where}.groupId is longer than {MAX_ID_CHARS} characters")
+    if not str(group).strip():
         raise BadPayload(f"{where}: group needs a groupId")
     if len(str(group)) > MAX_ID_CHARS:
         raise BadPayload(f"{where}.groupId is longer than {MAX_ID_CHARS} characters")

@@ -177,6 +177,8 @@ def test_screen_is_an_app_page_view() -> None:
     ({"type": "alias", "previousId": "a"}, "alias needs previousId and userId"),
     ({"type": "group", "anonymousId": "a"}, "group needs a groupId"),
     ({"type": "group", "anonymousId": "a", "groupId": " "}, "group needs a groupId"),
+    # str() of an integer this long raises ValueError: it was a 500 (the fuzz found it)
+    ({"type": "group", "anonymousId": "a", "groupId": 10 ** 5000}, "groupId is longer"),
 ])
 def test_unusable_new_calls_say_why(message: dict[str, Any], reason: str) -> None:
     with pytest.raises(BadPayload, match=reason):
