@@ -16,6 +16,7 @@ import pytest
 
 from pipeline.client import EventProducer
 from pipeline.decide import assign_arm, load_catalog
+from pipeline.decide.conditions import ConditionView
 from pipeline.engine import EngineOptions
 from pipeline.settings import Settings
 from pipeline.topics import (
@@ -236,8 +237,16 @@ def test_a_dismissed_action_is_not_shown_again_in_the_session(
         assert record["decision"]["action_id"] != shown["action_id"]
         eligible = {e["action_id"] for e in record["eligible"]}
         assert shown["action_id"] not in eligible
-        # Removed by a guardrail: the dismissal, unless its per-session cap already applies.
-        cap = load_catalog(EngineOptions().catalog_path)[shown["action_id"]].caps.per_session
+        # Where its rule proposes it (the logged context says so: the catalog's own rule on
+        # it), a guardrail removed it: the dismissal, unless its per-session cap already
+        # applies. Elsewhere (another page type or intent class) it is not a candidate at all.
+        action = load_catalog(EngineOptions().catalog_path)[shown["action_id"]]
+        view = ConditionView(record["numeric_features"], record["categorical_features"],
+                             intent_probability=record["intent_probability"],
+                             intent_class=record["intent_class"])
+        if not action.applies_to(view):
+            continue
+        cap = action.caps.per_session
         reason = ("frequency_cap" if cap is not None and cap <= 1 else "dismissed_this_session")
         assert f"{reason}:{shown['action_id']}" in record["guardrails_fired"]
     actions.close()
