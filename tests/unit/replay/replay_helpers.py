@@ -70,6 +70,8 @@ def decision_log(
             "ttl_ms": 1000,
             "trigger_event_id": f"e-{decision_id}",
             "created_at": created_at,
+            "reason": "",
+            "channel": "web",
         },
         "numeric_features": {"pages_seen": 1.0},
         "categorical_features": categorical if categorical is not None else {"device": "mobile"},
