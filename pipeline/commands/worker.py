@@ -51,6 +51,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                              "visitor states, input offsets; a crash "
                              "applies at most this much input again, never loses it "
                              "(default 2.0)")
+    parser.add_argument("--wait-on-commits", dest="background_commits", action="store_false",
+                        help="every commit holds the loop until its outputs, states and "
+                             "offsets are acknowledged (the design before background "
+                             "commits; for benchmark baselines). Default: commits run in the "
+                             "background and the loop goes on deciding")
     parser.add_argument("--control-share", type=float, default=None,
                         help="share of people in the control group (default 0.10, or the "
                              "config file's; this flag wins over both)")
@@ -142,8 +147,9 @@ def run_worker(settings: Settings, args: argparse.Namespace) -> int:
     options = dataclasses.replace(defaults, app_id=args.app_id, data_dir=args.data_dir,
                                   commit_every_seconds=args.commit_every,
                                   sweep_every_seconds=args.sweep_every,
-                                  consumer=dataclasses.replace(defaults.consumer,
-                                                               client_id=args.client_id),
+                                  consumer=dataclasses.replace(
+                                      defaults.consumer, client_id=args.client_id,
+                                      background_commits=args.background_commits),
                                   story=story_override_of(args))
     if args.control_share is not None:
         engine = dataclasses.replace(engine, decider=dataclasses.replace(

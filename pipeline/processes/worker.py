@@ -35,7 +35,8 @@ class WorkerProcess:
                  app_id: str = APP_ID, commit_every: float = 0.5,
                  sweep_every: float = 60.0, control_share: float | None = 0.10,
                  profiles: bool = True, learner: bool = True,
-                 config: Path | None = None, story: StoryOverride | None = None) -> None:
+                 config: Path | None = None, story: StoryOverride | None = None,
+                 background_commits: bool = True) -> None:
         self.settings = settings
         #: Whether the worker runs its profile side beside itself (``--no-profiles`` if not).
         self.profiles = profiles
@@ -53,7 +54,8 @@ class WorkerProcess:
              *([] if config is None else ["--config", str(config)]),
              # test only: scripted story visitors (rtp demo --story, the story tests)
              *([] if story is None else [f"--story-override={story.flag()}"]),
-             *([] if profiles else ["--no-profiles"]), *(["--learner"] if learner else [])],
+             *([] if profiles else ["--no-profiles"]), *(["--learner"] if learner else []),
+             *([] if background_commits else ["--wait-on-commits"])],
             env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
     def changelog(self, table: str) -> str:

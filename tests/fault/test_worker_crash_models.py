@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import threading
 import time
@@ -81,21 +82,34 @@ class SnapshotPublisher(threading.Thread):
 
 
 def _kill_with_work_to_redo(settings: Settings, worker: WorkerProcess) -> int:
-    """Freeze the worker (SIGSTOP) until it is caught with decisions logged for events past
-    its committed offsets (work its successor must redo), then SIGKILL it; how many
-    decisions were logged by then. A crash right after a commit would leave nothing to
-    redo and the test nothing to check."""
+    """Freeze the worker (SIGSTOP) again and again, checking at each freeze that every
+    decision logged past the committed offsets was made with the model the commit's mark
+    names; after enough freezes, once it is caught with such decisions (work its successor
+    must redo), SIGKILL it; how many decisions were logged by then. A crash right after a
+    commit would leave nothing to redo and the test nothing to check.
+
+    The check at each freeze is what catches records decided with the old model after a
+    commit that names the new one was sealed (the loop holds them until the commit is in):
+    their redo would use the new model. A single crash lands in that window only by
+    chance; the freezes look at it many times."""
     events = settings.topic(EVENTS)
     codec = Codec.default()
-    for _ in range(100):
+    for freezes in range(1, 201):
         os.kill(worker.proc.pid, signal.SIGSTOP)
         offset_of = {str(codec.decode(m.value())[1]["event_id"]): (m.partition(), m.offset())
                      for m in read_all(settings, events)}
         committed = _committed(settings, worker.group, events)
         logs = decoded(settings, settings.topic(DECISIONS_LOG))
-        ahead = [r for r in logs if (at := offset_of.get(str(r["decision"]["trigger_event_id"])))
-                 and at[1] >= committed.get(at[0], 0)]
-        if ahead:
+        ahead = [(at[0], r) for r in logs
+                 if (at := offset_of.get(str(r["decision"]["trigger_event_id"])))
+                 and at[1] >= committed.get(at[0], (0, None))[0]]
+        for partition, record in ahead:
+            named = committed.get(partition, (0, None))[1]
+            assert named is None or int(record["model_version"]) == named, (
+                f"decision {record['decision']['decision_id']} (partition {partition}, past "
+                f"the committed offset) was made with model {record['model_version']} but "
+                f"the commit names model {named}: a redo would differ")
+        if ahead and freezes >= 20:
             worker.stop(signal.SIGKILL)
             return len(logs)
         os.kill(worker.proc.pid, signal.SIGCONT)
@@ -103,13 +117,17 @@ def _kill_with_work_to_redo(settings: Settings, worker: WorkerProcess) -> int:
     raise AssertionError("the worker was never caught with uncommitted decisions")
 
 
-def _committed(settings: Settings, group: str, topic: str) -> dict[int, int]:
+def _committed(settings: Settings, group: str, topic: str) -> dict[int, tuple[int, int | None]]:
+    """Committed offset and the model version its mark names (None: no mark), by partition."""
     consumer = Consumer({"bootstrap.servers": settings.bootstrap, "group.id": group,
                          "enable.auto.commit": False})
     try:
         parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        return {tp.partition: max(tp.offset, 0) for tp in consumer.committed(
-            [TopicPartition(topic, p) for p in parts], timeout=10)}
+        out = {}
+        for tp in consumer.committed([TopicPartition(topic, p) for p in parts], timeout=10):
+            named = re.search(r"rtp-model=(\d+)@", tp.metadata or "")
+            out[tp.partition] = (max(tp.offset, 0), int(named[1]) if named else None)
+        return out
     finally:
         consumer.close()
 
