@@ -99,6 +99,7 @@ _KINDS_OF_MASK = tuple(
     for mask in range(_KIND_MASK + 1)
 )
 _MAX_CONTEXT = 0xFFFF  # positions are uint16
+_NEGATIVE_ZERO = struct.pack("<d", -0.0)
 
 
 class _Sparse(NamedTuple):
@@ -117,9 +118,13 @@ def _sparse_context(entry: PendingDecision) -> _Sparse:
         if len(context) > _MAX_CONTEXT:
             raise PendingRewardsError(f"a context of {len(context)} values is longer than "
                                       f"{_MAX_CONTEXT}")
-        # -0.0 == 0.0, but it must come back as -0.0: only +0.0 is left out.
-        positions = [i for i, x in enumerate(context)
-                     if x != 0.0 or math.copysign(1.0, x) < 0.0]
+        # -0.0 == 0.0, but it must come back as -0.0: only +0.0 is left out. Most values
+        # are 0.0: a truth test finds the others, and the packed bytes say whether any
+        # -0.0 (00..00 80 little-endian) needs the slower exact test.
+        positions = [i for i, x in enumerate(context) if x]
+        if _NEGATIVE_ZERO in struct.pack(f"<{len(context)}d", *context):
+            positions = [i for i, x in enumerate(context)
+                         if x or math.copysign(1.0, x) < 0.0]
         done = _Sparse(struct.pack(f"<{len(positions)}d", *[context[i] for i in positions]),
                        struct.pack(f"<{len(positions)}H", *positions), len(positions))
         object.__setattr__(entry, "_sparse_context", done)  # a cache, not a field
