@@ -103,6 +103,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     config.add_argument("--seed", type=int, default=None, metavar="N",
                         help="seed of the bandit's draws and of the intent model "
                              "(default: the configured ones)")
+    config.add_argument("--model", default=None, metavar="SOURCE",
+                        help="decide with this model snapshot throughout and learn nothing, "
+                             "as a live worker between two snapshots (its decisions are the "
+                             "live ones): 'topic' (the newest on <prefix>personalization."
+                             "models), 'topic:N' (version N, while compaction keeps it) or a "
+                             "snapshot FILE (--save-model). Default: an untrained model that "
+                             "learns as it goes")
     output = parser.add_argument_group("output")
     output.add_argument("--out", type=Path, required=True, metavar="DIR",
                         help="folder for decisions, signals, dead_letters and metrics.json")
@@ -115,6 +122,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                         help="with --to-topic: write signals to this topic")
     output.add_argument("--timing", type=Path, default=None, metavar="FILE",
                         help="also write elapsed time and events/s (wall clock) as JSON")
+    output.add_argument("--save-model", type=Path, default=None, metavar="FILE",
+                        help="write the model the replay ended with (the pinned one with "
+                             "--model) as a snapshot FILE, e.g. to pin a live version before "
+                             "compaction removes it from the topic")
     output.add_argument("--json", action="store_true", help="print metrics.json to stdout")
     output.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     add_common(parser)
@@ -132,6 +143,7 @@ def run_replay_command(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.replay.engine import ReplayOptions
     from pipeline.replay.errors import ReplayError
     from pipeline.replay.overrides import engine_options, load_overrides, sets_control_share
+    from pipeline.replay.pinned_model import load_pinned_model
     from pipeline.replay.progress import Progress
     from pipeline.replay.runner import FileInputs, file_records, run_replay
     from pipeline.replay.sinks import RecordWriter, ReplaySink, TopicSink
@@ -155,6 +167,7 @@ def run_replay_command(args: argparse.Namespace, settings: Settings) -> int:
             options = dataclasses.replace(options, decider=dataclasses.replace(
                 options.decider, control_share=args.control_share))
         replay_options = ReplayOptions(follow_logged_control_share=not pinned)
+        model = None if args.model is None else load_pinned_model(args.model, options, settings)
         start = parse_bound(args.start) if args.start else None
         end = parse_bound(args.end) if args.end else None
         codec = Codec.default()
@@ -181,7 +194,10 @@ def run_replay_command(args: argparse.Namespace, settings: Settings) -> int:
             sink = TopicSink(settings, args.to_topic, writer, args.signals_topic, codec)
         progress = Progress(total=total, quiet=args.quiet)
         run = run_replay(records, options, args.out, args.format, sink=sink,
-                         options=replay_options, progress=progress, codec=codec)
+                         options=replay_options, progress=progress, codec=codec, model=model)
+        if args.save_model is not None and run.model is not None:
+            args.save_model.parent.mkdir(parents=True, exist_ok=True)
+            args.save_model.write_bytes(run.model.to_bytes())
     except ReplayError as exc:
         return _fail(str(exc))
     except OSError as exc:

@@ -70,7 +70,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pipeline.engine import Engine, EngineOptions, VisitorState
 from pipeline.engine.cache import StateCache
@@ -97,6 +97,9 @@ from pipeline.serde import (
     dead_letter_for,
 )
 from pipeline.topics import ACTIONS, DECISIONS_LOG, SIGNALS
+
+if TYPE_CHECKING:
+    from pipeline.learning import Model
 
 __all__ = ["ReplayMetrics", "ReplayOptions", "Replayer", "config_fingerprint", "replay"]
 
@@ -169,6 +172,9 @@ class ReplayMetrics:
     conversions: int = 0
     rewards_applied: int = 0
     learner_updates: int = 0
+    #: The model snapshot the replay decided with throughout (``rtp replay --model``),
+    #: learning nothing; None: it learned as it went, from an untrained model.
+    pinned_model_version: int | None = None
     visitors: int = 0
     first_event_ms: int | None = None
     last_event_ms: int | None = None
@@ -224,7 +230,8 @@ class ReplayMetrics:
             "logged_decisions_read": self.logged_decisions_read,
             "conversions": self.conversions,
             "learning": {"rewards_applied": self.rewards_applied,
-                         "learner_updates": self.learner_updates},
+                         "learner_updates": self.learner_updates,
+                         "pinned_model_version": self.pinned_model_version},
             "dead_letters": {"total": self.dead_lettered, "invalid": invalid,
                              "late": self.late, "by_kind": by_kind},
             "watermark_ms": self.watermark_ms,
@@ -252,8 +259,10 @@ class ReplayMetrics:
             f"signals {sum(self.signals_by_rule.values())}: {rules}",
             f"outcomes {self.outcomes_read}: applied {self.outcomes_applied} "
             f"(unverified {self.outcomes_unverified}), unmatched {self.outcomes_unmatched}, "
-            f"counterfactual {self.outcomes_counterfactual}; rewards applied "
-            f"{self.rewards_applied}",
+            f"counterfactual {self.outcomes_counterfactual}; " + (
+                f"rewards applied {self.rewards_applied}"
+                if self.pinned_model_version is None else
+                f"model pinned at version {self.pinned_model_version} (nothing learned)"),
         ])
 
 
@@ -299,10 +308,13 @@ class Replayer:
     """The offline worker: feed it :class:`~pipeline.replay.sources.SourceRecord` s in order."""
 
     def __init__(self, engine_options: EngineOptions, sink: _Sink,
-                 options: ReplayOptions | None = None, codec: Codec | None = None) -> None:
+                 options: ReplayOptions | None = None, codec: Codec | None = None,
+                 model: Model | None = None) -> None:
         self.engine_options = engine_options
         self.options = options or ReplayOptions()
-        self.engine = Engine(engine_options)
+        # A pinned model (a live snapshot) decides throughout and learns nothing, as a
+        # worker between two snapshots: its decisions are the live ones.
+        self.engine = Engine(engine_options, model=model, learn_inline=model is None)
         self.sink = sink
         self.codec = codec or Codec.default()
         self.rules = MeaningRules(max_future_skew_ms=self.options.max_future_skew_ms)
@@ -315,7 +327,9 @@ class Replayer:
         # decision id -> (action id, created_at) of replayed and of logged decisions.
         self.replayed: OrderedDict[str, tuple[str, int]] = OrderedDict()
         self.logged: OrderedDict[str, tuple[str, int]] = OrderedDict()
-        self.metrics = ReplayMetrics(config=config_fingerprint(engine_options))
+        self.metrics = ReplayMetrics(config=config_fingerprint(engine_options),
+                                     pinned_model_version=None if model is None
+                                     else model.version)
         self._seen_visitors: set[str] = set()
         self.watermark_ms = 0
         #: When visitors' pending rewards and detector timers fall due (event time), as in
@@ -385,6 +399,11 @@ class Replayer:
 
     # -- the worker's steps ---------------------------------------------------------------
 
+    def _rewarded(self, count: int) -> None:
+        """Count rewards learned (none with a pinned model: they are resolved, not learned)."""
+        if self.engine.learn_inline:
+            self.metrics.rewards_applied += count
+
     def _dead_letter(self, rec: SourceRecord, error: SerdeError, now: int) -> None:
         value = rec.raw
         if value is None and rec.record is not None:
@@ -429,7 +448,7 @@ class Replayer:
             if fired:
                 self._store(key, state)
             for result in fired:
-                self.metrics.rewards_applied += result.rewards_applied
+                self._rewarded(result.rewards_applied)
                 self._route(rec, timer_outputs(result, key), now_ms)
 
     def _expire_due(self, now_ms: int) -> None:
@@ -438,7 +457,7 @@ class Replayer:
             state = self._state(key)
             if state is not None:
                 learning = self.engine.expire(state, now_ms)
-                self.metrics.rewards_applied += sum(r["reward"] is not None for r in learning)
+                self._rewarded(sum(r["reward"] is not None for r in learning))
                 self._store(key, state)
 
     def _drop(self, key: str) -> None:
@@ -483,7 +502,7 @@ class Replayer:
             t = int(event["event_time"])
             m.first_event_ms = t if m.first_event_ms is None else min(m.first_event_ms, t)
             m.last_event_ms = t if m.last_event_ms is None else max(m.last_event_ms, t)
-        m.rewards_applied += result.rewards_applied
+        self._rewarded(result.rewards_applied)
         self._route(rec, event_outputs(result, event), now)
 
     def _route(self, rec: SourceRecord, outputs: list[Output], now: int) -> None:
@@ -533,7 +552,7 @@ class Replayer:
             self._store(key, result.state)
         m.outcomes_applied += 1
         m.outcomes_unverified += logged is None
-        m.rewards_applied += result.rewards_applied
+        self._rewarded(result.rewards_applied)
         for fired in result.timers:  # due before the outcome: fired first
             self._route(rec, timer_outputs(fired, key), now)
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.engine import EngineOptions
+from pipeline.learning import Model
 from pipeline.replay.bounds import RangeBound
 from pipeline.replay.engine import Replayer, ReplayMetrics, ReplayOptions
 from pipeline.replay.progress import Progress
@@ -77,13 +78,18 @@ class ReplayRun:
     outputs: dict[str, str]
     elapsed_s: float
     events_per_s: float
+    #: The model the replay ended with (the pinned one, unchanged, with ``--model``).
+    model: Model | None = None
 
 
 def run_replay(records: Iterable[SourceRecord], engine_options: EngineOptions,
                out_dir: str | Path, fmt: OutputFormat = "jsonl", sink: ReplaySink | None = None,
                options: ReplayOptions | None = None, progress: Progress | None = None,
-               codec: Codec | None = None) -> ReplayRun:
+               codec: Codec | None = None, model: Model | None = None) -> ReplayRun:
     """Replay ``records`` into ``sink`` (default: files in ``out_dir``) and write ``metrics.json``.
+
+    ``model``: a snapshot to decide with throughout, learning nothing
+    (:mod:`pipeline.replay.pinned_model`); default: an untrained model that learns as it goes.
 
     On any exception the partial outputs are removed and the exception re-raised.
     """
@@ -92,7 +98,7 @@ def run_replay(records: Iterable[SourceRecord], engine_options: EngineOptions,
     c = codec or Codec.default()
     target = sink if sink is not None else FileSink(out, fmt, c)
     bar = progress if progress is not None else Progress(quiet=True)
-    replayer = Replayer(engine_options, target, options, c)
+    replayer = Replayer(engine_options, target, options, c, model)
     try:
         metrics = replayer.run(records, bar.update)
         outputs = target.close()
@@ -105,4 +111,4 @@ def run_replay(records: Iterable[SourceRecord], engine_options: EngineOptions,
     tmp.write_text(metrics.to_json(), encoding="utf-8")
     tmp.replace(metrics_path)
     outputs["metrics"] = str(metrics_path)
-    return ReplayRun(metrics, outputs, bar.elapsed_s, bar.rate)
+    return ReplayRun(metrics, outputs, bar.elapsed_s, bar.rate, replayer.engine.model)
