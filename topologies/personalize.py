@@ -39,6 +39,7 @@ from pipeline.topics.admin import apply_topics, describe_topics
 from pipeline.topics.definitions import TopicSpec, topic_specs
 from topologies.config_feed import ConfigFeed
 from topologies.decision_path import VIEWS, VISITOR_PROFILES, VISITORS, DecisionPath, PathOptions
+from topologies.loop.gc_pauses import GcOptions, GcPolicy
 from topologies.loop.loop import ConsumerLoop, ConsumerOptions
 from topologies.loop.outputs import Outputs, ProducerOptions
 from topologies.loop.recovery import TOMBSTONE_RETENTION_MS, ChangelogReader
@@ -75,6 +76,8 @@ class WorkerOptions:
     #: How often librdkafka reports statistics (the consumer lag on /metrics), ms.
     stats_every_ms: int = 2000
     producer: ProducerOptions = field(default_factory=ProducerOptions)
+    #: Python's cycle collector while the worker runs (:mod:`topologies.loop.gc_pauses`).
+    gc: GcOptions = field(default_factory=GcOptions)
     #: Test-only: the scripted story runs' override (``rtp worker --story-override``, which
     #: only ``rtp demo --story`` and the tests pass); None in production.
     story: StoryOverride | None = None
@@ -161,7 +164,7 @@ class Worker:
                                  self.options.commit_every_seconds, self.options.consumer,
                                  extra_config=stats,
                                  first=(settings.topic(PROFILES), settings.topic(VISITOR_PROFILES)),
-                                 marks=self.path)
+                                 marks=self.path, gc_policy=GcPolicy(self.options.gc))
 
     def _check_copartitioned(self) -> None:
         """Refuse to start when the inputs and changelogs differ in partition count: a

@@ -56,6 +56,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                              "offsets are acknowledged (the design before background "
                              "commits; for benchmark baselines). Default: commits run in the "
                              "background and the loop goes on deciding")
+    parser.add_argument("--full-gc-every", type=float, default=600.0, metavar="SECONDS",
+                        help="seconds between Python's full garbage collections (default "
+                             "600; 0: never). The worker turns the automatic ones off: each "
+                             "walks every cached visitor state and holds the event path for "
+                             "up to a second, freeing nothing (the engine makes no cyclic "
+                             "garbage); this one is a safety net, logged with what it freed")
+    parser.add_argument("--python-gc", action="store_true",
+                        help="leave Python's garbage collector at its own policy (automatic "
+                             "full collections; for benchmark baselines)")
     parser.add_argument("--control-share", type=float, default=None,
                         help="share of people in the control group (default 0.10, or the "
                              "config file's; this flag wins over both)")
@@ -135,10 +144,13 @@ def story_override_of(args: argparse.Namespace) -> StoryOverride | None:
 def run_worker(settings: Settings, args: argparse.Namespace) -> int:
     """Build the worker and run it in this process (and the profile side beside it)."""
     from pipeline.commands.config_file import engine_options_of
+    from topologies.loop.gc_pauses import GcOptions
     from topologies.personalize import Worker, WorkerError, WorkerOptions
 
     if args.commit_every <= 0:
         raise SystemExit("rtp worker: --commit-every must be > 0 seconds")
+    if args.full_gc_every < 0:
+        raise SystemExit("rtp worker: --full-gc-every must be >= 0 seconds (0: never)")
     if args.control_share is not None and not 0.0 <= args.control_share < 1.0:
         raise SystemExit("rtp worker: --control-share must be within [0, 1)")
     config = getattr(args, "config", None)
@@ -150,7 +162,9 @@ def run_worker(settings: Settings, args: argparse.Namespace) -> int:
                                   consumer=dataclasses.replace(
                                       defaults.consumer, client_id=args.client_id,
                                       background_commits=args.background_commits),
-                                  story=story_override_of(args))
+                                  story=story_override_of(args),
+                                  gc=GcOptions(full_every_s=args.full_gc_every,
+                                               python_default=args.python_gc))
     if args.control_share is not None:
         engine = dataclasses.replace(engine, decider=dataclasses.replace(
             engine.decider, control_share=args.control_share))

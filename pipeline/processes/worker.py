@@ -36,7 +36,7 @@ class WorkerProcess:
                  sweep_every: float = 60.0, control_share: float | None = 0.10,
                  profiles: bool = True, learner: bool = True,
                  config: Path | None = None, story: StoryOverride | None = None,
-                 background_commits: bool = True) -> None:
+                 background_commits: bool = True, python_gc: bool = False) -> None:
         self.settings = settings
         #: Whether the worker runs its profile side beside itself (``--no-profiles`` if not).
         self.profiles = profiles
@@ -55,7 +55,8 @@ class WorkerProcess:
              # test only: scripted story visitors (rtp demo --story, the story tests)
              *([] if story is None else [f"--story-override={story.flag()}"]),
              *([] if profiles else ["--no-profiles"]), *(["--learner"] if learner else []),
-             *([] if background_commits else ["--wait-on-commits"])],
+             *([] if background_commits else ["--wait-on-commits"]),
+             *(["--python-gc"] if python_gc else [])],
             env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
     def changelog(self, table: str) -> str:

@@ -38,6 +38,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from pipeline.client.watermarks import watermarks
 from pipeline.kafka_log import kafka_config
+from topologies.loop.gc_pauses import GcPolicy
 from topologies.loop.timers import Interval
 
 __all__ = ["CommitMarks", "ConsumerLoop", "ConsumerOptions", "Processor", "Record"]
@@ -174,8 +175,11 @@ class ConsumerLoop:
                  clock: Callable[[], float] = time.monotonic,
                  consumer: Any | None = None, first: Collection[str] = (),
                  marks: CommitMarks | None = None,
-                 extra_config: Mapping[str, Any] | None = None) -> None:
+                 extra_config: Mapping[str, Any] | None = None,
+                 gc_policy: GcPolicy | None = None) -> None:
         self.options = options or ConsumerOptions()
+        #: Python's cycle collector while the loop runs (None: Python's own policy).
+        self.gc_policy = gc_policy
         self.topics = list(topics)
         #: Topics whose records in a batch are applied before the others' (consent and
         #: erasure before the events fetched with them); order within a partition is kept.
@@ -298,6 +302,8 @@ class ConsumerLoop:
         """Consume until stopped; commit at the end and leave the group."""
         self.consumer.subscribe(self.topics, on_assign=self._on_assign,
                                 on_revoke=self._on_revoke, on_lost=self._on_lost)
+        if self.gc_policy is not None:
+            self.gc_policy.start()
         try:
             while not self._stopping:
                 self.run_once()
@@ -307,6 +313,8 @@ class ConsumerLoop:
             self._broken = True  # close() below revokes: that must not commit past the failure
             raise
         finally:
+            if self.gc_policy is not None:
+                self.gc_policy.stop()
             self.consumer.close()  # leaves the group: the others take over at once
 
     def run_once(self) -> int:
@@ -343,6 +351,8 @@ class ConsumerLoop:
             applied += 1
         now = self.clock()
         self.processor.tick(now)
+        if self.gc_policy is not None:
+            self.gc_policy.tick(now)
         if not self.options.background_commits:
             if self._commit_due.due(now):
                 self.commit()
