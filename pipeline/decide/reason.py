@@ -11,8 +11,9 @@ no personal data. A control-group decision is logged, not shown: its reason says
 >>> action = Action(id="free_express_shipping", slot="hero",
 ...                 description="Free express shipping banner for a hesitant visitor.",
 ...                 when=Condition(signals_any=frozenset({"hesitation"})))
->>> decision_reason(action, ConditionView({}, {}, {"hesitation"}))
-'Personalized for you: free express shipping banner for a hesitant visitor. Why: you paused on this page for a while.'
+>>> print(decision_reason(action, ConditionView({}, {}, {"hesitation"})))
+Personalized for you: free express shipping banner for a hesitant visitor. Why: you paused on \
+this page for a while.
 """
 
 from __future__ import annotations
@@ -20,8 +21,13 @@ from __future__ import annotations
 from pipeline.decide.catalog import Action
 from pipeline.decide.conditions import Condition, ConditionView
 
-__all__ = ["MAX_REASON_CHARS", "SIGNAL_WORDS", "INTENT_WORDS", "decision_reason",
-           "triggering_signals"]
+__all__ = [
+    "INTENT_WORDS",
+    "MAX_REASON_CHARS",
+    "SIGNAL_WORDS",
+    "decision_reason",
+    "triggering_signals",
+]
 
 #: A reason is cut to this many characters (it is shown in a small popup).
 MAX_REASON_CHARS = 240
@@ -103,7 +109,8 @@ def decision_reason(action: Action, view: ConditionView, *, control: bool = Fals
     'Not personalized: the default content was kept (no rule or model preferred a change).'
     """
     if action.is_no_action and not control:
-        return "Not personalized: the default content was kept (no rule or model preferred a change)."
+        return ("Not personalized: the default content was kept (no rule or model preferred "
+                "a change).")
     what = ("no change" if action.is_no_action
             else _sentence(action.description) or action.id.replace("_", " "))
     signals = triggering_signals(action, view)
