@@ -50,7 +50,7 @@
 
   // -- the paint record -------------------------------------------------------------
   var paintLog = w.__rtpPaintLog = [], lastFrame = {};
-  function log(step, slot, extra) {
+  function log(step, extra, slot) {
     var entry = { t: M.round(performance.now() * 10) / 10, step: step, slot: slot || null };
     for (var k in extra) entry[k] = extra[k];
     paintLog.push(entry);
@@ -58,15 +58,15 @@
   }
   // a step about a decision in a slot
   function note(step, slot, decision) {
-    log(step, slot, { decision: decision.decision_id, action: decision.action_id });
+    log(step, { decision: decision.decision_id, action: decision.action_id }, slot);
   }
   function sample(step) {
     slots().forEach(function (el) {
       var name = attr(el, SLOT), style = w.getComputedStyle(el),
           s = { visible: style.visibility == "visible" && style.display != "none",
                 content: attr(el, CONTENT) || "default" }, key = s.visible + "/" + s.content;
-      if (step != "frame") log(step, name, s);
-      else if (lastFrame[name] != key) { lastFrame[name] = key; log(step, name, s); }
+      if (step != "frame") log(step, s, name);
+      else if (lastFrame[name] != key) { lastFrame[name] = key; log(step, s, name); }
     });
   }
   // rAF runs right before each paint: a changed slot state is logged in the frame it is painted.
@@ -143,7 +143,7 @@
     flushTimer = setTimeout(function () { flushTimer = null; flush(); }, ms);
   }
   function flush(leaving) {
-    var v = visitor(), ua = navigator.userAgent || "", url = collectorUrl + "/v1/t", zone = null;
+    var v = visitor(), url = collectorUrl + "/v1/t", zone = null;
     if (!queue.length) return;
     if (!v || !token()) { identity(flush); if (!v) return; }
     try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || null; } catch (e) { /* none */ }
@@ -152,8 +152,8 @@
       sentAt: now(), events: queue.splice(0, 50),
       page: { url: location.href, type: meta("page-type"), product: meta("product"),
               category: meta("category"), referrer: d.referrer || null },
-      context: { device: /iPad|Tablet/i.test(ua) ? "tablet" : /Mobi|iPhone|Android/i.test(ua) ? "mobile" : "desktop",
-                 timezone: zone, sector: meta("sector") || cfg.sector || null,
+      // (the device class: the collector reads it from the request's User-Agent)
+      context: { timezone: zone, sector: meta("sector") || cfg.sector || null,
                  landing: get(session, "landing"), landingReferrer: get(session, "landingRef") || null }
     });
     // sendBeacon survives the page going away.
@@ -168,8 +168,7 @@
     for (var i = 0; el && el.nodeType == 1 && i < 4; i++, el = el.parentElement) {
       var part = el.tagName.toLowerCase();
       if (el.id) { parts.unshift(part + "#" + el.id); break; }
-      var cls = (typeof el.className == "string" ? el.className : "").trim().split(/\s+/).slice(0, 2);
-      parts.unshift(cls[0] ? part + "." + cls.join(".") : part);
+      parts.unshift([part].concat(list(el.classList).slice(0, 2)).join("."));
     }
     return parts.join(">").slice(0, 200);
   }
@@ -245,7 +244,7 @@
     var v = visitor();
     if (!id || !v || !token() || reported[id + kind]) return;
     reported[id + kind] = true;
-    log("outcome", null, { decision: id, kind: kind });
+    log("outcome", { decision: id, kind: kind });
     post(deliveryUrl + "/v1/outcomes", { decision_id: id, visitor_id: v, kind: kind, value: value || 0,
                                          token: token() });
   }
@@ -309,10 +308,11 @@
     grid: function (slot, decision) {
       var p = decision.payload || {}, items = list(slot.children), key = p.boost_category ?
         function (i) { return attr(i, "data-category") == p.boost_category ? 0 : 1; } :
-        function (i) { var n = parseFloat(attr(i, "data-availability")); return isNaN(n) ? Infinity : n; };
+        function (i) { var n = parseFloat(attr(i, "data-availability")); return isNaN(n) ? 1e15 : n; };
       if (!p.boost_category && (p.order_by != "declining_availability" ||
-          !items.some(function (i) { return key(i) < Infinity; }))) return false;
-      items.sort(function (a, b) { var x = key(a), y = key(b); return x < y ? -1 : x > y ? 1 : 0; });
+          !items.some(function (i) { return key(i) < 1e15; }))) return false;
+      // (sort is stable: equal keys keep the page's order)
+      items.sort(function (a, b) { return key(a) - key(b); });
       items.forEach(function (i) { slot.appendChild(i); });
       return true;
     }
@@ -326,16 +326,14 @@
     if (attr(slot, SLOT) == "overlay") slot.hidden = true;
   }
   // "Why am I seeing this?": the decision's reason, and a one-click opt-out of personalization.
+  // (a <details>: folded until asked, opened by its <summary>, with no script of ours)
   function why(slot, decision) {
     if (slot.matches("a,button")) return;  // a slot that is itself a button has no room
-    var box = el("span", "rtp-why", "", slot), answer;
-    el("button", "rtp-why-ask", "Why am I seeing this?", box).onclick = function () {
-      answer.hidden = !answer.hidden;
-      note("why", attr(slot, SLOT), decision);
-    };
-    answer = el("span", "rtp-why-reason", decision.reason || "Personalized for you.", box);
-    answer.hidden = true;
-    el("button", "rtp-optout", "Turn off personalization", answer).onclick = function () { rtp.consent(false); };
+    var box = el("details", "rtp-why", "", slot);
+    el("summary", "rtp-why-ask", "Why am I seeing this?", box);
+    el("span", "rtp-why-reason", decision.reason || "Personalized for you.", box);
+    el("button", "rtp-optout", "Turn off personalization", box).onclick = function () { rtp.consent(false); };
+    box.ontoggle = function () { if (box.open) note("why", attr(slot, SLOT), decision); };
   }
   function apply(slot, decision, step) {
     var name = attr(slot, SLOT), id = decision.decision_id, old = slot.querySelector(".rtp-why"),
@@ -357,7 +355,7 @@
     if (ends && ends - now() < 2147483647) setTimeout(function () {
       if (attr(slot, DECIDED) != id) return;
       restore(slot);
-      log("expired", name, { decision: id });
+      log("expired", { decision: id }, name);
       ignored(id);
     }, M.max(0, ends - now()));
     return true;
@@ -365,7 +363,7 @@
   function reveal(slot, how) {
     if (slot.hasAttribute(STATE)) return;
     slot.setAttribute(STATE, how);
-    log("reveal-" + how, attr(slot, SLOT));
+    log("reveal-" + how, 0, attr(slot, SLOT));
   }
   function onScreen(slot) {
     var r = slot.getBoundingClientRect(), s = w.getComputedStyle(slot);
@@ -394,11 +392,12 @@
     return false;
   }
   function decisionsOf(answer) { return answer && answer.decisions || {}; }
-  function resolveSlots(answer, inBudget) {
+  // Resolve the slots parsed so far with the answer in budget (none: the defaults).
+  function resolveSlots(answer) {
     slots().forEach(function (slot) {
       var decision = decisionsOf(answer)[attr(slot, SLOT)];
       if (slot.hasAttribute(STATE) || !parsed(slot)) return;
-      if (decision && inBudget && apply(slot, decision, "apply")) reveal(slot, "personalized");
+      if (decision && apply(slot, decision, "apply")) reveal(slot, "personalized");
       else { reveal(slot, "default"); watchShown(slot); }
     });
   }
@@ -456,9 +455,9 @@
         set(store, "consent", "0"); del("vid"); del("vtok"); del("uid");
         sending = false;
         // personalized content goes at once: every slot shows its default again
-        slots().forEach(function (slot) { if (slot.hasAttribute(DECIDED)) restore(slot); });
+        slots().forEach(restore);
       }
-      log("consent", null, { granted: granted });
+      log("consent", { granted: granted });
     },
     flush: function () { flush(); },
     stats: function () { return { queued: queue.length, mouseSamples: samples.length }; }
@@ -466,7 +465,7 @@
   var v = visitor(), pageView = uid(), expired = false, answered = false, waited = null,
       wanted = (cfg.slots || ["hero", "overlay"]).join(","),
       waitMs = pos(num("waitMs", budgetMs - 30));
-  function resolveWith(answer, inBudget) { settle = function () { resolveSlots(answer, inBudget); }; }
+  function resolveWith(answer) { settle = function () { resolveSlots(answer); }; }
   sessionId();
   // The page view goes out now (not at DOMContentLoaded), and delivery is asked for the decision
   // it triggers in the same moment: the request is held until the worker's decision on this page
@@ -474,19 +473,19 @@
   push("page_view", { id: pageView }, true);
   flush();
   if (!v || !token()) {
-    log("no-personalization", null, { reason: v || allowed() ? "no visitor token yet" : "no consent" });
-    resolveWith(null, false);
+    log("no-personalization", { reason: v || allowed() ? "no visitor token yet" : "no consent" });
+    resolveWith(null);
     whenReady(settle);
     // a new (or returning, token expired) visitor: decisions arrive over the stream once identified
     identity(function () { settleAnswer(null); whenReady(function () { stream(visitor()); }); });
     return;
   }
-  log("ask", null, { budgetMs: budgetMs, trigger: pageView, waitMs: waitMs });
+  log("ask", { budgetMs: budgetMs, trigger: pageView, waitMs: waitMs });
   var timer = setTimeout(function () {
     if (answered) return;
     expired = true;
     log("budget-expired");
-    resolveWith(null, false);
+    resolveWith(null);
     whenReady(settle);
   }, budgetMs);
   fetch(deliveryUrl + "/v1/decisions?visitor=" + enc(v) + "&slots=" + enc(wanted) + "&trigger=" + enc(pageView) +
@@ -495,13 +494,13 @@
     .catch(nothing)
     .then(function (answer) {
       if (expired) {
-        log("late-answer", null, { wait: waited });
+        log("late-answer", { wait: waited });
         return whenReady(function () { lateAnswer(answer); settleAnswer(answer); });
       }
       answered = true;
       clearTimeout(timer);
-      log("answer", null, { wait: waited });
-      resolveWith(answer, true);
+      log("answer", { wait: waited });
+      resolveWith(answer);
       settle();          // slots parsed so far
       whenReady(settle);  // and the rest
       settleAnswer(answer);
