@@ -50,20 +50,21 @@ def test_why_am_i_seeing_this_shows_the_reason_and_the_opt_out_removes_personali
         assert HEADLINE in page.inner_text("#hero")
         # each personalized slot offers the question; the answer is folded until asked
         for slot, reason in (("hero", HERO_REASON), ("overlay", OVERLAY_REASON)):
-            ask = page.locator(f"[data-rtp-slot={slot}] .rtp-why-ask")
+            ask = page.locator(f"[data-rtp-slot={slot}] .rtp-why summary")
             assert ask.inner_text() == "Why am I seeing this?"
-            answer = page.locator(f"[data-rtp-slot={slot}] .rtp-why-reason")
+            answer = page.locator(f"[data-rtp-slot={slot}] .rtp-why span")
             assert not answer.is_visible()
             ask.click()
             assert answer.is_visible()
             # the reason as decided, and the opt-out beside it
             assert answer.evaluate("e => e.firstChild.textContent") == reason
-            assert page.locator(f"[data-rtp-slot={slot}] .rtp-optout").is_visible()
+            assert page.locator(f"[data-rtp-slot={slot}] .rtp-why button").is_visible()
         page.screenshot(path=str(artifacts / "e2e-why-am-i-seeing-this.png"))
+        page.wait_for_function("window.__rtpPaintLog.filter(e => e.step === 'why').length === 2")
         asked = [(e["slot"], e["decision"]) for e in paint_log(page) if e["step"] == "why"]
         assert asked == [("hero", hero["decision_id"]), ("overlay", overlay["decision_id"])]
 
-        page.click("#hero .rtp-optout")  # one click
+        page.click("#hero .rtp-why button")  # one click
         page.wait_for_function("window.__rtpPaintLog.some(e => e.step === 'consent')")
         log = paint_log(page)
         page.screenshot(path=str(artifacts / "e2e-opted-out.png"))

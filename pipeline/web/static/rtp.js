@@ -62,9 +62,8 @@
   }
   function sample(step) {
     slots().forEach(function (el) {
-      var name = attr(el, SLOT), style = w.getComputedStyle(el),
-          s = { visible: style.visibility == "visible" && style.display != "none",
-                content: attr(el, CONTENT) || "default" }, key = s.visible + "/" + s.content;
+      var name = attr(el, SLOT), s = { visible: visible(el), content: attr(el, CONTENT) || "default" },
+          key = s.visible + "/" + s.content;
       if (step != "frame") log(step, s, name);
       else if (lastFrame[name] != key) { lastFrame[name] = key; log(step, s, name); }
     });
@@ -329,10 +328,10 @@
   // (a <details>: folded until asked, opened by its <summary>, with no script of ours)
   function why(slot, decision) {
     if (slot.matches("a,button")) return;  // a slot that is itself a button has no room
-    var box = el("details", "rtp-why", "", slot);
-    el("summary", "rtp-why-ask", "Why am I seeing this?", box);
-    el("span", "rtp-why-reason", decision.reason || "Personalized for you.", box);
-    el("button", "rtp-optout", "Turn off personalization", box).onclick = function () { rtp.consent(false); };
+    var box = el("details", "rtp-why", "", slot);  // .rtp-why summary, span and button
+    el("summary", "", "Why am I seeing this?", box);
+    el("span", "", decision.reason || "Personalized for you.", box);
+    el("button", "", "Turn off personalization", box).onclick = function () { rtp.consent(false); };
     box.ontoggle = function () { if (box.open) note("why", attr(slot, SLOT), decision); };
   }
   function apply(slot, decision, step) {
@@ -350,6 +349,7 @@
     slot.setAttribute(CONTENT, "personalized");
     slot.setAttribute(DECIDED, applied[name] = id);
     note(step, name, decision);
+    reveal(slot, "personalized");  // (a slot revealed already stays as it is)
     watchShown(slot);
     // An expired decision goes (an offer must not outlive its expiry): the default comes back.
     if (ends && ends - now() < 2147483647) setTimeout(function () {
@@ -365,9 +365,13 @@
     slot.setAttribute(STATE, how);
     log("reveal-" + how, 0, attr(slot, SLOT));
   }
+  function visible(el) {
+    var s = w.getComputedStyle(el);
+    return s.visibility == "visible" && s.display != "none";
+  }
   function onScreen(slot) {
-    var r = slot.getBoundingClientRect(), s = w.getComputedStyle(slot);
-    return s.display != "none" && s.visibility == "visible" && r.width > 0 && r.height > 0 &&
+    var r = slot.getBoundingClientRect();
+    return visible(slot) && r.width > 0 && r.height > 0 &&
       r.bottom > 0 && r.right > 0 && r.top < w.innerHeight && r.left < w.innerWidth;
   }
   function watchShown(slot) {
@@ -397,8 +401,7 @@
     slots().forEach(function (slot) {
       var decision = decisionsOf(answer)[attr(slot, SLOT)];
       if (slot.hasAttribute(STATE) || !parsed(slot)) return;
-      if (decision && apply(slot, decision, "apply")) reveal(slot, "personalized");
-      else { reveal(slot, "default"); watchShown(slot); }
+      if (!decision || !apply(slot, decision, "apply")) { reveal(slot, "default"); watchShown(slot); }
     });
   }
   // A decision after its slot was resolved (a late answer, or the stream): it goes only where the
@@ -407,7 +410,7 @@
     var name = decision.slot, slot = d.querySelector("[" + SLOT + '="' + name + '"]');
     if (!slot || applied[name] == decision.decision_id) return;
     if (!inPlace && (seen[name] || onScreen(slot))) note(via + "-skip", name, decision);
-    else if (apply(slot, decision, via + "-apply")) reveal(slot, "personalized");
+    else apply(slot, decision, via + "-apply");
   }
   function lateAnswer(answer) {
     var decisions = decisionsOf(answer);
@@ -462,7 +465,7 @@
     flush: function () { flush(); },
     stats: function () { return { queued: queue.length, mouseSamples: samples.length }; }
   };
-  var v = visitor(), pageView = uid(), expired = false, answered = false, waited = null,
+  var v = visitor(), pageView = uid(), expired = false, waited = null,
       wanted = (cfg.slots || ["hero", "overlay"]).join(","),
       waitMs = pos(num("waitMs", budgetMs - 30));
   function resolveWith(answer) { settle = function () { resolveSlots(answer); }; }
@@ -482,8 +485,7 @@
   }
   log("ask", { budgetMs: budgetMs, trigger: pageView, waitMs: waitMs });
   var timer = setTimeout(function () {
-    if (answered) return;
-    expired = true;
+    expired = true;  // (an answer in time clears this timer)
     log("budget-expired");
     resolveWith(null);
     whenReady(settle);
@@ -497,7 +499,6 @@
         log("late-answer", { wait: waited });
         return whenReady(function () { lateAnswer(answer); settleAnswer(answer); });
       }
-      answered = true;
       clearTimeout(timer);
       log("answer", { wait: waited });
       resolveWith(answer);
