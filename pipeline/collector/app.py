@@ -165,7 +165,8 @@ def _segment(call: str | None) -> Handler:
 
 async def _native(request: web.Request) -> web.StreamResponse:
     body = await read_body(request, request.app[STATE].ingestor.options.body_timeout_s)
-    accepted = request.app[STATE].ingestor.native(body, request.headers.get("Authorization"))
+    accepted = request.app[STATE].ingestor.native(body, request.headers.get("Authorization"),
+                                                  request.headers.get("User-Agent"))
     return await _produce(request, accepted)
 
 

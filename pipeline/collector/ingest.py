@@ -161,15 +161,16 @@ class Ingestor:
             records, ignored = ([one], 0) if one is not None else ([], 1)
         return self._admit(key, records, ignored, now)
 
-    def native(self, body: bytes, authorization: str | None) -> Accepted:
-        """A tracker batch (``/v1/t``)."""
+    def native(self, body: bytes, authorization: str | None,
+               user_agent: str | None = None) -> Accepted:
+        """A tracker batch (``/v1/t``); ``user_agent`` gives its device class."""
         if authorization:
             self.keys.check(authorization, None)
         payload = parse_json(body)
         key = self.keys.check(authorization, payload)
         now = self.now_ms()
         records = map_native(payload, received_ms=now, sector=self.options.sector,
-                             max_batch=self.options.max_batch)
+                             max_batch=self.options.max_batch, user_agent=user_agent)
         return self._admit(key, records, 0, now)
 
     def _admit(self, write_key: str, records: list[MappedRecord], ignored: int,

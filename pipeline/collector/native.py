@@ -86,7 +86,8 @@ def _page(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
             "referrer": text(raw, "referrer", where, max_chars=MAX_URL_CHARS)}
 
 
-def _context(raw: Mapping[str, Any], page: Mapping[str, Any], sector: str) -> dict[str, Any]:
+def _context(raw: Mapping[str, Any], page: Mapping[str, Any], sector: str,
+             user_agent: str | None) -> dict[str, Any]:
     where = "context"
     landing = text(raw, "landing", where, max_chars=MAX_URL_CHARS) or page["url"]
     referrer = (text(raw, "landingReferrer", where, max_chars=MAX_URL_CHARS)
@@ -95,7 +96,7 @@ def _context(raw: Mapping[str, Any], page: Mapping[str, Any], sector: str) -> di
     return {
         "traffic_source": traffic_source(landing, referrer),
         "campaign": campaign_of(landing),
-        "device": device_class(None, text(raw, "device", where, max_chars=32)),
+        "device": device_class(user_agent, text(raw, "device", where, max_chars=32)),
         "country": None,
         "region": None,
         "timezone": text(raw, "timezone", where, max_chars=64),
@@ -198,8 +199,12 @@ def _profile(kind: str, event: Mapping[str, Any], where: str, event_id: str, vis
 
 
 def map_native(body: object, *, received_ms: int, sector: str,
-               max_batch: int) -> list[MappedRecord]:
+               max_batch: int, user_agent: str | None = None) -> list[MappedRecord]:
     """Every event of a native envelope as a record (all or none).
+
+    ``user_agent`` (the request's ``User-Agent``) gives the device class when the batch's
+    ``context.device`` does not (the tracker leaves it to the collector); only the class
+    is kept.
 
     >>> map_native({"visitor": "v1", "events": []}, received_ms=0, sector="ecommerce",
     ...            max_batch=5)
@@ -246,6 +251,7 @@ def map_native(body: object, *, received_ms: int, sector: str,
         event_type, parts = _parts(kind, event, where, event_id)
         record = click_event(event_id=event_id, event_type=event_type, visitor_id=visitor,
                              user_id=user, session_hint=session, event_time=event_time,
-                             page=page, context=_context(raw_context, page, sector), **parts)
+                             page=page, context=_context(raw_context, page, sector,
+                                                         (user_agent or "")[:1024]), **parts)
         records.append(MappedRecord("ClickEvent", record, event_id))
     return records

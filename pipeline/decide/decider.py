@@ -9,7 +9,8 @@ Flow of :meth:`Decider.decide`:
 4. actions whose payload cannot be filled are removed (``payload_unresolved:<id>``);
 5. the bandit scores what is left and draws one with an exact propensity;
 6. the experiment arm decides whether it is served (control: logged, not served);
-   ``no_action`` is logged but never sent (``deliver`` False).
+   ``no_action`` is logged but never sent (``deliver`` False);
+7. ``reason`` says why, in words a visitor can read (:mod:`pipeline.decide.reason`).
 
 >>> from pathlib import Path
 >>> from pipeline.decide.catalog import load_catalog
@@ -26,6 +27,8 @@ Flow of :meth:`Decider.decide`:
 >>> outcome.decision["decision_id"] == decision_id_for("evt-9")
 True
 >>> decider.decide(ctx).decision == outcome.decision  # a replay re-emits the same decision
+True
+>>> outcome.decision["reason"].startswith(("Personalized for you", "Not personalized", "Control"))
 True
 """
 
@@ -51,6 +54,7 @@ from pipeline.decide.guardrails import (
     default_guardrails,
 )
 from pipeline.decide.payload import render_payload
+from pipeline.decide.reason import decision_reason
 from pipeline.decide.story import STORY_POLICY, StoryOverride
 
 __all__ = ["DECISION_NAMESPACE", "Decider", "DeciderOptions", "decision_id_for"]
@@ -283,7 +287,7 @@ class Decider:
             "ttl_ms": action.ttl_seconds * 1000,
             "trigger_event_id": ctx.trigger_event_id,
             "created_at": int(ctx.event_time_ms),
-            "reason": "",
+            "reason": decision_reason(action, ctx.view(), control=not served),
             "channel": "web",
         }
         log = {

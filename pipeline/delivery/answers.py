@@ -53,6 +53,7 @@ def decision_view(decision: Mapping[str, Any]) -> dict[str, Any]:
         "payload": dict(decision.get("payload") or {}),
         "expires_at": expires_at(decision),
         "policy": decision.get("policy"),
+        "reason": decision.get("reason") or "",
     }
 
 

@@ -20,6 +20,13 @@ Routes
     ``value``, ``event_time``, ``outcome_id``; ``token`` in a single outcome's
     object) -> ``personalization.outcomes``, flagged ``reported_by: browser``;
     202 with the outcome ids. Bad input gets 4xx and a message, nothing produced.
+``GET /v1/privacy/export?visitor=…``
+    Everything held about the visitor (right of access; :mod:`pipeline.delivery.export`):
+    profile view, consent record, profile updates and recent decisions with their reasons,
+    as JSON. With the visitor's own token (``token=`` or ``Authorization: Bearer``), or
+    ``Authorization: Bearer <admin_token>`` and ``visitor=``; 401 without a valid token,
+    403 with another visitor's; 429 while another export runs; 503 when Kafka cannot
+    answer in time.
 ``GET /healthz`` / ``GET /readyz`` / ``GET /metrics``
     Alive (and the consumer thread with it); caught up with the actions topic
     (503 until then); Prometheus text (with ``Authorization: Bearer
@@ -42,6 +49,7 @@ in memory, producing only enqueues into librdkafka.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -61,7 +69,8 @@ from pipeline.delivery.answers import (
     parse_wait_ms,
     slots_of,
 )
-from pipeline.delivery.errors import BadRequest
+from pipeline.delivery.errors import BadRequest, FeedError
+from pipeline.delivery.export import PersonRecords, export_document
 from pipeline.delivery.feed import FORGET, FeedStatus
 from pipeline.delivery.metrics import DeliveryMetrics
 from pipeline.delivery.options import DeliveryOptions
@@ -128,6 +137,11 @@ class DeliveryState:
     #: Checks visitor tokens; None turns the check off (unit tests and benchmarks only:
     #: the service always sets it).
     tokens: VisitorTokens | None = None
+    #: Finds a visitor's records for ``GET /v1/privacy/export`` (blocking; run on a thread);
+    #: None: exports are refused with 503 (a state without a broker).
+    person: Callable[[str], PersonRecords] | None = None
+    #: Held while an export runs (exports run one at a time).
+    exporting: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def now_ms(self) -> int:
         """Wall clock in epoch ms."""
@@ -359,6 +373,46 @@ async def _outcomes(request: web.Request) -> web.Response:
                               "outcome_ids": [o["outcome_id"] for o in outcomes]}, status=202)
 
 
+def _export_visitor(request: web.Request, state: DeliveryState) -> str:
+    """The visitor to export: the admin key's ``visitor=``, else the visitor token's own."""
+    given = bearer(request.headers.get("Authorization"))
+    admin = state.options.admin_token
+    if admin and given is not None and hmac.compare_digest(given.encode(), admin.encode()):
+        raw = request.query.get("visitor")
+        if raw is None:
+            raise BadRequest("query parameter 'visitor' is required with the admin key")
+        return parse_visitor(raw)
+    if state.tokens is None:
+        raise BadToken("exports need a visitor token or the admin key (RTP_DELIVERY_ADMIN_TOKEN)")
+    token = _token(request)
+    if token is None:
+        raise BadToken("GET /v1/privacy/export needs the visitor's token (token= or "
+                       "Authorization: Bearer) or the admin key")
+    raw = request.query.get("visitor")
+    return state.tokens.check(token, None if raw is None else parse_visitor(raw))
+
+
+async def _export(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    visitor = _export_visitor(request, state)
+    if state.person is None:
+        return _error(503, "exports need the broker (this delivery state has none)")
+    if state.exporting.locked():
+        return _error(429, "another export is running; retry in a few seconds")
+    async with state.exporting:
+        try:
+            records = await asyncio.get_running_loop().run_in_executor(
+                None, state.person, visitor)
+        except FeedError as exc:
+            log.warning("privacy export failed", error=str(exc))
+            return _error(503, "the visitor's records cannot be read right now; retry later")
+    now = state.now_ms()
+    held = frozenset(str(d["decision_id"]) for d in state.store.current(visitor, now).values())
+    log.info("privacy export answered", decisions=len(records.decisions))  # never the id
+    return web.json_response(export_document(visitor, records, now, held),
+                             headers={"Cache-Control": "no-store"})
+
+
 async def _healthz(request: web.Request) -> web.Response:
     state = request.app[STATE]
     if not state.feed_alive():
@@ -433,6 +487,7 @@ def build_app(state: DeliveryState) -> web.Application:
     app.router.add_get("/v1/decisions", _decisions)
     app.router.add_get("/v1/stream", _stream)
     app.router.add_post("/v1/outcomes", _outcomes)
+    app.router.add_get("/v1/privacy/export", _export)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
     app.router.add_get("/metrics", _metrics)

@@ -96,6 +96,15 @@ class DeliveryOptions:
     body_timeout_s
         A request body that has not fully arrived this long after its head gets 408 and
         the connection is closed.
+    admin_token
+        ``GET /v1/privacy/export`` for any visitor with ``Authorization: Bearer
+        <admin_token>`` (``RTP_DELIVERY_ADMIN_TOKEN``, an operator's secret); empty (the
+        default): only a visitor's own token exports, for that visitor.
+    export_window_ms
+        How far back an export reads the visitor's decisions on the actions topic (1 day,
+        the topic's retention).
+    export_timeout_s
+        The longest one export may read Kafka before it answers 503.
     settle_heap
         Once caught up, collect garbage and freeze what is left, so the cyclic
         collector never walks the filled store again (a full collection of a
@@ -135,6 +144,9 @@ class DeliveryOptions:
     body_timeout_s: float = 10.0
     max_client_value: float = 10_000.0
     metrics_token: str = ""
+    admin_token: str = ""
+    export_window_ms: int = 24 * 60 * 60 * 1000
+    export_timeout_s: float = 20.0
 
     def __post_init__(self) -> None:
         for name in ("max_visitors", "max_slots_per_visitor", "remembered_ids",
@@ -146,8 +158,11 @@ class DeliveryOptions:
                self.max_held) < 0:
             raise ValueError("DeliveryOptions.horizon_ms, budget_ms, answer_cache, max_wait_ms "
                              "and max_held must not be negative")
-        if self.idle_timeout_s <= 0 or self.body_timeout_s <= 0:
-            raise ValueError("DeliveryOptions.idle_timeout_s and body_timeout_s must be positive")
+        if self.idle_timeout_s <= 0 or self.body_timeout_s <= 0 or self.export_timeout_s <= 0:
+            raise ValueError("DeliveryOptions.idle_timeout_s, body_timeout_s and "
+                             "export_timeout_s must be positive")
+        if self.export_window_ms < 0:
+            raise ValueError("DeliveryOptions.export_window_ms must not be negative")
         if self.event_loop not in EVENT_LOOPS:
             raise ValueError(f"DeliveryOptions.event_loop must be one of {EVENT_LOOPS}, "
                              f"got {self.event_loop!r}")

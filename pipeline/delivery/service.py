@@ -24,6 +24,7 @@ from pipeline.delivery.app import DeliveryState, OutcomeSink, build_app
 from pipeline.delivery.feed import ActionFeed
 from pipeline.delivery.metrics import DeliveryMetrics
 from pipeline.delivery.options import DeliveryOptions
+from pipeline.delivery.person import PersonReader
 from pipeline.delivery.runtime import loop_factory, loop_name, settle_heap, unsettle_heap
 from pipeline.delivery.store import DecisionStore
 from pipeline.delivery.stream import StreamHub
@@ -75,7 +76,10 @@ class DeliveryService:
             metrics=self.metrics, codec=self.codec,
             rules=MeaningRules(max_future_skew_ms=settings.max_future_skew_ms), clock=clock,
             waits=self.waits,
-            tokens=tokens_for(settings.token_keys(), log.warning))
+            tokens=tokens_for(settings.token_keys(), log.warning),
+            person=PersonReader(settings, window_ms=options.export_window_ms,
+                                timeout_s=options.export_timeout_s, codec=self.codec,
+                                clock=clock).read)
         self.served: ServedApp | None = None
         self._housekeeping: asyncio.Task[None] | None = None
         self._settle = options.settle_heap

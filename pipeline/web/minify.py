@@ -26,7 +26,7 @@ __all__ = ["BANNER", "MINIFIED", "SOURCE", "BuildSizes", "build_tracker", "minif
 SOURCE = STATIC_DIR / "rtp.js"
 MINIFIED = STATIC_DIR / "rtp.min.js"
 #: The first line of the build (the source's own comments are dropped).
-BANNER = "/*! rtp.js (minified; source: rtp.src.js) */\n"
+BANNER = "/*! rtp.js, built from /rtp.src.js */\n"
 
 
 def minify_js(source: str) -> str:

@@ -57,7 +57,9 @@ def context_for(browser: Browser, visitor: str, consent: bool = True) -> Browser
               f"localStorage.setItem('rtp.vtok', {WebTier.token(visitor)!r});")
     if consent:
         script += "localStorage.setItem('rtp.consent', '1');"
-    context.add_init_script(f"if (location.protocol.startsWith('http')) {{ {script} }}")
+    # a visitor who opted out on a page (rtp.consent "0") stays opted out on the next ones
+    context.add_init_script(f"if (location.protocol.startsWith('http') && "
+                            f"localStorage.getItem('rtp.consent') !== '0') {{ {script} }}")
     return context
 
 

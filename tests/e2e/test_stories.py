@@ -95,6 +95,11 @@ def _done(context: BrowserContext, page: Page, artifacts: Path, name: str) -> No
     context.close()
 
 
+def _reason(page: Page, slot: str) -> str:
+    """The reason behind the slot's "Why am I seeing this?" (as decided by the worker)."""
+    return str(page.eval_on_selector(f"{slot} .rtp-why span", "e => e.textContent"))
+
+
 def test_headphones_free_express_shipping(story_run: StoryRun, browser: Browser,
                                           artifacts: Path) -> None:
     visitor = story_run.visitor("headphones")
@@ -104,10 +109,13 @@ def test_headphones_free_express_shipping(story_run: StoryRun, browser: Browser,
         _resolved(page, "hero")
     page.click("text=Shipping & Returns >> nth=0")
     page.wait_for_url("**/shop/shipping.html")
-    shown = _text_appears(page, "#hero", "Free express shipping for the next 20 minutes",
-                          "headphones")
-    assert shown.rstrip().endswith(" left")  # the offer's countdown
+    _text_appears(page, "#hero", "Free express shipping for the next 20 minutes", "headphones")
+    assert page.inner_text("#hero .rtp-countdown").endswith(" left")  # the offer's countdown
     assert page.get_attribute("#hero", "data-rtp-content") == "personalized"
+    # the worker's reason reached the page: the rule and the signal that triggered it
+    assert _reason(page, "#hero") == (
+        "Personalized for you: time-limited free express shipping banner for a visitor worried "
+        "about delivery speed. Why: you paused on this page for a while.")
     [signal] = wait_until("the hesitation signal", lambda: _signals(story_run, visitor,
                                                                     "hesitation"))
     assert signal["details"]["variant"] == "revisits"
@@ -139,7 +147,9 @@ def test_travel_only_2_rooms_left_as_availability_falls(story_run: StoryRun, bro
         availability.append(page.inner_text("#hotel-sacre-coeur .left"))
     assert availability == ["5", "4", "3", "2"]
     shown = _text_appears(page, "#scarcity", "Only 2 rooms left at this price", "travel")
-    assert shown.strip() == "Only 2 rooms left at this price"
+    assert page.inner_text("#scarcity .rtp-banner").strip() == "Only 2 rooms left at this price"
+    assert shown.startswith("Only 2 rooms left at this price")
+    assert _reason(page, "#scarcity").endswith("Why: you repeated or refreshed your search.")
     [signal] = wait_until("the search refresh loop signal",
                           lambda: _signals(story_run, visitor, "search_refresh_loop"))
     assert signal["details"]["repeats"] == "3"
@@ -161,5 +171,8 @@ def test_finance_one_click_eligibility_check(story_run: StoryRun, browser: Brows
     page.click("#eligibility-tab")
     page.wait_for_url("**/shop/finance/eligibility.html")
     shown = _text_appears(page, "#assist", "Check your eligibility in one click", "finance")
-    assert shown.strip() == "Check your eligibility in one click"
+    assert page.inner_text("#assist .rtp-banner").strip() == "Check your eligibility in one click"
+    assert shown.startswith("Check your eligibility in one click")
+    assert _reason(page, "#assist").startswith(
+        "Personalized for you: offer a one-click eligibility check")
     _done(context, page, artifacts, "finance")

@@ -14,6 +14,9 @@
  * banners in place. window.__rtpPaintLog records every reveal and every painted frame.
  * The visitor id and its token (which delivery requires) come from the collector's
  * POST /v1/visitor and are kept in localStorage (rtp.vid, rtp.vtok); renewed before expiry.
+ * Each personalized slot gets a "Why am I seeing this?" button (.rtp-why) that shows the
+ * decision's reason and a one-click opt-out (rtp.consent(false): the opt-out goes to the
+ * collector and every slot shows its default again).
  * API: rtp.consent(bool), rtp.identify(userId, traits), rtp.track(type, fields),
  *      rtp.formError(form, field, code), rtp.outcome(decisionId, kind, value), rtp.flush(),
  *      rtp.stats() (events queued, mouse samples buffered),
@@ -22,524 +25,483 @@
 (function (w, d) {
   "use strict";
   if (w.rtp && w.rtp.version) return;
-  var cfg = w.RTP_CONFIG || {};
-  var SLOT = "data-rtp-slot", STATE = "data-rtp-state", CONTENT = "data-rtp-content";
-  var budgetMs = typeof cfg.budgetMs === "number" ? cfg.budgetMs : 150;
-  var deliveryUrl = (cfg.delivery || "").replace(/\/$/, "");
-  var collectorUrl = (cfg.collector || "").replace(/\/$/, "");
-  var store = {};
-  try { store = w.localStorage; } catch (e) { store = {}; }
-  var session = {};
-  try { session = w.sessionStorage; } catch (e) { session = {}; }
-  function get(s, k) { try { return s.getItem ? s.getItem(k) : s[k]; } catch (e) { return null; } }
-  function set(s, k, v) { try { if (s.setItem) s.setItem(k, v); else s[k] = v; } catch (e) { /* full */ } }
-  function del(s, k) { try { if (s.removeItem) s.removeItem(k); else delete s[k]; } catch (e) { /* */ } }
-  function uid() {
-    if (w.crypto && w.crypto.randomUUID) return w.crypto.randomUUID();
-    return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12);
+  var cfg = w.RTP_CONFIG || {}, M = Math, enc = encodeURIComponent,
+      SLOT = "data-rtp-slot", STATE = "data-rtp-state", CONTENT = "data-rtp-content",
+      DECIDED = "data-rtp-decision", ANY = "[" + SLOT + "]",
+      budgetMs = num("budgetMs", 150),
+      deliveryUrl = (cfg.delivery || "").replace(/\/$/, ""),
+      collectorUrl = (cfg.collector || "").replace(/\/$/, ""),
+      store = storage("localStorage"), session = storage("sessionStorage");
+  function num(name, otherwise) { return typeof cfg[name] == "number" ? cfg[name] : otherwise; }
+  // Web storage, or a plain object where it is denied (the id then lasts as long as the page).
+  function storage(name) { try { return w[name] || {}; } catch (e) { return {}; } }
+  // Keys are "rtp." + k.
+  function get(s, k) { k = "rtp." + k; return s.getItem ? s.getItem(k) : s[k]; }
+  function set(s, k, v) { k = "rtp." + k; try { if (s.setItem) s.setItem(k, v); else s[k] = v; } catch (e) { /* full */ } }
+  function del(k) { k = "rtp." + k; if (store.removeItem) store.removeItem(k); else delete store[k]; }
+  function uid() {  // randomUUID exists only in secure contexts
+    return w.crypto && crypto.randomUUID ? crypto.randomUUID() : now().toString(36) + "-" + M.random().toString(36).slice(2, 12);
   }
   function now() { return Date.now(); }
-  function perf() { return Math.round(((w.performance && performance.now()) || 0) * 10) / 10; }
+  function attr(e, name) { return e.getAttribute(name); }
+  function list(nodes) { return Array.prototype.slice.call(nodes); }
+  function slots() { return list(d.querySelectorAll(ANY)); }
+  function pos(n) { return M.max(0, M.round(n)); }
 
   // -- the paint record -------------------------------------------------------------
-  var paintLog = w.__rtpPaintLog = [];
-  function log(step, slot, extra) {
-    var entry = { t: perf(), step: step, slot: slot || null };
-    for (var k in extra || {}) entry[k] = extra[k];
+  var paintLog = w.__rtpPaintLog = [], lastFrame = {};
+  function log(step, extra, slot) {
+    var entry = { t: M.round(performance.now() * 10) / 10, step: step, slot: slot || null };
+    for (var k in extra) entry[k] = extra[k];
     paintLog.push(entry);
-    if (cfg.debug && w.console) console.debug("rtp", entry);
+    if (cfg.debug) console.debug("rtp", entry);
   }
-  function slotState(el) {
-    var style = w.getComputedStyle(el);
-    return { visible: style.visibility === "visible" && style.display !== "none",
-             content: el.getAttribute(CONTENT) || "default" };
+  // a step about a decision in a slot
+  function note(step, slot, decision) {
+    log(step, { decision: decision.decision_id, action: decision.action_id }, slot);
   }
-  var lastFrame = {};
   function sample(step) {
-    var slots = d.querySelectorAll("[" + SLOT + "]");
-    for (var i = 0; i < slots.length; i++) {
-      var name = slots[i].getAttribute(SLOT), s = slotState(slots[i]);
-      var key = s.visible + "/" + s.content;
-      if (step !== "frame") log(step, name, s);
-      else if (lastFrame[name] !== key) { lastFrame[name] = key; log(step, name, s); }
-    }
+    slots().forEach(function (el) {
+      var name = attr(el, SLOT), s = { visible: visible(el), content: attr(el, CONTENT) || "default" },
+          key = s.visible + "/" + s.content;
+      if (step != "frame") log(step, s, name);
+      else if (lastFrame[name] != key) { lastFrame[name] = key; log(step, s, name); }
+    });
   }
   // rAF runs right before each paint: a changed slot state is logged in the frame it is painted.
-  if (w.requestAnimationFrame) {
-    var frame = function () { sample("frame"); w.requestAnimationFrame(frame); };
-    w.requestAnimationFrame(frame);
-  }
-  if (w.MutationObserver) {
-    new MutationObserver(function (records) {
-      // A slot added after resolution (e.g. rendered by the site's script) is resolved too.
-      if (settle && d.querySelector("[" + SLOT + "]:not([" + STATE + "])")) settle();
-      for (var i = 0; i < records.length; i++) {
-        var t = records[i].target;
-        if (t.nodeType === 1 && (t.hasAttribute(SLOT) || (t.closest && t.closest("[" + SLOT + "]")))) {
-          sample("mutation");
-          return;
-        }
-      }
-    }).observe(d.documentElement, { attributes: true, childList: true, subtree: true,
-      attributeFilter: [SLOT, STATE, CONTENT, "style", "class", "hidden"] });
-  }
+  function frame() { sample("frame"); requestAnimationFrame(frame); }
+  requestAnimationFrame(frame);
+  new MutationObserver(function (records) {
+    // A slot added after resolution (e.g. rendered by the site's script) is resolved too.
+    if (settle && d.querySelector(ANY + ":not([" + STATE + "])")) settle();
+    if (records.some(function (r) { return r.target.nodeType == 1 && r.target.closest(ANY); })) sample("mutation");
+  }).observe(d.documentElement, { attributes: true, childList: true, subtree: true,
+    attributeFilter: [SLOT, STATE, CONTENT, "style", "class", "hidden"] });
 
   // -- identity and consent ---------------------------------------------------------
-  var consentRequired = !!cfg.consentRequired;
-  function consented() { return !consentRequired || get(store, "rtp.consent") === "1"; }
-  function optedOut() { return get(store, "rtp.consent") === "0"; }
-  function visitor() {
-    if (!consented() || optedOut()) return null;
-    return get(store, "rtp.vid") || null;
+  // Tracking and personalization are allowed: not opted out, and consented where the site requires it.
+  function allowed() {
+    var c = get(store, "consent");
+    return c != "0" && (!cfg.consentRequired || c == "1");
   }
+  function visitor() { return allowed() && get(store, "vid") || null; }
   // the visitor's token while it is valid for another minute (its second field is the expiry)
   function token() {
-    var t = get(store, "rtp.vtok"), ends = t ? Number(t.split(".")[1]) : 0;
-    return ends * 1000 > now() + 60000 ? t : null;
+    var t = get(store, "vtok");
+    return t && t.split(".")[1] * 1000 > now() + 60000 ? t : null;
   }
-  var waiting = null;
-  // A visitor id and token from the collector (new, or the same visitor renewed), then `then`.
+  // A POST as text/plain (no CORS preflight), best effort: a failure answers null.
+  function post(url, data) {
+    return fetch(url, { method: "POST", body: typeof data == "string" ? data : JSON.stringify(data),
+                        keepalive: true, credentials: "omit", headers: { "Content-Type": "text/plain" } })
+      .catch(nothing);
+  }
+  function nothing() { return null; }
+  function json(r) { return r && r.ok ? r.json() : null; }
+  var asking = null;
+  // A visitor id and token from the collector (new, or the same visitor renewed), then `then`
+  // (one request at a time).
   function identity(then) {
-    if (visitor() && token()) { then(); return; }
-    if (!consented() || optedOut() || !collectorUrl) return;
-    if (waiting) { waiting.push(then); return; }
-    waiting = [then];
-    fetch(collectorUrl + "/v1/visitor", { method: "POST", credentials: "omit",
-      headers: { "Content-Type": "text/plain" },
-      body: JSON.stringify({ writeKey: cfg.writeKey, token: get(store, "rtp.vtok") }) })
-      .then(function (r) { return r.ok ? r.json() : null; })
-      .catch(function () { return null; })
-      .then(function (a) {
-        var calls = waiting; waiting = null;
-        if (!a || !a.visitor || !a.token || !consented() || optedOut()) return;
-        set(store, "rtp.vid", a.visitor); set(store, "rtp.vtok", a.token);
-        calls.forEach(function (f) { f(); });
-      });
+    if (visitor() && token()) return then();
+    if (!allowed() || !collectorUrl) return;
+    (asking = asking || post(collectorUrl + "/v1/visitor", { writeKey: cfg.writeKey, token: get(store, "vtok") })
+      .then(json).catch(nothing).then(function (a) {
+        asking = null;
+        if (!a || !a.visitor || !a.token || !allowed()) return false;
+        set(store, "vid", a.visitor);
+        set(store, "vtok", a.token);
+        return true;
+      })).then(function (ok) { if (ok) then(); });
   }
   function sessionId() {
-    var s = get(session, "rtp.sid");
+    var s = get(session, "sid");
     if (!s) {
-      s = "s-" + uid(); set(session, "rtp.sid", s);
-      set(session, "rtp.landing", location.href);
-      set(session, "rtp.landingRef", d.referrer || "");
+      set(session, "sid", s = "s-" + uid());
+      set(session, "landing", location.href);
+      set(session, "landingRef", d.referrer);
     }
     return s;
   }
   function meta(name) {
     var m = d.querySelector('meta[name="rtp-' + name + '"]');
-    return m ? m.getAttribute("content") : null;
-  }
-  function page() {
-    return { url: location.href, type: meta("page-type"), product: meta("product"),
-             category: meta("category"), referrer: d.referrer || null };
+    return m && attr(m, "content");
   }
 
   // -- sending events ---------------------------------------------------------------
   var queue = [], flushTimer = null, sending = true;
   function push(type, fields, urgent) {
-    if (!sending || !consented() || optedOut() || !collectorUrl) return;
+    if (!sending || !allowed() || !collectorUrl) return;
     var e = { id: uid(), type: type, time: now() };
-    for (var k in fields || {}) e[k] = fields[k];
+    for (var k in fields) e[k] = fields[k];
     queue.push(e);
-    if (urgent || queue.length >= 20) schedule(0); else schedule(cfg.flushMs || 2000);
+    schedule(urgent || queue.length >= 20 ? 0 : cfg.flushMs || 2000);
   }
   function schedule(ms) {
     if (flushTimer !== null && ms > 0) return;
-    if (flushTimer !== null) clearTimeout(flushTimer);
-    flushTimer = setTimeout(function () { flushTimer = null; flush(false); }, ms);
+    clearTimeout(flushTimer);
+    flushTimer = setTimeout(function () { flushTimer = null; flush(); }, ms);
   }
   function flush(leaving) {
-    var v = visitor();
+    var v = visitor(), url = collectorUrl + "/v1/t", zone = null;
     if (!queue.length) return;
-    if (!v || !token()) { identity(function () { flush(false); }); if (!v) return; }
-    var events = queue.splice(0, 50);
+    if (!v || !token()) { identity(flush); if (!v) return; }
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || null; } catch (e) { /* none */ }
     var body = JSON.stringify({
-      writeKey: cfg.writeKey, visitor: v, user: get(store, "rtp.uid"), session: sessionId(),
-      sentAt: now(), page: page(), events: events,
-      context: { device: device(), timezone: timezone(), sector: meta("sector") || cfg.sector || null,
-                 landing: get(session, "rtp.landing"), landingReferrer: get(session, "rtp.landingRef") || null }
+      writeKey: cfg.writeKey, visitor: v, user: get(store, "uid"), session: sessionId(),
+      sentAt: now(), events: queue.splice(0, 50),
+      page: { url: location.href, type: meta("page-type"), product: meta("product"),
+              category: meta("category"), referrer: d.referrer || null },
+      // (the device class: the collector reads it from the request's User-Agent)
+      context: { timezone: zone, sector: meta("sector") || cfg.sector || null,
+                 landing: get(session, "landing"), landingReferrer: get(session, "landingRef") || null }
     });
-    var url = collectorUrl + "/v1/t";
-    // text/plain needs no CORS preflight; sendBeacon survives the page going away.
-    if (leaving && navigator.sendBeacon && navigator.sendBeacon(url, body)) return;
-    if (w.fetch) {
-      fetch(url, { method: "POST", body: body, keepalive: true, credentials: "omit",
-                   headers: { "Content-Type": "text/plain" } }).catch(function () { /* dropped */ });
-    } else if (navigator.sendBeacon) {
-      navigator.sendBeacon(url, body);
-    }
+    // sendBeacon survives the page going away.
+    if (!leaving || !navigator.sendBeacon(url, body)) post(url, body);
     if (queue.length) schedule(0);
-  }
-  function device() {
-    var ua = navigator.userAgent || "";
-    if (/iPad|Tablet/i.test(ua)) return "tablet";
-    if (/Mobi|iPhone|Android/i.test(ua)) return "mobile";
-    return "desktop";
-  }
-  function timezone() {
-    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || null; } catch (e) { return null; }
   }
 
   // -- behaviour: clicks, rage clicks, scroll depth, mouse samples, forms -----------
-  var INTERACTIVE = "a,button,input,select,textarea,label,summary,[role=button],[role=link],[onclick]";
+  function on(target, type, fn, passive) { target.addEventListener(type, fn, passive ? { passive: true } : true); }
   function describe(el) {
     var parts = [];
-    for (var i = 0; el && el.nodeType === 1 && i < 4; i++, el = el.parentElement) {
+    for (var i = 0; el && el.nodeType == 1 && i < 4; i++, el = el.parentElement) {
       var part = el.tagName.toLowerCase();
       if (el.id) { parts.unshift(part + "#" + el.id); break; }
-      var cls = (typeof el.className === "string" ? el.className : "").trim().split(/\s+/).slice(0, 2);
-      if (cls[0]) part += "." + cls.join(".");
-      parts.unshift(part);
+      parts.unshift([part].concat(list(el.classList).slice(0, 2)).join("."));
     }
     return parts.join(">").slice(0, 200);
   }
   var recentClicks = [];
-  d.addEventListener("click", function (e) {
-    var target = e.target && e.target.nodeType === 1 ? e.target : null;
-    var x = Math.max(0, Math.round(e.pageX)), y = Math.max(0, Math.round(e.pageY));
-    var where = describe(target);
-    push("click", { x: x, y: y, target: where,
-                    interactive: !!(target && target.closest && target.closest(INTERACTIVE)) });
-    var t = now();
+  on(d, "click", function (e) {
+    var target = e.target.nodeType == 1 ? e.target : null, x = pos(e.pageX), y = pos(e.pageY),
+        where = describe(target), t = now(),
+        slot = target && target.closest("[" + DECIDED + "]");
+    push("click", { x: x, y: y, target: where, interactive: !!(target && target.closest(
+      "a,button,input,select,textarea,label,summary,[role=button],[role=link],[onclick]")) });
     recentClicks = recentClicks.filter(function (c) {
-      return t - c.t <= 1000 && Math.abs(c.x - x) <= 30 && Math.abs(c.y - y) <= 30;
+      return t - c.t <= 1000 && M.abs(c.x - x) <= 30 && M.abs(c.y - y) <= 30;
     });
     recentClicks.push({ t: t, x: x, y: y });
     if (recentClicks.length >= 3) {
       push("rage_click", { x: x, y: y, target: where, clicks: recentClicks.length }, true);
       recentClicks = [];
     }
-    var slot = target && target.closest && target.closest("[" + SLOT + "][data-rtp-decision]");
-    if (slot && !(target.closest(".rtp-dismiss"))) outcome(slot.getAttribute("data-rtp-decision"), "clicked");
-  }, true);
+    if (slot && !target.closest(".rtp-dismiss,.rtp-why")) outcome(attr(slot, DECIDED), "clicked");
+  });
   var maxDepth = 0, sentDepth = 0, scrollTimer = null;
   function depth() {
-    var h = Math.max(d.documentElement.scrollHeight, d.body ? d.body.scrollHeight : 0);
-    if (!h) return 0;
-    return Math.min(100, Math.round((w.scrollY + w.innerHeight) / h * 1000) / 10);
+    var h = M.max(d.documentElement.scrollHeight, d.body ? d.body.scrollHeight : 0);
+    maxDepth = M.max(maxDepth, h && M.min(100, M.round((w.scrollY + w.innerHeight) / h * 1000) / 10));
   }
-  w.addEventListener("scroll", function () {
-    if (scrollTimer) return;
-    scrollTimer = setTimeout(function () {
+  on(w, "scroll", function () {
+    if (!scrollTimer) scrollTimer = setTimeout(function () {
       scrollTimer = null;
-      maxDepth = Math.max(maxDepth, depth());
-      if (maxDepth - sentDepth >= 10) { sentDepth = maxDepth; push("scroll", { depth: maxDepth }); }
+      depth();
+      if (maxDepth - sentDepth >= 10) push("scroll", { depth: sentDepth = maxDepth });
     }, 250);
-  }, { passive: true });
-  var mouse = null, samples = [], sampleStart = 0;
-  var mouseOn = Math.random() < (typeof cfg.mouseSampleRate === "number" ? cfg.mouseSampleRate : 1);
-  d.addEventListener("mousemove", function (e) { mouse = e; }, { passive: true });
+  }, 1);
+  var mouse = null, samples = [], sampleStart = 0,
+      mouseOn = M.random() < num("mouseSampleRate", 1);
+  on(d, "mousemove", function (e) { mouse = e; }, 1);
+  function moves() { push("mouse_move", { time: sampleStart, samples: samples }); samples = []; }
   setInterval(function () {
     if (!mouseOn || !mouse) return;
     var t = now();
     if (!samples.length) sampleStart = t;
-    samples.push([Math.max(0, Math.round(mouse.pageX)), Math.max(0, Math.round(mouse.pageY)), t - sampleStart]);
+    samples.push([pos(mouse.pageX), pos(mouse.pageY), t - sampleStart]);
     mouse = null;
-    if (samples.length >= 20) { push("mouse_move", { time: sampleStart, samples: samples }); samples = []; }
+    if (samples.length >= 20) moves();
   }, cfg.mouseSampleMs || 100);
-  var VALIDITY = ["valueMissing", "typeMismatch", "patternMismatch", "tooShort", "tooLong",
-                  "rangeUnderflow", "rangeOverflow", "stepMismatch", "badInput", "customError"];
-  function formId(form) { return form ? (form.id || form.getAttribute("name") || "form") : "form"; }
-  d.addEventListener("invalid", function (e) {
+  function formId(form) { return form && (form.id || attr(form, "name")) || "form"; }
+  on(d, "invalid", function (e) {
     var el = e.target, code = "invalid";
-    for (var i = 0; el.validity && i < VALIDITY.length; i++) if (el.validity[VALIDITY[i]]) { code = VALIDITY[i]; break; }
+    // the first flag set of the field's ValidityState (valueMissing, typeMismatch, ...)
+    for (var k in el.validity) if (el.validity[k] === true) { code = k; break; }
     push("form_error", { form: formId(el.form), field: el.name || el.id || null, error: code }, true);
-  }, true);
-  d.addEventListener("submit", function (e) { push("form_submit", { form: formId(e.target) }, true); }, true);
+  });
+  on(d, "submit", function (e) { push("form_submit", { form: formId(e.target) }, true); });
   function leave() {
-    if (samples.length) { push("mouse_move", { time: sampleStart, samples: samples }); samples = []; }
-    maxDepth = Math.max(maxDepth, depth());
-    if (maxDepth > sentDepth) { sentDepth = maxDepth; push("scroll", { depth: maxDepth }); }
+    if (samples.length) moves();
+    depth();
+    if (maxDepth > sentDepth) push("scroll", { depth: sentDepth = maxDepth });
     flush(true);
   }
-  w.addEventListener("pagehide", function () { ignoredAll(); leave(); });
-  d.addEventListener("visibilitychange", function () { if (d.visibilityState === "hidden") leave(); });
+  on(w, "pagehide", function () { ignoredAll(); leave(); });
+  on(d, "visibilitychange", function () { if (d.visibilityState == "hidden") leave(); });
 
   // -- decisions: render, reveal, report ---------------------------------------------
-  var applied = {}, reported = {};
+  var applied = {}, reported = {}, seen = {}, shownObserver = null, settle = null;
   // A decision shown and neither clicked nor dismissed by the time it expires or the visitor
   // leaves the page was ignored.
-  function ignored(decisionId) {
-    if (reported[decisionId + "shown"] && !reported[decisionId + "clicked"] &&
-        !reported[decisionId + "dismissed"]) outcome(decisionId, "ignored");
+  function ignored(id) {
+    if (reported[id + "shown"] && !reported[id + "clicked"] && !reported[id + "dismissed"]) outcome(id, "ignored");
   }
   function ignoredAll() {
-    for (var k in reported) if (k.slice(-5) === "shown") ignored(k.slice(0, -5));
+    for (var k in reported) if (k.slice(-5) == "shown") ignored(k.slice(0, -5));
   }
-  function outcome(decisionId, kind, value) {
+  function outcome(id, kind, value) {
     var v = visitor();
-    if (!decisionId || !v || !token() || reported[decisionId + kind]) return;
-    reported[decisionId + kind] = true;
-    log("outcome", null, { decision: decisionId, kind: kind });
-    fetch(deliveryUrl + "/v1/outcomes", { method: "POST", keepalive: true, credentials: "omit",
-      headers: { "Content-Type": "text/plain" },
-      body: JSON.stringify({ decision_id: decisionId, visitor_id: v, kind: kind, value: value || 0,
-                             token: token() }) })
-      .catch(function () { /* best effort */ });
+    if (!id || !v || !token() || reported[id + kind]) return;
+    reported[id + kind] = true;
+    log("outcome", { decision: id, kind: kind });
+    post(deliveryUrl + "/v1/outcomes", { decision_id: id, visitor_id: v, kind: kind, value: value || 0,
+                                         token: token() });
   }
-  function el(tag, cls, text) {
+  function el(tag, cls, text, parent) {
     var e = d.createElement(tag);
-    if (cls) e.className = cls;
+    e.className = cls;
     if (text) e.textContent = text;
-    return e;
+    if (tag == "button") e.type = tag;
+    return parent ? parent.appendChild(e) : e;
+  }
+  // The site's <template data-rtp-variant="..."> of a payload's variant.
+  function variant(p) {
+    return p.variant && list(d.querySelectorAll("template[data-rtp-variant]")).filter(function (t) {
+      return attr(t, "data-rtp-variant") == p.variant;
+    })[0];
   }
   // A renderer returns false when it cannot show the payload: the default then stays.
-  function variantTemplate(p) {
-    if (!p.variant) return null;
-    var all = d.querySelectorAll("template[data-rtp-variant]");
-    for (var i = 0; i < all.length; i++) if (all[i].getAttribute("data-rtp-variant") === p.variant) return all[i];
-    return null;
-  }
   function banner(slot, decision) {
-    var p = decision.payload || {};
-    if (!(p.headline || p.title || p.message)) {
-      var t = variantTemplate(p);
+    var p = decision.payload || {}, head = p.headline || p.title, t = variant(p), box, left,
+        ends = Number(p.expires_at_ms);  // an offer with an expiry shows a countdown
+    if (!(head || p.message)) {
       if (!t) return false;
       slot.replaceChildren(t.content.cloneNode(true));
       return true;
     }
-    var box = el("div", "rtp-banner rtp-" + (p.variant || "banner"));
-    box.appendChild(el("strong", "rtp-headline", p.headline || p.title || p.message || ""));
-    if (p.body || (p.message && (p.headline || p.title))) box.appendChild(el("span", "rtp-body", p.body || p.message));
-    if (p.code) box.appendChild(el("span", "rtp-code", "Code " + p.code));
-    if (p.href && p.cta) { var a = el("a", "rtp-cta", p.cta); a.href = p.href; box.appendChild(a); }
-    var ends = Number(p.expires_at_ms);  // an offer with an expiry shows a countdown
-    var left = ends ? box.appendChild(el("span", "rtp-countdown")) : null;
+    box = el("div", "rtp-banner rtp-" + (p.variant || "banner"));
+    el("strong", "rtp-headline", head || p.message, box);
+    if (p.body || head && p.message) el("span", "rtp-body", p.body || p.message, box);
+    if (p.code) el("span", "rtp-code", "Code " + p.code, box);
+    if (p.href && p.cta) el("a", "rtp-cta", p.cta, box).href = p.href;
+    left = ends && el("span", "rtp-countdown", "", box);
     slot.replaceChildren(box);
-    var tick = function () {
-      var s = Math.max(0, Math.round((ends - now()) / 1000));
-      left.textContent = Math.floor(s / 60) + ":" + ("0" + (s % 60)).slice(-2) + " left";
+    function tick() {
+      var s = M.max(0, M.round((ends - now()) / 1000));
+      left.textContent = M.floor(s / 60) + ":" + ("0" + s % 60).slice(-2) + " left";
       if (s > 0 && left.isConnected) setTimeout(tick, 1000);  // until replaced or expired
-    };
+    }
     if (left) tick();
     return true;
   }
+  function button(slot) { return slot.querySelector("button,a") || slot; }
   var renderers = {
     hero: banner, inline: banner,
     overlay: function (slot, decision) {
       if (!banner(slot, decision)) return false;
-      var close = el("button", "rtp-dismiss", "\u00d7");
-      close.type = "button";
+      var close = el("button", "rtp-dismiss", "\u00d7", slot.firstChild);
       close.setAttribute("aria-label", "Dismiss");
-      close.onclick = function () { outcome(decision.decision_id, "dismissed"); restore(slot); slot.hidden = true; };
-      slot.firstChild.appendChild(close);
+      close.onclick = function () { outcome(decision.decision_id, "dismissed"); restore(slot); };
       slot.hidden = false;
       return true;
     },
     cta: function (slot, decision) {
-      var p = decision.payload || {}, button = slot.querySelector("button,a") || slot;
-      var t = variantTemplate(p), label = p.label || p.cta || (t && t.content.textContent.trim());
+      var p = decision.payload || {}, t = variant(p), label = p.label || p.cta || t && t.content.textContent.trim();
       if (!label) return false;
-      if (slot.__rtpLabel === undefined) slot.__rtpLabel = button.textContent;
-      button.textContent = label;
+      if (slot.__rtpLabel === undefined) slot.__rtpLabel = button(slot).textContent;
+      button(slot).textContent = label;
       return true;
     },
     // boost_category: that category first; order_by declining_availability: fewest left first
     // (items' data-availability, e.g. rooms or stock left; items without it keep their order last).
     grid: function (slot, decision) {
-      var p = decision.payload || {}, boost = p.boost_category;
-      var items = Array.prototype.slice.call(slot.children), key;
-      if (boost) key = function (i) { return i.getAttribute("data-category") === boost ? 0 : 1; };
-      else if (p.order_by === "declining_availability") {
-        key = function (i) {
-          var n = parseFloat(i.getAttribute("data-availability"));
-          return isNaN(n) ? Infinity : n;
-        };
-        if (!items.some(function (i) { return key(i) < Infinity; })) return false;
-      } else return false;
-      items.sort(function (a, b) { var x = key(a), y = key(b); return x < y ? -1 : x > y ? 1 : 0; });
+      var p = decision.payload || {}, items = list(slot.children), key = p.boost_category ?
+        function (i) { return attr(i, "data-category") == p.boost_category ? 0 : 1; } :
+        function (i) { var n = parseFloat(attr(i, "data-availability")); return isNaN(n) ? 1e15 : n; };
+      if (!p.boost_category && (p.order_by != "declining_availability" ||
+          !items.some(function (i) { return key(i) < 1e15; }))) return false;
+      // (sort is stable: equal keys keep the page's order)
+      items.sort(function (a, b) { return key(a) - key(b); });
       items.forEach(function (i) { slot.appendChild(i); });
       return true;
     }
   };
+  // The default comes back (an overlay is hidden again).
   function restore(slot) {
     if (slot.__rtpDefault) slot.replaceChildren.apply(slot, slot.__rtpDefault);
-    if (slot.__rtpLabel !== undefined) (slot.querySelector("button,a") || slot).textContent = slot.__rtpLabel;
-    slot.removeAttribute("data-rtp-decision");
+    if (slot.__rtpLabel !== undefined) button(slot).textContent = slot.__rtpLabel;
+    slot.removeAttribute(DECIDED);
     slot.removeAttribute(CONTENT);
+    if (attr(slot, SLOT) == "overlay") slot.hidden = true;
+  }
+  // "Why am I seeing this?": the decision's reason, and a one-click opt-out of personalization.
+  // (a <details>: folded until asked, opened by its <summary>, with no script of ours)
+  function why(slot, decision) {
+    if (slot.matches("a,button")) return;  // a slot that is itself a button has no room
+    var box = el("details", "rtp-why", "", slot);  // .rtp-why summary, span and button
+    el("summary", "", "Why am I seeing this?", box);
+    el("span", "", decision.reason || "Personalized for you.", box);
+    el("button", "", "Turn off personalization", box).onclick = function () { rtp.consent(false); };
+    box.ontoggle = function () { if (box.open) note("why", attr(slot, SLOT), decision); };
   }
   function apply(slot, decision, step) {
-    var name = slot.getAttribute(SLOT);
+    var name = attr(slot, SLOT), id = decision.decision_id, old = slot.querySelector(".rtp-why"),
+        ends = Number(decision.expires_at);
+    if (!allowed()) return false;
     // the default's own nodes (not copies: their event listeners must survive a restore)
-    if (!slot.__rtpDefault) slot.__rtpDefault = Array.prototype.slice.call(slot.childNodes);
+    if (!slot.__rtpDefault) slot.__rtpDefault = list(slot.childNodes);
+    if (old) old.remove();
     if ((rtp.renderers[name] || renderers[name] || banner)(slot, decision) === false) {
-      log("unrenderable", name, { decision: decision.decision_id, action: decision.action_id });
+      note("unrenderable", name, decision);
       return false;
     }
+    why(slot, decision);
     slot.setAttribute(CONTENT, "personalized");
-    slot.setAttribute("data-rtp-decision", decision.decision_id);
-    applied[name] = decision.decision_id;
-    log(step, name, { decision: decision.decision_id, action: decision.action_id });
+    slot.setAttribute(DECIDED, applied[name] = id);
+    note(step, name, decision);
+    reveal(slot, "personalized");  // (a slot revealed already stays as it is)
     watchShown(slot);
     // An expired decision goes (an offer must not outlive its expiry): the default comes back.
-    var ends = Number(decision.expires_at);
-    if (ends && ends - now() < 2147483647) {
-      setTimeout(function () {
-        if (slot.getAttribute("data-rtp-decision") !== decision.decision_id) return;
-        restore(slot);
-        if (name === "overlay") slot.hidden = true;
-        log("expired", name, { decision: decision.decision_id });
-        ignored(decision.decision_id);
-      }, Math.max(0, ends - now()));
-    }
+    if (ends && ends - now() < 2147483647) setTimeout(function () {
+      if (attr(slot, DECIDED) != id) return;
+      restore(slot);
+      log("expired", { decision: id }, name);
+      ignored(id);
+    }, M.max(0, ends - now()));
     return true;
   }
   function reveal(slot, how) {
     if (slot.hasAttribute(STATE)) return;
     slot.setAttribute(STATE, how);
-    log("reveal-" + how, slot.getAttribute(SLOT), {});
+    log("reveal-" + how, 0, attr(slot, SLOT));
   }
-  var seen = {}, shownObserver = null, settle = null;
+  function visible(el) {
+    var s = w.getComputedStyle(el);
+    return s.visibility == "visible" && s.display != "none";
+  }
   function onScreen(slot) {
-    var r = slot.getBoundingClientRect(), s = w.getComputedStyle(slot);
-    return s.display !== "none" && s.visibility === "visible" && r.width > 0 && r.height > 0 &&
+    var r = slot.getBoundingClientRect();
+    return visible(slot) && r.width > 0 && r.height > 0 &&
       r.bottom > 0 && r.right > 0 && r.top < w.innerHeight && r.left < w.innerWidth;
   }
   function watchShown(slot) {
-    if (!w.IntersectionObserver) { if (onScreen(slot)) outcome(slot.getAttribute("data-rtp-decision"), "shown"); return; }
-    if (!shownObserver) {
-      shownObserver = new IntersectionObserver(function (entries) {
-        entries.forEach(function (entry) {
-          var s = entry.target, name = s.getAttribute(SLOT);
-          if (!entry.isIntersecting || !onScreen(s)) return;
-          seen[name] = true;
-          var id = s.getAttribute("data-rtp-decision");
-          if (id) outcome(id, "shown");
-        });
-      }, { threshold: 0.5 });
-    }
+    shownObserver = shownObserver || new IntersectionObserver(function (entries) {
+      entries.forEach(function (entry) {
+        var s = entry.target;
+        if (!entry.isIntersecting || !onScreen(s)) return;
+        seen[attr(s, SLOT)] = true;
+        outcome(attr(s, DECIDED), "shown");
+      });
+    }, { threshold: 0.5 });
     shownObserver.unobserve(slot);  // observing again delivers a fresh entry: a decision
     shownObserver.observe(slot);    // replaced in place is reported once it is on screen
   }
-  function slots() { return Array.prototype.slice.call(d.querySelectorAll("[" + SLOT + "]")); }
   function whenReady(fn) {
-    if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", fn); else fn();
+    if (d.readyState == "loading") on(d, "DOMContentLoaded", fn); else fn();
   }
   // The parser has passed a slot's end tag once something follows it (its default is complete).
   function parsed(slot) {
-    if (d.readyState !== "loading") return true;
-    for (var n = slot; n && n !== d.body; n = n.parentNode) if (n.nextSibling) return true;
+    if (d.readyState != "loading") return true;
+    for (var n = slot; n && n != d.body; n = n.parentNode) if (n.nextSibling) return true;
     return false;
   }
-  function resolveSlots(answer, inBudget) {
-    var decisions = (answer && answer.decisions) || {};
+  function decisionsOf(answer) { return answer && answer.decisions || {}; }
+  // Resolve the slots parsed so far with the answer in budget (none: the defaults).
+  function resolveSlots(answer) {
     slots().forEach(function (slot) {
+      var decision = decisionsOf(answer)[attr(slot, SLOT)];
       if (slot.hasAttribute(STATE) || !parsed(slot)) return;
-      var decision = decisions[slot.getAttribute(SLOT)];
-      if (decision && inBudget && apply(slot, decision, "apply")) reveal(slot, "personalized");
-      else { reveal(slot, "default"); watchShown(slot); }
+      if (!decision || !apply(slot, decision, "apply")) { reveal(slot, "default"); watchShown(slot); }
     });
   }
+  // A decision after its slot was resolved (a late answer, or the stream): it goes only where the
+  // visitor has not seen the slot yet, unless it may update in place (overlays and banners, by SSE).
+  function later(decision, via, inPlace) {
+    var name = decision.slot, slot = d.querySelector("[" + SLOT + '="' + name + '"]');
+    if (!slot || applied[name] == decision.decision_id) return;
+    if (!inPlace && (seen[name] || onScreen(slot))) note(via + "-skip", name, decision);
+    else apply(slot, decision, via + "-apply");
+  }
   function lateAnswer(answer) {
-    var decisions = (answer && answer.decisions) || {};
-    slots().forEach(function (slot) {
-      var name = slot.getAttribute(SLOT), decision = decisions[name];
-      if (!decision || applied[name] === decision.decision_id) return;
-      if (seen[name] || onScreen(slot)) { log("late-skip", name, { decision: decision.decision_id }); return; }
-      apply(slot, decision, "late-apply");
-    });
+    var decisions = decisionsOf(answer);
+    for (var k in decisions) if (decisions[k]) later(decisions[k], "late");
   }
   // SSE frames wait until the first answer settled; decisions that answer held were handled by
   // its rules (in budget: applied; late: only unseen slots), so the stream's replay of them
   // never paints over a default the visitor already sees.
   var known = {}, held = [], settled = false;
   function settleAnswer(answer) {
-    var decisions = (answer && answer.decisions) || {};
+    var decisions = decisionsOf(answer);
     for (var k in decisions) if (decisions[k]) known[decisions[k].decision_id] = true;
     settled = true;
     whenReady(function () { held.splice(0).forEach(onDecision); });
   }
   function onDecision(decision) {
-    var name = decision.slot;
-    if (!settled || d.readyState === "loading") { held.push(decision); return; }
-    if (known[decision.decision_id] || applied[name] === decision.decision_id) {
-      log("sse-known", name, { decision: decision.decision_id });
-      return;
-    }
-    var slot = d.querySelector("[" + SLOT + '="' + name + '"]');
-    if (!slot) return;
-    var inPlace = name === "overlay" || (decision.payload || {}).variant === "banner";
-    if (!inPlace && (seen[name] || onScreen(slot))) { log("sse-skip", name, { decision: decision.decision_id }); return; }
-    if (apply(slot, decision, "sse-apply")) reveal(slot, "personalized");
+    if (!settled || d.readyState == "loading") held.push(decision);
+    else if (known[decision.decision_id] || applied[decision.slot] == decision.decision_id) note("sse-known", decision.slot, decision);
+    else later(decision, "sse", decision.slot == "overlay" || (decision.payload || {}).variant == "banner");
   }
   function stream(v) {
     if (!w.EventSource) return;
-    var source = new EventSource(deliveryUrl + "/v1/stream?visitor=" + encodeURIComponent(v) +
-                                 "&token=" + encodeURIComponent(token() || ""));
+    var source = new EventSource(deliveryUrl + "/v1/stream?visitor=" + enc(v) + "&token=" + enc(token() || ""));
     source.addEventListener("decision", function (e) {
       try { onDecision(JSON.parse(e.data)); } catch (err) { /* ignore a bad frame */ }
     });
-    source.addEventListener("hello", function () { log("stream-open", null, {}); });
-    w.addEventListener("pagehide", function () { source.close(); });
+    source.addEventListener("hello", function () { log("stream-open"); });
+    on(w, "pagehide", function () { source.close(); });
   }
 
   // -- start ---------------------------------------------------------------------------
   var rtp = w.rtp = {
-    version: "1", renderers: {}, paintLog: paintLog,
-    visitor: visitor,
+    version: "1", renderers: {}, paintLog: paintLog, visitor: visitor, outcome: outcome,
     track: function (type, fields) { push(type, fields, true); },
     formError: function (form, field, code) { push("form_error", { form: form, field: field || null, error: code || "invalid" }, true); },
-    identify: function (userId, traits) { if (userId) set(store, "rtp.uid", userId); push("identify", { user: userId, traits: traits || {} }, true); },
-    outcome: outcome,
+    identify: function (userId, traits) { if (userId) set(store, "uid", userId); push("identify", { user: userId, traits: traits || {} }, true); },
     consent: function (granted) {
-      if (granted) {
-        set(store, "rtp.consent", "1"); sending = true;
-        push("consent", { personalization: true, analytics: true }, true);
-        push("page_view", {}, true);
-      } else {
-        push("consent", { personalization: false, analytics: false }, true);
+      granted = !!granted;
+      if (granted) set(store, "consent", "1");
+      sending = true;
+      push("consent", { personalization: granted, analytics: granted }, true);
+      if (granted) push("page_view", {}, true);
+      else {
         flush(true);
-        set(store, "rtp.consent", "0"); del(store, "rtp.vid"); del(store, "rtp.vtok"); del(store, "rtp.uid");
+        set(store, "consent", "0"); del("vid"); del("vtok"); del("uid");
         sending = false;
+        // personalized content goes at once: every slot shows its default again
+        slots().forEach(restore);
       }
-      log("consent", null, { granted: !!granted });
+      log("consent", { granted: granted });
     },
-    flush: function () { flush(false); },
+    flush: function () { flush(); },
     stats: function () { return { queued: queue.length, mouseSamples: samples.length }; }
   };
-  var v = visitor();
+  var v = visitor(), pageView = uid(), expired = false, waited = null,
+      wanted = (cfg.slots || ["hero", "overlay"]).join(","),
+      waitMs = pos(num("waitMs", budgetMs - 30));
+  function resolveWith(answer) { settle = function () { resolveSlots(answer); }; }
   sessionId();
   // The page view goes out now (not at DOMContentLoaded), and delivery is asked for the decision
   // it triggers in the same moment: the request is held until the worker's decision on this page
   // view is consumed, or waitMs (the budget less the answer's way back) has passed.
-  var pageView = uid();
   push("page_view", { id: pageView }, true);
-  flush(false);
+  flush();
   if (!v || !token()) {
-    log("no-personalization", null, { reason: v || consented() ? "no visitor token yet" : "no consent" });
-    settle = function () { resolveSlots(null, false); };
+    log("no-personalization", { reason: v || allowed() ? "no visitor token yet" : "no consent" });
+    resolveWith(null);
     whenReady(settle);
     // a new (or returning, token expired) visitor: decisions arrive over the stream once identified
     identity(function () { settleAnswer(null); whenReady(function () { stream(visitor()); }); });
     return;
   }
-  var expired = false, answered = false;
-  var wanted = (cfg.slots || ["hero", "overlay"]).join(",");
-  var waitMs = Math.max(0, Math.round(typeof cfg.waitMs === "number" ? cfg.waitMs : budgetMs - 30));
-  log("ask", null, { budgetMs: budgetMs, trigger: pageView, waitMs: waitMs });
+  log("ask", { budgetMs: budgetMs, trigger: pageView, waitMs: waitMs });
   var timer = setTimeout(function () {
-    if (answered) return;
-    expired = true;
-    log("budget-expired", null, { budgetMs: budgetMs });
-    settle = function () { resolveSlots(null, false); };
+    expired = true;  // (an answer in time clears this timer)
+    log("budget-expired");
+    resolveWith(null);
     whenReady(settle);
   }, budgetMs);
-  var waited = null;
-  fetch(deliveryUrl + "/v1/decisions?visitor=" + encodeURIComponent(v) + "&slots=" + encodeURIComponent(wanted) +
-        "&trigger=" + encodeURIComponent(pageView) + "&wait_ms=" + waitMs + "&token=" + encodeURIComponent(token()),
-        { credentials: "omit", cache: "no-store" })
-    .then(function (r) { waited = r.headers.get("X-RTP-Wait"); return r.ok ? r.json() : null; })
-    .catch(function () { return null; })
+  fetch(deliveryUrl + "/v1/decisions?visitor=" + enc(v) + "&slots=" + enc(wanted) + "&trigger=" + enc(pageView) +
+        "&wait_ms=" + waitMs + "&token=" + enc(token()), { credentials: "omit", cache: "no-store" })
+    .then(function (r) { waited = r.headers.get("X-RTP-Wait"); return json(r); })
+    .catch(nothing)
     .then(function (answer) {
       if (expired) {
-        log("late-answer", null, { wait: waited });
-        whenReady(function () { lateAnswer(answer); settleAnswer(answer); });
-        return;
+        log("late-answer", { wait: waited });
+        return whenReady(function () { lateAnswer(answer); settleAnswer(answer); });
       }
-      answered = true;
       clearTimeout(timer);
-      log("answer", null, { inBudget: true, wait: waited });
-      settle = function () { resolveSlots(answer, true); };
+      log("answer", { wait: waited });
+      resolveWith(answer);
       settle();          // slots parsed so far
       whenReady(settle);  // and the rest
       settleAnswer(answer);

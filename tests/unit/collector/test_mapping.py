@@ -284,3 +284,23 @@ def test_every_valid_tracker_batch_maps_to_valid_records(body: dict[str, Any]) -
     for m in mapped:
         _check(m)
         assert m.record["visitor_id"] == body["visitor"]
+
+
+@pytest.mark.parametrize(("user_agent", "declared", "device"), [
+    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148", None, "mobile"),
+    ("Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X)", None, "tablet"),
+    ("Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0", None, "desktop"),
+    (None, None, "desktop"),
+    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148", "tablet", "tablet"),
+])
+def test_a_tracker_batch_gets_its_device_class_from_the_user_agent(
+        user_agent: str | None, declared: str | None, device: str) -> None:
+    # the tracker sends no device: the collector reduces the request's User-Agent to a class
+    context = {k: v for k, v in NATIVE.get("context", {}).items() if k != "device"}
+    if declared:
+        context["device"] = declared
+    mapped = map_native({**NATIVE, "context": context}, received_ms=NOW_MS, sector="ecommerce",
+                        max_batch=50, user_agent=user_agent)
+    clicks = [m.record for m in mapped if m.name == "ClickEvent"]
+    assert clicks and {r["context"]["device"] for r in clicks} == {device}
+    assert all("Mozilla" not in repr(r) for r in clicks)  # only the class is kept

@@ -166,3 +166,57 @@ def test_long_static_paths_are_refused_with_a_message(http: Http, length: int,
     assert got == status and json.loads(text)["error"]
     got, text, _ = http.call("GET", "/shop/index.html")
     assert got == 200 and "<html" in text.lower()
+
+
+ADMIN = "admin-key-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def exports() -> Iterator[tuple[Http, Any]]:
+    """A state that checks visitor tokens and the admin key, over an in-memory person reader."""
+    from pipeline.delivery.export import PersonRecords
+    from pipeline.web.visitor_token import VisitorTokens
+
+    loop = asyncio.new_event_loop()
+    sink = FakeSink()
+    tokens = VisitorTokens(("export-key-0123456789",), clock=lambda: NOW_MS / 1000)
+    state = DeliveryState.standalone(DeliveryOptions(http_port=0, admin_token=ADMIN),
+                                     outcomes=sink, clock=lambda: NOW_MS / 1000)
+    state.tokens = tokens
+    state.person = lambda visitor: PersonRecords()
+
+    async def start() -> TestClient:
+        client = TestClient(TestServer(build_app(state)))
+        await client.start_server()
+        return client
+
+    client = loop.run_until_complete(start())
+    yield Http(loop, client, sink), tokens
+    loop.run_until_complete(client.close())
+    loop.close()
+
+
+@HOSTILE
+@given(st.none() | query_text, st.none() | query_text, st.none() | query_text,
+       st.sampled_from(["none", "own token", "admin key"]))
+def test_export_is_answered_only_to_its_visitor_or_the_admin_never_5xx(
+        exports: tuple[Http, Any], visitor: str | None, token: str | None,
+        authorization: str | None, credential: str) -> None:
+    http, tokens = exports
+    params = {k: v for k, v in (("visitor", visitor), ("token", token)) if v is not None}
+    headers = {} if authorization is None else {"Authorization": authorization}
+    if credential == "own token":
+        params["token"] = tokens.issue("v-own")
+    if credential == "admin key":
+        headers = {"Authorization": f"Bearer {ADMIN}"}
+    try:
+        status, text, _ = http.call("GET", "/v1/privacy/export", params=params, headers=headers)
+    except ValueError:
+        return  # a header value aiohttp's client itself refuses to send
+    if status == 200:
+        answered = json.loads(text)["visitor_id"]
+        # only the admin key (for the visitor asked about) or the token's own visitor
+        assert (credential == "admin key" and visitor is not None
+                and answered == visitor.strip()) or answered == "v-own"
+    else:
+        assert_refused(status, text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
@@ -43,3 +44,14 @@ async def test_delivery_serves_the_build_as_rtp_js_and_the_source_beside_it() ->
         source = await (await client.get("/rtp.src.js")).text()
     assert built == MINIFIED.read_text() and source == SOURCE.read_text()
     assert built != source
+
+
+def test_the_readme_records_the_gzipped_size_of_the_committed_build() -> None:
+    # the number in README's performance table is this file's, measured now (never typed in)
+    sizes = tracker_sizes(SOURCE.read_text(), MINIFIED.read_text())
+    readme = (Path(__file__).parents[3] / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith("| tracker size"))
+    recorded = re.findall(r"\*\*([\d,]+) B gzipped\*\*", row)
+    assert [int(r.replace(",", "")) for r in recorded] == [sizes.minified_gzipped]
+    built = re.findall(r"`rtp.min.js` ([\d,]+) B", row)
+    assert [int(b.replace(",", "")) for b in built] == [sizes.minified]

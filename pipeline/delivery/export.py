@@ -1,0 +1,111 @@
+"""Right of access: what rtp holds about one visitor, as ``GET /v1/privacy/export`` answers it.
+
+The records are found by :mod:`pipeline.delivery.person` (a Kafka adapter); this module only
+shapes them. The document has four parts:
+
+``profile``
+    The visitor's profile view as the workers use it (traits, consent state, experiment
+    unit), the latest on ``rtp.internal.visitor-profiles``; ``null`` when none is held, and
+    ``erased: true`` when the latest message there erased it.
+``consent``
+    The visitor's latest consent answer on ``profiles.updates`` (``null``: none recorded
+    there), and ``consent_history``: every consent answer still on that compacted topic.
+``profile_updates``
+    Identify and trait updates naming the visitor (kind, time, traits, user id as stored).
+``decisions``
+    Every decision for the visitor on ``personalization.actions`` within the export window,
+    oldest first, with its reason; ``held_by_delivery`` marks those delivery serves now.
+
+>>> doc = export_document("v1", PersonRecords(
+...     view={"loyalty_tier": "gold", "personalization_allowed": True},
+...     consent=({"update_id": "c1", "kind": "consent", "visitor_id": "v1", "user_id": None,
+...               "event_time": 5, "traits": {},
+...               "consent": {"personalization": False, "analytics": True}},),
+...     decisions=({"decision_id": "d1", "visitor_id": "v1", "action_id": "a", "slot": "hero",
+...                 "payload": {}, "created_at": 10, "ttl_ms": 5, "reason": "Personalized",
+...                 "experiment_arm": "personalized", "channel": "web"},)),
+...     now_ms=20, held=frozenset({"d1"}))
+>>> doc["profile"]["loyalty_tier"], doc["consent"]["personalization"]
+('gold', False)
+>>> doc["decisions"][0]["reason"], doc["decisions"][0]["held_by_delivery"]
+('Personalized', True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["EXPORT_VERSION", "PersonRecords", "export_document"]
+
+#: Format version of the export document.
+EXPORT_VERSION = 1
+
+#: Decision fields a person gets back (model internals such as propensities are not about
+#: the person; the decision itself is).
+_DECISION_FIELDS = ("decision_id", "session_id", "action_id", "slot", "payload", "reason",
+                    "experiment_arm", "channel", "created_at", "trigger_event_id", "policy")
+
+
+@dataclass(frozen=True)
+class PersonRecords:
+    """The records found about one visitor (see the module docstring).
+
+    >>> PersonRecords().decisions, PersonRecords().erased
+    ((), False)
+    """
+
+    #: The latest profile view (decoded ``ProfileView`` fields); None: none held.
+    view: Mapping[str, Any] | None = None
+    #: The latest message about the visitor on the views topic erased it.
+    erased: bool = False
+    #: Consent ``ProfileUpdate`` records naming the visitor, in topic order.
+    consent: tuple[Mapping[str, Any], ...] = ()
+    #: Identify and trait ``ProfileUpdate`` records naming the visitor, in topic order.
+    updates: tuple[Mapping[str, Any], ...] = ()
+    #: ``Decision`` records for the visitor, in topic order.
+    decisions: tuple[Mapping[str, Any], ...] = ()
+    #: How far back decisions were read (ms).
+    window_ms: int = 0
+
+
+def _consent(record: Mapping[str, Any]) -> dict[str, Any]:
+    answer = record.get("consent") or {}
+    return {"personalization": answer.get("personalization"),
+            "analytics": answer.get("analytics"), "event_time": record.get("event_time"),
+            "update_id": record.get("update_id")}
+
+
+def export_document(visitor_id: str, records: PersonRecords, now_ms: int,
+                    held: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The export of ``visitor_id`` (``held``: ids of the decisions delivery serves now).
+
+    >>> export_document("v9", PersonRecords(), now_ms=1)["profile"] is None
+    True
+    >>> sorted(export_document("v9", PersonRecords(), now_ms=1))  # doctest: +NORMALIZE_WHITESPACE
+    ['consent', 'consent_history', 'decisions', 'decisions_window_ms', 'erased', 'exported_at',
+     'profile', 'profile_updates', 'version', 'visitor_id']
+    """
+    consents = sorted(records.consent, key=lambda r: int(r.get("event_time") or 0))
+    decisions = sorted(records.decisions, key=lambda r: int(r.get("created_at") or 0))
+    return {
+        "version": EXPORT_VERSION,
+        "visitor_id": visitor_id,
+        "exported_at": now_ms,
+        "profile": dict(records.view) if records.view is not None else None,
+        "erased": records.erased,
+        "consent": _consent(consents[-1]) if consents else None,
+        "consent_history": [_consent(r) for r in consents],
+        "profile_updates": [
+            {"kind": r.get("kind"), "event_time": r.get("event_time"),
+             "user_id": r.get("user_id"), "traits": dict(r.get("traits") or {}),
+             "update_id": r.get("update_id")}
+            for r in sorted(records.updates, key=lambda r: int(r.get("event_time") or 0))],
+        "decisions": [
+            {**{k: r.get(k) for k in _DECISION_FIELDS},
+             "expires_at": int(r.get("created_at") or 0) + int(r.get("ttl_ms") or 0),
+             "held_by_delivery": r.get("decision_id") in held}
+            for r in decisions],
+        "decisions_window_ms": records.window_ms,
+    }

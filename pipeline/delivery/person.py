@@ -1,0 +1,161 @@
+"""Finding one visitor's records on Kafka for the right of access (``GET /v1/privacy/export``).
+
+Every keyed topic is partitioned by murmur2 of the visitor id
+(:func:`~pipeline.topics.partitioning.partition_for`), so the visitor's records are on one
+partition of each topic; :class:`PersonReader` reads that partition, and only it:
+
+- ``rtp.internal.visitor-profiles`` (the profile views the workers apply; 7 days): the
+  latest message keyed by the visitor;
+- ``profiles.updates`` (compacted): consent, identify and trait updates whose
+  ``visitor_id`` is the visitor (an update keyed by a user id lives on the user id's
+  partition and is found only when that is the same partition);
+- ``personalization.actions`` (1 day): the visitor's decisions since ``now - window``.
+
+The reads block (a confluent-kafka consumer, assigned, no group, nothing committed), so the
+service runs them on a worker thread, one export at a time. Their cost grows with the
+partition's size over those retentions: an export is a rare request, not a hot path.
+
+>>> from pipeline.settings import Settings
+>>> PersonReader(Settings(kafka_port=1, topic_prefix="t."), timeout_s=0.5).topics
+('t.rtp.internal.visitor-profiles', 't.profiles.updates', 't.personalization.actions')
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+import structlog
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+from pipeline.delivery.errors import FeedError
+from pipeline.delivery.export import PersonRecords
+from pipeline.kafka_log import kafka_config
+from pipeline.profiles.errors import ProfileError
+from pipeline.profiles.fanout import decode_visitor_message
+from pipeline.serde import Codec, SerdeError
+from pipeline.settings import Settings
+from pipeline.topics import ACTIONS, PROFILES
+from pipeline.topics.partitioning import partition_for
+
+__all__ = ["VISITOR_VIEWS", "PersonReader"]
+
+log = structlog.get_logger(__name__)
+
+#: The workers' profile-view stream (declared with the worker's topics).
+VISITOR_VIEWS = "rtp.internal.visitor-profiles"
+
+_DAY_MS = 24 * 60 * 60 * 1000
+
+
+class PersonReader:
+    """Reads one visitor's records (see the module docstring); ``read`` blocks.
+
+    ``window_ms`` is how far back decisions are read (the actions topic keeps a day);
+    ``timeout_s`` bounds one whole read (a :class:`FeedError` past it).
+    """
+
+    def __init__(self, settings: Settings, *, window_ms: int = _DAY_MS, timeout_s: float = 20.0,
+                 codec: Codec | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.window_ms = window_ms
+        self.timeout_s = timeout_s
+        self.codec = codec or Codec.default()
+        self.clock = clock
+        self.topics = (settings.topic(VISITOR_VIEWS), settings.topic(PROFILES),
+                       settings.topic(ACTIONS))
+
+    def read(self, visitor_id: str) -> PersonRecords:
+        """Everything found about ``visitor_id``; :class:`FeedError` when Kafka cannot answer
+        within ``timeout_s``."""
+        deadline = time.monotonic() + self.timeout_s
+        consumer = Consumer(kafka_config({
+            "bootstrap.servers": self.settings.bootstrap, "group.id": "rtp-privacy-export",
+            "enable.auto.commit": False, "enable.partition.eof": False,
+            "socket.timeout.ms": 10_000}))
+        key = visitor_id.encode()
+        views_topic, profiles_topic, actions_topic = self.topics
+        try:
+            view: dict[str, Any] | None = None
+            erased = False
+            for msg in self._messages(consumer, views_topic, key, None, deadline):
+                if msg.key() != key:
+                    continue
+                try:
+                    message = decode_visitor_message(msg.value()) if msg.value() else None
+                except ProfileError:
+                    continue  # not the visitor's data in a form we can give back
+                if message is None or message.erase:
+                    view, erased = None, True
+                elif message.view is not None:
+                    view, erased = asdict(message.view), False
+            consent: list[dict[str, Any]] = []
+            updates: list[dict[str, Any]] = []
+            for msg in self._messages(consumer, profiles_topic, key, None, deadline):
+                record = self._decode(msg.value(), "ProfileUpdate")
+                if record is None or record.get("visitor_id") != visitor_id:
+                    continue
+                (consent if record.get("kind") == "consent" else updates).append(record)
+            since = int(self.clock() * 1000) - self.window_ms
+            decisions = [record for msg in self._messages(consumer, actions_topic, key, since,
+                                                          deadline)
+                         if msg.key() == key
+                         and (record := self._decode(msg.value(), "Decision")) is not None
+                         and record.get("visitor_id") == visitor_id]
+        except KafkaException as exc:
+            raise FeedError(f"the visitor's records cannot be read: {exc}") from exc
+        finally:
+            consumer.close()
+        return PersonRecords(view=view, erased=erased, consent=tuple(consent),
+                             updates=tuple(updates), decisions=tuple(decisions),
+                             window_ms=self.window_ms)
+
+    def _decode(self, value: bytes | None, name: str) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        try:
+            return self.codec.decode(value, (name,))[1]
+        except SerdeError:
+            return None  # bad records went to the DLQ when they were consumed
+
+    def _messages(self, consumer: Consumer, topic: str, key: bytes, since_ms: int | None,
+                  deadline: float) -> list[Any]:
+        """The messages of ``key``'s partition of ``topic`` (from ``since_ms``, else the
+        start) up to its end when asked."""
+        left = max(0.1, deadline - time.monotonic())
+        meta = consumer.list_topics(topic, timeout=min(10.0, left)).topics.get(topic)
+        if meta is None or meta.error is not None or not meta.partitions:
+            return []  # the topic does not exist: nothing is held there
+        partition = partition_for(key, len(meta.partitions))
+        low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition),
+                                                   timeout=min(10.0, left))
+        start = low
+        if since_ms is not None:
+            found = consumer.offsets_for_times([TopicPartition(topic, partition, since_ms)],
+                                               timeout=min(10.0, left))[0]
+            start = high if found.offset < 0 else max(low, found.offset)
+        if start >= high:
+            return []
+        consumer.assign([TopicPartition(topic, partition, start)])
+        out: list[Any] = []
+        last = start - 1
+        while last < high - 1:
+            if time.monotonic() > deadline:
+                raise FeedError(f"reading {topic} took longer than {self.timeout_s:g} s")
+            batch = consumer.consume(500, 0.5)
+            for msg in batch:
+                offset = msg.offset()
+                if msg.error() is None and offset is not None:
+                    last = offset
+                    if offset < high:
+                        out.append(msg)
+            # offsets may end in a gap (compaction, transaction markers): where the consumer
+            # stands says whether the end has been passed
+            if not batch and consumer.position(
+                    [TopicPartition(topic, partition)])[0].offset >= high:
+                break
+        consumer.unassign()
+        return out
+
