@@ -23,6 +23,13 @@ Top level: ``version`` (integer) and ``actions`` (list). Each action:
     an incentive (discount, free shipping): removed in compliance zones.
 ``first_time_buyer_offer``
     removed for anyone who ever purchased, on any device.
+``channel``
+    web (default), app, email or sms: where the action is delivered (``Decision.channel``).
+    web and app actions use the page slots; email and sms actions the slot ``message``.
+``same_offer_as``
+    the id of another action this one is a channel variant of (e.g. the email form of a web
+    offer): ``rtp channel`` treats both as one offer, so one dismissed on the web is not
+    emailed.
 ``description``
     free text for humans.
 
@@ -57,7 +64,14 @@ from typing import Any
 from pipeline.decide.conditions import Condition, ConditionView
 from pipeline.decide.errors import CatalogError, TemplateError
 from pipeline.decide.located import Fields, line_of, load_located
-from pipeline.decide.vocabulary import NO_ACTION_ID, PAGE_TYPES, SECTORS, SLOTS
+from pipeline.decide.vocabulary import (
+    CHANNEL_SLOTS,
+    CHANNELS,
+    NO_ACTION_ID,
+    PAGE_TYPES,
+    SECTORS,
+    SLOTS,
+)
 
 __all__ = [
     "ACTION_KEYS",
@@ -82,6 +96,8 @@ ACTION_KEYS: tuple[str, ...] = (
     "caps",
     "offer",
     "first_time_buyer_offer",
+    "channel",
+    "same_offer_as",
 )
 """Every key an action may have.
 
@@ -155,6 +171,18 @@ class Action:
     first_time_buyer_offer: bool = False
     description: str = ""
     line: int = 0
+    channel: str = "web"
+    same_offer_as: str | None = None
+
+    @property
+    def offer_key(self) -> str:
+        """The offer this action stands for across channels: ``same_offer_as`` or its own id.
+
+        >>> Action(id="cart_email", slot="message", channel="email",
+        ...        same_offer_as="first_time_buyer_discount").offer_key
+        'first_time_buyer_discount'
+        """
+        return self.same_offer_as or self.id
 
     @property
     def is_no_action(self) -> bool:
@@ -267,6 +295,15 @@ def _parse_action(item: Any, source: str, line: int, index: int) -> Action:
     if slot not in SLOTS:
         fields.fail("slot", f"has unknown value {slot!r} (known: {', '.join(SLOTS)})")
     is_no_action = action_id == NO_ACTION_ID
+    channel = fields.string("channel", default="web")
+    if channel not in CHANNELS:
+        fields.fail("channel", f"has unknown value {channel!r} (known: {', '.join(CHANNELS)})")
+    if not is_no_action and slot != "none" and slot not in CHANNEL_SLOTS[channel]:
+        fields.fail("slot", f"{slot!r} is not a slot of the {channel} channel "
+                            f"(its slots: {', '.join(CHANNEL_SLOTS[channel])})")
+    same_offer_as = fields.string("same_offer_as") if fields.has("same_offer_as") else None
+    if same_offer_as == action_id:
+        fields.fail("same_offer_as", "must name another action")
     if not is_no_action and not fields.has("ttl_seconds"):
         fields.fail(None, "is missing the required field 'ttl_seconds'")
     ttl = fields.integer("ttl_seconds", default=0, minimum=0 if is_no_action else 1)
@@ -298,12 +335,15 @@ def _parse_action(item: Any, source: str, line: int, index: int) -> Action:
         first_time_buyer_offer=fields.boolean("first_time_buyer_offer"),
         description=str(fields.data.get("description") or ""),
         line=fields.line,
+        channel=channel,
+        same_offer_as=same_offer_as,
     )
     if is_no_action:
         if slot != "none":
             fields.fail("slot", "of no_action must be 'none'")
         configured = [
-            key for key in ACTION_KEYS if key not in ("id", "slot", "description", "ttl_seconds")
+            key for key in ACTION_KEYS if key not in ("id", "slot", "description", "ttl_seconds",
+                                                      "channel")
         ]
         for key in configured:
             if key in fields.data:
@@ -347,6 +387,10 @@ def parse_catalog(text: str, source: str = "<catalog>") -> Catalog:
         actions.append(action)
     if NO_ACTION_ID not in seen:
         top.fail("actions", f"must include the explicit {NO_ACTION_ID!r} action (slot: none)")
+    for action in actions:
+        if action.same_offer_as is not None and action.same_offer_as not in seen:
+            raise CatalogError(source, action.line, f"action {action.id!r}: same_offer_as names "
+                               f"no action of the catalog ({action.same_offer_as!r})")
     fingerprint = hashlib.sha256(text.encode()).hexdigest()
     return Catalog(actions=tuple(actions), source=source, version=version, fingerprint=fingerprint)
 

@@ -283,6 +283,7 @@ class Decider:
             "ttl_ms": action.ttl_seconds * 1000,
             "trigger_event_id": ctx.trigger_event_id,
             "created_at": int(ctx.event_time_ms),
+            "channel": action.channel,
         }
         log = {
             "decision": decision,
