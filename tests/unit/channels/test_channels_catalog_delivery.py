@@ -29,14 +29,14 @@ def test_channel_defaults_to_web_and_email_actions_use_the_message_slot() -> Non
 
 @pytest.mark.parametrize(("extra", "message"), [
     ("  - id: mail\n    slot: overlay\n    channel: email\n    ttl_seconds: 60\n",
-     "c.yaml:7: action 'mail': 'slot' 'overlay' is not a slot of the email channel"),
+     "c.yaml:9: action 'mail': 'slot' 'overlay' is not a slot of the email channel"),
     ("  - id: mail\n    slot: message\n    ttl_seconds: 60\n",
-     "c.yaml:7: action 'mail': 'slot' 'message' is not a slot of the web channel"),
+     "c.yaml:9: action 'mail': 'slot' 'message' is not a slot of the web channel"),
     ("  - id: mail\n    slot: message\n    channel: fax\n    ttl_seconds: 60\n",
-     "c.yaml:7: action 'mail': 'channel' has unknown value 'fax'"),
+     "c.yaml:10: action 'mail': 'channel' has unknown value 'fax'"),
     ("  - id: mail\n    slot: message\n    channel: sms\n    ttl_seconds: 60\n"
      "    same_offer_as: nothing\n",
-     "c.yaml:7: action 'mail': same_offer_as names no action of the catalog ('nothing')"),
+     "c.yaml:8: action 'mail': same_offer_as names no action of the catalog ('nothing')"),
     ("  - id: mail\n    slot: message\n    channel: sms\n    ttl_seconds: 60\n"
      "    same_offer_as: mail\n", "must name another action"),
 ])
