@@ -164,6 +164,10 @@ class ChannelService:
     def _send_due(self, now_ms: int) -> list[Any]:
         steps = self.outbox.due(now_ms, self.resolver)
         for step in steps:
+            if step.outcome == "held":
+                log.info("channel_held", channel=self.channel, decision_id=step.decision_id,
+                         reason=step.reason)
+                continue
             if not step.send:
                 log.info("channel_not_sent", channel=self.channel, decision_id=step.decision_id,
                          reason=step.reason)

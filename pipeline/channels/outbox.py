@@ -228,15 +228,18 @@ class Outbox:
     # -- what to send ---------------------------------------------------------------------
 
     def due(self, now_ms: int, resolver: ContactResolver) -> list[Step]:
-        """Decide for every message due at ``now_ms``: send (the send is counted against
-        the contact's caps at once; call :meth:`failed` if the sink refuses) or never.
-        Messages held for quiet hours get no step (their due time moves)."""
+        """Decide for every message due at ``now_ms``: ``send`` (the send is counted against
+        the contact's caps at once; call :meth:`failed` if the sink refuses), ``never`` (with
+        the reason), or ``held`` for quiet hours (it stays pending; its due time moves to the
+        window's end, so it is reported once per hold)."""
         steps: list[Step] = []
         for decision_id, entry in sorted(self.pending.items(), key=lambda kv: kv[1]["due"]):
             if entry["due"] > now_ms:
                 continue
             step = self._judge(decision_id, entry, now_ms, resolver)
-            if step is None:
+            if step.outcome == "held":
+                self._count("held:quiet_hours")
+                steps.append(step)
                 continue
             del self.pending[decision_id]
             if step.send:
@@ -248,7 +251,7 @@ class Outbox:
         return steps
 
     def _judge(self, decision_id: str, entry: dict[str, Any], now_ms: int,
-               resolver: ContactResolver) -> Step | None:
+               resolver: ContactResolver) -> Step:
         decision = entry["d"]
         visitor = str(decision["visitor_id"])
         action = self.catalog[str(decision["action_id"])]
@@ -267,8 +270,7 @@ class Outbox:
         release = self.options.quiet_hours.release_ms(now_ms, tz)
         if release > now_ms:
             entry["due"] = release
-            self._count("held:quiet_hours")
-            return None
+            return Step(decision_id, "held", "quiet_hours")
         if not self.options.caps.allows(self.sent_to.get(contact.ref, []), now_ms):
             return Step(decision_id, "never", "frequency_cap")
         return Step(decision_id, "send", message=render_message(decision, contact.ref),

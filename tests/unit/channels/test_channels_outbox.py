@@ -51,7 +51,12 @@ def _sent(box: Outbox, now: int) -> list[str]:
 
 
 def _reasons(box: Outbox, now: int) -> dict[str, str]:
-    return {s.decision_id: s.reason or "sent" for s in box.due(now, PEOPLE)}
+    return {s.decision_id: s.reason or "sent" for s in box.due(now, PEOPLE)
+            if s.outcome != "held"}
+
+
+def _held(box: Outbox, now: int) -> list[str]:
+    return [s.decision_id for s in box.due(now, PEOPLE) if s.outcome == "held"]
 
 
 def test_a_due_email_is_sent_with_its_content_and_only_the_contact_reference() -> None:
@@ -140,7 +145,8 @@ def test_quiet_hours_hold_in_the_contacts_zone_then_release() -> None:
     night = NOON + 10 * 3600_000  # 22:00 UTC; 07:00 next day in Tokyo
     box.on_decision(_decision("d1", "v-a", at=night))
     box.on_decision(_decision("d2", "v-c", at=night))
-    assert _reasons(box, night) == {}  # both quiet: v-a by UTC, v-c in Tokyo (07:00)
+    assert _held(box, night) == ["d1", "d2"]  # both quiet: v-a by UTC, v-c in Tokyo (07:00)
+    assert _held(box, night + 1) == []  # reported once per hold
     tokyo_eight = night + 3600_000  # 08:00 in Tokyo, 23:00 UTC
     assert _reasons(box, tokyo_eight) == {"d2": "sent"}
     assert _reasons(box, NOON + 19 * 3600_000) == {}  # 07:00 UTC: still quiet for v-a
@@ -251,6 +257,9 @@ def test_any_stream_sends_nothing_the_rules_forbid_and_loses_nothing(
             box.on_profile(visitor, purchased_ever=True, allowed=True, erased=False, at_ms=now)
             purchased.add(visitor)
         for s in box.due(now, PEOPLE):
+            if s.outcome == "held":
+                assert s.decision_id in box.pending
+                continue
             assert s.decision_id not in ended  # at most one verdict per decision id
             ended[s.decision_id] = s.reason or "sent"
             if s.send:
