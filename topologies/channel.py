@@ -28,7 +28,7 @@ from typing import Any
 import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException
 
-from pipeline.channels import ContactResolver, Outbox, Sink, SinkError
+from pipeline.channels import ContactResolver, Outbox, Sink, SinkError, Step
 from pipeline.client import EventProducer
 from pipeline.client.batches import read_ready
 from pipeline.kafka_log import kafka_config
@@ -59,17 +59,23 @@ class ChannelServiceOptions:
 
 
 class ChannelService:
-    """Consume, decide what is due, send, snapshot, commit (see the module docstring)."""
+    """Consume, decide what is due, send, snapshot, commit (see the module docstring).
+
+    ``clock`` is the wall clock (quiet hours, caps, expiry); ``on_step`` is called with every
+    step after the sink took (or refused) it, e.g. for metrics or a test's observation.
+    """
 
     def __init__(self, settings: Settings, options: ChannelServiceOptions, outbox: Outbox,
                  resolver: ContactResolver, sink: Sink, *,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 on_step: Callable[[Step], None] | None = None) -> None:
         self.settings = settings
         self.options = options
         self.outbox = outbox
         self.resolver = resolver
         self.sink = sink
         self.clock = clock
+        self.on_step = on_step
         self.channel = outbox.options.channel
         self.group = options.group_id or f"{settings.topic_prefix}rtp-channel-{self.channel}"
         self.codec = Codec.default()
@@ -91,7 +97,10 @@ class ChannelService:
         consumer = Consumer(kafka_config({
             "bootstrap.servers": self.settings.bootstrap, "group.id": self.group,
             "auto.offset.reset": "earliest", "enable.auto.commit": False,
-            "enable.partition.eof": False}))
+            "enable.partition.eof": False,
+            # rtp.internal.visitor-profiles is created by the workers: a service started
+            # before them subscribes to it once it exists (librdkafka's default: 5 minutes).
+            "topic.metadata.refresh.interval.ms": 5000}))
         consumer.subscribe(list(self.topics))
         log.info("channel_started", channel=self.channel, group=self.group,
                  topics=list(self.topics))
@@ -161,29 +170,34 @@ class ChannelService:
         elif result.name == "Outcome":
             self.outbox.on_outcome(result.record)
 
-    def _send_due(self, now_ms: int) -> list[Any]:
+    def _send_due(self, now_ms: int) -> list[Step]:
         steps = self.outbox.due(now_ms, self.resolver)
         for step in steps:
-            if step.outcome == "held":
-                log.info("channel_held", channel=self.channel, decision_id=step.decision_id,
-                         reason=step.reason)
-                continue
-            if not step.send:
-                log.info("channel_not_sent", channel=self.channel, decision_id=step.decision_id,
-                         reason=step.reason)
-                continue
-            assert step.message is not None and step.contact is not None
-            try:
-                self.sink.send(step.message, step.contact)
-            except SinkError as exc:
-                self.outbox.failed(step, now_ms)
-                log.warning("channel_sink_failed", channel=self.channel,
-                            decision_id=step.decision_id, error=str(exc))
-                continue
-            self.sent += 1
-            log.info("channel_sent", channel=self.channel, decision_id=step.decision_id,
-                     action_id=step.message.action_id, contact_ref=step.contact.ref)
+            self._handle(step, now_ms)
+            if self.on_step is not None:
+                self.on_step(step)
         return steps
+
+    def _handle(self, step: Step, now_ms: int) -> None:
+        if step.outcome == "held":
+            log.info("channel_held", channel=self.channel, decision_id=step.decision_id,
+                     reason=step.reason)
+            return
+        if not step.send:
+            log.info("channel_not_sent", channel=self.channel, decision_id=step.decision_id,
+                     reason=step.reason)
+            return
+        assert step.message is not None and step.contact is not None
+        try:
+            self.sink.send(step.message, step.contact)
+        except SinkError as exc:
+            self.outbox.failed(step, now_ms)
+            log.warning("channel_sink_failed", channel=self.channel,
+                        decision_id=step.decision_id, error=str(exc))
+            return
+        self.sent += 1
+        log.info("channel_sent", channel=self.channel, decision_id=step.decision_id,
+                 action_id=step.message.action_id, contact_ref=step.contact.ref)
 
     def _snapshot(self) -> None:
         path = self.options.state_path
