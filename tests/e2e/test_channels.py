@@ -29,6 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from aiosmtpd.controller import Controller  # the dev extra's local SMTP server
 
 from pipeline.channels import (
     ContactCaps,
@@ -52,9 +53,6 @@ from tests.integration.topic_watch import TopicWatch
 from tests.integration.worker_process import WorkerProcess, wait_caught_up
 from topologies.channel import ChannelService, ChannelServiceOptions
 from topologies.decision_path import VISITOR_PROFILES
-
-aiosmtpd_controller = pytest.importorskip(
-    "aiosmtpd.controller", reason="aiosmtpd (dev extra) runs the local SMTP server")
 
 QUIET = QuietHours.parse("21:00-08:00")
 FIRST_PURCHASE_ACTIONS = {"cart_reminder_email", "cart_reminder_sms", "first_time_buyer_discount"}
@@ -172,7 +170,7 @@ def rig(kafka: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[R
                            story=story)
     inbox = Inbox()
     port = _free_port()
-    smtp = aiosmtpd_controller.Controller(inbox, hostname="127.0.0.1", port=port)
+    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
     smtp.start()
     day = _zone_where_it_is(range(10, 18))
     night = _zone_where_it_is(range(0, 5))
