@@ -27,9 +27,10 @@ Top level: ``version`` (integer) and ``actions`` (list). Each action:
     web (default), app, email or sms: where the action is delivered (``Decision.channel``).
     web and app actions use the page slots; email and sms actions the slot ``message``.
 ``same_offer_as``
-    the id of another action this one is a channel variant of (e.g. the email form of a web
+    the id of the action this one is a channel variant of (e.g. the email form of a web
     offer): ``rtp channel`` treats both as one offer, so one dismissed on the web is not
-    emailed.
+    emailed. It need not be in the same catalog (a candidate catalog may leave the web
+    form out).
 ``description``
     free text for humans.
 
@@ -304,6 +305,8 @@ def _parse_action(item: Any, source: str, line: int, index: int) -> Action:
     same_offer_as = fields.string("same_offer_as") if fields.has("same_offer_as") else None
     if same_offer_as == action_id:
         fields.fail("same_offer_as", "must name another action")
+    if same_offer_as is not None and not _ID.match(same_offer_as):
+        fields.fail("same_offer_as", f"{same_offer_as!r} must be an action id (lower_snake_case)")
     if not is_no_action and not fields.has("ttl_seconds"):
         fields.fail(None, "is missing the required field 'ttl_seconds'")
     ttl = fields.integer("ttl_seconds", default=0, minimum=0 if is_no_action else 1)
@@ -387,10 +390,6 @@ def parse_catalog(text: str, source: str = "<catalog>") -> Catalog:
         actions.append(action)
     if NO_ACTION_ID not in seen:
         top.fail("actions", f"must include the explicit {NO_ACTION_ID!r} action (slot: none)")
-    for action in actions:
-        if action.same_offer_as is not None and action.same_offer_as not in seen:
-            raise CatalogError(source, action.line, f"action {action.id!r}: same_offer_as names "
-                               f"no action of the catalog ({action.same_offer_as!r})")
     fingerprint = hashlib.sha256(text.encode()).hexdigest()
     return Catalog(actions=tuple(actions), source=source, version=version, fingerprint=fingerprint)
 

@@ -3,6 +3,8 @@ email or SMS decisions."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pipeline.decide import CatalogError
@@ -14,6 +16,7 @@ from pipeline.delivery.store import DecisionStore, Offered
 from pipeline.engine import EngineOptions
 from pipeline.serde import Codec
 from tests.unit.delivery.factories import NOW_MS, decision
+from tests.unit.replay.catalogs import catalog_without
 
 HEAD = "version: 1\nactions:\n  - id: no_action\n    slot: none\n"
 WEB = "  - id: offer\n    slot: overlay\n    ttl_seconds: 60\n"
@@ -35,8 +38,8 @@ def test_channel_defaults_to_web_and_email_actions_use_the_message_slot() -> Non
     ("  - id: mail\n    slot: message\n    channel: fax\n    ttl_seconds: 60\n",
      "c.yaml:10: action 'mail': 'channel' has unknown value 'fax'"),
     ("  - id: mail\n    slot: message\n    channel: sms\n    ttl_seconds: 60\n"
-     "    same_offer_as: nothing\n",
-     "c.yaml:8: action 'mail': same_offer_as names no action of the catalog ('nothing')"),
+     "    same_offer_as: Not An Id\n",
+     "c.yaml:12: action 'mail': 'same_offer_as' 'Not An Id' must be an action id"),
     ("  - id: mail\n    slot: message\n    channel: sms\n    ttl_seconds: 60\n"
      "    same_offer_as: mail\n", "must name another action"),
 ])
@@ -86,3 +89,8 @@ def test_delivery_does_not_serve_email_or_sms_decisions_but_serves_web_and_app()
         d = {**decision(visitor_id=f"v{n}", decision_id=f"p{n}"), "channel": channel}
         assert store.offer(d, NOW_MS) is Offered.STORED
     assert store.current("v1", NOW_MS)["hero"]["decision_id"] == "p1"
+
+
+def test_a_candidate_catalog_without_the_web_offer_still_loads(tmp_path: Path) -> None:
+    catalog = load_catalog(catalog_without(tmp_path, "first_time_buyer_discount"))
+    assert catalog["cart_reminder_email"].offer_key == "first_time_buyer_discount"
