@@ -401,6 +401,11 @@ def test_rtp_channel_runs_as_a_process_and_stops_cleanly_on_sigterm(
                              _page(visitor, start + 4000, "checkout", category=None,
                                    product_id=None)])
         text = _decided(rig, visitor, "cart_reminder_sms")
+        mail = _decided(rig, visitor, "cart_reminder_email")
+        # The in-test services know no contact for this visitor: nothing is sent to them.
+        assert rig.email.verdict(mail["decision_id"]).reason == "no_contact"
+        assert rig.sms.verdict(text["decision_id"]).reason == "no_contact"
+        assert rig.inbox.by_decision(mail["decision_id"]) == []
         deadline = time.monotonic() + 60
         while not out.exists() or not out.read_text():
             assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
