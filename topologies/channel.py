@@ -131,7 +131,9 @@ class ChannelService:
     def _apply(self, message: Any) -> None:
         err = message.error()
         if err is not None:
-            if err.code() != KafkaError._PARTITION_EOF:
+            if err.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:  # the workers create it later
+                log.info("channel_topic_not_yet", error=str(err))
+            elif err.code() != KafkaError._PARTITION_EOF:
                 log.warning("channel_consumer_error", error=str(err))
             return
         topic = message.topic() or ""
