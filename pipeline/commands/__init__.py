@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 
 from pipeline.commands import (
+    channel,
     collector,
     config,
     console,
@@ -33,5 +34,5 @@ def register_commands(
 ) -> None:
     """Add every job subcommand to ``sub``."""
     for module in (demo, worker, ready, simulate, delivery, collector, replay, evaluate,
-                   report, import_data, data, profiles, learner, config, erase, console):
+                   report, import_data, data, profiles, learner, config, erase, console, channel):
         module.register(sub, add_common)

@@ -23,6 +23,14 @@ Top level: ``version`` (integer) and ``actions`` (list). Each action:
     an incentive (discount, free shipping): removed in compliance zones.
 ``first_time_buyer_offer``
     removed for anyone who ever purchased, on any device.
+``channel``
+    web (default), app, email or sms: where the action is delivered (``Decision.channel``).
+    web and app actions use the page slots; email and sms actions the slot ``message``.
+``same_offer_as``
+    the id of the action this one is a channel variant of (e.g. the email form of a web
+    offer): ``rtp channel`` treats both as one offer, so one dismissed on the web is not
+    emailed. It need not be in the same catalog (a candidate catalog may leave the web
+    form out).
 ``description``
     free text for humans.
 
@@ -57,7 +65,14 @@ from typing import Any
 from pipeline.decide.conditions import Condition, ConditionView
 from pipeline.decide.errors import CatalogError, TemplateError
 from pipeline.decide.located import Fields, line_of, load_located
-from pipeline.decide.vocabulary import NO_ACTION_ID, PAGE_TYPES, SECTORS, SLOTS
+from pipeline.decide.vocabulary import (
+    CHANNEL_SLOTS,
+    CHANNELS,
+    NO_ACTION_ID,
+    PAGE_TYPES,
+    SECTORS,
+    SLOTS,
+)
 
 __all__ = [
     "ACTION_KEYS",
@@ -82,6 +97,8 @@ ACTION_KEYS: tuple[str, ...] = (
     "caps",
     "offer",
     "first_time_buyer_offer",
+    "channel",
+    "same_offer_as",
 )
 """Every key an action may have.
 
@@ -155,6 +172,18 @@ class Action:
     first_time_buyer_offer: bool = False
     description: str = ""
     line: int = 0
+    channel: str = "web"
+    same_offer_as: str | None = None
+
+    @property
+    def offer_key(self) -> str:
+        """The offer this action stands for across channels: ``same_offer_as`` or its own id.
+
+        >>> Action(id="cart_email", slot="message", channel="email",
+        ...        same_offer_as="first_time_buyer_discount").offer_key
+        'first_time_buyer_discount'
+        """
+        return self.same_offer_as or self.id
 
     @property
     def is_no_action(self) -> bool:
@@ -267,6 +296,17 @@ def _parse_action(item: Any, source: str, line: int, index: int) -> Action:
     if slot not in SLOTS:
         fields.fail("slot", f"has unknown value {slot!r} (known: {', '.join(SLOTS)})")
     is_no_action = action_id == NO_ACTION_ID
+    channel = fields.string("channel", default="web")
+    if channel not in CHANNELS:
+        fields.fail("channel", f"has unknown value {channel!r} (known: {', '.join(CHANNELS)})")
+    if not is_no_action and slot != "none" and slot not in CHANNEL_SLOTS[channel]:
+        fields.fail("slot", f"{slot!r} is not a slot of the {channel} channel "
+                            f"(its slots: {', '.join(CHANNEL_SLOTS[channel])})")
+    same_offer_as = fields.string("same_offer_as") if fields.has("same_offer_as") else None
+    if same_offer_as == action_id:
+        fields.fail("same_offer_as", "must name another action")
+    if same_offer_as is not None and not _ID.match(same_offer_as):
+        fields.fail("same_offer_as", f"{same_offer_as!r} must be an action id (lower_snake_case)")
     if not is_no_action and not fields.has("ttl_seconds"):
         fields.fail(None, "is missing the required field 'ttl_seconds'")
     ttl = fields.integer("ttl_seconds", default=0, minimum=0 if is_no_action else 1)
@@ -298,12 +338,15 @@ def _parse_action(item: Any, source: str, line: int, index: int) -> Action:
         first_time_buyer_offer=fields.boolean("first_time_buyer_offer"),
         description=str(fields.data.get("description") or ""),
         line=fields.line,
+        channel=channel,
+        same_offer_as=same_offer_as,
     )
     if is_no_action:
         if slot != "none":
             fields.fail("slot", "of no_action must be 'none'")
         configured = [
-            key for key in ACTION_KEYS if key not in ("id", "slot", "description", "ttl_seconds")
+            key for key in ACTION_KEYS if key not in ("id", "slot", "description", "ttl_seconds",
+                                                      "channel")
         ]
         for key in configured:
             if key in fields.data:

@@ -288,7 +288,7 @@ class Decider:
             "trigger_event_id": ctx.trigger_event_id,
             "created_at": int(ctx.event_time_ms),
             "reason": decision_reason(action, ctx.view(), control=not served),
-            "channel": "web",
+            "channel": action.channel,
         }
         log = {
             "decision": decision,

@@ -20,6 +20,8 @@ from pipeline.signals.rules import STRUGGLE_RULES as SIGNAL_RULES
 
 __all__ = [
     "CATEGORICAL_FEATURES",
+    "CHANNELS",
+    "CHANNEL_SLOTS",
     "EVENT_TYPES",
     "INTENT_CLASSES",
     "NO_ACTION_ID",
@@ -37,8 +39,25 @@ SECTORS: tuple[str, ...] = ("ecommerce", "saas", "travel", "finance")
 """Sites the events come from (ClickEvent.context.sector)."""
 
 
-SLOTS: tuple[str, ...] = ("hero", "overlay", "grid", "cta", "inline", "none")
-"""Where on the page an action renders (Decision.slot); ``none`` is for ``no_action``."""
+SLOTS: tuple[str, ...] = ("hero", "overlay", "grid", "cta", "inline", "message", "none")
+"""Where an action renders (Decision.slot): on a page, or ``message`` (an email or an SMS);
+``none`` is for ``no_action``."""
+
+CHANNELS: tuple[str, ...] = ("web", "app", "email", "sms")
+"""Where an action is delivered (Decision.channel, v2; a catalog action's ``channel``).
+web and app are served by ``rtp delivery``; email and sms are sent by ``rtp channel``."""
+
+CHANNEL_SLOTS: dict[str, tuple[str, ...]] = {
+    "web": ("hero", "overlay", "grid", "cta", "inline"),
+    "app": ("hero", "overlay", "grid", "cta", "inline"),
+    "email": ("message",),
+    "sms": ("message",),
+}
+"""The slots each channel has.
+
+>>> CHANNEL_SLOTS["email"], "overlay" in CHANNEL_SLOTS["app"]
+(('message',), True)
+"""
 
 
 EVENT_TYPES: tuple[str, ...] = (

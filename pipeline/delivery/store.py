@@ -26,10 +26,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["NOT_SERVED_SLOTS", "DecisionStore", "Offered", "StoreStats", "expires_at"]
+__all__ = ["NOT_SERVED_CHANNELS", "NOT_SERVED_SLOTS", "DecisionStore", "Offered", "StoreStats",
+           "expires_at"]
 
 #: Slots whose decisions are logged but never shown.
 NOT_SERVED_SLOTS: frozenset[str] = frozenset({"none"})
+#: Channels delivery never serves (``rtp channel email|sms`` sends those).
+NOT_SERVED_CHANNELS: frozenset[str] = frozenset({"email", "sms"})
 
 Decision = Mapping[str, Any]
 
@@ -149,7 +152,8 @@ class DecisionStore:
             return Offered.DUPLICATE
         self._remember(decision_id)
         slot = str(decision["slot"])
-        if slot in NOT_SERVED_SLOTS or decision.get("experiment_arm") == "control":
+        if slot in NOT_SERVED_SLOTS or decision.get("experiment_arm") == "control" or \
+                decision.get("channel", "web") in NOT_SERVED_CHANNELS:
             self.stats.not_served += 1
             return Offered.NOT_SERVED
         ends = expires_at(decision)

@@ -27,6 +27,8 @@ def test_shipped_catalog_has_every_story_action() -> None:
         "reorder_by_availability",
         "one_click_eligibility_check",
         "first_time_buyer_discount",
+        "cart_reminder_email",
+        "cart_reminder_sms",
     }
     shipping = catalog["free_express_shipping"]
     assert shipping.ttl_seconds == 20 * 60 and shipping.offer
@@ -37,7 +39,8 @@ def test_shipped_catalog_has_every_story_action() -> None:
     assert "rooms_left" in catalog["rooms_left_cue"].placeholders
     assert "industry" in catalog["walkthrough_video_nudge"].placeholders
     assert catalog.no_action.slot == "none"
-    assert {a.slot for a in catalog} == {"none", "hero", "overlay", "grid", "cta", "inline"}
+    assert {a.slot for a in catalog} == {"none", "hero", "overlay", "grid", "cta", "inline",
+                                         "message"}
     assert catalog.fingerprint and catalog.source == str(CATALOG)
 
 
