@@ -56,7 +56,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.replay.join import JoinedRow
+from pipeline.replay.join import JoinedRow, RewardWeights
 from pipeline.replay.sources import read_file
 
 __all__ = [
@@ -267,23 +267,39 @@ def attribute(rows: Sequence[JoinedRow], purchases: Iterable[Purchase],
     )
 
 
-def credited_rows(rows: Sequence[JoinedRow], attribution: Attribution) -> list[JoinedRow]:
+def credited_rows(rows: Sequence[JoinedRow], attribution: Attribution,
+                  weights: RewardWeights | None = None) -> list[JoinedRow]:
     """``rows`` with their conversions and revenue from ``attribution`` instead of from
-    ``converted`` outcomes (the one source of conversions; clicks and rewards unchanged).
+    ``converted`` outcomes (the one source of conversions; clicks unchanged), and their
+    ``reward`` recomputed from the same numbers with ``weights`` (default
+    :class:`~pipeline.replay.join.RewardWeights`): ``weights.reward(clicked, converted,
+    revenue)`` for a decision with an outcome or an attributed purchase, else
+    ``weights.default_reward``. Every figure built from the rows (per-action totals, the
+    cumulative reward) then counts the same conversions as the visitors' conversion rate.
 
     >>> from pipeline.replay.join import JoinedRow
     >>> r = JoinedRow(decision_id="d", visitor_id="v", session_id="s", created_at=0,
     ...               action_id="a", propensity=1.0, eligible={}, converted=True,
-    ...               conversions=1, revenue=99.0)
+    ...               conversions=1, revenue=99.0, n_outcomes=1, reward=99.0)
     >>> none = attribute([r], [])
-    >>> [(x.converted, x.conversions, x.revenue) for x in credited_rows([r], none)]
-    [(False, 0, 0.0)]
+    >>> [(x.converted, x.conversions, x.revenue, x.reward) for x in credited_rows([r], none)]
+    [(False, 0, 0.0, 0.0)]
+    >>> c = dataclasses.replace(r, decision_id="c", arm="control", converted=False,
+    ...                         conversions=0, revenue=0.0, n_outcomes=0, reward=0.0)
+    >>> bought = attribute([c], [Purchase("p", "v", 5, 30.0)])
+    >>> credited_rows([c], bought, RewardWeights(clicked=1.0, converted=1.0))[0].reward
+    1.0
     """
+    w = weights or RewardWeights()
     out = []
     for r in rows:
         credit = attribution.decisions.get(r.decision_id)
+        converted = credit is not None
+        revenue = 0.0 if credit is None else credit.revenue
+        reward = (w.reward(r.clicked, converted, revenue) if r.n_outcomes or converted
+                  else w.default_reward)
         out.append(dataclasses.replace(
-            r, converted=credit is not None,
+            r, converted=converted,
             conversions=0 if credit is None else credit.conversions,
-            revenue=0.0 if credit is None else credit.revenue))
+            revenue=revenue, reward=reward))
     return out

@@ -89,9 +89,14 @@ from pipeline.replay.intervals import (
 from pipeline.replay.join import JoinedRow, RewardWeights, join_files
 from pipeline.replay.logfile import LogFileOptions
 from pipeline.replay.notices import ReplayWarning
-from pipeline.replay.sequential import AlwaysValidInterval, confidence_sequence
+from pipeline.replay.sequential import (
+    AlwaysValidInterval,
+    confidence_sequence,
+    confidence_sequence_path,
+)
 
 __all__ = [
+    "REPORT_WEIGHTS",
     "ActionBreakdown",
     "ArmStats",
     "MetricLift",
@@ -121,21 +126,29 @@ BOUNCE_DEFINITION = (
 )
 
 
+#: The report's reward of a decision: 1 per click and 1 per conversion (attributed, when
+#: purchases are given), the weights the engine learns with (its -0.5 per dismissal is
+#: not in a report's reward).
+REPORT_WEIGHTS = RewardWeights(clicked=1.0, converted=1.0)
+
+
 @dataclass(frozen=True)
 class ReportOptions:
     """Choices of the experiment report (see the module docstring).
 
-    ``srm_alpha``: warn of sample-ratio mismatch below this p-value.
-    ``segment_keys``: ``categorical_features`` keys to break down by.
-    ``time_buckets``: points of the time series. ``top_actions``: actions shown
-    by name in the action-mix chart (the rest are "other"). ``weights``: reward
-    weights for the cumulative-reward series. ``cs_tuning_visitors``,
-    ``cs_min_visitors``: the always-valid interval's tuning (tightest near that many
-    visitors; fixed in advance) and the visitors it needs before it is reported (see
-    :mod:`pipeline.replay.sequential`). ``attribution``: how far back a purchase credits
-    decisions (:mod:`pipeline.replay.attribution`). ``cuped_covariate``: the
-    ``numeric_features`` key of each visitor's first decision used for CUPED (``None``: no
-    CUPED; see :mod:`pipeline.replay.cuped` for why ``past_purchases`` is pre-exposure),
+    ``srm_alpha``: warn of sample-ratio mismatch below this p-value. ``segment_keys``:
+    ``categorical_features`` keys to break down by. ``time_buckets``: points of the time
+    series. ``top_actions``: actions shown by name in the action-mix chart (the rest are
+    "other"). ``weights``: reward weights for the cumulative-reward series and the per-
+    action reward (default :data:`REPORT_WEIGHTS`: 1 per click and 1 per conversion, the
+    engine's weights; with purchases the conversions are the attributed ones, so control
+    decisions, which are never shown nor clicked, earn reward from the purchases that follow
+    them). ``cs_tuning_visitors``, ``cs_min_visitors``: the always-valid interval's tuning
+    (tightest near that many visitors; fixed in advance) and the visitors it needs before it
+    is reported (see :mod:`pipeline.replay.sequential`). ``attribution``: how far back a
+    purchase credits decisions (:mod:`pipeline.replay.attribution`). ``cuped_covariate``:
+    the ``numeric_features`` key of each visitor's first decision used for CUPED (``None``:
+    no CUPED; see :mod:`pipeline.replay.cuped` for why ``past_purchases`` is pre-exposure),
     applied from ``cuped_min_visitors`` visitors on.
 
     >>> ReportOptions().srm_alpha
@@ -150,7 +163,7 @@ class ReportOptions:
     include_intent_class: bool = True
     time_buckets: int = 24
     top_actions: int = 7
-    weights: RewardWeights = field(default_factory=RewardWeights)
+    weights: RewardWeights = field(default_factory=lambda: REPORT_WEIGHTS)
     cs_tuning_visitors: int = 1000
     cs_min_visitors: int = 100
     attribution: AttributionOptions = field(default_factory=AttributionOptions)
@@ -324,6 +337,9 @@ class TimelinePoint:
     personalized_decisions: int
     control_reward: float
     personalized_reward: float
+    #: The always-valid interval for the lift at this point (the confidence sequence over
+    #: the visitors enrolled by then); ``None`` before ``cs_min_visitors`` visitors.
+    always_valid: Interval | None = None
 
 
 @dataclass(frozen=True)
@@ -405,6 +421,8 @@ class Report:
                     "lift_ci": [_num(t.lift_ci.low), _num(t.lift_ci.high)],
                     "control_reward": t.control_reward,
                     "personalized_reward": t.personalized_reward,
+                    "always_valid": (None if t.always_valid is None else
+                                     [_num(t.always_valid.low), _num(t.always_valid.high)]),
                     "control_decisions": t.control_decisions,
                     "personalized_decisions": t.personalized_decisions,
                 }
@@ -633,9 +651,16 @@ def _timeline(
     visitors: Sequence[VisitorSummary],
     rows: Sequence[JoinedRow],
     options: ReportOptions,
+    control_share: float,
 ) -> list[TimelinePoint]:
     if not visitors:
         return []
+    # The always-valid path over the enrolled visitors in order of first sight (the order
+    # summarise_visitors returns), read at each point: the prefix enrolled by then.
+    enrolled = [v for v in visitors if v.arm in (CONTROL, PERSONALIZED)]
+    cs_low, cs_high = confidence_sequence_path(
+        [v.arm == CONTROL for v in enrolled], [v.converted for v in enrolled], control_share,
+        options.confidence, options.cs_tuning_visitors)
     start = min(v.first_seen for v in visitors)
     end = max(max(v.first_seen for v in visitors), max(r.created_at for r in rows))
     buckets = max(options.time_buckets, 1)
@@ -662,6 +687,9 @@ def _timeline(
                 reward[r.arm] += r.reward
             di += 1
         nc, nt = counts[CONTROL], counts[PERSONALIZED]
+        seen = nc + nt
+        always_valid = (Interval(float(cs_low[seen - 1]), float(cs_high[seen - 1]))
+                        if seen >= max(options.cs_min_visitors, 1) else None)
         pc = conv[CONTROL] / nc if nc else float("nan")
         pt = conv[PERSONALIZED] / nt if nt else float("nan")
         points.append(
@@ -678,6 +706,7 @@ def _timeline(
                 personalized_decisions=dec[PERSONALIZED],
                 control_reward=reward[CONTROL],
                 personalized_reward=reward[PERSONALIZED],
+                always_valid=always_valid,
             )
         )
     return points
@@ -715,7 +744,7 @@ def build_report_from_rows(
     control_share = resolved.share
     attribution = None if purchases is None else attribute(rows, purchases, opts.attribution)
     if attribution is not None:
-        rows = credited_rows(rows, attribution)
+        rows = credited_rows(rows, attribution, opts.weights)
     visitors, conflicts = summarise_visitors(
         rows, opts.segment_keys, page_views,
         None if attribution is None else attribution.visitors)
@@ -816,7 +845,7 @@ def build_report_from_rows(
         metrics=tuple(metrics),
         actions=tuple(actions),
         segments=tuple(segments),
-        timeline=tuple(_timeline(visitors, rows, opts)),
+        timeline=tuple(_timeline(visitors, rows, opts, control_share)),
         warnings=tuple(warnings),
         options=opts,
         bounce_definition=BOUNCE_DEFINITION,

@@ -1,7 +1,8 @@
 """Render an experiment :class:`~pipeline.replay.report.Report` as one self-contained HTML page.
 
-Inline CSS, inline SVG charts (lift over time with its confidence band,
-cumulative reward per decision by arm, action mix by arm), no JavaScript and no
+Inline CSS, inline SVG charts (lift over time with its fixed-horizon band and the
+always-valid band, cumulative reward per decision by arm from the same attributed
+conversions as the headline, action mix by arm), no JavaScript and no
 external resources, so the file can be mailed or archived as is. The output is
 deterministic (no generation timestamp), so it can be diffed.
 
@@ -23,6 +24,7 @@ from collections.abc import Sequence
 from html import escape
 
 from pipeline.replay.cuped import CupedLift
+from pipeline.replay.join import RewardWeights
 from pipeline.replay.report import (
     Report,
     always_valid_text,
@@ -34,7 +36,7 @@ from pipeline.replay.report import (
 )
 from pipeline.replay.svg import Series, line_chart, stacked_bars
 
-__all__ = ["render_report_html"]
+__all__ = ["render_report_html", "reward_title"]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
@@ -161,16 +163,38 @@ def _lift_intervals(report: Report) -> str:
                    "verdict"], rows)
 
 
+def reward_title(weights: RewardWeights, attributed: bool) -> str:
+    """The reward chart's title, naming what a decision's reward counts (``attributed``:
+    conversions are purchases attributed to the decisions, as the headline counts them).
+
+    >>> reward_title(RewardWeights(clicked=1.0, converted=1.0), True)
+    'Cumulative reward per decision, by arm (1 per click + 1 per attributed conversion)'
+    """
+    converted = "attributed conversion" if attributed else "converted outcome"
+    terms = [f"{weight:g} per {name}" for weight, name in (
+        (weights.clicked, "click"), (weights.converted, converted),
+        (weights.revenue, "unit of revenue")) if weight]
+    return f"Cumulative reward per decision, by arm ({' + '.join(terms) or 'no reward'})"
+
+
 def _charts(report: Report) -> str:
     timeline = report.timeline
+    level = f"{report.options.confidence:.0%}"
     lift = Series(
-        "personalized - control",
+        f"personalized - control, fixed-horizon {level}",
         [(float(t.at_ms), t.lift) for t in timeline],
         band=[(float(t.at_ms), t.lift_ci.low, t.lift_ci.high) for t in timeline],
     )
+    always_valid = Series(
+        f"always-valid {level} (any number of looks)", [],
+        color="#888888",
+        band=[(float(t.at_ms), t.always_valid.low, t.always_valid.high) for t in timeline
+              if t.always_valid is not None],
+    )
     lift_svg = line_chart(
-        f"Conversion-rate lift over time (cumulative, {report.options.confidence:.0%} CI band)",
-        [lift],
+        "Conversion-rate lift over time (cumulative; stop only when the grey always-valid "
+        "band excludes 0)",
+        [lift, always_valid],
         x_format=lambda x: format_time(x)[5:],
         y_format=lambda y: f"{y:+.1%}",
         zero_line=True,
@@ -180,7 +204,7 @@ def _charts(report: Report) -> str:
         return reward / decisions if decisions else float("nan")
 
     reward_svg = line_chart(
-        "Cumulative reward per decision, by arm",
+        reward_title(report.options.weights, report.attribution is not None),
         [
             Series("personalized", [
                 (float(t.at_ms), per_decision(t.personalized_reward, t.personalized_decisions))
