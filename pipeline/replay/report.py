@@ -1,12 +1,15 @@
 """Experiment report: personalized vs control, from a decision log and its outcomes.
 
-The unit of analysis is the **visitor**: a visitor belongs to the arm of their
-first logged decision (a visitor seen in both arms is counted once, in that
+The unit of analysis is the **visitor**, meaning the person the arm was drawn for: the
+experiment unit each decision records (DecisionLog v5; a person's devices share it after
+identify or alias), or the visitor id in logs written before v5. A visitor belongs to the
+arm of their first logged decision (a visitor seen in both arms is counted once, in that
 arm, and an ``arm_conflict`` warning is returned).
 
 **Conversions come from purchases** when they are given (``purchases``: the worker's
 forwarded purchase events, or any clickstream file): each purchase is attributed to its
-visitor's logged decisions of either arm within the attribution window (the rule is in
+person's logged decisions of either arm, on any of their devices, within the attribution
+window (the rule is in
 :mod:`pipeline.replay.attribution`), so control visitors, whose decisions are never shown
 and so never get a ``converted`` outcome, convert too; ``converted`` outcomes are then
 not counted (nothing twice). Without purchases, conversions are the ``converted``
@@ -529,8 +532,11 @@ def summarise_visitors(
 ) -> tuple[list[VisitorSummary], int]:
     """Per-visitor summaries (sorted by first decision) and how many visitors changed arm.
 
-    With ``credits`` (purchases attributed by visitor), a visitor's conversions and revenue
-    are their attributed purchases, each once; otherwise the sums over their rows.
+    A "visitor" here is the experiment unit, the person (``JoinedRow.unit``: their devices
+    share it since DecisionLog v5; the visitor id in older logs), and ``visitor_id`` of a
+    summary is that unit. With ``credits`` (purchases attributed by person), a visitor's
+    conversions and revenue are their attributed purchases, each once; otherwise the sums
+    over their rows.
 
     >>> from pipeline.replay.join import JoinedRow
     >>> rows = [JoinedRow(decision_id="d1", visitor_id="v", session_id="s", created_at=1,
@@ -542,7 +548,7 @@ def summarise_visitors(
     ordered = sorted(rows, key=lambda r: (r.created_at, r.decision_id))
     grouped: dict[str, list[JoinedRow]] = {}
     for row in ordered:
-        grouped.setdefault(row.visitor_id, []).append(row)
+        grouped.setdefault(row.unit, []).append(row)  # a person: all their devices
     summaries: list[VisitorSummary] = []
     conflicts = 0
     for visitor, own in grouped.items():
@@ -871,8 +877,8 @@ def _conversion_warnings(attribution: Attribution | None,
         out.append(ReplayWarning(
             "unattributed_purchases",
             f"{attribution.unattributed} of {attribution.purchases} purchases have no logged "
-            f"decision of their visitor in the {minutes:g} min before them (visitors not in "
-            "the experiment, or decided for longer ago): not counted",
+            f"decision of their visitor or its person in the {minutes:g} min before them "
+            "(visitors not in the experiment, or decided for longer ago): not counted",
             {"purchases": attribution.unattributed}))
     if attribution.invalid:
         out.append(ReplayWarning(
