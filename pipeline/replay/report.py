@@ -113,6 +113,7 @@ __all__ = [
     "build_report",
     "build_report_from_rows",
     "conversion_text",
+    "cuped_revenue_text",
     "cuped_text",
     "fixed_horizon_text",
     "format_lift",
@@ -374,6 +375,8 @@ class Report:
     attribution: Attribution | None = None
     #: CUPED-adjusted conversion lift, or why it was not applied (None: not asked for).
     cuped: CupedLift | CupedUnavailable | None = None
+    #: CUPED-adjusted revenue-per-visitor lift (same covariate), or why not applied.
+    cuped_revenue: CupedLift | CupedUnavailable | None = None
 
     def metric(self, name: str) -> MetricLift:
         """The metric called ``name`` (``KeyError`` if absent)."""
@@ -443,6 +446,7 @@ class Report:
                 "conclusive": self.always_valid.conclusive,
             },
             "cuped_conversion_lift": _cuped_dict(self.cuped),
+            "cuped_revenue_per_visitor_lift": _cuped_dict(self.cuped_revenue),
         }
 
     def to_text(self) -> str:
@@ -839,13 +843,19 @@ def build_report_from_rows(
     always_valid = confidence_sequence(
         [v.arm == CONTROL for v in enrolled], [v.converted for v in enrolled], control_share,
         level, opts.cs_tuning_visitors, opts.cs_min_visitors)
-    cuped = None if opts.cuped_covariate is None else cuped_lift(
-        [v.arm == CONTROL for v in enrolled], [v.converted for v in enrolled],
-        [v.pre_exposure.get(opts.cuped_covariate) for v in enrolled], opts.cuped_covariate,
-        level, opts.cuped_min_visitors)
+    cuped = cuped_revenue = None
+    if opts.cuped_covariate is not None:
+        arms = [v.arm == CONTROL for v in enrolled]
+        before = [v.pre_exposure.get(opts.cuped_covariate) for v in enrolled]
+        cuped = cuped_lift(arms, [v.converted for v in enrolled], before,
+                           opts.cuped_covariate, level, opts.cuped_min_visitors)
+        cuped_revenue = cuped_lift(arms, [v.revenue for v in enrolled], before,
+                                   opts.cuped_covariate, level, opts.cuped_min_visitors,
+                                   outcome="revenue")
     return Report(
         always_valid=always_valid,
         cuped=cuped,
+        cuped_revenue=cuped_revenue,
         n_decisions=len(rows),
         srm=srm,
         metrics=tuple(metrics),
@@ -963,10 +973,14 @@ def always_valid_text(report: Report) -> str:
             f"look): [{cs.low:+.2%}, {cs.high:+.2%}] -> {verdict}")
 
 
-def _one_look_verdict(low: float, high: float) -> str:
+def _one_look_verdict(low: float, high: float, revenue: bool = False) -> str:
     if not (low > 0.0 or high < 0.0):
         return "includes 0: not conclusive"
     side = "more" if low > 0.0 else "less"
+    if revenue:
+        return (f"excludes 0 (personalized earns {side} per visitor): conclusive only if "
+                "this is the one look planned in advance (the always-valid interval is for "
+                "the conversion lift only)")
     return (f"excludes 0 (personalized converts {side}): conclusive only if this is the one "
             "look planned in advance; if you have been watching the lift, go by the "
             "always-valid interval")
@@ -1019,6 +1033,37 @@ def cuped_text(report: Report) -> str:
             f"[{ci.low:+.2%}, {ci.high:+.2%}] vs unadjusted {found.unadjusted_lift:+.2%} "
             f"[{raw.low:+.2%}, {raw.high:+.2%}] (same normal interval) -> "
             f"{_one_look_verdict(ci.low, ci.high)}")
+
+
+def cuped_revenue_text(report: Report) -> str:
+    """One line on the CUPED-adjusted revenue-per-visitor lift, or why there is none (the
+    same covariate and method as the conversion lift's; beside the bootstrap interval of
+    the metrics table, which it does not replace).
+
+    >>> from pipeline.replay.join import JoinedRow
+    >>> rows = [JoinedRow(decision_id=f"d{i}", visitor_id=f"v{i}", session_id="s",
+    ...                   created_at=i, action_id="a", propensity=1.0, eligible={"a": 1.0},
+    ...                   arm="control" if i % 2 else "personalized",
+    ...                   numeric_features={"past_purchases": float(i % 3)}) for i in range(200)]
+    >>> print(cuped_revenue_text(build_report_from_rows(rows, 0.5, ReportOptions(n_boot=5))))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    revenue per visitor lift, CUPED: not applied (every visitor has the same revenue: nothing
+    to adjust); no adjusted interval
+    """
+    found = report.cuped_revenue
+    if found is None:
+        return "revenue per visitor lift, CUPED: off (no covariate chosen)"
+    if isinstance(found, CupedUnavailable):
+        return (f"revenue per visitor lift, CUPED: not applied ({found.reason}); no adjusted "
+                "interval")
+    ci, raw = found.interval, found.unadjusted_interval
+    return (f"revenue per visitor lift, CUPED {ci.level:.0%} interval (covariate "
+            f"{found.covariate} of each visitor's first decision; theta {found.theta:.4g}, "
+            f"correlation {found.correlation:+.3f}; variance reduction "
+            f"{_pct(found.variance_reduction)}; fixed horizon): lift {found.lift:+,.2f} "
+            f"[{ci.low:+,.2f}, {ci.high:+,.2f}] vs unadjusted {found.unadjusted_lift:+,.2f} "
+            f"[{raw.low:+,.2f}, {raw.high:+,.2f}] (same normal interval) -> "
+            f"{_one_look_verdict(ci.low, ci.high, revenue=True)}")
 
 
 def conversion_text(report: Report) -> str:
@@ -1126,7 +1171,8 @@ def _render_text(report: Report) -> str:
         ])
     lines += _table(header, body)
     lines += [f"bounce: {report.bounce_definition}", conversion_text(report),
-              fixed_horizon_text(report), cuped_text(report), always_valid_text(report), "",
+              fixed_horizon_text(report), cuped_text(report), cuped_revenue_text(report),
+              always_valid_text(report), "",
               "per action (per decision):"]
     body = [
         [

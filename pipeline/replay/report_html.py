@@ -29,6 +29,7 @@ from pipeline.replay.report import (
     Report,
     always_valid_text,
     conversion_text,
+    cuped_revenue_text,
     cuped_text,
     fixed_horizon_text,
     format_lift,
@@ -250,6 +251,7 @@ def render_report_html(report: Report) -> str:
     cs_class = "ok" if report.always_valid is not None and report.always_valid.conclusive \
         else "warn"
     cuped_class = "warn" if isinstance(report.cuped, CupedLift) else "muted"
+    revenue_class = "warn" if isinstance(report.cuped_revenue, CupedLift) else "muted"
     srm_text = (
         f"Sample ratio: control {_pct(s.observed_control_share)} of visitors observed vs "
         f"{_pct(s.expected_control_share)} configured, "
@@ -286,6 +288,7 @@ def render_report_html(report: Report) -> str:
         _lift_intervals(report),
         f'<div class="box warn">{escape(fixed_horizon_text(report))}</div>',
         f'<div class="box {cuped_class}">{escape(cuped_text(report))}</div>',
+        f'<div class="box {revenue_class}">{escape(cuped_revenue_text(report))}</div>',
         f'<div class="box {cs_class}">{escape(always_valid_text(report))}</div>',
         "<h2>Over time</h2>",
         _charts(report),
