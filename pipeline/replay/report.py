@@ -1075,15 +1075,15 @@ def conversion_text(report: Report) -> str:
     >>> text = conversion_text(build_report_from_rows(
     ...     rows, 0.5, ReportOptions(n_boot=5), purchases=[Purchase("e", "v", 1, 5.0)]))
     >>> print(text)  # doctest: +NORMALIZE_WHITESPACE
-    conversions: 1 of 1 purchases attributed to their visitor's decisions of either arm in
-    the 30 min before them (0 duplicates, 0 invalid)
+    conversions: 1 of 1 purchases attributed to their person's decisions of either arm, on
+    any of their devices, in the 30 min before them (0 duplicates, 0 invalid)
     """
     found = report.attribution
     if found is None:
         return ("conversions: converted outcomes (no purchases given; control decisions are "
                 "never shown, so none reports a control conversion)")
     return (f"conversions: {found.attributed} of {found.purchases} purchases attributed to "
-            f"their visitor's decisions of either arm in the "
+            f"their person's decisions of either arm, on any of their devices, in the "
             f"{found.options.window_ms / 60_000:g} min before them ({found.duplicates} "
             f"duplicates, {found.invalid} invalid)")
 

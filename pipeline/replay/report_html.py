@@ -167,15 +167,16 @@ def _lift_intervals(report: Report) -> str:
 def reward_title(weights: RewardWeights, attributed: bool) -> str:
     """The reward chart's title, naming what a decision's reward counts (``attributed``:
     conversions are purchases attributed to the decisions, as the headline counts them).
+    Short enough for the chart's width.
 
     >>> reward_title(RewardWeights(clicked=1.0, converted=1.0), True)
-    'Cumulative reward per decision, by arm (1 per click + 1 per attributed conversion)'
+    'Reward per decision, cumulative (click 1 + attributed conversion 1)'
     """
     converted = "attributed conversion" if attributed else "converted outcome"
-    terms = [f"{weight:g} per {name}" for weight, name in (
+    terms = [f"{name} {weight:g}" for weight, name in (
         (weights.clicked, "click"), (weights.converted, converted),
-        (weights.revenue, "unit of revenue")) if weight]
-    return f"Cumulative reward per decision, by arm ({' + '.join(terms) or 'no reward'})"
+        (weights.revenue, "revenue unit")) if weight]
+    return f"Reward per decision, cumulative ({' + '.join(terms) or 'no reward'})"
 
 
 def _charts(report: Report) -> str:
@@ -193,8 +194,7 @@ def _charts(report: Report) -> str:
               if t.always_valid is not None],
     )
     lift_svg = line_chart(
-        "Conversion-rate lift over time (cumulative; stop only when the grey always-valid "
-        "band excludes 0)",
+        "Conversion lift over time (stop only when the grey band excludes 0)",
         [lift, always_valid],
         x_format=lambda x: format_time(x)[5:],
         y_format=lambda y: f"{y:+.1%}",

@@ -194,7 +194,7 @@ def test_the_html_page_shows_the_headline_and_names_the_attributed_reward() -> N
     last = report.timeline[-1]
     assert (last.control_reward, last.personalized_reward) == (2.0, 1.0)
     page = render_report_html(report)
-    assert "1 per click + 1 per attributed conversion" in page
+    assert "(click 1 + attributed conversion 1)" in page
     assert "always-valid 95% (any number of looks)" in page
     headline = re.search(r"<td>conversion_rate</td><td>([^<]*)</td><td>([^<]*)</td>", page)
     assert headline is not None and headline.groups() == ("100.00%", "0.00%")
