@@ -48,6 +48,7 @@ border-bottom:1px solid #ddd;padding-bottom:.3rem}
 table{border-collapse:collapse;width:100%;font-size:.9rem;margin:.5rem 0}
 th,td{padding:.3rem .5rem;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}
 .metrics td:last-child{white-space:normal;font-size:.78rem;color:#666;text-align:left}
+.verdicts td:first-child,.verdicts td:nth-last-child(-n+2){white-space:normal;text-align:left}
 th:first-child,td:first-child{text-align:left}
 th{background:#f6f6f6;white-space:normal;vertical-align:bottom}
 .good{color:#0a7a3b;font-weight:600}.bad{color:#b3261e;font-weight:600}
@@ -161,7 +162,7 @@ def _lift_intervals(report: Report) -> str:
                      escape(_interval("rate", cs.low, cs.high)), width(cs.low, cs.high),
                      "any number of looks", verdict(cs.low, cs.high, always_valid=True)])
     return _table(["conversion lift", "lift", f"{level} interval", "width", "valid for",
-                   "verdict"], rows)
+                   "verdict"], rows, css_class="verdicts")  # wrapped: it fits the page
 
 
 def reward_title(weights: RewardWeights, attributed: bool) -> str:
