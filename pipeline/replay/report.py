@@ -566,10 +566,11 @@ def summarise_visitors(
             credit = credits.get(visitor)
             conversions = 0 if credit is None else len(credit.purchases)
             revenue = 0.0 if credit is None else credit.revenue
-        if page_views is not None and visitor in page_views:
-            bounced = page_views[visitor] <= 1
-        else:
-            bounced = len(own) == 1 and not clicked and conversions == 0
+        devices = {r.visitor_id for r in own}  # page views are counted per device id
+        listed = [] if page_views is None else [page_views[d] for d in devices
+                                                if d in page_views]
+        bounced = (sum(listed) <= 1 if listed
+                   else len(own) == 1 and not clicked and conversions == 0)
         cats = first.categorical_features
         segments = {k: cats[k] for k in segment_keys if k in cats}
         segments["intent_class"] = own[-1].intent_class  # where the visit got to

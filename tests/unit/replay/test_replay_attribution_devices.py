@@ -163,3 +163,14 @@ def test_a_log_without_units_keeps_the_per_visitor_rule(
     found = attribute(plain, purchases)
     assert {d: c.purchases for d, c in found.decisions.items()} == _per_visitor_reference(
         plain, purchases)
+
+
+def test_a_persons_page_views_add_up_over_their_devices_for_the_bounce() -> None:
+    rows = [row("laptop", "laptop", 0, "control", "laptop"),
+            row("phone", "phone", MIN, "control", "laptop"),
+            row("single", "single", 0, "personalized", "single")]
+    report = build_report_from_rows(rows, 0.5, ReportOptions(n_boot=20),
+                                    page_views={"laptop": 1, "phone": 1, "single": 1})
+    bounce = report.metric("bounce_rate")
+    # One page on each device is two pages for the person: not a bounce.
+    assert (bounce.control, bounce.personalized) == (0.0, 1.0)
