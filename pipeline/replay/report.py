@@ -109,6 +109,7 @@ __all__ = [
     "SrmCheck",
     "TimelinePoint",
     "VisitorSummary",
+    "always_valid_revenue_text",
     "always_valid_text",
     "build_report",
     "build_report_from_rows",
@@ -356,7 +357,7 @@ class Report:
     >>> rep = build_report_from_rows(join_records(syn.logs, syn.outcomes).rows, 0.5,
     ...                              ReportOptions(n_boot=50))
     >>> sorted(rep.to_dict())[:3]
-    ['actions', 'always_valid_conversion_lift', 'bounce_definition']
+    ['actions', 'always_valid_conversion_lift', 'always_valid_revenue_per_visitor_lift']
     """
 
     n_decisions: int
@@ -377,6 +378,8 @@ class Report:
     cuped: CupedLift | CupedUnavailable | None = None
     #: CUPED-adjusted revenue-per-visitor lift (same covariate), or why not applied.
     cuped_revenue: CupedLift | CupedUnavailable | None = None
+    #: Always-valid interval for the revenue-per-visitor lift (None: not computed).
+    always_valid_revenue: AlwaysValidInterval | None = None
 
     def metric(self, name: str) -> MetricLift:
         """The metric called ``name`` (``KeyError`` if absent)."""
@@ -447,6 +450,12 @@ class Report:
             },
             "cuped_conversion_lift": _cuped_dict(self.cuped),
             "cuped_revenue_per_visitor_lift": _cuped_dict(self.cuped_revenue),
+            "always_valid_revenue_per_visitor_lift": None if self.always_valid_revenue is None
+            else {"low": _num(self.always_valid_revenue.low),
+                  "high": _num(self.always_valid_revenue.high),
+                  "confidence": self.always_valid_revenue.confidence,
+                  "visitors": self.always_valid_revenue.visitors,
+                  "conclusive": self.always_valid_revenue.conclusive},
         }
 
     def to_text(self) -> str:
@@ -844,6 +853,9 @@ def build_report_from_rows(
     always_valid = confidence_sequence(
         [v.arm == CONTROL for v in enrolled], [v.converted for v in enrolled], control_share,
         level, opts.cs_tuning_visitors, opts.cs_min_visitors)
+    always_valid_revenue = confidence_sequence(
+        [v.arm == CONTROL for v in enrolled], [v.revenue for v in enrolled], control_share,
+        level, opts.cs_tuning_visitors, opts.cs_min_visitors)
     cuped = cuped_revenue = None
     if opts.cuped_covariate is not None:
         arms = [v.arm == CONTROL for v in enrolled]
@@ -855,6 +867,7 @@ def build_report_from_rows(
                                    outcome="revenue")
     return Report(
         always_valid=always_valid,
+        always_valid_revenue=always_valid_revenue,
         cuped=cuped,
         cuped_revenue=cuped_revenue,
         n_decisions=len(rows),
@@ -974,14 +987,37 @@ def always_valid_text(report: Report) -> str:
             f"look): [{cs.low:+.2%}, {cs.high:+.2%}] -> {verdict}")
 
 
+def always_valid_revenue_text(report: Report) -> str:
+    """One line on the always-valid interval of the revenue-per-visitor lift.
+
+    >>> from pipeline.replay.join import JoinedRow
+    >>> rows = [JoinedRow(decision_id=f"d{i}", visitor_id=f"v{i}", session_id="s",
+    ...                   created_at=i, action_id="a", propensity=1.0, eligible={"a": 1.0},
+    ...                   arm="control" if i % 2 else "personalized") for i in range(10)]
+    >>> always_valid_revenue_text(build_report_from_rows(rows, 0.5, ReportOptions(n_boot=5)))
+    'revenue per visitor lift, always-valid 95% interval: needs 100 visitors (have 10)'
+    """
+    cs = report.always_valid_revenue
+    if cs is None:
+        return "revenue per visitor lift, always-valid interval: not computed"
+    level = f"{cs.confidence:.0%}"
+    if not math.isfinite(cs.low):
+        return (f"revenue per visitor lift, always-valid {level} interval: needs "
+                f"{report.options.cs_min_visitors} visitors (have {cs.visitors})")
+    verdict = ("conclusive: it excludes 0, stopping here is allowed" if cs.conclusive
+               else "not conclusive yet (it includes 0): keep collecting")
+    return (f"revenue per visitor lift, always-valid {level} interval (valid however often "
+            f"you look): [{cs.low:+,.2f}, {cs.high:+,.2f}] -> {verdict}")
+
+
 def _one_look_verdict(low: float, high: float, revenue: bool = False) -> str:
     if not (low > 0.0 or high < 0.0):
         return "includes 0: not conclusive"
     side = "more" if low > 0.0 else "less"
     if revenue:
         return (f"excludes 0 (personalized earns {side} per visitor): conclusive only if "
-                "this is the one look planned in advance (the always-valid interval is for "
-                "the conversion lift only)")
+                "this is the one look planned in advance; if you have been watching the "
+                "lift, go by the revenue's always-valid interval")
     return (f"excludes 0 (personalized converts {side}): conclusive only if this is the one "
             "look planned in advance; if you have been watching the lift, go by the "
             "always-valid interval")
@@ -1173,7 +1209,7 @@ def _render_text(report: Report) -> str:
     lines += _table(header, body)
     lines += [f"bounce: {report.bounce_definition}", conversion_text(report),
               fixed_horizon_text(report), cuped_text(report), cuped_revenue_text(report),
-              always_valid_text(report), "",
+              always_valid_text(report), always_valid_revenue_text(report), "",
               "per action (per decision):"]
     body = [
         [

@@ -27,6 +27,7 @@ from pipeline.replay.cuped import CupedLift
 from pipeline.replay.join import RewardWeights
 from pipeline.replay.report import (
     Report,
+    always_valid_revenue_text,
     always_valid_text,
     conversion_text,
     cuped_revenue_text,
@@ -253,6 +254,8 @@ def render_report_html(report: Report) -> str:
         else "warn"
     cuped_class = "warn" if isinstance(report.cuped, CupedLift) else "muted"
     revenue_class = "warn" if isinstance(report.cuped_revenue, CupedLift) else "muted"
+    revenue_cs = report.always_valid_revenue
+    revenue_cs_class = "ok" if revenue_cs is not None and revenue_cs.conclusive else "muted"
     srm_text = (
         f"Sample ratio: control {_pct(s.observed_control_share)} of visitors observed vs "
         f"{_pct(s.expected_control_share)} configured, "
@@ -291,6 +294,8 @@ def render_report_html(report: Report) -> str:
         f'<div class="box {cuped_class}">{escape(cuped_text(report))}</div>',
         f'<div class="box {revenue_class}">{escape(cuped_revenue_text(report))}</div>',
         f'<div class="box {cs_class}">{escape(always_valid_text(report))}</div>',
+        f'<div class="box {revenue_cs_class}">'
+        f'{escape(always_valid_revenue_text(report))}</div>',
         "<h2>Over time</h2>",
         _charts(report),
         "<h2>Per action (per decision)</h2>",
