@@ -32,12 +32,15 @@ the control share comes from the log (each decision records it); a log that mixe
 shares, or was written before DecisionLog v2, needs --control-share (exit 2 otherwise)
 
 conversions: each purchase (--purchases: any ClickEvent file, only purchase events are
-read) credits its visitor's logged decisions of either arm in the --attribution-window
-minutes before it (default 30); without purchases, conversions are converted outcomes,
-which control decisions never get (the report warns)
+read) credits its person's logged decisions of either arm, on any of their devices
+(DecisionLog v5 records the person; older logs: the visitor's), in the
+--attribution-window minutes before it (default 30); without purchases, conversions are
+converted outcomes, which control decisions never get (the report warns); a "visitor"
+of the report is a person
 
-CUPED: the conversion lift is also shown adjusted for --cuped-covariate (default
-past_purchases) of each visitor's first decision, when that is present and not constant
+CUPED: the conversion and revenue-per-visitor lifts are also shown adjusted for
+--cuped-covariate (default past_purchases) of each visitor's first decision, when that is
+present and not constant
 
 exit status: 0 done (a sample-ratio mismatch is a warning in the report), 2 unusable input
 """

@@ -1,10 +1,8 @@
 """The experiment figures of the console, computed by the experiment report's own code.
 
-Nothing here re-derives a statistic: the lift, its fixed-horizon interval at each point
-in time (Newcombe) and the per-action breakdown come from
-:func:`~pipeline.replay.report.build_report_from_rows`; the always-valid bounds over time
-are :func:`~pipeline.replay.sequential.confidence_sequence_path` over the same visitors
-(the same attribution and visitor summaries as the report), read at the report's points.
+Nothing here re-derives a statistic: the lift, its fixed-horizon interval (Newcombe) and
+its always-valid interval at each point in time, and the per-action breakdown, come from
+:func:`~pipeline.replay.report.build_report_from_rows` (its timeline).
 
 >>> from pipeline.replay.synthetic import SyntheticOptions, generate_synthetic_log
 >>> syn = generate_synthetic_log(SyntheticOptions(n_visitors=300, control_share=0.5, seed=3))
@@ -21,11 +19,10 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pipeline.replay.attribution import Purchase, attribute, credited_rows
+from pipeline.replay.attribution import Purchase
 from pipeline.replay.errors import ReplayError
 from pipeline.replay.join import join_records
-from pipeline.replay.report import ReportOptions, build_report_from_rows, summarise_visitors
-from pipeline.replay.sequential import confidence_sequence_path
+from pipeline.replay.report import ReportOptions, build_report_from_rows
 
 __all__ = ["CONTROL", "PERSONALIZED", "experiment_figures"]
 
@@ -55,29 +52,16 @@ def experiment_figures(logs: Sequence[Mapping[str, Any]], outcomes: Sequence[Map
                                         purchases=None if purchases is None else list(purchases))
     except ReplayError as exc:
         return {"error": str(exc)}
-    # The report's visitors, in order of first sight, for the always-valid path.
-    if purchases is None:
-        visitors, _ = summarise_visitors(rows, options.segment_keys)
-    else:
-        attribution = attribute(rows, purchases, options.attribution)
-        visitors, _ = summarise_visitors(credited_rows(rows, attribution),
-                                         options.segment_keys, None, attribution.visitors)
-    enrolled = [v for v in visitors if v.arm in (CONTROL, PERSONALIZED)]
     share = report.srm.expected_control_share
-    low, high = confidence_sequence_path([v.arm == CONTROL for v in enrolled],
-                                         [v.converted for v in enrolled], share,
-                                         options.confidence, options.cs_tuning_visitors)
     timeline = []
     for point in report.timeline:
-        seen = sum(1 for v in enrolled if v.first_seen <= point.at_ms)
-        valid = seen >= options.cs_min_visitors
+        cs = point.always_valid
         timeline.append({
             "at_ms": point.at_ms,
             "visitors": point.control_visitors + point.personalized_visitors,
             "lift": _num(point.lift),
             "ci": [_num(point.lift_ci.low), _num(point.lift_ci.high)],
-            "always_valid": ([_num(float(low[seen - 1])), _num(float(high[seen - 1]))]
-                             if valid else None),
+            "always_valid": None if cs is None else [_num(cs.low), _num(cs.high)],
         })
     conversion = report.metric("conversion_rate")
     return {

@@ -303,6 +303,9 @@ class Decider:
             "intent_class": ctx.intent_class,
             "served": served,
             "control_share": self.options.control_share,
+            # The person the arm was drawn for: the report counts persons by it and
+            # credits a purchase on any of their devices to their decisions on all of them.
+            "experiment_unit": ctx.experiment_unit or ctx.visitor_id,
         }
         new_history = (
             history.with_delivered(ctx.session_id, decision_id, action.id, action.slot)

@@ -9,28 +9,36 @@ clickstream file holds them too.
 
 The rule (pinned by tests):
 
-- A purchase by visitor ``v`` at time ``t`` is **attributed** to every logged decision
-  of ``v``, in either arm and for any action (``no_action`` and control decisions
+- A purchase by visitor ``v`` at time ``t`` is made by a **person**: the experiment
+  unit (DecisionLog v5 ``experiment_unit``: the visitor id of the person's first sight,
+  kept through identify and alias and shared by their devices) of ``v``'s latest decision
+  at or before ``t``; for logs written before v5 the unit is the visitor id, and the rule
+  below is the per-visitor rule it was.
+- The purchase is **attributed** to every logged decision of ``v`` **and of its person
+  on any device**, in either arm and for any action (``no_action`` and control decisions
   included, served or not), made in the attribution window before it:
   ``t - window_ms <= created_at <= t``; a decision the purchase itself triggered is
-  not (it came after the purchase, at the same event time).
-- **Per visitor** (the experiment's unit in the report): converted when at least one
-  purchase is attributed to their decisions; ``conversions`` counts those purchases
-  (each once, however many decisions it credits) and ``revenue`` sums their values.
+  not (it came after the purchase, at the same event time). A purchase on the phone
+  credits the decisions made on the laptop of the same person.
+- **Per person** (the experiment's unit in the report; ``Attribution.visitors`` is keyed
+  by it): converted when at least one purchase they made is attributed; ``conversions``
+  counts those purchases (each once, however many decisions it credits) and ``revenue``
+  sums their values.
 - **Per decision** (the report's per-action table): ``conversions`` counts the purchases
   attributed to it; a purchase's value is split equally among the decisions it credits,
-  so revenue summed over decisions equals revenue summed over visitors (nothing counted
+  so revenue summed over decisions equals revenue summed over persons (nothing counted
   twice).
 - Purchases are de-duplicated by event id (a worker that redoes its last seconds after a
   crash forwards them again); a purchase with a negative or non-finite value is refused
-  and counted; one no decision of its visitor precedes within the window is counted as
-  unattributed (a visitor never decided for, or too long before).
+  and counted; one no decision of its visitor or person precedes within the window is
+  counted as unattributed (a visitor never decided for, or too long before).
 
 Converted outcomes (reported by a page, or the simulator's credit to shown decisions)
 are then not counted as conversions at all: the purchase is the one source, so nothing
 is counted twice. The bandit's own rewards are unchanged: a conversion rewards only the
-*served* decisions of the purchase's visitor within their reward wait, never
-``no_action`` (see :meth:`pipeline.engine.Engine.on_event`).
+*served* decision last shown to the purchase's visitor (this device: a worker holds
+one visitor's state) within its reward wait, never ``no_action`` (see
+:meth:`pipeline.engine.Engine.on_event`).
 
 >>> from pipeline.replay.join import JoinedRow
 >>> def row(did, visitor, at, arm):
@@ -44,6 +52,16 @@ is counted twice. The bandit's own rewards are unchanged: a conversion rewards o
 (Credit(purchases=('e9',), revenue=40.0), ['d1', 'd2'])
 >>> result.decisions["d1"].revenue, "per" in result.visitors, result.unattributed
 (20.0, False, 0)
+
+Two devices of one person (the phone's decisions carry the laptop's unit after identify):
+
+>>> import dataclasses
+>>> laptop = dataclasses.replace(row("l1", "laptop", 0, "control"), experiment_unit="laptop")
+>>> phone = dataclasses.replace(row("p1", "phone", 60_000, "control"),
+...                             experiment_unit="laptop")
+>>> both = attribute([laptop, phone], [Purchase("e1", "phone", 90_000, 10.0)])
+>>> sorted(both.decisions), sorted(both.visitors)
+(['l1', 'p1'], ['laptop'])
 """
 
 from __future__ import annotations
@@ -56,7 +74,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.replay.join import JoinedRow
+from pipeline.replay.join import JoinedRow, RewardWeights
 from pipeline.replay.sources import read_file
 
 __all__ = [
@@ -212,6 +230,17 @@ def read_purchases(path: str | Path) -> PurchaseFile:
     return PurchaseFile(tuple(out), unreadable)
 
 
+def _person(purchase: Purchase, own: Sequence[JoinedRow], times: Sequence[int]) -> str:
+    """The person who made ``purchase``: the experiment unit of their visitor's latest
+    decision at or before it (the unit as it stood then), else of their first decision,
+    else the visitor id itself (which is the unit of the device a person was first seen on).
+    """
+    latest = bisect.bisect_right(times, purchase.at_ms) - 1
+    if latest >= 0:
+        return own[latest].unit
+    return own[0].unit if own else purchase.visitor_id
+
+
 def attribute(rows: Sequence[JoinedRow], purchases: Iterable[Purchase],
               options: AttributionOptions | None = None) -> Attribution:
     """Attribute ``purchases`` to the decisions in ``rows`` (see the module's rule).
@@ -221,9 +250,12 @@ def attribute(rows: Sequence[JoinedRow], purchases: Iterable[Purchase],
     """
     opts = options or AttributionOptions()
     by_visitor: dict[str, list[JoinedRow]] = {}
+    by_unit: dict[str, list[JoinedRow]] = {}
     for r in sorted(rows, key=lambda r: (r.created_at, r.decision_id)):
         by_visitor.setdefault(r.visitor_id, []).append(r)
+        by_unit.setdefault(r.unit, []).append(r)
     times = {v: [r.created_at for r in own] for v, own in by_visitor.items()}
+    unit_times = {u: [r.created_at for r in own] for u, own in by_unit.items()}
     seen: set[str] = set()
     duplicates = invalid = attributed = 0
     decision_ids: dict[str, list[str]] = {}
@@ -238,12 +270,16 @@ def attribute(rows: Sequence[JoinedRow], purchases: Iterable[Purchase],
         if not math.isfinite(p.value) or p.value < 0:
             invalid += 1
             continue
-        own = by_visitor.get(p.visitor_id, [])
-        at = times.get(p.visitor_id, [])
-        lo = bisect.bisect_left(at, p.at_ms - opts.window_ms)
-        hi = bisect.bisect_right(at, p.at_ms)
-        # The decision this purchase triggered came after it, at the same event time.
-        credited = [r.decision_id for r in own[lo:hi] if r.trigger_event_id != p.purchase_id]
+        person = _person(p, by_visitor.get(p.visitor_id, []), times.get(p.visitor_id, []))
+        credited: dict[str, None] = {}  # decision ids, in time order, each once
+        for own, at in ((by_visitor.get(p.visitor_id, []), times.get(p.visitor_id, [])),
+                        (by_unit.get(person, []), unit_times.get(person, []))):
+            lo = bisect.bisect_left(at, p.at_ms - opts.window_ms)
+            hi = bisect.bisect_right(at, p.at_ms)
+            # The decision this purchase triggered came after it, at the same event time.
+            for r in own[lo:hi]:
+                if r.trigger_event_id != p.purchase_id:
+                    credited[r.decision_id] = None
         if not credited:
             continue
         attributed += 1
@@ -251,8 +287,8 @@ def attribute(rows: Sequence[JoinedRow], purchases: Iterable[Purchase],
         for did in credited:
             decision_ids.setdefault(did, []).append(p.purchase_id)
             decision_revenue[did] = decision_revenue.get(did, 0.0) + share
-        visitor_ids.setdefault(p.visitor_id, []).append(p.purchase_id)
-        visitor_revenue[p.visitor_id] = visitor_revenue.get(p.visitor_id, 0.0) + p.value
+        visitor_ids.setdefault(person, []).append(p.purchase_id)
+        visitor_revenue[person] = visitor_revenue.get(person, 0.0) + p.value
     return Attribution(
         decisions={d: Credit(tuple(ids), decision_revenue[d])
                    for d, ids in decision_ids.items()},
@@ -267,23 +303,39 @@ def attribute(rows: Sequence[JoinedRow], purchases: Iterable[Purchase],
     )
 
 
-def credited_rows(rows: Sequence[JoinedRow], attribution: Attribution) -> list[JoinedRow]:
+def credited_rows(rows: Sequence[JoinedRow], attribution: Attribution,
+                  weights: RewardWeights | None = None) -> list[JoinedRow]:
     """``rows`` with their conversions and revenue from ``attribution`` instead of from
-    ``converted`` outcomes (the one source of conversions; clicks and rewards unchanged).
+    ``converted`` outcomes (the one source of conversions; clicks unchanged), and their
+    ``reward`` recomputed from the same numbers with ``weights`` (default
+    :class:`~pipeline.replay.join.RewardWeights`): ``weights.reward(clicked, converted,
+    revenue)`` for a decision with an outcome or an attributed purchase, else
+    ``weights.default_reward``. Every figure built from the rows (per-action totals, the
+    cumulative reward) then counts the same conversions as the visitors' conversion rate.
 
     >>> from pipeline.replay.join import JoinedRow
     >>> r = JoinedRow(decision_id="d", visitor_id="v", session_id="s", created_at=0,
     ...               action_id="a", propensity=1.0, eligible={}, converted=True,
-    ...               conversions=1, revenue=99.0)
+    ...               conversions=1, revenue=99.0, n_outcomes=1, reward=99.0)
     >>> none = attribute([r], [])
-    >>> [(x.converted, x.conversions, x.revenue) for x in credited_rows([r], none)]
-    [(False, 0, 0.0)]
+    >>> [(x.converted, x.conversions, x.revenue, x.reward) for x in credited_rows([r], none)]
+    [(False, 0, 0.0, 0.0)]
+    >>> c = dataclasses.replace(r, decision_id="c", arm="control", converted=False,
+    ...                         conversions=0, revenue=0.0, n_outcomes=0, reward=0.0)
+    >>> bought = attribute([c], [Purchase("p", "v", 5, 30.0)])
+    >>> credited_rows([c], bought, RewardWeights(clicked=1.0, converted=1.0))[0].reward
+    1.0
     """
+    w = weights or RewardWeights()
     out = []
     for r in rows:
         credit = attribution.decisions.get(r.decision_id)
+        converted = credit is not None
+        revenue = 0.0 if credit is None else credit.revenue
+        reward = (w.reward(r.clicked, converted, revenue) if r.n_outcomes or converted
+                  else w.default_reward)
         out.append(dataclasses.replace(
-            r, converted=credit is not None,
+            r, converted=converted,
             conversions=0 if credit is None else credit.conversions,
-            revenue=0.0 if credit is None else credit.revenue))
+            revenue=revenue, reward=reward))
     return out

@@ -116,12 +116,15 @@ def cuped_lift(
     name: str,
     confidence: float = 0.95,
     min_visitors: int = 100,
+    outcome: str = "conversion outcome",
 ) -> CupedLift | CupedUnavailable:
     """CUPED lift of personalized over control, one entry per visitor.
 
-    ``control[i]``: visitor ``i`` is in control; ``converted[i]``: their outcome;
+    ``control[i]``: visitor ``i`` is in control; ``converted[i]``: their outcome (0/1 for
+    conversion, or any number: revenue per visitor is adjusted the same way);
     ``covariate[i]``: their pre-exposure covariate (``None`` or ``nan``: missing);
-    ``name``: what the covariate is, for the report.
+    ``name``: what the covariate is, for the report; ``outcome``: what ``converted`` is,
+    for the reason when every visitor has the same.
 
     >>> cuped_lift([True, False] * 60, [0.0] * 120, [1.0, 2.0] * 60, "x").reason
     'every visitor has the same conversion outcome: nothing to adjust'
@@ -149,7 +152,7 @@ def cuped_lift(
             name, f"{name} is {x[0]:g} for every visitor: a constant covariate cannot "
                   "reduce variance")
     if np.all(y == y[0]):
-        return CupedUnavailable(name, "every visitor has the same conversion outcome: "
+        return CupedUnavailable(name, f"every visitor has the same {outcome}: "
                                       "nothing to adjust")
     x_mean = float(x.mean())
     centred = x - x_mean

@@ -121,6 +121,19 @@ class JoinedRow:
     control_share: float = -1.0
     #: The event that triggered the decision (a purchase never credits its own decision).
     trigger_event_id: str = ""
+    #: The person the arm was drawn for (DecisionLog v5; "" in older logs: see ``unit``).
+    experiment_unit: str = ""
+
+    @property
+    def unit(self) -> str:
+        """The experiment unit: the person (their devices share it), or the visitor id
+        when the log did not record one (before DecisionLog v5).
+
+        >>> JoinedRow(decision_id="d", visitor_id="phone", session_id="s", created_at=0,
+        ...           action_id="a", propensity=1.0, eligible={}, experiment_unit="laptop").unit
+        'laptop'
+        """
+        return self.experiment_unit or self.visitor_id
 
 
 @dataclass(frozen=True)
@@ -249,6 +262,7 @@ def join_records(
                 reward=reward,
                 control_share=float(log.get("control_share", -1.0)),
                 trigger_event_id=str(decision.get("trigger_event_id", "")),
+                experiment_unit=str(log.get("experiment_unit") or ""),
             )
         )
     unmatched_count = sum(t.count for did, t in tallies.items() if did not in seen_decisions)

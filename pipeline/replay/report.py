@@ -1,12 +1,15 @@
 """Experiment report: personalized vs control, from a decision log and its outcomes.
 
-The unit of analysis is the **visitor**: a visitor belongs to the arm of their
-first logged decision (a visitor seen in both arms is counted once, in that
+The unit of analysis is the **visitor**, meaning the person the arm was drawn for: the
+experiment unit each decision records (DecisionLog v5; a person's devices share it after
+identify or alias), or the visitor id in logs written before v5. A visitor belongs to the
+arm of their first logged decision (a visitor seen in both arms is counted once, in that
 arm, and an ``arm_conflict`` warning is returned).
 
 **Conversions come from purchases** when they are given (``purchases``: the worker's
 forwarded purchase events, or any clickstream file): each purchase is attributed to its
-visitor's logged decisions of either arm within the attribution window (the rule is in
+person's logged decisions of either arm, on any of their devices, within the attribution
+window (the rule is in
 :mod:`pipeline.replay.attribution`), so control visitors, whose decisions are never shown
 and so never get a ``converted`` outcome, convert too; ``converted`` outcomes are then
 not counted (nothing twice). Without purchases, conversions are the ``converted``
@@ -89,9 +92,14 @@ from pipeline.replay.intervals import (
 from pipeline.replay.join import JoinedRow, RewardWeights, join_files
 from pipeline.replay.logfile import LogFileOptions
 from pipeline.replay.notices import ReplayWarning
-from pipeline.replay.sequential import AlwaysValidInterval, confidence_sequence
+from pipeline.replay.sequential import (
+    AlwaysValidInterval,
+    confidence_sequence,
+    confidence_sequence_path,
+)
 
 __all__ = [
+    "REPORT_WEIGHTS",
     "ActionBreakdown",
     "ArmStats",
     "MetricLift",
@@ -101,10 +109,12 @@ __all__ = [
     "SrmCheck",
     "TimelinePoint",
     "VisitorSummary",
+    "always_valid_revenue_text",
     "always_valid_text",
     "build_report",
     "build_report_from_rows",
     "conversion_text",
+    "cuped_revenue_text",
     "cuped_text",
     "fixed_horizon_text",
     "format_lift",
@@ -121,21 +131,29 @@ BOUNCE_DEFINITION = (
 )
 
 
+#: The report's reward of a decision: 1 per click and 1 per conversion (attributed, when
+#: purchases are given), the weights the engine learns with (its -0.5 per dismissal is
+#: not in a report's reward).
+REPORT_WEIGHTS = RewardWeights(clicked=1.0, converted=1.0)
+
+
 @dataclass(frozen=True)
 class ReportOptions:
     """Choices of the experiment report (see the module docstring).
 
-    ``srm_alpha``: warn of sample-ratio mismatch below this p-value.
-    ``segment_keys``: ``categorical_features`` keys to break down by.
-    ``time_buckets``: points of the time series. ``top_actions``: actions shown
-    by name in the action-mix chart (the rest are "other"). ``weights``: reward
-    weights for the cumulative-reward series. ``cs_tuning_visitors``,
-    ``cs_min_visitors``: the always-valid interval's tuning (tightest near that many
-    visitors; fixed in advance) and the visitors it needs before it is reported (see
-    :mod:`pipeline.replay.sequential`). ``attribution``: how far back a purchase credits
-    decisions (:mod:`pipeline.replay.attribution`). ``cuped_covariate``: the
-    ``numeric_features`` key of each visitor's first decision used for CUPED (``None``: no
-    CUPED; see :mod:`pipeline.replay.cuped` for why ``past_purchases`` is pre-exposure),
+    ``srm_alpha``: warn of sample-ratio mismatch below this p-value. ``segment_keys``:
+    ``categorical_features`` keys to break down by. ``time_buckets``: points of the time
+    series. ``top_actions``: actions shown by name in the action-mix chart (the rest are
+    "other"). ``weights``: reward weights for the cumulative-reward series and the per-
+    action reward (default :data:`REPORT_WEIGHTS`: 1 per click and 1 per conversion, the
+    engine's weights; with purchases the conversions are the attributed ones, so control
+    decisions, which are never shown nor clicked, earn reward from the purchases that follow
+    them). ``cs_tuning_visitors``, ``cs_min_visitors``: the always-valid interval's tuning
+    (tightest near that many visitors; fixed in advance) and the visitors it needs before it
+    is reported (see :mod:`pipeline.replay.sequential`). ``attribution``: how far back a
+    purchase credits decisions (:mod:`pipeline.replay.attribution`). ``cuped_covariate``:
+    the ``numeric_features`` key of each visitor's first decision used for CUPED (``None``:
+    no CUPED; see :mod:`pipeline.replay.cuped` for why ``past_purchases`` is pre-exposure),
     applied from ``cuped_min_visitors`` visitors on.
 
     >>> ReportOptions().srm_alpha
@@ -150,7 +168,7 @@ class ReportOptions:
     include_intent_class: bool = True
     time_buckets: int = 24
     top_actions: int = 7
-    weights: RewardWeights = field(default_factory=RewardWeights)
+    weights: RewardWeights = field(default_factory=lambda: REPORT_WEIGHTS)
     cs_tuning_visitors: int = 1000
     cs_min_visitors: int = 100
     attribution: AttributionOptions = field(default_factory=AttributionOptions)
@@ -324,6 +342,9 @@ class TimelinePoint:
     personalized_decisions: int
     control_reward: float
     personalized_reward: float
+    #: The always-valid interval for the lift at this point (the confidence sequence over
+    #: the visitors enrolled by then); ``None`` before ``cs_min_visitors`` visitors.
+    always_valid: Interval | None = None
 
 
 @dataclass(frozen=True)
@@ -336,7 +357,7 @@ class Report:
     >>> rep = build_report_from_rows(join_records(syn.logs, syn.outcomes).rows, 0.5,
     ...                              ReportOptions(n_boot=50))
     >>> sorted(rep.to_dict())[:3]
-    ['actions', 'always_valid_conversion_lift', 'bounce_definition']
+    ['actions', 'always_valid_conversion_lift', 'always_valid_revenue_per_visitor_lift']
     """
 
     n_decisions: int
@@ -355,6 +376,10 @@ class Report:
     attribution: Attribution | None = None
     #: CUPED-adjusted conversion lift, or why it was not applied (None: not asked for).
     cuped: CupedLift | CupedUnavailable | None = None
+    #: CUPED-adjusted revenue-per-visitor lift (same covariate), or why not applied.
+    cuped_revenue: CupedLift | CupedUnavailable | None = None
+    #: Always-valid interval for the revenue-per-visitor lift (None: not computed).
+    always_valid_revenue: AlwaysValidInterval | None = None
 
     def metric(self, name: str) -> MetricLift:
         """The metric called ``name`` (``KeyError`` if absent)."""
@@ -405,6 +430,8 @@ class Report:
                     "lift_ci": [_num(t.lift_ci.low), _num(t.lift_ci.high)],
                     "control_reward": t.control_reward,
                     "personalized_reward": t.personalized_reward,
+                    "always_valid": (None if t.always_valid is None else
+                                     [_num(t.always_valid.low), _num(t.always_valid.high)]),
                     "control_decisions": t.control_decisions,
                     "personalized_decisions": t.personalized_decisions,
                 }
@@ -422,6 +449,13 @@ class Report:
                 "conclusive": self.always_valid.conclusive,
             },
             "cuped_conversion_lift": _cuped_dict(self.cuped),
+            "cuped_revenue_per_visitor_lift": _cuped_dict(self.cuped_revenue),
+            "always_valid_revenue_per_visitor_lift": None if self.always_valid_revenue is None
+            else {"low": _num(self.always_valid_revenue.low),
+                  "high": _num(self.always_valid_revenue.high),
+                  "confidence": self.always_valid_revenue.confidence,
+                  "visitors": self.always_valid_revenue.visitors,
+                  "conclusive": self.always_valid_revenue.conclusive},
         }
 
     def to_text(self) -> str:
@@ -511,8 +545,11 @@ def summarise_visitors(
 ) -> tuple[list[VisitorSummary], int]:
     """Per-visitor summaries (sorted by first decision) and how many visitors changed arm.
 
-    With ``credits`` (purchases attributed by visitor), a visitor's conversions and revenue
-    are their attributed purchases, each once; otherwise the sums over their rows.
+    A "visitor" here is the experiment unit, the person (``JoinedRow.unit``: their devices
+    share it since DecisionLog v5; the visitor id in older logs), and ``visitor_id`` of a
+    summary is that unit. With ``credits`` (purchases attributed by person), a visitor's
+    conversions and revenue are their attributed purchases, each once; otherwise the sums
+    over their rows.
 
     >>> from pipeline.replay.join import JoinedRow
     >>> rows = [JoinedRow(decision_id="d1", visitor_id="v", session_id="s", created_at=1,
@@ -524,7 +561,7 @@ def summarise_visitors(
     ordered = sorted(rows, key=lambda r: (r.created_at, r.decision_id))
     grouped: dict[str, list[JoinedRow]] = {}
     for row in ordered:
-        grouped.setdefault(row.visitor_id, []).append(row)
+        grouped.setdefault(row.unit, []).append(row)  # a person: all their devices
     summaries: list[VisitorSummary] = []
     conflicts = 0
     for visitor, own in grouped.items():
@@ -538,10 +575,11 @@ def summarise_visitors(
             credit = credits.get(visitor)
             conversions = 0 if credit is None else len(credit.purchases)
             revenue = 0.0 if credit is None else credit.revenue
-        if page_views is not None and visitor in page_views:
-            bounced = page_views[visitor] <= 1
-        else:
-            bounced = len(own) == 1 and not clicked and conversions == 0
+        devices = {r.visitor_id for r in own}  # page views are counted per device id
+        listed = [] if page_views is None else [page_views[d] for d in devices
+                                                if d in page_views]
+        bounced = (sum(listed) <= 1 if listed
+                   else len(own) == 1 and not clicked and conversions == 0)
         cats = first.categorical_features
         segments = {k: cats[k] for k in segment_keys if k in cats}
         segments["intent_class"] = own[-1].intent_class  # where the visit got to
@@ -633,9 +671,16 @@ def _timeline(
     visitors: Sequence[VisitorSummary],
     rows: Sequence[JoinedRow],
     options: ReportOptions,
+    control_share: float,
 ) -> list[TimelinePoint]:
     if not visitors:
         return []
+    # The always-valid path over the enrolled visitors in order of first sight (the order
+    # summarise_visitors returns), read at each point: the prefix enrolled by then.
+    enrolled = [v for v in visitors if v.arm in (CONTROL, PERSONALIZED)]
+    cs_low, cs_high = confidence_sequence_path(
+        [v.arm == CONTROL for v in enrolled], [v.converted for v in enrolled], control_share,
+        options.confidence, options.cs_tuning_visitors)
     start = min(v.first_seen for v in visitors)
     end = max(max(v.first_seen for v in visitors), max(r.created_at for r in rows))
     buckets = max(options.time_buckets, 1)
@@ -662,6 +707,9 @@ def _timeline(
                 reward[r.arm] += r.reward
             di += 1
         nc, nt = counts[CONTROL], counts[PERSONALIZED]
+        seen = nc + nt
+        always_valid = (Interval(float(cs_low[seen - 1]), float(cs_high[seen - 1]))
+                        if seen >= max(options.cs_min_visitors, 1) else None)
         pc = conv[CONTROL] / nc if nc else float("nan")
         pt = conv[PERSONALIZED] / nt if nt else float("nan")
         points.append(
@@ -678,6 +726,7 @@ def _timeline(
                 personalized_decisions=dec[PERSONALIZED],
                 control_reward=reward[CONTROL],
                 personalized_reward=reward[PERSONALIZED],
+                always_valid=always_valid,
             )
         )
     return points
@@ -715,7 +764,7 @@ def build_report_from_rows(
     control_share = resolved.share
     attribution = None if purchases is None else attribute(rows, purchases, opts.attribution)
     if attribution is not None:
-        rows = credited_rows(rows, attribution)
+        rows = credited_rows(rows, attribution, opts.weights)
     visitors, conflicts = summarise_visitors(
         rows, opts.segment_keys, page_views,
         None if attribution is None else attribution.visitors)
@@ -804,19 +853,29 @@ def build_report_from_rows(
     always_valid = confidence_sequence(
         [v.arm == CONTROL for v in enrolled], [v.converted for v in enrolled], control_share,
         level, opts.cs_tuning_visitors, opts.cs_min_visitors)
-    cuped = None if opts.cuped_covariate is None else cuped_lift(
-        [v.arm == CONTROL for v in enrolled], [v.converted for v in enrolled],
-        [v.pre_exposure.get(opts.cuped_covariate) for v in enrolled], opts.cuped_covariate,
-        level, opts.cuped_min_visitors)
+    always_valid_revenue = confidence_sequence(
+        [v.arm == CONTROL for v in enrolled], [v.revenue for v in enrolled], control_share,
+        level, opts.cs_tuning_visitors, opts.cs_min_visitors)
+    cuped = cuped_revenue = None
+    if opts.cuped_covariate is not None:
+        arms = [v.arm == CONTROL for v in enrolled]
+        before = [v.pre_exposure.get(opts.cuped_covariate) for v in enrolled]
+        cuped = cuped_lift(arms, [v.converted for v in enrolled], before,
+                           opts.cuped_covariate, level, opts.cuped_min_visitors)
+        cuped_revenue = cuped_lift(arms, [v.revenue for v in enrolled], before,
+                                   opts.cuped_covariate, level, opts.cuped_min_visitors,
+                                   outcome="revenue")
     return Report(
         always_valid=always_valid,
+        always_valid_revenue=always_valid_revenue,
         cuped=cuped,
+        cuped_revenue=cuped_revenue,
         n_decisions=len(rows),
         srm=srm,
         metrics=tuple(metrics),
         actions=tuple(actions),
         segments=tuple(segments),
-        timeline=tuple(_timeline(visitors, rows, opts)),
+        timeline=tuple(_timeline(visitors, rows, opts, control_share)),
         warnings=tuple(warnings),
         options=opts,
         bounce_definition=BOUNCE_DEFINITION,
@@ -842,8 +901,8 @@ def _conversion_warnings(attribution: Attribution | None,
         out.append(ReplayWarning(
             "unattributed_purchases",
             f"{attribution.unattributed} of {attribution.purchases} purchases have no logged "
-            f"decision of their visitor in the {minutes:g} min before them (visitors not in "
-            "the experiment, or decided for longer ago): not counted",
+            f"decision of their visitor or its person in the {minutes:g} min before them "
+            "(visitors not in the experiment, or decided for longer ago): not counted",
             {"purchases": attribution.unattributed}))
     if attribution.invalid:
         out.append(ReplayWarning(
@@ -928,10 +987,37 @@ def always_valid_text(report: Report) -> str:
             f"look): [{cs.low:+.2%}, {cs.high:+.2%}] -> {verdict}")
 
 
-def _one_look_verdict(low: float, high: float) -> str:
+def always_valid_revenue_text(report: Report) -> str:
+    """One line on the always-valid interval of the revenue-per-visitor lift.
+
+    >>> from pipeline.replay.join import JoinedRow
+    >>> rows = [JoinedRow(decision_id=f"d{i}", visitor_id=f"v{i}", session_id="s",
+    ...                   created_at=i, action_id="a", propensity=1.0, eligible={"a": 1.0},
+    ...                   arm="control" if i % 2 else "personalized") for i in range(10)]
+    >>> always_valid_revenue_text(build_report_from_rows(rows, 0.5, ReportOptions(n_boot=5)))
+    'revenue per visitor lift, always-valid 95% interval: needs 100 visitors (have 10)'
+    """
+    cs = report.always_valid_revenue
+    if cs is None:
+        return "revenue per visitor lift, always-valid interval: not computed"
+    level = f"{cs.confidence:.0%}"
+    if not math.isfinite(cs.low):
+        return (f"revenue per visitor lift, always-valid {level} interval: needs "
+                f"{report.options.cs_min_visitors} visitors (have {cs.visitors})")
+    verdict = ("conclusive: it excludes 0, stopping here is allowed" if cs.conclusive
+               else "not conclusive yet (it includes 0): keep collecting")
+    return (f"revenue per visitor lift, always-valid {level} interval (valid however often "
+            f"you look): [{cs.low:+,.2f}, {cs.high:+,.2f}] -> {verdict}")
+
+
+def _one_look_verdict(low: float, high: float, revenue: bool = False) -> str:
     if not (low > 0.0 or high < 0.0):
         return "includes 0: not conclusive"
     side = "more" if low > 0.0 else "less"
+    if revenue:
+        return (f"excludes 0 (personalized earns {side} per visitor): conclusive only if "
+                "this is the one look planned in advance; if you have been watching the "
+                "lift, go by the revenue's always-valid interval")
     return (f"excludes 0 (personalized converts {side}): conclusive only if this is the one "
             "look planned in advance; if you have been watching the lift, go by the "
             "always-valid interval")
@@ -986,6 +1072,37 @@ def cuped_text(report: Report) -> str:
             f"{_one_look_verdict(ci.low, ci.high)}")
 
 
+def cuped_revenue_text(report: Report) -> str:
+    """One line on the CUPED-adjusted revenue-per-visitor lift, or why there is none (the
+    same covariate and method as the conversion lift's; beside the bootstrap interval of
+    the metrics table, which it does not replace).
+
+    >>> from pipeline.replay.join import JoinedRow
+    >>> rows = [JoinedRow(decision_id=f"d{i}", visitor_id=f"v{i}", session_id="s",
+    ...                   created_at=i, action_id="a", propensity=1.0, eligible={"a": 1.0},
+    ...                   arm="control" if i % 2 else "personalized",
+    ...                   numeric_features={"past_purchases": float(i % 3)}) for i in range(200)]
+    >>> print(cuped_revenue_text(build_report_from_rows(rows, 0.5, ReportOptions(n_boot=5))))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    revenue per visitor lift, CUPED: not applied (every visitor has the same revenue: nothing
+    to adjust); no adjusted interval
+    """
+    found = report.cuped_revenue
+    if found is None:
+        return "revenue per visitor lift, CUPED: off (no covariate chosen)"
+    if isinstance(found, CupedUnavailable):
+        return (f"revenue per visitor lift, CUPED: not applied ({found.reason}); no adjusted "
+                "interval")
+    ci, raw = found.interval, found.unadjusted_interval
+    return (f"revenue per visitor lift, CUPED {ci.level:.0%} interval (covariate "
+            f"{found.covariate} of each visitor's first decision; theta {found.theta:.4g}, "
+            f"correlation {found.correlation:+.3f}; variance reduction "
+            f"{_pct(found.variance_reduction)}; fixed horizon): lift {found.lift:+,.2f} "
+            f"[{ci.low:+,.2f}, {ci.high:+,.2f}] vs unadjusted {found.unadjusted_lift:+,.2f} "
+            f"[{raw.low:+,.2f}, {raw.high:+,.2f}] (same normal interval) -> "
+            f"{_one_look_verdict(ci.low, ci.high, revenue=True)}")
+
+
 def conversion_text(report: Report) -> str:
     """One line on where the report's conversions come from.
 
@@ -995,15 +1112,15 @@ def conversion_text(report: Report) -> str:
     >>> text = conversion_text(build_report_from_rows(
     ...     rows, 0.5, ReportOptions(n_boot=5), purchases=[Purchase("e", "v", 1, 5.0)]))
     >>> print(text)  # doctest: +NORMALIZE_WHITESPACE
-    conversions: 1 of 1 purchases attributed to their visitor's decisions of either arm in
-    the 30 min before them (0 duplicates, 0 invalid)
+    conversions: 1 of 1 purchases attributed to their person's decisions of either arm, on
+    any of their devices, in the 30 min before them (0 duplicates, 0 invalid)
     """
     found = report.attribution
     if found is None:
         return ("conversions: converted outcomes (no purchases given; control decisions are "
                 "never shown, so none reports a control conversion)")
     return (f"conversions: {found.attributed} of {found.purchases} purchases attributed to "
-            f"their visitor's decisions of either arm in the "
+            f"their person's decisions of either arm, on any of their devices, in the "
             f"{found.options.window_ms / 60_000:g} min before them ({found.duplicates} "
             f"duplicates, {found.invalid} invalid)")
 
@@ -1091,7 +1208,8 @@ def _render_text(report: Report) -> str:
         ])
     lines += _table(header, body)
     lines += [f"bounce: {report.bounce_definition}", conversion_text(report),
-              fixed_horizon_text(report), cuped_text(report), always_valid_text(report), "",
+              fixed_horizon_text(report), cuped_text(report), cuped_revenue_text(report),
+              always_valid_text(report), always_valid_revenue_text(report), "",
               "per action (per decision):"]
     body = [
         [

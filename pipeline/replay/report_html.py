@@ -1,7 +1,8 @@
 """Render an experiment :class:`~pipeline.replay.report.Report` as one self-contained HTML page.
 
-Inline CSS, inline SVG charts (lift over time with its confidence band,
-cumulative reward per decision by arm, action mix by arm), no JavaScript and no
+Inline CSS, inline SVG charts (lift over time with its fixed-horizon band and the
+always-valid band, cumulative reward per decision by arm from the same attributed
+conversions as the headline, action mix by arm), no JavaScript and no
 external resources, so the file can be mailed or archived as is. The output is
 deterministic (no generation timestamp), so it can be diffed.
 
@@ -23,10 +24,13 @@ from collections.abc import Sequence
 from html import escape
 
 from pipeline.replay.cuped import CupedLift
+from pipeline.replay.join import RewardWeights
 from pipeline.replay.report import (
     Report,
+    always_valid_revenue_text,
     always_valid_text,
     conversion_text,
+    cuped_revenue_text,
     cuped_text,
     fixed_horizon_text,
     format_lift,
@@ -34,7 +38,7 @@ from pipeline.replay.report import (
 )
 from pipeline.replay.svg import Series, line_chart, stacked_bars
 
-__all__ = ["render_report_html"]
+__all__ = ["render_report_html", "reward_title"]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
@@ -45,6 +49,7 @@ border-bottom:1px solid #ddd;padding-bottom:.3rem}
 table{border-collapse:collapse;width:100%;font-size:.9rem;margin:.5rem 0}
 th,td{padding:.3rem .5rem;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}
 .metrics td:last-child{white-space:normal;font-size:.78rem;color:#666;text-align:left}
+.verdicts td:first-child,.verdicts td:nth-last-child(-n+2){white-space:normal;text-align:left}
 th:first-child,td:first-child{text-align:left}
 th{background:#f6f6f6;white-space:normal;vertical-align:bottom}
 .good{color:#0a7a3b;font-weight:600}.bad{color:#b3261e;font-weight:600}
@@ -158,19 +163,41 @@ def _lift_intervals(report: Report) -> str:
                      escape(_interval("rate", cs.low, cs.high)), width(cs.low, cs.high),
                      "any number of looks", verdict(cs.low, cs.high, always_valid=True)])
     return _table(["conversion lift", "lift", f"{level} interval", "width", "valid for",
-                   "verdict"], rows)
+                   "verdict"], rows, css_class="verdicts")  # wrapped: it fits the page
+
+
+def reward_title(weights: RewardWeights, attributed: bool) -> str:
+    """The reward chart's title, naming what a decision's reward counts (``attributed``:
+    conversions are purchases attributed to the decisions, as the headline counts them).
+    Short enough for the chart's width.
+
+    >>> reward_title(RewardWeights(clicked=1.0, converted=1.0), True)
+    'Reward per decision, cumulative (click 1 + attributed conversion 1)'
+    """
+    converted = "attributed conversion" if attributed else "converted outcome"
+    terms = [f"{name} {weight:g}" for weight, name in (
+        (weights.clicked, "click"), (weights.converted, converted),
+        (weights.revenue, "revenue unit")) if weight]
+    return f"Reward per decision, cumulative ({' + '.join(terms) or 'no reward'})"
 
 
 def _charts(report: Report) -> str:
     timeline = report.timeline
+    level = f"{report.options.confidence:.0%}"
     lift = Series(
-        "personalized - control",
+        f"personalized - control, fixed-horizon {level}",
         [(float(t.at_ms), t.lift) for t in timeline],
         band=[(float(t.at_ms), t.lift_ci.low, t.lift_ci.high) for t in timeline],
     )
+    always_valid = Series(
+        f"always-valid {level} (any number of looks)", [],
+        color="#888888",
+        band=[(float(t.at_ms), t.always_valid.low, t.always_valid.high) for t in timeline
+              if t.always_valid is not None],
+    )
     lift_svg = line_chart(
-        f"Conversion-rate lift over time (cumulative, {report.options.confidence:.0%} CI band)",
-        [lift],
+        "Conversion lift over time (stop only when the grey band excludes 0)",
+        [lift, always_valid],
         x_format=lambda x: format_time(x)[5:],
         y_format=lambda y: f"{y:+.1%}",
         zero_line=True,
@@ -180,7 +207,7 @@ def _charts(report: Report) -> str:
         return reward / decisions if decisions else float("nan")
 
     reward_svg = line_chart(
-        "Cumulative reward per decision, by arm",
+        reward_title(report.options.weights, report.attribution is not None),
         [
             Series("personalized", [
                 (float(t.at_ms), per_decision(t.personalized_reward, t.personalized_decisions))
@@ -226,6 +253,9 @@ def render_report_html(report: Report) -> str:
     cs_class = "ok" if report.always_valid is not None and report.always_valid.conclusive \
         else "warn"
     cuped_class = "warn" if isinstance(report.cuped, CupedLift) else "muted"
+    revenue_class = "warn" if isinstance(report.cuped_revenue, CupedLift) else "muted"
+    revenue_cs = report.always_valid_revenue
+    revenue_cs_class = "ok" if revenue_cs is not None and revenue_cs.conclusive else "muted"
     srm_text = (
         f"Sample ratio: control {_pct(s.observed_control_share)} of visitors observed vs "
         f"{_pct(s.expected_control_share)} configured, "
@@ -262,7 +292,10 @@ def render_report_html(report: Report) -> str:
         _lift_intervals(report),
         f'<div class="box warn">{escape(fixed_horizon_text(report))}</div>',
         f'<div class="box {cuped_class}">{escape(cuped_text(report))}</div>',
+        f'<div class="box {revenue_class}">{escape(cuped_revenue_text(report))}</div>',
         f'<div class="box {cs_class}">{escape(always_valid_text(report))}</div>',
+        f'<div class="box {revenue_cs_class}">'
+        f'{escape(always_valid_revenue_text(report))}</div>',
         "<h2>Over time</h2>",
         _charts(report),
         "<h2>Per action (per decision)</h2>",

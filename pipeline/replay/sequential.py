@@ -15,8 +15,9 @@ per-visitor lift estimate that the known randomization gives (``pi`` = control s
     psi_i = Y_i / (1 - pi)   if visitor i is personalized
     psi_i = -Y_i / pi        if visitor i is in control
 
-(``Y_i`` = 1 if the visitor converted). After ``t`` visitors, with ``m_t`` the mean and
-``s_t`` the standard deviation of ``psi_1..psi_t``::
+(``Y_i`` = 1 if the visitor converted; or any number per visitor, such as their revenue:
+the report gives the revenue-per-visitor lift the same sequence). After ``t`` visitors,
+with ``m_t`` the mean and ``s_t`` the standard deviation of ``psi_1..psi_t``::
 
     m_t +/- s_t * sqrt(2 (t rho^2 + 1) / (t^2 rho^2) * log(sqrt(t rho^2 + 1) / alpha))
 
@@ -70,13 +71,13 @@ class AlwaysValidInterval:
 
 
 def _psi(control: np.ndarray, converted: np.ndarray, control_share: float) -> np.ndarray:
-    y = converted.astype(float)
+    y = converted
     return np.where(control, -y / control_share, y / (1.0 - control_share))
 
 
 def confidence_sequence_path(
     control: Sequence[bool] | np.ndarray,
-    converted: Sequence[bool] | np.ndarray,
+    converted: Sequence[bool] | Sequence[float] | np.ndarray,
     control_share: float,
     confidence: float = 0.95,
     tuning_visitors: int = 1000,
@@ -93,7 +94,7 @@ def confidence_sequence_path(
         raise InvalidOptions(f"confidence must be in (0, 1), got {confidence}")
     if tuning_visitors < 1:
         raise InvalidOptions(f"tuning_visitors must be >= 1, got {tuning_visitors}")
-    psi = _psi(np.asarray(control, dtype=bool), np.asarray(converted, dtype=bool),
+    psi = _psi(np.asarray(control, dtype=bool), np.asarray(converted, dtype=float),
                control_share)
     t = np.arange(1, len(psi) + 1, dtype=float)
     mean = np.cumsum(psi) / t
@@ -107,7 +108,7 @@ def confidence_sequence_path(
 
 def confidence_sequence(
     control: Sequence[bool] | np.ndarray,
-    converted: Sequence[bool] | np.ndarray,
+    converted: Sequence[bool] | Sequence[float] | np.ndarray,
     control_share: float,
     confidence: float = 0.95,
     tuning_visitors: int = 1000,
@@ -116,7 +117,7 @@ def confidence_sequence(
     """The always-valid interval for the conversion lift after the last visitor.
 
     ``control[i]`` / ``converted[i]``: visitor ``i`` (in order of first sight) is in
-    control / converted.
+    control / converted (or their revenue, for the revenue-per-visitor lift).
 
     >>> confidence_sequence([True, False] * 10, [False] * 20, 0.5).visitors
     20

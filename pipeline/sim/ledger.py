@@ -15,10 +15,10 @@ conversions attributed to the decision, weighted like rtp's feedback.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from pipeline.replay.intervals import newcombe_difference
 from pipeline.sim.options import RewardWeights
 
 __all__ = ["ArmStats", "DecisionRecord", "RewardLedger", "VisitorOutcome", "ledger_of"]
@@ -281,23 +281,25 @@ class ArmStats:
         self.expected_conversions += probability
         self.revenue += value
 
-    def lift_over(self, control: ArmStats, z: float = 1.96) -> tuple[float, float, float] | None:
-        """Difference of observed rates to ``control`` with a Wald interval (95% by default).
+    def lift_over(self, control: ArmStats,
+                  level: float = 0.95) -> tuple[float, float, float] | None:
+        """Difference of observed rates to ``control`` with the experiment report's interval
+        for it (Newcombe's hybrid score interval, 95% by default), so the demo's summary and
+        the report print the same interval for the same counts.
 
         ``None`` when either arm has no visitors.
 
         >>> a, b = ArmStats(100, 20), ArmStats(100, 10)
-        >>> [round(x, 3) for x in a.lift_over(b)]
-        [0.1, 0.002, 0.198]
+        >>> [round(x, 4) for x in a.lift_over(b)]
+        [0.1, 0.0001, 0.1995]
         >>> ArmStats().lift_over(b) is None
         True
         """
         if not self.visitors or not control.visitors:
             return None
-        p1, p0 = self.rate, control.rate
-        se = math.sqrt(p1 * (1 - p1) / self.visitors + p0 * (1 - p0) / control.visitors)
-        diff = p1 - p0
-        return diff, diff - z * se, diff + z * se
+        interval = newcombe_difference(self.conversions, self.visitors, control.conversions,
+                                       control.visitors, level)
+        return self.rate - control.rate, interval.low, interval.high
 
 
 @dataclass(frozen=True, slots=True)

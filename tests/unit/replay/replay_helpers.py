@@ -83,6 +83,7 @@ def decision_log(
         "control_share": control_share,
         "model_version": 0,
         "config_version": 0,
+        "experiment_unit": "",
     }
 
 

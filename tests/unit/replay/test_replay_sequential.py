@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from pipeline.replay import InvalidOptions, ReportOptions, build_report_from_rows, join_records
-from pipeline.replay.report import always_valid_text
+from pipeline.replay.attribution import Purchase
+from pipeline.replay.join import JoinedRow
+from pipeline.replay.report import always_valid_revenue_text, always_valid_text
 from pipeline.replay.sequential import confidence_sequence, confidence_sequence_path
 from pipeline.replay.synthetic import SyntheticOptions, generate_synthetic_log
 
@@ -69,3 +71,44 @@ def test_bad_options_are_refused() -> None:
         confidence_sequence_path([True], [False], 1.0)
     with pytest.raises(InvalidOptions, match="tuning_visitors"):
         confidence_sequence_path([True], [False], 0.5, tuning_visitors=0)
+
+
+def _aa_revenue_runs(seed: int) -> float:
+    """Share of A/A runs in which the revenue-per-visitor sequence ever excluded 0, looking
+    after every visitor from FIRST_LOOK on: 8% buy, order values lognormal (skewed)."""
+    rng = np.random.default_rng(seed)
+    ever = 0
+    for _ in range(RUNS):
+        control = rng.random(VISITORS) < 0.5
+        bought = rng.random(VISITORS) < 0.08
+        revenue = np.where(bought, rng.lognormal(3.5, 1.0, VISITORS), 0.0)
+        low, high = confidence_sequence_path(control, revenue, 0.5)
+        ever += bool(np.any(((low > 0) | (high < 0))[FIRST_LOOK:]))
+    return ever / RUNS
+
+
+def test_aa_coverage_of_the_revenue_sequence_however_often_one_looks() -> None:
+    assert _aa_revenue_runs(seed=20261203) <= 0.06
+
+
+def test_the_report_gives_revenue_its_own_sequence_over_its_visitors() -> None:
+    rng = np.random.default_rng(9)
+    rows, buys = [], []
+    for i in range(400):
+        arm = "control" if rng.random() < 0.5 else "personalized"
+        rows.append(JoinedRow(decision_id=f"d{i}", visitor_id=f"v{i}", session_id="s",
+                              created_at=i, action_id="a", propensity=1.0,
+                              eligible={"a": 1.0}, arm=arm))
+        if rng.random() < (0.3 if arm == "personalized" else 0.1):
+            buys.append(Purchase(f"p{i}", f"v{i}", i + 1, float(rng.lognormal(3.0, 0.5))))
+    report = build_report_from_rows(rows, 0.5, ReportOptions(n_boot=20), purchases=buys)
+    value = {b.visitor_id: b.value for b in buys}
+    want = confidence_sequence([r.arm == "control" for r in rows],
+                               [value.get(r.visitor_id, 0.0) for r in rows], 0.5)
+    cs = report.always_valid_revenue
+    assert cs is not None and (cs.low, cs.high) == pytest.approx((want.low, want.high))
+    assert cs.conclusive  # a large lift: 3x the buyers
+    line = always_valid_revenue_text(report)
+    assert f"[{want.low:+,.2f}, {want.high:+,.2f}] -> conclusive" in line
+    assert line in report.to_text() and escape(line) in report.to_html()
+    assert report.to_dict()["always_valid_revenue_per_visitor_lift"]["conclusive"] is True
