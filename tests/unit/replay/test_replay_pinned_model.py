@@ -36,11 +36,20 @@ def trained(stream: Stream, tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return run.model.to_bytes()
 
 
-def _parts(model: Model | None) -> tuple[bytes, bytes, int]:
-    """What a model is: its parts' bytes and version (the whole snapshot's bytes are not
-    canonical: the intent model's pickled sets may come back in another order)."""
+#: Feature sets the intent part of a model is asked about in :func:`_parts`.
+_PROBES = [({"page_views": float(n), "product_views": float(n % 4), "cart_adds": float(n % 2)},
+            {"device": device, "page_type": page})
+           for n in range(1, 9) for device in ("mobile", "desktop")
+           for page in ("home", "product", "checkout")]
+
+
+def _parts(model: Model | None) -> tuple[bytes, int, int, list[float]]:
+    """What a model is: the bandit's bytes, the version, and the intent model's count and
+    answers (its pickled bytes are not canonical: sets of strings come back in another
+    order in another process)."""
     assert model is not None
-    return model.intent.to_bytes(), model.bandit.to_bytes(), model.version
+    return (model.bandit.to_bytes(), model.version, model.intent.n_learned,
+            [model.intent.predict(numeric, categorical) for numeric, categorical in _PROBES])
 
 
 def _worker_decisions(events: list[dict[str, Any]], snapshot: bytes) -> dict[str, Any]:
