@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.collector.minimise import ALLOWED_TRAITS
+from pipeline.collector.minimise import ALLOWED_PROPERTIES, ALLOWED_TRAITS
 from pipeline.web.env import options_from_env
 
 __all__ = ["ENV_PREFIX", "SECTORS", "CollectorOptions"]
@@ -60,6 +60,12 @@ class CollectorOptions:
     allowed_traits
         Identify traits that are kept (an allow-list; values that look like personal
         data are dropped even here).
+    allowed_properties
+        Custom event properties that are kept (an allow-list; e-mails in their values are
+        replaced).
+    keep_search_text
+        Keep search text as typed (off by default: a search is kept as a keyed token of its
+        normalised words and its length, enough to see it repeated).
     metrics_token
         ``/metrics`` answers only with ``Authorization: Bearer <metrics_token>``; empty
         (the default): ``/metrics`` is refused.
@@ -102,6 +108,8 @@ class CollectorOptions:
     metrics_token: str = ""
     admin_token: str = ""
     allowed_traits: frozenset[str] = ALLOWED_TRAITS
+    allowed_properties: frozenset[str] = ALLOWED_PROPERTIES
+    keep_search_text: bool = False
 
     def __post_init__(self) -> None:
         if self.require_auth and not self.write_keys:

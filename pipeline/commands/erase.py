@@ -1,8 +1,8 @@
 """``rtp erase``: ask for a person's erasure from the command line (what the collector's
 ``POST /v1/privacy/erasure`` does, for an operator with access to Kafka).
 
-It produces the erasure ProfileUpdate(s) — under every pseudonym key when
-``RTP_PSEUDONYM_KEYS`` is set — and prints what it asked for: the update ids and the keys
+It produces the erasure ProfileUpdate(s) — under the pseudonym of every key (RTP_PSEUDONYM_KEYS,
+else the local key file, as the collector) — and prints what it asked for: the update ids and the keys
 they target. The services apply them within seconds (see README "Consent and erasure");
 the command does not wait for that and cannot list what they removed.
 """
@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                     "delete the visitors' state, delivery drops their decisions. Prints "
                     "the update ids produced; exit 2 when the ids are not usable.")
     parser.add_argument("--user-id", default=None, help="the person's user id (as the site "
-                        "knows it; pseudonymised here when RTP_PSEUDONYM_KEYS is set)")
+                        "knows it; pseudonymised here like the collector does)")
     parser.add_argument("--visitor-id", default=None, help="a visitor (device) id of theirs")
     add_common(parser)
     parser.set_defaults(handler=lambda args, settings: run_erase(settings, args))
@@ -48,14 +48,14 @@ def run_erase(settings: Settings, args: argparse.Namespace,
     from pipeline.client import EventProducer
     from pipeline.collector.erasure import erasure_update
     from pipeline.collector.errors import BadPayload
-    from pipeline.profiles.pseudonym import pseudonyms_for
+    from pipeline.profiles.pseudonym import resolve_pseudonyms
 
     payload = {k: v for k, v in (("userId", args.user_id), ("anonymousId", args.visitor_id))
                if v is not None}
     try:
         updates = erasure_update(payload, now_ms=int(time.time() * 1000),
                                  update_id=f"erase-{uuid.uuid4()}",
-                                 pseudonyms=pseudonyms_for(settings.pseudonym_key_list()))
+                                 pseudonyms=resolve_pseudonyms(settings))
     except (BadPayload, ValueError) as exc:
         print_(f"rtp erase: {exc}")
         return 2
