@@ -1,10 +1,11 @@
 """``rtp erase``: ask for a person's erasure from the command line (what the collector's
 ``POST /v1/privacy/erasure`` does, for an operator with access to Kafka).
 
-It produces the erasure ProfileUpdate(s) — under the pseudonym of every key (RTP_PSEUDONYM_KEYS,
-else the local key file, as the collector) — and prints what it asked for: the update ids and the keys
-they target. The services apply them within seconds (see README "Consent and erasure");
-the command does not wait for that and cannot list what they removed.
+It produces the erasure ProfileUpdate(s) — under the pseudonym of every key
+(RTP_PSEUDONYM_KEYS, else the local key file, as the collector) — and prints what it asked
+for: the update ids and the keys they target. The services apply them within seconds
+(see README "Consent and erasure"); the command does not wait for that and cannot list
+what they removed.
 """
 
 from __future__ import annotations

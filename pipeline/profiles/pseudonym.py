@@ -140,9 +140,10 @@ def resolve_pseudonyms(settings: Settings) -> Pseudonyms:
     >>> made == resolve_pseudonyms(Settings(cache_dir=folder)), (folder / KEY_FILE_NAME).exists()
     (True, True)
     >>> resolve_pseudonyms(Settings(cache_dir=folder, require_pseudonym_keys=True))
+    ... # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    pipeline.settings.SettingsError: RTP_PSEUDONYM_KEYS is required (RTP_REQUIRE_PSEUDONYM_KEYS is set): every collector, SDK and rtp erase must share one key
+    pipeline.settings.SettingsError: RTP_PSEUDONYM_KEYS is required ...
     """
     keys = settings.pseudonym_key_list()
     if keys:
