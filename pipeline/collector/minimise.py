@@ -19,7 +19,10 @@ in ids (visitor id, session, event, order, product) by the address's keyed token
 stable), in free text by ``[email]``. Search text is reduced to a keyed token of the
 normalised query and its length (:func:`reduce_search`) unless the collector keeps it
 (``CollectorOptions.keep_search_text``): repeats of one search still match (the
-search-loop detector needs no more), the words are gone.
+search-loop detector needs no more), the words are gone. Fields with a known vocabulary
+keep only its words: the time zone (IANA names), the country (two letters), the region (a
+code of at most three characters) and the purchase kind (:data:`PURCHASE_KINDS`);
+anything else there is dropped (``purchase`` for the kind).
 
 >>> page_url("https://shop.example/p/nc700?utm_source=mail&email=a%40b.example&q=x#top")
 'https://shop.example/p/nc700?utm_source=mail'
@@ -32,9 +35,11 @@ search-loop detector needs no more), the words are gone.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
+import zoneinfo
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -43,7 +48,8 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 from pipeline.profiles.privacy import FIRST_CLASS_TRAITS, sanitize_traits
 from pipeline.profiles.pseudonym import Pseudonyms
 
-__all__ = ["ALLOWED_PROPERTIES", "ALLOWED_QUERY_PREFIXES", "ALLOWED_TRAITS", "Minimiser",
+__all__ = ["ALLOWED_PROPERTIES", "ALLOWED_QUERY_PREFIXES", "ALLOWED_TRAITS", "PURCHASE_KINDS",
+           "Minimiser", "known_words",
            "allowed_traits", "minimise", "page_url", "reduce_search", "referrer_origin",
            "scrub_emails"]
 
@@ -58,6 +64,11 @@ ALLOWED_PROPERTIES: frozenset[str] = frozenset({
     "listing", "listing_id", "sort", "rooms_left", "calculator", "calculator_id", "input",
     "direction", "feature", "plan", "target", "clicks", "x", "y", "product_id", "category",
     "quantity", "value", "currency", "price", "step", "section"})
+
+#: The conversions a purchase event may name (ClickEvent.purchase.kind).
+PURCHASE_KINDS: frozenset[str] = frozenset({"purchase", "signup", "application", "booking"})
+_COUNTRY = re.compile(r"[A-Za-z]{2}")
+_REGION = re.compile(r"[A-Za-z0-9]{1,3}")
 
 #: An e-mail address in text, also percent-encoded (``ann%40example.com`` in a URL).
 _EMAIL_IN_TEXT = re.compile(
@@ -94,6 +105,29 @@ def scrub_emails(text: str, pseudonyms: Pseudonyms | None = None, *, ids: bool =
         return "e." + _token(pseudonyms, b"email\x1f", unquote(match.group(0)).lower())
 
     return _EMAIL_IN_TEXT.sub(replace, text)
+
+
+@functools.cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def known_words(context: dict[str, Any]) -> dict[str, Any]:
+    """A ClickEvent ``context`` with time zone, country and region kept only when well-formed.
+
+    >>> known_words({"timezone": "Europe/Berlin", "country": "de", "region": "BE"})
+    {'timezone': 'Europe/Berlin', 'country': 'DE', 'region': 'BE'}
+    >>> known_words({"timezone": "Ann Example", "country": "Ann", "region": "Ann Example"})
+    {'timezone': None, 'country': None, 'region': None}
+    """
+    zone, country, region = (context.get(k) for k in ("timezone", "country", "region"))
+    if zone is not None:
+        context["timezone"] = zone if zone in _zones() else None
+    if country is not None:
+        context["country"] = country.upper() if _COUNTRY.fullmatch(country) else None
+    if region is not None:
+        context["region"] = region.upper() if _REGION.fullmatch(region) else None
+    return context
 
 
 def reduce_search(query: str, pseudonyms: Pseudonyms | None = None) -> str:
@@ -189,6 +223,11 @@ class Minimiser:
             search = record.get("search")
             if search is not None and not self.keep_search_text:
                 search["query"] = reduce_search(search["query"], self.pseudonyms)
+            if record.get("context") is not None:
+                known_words(record["context"])
+            purchase = record.get("purchase")
+            if purchase is not None and purchase.get("kind") not in PURCHASE_KINDS:
+                purchase["kind"] = "purchase"
             custom = record.get("custom")
             if custom is not None:
                 custom["properties"] = {k: v for k, v in custom["properties"].items()
