@@ -27,6 +27,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from pipeline.client import EventProducer
 from pipeline.collector import CollectorOptions, CollectorService
 from pipeline.delivery import DeliveryOptions, DeliveryService
+from pipeline.profiles import Pseudonyms, resolve_pseudonyms
 from pipeline.serde import Codec
 from pipeline.settings import Settings
 from pipeline.topics import ACTIONS, PROFILES
@@ -67,11 +68,12 @@ def _latest_by_key(settings: Settings, topic: str) -> dict[tuple[int, bytes | No
         consumer.close()
 
 
-def _user_off_its_partition(run: str, partitions: int) -> str:
-    """A user id that librdkafka's default partitioner (CRC32) puts on another partition
-    than murmur2 (where the person's profile lives)."""
+def _user_off_its_partition(run: str, partitions: int, names: Pseudonyms) -> str:
+    """A user id whose pseudonym (the key of its profile) librdkafka's default partitioner
+    (CRC32) puts on another partition than murmur2 (where the person's profile lives)."""
     return next(u for u in (f"cid.{run}.{i}@example.com" for i in range(1000))
-                if zlib.crc32(u.encode()) % partitions != partition_for(u.encode(), partitions))
+                if zlib.crc32(names.of(u).encode()) % partitions
+                != partition_for(names.of(u).encode(), partitions))
 
 
 def _identify(visitor: str, user: str, now: int) -> dict[str, Any]:
@@ -106,8 +108,10 @@ async def test_erasure_leaves_nothing_of_the_person_anywhere_and_others_untouche
     settings = topics
     run = uuid.uuid4().hex[:6]
     ann, bob, cid = (f"{name}-{run}" for name in ("ann", "bob", "cid"))
-    users = {ann: f"ann.{run}@example.com", bob: f"bob.{run}@example.com",
-             cid: _user_off_its_partition(run, settings.partitions)}
+    names = resolve_pseudonyms(settings)  # the SDK and the collector key people by these
+    cid_user = _user_off_its_partition(run, settings.partitions, names)
+    emails = {ann: f"ann.{run}@example.com", bob: f"bob.{run}@example.com", cid: cid_user}
+    users = {v: names.of(u) for v, u in emails.items()}
     now = int(time.time() * 1000)
     worker = WorkerProcess(settings, tmp_path / "data", tmp_path / "worker.log", learner=False)
     collector = CollectorService(settings, CollectorOptions(
@@ -139,7 +143,7 @@ async def test_erasure_leaves_nothing_of_the_person_anywhere_and_others_untouche
 
             # Ann through the route (the admin token), Cid by a default-partitioner client.
             async with http.post(f"{c.url}/v1/privacy/erasure",
-                                 json={"userId": users[ann], "anonymousId": ann},
+                                 json={"userId": emails[ann], "anonymousId": ann},
                                  headers={"Authorization": f"Bearer {ADMIN}"}) as r:
                 assert r.status == 202, await r.text()
             landed: list[int] = []
