@@ -128,6 +128,9 @@ class DeliveryState:
     #: Checks visitor tokens; None turns the check off (unit tests and benchmarks only:
     #: the service always sets it).
     tokens: VisitorTokens | None = None
+    #: Encoded answers of recent requests (:func:`build_app` sizes it from the options);
+    #: a visitor's tombstone drops theirs with the decisions.
+    answers: AnswerCache = field(default_factory=AnswerCache)
 
     def now_ms(self) -> int:
         """Wall clock in epoch ms."""
@@ -148,14 +151,15 @@ class DeliveryState:
         arrives as ``{"visitor_id": V, FORGET: True}`` and drops what is held for V at once:
 
         >>> state.receive([{"visitor_id": "v1", FORGET: True}])
-        >>> state.store.current("v1", state.now_ms())
-        {}
+        >>> state.store.current("v1", state.now_ms()), len(state.answers)
+        ({}, 0)
         """
         now = self.now_ms()
         for record in records:
             if record.get(FORGET):
                 self.store.forget(str(record["visitor_id"]))
                 self.hub.close_visitor(str(record["visitor_id"]))
+                self.answers.forget(str(record["visitor_id"]))
                 continue
             result = self.store.offer(record, now)
             self.metrics.decisions.labels(result=result.value).inc()
@@ -428,7 +432,8 @@ def build_app(state: DeliveryState) -> web.Application:
                               state.metrics.latency, state.metrics.requests,
                               untimed=frozenset({"/v1/stream"})), _errors])
     app[STATE] = state
-    app[ANSWERS] = AnswerCache(state.options.answer_cache)
+    state.answers = AnswerCache(state.options.answer_cache)
+    app[ANSWERS] = state.answers
     install_cors(app, CorsPolicy(state.options.cors_origins))
     app.router.add_get("/v1/decisions", _decisions)
     app.router.add_get("/v1/stream", _stream)
