@@ -48,10 +48,20 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 from pipeline.profiles.privacy import FIRST_CLASS_TRAITS, sanitize_traits
 from pipeline.profiles.pseudonym import Pseudonyms
 
-__all__ = ["ALLOWED_PROPERTIES", "ALLOWED_QUERY_PREFIXES", "ALLOWED_TRAITS", "PURCHASE_KINDS",
-           "Minimiser", "known_words",
-           "allowed_traits", "minimise", "page_url", "reduce_search", "referrer_origin",
-           "scrub_emails"]
+__all__ = [
+    "ALLOWED_PROPERTIES",
+    "ALLOWED_QUERY_PREFIXES",
+    "ALLOWED_TRAITS",
+    "PURCHASE_KINDS",
+    "Minimiser",
+    "allowed_traits",
+    "known_words",
+    "minimise",
+    "page_url",
+    "reduce_search",
+    "referrer_origin",
+    "scrub_emails",
+]
 
 #: Query parameters kept in page URLs (by prefix).
 ALLOWED_QUERY_PREFIXES: tuple[str, ...] = ("utm_",)
