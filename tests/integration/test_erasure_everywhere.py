@@ -28,6 +28,8 @@ from pipeline.client import EventProducer
 from pipeline.collector import CollectorOptions, CollectorService
 from pipeline.delivery import DeliveryOptions, DeliveryService
 from pipeline.profiles import Pseudonyms, resolve_pseudonyms
+from pipeline.profiles.erasures import erasure_mark
+from pipeline.replay.sources import export_topics, read_erasures, read_file
 from pipeline.serde import Codec
 from pipeline.settings import Settings
 from pipeline.topics import ACTIONS, PROFILES
@@ -194,6 +196,20 @@ async def test_erasure_leaves_nothing_of_the_person_anywhere_and_others_untouche
         assert any(k is not None and k.decode() == users[cid] and p != home for p, k in mine)
         bobs = [v for (p, k), v in latest.items() if k == users[bob].encode()]
         assert bobs and all(v is not None for v in bobs)
+
+        # The decision log keeps everyone's decisions for 30 days; the erasure marks make
+        # the report's export (and replay) leave Ann's and Cid's out, Bob's in.
+        def logged_visitors() -> set[str]:
+            decisions, _ = export_topics(settings, tmp_path / "export", idle_timeout_s=5)
+            return {r.record["decision"]["visitor_id"]
+                    for r in read_file(decisions, "DecisionLog") if r.record is not None}
+
+        deadline = time.monotonic() + 60
+        while (seen := logged_visitors()) != {bob}:
+            assert time.monotonic() < deadline, f"the export still shows {sorted(seen)}"
+            await asyncio.sleep(0.5)  # the marks follow the profile side's tombstones
+        marks = {erasure_mark(i, names) for i in (*erased_visitors, *erased_users)}
+        assert read_erasures(settings).marks == marks  # every erased id, nobody else
     finally:
         for watch in (state, views, people):
             if watch is not None:
