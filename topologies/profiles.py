@@ -191,10 +191,12 @@ def build_profile_app(settings: Settings, group: str, options: ProfileOptions | 
             for erased in effect.erase_keys:  # tombstones on the compacted topic
                 await profiles.send(key=erased.encode(), value=None,
                                     partition=partition_for(erased.encode(), partitions))
+            mark_value = encode_mark_value(now_ms(), str(update["update_id"]),
+                                           ids=len(effect.erase_keys),
+                                           profile=state is not None)
             for erased in effect.erase_keys:  # marks: reports leave these ids out from now
                 await erasures.send(key=erasure_mark(erased, pseudonyms).encode(),
-                                    value=encode_mark_value(now_ms(), str(update["update_id"])),
-                                    partition=0)
+                                    value=mark_value, partition=0)
             if effect.erase_keys:
                 log.info("erasure applied", update_id=update.get("update_id"),
                          ids=len(effect.erase_keys))  # how many, never which

@@ -5,10 +5,10 @@ decision log 30 days). After an erasure the profile side writes one mark per id 
 (the user id and every visitor id) on the compacted ``privacy.erasures`` topic: key
 ``x.<32 hex>``, HMAC-SHA256 of the id under the pseudonym key
 (:mod:`pipeline.profiles.pseudonym`), value a small JSON ``{"erased_at": ms,
-"erasure": update id}``. Nobody without the key can tell whom a mark names; ``rtp
-report`` and ``rtp replay`` compute the mark of every record's visitor (and user) id and
-leave out what is marked (:class:`ErasedIds`): the person's decisions no longer count, nor
-link to anything.
+"erasure": update id, "ids": n, "profile": bool}``. Nobody without the key can tell whom
+a mark names; ``rtp report`` and ``rtp replay`` compute the mark of every record's
+visitor (and user) id and leave out what is marked (:class:`ErasedIds`): the person's
+decisions no longer count, nor link to anything.
 
 >>> from pipeline.profiles.pseudonym import Pseudonyms
 >>> names = Pseudonyms(("erasure-doctest-key-0",))
@@ -52,14 +52,16 @@ def _marks(person_id: str, pseudonyms: Pseudonyms) -> set[str]:
     return {erasure_mark(person_id, Pseudonyms((key,))) for key in pseudonyms.keys}
 
 
-def encode_mark_value(erased_at_ms: int, update_id: str) -> bytes:
-    """The value of a mark: when and by which erasure (no id of the person).
+def encode_mark_value(erased_at_ms: int, update_id: str, ids: int = 1,
+                      profile: bool = False) -> bytes:
+    """The value of a mark: when, by which erasure, how many ids it erased and whether a
+    stored profile was among what it removed (no id of the person).
 
-    >>> decode_mark_value(encode_mark_value(5, "erase-1"))
-    {'erased_at': 5, 'erasure': 'erase-1'}
+    >>> decode_mark_value(encode_mark_value(5, "erase-1", ids=3, profile=True))
+    {'erased_at': 5, 'erasure': 'erase-1', 'ids': 3, 'profile': True}
     """
-    return json.dumps({"erased_at": erased_at_ms, "erasure": update_id},
-                      separators=(",", ":")).encode()
+    return json.dumps({"erased_at": erased_at_ms, "erasure": update_id, "ids": ids,
+                       "profile": profile}, separators=(",", ":")).encode()
 
 
 def decode_mark_value(value: bytes) -> dict[str, Any]:

@@ -1,11 +1,14 @@
 """Erasure through ``POST /v1/privacy/erasure`` reaches every place a person lives.
 
 A real worker (with its profile side), the collector and the delivery service, on the real
-broker. Three people have browsed (worker state), identified (profile, view) and have a
+broker. Four people have browsed (worker state), identified (profile, view) and have a
 decision held by delivery. Ann is erased through the collector's route; Cid's erasure is
 produced by a client left at librdkafka's *default* partitioner (CRC32), the issue's case
-where the erasure landed on another partition than the person's profile; Bob is left
-alone. Then every store answers nothing for Ann and Cid, and everything for Bob.
+where the erasure landed on another partition than the person's profile; Dan by ``rtp
+erase``, which waits and prints what was removed (two ids, the stored profile, their
+marks); Bob is left alone. Then every store answers nothing for Ann, Cid and Dan, and
+everything for Bob; the report's export of the decision log keeps only Bob's decisions
+and the erasure marks are exactly the erased ids'.
 
 The decision held by delivery is put on the actions topic by the test (a precondition:
 what the worker chooses for a fresh model is not the subject here); everything the test
@@ -14,6 +17,7 @@ checks after the erasure is produced by the services.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import time
 import uuid
@@ -26,6 +30,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from pipeline.client import EventProducer
 from pipeline.collector import CollectorOptions, CollectorService
+from pipeline.commands.erase import run_erase
 from pipeline.delivery import DeliveryOptions, DeliveryService
 from pipeline.profiles import Pseudonyms, resolve_pseudonyms
 from pipeline.profiles.erasures import erasure_mark
@@ -109,10 +114,11 @@ async def test_erasure_leaves_nothing_of_the_person_anywhere_and_others_untouche
         topics: Settings, tmp_path: Path) -> None:
     settings = topics
     run = uuid.uuid4().hex[:6]
-    ann, bob, cid = (f"{name}-{run}" for name in ("ann", "bob", "cid"))
+    ann, bob, cid, dan = (f"{name}-{run}" for name in ("ann", "bob", "cid", "dan"))
     names = resolve_pseudonyms(settings)  # the SDK and the collector key people by these
     cid_user = _user_off_its_partition(run, settings.partitions, names)
-    emails = {ann: f"ann.{run}@example.com", bob: f"bob.{run}@example.com", cid: cid_user}
+    emails = {ann: f"ann.{run}@example.com", bob: f"bob.{run}@example.com", cid: cid_user,
+              dan: f"dan.{run}@example.com"}
     users = {v: names.of(u) for v, u in emails.items()}
     now = int(time.time() * 1000)
     worker = WorkerProcess(settings, tmp_path / "data", tmp_path / "worker.log", learner=False)
@@ -160,15 +166,27 @@ async def test_erasure_leaves_nothing_of_the_person_anywhere_and_others_untouche
             home = partition_for(users[cid].encode(), settings.partitions)
             assert landed and landed[0] != home  # the issue's case: another partition
 
+            # Dan from a shell: rtp erase waits for the profile side and says what went.
+            printed: list[str] = []
+            code = await asyncio.to_thread(
+                run_erase, settings, argparse.Namespace(user_id=emails[dan], visitor_id=dan,
+                                                        wait=120.0), printed.append)
+            assert code == 0, printed
+            removed = [line for line in printed if line.startswith("removed by ")]
+            dans = sorted(erasure_mark(i, names) for i in (dan, users[dan]))
+            assert len(removed) == 1 and removed[0].endswith(", ".join(dans)), printed
+            assert ": 2 ids and the stored profile;" in removed[0]
+
             async def delivery_forgot() -> bool:
-                return all([await _hero(http, d.url, delivery, v) is None for v in (ann, cid)])
+                return all([await _hero(http, d.url, delivery, v) is None
+                            for v in (ann, cid, dan)])
 
             await _until(delivery_forgot, "delivery to drop the erased visitors' decisions")
             kept = await _hero(http, d.url, delivery, bob)
             assert kept is not None
             assert kept["decision_id"] == decision(bob, created_at=now)["decision_id"]
 
-        erased_visitors, erased_users = (ann, cid), (users[ann], users[cid])
+        erased_visitors, erased_users = (ann, cid, dan), (users[ann], users[cid], users[dan])
         state.wait_for(lambda _: all(state.latest(v) is None for v in erased_visitors),
                        what="tombstones of the erased visitors' states")
         views.wait_for(lambda _: all(views.latest(v) is None for v in erased_visitors),
