@@ -42,6 +42,7 @@ from pipeline.collector.segment import map_segment_batch, map_segment_message
 from pipeline.profiles.pseudonym import Pseudonyms
 from pipeline.serde import Codec, InvalidEvent, MeaningRules, check_meaning
 from pipeline.topics import EVENTS, PROFILES
+from pipeline.web.rate_limits import RequestLimits
 from pipeline.web.untrusted import bad_string
 
 __all__ = ["Accepted", "Ingestor", "Outgoing", "parse_json"]
@@ -143,6 +144,9 @@ class Ingestor:
         self.key_buckets = TokenBuckets(options.key_rate_per_s, options.key_burst,
                                         options.rate_keys)
         self.window = DedupWindow(options.dedup_window_ms, options.dedup_max)
+        #: Requests per client address (checked by the HTTP handlers before reading a body).
+        self.addresses = RequestLimits(options.address_rate_per_s, options.address_burst,
+                                       max_keys=options.rate_keys, monotonic=monotonic)
         self._wall = wall
         self._monotonic = monotonic
 
