@@ -7,7 +7,7 @@ unique per case so that a leak names its field. Every request must be accepted (
 refused request would pass trivially. Then every topic under the test's prefix (events,
 profile updates, decisions, the decision log, signals, outcomes, dead letters, the
 worker's and profile side's changelogs and internal topics) is read to its end, and the
-worker's log too, in raw bytes, lower-cased.
+worker's log and what the collector logged too, in raw bytes, lower-cased.
 
 Asserted, both ways: no e-mail marker anywhere; the name markers found are exactly
 :data:`KNOWN_NAME_LEAKS` — the free-text fields a name can pass through because nothing
@@ -30,6 +30,7 @@ from typing import Any
 
 import aiohttp
 from confluent_kafka import Consumer, TopicPartition
+from structlog.testing import capture_logs
 
 from pipeline.collector import CollectorOptions, CollectorService
 from pipeline.settings import Settings
@@ -320,17 +321,19 @@ async def test_no_email_anywhere_and_names_only_in_the_documented_fields(
         served = await collector.start()
         now = int(time.time() * 1000)
         refused = []
-        async with aiohttp.ClientSession() as http:
-            for i, (label, route, make) in enumerate(CASES):
-                email, _, name, _ = _markers(run, i)
-                for which, marker in (("e", email), ("n", name)):
-                    body = make(marker, f"v-{run}-{i}{which}", now)
-                    async with http.post(f"{served.url}{route}", data=json.dumps(body),
-                                         headers=SEGMENT_AUTH) as answer:
-                        if answer.status != 200:
-                            refused.append((label, which, answer.status, await answer.text()))
+        with capture_logs() as collector_logs:  # what the collector logged meanwhile
+            async with aiohttp.ClientSession() as http:
+                for i, (label, route, make) in enumerate(CASES):
+                    email, _, name, _ = _markers(run, i)
+                    for which, marker in (("e", email), ("n", name)):
+                        body = make(marker, f"v-{run}-{i}{which}", now)
+                        async with http.post(f"{served.url}{route}", data=json.dumps(body),
+                                             headers=SEGMENT_AUTH) as answer:
+                            if answer.status != 200:
+                                refused.append((label, which, answer.status,
+                                                await answer.text()))
+            await collector.stop()
         assert refused == []
-        await collector.stop()
         inputs = [settings.topic(EVENTS), settings.topic(PROFILES)]
         wait_caught_up(worker, inputs, timeout=120)
         # The profile side (its own group) too, then the worker again for what it forwarded.
@@ -342,7 +345,7 @@ async def test_no_email_anywhere_and_names_only_in_the_documented_fields(
         worker.stop()
     records = await asyncio.to_thread(_read_everything, settings)
     haystack = b"\n".join(records).lower()
-    log = worker.log_path.read_bytes().lower()
+    log = worker.log_path.read_bytes().lower() + repr(collector_logs).lower().encode()
     assert haystack.count(b"\x00") > 2 * len(CASES)  # the topics were read, not empty
     emails = [label for i, (label, _, _) in enumerate(CASES)
               if _markers(run, i)[1].encode() in haystack]
