@@ -82,8 +82,11 @@ def serve(port_file: Path, event_loop: str = "auto", max_wait_ms: str = "1000") 
     from pipeline.web.serve import start_app
 
     now = int(time.time() * 1000)
+    # One load generator on loopback is one address: the request limits are lifted here.
     state = DeliveryState.standalone(DeliveryOptions(
-        http_port=0, serve_shop=False, max_wait_ms=int(max_wait_ms), max_held=50_000))
+        http_port=0, serve_shop=False, max_wait_ms=int(max_wait_ms), max_held=50_000,
+        address_rate_per_s=1e9, address_burst=10**9, visitor_rate_per_s=1e9,
+        visitor_burst=10**9))
     for i in range(VISITORS):
         for slot, action in (("hero", "free_express_shipping"), ("overlay", "comparison_guide")):
             state.store.offer({

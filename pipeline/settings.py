@@ -64,9 +64,11 @@ class Settings:
     #: process makes a random key at start (tokens then die with the process).
     visitor_token_keys: str = ""
     #: Secret keys of user-id pseudonyms (:mod:`pipeline.profiles.pseudonym`), newest first.
-    #: Set: the collector replaces every user id by its keyed pseudonym before producing.
-    #: Empty: user ids are produced as sent.
+    #: The collector and the SDK replace every user id by its keyed pseudonym before
+    #: producing. Empty: a random key kept in ``cache_dir/pseudonym.key`` (one machine).
     pseudonym_keys: str = ""
+    #: Refuse to start without :attr:`pseudonym_keys` (several machines must share one key).
+    require_pseudonym_keys: bool = False
     #: Port of ``rtp worker``'s own ``/metrics`` (prometheus_client); 0: not served.
     worker_metrics_port: int = 0
     #: Address it listens on (``0.0.0.0`` in a pod, so that Prometheus reaches it).

@@ -4,7 +4,8 @@ Two agents, low volume, where Faust's tables, changelogs and timers fit:
 
 - ``profiles.updates`` (identify, traits, consent, erasure) → ``profiles`` table →
   per-visitor views on ``rtp.internal.visitor-profiles`` (keyed by visitor id, read by
-  the decision path), erasure tombstones on the compacted ``profiles.updates``;
+  the decision path), erasure tombstones on the compacted ``profiles.updates`` and one
+  erasure mark per erased id on ``privacy.erasures`` (:mod:`pipeline.profiles.erasures`);
 - ``rtp.internal.conversions`` (purchases re-keyed by person, written by the decision
   path) → purchase history across devices → views again.
 
@@ -38,10 +39,12 @@ from pipeline.profiles import (
     profile_key,
     views_for,
 )
+from pipeline.profiles.erasures import encode_mark_value, erasure_mark
+from pipeline.profiles.pseudonym import resolve_pseudonyms
 from pipeline.profiles.state import ProfileState
 from pipeline.serde import Admitted, Codec, MeaningRules, MessageGate, ProcessingError, SerdeError
 from pipeline.settings import Settings
-from pipeline.topics import PROFILES
+from pipeline.topics import ERASURES, PROFILES
 from pipeline.topics.partitioning import partition_for
 from topologies.decision_path import VISITOR_PROFILES
 
@@ -103,6 +106,8 @@ def build_profile_app(settings: Settings, group: str, options: ProfileOptions | 
     visitor_profiles = app.topic(settings.topic(VISITOR_PROFILES),
                                  partitions=settings.partitions, **raw)
     dlq = app.topic(settings.topic(f"{PROFILES}.dlq"), **raw)
+    erasures = app.topic(settings.topic(ERASURES), partitions=1, **raw)
+    pseudonyms = resolve_pseudonyms(settings)
     people: TableT[bytes, bytes] = app.Table("profiles", default=None,
                                              partitions=settings.partitions,
                                              key_type=bytes, value_type=bytes)
@@ -186,6 +191,15 @@ def build_profile_app(settings: Settings, group: str, options: ProfileOptions | 
             for erased in effect.erase_keys:  # tombstones on the compacted topic
                 await profiles.send(key=erased.encode(), value=None,
                                     partition=partition_for(erased.encode(), partitions))
+            mark_value = encode_mark_value(now_ms(), str(update["update_id"]),
+                                           ids=len(effect.erase_keys),
+                                           profile=state is not None)
+            for erased in effect.erase_keys:  # marks: reports leave these ids out from now
+                await erasures.send(key=erasure_mark(erased, pseudonyms).encode(),
+                                    value=mark_value, partition=0)
+            if effect.erase_keys:
+                log.info("erasure applied", update_id=update.get("update_id"),
+                         ids=len(effect.erase_keys))  # how many, never which
             await fan_out(messages_for_effect(effect, profile_options))
 
     @app.agent(conversions)

@@ -1,7 +1,10 @@
 """The producer SDK for the web tier: validate, encode, produce keyed by visitor, report delivery.
 
 Invalid input raises :class:`~pipeline.serde.errors.InvalidEvent` at once, with
-the field at fault, and nothing is sent. Valid records are batched by
+the field at fault, and nothing is sent. A ``user_id`` (often an e-mail address) is
+replaced by its keyed pseudonym before anything is produced, as the collector does
+(:func:`~pipeline.profiles.pseudonym.resolve_pseudonyms`: ``RTP_PSEUDONYM_KEYS``, else
+the machine's key file); a pseudonym is kept as it is. Valid records are batched by
 librdkafka (``linger.ms``) and acknowledged through delivery reports.
 
 >>> from pipeline.settings import Settings
@@ -22,6 +25,7 @@ from typing import Any
 from confluent_kafka import KafkaError, Message, Producer
 
 from pipeline.kafka_log import kafka_config
+from pipeline.profiles.pseudonym import Pseudonyms, resolve_pseudonyms
 from pipeline.serde.codec import Codec
 from pipeline.serde.semantics import MeaningRules, check_meaning
 from pipeline.settings import Settings
@@ -44,6 +48,8 @@ class ProducerOptions:
     acks: str = "all"
     idempotence: bool = True
     queue_max_messages: int = 500_000
+    #: Replace ``user_id`` (and a profile update's key) by its keyed pseudonym.
+    pseudonymise_user_ids: bool = True
 
     def to_config(self, bootstrap: str) -> dict[str, Any]:
         """The confluent-kafka ``Producer`` configuration."""
@@ -85,6 +91,30 @@ class EventProducer:
         self._user_callback = on_delivery
         self._clock = clock
         self._producer: Producer | None = None
+        self._pseudonyms: Pseudonyms | None = None
+
+    def pseudonym(self, user_id: str) -> str:
+        """``user_id`` as it is produced: its keyed pseudonym (unless turned off).
+
+        >>> from pipeline.settings import Settings
+        >>> sdk = EventProducer(Settings(pseudonym_keys="sdk-doctest-key-0123"))
+        >>> sdk.pseudonym("ann@example.com") == Pseudonyms(("sdk-doctest-key-0123",)).of(
+        ...     "ann@example.com"), sdk.pseudonym("ann@example.com").startswith("u.")
+        (True, True)
+        """
+        if not self.options.pseudonymise_user_ids:
+            return user_id
+        if self._pseudonyms is None:
+            self._pseudonyms = resolve_pseudonyms(self.settings)
+        return self._pseudonyms.of(user_id)
+
+    def _with_pseudonym(self, record: dict[str, Any]) -> dict[str, Any]:
+        user = record.get("user_id")
+        if isinstance(user, str) and user:
+            pseudonym = self.pseudonym(user)
+            if pseudonym != user:
+                return {**record, "user_id": pseudonym}
+        return record
 
     @property
     def producer(self) -> Producer:
@@ -125,10 +155,12 @@ class EventProducer:
 
     def send_event(self, event: dict[str, Any]) -> None:
         """A ClickEvent to ``clickstream.events``, keyed by visitor id."""
+        event = self._with_pseudonym(event)
         self.send(self.settings.topic(EVENTS), "ClickEvent", event, event.get("visitor_id"))
 
     def send_profile_update(self, update: dict[str, Any]) -> None:
         """A ProfileUpdate to ``profiles.updates``, keyed by user id or else visitor id."""
+        update = self._with_pseudonym(update)
         key = update.get("user_id") or update.get("visitor_id")
         self.send(self.settings.topic(PROFILES), "ProfileUpdate", update, key)
 

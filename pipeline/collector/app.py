@@ -49,6 +49,7 @@ from pipeline.collector.metrics import CollectorMetrics
 from pipeline.collector.segment import SEGMENT_TYPES
 from pipeline.web.cors import CorsPolicy, install_cors
 from pipeline.web.metrics import CONTENT_TYPE, render
+from pipeline.web.rate_limits import TooManyRequests
 from pipeline.web.request_metrics import request_metrics_middleware
 from pipeline.web.untrusted import path_guard, read_body, refusal_closes
 from pipeline.web.visitor_token import (
@@ -117,7 +118,7 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = request.app[STATE]
     try:
         return await handler(request)
-    except RateLimited as exc:
+    except (RateLimited, TooManyRequests) as exc:
         state.metrics.refused.labels(status=str(exc.status)).inc()
         return _refusal(exc.status, str(exc), {"Retry-After": str(max(1, round(
             exc.retry_after_s)))})
@@ -155,6 +156,7 @@ async def _produce(request: web.Request, accepted: Accepted) -> web.Response:
 
 def _segment(call: str | None) -> Handler:
     async def handler(request: web.Request) -> web.StreamResponse:
+        request.app[STATE].ingestor.addresses.check(request.remote)
         body = await read_body(request, request.app[STATE].ingestor.options.body_timeout_s)
         accepted = request.app[STATE].ingestor.segment(call, body,
                                                        request.headers.get("Authorization"))
@@ -164,6 +166,7 @@ def _segment(call: str | None) -> Handler:
 
 
 async def _native(request: web.Request) -> web.StreamResponse:
+    request.app[STATE].ingestor.addresses.check(request.remote)
     body = await read_body(request, request.app[STATE].ingestor.options.body_timeout_s)
     accepted = request.app[STATE].ingestor.native(body, request.headers.get("Authorization"),
                                                   request.headers.get("User-Agent"))
@@ -174,6 +177,7 @@ async def _visitor(request: web.Request) -> web.Response:
     state = request.app[STATE]
     tokens = state.tokens
     assert tokens is not None
+    state.ingestor.addresses.check(request.remote)
     body = await read_body(request, state.ingestor.options.body_timeout_s)
     payload = parse_json(body) if body.strip() else {}
     if not isinstance(payload, dict):

@@ -21,6 +21,7 @@ from typing import Any
 
 from pipeline.collector.errors import BadPayload
 from pipeline.collector.ingest import Outgoing
+from pipeline.collector.minimise import scrub_emails
 from pipeline.collector.records import MAX_ID_CHARS, profile_update, text
 from pipeline.profiles.pseudonym import Pseudonyms
 from pipeline.serde import Codec
@@ -57,6 +58,8 @@ def erasure_update(payload: object, *, now_ms: int, update_id: str,
     visitor = text(payload, "anonymousId", "body", max_chars=MAX_ID_CHARS) or None
     if user is None and visitor is None:
         raise BadPayload("name the person: userId and/or anonymousId")
+    if visitor is not None:  # an e-mail as anonymousId was produced as its keyed token
+        visitor = scrub_emails(visitor, pseudonyms, ids=True)
     users: tuple[str | None, ...] = (user,)
     if user is not None and pseudonyms is not None:
         users = pseudonyms.every(user)

@@ -2,7 +2,8 @@
 
 Everything is decided before anything is produced; records are minimised first
 (:mod:`~pipeline.collector.minimise`: URLs without queries but utm_*, referrers as
-origins, traits by allow-list): a request is refused as a
+origins, traits and custom properties by allow-list, search text as a token, e-mails
+in any text replaced): a request is refused as a
 whole (:class:`~pipeline.collector.errors.CollectorError` with its status and a
 message) or accepted as a whole. Accepted records are validated against their
 Avro schema and the meaning checks, then encoded; duplicates (same visitor and
@@ -33,7 +34,7 @@ from typing import Any
 from pipeline.collector.auth import WriteKeys
 from pipeline.collector.errors import BadPayload, RateLimited
 from pipeline.collector.limits import DedupWindow, TokenBuckets
-from pipeline.collector.minimise import minimise
+from pipeline.collector.minimise import Minimiser
 from pipeline.collector.native import map_native
 from pipeline.collector.options import CollectorOptions
 from pipeline.collector.records import MappedRecord
@@ -41,6 +42,7 @@ from pipeline.collector.segment import map_segment_batch, map_segment_message
 from pipeline.profiles.pseudonym import Pseudonyms
 from pipeline.serde import Codec, InvalidEvent, MeaningRules, check_meaning
 from pipeline.topics import EVENTS, PROFILES
+from pipeline.web.rate_limits import RequestLimits
 from pipeline.web.untrusted import bad_string
 
 __all__ = ["Accepted", "Ingestor", "Outgoing", "parse_json"]
@@ -127,8 +129,13 @@ class Ingestor:
                  monotonic: Callable[[], float] = time.monotonic,
                  pseudonyms: Pseudonyms | None = None) -> None:
         self.options = options
-        #: Replace user ids by keyed pseudonyms before producing (None: as sent).
+        #: Replace user ids by keyed pseudonyms before producing (None: as sent; the
+        #: service always passes them, :func:`~pipeline.profiles.resolve_pseudonyms`).
         self.pseudonyms = pseudonyms
+        self.minimiser = Minimiser(traits=options.allowed_traits,
+                                   properties=options.allowed_properties,
+                                   keep_search_text=options.keep_search_text,
+                                   pseudonyms=pseudonyms)
         self.codec = codec
         self.rules = rules or MeaningRules()
         self.keys = WriteKeys(options.write_keys, options.require_auth)
@@ -137,6 +144,9 @@ class Ingestor:
         self.key_buckets = TokenBuckets(options.key_rate_per_s, options.key_burst,
                                         options.rate_keys)
         self.window = DedupWindow(options.dedup_window_ms, options.dedup_max)
+        #: Requests per client address (checked by the HTTP handlers before reading a body).
+        self.addresses = RequestLimits(options.address_rate_per_s, options.address_burst,
+                                       max_keys=options.rate_keys, monotonic=monotonic)
         self._wall = wall
         self._monotonic = monotonic
 
@@ -176,7 +186,7 @@ class Ingestor:
     def _admit(self, write_key: str, records: list[MappedRecord], ignored: int,
                now_ms: int) -> Accepted:
         for i, mapped in enumerate(records):
-            minimise(mapped.name, mapped.record, self.options.allowed_traits)
+            self.minimiser.minimise(mapped.name, mapped.record)
             user_id = mapped.record.get("user_id")
             if self.pseudonyms is not None and isinstance(user_id, str) and user_id:
                 mapped.record["user_id"] = self.pseudonyms.of(user_id)

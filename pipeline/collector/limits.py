@@ -18,62 +18,11 @@ still in the window is a duplicate (acknowledged, not produced again).
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
-from collections.abc import Mapping
+
+from pipeline.web.rate_limits import TokenBuckets
 
 __all__ = ["DedupWindow", "TokenBuckets"]
-
-
-class TokenBuckets:
-    """Token buckets by key, bounded to ``max_keys`` (least recently used dropped).
-
-    >>> b = TokenBuckets(rate_per_s=10.0, burst=1, max_keys=1)
-    >>> b.retry_after({"a": 1}, 0.0), b.retry_after({"a": 1}, 0.0)
-    (0.0, 0.1)
-    """
-
-    def __init__(self, rate_per_s: float, burst: int, max_keys: int = 100_000) -> None:
-        if rate_per_s <= 0 or burst < 1 or max_keys < 1:
-            raise ValueError("rate_per_s must be positive, burst and max_keys at least 1")
-        self.rate_per_s = rate_per_s
-        self.burst = burst
-        self.max_keys = max_keys
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._buckets)
-
-    def _tokens(self, key: str, now_s: float) -> float:
-        held = self._buckets.get(key)
-        if held is None:
-            return float(self.burst)
-        tokens, since = held
-        return min(float(self.burst), tokens + max(0.0, now_s - since) * self.rate_per_s)
-
-    def retry_after(self, costs: Mapping[str, int], now_s: float, take: bool = True) -> float:
-        """Take ``costs`` (tokens per key) if all fit and return 0; else seconds until they
-        would (``inf`` when a cost exceeds the burst), taking nothing. ``take=False`` only
-        checks.
-
-        >>> TokenBuckets(1.0, 2).retry_after({"v": 3}, 0.0)
-        inf
-        """
-        wait = 0.0
-        for key, cost in costs.items():
-            if cost > self.burst:
-                return math.inf
-            missing = cost - self._tokens(key, now_s)
-            if missing > 0:
-                wait = max(wait, missing / self.rate_per_s)
-        if wait > 0 or not take:
-            return wait
-        for key, cost in costs.items():
-            self._buckets[key] = (self._tokens(key, now_s) - cost, now_s)
-            self._buckets.move_to_end(key)
-        while len(self._buckets) > self.max_keys:
-            self._buckets.popitem(last=False)
-        return 0.0
 
 
 class DedupWindow:

@@ -9,7 +9,20 @@ traffic source is all rtp uses it for). Both are reduced after the visit context
 
 Identify traits pass an allow-list (:data:`ALLOWED_TRAITS` by default), not a
 deny-list: a trait nobody listed (``nickname``, ``addr2``, ``birth``) is dropped,
-and a listed one is still dropped when its value looks like personal data.
+and a listed one is still dropped when its value looks like personal data. Custom event
+properties pass an allow-list too (:data:`ALLOWED_PROPERTIES`: the keys rtp's detectors
+and demo pages read).
+
+E-mail addresses are replaced in every text field of a record (:func:`scrub_emails`):
+in ids (visitor id, session, event, order, product) by the address's keyed token
+``e.<hex>`` (the same address always gives the same token, so ids stay distinct and
+stable), in free text by ``[email]``. Search text is reduced to a keyed token of the
+normalised query and its length (:func:`reduce_search`) unless the collector keeps it
+(``CollectorOptions.keep_search_text``): repeats of one search still match (the
+search-loop detector needs no more), the words are gone. Fields with a known vocabulary
+keep only its words: the time zone (IANA names), the country (two letters), the region (a
+code of at most three characters) and the purchase kind (:data:`PURCHASE_KINDS`);
+anything else there is dropped (``purchase`` for the kind).
 
 >>> page_url("https://shop.example/p/nc700?utm_source=mail&email=a%40b.example&q=x#top")
 'https://shop.example/p/nc700?utm_source=mail'
@@ -22,20 +35,128 @@ and a listed one is still dropped when its value looks like personal data.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import hmac
+import re
+import zoneinfo
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from pipeline.profiles.privacy import FIRST_CLASS_TRAITS, sanitize_traits
+from pipeline.profiles.pseudonym import Pseudonyms
 
-__all__ = ["ALLOWED_QUERY_PREFIXES", "ALLOWED_TRAITS", "allowed_traits", "minimise",
-           "page_url", "referrer_origin"]
+__all__ = [
+    "ALLOWED_PROPERTIES",
+    "ALLOWED_QUERY_PREFIXES",
+    "ALLOWED_TRAITS",
+    "PURCHASE_KINDS",
+    "Minimiser",
+    "allowed_traits",
+    "known_words",
+    "minimise",
+    "page_url",
+    "reduce_search",
+    "referrer_origin",
+    "scrub_emails",
+]
 
 #: Query parameters kept in page URLs (by prefix).
 ALLOWED_QUERY_PREFIXES: tuple[str, ...] = ("utm_",)
 #: Identify traits kept by default: the profile's first-class preferences and the plan.
 #: ``group_id``: the account a Segment ``group`` call names (a company, not a person).
 ALLOWED_TRAITS: frozenset[str] = frozenset(FIRST_CLASS_TRAITS) | {"plan", "group_id"}
+#: Custom event properties kept by default: what the detectors read (listing refreshes,
+#: calculator changes, rage clicks) and what the demo sites send.
+ALLOWED_PROPERTIES: frozenset[str] = frozenset({
+    "listing", "listing_id", "sort", "rooms_left", "calculator", "calculator_id", "input",
+    "direction", "feature", "plan", "target", "clicks", "x", "y", "product_id", "category",
+    "quantity", "value", "currency", "price", "step", "section"})
+
+#: The conversions a purchase event may name (ClickEvent.purchase.kind).
+PURCHASE_KINDS: frozenset[str] = frozenset({"purchase", "signup", "application", "booking"})
+_COUNTRY = re.compile(r"[A-Za-z]{2}")
+_REGION = re.compile(r"[A-Za-z0-9]{1,3}")
+
+#: An e-mail address in text, also percent-encoded (``ann%40example.com`` in a URL).
+_EMAIL_IN_TEXT = re.compile(
+    r"[A-Za-z0-9._%+'-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_TOKEN_TAG = b"rtp-text-token-v1\x1f"
+_FALLBACK_KEY = b"rtp-no-pseudonym-key"
+_SEARCH = b"search\x1f"
+
+
+def _token(pseudonyms: Pseudonyms | None, kind: bytes, text: str) -> str:
+    key = pseudonyms.keys[0].encode() if pseudonyms is not None else _FALLBACK_KEY
+    mac = hmac.new(key, _TOKEN_TAG + kind + text.encode("utf-8", "surrogatepass"),
+                   hashlib.sha256)
+    return mac.hexdigest()[:16]
+
+
+def scrub_emails(text: str, pseudonyms: Pseudonyms | None = None, *, ids: bool = False) -> str:
+    """``text`` with every e-mail address replaced (``[email]``; in ids, a keyed token).
+
+    >>> scrub_emails("write to Ann.Example@mail.example today")
+    'write to [email] today'
+    >>> scrub_emails("/u/ann%40mail.example/orders")
+    '/u/[email]/orders'
+    >>> token = scrub_emails("ann@mail.example", ids=True)
+    >>> token.startswith("e."), token == scrub_emails("ANN@mail.example", ids=True)
+    (True, True)
+    """
+    if "@" not in text and "%40" not in text:
+        return text
+
+    def replace(match: re.Match[str]) -> str:
+        if not ids:
+            return "[email]"
+        return "e." + _token(pseudonyms, b"email\x1f", unquote(match.group(0)).lower())
+
+    return _EMAIL_IN_TEXT.sub(replace, text)
+
+
+@functools.cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def known_words(context: dict[str, Any]) -> dict[str, Any]:
+    """A ClickEvent ``context`` with time zone, country and region kept only when well-formed.
+
+    >>> known_words({"timezone": "Europe/Berlin", "country": "de", "region": "BE"})
+    {'timezone': 'Europe/Berlin', 'country': 'DE', 'region': 'BE'}
+    >>> known_words({"timezone": "Ann Example", "country": "Ann", "region": "Ann Example"})
+    {'timezone': None, 'country': None, 'region': None}
+    """
+    zone, country, region = (context.get(k) for k in ("timezone", "country", "region"))
+    if zone is not None:
+        context["timezone"] = zone if zone in _zones() else None
+    if country is not None:
+        context["country"] = country.upper() if _COUNTRY.fullmatch(country) else None
+    if region is not None:
+        context["region"] = region.upper() if _REGION.fullmatch(region) else None
+    return context
+
+
+def reduce_search(query: str, pseudonyms: Pseudonyms | None = None) -> str:
+    """A search ``query`` reduced to a keyed token of its normalised words and its length.
+
+    Two searches for the same words (any case or spacing) give the same text, so a repeated
+    search is still recognised; the words themselves are not kept.
+
+    >>> reduce_search("Ann  Example") == reduce_search(" ann example")
+    True
+    >>> reduce_search("ann example")[:2], reduce_search("ann example").endswith(":11")
+    ('q.', True)
+    >>> reduce_search("")
+    ''
+    """
+    words = " ".join(query.lower().split())
+    if not words:
+        return ""
+    return f"q.{_token(pseudonyms, _SEARCH, words)}:{len(words)}"
 
 
 def page_url(url: str, keep: tuple[str, ...] = ALLOWED_QUERY_PREFIXES) -> str:
@@ -80,9 +201,76 @@ def allowed_traits(traits: Mapping[str, str], allowed: Collection[str]) -> dict[
     return sanitize_traits({k: v for k, v in traits.items() if k in allowed}).kept
 
 
+@dataclass(frozen=True)
+class Minimiser:
+    """What the collector keeps of a record: allow-lists, search text, and the key of tokens.
+
+    >>> m = Minimiser()
+    >>> event = {"visitor_id": "v1", "page": {"url": "https://s.example/?email=x",
+    ...     "referrer": "https://g.example/q"}, "search": {"query": "Ann Example", "results": 2}}
+    >>> out = m.minimise("ClickEvent", event)
+    >>> out["page"]["url"], out["page"]["referrer"], out["search"]["query"][:2]
+    ('https://s.example/', 'https://g.example/', 'q.')
+    """
+
+    traits: Collection[str] = ALLOWED_TRAITS
+    properties: Collection[str] = ALLOWED_PROPERTIES
+    keep_query: tuple[str, ...] = ALLOWED_QUERY_PREFIXES
+    keep_search_text: bool = False
+    pseudonyms: Pseudonyms | None = None
+
+    def minimise(self, name: str, record: dict[str, Any]) -> dict[str, Any]:
+        """``record`` (a ClickEvent or ProfileUpdate about to be produced), minimised in place.
+
+        >>> Minimiser().minimise("ProfileUpdate", {"visitor_id": "ann@x.example",
+        ...     "traits": {"plan": "pro", "addr2": "Main St 1"}})["traits"]
+        {'plan': 'pro'}
+        """
+        if name == "ClickEvent":
+            page = record["page"]
+            page["url"] = page_url(page["url"], self.keep_query) or page["url"].split("?")[0]
+            page["referrer"] = referrer_origin(page.get("referrer"))
+            search = record.get("search")
+            if search is not None and not self.keep_search_text:
+                search["query"] = reduce_search(search["query"], self.pseudonyms)
+            if record.get("context") is not None:
+                known_words(record["context"])
+            purchase = record.get("purchase")
+            if purchase is not None and purchase.get("kind") not in PURCHASE_KINDS:
+                purchase["kind"] = "purchase"
+            custom = record.get("custom")
+            if custom is not None:
+                custom["properties"] = {k: v for k, v in custom["properties"].items()
+                                        if k in self.properties}
+        elif name == "ProfileUpdate":
+            record["traits"] = allowed_traits(record.get("traits") or {}, self.traits)
+        _scrub(record, self.pseudonyms)
+        return record
+
+
+#: Fields whose text is an identifier: an e-mail in them becomes a keyed token, not
+#: ``[email]`` (two different ids stay different).
+_ID_FIELDS = frozenset({"event_id", "visitor_id", "session_hint", "update_id", "order_id",
+                        "product_id", "form_id", "previous_id"})
+
+
+def _scrub(value: Any, pseudonyms: Pseudonyms | None, field: str = "") -> Any:
+    if isinstance(value, str):
+        return scrub_emails(value, pseudonyms, ids=field in _ID_FIELDS)
+    if isinstance(value, dict):
+        for key, item in list(value.items()):
+            if key == "user_id":  # pseudonymised whole by the caller
+                continue
+            value[key] = _scrub(item, pseudonyms, key)
+        return value
+    if isinstance(value, list):
+        return [_scrub(item, pseudonyms, field) for item in value]
+    return value
+
+
 def minimise(name: str, record: dict[str, Any], traits: Collection[str] = ALLOWED_TRAITS,
              keep_query: tuple[str, ...] = ALLOWED_QUERY_PREFIXES) -> dict[str, Any]:
-    """``record`` (a ClickEvent or ProfileUpdate about to be produced), minimised in place.
+    """``record`` minimised in place with the default :class:`Minimiser` (other allow-lists).
 
     >>> event = {"page": {"url": "https://s.example/?email=x", "referrer": "https://g.example/q"}}
     >>> minimise("ClickEvent", event)["page"]
@@ -90,10 +278,4 @@ def minimise(name: str, record: dict[str, Any], traits: Collection[str] = ALLOWE
     >>> minimise("ProfileUpdate", {"traits": {"plan": "pro", "addr2": "Main St 1"}})["traits"]
     {'plan': 'pro'}
     """
-    if name == "ClickEvent":
-        page = record["page"]
-        page["url"] = page_url(page["url"], keep_query) or page["url"].split("?")[0]
-        page["referrer"] = referrer_origin(page.get("referrer"))
-    elif name == "ProfileUpdate":
-        record["traits"] = allowed_traits(record.get("traits") or {}, traits)
-    return record
+    return Minimiser(traits=traits, keep_query=keep_query).minimise(name, record)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.collector.minimise import ALLOWED_TRAITS
+from pipeline.collector.minimise import ALLOWED_PROPERTIES, ALLOWED_TRAITS
 from pipeline.web.env import options_from_env
 
 __all__ = ["ENV_PREFIX", "SECTORS", "CollectorOptions"]
@@ -50,6 +50,10 @@ class CollectorOptions:
         a flushed backlog and stops a runaway loop.
     key_rate_per_s, key_burst
         Per-write-key token bucket (a whole site).
+    address_rate_per_s, address_burst
+        Requests per client address (:mod:`pipeline.web.rate_limits`; 429 beyond it): 50/s
+        with a burst of 500, room for many visitors behind one NAT. Behind a proxy every
+        request has the proxy's address: raise it, or limit at the proxy.
     rate_keys
         Buckets kept (least recently used dropped; a dropped bucket starts full again).
     dedup_window_ms, dedup_max
@@ -60,6 +64,12 @@ class CollectorOptions:
     allowed_traits
         Identify traits that are kept (an allow-list; values that look like personal
         data are dropped even here).
+    allowed_properties
+        Custom event properties that are kept (an allow-list; e-mails in their values are
+        replaced).
+    keep_search_text
+        Keep search text as typed (off by default: a search is kept as a keyed token of its
+        normalised words and its length, enough to see it repeated).
     metrics_token
         ``/metrics`` answers only with ``Authorization: Bearer <metrics_token>``; empty
         (the default): ``/metrics`` is refused.
@@ -93,6 +103,8 @@ class CollectorOptions:
     visitor_burst: int = 200
     key_rate_per_s: float = 2_000.0
     key_burst: int = 20_000
+    address_rate_per_s: float = 50.0
+    address_burst: int = 500
     rate_keys: int = 100_000
     dedup_window_ms: int = 10 * 60 * 1000
     dedup_max: int = 200_000
@@ -102,6 +114,8 @@ class CollectorOptions:
     metrics_token: str = ""
     admin_token: str = ""
     allowed_traits: frozenset[str] = ALLOWED_TRAITS
+    allowed_properties: frozenset[str] = ALLOWED_PROPERTIES
+    keep_search_text: bool = False
 
     def __post_init__(self) -> None:
         if self.require_auth and not self.write_keys:
@@ -110,10 +124,11 @@ class CollectorOptions:
         if self.sector not in SECTORS:
             raise ValueError(f"sector must be one of {', '.join(SECTORS)} (got {self.sector!r})")
         for name in ("max_body_bytes", "max_batch", "visitor_burst", "key_burst", "rate_keys",
-                     "dedup_max"):
+                     "dedup_max", "address_burst"):
             if getattr(self, name) < 1:
                 raise ValueError(f"CollectorOptions.{name} must be at least 1")
-        if self.visitor_rate_per_s <= 0 or self.key_rate_per_s <= 0:
+        if self.visitor_rate_per_s <= 0 or self.key_rate_per_s <= 0 \
+                or self.address_rate_per_s <= 0:
             raise ValueError("rates must be positive")
         if self.idle_timeout_s <= 0 or self.body_timeout_s <= 0:
             raise ValueError("CollectorOptions.idle_timeout_s and body_timeout_s must be positive")

@@ -20,7 +20,7 @@ from pipeline.collector.app import CollectorState, MessageSink, build_app
 from pipeline.collector.ingest import Ingestor
 from pipeline.collector.metrics import CollectorMetrics
 from pipeline.collector.options import CollectorOptions
-from pipeline.profiles.pseudonym import pseudonyms_for
+from pipeline.profiles.pseudonym import resolve_pseudonyms
 from pipeline.serde import Codec, MeaningRules
 from pipeline.settings import Settings
 from pipeline.web.serve import ServedApp, start_app, stop_on_signals
@@ -62,7 +62,7 @@ class CollectorService:
         self.ingestor = Ingestor(options, codec,
                                  MeaningRules(max_future_skew_ms=settings.max_future_skew_ms),
                                  wall=wall,
-                                 pseudonyms=pseudonyms_for(settings.pseudonym_key_list()))
+                                 pseudonyms=resolve_pseudonyms(settings))
         self.tokens = tokens_for(settings.token_keys(), log.warning)
         self.state = CollectorState(self.ingestor, sink if sink is not None else self.producer,
                                     settings.topic, CollectorMetrics.create(), self.tokens)

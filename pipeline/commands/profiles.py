@@ -34,7 +34,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     parser.add_argument("--consent", choices=("opt-in", "opt-out"), default=None,
                         help="consent mode: opt-in (no state, no decision without a consent "
                              "record) or opt-out; wins over the config file and "
-                             "RTP_CONFIG__CONSENT__MODE (default: theirs, else opt-out)")
+                             "RTP_CONFIG__CONSENT__MODE and RTP_CONSENT_REQUIRED (default: "
+                             "theirs, else opt-out)")
     add_common(parser)
     parser.set_defaults(handler=lambda args, settings: run_profiles(settings, args))
 

@@ -210,6 +210,9 @@ def run_replay_command(args: argparse.Namespace, settings: Settings) -> int:
         args.timing.write_text(json.dumps({"elapsed_s": round(run.elapsed_s, 3),
                                            "events": run.metrics.events_read,
                                            "events_per_s": round(run.events_per_s, 1)}) + "\n")
+    if sources is not None and sources.erased is not None and sources.erased.left_out:
+        print(f"left out {sources.erased.left_out} records of erased people "
+              "(privacy.erasures)", file=sys.stderr)
     if args.json:
         sys.stdout.write(run.metrics.to_json())
     else:

@@ -89,7 +89,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     parser.add_argument("--consent", choices=("opt-in", "opt-out"), default=None,
                         help="consent mode: opt-in (no state, no decision without a consent "
                              "record) or opt-out; wins over the config file and "
-                             "RTP_CONFIG__CONSENT__MODE (default: theirs, else opt-out)")
+                             "RTP_CONFIG__CONSENT__MODE and RTP_CONSENT_REQUIRED (default: "
+                             "theirs, else opt-out)")
     # Test only, hidden from --help: rtp demo --story and the story tests pass it (see
     # pipeline/decide/story.py). Nothing else sets it: not the config file, not RTP_*.
     parser.add_argument("--story-override", default=None, metavar="PREFIX=ACTION,...",

@@ -233,6 +233,21 @@ class AnswerCache:
         head: bytes = entry[0]
         return head + b"%d}" % now_ms
 
+    def forget(self, visitor_id: str) -> int:
+        """Drop every answer kept for ``visitor_id`` (erased or opted out); how many.
+
+        >>> cache = AnswerCache()
+        >>> _ = cache.body("v1", {}, ("hero",), now_ms=1), cache.body("v1", {}, None, now_ms=1)
+        >>> _ = cache.body("v2", {}, ("hero",), now_ms=1)
+        >>> cache.forget("v1"), len(cache), cache.forget("v1")
+        (2, 1, 0)
+        """
+        suffix = "\0" + visitor_id
+        mine = [key for key in self._entries if key.endswith(suffix)]
+        for key in mine:
+            del self._entries[key]
+        return len(mine)
+
 
 def _key(visitor_id: str, slots: tuple[str, ...] | None) -> str:
     """A str, not a tuple: one object less for the garbage collector per cached answer.

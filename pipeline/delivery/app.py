@@ -82,6 +82,7 @@ from pipeline.serde import Codec, InvalidEvent, MeaningRules
 from pipeline.web import STATIC_DIR
 from pipeline.web.cors import CorsPolicy, install_cors
 from pipeline.web.metrics import CONTENT_TYPE, render
+from pipeline.web.rate_limits import RequestLimits, TooManyRequests
 from pipeline.web.request_metrics import request_metrics_middleware
 from pipeline.web.untrusted import bad_string, path_guard, read_body, refusal_closes
 from pipeline.web.visitor_token import BadToken, VisitorTokens, bearer, check_metrics_token
@@ -142,6 +143,12 @@ class DeliveryState:
     person: Callable[[str], PersonRecords] | None = None
     #: Held while an export runs (exports run one at a time).
     exporting: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: Encoded answers of recent requests (:func:`build_app` sizes it from the options);
+    #: a visitor's tombstone drops theirs with the decisions.
+    answers: AnswerCache = field(default_factory=AnswerCache)
+    #: Requests per client address and per visitor (:func:`build_app` sets them from the
+    #: options; None: not limited).
+    limits: RequestLimits | None = None
 
     def now_ms(self) -> int:
         """Wall clock in epoch ms."""
@@ -162,14 +169,15 @@ class DeliveryState:
         arrives as ``{"visitor_id": V, FORGET: True}`` and drops what is held for V at once:
 
         >>> state.receive([{"visitor_id": "v1", FORGET: True}])
-        >>> state.store.current("v1", state.now_ms())
-        {}
+        >>> state.store.current("v1", state.now_ms()), len(state.answers)
+        ({}, 0)
         """
         now = self.now_ms()
         for record in records:
             if record.get(FORGET):
                 self.store.forget(str(record["visitor_id"]))
                 self.hub.close_visitor(str(record["visitor_id"]))
+                self.answers.forget(str(record["visitor_id"]))
                 continue
             result = self.store.offer(record, now)
             self.metrics.decisions.labels(result=result.value).inc()
@@ -246,6 +254,10 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     except (BadRequest, BadToken) as exc:
         return _error(exc.status, str(exc))
+    except TooManyRequests as exc:
+        response = _error(exc.status, str(exc))
+        response.headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
+        return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -287,10 +299,17 @@ def _token(request: web.Request) -> str | None:
 def _visitor_of(request: web.Request, state: DeliveryState) -> str:
     """The visitor asked about, proven by its token (the ``visitor`` parameter, if given,
     must be the token's)."""
+    if state.limits is not None:
+        state.limits.check(request.remote)
     raw = request.query.get("visitor")
     if state.tokens is None:
-        return parse_visitor(raw)
-    return state.tokens.check(_token(request), None if raw is None else parse_visitor(raw))
+        visitor = parse_visitor(raw)
+    else:
+        visitor = state.tokens.check(_token(request),
+                                     None if raw is None else parse_visitor(raw))
+    if state.limits is not None:
+        state.limits.check_visitor(visitor)
+    return visitor
 
 
 async def _stream(request: web.Request) -> web.StreamResponse:
@@ -332,6 +351,8 @@ def _decision_frame(decision: Any) -> bytes:
 
 async def _outcomes(request: web.Request) -> web.Response:
     state = request.app[STATE]
+    if state.limits is not None:
+        state.limits.check(request.remote)
     raw = await read_body(request, state.options.body_timeout_s)
     try:
         body = json.loads(raw)
@@ -347,6 +368,8 @@ async def _outcomes(request: web.Request) -> web.Response:
         if token is None and isinstance(body, dict) and isinstance(body.get("token"), str):
             token = body["token"]
         visitor = state.tokens.check(token, None)
+        if state.limits is not None:
+            state.limits.check_visitor(visitor)
         for outcome in outcomes:
             if outcome["visitor_id"] != visitor:
                 raise BadToken("an outcome is for another visitor than the token's", 403)
@@ -482,7 +505,13 @@ def build_app(state: DeliveryState) -> web.Application:
                               state.metrics.latency, state.metrics.requests,
                               untimed=frozenset({"/v1/stream"})), _errors])
     app[STATE] = state
-    app[ANSWERS] = AnswerCache(state.options.answer_cache)
+    state.answers = AnswerCache(state.options.answer_cache)
+    options = state.options
+    state.limits = RequestLimits(options.address_rate_per_s, options.address_burst,
+                                 visitor_rate_per_s=options.visitor_rate_per_s,
+                                 visitor_burst=options.visitor_burst,
+                                 max_keys=options.max_visitors)
+    app[ANSWERS] = state.answers
     install_cors(app, CorsPolicy(state.options.cors_origins))
     app.router.add_get("/v1/decisions", _decisions)
     app.router.add_get("/v1/stream", _stream)

@@ -86,6 +86,12 @@ class DeliveryOptions:
     max_client_value
         Largest ``converted`` value a page may report (10 000); server-side purchases
         remain the source of conversions.
+    visitor_rate_per_s, visitor_burst
+        Requests per visitor (decisions, stream, outcomes; counted once its token is
+        checked): 20/s with a burst of 100; beyond it 429 with a message and Retry-After.
+    address_rate_per_s, address_burst
+        Requests per client address (:mod:`pipeline.web.rate_limits`): 100/s with a burst
+        of 1 000 (many visitors behind one NAT); behind a proxy, raise it or limit there.
     metrics_token
         ``/metrics`` answers only with ``Authorization: Bearer <metrics_token>``; empty
         (the default): ``/metrics`` is refused.
@@ -147,11 +153,15 @@ class DeliveryOptions:
     admin_token: str = ""
     export_window_ms: int = 24 * 60 * 60 * 1000
     export_timeout_s: float = 20.0
+    visitor_rate_per_s: float = 20.0
+    visitor_burst: int = 100
+    address_rate_per_s: float = 100.0
+    address_burst: int = 1_000
 
     def __post_init__(self) -> None:
         for name in ("max_visitors", "max_slots_per_visitor", "remembered_ids",
                      "poll_max_records", "sse_queue", "max_outcomes", "max_body_bytes",
-                     "remembered_triggers"):
+                     "remembered_triggers", "visitor_burst", "address_burst"):
             if getattr(self, name) < 1:
                 raise ValueError(f"DeliveryOptions.{name} must be at least 1")
         if min(self.horizon_ms, self.budget_ms, self.answer_cache, self.max_wait_ms,
@@ -163,6 +173,9 @@ class DeliveryOptions:
                              "export_timeout_s must be positive")
         if self.export_window_ms < 0:
             raise ValueError("DeliveryOptions.export_window_ms must not be negative")
+        if self.visitor_rate_per_s <= 0 or self.address_rate_per_s <= 0:
+            raise ValueError("DeliveryOptions.visitor_rate_per_s and address_rate_per_s must be "
+                             "positive")
         if self.event_loop not in EVENT_LOOPS:
             raise ValueError(f"DeliveryOptions.event_loop must be one of {EVENT_LOOPS}, "
                              f"got {self.event_loop!r}")

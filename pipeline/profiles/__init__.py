@@ -42,7 +42,7 @@ from pipeline.profiles.privacy import (
     looks_like_personal_value,
     sanitize_traits,
 )
-from pipeline.profiles.pseudonym import Pseudonyms, pseudonyms_for
+from pipeline.profiles.pseudonym import Pseudonyms, pseudonyms_for, resolve_pseudonyms
 from pipeline.profiles.settle import settle_view
 from pipeline.profiles.state import PROFILE_STATE_VERSION, ProfileState
 from pipeline.profiles.updates import (
@@ -86,6 +86,7 @@ __all__ = [
     "privacy_message",
     "profile_key",
     "pseudonyms_for",
+    "resolve_pseudonyms",
     "sanitize_traits",
     "settle_view",
     "views_for",

@@ -4,7 +4,12 @@ A Segment ``userId`` is often an e-mail address. Before anything is produced, th
 collector replaces it by ``u.`` + the first 128 bits of HMAC-SHA256(key, user id), hex: the
 same person gets the same pseudonym on every device and in every service holding the key
 (stitching and profiles work as before), and nobody without the key can tell whose it is
-or test a guess. Keys come from ``RTP_PSEUDONYM_KEYS`` (newest first, comma-separated).
+or test a guess. Keys come from ``RTP_PSEUDONYM_KEYS`` (newest first, comma-separated);
+without it, from a key file made once with a random key (``<RTP_CACHE_DIR>/pseudonym.key``,
+mode 0600, shared by every rtp process on the machine): pseudonyms are the default, never
+an option. Several machines must share ``RTP_PSEUDONYM_KEYS``; set
+``RTP_REQUIRE_PSEUDONYM_KEYS=1`` there so that a process without it refuses to start
+instead of making its own key (:func:`resolve_pseudonyms`).
 
 Rotation: put a new key first and keep the old one second. New records carry the new
 pseudonym, so a person's profile starts over under it (the old one is no longer linked to
@@ -25,10 +30,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
+import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = ["MIN_KEY_CHARS", "Pseudonyms", "pseudonyms_for"]
+from pipeline.settings import Settings, SettingsError
+
+__all__ = ["KEY_FILE_NAME", "MIN_KEY_CHARS", "Pseudonyms", "key_file_key", "pseudonyms_for",
+           "resolve_pseudonyms"]
+
+#: The key file's name in ``Settings.cache_dir`` (used when RTP_PSEUDONYM_KEYS is unset).
+KEY_FILE_NAME = "pseudonym.key"
 
 _TAG = b"rtp-user-pseudonym-v1\x1f"
 _SHAPE = re.compile(r"u\.[0-9a-f]{32}")
@@ -82,3 +96,59 @@ def pseudonyms_for(keys: tuple[str, ...]) -> Pseudonyms | None:
     (True, ('kkkkkkkkkkkkkkkk',))
     """
     return Pseudonyms(keys) if keys else None
+
+
+def key_file_key(path: Path) -> str:
+    """The key in ``path``, made first (random, 256 bits, mode 0600) when there is none.
+
+    Made atomically: two processes starting together read the same key.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> key = key_file_key(folder / "k")
+    >>> len(key), key == key_file_key(folder / "k"), oct((folder / "k").stat().st_mode)[-3:]
+    (64, True, '600')
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32) + "\n")
+        try:
+            os.link(draft, path)  # fails when another process made it first: theirs wins
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    key = path.read_text().strip()
+    if len(key) < MIN_KEY_CHARS:
+        raise SettingsError(f"the pseudonym key file {path} holds no usable key "
+                            f"(at least {MIN_KEY_CHARS} characters); delete it or set "
+                            "RTP_PSEUDONYM_KEYS")
+    return key
+
+
+def resolve_pseudonyms(settings: Settings) -> Pseudonyms:
+    """The pseudonyms every rtp process uses: RTP_PSEUDONYM_KEYS, else the local key file.
+
+    >>> import tempfile
+    >>> resolve_pseudonyms(Settings(pseudonym_keys="k" * 16)).keys
+    ('kkkkkkkkkkkkkkkk',)
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> made = resolve_pseudonyms(Settings(cache_dir=folder))
+    >>> made == resolve_pseudonyms(Settings(cache_dir=folder)), (folder / KEY_FILE_NAME).exists()
+    (True, True)
+    >>> resolve_pseudonyms(Settings(cache_dir=folder, require_pseudonym_keys=True))
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    pipeline.settings.SettingsError: RTP_PSEUDONYM_KEYS is required ...
+    """
+    keys = settings.pseudonym_key_list()
+    if keys:
+        return Pseudonyms(keys)
+    if settings.require_pseudonym_keys:
+        raise SettingsError("RTP_PSEUDONYM_KEYS is required (RTP_REQUIRE_PSEUDONYM_KEYS is "
+                            "set): every collector, SDK and rtp erase must share one key")
+    return Pseudonyms((key_file_key(settings.cache_dir / KEY_FILE_NAME),))

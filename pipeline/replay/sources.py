@@ -27,6 +27,11 @@ streams end (or at ``--limit`` events): what follows cannot change any output.
 Records that cannot be decoded are not dropped here: they carry their
 ``error`` and the raw bytes, and the replayer dead-letters them.
 
+**Erasures**: read from topics, the records of an erased person (their visitor or user id
+has a mark on ``privacy.erasures``, :mod:`pipeline.profiles.erasures`) are left out, both
+by :func:`topic_sources` and by :func:`export_topics` (what ``rtp report --from-topics``
+reads); :func:`read_erasures` loads the marks. Files are read as they are.
+
 >>> import tempfile, pathlib, json
 >>> from pipeline.client import click_event
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "events.jsonl"
@@ -48,11 +53,13 @@ from typing import Any, Literal
 import fastavro
 import structlog
 
+from pipeline.profiles.erasures import ErasedIds
+from pipeline.profiles.pseudonym import resolve_pseudonyms
 from pipeline.replay.bounds import RangeBound
 from pipeline.replay.errors import ReplaySourceError
 from pipeline.serde import Codec, GarbageBytes, InvalidEvent, SerdeError, TruncatedMessage
 from pipeline.settings import Settings
-from pipeline.topics import DECISIONS_LOG, EVENTS, OUTCOMES, PROFILES
+from pipeline.topics import DECISIONS_LOG, ERASURES, EVENTS, OUTCOMES, PROFILES
 
 __all__ = [
     "KIND_RANK",
@@ -62,6 +69,7 @@ __all__ = [
     "export_purchases",
     "export_topics",
     "merge_sources",
+    "read_erasures",
     "read_file",
     "select_events",
     "topic_sources",
@@ -294,8 +302,28 @@ def merge_sources(events: Sequence[Iterable[SourceRecord]],
 # -- topics -------------------------------------------------------------------------------
 
 
+def read_erasures(settings: Settings, idle_timeout_s: float = 15.0) -> ErasedIds:
+    """The erasure marks on ``privacy.erasures`` (under the settings' prefix), read to its end
+    now; none when the topic does not exist yet."""
+    from pipeline.replay.topic_reader import RangeReader, plan_ranges
+
+    erased = ErasedIds(resolve_pseudonyms(settings))
+    try:
+        ranges = [r for r in plan_ranges(settings.bootstrap, settings.topic(ERASURES))
+                  if r.size > 0]
+    except ReplaySourceError:
+        return erased  # no erasure was ever applied under this prefix
+    if ranges:
+        with RangeReader(settings.bootstrap, ranges, idle_timeout_s) as reader:
+            for r in ranges:
+                erased.add(m.key.decode() for m in reader.partition(r.topic, r.partition)
+                           if m.key is not None and m.value is not None)
+    return erased
+
+
 def _decoded(messages: Iterable[Any], kind: str, codec: Codec,
-             skip_tombstones: bool = False) -> Iterator[SourceRecord]:
+             skip_tombstones: bool = False,
+             erased: ErasedIds | None = None) -> Iterator[SourceRecord]:
     for m in messages:
         if m.value is None and skip_tombstones:
             continue  # a compacted topic's deletion marker (erasure), not input
@@ -305,6 +333,8 @@ def _decoded(messages: Iterable[Any], kind: str, codec: Codec,
             _, record = codec.decode(m.value, (kind,))
         except SerdeError as exc:
             error = exc
+        if erased is not None and erased.covers(record):
+            continue  # an erased person's record: left out
         when = record_time(kind, record) if record is not None else None
         yield SourceRecord(kind, m.topic, m.partition, m.offset,
                            when if when is not None else m.timestamp_ms, record, raw=m.value,
@@ -324,6 +354,8 @@ class TopicSources:
     total_events: int
     reader: Any
     ranges: list[Any] = field(default_factory=list)
+    #: The erasure marks honoured (``left_out`` counts the records skipped so far).
+    erased: ErasedIds | None = None
 
     def close(self) -> None:
         """Release the consumer."""
@@ -377,12 +409,14 @@ def topic_sources(settings: Settings, start: RangeBound | None = None,
     reader = RangeReader(bootstrap, ranges, idle_timeout_s) if ranges else None
     if reader is None:
         return TopicSources([], [], 0, None, [])
-    events = [_decoded(reader.partition(r.topic, r.partition), "ClickEvent", c)
+    erased = read_erasures(settings, idle_timeout_s)
+    events = [_decoded(reader.partition(r.topic, r.partition), "ClickEvent", c, erased=erased)
               for r in event_ranges]
     others = [_decoded(reader.partition(r.topic, r.partition), kind, c,
-                       skip_tombstones=kind == "ProfileUpdate")
+                       skip_tombstones=kind == "ProfileUpdate", erased=erased)
               for kind, r in planned]
-    return TopicSources(events, others, sum(r.size for r in event_ranges), reader, ranges)
+    return TopicSources(events, others, sum(r.size for r in event_ranges), reader, ranges,
+                        erased)
 
 
 def export_topics(settings: Settings, out_dir: str | Path, since_ms: int | None = None,
@@ -395,13 +429,15 @@ def export_topics(settings: Settings, out_dir: str | Path, since_ms: int | None 
     watermarks now, merged by record time, and writes ``decisions.<fmt>`` and
     ``outcomes.<fmt>`` in ``out_dir``, ready for ``rtp report`` / ``rtp evaluate``.
     Records that do not decode are skipped and counted in a log line (this is a
-    read-only export: nothing is dead-lettered).
+    read-only export: nothing is dead-lettered); so are the records of erased people
+    (:func:`read_erasures`).
     """
     out = Path(out_dir)
+    erased = read_erasures(settings, idle_timeout_s)
     return (_export(settings, DECISIONS_LOG, "DecisionLog", out / f"decisions.{fmt}",
-                    since_ms, idle_timeout_s),
+                    since_ms, idle_timeout_s, erased),
             _export(settings, OUTCOMES, "Outcome", out / f"outcomes.{fmt}", since_ms,
-                    idle_timeout_s))
+                    idle_timeout_s, erased))
 
 
 def export_purchases(settings: Settings, out_dir: str | Path, since_ms: int | None = None,
@@ -418,11 +454,12 @@ def export_purchases(settings: Settings, out_dir: str | Path, since_ms: int | No
     from pipeline.engine.routing import CONVERSIONS
 
     return _export(settings, CONVERSIONS, "ClickEvent", Path(out_dir) / f"purchases.{fmt}",
-                   since_ms, idle_timeout_s)
+                   since_ms, idle_timeout_s, read_erasures(settings, idle_timeout_s))
 
 
 def _export(settings: Settings, name: str, kind: Literal["DecisionLog", "Outcome", "ClickEvent"],
-            target: Path, since_ms: int | None, idle_timeout_s: float) -> Path:
+            target: Path, since_ms: int | None, idle_timeout_s: float,
+            erased: ErasedIds | None = None) -> Path:
     """One topic's records, merged by record time, into ``target`` (format by extension)."""
     from pipeline.replay.logfile import write_records
     from pipeline.replay.topic_reader import RangeReader, plan_ranges
@@ -434,8 +471,9 @@ def _export(settings: Settings, name: str, kind: Literal["DecisionLog", "Outcome
     ranges = [r for r in plan_ranges(settings.bootstrap, settings.topic(name), since)
               if r.size > 0]
     with RangeReader(settings.bootstrap, ranges, idle_timeout_s) as reader:
-        streams = [_decoded(reader.partition(r.topic, r.partition), kind, codec)
-                   for r in ranges]
+        left_out = erased.left_out if erased is not None else 0
+        streams = [_decoded(reader.partition(r.topic, r.partition), kind, codec,
+                            erased=erased) for r in ranges]
 
         def good(stream: Iterable[SourceRecord]) -> Iterator[dict[str, Any]]:
             nonlocal skipped
@@ -448,4 +486,7 @@ def _export(settings: Settings, name: str, kind: Literal["DecisionLog", "Outcome
         write_records(target, kind, good(heapq.merge(*streams, key=lambda r: r.sort_key)))
     if skipped:
         log.warning("records that do not decode were skipped", kind=kind, skipped=skipped)
+    if erased is not None and erased.left_out > left_out:
+        log.info("records of erased people left out", kind=kind,
+                 left_out=erased.left_out - left_out)
     return target

@@ -21,6 +21,7 @@ __all__ = [
     "ACTIONS",
     "CONFIG",
     "DECISIONS_LOG",
+    "ERASURES",
     "EVENTS",
     "LEARNER_CHECKPOINTS",
     "LEARNING",
@@ -42,6 +43,7 @@ LEARNING = "personalization.learning"
 MODELS = "personalization.models"
 CONFIG = "personalization.config"
 LEARNER_CHECKPOINTS = "rtp.internal.learner-checkpoints"
+ERASURES = "privacy.erasures"
 
 _DAY_MS = 24 * 60 * 60 * 1000
 _TEN_MIN_MS = 10 * 60 * 1000
@@ -104,6 +106,11 @@ def topic_specs(partitions: int, replication: int = 1, prefix: str = "") -> list
                   {"cleanup.policy": "compact", "segment.ms": str(_TEN_MIN_MS),
                    "max.message.bytes": str(16 * 1024 * 1024)},
                   "the learner's model, position and recent record ids (its restart point)"),
+        # One mark per erased id (a keyed hash, never the id), kept: rtp report and replay
+        # leave the erased people's records out of what the delete-policy topics still hold.
+        TopicSpec(ERASURES, 1, replication, "erasure mark (keyed hash of an erased id)",
+                  "erasure mark (JSON: erased_at, erasure)", {"cleanup.policy": "compact"},
+                  "erased ids, unlinkable: what reports and replays leave out"),
     ]
     consumed = (EVENTS, PROFILES, ACTIONS, OUTCOMES)
     dlqs = [

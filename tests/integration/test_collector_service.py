@@ -15,6 +15,7 @@ import aiohttp
 from confluent_kafka import Consumer, TopicPartition
 
 from pipeline.collector import CollectorOptions, CollectorService
+from pipeline.profiles import resolve_pseudonyms
 from pipeline.serde import Codec
 from pipeline.settings import Settings
 from pipeline.topics import EVENTS, PROFILES
@@ -93,7 +94,9 @@ async def test_segment_and_tracker_payloads_land_decoded(topics: Settings) -> No
     profiles = await asyncio.to_thread(decoded, topics, topics.topic(PROFILES), "ProfileUpdate",
                                        1)
     (key, identify), = profiles
-    assert key == b"user-7" and identify["kind"] == "identify"
+    user = resolve_pseudonyms(topics).of("user-7")  # pseudonyms by default
+    assert key == user.encode() and identify["kind"] == "identify"
+    assert identify["user_id"] == user
     assert identify["traits"] == {"loyalty_tier": "gold"}  # the e-mail never reached Kafka
 
 

@@ -21,7 +21,7 @@ def test_rtp_erase_produces_an_erasure_per_pseudonym_key(
     monkeypatch.setenv("RTP_PSEUDONYM_KEYS", KEYS)
     email = "dee@example.com"
     code = main(["--bootstrap", topics.bootstrap, "--topic-prefix", topics.topic_prefix,
-                 "erase", "--user-id", email, "--visitor-id", "v-dee"])
+                 "erase", "--user-id", email, "--visitor-id", "v-dee", "--wait", "0"])
     out = capsys.readouterr().out
     assert code == 0, out
     messages = read_topic(topics, topics.topic(PROFILES), 2)

@@ -1,11 +1,14 @@
 """Erasure through ``POST /v1/privacy/erasure`` reaches every place a person lives.
 
 A real worker (with its profile side), the collector and the delivery service, on the real
-broker. Three people have browsed (worker state), identified (profile, view) and have a
+broker. Four people have browsed (worker state), identified (profile, view) and have a
 decision held by delivery. Ann is erased through the collector's route; Cid's erasure is
 produced by a client left at librdkafka's *default* partitioner (CRC32), the issue's case
-where the erasure landed on another partition than the person's profile; Bob is left
-alone. Then every store answers nothing for Ann and Cid, and everything for Bob.
+where the erasure landed on another partition than the person's profile; Dan by ``rtp
+erase``, which waits and prints what was removed (two ids, the stored profile, their
+marks); Bob is left alone. Then every store answers nothing for Ann, Cid and Dan, and
+everything for Bob; the report's export of the decision log keeps only Bob's decisions
+and the erasure marks are exactly the erased ids'.
 
 The decision held by delivery is put on the actions topic by the test (a precondition:
 what the worker chooses for a fresh model is not the subject here); everything the test
@@ -14,6 +17,7 @@ checks after the erasure is produced by the services.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import time
 import uuid
@@ -26,7 +30,11 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from pipeline.client import EventProducer
 from pipeline.collector import CollectorOptions, CollectorService
+from pipeline.commands.erase import run_erase
 from pipeline.delivery import DeliveryOptions, DeliveryService
+from pipeline.profiles import Pseudonyms, resolve_pseudonyms
+from pipeline.profiles.erasures import erasure_mark
+from pipeline.replay.sources import export_topics, read_erasures, read_file
 from pipeline.serde import Codec
 from pipeline.settings import Settings
 from pipeline.topics import ACTIONS, PROFILES
@@ -67,11 +75,12 @@ def _latest_by_key(settings: Settings, topic: str) -> dict[tuple[int, bytes | No
         consumer.close()
 
 
-def _user_off_its_partition(run: str, partitions: int) -> str:
-    """A user id that librdkafka's default partitioner (CRC32) puts on another partition
-    than murmur2 (where the person's profile lives)."""
+def _user_off_its_partition(run: str, partitions: int, names: Pseudonyms) -> str:
+    """A user id whose pseudonym (the key of its profile) librdkafka's default partitioner
+    (CRC32) puts on another partition than murmur2 (where the person's profile lives)."""
     return next(u for u in (f"cid.{run}.{i}@example.com" for i in range(1000))
-                if zlib.crc32(u.encode()) % partitions != partition_for(u.encode(), partitions))
+                if zlib.crc32(names.of(u).encode()) % partitions
+                != partition_for(names.of(u).encode(), partitions))
 
 
 def _identify(visitor: str, user: str, now: int) -> dict[str, Any]:
@@ -105,9 +114,12 @@ async def test_erasure_leaves_nothing_of_the_person_anywhere_and_others_untouche
         topics: Settings, tmp_path: Path) -> None:
     settings = topics
     run = uuid.uuid4().hex[:6]
-    ann, bob, cid = (f"{name}-{run}" for name in ("ann", "bob", "cid"))
-    users = {ann: f"ann.{run}@example.com", bob: f"bob.{run}@example.com",
-             cid: _user_off_its_partition(run, settings.partitions)}
+    ann, bob, cid, dan = (f"{name}-{run}" for name in ("ann", "bob", "cid", "dan"))
+    names = resolve_pseudonyms(settings)  # the SDK and the collector key people by these
+    cid_user = _user_off_its_partition(run, settings.partitions, names)
+    emails = {ann: f"ann.{run}@example.com", bob: f"bob.{run}@example.com", cid: cid_user,
+              dan: f"dan.{run}@example.com"}
+    users = {v: names.of(u) for v, u in emails.items()}
     now = int(time.time() * 1000)
     worker = WorkerProcess(settings, tmp_path / "data", tmp_path / "worker.log", learner=False)
     collector = CollectorService(settings, CollectorOptions(
@@ -139,7 +151,7 @@ async def test_erasure_leaves_nothing_of_the_person_anywhere_and_others_untouche
 
             # Ann through the route (the admin token), Cid by a default-partitioner client.
             async with http.post(f"{c.url}/v1/privacy/erasure",
-                                 json={"userId": users[ann], "anonymousId": ann},
+                                 json={"userId": emails[ann], "anonymousId": ann},
                                  headers={"Authorization": f"Bearer {ADMIN}"}) as r:
                 assert r.status == 202, await r.text()
             landed: list[int] = []
@@ -154,15 +166,27 @@ async def test_erasure_leaves_nothing_of_the_person_anywhere_and_others_untouche
             home = partition_for(users[cid].encode(), settings.partitions)
             assert landed and landed[0] != home  # the issue's case: another partition
 
+            # Dan from a shell: rtp erase waits for the profile side and says what went.
+            printed: list[str] = []
+            code = await asyncio.to_thread(
+                run_erase, settings, argparse.Namespace(user_id=emails[dan], visitor_id=dan,
+                                                        wait=120.0), printed.append)
+            assert code == 0, printed
+            removed = [line for line in printed if line.startswith("removed by ")]
+            dans = sorted(erasure_mark(i, names) for i in (dan, users[dan]))
+            assert len(removed) == 1 and removed[0].endswith(", ".join(dans)), printed
+            assert ": 2 ids and the stored profile;" in removed[0]
+
             async def delivery_forgot() -> bool:
-                return all([await _hero(http, d.url, delivery, v) is None for v in (ann, cid)])
+                return all([await _hero(http, d.url, delivery, v) is None
+                            for v in (ann, cid, dan)])
 
             await _until(delivery_forgot, "delivery to drop the erased visitors' decisions")
             kept = await _hero(http, d.url, delivery, bob)
             assert kept is not None
             assert kept["decision_id"] == decision(bob, created_at=now)["decision_id"]
 
-        erased_visitors, erased_users = (ann, cid), (users[ann], users[cid])
+        erased_visitors, erased_users = (ann, cid, dan), (users[ann], users[cid], users[dan])
         state.wait_for(lambda _: all(state.latest(v) is None for v in erased_visitors),
                        what="tombstones of the erased visitors' states")
         views.wait_for(lambda _: all(views.latest(v) is None for v in erased_visitors),
@@ -190,6 +214,20 @@ async def test_erasure_leaves_nothing_of_the_person_anywhere_and_others_untouche
         assert any(k is not None and k.decode() == users[cid] and p != home for p, k in mine)
         bobs = [v for (p, k), v in latest.items() if k == users[bob].encode()]
         assert bobs and all(v is not None for v in bobs)
+
+        # The decision log keeps everyone's decisions for 30 days; the erasure marks make
+        # the report's export (and replay) leave Ann's and Cid's out, Bob's in.
+        def logged_visitors() -> set[str]:
+            decisions, _ = export_topics(settings, tmp_path / "export", idle_timeout_s=5)
+            return {r.record["decision"]["visitor_id"]
+                    for r in read_file(decisions, "DecisionLog") if r.record is not None}
+
+        deadline = time.monotonic() + 60
+        while (seen := logged_visitors()) != {bob}:
+            assert time.monotonic() < deadline, f"the export still shows {sorted(seen)}"
+            await asyncio.sleep(0.5)  # the marks follow the profile side's tombstones
+        marks = {erasure_mark(i, names) for i in (*erased_visitors, *erased_users)}
+        assert read_erasures(settings).marks == marks  # every erased id, nobody else
     finally:
         for watch in (state, views, people):
             if watch is not None:

@@ -18,6 +18,7 @@ from pipeline.client import EventProducer
 from pipeline.decide import assign_arm, load_catalog
 from pipeline.decide.conditions import ConditionView
 from pipeline.engine import EngineOptions
+from pipeline.profiles import resolve_pseudonyms
 from pipeline.settings import Settings
 from pipeline.topics import (
     ACTIONS,
@@ -194,9 +195,10 @@ def test_erasure_removes_the_visitors_table_entries(
     state.wait_for(lambda _: erased(state, visitor.encode()), what="a visitors tombstone")
     views.wait_for(lambda _: erased(views, visitor.encode()), what="a profile view tombstone")
     people = TopicWatch(settings, worker.changelog("profiles"), decode=False)
-    people.wait_for(lambda _: erased(people, user.encode()), what="a profiles tombstone")
+    person = resolve_pseudonyms(settings).of(user).encode()  # how the SDK keyed the profile
+    people.wait_for(lambda _: erased(people, person), what="a profiles tombstone")
     updates = TopicWatch(settings, settings.topic(PROFILES), decode=False)
-    updates.wait_for(lambda _: erased(updates, user.encode()),
+    updates.wait_for(lambda _: erased(updates, person),
                      what="a tombstone on the compacted profiles topic")
     for watch in (state, views, people, updates):
         watch.close()

@@ -16,7 +16,7 @@ from confluent_kafka import KafkaException
 from segment.analytics import Client
 from segment.analytics.request import APIError, post
 
-from pipeline.profiles import apply_profile_update
+from pipeline.profiles import apply_profile_update, resolve_pseudonyms
 from pipeline.settings import Settings
 from pipeline.topics import EVENTS, PROFILES
 from tests.integration.test_collector_service import collector, decoded, total_messages
@@ -50,17 +50,18 @@ async def test_every_segment_call_from_the_real_client_lands_on_its_topic(
 
     updates = await asyncio.to_thread(decoded, topics, topics.topic(PROFILES), "ProfileUpdate",
                                       3)
+    user = resolve_pseudonyms(topics).of("user-s1")  # the collector's keyed pseudonym
     by_id = {u["update_id"]: (key, u) for key, u in updates}
     assert sorted(by_id) == ["c-alias", "c-group", "c-identify"]
     key, identify = by_id["c-identify"]
     assert (key, identify["kind"], identify["traits"]) == (
-        b"user-s1", "identify", {"loyalty_tier": "gold"})
+        user.encode(), "identify", {"loyalty_tier": "gold"})
     key, alias = by_id["c-alias"]
     assert (key, alias["kind"], alias["visitor_id"], alias["user_id"]) == (
-        b"user-s1", "identify", "anon-s2", "user-s1")
+        user.encode(), "identify", "anon-s2", user)
     key, group = by_id["c-group"]
     assert (key, group["kind"], group["traits"]) == (
-        b"user-s1", "traits", {"industry": "logistics", "plan": "enterprise",
+        user.encode(), "traits", {"industry": "logistics", "plan": "enterprise",
                                "group_id": "acme"})
 
     # What the profile side makes of them, in order: traits kept, both devices stitched.

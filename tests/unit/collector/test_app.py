@@ -64,6 +64,7 @@ def http() -> Iterator[Http]:
     options = CollectorOptions(http_port=0, write_keys=frozenset({"wk"}), max_body_bytes=MAX_BODY,
                                max_batch=20, visitor_rate_per_s=1e6, visitor_burst=10**6,
                                key_rate_per_s=1e6, key_burst=10**6,
+                               address_rate_per_s=1e6, address_burst=10**6,
                                cors_origins=frozenset({"https://shop.example"}),
                                metrics_token="metrics-token-0123")
     # A fixed wall clock keeps generated event times inside the accepted range.
@@ -121,6 +122,33 @@ def test_rate_limited_answers_carry_retry_after() -> None:
             r = await client.post("/v1/page", json=call, headers=AUTH)
             assert r.status == 429 and r.headers["Retry-After"] == "1"
             assert len(sink.produced) == 1
+
+    asyncio.run(go())
+
+
+def test_one_address_over_its_request_rate_gets_429_for_any_visitor() -> None:
+    """Per address: three visitors from one address with a burst of two requests; the
+    third request is refused (429, a message, Retry-After) and produces nothing, whoever
+    it is for; tracker batches and visitor tokens count too."""
+    async def go() -> None:
+        options = CollectorOptions(write_keys=frozenset({"wk"}), address_rate_per_s=0.5,
+                                   address_burst=2)
+        sink = FakeSink()
+        state = CollectorState(Ingestor(options, Codec.default()), sink, str,
+                               CollectorMetrics.create())
+        async with TestClient(TestServer(build_app(state))) as client:
+            answers = []
+            for visitor in ("v1", "v2", "v3"):
+                call = {"anonymousId": visitor, "properties": {"url": "https://a.example/"}}
+                r = await client.post("/v1/page", json=call, headers=AUTH)
+                answers.append((r.status, (await r.json()).get("error")))
+            assert [status for status, _ in answers] == [200, 200, 429]
+            assert "too many requests from this address" in str(answers[2][1])
+            assert r.headers["Retry-After"] == "2"
+            assert [k for _, k, _ in sink.produced] == [b"v1", b"v2"]
+            native = {"writeKey": "wk", "visitor": "v4", "page": {"url": "https://a.example/"},
+                      "events": [{"id": "e", "type": "page_view", "time": 1}]}
+            assert (await client.post("/v1/t", json=native)).status == 429
 
     asyncio.run(go())
 

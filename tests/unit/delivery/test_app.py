@@ -194,12 +194,16 @@ async def test_a_visitors_tombstone_drops_its_decisions_and_ends_its_streams(
     served any more, their open stream ends, another visitor is untouched."""
     for visitor in ("v1", "v2"):
         parts.state.store.offer(decision(visitor), NOW_MS)
+        await parts.client.get("/v1/decisions", params={"visitor": visitor, "slots": "hero"})
+    assert len(parts.state.answers) == 2  # both encoded answers held before the tombstone
     stream = await parts.client.get("/v1/stream", params={"visitor": "v1"})
     parts.state.receive([{"visitor_id": "v1", FORGET: True}])
+    assert parts.state.answers.forget("v1") == 0  # its encoded answer went with it
+    assert parts.state.answers.forget("v2") == 1  # the other visitor's was kept
     rest = await asyncio.wait_for(stream.content.read(), 5)  # the server ends the stream
     assert b"event: hello" in rest and parts.state.hub.open_streams == 0
     answers = {}
-    for visitor in ("v1", "v2"):
+    for visitor in ("v1", "v2"):  # (v2's answer was dropped just above: encoded anew)
         r = await parts.client.get("/v1/decisions", params={"visitor": visitor,
                                                             "slots": "hero"})
         hero = (await r.json())["decisions"]["hero"]

@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from pipeline.delivery.app import DeliveryState, build_app
 from pipeline.delivery.options import DeliveryOptions
+from pipeline.web.rate_limits import RequestLimits
 from pipeline.web.visitor_token import VisitorTokens
 from tests.unit.delivery.factories import NOW_MS, decision
 from tests.unit.delivery.test_app import FakeSink
@@ -161,3 +162,34 @@ async def test_metrics_are_off_without_a_configured_token() -> None:
     async with TestClient(TestServer(build_app(state))) as client:
         r = await client.get("/metrics", headers={"Authorization": "Bearer "})
         assert r.status == 403 and "RTP_*_METRICS_TOKEN" in (await r.json())["error"]
+
+
+async def test_a_visitor_over_its_rate_gets_429_and_another_visitor_is_served(
+        parts: Parts) -> None:
+    """Per visitor: Alice's burst spent (the test's clock stands still, nothing refills),
+    her next request gets 429 with a message and Retry-After; Bob still gets his."""
+    parts.state.limits = RequestLimits(1000.0, 1000, visitor_rate_per_s=1.0, visitor_burst=3,
+                                       monotonic=lambda: 0.0)
+    bob = tokens(KEY).issue("bob")
+    statuses = [(await decisions(parts, token=alice()))[0] for _ in range(4)]
+    r = await parts.client.get("/v1/decisions", params={"slots": "hero", "token": alice()})
+    assert statuses == [200, 200, 200, 429] and r.status == 429
+    assert r.headers["Retry-After"] == "1"
+    assert "too many requests for this visitor" in (await r.json())["error"]
+    status, text = await post(parts, {"decision_id": "d-alice", "visitor_id": "alice",
+                                      "kind": "shown"}, alice())
+    assert status == 429 and "for this visitor" in text
+    assert parts.sink.sent == []  # nothing produced for a refusal
+    status, body = await decisions(parts, token=bob)
+    assert status == 200 and body["visitor_id"] == "bob"
+
+
+async def test_an_address_over_its_rate_gets_429_whatever_token_it_sends(
+        parts: Parts) -> None:
+    """Per address: forged tokens count too (the address is checked first)."""
+    parts.state.limits = RequestLimits(1.0, 2, visitor_rate_per_s=1000.0, visitor_burst=1000,
+                                       monotonic=lambda: 0.0)
+    assert (await decisions(parts, token="forged"))[0] == 401
+    assert (await decisions(parts, token=alice()))[0] == 200
+    status, body = await decisions(parts, token=alice())
+    assert status == 429 and "too many requests from this address" in str(body["error"])

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from pipeline.serde import SchemaRegistry
-from pipeline.topics import CONFIG, LEARNER_CHECKPOINTS, LEARNING, MODELS, topic_specs
+from pipeline.topics import (
+    CONFIG,
+    ERASURES,
+    LEARNER_CHECKPOINTS,
+    LEARNING,
+    MODELS,
+    topic_specs,
+)
 
-#: The learner's topics and the config: one partition each (one order; one model/config).
-SINGLE = {LEARNING, MODELS, LEARNER_CHECKPOINTS, CONFIG}
-#: Values with their own versioned formats (pipeline/learning; the config as YAML), not
-#: Avro records.
-BINARY = {MODELS, LEARNER_CHECKPOINTS, CONFIG}
-COMPACTED = {"profiles.updates", MODELS, LEARNER_CHECKPOINTS, CONFIG}
+#: The learner's topics, the config and the erasure marks: one partition each (one order;
+#: one model/config; a small set read whole).
+SINGLE = {LEARNING, MODELS, LEARNER_CHECKPOINTS, CONFIG, ERASURES}
+#: Values with their own versioned formats (pipeline/learning; the config as YAML; the
+#: erasure marks as small JSON), not Avro records.
+BINARY = {MODELS, LEARNER_CHECKPOINTS, CONFIG, ERASURES}
+COMPACTED = {"profiles.updates", MODELS, LEARNER_CHECKPOINTS, CONFIG, ERASURES}
 
 
 def test_every_topic_of_the_design_guide_is_declared_with_a_known_schema() -> None:
