@@ -24,4 +24,5 @@ def engine_options(config: RtpConfig, base: EngineOptions | None = None) -> Engi
     profiles = dataclasses.replace(
         base.profiles, consent_required=config.consent.mode is ConsentMode.OPT_IN)
     return dataclasses.replace(base, decider=decider, profiles=profiles,
-                               signals=config.detectors, rewards=config.rewards)
+                               signals=config.detectors, rewards=config.rewards,
+                               catalog=config.catalog.catalog)

@@ -39,7 +39,9 @@ class ConsoleService:
         self.settings = settings
         self.options = options
         self.clock = clock
-        self.catalog: Catalog = load_catalog((engine or EngineOptions()).catalog_path)
+        engine = engine or EngineOptions()
+        self.catalog: Catalog = (engine.catalog if engine.catalog is not None
+                                 else load_catalog(engine.catalog_path))
         self.lock = threading.Lock()
         self._computing = threading.Lock()
         self.tally = ConsoleTally(options)

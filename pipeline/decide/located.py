@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 import yaml
 
 from pipeline.decide.errors import CatalogError
+from pipeline.yaml12 import SafeLoader12
 
 __all__ = ["Fields", "LocatedDict", "LocatedList", "line_of", "load_located", "number_value"]
 
@@ -105,7 +106,7 @@ def load_located(text: str, source: str) -> Any:
     2 True
     """
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=SafeLoader12)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else 1
@@ -119,7 +120,7 @@ def load_located(text: str, source: str) -> Any:
     if node is None:
         return None
     try:
-        return _convert(node, source, yaml.SafeLoader(""))
+        return _convert(node, source, SafeLoader12(""))
     except yaml.constructor.ConstructorError as error:
         mark = error.problem_mark
         raise CatalogError(
