@@ -18,6 +18,7 @@ import structlog
 
 from pipeline.console.app import build_app
 from pipeline.console.feed import ConsoleFeed
+from pipeline.console.login import new_key
 from pipeline.console.options import ConsoleOptions
 from pipeline.console.tally import ConsoleTally, compute_experiment
 from pipeline.decide.catalog import Catalog, load_catalog
@@ -39,6 +40,9 @@ class ConsoleService:
         self.settings = settings
         self.options = options
         self.clock = clock
+        #: The login's key: the options', or a random one (:attr:`key_generated`).
+        self.key = options.key or new_key()
+        self.key_generated = not options.key
         engine = engine or EngineOptions()
         self.catalog: Catalog = (engine.catalog if engine.catalog is not None
                                  else load_catalog(engine.catalog_path))
@@ -76,8 +80,10 @@ class ConsoleService:
     async def start(self) -> ServedApp:
         """Start the feed thread, then serve."""
         self.feed.start()
-        self.served = await start_app(build_app(self.snapshot, self.status), self.options.host,
-                                      self.options.http_port)
+        self.served = await start_app(
+            build_app(self.snapshot, self.status, self.key,
+                      int(self.options.session_hours * 3600), self.clock),
+            self.options.host, self.options.http_port)
         log.info("console listening", url=f"{self.served.url}/console/",
                  catalog_version=self.catalog.version)
         return self.served
@@ -101,6 +107,9 @@ def run_console(settings: Settings, options: ConsoleOptions, engine: EngineOptio
         try:
             served = await service.start()
             echo(f"console: {served.url}/console/")
+            if service.key_generated:  # on the terminal only, never in the log
+                echo(f"console key (RTP_CONSOLE_KEY was not set; this one lasts until the "
+                     f"console stops): {service.key}")
             await stop.wait()
         finally:
             await service.stop()

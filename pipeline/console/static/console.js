@@ -185,6 +185,7 @@
 
   function refresh() {
     fetch("/v1/console", {cache: "no-store"}).then(function (r) {
+      if (r.status === 401) { location.href = "/console/login"; }  // the session ended
       if (!r.ok) { throw new Error("HTTP " + r.status); }
       return r.json();
     }).then(render).catch(function (e) {
