@@ -18,6 +18,8 @@ False
 False
 >>> valid_session("operator-key-123", "1060.forged", now_s=1_000)
 False
+>>> valid_session("operator-key-123", "\u00b2.x", now_s=1_000)
+False
 """
 
 from __future__ import annotations
@@ -91,8 +93,8 @@ def valid_session(key: str, token: str | None, now_s: float) -> bool:
     if not token or "." not in token:
         return False
     expires_text, mac = token.split(".", 1)
-    if not expires_text.isdigit() or len(expires_text) > 12:
-        return False
+    if not (expires_text.isascii() and expires_text.isdigit()) or len(expires_text) > 12:
+        return False  # e.g. '²' is a digit to str.isdigit(), not to int()
     expires = int(expires_text)
     return expires >= now_s and hmac.compare_digest(mac, _mac(key, expires))
 
@@ -157,7 +159,10 @@ def login_routes(app: web.Application, key: str, ttl_s: int,
         return _page("", 200)
 
     async def login(request: web.Request) -> web.StreamResponse:
-        data = await request.post()
+        try:
+            data = await request.post()
+        except (UnicodeDecodeError, ValueError):
+            return _page("The form could not be read.", 400)
         given = data.get("key")
         if not isinstance(given, str) or not hmac.compare_digest(given.encode(), key.encode()):
             return _page("Wrong key.", 401)
