@@ -16,6 +16,7 @@ from typing import Any
 
 import structlog
 
+from pipeline.config.objective import Objective
 from pipeline.console.app import build_app
 from pipeline.console.feed import ConsoleFeed
 from pipeline.console.login import new_key
@@ -36,7 +37,8 @@ class ConsoleService:
 
     def __init__(self, settings: Settings, options: ConsoleOptions,
                  engine: EngineOptions | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 objective: Objective = Objective.CONVERSION) -> None:
         self.settings = settings
         self.options = options
         self.clock = clock
@@ -48,7 +50,7 @@ class ConsoleService:
                                  else load_catalog(engine.catalog_path))
         self.lock = threading.Lock()
         self._computing = threading.Lock()
-        self.tally = ConsoleTally(options)
+        self.tally = ConsoleTally(options, objective=objective)
         self.feed = ConsoleFeed(settings, options, self.tally, self.lock, clock=clock)
         self.served: ServedApp | None = None
 
@@ -97,13 +99,14 @@ class ConsoleService:
 
 
 def run_console(settings: Settings, options: ConsoleOptions, engine: EngineOptions | None = None,
-                echo: Callable[[str], None] = print) -> int:
+                echo: Callable[[str], None] = print,
+                objective: Objective = Objective.CONVERSION) -> int:
     """Run the console until SIGTERM/SIGINT; 0 on a clean stop."""
 
     async def main() -> None:
         stop = asyncio.Event()
         uninstall = stop_on_signals(stop)
-        service = ConsoleService(settings, options, engine)
+        service = ConsoleService(settings, options, engine, objective=objective)
         try:
             served = await service.start()
             echo(f"console: {served.url}/console/")

@@ -28,8 +28,8 @@ class EngineOptions:
 
     catalog_path: Path = PROJECT_ROOT / "deploy" / "catalog" / "actions.yaml"
     #: The catalog itself (a config file's, :mod:`pipeline.config.catalog`); None: read
-    #: :attr:`catalog_path`.
-    catalog: Catalog | None = None
+    #: :attr:`catalog_path`. Set in code only (replay overrides name ``catalog_path``).
+    catalog: Catalog | None = field(default=None, metadata={"overridable": False})
     sessions: SessionOptions = field(default_factory=SessionOptions)
     signals: SignalOptions = field(default_factory=SignalOptions)
     intent: IntentOptions = field(default_factory=IntentOptions)

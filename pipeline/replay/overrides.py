@@ -207,7 +207,8 @@ def _build(cls: type[T], base: Any, overrides: Mapping[str, Any], prefix: str,
     except (NameError, TypeError) as exc:  # pragma: no cover - a broken dataclass
         raise OptionsOverrideError(ctx.source, prefix,
                                    f"cannot inspect {cls.__name__}: {exc}") from None
-    settable = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    settable = {f.name: f for f in dataclasses.fields(cls)
+                if f.init and f.metadata.get("overridable", True)}
     changes: dict[str, Any] = {}
     for name, value in overrides.items():
         key = _join(prefix, name)
