@@ -15,7 +15,9 @@ configurable here without a change:
   objective's, reward wait),
 - ``guardrails``: :class:`~pipeline.decide.GuardrailOptions` (global delivery caps and the
   compliance zones, a list of :class:`~pipeline.decide.ComplianceZone` sections: ``name``,
-  ``sectors``, ``page_types``, ``categories``; no offers on their pages).
+  ``sectors``, ``page_types``, ``categories``; no offers on their pages),
+- ``privacy``: :class:`PrivacyConfig` (the privacy settings the engine has: how long an
+  idle visitor's state is kept, and what the profile side keeps of traits).
 
 Numbers outside ``rewards`` (whose weights may be negative) must not be negative: caps,
 thresholds, windows and cool-downs are counts and durations.
@@ -49,9 +51,11 @@ from pipeline.config.source import ENV_PREFIX, ConfigSource, Path_
 from pipeline.decide import GuardrailOptions
 from pipeline.decide.errors import CatalogError
 from pipeline.feedback.options import RewardOptions
+from pipeline.profiles import ProfileOptions
+from pipeline.sessions import SessionOptions
 from pipeline.signals import SignalOptions
 
-__all__ = ["ConsentMode", "ExperimentConfig", "RtpConfig"]
+__all__ = ["ConsentMode", "ExperimentConfig", "PrivacyConfig", "RtpConfig"]
 
 
 class ConsentMode(Enum):
@@ -82,6 +86,37 @@ class ExperimentConfig:
 
 
 @dataclass(frozen=True)
+class PrivacyConfig:
+    """Privacy settings that exist in the engine (perishable state, trait minimisation).
+
+    >>> PrivacyConfig().state_ttl_ms, PrivacyConfig().max_traits
+    (7200000, 32)
+    >>> PrivacyConfig(state_ttl_ms=60_000)
+    Traceback (most recent call last):
+    ...
+    ValueError: state_ttl_ms: must be at least the session inactivity gap (1800000 ms), got 60000
+    """
+
+    #: A visitor's state (session, signals, pending rewards) idle this long is deleted
+    #: (:class:`~pipeline.sessions.SessionOptions`; at least the session gap).
+    state_ttl_ms: int = SessionOptions().state_ttl_ms
+    #: Trait keys the profile side drops, on top of its built-in personal-data deny-list.
+    denied_trait_keys: frozenset[str] = frozenset()
+    #: Free-form traits kept per person; further new keys are dropped.
+    max_traits: int = ProfileOptions().max_traits
+    #: Longest trait key or value kept (longer ones are dropped, never truncated).
+    max_trait_chars: int = ProfileOptions().max_trait_chars
+
+    def __post_init__(self) -> None:
+        gap = SessionOptions().inactivity_gap_ms
+        if self.state_ttl_ms < gap:
+            raise ValueError(f"state_ttl_ms: must be at least the session inactivity gap "
+                             f"({gap} ms), got {self.state_ttl_ms}")
+        if self.max_trait_chars < 1:
+            raise ValueError(f"max_trait_chars: must be at least 1, got {self.max_trait_chars}")
+
+
+@dataclass(frozen=True)
 class ConsentConfig:
     """The consent regime (see :class:`ConsentMode`)."""
 
@@ -103,6 +138,7 @@ class RtpConfig:
     detectors: SignalOptions = field(default_factory=SignalOptions)
     rewards: RewardOptions = field(default_factory=lambda: Objective.CONVERSION.rewards())
     guardrails: GuardrailOptions = field(default_factory=GuardrailOptions)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
 
     @classmethod
     def from_source(cls, source: ConfigSource) -> RtpConfig:
