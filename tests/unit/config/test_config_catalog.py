@@ -3,6 +3,7 @@ file's lines, overridable from the environment, published whole; YAML 1.2 number
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,21 +18,6 @@ from pipeline.decide import ComplianceZone, GuardrailOptions, load_catalog
 from pipeline.engine import Engine, EngineOptions
 from pipeline.signals import SignalOptions
 
-INLINE = """\
-objective: conversion
-catalog:
-  version: 7
-  actions:
-    - id: no_action
-      slot: none
-    - id: only_banner
-      slot: hero
-      ttl_seconds: 60
-      payload: {headline: "Hello"}
-experiments:
-  control_share: 0.0
-"""
-
 CATALOG_FILE = """\
 version: 7
 actions:
@@ -42,6 +28,10 @@ actions:
     ttl_seconds: 60
     payload: {headline: "Hello"}
 """
+
+#: The same catalog inline in a config file.
+INLINE = ("objective: conversion\ncatalog:\n" + textwrap.indent(CATALOG_FILE, "  ")
+          + "experiments:\n  control_share: 0.0\n")
 
 
 def _problems(text: str, env: dict[str, str] | None = None) -> list[str]:
