@@ -10,8 +10,8 @@ and ``rtp config publish`` puts on the config topic is the whole catalog, so one
 published version is one catalog on every worker, whatever files their images hold.
 
 The catalog's fingerprint (in every decision's ``policy_version``) is of its content,
-not of the text it was written in: the same actions inline, in a file or published give
-the same fingerprint.
+not of the text it was written in (:func:`~pipeline.decide.located.content_fingerprint`):
+the same actions inline, in a file or published give the same fingerprint.
 
 >>> inline = CatalogConfig.parse("version: 2\\nactions:\\n  - {id: no_action, slot: none}\\n",
 ...                              "<inline>")
@@ -24,10 +24,7 @@ the same fingerprint.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,16 +50,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def content_fingerprint(values: Mapping[str, Any]) -> str:
-    """SHA-256 of the catalog's content (key order and formatting do not count).
-
-    >>> content_fingerprint({"a": 1, "b": 2}) == content_fingerprint({"b": 2, "a": 1})
-    True
-    """
-    text = json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 @dataclass(frozen=True)
 class CatalogConfig:
     """A validated catalog and the plain values it was read from (what the effective config
@@ -77,10 +64,8 @@ class CatalogConfig:
     def parse(cls, text: str, source: str) -> CatalogConfig:
         """The catalog in YAML ``text``; :class:`~pipeline.decide.errors.CatalogError` (with
         ``source`` and the line) when it is not a valid catalog."""
-        catalog = parse_catalog(text, source)
-        values = _plain(load(text))
-        catalog = dataclasses.replace(catalog, fingerprint=content_fingerprint(values))
-        return cls(values, catalog, source)
+        catalog = parse_catalog(text, source)  # its fingerprint is of the content
+        return cls(_plain(load(text)), catalog, source)
 
     @classmethod
     def read(cls, path: Path) -> CatalogConfig:

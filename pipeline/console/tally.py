@@ -188,6 +188,11 @@ class ConsoleTally:
             None if self._purchases is None else list(self._purchases.values()),
             self.options.n_boot, self.options.time_buckets, now, self.objective.metric)
 
+    def figures_stale(self) -> None:
+        """Recompute the experiment figures at the next chance (the headline changed)."""
+        self._changed = True
+        self._figures_at = float("-inf")
+
     def experiment_done(self, figures: dict[str, Any], inputs: ExperimentInputs) -> None:
         """Hold ``figures`` computed from ``inputs``."""
         self._figures = figures
