@@ -107,7 +107,12 @@ def _bearer(request: web.Request) -> str | None:
 def login_guard(key: str, clock: Callable[[], float] = time.time) -> Callable[..., Awaitable[
         web.StreamResponse]]:
     """Middleware: every path but :data:`OPEN_PATHS` needs the session (or the key as a
-    bearer token); a page request without it is sent to the login page, the rest get 401."""
+    bearer token); a page request without it is sent to the login page, the rest get 401.
+
+    >>> app = web.Application(middlewares=[login_guard("k" * 12)])
+    >>> len(app.middlewares)
+    1
+    """
 
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -153,7 +158,15 @@ def _page(message: str, status: int) -> web.Response:
 
 def login_routes(app: web.Application, key: str, ttl_s: int,
                  clock: Callable[[], float] = time.time) -> None:
-    """``GET``/``POST /console/login`` and ``POST /console/logout`` on ``app``."""
+    """``GET``/``POST /console/login`` and ``POST /console/logout`` on ``app``.
+
+    >>> app = web.Application()
+    >>> login_routes(app, "k" * 12, ttl_s=60)
+    >>> sorted((r.method, r.resource.canonical) for r in app.router.routes())
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [('GET', '/console/login'), ('HEAD', '/console/login'), ('POST', '/console/login'),
+     ('POST', '/console/logout')]
+    """
 
     async def form(_: web.Request) -> web.Response:
         return _page("", 200)
