@@ -114,3 +114,15 @@ def test_the_key_is_checked_and_never_shown() -> None:
         ConsoleOptions(key="short")
     options = ConsoleOptions.from_env({"RTP_CONSOLE_KEY": KEY})
     assert options.key == KEY and KEY not in repr(options)
+
+
+def test_a_console_without_a_key_makes_a_random_one_and_says_so() -> None:
+    from pipeline.console import ConsoleService
+    from pipeline.settings import Settings
+
+    made = [ConsoleService(Settings(kafka_port=1), ConsoleOptions(http_port=0))
+            for _ in range(2)]
+    assert all(s.key_generated and len(s.key) >= 12 for s in made)
+    assert made[0].key != made[1].key
+    given = ConsoleService(Settings(kafka_port=1), ConsoleOptions(http_port=0, key=KEY))
+    assert (given.key, given.key_generated) == (KEY, False)
