@@ -5,7 +5,7 @@ on and decodes each version; the decision path takes the newest between two batc
 (:meth:`ConfigFeed.take`) and switches partitions to it at their next commit. Every version
 read stays held (:meth:`ConfigFeed.get`: configs are small), so a partition whose last
 commit names an older version redoes its records with that one
-(:mod:`pipeline.learning.pins`).
+(:mod:`pipeline.learning.pins`). The thread is a :class:`~topologies.compacted_feed.CompactedFeed`.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import uuid
 from typing import NamedTuple
 
 import structlog
-from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka import Consumer
 
-from pipeline.client.watermarks import watermarks
 from pipeline.config import ConfigError, ConfigRef, RtpConfig, decode_config
 from pipeline.kafka_log import kafka_config
+from topologies.compacted_feed import CompactedFeed
 
 __all__ = ["ConfigFeed", "Published"]
 
@@ -38,7 +38,7 @@ class ConfigFeed:
 
     def __init__(self, bootstrap: str, topic: str) -> None:
         self.topic = topic
-        self._consumer = Consumer(kafka_config({
+        consumer = Consumer(kafka_config({
             "bootstrap.servers": bootstrap,
             # Assigned by hand, never committed: the group id is librdkafka's requirement.
             "group.id": f"rtp-config-feed-{uuid.uuid4().hex[:12]}",
@@ -47,30 +47,17 @@ class ConfigFeed:
         }))
         self._lock = threading.Lock()
         self._held: dict[ConfigRef, RtpConfig] = {}
-        self._ready: Published | None = None
         self._newest = 0
-        self._caught_up = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="config-feed", daemon=True)
+        self._feed = CompactedFeed(consumer, topic, self._offer, "config-feed")
 
     def start(self, wait_s: float = 15.0) -> Published | None:
         """Start following; wait (at most ``wait_s``) until every version there is was read
         and return the newest (None: none published, or not read in time)."""
-        low, high = watermarks(self._consumer, TopicPartition(self.topic, 0))
-        if high <= low:
-            self._caught_up.set()
-        self._consumer.assign([TopicPartition(self.topic, 0, low)])
-        self._thread.start()
-        if not self._caught_up.wait(wait_s):
-            log.warning("published configs not read in time: starting with what there is",
-                        topic=self.topic, wait_s=wait_s)
-        return self.take()
+        return self._feed.start(wait_s)
 
     def take(self) -> Published | None:
         """The newest version not taken yet (None: nothing new)."""
-        with self._lock:
-            published, self._ready = self._ready, None
-        return published
+        return self._feed.take()
 
     def get(self, ref: ConfigRef) -> RtpConfig | None:
         """The config of version ``ref`` (None: not read, e.g. compacted away)."""
@@ -79,34 +66,19 @@ class ConfigFeed:
 
     def close(self) -> None:
         """Stop the thread and the consumer."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(5)
-        self._consumer.close()
+        self._feed.close()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            message = self._consumer.poll(0.2)
-            if message is None:
-                continue
-            error = message.error()
-            if error is not None:
-                if error.code() == KafkaError._PARTITION_EOF:
-                    self._caught_up.set()
-                else:
-                    log.warning("config feed error", error=str(error))
-                continue
-            self._offer(message.value(), int(message.offset() or 0))
-
-    def _offer(self, value: bytes | None, offset: int) -> None:
+    def _offer(self, value: bytes | None, offset: int) -> Published | None:
+        """A record, decoded in the feed's thread (None: older, a tombstone, or refused)."""
         ref = ConfigRef.at_offset(offset)
         if value is None or ref.version <= self._newest:
-            return
+            return None
         try:
             config = decode_config(value, f"config version {ref.version}")
         except ConfigError as exc:
             log.error("published config refused", version=ref.version, problems=exc.problems)
-            return
+            return None
         with self._lock:
             self._held[ref] = config
-            self._ready, self._newest = Published(ref, config), ref.version
+        self._newest = ref.version
+        return Published(ref, config)

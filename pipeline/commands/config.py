@@ -37,9 +37,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     """
     parser = sub.add_parser(
         "config", help="validate a config file and print the effective config",
-        description="The config file (YAML) sets the objective, experiments (salt, control "
-                    "share), consent mode, detector thresholds, reward weights and "
-                    "guardrails (caps, compliance zones); "
+        description="The config file (YAML) sets the objective, the action catalog, "
+                    "experiments (salt, control share), consent mode, detector thresholds, "
+                    "reward weights, guardrails (caps, compliance zones) and privacy "
+                    "settings; "
                     "RTP_CONFIG__SECTION__FIELD variables override its fields. `rtp worker "
                     "--config FILE` runs with it.")
     actions = parser.add_subparsers(dest="action", required=True)

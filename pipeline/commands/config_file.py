@@ -13,15 +13,37 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pipeline.config import RtpConfig
     from pipeline.engine import EngineOptions
 
-__all__ = ["add_config_option", "engine_options_of"]
+__all__ = ["add_config_option", "config_of", "engine_options_of"]
 
 
 def add_config_option(parser: argparse.ArgumentParser, applies: str) -> None:
     """Add ``--config FILE``; ``applies`` says what of the file this command uses."""
     parser.add_argument("--config", type=Path, default=None, metavar="FILE",
                         help=f"config file ({applies}; see `rtp config check`), read at start")
+
+
+def config_of(path: Path | None, command: str,
+              env: Mapping[str, str] | None = None) -> RtpConfig:
+    """The config of the file at ``path`` (None: the defaults) with the environment's
+    ``RTP_CONFIG__*`` overrides; invalid ones print the problems and exit 2.
+
+    >>> config_of(None, "rtp report", env={"RTP_CONFIG__OBJECTIVE": "bounce"}).objective.value
+    'bounce'
+    """
+    import os
+
+    from pipeline.config import ConfigError, load_config, load_config_text
+
+    env = os.environ if env is None else env
+    try:
+        return (load_config(path, env) if path is not None
+                else load_config_text("", env, "<environment>"))
+    except ConfigError as exc:
+        print(f"{command}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def engine_options_of(path: Path | None, command: str, consent: str | None = None,

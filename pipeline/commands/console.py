@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from pipeline.commands.config_file import add_config_option, engine_options_of
+from pipeline.commands.config_file import add_config_option, config_of
 from pipeline.settings import Settings
 
 __all__ = ["register"]
@@ -40,7 +40,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                         help="HTTP port (default 8702; 0 = any free port)")
     parser.add_argument("--horizon-ms", type=int, default=None, metavar="MS",
                         help="how far back the topics are read on start (default 24 h)")
-    add_config_option(parser, "the action catalog shown beside the actions")
+    add_config_option(parser, "the action catalog shown beside the actions, and the "
+                              "objective: the headline metric")
     add_common(parser)
     parser.set_defaults(handler=_run)
 
@@ -52,8 +53,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         options = ConsoleOptions.from_env(None, host=args.host, http_port=args.http_port,
                                           horizon_ms=args.horizon_ms)
-        engine = engine_options_of(args.config, "rtp console")
-        return run_console(settings, options, engine)
+        from pipeline.config import engine_options
+
+        config = config_of(args.config, "rtp console")
+        return run_console(settings, options, engine_options(config),
+                           objective=config.objective)
     except (OptionsError, ValueError) as exc:
         print(f"rtp console: {exc}", file=sys.stderr)
         return 2

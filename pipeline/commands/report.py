@@ -100,6 +100,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                              "<cache>/report-export/<prefix>)")
     parser.add_argument("--idle-timeout", type=float, default=15.0, metavar="S",
                         help="--from-topics: fail when a partition delivers nothing for S s")
+    parser.add_argument("--config", type=Path, default=None, metavar="FILE",
+                        help="config file whose objective the report leads with (its "
+                             "headline metric; RTP_CONFIG__OBJECTIVE also works; default "
+                             "conversion)")
     add_common(parser)
     parser.set_defaults(handler=run_report)
 
@@ -154,12 +158,17 @@ def run_report(args: argparse.Namespace, settings: Settings) -> int:
                 return _fail("give LOG and OUTCOMES files (or --from-topics)")
             log_path, outcomes_path = args.log, args.outcomes
         views = read_page_views(args.page_views) if args.page_views else None
+        from pipeline.commands.config_file import config_of
+
+        objective = config_of(getattr(args, "config", None), "rtp report").objective
         window = AttributionOptions(window_ms=round(args.attribution_window * 60_000))
         report = build_report(log_path, outcomes_path, args.control_share,
                               ReportOptions(n_boot=args.n_boot, seed=args.seed,
                                             attribution=window,
                                             cuped_covariate=None if args.cuped_covariate
-                                            == "none" else args.cuped_covariate), views,
+                                            == "none" else args.cuped_covariate,
+                                            headline_metric=objective.metric,
+                                            headline_label=objective.headline), views,
                               purchases_path=purchases_path)
         html = report.write_html(args.html) if args.html is not None else None
     except ReplayError as exc:

@@ -1,5 +1,5 @@
-"""One configuration file for the engine: objective, experiments, consent, detectors, rewards,
-guardrails.
+"""One configuration file for the engine: objective, action catalog, experiments, consent,
+detectors, rewards, guardrails, privacy.
 
 ``rtp config check FILE`` validates a file and prints the effective config;
 ``rtp worker --config FILE`` runs with it. Every field can be overridden by an
@@ -17,7 +17,7 @@ from pipeline.config.live import live_problems
 from pipeline.config.load import load_config, load_config_text
 from pipeline.config.objective import Objective
 from pipeline.config.ref import ConfigRef
-from pipeline.config.schema import ConsentMode, ExperimentConfig, RtpConfig
+from pipeline.config.schema import ConsentMode, ExperimentConfig, PrivacyConfig, RtpConfig
 from pipeline.config.startup import startup_options
 from pipeline.config.wire import decode_config, encode_config
 
@@ -27,6 +27,7 @@ __all__ = [
     "ConsentMode",
     "ExperimentConfig",
     "Objective",
+    "PrivacyConfig",
     "RtpConfig",
     "decode_config",
     "encode_config",

@@ -21,7 +21,12 @@ def engine_options(config: RtpConfig, base: EngineOptions | None = None) -> Engi
     decider = dataclasses.replace(base.decider, experiment_salt=config.experiments.salt,
                                   control_share=config.experiments.control_share,
                                   guardrails=config.guardrails)
+    privacy = config.privacy
     profiles = dataclasses.replace(
-        base.profiles, consent_required=config.consent.mode is ConsentMode.OPT_IN)
-    return dataclasses.replace(base, decider=decider, profiles=profiles,
-                               signals=config.detectors, rewards=config.rewards)
+        base.profiles, consent_required=config.consent.mode is ConsentMode.OPT_IN,
+        denied_trait_keys=privacy.denied_trait_keys, max_traits=privacy.max_traits,
+        max_trait_chars=privacy.max_trait_chars)
+    sessions = dataclasses.replace(base.sessions, state_ttl_ms=privacy.state_ttl_ms)
+    return dataclasses.replace(base, decider=decider, profiles=profiles, sessions=sessions,
+                               signals=config.detectors, rewards=config.rewards,
+                               catalog=config.catalog.catalog)

@@ -7,6 +7,8 @@ names the headline metric reports lead with.
 0.01
 >>> Objective.CONVERSION.headline
 'conversion rate per visitor'
+>>> Objective.REVENUE.metric
+'revenue_per_visitor'
 """
 
 from __future__ import annotations
@@ -72,4 +74,16 @@ class Objective(Enum):
             Objective.REVENUE: "revenue per visitor",
             Objective.TRIAL_TO_PAID: "trial-to-paid rate",
             Objective.BOUNCE: "bounce rate",
+        }[self]
+
+    @property
+    def metric(self) -> str:
+        """The experiment report's metric the headline is (``rtp report``, the console): a
+        trial turning paid is the conversion a SaaS site reports (its purchase or converted
+        outcome), so ``trial_to_paid`` reads the conversion rate."""
+        return {
+            Objective.CONVERSION: "conversion_rate",
+            Objective.REVENUE: "revenue_per_visitor",
+            Objective.TRIAL_TO_PAID: "conversion_rate",
+            Objective.BOUNCE: "bounce_rate",
         }[self]

@@ -4,6 +4,8 @@ Sections map onto the engine's frozen option dataclasses, so a threshold added t
 configurable here without a change:
 
 - ``objective``: :class:`~pipeline.config.objective.Objective` (first in the file),
+- ``catalog``: the action catalog, a file name or the catalog inline
+  (:mod:`pipeline.config.catalog`; default: the built-in ``deploy/catalog/actions.yaml``),
 - ``experiments``: ``salt``, ``control_share``,
 - ``consent``: ``mode``: ``opt-out`` (personalize until a visitor opts out) or ``opt-in``
   (nothing until consent is granted),
@@ -13,7 +15,12 @@ configurable here without a change:
   objective's, reward wait),
 - ``guardrails``: :class:`~pipeline.decide.GuardrailOptions` (global delivery caps and the
   compliance zones, a list of :class:`~pipeline.decide.ComplianceZone` sections: ``name``,
-  ``sectors``, ``page_types``, ``categories``; no offers on their pages).
+  ``sectors``, ``page_types``, ``categories``; no offers on their pages),
+- ``privacy``: :class:`PrivacyConfig` (the privacy settings the engine has: how long an
+  idle visitor's state is kept, and what the profile side keeps of traits).
+
+Numbers outside ``rewards`` (whose weights may be negative) must not be negative: caps,
+thresholds, windows and cool-downs are counts and durations.
 
 >>> from pipeline.config.source import ConfigSource
 >>> config = RtpConfig.from_source(ConfigSource.parse(
@@ -34,16 +41,21 @@ import types
 import typing
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
+from pipeline.config.catalog import CatalogConfig, builtin_catalog
 from pipeline.config.errors import ConfigError
 from pipeline.config.objective import Objective
-from pipeline.config.source import ConfigSource, Path_
+from pipeline.config.source import ENV_PREFIX, ConfigSource, Path_
 from pipeline.decide import GuardrailOptions
+from pipeline.decide.errors import CatalogError
 from pipeline.feedback.options import RewardOptions
+from pipeline.profiles import ProfileOptions
+from pipeline.sessions import SessionOptions
 from pipeline.signals import SignalOptions
 
-__all__ = ["ConsentMode", "ExperimentConfig", "RtpConfig"]
+__all__ = ["ConsentMode", "ExperimentConfig", "PrivacyConfig", "RtpConfig"]
 
 
 class ConsentMode(Enum):
@@ -74,6 +86,37 @@ class ExperimentConfig:
 
 
 @dataclass(frozen=True)
+class PrivacyConfig:
+    """Privacy settings that exist in the engine (perishable state, trait minimisation).
+
+    >>> PrivacyConfig().state_ttl_ms, PrivacyConfig().max_traits
+    (7200000, 32)
+    >>> PrivacyConfig(state_ttl_ms=60_000)
+    Traceback (most recent call last):
+    ...
+    ValueError: state_ttl_ms: must be at least the session inactivity gap (1800000 ms), got 60000
+    """
+
+    #: A visitor's state (session, signals, pending rewards) idle this long is deleted
+    #: (:class:`~pipeline.sessions.SessionOptions`; at least the session gap).
+    state_ttl_ms: int = SessionOptions().state_ttl_ms
+    #: Trait keys the profile side drops, on top of its built-in personal-data deny-list.
+    denied_trait_keys: frozenset[str] = frozenset()
+    #: Free-form traits kept per person; further new keys are dropped.
+    max_traits: int = ProfileOptions().max_traits
+    #: Longest trait key or value kept (longer ones are dropped, never truncated).
+    max_trait_chars: int = ProfileOptions().max_trait_chars
+
+    def __post_init__(self) -> None:
+        gap = SessionOptions().inactivity_gap_ms
+        if self.state_ttl_ms < gap:
+            raise ValueError(f"state_ttl_ms: must be at least the session inactivity gap "
+                             f"({gap} ms), got {self.state_ttl_ms}")
+        if self.max_trait_chars < 1:
+            raise ValueError(f"max_trait_chars: must be at least 1, got {self.max_trait_chars}")
+
+
+@dataclass(frozen=True)
 class ConsentConfig:
     """The consent regime (see :class:`ConsentMode`)."""
 
@@ -89,11 +132,13 @@ class RtpConfig:
     """
 
     objective: Objective = Objective.CONVERSION
+    catalog: CatalogConfig = field(default_factory=builtin_catalog)
     experiments: ExperimentConfig = field(default_factory=ExperimentConfig)
     consent: ConsentConfig = field(default_factory=ConsentConfig)
     detectors: SignalOptions = field(default_factory=SignalOptions)
     rewards: RewardOptions = field(default_factory=lambda: Objective.CONVERSION.rewards())
     guardrails: GuardrailOptions = field(default_factory=GuardrailOptions)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
 
     @classmethod
     def from_source(cls, source: ConfigSource) -> RtpConfig:
@@ -108,6 +153,10 @@ class RtpConfig:
             except ValueError as exc:
                 errors.append(_problem(source, ("objective",), str(exc)))
         base = dataclasses.replace(cls(), objective=objective, rewards=objective.rewards())
+        if "catalog" in values:
+            catalog = _catalog(source, errors)
+            if catalog is not None:
+                base = dataclasses.replace(base, catalog=catalog)
         built = _build(base, values, (), source, errors)
         if errors:
             raise ConfigError(errors, source.name)
@@ -120,6 +169,56 @@ class RtpConfig:
         {'salt': 'rtp', 'control_share': 0.1}
         """
         return typing.cast(dict[str, Any], _plain(self))
+
+
+def _catalog(source: ConfigSource, errors: list[str]) -> CatalogConfig | None:
+    """The ``catalog`` field: a file name, or the catalog inline (None: a problem).
+
+    >>> errors: list[str] = []
+    >>> _catalog(ConfigSource.parse("catalog:\\n  version: 1\\n  actions: []\\n"), errors)
+    >>> errors
+    ["line 3: field catalog: catalog: 'actions' must be a non-empty list of actions"]
+    """
+    value = source.values["catalog"]
+    here = ("catalog",)
+    try:
+        if isinstance(value, str):
+            from_file = source.where(here).startswith("line") and Path(source.name).is_file()
+            base = Path(source.name).parent if from_file else Path.cwd()
+            return CatalogConfig.read(base / value)
+        if isinstance(value, dict):
+            text = source.text_of(here)
+            if text is None:
+                where = min(w for p, w in source.origins.items()
+                            if p[:1] == here and w.startswith(ENV_PREFIX))
+                errors.append(f"{where}: field catalog: set the whole catalog from the "
+                              "environment, as a file name: RTP_CONFIG__CATALOG=FILE")
+                return None
+            return CatalogConfig.parse(text, source.name)
+    except CatalogError as exc:
+        if isinstance(value, str):  # a problem in the named file: its own name and line
+            errors.append(_problem(source, here, str(exc)))
+        else:
+            errors.append(f"line {exc.line}: field catalog: {exc.reason}")
+        return None
+    errors.append(_problem(source, here, "must be a catalog file's name or the catalog "
+                                         "itself (a section with version and actions)"))
+    return None
+
+
+def _check_sign(path: Path_, value: Any) -> None:
+    """:class:`ValueError` for a negative number outside ``rewards``.
+
+    >>> _check_sign(("guardrails", "max_actions_per_session"), -1)
+    Traceback (most recent call last):
+    ...
+    ValueError: must not be negative (got -1)
+    >>> _check_sign(("rewards", "dismissed"), -0.5)
+    """
+    if path[0] == "rewards" or isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    if value < 0:
+        raise ValueError(f"must not be negative (got {value!r})")
 
 
 def _problem(source: ConfigSource, path: Path_, message: str) -> str:
@@ -145,8 +244,8 @@ def _build(current: Any, values: Any, path: Path_, source: ConfigSource,
             errors.append(_problem(source, here, "unknown field (known: " + ", ".join(names)
                                    + ")"))
             continue
-        if not path and key == "objective":
-            continue  # read first: it sets the reward weights the file then adjusts
+        if not path and key in ("objective", "catalog"):
+            continue  # read first (objective: it sets the reward weights the file adjusts)
         old = getattr(current, key)
         if dataclasses.is_dataclass(old):
             changes[key] = _build(old, value, here, source, errors)
@@ -159,7 +258,9 @@ def _build(current: Any, values: Any, path: Path_, source: ConfigSource,
             continue
         try:
             changes[key] = _convert(hints[key], value)
+            _check_sign(here, changes[key])
         except ValueError as exc:
+            changes.pop(key, None)
             errors.append(_problem(source, here, str(exc)))
     # The options' own checks (__post_init__): each change alone first, so that a
     # refusal is reported at the field (and line) that caused it.
@@ -219,6 +320,7 @@ def _build_records(cls: type, values: Any, path: Path_, source: ConfigSource,
                 continue
             try:
                 kwargs[key] = _convert(hints[key], value)
+                _check_sign((*here, str(key)), kwargs[key])
             except ValueError as exc:
                 errors.append(_problem(source, (*here, str(key)), str(exc)))
         for name in required:
@@ -277,6 +379,8 @@ def _convert(hint: Any, value: Any) -> Any:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, CatalogConfig):
+        return _copy(value.values)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Enum):
@@ -285,4 +389,12 @@ def _plain(value: Any) -> Any:
         return sorted(value)
     if isinstance(value, tuple):
         return [_plain(v) for v in value]
+    return value
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
     return value

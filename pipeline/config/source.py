@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from pipeline.config.errors import ConfigError
+from pipeline.yaml12 import SafeLoader12, load
 
 __all__ = ["ENV_PREFIX", "ConfigSource", "Path_"]
 
@@ -27,8 +28,15 @@ ENV_PREFIX = "RTP_CONFIG__"
 Path_ = tuple[str, ...]
 
 
-def _lines(node: yaml.Node, path: Path_, out: dict[Path_, str], errors: list[str]) -> None:
+#: Where a node's text is in the file: start index, end index, start line, start column.
+Span = tuple[int, int, int, int]
+
+
+def _lines(node: yaml.Node, path: Path_, out: dict[Path_, str], errors: list[str],
+           spans: dict[Path_, Span]) -> None:
     out[path] = f"line {node.start_mark.line + 1}"
+    spans[path] = (node.start_mark.index, node.end_mark.index, node.start_mark.line,
+                   node.start_mark.column)
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key, value in node.value:
@@ -37,10 +45,10 @@ def _lines(node: yaml.Node, path: Path_, out: dict[Path_, str], errors: list[str
                 errors.append(f"line {key.start_mark.line + 1}: field "
                               f"{'.'.join((*path, name))}: given twice")
             seen.add(name)
-            _lines(value, (*path, name), out, errors)
+            _lines(value, (*path, name), out, errors, spans)
     elif isinstance(node, yaml.SequenceNode):  # list items: path element = the index
         for index, item in enumerate(node.value):
-            _lines(item, (*path, str(index)), out, errors)
+            _lines(item, (*path, str(index)), out, errors, spans)
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,10 @@ class ConfigSource:
     values: dict[str, Any]
     origins: dict[Path_, str] = field(default_factory=dict)
     name: str = "<config>"
+    #: The file's text and where each field's node is in it (for sections parsed on
+    #: their own with their lines, like the action catalog).
+    text: str = ""
+    spans: dict[Path_, Span] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, text: str, name: str = "<config>") -> ConfigSource:
@@ -63,8 +75,8 @@ class ConfigSource:
         ["line 2: not YAML: expected the node content, but found '<stream end>'"]
         """
         try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            values = yaml.safe_load(text)
+            node = yaml.compose(text, Loader=SafeLoader12)
+            values = load(text)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark
             line = f"line {mark.line + 1}: " if mark is not None else ""
@@ -72,15 +84,32 @@ class ConfigSource:
         except yaml.YAMLError as exc:  # e.g. a control character (a ReaderError, no mark)
             raise ConfigError([f"not YAML: {exc}"], name) from exc
         if values is None:
-            return cls({}, {}, name)
+            return cls({}, {}, name, text)
         if not isinstance(values, dict) or node is None:
             raise ConfigError(["line 1: the file must be a mapping of fields"], name)
         origins: dict[Path_, str] = {}
+        spans: dict[Path_, Span] = {}
         errors: list[str] = []
-        _lines(node, (), origins, errors)
+        _lines(node, (), origins, errors, spans)
         if errors:
             raise ConfigError(errors, name)
-        return cls(values, origins, name)
+        return cls(values, origins, name, text, spans)
+
+    def text_of(self, path: Path_) -> str | None:
+        """The YAML text of the node at ``path``, placed at its own line and column (so a
+        parser reading it alone reports the file's lines); None when it did not come from
+        the file (an environment variable set it, or inside it).
+
+        >>> doc = ConfigSource.parse("a: 1\\nsection:\\n  x: 1e-09\\n")
+        >>> doc.text_of(("section",))
+        '\\n\\n  x: 1e-09\\n'
+        """
+        span = self.spans.get(path)
+        if span is None or any(p[:len(path)] == path and where.startswith(ENV_PREFIX)
+                               for p, where in self.origins.items()):
+            return None
+        start, end, line, column = span
+        return "\n" * line + " " * column + self.text[start:end]
 
     def where(self, path: Path_) -> str:
         """Where ``path`` was set (a line or an environment variable), or the nearest
@@ -113,7 +142,7 @@ class ConfigSource:
                 errors.append(f"{var}: name the field as {ENV_PREFIX}SECTION__FIELD")
                 continue
             try:
-                value = yaml.safe_load(env[var])
+                value = load(env[var])
             except yaml.YAMLError as exc:
                 errors.append(f"{var}: not a YAML value: {exc}")
                 continue
@@ -129,7 +158,7 @@ class ConfigSource:
                 origins[path] = var
         if errors:
             raise ConfigError(errors, self.name)
-        return ConfigSource(values, origins, self.name)
+        return ConfigSource(values, origins, self.name, self.text, self.spans)
 
 
 def _copy(values: Any) -> Any:

@@ -4,14 +4,18 @@
 - ``GET /console/console.js``: its script;
 - ``GET /v1/console``: the figures as JSON (:meth:`~pipeline.console.tally.ConsoleTally.snapshot`);
 - ``GET /healthz``: the feed thread runs; ``GET /readyz``: it has also read what was on
-  the topics when it started.
+  the topics when it started;
+- ``GET``/``POST /console/login``, ``POST /console/logout``: the login
+  (:mod:`pipeline.console.login`); with a ``key`` every other route needs it.
 
 Requests that do not fit get a 4xx with a message (a query parameter on ``/v1/console``
 is a 400: it takes none).
 
->>> app = build_app(lambda: {"now_ms": 1}, lambda: (True, True, "ready"))
->>> sorted(r.resource.canonical for r in app.router.routes() if r.method == "GET")
-['/', '/console/', '/console/console.js', '/favicon.ico', '/healthz', '/readyz', '/v1/console']
+>>> app = build_app(lambda: {"now_ms": 1}, lambda: (True, True, "ready"), key="k" * 12)
+>>> sorted(r.resource.canonical for r in app.router.routes() if r.method == "GET")[:5]
+['/', '/console/', '/console/console.js', '/console/login', '/favicon.ico']
+>>> sorted(r.resource.canonical for r in app.router.routes() if r.method == "POST")
+['/console/login', '/console/logout']
 """
 
 from __future__ import annotations
@@ -19,12 +23,14 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import time
 from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
 from aiohttp import web
 
+from pipeline.console.login import login_guard, login_routes
 from pipeline.web.untrusted import path_guard
 
 __all__ = ["build_app", "finite_json"]
@@ -53,8 +59,12 @@ def _static(name: str) -> bytes:
     return resources.files("pipeline.console").joinpath("static", name).read_bytes()
 
 
-def build_app(snapshot: Snapshot, status: Status) -> web.Application:
-    """The console app: ``snapshot`` runs off the event loop (it may build the report)."""
+def build_app(snapshot: Snapshot, status: Status, key: str | None = None,
+              session_ttl_s: int = 12 * 3600,
+              clock: Callable[[], float] = time.time) -> web.Application:
+    """The console app: ``snapshot`` runs off the event loop (it may build the report).
+    With ``key`` (``rtp console`` always gives one) every route but the login and the
+    probes needs a login; None: open (unit tests of the figures)."""
     page, script = _static("index.html"), _static("console.js")
 
     async def root(_: web.Request) -> web.StreamResponse:
@@ -90,7 +100,10 @@ def build_app(snapshot: Snapshot, status: Status) -> web.Application:
         return web.json_response({"ready": ready, "feed": where}, status=200 if ready else 503)
 
     # No request body is read anywhere: 1 KB is plenty. Over-long paths: 414 / 404.
-    app = web.Application(client_max_size=1024, middlewares=[path_guard()])
+    middlewares = [path_guard()] + ([login_guard(key, clock)] if key is not None else [])
+    app = web.Application(client_max_size=1024, middlewares=middlewares)
+    if key is not None:
+        login_routes(app, key, session_ttl_s, clock)
     app.router.add_get("/", root)
     app.router.add_get("/console/", index)
     app.router.add_get("/console/console.js", js)

@@ -36,8 +36,9 @@ def _num(value: float) -> float | None:
 
 def experiment_figures(logs: Sequence[Mapping[str, Any]], outcomes: Sequence[Mapping[str, Any]],
                        purchases: Sequence[Purchase] | None, *, n_boot: int,
-                       time_buckets: int) -> dict[str, Any]:
-    """Headline lift, lift over time with both intervals, and per-action totals by arm.
+                       time_buckets: int, headline: str = "conversion_rate") -> dict[str, Any]:
+    """Conversion lift, lift over time with both intervals, per-action totals by arm, and
+    the ``headline`` metric (the objective's: a report metric name) per arm with its lift.
 
     ``purchases`` (None: the worker's purchases topic is not there yet) are the
     conversions, attributed to both arms' decisions as in ``rtp report --from-topics``;
@@ -64,7 +65,11 @@ def experiment_figures(logs: Sequence[Mapping[str, Any]], outcomes: Sequence[Map
             "always_valid": None if cs is None else [_num(cs.low), _num(cs.high)],
         })
     conversion = report.metric("conversion_rate")
+    lead = report.metric(headline)
     return {
+        "headline": {"metric": headline, "control": _num(lead.control),
+                     "personalized": _num(lead.personalized), "lift": _num(lead.absolute),
+                     "ci": [_num(lead.absolute_ci.low), _num(lead.absolute_ci.high)]},
         "confidence": options.confidence,
         "control_share": share,
         "arms": {

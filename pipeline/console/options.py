@@ -8,9 +8,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.console.login import check_key
 from pipeline.web.env import options_from_env
 
 __all__ = ["ENV_PREFIX", "ConsoleOptions"]
@@ -45,6 +46,11 @@ class ConsoleOptions:
         The experiment report's bootstrap resamples and points over time.
     poll_timeout_s, start_timeout_s
         One consumer poll; how long start waits for the broker.
+    key
+        The operator key the login asks for (``RTP_CONSOLE_KEY``, at least 12 characters;
+        empty: ``rtp console`` makes a random one and prints it once).
+    session_hours
+        How long a login lasts.
     """
 
     host: str = "127.0.0.1"
@@ -60,6 +66,8 @@ class ConsoleOptions:
     time_buckets: int = 24
     poll_timeout_s: float = 0.2
     start_timeout_s: float = 30.0
+    key: str = field(default="", repr=False)
+    session_hours: float = 12.0
 
     def __post_init__(self) -> None:
         for name in ("max_decisions", "max_events", "max_latencies", "rate_window_s",
@@ -68,6 +76,10 @@ class ConsoleOptions:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.report_every_s < 0:
             raise ValueError(f"report_every_s must be >= 0, got {self.report_every_s}")
+        if self.key:
+            check_key(self.key)
+        if self.session_hours <= 0:
+            raise ValueError(f"session_hours must be > 0, got {self.session_hours}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> ConsoleOptions:

@@ -15,15 +15,21 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
+from confluent_kafka.admin import AdminClient
 
+from pipeline.config.objective import Objective
 from pipeline.console.app import build_app
 from pipeline.console.feed import ConsoleFeed
+from pipeline.console.login import new_key
 from pipeline.console.options import ConsoleOptions
 from pipeline.console.tally import ConsoleTally, compute_experiment
 from pipeline.decide.catalog import Catalog, load_catalog
 from pipeline.engine import EngineOptions
+from pipeline.kafka_log import kafka_config
 from pipeline.settings import Settings
+from pipeline.topics import CONFIG
 from pipeline.web.serve import ServedApp, start_app, stop_on_signals
+from topologies.config_feed import ConfigFeed, Published
 
 __all__ = ["ConsoleService", "run_console"]
 
@@ -35,14 +41,25 @@ class ConsoleService:
 
     def __init__(self, settings: Settings, options: ConsoleOptions,
                  engine: EngineOptions | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 objective: Objective = Objective.CONVERSION) -> None:
         self.settings = settings
         self.options = options
         self.clock = clock
-        self.catalog: Catalog = load_catalog((engine or EngineOptions()).catalog_path)
+        #: The login's key: the options', or a random one (:attr:`key_generated`).
+        self.key = options.key or new_key()
+        self.key_generated = not options.key
+        engine = engine or EngineOptions()
+        self.catalog: Catalog = (engine.catalog if engine.catalog is not None
+                                 else load_catalog(engine.catalog_path))
+        #: The published config version shown (0: the startup one, ``--config``); the
+        #: console follows ``rtp config publish`` like the workers: its catalog and
+        #: objective replace the startup ones.
+        self.config_version = 0
+        self.configs: ConfigFeed | None = None
         self.lock = threading.Lock()
         self._computing = threading.Lock()
-        self.tally = ConsoleTally(options)
+        self.tally = ConsoleTally(options, objective=objective)
         self.feed = ConsoleFeed(settings, options, self.tally, self.lock, clock=clock)
         self.served: ServedApp | None = None
 
@@ -56,8 +73,13 @@ class ConsoleService:
                 figures = compute_experiment(inputs)
                 with self.lock:
                     self.tally.experiment_done(figures, inputs)
+        if self.configs is not None:
+            published = self.configs.take()
+            if published is not None:
+                self._use(published)
         with self.lock:
             body = self.tally.snapshot(int(self.clock() * 1000), self.catalog)
+        body["config_version"] = self.config_version
         state = self.feed.state
         body["feed"] = {"caught_up": state.caught_up, "behind": state.behind,
                         "missing": list(state.missing), "undecodable": state.undecodable,
@@ -71,11 +93,34 @@ class ConsoleService:
                  + (f", waiting for {', '.join(state.missing)}" if state.missing else ""))
         return self.feed.alive, state.caught_up, where
 
+    def _use(self, published: Published) -> None:
+        """Show a published config's catalog and lead with its objective."""
+        with self.lock:
+            self.catalog = published.config.catalog.catalog
+            self.tally.objective = published.config.objective
+            self.tally.figures_stale()
+        self.config_version = published.ref.version
+        log.info("console follows config version", version=published.ref.version)
+
+    def _follow_configs(self) -> None:
+        """Read the published configs (when the config topic exists; nothing is created)."""
+        topic = self.settings.topic(CONFIG)
+        if not topic_exists(self.settings.bootstrap, topic):
+            log.info("no config topic: showing the startup config", topic=topic)
+            return
+        self.configs = ConfigFeed(self.settings.bootstrap, topic)
+        published = self.configs.start(self.options.start_timeout_s)
+        if published is not None:
+            self._use(published)
+
     async def start(self) -> ServedApp:
-        """Start the feed thread, then serve."""
+        """Start the feed threads, then serve."""
+        await asyncio.get_running_loop().run_in_executor(None, self._follow_configs)
         self.feed.start()
-        self.served = await start_app(build_app(self.snapshot, self.status), self.options.host,
-                                      self.options.http_port)
+        self.served = await start_app(
+            build_app(self.snapshot, self.status, self.key,
+                      int(self.options.session_hours * 3600), self.clock),
+            self.options.host, self.options.http_port)
         log.info("console listening", url=f"{self.served.url}/console/",
                  catalog_version=self.catalog.version)
         return self.served
@@ -86,19 +131,32 @@ class ConsoleService:
             await self.served.close()
             self.served = None
         await asyncio.get_running_loop().run_in_executor(None, self.feed.stop)
+        if self.configs is not None:
+            self.configs.close()
+            self.configs = None
+
+
+def topic_exists(bootstrap: str, topic: str, timeout_s: float = 10.0) -> bool:
+    """Whether ``topic`` is on the cluster (asked without creating anything)."""
+    admin = AdminClient(kafka_config({"bootstrap.servers": bootstrap}))
+    return topic in admin.list_topics(timeout=timeout_s).topics
 
 
 def run_console(settings: Settings, options: ConsoleOptions, engine: EngineOptions | None = None,
-                echo: Callable[[str], None] = print) -> int:
+                echo: Callable[[str], None] = print,
+                objective: Objective = Objective.CONVERSION) -> int:
     """Run the console until SIGTERM/SIGINT; 0 on a clean stop."""
 
     async def main() -> None:
         stop = asyncio.Event()
         uninstall = stop_on_signals(stop)
-        service = ConsoleService(settings, options, engine)
+        service = ConsoleService(settings, options, engine, objective=objective)
         try:
             served = await service.start()
             echo(f"console: {served.url}/console/")
+            if service.key_generated:  # on the terminal only, never in the log
+                echo(f"console key (RTP_CONSOLE_KEY was not set; this one lasts until the "
+                     f"console stops): {service.key}")
             await stop.wait()
         finally:
             await service.stop()

@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.config.objective import Objective
 from pipeline.console.experiment import experiment_figures
 from pipeline.console.latency import LatencyJoin, percentile
 from pipeline.console.options import ConsoleOptions
@@ -50,6 +51,8 @@ class ExperimentInputs:
     n_boot: int
     time_buckets: int
     taken_at: float
+    #: The report metric the objective leads with.
+    headline: str = "conversion_rate"
 
 
 def compute_experiment(inputs: ExperimentInputs) -> dict[str, Any]:
@@ -59,7 +62,8 @@ def compute_experiment(inputs: ExperimentInputs) -> dict[str, Any]:
     'no decisions to report on'
     """
     return experiment_figures(inputs.logs, inputs.outcomes, inputs.purchases,
-                              n_boot=inputs.n_boot, time_buckets=inputs.time_buckets)
+                              n_boot=inputs.n_boot, time_buckets=inputs.time_buckets,
+                              headline=inputs.headline)
 
 
 #: DecisionLog fields the experiment figures read (the rest is dropped to save memory).
@@ -78,9 +82,12 @@ class ConsoleTally:
     """Counters, the event→action join and the decisions kept for the experiment figures."""
 
     def __init__(self, options: ConsoleOptions,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 objective: Objective = Objective.CONVERSION) -> None:
         self.options = options
         self._clock = clock
+        #: The config's objective: the headline metric the figures lead with.
+        self.objective = objective
         self._decisions: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.decisions_by_arm: Counter[str] = Counter()
         self.decisions_by_action: Counter[tuple[str, str]] = Counter()
@@ -179,7 +186,12 @@ class ConsoleTally:
         return ExperimentInputs(
             list(self._decisions.values()), list(self._outcomes.values()),
             None if self._purchases is None else list(self._purchases.values()),
-            self.options.n_boot, self.options.time_buckets, now)
+            self.options.n_boot, self.options.time_buckets, now, self.objective.metric)
+
+    def figures_stale(self) -> None:
+        """Recompute the experiment figures at the next chance (the headline changed)."""
+        self._changed = True
+        self._figures_at = float("-inf")
 
     def experiment_done(self, figures: dict[str, Any], inputs: ExperimentInputs) -> None:
         """Hold ``figures`` computed from ``inputs``."""
@@ -231,6 +243,8 @@ class ConsoleTally:
                 "version": catalog.version, "fingerprint": catalog.fingerprint,
                 "source": catalog.source, "actions": len(catalog)},
             "experiment": experiment,
+            "objective": {"name": self.objective.value, "headline": self.objective.headline,
+                          "metric": self.objective.metric},
         }
 
 

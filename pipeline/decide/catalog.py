@@ -54,7 +54,6 @@ Every error is a :class:`CatalogError` naming the file and line.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import string
 from collections.abc import Iterator, Mapping
@@ -64,7 +63,7 @@ from typing import Any
 
 from pipeline.decide.conditions import Condition, ConditionView
 from pipeline.decide.errors import CatalogError, TemplateError
-from pipeline.decide.located import Fields, line_of, load_located
+from pipeline.decide.located import Fields, content_fingerprint, line_of, load_located
 from pipeline.decide.vocabulary import (
     CHANNEL_SLOTS,
     CHANNELS,
@@ -390,7 +389,7 @@ def parse_catalog(text: str, source: str = "<catalog>") -> Catalog:
         actions.append(action)
     if NO_ACTION_ID not in seen:
         top.fail("actions", f"must include the explicit {NO_ACTION_ID!r} action (slot: none)")
-    fingerprint = hashlib.sha256(text.encode()).hexdigest()
+    fingerprint = content_fingerprint(data)  # of the content, not of the text's layout
     return Catalog(actions=tuple(actions), source=source, version=version, fingerprint=fingerprint)
 
 

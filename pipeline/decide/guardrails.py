@@ -176,12 +176,22 @@ class GuardrailOptions:
 
     >>> [zone.name for zone in GuardrailOptions().compliance_zones]
     ['finance_applications', 'health_categories']
+    >>> GuardrailOptions(max_actions_per_session=-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: max_actions_per_session: must not be negative (got -1)
     """
 
     compliance_zones: tuple[ComplianceZone, ...] = field(default_factory=_default_zones)
     compliance_blocks_all: bool = False
     max_actions_per_session: int | None = 6
     max_actions_per_visitor: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_actions_per_session", "max_actions_per_visitor"):
+            cap = getattr(self, name)
+            if cap is not None and cap < 0:
+                raise ValueError(f"{name}: must not be negative (got {cap})")
 
 
 @dataclass(frozen=True)

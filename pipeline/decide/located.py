@@ -15,6 +15,8 @@ pipeline.decide.errors.CatalogError: x.yaml:2: duplicate key 'a'
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any, NoReturn
@@ -22,8 +24,22 @@ from typing import Any, NoReturn
 import yaml
 
 from pipeline.decide.errors import CatalogError
+from pipeline.yaml12 import SafeLoader12
 
-__all__ = ["Fields", "LocatedDict", "LocatedList", "line_of", "load_located", "number_value"]
+__all__ = ["Fields", "LocatedDict", "LocatedList", "content_fingerprint", "line_of",
+           "load_located", "number_value"]
+
+
+def content_fingerprint(data: Any) -> str:
+    """SHA-256 of YAML-read ``data``'s content: key order, layout, comments and whether it
+    came from its own file or a config file's section do not count.
+
+    >>> content_fingerprint(load_located("b: 2\\na: 1 # c\\n", "x")) == content_fingerprint(
+    ...     {"a": 1, "b": 2})
+    True
+    """
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class LocatedDict(dict[str, Any]):
@@ -105,7 +121,7 @@ def load_located(text: str, source: str) -> Any:
     2 True
     """
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=SafeLoader12)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else 1
@@ -119,7 +135,7 @@ def load_located(text: str, source: str) -> Any:
     if node is None:
         return None
     try:
-        return _convert(node, source, yaml.SafeLoader(""))
+        return _convert(node, source, SafeLoader12(""))
     except yaml.constructor.ConstructorError as error:
         mark = error.problem_mark
         raise CatalogError(

@@ -145,7 +145,8 @@ class Engine:
         self.config_version = config_version
         self.sessionizer = Sessionizer(self.options.sessions)
         self.signal_engine = SignalEngine(self.options.signals)
-        self.catalog = load_catalog(self.options.catalog_path)
+        self.catalog = (self.options.catalog if self.options.catalog is not None
+                        else load_catalog(self.options.catalog_path))
         self.learn_inline = learn_inline
         self.visitor_rewards = replace(self.options.rewards,
                                        max_pending=self.options.pending_per_visitor,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.decide import DeciderOptions
+from pipeline.decide import Catalog, DeciderOptions
 from pipeline.feedback import RewardOptions
 from pipeline.intent import IntentOptions
 from pipeline.profiles import ProfileOptions
@@ -27,6 +27,9 @@ class EngineOptions:
     """Everything the engine is configured with; the defaults are the documented ones."""
 
     catalog_path: Path = PROJECT_ROOT / "deploy" / "catalog" / "actions.yaml"
+    #: The catalog itself (a config file's, :mod:`pipeline.config.catalog`); None: read
+    #: :attr:`catalog_path`. Set in code only (replay overrides name ``catalog_path``).
+    catalog: Catalog | None = field(default=None, metadata={"overridable": False})
     sessions: SessionOptions = field(default_factory=SessionOptions)
     signals: SignalOptions = field(default_factory=SignalOptions)
     intent: IntentOptions = field(default_factory=IntentOptions)

@@ -45,6 +45,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from pipeline import yaml12
 from pipeline.decide import CatalogError, load_catalog
 from pipeline.engine import EngineOptions
 from pipeline.replay.errors import OptionsOverrideError
@@ -76,7 +77,7 @@ def load_overrides(path: str | Path) -> dict[str, Any]:
     except OSError as exc:
         raise OptionsOverrideError(source, "", f"cannot read: {exc.strerror or exc}") from None
     try:
-        data = json.loads(text) if source.suffix.lower() == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if source.suffix.lower() == ".json" else yaml12.load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise OptionsOverrideError(source, "", f"not valid JSON/YAML: {exc}") from None
     if data is None:
@@ -207,7 +208,8 @@ def _build(cls: type[T], base: Any, overrides: Mapping[str, Any], prefix: str,
     except (NameError, TypeError) as exc:  # pragma: no cover - a broken dataclass
         raise OptionsOverrideError(ctx.source, prefix,
                                    f"cannot inspect {cls.__name__}: {exc}") from None
-    settable = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    settable = {f.name: f for f in dataclasses.fields(cls)
+                if f.init and f.metadata.get("overridable", True)}
     changes: dict[str, Any] = {}
     for name, value in overrides.items():
         key = _join(prefix, name)

@@ -174,6 +174,10 @@ class ReportOptions:
     attribution: AttributionOptions = field(default_factory=AttributionOptions)
     cuped_covariate: str | None = "past_purchases"
     cuped_min_visitors: int = 100
+    #: The metric the report leads with (the config's objective: ``rtp report --config``)
+    #: and what it is called.
+    headline_metric: str = "conversion_rate"
+    headline_label: str = "conversion rate per visitor"
 
 
 @dataclass(frozen=True)
@@ -396,6 +400,8 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {
+            "headline": {"metric": self.options.headline_metric,
+                         "label": self.options.headline_label},
             "n_decisions": self.n_decisions,
             "confidence": self.options.confidence,
             "srm": {k: _num(v) for k, v in dataclasses.asdict(self.srm).items()},
@@ -1182,6 +1188,20 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return out
 
 
+def _headline_text(report: Report) -> str:
+    """The objective's metric, first: control, personalized, lift and its interval."""
+    name = report.options.headline_metric
+    try:
+        m = report.metric(name)
+    except KeyError:
+        return f"headline: {report.options.headline_label} ({name}): not computed"
+    level = f"{report.options.confidence:.0%}"
+    return (f"headline: {report.options.headline_label} ({name}): control "
+            f"{_fmt_metric(name, m.control)}, personalized {_fmt_metric(name, m.personalized)}, "
+            f"lift {format_lift(name, m.absolute)} ({level} CI "
+            f"{_fmt_interval(name, m.absolute_ci)})")
+
+
 def _render_text(report: Report) -> str:
     s = report.srm
     level = f"{report.options.confidence:.0%}"
@@ -1193,6 +1213,7 @@ def _render_text(report: Report) -> str:
         f"{_pct(s.expected_control_share)} configured ({_SOURCES[s.share_source]}); "
         f"chi-square {s.chi_square:.2f}, "
         f"p = {s.p_value:.3g} -> {'MISMATCH' if s.mismatch else 'ok'}",
+        _headline_text(report),
         "",
     ]
     header = ["metric", "control", "personalized", "abs lift", f"abs {level} CI", "rel lift",

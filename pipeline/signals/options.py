@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 
 from pipeline.signals.calculator_fiddling import CalculatorFiddlingOptions
 from pipeline.signals.dead_click import DeadClickOptions
@@ -40,6 +40,10 @@ search_refresh_loop
 
     >>> SignalOptions(enabled_rules=frozenset({"rage_click"})).enabled_rules
     frozenset({'rage_click'})
+    >>> SignalOptions(rage_click=RageClickOptions(window_ms=-1))
+    Traceback (most recent call last):
+    ...
+    ValueError: rage_click.window_ms: must not be negative (got -1)
     """
 
     cooldown_ms: int = 300_000
@@ -62,3 +66,14 @@ search_refresh_loop
             raise ValueError(
                 f"unknown struggle rules {sorted(unknown)}; known: {list(STRUGGLE_RULES)}"
             )
+        if self.cooldown_ms < 0:
+            raise ValueError(f"cooldown_ms: must not be negative (got {self.cooldown_ms})")
+        for rule in fields(self):  # every threshold is a count, a distance or a duration
+            options = getattr(self, rule.name)
+            if not is_dataclass(options):
+                continue
+            for threshold in fields(options):
+                value = getattr(options, threshold.name)
+                if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+                    raise ValueError(f"{rule.name}.{threshold.name}: must not be negative "
+                                     f"(got {value})")

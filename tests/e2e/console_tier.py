@@ -7,9 +7,14 @@ import asyncio
 import threading
 from typing import Any
 
+from playwright.sync_api import Page
+
 from pipeline.console import ConsoleOptions, ConsoleService
 from pipeline.settings import Settings
 from tests.e2e.webtier import free_port
+
+#: The operator key of the consoles browser tests start.
+KEY = "e2e-console-key-0123"
 
 
 class ConsoleTier:
@@ -18,7 +23,7 @@ class ConsoleTier:
     def __init__(self, settings: Settings, options: ConsoleOptions | None = None) -> None:
         self.port = free_port()
         self.service = ConsoleService(settings, options or ConsoleOptions(
-            http_port=self.port, report_every_s=0.0, n_boot=50))
+            http_port=self.port, report_every_s=0.0, n_boot=50, key=KEY))
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="e2e-console",
                                        daemon=True)
@@ -26,6 +31,17 @@ class ConsoleTier:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/console/"
+
+    @property
+    def login_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/console/login"
+
+    def login(self, page: Page, key: str = KEY) -> None:
+        """Log ``page`` in through the login form (it lands on the console)."""
+        page.goto(self.login_url)
+        page.fill("#key", key)
+        page.click("#login")
+        page.wait_for_url(self.url)
 
     def _run(self, coroutine: Any, timeout: float = 60.0) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)

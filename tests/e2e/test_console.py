@@ -28,6 +28,7 @@ from pipeline.decide import assign_arm
 from pipeline.serde import Codec
 from pipeline.settings import Settings
 from pipeline.topics import DECISIONS_LOG, EVENTS, OUTCOMES, SIGNALS
+from tests.e2e.console_tier import KEY as CONSOLE_KEY
 from tests.e2e.console_tier import ConsoleTier
 from tests.integration.scenarios import browser as browsing
 from tests.integration.scenarios import headphones_shopper, rage_clicker
@@ -166,7 +167,7 @@ def test_the_console_shows_what_the_topics_hold(topics: Settings, browser: Brows
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         try:
-            page.goto(console.url)
+            console.login(page)
             # Wait until the page renders a snapshot made after every record was read.
             page.wait_for_function(
                 "want => { const u = document.getElementById('updated');"
@@ -193,3 +194,37 @@ def test_the_console_shows_what_the_topics_hold(topics: Settings, browser: Brows
     assert shown["p99"] == expected["p99"]
     assert shown["catalog"] == "1"
     assert shown["lift_paths"] == 1
+
+
+def test_the_console_asks_for_the_key_before_showing_anything(
+        topics: Settings, browser: Browser, artifacts: Path) -> None:
+    with ConsoleTier(topics) as console:
+        context = browser.new_context()
+        page = context.new_page()
+        try:
+            page.goto(console.url)  # not logged in: the login page, not the console
+            assert page.url == console.login_url
+            assert page.request.get(console.url.replace("/console/", "/v1/console")
+                                    ).status == 401
+            page.fill("#key", "not-the-console-key")
+            page.click("#login")
+            assert page.url == console.login_url
+            assert page.text_content("#message") == "Wrong key."
+            page.screenshot(path=str(artifacts / "console-login.png"))
+            assert page.evaluate("() => fetch('/v1/console').then(r => r.status)") == 401
+
+            page.fill("#key", CONSOLE_KEY)
+            page.click("#login")
+            page.wait_for_url(console.url)
+            # The page rendered a snapshot: its script's /v1/console call was let in.
+            page.wait_for_selector("body[data-rendered]", timeout=60_000)
+            assert page.evaluate("() => fetch('/v1/console').then(r => r.status)") == 200
+            cookies = {c["name"]: c for c in context.cookies()}
+            assert cookies["rtp_console"]["httpOnly"] and CONSOLE_KEY not in str(cookies)
+
+            page.evaluate("() => fetch('/console/logout', {method: 'POST'})")
+            assert page.evaluate("() => fetch('/v1/console').then(r => r.status)") == 401
+            page.goto(console.url)
+            assert page.url == console.login_url
+        finally:
+            context.close()

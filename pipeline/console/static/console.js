@@ -116,6 +116,15 @@
     text("dead-letters-total", String(dead));
 
     var ex = d.experiment || {};
+    // The objective's metric leads: money as an amount, rates as a percentage.
+    var hl = ex.headline, ob = d.objective || {};
+    var show = function (v) { return ob.metric === "revenue_per_visitor" ? fmt(v, 2) : pct(v); };
+    text("headline", hl ? show(hl.personalized) + " vs " + show(hl.control) : "–");
+    $("headline").setAttribute("data-metric", ob.metric || "");
+    text("headline-label", (ob.headline || "headline metric") + ", personalized vs control" +
+      (hl && hl.ci ? " (lift " + show(hl.lift) + ", " + Math.round(100 * ex.confidence) + "% CI " +
+        show(hl.ci[0]) + " … " + show(hl.ci[1]) + ")" : "") +
+      (ob.name ? " — objective: " + ob.name : ""));
     text("lift", ex.lift === undefined ? "–" : pct(ex.lift));
     text("lift-label", ex.ci ? "conversion lift (" + Math.round(100 * ex.confidence) + "% CI " + pct(ex.ci[0]) + " … " + pct(ex.ci[1]) + ")" : "conversion lift");
     liftChart(ex);
@@ -185,6 +194,7 @@
 
   function refresh() {
     fetch("/v1/console", {cache: "no-store"}).then(function (r) {
+      if (r.status === 401) { location.href = "/console/login"; }  // the session ended
       if (!r.ok) { throw new Error("HTTP " + r.status); }
       return r.json();
     }).then(render).catch(function (e) {

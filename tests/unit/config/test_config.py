@@ -21,6 +21,7 @@ from pipeline.config import (
     load_config,
     load_config_text,
 )
+from pipeline.decide import load_catalog
 from pipeline.engine import EngineOptions
 from pipeline.feedback.options import RewardOptions
 from pipeline.settings import PROJECT_ROOT
@@ -52,7 +53,14 @@ def _problems(text: str, env: dict[str, str] | None = None) -> list[str]:
     ("rewards: 3\n", "line 1: field rewards: must be a section (a mapping of fields)"),
     ("experiments:\n  colour: red\n",
      "line 2: field experiments.colour: unknown field (known: salt, control_share)"),
-    ("catalog: x\n", "line 1: field catalog: unknown field"),
+    ("colour: red\n", "line 1: field colour: unknown field"),
+    ("catalog: 3\n", "line 1: field catalog: must be a catalog file's name or the catalog"),
+    ("guardrails:\n  max_actions_per_session: -1\n",
+     "line 2: field guardrails.max_actions_per_session: must not be negative (got -1)"),
+    ("detectors:\n  cooldown_ms: -5\n",
+     "line 2: field detectors.cooldown_ms: must not be negative (got -5)"),
+    ("detectors:\n  hesitation:\n    min_dwell_ms: -1e3\n",
+     "line 3: field detectors.hesitation.min_dwell_ms: must be a whole number (got -1000.0)"),
     ("experiments:\n  salt: a\n  salt: b\n", "line 3: field experiments.salt: given twice"),
     ("- a list\n", "line 1: the file must be a mapping of fields"),
     ("objective: conversion\nrewards: {clicked: [\n", "line 3: not YAML"),
@@ -128,7 +136,10 @@ def test_engine_options_carry_every_configured_part() -> None:
     assert engine.signals.cooldown_ms == 1000
     assert engine.rewards == Objective.REVENUE.rewards()
     default = engine_options(RtpConfig())
-    assert default == EngineOptions()  # an empty config changes nothing
+    # An empty config changes nothing: the built-in catalog, every other option the default.
+    assert default.catalog is not None
+    assert default.catalog.actions == load_catalog(EngineOptions().catalog_path).actions
+    assert dataclasses.replace(default, catalog=None) == EngineOptions()
 
 
 def test_the_example_file_validates() -> None:
@@ -162,7 +173,8 @@ _scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False
     max_size=8)
 _trees = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
     st.sampled_from(["objective", "experiments", "salt", "control_share", "consent", "mode",
-                     "detectors", "rage_click", "min_clicks", "rewards", "clicked", "x"]),
+                     "detectors", "rage_click", "min_clicks", "rewards", "clicked", "x",
+                     "catalog", "version", "actions", "id", "slot", "guardrails"]),
     inner, max_size=4), max_leaves=12)
 
 

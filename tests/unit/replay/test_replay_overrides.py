@@ -114,3 +114,13 @@ def test_valid_values_land_exactly_where_they_were_put(epsilon: float, share: fl
     assert opts.decider.bandit.epsilon == epsilon
     assert opts.decider.control_share == share
     assert opts.signals.hesitation.min_dwell_ms == dwell
+
+
+def test_an_overrides_file_reads_yaml_1_2_numbers(tmp_path: Path) -> None:
+    from pipeline.replay.overrides import load_overrides
+
+    path = tmp_path / "o.yaml"
+    path.write_text("decider:\n  bandit:\n    epsilon: 5e-2\n")
+    assert load_overrides(path) == {"decider": {"bandit": {"epsilon": 0.05}}}
+    options = apply_overrides(EngineOptions(), load_overrides(path), str(path))
+    assert options.decider.bandit.epsilon == 0.05
