@@ -48,7 +48,6 @@ import gc
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -56,7 +55,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import bench_scale, scaled
+from bench.common import bench_scale, percentile, scaled
 from bench.record import write
 
 OFFERED_RPS = (250, 500, 1000, 2000, 3000, 4000)
@@ -202,16 +201,28 @@ async def _load(url: str, rate: float, seconds: float, warmup: float,
     elapsed = time.perf_counter() - measured_start
     while not pool.empty():
         pool.get_nowait().writer.close()
-    latencies.sort()
-    ms = [v * 1000 for v in latencies]
+    return load_summary(latencies, errors, behind, elapsed)
+
+
+def load_summary(latencies_s: list[float], errors: int, behind_s: list[float],
+                 elapsed_s: float) -> dict[str, Any]:
+    """One offered load's row from its measured latencies and send lags (seconds).
+
+    Percentiles by nearest rank (:func:`bench.common.percentile`).
+
+    >>> row = load_summary([i / 1000 for i in range(1, 101)], 0, [0.0] * 100, 2.0)
+    >>> row["requests"], row["achieved_rps"], row["p50_ms"], row["p99_ms"], row["max_ms"]
+    (100, 50.0, 50.0, 99.0, 100.0)
+    """
+    ms = [v * 1000 for v in latencies_s]
     return {
-        "requests": len(latencies) + errors,
-        "achieved_rps": len(latencies) / elapsed if elapsed > 0 else 0.0,
-        "p50_ms": statistics.median(ms) if ms else float("nan"),
-        "p99_ms": ms[min(len(ms) - 1, int(len(ms) * 0.99))] if ms else float("nan"),
-        "max_ms": ms[-1] if ms else float("nan"),
+        "requests": len(ms) + errors,
+        "achieved_rps": len(ms) / elapsed_s if elapsed_s > 0 else 0.0,
+        "p50_ms": percentile(ms, 50),
+        "p99_ms": percentile(ms, 99),
+        "max_ms": max(ms) if ms else float("nan"),
         "errors": errors,
-        "behind_p99_ms": sorted(behind)[int(len(behind) * 0.99)] * 1000 if behind else 0.0,
+        "behind_p99_ms": percentile([v * 1000 for v in behind_s], 99) if behind_s else 0.0,
     }
 
 
@@ -235,13 +246,6 @@ def _header(head: bytes, name: bytes) -> str:
         if key.strip().lower() == name:
             return value.strip().decode()
     return ""
-
-
-def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
 async def _hold(url: str, held: int, wait_ms: int, seconds: float,
@@ -309,15 +313,30 @@ async def _hold(url: str, held: int, wait_ms: int, seconds: float,
     await asyncio.gather(*slots)
     while not arrivals.empty():
         arrivals.get_nowait().writer.close()
+    return held_summary(held, wait_ms, over_budget, after_arrival, endings, errors)
+
+
+def held_summary(held: int, wait_ms: int, over_budget_ms: list[float],
+                 after_arrival_ms: list[float], endings: dict[str, int],
+                 errors: int) -> dict[str, Any]:
+    """The held requests' columns: how far past its wait each held answer came (negative:
+    before it, its decision arrived), how long after its decision's arrival, how waits ended.
+
+    >>> row = held_summary(2, 100, [-50.0, 1.0, 2.0, 7.0], [3.0, 4.0], {"arrived": 1}, 0)
+    >>> row["held_requests"], row["held_past_budget_p50_ms"], row["held_past_budget_p99_ms"]
+    (4, 1.0, 7.0)
+    >>> row["held_over_budget_plus_5ms"], row["answer_after_arrival_p50_ms"]
+    (1, 3.0)
+    """
     return {
-        "held": held, "wait_ms": wait_ms, "held_requests": len(over_budget),
-        "held_past_budget_p50_ms": _percentile(over_budget, 0.5),
-        "held_past_budget_p99_ms": _percentile(over_budget, 0.99),
-        "held_past_budget_max_ms": max(over_budget) if over_budget else float("nan"),
-        "held_over_budget_plus_5ms": sum(v > 5.0 for v in over_budget),
-        "answer_after_arrival_p50_ms": _percentile(after_arrival, 0.5),
-        "answer_after_arrival_p99_ms": _percentile(after_arrival, 0.99),
-        "wait_endings": endings, "held_errors": errors,
+        "held": held, "wait_ms": wait_ms, "held_requests": len(over_budget_ms),
+        "held_past_budget_p50_ms": percentile(over_budget_ms, 50),
+        "held_past_budget_p99_ms": percentile(over_budget_ms, 99),
+        "held_past_budget_max_ms": max(over_budget_ms) if over_budget_ms else float("nan"),
+        "held_over_budget_plus_5ms": sum(v > 5.0 for v in over_budget_ms),
+        "answer_after_arrival_p50_ms": percentile(after_arrival_ms, 50),
+        "answer_after_arrival_p99_ms": percentile(after_arrival_ms, 99),
+        "wait_endings": dict(sorted(endings.items())), "held_errors": errors,
     }
 
 
