@@ -55,7 +55,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import bench_scale, percentile, scaled
+from bench.common import bench_scale, load_note, percentile, scaled
 from bench.record import write
 
 OFFERED_RPS = (250, 500, 1000, 2000, 3000, 4000)
@@ -362,6 +362,7 @@ def run_held(offered: tuple[int, ...], held: int, wait_ms: int = 1000,
     if seconds is None:
         seconds = scaled(SECONDS, bench_scale(), 1.0)
     rows: list[dict[str, Any]] = []
+    load_before = load_note()
     with tempfile.TemporaryDirectory(prefix="rtp-bench-delivery-held-") as tmp:
         port_file = Path(tmp) / "port"
         server = _child("serve", str(port_file), event_loop, str(wait_ms))
@@ -405,7 +406,13 @@ def run_held(offered: tuple[int, ...], held: int, wait_ms: int = 1000,
             f"(trigger=…&wait_ms={wait_ms}) are held by a third process, half of them released "
             "by a decision handed over after 20-90% of the wait; beside it, the same offered "
             "load on a constant aiohttp handler of the same server (the floor). Goals (issue "
-            "13): p99 <= 2 ms at 4,000 req/s; every held answer within wait + 5 ms."))
+            "13): p99 <= 2 ms at 4,000 req/s; every held answer within wait + 5 ms. "
+            f"{seconds:g} s per load after {WARMUP_SECONDS:g} s warm-up; the held process runs "
+            "from before the load starts until after it ends (its columns include those "
+            "edges). held_past_budget: answer time minus the wait (negative: its decision "
+            "arrived); wait_endings: X-RTP-Wait (seen = the decision was there before the "
+            "request was read). Shared 2-core machine (server, both load processes and other "
+            f"engineers' work on the same cores): {load_before} before, {load_note()} after."))
     return rows
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import doctest
 import json
 from pathlib import Path
 
 import pytest
 
+import bench.delivery
 import bench.record
 from bench.delivery import held_summary, load_summary
 
@@ -52,3 +54,10 @@ def test_the_markdown_table_keeps_columns_only_later_rows_have(
     assert table[2] == "| trivial handler | 1 |  |"
     assert table[3] == "| /v1/decisions, 2 held | 2 | 0 |"
     assert json.loads((tmp_path / "t.json").read_text())["rows"] == rows
+
+
+@pytest.mark.parametrize("module", [bench.delivery, bench.record])
+def test_doctests(module: object) -> None:
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)  # type: ignore[arg-type]
+    assert result.attempted > 0
+    assert result.failed == 0
