@@ -31,7 +31,8 @@ decision arrives after a random 20-90% of ``W`` (the process asks the server's b
 ``/bench/arrive?trigger=…``, which hands a Decision over as the feed does:
 ``DeliveryState.receive``); the others wait their whole budget. It reports how late each
 held answer was past its budget (the goal: within ``W`` + 5 ms) and past its decision's
-arrival, and how the waits ended. Beside it, each offered load is measured first against
+arrival, and how the waits ended, counting only the held requests asked while the measured
+load was offered (both processes stamp the machine-wide monotonic clock). Beside it, each offered load is measured first against
 ``/bench/trivial`` (a constant aiohttp handler on the same server, no held requests): the
 floor on this machine. The server's ``max_wait_ms`` is ``W`` (default 1 s: with ``W`` =
 150 ms, 2,000 held at once would take ~13,000 held requests/s).
@@ -197,11 +198,15 @@ async def _load(url: str, rate: float, seconds: float, warmup: float,
         tasks.append(asyncio.create_task(one(due, rng.randrange(int(VISITORS * 1.1)),
                                              measured)))
     measured_start = start + warmup
+    to_monotonic = time.monotonic() - time.perf_counter()
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - measured_start
     while not pool.empty():
         pool.get_nowait().writer.close()
-    return load_summary(latencies, errors, behind, elapsed)
+    # when the measured load was offered, on the machine-wide monotonic clock (for the held
+    # requests' process to keep only what it asked meanwhile)
+    window = [measured_start + to_monotonic, start + total / rate + to_monotonic]
+    return {**load_summary(latencies, errors, behind, elapsed), "window": window}
 
 
 def load_summary(latencies_s: list[float], errors: int, behind_s: list[float],
@@ -254,9 +259,10 @@ async def _hold(url: str, held: int, wait_ms: int, seconds: float,
     host, _, _ = url.removeprefix("http://").partition("/")
     hostname, _, port = host.partition(":")
     wait_s = wait_ms / 1000
-    over_budget: list[float] = []  # ms past the budget (negative: before it)
-    after_arrival: list[float] = []  # ms from asking for the decision to the held answer
-    endings: dict[str, int] = {}
+    # per held request: [asked (monotonic s), ms past the wait (negative: before it), how the
+    # wait ended, ms from handing its decision over to the answer (None: none handed over or
+    # it did not end the wait)]
+    records: list[list[Any]] = []
     errors = 0
     sequence = 0
     arrivals: asyncio.Queue[_Connection] = asyncio.Queue()
@@ -280,7 +286,7 @@ async def _hold(url: str, held: int, wait_ms: int, seconds: float,
         while time.perf_counter() < stop_at:
             sequence += 1
             trigger, visitor = f"h-{sequence}", rng.randrange(VISITORS)
-            asked = time.perf_counter()
+            asked, asked_at = time.perf_counter(), time.monotonic()
             sent: list[float] = []
             arrival = None
             if rng.random() < 0.5:
@@ -299,12 +305,12 @@ async def _hold(url: str, held: int, wait_ms: int, seconds: float,
             if status != 200:
                 errors += 1
             ending = _header(head, b"x-rtp-wait")
-            endings[ending] = endings.get(ending, 0) + 1
-            over_budget.append((answered - asked - wait_s) * 1000)
+            after = None
             if arrival is not None:
                 await arrival
                 if ending == "arrived" and sent:
-                    after_arrival.append((answered - sent[0]) * 1000)
+                    after = (answered - sent[0]) * 1000
+            records.append([asked_at, (answered - asked - wait_s) * 1000, ending, after])
         connection.writer.close()
 
     slots = [asyncio.create_task(slot()) for _ in range(held)]
@@ -313,7 +319,25 @@ async def _hold(url: str, held: int, wait_ms: int, seconds: float,
     await asyncio.gather(*slots)
     while not arrivals.empty():
         arrivals.get_nowait().writer.close()
-    return held_summary(held, wait_ms, over_budget, after_arrival, endings, errors)
+    return {"held": held, "wait_ms": wait_ms, "errors": errors, "records": records}
+
+
+def held_in_window(records: list[list[Any]], start: float,
+                   end: float) -> tuple[list[float], list[float], dict[str, int]]:
+    """The held requests asked while the load was offered (``start <= asked <= end``): their
+    ms past the wait, ms after their decision's arrival (where it ended the wait), endings.
+
+    >>> records = [[0.5, 900.0, "timeout", None], [1.0, 2.0, "timeout", None],
+    ...            [1.5, -300.0, "arrived", 1.5], [3.5, 7.0, "timeout", None]]
+    >>> held_in_window(records, 1.0, 3.0)
+    ([2.0, -300.0], [1.5], {'timeout': 1, 'arrived': 1})
+    """
+    mine = [r for r in records if start <= r[0] <= end]
+    endings: dict[str, int] = {}
+    for r in mine:
+        endings[r[2]] = endings.get(r[2], 0) + 1
+    return ([float(r[1]) for r in mine], [float(r[3]) for r in mine if r[3] is not None],
+            endings)
 
 
 def held_summary(held: int, wait_ms: int, over_budget_ms: list[float],
@@ -378,8 +402,9 @@ def run_held(offered: tuple[int, ...], held: int, wait_ms: int = 1000,
                 client = _child("load", base + "/bench/trivial", str(rate), str(seconds), str(out))
                 if client.wait(timeout=seconds * 10 + 60) != 0:
                     raise RuntimeError(f"the load process failed at {rate} req/s")
-                rows.append({"target": "trivial handler", "offered_rps": rate,
-                             **json.loads(out.read_text())})
+                floor = json.loads(out.read_text())
+                floor.pop("window")
+                rows.append({"target": "trivial handler", "offered_rps": rate, **floor})
                 ready, held_out = Path(tmp) / f"ready-{rate}", Path(tmp) / f"held-{rate}.json"
                 holder = _child("hold", base, str(held), str(wait_ms),
                                 str(seconds + WARMUP_SECONDS + 2 * wait_ms / 1000 + 1),
@@ -395,8 +420,12 @@ def run_held(offered: tuple[int, ...], held: int, wait_ms: int = 1000,
                 if client.wait(timeout=seconds * 10 + 60) != 0 or \
                         holder.wait(timeout=seconds * 10 + 60) != 0:
                     raise RuntimeError(f"a load process failed at {rate} req/s")
+                measured = json.loads(out.read_text())
+                holding = json.loads(held_out.read_text())
+                over, after, endings = held_in_window(holding["records"], *measured.pop("window"))
                 rows.append({"target": f"/v1/decisions, {held} held", "offered_rps": rate,
-                             **json.loads(out.read_text()), **json.loads(held_out.read_text())})
+                             **measured, **held_summary(held, wait_ms, over, after, endings,
+                                                        holding["errors"])})
         finally:
             server.terminate()
             server.wait(10)
@@ -407,11 +436,12 @@ def run_held(offered: tuple[int, ...], held: int, wait_ms: int = 1000,
             "by a decision handed over after 20-90% of the wait; beside it, the same offered "
             "load on a constant aiohttp handler of the same server (the floor). Goals (issue "
             "13): p99 <= 2 ms at 4,000 req/s; every held answer within wait + 5 ms. "
-            f"{seconds:g} s per load after {WARMUP_SECONDS:g} s warm-up; the held process runs "
-            "from before the load starts until after it ends (its columns include those "
-            "edges). held_past_budget: answer time minus the wait (negative: its decision "
-            "arrived); wait_endings: X-RTP-Wait (seen = the decision was there before the "
-            "request was read). Shared 2-core machine (server, both load processes and other "
+            f"{seconds:g} s per load after {WARMUP_SECONDS:g} s warm-up; the held columns "
+            "count only the held requests asked while the measured load was offered (the "
+            "held process runs from before it until after it). held_past_budget: answer "
+            "time minus the wait (negative: its decision arrived); wait_endings: X-RTP-Wait "
+            "(seen = the decision was there before the request was read). Shared 2-core "
+            "machine (server, both load processes and other "
             f"engineers' work on the same cores): {load_before} before, {load_note()} after."))
     return rows
 
@@ -443,7 +473,9 @@ def run(offered: tuple[int, ...] = OFFERED_RPS, seconds: float | None = None,
                 client = _child("load", url, str(rate), str(seconds), str(out))
                 if client.wait(timeout=seconds * 10 + 60) != 0:
                     raise RuntimeError(f"the load process failed at {rate} req/s")
-                rows.append({"offered_rps": rate, **json.loads(out.read_text())})
+                measured = json.loads(out.read_text())
+                measured.pop("window")
+                rows.append({"offered_rps": rate, **measured})
         finally:
             server.terminate()
             server.wait(10)

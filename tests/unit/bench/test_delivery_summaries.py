@@ -61,3 +61,21 @@ def test_doctests(module: object) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)  # type: ignore[arg-type]
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_held_columns_count_only_what_was_asked_while_the_load_ran() -> None:
+    from bench.delivery import held_in_window
+
+    # [asked (monotonic s), ms past the wait, ending, ms after the arrival]
+    records = [[9.9, 400.0, "timeout", None],   # asked before the load: not counted
+               [10.0, 1.0, "timeout", None],    # at the window's edges: counted
+               [11.0, -500.0, "arrived", 2.5],
+               [11.5, 30.0, "seen", None],
+               [12.0, 6.0, "timeout", None],
+               [12.1, 900.0, "timeout", None]]  # asked after the load: not counted
+    over, after, endings = held_in_window(records, 10.0, 12.0)
+    assert over == [1.0, -500.0, 30.0, 6.0]
+    assert after == [2.5]
+    assert endings == {"timeout": 2, "arrived": 1, "seen": 1}
+    row = held_summary(2000, 1000, over, after, endings, 0)
+    assert row["held_requests"] == 4 and row["held_over_budget_plus_5ms"] == 2
