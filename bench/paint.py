@@ -351,6 +351,9 @@ def run() -> list[dict[str, Any]]:
     by = {row["pages"]: row for row in rows}
     hero_decided = by[PERSONALIZED]["n"] + by[AFTER_BUDGET]["n"] + by[LATE]["n"]
     asks = [page.ask_ms for page in pages]
+    triggers = {page.trigger for page in pages}
+    on_actions = sum(1 for a in actions if a["trigger_event_id"] in triggers)
+    logged_actions = sum(1 for t, action in decided.items() if action != "no_action")
     notes = "\n".join([
         f"{len(pages)} first pages of fresh visitors (personalized arm) landing on the home "
         f"page from an ad campaign: **{by[PERSONALIZED]['share']:.1%} personalized within the "
@@ -362,7 +365,9 @@ def run() -> list[dict[str, Any]]:
         f"decision first only after the budget). Of the pages the worker did "
         f"decide an action for, {by[PERSONALIZED]['n']} of {hero_decided} were painted with it "
         f"within the budget. "
-        f"Painted actions: {', '.join(painted_actions) or 'none'}. Navigation start to the "
+        f"Painted actions: {', '.join(painted_actions) or 'none'}; decisions with an action "
+        f"for these page views: {logged_actions} in the decision log, {on_actions} on "
+        f"personalization.actions. Navigation start to the "
         f"hero's first painted frame: p50 {by['all']['paint_p50_ms']:.0f} ms, p99 "
         f"{by['all']['paint_p99_ms']:.0f} ms over all pages; navigation start to the tracker "
         f"asking delivery p50 {percentile(asks, 50):.0f} ms (the page and its script); "
