@@ -24,19 +24,19 @@ full scale over the default loads should be recorded in bench/results;
     python -m bench.delivery --help
     python -m bench.delivery --rates 2000 --seconds 3 --no-record
 
-**Held same-page requests** (``--held N``, issue 13): while the immediate load runs, a
-third process keeps ``N`` requests held at once — ``GET /v1/decisions?…&trigger=…&wait_ms=W``
-on ``N`` connections, each sent again as soon as it is answered. For half of them a
-decision arrives after a random 20-90% of ``W`` (the process asks the server's bench-only
+**Held same-page requests** (``--held N``, issue 13): while the immediate load runs, a third
+process keeps ``N`` requests held at once — ``GET /v1/decisions?…&trigger=…&wait_ms=W`` on
+``N`` connections, each sent again as soon as it is answered. For half of them a decision
+arrives after a random 20-90% of ``W`` (the process asks the server's bench-only
 ``/bench/arrive?trigger=…``, which hands a Decision over as the feed does:
 ``DeliveryState.receive``); the others wait their whole budget. It reports how late each
 held answer was past its budget (the goal: within ``W`` + 5 ms) and past its decision's
 arrival, and how the waits ended, counting only the held requests asked while the measured
-load was offered (both processes stamp the machine-wide monotonic clock). Beside it, each offered load is measured first against
-``/bench/trivial`` (a constant aiohttp handler on the same server, no held requests): the
-floor on this machine. The server's ``max_wait_ms`` is ``W`` (default 1 s: with ``W`` =
-150 ms, 2,000 held at once would take ~13,000 held requests/s).
-Held rows go to bench/results/delivery_held unless ``--no-record``::
+load was offered (both processes stamp the machine-wide monotonic clock). Beside it, each
+offered load is measured first against ``/bench/trivial`` (a constant aiohttp handler on the
+same server, no held requests): the floor on this machine. The server's ``max_wait_ms`` is
+``W`` (default 1 s: with ``W`` = 150 ms, 2,000 held at once would take ~13,000 held
+requests/s). Held rows go to bench/results/delivery_held unless ``--no-record``::
 
     python -m bench.delivery --rates 4000 --held 2000 --no-record
 """
@@ -256,6 +256,7 @@ def _header(head: bytes, name: bytes) -> str:
 async def _hold(url: str, held: int, wait_ms: int, seconds: float,
                 ready: Path) -> dict[str, Any]:
     rng = random.Random(7)
+    run = os.urandom(4).hex()
     host, _, _ = url.removeprefix("http://").partition("/")
     hostname, _, port = host.partition(":")
     wait_s = wait_ms / 1000
@@ -285,7 +286,9 @@ async def _hold(url: str, held: int, wait_ms: int, seconds: float,
         connection = _Connection(*await asyncio.open_connection(hostname, int(port)))
         while time.perf_counter() < stop_at:
             sequence += 1
-            trigger, visitor = f"h-{sequence}", rng.randrange(VISITORS)
+            # unique across runs: the server lives through every offered load, and a trigger
+            # it has seen is answered at once ("seen"), never held
+            trigger, visitor = f"h-{run}-{sequence}", rng.randrange(VISITORS)
             asked, asked_at = time.perf_counter(), time.monotonic()
             sent: list[float] = []
             arrival = None
