@@ -377,7 +377,10 @@ def run() -> list[dict[str, Any]]:
         "ad hero and no action does not drift over the run), `rtp delivery --with-collector` "
         "(default budget, the tracker holds its request up to budget - 30 ms), headless "
         "Chromium through Playwright, on the shared broker under a fresh topic prefix; pages "
-        f"loaded one after another after {WARMUP_PAGES} warm-up pages. Times are the page's "
+        f"loaded one after another after {WARMUP_PAGES} warm-up pages. Each visitor's id and "
+        "token are in the page's storage before it loads (a visitor identified on an earlier "
+        "visit: rtp.js personalizes no first page of a visitor without a token, whose id "
+        "comes from the collector after the page loaded). Times are the page's "
         "own `performance.now()` from `window.__rtpPaintLog` (the rAF before the frame that "
         "first shows the hero). \"No action\" pages wait out the whole hold: that decision "
         "is not on personalization.actions.",
