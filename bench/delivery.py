@@ -24,18 +24,19 @@ full scale over the default loads should be recorded in bench/results;
     python -m bench.delivery --help
     python -m bench.delivery --rates 2000 --seconds 3 --no-record
 
-**Held same-page requests** (``--held N``, issue 13): while the immediate load runs, a
-third process keeps ``N`` requests held at once — ``GET /v1/decisions?…&trigger=…&wait_ms=W``
-on ``N`` connections, each sent again as soon as it is answered. For half of them a
-decision arrives after a random 20-90% of ``W`` (the process asks the server's bench-only
+**Held same-page requests** (``--held N``, issue 13): while the immediate load runs, a third
+process keeps ``N`` requests held at once — ``GET /v1/decisions?…&trigger=…&wait_ms=W`` on
+``N`` connections, each sent again as soon as it is answered. For half of them a decision
+arrives after a random 20-90% of ``W`` (the process asks the server's bench-only
 ``/bench/arrive?trigger=…``, which hands a Decision over as the feed does:
 ``DeliveryState.receive``); the others wait their whole budget. It reports how late each
 held answer was past its budget (the goal: within ``W`` + 5 ms) and past its decision's
-arrival, and how the waits ended. Beside it, each offered load is measured first against
-``/bench/trivial`` (a constant aiohttp handler on the same server, no held requests): the
-floor on this machine. The server's ``max_wait_ms`` is ``W`` (default 1 s: with ``W`` =
-150 ms, 2,000 held at once would take ~13,000 held requests/s).
-Held rows go to bench/results/delivery_held unless ``--no-record``::
+arrival, and how the waits ended, counting only the held requests asked while the measured
+load was offered (both processes stamp the machine-wide monotonic clock). Beside it, each
+offered load is measured first against ``/bench/trivial`` (a constant aiohttp handler on the
+same server, no held requests): the floor on this machine. The server's ``max_wait_ms`` is
+``W`` (default 1 s: with ``W`` = 150 ms, 2,000 held at once would take ~13,000 held
+requests/s). Held rows go to bench/results/delivery_held unless ``--no-record``::
 
     python -m bench.delivery --rates 4000 --held 2000 --no-record
 """
@@ -48,7 +49,6 @@ import gc
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -56,7 +56,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import bench_scale, scaled
+from bench.common import bench_scale, load_note, percentile, scaled
 from bench.record import write
 
 OFFERED_RPS = (250, 500, 1000, 2000, 3000, 4000)
@@ -201,20 +201,36 @@ async def _load(url: str, rate: float, seconds: float, warmup: float,
         tasks.append(asyncio.create_task(one(due, rng.randrange(int(VISITORS * 1.1)),
                                              measured)))
     measured_start = start + warmup
+    to_monotonic = time.monotonic() - time.perf_counter()
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - measured_start
     while not pool.empty():
         pool.get_nowait().writer.close()
-    latencies.sort()
-    ms = [v * 1000 for v in latencies]
+    # when the measured load was offered, on the machine-wide monotonic clock (for the held
+    # requests' process to keep only what it asked meanwhile)
+    window = [measured_start + to_monotonic, start + total / rate + to_monotonic]
+    return {**load_summary(latencies, errors, behind, elapsed), "window": window}
+
+
+def load_summary(latencies_s: list[float], errors: int, behind_s: list[float],
+                 elapsed_s: float) -> dict[str, Any]:
+    """One offered load's row from its measured latencies and send lags (seconds).
+
+    Percentiles by nearest rank (:func:`bench.common.percentile`).
+
+    >>> row = load_summary([i / 1000 for i in range(1, 101)], 0, [0.0] * 100, 2.0)
+    >>> row["requests"], row["achieved_rps"], row["p50_ms"], row["p99_ms"], row["max_ms"]
+    (100, 50.0, 50.0, 99.0, 100.0)
+    """
+    ms = [v * 1000 for v in latencies_s]
     return {
-        "requests": len(latencies) + errors,
-        "achieved_rps": len(latencies) / elapsed if elapsed > 0 else 0.0,
-        "p50_ms": statistics.median(ms) if ms else float("nan"),
-        "p99_ms": ms[min(len(ms) - 1, int(len(ms) * 0.99))] if ms else float("nan"),
-        "max_ms": ms[-1] if ms else float("nan"),
+        "requests": len(ms) + errors,
+        "achieved_rps": len(ms) / elapsed_s if elapsed_s > 0 else 0.0,
+        "p50_ms": percentile(ms, 50),
+        "p99_ms": percentile(ms, 99),
+        "max_ms": max(ms) if ms else float("nan"),
         "errors": errors,
-        "behind_p99_ms": sorted(behind)[int(len(behind) * 0.99)] * 1000 if behind else 0.0,
+        "behind_p99_ms": percentile([v * 1000 for v in behind_s], 99) if behind_s else 0.0,
     }
 
 
@@ -240,22 +256,17 @@ def _header(head: bytes, name: bytes) -> str:
     return ""
 
 
-def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
-
-
 async def _hold(url: str, held: int, wait_ms: int, seconds: float,
                 ready: Path) -> dict[str, Any]:
     rng = random.Random(7)
+    run = os.urandom(4).hex()
     host, _, _ = url.removeprefix("http://").partition("/")
     hostname, _, port = host.partition(":")
     wait_s = wait_ms / 1000
-    over_budget: list[float] = []  # ms past the budget (negative: before it)
-    after_arrival: list[float] = []  # ms from asking for the decision to the held answer
-    endings: dict[str, int] = {}
+    # per held request: [asked (monotonic s), ms past the wait (negative: before it), how the
+    # wait ended, ms from handing its decision over to the answer (None: none handed over or
+    # it did not end the wait)]
+    records: list[list[Any]] = []
     errors = 0
     sequence = 0
     arrivals: asyncio.Queue[_Connection] = asyncio.Queue()
@@ -278,8 +289,10 @@ async def _hold(url: str, held: int, wait_ms: int, seconds: float,
         connection = _Connection(*await asyncio.open_connection(hostname, int(port)))
         while time.perf_counter() < stop_at:
             sequence += 1
-            trigger, visitor = f"h-{sequence}", rng.randrange(VISITORS)
-            asked = time.perf_counter()
+            # unique across runs: the server lives through every offered load, and a trigger
+            # it has seen is answered at once ("seen"), never held
+            trigger, visitor = f"h-{run}-{sequence}", rng.randrange(VISITORS)
+            asked, asked_at = time.perf_counter(), time.monotonic()
             sent: list[float] = []
             arrival = None
             if rng.random() < 0.5:
@@ -298,12 +311,12 @@ async def _hold(url: str, held: int, wait_ms: int, seconds: float,
             if status != 200:
                 errors += 1
             ending = _header(head, b"x-rtp-wait")
-            endings[ending] = endings.get(ending, 0) + 1
-            over_budget.append((answered - asked - wait_s) * 1000)
+            after = None
             if arrival is not None:
                 await arrival
                 if ending == "arrived" and sent:
-                    after_arrival.append((answered - sent[0]) * 1000)
+                    after = (answered - sent[0]) * 1000
+            records.append([asked_at, (answered - asked - wait_s) * 1000, ending, after])
         connection.writer.close()
 
     slots = [asyncio.create_task(slot()) for _ in range(held)]
@@ -312,15 +325,48 @@ async def _hold(url: str, held: int, wait_ms: int, seconds: float,
     await asyncio.gather(*slots)
     while not arrivals.empty():
         arrivals.get_nowait().writer.close()
+    return {"held": held, "wait_ms": wait_ms, "errors": errors, "records": records}
+
+
+def held_in_window(records: list[list[Any]], start: float,
+                   end: float) -> tuple[list[float], list[float], dict[str, int]]:
+    """The held requests asked while the load was offered (``start <= asked <= end``): their
+    ms past the wait, ms after their decision's arrival (where it ended the wait), endings.
+
+    >>> records = [[0.5, 900.0, "timeout", None], [1.0, 2.0, "timeout", None],
+    ...            [1.5, -300.0, "arrived", 1.5], [3.5, 7.0, "timeout", None]]
+    >>> held_in_window(records, 1.0, 3.0)
+    ([2.0, -300.0], [1.5], {'timeout': 1, 'arrived': 1})
+    """
+    mine = [r for r in records if start <= r[0] <= end]
+    endings: dict[str, int] = {}
+    for r in mine:
+        endings[r[2]] = endings.get(r[2], 0) + 1
+    return ([float(r[1]) for r in mine], [float(r[3]) for r in mine if r[3] is not None],
+            endings)
+
+
+def held_summary(held: int, wait_ms: int, over_budget_ms: list[float],
+                 after_arrival_ms: list[float], endings: dict[str, int],
+                 errors: int) -> dict[str, Any]:
+    """The held requests' columns: how far past its wait each held answer came (negative:
+    before it, its decision arrived), how long after its decision's arrival, how waits ended.
+
+    >>> row = held_summary(2, 100, [-50.0, 1.0, 2.0, 7.0], [3.0, 4.0], {"arrived": 1}, 0)
+    >>> row["held_requests"], row["held_past_budget_p50_ms"], row["held_past_budget_p99_ms"]
+    (4, 1.0, 7.0)
+    >>> row["held_over_budget_plus_5ms"], row["answer_after_arrival_p50_ms"]
+    (1, 3.0)
+    """
     return {
-        "held": held, "wait_ms": wait_ms, "held_requests": len(over_budget),
-        "held_past_budget_p50_ms": _percentile(over_budget, 0.5),
-        "held_past_budget_p99_ms": _percentile(over_budget, 0.99),
-        "held_past_budget_max_ms": max(over_budget) if over_budget else float("nan"),
-        "held_over_budget_plus_5ms": sum(v > 5.0 for v in over_budget),
-        "answer_after_arrival_p50_ms": _percentile(after_arrival, 0.5),
-        "answer_after_arrival_p99_ms": _percentile(after_arrival, 0.99),
-        "wait_endings": endings, "held_errors": errors,
+        "held": held, "wait_ms": wait_ms, "held_requests": len(over_budget_ms),
+        "held_past_budget_p50_ms": percentile(over_budget_ms, 50),
+        "held_past_budget_p99_ms": percentile(over_budget_ms, 99),
+        "held_past_budget_max_ms": max(over_budget_ms) if over_budget_ms else float("nan"),
+        "held_over_budget_plus_5ms": sum(v > 5.0 for v in over_budget_ms),
+        "answer_after_arrival_p50_ms": percentile(after_arrival_ms, 50),
+        "answer_after_arrival_p99_ms": percentile(after_arrival_ms, 99),
+        "wait_endings": dict(sorted(endings.items())), "held_errors": errors,
     }
 
 
@@ -346,6 +392,7 @@ def run_held(offered: tuple[int, ...], held: int, wait_ms: int = 1000,
     if seconds is None:
         seconds = scaled(SECONDS, bench_scale(), 1.0)
     rows: list[dict[str, Any]] = []
+    load_before = load_note()
     with tempfile.TemporaryDirectory(prefix="rtp-bench-delivery-held-") as tmp:
         port_file = Path(tmp) / "port"
         server = _child("serve", str(port_file), event_loop, str(wait_ms))
@@ -361,8 +408,9 @@ def run_held(offered: tuple[int, ...], held: int, wait_ms: int = 1000,
                 client = _child("load", base + "/bench/trivial", str(rate), str(seconds), str(out))
                 if client.wait(timeout=seconds * 10 + 60) != 0:
                     raise RuntimeError(f"the load process failed at {rate} req/s")
-                rows.append({"target": "trivial handler", "offered_rps": rate,
-                             **json.loads(out.read_text())})
+                floor = json.loads(out.read_text())
+                floor.pop("window")
+                rows.append({"target": "trivial handler", "offered_rps": rate, **floor})
                 ready, held_out = Path(tmp) / f"ready-{rate}", Path(tmp) / f"held-{rate}.json"
                 holder = _child("hold", base, str(held), str(wait_ms),
                                 str(seconds + WARMUP_SECONDS + 2 * wait_ms / 1000 + 1),
@@ -378,8 +426,12 @@ def run_held(offered: tuple[int, ...], held: int, wait_ms: int = 1000,
                 if client.wait(timeout=seconds * 10 + 60) != 0 or \
                         holder.wait(timeout=seconds * 10 + 60) != 0:
                     raise RuntimeError(f"a load process failed at {rate} req/s")
+                measured = json.loads(out.read_text())
+                holding = json.loads(held_out.read_text())
+                over, after, endings = held_in_window(holding["records"], *measured.pop("window"))
                 rows.append({"target": f"/v1/decisions, {held} held", "offered_rps": rate,
-                             **json.loads(out.read_text()), **json.loads(held_out.read_text())})
+                             **measured, **held_summary(held, wait_ms, over, after, endings,
+                                                        holding["errors"])})
         finally:
             server.terminate()
             server.wait(10)
@@ -389,7 +441,14 @@ def run_held(offered: tuple[int, ...], held: int, wait_ms: int = 1000,
             f"(trigger=…&wait_ms={wait_ms}) are held by a third process, half of them released "
             "by a decision handed over after 20-90% of the wait; beside it, the same offered "
             "load on a constant aiohttp handler of the same server (the floor). Goals (issue "
-            "13): p99 <= 2 ms at 4,000 req/s; every held answer within wait + 5 ms."))
+            "13): p99 <= 2 ms at 4,000 req/s; every held answer within wait + 5 ms. "
+            f"{seconds:g} s per load after {WARMUP_SECONDS:g} s warm-up; the held columns "
+            "count only the held requests asked while the measured load was offered (the "
+            "held process runs from before it until after it). held_past_budget: answer "
+            "time minus the wait (negative: its decision arrived); wait_endings: X-RTP-Wait "
+            "(seen = the decision was there before the request was read). Shared 2-core "
+            "machine (server, both load processes and other "
+            f"engineers' work on the same cores): {load_before} before, {load_note()} after."))
     return rows
 
 
@@ -420,7 +479,9 @@ def run(offered: tuple[int, ...] = OFFERED_RPS, seconds: float | None = None,
                 client = _child("load", url, str(rate), str(seconds), str(out))
                 if client.wait(timeout=seconds * 10 + 60) != 0:
                     raise RuntimeError(f"the load process failed at {rate} req/s")
-                rows.append({"offered_rps": rate, **json.loads(out.read_text())})
+                measured = json.loads(out.read_text())
+                measured.pop("window")
+                rows.append({"offered_rps": rate, **measured})
         finally:
             server.terminate()
             server.wait(10)

@@ -37,13 +37,27 @@ def machine() -> dict[str, Any]:
             "commit": commit, "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
+def table_columns(rows: list[dict[str, Any]]) -> list[str]:
+    """Every column any row has, in the order first seen (rows of different kinds share a
+    table: a column a row lacks is left empty in it, never dropped from the table).
+
+    >>> table_columns([{"target": "floor", "p99_ms": 1.0}, {"target": "api", "p99_ms": 2.0,
+    ...                                                    "held": 10}])
+    ['target', 'p99_ms', 'held']
+    """
+    columns: dict[str, None] = {}
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    return list(columns)
+
+
 def write(name: str, rows: list[dict[str, Any]], notes: str = "") -> Path:
     """Write ``bench/results/<name>.json`` and ``<name>.md``; returns the markdown path."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     info = machine()
     (RESULTS / f"{name}.json").write_text(json.dumps({"machine": info, "rows": rows,
                                                       "notes": notes}, indent=2) + "\n")
-    columns = list(rows[0]) if rows else []
+    columns = table_columns(rows)
     lines = [f"# {name}", "", f"Machine: {info['cpu']}, {info['cores']} cores, "
              f"{info['memory_gib']} GiB, Python {info['python']}, commit {info['commit']}, "
              f"{info['when']}", ""]
@@ -52,7 +66,8 @@ def write(name: str, rows: list[dict[str, Any]], notes: str = "") -> Path:
     lines.append("| " + " | ".join(columns) + " |")
     lines.append("|" + "---|" * len(columns))
     for row in rows:
-        lines.append("| " + " | ".join(_fmt(row[c]) for c in columns) + " |")
+        lines.append("| " + " | ".join(_fmt(row[c]) if c in row else "" for c in columns)
+                     + " |")
     path = RESULTS / f"{name}.md"
     path.write_text("\n".join(lines) + "\n")
     return path

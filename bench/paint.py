@@ -1,0 +1,398 @@
+"""Browser-measured time from navigation start to the hero slot's paint, over many page loads.
+
+The demo stack runs as the browser tests run it, on the real broker under a fresh topic
+prefix: one ``rtp worker`` (:class:`pipeline.processes.WorkerProcess`; no learner, as
+``rtp worker`` runs by default, so the model stays the fresh one and the decision mix
+does not drift over the run) and the web tier (:class:`pipeline.processes.WebProcess`:
+``rtp delivery --with-collector``, the storefront, the default slot budget of 150 ms).
+Headless Chromium (``/usr/bin/chromium`` through Playwright, as tests/e2e drive it) loads
+the storefront's home page ``PAGES`` times (times ``RTP_BENCH_SCALE``, at least 30), one
+after the other, each time as a fresh visitor (a new browser context) arriving from an ad
+campaign (utm parameters), so ``hero_by_traffic_source`` is the action to expect. Every
+visitor is of the personalized arm (:func:`pipeline.decide.assign_arm`): the control
+group is excluded by construction, and a page whose decision was logged for the control
+arm stops the bench. The visitor's id and token are set in the page's storage before it
+loads (as a visitor identified on an earlier visit; a visitor without a token is not
+personalized on the first page by design).
+
+From each page's own record (``window.__rtpPaintLog``: ``t`` is ``performance.now()``, ms
+since navigation start) the bench takes the first animation frame in which the hero was
+visible (the tracker logs a slot's state in the frame before it is painted) and what it
+showed (``personalized`` or ``default``). Each default page is explained from the topics:
+the worker decided "no action" for that page view (``personalization.decisions.log``;
+"no action" is not produced to ``personalization.actions``, so delivery holds such a
+request its whole wait), it decided an action too late for the budget, or no decision
+was logged. **Cross-check**: every page that painted a decision must find that decision
+(same id, same trigger event, same visitor) on ``personalization.actions``; if one does
+not, the bench fails instead of printing the count.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.common import BenchError, bench_scale, kafka_prefix, load_note, percentile, scaled
+from bench.record import write
+from pipeline.settings import Settings
+from pipeline.topics import ACTIONS, DECISIONS_LOG, EVENTS
+
+__all__ = ["CATEGORIES", "PAGES", "PageLoad", "classify", "cross_check", "page_load",
+           "run", "summarize"]
+
+PAGES = 300
+WARMUP_PAGES = 5
+BUDGET_MS = 150  # delivery's default slot budget (DeliveryOptions.budget_ms)
+AD_LANDING = "?utm_source=google&utm_medium=cpc&utm_campaign=summer-sale"
+EXPECTED_ACTION = "hero_by_traffic_source"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+TOKEN_KEY_BYTES = 16
+
+PERSONALIZED = "personalized"
+AFTER_BUDGET = "personalized after the budget"
+NO_ACTION = "default: no action decided"
+LATE = "default: decided too late"
+UNDECIDED = "default: no decision logged"
+#: The rows' categories, in table order (every page is in exactly one).
+CATEGORIES = (PERSONALIZED, AFTER_BUDGET, NO_ACTION, LATE, UNDECIDED)
+
+
+@dataclasses.dataclass(frozen=True)
+class PageLoad:
+    """One page load as its paint record tells it.
+
+    ``paint_ms``: navigation start → the first frame with the hero visible; ``ask_ms``:
+    navigation start → the tracker asking delivery; ``content``: what that frame showed;
+    ``applied``: the decision id the tracker put into the hero before that frame (None:
+    the default), ``applied_by`` the tracker's step (``apply``: the answer within the budget;
+    ``late-apply`` or ``sse-apply``: after it); ``answer``: how the tracker's wait ended
+    (``answer`` within the budget, ``late-answer`` or ``none``).
+    """
+
+    visitor: str
+    trigger: str
+    paint_ms: float
+    ask_ms: float
+    content: str
+    applied: str | None
+    applied_by: str | None
+    answer: str
+
+    @property
+    def ask_to_paint_ms(self) -> float:
+        """The tracker asking delivery → the hero's first painted frame."""
+        return self.paint_ms - self.ask_ms
+
+
+def page_load(visitor: str, log: Sequence[Mapping[str, Any]]) -> PageLoad:
+    """Read one page's ``window.__rtpPaintLog``.
+
+    >>> log = [{"t": 20.0, "step": "ask", "slot": None, "trigger": "e1"},
+    ...        {"t": 21.0, "step": "frame", "slot": "hero", "visible": False,
+    ...         "content": "default"},
+    ...        {"t": 90.0, "step": "answer", "slot": None, "wait": "arrived"},
+    ...        {"t": 90.5, "step": "apply", "slot": "hero", "decision": "d1"},
+    ...        {"t": 97.0, "step": "frame", "slot": "hero", "visible": True,
+    ...         "content": "personalized"}]
+    >>> page_load("v1", log)
+    PageLoad(visitor='v1', trigger='e1', paint_ms=97.0, ask_ms=20.0, content='personalized', \
+applied='d1', applied_by='apply', answer='answer')
+    """
+    ask = next((e for e in log if e["step"] == "ask"), None)
+    if ask is None:
+        steps = [e["step"] for e in log]
+        raise BenchError(f"visitor {visitor}: the tracker never asked delivery ({steps})")
+    shown = next((e for e in log if e["slot"] == "hero" and e["step"] == "frame"
+                  and e.get("visible")), None)
+    if shown is None:
+        raise BenchError(f"visitor {visitor}: the hero was never painted visible")
+    applied = next((e for e in log if e["slot"] == "hero" and e["step"].endswith("apply")
+                    and e["t"] <= shown["t"]), None)
+    answer = next((e["step"] for e in log if e["step"] in ("answer", "late-answer")), "none")
+    return PageLoad(visitor=visitor, trigger=str(ask["trigger"]), paint_ms=float(shown["t"]),
+                    ask_ms=float(ask["t"]), content=str(shown["content"]),
+                    applied=None if applied is None else str(applied["decision"]),
+                    applied_by=None if applied is None else str(applied["step"]), answer=answer)
+
+
+def classify(page: PageLoad, decided: Mapping[str, str]) -> str:
+    """The page's category; ``decided`` maps trigger event ids to the logged action id.
+
+    >>> page = PageLoad("v", "e1", 100.0, 20.0, "default", None, None, "answer")
+    >>> classify(page, {"e1": "no_action"}), classify(page, {"e1": "hero_by_traffic_source"})
+    ('default: no action decided', 'default: decided too late')
+    >>> classify(page, {})
+    'default: no decision logged'
+    >>> painted = dataclasses.replace(page, content="personalized", applied="d1",
+    ...                               applied_by="apply")
+    >>> classify(painted, {}), classify(dataclasses.replace(painted, applied_by="sse-apply"), {})
+    ('personalized', 'personalized after the budget')
+    """
+    if page.content == "personalized":
+        return PERSONALIZED if page.applied_by == "apply" else AFTER_BUDGET
+    action = decided.get(page.trigger)
+    if action is None:
+        return UNDECIDED
+    return NO_ACTION if action == "no_action" else LATE
+
+
+def cross_check(pages: Iterable[PageLoad], actions: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Pages that painted a decision not on ``personalization.actions`` as painted (the same
+    decision id, triggered by that page's view, for that visitor): what is wrong with each.
+
+    >>> page = PageLoad("v1", "e1", 100.0, 20.0, "personalized", "d1", "apply", "answer")
+    >>> ok = {"decision_id": "d1", "trigger_event_id": "e1", "visitor_id": "v1"}
+    >>> cross_check([page], [ok])
+    []
+    >>> cross_check([page], [{**ok, "trigger_event_id": "e0"}])
+    ['v1: painted d1 for trigger e1; on the actions topic: d1 for trigger e0 (visitor v1)']
+    >>> cross_check([page], [])
+    ['v1: painted d1 for trigger e1; not on the actions topic']
+    """
+    by_id = {str(a["decision_id"]): a for a in actions}
+    problems: list[str] = []
+    for page in pages:
+        if page.content != "personalized":
+            continue
+        found = by_id.get(str(page.applied))
+        if found is None:
+            problems.append(f"{page.visitor}: painted {page.applied} for trigger "
+                            f"{page.trigger}; not on the actions topic")
+        elif (found["trigger_event_id"], found["visitor_id"]) != (page.trigger, page.visitor):
+            problems.append(f"{page.visitor}: painted {page.applied} for trigger "
+                            f"{page.trigger}; on the actions topic: {found['decision_id']} for "
+                            f"trigger {found['trigger_event_id']} (visitor "
+                            f"{found['visitor_id']})")
+    return problems
+
+
+def summarize(pages: Sequence[tuple[str, float, float]]) -> list[dict[str, Any]]:
+    """Rows from (category, navigation start → paint ms, ask → paint ms) per page: all
+    pages, then each category of :data:`CATEGORIES`; ``share`` is of all pages,
+    percentiles by nearest rank.
+
+    >>> rows = summarize([("personalized", 80.0, 40.0), ("personalized", 100.0, 60.0),
+    ...                   ("default: no action decided", 160.0, 125.0),
+    ...                   ("default: decided too late", 170.0, 130.0)])
+    >>> [(r["pages"], r["n"], r["share"], r["paint_p50_ms"], r["ask_to_paint_p50_ms"])
+    ...  for r in rows]  # doctest: +NORMALIZE_WHITESPACE
+    [('all', 4, 1.0, 100.0, 60.0), ('personalized', 2, 0.5, 80.0, 40.0),
+     ('personalized after the budget', 0, 0.0, nan, nan),
+     ('default: no action decided', 1, 0.25, 160.0, 125.0),
+     ('default: decided too late', 1, 0.25, 170.0, 130.0),
+     ('default: no decision logged', 0, 0.0, nan, nan)]
+    """
+    total = len(pages)
+    rows = []
+    for name in ("all", *CATEGORIES):
+        mine = [(paint, ask) for category, paint, ask in pages if name in ("all", category)]
+        times, asks = [m[0] for m in mine], [m[1] for m in mine]
+        rows.append({
+            "pages": name, "n": len(times), "share": len(times) / total if total else 0.0,
+            "paint_p50_ms": percentile(times, 50), "paint_p99_ms": percentile(times, 99),
+            "paint_max_ms": max(times) if times else float("nan"),
+            "ask_to_paint_p50_ms": percentile(asks, 50),
+            "ask_to_paint_p99_ms": percentile(asks, 99),
+        })
+    return rows
+
+
+# -- the measurement -----------------------------------------------------------------------
+
+def _visitors(count: int) -> list[str]:
+    """``count`` fresh visitor ids of the personalized arm (the worker's control share)."""
+    from pipeline.decide import assign_arm
+
+    run = uuid.uuid4().hex[:8]
+    ids = (f"paint-{run}-{i}" for i in range(count * 3 + 100))
+    out = [v for v in ids if assign_arm(v) == "personalized"][:count]
+    if len(out) < count:
+        raise BenchError("too few visitor ids of the personalized arm")
+    return out
+
+
+def _read_all(settings: Settings, topic: str, schema: str) -> list[dict[str, Any]]:
+    """Every record now on ``topic`` (up to its high watermarks), decoded."""
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+    from pipeline.serde import Codec
+
+    codec = Codec.default()
+    consumer = Consumer({"bootstrap.servers": settings.bootstrap, "enable.auto.commit": False,
+                         "group.id": f"{settings.topic_prefix}paint-reader"})
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+                for p in partitions}
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        out: list[dict[str, Any]] = []
+        remaining = {p: end for p, end in ends.items() if end > 0}
+        deadline = time.monotonic() + 60
+        while remaining and time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is None or msg.error() is not None:
+                continue
+            if msg.value() is not None:
+                out.append(dict(codec.decode(msg.value(), (schema,))[1]))
+            if (msg.offset() or 0) + 1 >= remaining.get(msg.partition() or 0, 0):
+                remaining.pop(msg.partition(), None)
+        if remaining:
+            raise BenchError(f"could not read {topic} to its end within 60 s")
+        return out
+    finally:
+        consumer.close()
+
+
+def _load_pages(browser: Any, shop: str, visitors: Sequence[str],
+                token: Any) -> list[PageLoad]:
+    """Each visitor loads the home page from the ad once, in a fresh browser context."""
+    pages = []
+    for visitor in visitors:
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        context.add_init_script(
+            f"localStorage.setItem('rtp.vid', {visitor!r});"
+            f"localStorage.setItem('rtp.vtok', {token(visitor)!r});"
+            "localStorage.setItem('rtp.consent', '1');")
+        try:
+            page = context.new_page()
+            page.goto(shop + AD_LANDING)
+            page.wait_for_function("""() => (window.__rtpPaintLog || []).some(e =>
+                e.slot === 'hero' && e.step === 'frame' && e.visible)""", timeout=30_000)
+            pages.append(page_load(visitor, page.evaluate("window.__rtpPaintLog")))
+        finally:
+            context.close()
+    return pages
+
+
+def _measure(settings: Settings, workdir: Path, count: int) -> tuple[list[PageLoad],
+                                                                      dict[str, str],
+                                                                      list[dict[str, Any]],
+                                                                      list[dict[str, Any]]]:
+    """Start the stack, load the pages; (pages, action by trigger, actions, decision logs)."""
+    from playwright.sync_api import sync_playwright
+
+    from pipeline.processes import WebProcess, WorkerProcess, wait_caught_up
+    from pipeline.web.visitor_token import VisitorTokens
+
+    key = uuid.uuid4().hex[:TOKEN_KEY_BYTES * 2]
+    settings = dataclasses.replace(settings, visitor_token_keys=key)
+    tokens = VisitorTokens((key,))
+    executable = CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")
+    if executable is None:
+        raise BenchError("the paint bench needs Debian's chromium (/usr/bin/chromium)")
+    warm, visitors = _visitors(WARMUP_PAGES), _visitors(count)
+    worker = WorkerProcess(settings, workdir / "worker-data", workdir / "worker.log",
+                           learner=False)
+    web: WebProcess | None = None
+    try:
+        web = WebProcess(settings, workdir / "web.log")
+        worker.wait_ready(timeout=180)
+        web.wait_ready(timeout=60)
+        shop = f"{web.url}/shop/"
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
+            try:
+                # the worker's first decisions pay for its first use of the model, Chromium
+                # for its first page: not measured
+                _load_pages(browser, shop, warm, tokens.issue)
+                pages = _load_pages(browser, shop, visitors, tokens.issue)
+            finally:
+                browser.close()
+        wait_caught_up(worker, [settings.topic(EVENTS)], timeout=60)
+        time.sleep(1.0)  # the last outputs' way to the broker after the offsets' commit
+        logs = _read_all(settings, settings.topic(DECISIONS_LOG), "DecisionLog")
+        actions = _read_all(settings, settings.topic(ACTIONS), "Decision")
+    except (TimeoutError, RuntimeError) as exc:
+        raise BenchError(f"the stack did not run: {exc}\n{worker.tail()}") from exc
+    finally:
+        if web is not None:
+            with contextlib.suppress(Exception):
+                web.stop()
+        with contextlib.suppress(Exception):
+            worker.stop()
+    measured = {page.trigger: page for page in pages}
+    decided: dict[str, str] = {}
+    for record in logs:
+        decision = record["decision"]
+        trigger = str(decision["trigger_event_id"])
+        if trigger in measured:
+            if decision["experiment_arm"] != "personalized":
+                raise BenchError(f"visitor {measured[trigger].visitor} was decided for the "
+                                 f"{decision['experiment_arm']} arm: not the one measured")
+            decided[trigger] = str(decision["action_id"])
+    return pages, decided, actions, logs
+
+
+def run() -> list[dict[str, Any]]:
+    """Measure and record; returns the rows."""
+    scale = bench_scale()
+    count = int(scaled(PAGES, scale, 30))
+    load_before = load_note()
+    with tempfile.TemporaryDirectory(prefix="rtp-bench-paint-") as tmp, \
+            kafka_prefix("paint") as settings:
+        pages, decided, actions, _ = _measure(settings, Path(tmp), count)
+    problems = cross_check(pages, actions)
+    if problems:
+        raise BenchError("pages painted a decision that is not on the actions topic:\n"
+                         + "\n".join(problems))
+    categories = [classify(page, decided) for page in pages]
+    rows = summarize([(c, page.paint_ms, page.ask_to_paint_ms)
+                      for c, page in zip(categories, pages, strict=True)])
+    painted_actions = sorted({a["action_id"] for a in actions
+                              if a["decision_id"] in {p.applied for p in pages}})
+    by = {row["pages"]: row for row in rows}
+    hero_decided = by[PERSONALIZED]["n"] + by[AFTER_BUDGET]["n"] + by[LATE]["n"]
+    asks = [page.ask_ms for page in pages]
+    triggers = {page.trigger for page in pages}
+    on_actions = sum(1 for a in actions if a["trigger_event_id"] in triggers)
+    logged_actions = sum(1 for t, action in decided.items() if action != "no_action")
+    notes = "\n".join([
+        f"{len(pages)} first pages of fresh visitors (personalized arm) landing on the home "
+        f"page from an ad campaign: **{by[PERSONALIZED]['share']:.1%} personalized within the "
+        f"{BUDGET_MS} ms budget** (hero painted with the decision on that page's own view, "
+        f"each confirmed on personalization.actions: same decision id, trigger and visitor), "
+        f"{1 - by[PERSONALIZED]['share']:.1%} fell back to the default "
+        f"({by[NO_ACTION]['n']} the worker decided no action for, {by[LATE]['n']} decided too "
+        f"late, {by[UNDECIDED]['n']} with no decision logged; {by[AFTER_BUDGET]['n']} showed a "
+        f"decision first only after the budget). Of the pages the worker did "
+        f"decide an action for, {by[PERSONALIZED]['n']} of {hero_decided} were painted with it "
+        f"within the budget. "
+        f"Painted actions: {', '.join(painted_actions) or 'none'}; decisions with an action "
+        f"for these page views: {logged_actions} in the decision log, {on_actions} on "
+        f"personalization.actions. Navigation start to the "
+        f"hero's first painted frame: p50 {by['all']['paint_p50_ms']:.0f} ms, p99 "
+        f"{by['all']['paint_p99_ms']:.0f} ms over all pages; navigation start to the tracker "
+        f"asking delivery p50 {percentile(asks, 50):.0f} ms (the page and its script); "
+        f"ask_to_paint: the tracker asking delivery → that frame.",
+        "",
+        "Stack: one `rtp worker` (no learner: the fresh model, so the bandit's mix of the "
+        "ad hero and no action does not drift over the run), `rtp delivery --with-collector` "
+        "(default budget, the tracker holds its request up to budget - 30 ms), headless "
+        "Chromium through Playwright, on the shared broker under a fresh topic prefix; pages "
+        f"loaded one after another after {WARMUP_PAGES} warm-up pages. Each visitor's id and "
+        "token are in the page's storage before it loads (a visitor identified on an earlier "
+        "visit: rtp.js personalizes no first page of a visitor without a token, whose id "
+        "comes from the collector after the page loaded). Times are the page's "
+        "own `performance.now()` from `window.__rtpPaintLog` (the rAF before the frame that "
+        "first shows the hero). \"No action\" pages wait out the whole hold: that decision "
+        "is not on personalization.actions.",
+        "",
+        f"Shared 2-core machine (other engineers' work, the broker, the worker, the web tier "
+        f"and Chromium on the same cores): {load_before} before, {load_note()} after. Scale "
+        f"{scale} (RTP_BENCH_SCALE): {len(pages)} pages.",
+    ])
+    write("paint", rows, notes)
+    return rows
+
+
+if __name__ == "__main__":
+    for result in run():
+        print(result)
