@@ -980,17 +980,8 @@ def always_valid_text(report: Report) -> str:
     >>> always_valid_text(build_report_from_rows(rows, 0.5, ReportOptions(n_boot=5)))
     'conversion lift, always-valid 95% interval: needs 100 visitors (have 10)'
     """
-    cs = report.always_valid
-    if cs is None:
-        return "conversion lift, always-valid interval: not computed"
-    level = f"{cs.confidence:.0%}"
-    if not math.isfinite(cs.low):
-        return (f"conversion lift, always-valid {level} interval: needs "
-                f"{report.options.cs_min_visitors} visitors (have {cs.visitors})")
-    verdict = ("conclusive: it excludes 0, stopping here is allowed" if cs.conclusive
-               else "not conclusive yet (it includes 0): keep collecting")
-    return (f"conversion lift, always-valid {level} interval (valid however often you "
-            f"look): [{cs.low:+.2%}, {cs.high:+.2%}] -> {verdict}")
+    return _always_valid_line("conversion lift", report.always_valid,
+                              report.options.cs_min_visitors, "{:+.2%}")
 
 
 def always_valid_revenue_text(report: Report) -> str:
@@ -1003,17 +994,23 @@ def always_valid_revenue_text(report: Report) -> str:
     >>> always_valid_revenue_text(build_report_from_rows(rows, 0.5, ReportOptions(n_boot=5)))
     'revenue per visitor lift, always-valid 95% interval: needs 100 visitors (have 10)'
     """
-    cs = report.always_valid_revenue
+    return _always_valid_line("revenue per visitor lift", report.always_valid_revenue,
+                              report.options.cs_min_visitors, "{:+,.2f}")
+
+
+def _always_valid_line(metric: str, cs: AlwaysValidInterval | None, min_visitors: int,
+                       number: str) -> str:
+    """The always-valid interval of ``metric`` in one line; ``number`` formats its ends."""
     if cs is None:
-        return "revenue per visitor lift, always-valid interval: not computed"
+        return f"{metric}, always-valid interval: not computed"
     level = f"{cs.confidence:.0%}"
     if not math.isfinite(cs.low):
-        return (f"revenue per visitor lift, always-valid {level} interval: needs "
-                f"{report.options.cs_min_visitors} visitors (have {cs.visitors})")
+        return (f"{metric}, always-valid {level} interval: needs {min_visitors} visitors "
+                f"(have {cs.visitors})")
     verdict = ("conclusive: it excludes 0, stopping here is allowed" if cs.conclusive
                else "not conclusive yet (it includes 0): keep collecting")
-    return (f"revenue per visitor lift, always-valid {level} interval (valid however often "
-            f"you look): [{cs.low:+,.2f}, {cs.high:+,.2f}] -> {verdict}")
+    return (f"{metric}, always-valid {level} interval (valid however often you look): "
+            f"[{number.format(cs.low)}, {number.format(cs.high)}] -> {verdict}")
 
 
 def _one_look_verdict(low: float, high: float, revenue: bool = False) -> str:
