@@ -108,52 +108,51 @@ class RunData:
     late_decisions: int = 0
     wall_s: float = float("nan")
     load: str = ""
+    #: Events partitions per worker, largest first, as split before the first event.
+    owned: tuple[int, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """Plain JSON (``latencies_ms`` left out: only their summary is printed), every
-        decision id cut to its first :data:`ID_CHARS` characters (:func:`short_ids`).
+        """Plain JSON, one list per field (``latencies_ms`` left out: only their summary
+        is printed); a decision id is written as a number, the same for the same id in the
+        records, the log and the outcomes (:func:`id_numbers`; the ids themselves are
+        random UUIDs, which would make up most of the file).
 
-        >>> data = RunData(1, (DecisionRecord("0123456789abcdef", "v", "a", 1, 0.1, 0.2, False),),
-        ...                ({"decision_id": "0123456789abcdef"},), (), 0, 0)
+        >>> data = RunData(1, (DecisionRecord("d2", "v", "a", 1, 0.1, 0.2, False),),
+        ...                ({"decision_id": "d1"}, {"decision_id": "d2"}),
+        ...                ({"decision_id": "d2", "kind": "shown"},), 0, 0)
         >>> body = data.to_json()
-        >>> body["records"][0]["decision_id"], body["logs"][0]["decision_id"]
-        ('0123456789abc', '0123456789abc')
+        >>> body["records"]["decision_id"], body["logs"]["decision_id"]
+        ([1], [0, 1])
+        >>> body["outcomes"]
+        {'decision_id': [1], 'kind': ['shown']}
         """
-        cut = short_ids(e["decision_id"] for e in self.logs)
-        def short(decision_id: str) -> str:
-            return cut.get(decision_id, decision_id[:ID_CHARS])
+        number = id_numbers([*(str(e["decision_id"]) for e in self.logs),
+                             *(r.decision_id for r in self.records),
+                             *(str(o["decision_id"]) for o in self.outcomes)])
+
+        def columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+            out: dict[str, list[Any]] = {}
+            for row in rows:
+                for key, value in row.items():
+                    out.setdefault(key, []).append(
+                        number[str(value)] if key == "decision_id" else value)
+            return out
 
         return {"workers": self.workers, "started_ms": self.started_ms,
                 "warmup_ms": self.warmup_ms,
-                "records": [{**dataclasses.asdict(r), "decision_id": short(r.decision_id)}
-                            for r in self.records],
-                "logs": [{**e, "decision_id": short(str(e["decision_id"]))} for e in self.logs],
-                "outcomes": [{**o, "decision_id": short(str(o["decision_id"]))}
-                             for o in self.outcomes]}
+                "records": columns([dataclasses.asdict(r) for r in self.records]),
+                "logs": columns(self.logs), "outcomes": columns(self.outcomes)}
 
 
-#: Characters of a decision id kept in the raw data (a UUID's first 48 bits and a dash).
-ID_CHARS = 13
+def id_numbers(ids: Iterable[str]) -> dict[str, int]:
+    """A number per distinct id, in order of first appearance.
 
-
-def short_ids(ids: Iterable[str]) -> dict[str, str]:
-    """Each decision id's first :data:`ID_CHARS` characters (the raw data stays small);
-    fails if two ids would share one.
-
-    >>> short_ids(["76572956-0690-5e84-85c1-2ca62bf03421"])
-    {'76572956-0690-5e84-85c1-2ca62bf03421': '76572956-0690'}
-    >>> short_ids(["aaaaaaaaaaaaaaa1", "aaaaaaaaaaaaaaa2"])
-    Traceback (most recent call last):
-    ...
-    bench.common.BenchError: two decision ids share their first 13 characters: aaaaaaaaaaaaa
+    >>> id_numbers(["b", "a", "b", "c"])
+    {'b': 0, 'a': 1, 'c': 2}
     """
-    out: dict[str, str] = {}
-    taken: dict[str, str] = {}
+    out: dict[str, int] = {}
     for decision_id in ids:
-        cut = decision_id[:ID_CHARS]
-        if taken.setdefault(cut, decision_id) != decision_id:
-            raise BenchError(f"two decision ids share their first {ID_CHARS} characters: {cut}")
-        out[decision_id] = cut
+        out.setdefault(decision_id, len(out))
     return out
 
 
@@ -215,6 +214,7 @@ def quality_row(data: RunData, weights: RewardWeights) -> dict[str, Any]:
     return {
         "mode": "pipeline",
         "workers": data.workers,
+        "partitions_owned": "+".join(str(n) for n in data.owned) or "-",
         "share_of_oracle_after_warmup": shares["expected_share"],
         "realized_share_after_warmup": shares["obtained_share"],
         "oracle_match_after_warmup": shares["match_rate"],
@@ -310,7 +310,7 @@ def _measure(workers: int, minutes: int, workdir: Path) -> RunData:
                                            control_share=0.10, profiles=False, learner=False))
             for proc in procs:
                 proc.wait_ready(timeout=180)
-            _wait_split(settings, procs, timeout=180)
+            owned = _wait_split(settings, procs, timeout=180)
             if learner.poll() is not None:
                 raise BenchError(f"the learner exited ({learner.returncode})")
             loop = ClosedLoop(settings, sim_options, loop_options,
@@ -335,7 +335,7 @@ def _measure(workers: int, minutes: int, workdir: Path) -> RunData:
                    events_sent=report.events_sent,
                    latencies_ms=tuple(report.latencies_ms),
                    late_decisions=report.summary.late_decisions, wall_s=report.wall_s,
-                   load=load)
+                   load=load, owned=owned)
 
 
 def offline_row(minutes: int, warmup: int, columns: Sequence[str]) -> dict[str, Any]:

@@ -23,9 +23,20 @@ from bench.record import RESULTS
 from pipeline.sim import DecisionRecord, RewardWeights
 
 
+def _unzip(columns: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """The raw data's one-list-per-field layout back to one dict per row."""
+    keys = list(columns)
+    assert len({len(columns[k]) for k in keys}) <= 1  # every field has a value per row
+    return [dict(zip(keys, values, strict=True))
+            for values in zip(*(columns[k] for k in keys), strict=True)]
+
+
 def _recorded() -> tuple[dict[str, Any], list[dict[str, Any]]]:
     with gzip.open(raw_path(), "rt") as raw:
         data = json.load(raw)
+    for run in data["runs"]:
+        for part in ("records", "logs", "outcomes"):
+            run[part] = _unzip(run[part])
     rows = json.loads((RESULTS / "pipeline_quality.json").read_text())["rows"]
     return data, rows
 
