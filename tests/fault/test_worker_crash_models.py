@@ -33,7 +33,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from pipeline.engine import Engine, EngineOptions
+from pipeline.engine import Engine, EngineOptions, VisitorState
 from pipeline.feedback import RewardUpdate
 from pipeline.learning import Model
 from pipeline.processes import WorkerProcess, wait_caught_up
@@ -82,11 +82,13 @@ class SnapshotPublisher(threading.Thread):
 
 
 def _kill_with_work_to_redo(settings: Settings, worker: WorkerProcess) -> int:
-    """Freeze the worker (SIGSTOP) again and again, checking at each freeze that every
-    decision logged past the committed offsets was made with the model the commit's mark
-    names; after enough freezes, once it is caught with such decisions (work its successor
-    must redo), SIGKILL it; how many decisions were logged by then. A crash right after a
-    commit would leave nothing to redo and the test nothing to check.
+    """Freeze the worker (SIGSTOP) again and again; at each freeze, every decision its
+    successor would redo (logged for an event past the committed offset and past the
+    offset its visitor's stored state holds) must have been made with the model the
+    commit's mark names. After enough freezes, once it is caught with such decisions,
+    SIGKILL it; how many decisions were logged by then. (A decision past the committed
+    offset whose state is already on the changelog is not redone: a background commit
+    writes the states before it commits the offsets.)
 
     The check at each freeze is what catches records decided with the old model after a
     commit that names the new one was sealed (the loop holds them until the commit is in):
@@ -100,21 +102,33 @@ def _kill_with_work_to_redo(settings: Settings, worker: WorkerProcess) -> int:
                      for m in read_all(settings, events)}
         committed = _committed(settings, worker.group, events)
         logs = decoded(settings, settings.topic(DECISIONS_LOG))
-        ahead = [(at[0], r) for r in logs
-                 if (at := offset_of.get(str(r["decision"]["trigger_event_id"])))
-                 and at[1] >= committed.get(at[0], (0, None))[0]]
-        for partition, record in ahead:
+        stored = _stored_offsets(settings, worker.changelog("visitors"))
+        redo = [(at[0], r) for r in logs
+                if (at := offset_of.get(str(r["decision"]["trigger_event_id"])))
+                and at[1] >= committed.get(at[0], (0, None))[0]
+                and at[1] > stored.get(str(r["decision"]["visitor_id"]), -1)]
+        for partition, record in redo:
             named = committed.get(partition, (0, None))[1]
             assert named is None or int(record["model_version"]) == named, (
-                f"decision {record['decision']['decision_id']} (partition {partition}, past "
-                f"the committed offset) was made with model {record['model_version']} but "
-                f"the commit names model {named}: a redo would differ")
-        if ahead and freezes >= 20:
+                f"decision {record['decision']['decision_id']} (partition {partition}, to be "
+                f"redone) was made with model {record['model_version']} but the commit "
+                f"names model {named}: its redo would differ")
+        if len(redo) >= 5 and freezes >= 20:
             worker.stop(signal.SIGKILL)
             return len(logs)
         os.kill(worker.proc.pid, signal.SIGCONT)
         time.sleep(0.05)  # let it run on (and commit) before it is frozen again
-    raise AssertionError("the worker was never caught with uncommitted decisions")
+    raise AssertionError("the worker was never caught with decisions to redo")
+
+
+def _stored_offsets(settings: Settings, changelog: str) -> dict[str, int]:
+    """The event offset each visitor's newest state on the changelog holds (-1: deleted)."""
+    out: dict[str, int] = {}
+    for message in read_all(settings, changelog):
+        visitor = (message.key() or b"").decode()
+        value = message.value()
+        out[visitor] = -1 if value is None else VisitorState.from_bytes(value).source_offset
+    return out
 
 
 def _committed(settings: Settings, group: str, topic: str) -> dict[int, tuple[int, int | None]]:
