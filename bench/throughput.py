@@ -549,7 +549,7 @@ def run() -> list[dict[str, Any]]:
         f"above): consuming through the loop (the empty loop) {1e6 / empty_rate:,.1f} µs (a raw "
         f"consume + produce: {1e6 / raw_rate:,.1f} µs); the engine's work "
         f"{1e6 * engine_s / count:,.0f} µs; the rest (output sends, state reads and staging, "
-        f"commits: learner checkpoint, changelogs, RocksDB) {rest_us:,.0f} µs.",
+        f"commits: changelogs, RocksDB) {rest_us:,.0f} µs.",
         "",
         f"Full topology: worker start-up {full['startup_s']:.1f} s (not timed); "
         f"{int(full['outputs']):,} outputs written, {int(full['dead_letters']):,} events "
