@@ -43,7 +43,6 @@ import dataclasses
 import gzip
 import json
 import tempfile
-import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -251,37 +250,26 @@ def with_ratios(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 # -- against the broker -------------------------------------------------------------------
 
 def _read_topic(settings: Settings, topic: str, timeout: float = 120.0) -> list[Any]:
-    """Every message of ``topic`` up to the high watermarks as of the call, decoded."""
-    from confluent_kafka import Consumer, TopicPartition
-
+    """Every record of ``topic`` up to the high watermarks as of the call, decoded (the
+    replay's bounded reader: :mod:`pipeline.replay.topic_reader`)."""
+    from pipeline.replay.errors import ReplaySourceError
+    from pipeline.replay.topic_reader import RangeReader, plan_ranges
     from pipeline.serde import Codec
 
     codec = Codec.default()
-    consumer = Consumer({"bootstrap.servers": settings.bootstrap,
-                         "group.id": f"{settings.topic_prefix}reader",
-                         "enable.auto.commit": False})
+    out: list[Any] = []
     try:
-        parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-                for p in parts}
-        todo = {p for p, end in ends.items() if end > 0}
-        consumer.assign([TopicPartition(topic, p, 0) for p in todo])
-        out: list[Any] = []
-        deadline = time.monotonic() + timeout
-        while todo:
-            if time.monotonic() > deadline:
-                raise BenchError(f"could not read {topic} to its end within {timeout:.0f} s")
-            for msg in consumer.consume(1000, 1.0):
-                offset, partition, value = msg.offset(), msg.partition(), msg.value()
-                if msg.error() is not None or offset is None or partition is None:
-                    continue
-                if offset < ends[partition] and value is not None:
-                    out.append(codec.decode(value)[1])
-                if offset >= ends[partition] - 1:
-                    todo.discard(partition)
-        return out
-    finally:
-        consumer.close()
+        ranges = plan_ranges(settings.bootstrap, topic, timeout=10.0,
+                             group_id=f"{settings.topic_prefix}reader")
+        with RangeReader(settings.bootstrap, ranges, idle_timeout_s=timeout,
+                         group_id=f"{settings.topic_prefix}reader") as reader:
+            for planned in ranges:
+                out += [codec.decode(message.value)[1]
+                        for message in reader.partition(topic, planned.partition)
+                        if message.value is not None]
+    except ReplaySourceError as exc:
+        raise BenchError(f"could not read {topic} to its end: {exc}") from None
+    return out
 
 
 def _measure(workers: int, minutes: int, workdir: Path) -> RunData:
