@@ -2,7 +2,7 @@
 
 A thread reads ``personalization.config`` (one partition, compacted) from its first record
 on and decodes each version; the decision path takes the newest between two batches
-(:meth:`ConfigFeed.take`) and switches partitions to it at their next commit. Every version
+(:meth:`ConfigFeed.take`) and each partition's next commit schedules it. Every version
 read stays held (:meth:`ConfigFeed.get`: configs are small), so a partition whose last
 commit names an older version redoes its records with that one
 (:mod:`pipeline.learning.pins`). The thread is a :class:`~topologies.compacted_feed.CompactedFeed`.

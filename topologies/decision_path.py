@@ -61,7 +61,7 @@ from pipeline.engine.event_clock import EventClock
 from pipeline.engine.routing import LATE, Output, event_outputs, learning_outputs, timer_outputs
 from pipeline.learning import Model, ModelPins, ModelRef
 from pipeline.learning.commit_mark import join_marks, mark_part
-from pipeline.learning.pins import VersionPins
+from pipeline.learning.pins import Schedule, VersionPins, parse_schedule
 from pipeline.profiles import (
     ProfileView,
     VisitorMessage,
@@ -123,6 +123,11 @@ class PathOptions:
     expire_chunk: int = 200
     #: Visitors whose detector timer fell due handled per turn of the loop, at most.
     timer_chunk: int = 200
+    #: A newer model snapshot (or config version) decides the records stamped from this
+    #: long after the commit that schedules it is sealed, ms. Records stamped later that
+    #: come before the commit is in wait for it: above the commit's usual duration, no
+    #: record waits (see pipeline/learning/pins.py).
+    switch_margin_ms: int = 500
 
 
 class DecisionPath:
@@ -184,16 +189,17 @@ class DecisionPath:
         #: The model each partition decides with (moved at commits, named in their marks).
         self.pins: ModelPins[Model] = ModelPins()
         self.pins.offer(ModelRef(engine.model.version, -1), engine.model)
-        self._oldest_in_use = -1
+        #: Logs when every partition decides with a newer snapshot or config version.
+        self.in_use_log = InUseLog()
         #: The engine (config version) each partition decides with, moved like the model.
         self.config_pins: VersionPins[ConfigRef, Engine] = VersionPins()
         self.config_pins.offer(STARTUP, engine)
-        self._oldest_config = -1
 
     # -- models ---------------------------------------------------------------------------
 
     def offer_model(self, snapshot: Snapshot) -> None:
-        """A newer snapshot: each partition decides with it from its next commit on."""
+        """A newer snapshot: each partition's next commit schedules it (it decides the records
+        stamped from a moment a little after that commit's seal on)."""
         self.pins.offer(snapshot.ref, snapshot.model)
         log.info("model snapshot received", version=snapshot.ref.version)
 
@@ -203,20 +209,12 @@ class DecisionPath:
         names); a partition without a mark (or a mark written before configs were
         published: no config part) gets the newest's (returned: the loop commits it
         before any record)."""
-        ref = ModelRef.from_mark(mark_part(mark, _MODEL_MARK))
-        model = self._model_at(ref) if ref is not None else None
-        if ref is not None and model is None:
-            log.warning("the snapshot a partition's last commit names is gone: its redo "
-                        "decides with the newest (a redone decision may differ)",
-                        partition=partition, version=ref.version)
-        first = self.pins.resume(partition, ref, model, end_offset)
-        config_ref = ConfigRef.from_mark(mark_part(mark, CONFIG_MARK))
-        engine = self._engine_at(config_ref) if config_ref is not None else None
-        if config_ref is not None and engine is None:
-            log.warning("the config version a partition's last commit names is gone: its "
-                        "redo decides with the newest (a redone decision may differ)",
-                        partition=partition, version=config_ref.version)
-        first_config = self.config_pins.resume(partition, config_ref, engine, end_offset)
+        models = _schedule_of(mark_part(mark, _MODEL_MARK), ModelRef.from_mark,
+                              self._model_at, "snapshot", partition)
+        first = self.pins.resume(partition, models, end_offset)
+        configs = _schedule_of(mark_part(mark, CONFIG_MARK), ConfigRef.from_mark,
+                               self._engine_at, "config version", partition)
+        first_config = self.config_pins.resume(partition, configs, end_offset)
         if first is None and first_config is None:
             return None
         model_in_use = self.pins.in_use().get(partition)
@@ -225,35 +223,33 @@ class DecisionPath:
                            config_in_use.mark() if config_in_use is not None else ""])
 
     def marks(self, positions: Mapping[int, int]) -> Mapping[int, str]:
-        """The commit's marks: the snapshot and config version each committed partition
-        uses from then on."""
-        models = self.pins.marks(positions)
-        configs = self.config_pins.marks(positions)
+        """The commit's marks: the snapshot and config version that decide each committed
+        partition's records from then on (a newer one for the records stamped from a
+        moment a little ahead: :attr:`PathOptions.switch_margin_ms`)."""
+        switch_at_ms = self._now_ms() + self.options.switch_margin_ms
+        models = self.pins.marks(positions, switch_at_ms)
+        configs = self.config_pins.marks(positions, switch_at_ms)
         return {partition: join_marks([models.get(partition, ""), configs.get(partition, "")])
                 for partition in positions if partition in models or partition in configs}
 
+    def waits(self, partition: int, timestamp_ms: int) -> bool:
+        """Whether the partition's record stamped ``timestamp_ms`` waits for the commit being
+        written (which decides it with another snapshot or config version than the last)."""
+        return (self.pins.waits(partition, timestamp_ms)
+                or self.config_pins.waits(partition, timestamp_ms))
+
     def committed(self, partitions: Iterable[int]) -> None:
-        """The commit with the marks is in: partitions move to their marked snapshot and
-        config version."""
+        """The commit with the marks is in: the partitions' schedules hold."""
         partitions = list(partitions)
         self.pins.committed(partitions)
         self.config_pins.committed(partitions)
-        versions = [ref.version for ref in self.pins.in_use().values()]
-        oldest = min(versions) if versions else -1
-        if oldest > self._oldest_in_use:
-            # Every partition of this worker decides with this version or a newer one.
-            log.info("model snapshot in use", version=oldest, partitions=len(versions))
-        self._oldest_in_use = oldest
-        configs = [ref.version for ref in self.config_pins.in_use().values()]
-        oldest = min(configs) if configs else -1
-        if oldest > self._oldest_config:
-            log.info("config version in use", version=oldest, partitions=len(configs))
-        self._oldest_config = oldest
+        self.in_use_log.scheduled("model snapshot in use", self.pins.schedules())
+        self.in_use_log.scheduled("config version in use", self.config_pins.schedules())
 
     # -- configs --------------------------------------------------------------------------
 
     def offer_config(self, published: Published) -> None:
-        """A newer published config: each partition decides with it from its next commit on
+        """A newer published config: each partition's next commit schedules it, as a snapshot
         (refused, with an error logged, when it cannot replace the running one live)."""
         engine = self._engine_of(published.ref, published.config)
         if engine is not None:
@@ -287,12 +283,13 @@ class DecisionPath:
             return Model.new(self.engine.options) if ref.version == 0 else None
         return self.models.fetch(ref) if self.models is not None else None
 
-    def _decide_with(self, partition: int) -> None:
-        """Decide the partition's records with its config version's engine and its model."""
-        engine = self.config_pins.model_for(partition)
+    def _decide_with(self, partition: int, timestamp_ms: int) -> None:
+        """Decide the partition's record stamped ``timestamp_ms`` (a timer's: its due time)
+        with the engine of its config version and its model."""
+        engine = self.config_pins.model_for(partition, timestamp_ms)
         if engine is not None:
             self.engine = engine
-        model = self.pins.model_for(partition)
+        model = self.pins.model_for(partition, timestamp_ms)
         if model is not None and self.engine.model is not model:
             self.engine.use(model)
 
@@ -431,7 +428,7 @@ class DecisionPath:
             state = self.visitor(partition, key)
             if state is not None and offset <= state.source_offset:
                 return  # delivered again after a crash and already in the stored state
-            self._decide_with(partition)
+            self._decide_with(partition, message.timestamp_ms)
             result = self.engine.on_event(state, record, self._view(partition, key))
         except Exception as exc:  # a bug must cost one event, not the worker
             self.cache.forget(key)  # the state object may be half-updated
@@ -457,7 +454,8 @@ class DecisionPath:
         partition = message.partition
         self._advance(partition, int(record["event_time"]))
         try:
-            self._decide_with(partition)  # a timer due before the outcome decides first
+            # (a timer due before the outcome decides first, with the same)
+            self._decide_with(partition, message.timestamp_ms)
             result = self.engine.on_outcome(self.visitor(partition, key), record,
                                             self._view(partition, key))
         except Exception as exc:
@@ -526,6 +524,8 @@ class DecisionPath:
         per turn of the loop, so that a sweep never holds the event path for more than a
         chunk's decoding."""
         self.outputs.poll()  # serve delivery reports as they come, not all at the commit
+        for what, version, partitions in self.in_use_log.tick(self._now_ms()):
+            log.info(what, version=version, partitions=partitions)
         if self.models is not None:
             snapshot = self.models.take()
             if snapshot is not None:
@@ -572,7 +572,7 @@ class DecisionPath:
                 if state is None:
                     continue  # deleted since (erased, expired)
                 try:
-                    self._decide_with(partition)  # the partition's model, as for its events
+                    self._decide_with(partition, now_ms)  # as for its events
                     fired = self.engine.on_timers(state, now_ms, self._view(partition, key))
                 except Exception:  # a bug must cost one visitor's timer, not the worker
                     self.cache.forget(key)  # the state object may be half-updated
@@ -601,7 +601,7 @@ class DecisionPath:
                 state = self.visitor(partition, key)
                 if state is None:
                     continue
-                self._decide_with(partition)  # the partition's config (reward options)
+                self._decide_with(partition, now_ms)  # the partition's config (reward options)
                 learning = self.engine.expire(state, now_ms)
                 if learning:
                     self.stage_visitor(partition, key, state)
@@ -614,7 +614,7 @@ class DecisionPath:
         """Stage the deletion of the expired states among the next chunk of ``partition``'s
         visitors; True when the partition has been gone through."""
         chunk = self.options.sweep_chunk
-        self._decide_with(partition)  # the partition's config (session and reward options)
+        self._decide_with(partition, now_ms)  # its config (session and reward options)
         batch = self.tables.scan(VISITORS, partition, self._sweep_after or None, chunk)
         expired = []
         for key, staged, value in batch:
@@ -712,6 +712,39 @@ class DecisionPath:
                               f"{self.options.commit_timeout_s} s")
 
 
+class InUseLog:
+    """Logs ``<what> in use`` once every partition decides its records stamped from now
+    on with a version at least that new (its commit is in and the switch time passed).
+
+    >>> from pipeline.learning.pins import Schedule
+    >>> logged = InUseLog(); s = Schedule((ModelRef(1, 0), "m1"), (ModelRef(2, 0), "m2"), 500)
+    >>> logged.scheduled("model snapshot in use", {0: s, 1: Schedule((ModelRef(3, 0), "m3"))})
+    >>> logged.tick(499), logged.tick(500), logged.tick(900)
+    ([], [('model snapshot in use', 2, 2)], [])
+    """
+
+    def __init__(self) -> None:
+        self._newest: dict[str, int] = {}
+        self._due: dict[str, tuple[int, int, int]] = {}
+
+    def scheduled(self, what: str, schedules: Mapping[int, Schedule[Any, Any]]) -> None:
+        """Partitions' schedules now in (after a commit)."""
+        oldest = min((s.latest[0].version for s in schedules.values()), default=-1)
+        if oldest > self._newest.get(what, -1):
+            self._newest[what] = oldest
+            self._due[what] = (oldest, max(s.at_ms for s in schedules.values()),
+                               len(schedules))
+
+    def tick(self, now_ms: int) -> list[tuple[str, int, int]]:
+        """What the clock made true, to log: (what, version, partitions)."""
+        due = []
+        for what, (version, at_ms, partitions) in list(self._due.items()):
+            if now_ms >= at_ms:
+                del self._due[what]
+                due.append((what, version, partitions))
+        return due
+
+
 @dataclass
 class _Write:
     """A commit's writes in progress (:meth:`DecisionPath.start_write`)."""
@@ -725,6 +758,23 @@ class _Write:
     #: The batch ending with the states' changelog records, once sent.
     changelogs: int | None = None
     acknowledged: float = 0.0
+
+
+def _schedule_of(part: str, from_mark: Callable[[str], Any], load: Callable[[Any], Any],
+                 what: str, partition: int) -> Schedule[Any, Any] | None:
+    """The schedule a commit mark's part names, its versions loaded (None: no mark, or a
+    version that is gone: the partition then decides with the newest)."""
+    before, after, at_ms = parse_schedule(part, from_mark)
+    if before is None:
+        return None
+    loaded = [(ref, load(ref)) for ref in (before, after) if ref is not None]
+    gone = [ref.version for ref, value in loaded if value is None]
+    if gone:
+        log.warning(f"the {what} a partition's last commit names is gone: its redo decides "
+                    "with the newest (a redone decision may differ)",
+                    partition=partition, versions=gone)
+        return None
+    return Schedule(loaded[0], loaded[1] if len(loaded) > 1 else None, at_ms)
 
 
 def _encode_state(value: Any) -> bytes:

@@ -54,7 +54,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
         "publish", help="validate FILE and publish it: running workers switch to it live",
         description="Validate FILE like `check`, then append the effective config to the "
                     "config topic (personalization.config) as a new version and print it. "
-                    "Running workers switch to it at their next commit; every decision log "
+                    "Running workers switch to it at their next commit (for events stamped "
+                    "from 0.5 s after it on); every decision log "
                     "records the version it was decided with.")
     publish.add_argument("file", type=Path, help="the config file (YAML)")
     add_common(publish)

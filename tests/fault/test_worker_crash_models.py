@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import re
 import signal
 import threading
 import time
@@ -35,7 +34,9 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from pipeline.engine import Engine, EngineOptions, VisitorState
 from pipeline.feedback import RewardUpdate
-from pipeline.learning import Model
+from pipeline.learning import Model, ModelRef
+from pipeline.learning.commit_mark import mark_part
+from pipeline.learning.pins import Schedule, parse_schedule
 from pipeline.processes import WorkerProcess, wait_caught_up
 from pipeline.serde import Codec
 from pipeline.settings import Settings
@@ -85,30 +86,34 @@ def _kill_with_work_to_redo(settings: Settings, worker: WorkerProcess) -> int:
     """Freeze the worker (SIGSTOP) again and again; at each freeze, every decision its
     successor would redo (logged for an event past the committed offset and past the
     offset its visitor's stored state holds) must have been made with the model the
-    commit's mark names. After enough freezes, once it is caught with such decisions,
+    commit's mark names for its event (by the event's timestamp: the mark may schedule a
+    newer model from a switch time on). After enough freezes, once it is caught with such
+    decisions,
     SIGKILL it; how many decisions were logged by then. (A decision past the committed
     offset whose state is already on the changelog is not redone: a background commit
     writes the states before it commits the offsets.)
 
     The check at each freeze is what catches records decided with the old model after a
-    commit that names the new one was sealed (the loop holds them until the commit is in):
-    their redo would use the new model. A single crash lands in that window only by
-    chance; the freezes look at it many times."""
+    commit that schedules the new one for them was sealed (the loop holds them until the
+    commit is in): their redo would use the new model. A single crash lands in that window
+    only by chance; the freezes look at it many times."""
     events = settings.topic(EVENTS)
     codec = Codec.default()
     for freezes in range(1, 201):
         os.kill(worker.proc.pid, signal.SIGSTOP)
-        offset_of = {str(codec.decode(m.value())[1]["event_id"]): (m.partition(), m.offset())
+        offset_of = {str(codec.decode(m.value())[1]["event_id"]):
+                     (m.partition(), m.offset(), m.timestamp()[1])
                      for m in read_all(settings, events)}
         committed = _committed(settings, worker.group, events)
         logs = decoded(settings, settings.topic(DECISIONS_LOG))
         stored = _stored_offsets(settings, worker.changelog("visitors"))
-        redo = [(at[0], r) for r in logs
+        redo = [(at, r) for r in logs
                 if (at := offset_of.get(str(r["decision"]["trigger_event_id"])))
                 and at[1] >= committed.get(at[0], (0, None))[0]
                 and at[1] > stored.get(str(r["decision"]["visitor_id"]), -1)]
-        for partition, record in redo:
-            named = committed.get(partition, (0, None))[1]
+        for (partition, _, stamped), record in redo:
+            schedule = committed.get(partition, (0, None))[1]
+            named = None if schedule is None else schedule.pick(stamped)[1]
             assert named is None or int(record["model_version"]) == named, (
                 f"decision {record['decision']['decision_id']} (partition {partition}, to be "
                 f"redone) was made with model {record['model_version']} but the commit "
@@ -131,16 +136,22 @@ def _stored_offsets(settings: Settings, changelog: str) -> dict[str, int]:
     return out
 
 
-def _committed(settings: Settings, group: str, topic: str) -> dict[int, tuple[int, int | None]]:
-    """Committed offset and the model version its mark names (None: no mark), by partition."""
+def _committed(settings: Settings, group: str, topic: str,
+               ) -> dict[int, tuple[int, Schedule[ModelRef, int] | None]]:
+    """Committed offset and the model versions its mark schedules (None: no mark), by
+    partition."""
     consumer = Consumer({"bootstrap.servers": settings.bootstrap, "group.id": group,
                          "enable.auto.commit": False})
     try:
         parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         out = {}
         for tp in consumer.committed([TopicPartition(topic, p) for p in parts], timeout=10):
-            named = re.search(r"rtp-model=(\d+)@", tp.metadata or "")
-            out[tp.partition] = (max(tp.offset, 0), int(named[1]) if named else None)
+            before, after, at_ms = parse_schedule(mark_part(tp.metadata, "rtp-model"),
+                                                  ModelRef.from_mark)
+            schedule = None if before is None else Schedule(
+                (before, before.version),
+                None if after is None else (after, after.version), at_ms)
+            out[tp.partition] = (max(tp.offset, 0), schedule)
         return out
     finally:
         consumer.close()

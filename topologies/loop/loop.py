@@ -105,6 +105,10 @@ class CommitMarks(Protocol):
     def committed(self, partitions: Iterable[int]) -> None:
         """The commit with the last marks is in for ``partitions``."""
 
+    def waits(self, partition: int, timestamp_ms: int) -> bool:
+        """Whether the partition's record stamped ``timestamp_ms`` must wait until the
+        commit being written is in (its marks decide the record otherwise than the last)."""
+
 
 @dataclass(frozen=True)
 class ConsumerOptions:
@@ -210,7 +214,8 @@ class ConsumerLoop:
         self._pending: _Commit | None = None
         #: The broker's answer to the pending commit's offsets (from ``on_commit``).
         self._answer: tuple[KafkaError | None, list[TopicPartition]] | None = None
-        #: Partitions whose mark changes with the pending commit: their records wait for it.
+        #: Per partition, records that wait for the pending commit (its marks decide the
+        #: first of them otherwise than the last commit's) and every later one.
         self._held: dict[int, list[Record]] = {}
 
     def stop(self) -> None:
@@ -273,7 +278,7 @@ class ConsumerLoop:
         # Still ours until this returns: commit everything applied, so nothing is dropped
         # (unless a commit failed before: then what was applied must not be committed).
         if not self._broken:
-            self.commit()  # takes over a commit in the background and applies held records
+            self.commit(release=False)  # takes over a commit in the background
         self._drop_pending()
         for tp in partitions:  # not committed (the group moved on): the new owner reapplies
             self._next.pop((tp.topic, tp.partition), None)
@@ -307,7 +312,7 @@ class ConsumerLoop:
         try:
             while not self._stopping:
                 self.run_once()
-            self.commit()
+            self.commit(release=False)
             log.info("final commit written")
         except BaseException:
             self._broken = True  # close() below revokes: that must not commit past the failure
@@ -343,9 +348,8 @@ class ConsumerLoop:
                             message.key(), message.value(), message.timestamp()[1])
             if record.partition not in self.assignment:
                 continue  # not ours (any more): never applied, never committed
-            held = self._held.get(record.partition)
-            if held is not None:
-                held.append(record)  # after the commit that moves its model is in
+            if self._waits(record):
+                self._held.setdefault(record.partition, []).append(record)
                 continue
             self._apply(record)
             applied += 1
@@ -366,15 +370,21 @@ class ConsumerLoop:
         self.processor.apply(record)
         self._next[record.topic, record.partition] = record.offset + 1
 
+    def _waits(self, record: Record) -> bool:
+        """Whether the record waits for the pending commit (order kept per partition)."""
+        return record.partition in self._held or (
+            self.marks is not None and self.marks.waits(record.partition, record.timestamp_ms))
+
     def _on_error(self, err: KafkaError) -> None:
         if err.fatal():
             raise KafkaException(err)
         log.warning("consumer error", error=str(err))
 
-    def commit(self) -> None:
+    def commit(self, release: bool = True) -> None:
         """Commit and wait: the processor's writes, then the offsets of every record
-        applied. A commit in the background is taken over (its offsets go with this one)
-        and records held for it are applied first, with the model they had."""
+        applied. A commit in the background is taken over (its offsets go with this one);
+        records waiting for it are applied once this one is in (unless not ``release``:
+        the loop stops or the partitions go, and their next owner applies them)."""
         if self._broken:
             raise RuntimeError("an earlier commit failed: nothing more is committed")
         self._take_over_pending()
@@ -403,12 +413,15 @@ class ConsumerLoop:
         self._next.clear()
         self._offsets_in(offsets, marks)
         log.debug("committed", partitions=len(offsets), wrote=wrote)
+        if release:
+            self._release()
 
     # -- the commit in the background -----------------------------------------------------
 
     def _begin_commit(self) -> None:
         """Seal a commit: the offsets of every record applied so far and their marks; the
-        processor begins its writes. Partitions whose mark changes hold their records."""
+        processor begins its writes. Records its marks decide otherwise than the last
+        commit's wait for it (:meth:`CommitMarks.waits`)."""
         try:
             self.processor.start_write()
         except BaseException:
@@ -418,9 +431,6 @@ class ConsumerLoop:
         marks = self._marks()
         self._pending = _Commit(self._offsets(marks), marks)
         self._next.clear()
-        for partition, mark in marks.items():
-            if mark != self._committed.get(partition, (0, ""))[1]:
-                self._held.setdefault(partition, [])
         self._move_commit_on()
 
     def _move_commit_on(self) -> None:
@@ -470,12 +480,12 @@ class ConsumerLoop:
             self._answer = (err, partitions)
 
     def _take_over_pending(self) -> None:
-        """A commit that waits takes the pending one's offsets and applies held records."""
+        """A commit that waits takes the pending one's offsets (records waiting for it wait
+        for this one: it carries the same marks)."""
         pending = self._pending
         self._pending, self._answer = None, None
         if pending is not None:
             self._merge_back(pending)
-        self._release()
 
     def _merge_back(self, pending: _Commit) -> None:
         """Offsets not known to be committed go with the next commit (newer ones win)."""
@@ -483,11 +493,15 @@ class ConsumerLoop:
             self._next.setdefault((tp.topic, tp.partition), tp.offset)
 
     def _release(self) -> None:
-        """Apply the held records, in order (the pending commit is in, or given up)."""
+        """Apply the waiting records, in order, that need not wait any more (the pending
+        commit is in; after a failed one, those the next carries still wait)."""
         held, self._held = self._held, {}
         for records in held.values():
             for record in records:
-                self._apply(record)
+                if self._waits(record):
+                    self._held.setdefault(record.partition, []).append(record)
+                else:
+                    self._apply(record)
 
     def _drop_pending(self) -> None:
         """Forget the pending commit and held records (partitions moved: their new owners

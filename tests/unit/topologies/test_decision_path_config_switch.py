@@ -1,7 +1,8 @@
 """The live config switch in the decision path: a partition moves to a published config
-only at a commit whose mark names it, a redo decides with the version its last commit
-named, old marks (model only) stay readable, and a consent-mode change is refused (the
-real RocksDB stores, no Kafka: outputs recorded)."""
+only by a commit whose mark schedules it (for records stamped from the switch time on), a
+redo decides with the versions its last commit named, old marks (model only, no switch)
+stay readable, and a consent-mode change is refused (the real RocksDB stores, no Kafka:
+outputs recorded)."""
 
 from __future__ import annotations
 
@@ -44,22 +45,24 @@ def _config(share: float, extra: str = "") -> RtpConfig:
 
 
 def _path(tmp_path: Path, configs: dict[ConfigRef, RtpConfig] | None = None,
-          ) -> tuple[DecisionPath, Recorded]:
+          margin_ms: int = 0) -> tuple[DecisionPath, Recorded]:
     tables = Tables(tmp_path, "g", [VISITORS, "visitor-profiles"],
                     LocalOnly())  # type: ignore[arg-type]
     outputs = Recorded()
     path = DecisionPath(Settings(), Engine(EngineOptions(), learn_inline=False), tables,
-                        outputs, None, PathOptions(), clock=Wall(T0),  # type: ignore[arg-type]
+                        outputs, None,  # type: ignore[arg-type]
+                        PathOptions(switch_margin_ms=margin_ms), clock=Wall(T0),
                         configs=Held(configs or {}))  # type: ignore[arg-type]
     path.assigned([0])
     return path, outputs
 
 
 def _page_view(path: DecisionPath, offset: int, visitor: str) -> None:
+    """A page view stamped ``T0 + offset`` ms (the Kafka timestamp a switch goes by)."""
     event = click_event(visitor, "page_view", T0 + offset, event_id=f"{visitor}-{offset}",
                         page_type="pricing", url="https://shop.example/pricing")
     path.apply(Record(EVENTS, 0, offset, visitor.encode(),
-                      Codec.default().encode("ClickEvent", event)))
+                      Codec.default().encode("ClickEvent", event), T0 + offset))
 
 
 def _logged(outputs: Recorded) -> list[tuple[str, int, float]]:
@@ -87,9 +90,35 @@ def test_a_published_config_applies_from_the_next_commit_on(tmp_path: Path) -> N
     _page_view(path, 0, "a")
     path.offer_config(Published(ConfigRef(1, 0), _config(SHARE)))
     _page_view(path, 1, "b")  # received, not committed yet: still the startup config
-    assert _commit(path, 2) == {0: "rtp-model=0@-1;rtp-config=1@0"}
+    assert _commit(path, 2) == {0: f"rtp-model=0@-1;rtp-config=0@-1>1@0>{T0}"}
     _page_view(path, 2, "c")
     assert _logged(outputs) == [("a", 0, 0.1), ("b", 0, 0.1), ("c", 1, SHARE)]
+    path.tables.close()
+
+
+def test_records_stamped_before_the_switch_time_keep_the_config_they_had(
+        tmp_path: Path) -> None:
+    path, outputs = _path(tmp_path, margin_ms=3)  # the switch: records stamped T0 + 3 on
+    path.resume(0, "", end_offset=0)
+    path.committed([0])
+    path.offer_config(Published(ConfigRef(1, 0), _config(SHARE)))
+    assert _commit(path, 0) == {0: f"rtp-model=0@-1;rtp-config=0@-1>1@0>{T0 + 3}"}
+    assert not path.waits(0, T0 + 2) and not path.waits(0, T0 + 3)  # the commit is in
+    for offset, visitor in enumerate("abcd"):
+        _page_view(path, offset, visitor)
+    assert _logged(outputs) == [("a", 0, 0.1), ("b", 0, 0.1), ("c", 0, 0.1), ("d", 1, SHARE)]
+    path.tables.close()
+
+
+def test_only_records_the_commit_being_written_decides_otherwise_wait(tmp_path: Path) -> None:
+    path, _ = _path(tmp_path, margin_ms=500)
+    path.resume(0, "", end_offset=0)
+    path.committed([0])
+    path.offer_config(Published(ConfigRef(1, 0), _config(SHARE)))
+    path.marks({0: 0})  # sealed, not in yet
+    assert not path.waits(0, T0 + 499) and path.waits(0, T0 + 500)
+    path.committed([0])
+    assert not path.waits(0, T0 + 500)
     path.tables.close()
 
 
@@ -103,7 +132,7 @@ def test_a_redo_decides_with_the_config_its_last_commit_named_then_the_newest(
     _page_view(path, 3, "a")
     assert _commit(path, 4) == {0: "rtp-model=0@-1;rtp-config=1@0"}  # redo not over
     _page_view(path, 4, "b")
-    assert _commit(path, 5) == {0: "rtp-model=0@-1;rtp-config=2@1"}  # redo over
+    assert _commit(path, 5) == {0: f"rtp-model=0@-1;rtp-config=1@0>2@1>{T0}"}  # redo over
     _page_view(path, 5, "c")
     assert _logged(outputs) == [("a", 1, 0.5), ("b", 1, 0.5), ("c", 2, SHARE)]
     path.tables.close()

@@ -19,6 +19,7 @@ class Msg:
     t: str
     p: int
     o: int
+    ts: int = 1_700_000_000_000
 
     def error(self) -> None:
         return None
@@ -39,7 +40,7 @@ class Msg:
         return b"v"
 
     def timestamp(self) -> tuple[int, int]:
-        return 1, 1_700_000_000_000  # TIMESTAMP_CREATE_TIME
+        return 1, self.ts  # TIMESTAMP_CREATE_TIME
 
 
 @dataclass
@@ -323,20 +324,32 @@ class MarkedConsumer(ScriptedConsumer):
 
 @dataclass
 class FakeMarks:
-    """Marks by hand: ``marks`` says what each partition's mark becomes."""
+    """Marks by hand: ``marks`` says what each partition's mark becomes; a changed mark
+    decides records stamped from ``switch_at_ms`` on otherwise (they wait for it)."""
 
     calls: list[Any]
     next_mark: dict[int, str] = field(default_factory=dict)
+    switch_at_ms: int = 0
+    durable: dict[int, str] = field(default_factory=dict)
+    pending: dict[int, str] = field(default_factory=dict)
 
     def resume(self, partition: int, mark: str, end_offset: int) -> str | None:
         self.calls.append(("resume", partition, mark, end_offset))
+        self.durable[partition] = mark or f"first-{partition}"
         return None if mark else f"first-{partition}"
 
     def marks(self, positions: dict[int, int]) -> dict[int, str]:
-        return {p: self.next_mark.get(p, "m1") for p in positions}
+        self.pending = {p: self.next_mark.get(p, "m1") for p in positions}
+        return dict(self.pending)
 
     def committed(self, partitions: Any) -> None:
         self.calls.append(("marks committed", sorted(partitions)))
+        for p in partitions:
+            self.durable[p] = self.pending.pop(p)
+
+    def waits(self, partition: int, timestamp_ms: int) -> bool:
+        return (partition in self.pending and timestamp_ms >= self.switch_at_ms
+                and self.pending[partition] != self.durable.get(partition))
 
 
 def test_marks_ride_on_the_first_topics_commits_and_move_idle_partitions() -> None:
@@ -411,29 +424,37 @@ def test_an_assignment_waits_for_a_new_topics_leader_instead_of_failing() -> Non
     assert consumer.calls[:2] == [("resume", 0, "", 50), ("commit", [("e", 0, 0, "first-0")])]
 
 
-def test_a_partition_whose_mark_changes_holds_its_records_until_that_commit_is_in() -> None:
-    """The records after a commit that moves a partition's model are decided with the new
-    model, and the model moves only once the commit naming it is in: they wait for it;
-    another partition's records do not."""
-    consumer = MarkedConsumer([[Msg("e", 0, 5)], [Msg("e", 0, 6), Msg("e", 1, 40)], []],
+SWITCH_MS = 1_700_000_000_000
+
+
+def test_a_record_the_commit_being_written_decides_otherwise_waits_until_it_is_in() -> None:
+    """A commit that moves a partition's model decides its records stamped from the switch
+    time on with the new one, which holds only once the commit is in: those records wait
+    for it, with every later record of their partition; records stamped before the switch
+    and another partition's records do not."""
+    consumer = MarkedConsumer([[Msg("e", 0, 5)],
+                               [Msg("e", 0, 6, SWITCH_MS - 1), Msg("e", 0, 7),
+                                Msg("e", 0, 8, SWITCH_MS - 1), Msg("e", 1, 40)], []],
                               stored={1: (40, "m1")})
-    marks = FakeMarks(consumer.calls)
+    marks = FakeMarks(consumer.calls, switch_at_ms=SWITCH_MS)
     loop = ConsumerLoop("unused:1", "g", ["e"], Recorder(consumer.calls), 10.0,
                         clock=lambda: 100.0, consumer=consumer, marks=marks)
     loop._on_assign(consumer, [TopicPartition("e", 0), TopicPartition("e", 1)])
     loop._commit_due.due(0.0)
     consumer.calls.clear()
     loop.run_once()  # 0 moves from its first mark to m1 with this commit
-    loop.run_once()  # 0's next record waits; 1's (mark unchanged) is applied
+    loop.run_once()  # 0's 6 is stamped before the switch; 7 waits, and 8 after it
     assert consumer.calls == [("apply", "e", 0, 5), ("start_write",),
-                              ("commit", [("e", 0, 6, "m1")]), ("apply", "e", 1, 40)]
+                              ("commit", [("e", 0, 6, "m1")]), ("apply", "e", 0, 6),
+                              ("apply", "e", 1, 40)]
     consumer.calls.clear()
     loop._on_commit(None, [TopicPartition("e", 0, 6)])
     loop.run_once()
-    assert consumer.calls == [("marks committed", [0]), ("apply", "e", 0, 6)]
+    assert consumer.calls == [("marks committed", [0]), ("apply", "e", 0, 7),
+                              ("apply", "e", 0, 8)]
 
 
-def test_a_commit_that_waits_applies_held_records_first_with_the_model_they_had() -> None:
+def test_a_commit_that_waits_takes_over_and_leaves_waiting_records_to_the_next_owner() -> None:
     consumer = MarkedConsumer([[Msg("e", 0, 5)], [Msg("e", 0, 6)]])
     marks = FakeMarks(consumer.calls)
     loop = ConsumerLoop("unused:1", "g", ["e"], Recorder(consumer.calls), 10.0,
@@ -441,10 +462,46 @@ def test_a_commit_that_waits_applies_held_records_first_with_the_model_they_had(
     loop._on_assign(consumer, [TopicPartition("e", 0)])
     loop._commit_due.due(0.0)
     loop.run_once()
-    loop.run_once()  # offset 6 held: the commit with m1 is not in
+    loop.run_once()  # offset 6 waits: the commit with m1 is not in
     consumer.calls.clear()
     loop._on_revoke(consumer, [TopicPartition("e", 0)])  # commits and waits, taking over
-    # 6 is applied before the commit (the model has not moved), which then names m1 from 7
-    assert consumer.calls == [("apply", "e", 0, 6), ("write",),
-                              ("commit", [("e", 0, 7, "m1")]), ("marks committed", [0]),
-                              ("revoked", [0])]
+    # The commit carries the pending one's offsets and marks; 6 is never applied here: the
+    # next owner applies it from the committed offset with m1, as it would have been.
+    assert consumer.calls == [("write",), ("commit", [("e", 0, 6, "m1")]),
+                              ("marks committed", [0]), ("revoked", [0])]
+
+
+def test_a_commit_that_waits_applies_the_waiting_records_once_it_is_in() -> None:
+    consumer = MarkedConsumer([[Msg("e", 0, 5)], [Msg("e", 0, 6)]])
+    marks = FakeMarks(consumer.calls)
+    loop = ConsumerLoop("unused:1", "g", ["e"], Recorder(consumer.calls), 10.0,
+                        clock=lambda: 100.0, consumer=consumer, marks=marks)
+    loop._on_assign(consumer, [TopicPartition("e", 0)])
+    loop._commit_due.due(0.0)
+    loop.run_once()
+    loop.run_once()
+    consumer.calls.clear()
+    loop.commit()
+    assert consumer.calls == [("write",), ("commit", [("e", 0, 6, "m1")]),
+                              ("marks committed", [0]), ("apply", "e", 0, 6)]
+
+
+def test_records_waiting_for_a_commit_that_failed_wait_for_the_next_one() -> None:
+    """The failed commit's marks never held: the waiting records are not applied with the
+    old model either; the next commit carries the same marks and releases them."""
+    consumer = MarkedConsumer([[Msg("e", 0, 5)], [Msg("e", 0, 6)], [], []])
+    marks = FakeMarks(consumer.calls)
+    loop = ConsumerLoop("unused:1", "g", ["e"], Recorder(consumer.calls), 10.0,
+                        clock=lambda: 100.0, consumer=consumer, marks=marks)
+    loop._on_assign(consumer, [TopicPartition("e", 0)])
+    loop._commit_due.due(0.0)
+    loop.run_once()
+    loop.run_once()  # 6 waits
+    consumer.calls.clear()
+    loop._on_commit(KafkaError(KafkaError.REBALANCE_IN_PROGRESS), [])
+    loop.run_once()
+    assert ("apply", "e", 0, 6) not in consumer.calls  # still waiting
+    consumer.calls.clear()
+    loop.commit()
+    assert consumer.calls == [("write",), ("commit", [("e", 0, 6, "m1")]),
+                              ("marks committed", [0]), ("apply", "e", 0, 6)]
