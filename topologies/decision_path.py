@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -128,6 +128,9 @@ class PathOptions:
     #: come before the commit is in wait for it: above the commit's usual duration, no
     #: record waits (see pipeline/learning/pins.py).
     switch_margin_ms: int = 500
+    #: How long a commit's writes may hold the event path per turn of the loop, ms: the
+    #: states sealed are encoded, sent to their changelogs and stored a slice at a time.
+    commit_slice_ms: float = 3.0
 
 
 class DecisionPath:
@@ -660,18 +663,18 @@ class DecisionPath:
 
     def start_write(self) -> bool:
         """Begin the commit's writes without waiting (False: nothing to write): the changed
-        states are encoded as they are now; :meth:`written` sends them to their changelogs
-        once every output sent before is acknowledged, and stores them locally once the
-        changelogs acknowledge them. One write at a time: call :meth:`written` until True
-        before the next."""
+        states are sealed, to be encoded as they are now; :meth:`written` encodes them a
+        slice at a time, sends them to their changelogs once every output sent before is
+        acknowledged, and stores them locally once the changelogs acknowledge them. One
+        write at a time: call :meth:`written` until True before the next."""
         if self._writing is not None:
             raise RuntimeError("a write is in progress")
         changes = self.tables.staging.take()
         if not changes and not self.applied:
             self.tables.staging.done()
             return False
+        self.tables.seal(changes, _encode_state)
         self._writing = _Write(outputs=self.outputs.cut(), started=time.monotonic(),
-                               states=self.tables.encode(changes, _encode_state),
                                records=self.applied)
         self.applied = 0
         return True
@@ -682,21 +685,39 @@ class DecisionPath:
         writing = self._writing
         if writing is None:
             return True
+        slice_s = self.options.commit_slice_ms / 1000
+        if writing.states is None:
+            if not self.tables.encode_some(slice_s):
+                self._check_timeout(writing)
+                return False
+            writing.states = self.tables.take_encoded()
+            writing.to_send = list(writing.states)
+        states = writing.states
         if writing.changelogs is None:
             if not self.outputs.settled(writing.outputs):
                 self._check_timeout(writing)
                 return False
             # Every output of the records the states reflect is in: the states may go.
-            writing.acknowledged = time.monotonic()
-            self.tables.send(writing.states, self.outputs)
-            writing.changelogs = self.outputs.cut() if writing.states else -1
-        if not self.outputs.settled(writing.changelogs):
-            self._check_timeout(writing)
+            if not writing.acknowledged:
+                writing.acknowledged = time.monotonic()
+            if not _slices(writing.to_send, slice_s, lambda group: self.tables.send(
+                    {group: states[group]}, self.outputs)):
+                return False
+            writing.changelogs = self.outputs.cut() if states else -1
+        if writing.offsets is None:
+            if not self.outputs.settled(writing.changelogs):
+                self._check_timeout(writing)
+                return False
+            writing.offsets = self.outputs.take_offsets()
+            writing.to_store = list(states)
+        offsets = writing.offsets
+        if not _slices(writing.to_store, slice_s, lambda group: self.tables.store(
+                {group: states[group]}, offsets)):
             return False
-        self.tables.store(writing.states, self.outputs.take_offsets())
         self.tables.staging.done()
         self._writing = None
-        log.debug("commit written", records=writing.records, states=len(writing.states),
+        log.debug("commit written", records=writing.records,
+                  states=sum(len(values) for values in states.values()),
                   outputs_ms=round(1000 * (writing.acknowledged - writing.started), 1),
                   states_ms=round(1000 * (time.monotonic() - writing.acknowledged), 1))
         return True
@@ -752,12 +773,36 @@ class _Write:
     #: The batch of outputs the states wait for (:meth:`Outputs.cut`).
     outputs: int
     started: float
-    #: The changed states, encoded: (table, partition) -> key -> value (None: deleted).
-    states: dict[tuple[str, int], dict[bytes, bytes | None]]
     records: int
-    #: The batch ending with the states' changelog records, once sent.
+    #: The changed states, once all encoded: (table, partition) -> key -> value (None:
+    #: deleted).
+    states: dict[tuple[str, int], dict[bytes, bytes | None]] | None = None
+    #: The (table, partition) groups of states still to send, then still to store.
+    to_send: list[tuple[str, int]] = field(default_factory=list)
+    to_store: list[tuple[str, int]] = field(default_factory=list)
+    #: The batch ending with the states' changelog records, once all sent.
     changelogs: int | None = None
+    #: The changelog offsets the states reflect, once all acknowledged.
+    offsets: dict[tuple[str, int], int] | None = None
     acknowledged: float = 0.0
+
+
+def _slices(todo: list[Any], budget_s: float, do: Callable[[Any], None]) -> bool:
+    """Do the first items of ``todo`` (removing them) for about ``budget_s``, at least one;
+    True when none is left.
+
+    >>> done = []; todo = [1, 2, 3]
+    >>> _slices(todo, 0.0, done.append), list(done)
+    (False, [1])
+    >>> _slices(todo, 10.0, done.append), done
+    (True, [1, 2, 3])
+    """
+    deadline = time.perf_counter() + budget_s
+    while todo:
+        do(todo.pop(0))
+        if time.perf_counter() >= deadline:
+            break
+    return not todo
 
 
 def _schedule_of(part: str, from_mark: Callable[[str], Any], load: Callable[[Any], Any],

@@ -3,13 +3,17 @@ in memory until a commit writes them to the changelogs first, then locally.
 
 Reads see staged changes first (:class:`~pipeline.engine.staging.Staging`), so a record
 sees what the records before it changed though nothing is written yet. Values are staged
-as objects and encoded once, at the commit (``encode``), not once per record.
+as objects and encoded once per commit, not once per record: as they are when the commit
+is sealed (:meth:`Tables.seal`), a slice per turn of the loop (:meth:`Tables.encode_some`),
+and a sealed value a record is about to read (and change) first, so the commit never
+holds the event path for the encoding of thousands of states at once.
 """
 
 from __future__ import annotations
 
 import itertools
 import shutil
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -43,6 +47,11 @@ class Tables:
         self.options = options or StoreOptions()
         self.staging: Staging[Any] = Staging()
         self._stores: dict[tuple[str, int], PartitionStore] = {}
+        #: The sealed changes not encoded yet, and how to encode them.
+        self._sealed: dict[tuple[str, bytes], Change[Any]] = {}
+        self._encode: Callable[[Any], bytes] | None = None
+        #: The sealed changes encoded so far, per (table, partition).
+        self._encoded: dict[tuple[str, int], dict[bytes, bytes | None]] = {}
 
     def _path(self, table: str, partition: int) -> Path:
         return self.data_dir / "tables" / table / str(partition)
@@ -119,6 +128,7 @@ class Tables:
         """(staged?, value): a staged object, else the stored bytes (None: absent)."""
         staged, value = self.staging.get(table, key)
         if staged:
+            self._encode_before_change(table, key)
             return True, value
         store = self._stores.get((table, partition))
         return False, store.get(key) if store is not None else None
@@ -131,6 +141,8 @@ class Tables:
         """(key, staged?, value) of every key of a partition, staged over stored; staged
         deletions are left out."""
         staged = {c.key: c.value for c in self.staging.in_partition(table, partition)}
+        for key in staged:
+            self._encode_before_change(table, key)
         for key, value in staged.items():
             if value is not None:
                 yield key, True, value
@@ -151,12 +163,15 @@ class Tables:
         out = []
         for key, value in itertools.islice(store.items(after), limit):
             staged, latest = self.staging.get(table, key)
+            if staged:
+                self._encode_before_change(table, key)
             out.append((key, True, latest) if staged else (key, False, value))
         return out
 
     def drop_uncommitted(self) -> None:
         """Forget every staged change (the records are applied again by their owner)."""
         self.staging.clear()
+        self._sealed, self._encoded = {}, {}
 
     # -- the commit -----------------------------------------------------------------------
 
@@ -173,16 +188,50 @@ class Tables:
 
     def encode(self, changes: list[Change[Any]],
                encode: Callable[[Any], bytes]) -> dict[tuple[str, int], dict[bytes, bytes | None]]:
-        """The commit's first step: ``changes`` as bytes per (table, partition), as they are
-        now (a staged object changes on with later records). Then :meth:`send` them, and
-        once the broker acknowledged them, :meth:`store` them."""
-        encoded: dict[tuple[str, int], dict[bytes, bytes | None]] = {}
-        for change in changes:
-            if (change.table, change.partition) not in self._stores:
-                continue  # not ours (revoked meanwhile): its owner writes that key
-            value = None if change.value is None else encode(change.value)
-            encoded.setdefault((change.table, change.partition), {})[change.key] = value
+        """The commit's first step at once: ``changes`` as bytes per (table, partition), as
+        they are now. Then :meth:`send` them, and once the broker acknowledged them,
+        :meth:`store` them."""
+        self.seal(changes, encode)
+        self.encode_some(float("inf"))
+        return self.take_encoded()
+
+    def seal(self, changes: list[Change[Any]], encode: Callable[[Any], bytes]) -> None:
+        """The commit's first step begun: ``changes`` are to be encoded as they are now (a
+        staged object changes on with later records): :meth:`encode_some` encodes a slice;
+        a read that hands a sealed object out (to be changed) encodes it first."""
+        if self._sealed:
+            raise RuntimeError("the changes sealed before are not all encoded")
+        self._sealed = {(c.table, c.key): c for c in changes}
+        self._encode = encode
+        self._encoded = {}
+
+    def encode_some(self, budget_s: float) -> bool:
+        """Encode sealed changes for about ``budget_s`` (at least one); True when all are."""
+        deadline = time.perf_counter() + budget_s
+        sealed = self._sealed
+        while sealed:
+            self._encode_one(sealed.popitem()[1])
+            if time.perf_counter() >= deadline:
+                break
+        return not sealed
+
+    def take_encoded(self) -> dict[tuple[str, int], dict[bytes, bytes | None]]:
+        """The sealed changes, encoded (after :meth:`encode_some` said all are)."""
+        encoded, self._encoded = self._encoded, {}
         return encoded
+
+    def _encode_before_change(self, table: str, key: bytes) -> None:
+        if self._sealed:
+            change = self._sealed.pop((table, key), None)
+            if change is not None:
+                self._encode_one(change)
+
+    def _encode_one(self, change: Change[Any]) -> None:
+        if (change.table, change.partition) not in self._stores:
+            return  # not ours (revoked meanwhile): its owner writes that key
+        assert self._encode is not None
+        value = None if change.value is None else self._encode(change.value)
+        self._encoded.setdefault((change.table, change.partition), {})[change.key] = value
 
     def send(self, encoded: dict[tuple[str, int], dict[bytes, bytes | None]],
              outputs: Outputs) -> None:
