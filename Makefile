@@ -33,7 +33,7 @@ topics: setup ## create the declared topics, report drift
 	$(RTP) topics apply
 
 # The whole suite on a real broker: start one if none answers, stop it only if we started it.
-test: setup ## run every test (unit, doctest, integration on a real broker, e2e, fault)
+test: setup node_modules/.installed ## run every test (unit, doctest, integration on a real broker, e2e, fault)
 	@started=0; \
 	if ! $(RTP) kafka status --quiet; then $(RTP) kafka up && started=1 || exit 1; fi; \
 	$(RTP) topics apply >/dev/null; \
@@ -41,11 +41,16 @@ test: setup ## run every test (unit, doctest, integration on a real broker, e2e,
 	if [ $$started = 1 ]; then $(RTP) kafka down; fi; \
 	exit $$rc
 
-unit: setup ## run the tests that need no broker or browser
+unit: setup node_modules/.installed ## run the tests that need no broker or browser
 	$(PY) -m pytest tests/unit pipeline topologies $(PYTEST_ARGS)
 
-js: setup ## rebuild the tracker's minified build (pipeline/web/static/rtp.min.js) and print its sizes
+js: setup node_modules/.installed ## rebuild the tracker's minified build (pipeline/web/static/rtp.min.js) and print its sizes
 	$(PY) -m pipeline.web.minify
+
+# The tracker's build tools (terser, pinned in package-lock.json), which its unit test runs too.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	@touch $@
 
 lint: setup ## ruff + mypy on the code
 	$(VENV)/bin/ruff check pipeline topologies tests bench
@@ -60,4 +65,4 @@ demo: setup ## run the main job end to end on a local broker
 
 clean: ## remove the venv, caches and the local broker's data
 	-$(RTP) kafka down
-	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) node_modules .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis

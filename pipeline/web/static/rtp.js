@@ -35,16 +35,17 @@
   function num(name, otherwise) { return typeof cfg[name] == "number" ? cfg[name] : otherwise; }
   // Web storage, or a plain object where it is denied (the id then lasts as long as the page).
   function storage(name) { try { return w[name] || {}; } catch (e) { return {}; } }
-  // Keys are "rtp." + k.
-  function get(s, k) { k = "rtp." + k; return s.getItem ? s.getItem(k) : s[k]; }
-  function set(s, k, v) { k = "rtp." + k; try { if (s.setItem) s.setItem(k, v); else s[k] = v; } catch (e) { /* full */ } }
-  function del(k) { k = "rtp." + k; if (store.removeItem) store.removeItem(k); else delete store[k]; }
+  // Keys are "rtp." + k. Web storage's named properties are its getItem/setItem/removeItem
+  // (a missing key reads undefined), so one path serves both.
+  function get(s, k) { return s["rtp." + k]; }
+  function set(s, k, v) { try { s["rtp." + k] = v; } catch (e) { /* full */ } }
+  function del(k) { delete store["rtp." + k]; }
   function uid() {  // randomUUID exists only in secure contexts
     return w.crypto && crypto.randomUUID ? crypto.randomUUID() : now().toString(36) + "-" + M.random().toString(36).slice(2, 12);
   }
   function now() { return Date.now(); }
   function attr(e, name) { return e.getAttribute(name); }
-  function list(nodes) { return Array.prototype.slice.call(nodes); }
+  function list(nodes) { return [].slice.call(nodes); }
   function slots() { return list(d.querySelectorAll(ANY)); }
   function pos(n) { return M.max(0, M.round(n)); }
 
@@ -90,10 +91,11 @@
     var t = get(store, "vtok");
     return t && t.split(".")[1] * 1000 > now() + 60000 ? t : null;
   }
-  // A POST as text/plain (no CORS preflight), best effort: a failure answers null.
+  // A POST as text/plain (a string body is sent as text/plain;charset=UTF-8: no CORS preflight),
+  // best effort: a failure answers null.
   function post(url, data) {
     return fetch(url, { method: "POST", body: typeof data == "string" ? data : JSON.stringify(data),
-                        keepalive: true, credentials: "omit", headers: { "Content-Type": "text/plain" } })
+                        keepalive: true, credentials: "omit" })
       .catch(nothing);
   }
   function nothing() { return null; }
@@ -142,17 +144,17 @@
     flushTimer = setTimeout(function () { flushTimer = null; flush(); }, ms);
   }
   function flush(leaving) {
-    var v = visitor(), url = collectorUrl + "/v1/t", zone = null;
+    var v = visitor(), url = collectorUrl + "/v1/t";
     if (!queue.length) return;
     if (!v || !token()) { identity(flush); if (!v) return; }
-    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || null; } catch (e) { /* none */ }
     var body = JSON.stringify({
       writeKey: cfg.writeKey, visitor: v, user: get(store, "uid"), session: sessionId(),
       sentAt: now(), events: queue.splice(0, 50),
       page: { url: location.href, type: meta("page-type"), product: meta("product"),
               category: meta("category"), referrer: d.referrer || null },
       // (the device class: the collector reads it from the request's User-Agent)
-      context: { timezone: zone, sector: meta("sector") || cfg.sector || null,
+      context: { timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || null,
+                 sector: meta("sector") || cfg.sector || null,
                  landing: get(session, "landing"), landingReferrer: get(session, "landingRef") || null }
     });
     // sendBeacon survives the page going away.
@@ -165,7 +167,7 @@
   function describe(el) {
     var parts = [];
     for (var i = 0; el && el.nodeType == 1 && i < 4; i++, el = el.parentElement) {
-      var part = el.tagName.toLowerCase();
+      var part = el.localName;
       if (el.id) { parts.unshift(part + "#" + el.id); break; }
       parts.unshift([part].concat(list(el.classList).slice(0, 2)).join("."));
     }
@@ -226,23 +228,21 @@
     if (maxDepth > sentDepth) push("scroll", { depth: sentDepth = maxDepth });
     flush(true);
   }
-  on(w, "pagehide", function () { ignoredAll(); leave(); });
+  on(w, "pagehide", function () { shownIds.forEach(ignored); leave(); });
   on(d, "visibilitychange", function () { if (d.visibilityState == "hidden") leave(); });
 
   // -- decisions: render, reveal, report ---------------------------------------------
-  var applied = {}, reported = {}, seen = {}, shownObserver = null, settle = null;
+  var applied = {}, reported = {}, shownIds = [], seen = {}, shownObserver = null, settle = null;
   // A decision shown and neither clicked nor dismissed by the time it expires or the visitor
   // leaves the page was ignored.
   function ignored(id) {
     if (reported[id + "shown"] && !reported[id + "clicked"] && !reported[id + "dismissed"]) outcome(id, "ignored");
   }
-  function ignoredAll() {
-    for (var k in reported) if (k.slice(-5) == "shown") ignored(k.slice(0, -5));
-  }
   function outcome(id, kind, value) {
     var v = visitor();
     if (!id || !v || !token() || reported[id + kind]) return;
     reported[id + kind] = true;
+    if (kind == "shown") shownIds.push(id);
     log("outcome", { decision: id, kind: kind });
     post(deliveryUrl + "/v1/outcomes", { decision_id: id, visitor_id: v, kind: kind, value: value || 0,
                                          token: token() });
@@ -263,7 +263,7 @@
   // A renderer returns false when it cannot show the payload: the default then stays.
   function banner(slot, decision) {
     var p = decision.payload || {}, head = p.headline || p.title, t = variant(p), box, left,
-        ends = Number(p.expires_at_ms);  // an offer with an expiry shows a countdown
+        ends = +p.expires_at_ms;  // an offer with an expiry shows a countdown
     if (!(head || p.message)) {
       if (!t) return false;
       slot.replaceChildren(t.content.cloneNode(true));
@@ -277,7 +277,7 @@
     left = ends && el("span", "rtp-countdown", "", box);
     slot.replaceChildren(box);
     function tick() {
-      var s = M.max(0, M.round((ends - now()) / 1000));
+      var s = pos((ends - now()) / 1000);
       left.textContent = M.floor(s / 60) + ":" + ("0" + s % 60).slice(-2) + " left";
       if (s > 0 && left.isConnected) setTimeout(tick, 1000);  // until replaced or expired
     }
@@ -336,7 +336,7 @@
   }
   function apply(slot, decision, step) {
     var name = attr(slot, SLOT), id = decision.decision_id, old = slot.querySelector(".rtp-why"),
-        ends = Number(decision.expires_at);
+        ends = +decision.expires_at;
     if (!allowed()) return false;
     // the default's own nodes (not copies: their event listeners must survive a restore)
     if (!slot.__rtpDefault) slot.__rtpDefault = list(slot.childNodes);
@@ -357,7 +357,7 @@
       restore(slot);
       log("expired", { decision: id }, name);
       ignored(id);
-    }, M.max(0, ends - now()));
+    }, ends - now());  // (a delay already past runs at once)
     return true;
   }
   function reveal(slot, how) {
@@ -432,7 +432,6 @@
     else later(decision, "sse", decision.slot == "overlay" || (decision.payload || {}).variant == "banner");
   }
   function stream(v) {
-    if (!w.EventSource) return;
     var source = new EventSource(deliveryUrl + "/v1/stream?visitor=" + enc(v) + "&token=" + enc(token() || ""));
     source.addEventListener("decision", function (e) {
       try { onDecision(JSON.parse(e.data)); } catch (err) { /* ignore a bad frame */ }
@@ -455,7 +454,8 @@
       if (granted) push("page_view", {}, true);
       else {
         flush(true);
-        set(store, "consent", "0"); del("vid"); del("vtok"); del("uid");
+        set(store, "consent", "0");
+        del("vid"); del("vtok"); del("uid");
         sending = false;
         // personalized content goes at once: every slot shows its default again
         slots().forEach(restore);

@@ -5,10 +5,19 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from pipeline.delivery.app import DeliveryState, build_app
-from pipeline.web.minify import BANNER, MINIFIED, SOURCE, build_tracker, minify_js, tracker_sizes
+from pipeline.web.minify import (
+    BANNER,
+    MINIFIED,
+    SOURCE,
+    BuildError,
+    build_tracker,
+    minify_js,
+    tracker_sizes,
+)
 
 
 def test_the_committed_build_is_the_build_of_the_source() -> None:
@@ -34,8 +43,25 @@ def test_build_tracker_writes_what_it_measures(tmp_path: Path) -> None:
     src.write_text("function greet(name) {\n  // say hello\n  return 'hi ' + name;\n}\n")
     sizes = build_tracker(src, tmp_path / "a.min.js")
     built = (tmp_path / "a.min.js").read_text()
-    assert built == BANNER + "function greet(a){return'hi '+a}\n"
+    assert built == BANNER + 'function greet(e){return"hi "+e}\n'
     assert sizes.minified == len(built.encode()) and sizes.source == len(src.read_bytes())
+
+
+def test_the_build_uses_es2015_at_most_and_escapes_non_ascii() -> None:
+    # arrow functions for callbacks that never use `this`; nothing newer than ES2015 is made,
+    # and a non-ASCII character stays a \u escape (a page in another charset reads the same)
+    built = minify_js('on(function (e) { go(e, "\\u00d7"); });')
+    assert built == 'on(o=>{go(o,"\\xd7")});'
+    assert minify_js("var o = { f: function () { return this; } };") == \
+        "var o={f:function(){return this}};"
+
+
+@pytest.mark.parametrize("source", ["let x = 1;", "var f = () => 1;", "var s = `t`;",
+                                    "class A {}", "var o = { a };"])
+def test_a_source_that_is_not_es5_is_refused(source: str) -> None:
+    # rtp.js stays readable ES5: newer syntax fails the build (and so the currency test)
+    with pytest.raises(BuildError, match="the source is not ES5"):
+        minify_js(source)
 
 
 async def test_delivery_serves_the_build_as_rtp_js_and_the_source_beside_it() -> None:
