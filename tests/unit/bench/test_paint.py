@@ -12,6 +12,8 @@ import bench.paint
 from bench.common import BenchError
 from bench.paint import (
     AFTER_BUDGET,
+    CONTROL,
+    FIRST_VISIT,
     LATE,
     NO_ACTION,
     PERSONALIZED,
@@ -30,7 +32,8 @@ def test_percentiles_and_shares_match_hand_computed_values() -> None:
              + [(NO_ACTION, 180.0, 125.0), (NO_ACTION, 170.0, 122.0), (LATE, 200.0, 151.0),
                 (UNDECIDED, 400.0, 300.0)])
     rows = {row["pages"]: row for row in summarize(pages)}
-    assert list(rows) == ["all", PERSONALIZED, AFTER_BUDGET, NO_ACTION, LATE, UNDECIDED]
+    assert list(rows) == ["all", PERSONALIZED, AFTER_BUDGET, NO_ACTION, LATE, UNDECIDED,
+                          CONTROL]
     # all, sorted: 80 90 100 110 120 130 170 180 200 400; nearest rank: p50 = 5th, p99 = 10th
     assert (rows["all"]["n"], rows["all"]["share"]) == (10, 1.0)
     assert (rows["all"]["paint_p50_ms"], rows["all"]["paint_p99_ms"]) == (120.0, 400.0)
@@ -48,7 +51,7 @@ def test_percentiles_and_shares_match_hand_computed_values() -> None:
     assert (rows[LATE]["share"], rows[UNDECIDED]["share"], rows[AFTER_BUDGET]["n"]) == (
         0.1, 0.1, 0)
     # every page in exactly one category: nothing lost, nothing counted twice
-    categories = (PERSONALIZED, AFTER_BUDGET, NO_ACTION, LATE, UNDECIDED)
+    categories = (PERSONALIZED, AFTER_BUDGET, NO_ACTION, LATE, UNDECIDED, CONTROL)
     assert sum(rows[c]["n"] for c in categories) == 10
     assert sum(rows[c]["share"] for c in categories) == pytest.approx(1.0)
 
@@ -120,6 +123,17 @@ def test_the_cross_check_needs_the_painted_decision_of_that_trigger_and_visitor(
     assert len(cross_check([painted], [{**good, "visitor_id": "v9"}])) == 1
     # a default page needs nothing on the topic
     assert cross_check([default], []) == []
+
+
+def test_a_first_visit_in_the_control_group_is_its_own_category() -> None:
+    page = page_load("v-minted", DEFAULT_LOG)
+    # the control arm's decision names an action, but it was never sent to be shown
+    assert classify(page, {"pv-1": "hero_by_traffic_source"}, control={"pv-1"}) == CONTROL
+    assert classify(page, {"pv-1": "hero_by_traffic_source"}, control={"pv-0"}) == LATE
+    rows = {r["pages"]: r for r in summarize([(CONTROL, 160.0, 40.0), (PERSONALIZED, 90.0,
+                                                                        20.0)], FIRST_VISIT)}
+    assert (rows[CONTROL]["n"], rows[CONTROL]["share"]) == (1, 0.5)
+    assert {r["visitors"] for r in rows.values()} == {FIRST_VISIT}
 
 
 @pytest.mark.parametrize("module", [bench.paint])
