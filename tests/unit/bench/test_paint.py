@@ -141,3 +141,25 @@ def test_doctests(module: object) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)  # type: ignore[arg-type]
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_the_first_visit_note_counts_pages_that_asked_only_after_the_paint() -> None:
+    from bench.paint import _group_note
+
+    pages = [PageLoad("v-a", "pv-a", 160.0, 400.0, "default", None, None, "late-answer"),
+             PageLoad("v-b", "pv-b", 120.0, 60.0, "personalized", "d-b", "apply", "answer")]
+    decided = {"pv-a": "hero_by_traffic_source", "pv-b": "hero_by_traffic_source"}
+    categories = [classify(p, decided) for p in pages]
+    assert categories == [LATE, PERSONALIZED]
+    rows = summarize([(c, p.paint_ms, p.ask_to_paint_ms) for c, p in zip(categories, pages,
+                                                                          strict=True)],
+                     FIRST_VISIT)
+    actions = [{"decision_id": "d-b", "trigger_event_id": "pv-b", "visitor_id": "v-b",
+                "action_id": "hero_by_traffic_source"}]
+    note = _group_note(FIRST_VISIT, pages, {r["pages"]: r for r in rows}, decided, (), actions)
+    assert "**50.0% personalized within the 150 ms budget**" in note
+    assert "1 decided too late" in note and "1 of 2 were painted with it" in note
+    assert "2 in the decision log, 1 on personalization.actions" in note
+    assert "1 asked only after the hero was painted" in note
+    assert rows[0]["ask_to_paint_p99_ms"] == 60.0 and min(
+        p.ask_to_paint_ms for p in pages) == -240.0
