@@ -25,7 +25,7 @@ from typing import Any
 from playwright.sync_api import Browser
 
 from pipeline.settings import Settings
-from pipeline.topics import ACTIONS, DECISIONS_LOG, EVENTS
+from pipeline.topics import ACTIONS, DECISIONS_LOG, EVENTS, PROFILES
 from pipeline.web.metrics import render
 from tests.e2e.test_storefront import (
     context_for,
@@ -239,3 +239,46 @@ def test_a_first_time_visitor_from_an_ad_gets_the_ad_hero_on_the_very_first_page
     # every first-time visitor had its own id, and every decision was on its first page view
     visitors = [v for landed in (from_ad, direct) for v, _, _, _ in landed]
     assert len(set(visitors)) == len(visitors)
+
+
+def test_an_opt_out_while_the_first_batch_is_on_its_way_still_reaches_the_collector(
+        topics: Settings, browser: Browser) -> None:
+    # The site opts the visitor out the moment the tracker has loaded (e.g. a consent tool
+    # honouring Global Privacy Control), before the collector has answered the first batch:
+    # the opt-out is sent for the id that answer names, nothing is stored in the browser and
+    # delivery is never asked.
+    with WebTier(topics, budget_ms=BUDGET_MS, consent_required=False) as tier:
+        context = browser.new_context()
+        errors: list[str] = []
+        context.on("weberror", lambda e: errors.append(str(e.error)))
+
+        # right after rtp.js has run (it sent the first batch; the answer cannot be back yet)
+        context.add_init_script("""if (location.protocol.startsWith('http')) {
+            let tracker;
+            Object.defineProperty(window, 'rtp', { configurable: true, get: () => tracker,
+                set: (t) => { tracker = t; queueMicrotask(() => t.consent(false)); } });
+        }""")
+        page = context.new_page()
+        page.goto(tier.shop + AD_LANDING)
+        page.wait_for_function("document.querySelector('#hero[data-rtp-state=default]')")
+
+        def opted_out() -> list[dict[str, Any]]:
+            return [r for _, r in read_all(topics, topics.topic(PROFILES), "ProfileUpdate")
+                    if r["kind"] == "consent"]
+
+        consents = wait_until("the opt-out on profiles.updates", opted_out)
+        stored = page.evaluate("[localStorage.getItem('rtp.vid'), "
+                               "localStorage.getItem('rtp.vtok'), "
+                               "localStorage.getItem('rtp.consent')]")
+        log = paint_log(page)
+        views = [e for _, e in read_all(topics, topics.topic(EVENTS), "ClickEvent")]
+        context.close()
+    assert errors == []
+    # the first batch (its page view) went under the id the collector chose; the opt-out
+    # went for that same id, and only once
+    assert [e["event_type"] for e in views] == ["page_view"]
+    assert len(consents) == 1 and consents[0]["visitor_id"] == views[0]["visitor_id"]
+    assert consents[0]["consent"]["personalization"] is False
+    assert stored == [None, None, "0"]
+    assert "ask" not in [e["step"] for e in log]
+    assert {e["content"] for e in slot_entries(log, "hero") if e["visible"]} == {"default"}

@@ -104,14 +104,16 @@
   var asking = null;
   // A visitor id and token from the collector (renewed, or new with a first batch sent without
   // an id), then `then` (one request at a time).
-  function identity(then, batch) {
+  function identity(then, first) {
     if (visitor() && token()) return then();
     if (!allowed() || !collectorUrl) return;
-    (asking = asking || post(collectorUrl + (batch ? "/v1/t" : "/v1/visitor"),
-                             batch || { writeKey: cfg.writeKey, token: get(store, "vtok") })
+    (asking = asking || post(collectorUrl + (first ? "/v1/t" : "/v1/visitor"),
+                             first || { writeKey: cfg.writeKey, token: get(store, "vtok") })
       .then(json).catch(nothing).then(function (a) {
         asking = null;
-        if (!a || !a.visitor || !a.token || !allowed()) return false;
+        if (!a || !a.visitor || !a.token) return false;
+        // opted out while the first batch was on its way: the opt-out still goes, for that id
+        if (!allowed()) return queue.length && post(collectorUrl + "/v1/t", batch(a.visitor)) && false;
         set(store, "vid", a.visitor);
         set(store, "vtok", a.token);
         return true;
@@ -145,12 +147,11 @@
     clearTimeout(flushTimer);
     flushTimer = setTimeout(function () { flushTimer = null; flush(); }, ms);
   }
-  function flush(leaving) {
-    var v = visitor(), url = collectorUrl + "/v1/t", zone = null;
-    if (!queue.length || !v && asking) return;  // (the rest waits for the first batch's id)
-    if (v && !token()) identity(flush);
+  // The next events (up to 50) as a batch for visitor v (null: a first batch, the collector names it).
+  function batch(v) {
+    var zone = null;
     try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || null; } catch (e) { /* none */ }
-    var body = JSON.stringify({
+    return JSON.stringify({
       writeKey: cfg.writeKey, visitor: v, user: get(store, "uid"), session: sessionId(),
       sentAt: now(), events: queue.splice(0, 50),
       page: { url: location.href, type: meta("page-type"), product: meta("product"),
@@ -159,6 +160,12 @@
       context: { timezone: zone, sector: meta("sector") || cfg.sector || null,
                  landing: get(session, "landing"), landingReferrer: get(session, "landingRef") || null }
     });
+  }
+  function flush(leaving) {
+    var v = visitor(), url = collectorUrl + "/v1/t", body;
+    if (!queue.length || !v && asking) return;  // (the rest waits for the first batch's id)
+    if (v && !token()) identity(flush);
+    body = batch(v);
     // sendBeacon survives the page going away.
     if (!v) identity(flush, body);
     else if (!leaving || !navigator.sendBeacon(url, body)) post(url, body);
