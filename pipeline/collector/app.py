@@ -7,7 +7,11 @@ Routes
 ``POST /v1/batch`` (and ``/v1/import``)
     ``{"batch": [calls…], "context": {…}, "sentAt": …}``.
 ``POST /v1/t``
-    The tracker's compact batch (:mod:`pipeline.collector.native`).
+    The tracker's compact batch (:mod:`pipeline.collector.native`). A batch without
+    ``visitor`` (a first-time visitor) gets a new visitor id chosen here, and its answer
+    carries ``visitor``, ``token`` and ``expires_at`` as ``/v1/visitor``'s does: the page
+    can ask delivery for its first page view's decision one round trip later. Without
+    visitor tokens (no ``/v1/visitor``) such a batch is refused (400), as before.
 ``POST /v1/visitor``
     ``{"writeKey": …, "token": optional}`` -> ``{"visitor", "token", "expires_at"}``:
     a signed visitor token (:mod:`pipeline.web.visitor_token`) for a new visitor id
@@ -135,7 +139,8 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return refusal_closes(exc.status, _refusal(exc.status, exc.reason))
 
 
-async def _produce(request: web.Request, accepted: Accepted) -> web.Response:
+async def _produce(request: web.Request, accepted: Accepted,
+                   identity: Callable[[], dict[str, object]] | None = None) -> web.Response:
     state = request.app[STATE]
     try:
         for message in accepted.messages:
@@ -150,8 +155,11 @@ async def _produce(request: web.Request, accepted: Accepted) -> web.Response:
         state.metrics.messages.labels(result="duplicate", record="any").inc(accepted.duplicates)
     if accepted.ignored:
         state.metrics.messages.labels(result="ignored", record="any").inc(accepted.ignored)
-    return web.json_response({"success": True, "accepted": len(accepted.messages),
-                              "duplicates": accepted.duplicates, "ignored": accepted.ignored})
+    answer = {"success": True, "accepted": len(accepted.messages),
+              "duplicates": accepted.duplicates, "ignored": accepted.ignored}
+    if identity is None:
+        return web.json_response(answer)
+    return web.json_response({**answer, **identity()}, headers={"Cache-Control": "no-store"})
 
 
 def _segment(call: str | None) -> Handler:
@@ -166,11 +174,25 @@ def _segment(call: str | None) -> Handler:
 
 
 async def _native(request: web.Request) -> web.StreamResponse:
-    request.app[STATE].ingestor.addresses.check(request.remote)
-    body = await read_body(request, request.app[STATE].ingestor.options.body_timeout_s)
-    accepted = request.app[STATE].ingestor.native(body, request.headers.get("Authorization"),
-                                                  request.headers.get("User-Agent"))
-    return await _produce(request, accepted)
+    state = request.app[STATE]
+    state.ingestor.addresses.check(request.remote)
+    body = await read_body(request, state.ingestor.options.body_timeout_s)
+    accepted = state.ingestor.native(body, request.headers.get("Authorization"),
+                                     request.headers.get("User-Agent"),
+                                     new_visitor=None if state.tokens is None
+                                     else f"v-{uuid.uuid4()}")
+    new = accepted.new_visitor
+    # the token is issued only once the batch is produced (a refusal or 503 carries none)
+    return await _produce(request, accepted, None if new is None else lambda: _issued(state, new))
+
+
+def _issued(state: CollectorState, visitor: str, renewed: bool = False) -> dict[str, object]:
+    """A new token for ``visitor`` as the answer's fields (and counted)."""
+    assert state.tokens is not None
+    token = state.tokens.issue(visitor)
+    state.metrics.messages.labels(result="renewed" if renewed else "issued",
+                                  record="VisitorToken").inc()
+    return {"visitor": visitor, "token": token, "expires_at": state.tokens.expires_at(token)}
 
 
 async def _visitor(request: web.Request) -> web.Response:
@@ -193,11 +215,7 @@ async def _visitor(request: web.Request) -> web.Response:
     renewed = visitor is not None
     if visitor is None:
         visitor = f"v-{uuid.uuid4()}"
-    token = tokens.issue(visitor)
-    state.metrics.messages.labels(result="renewed" if renewed else "issued",
-                                  record="VisitorToken").inc()
-    return web.json_response({"success": True, "visitor": visitor, "token": token,
-                              "expires_at": tokens.expires_at(token)},
+    return web.json_response({"success": True, **_issued(state, visitor, renewed)},
                              headers={"Cache-Control": "no-store"})
 
 

@@ -28,7 +28,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pipeline.collector.auth import WriteKeys
@@ -110,6 +110,9 @@ class Accepted:
     messages: list[Outgoing]
     duplicates: int = 0
     ignored: int = 0
+    #: The visitor id the collector chose for a tracker batch that named none (None: the
+    #: batch named its visitor).
+    new_visitor: str | None = None
 
 
 class Ingestor:
@@ -172,16 +175,38 @@ class Ingestor:
         return self._admit(key, records, ignored, now)
 
     def native(self, body: bytes, authorization: str | None,
-               user_agent: str | None = None) -> Accepted:
-        """A tracker batch (``/v1/t``); ``user_agent`` gives its device class."""
+               user_agent: str | None = None, new_visitor: str | None = None) -> Accepted:
+        """A tracker batch (``/v1/t``); ``user_agent`` gives its device class.
+
+        ``new_visitor`` is the id given to a batch without ``visitor`` (absent or null: a
+        first-time visitor; :attr:`Accepted.new_visitor` says it was used); None refuses
+        such a batch.
+
+        >>> from pipeline.collector.options import CollectorOptions
+        >>> ingestor = Ingestor(CollectorOptions(require_auth=False), Codec.default())
+        >>> batch = (b'{"page": {"url": "https://s.example/"}, '
+        ...          b'"events": [{"id": "e1", "type": "page_view", "time": %d}]}'
+        ...          % ingestor.now_ms())
+        >>> accepted = ingestor.native(batch, None, new_visitor="v-new")
+        >>> accepted.new_visitor, accepted.messages[0].key
+        ('v-new', b'v-new')
+        >>> ingestor.native(batch, None)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        pipeline.collector.errors.BadPayload: body.visitor is required...
+        """
         if authorization:
             self.keys.check(authorization, None)
         payload = parse_json(body)
         key = self.keys.check(authorization, payload)
+        chosen = None
+        if new_visitor is not None and isinstance(payload, dict) \
+                and payload.get("visitor") is None:
+            payload["visitor"] = chosen = new_visitor
         now = self.now_ms()
         records = map_native(payload, received_ms=now, sector=self.options.sector,
                              max_batch=self.options.max_batch, user_agent=user_agent)
-        return self._admit(key, records, 0, now)
+        return replace(self._admit(key, records, 0, now), new_visitor=chosen)
 
     def _admit(self, write_key: str, records: list[MappedRecord], ignored: int,
                now_ms: int) -> Accepted:

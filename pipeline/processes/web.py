@@ -28,10 +28,13 @@ def free_port() -> int:
 class WebProcess:
     """``rtp delivery --with-collector`` under the settings' topic prefix: delivery and the
     storefront on :attr:`url`, the collector on :attr:`collector_url` (both free ports, so
-    that runs side by side do not collide), with the write key :attr:`write_key`."""
+    that runs side by side do not collide), with the write key :attr:`write_key`;
+    ``consent_banner=False`` adds ``--no-consent-banner`` (the storefront then tracks a
+    first-time visitor's first page without asking first)."""
 
     def __init__(self, settings: Settings, log_path: Path, port: int | None = None,
-                 collector_port: int | None = None, write_key: str | None = None) -> None:
+                 collector_port: int | None = None, write_key: str | None = None,
+                 consent_banner: bool = True) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.collector_port = collector_port or free_port()
@@ -47,7 +50,8 @@ class WebProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "pipeline.cli", "delivery", "--with-collector",
              "--http-port", str(self.port), "--collector-url", self.collector_url,
-             f"--write-key={self.write_key}"],
+             f"--write-key={self.write_key}",
+             *([] if consent_banner else ["--no-consent-banner"])],
             env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout: float = 60.0) -> None:

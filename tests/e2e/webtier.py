@@ -32,7 +32,10 @@ def free_port() -> int:
 class WebTier:
     """``with WebTier(settings, budget_ms=...) as tier:`` — ``tier.shop`` is the storefront URL."""
 
-    def __init__(self, settings: Settings, budget_ms: int = 150, max_wait_ms: int = 1000) -> None:
+    def __init__(self, settings: Settings, budget_ms: int = 150, max_wait_ms: int = 1000,
+                 consent_required: bool = True) -> None:
+        """``consent_required=False`` is the storefront without its consent banner (``rtp
+        delivery --no-consent-banner``, for a worker in opt-out mode, the default)."""
         settings = dataclasses.replace(settings, visitor_token_keys=TOKEN_KEY)
         self.settings = settings
         delivery_port, collector_port = free_port(), free_port()
@@ -40,7 +43,7 @@ class WebTier:
         self.collector_url = f"http://127.0.0.1:{collector_port}"
         self.delivery = DeliveryService(settings, DeliveryOptions(
             http_port=delivery_port, collector_url=self.collector_url, write_key=WRITE_KEY,
-            budget_ms=budget_ms, max_wait_ms=max_wait_ms, consent_required=True))
+            budget_ms=budget_ms, max_wait_ms=max_wait_ms, consent_required=consent_required))
         self.collector = CollectorService(settings, CollectorOptions(
             http_port=collector_port, write_keys=frozenset({WRITE_KEY}),
             cors_origins=frozenset({self.delivery_url})))

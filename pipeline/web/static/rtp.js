@@ -12,8 +12,11 @@
  * instead of the default), or the budget ran out (the default is revealed; a late
  * decision only goes to slots the visitor has not seen yet). SSE updates overlays and
  * banners in place. window.__rtpPaintLog records every reveal and every painted frame.
- * The visitor id and its token (which delivery requires) come from the collector's
- * POST /v1/visitor and are kept in localStorage (rtp.vid, rtp.vtok); renewed before expiry.
+ * The visitor id and its token (which delivery requires) are kept in localStorage (rtp.vid,
+ * rtp.vtok). A first-time visitor's first batch (with this page view) goes without an id: the
+ * collector's answer brings one and its token, and delivery is asked then, for what is left
+ * of waitMs (one collector round trip later than for a known visitor). Tokens are renewed
+ * before expiry (POST /v1/visitor).
  * Each personalized slot gets a "Why am I seeing this?" button (.rtp-why) that shows the
  * decision's reason and a one-click opt-out (rtp.consent(false): the opt-out goes to the
  * collector and every slot shows its default again).
@@ -55,7 +58,6 @@
     var entry = { t: M.round(performance.now() * 10) / 10, step: step, slot: slot || null };
     for (var k in extra) entry[k] = extra[k];
     paintLog.push(entry);
-    if (cfg.debug) console.debug("rtp", entry);
   }
   // a step about a decision in a slot
   function note(step, slot, decision) {
@@ -101,15 +103,18 @@
   function nothing() { return null; }
   function json(r) { return r && r.ok ? r.json() : null; }
   var asking = null;
-  // A visitor id and token from the collector (new, or the same visitor renewed), then `then`
-  // (one request at a time).
-  function identity(then) {
+  // A visitor id and token from the collector (renewed, or new with a first batch sent without
+  // an id), then `then` (one request at a time).
+  function identity(then, first) {
     if (visitor() && token()) return then();
     if (!allowed() || !collectorUrl) return;
-    (asking = asking || post(collectorUrl + "/v1/visitor", { writeKey: cfg.writeKey, token: get(store, "vtok") })
+    (asking = asking || post(collectorUrl + (first ? "/v1/t" : "/v1/visitor"),
+                             first || { writeKey: cfg.writeKey, token: get(store, "vtok") })
       .then(json).catch(nothing).then(function (a) {
         asking = null;
-        if (!a || !a.visitor || !a.token || !allowed()) return false;
+        if (!a || !a.visitor || !a.token) return false;
+        // opted out while the first batch was on its way: the opt-out still goes, for that id
+        if (!allowed()) return queue.length && !post(collectorUrl + "/v1/t", batch(a.visitor));
         set(store, "vid", a.visitor);
         set(store, "vtok", a.token);
         return true;
@@ -143,11 +148,9 @@
     clearTimeout(flushTimer);
     flushTimer = setTimeout(function () { flushTimer = null; flush(); }, ms);
   }
-  function flush(leaving) {
-    var v = visitor(), url = collectorUrl + "/v1/t";
-    if (!queue.length) return;
-    if (!v || !token()) { identity(flush); if (!v) return; }
-    var body = JSON.stringify({
+  // The next events (up to 50) as a batch for visitor v (null: a first batch, the collector names it).
+  function batch(v) {
+    return JSON.stringify({
       writeKey: cfg.writeKey, visitor: v, user: get(store, "uid"), session: sessionId(),
       sentAt: now(), events: queue.splice(0, 50),
       page: { url: location.href, type: meta("page-type"), product: meta("product"),
@@ -157,8 +160,15 @@
                  sector: meta("sector") || cfg.sector || null,
                  landing: get(session, "landing"), landingReferrer: get(session, "landingRef") || null }
     });
+  }
+  function flush(leaving) {
+    var v = visitor(), url = collectorUrl + "/v1/t", body;
+    if (!queue.length || !v && asking) return;  // (the rest waits for the first batch's id)
+    if (v && !token()) identity(flush);
+    body = batch(v);
     // sendBeacon survives the page going away.
-    if (!leaving || !navigator.sendBeacon(url, body)) post(url, body);
+    if (!v) identity(flush, body);
+    else if (!leaving || !navigator.sendBeacon(url, body)) post(url, body);
     if (queue.length) schedule(0);
   }
 
@@ -465,46 +475,48 @@
     flush: function () { flush(); },
     stats: function () { return { queued: queue.length, mouseSamples: samples.length }; }
   };
-  var v = visitor(), pageView = uid(), expired = false, waited = null,
+  var pageView = uid(), expired = false, waited = null, start = now(),
       wanted = (cfg.slots || ["hero", "overlay"]).join(","),
       waitMs = pos(num("waitMs", budgetMs - 30));
   function resolveWith(answer) { settle = function () { resolveSlots(answer); }; }
   sessionId();
   // The page view goes out now (not at DOMContentLoaded), and delivery is asked for the decision
-  // it triggers in the same moment: the request is held until the worker's decision on this page
-  // view is consumed, or waitMs (the budget less the answer's way back) has passed.
+  // it triggers in the same moment (a first-time visitor: once the collector's answer brings the
+  // id): the request is held until the worker's decision on this page view is consumed, or what
+  // is left of waitMs (the budget less the answer's way back) has passed.
   push("page_view", { id: pageView }, true);
   flush();
-  if (!v || !token()) {
-    log("no-personalization", { reason: v || allowed() ? "no visitor token yet" : "no consent" });
+  if (!allowed()) {
+    log("no-personalization", { reason: "no consent" });
     resolveWith(null);
     whenReady(settle);
-    // a new (or returning, token expired) visitor: decisions arrive over the stream once identified
-    identity(function () { settleAnswer(null); whenReady(function () { stream(visitor()); }); });
     return;
   }
-  log("ask", { budgetMs: budgetMs, trigger: pageView, waitMs: waitMs });
   var timer = setTimeout(function () {
     expired = true;  // (an answer in time clears this timer)
     log("budget-expired");
     resolveWith(null);
     whenReady(settle);
   }, budgetMs);
-  fetch(deliveryUrl + "/v1/decisions?visitor=" + enc(v) + "&slots=" + enc(wanted) + "&trigger=" + enc(pageView) +
-        "&wait_ms=" + waitMs + "&token=" + enc(token()), { credentials: "omit", cache: "no-store" })
-    .then(function (r) { waited = r.headers.get("X-RTP-Wait"); return json(r); })
-    .catch(nothing)
-    .then(function (answer) {
-      if (expired) {
-        log("late-answer", { wait: waited });
-        return whenReady(function () { lateAnswer(answer); settleAnswer(answer); });
-      }
-      clearTimeout(timer);
-      log("answer", { wait: waited });
-      resolveWith(answer);
-      settle();          // slots parsed so far
-      whenReady(settle);  // and the rest
-      settleAnswer(answer);
-    });
-  whenReady(function () { stream(v); });
+  identity(function () {
+    var v = visitor(), wait = pos(waitMs - now() + start);
+    log("ask", { budgetMs: budgetMs, trigger: pageView, waitMs: wait });
+    fetch(deliveryUrl + "/v1/decisions?visitor=" + enc(v) + "&slots=" + enc(wanted) + "&trigger=" + enc(pageView) +
+          "&wait_ms=" + wait + "&token=" + enc(token()), { credentials: "omit", cache: "no-store" })
+      .then(function (r) { waited = r.headers.get("X-RTP-Wait"); return json(r); })
+      .catch(nothing)
+      .then(function (answer) {
+        if (expired) {
+          log("late-answer", { wait: waited });
+          return whenReady(function () { lateAnswer(answer); settleAnswer(answer); });
+        }
+        clearTimeout(timer);
+        log("answer", { wait: waited });
+        resolveWith(answer);
+        settle();          // slots parsed so far
+        whenReady(settle);  // and the rest
+        settleAnswer(answer);
+      });
+    whenReady(function () { stream(v); });
+  });
 })(window, document);

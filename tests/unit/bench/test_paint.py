@@ -12,6 +12,8 @@ import bench.paint
 from bench.common import BenchError
 from bench.paint import (
     AFTER_BUDGET,
+    CONTROL,
+    FIRST_VISIT,
     LATE,
     NO_ACTION,
     PERSONALIZED,
@@ -30,7 +32,8 @@ def test_percentiles_and_shares_match_hand_computed_values() -> None:
              + [(NO_ACTION, 180.0, 125.0), (NO_ACTION, 170.0, 122.0), (LATE, 200.0, 151.0),
                 (UNDECIDED, 400.0, 300.0)])
     rows = {row["pages"]: row for row in summarize(pages)}
-    assert list(rows) == ["all", PERSONALIZED, AFTER_BUDGET, NO_ACTION, LATE, UNDECIDED]
+    assert list(rows) == ["all", PERSONALIZED, AFTER_BUDGET, NO_ACTION, LATE, UNDECIDED,
+                          CONTROL]
     # all, sorted: 80 90 100 110 120 130 170 180 200 400; nearest rank: p50 = 5th, p99 = 10th
     assert (rows["all"]["n"], rows["all"]["share"]) == (10, 1.0)
     assert (rows["all"]["paint_p50_ms"], rows["all"]["paint_p99_ms"]) == (120.0, 400.0)
@@ -48,7 +51,7 @@ def test_percentiles_and_shares_match_hand_computed_values() -> None:
     assert (rows[LATE]["share"], rows[UNDECIDED]["share"], rows[AFTER_BUDGET]["n"]) == (
         0.1, 0.1, 0)
     # every page in exactly one category: nothing lost, nothing counted twice
-    categories = (PERSONALIZED, AFTER_BUDGET, NO_ACTION, LATE, UNDECIDED)
+    categories = (PERSONALIZED, AFTER_BUDGET, NO_ACTION, LATE, UNDECIDED, CONTROL)
     assert sum(rows[c]["n"] for c in categories) == 10
     assert sum(rows[c]["share"] for c in categories) == pytest.approx(1.0)
 
@@ -122,8 +125,41 @@ def test_the_cross_check_needs_the_painted_decision_of_that_trigger_and_visitor(
     assert cross_check([default], []) == []
 
 
+def test_a_first_visit_in_the_control_group_is_its_own_category() -> None:
+    page = page_load("v-minted", DEFAULT_LOG)
+    # the control arm's decision names an action, but it was never sent to be shown
+    assert classify(page, {"pv-1": "hero_by_traffic_source"}, control={"pv-1"}) == CONTROL
+    assert classify(page, {"pv-1": "hero_by_traffic_source"}, control={"pv-0"}) == LATE
+    rows = {r["pages"]: r for r in summarize([(CONTROL, 160.0, 40.0), (PERSONALIZED, 90.0,
+                                                                        20.0)], FIRST_VISIT)}
+    assert (rows[CONTROL]["n"], rows[CONTROL]["share"]) == (1, 0.5)
+    assert {r["visitors"] for r in rows.values()} == {FIRST_VISIT}
+
+
 @pytest.mark.parametrize("module", [bench.paint])
 def test_doctests(module: object) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)  # type: ignore[arg-type]
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_the_first_visit_note_counts_pages_that_asked_only_after_the_paint() -> None:
+    from bench.paint import _group_note
+
+    pages = [PageLoad("v-a", "pv-a", 160.0, 400.0, "default", None, None, "late-answer"),
+             PageLoad("v-b", "pv-b", 120.0, 60.0, "personalized", "d-b", "apply", "answer")]
+    decided = {"pv-a": "hero_by_traffic_source", "pv-b": "hero_by_traffic_source"}
+    categories = [classify(p, decided) for p in pages]
+    assert categories == [LATE, PERSONALIZED]
+    rows = summarize([(c, p.paint_ms, p.ask_to_paint_ms) for c, p in zip(categories, pages,
+                                                                          strict=True)],
+                     FIRST_VISIT)
+    actions = [{"decision_id": "d-b", "trigger_event_id": "pv-b", "visitor_id": "v-b",
+                "action_id": "hero_by_traffic_source"}]
+    note = _group_note(FIRST_VISIT, pages, {r["pages"]: r for r in rows}, decided, (), actions)
+    assert "**50.0% personalized within the 150 ms budget**" in note
+    assert "1 decided too late" in note and "1 of 2 were painted with it" in note
+    assert "2 in the decision log, 1 on personalization.actions" in note
+    assert "1 asked only after the hero was painted" in note
+    assert rows[0]["ask_to_paint_p99_ms"] == 60.0 and min(
+        p.ask_to_paint_ms for p in pages) == -240.0
