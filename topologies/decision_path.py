@@ -128,9 +128,6 @@ class PathOptions:
     #: come before the commit is in wait for it: above the commit's usual duration, no
     #: record waits (see pipeline/learning/pins.py).
     switch_margin_ms: int = 500
-    #: How long a commit's writes may hold the event path per turn of the loop, ms: the
-    #: states sealed are encoded, sent to their changelogs and stored a slice at a time.
-    commit_slice_ms: float = 3.0
 
 
 class DecisionPath:
@@ -679,13 +676,14 @@ class DecisionPath:
         self.applied = 0
         return True
 
-    def written(self) -> bool:
+    def written(self, budget_s: float | None = None) -> bool:
         """Whether the write begun is complete (True when none is in progress); moves it on
-        without waiting. Raises if an output failed or the commit timeout passed."""
+        without waiting, encoding, sending and storing its states for about ``budget_s``
+        (None: no limit). Raises if an output failed or the commit timeout passed."""
         writing = self._writing
         if writing is None:
             return True
-        slice_s = self.options.commit_slice_ms / 1000
+        slice_s = float("inf") if budget_s is None else budget_s
         if writing.states is None:
             if not self.tables.encode_some(slice_s):
                 self._check_timeout(writing)

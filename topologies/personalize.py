@@ -75,6 +75,9 @@ class WorkerOptions:
     consumer: ConsumerOptions = field(default_factory=ConsumerOptions)
     #: How often librdkafka reports statistics (the consumer lag on /metrics), ms.
     stats_every_ms: int = 2000
+    #: How long the worker waits for topics it just created (or a deploy job is creating) to
+    #: show in the broker's metadata before it gives up, seconds.
+    topics_wait_seconds: float = 30.0
     producer: ProducerOptions = field(default_factory=ProducerOptions)
     #: Python's cycle collector while the worker runs (:mod:`topologies.loop.gc_pauses`).
     gc: GcOptions = field(default_factory=GcOptions)
@@ -170,12 +173,20 @@ class Worker:
         """Refuse to start when the inputs and changelogs differ in partition count: a
         visitor's events, outcomes, profile views (consent, erasure) and stored state must
         share a partition number, or an opted-out visitor would go on being personalized."""
-        counts = describe_topics(self.settings.bootstrap)
         names = [*self.loop.topics, *(changelog_topic(self.group, t) for t in TABLES)]
-        found = {name: counts.get(name) for name in names}
-        missing = sorted(name for name, count in found.items() if count is None)
-        if missing:
-            raise WorkerError(f"topics missing: {', '.join(missing)}")
+        deadline = time.monotonic() + self.options.topics_wait_seconds
+        while True:
+            counts = describe_topics(self.settings.bootstrap)
+            found = {name: counts.get(name) for name in names}
+            missing = sorted(name for name, count in found.items() if count is None)
+            if not missing:
+                break
+            if time.monotonic() >= deadline:
+                raise WorkerError(f"topics missing: {', '.join(missing)} (waited "
+                                  f"{self.options.topics_wait_seconds:g} s)")
+            # Topics created a moment ago reach the metadata a little later on a busy broker.
+            log.info("waiting for topics to show in the metadata", missing=len(missing))
+            time.sleep(0.5)
         if len(set(found.values())) != 1:
             raise WorkerError("the worker's inputs and changelogs must have one partition count "
                               f"(they are co-partitioned by visitor): {found}")

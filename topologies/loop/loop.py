@@ -87,8 +87,9 @@ class Processor(Protocol):
     def start_write(self) -> bool:
         """Begin the commit's writes without waiting (False: nothing to write)."""
 
-    def written(self) -> bool:
-        """Whether the writes begun are complete (moves them on; never waits)."""
+    def written(self, budget_s: float | None = None) -> bool:
+        """Whether the writes begun are complete (moves them on; never waits), spending
+        about ``budget_s`` on them at most (None: no limit)."""
 
 
 class CommitMarks(Protocol):
@@ -124,6 +125,10 @@ class ConsumerOptions:
     batch_size: int = 500
     #: How long one poll blocks when nothing is there (timers and stop are checked between).
     poll_timeout_s: float = 0.05
+    #: How long a commit in the background may hold the event path per turn while the loop
+    #: keeps up, ms (its states are encoded, sent and stored a slice at a time). After a
+    #: full batch the loop is behind: the commit's writes then go on without a limit.
+    commit_slice_ms: float = 3.0
     session_timeout_ms: int = 10_000
     #: librdkafka's max.poll.interval.ms: above the longest a commit (three waits of up to
     #: the commit timeout) or a restore inside a rebalance callback may hold the loop.
@@ -208,6 +213,8 @@ class ConsumerLoop:
         self._broken = False
         #: Bumped by every rebalance callback (they run inside poll and consume).
         self._rebalances = 0
+        #: Whether the last batch was full (the loop is behind its input).
+        self._behind = False
         self.assignment: set[int] = set()
         #: The commit in the background: sealed, its writes in progress, then its offsets
         #: sent (at most one at a time).
@@ -335,6 +342,7 @@ class ConsumerLoop:
                 # fetched before it, but not the record poll returned, which may belong to
                 # a partition revoked meanwhile (its owner reads it again).
                 batch = batch[1:]
+        self._behind = len(batch) >= self.options.batch_size
         if self.first and len(batch) > 1:
             batch.sort(key=lambda m: m.topic() not in self.first)  # stable: per-partition order
         applied = 0
@@ -440,7 +448,8 @@ class ConsumerLoop:
             return
         if not pending.sent:
             try:
-                if not self.processor.written():
+                budget = None if self._behind else self.options.commit_slice_ms / 1000
+                if not self.processor.written(budget):
                     return
             except BaseException:
                 self._broken = True

@@ -96,12 +96,15 @@ class Recorder:
 
     #: What :meth:`written` answers (a test holds the writes in progress with False).
     done: bool = True
+    #: The time each call of :meth:`written` may spend (None: no limit).
+    budgets: list[float | None] = field(default_factory=list)
 
     def start_write(self) -> bool:
         self.calls.append(("start_write",))
         return True
 
-    def written(self) -> bool:
+    def written(self, budget_s: float | None = None) -> bool:
+        self.budgets.append(budget_s)
         return self.done
 
 
@@ -187,6 +190,20 @@ def test_records_go_on_while_the_writes_are_in_progress_and_the_offsets_wait_for
     consumer.calls.clear()
     loop.commit()  # what was applied after the seal goes with the next commit
     assert consumer.calls == [("write",), ("commit", [("e", 0, 3), ("e", 1, 8)])]
+
+
+def test_a_commit_in_the_background_writes_a_slice_per_turn_unless_the_loop_is_behind() -> None:
+    consumer = ScriptedConsumer([[Msg("e", 0, 1)], [Msg("e", 0, 2), Msg("e", 0, 3)],
+                                 [Msg("e", 0, 4)]])
+    processor = Recorder(consumer.calls, done=False)
+    loop = ConsumerLoop("unused:1", "g", ["e"], processor, 10.0, clock=lambda: 100.0,
+                        consumer=consumer, options=ConsumerOptions(batch_size=2))
+    loop._on_assign(consumer, [TopicPartition("e", 0)])
+    loop._commit_due.due(0.0)
+    for _ in range(3):
+        loop.run_once()
+    # keeping up: 3 ms a turn; after the full batch (2 records): no limit
+    assert processor.budgets == [0.003, None, 0.003]
 
 
 def test_offsets_of_a_background_commit_that_failed_go_with_the_next() -> None:

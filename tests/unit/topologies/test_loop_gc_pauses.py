@@ -126,7 +126,7 @@ class _Idle:
     def start_write(self) -> bool:
         return True
 
-    def written(self) -> bool:
+    def written(self, budget_s: float | None = None) -> bool:
         return True
 
     def write(self) -> bool:
