@@ -14,9 +14,10 @@ nothing confirms within the wait (no worker with its profile side running).
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from pipeline.settings import Settings
 
@@ -62,7 +63,8 @@ def run_erase(settings: Settings, args: argparse.Namespace,
     try:
         updates = erasure_update(payload, now_ms=int(time.time() * 1000),
                                  update_id=f"erase-{uuid.uuid4()}",
-                                 pseudonyms=resolve_pseudonyms(settings))
+                                 pseudonyms=resolve_pseudonyms(settings),
+                                 vocabulary=_collector_vocabulary())
     except (BadPayload, ValueError) as exc:
         print_(f"rtp erase: {exc}")
         return 2
@@ -96,6 +98,16 @@ def run_erase(settings: Settings, args: argparse.Namespace,
                "; each visitor's state, view and decisions at delivery; records left out of "
                f"rtp report/replay by marks {', '.join(sorted(m for m, _ in marks))}")
     return 0
+
+
+def _collector_vocabulary(env: Mapping[str, str] | None = None) -> frozenset[str]:
+    """The collectors' ``RTP_COLLECTOR_VOCABULARY`` (values they keep as sent), if set here.
+
+    >>> sorted(_collector_vocabulary({"RTP_COLLECTOR_VOCABULARY": "Home & Garden, a"}))
+    ['Home & Garden', 'a']
+    """
+    raw = (os.environ if env is None else env).get("RTP_COLLECTOR_VOCABULARY", "")
+    return frozenset(p.strip() for p in raw.split(",") if p.strip())
 
 
 def _marks_end(settings: Settings) -> int:
