@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 
+from pipeline.commands.config_file import add_config_option, config_of
 from pipeline.settings import Settings
 
 __all__ = ["register", "run_erase"]
@@ -39,6 +40,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     parser.add_argument("--wait", type=float, default=30.0, metavar="S",
                         help="wait up to S seconds for the profile side to confirm and print "
                              "what it removed (default 30; 0: do not wait)")
+    add_config_option(parser, "the collectors' privacy.vocabulary, to name a visitor id as "
+                              "they stored it")
     add_common(parser)
     parser.set_defaults(handler=lambda args, settings: run_erase(settings, args))
 
@@ -64,7 +67,9 @@ def run_erase(settings: Settings, args: argparse.Namespace,
         updates = erasure_update(payload, now_ms=int(time.time() * 1000),
                                  update_id=f"erase-{uuid.uuid4()}",
                                  pseudonyms=resolve_pseudonyms(settings),
-                                 vocabulary=_collector_vocabulary())
+                                 vocabulary=_collector_vocabulary() | config_of(
+                                     getattr(args, "config", None),
+                                     "rtp erase").privacy.vocabulary)
     except (BadPayload, ValueError) as exc:
         print_(f"rtp erase: {exc}")
         return 2

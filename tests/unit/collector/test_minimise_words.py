@@ -10,9 +10,11 @@ more); the site's vocabulary passes as sent.
 
 from __future__ import annotations
 
+import argparse
 import copy
 import json
 import re
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -148,3 +150,28 @@ def test_stored_ids_name_the_collectors_record_under_every_key(sent: str) -> Non
         if i == 0:
             assert forms[0] == one["visitor_id"]
     assert len(forms) == (1 if is_word(sent) else 2)
+
+
+def test_the_config_files_vocabulary_reaches_the_collector(tmp_path: Path) -> None:
+    """``privacy.vocabulary`` in the file given to ``rtp collector --config`` (and
+    ``RTP_COLLECTOR_VOCABULARY``) is what the collector keeps as sent."""
+    from pipeline.collector.ingest import Ingestor
+    from pipeline.commands.collector import collector_options
+    from pipeline.serde import Codec
+
+    config = tmp_path / "rtp.yaml"
+    config.write_text('privacy:\n  vocabulary: ["Home & Garden"]\n')
+    options = collector_options(argparse.Namespace(config=config), {
+        "RTP_COLLECTOR_WRITE_KEYS": "wk", "RTP_COLLECTOR_VOCABULARY": "Real Estate"})
+    assert options.vocabulary == {"Home & Garden", "Real Estate"}
+    ingestor = Ingestor(options, Codec.default(), wall=lambda: 1_800_000_000.0, pseudonyms=NAMES)
+    body = {"writeKey": "wk", "visitor": "v1",
+            "page": {"url": "https://shop.example/c/x", "category": "Home & Garden"},
+            "context": {"industry": "Real Estate"},
+            "events": [{"id": "e1", "type": "page_view", "time": 1_800_000_000_000},
+                       {"id": "e2", "type": "custom", "time": 1_800_000_000_000,
+                        "name": "Ann Example"}]}
+    view, custom = (m.record for m in ingestor.native(json.dumps(body).encode(), None).messages)
+    assert view["page"]["category"] == "Home & Garden"
+    assert view["context"]["industry"] == "Real Estate"
+    assert custom["custom"]["name"] == opaque("Ann Example", NAMES)  # not listed: a token
