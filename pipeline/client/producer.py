@@ -106,7 +106,7 @@ class EventProducer:
             return user_id
         if self._pseudonyms is None:
             self._pseudonyms = resolve_pseudonyms(self.settings)
-        return self._pseudonyms.of(user_id)
+        return self._pseudonyms.of(user_id, trusted=True)  # the site's own servers
 
     def _with_pseudonym(self, record: dict[str, Any]) -> dict[str, Any]:
         user = record.get("user_id")

@@ -227,7 +227,8 @@ async def _erasure(request: web.Request) -> web.Response:
     update_id = f"erase-{uuid.uuid4()}"
     updates = erasure_update(parse_json(body), now_ms=state.ingestor.now_ms(),
                              update_id=update_id, codec=state.ingestor.codec,
-                             pseudonyms=state.ingestor.pseudonyms)
+                             pseudonyms=state.ingestor.pseudonyms,
+                             vocabulary=state.ingestor.options.vocabulary)
     try:
         for out in updates:
             state.sink.produce_raw(state.topic(out.topic), out.value, out.key)

@@ -138,7 +138,7 @@ class Ingestor:
         self.minimiser = Minimiser(traits=options.allowed_traits,
                                    properties=options.allowed_properties,
                                    keep_search_text=options.keep_search_text,
-                                   pseudonyms=pseudonyms)
+                                   pseudonyms=pseudonyms, vocabulary=options.vocabulary)
         self.codec = codec
         self.rules = rules or MeaningRules()
         self.keys = WriteKeys(options.write_keys, options.require_auth)

@@ -24,6 +24,21 @@ keep only its words: the time zone (IANA names), the country (two letters), the 
 code of at most three characters) and the purchase kind (:data:`PURCHASE_KINDS`);
 anything else there is dropped (``purchase`` for the kind).
 
+Names in ids and vocabulary fields (:func:`opaque`). Ids (visitor, session, event, order,
+product, update), the site's vocabulary (page category, form id, field name and validity
+code, CSS click target, custom event name, the values of allowed custom properties and
+traits, campaign name) and the path segments and kept ``utm_*`` values of a page URL are
+machine words: rtp only needs them to be equal when they are equal (joins,
+de-duplication, detectors counting one form or one listing, guardrails naming a category
+slug). A value there that is not one word — it holds whitespace (also percent-encoded in a
+URL), an ``@`` or a control character, which a full name or free text does and an id, a
+slug or a CSS selector does not — is replaced by its keyed token ``t.<hex>`` (same value,
+same token), unless the site lists it in its vocabulary
+(``CollectorOptions.vocabulary``, for multi-word categories such as ``Home & Garden``).
+The industry is shown to the visitor in offers' wording, so a value that is not one word
+(and not in the vocabulary) is dropped there instead: the catalog's generic wording is used.
+A one-word name (``Zorabel``) cannot be told from an id and passes.
+
 >>> page_url("https://shop.example/p/nc700?utm_source=mail&email=a%40b.example&q=x#top")
 'https://shop.example/p/nc700?utm_source=mail'
 >>> referrer_origin("https://mail.example/inbox/123?user=ann")
@@ -55,12 +70,16 @@ __all__ = [
     "PURCHASE_KINDS",
     "Minimiser",
     "allowed_traits",
+    "is_word",
     "known_words",
     "minimise",
+    "opaque",
+    "opaque_url",
     "page_url",
     "reduce_search",
     "referrer_origin",
     "scrub_emails",
+    "stored_ids",
 ]
 
 #: Query parameters kept in page URLs (by prefix).
@@ -86,13 +105,104 @@ _EMAIL_IN_TEXT = re.compile(
 _TOKEN_TAG = b"rtp-text-token-v1\x1f"
 _FALLBACK_KEY = b"rtp-no-pseudonym-key"
 _SEARCH = b"search\x1f"
+_TEXT = b"text\x1f"
+_EMAIL = b"email\x1f"
+#: What makes a value more than one machine word: whitespace, "@", control characters.
+_NOT_A_WORD = re.compile(r"[\s@\x00-\x1f\x7f-\x9f]")
 
 
-def _token(pseudonyms: Pseudonyms | None, kind: bytes, text: str) -> str:
-    key = pseudonyms.keys[0].encode() if pseudonyms is not None else _FALLBACK_KEY
+def _token_under(key: bytes, kind: bytes, text: str) -> str:
     mac = hmac.new(key, _TOKEN_TAG + kind + text.encode("utf-8", "surrogatepass"),
                    hashlib.sha256)
     return mac.hexdigest()[:16]
+
+
+def _keys(pseudonyms: Pseudonyms | None) -> tuple[bytes, ...]:
+    return tuple(k.encode() for k in pseudonyms.keys) if pseudonyms is not None \
+        else (_FALLBACK_KEY,)
+
+
+def _token(pseudonyms: Pseudonyms | None, kind: bytes, text: str) -> str:
+    return _token_under(_keys(pseudonyms)[0], kind, text)
+
+
+def is_word(text: str) -> bool:
+    """Whether ``text`` is one machine word: no whitespace, no ``@``, no control character.
+
+    >>> [is_word(t) for t in ("v-1f3a", "div.card>a#buy", "Home & Garden", "Ann Example")]
+    [True, True, False, False]
+    """
+    return _NOT_A_WORD.search(text) is None
+
+
+def _opaque_under(key: bytes, text: str, vocabulary: Collection[str]) -> str:
+    if not text or text in vocabulary or is_word(text):
+        return text
+    return "t." + _token_under(key, _TEXT, text)
+
+
+def opaque(text: str, pseudonyms: Pseudonyms | None = None,
+           vocabulary: Collection[str] = ()) -> str:
+    """``text`` as sent when it is one word (or in ``vocabulary``), else its keyed token.
+
+    The token is keyed like search tokens (the newest pseudonym key): the same value gives
+    the same token, so equality (joins, de-duplication, detectors) holds; the words do not.
+
+    >>> opaque("sku-42"), opaque("Home & Garden", vocabulary={"Home & Garden"})
+    ('sku-42', 'Home & Garden')
+    >>> token = opaque("Ann Example")
+    >>> token.startswith("t."), len(token), token == opaque("Ann Example")
+    (True, 18, True)
+    """
+    return _opaque_under(_keys(pseudonyms)[0], text, vocabulary)
+
+
+def opaque_url(url: str, pseudonyms: Pseudonyms | None = None,
+               vocabulary: Collection[str] = ()) -> str:
+    """``url`` with each path segment and query value that is not one word as its token.
+
+    Segments are judged percent-decoded (``%20`` is whitespace); scheme and host are kept.
+
+    >>> opaque_url("https://s.example/p/nc700?utm_campaign=spring")
+    'https://s.example/p/nc700?utm_campaign=spring'
+    >>> url = opaque_url("https://s.example/u/Ann%20Example/x?utm_term=Ann+Example")
+    >>> url.startswith("https://s.example/u/t."), url.endswith("/x?utm_term=" + opaque(
+    ...     "Ann Example")), "Ann" in url
+    (True, True, False)
+    """
+    try:
+        parts = urlsplit(url)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+    except ValueError:
+        return ""
+    segments = [seg if is_word(unquote(seg)) else opaque(unquote(seg), pseudonyms, vocabulary)
+                for seg in parts.path.split("/")]
+    kept = [(opaque(k, pseudonyms, vocabulary), opaque(v, pseudonyms, vocabulary))
+            for k, v in query]
+    return urlunsplit((parts.scheme, parts.netloc, "/".join(segments), urlencode(kept),
+                       parts.fragment))
+
+
+def stored_ids(value: str, pseudonyms: Pseudonyms | None = None,
+               vocabulary: Collection[str] = ()) -> tuple[str, ...]:
+    """Every form an id sent as ``value`` may have on the topics, one per pseudonym key.
+
+    What an erasure must name: an e-mail or a name given as an anonymous id was stored as
+    its keyed token, under whichever key was newest at the time (newest key first).
+
+    >>> from pipeline.profiles.pseudonym import Pseudonyms
+    >>> keys = Pseudonyms(("new-key-0123456789", "old-key-0123456789"))
+    >>> stored_ids("v-1", keys)
+    ('v-1',)
+    >>> new, old = stored_ids("ann@mail.example", keys)
+    >>> new == scrub_emails("ann@mail.example", keys, ids=True), old.startswith("e.")
+    (True, True)
+    """
+    out = []
+    for key in _keys(pseudonyms):
+        scrubbed = _scrub_emails_under(key, value, ids=True)
+        out.append(_opaque_under(key, scrubbed, vocabulary))
+    return tuple(dict.fromkeys(out))
 
 
 def scrub_emails(text: str, pseudonyms: Pseudonyms | None = None, *, ids: bool = False) -> str:
@@ -106,13 +216,17 @@ def scrub_emails(text: str, pseudonyms: Pseudonyms | None = None, *, ids: bool =
     >>> token.startswith("e."), token == scrub_emails("ANN@mail.example", ids=True)
     (True, True)
     """
+    return _scrub_emails_under(_keys(pseudonyms)[0], text, ids=ids)
+
+
+def _scrub_emails_under(key: bytes, text: str, *, ids: bool) -> str:
     if "@" not in text and "%40" not in text:
         return text
 
     def replace(match: re.Match[str]) -> str:
         if not ids:
             return "[email]"
-        return "e." + _token(pseudonyms, b"email\x1f", unquote(match.group(0)).lower())
+        return "e." + _token_under(key, _EMAIL, unquote(match.group(0)).lower())
 
     return _EMAIL_IN_TEXT.sub(replace, text)
 
@@ -201,6 +315,36 @@ def allowed_traits(traits: Mapping[str, str], allowed: Collection[str]) -> dict[
     return sanitize_traits({k: v for k, v in traits.items() if k in allowed}).kept
 
 
+#: Fields whose text is an identifier: an e-mail in them becomes a keyed token, not
+#: ``[email]`` (two different ids stay different).
+_ID_FIELDS = frozenset({"event_id", "visitor_id", "session_hint", "update_id", "order_id",
+                        "product_id", "form_id", "previous_id"})
+
+
+def _scrub(value: Any, pseudonyms: Pseudonyms | None, field: str = "") -> Any:
+    if isinstance(value, str):
+        return scrub_emails(value, pseudonyms, ids=field in _ID_FIELDS)
+    if isinstance(value, dict):
+        for key, item in list(value.items()):
+            if key == "user_id":  # pseudonymised whole by the caller
+                continue
+            value[key] = _scrub(item, pseudonyms, key)
+        return value
+    if isinstance(value, list):
+        return [_scrub(item, pseudonyms, field) for item in value]
+    return value
+
+
+#: ClickEvent fields (by path) that hold one machine word: :func:`opaque` applies.
+_WORD_FIELDS: tuple[tuple[str, ...], ...] = (
+    ("event_id",), ("visitor_id",), ("session_hint",), ("page", "category"),
+    ("page", "product_id"), ("context", "campaign"), ("click", "target"),
+    ("cart", "product_id"), ("purchase", "order_id"), ("form", "form_id"),
+    ("form", "field"), ("form", "error"), ("custom", "name"))
+#: Traits shown to the visitor in offers' wording: dropped, not tokenized, unless one word.
+_SHOWN_TRAITS = frozenset({"industry"})
+
+
 @dataclass(frozen=True)
 class Minimiser:
     """What the collector keeps of a record: allow-lists, search text, and the key of tokens.
@@ -211,6 +355,10 @@ class Minimiser:
     >>> out = m.minimise("ClickEvent", event)
     >>> out["page"]["url"], out["page"]["referrer"], out["search"]["query"][:2]
     ('https://s.example/', 'https://g.example/', 'q.')
+    >>> out = m.minimise("ClickEvent", {"visitor_id": "Ann Example", "page": {"url": "/"},
+    ...     "context": {"industry": "Ann Example", "campaign": "spring_sale"}})
+    >>> out["visitor_id"][:2], out["context"]
+    ('t.', {'industry': None, 'campaign': 'spring_sale'})
     """
 
     traits: Collection[str] = ALLOWED_TRAITS
@@ -218,6 +366,8 @@ class Minimiser:
     keep_query: tuple[str, ...] = ALLOWED_QUERY_PREFIXES
     keep_search_text: bool = False
     pseudonyms: Pseudonyms | None = None
+    #: Values kept as sent in word fields although they are not one word (see :func:`opaque`).
+    vocabulary: Collection[str] = frozenset()
 
     def minimise(self, name: str, record: dict[str, Any]) -> dict[str, Any]:
         """``record`` (a ClickEvent or ProfileUpdate about to be produced), minimised in place.
@@ -245,27 +395,46 @@ class Minimiser:
         elif name == "ProfileUpdate":
             record["traits"] = allowed_traits(record.get("traits") or {}, self.traits)
         _scrub(record, self.pseudonyms)
+        self._words(name, record)
         return record
 
+    def _words(self, name: str, record: dict[str, Any]) -> None:
+        """Word fields as :func:`opaque` keeps them (after e-mails became tokens)."""
+        def word(text: str) -> str:
+            return opaque(text, self.pseudonyms, self.vocabulary)
 
-#: Fields whose text is an identifier: an e-mail in them becomes a keyed token, not
-#: ``[email]`` (two different ids stay different).
-_ID_FIELDS = frozenset({"event_id", "visitor_id", "session_hint", "update_id", "order_id",
-                        "product_id", "form_id", "previous_id"})
+        def shown(text: str | None) -> str | None:
+            return text if text is None or is_word(text) or text in self.vocabulary else None
 
-
-def _scrub(value: Any, pseudonyms: Pseudonyms | None, field: str = "") -> Any:
-    if isinstance(value, str):
-        return scrub_emails(value, pseudonyms, ids=field in _ID_FIELDS)
-    if isinstance(value, dict):
-        for key, item in list(value.items()):
-            if key == "user_id":  # pseudonymised whole by the caller
-                continue
-            value[key] = _scrub(item, pseudonyms, key)
-        return value
-    if isinstance(value, list):
-        return [_scrub(item, pseudonyms, field) for item in value]
-    return value
+        if name == "ClickEvent":
+            for path in _WORD_FIELDS:
+                *parents, leaf = path
+                holder: Any = record
+                for part in parents:
+                    holder = holder.get(part)
+                    if holder is None:
+                        break
+                if isinstance(holder, dict) and isinstance(holder.get(leaf), str):
+                    holder[leaf] = word(holder[leaf])
+            record["page"]["url"] = opaque_url(record["page"]["url"], self.pseudonyms,
+                                               self.vocabulary) or "/"
+            context = record.get("context")
+            if context is not None and "industry" in context:
+                context["industry"] = shown(context["industry"])
+            custom = record.get("custom")
+            if custom is not None:
+                custom["properties"] = {word(k): word(v)
+                                        for k, v in custom["properties"].items()}
+        elif name == "ProfileUpdate":
+            for leaf in ("update_id", "visitor_id"):
+                if isinstance(record.get(leaf), str):
+                    record[leaf] = word(record[leaf])
+            traits: dict[str, str] = {}
+            for key, value in (record.get("traits") or {}).items():
+                kept = shown(value) if key in _SHOWN_TRAITS else word(value)
+                if kept is not None:
+                    traits[key] = kept
+            record["traits"] = traits
 
 
 def minimise(name: str, record: dict[str, Any], traits: Collection[str] = ALLOWED_TRAITS,

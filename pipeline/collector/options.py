@@ -67,6 +67,13 @@ class CollectorOptions:
     allowed_properties
         Custom event properties that are kept (an allow-list; e-mails in their values are
         replaced).
+    vocabulary
+        Values kept as sent in id and vocabulary fields although they are not one word
+        (``RTP_COLLECTOR_VOCABULARY=Home & Garden,Real Estate``): e.g. multi-word category
+        names a guardrail or a report must read. Every other value there holding
+        whitespace, an ``@`` or a control character becomes its keyed token ``t.<hex>``
+        (an industry is dropped instead), so a full name typed or templated into such a
+        field never reaches Kafka (:func:`~pipeline.collector.minimise.opaque`).
     keep_search_text
         Keep search text as typed (off by default: a search is kept as a keyed token of its
         normalised words and its length, enough to see it repeated).
@@ -116,6 +123,7 @@ class CollectorOptions:
     allowed_traits: frozenset[str] = ALLOWED_TRAITS
     allowed_properties: frozenset[str] = ALLOWED_PROPERTIES
     keep_search_text: bool = False
+    vocabulary: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.require_auth and not self.write_keys:

@@ -7,10 +7,12 @@ prefix come from the common flags / ``RTP_*`` settings.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Callable
 from typing import Any
 
+from pipeline.commands.config_file import add_config_option, config_of
 from pipeline.settings import Settings
 
 __all__ = ["collector_options", "register"]
@@ -58,6 +60,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     parser.add_argument("--sector", default=None,
                         choices=["ecommerce", "saas", "travel", "finance"],
                         help="the site's sector for events that do not say (default ecommerce)")
+    add_config_option(parser, "its privacy.vocabulary: values kept as sent in id and "
+                              "vocabulary fields")
     add_common(parser)
     parser.set_defaults(handler=_run)
 
@@ -69,6 +73,10 @@ def collector_options(args: argparse.Namespace, env: Any = None) -> Any:
     ...                       {"RTP_COLLECTOR_WRITE_KEYS": "a,b", "RTP_COLLECTOR_MAX_BATCH": "5"})
     >>> sorted(o.write_keys), o.max_batch
     (['a', 'b'], 10)
+    >>> sorted(collector_options(argparse.Namespace(), {"RTP_COLLECTOR_WRITE_KEYS": "a",
+    ...     "RTP_COLLECTOR_VOCABULARY": "Real Estate",
+    ...     "RTP_CONFIG__PRIVACY__VOCABULARY": '["Home & Garden"]'}).vocabulary)
+    ['Home & Garden', 'Real Estate']
     """
     from pipeline.collector.options import CollectorOptions
 
@@ -78,7 +86,11 @@ def collector_options(args: argparse.Namespace, env: Any = None) -> Any:
     for name in ("write_keys", "cors_origins"):
         values = getattr(args, name, None)
         overrides[name] = frozenset(values) if values else None
-    return CollectorOptions.from_env(env, **overrides)
+    options = CollectorOptions.from_env(env, **overrides)
+    # the config file's privacy.vocabulary (and RTP_CONFIG__*), besides RTP_COLLECTOR_VOCABULARY
+    vocabulary = config_of(getattr(args, "config", None), "rtp collector",
+                           env).privacy.vocabulary
+    return dataclasses.replace(options, vocabulary=options.vocabulary | vocabulary)
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:

@@ -14,10 +14,12 @@ nothing confirms within the wait (no worker with its profile side running).
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
+from pipeline.commands.config_file import add_config_option, config_of
 from pipeline.settings import Settings
 
 __all__ = ["register", "run_erase"]
@@ -38,6 +40,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     parser.add_argument("--wait", type=float, default=30.0, metavar="S",
                         help="wait up to S seconds for the profile side to confirm and print "
                              "what it removed (default 30; 0: do not wait)")
+    add_config_option(parser, "the collectors' privacy.vocabulary, to name a visitor id as "
+                              "they stored it")
     add_common(parser)
     parser.set_defaults(handler=lambda args, settings: run_erase(settings, args))
 
@@ -62,7 +66,10 @@ def run_erase(settings: Settings, args: argparse.Namespace,
     try:
         updates = erasure_update(payload, now_ms=int(time.time() * 1000),
                                  update_id=f"erase-{uuid.uuid4()}",
-                                 pseudonyms=resolve_pseudonyms(settings))
+                                 pseudonyms=resolve_pseudonyms(settings),
+                                 vocabulary=_collector_vocabulary() | config_of(
+                                     getattr(args, "config", None),
+                                     "rtp erase").privacy.vocabulary)
     except (BadPayload, ValueError) as exc:
         print_(f"rtp erase: {exc}")
         return 2
@@ -96,6 +103,16 @@ def run_erase(settings: Settings, args: argparse.Namespace,
                "; each visitor's state, view and decisions at delivery; records left out of "
                f"rtp report/replay by marks {', '.join(sorted(m for m, _ in marks))}")
     return 0
+
+
+def _collector_vocabulary(env: Mapping[str, str] | None = None) -> frozenset[str]:
+    """The collectors' ``RTP_COLLECTOR_VOCABULARY`` (values they keep as sent), if set here.
+
+    >>> sorted(_collector_vocabulary({"RTP_COLLECTOR_VOCABULARY": "Home & Garden, a"}))
+    ['Home & Garden', 'a']
+    """
+    raw = (os.environ if env is None else env).get("RTP_COLLECTOR_VOCABULARY", "")
+    return frozenset(p.strip() for p in raw.split(",") if p.strip())
 
 
 def _marks_end(settings: Settings) -> int:

@@ -12,9 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from pipeline.commands.erasure_args import add_erasures_argument, honour_erasures
 from pipeline.settings import Settings
 
 __all__ = ["parse_estimators", "register", "run_evaluate"]
@@ -92,6 +94,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                              "fetches the sample and prints its folder): estimate the "
                              "uniform policy from bts and compare with random's click rate")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_erasures_argument(parser)
     add_common(parser)
     parser.set_defaults(handler=run_evaluate)
 
@@ -123,9 +126,13 @@ def run_evaluate(args: argparse.Namespace, settings: Settings) -> int:
         if args.log is None:
             return _fail("give a decision LOG (or --compare-obd DIR)")
         estimators = args.estimators or ("ips", "snips", "dr", "replay")
-        result = evaluate(args.log, args.outcomes, args.target, estimators,
-                          n_boot=args.n_boot or 1000, seed=args.seed,
-                          options=OpeOptions(include_unserved=args.include_unserved))
+        with tempfile.TemporaryDirectory(prefix="rtp-evaluate-") as scratch:
+            (log, outcomes), _ = honour_erasures(
+                getattr(args, "erasures", "none"), settings,
+                [(args.log, "DecisionLog"), (args.outcomes, "Outcome")], Path(scratch))
+            result = evaluate(log or args.log, outcomes, args.target, estimators,
+                              n_boot=args.n_boot or 1000, seed=args.seed,
+                              options=OpeOptions(include_unserved=args.include_unserved))
     except ReplayError as exc:
         return _fail(str(exc))
     except OSError as exc:

@@ -14,9 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from pipeline.commands.erasure_args import add_erasures_argument, honour_erasures
 from pipeline.settings import Settings
 
 __all__ = ["register", "run_report"]
@@ -100,6 +102,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                              "<cache>/report-export/<prefix>)")
     parser.add_argument("--idle-timeout", type=float, default=15.0, metavar="S",
                         help="--from-topics: fail when a partition delivers nothing for S s")
+    add_erasures_argument(parser)
     parser.add_argument("--config", type=Path, default=None, metavar="FILE",
                         help="config file whose objective the report leads with (its "
                              "headline metric; RTP_CONFIG__OBJECTIVE also works; default "
@@ -131,6 +134,10 @@ def run_report(args: argparse.Namespace, settings: Settings) -> int:
     if not args.attribution_window >= 0:
         return _fail("--attribution-window must be >= 0 minutes")
     purchases_path = args.purchases
+    scratch = tempfile.TemporaryDirectory(prefix="rtp-report-")  # erasure-filtered copies
+    erased = None  # --from-topics leaves erased people out as it exports
+    outcomes_path: Path | None
+    names: list[str] | None = None  # the files the report names (not the filtered copies)
     try:
         if args.from_topics:
             if args.log is not None or args.outcomes is not None:
@@ -156,8 +163,15 @@ def run_report(args: argparse.Namespace, settings: Settings) -> int:
         else:
             if args.log is None:
                 return _fail("give LOG and OUTCOMES files (or --from-topics)")
-            log_path, outcomes_path = args.log, args.outcomes
+            files, erased = honour_erasures(
+                getattr(args, "erasures", "none"), settings,
+                [(args.log, "DecisionLog"), (args.outcomes, "Outcome"),
+                 (purchases_path, "ClickEvent")], Path(scratch.name), args.idle_timeout)
+            names = [str(p) for p in (args.log, args.outcomes, purchases_path) if p is not None]
+            log_path, outcomes_path, purchases_path = files[0] or args.log, files[1], files[2]
         views = read_page_views(args.page_views) if args.page_views else None
+        if views is not None and not args.from_topics and erased is not None:
+            views = {v: n for v, n in views.items() if not erased.covers({"visitor_id": v})}
         from pipeline.commands.config_file import config_of
 
         objective = config_of(getattr(args, "config", None), "rtp report").objective
@@ -169,12 +183,14 @@ def run_report(args: argparse.Namespace, settings: Settings) -> int:
                                             == "none" else args.cuped_covariate,
                                             headline_metric=objective.metric,
                                             headline_label=objective.headline), views,
-                              purchases_path=purchases_path)
+                              purchases_path=purchases_path, source_names=names)
         html = report.write_html(args.html) if args.html is not None else None
     except ReplayError as exc:
         return _fail(str(exc))
     except OSError as exc:
         return _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+    finally:
+        scratch.cleanup()
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.to_text())
     if html is not None:
         print(f"HTML report: {html}", file=sys.stderr)

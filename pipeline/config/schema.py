@@ -106,6 +106,12 @@ class PrivacyConfig:
     max_traits: int = ProfileOptions().max_traits
     #: Longest trait key or value kept (longer ones are dropped, never truncated).
     max_trait_chars: int = ProfileOptions().max_trait_chars
+    #: Values the collector keeps as sent in id and vocabulary fields although they are not
+    #: one word (multi-word categories or event names a guardrail, detector or report must
+    #: read); every other such value with whitespace becomes a keyed token
+    #: (:func:`pipeline.collector.minimise.opaque`). Read by ``rtp collector --config`` and
+    #: ``rtp erase --config`` at start.
+    vocabulary: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         gap = SessionOptions().inactivity_gap_ms

@@ -15,6 +15,17 @@ shapes them. The document has four parts:
 ``decisions``
     Every decision for the visitor on ``personalization.actions`` within the export window,
     oldest first, with its reason; ``held_by_delivery`` marks those delivery serves now.
+``decision_log``
+    Every decision about the visitor on ``personalization.decisions.log`` within the history
+    window (control group and "no action" included): what was decided, why, the intent
+    estimated, the features the decision used, whether it was served.
+``outcomes``, ``events``, ``signals``
+    The visitor's outcomes (shown, clicked, converted...), the events rtp received from
+    their browser (as stored, i.e. minimised) and the struggle signals detected, within the
+    history window, oldest first.
+``history_window_ms``, ``truncated``
+    How far back those four parts were read, and which of them hit the per-partition
+    record bound (their oldest records are then missing; :mod:`pipeline.delivery.person`).
 
 >>> doc = export_document("v1", PersonRecords(
 ...     view={"loyalty_tier": "gold", "personalization_allowed": True},
@@ -40,12 +51,26 @@ from typing import Any
 __all__ = ["EXPORT_VERSION", "PersonRecords", "export_document"]
 
 #: Format version of the export document.
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
 
 #: Decision fields a person gets back (model internals such as propensities are not about
 #: the person; the decision itself is).
 _DECISION_FIELDS = ("decision_id", "session_id", "action_id", "slot", "payload", "reason",
                     "experiment_arm", "channel", "created_at", "trigger_event_id", "policy")
+#: What a decision-log entry adds about the person (eligible actions, propensities and
+#: versions are the model's, not the person's).
+_LOGGED_FIELDS = ("numeric_features", "categorical_features", "guardrails_fired",
+                  "intent_class", "intent_probability", "served", "experiment_unit")
+
+
+def _logged(record: Mapping[str, Any]) -> dict[str, Any]:
+    inner = record.get("decision") or {}
+    return {**{k: inner.get(k) for k in _DECISION_FIELDS},
+            **{k: record.get(k) for k in _LOGGED_FIELDS}}
+
+
+def _by(field: str) -> Any:
+    return lambda r: int(r.get(field) or 0)
 
 
 @dataclass(frozen=True)
@@ -68,6 +93,18 @@ class PersonRecords:
     decisions: tuple[Mapping[str, Any], ...] = ()
     #: How far back decisions were read (ms).
     window_ms: int = 0
+    #: ``ClickEvent`` records of the visitor, in topic order.
+    events: tuple[Mapping[str, Any], ...] = ()
+    #: ``Outcome`` records of the visitor, in topic order.
+    outcomes: tuple[Mapping[str, Any], ...] = ()
+    #: ``StruggleSignal`` records of the visitor, in topic order.
+    signals: tuple[Mapping[str, Any], ...] = ()
+    #: ``DecisionLog`` records whose decision names the visitor.
+    logged: tuple[Mapping[str, Any], ...] = ()
+    #: How far back events, outcomes, signals and the decision log were read (ms).
+    history_ms: int = 0
+    #: The parts (``events``, ``outcomes``, ``signals``, ``decision_log``) cut by the bound.
+    truncated: tuple[str, ...] = ()
 
 
 def _consent(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -84,8 +121,9 @@ def export_document(visitor_id: str, records: PersonRecords, now_ms: int,
     >>> export_document("v9", PersonRecords(), now_ms=1)["profile"] is None
     True
     >>> sorted(export_document("v9", PersonRecords(), now_ms=1))  # doctest: +NORMALIZE_WHITESPACE
-    ['consent', 'consent_history', 'decisions', 'decisions_window_ms', 'erased', 'exported_at',
-     'profile', 'profile_updates', 'version', 'visitor_id']
+    ['consent', 'consent_history', 'decision_log', 'decisions', 'decisions_window_ms',
+     'erased', 'events', 'exported_at', 'history_window_ms', 'outcomes', 'profile',
+     'profile_updates', 'signals', 'truncated', 'version', 'visitor_id']
     """
     consents = sorted(records.consent, key=lambda r: int(r.get("event_time") or 0))
     decisions = sorted(records.decisions, key=lambda r: int(r.get("created_at") or 0))
@@ -108,4 +146,11 @@ def export_document(visitor_id: str, records: PersonRecords, now_ms: int,
              "held_by_delivery": r.get("decision_id") in held}
             for r in decisions],
         "decisions_window_ms": records.window_ms,
+        "decision_log": [_logged(r) for r in sorted(
+            records.logged, key=lambda r: int((r.get("decision") or {}).get("created_at") or 0))],
+        "outcomes": [dict(r) for r in sorted(records.outcomes, key=_by("event_time"))],
+        "events": [dict(r) for r in sorted(records.events, key=_by("event_time"))],
+        "signals": [dict(r) for r in sorted(records.signals, key=_by("event_time"))],
+        "history_window_ms": records.history_ms,
+        "truncated": list(records.truncated),
     }

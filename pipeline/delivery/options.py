@@ -109,6 +109,13 @@ class DeliveryOptions:
     export_window_ms
         How far back an export reads the visitor's decisions on the actions topic (1 day,
         the topic's retention).
+    export_history_ms
+        How far back an export reads the visitor's events, outcomes, signals (on the
+        visitor's partition) and decision-log entries (on every partition of the decision
+        log): 7 days, the retention of events and outcomes.
+    export_max_records
+        The most records an export reads per partition of those topics (the newest of the
+        window; the export names a part that was cut): bounds its cost on a busy site.
     export_timeout_s
         The longest one export may read Kafka before it answers 503.
     settle_heap
@@ -153,6 +160,8 @@ class DeliveryOptions:
     admin_token: str = ""
     export_window_ms: int = 24 * 60 * 60 * 1000
     export_timeout_s: float = 20.0
+    export_history_ms: int = 7 * 24 * 60 * 60 * 1000
+    export_max_records: int = 200_000
     visitor_rate_per_s: float = 20.0
     visitor_burst: int = 100
     address_rate_per_s: float = 100.0
@@ -171,8 +180,11 @@ class DeliveryOptions:
         if self.idle_timeout_s <= 0 or self.body_timeout_s <= 0 or self.export_timeout_s <= 0:
             raise ValueError("DeliveryOptions.idle_timeout_s, body_timeout_s and "
                              "export_timeout_s must be positive")
-        if self.export_window_ms < 0:
-            raise ValueError("DeliveryOptions.export_window_ms must not be negative")
+        if self.export_window_ms < 0 or self.export_history_ms < 0:
+            raise ValueError("DeliveryOptions.export_window_ms and export_history_ms must not "
+                             "be negative")
+        if self.export_max_records < 1:
+            raise ValueError("DeliveryOptions.export_max_records must be at least 1")
         if self.visitor_rate_per_s <= 0 or self.address_rate_per_s <= 0:
             raise ValueError("DeliveryOptions.visitor_rate_per_s and address_rate_per_s must be "
                              "positive")

@@ -79,7 +79,8 @@ class DeliveryService:
             tokens=tokens_for(settings.token_keys(), log.warning),
             person=PersonReader(settings, window_ms=options.export_window_ms,
                                 timeout_s=options.export_timeout_s, codec=self.codec,
-                                clock=clock).read)
+                                clock=clock, history_ms=options.export_history_ms,
+                                max_records=options.export_max_records).read)
         self.served: ServedApp | None = None
         self._housekeeping: asyncio.Task[None] | None = None
         self._settle = options.settle_heap

@@ -16,11 +16,20 @@ pseudonym, so a person's profile starts over under it (the old one is no longer 
 anything new); an erasure names the person under *every* configured key, so it still
 finds the old profile. Drop the old key once its profiles have expired or been erased.
 
+A value shaped like a pseudonym (``u.<32 hex>``) is kept as is only from a trusted caller
+(``of(..., trusted=True)``: the SDK on the site's servers, which could write any key to
+Kafka anyway). From anyone else (the collector: browsers and every holder of the public
+write key) it is pseudonymised like any other user id: an HMAC cannot be checked without
+its input, so a client that learned someone's pseudonym (from an export, say) cannot make
+its events count as theirs.
+
 >>> names = Pseudonyms(("new-key-0123456789", "old-key-0123456789"))
 >>> names.of("ann@example.com")
 'u.374dd4681da29286d25af51a65282c22'
->>> names.of(names.of("ann@example.com")) == names.of("ann@example.com")  # already one
+>>> names.of(names.of("ann@example.com"), trusted=True) == names.of("ann@example.com")
 True
+>>> names.of(names.of("ann@example.com")) == names.of("ann@example.com")  # a client's claim
+False
 >>> len(names.every("ann@example.com")), names.of("ann@example.com") in names.every(
 ...     "ann@example.com")
 (2, True)
@@ -68,25 +77,35 @@ class Pseudonyms:
                        hashlib.sha256)
         return "u." + mac.hexdigest()[:32]
 
-    def of(self, user_id: str) -> str:
-        """The pseudonym of ``user_id`` under the newest key (a pseudonym is kept as is).
+    def of(self, user_id: str, *, trusted: bool = False) -> str:
+        """The pseudonym of ``user_id`` under the newest key; a trusted caller's pseudonym is
+        kept as is (an untrusted one is pseudonymised again, see the module's text).
 
-        >>> Pseudonyms(("k" * 16,)).of("42").startswith("u.")
-        True
+        >>> names = Pseudonyms(("k" * 16,))
+        >>> made = names.of("42")
+        >>> made.startswith("u."), names.of(made, trusted=True) == made, names.of(made) == made
+        (True, True, False)
         """
-        if _SHAPE.fullmatch(user_id):
+        if trusted and _SHAPE.fullmatch(user_id):
             return user_id
         return self._under(self.keys[0], user_id)
 
     def every(self, user_id: str) -> tuple[str, ...]:
         """The pseudonyms of ``user_id`` under every key (what an erasure must reach).
 
+        A value shaped like a pseudonym names itself (an operator erasing by pseudonym) and
+        also what the collector made of it when a client sent it as its user id.
+
         >>> Pseudonyms(("a" * 16, "b" * 16)).every("42")[0] == Pseudonyms(("a" * 16,)).of("42")
         True
+        >>> names = Pseudonyms(("a" * 16,))
+        >>> names.every(names.of("42")) == (names.of("42"), names.of(names.of("42")))
+        True
         """
+        made = (self._under(k, user_id) for k in self.keys)
         if _SHAPE.fullmatch(user_id):
-            return (user_id,)
-        return tuple(dict.fromkeys(self._under(k, user_id) for k in self.keys))
+            return tuple(dict.fromkeys((user_id, *made)))
+        return tuple(dict.fromkeys(made))
 
 
 def pseudonyms_for(keys: tuple[str, ...]) -> Pseudonyms | None:

@@ -926,8 +926,12 @@ def build_report(
     page_views: Mapping[str, int] | None = None,
     file_options: LogFileOptions | None = None,
     purchases_path: str | Path | None = None,
+    source_names: Sequence[str] | None = None,
 ) -> Report:
     """Read a decision log, outcomes and (optionally) purchases, and build the report.
+
+    ``source_names``: what the report names as its sources (default: the paths read; a
+    caller reading filtered copies names the originals).
 
     ``purchases_path``: a ClickEvent file (``.jsonl`` or ``.avro``: the export's
     ``purchases.jsonl``, or a whole clickstream); its purchase events are attributed to
@@ -946,7 +950,8 @@ def build_report(
     """
     opts = options or ReportOptions()
     joined = join_files(log_path, outcomes_path, opts.weights, file_options)
-    sources = [str(p) for p in (log_path, outcomes_path, purchases_path) if p is not None]
+    sources = list(source_names) if source_names is not None else [
+        str(p) for p in (log_path, outcomes_path, purchases_path) if p is not None]
     read = None if purchases_path is None else read_purchases(purchases_path)
     report = build_report_from_rows(joined.rows, control_share, opts, page_views, sources,
                                     None if read is None else read.purchases)

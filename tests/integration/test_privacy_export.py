@@ -142,3 +142,102 @@ async def test_an_export_holds_everything_about_the_visitor_and_nothing_else(
         "none": 401, "forged": 401, "other visitor": 403, "wrong admin key": 401,
         "admin without visitor": 400}
     assert all(message for _, message in refusals.values())
+
+
+def _history(visitor: str, now: int, tag: str) -> dict[str, list[dict[str, Any]]]:
+    """Events, outcomes, signals and decision-log entries of ``visitor`` (ids carry ``tag``)."""
+    from pipeline.client.samples import click_event
+    from tests.unit.replay.replay_helpers import decision_log, outcome
+
+    events = [click_event(visitor, "page_view", now - 9000 + i, event_id=f"e-{tag}-{i}")
+              for i in range(3)]
+    logged = [decision_log(f"d-{tag}-{i}", visitor_id=visitor, created_at=now - 8000 + i,
+                           arm="control" if i == 0 else "personalized", served=i != 0,
+                           categorical={"device": "desktop", "tier": tag})
+              for i in range(4)]  # decision ids hash to several partitions of the log
+    outcomes = [{**outcome(f"d-{tag}-{i}", kind="clicked", visitor_id=visitor),
+                 "event_time": now - 7000 + i} for i in (1, 2)]
+    signals = [{"signal_id": f"s-{tag}", "visitor_id": visitor, "session_id": f"{visitor}-s",
+                "rule": "rage_click", "event_time": now - 6000, "strength": 0.8,
+                "page_url": "https://shop.example/p/nc700", "trigger_event_id": f"e-{tag}-2",
+                "details": {"target": "button#buy"}}]
+    return {"events": events, "decision_log": logged, "outcomes": outcomes, "signals": signals}
+
+
+async def test_an_export_holds_the_visitors_history_and_nothing_of_a_neighbours(
+        topics: Settings) -> None:
+    """Events, outcomes, signals (the visitor's partition) and decision-log entries (every
+    partition of the log) of the visitor, both ways: all of theirs, none of a neighbour on
+    the same partitions of the visitor-keyed topics."""
+    from pipeline.topics import DECISIONS_LOG, EVENTS, OUTCOMES, SIGNALS
+
+    settings = topics
+    me, neighbour = neighbours(settings)
+    now = now_ms()
+    mine, theirs = _history(me, now, "mine"), _history(neighbour, now, "theirs")
+    assert len({partition_for(d["decision"]["decision_id"].encode(), settings.partitions)
+                for d in mine["decision_log"]}) > 1  # the log is read across partitions
+
+    def send() -> None:
+        with EventProducer(settings) as producer:
+            for history in (mine, theirs):
+                for e in history["events"]:
+                    producer.send(settings.topic(EVENTS), "ClickEvent", e, e["visitor_id"])
+                for o in history["outcomes"]:
+                    producer.send(settings.topic(OUTCOMES), "Outcome", o, o["visitor_id"])
+                for s in history["signals"]:
+                    producer.send(settings.topic(SIGNALS), "StruggleSignal", s, s["visitor_id"])
+                for d in history["decision_log"]:
+                    producer.send(settings.topic(DECISIONS_LOG), "DecisionLog", d,
+                                  d["decision"]["decision_id"])
+
+    await asyncio.to_thread(send)
+    async with delivery(settings, admin_token=ADMIN) as (service, url), \
+            aiohttp.ClientSession() as session:
+        export = f"{url}/v1/privacy/export"
+        status, body = await get_json(session, f"{export}?token={token(service, me)}")
+        async with session.get(export, params={"visitor": neighbour},
+                               headers={"Authorization": f"Bearer {ADMIN}"}) as r:
+            their_status, their_body = r.status, await r.json()
+
+    assert status == 200 and their_status == 200
+    for doc, history, tag, other in ((body, mine, "mine", "theirs"),
+                                     (their_body, theirs, "theirs", "mine")):
+        assert [e["event_id"] for e in doc["events"]] == [
+            e["event_id"] for e in history["events"]]
+        assert [o["outcome_id"] for o in doc["outcomes"]] == [
+            o["outcome_id"] for o in history["outcomes"]]
+        assert [s["signal_id"] for s in doc["signals"]] == [
+            s["signal_id"] for s in history["signals"]]
+        assert [(d["decision_id"], d["experiment_arm"], d["served"])
+                for d in doc["decision_log"]] == [
+            (d["decision"]["decision_id"], d["decision"]["experiment_arm"], d["served"])
+            for d in history["decision_log"]]
+        assert all(d["categorical_features"]["tier"] == tag for d in doc["decision_log"])
+        assert doc["history_window_ms"] == 7 * 24 * 3600 * 1000 and doc["truncated"] == []
+        assert f"-{other}-" not in json.dumps(doc)  # nothing of the other visitor
+
+
+async def test_an_export_says_which_history_hit_the_record_bound(topics: Settings) -> None:
+    """With at most 2 records read per partition, the visitor's 3 events are cut to the
+    newest 2 and the export names ``events`` as truncated."""
+    from pipeline.topics import EVENTS
+
+    settings = topics
+    me, _ = neighbours(settings)
+    now = now_ms()
+    mine = _history(me, now, "mine")
+
+    def send() -> None:
+        with EventProducer(settings) as producer:
+            for e in mine["events"]:
+                producer.send(settings.topic(EVENTS), "ClickEvent", e, e["visitor_id"])
+
+    await asyncio.to_thread(send)
+    async with delivery(settings, admin_token=ADMIN, export_max_records=2) as (service, url), \
+            aiohttp.ClientSession() as session:
+        status, body = await get_json(
+            session, f"{url}/v1/privacy/export?token={token(service, me)}")
+    assert status == 200
+    assert [e["event_id"] for e in body["events"]] == [e["event_id"] for e in mine["events"][1:]]
+    assert body["truncated"] == ["events"]

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from pipeline.collector.app import CollectorState, build_app
 from pipeline.collector.ingest import Ingestor
 from pipeline.collector.metrics import CollectorMetrics
-from pipeline.collector.minimise import page_url, reduce_search, scrub_emails
+from pipeline.collector.minimise import opaque, page_url, reduce_search, scrub_emails
 from pipeline.collector.options import CollectorOptions
 from pipeline.serde import Codec
 from tests.unit.collector.strategies import NOW_MS
@@ -140,7 +140,8 @@ def test_the_collector_keeps_no_search_text_no_unlisted_property_and_no_email() 
     assert EMAIL not in raw and NAME not in raw
     search, custom, purchase = (r for _, r in produced)
     assert search["search"]["query"] == reduce_search(f"{NAME} shoes")
-    assert custom["custom"]["properties"] == {"listing": "for [email]"}
+    # e-mail replaced, then the value (not one word) reduced to its keyed token
+    assert custom["custom"]["properties"] == {"listing": opaque("for [email]")}
     assert purchase["purchase"]["kind"] == "purchase"
     assert search["context"]["timezone"] is None
     assert search["visitor_id"] == scrub_emails(EMAIL, ids=True)

@@ -84,3 +84,70 @@ async def test_erasure_names_the_person_under_every_key(
     assert _leaks(sink) == []
     assert [key for _, key, _ in sink.produced] == [p.encode() for p in NAMES.every(EMAIL)]
     assert len(set(NAMES.every(EMAIL))) == 2
+
+
+async def test_a_client_cannot_choose_its_pseudonym(
+        served: tuple[TestClient, FakeSink]) -> None:
+    """A userId shaped like someone's pseudonym is pseudonymised again: it never stitches the
+    sender to that person (the SDK, on the site's servers, may pass pseudonyms through)."""
+    client, sink = served
+    victim = NAMES.of(EMAIL)
+    native = {"writeKey": "wk", "visitor": "v9", "user": victim, "sentAt": int(NOW_S * 1000),
+              "page": {"url": "https://shop.example/p/1"},
+              "events": [{"id": "n1", "type": "page_view", "time": int(NOW_S * 1000)},
+                         {"id": "n2", "type": "identify", "time": int(NOW_S * 1000),
+                          "user": victim}]}
+    r = await client.post("/v1/t", data=json.dumps(native))
+    assert r.status == 200, await r.text()
+    r = await client.post("/v1/identify", headers=AUTH, data=json.dumps(
+        {"anonymousId": "v9", "userId": victim, "traits": {"plan": "pro"}}))
+    assert r.status == 200, await r.text()
+    codec = Codec.default()
+    users = {codec.decode(value or b"")[1]["user_id"] for _, _, value in sink.produced}
+    keys = {key for topic, key, _ in sink.produced if topic == "profiles.updates"}
+    assert users == {NAMES.of(victim)} and victim not in users
+    assert keys == {NAMES.of(victim).encode()}
+    assert NAMES.of(victim, trusted=True) == victim  # the SDK's path keeps it
+    # an operator erasing by the value the client sent reaches what was stored for it
+    assert NAMES.of(victim) in NAMES.every(victim) and victim in NAMES.every(victim)
+
+
+async def test_after_a_key_rotation_an_erasure_by_an_email_anonymous_id_reaches_both_tokens(
+        served: tuple[TestClient, FakeSink]) -> None:
+    """Events sent before a rotation carry the old key's token of an e-mail-shaped anonymousId;
+    the erasure names the visitor under the old key's token too (and never as sent)."""
+    before, after = Pseudonyms(NAMES.keys[1:]), NAMES
+    stored = []
+    for names in (before, after):
+        sink = FakeSink()
+        ingestor = Ingestor(CollectorOptions(write_keys=frozenset({"wk"})), Codec.default(),
+                            wall=lambda: NOW_S, pseudonyms=names)
+        accepted = ingestor.segment("page", json.dumps(
+            {"anonymousId": EMAIL, "messageId": "m1",
+             "properties": {"url": "https://shop.example/p/1"}}).encode(), AUTH["Authorization"])
+        stored.append(accepted.messages[0].record["visitor_id"])
+    assert stored[0] != stored[1] and all(s.startswith("e.") for s in stored)
+    client, sink = served
+    r = await client.post("/v1/privacy/erasure", json={"anonymousId": EMAIL},
+                          headers={"Authorization": f"Bearer {ADMIN}"})
+    assert r.status == 202, await r.text()
+    codec = Codec.default()
+    erased = [codec.decode(value or b"")[1]["visitor_id"] for _, _, value in sink.produced]
+    assert sorted(erased) == sorted(stored)  # both tokens, nothing else
+    assert [key for _, key, _ in sink.produced] == [s.encode() for s in reversed(stored)]
+    assert _leaks(sink) == []
+
+
+async def test_after_a_key_rotation_an_erasure_by_user_and_name_shaped_id_pairs_keys(
+        served: tuple[TestClient, FakeSink]) -> None:
+    client, sink = served
+    r = await client.post("/v1/privacy/erasure", json={"userId": EMAIL, "anonymousId": "Ann X"},
+                          headers={"Authorization": f"Bearer {ADMIN}"})
+    assert r.status == 202, await r.text()
+    codec = Codec.default()
+    pairs = [(codec.decode(v or b"")[1]["user_id"], codec.decode(v or b"")[1]["visitor_id"])
+             for _, _, v in sink.produced]
+    users = NAMES.every(EMAIL)
+    assert [u for u, _ in pairs] == list(users)
+    assert [v[:2] for _, v in pairs] == ["t.", "t."] and pairs[0][1] != pairs[1][1]
+    assert b"Ann X" not in b"".join(v or b"" for _, _, v in sink.produced)

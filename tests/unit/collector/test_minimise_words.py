@@ -1,0 +1,177 @@
+"""Ids and vocabulary fields keep one-word values; anything else becomes a keyed token.
+
+Properties of :func:`~pipeline.collector.minimise.opaque`, :func:`opaque_url` and
+:func:`stored_ids`, and of the whole :class:`Minimiser` over every word field of a ClickEvent
+and a ProfileUpdate: a value holding whitespace (a full name, free text) is never produced;
+a one-word value (an id, a slug, a CSS selector) is produced unchanged; equal values stay
+equal and different values stay different (joins, de-duplication and detectors need no
+more); the site's vocabulary passes as sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.collector.minimise import (
+    Minimiser,
+    is_word,
+    opaque,
+    opaque_url,
+    scrub_emails,
+    stored_ids,
+)
+from pipeline.profiles import Pseudonyms
+
+NAMES = Pseudonyms(("new-pseudonym-key-0123", "old-pseudonym-key-0123"))
+TOKEN = re.compile(r"t\.[0-9a-f]{16}")
+
+#: Text that is one machine word (ids, slugs, CSS selectors as the tracker writes them).
+words = st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Zs", "Zl", "Zp", "Cc"],
+                              exclude_characters="@\x85\u180e\u200b"),
+                min_size=1, max_size=30).filter(is_word)
+#: Text with whitespace in it: a full name, free text.
+phrases = st.builds(lambda a, gap, b: f"{a}{gap}{b}", words,
+                    st.sampled_from([" ", "  ", "\t", "\u00a0", "\n"]), words)
+texts = words | phrases
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts, texts)
+def test_opaque_keeps_words_tokenizes_the_rest_and_keeps_equality(a: str, b: str) -> None:
+    out_a, out_b = opaque(a, NAMES), opaque(b, NAMES)
+    assert out_a == a if is_word(a) else TOKEN.fullmatch(out_a)
+    assert is_word(out_a)
+    assert (out_a == out_b) is (a == b)
+    assert opaque(out_a, NAMES) == out_a  # idempotent: a token is a word
+
+
+@settings(max_examples=200, deadline=None)
+@given(phrases)
+def test_the_vocabulary_passes_as_sent(phrase: str) -> None:
+    assert opaque(phrase, NAMES, vocabulary={phrase}) == phrase
+    assert opaque(phrase, NAMES, vocabulary={phrase + "x"}) != phrase
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(texts, min_size=1, max_size=4), st.lists(texts, max_size=2))
+def test_urls_keep_word_segments_and_no_phrase(segments: list[str], values: list[str]) -> None:
+    from urllib.parse import quote, urlencode
+
+    path = "/" + "/".join(quote(s, safe="") for s in segments)
+    query = urlencode([(f"utm_{i}", v) for i, v in enumerate(values)])
+    url = opaque_url(f"https://shop.example{path}?{query}", NAMES)
+    parts = urlsplit(url)
+    assert parts.netloc == "shop.example"
+    kept = [unquote(s) for s in parts.path.split("/")[1:]]
+    assert len(kept) == len(segments)
+    for sent, out in zip(segments, kept, strict=True):
+        assert out == sent if is_word(sent) else out == opaque(sent, NAMES)
+    assert all(is_word(unquote(s)) for s in parts.path.split("/"))
+    for phrase in (t for t in [*segments, *values] if not is_word(t)):
+        assert phrase not in unquote(url.replace("+", " "))
+
+
+def _event(value: str) -> dict[str, Any]:
+    """A ClickEvent-shaped record with ``value`` in every word field."""
+    return {
+        "event_id": value, "event_type": "click", "visitor_id": value, "user_id": None,
+        "session_hint": value, "event_time": 1,
+        "page": {"url": f"https://shop.example/c/{value}/p?utm_campaign={value}",
+                 "page_type": "product", "category": value, "product_id": value,
+                 "referrer": None},
+        "context": {"traffic_source": "direct", "campaign": value, "device": "desktop",
+                    "country": None, "region": None, "timezone": None, "sector": "ecommerce",
+                    "industry": value},
+        "click": {"x": 1, "y": 2, "target": value, "interactive": True},
+        "cart": {"product_id": value, "quantity": 1, "value": 1.0, "currency": "EUR"},
+        "purchase": {"order_id": value, "value": 1.0, "currency": "EUR", "kind": "purchase"},
+        "form": {"form_id": value, "field": value, "error": value},
+        "custom": {"name": value, "properties": {"listing": value, "note": value}},
+    }
+
+
+@settings(max_examples=150, deadline=None)
+@given(phrases)
+def test_no_phrase_in_any_word_field_of_an_event_or_update(phrase: str) -> None:
+    event = Minimiser(pseudonyms=NAMES).minimise("ClickEvent", _event(phrase))
+    update = Minimiser(pseudonyms=NAMES).minimise("ProfileUpdate", {
+        "update_id": phrase, "kind": "traits", "visitor_id": phrase, "user_id": None,
+        "event_time": 1, "traits": {"industry": phrase, "plan": phrase, "group_id": phrase}})
+    token = opaque(scrub_emails(phrase, NAMES, ids=True), NAMES)
+    for record in (event, update):
+        assert phrase not in json.dumps(record, ensure_ascii=False)
+    assert event["visitor_id"] == event["event_id"] == event["form"]["form_id"] == token
+    assert event["click"]["target"] == event["custom"]["name"] == token
+    assert event["context"]["industry"] is None  # shown to visitors: dropped, not a token
+    assert event["custom"]["properties"] == {"listing": opaque(phrase, NAMES)}
+    assert update["traits"] == {"plan": opaque(phrase, NAMES), "group_id": opaque(phrase, NAMES)}
+    assert update["visitor_id"] == stored_ids(phrase, NAMES)[0]
+
+
+@settings(max_examples=150, deadline=None)
+@given(words.filter(lambda w: "%" not in w and "/" not in w and "?" not in w
+                    and "#" not in w and "&" not in w and "=" not in w))
+def test_one_word_values_pass_unchanged(word: str) -> None:
+    sent = _event(word)
+    out = Minimiser(pseudonyms=NAMES).minimise("ClickEvent", copy.deepcopy(sent))
+    for path in (("event_id",), ("visitor_id",), ("page", "category"), ("click", "target"),
+                 ("form", "field"), ("custom", "name"), ("context", "industry"),
+                 ("purchase", "order_id")):
+        a, b = sent, out
+        for part in path:
+            a, b = a[part], b[part]
+        assert b == a
+    assert out["custom"]["properties"] == {"listing": word}
+
+
+def test_a_multi_word_category_in_the_vocabulary_reaches_guardrails_as_sent() -> None:
+    minimiser = Minimiser(pseudonyms=NAMES, vocabulary=frozenset({"Home & Garden"}))
+    out = minimiser.minimise("ClickEvent", _event("Home & Garden"))
+    assert out["page"]["category"] == "Home & Garden"
+    assert out["context"]["industry"] == "Home & Garden"
+
+
+@settings(max_examples=100, deadline=None)
+@given(texts)
+def test_stored_ids_name_the_collectors_record_under_every_key(sent: str) -> None:
+    forms = stored_ids(sent, NAMES)
+    for i, key in enumerate(NAMES.keys):
+        one = Minimiser(pseudonyms=Pseudonyms((key,))).minimise("ClickEvent", _event(sent))
+        assert one["visitor_id"] in forms
+        if i == 0:
+            assert forms[0] == one["visitor_id"]
+    assert len(forms) == (1 if is_word(sent) else 2)
+
+
+def test_the_config_files_vocabulary_reaches_the_collector(tmp_path: Path) -> None:
+    """``privacy.vocabulary`` in the file given to ``rtp collector --config`` (and
+    ``RTP_COLLECTOR_VOCABULARY``) is what the collector keeps as sent."""
+    from pipeline.collector.ingest import Ingestor
+    from pipeline.commands.collector import collector_options
+    from pipeline.serde import Codec
+
+    config = tmp_path / "rtp.yaml"
+    config.write_text('privacy:\n  vocabulary: ["Home & Garden"]\n')
+    options = collector_options(argparse.Namespace(config=config), {
+        "RTP_COLLECTOR_WRITE_KEYS": "wk", "RTP_COLLECTOR_VOCABULARY": "Real Estate"})
+    assert options.vocabulary == {"Home & Garden", "Real Estate"}
+    ingestor = Ingestor(options, Codec.default(), wall=lambda: 1_800_000_000.0, pseudonyms=NAMES)
+    body = {"writeKey": "wk", "visitor": "v1",
+            "page": {"url": "https://shop.example/c/x", "category": "Home & Garden"},
+            "context": {"industry": "Real Estate"},
+            "events": [{"id": "e1", "type": "page_view", "time": 1_800_000_000_000},
+                       {"id": "e2", "type": "custom", "time": 1_800_000_000_000,
+                        "name": "Ann Example"}]}
+    view, custom = (m.record for m in ingestor.native(json.dumps(body).encode(), None).messages)
+    assert view["page"]["category"] == "Home & Garden"
+    assert view["context"]["industry"] == "Real Estate"
+    assert custom["custom"]["name"] == opaque("Ann Example", NAMES)  # not listed: a token
