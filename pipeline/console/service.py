@@ -20,7 +20,7 @@ from confluent_kafka.admin import AdminClient
 from pipeline.config.objective import Objective
 from pipeline.console.app import build_app
 from pipeline.console.feed import ConsoleFeed
-from pipeline.console.login import new_key
+from pipeline.console.login import LoginThrottle, new_key
 from pipeline.console.options import ConsoleOptions
 from pipeline.console.tally import ConsoleTally, compute_experiment
 from pipeline.decide.catalog import Catalog, load_catalog
@@ -119,7 +119,8 @@ class ConsoleService:
         self.feed.start()
         self.served = await start_app(
             build_app(self.snapshot, self.status, self.key,
-                      int(self.options.session_hours * 3600), self.clock),
+                      int(self.options.session_hours * 3600), self.clock,
+                      LoginThrottle(self.options.login_attempts, self.options.login_every_s)),
             self.options.host, self.options.http_port)
         log.info("console listening", url=f"{self.served.url}/console/",
                  catalog_version=self.catalog.version)
