@@ -113,7 +113,11 @@ class ConsoleService:
         if not topic_exists(self.settings.bootstrap, topic, admin=admin):
             return False
         configs = ConfigFeed(self.settings.bootstrap, topic)
-        published = configs.start(self.options.start_timeout_s)
+        try:
+            published = configs.start(self.options.start_timeout_s)
+        except KafkaException:
+            configs.close()  # asked again at the next check (or the start fails, as before)
+            raise
         with self._configs_lock:
             if self._stopping.is_set():
                 configs.close()
