@@ -27,6 +27,7 @@ from pipeline.console.tally import ConsoleTally, compute_experiment
 from pipeline.decide.catalog import Catalog, load_catalog
 from pipeline.engine import EngineOptions
 from pipeline.kafka_log import kafka_config
+from pipeline.logs import say
 from pipeline.settings import Settings
 from pipeline.topics import CONFIG
 from pipeline.web.serve import ServedApp, start_app, stop_on_signals
@@ -186,7 +187,7 @@ def topic_exists(bootstrap: str, topic: str, timeout_s: float = 10.0,
 
 
 def run_console(settings: Settings, options: ConsoleOptions, engine: EngineOptions | None = None,
-                echo: Callable[[str], None] = print,
+                echo: Callable[[str], None] = say,
                 objective: Objective = Objective.CONVERSION) -> int:
     """Run the console until SIGTERM/SIGINT; 0 on a clean stop."""
 
@@ -197,9 +198,9 @@ def run_console(settings: Settings, options: ConsoleOptions, engine: EngineOptio
         try:
             served = await service.start()
             echo(f"console: {served.url}/console/")
-            if service.key_generated:  # on the terminal only, never in the log
-                echo(f"console key (RTP_CONSOLE_KEY was not set; this one lasts until the "
-                     f"console stops): {service.key}")
+            if service.key_generated:  # on stdout only, never through the log
+                print(f"console key (RTP_CONSOLE_KEY was not set; this one lasts until the "
+                      f"console stops): {service.key}", flush=True)
             await stop.wait()
         finally:
             await service.stop()
