@@ -23,7 +23,9 @@ import structlog
 
 from pipeline.kafka_log import KAFKA_LOGGER
 
-__all__ = ["configure_logging"]
+__all__ = ["configure_logging", "logs_are_json", "say"]
+
+_STATE = {"json": False}
 
 
 def _stderr_logger(*_: object) -> structlog.PrintLogger:
@@ -44,9 +46,43 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg,unused-ign
 
 def _renderer(fmt: str) -> structlog.types.Processor:
     use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
+    _STATE["json"] = not use_console
     if use_console:
         return structlog.dev.ConsoleRenderer()
     return structlog.processors.JSONRenderer()
+
+
+def logs_are_json() -> bool:
+    """Whether :func:`configure_logging` chose JSON (production) the last time it ran.
+
+    >>> configure_logging("console", "warning"); logs_are_json()
+    False
+    >>> configure_logging("json", "warning"); logs_are_json()
+    True
+    """
+    return _STATE["json"]
+
+
+def say(line: str) -> None:
+    """A line for whoever started a service (where it listens, that it stops): printed on
+    stdout when logs are for a terminal; with JSON logs, logged at info as one JSON line
+    (event ``line``) like every other, so a log pipeline reads nothing else. Never give
+    it a secret.
+
+    >>> configure_logging("console", "info"); say("collector: http://127.0.0.1:8701/v1/batch")
+    collector: http://127.0.0.1:8701/v1/batch
+    >>> import contextlib, io, json
+    >>> err = io.StringIO()
+    >>> with contextlib.redirect_stderr(err):
+    ...     configure_logging("json", "info"); say("collector: stopping")
+    >>> json.loads(err.getvalue())["event"]
+    'collector: stopping'
+    >>> configure_logging("json", "warning")  # as the module's example leaves it
+    """
+    if not _STATE["json"]:
+        print(line, flush=True)
+        return
+    structlog.get_logger("rtp.say").info(line)
 
 
 def configure_logging(fmt: str = "auto", level: str = "info") -> None:

@@ -82,7 +82,7 @@ from pipeline.serde import (
     SerdeError,
 )
 from pipeline.settings import Settings
-from pipeline.topics import ACTIONS, DECISIONS_LOG, EVENTS, OUTCOMES, PROFILES
+from pipeline.topics import ACTIONS, DECISIONS_LOG, EVENTS, OUTCOMES, PROFILES, SIGNALS
 from pipeline.topics.partitioning import partition_for
 from topologies.config_feed import ConfigFeed, Published
 from topologies.loop.loop import Record
@@ -410,7 +410,10 @@ class DecisionPath:
     def _send(self, outputs: list[Output]) -> None:
         for out in outputs:
             if out.topic == DECISIONS_LOG:
-                self.metrics.decision(str(out.record["decision"]["experiment_arm"]))
+                decision = out.record["decision"]
+                self.metrics.decision(str(decision["experiment_arm"]), str(decision["action_id"]))
+            elif out.topic == SIGNALS:
+                self.metrics.signal(str(out.record["rule"]))
             self.outputs.send(self.settings.topic(out.topic), out.key.encode(),
                               self.codec.encode(out.schema, dict(out.record)))
 

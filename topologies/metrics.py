@@ -1,5 +1,6 @@
-"""The worker's own ``/metrics`` (prometheus_client): events, decisions, dead letters,
-event→action latency and consumer lag.
+"""The worker's own ``/metrics`` (prometheus_client): events, decisions (by arm, and by
+action and arm), struggle signals by rule, dead letters, event→action latency and consumer
+lag.
 
 The decision path counts as it goes (:class:`WorkerMetrics` methods are called on the
 loop's thread); lag comes from librdkafka's own
@@ -9,6 +10,9 @@ daemon thread (``RTP_WORKER_METRICS_PORT``; 0: none).
 
 - ``rtp_worker_events_total``: clickstream records applied (bad ones included);
 - ``rtp_worker_decisions_total{arm}``: decisions written to the decision log;
+- ``rtp_worker_action_decisions_total{action,arm}``: the same, by the action decided
+  (``no_action`` included; control decisions are logged, not served);
+- ``rtp_worker_signals_total{rule}``: struggle signals written to ``signals.struggle``;
 - ``rtp_worker_dead_letters_total{topic,reason}``: records dead-lettered, by source topic
   and reason (``DeadLetter.error_class``);
 - ``rtp_worker_event_to_action_seconds``: from the triggering event's record timestamp
@@ -21,13 +25,19 @@ daemon thread (``RTP_WORKER_METRICS_PORT``; 0: none).
 >>> metrics.on_stats(json.dumps({"topics": {"clickstream.events": {"partitions": {
 ...     "0": {"consumer_lag": 2}, "1": {"consumer_lag": 1}, "-1": {"consumer_lag": -1}}}}}))
 >>> metrics.event()
->>> metrics.decision("control")
+>>> metrics.decision("control", "cta_change")
+>>> metrics.signal("rage_click")
 >>> metrics.dead_letter("clickstream.events", "garbage")
 >>> metrics.latency(0.02)
 >>> r = metrics.registry
 >>> r.get_sample_value("rtp_worker_events_total"), r.get_sample_value(
 ...     "rtp_worker_decisions_total", {"arm": "control"})
 (1.0, 1.0)
+>>> r.get_sample_value("rtp_worker_action_decisions_total",
+...                    {"action": "cta_change", "arm": "control"})
+1.0
+>>> r.get_sample_value("rtp_worker_signals_total", {"rule": "rage_click"})
+1.0
 >>> r.get_sample_value("rtp_worker_lag", {"topic": "clickstream.events"})
 3.0
 >>> r.get_sample_value("rtp_worker_event_to_action_seconds_bucket", {"le": "0.025"})
@@ -105,6 +115,11 @@ class WorkerMetrics:
                                registry=self.registry)
         self._decisions = Counter("rtp_worker_decisions", "Decisions logged, by arm.", ["arm"],
                                   registry=self.registry)
+        self._actions = Counter("rtp_worker_action_decisions",
+                                "Decisions logged, by action and arm.", ["action", "arm"],
+                                registry=self.registry)
+        self._signals = Counter("rtp_worker_signals", "Struggle signals written, by rule.",
+                                ["rule"], registry=self.registry)
         self._dead = Counter("rtp_worker_dead_letters",
                              "Records dead-lettered, by source topic and reason.",
                              ["topic", "reason"], registry=self.registry)
@@ -119,9 +134,15 @@ class WorkerMetrics:
         """One clickstream record applied."""
         self._events.inc()
 
-    def decision(self, arm: str) -> None:
-        """One decision logged in ``arm``."""
+    def decision(self, arm: str, action: str | None = None) -> None:
+        """One decision logged in ``arm`` (of ``action``, when given)."""
         self._decisions.labels(arm=arm).inc()
+        if action is not None:
+            self._actions.labels(action=action, arm=arm).inc()
+
+    def signal(self, rule: str) -> None:
+        """One struggle signal of ``rule`` written."""
+        self._signals.labels(rule=rule).inc()
 
     def dead_letter(self, topic: str, reason: str) -> None:
         """One record of ``topic`` dead-lettered for ``reason``."""

@@ -20,6 +20,7 @@ from pipeline.collector.app import CollectorState, MessageSink, build_app
 from pipeline.collector.ingest import Ingestor
 from pipeline.collector.metrics import CollectorMetrics
 from pipeline.collector.options import CollectorOptions
+from pipeline.logs import say
 from pipeline.profiles.pseudonym import resolve_pseudonyms
 from pipeline.serde import Codec, MeaningRules
 from pipeline.settings import Settings
@@ -100,7 +101,7 @@ class CollectorService:
 
 
 def run_collector(settings: Settings, options: CollectorOptions,
-                  echo: Callable[[str], None] = print) -> int:
+                  echo: Callable[[str], None] = say) -> int:
     """Run the collector until SIGTERM/SIGINT; returns the exit code.
 
     Here the echo of the start-up line sends the SIGTERM (its handler is installed by then):

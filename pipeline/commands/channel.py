@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pipeline.logs import say
 from pipeline.settings import Settings
 
 __all__ = ["register"]
@@ -141,8 +142,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    print(f"rtp channel {args.channel}: sending to {args.sink or 'the default file sink'}; "
-          "SIGTERM/SIGINT stops", flush=True)
+    say(f"rtp channel {args.channel}: sending to {args.sink or 'the default file sink'}; "
+        "SIGTERM/SIGINT stops")
     service.run(stop)
-    print(f"rtp channel {args.channel}: stopped after {service.sent} sent", flush=True)
+    say(f"rtp channel {args.channel}: stopped after {service.sent} sent")
     return 0

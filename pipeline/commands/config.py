@@ -36,7 +36,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     PosixPath('rtp.yaml')
     """
     parser = sub.add_parser(
-        "config", help="validate a config file and print the effective config",
+        "config", help="validate a config file and print the effective config, or publish "
+                  "it to running workers",
         description="The config file (YAML) sets the objective, the action catalog, "
                     "experiments (salt, control share), consent mode, detector thresholds, "
                     "reward weights, guardrails (caps, compliance zones) and privacy "

@@ -33,8 +33,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                     "(/console/) and its JSON (/v1/console): experiment lift with intervals "
                     "over time, decisions per second, event->action p99, struggle signals by "
                     "rule, per-action performance beside the catalog and its version, dead "
-                    "letters by reason. Options are also read from RTP_CONSOLE_<OPTION>, e.g. "
-                    "RTP_CONSOLE_HTTP_PORT; flags win.")
+                    "letters by reason. Published configs (rtp config publish) are followed "
+                    "live. Login: the operator key RTP_CONSOLE_KEY (without it a random key "
+                    "is printed once); wrong keys are limited per client address "
+                    "(RTP_CONSOLE_LOGIN_ATTEMPTS, default 5, then one per "
+                    "RTP_CONSOLE_LOGIN_EVERY_S, default 60; 429 meanwhile). Options are also "
+                    "read from RTP_CONSOLE_<OPTION>, e.g. RTP_CONSOLE_HTTP_PORT; flags win.")
     parser.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
     parser.add_argument("--http-port", type=int, default=None, metavar="N",
                         help="HTTP port (default 8702; 0 = any free port)")

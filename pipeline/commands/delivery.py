@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from pipeline.logs import say
 from pipeline.settings import Settings
 
 __all__ = ["delivery_options", "register", "run_web_tier"]
@@ -86,7 +87,7 @@ def delivery_options(args: argparse.Namespace, env: Any = None) -> Any:
 
 
 def run_web_tier(settings: Settings, delivery: Any, collector: Any,
-                 echo: Callable[[str], None] = print) -> int:
+                 echo: Callable[[str], None] = say) -> int:
     """Run the delivery service and the collector in one process until SIGTERM/SIGINT.
 
     Without a broker the delivery service cannot start, and both stop again:

@@ -30,7 +30,7 @@ from typing import Any
 
 from aiohttp import web
 
-from pipeline.console.login import login_guard, login_routes
+from pipeline.console.login import LoginThrottle, login_guard, login_routes
 from pipeline.web.untrusted import path_guard
 
 __all__ = ["build_app", "finite_json"]
@@ -61,10 +61,13 @@ def _static(name: str) -> bytes:
 
 def build_app(snapshot: Snapshot, status: Status, key: str | None = None,
               session_ttl_s: int = 12 * 3600,
-              clock: Callable[[], float] = time.time) -> web.Application:
+              clock: Callable[[], float] = time.time,
+              throttle: LoginThrottle | None = None) -> web.Application:
     """The console app: ``snapshot`` runs off the event loop (it may build the report).
     With ``key`` (``rtp console`` always gives one) every route but the login and the
-    probes needs a login; None: open (unit tests of the figures)."""
+    probes needs a login, and wrong keys are rate-limited per address by ``throttle``
+    (default :class:`~pipeline.console.login.LoginThrottle`); None: open (unit tests of the
+    figures)."""
     page, script = _static("index.html"), _static("console.js")
 
     async def root(_: web.Request) -> web.StreamResponse:
@@ -100,10 +103,12 @@ def build_app(snapshot: Snapshot, status: Status, key: str | None = None,
         return web.json_response({"ready": ready, "feed": where}, status=200 if ready else 503)
 
     # No request body is read anywhere: 1 KB is plenty. Over-long paths: 414 / 404.
-    middlewares = [path_guard()] + ([login_guard(key, clock)] if key is not None else [])
+    throttle = throttle or LoginThrottle()
+    middlewares = [path_guard()] + ([login_guard(key, clock, throttle)] if key is not None
+                                    else [])
     app = web.Application(client_max_size=1024, middlewares=middlewares)
     if key is not None:
-        login_routes(app, key, session_ttl_s, clock)
+        login_routes(app, key, session_ttl_s, clock, throttle)
     app.router.add_get("/", root)
     app.router.add_get("/console/", index)
     app.router.add_get("/console/console.js", js)

@@ -51,6 +51,13 @@ class ConsoleOptions:
         empty: ``rtp console`` makes a random one and prints it once).
     session_hours
         How long a login lasts.
+    config_check_s
+        When the config topic did not exist at start, how often the console looks for it
+        (it follows the published configs from when the first ``rtp config publish``
+        creates it).
+    login_attempts, login_every_s
+        Wrong keys (login form or Bearer) allowed from one client address in a row; after
+        that one more every ``login_every_s`` seconds, and 429 with ``Retry-After`` until then.
     """
 
     host: str = "127.0.0.1"
@@ -68,6 +75,9 @@ class ConsoleOptions:
     start_timeout_s: float = 30.0
     key: str = field(default="", repr=False)
     session_hours: float = 12.0
+    config_check_s: float = 5.0
+    login_attempts: int = 5
+    login_every_s: float = 60.0
 
     def __post_init__(self) -> None:
         for name in ("max_decisions", "max_events", "max_latencies", "rate_window_s",
@@ -78,6 +88,12 @@ class ConsoleOptions:
             raise ValueError(f"report_every_s must be >= 0, got {self.report_every_s}")
         if self.key:
             check_key(self.key)
+        if not self.config_check_s > 0:
+            raise ValueError(f"config_check_s must be > 0, got {self.config_check_s}")
+        if self.login_attempts < 1:
+            raise ValueError(f"login_attempts must be >= 1, got {self.login_attempts}")
+        if not self.login_every_s > 0:
+            raise ValueError(f"login_every_s must be > 0, got {self.login_every_s}")
         if self.session_hours <= 0:
             raise ValueError(f"session_hours must be > 0, got {self.session_hours}")
 

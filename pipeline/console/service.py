@@ -15,17 +15,19 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from pipeline.config.objective import Objective
 from pipeline.console.app import build_app
 from pipeline.console.feed import ConsoleFeed
-from pipeline.console.login import new_key
+from pipeline.console.login import LoginThrottle, new_key
 from pipeline.console.options import ConsoleOptions
 from pipeline.console.tally import ConsoleTally, compute_experiment
 from pipeline.decide.catalog import Catalog, load_catalog
 from pipeline.engine import EngineOptions
 from pipeline.kafka_log import kafka_config
+from pipeline.logs import say
 from pipeline.settings import Settings
 from pipeline.topics import CONFIG
 from pipeline.web.serve import ServedApp, start_app, stop_on_signals
@@ -57,6 +59,9 @@ class ConsoleService:
         #: objective replace the startup ones.
         self.config_version = 0
         self.configs: ConfigFeed | None = None
+        self._configs_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._watch: threading.Thread | None = None
         self.lock = threading.Lock()
         self._computing = threading.Lock()
         self.tally = ConsoleTally(options, objective=objective)
@@ -102,24 +107,54 @@ class ConsoleService:
         self.config_version = published.ref.version
         log.info("console follows config version", version=published.ref.version)
 
-    def _follow_configs(self) -> None:
-        """Read the published configs (when the config topic exists; nothing is created)."""
+    def _follow_configs(self, admin: AdminClient | None = None) -> bool:
+        """Read the published configs when the config topic exists (nothing is created);
+        False when it does not (yet)."""
         topic = self.settings.topic(CONFIG)
-        if not topic_exists(self.settings.bootstrap, topic):
-            log.info("no config topic: showing the startup config", topic=topic)
-            return
-        self.configs = ConfigFeed(self.settings.bootstrap, topic)
-        published = self.configs.start(self.options.start_timeout_s)
+        if not topic_exists(self.settings.bootstrap, topic, admin=admin):
+            return False
+        configs = ConfigFeed(self.settings.bootstrap, topic)
+        try:
+            published = configs.start(self.options.start_timeout_s)
+        except KafkaException:
+            configs.close()  # asked again at the next check (or the start fails, as before)
+            raise
+        with self._configs_lock:
+            if self._stopping.is_set():
+                configs.close()
+                return True
+            self.configs = configs
         if published is not None:
             self._use(published)
+        return True
+
+    def _watch_for_configs(self) -> None:
+        """Look for the config topic every ``config_check_s`` until it is there (the first
+        ``rtp config publish`` creates it), then follow it."""
+        topic = self.settings.topic(CONFIG)
+        admin = AdminClient(kafka_config({"bootstrap.servers": self.settings.bootstrap}))
+        while not self._stopping.wait(self.options.config_check_s):
+            try:
+                if self._follow_configs(admin):
+                    log.info("config topic created: the console follows it", topic=topic)
+                    return
+            except KafkaException as exc:  # the broker away for a while: ask again later
+                log.warning("config topic not checked", topic=topic, error=str(exc))
 
     async def start(self) -> ServedApp:
         """Start the feed threads, then serve."""
-        await asyncio.get_running_loop().run_in_executor(None, self._follow_configs)
+        if not await asyncio.get_running_loop().run_in_executor(None, self._follow_configs):
+            log.info("no config topic yet: showing the startup config, and following the "
+                     "topic once it is created", topic=self.settings.topic(CONFIG),
+                     check_every_s=self.options.config_check_s)
+            self._watch = threading.Thread(target=self._watch_for_configs,
+                                           name="console-config-watch", daemon=True)
+            self._watch.start()
         self.feed.start()
         self.served = await start_app(
             build_app(self.snapshot, self.status, self.key,
-                      int(self.options.session_hours * 3600), self.clock),
+                      int(self.options.session_hours * 3600), self.clock,
+                      LoginThrottle(self.options.login_attempts, self.options.login_every_s)),
             self.options.host, self.options.http_port)
         log.info("console listening", url=f"{self.served.url}/console/",
                  catalog_version=self.catalog.version)
@@ -131,19 +166,28 @@ class ConsoleService:
             await self.served.close()
             self.served = None
         await asyncio.get_running_loop().run_in_executor(None, self.feed.stop)
-        if self.configs is not None:
-            self.configs.close()
-            self.configs = None
+        self._stopping.set()
+        if self._watch is not None:
+            watch = self._watch
+            await asyncio.get_running_loop().run_in_executor(
+                None, lambda: watch.join(self.options.start_timeout_s + 10))
+            self._watch = None
+        with self._configs_lock:
+            configs, self.configs = self.configs, None
+        if configs is not None:
+            configs.close()
 
 
-def topic_exists(bootstrap: str, topic: str, timeout_s: float = 10.0) -> bool:
-    """Whether ``topic`` is on the cluster (asked without creating anything)."""
-    admin = AdminClient(kafka_config({"bootstrap.servers": bootstrap}))
+def topic_exists(bootstrap: str, topic: str, timeout_s: float = 10.0,
+                 admin: AdminClient | None = None) -> bool:
+    """Whether ``topic`` is on the cluster (asked without creating anything; ``admin``:
+    a client to reuse)."""
+    admin = admin or AdminClient(kafka_config({"bootstrap.servers": bootstrap}))
     return topic in admin.list_topics(timeout=timeout_s).topics
 
 
 def run_console(settings: Settings, options: ConsoleOptions, engine: EngineOptions | None = None,
-                echo: Callable[[str], None] = print,
+                echo: Callable[[str], None] = say,
                 objective: Objective = Objective.CONVERSION) -> int:
     """Run the console until SIGTERM/SIGINT; 0 on a clean stop."""
 
@@ -154,9 +198,9 @@ def run_console(settings: Settings, options: ConsoleOptions, engine: EngineOptio
         try:
             served = await service.start()
             echo(f"console: {served.url}/console/")
-            if service.key_generated:  # on the terminal only, never in the log
-                echo(f"console key (RTP_CONSOLE_KEY was not set; this one lasts until the "
-                     f"console stops): {service.key}")
+            if service.key_generated:  # on stdout only, never through the log
+                print(f"console key (RTP_CONSOLE_KEY was not set; this one lasts until the "
+                      f"console stops): {service.key}", flush=True)
             await stop.wait()
         finally:
             await service.stop()

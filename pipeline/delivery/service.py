@@ -29,6 +29,7 @@ from pipeline.delivery.runtime import loop_factory, loop_name, settle_heap, unse
 from pipeline.delivery.store import DecisionStore
 from pipeline.delivery.stream import StreamHub
 from pipeline.delivery.waits import TriggerWaits
+from pipeline.logs import say
 from pipeline.serde import Codec, MeaningRules
 from pipeline.settings import Settings
 from pipeline.web.serve import ServedApp, start_app, stop_on_signals
@@ -134,7 +135,7 @@ class DeliveryService:
 
 
 def run_delivery(settings: Settings, options: DeliveryOptions,
-                 echo: Callable[[str], None] = print) -> int:
+                 echo: Callable[[str], None] = say) -> int:
     """Run the service until SIGTERM/SIGINT; returns the exit code.
 
     It needs the actions topic; without a broker it stops with a clear error:

@@ -119,6 +119,8 @@ __all__ = [
     "fixed_horizon_text",
     "format_lift",
     "format_time",
+    "headline_figures",
+    "headline_text",
     "read_page_views",
     "summarise_visitors",
 ]
@@ -1190,18 +1192,52 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return out
 
 
-def _headline_text(report: Report) -> str:
-    """The objective's metric, first: control, personalized, lift and its interval."""
+def headline_figures(report: Report) -> dict[str, str] | None:
+    """The objective's metric as the text and HTML reports print it: ``label``, ``metric``,
+    ``control``, ``personalized``, ``lift`` and ``ci`` (formatted); None when the report
+    does not compute that metric.
+
+    >>> from pipeline.replay.join import join_records
+    >>> from pipeline.replay.synthetic import SyntheticOptions, generate_synthetic_log
+    >>> syn = generate_synthetic_log(SyntheticOptions(n_visitors=60, control_share=0.5))
+    >>> rep = build_report_from_rows(join_records(syn.logs, syn.outcomes).rows, 0.5,
+    ...     ReportOptions(n_boot=20, headline_metric="revenue_per_visitor",
+    ...                   headline_label="revenue per visitor"))
+    >>> figures = headline_figures(rep)
+    >>> figures["metric"], figures["label"], figures["level"]
+    ('revenue_per_visitor', 'revenue per visitor', '95%')
+    """
     name = report.options.headline_metric
     try:
         m = report.metric(name)
     except KeyError:
+        return None
+    return {"label": report.options.headline_label, "metric": name,
+            "control": _fmt_metric(name, m.control),
+            "personalized": _fmt_metric(name, m.personalized),
+            "lift": format_lift(name, m.absolute),
+            "level": f"{report.options.confidence:.0%}",
+            "ci": _fmt_interval(name, m.absolute_ci)}
+
+
+def headline_text(report: Report) -> str:
+    """The objective's metric, first: control, personalized, lift and its interval.
+
+    >>> from pipeline.replay.join import join_records
+    >>> from pipeline.replay.synthetic import SyntheticOptions, generate_synthetic_log
+    >>> syn = generate_synthetic_log(SyntheticOptions(n_visitors=60, control_share=0.5))
+    >>> rep = build_report_from_rows(join_records(syn.logs, syn.outcomes).rows, 0.5,
+    ...                              ReportOptions(n_boot=20))
+    >>> headline_text(rep).startswith("headline: conversion rate per visitor "
+    ...                               "(conversion_rate): control ")
+    True
+    """
+    f = headline_figures(report)
+    if f is None:
+        name = report.options.headline_metric
         return f"headline: {report.options.headline_label} ({name}): not computed"
-    level = f"{report.options.confidence:.0%}"
-    return (f"headline: {report.options.headline_label} ({name}): control "
-            f"{_fmt_metric(name, m.control)}, personalized {_fmt_metric(name, m.personalized)}, "
-            f"lift {format_lift(name, m.absolute)} ({level} CI "
-            f"{_fmt_interval(name, m.absolute_ci)})")
+    return (f"headline: {f['label']} ({f['metric']}): control {f['control']}, personalized "
+            f"{f['personalized']}, lift {f['lift']} ({f['level']} CI {f['ci']})")
 
 
 def _render_text(report: Report) -> str:
@@ -1215,7 +1251,7 @@ def _render_text(report: Report) -> str:
         f"{_pct(s.expected_control_share)} configured ({_SOURCES[s.share_source]}); "
         f"chi-square {s.chi_square:.2f}, "
         f"p = {s.p_value:.3g} -> {'MISMATCH' if s.mismatch else 'ok'}",
-        _headline_text(report),
+        headline_text(report),
         "",
     ]
     header = ["metric", "control", "personalized", "abs lift", f"abs {level} CI", "rel lift",

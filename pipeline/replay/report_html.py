@@ -35,6 +35,7 @@ from pipeline.replay.report import (
     fixed_horizon_text,
     format_lift,
     format_time,
+    headline_figures,
 )
 from pipeline.replay.svg import Series, line_chart, stacked_bars
 
@@ -56,6 +57,8 @@ th{background:#f6f6f6;white-space:normal;vertical-align:bottom}
 .box{padding:.6rem .9rem;border-radius:6px;margin:.6rem 0}
 .ok{background:#eaf6ee;border:1px solid #b7dfc3}.alert{background:#fdecea;border:1px solid #f3b8b2}
 .warn{background:#fff6e0;border:1px solid #f1d48a}
+.headline{background:#eef3fb;border:1px solid #b9cbe8;font-size:1.05rem}
+.headline .fig{display:inline-block;margin:.4rem 1.6rem 0 0}.headline b{font-size:1.3rem}
 svg{display:block;margin:.8rem 0;max-width:100%;height:auto}
 svg .title{font-size:14px;font-weight:600;fill:#1b1b1b}
 svg .tick{font-size:11px;fill:#555}svg .legend{font-size:12px;fill:#1b1b1b}
@@ -164,6 +167,26 @@ def _lift_intervals(report: Report) -> str:
                      "any number of looks", verdict(cs.low, cs.high, always_valid=True)])
     return _table(["conversion lift", "lift", f"{level} interval", "width", "valid for",
                    "verdict"], rows, css_class="verdicts")  # wrapped: it fits the page
+
+
+def _headline(report: Report) -> str:
+    """The objective's metric first, with the same figures as the text report's headline
+    line (:func:`~pipeline.replay.report.headline_figures`)."""
+    f = headline_figures(report)
+    label = escape(report.options.headline_label)
+    metric = escape(report.options.headline_metric)
+    if f is None:
+        return (f'<div class="box headline" id="headline" data-metric="{metric}">'
+                f"<strong>Headline: {label}</strong> ({metric}): not computed</div>")
+    cells = (("control", f["control"]), ("personalized", f["personalized"]),
+             ("lift", f["lift"]), (f"{f['level']} CI", f["ci"]))
+    figures = "".join(
+        f'<span class="fig"><span class="muted">{escape(name)}</span> '
+        f'<b data-figure="{escape(name.split()[-1].lower())}">{escape(value)}</b></span>'
+        for name, value in cells)
+    return (f'<div class="box headline" id="headline" data-metric="{metric}">'
+            f"<strong>Headline: {label}</strong> <code>{metric}</code> "
+            f"(the objective's headline metric)<div>{figures}</div></div>")
 
 
 def reward_title(weights: RewardWeights, attributed: bool) -> str:
@@ -275,6 +298,7 @@ def render_report_html(report: Report) -> str:
         + (f"; sources: {escape(', '.join(report.sources))}" if report.sources else "")
         + "</p>",
         f'<div class="box {srm_class}">{escape(srm_text)}</div>',
+        _headline(report),
     ]
     if report.warnings:
         items = "".join(

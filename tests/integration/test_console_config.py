@@ -3,15 +3,22 @@ catalog and objective replace its startup ones, on the real broker."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
+import uuid
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from pipeline.cli import main
 from pipeline.commands.config_topic import publish_config
 from pipeline.config import load_config_text
 from pipeline.config.catalog import builtin_catalog
 from pipeline.console import ConsoleOptions
+from pipeline.console.service import topic_exists
 from pipeline.settings import Settings
-from pipeline.topics import CONFIG
+from pipeline.topics import CONFIG, apply_topics, topic_specs
 from tests.e2e.console_tier import ConsoleTier
 
 PUBLISHED = """\
@@ -49,3 +56,43 @@ def test_the_console_shows_the_published_catalog_and_objective(topics: Settings)
     with ConsoleTier(topics, options) as console:
         assert _shown(console)[:4] == (ref.version, 5, config.catalog.catalog.fingerprint,
                                        "revenue")
+
+
+def test_the_console_follows_a_config_topic_created_after_it_started(
+        kafka: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    settings = dataclasses.replace(kafka, topic_prefix=f"it-{uuid.uuid4().hex[:10]}.")
+    apply_topics(settings.bootstrap, [
+        spec for spec in topic_specs(settings.partitions, settings.replication,
+                                     settings.topic_prefix) if spec.name != settings.topic(CONFIG)])
+    assert not topic_exists(settings.bootstrap, settings.topic(CONFIG))
+    builtin = builtin_catalog().catalog
+    config_file = tmp_path / "rtp.yaml"
+    config_file.write_text(PUBLISHED)
+    config = load_config_text(PUBLISHED, env={})
+    options = ConsoleOptions(http_port=0, report_every_s=0.0, n_boot=20, key="k" * 12,
+                             config_check_s=0.5)
+    with ConsoleTier(settings, options) as console:
+        assert _shown(console)[:4] == (0, builtin.version, builtin.fingerprint, "conversion")
+        # The operator's first publish creates the topic, after the console started.
+        assert main(["config", "publish", str(config_file), "--bootstrap", settings.bootstrap,
+                     "--topic-prefix", settings.topic_prefix]) == 0
+        out = capsys.readouterr().out
+        version = int(out.split("published config version ", 1)[1].split()[0])
+        assert topic_exists(settings.bootstrap, settings.topic(CONFIG))
+        deadline = time.monotonic() + 60
+        while _shown(console)[0] != version:
+            assert time.monotonic() < deadline, _shown(console)
+            time.sleep(0.2)  # the console's watch thread finds the topic, then reads it
+        assert _shown(console)[:4] == (version, 5, config.catalog.catalog.fingerprint,
+                                       "revenue")
+        # And it goes on following: a second publish (the objective changed) is shown too.
+        config_file.write_text(PUBLISHED.replace("objective: revenue", "objective: bounce"))
+        assert main(["config", "publish", str(config_file), "--bootstrap", settings.bootstrap,
+                     "--topic-prefix", settings.topic_prefix]) == 0
+        second = int(capsys.readouterr().out.split("published config version ", 1)[1]
+                     .split()[0])
+        assert second > version
+        while _shown(console)[0] != second:
+            assert time.monotonic() < deadline, _shown(console)
+            time.sleep(0.2)
+        assert _shown(console)[3] == "bounce"

@@ -15,7 +15,7 @@ from pipeline.client import EventProducer
 from pipeline.decide import assign_arm
 from pipeline.serde import Codec
 from pipeline.settings import Settings
-from pipeline.topics import DECISIONS_LOG, EVENTS, OUTCOMES, PROFILES
+from pipeline.topics import DECISIONS_LOG, EVENTS, OUTCOMES, PROFILES, SIGNALS
 from tests.e2e.webtier import free_port
 from tests.integration.kafka_reader import read_topic
 from tests.integration.scenarios import browser, rage_clicker
@@ -94,6 +94,12 @@ def test_the_worker_serves_its_metrics(topics: Settings, tmp_path: Path,
         for m in read_topic(topics, dlq, _end_count(topics, dlq), timeout=5):
             letter = codec.decode(m.value(), ("DeadLetter",))[1]
             letters[(letter["source_topic"], letter["error_class"])] += 1
+    by_action = Counter((log["decision"]["action_id"], log["decision"]["experiment_arm"])
+                        for log in logs)
+    n_signals = _end_count(topics, topics.topic(SIGNALS))
+    rules = Counter(codec.decode(m.value(), ("StruggleSignal",))[1]["rule"]
+                    for m in read_topic(topics, topics.topic(SIGNALS), n_signals))
+    assert rules, "the rage clickers raised no signal: nothing to compare"
     sent = {e["event_id"] for e in events}
     triggered = {log["decision"]["trigger_event_id"] for log in logs} & sent
 
@@ -103,6 +109,11 @@ def test_the_worker_serves_its_metrics(topics: Settings, tmp_path: Path,
     assert {(dict(labels)["topic"], dict(labels)["reason"]): v
             for (name, labels), v in metrics.items()
             if name == "rtp_worker_dead_letters_total"} == dict(letters)
+    assert {(dict(labels)["action"], dict(labels)["arm"]): v
+            for (name, labels), v in metrics.items()
+            if name == "rtp_worker_action_decisions_total"} == dict(by_action)
+    assert {dict(labels)["rule"]: v for (name, labels), v in metrics.items()
+            if name == "rtp_worker_signals_total"} == dict(rules)
     assert metrics[("rtp_worker_event_to_action_seconds_count", ())] == len(triggered)
     assert set(lag) == inputs
     assert set(lag.values()) == {0.0}

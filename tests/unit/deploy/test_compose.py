@@ -53,7 +53,10 @@ def _published(service: dict[str, Any]) -> set[int]:
 def test_one_file_starts_the_broker_and_every_service() -> None:
     services = _services()
     commands = {s["command"][0] for s in _rtp_services().values()}
-    assert commands == {"topics", "worker", "learner", "collector", "delivery", "console"}
+    assert commands == {"topics", "worker", "learner", "collector", "delivery", "console",
+                        "channel"}
+    channels = {s["command"][1] for s in _rtp_services().values() if s["command"][0] == "channel"}
+    assert channels == {"email", "sms"}
     kafka = services["kafka"]["extends"]
     assert (PROJECT_ROOT / kafka["file"]) == KAFKA_COMPOSE
     assert kafka["service"] in yaml.safe_load(KAFKA_COMPOSE.read_text())["services"]
@@ -127,3 +130,15 @@ def test_the_web_tier_shares_its_keys() -> None:
     # and the collector lets the storefront's origin send from the browser.
     shop = f"http://127.0.0.1:{_args(services['delivery']).http_port}"
     assert shop in CollectorOptions.from_env(collector).cors_origins
+
+
+def test_the_channels_read_a_contacts_file_that_is_mounted_and_parses() -> None:
+    from pipeline.channels.contacts import FileContactResolver
+
+    for name in ("channel-email", "channel-sms"):
+        service = _rtp_services()[name]
+        contacts = _args(service).contacts
+        mounts = {target: source for source, target, *_ in
+                  (v.split(":") for v in service["volumes"])}
+        source = mounts[str(contacts)]
+        FileContactResolver(PROJECT_ROOT / source)  # raises on a file it cannot use

@@ -33,7 +33,8 @@ def _exposed() -> dict[str, str]:
         counter.labels(**labels).inc()
     worker = WorkerMetrics()
     worker.event()
-    worker.decision("control")
+    worker.decision("control", "cta_change")
+    worker.signal("rage_click")
     worker.dead_letter("clickstream.events", "garbage")
     worker.latency(0.01)
     worker.on_stats('{"topics": {"t": {"partitions": {"0": {"consumer_lag": 1}}}}}')
@@ -53,7 +54,7 @@ def _referenced(expr: str) -> set[str]:
 
 def test_every_exposed_metric_has_a_panel_and_every_panel_metric_exists() -> None:
     exposed = _exposed()
-    assert len(exposed) == 21  # twelve delivery + four collector + five worker metrics
+    assert len(exposed) == 23  # twelve delivery + four collector + seven worker metrics
     referenced = {n for p in _panels() for t in p["targets"] for n in _referenced(t["expr"])}
     assert referenced == set(exposed)
 

@@ -93,7 +93,7 @@ def test_configmap_keys_are_settings_rtp_reads_or_faust_settings() -> None:
 
 
 @pytest.mark.parametrize("component", ["personalize", "learner", "collector", "delivery",
-                                       "console"])
+                                       "console", "channel-email", "channel-sms"])
 def test_the_deployment_takes_every_setting_from_the_configmap(component: str) -> None:
     config = _one("ConfigMap")
     deployment = _deployment(component)
@@ -177,6 +177,33 @@ def test_one_learner_runs_rtp_learner_with_arguments_the_cli_accepts() -> None:
     assert learner["args"][0] == "learner" and args.snapshot_every > 0
     assert learner["resources"]["requests"]["cpu"] and learner["resources"]["limits"]["memory"]
     assert learner["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+@pytest.mark.parametrize("channel", ["email", "sms"])
+def test_one_pod_per_channel_keeps_its_state_on_a_volume_and_contacts_in_a_secret(
+        channel: str) -> None:
+    deployment = _deployment(f"channel-{channel}")
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"]["type"] == "Recreate"  # never two at once
+    (container,) = _pod(deployment)["containers"]
+    args = build_parser().parse_args(container["args"])
+    assert (args.command, args.channel) == ("channel", channel)
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in _pod(deployment)["volumes"]}
+    # The state file is on a persistent volume claimed in the same folder.
+    state = str(args.state)
+    folder = state.rsplit("/", 1)[0]
+    claim = volumes[mounts[folder]]["persistentVolumeClaim"]["claimName"]
+    assert [d for d in _docs() if d["kind"] == "PersistentVolumeClaim"
+            and d["metadata"]["name"] == claim]
+    # The contacts (personal data) come from a Secret, as a file.
+    contacts = str(args.contacts)
+    assert "secret" in volumes[mounts[contacts.rsplit("/", 1)[0]]]
+    # The sink is filled in by Kubernetes from an env variable read from a Secret.
+    sink = args.sink
+    assert sink.startswith("$(") and sink.endswith(")")
+    env = {e["name"]: e for e in container["env"]}
+    assert "secretKeyRef" in env[sink[2:-1]]["valueFrom"]
 
 
 def _ignored(path: str, patterns: list[str]) -> bool:
