@@ -16,8 +16,8 @@ from confluent_kafka import KafkaException
 from segment.analytics import Client
 from segment.analytics.request import APIError, post
 
-from pipeline.profiles import apply_profile_update, resolve_pseudonyms
 from pipeline.collector.minimise import opaque
+from pipeline.profiles import apply_profile_update, resolve_pseudonyms
 from pipeline.settings import Settings
 from pipeline.topics import EVENTS, PROFILES
 from tests.integration.test_collector_service import collector, decoded, total_messages
