@@ -12,8 +12,10 @@ worker's log afterwards:
   includes that record (broker timestamp): the learner folded and published it;
 - ``to_in_use``: t0 → the worker logged ``model snapshot in use`` with that version or a
   newer one (its log timestamp): from then on every partition it owns decides with the
-  reward (a partition moves to a new snapshot at a commit: up to ``--commit-every``
-  after the snapshot arrived; see ``pipeline/learning/pins.py``).
+  reward (a partition's next commit schedules a new snapshot for the records stamped from
+  its seal time + 0.5 s on, and the log line comes once that commit is in and that time
+  has passed: up to ``--commit-every`` + 0.5 s after the snapshot arrived; see
+  ``pipeline/learning/pins.py``).
 
 The goal (issue 10): ``to_in_use`` p99 ≤ 2 s. Clicks: ``CLICKS`` (times
 ``RTP_BENCH_SCALE``, at least 5).

@@ -54,7 +54,7 @@ def test_scans_and_item_reads_encode_a_sealed_state_before_handing_it_out(
     tables = _tables(tmp_path)
     tables.stage("visitors", 0, b"a", {"n": 1})
     tables.seal(tables.staging.take(), _encode)
-    [(key, staged, state)] = list(tables.items("visitors", 0))
+    [(_, _, state)] = list(tables.items("visitors", 0))
     state["n"] = 2
     assert tables.encode_some(0.0) and tables.take_encoded() == {
         ("visitors", 0): {b"a": _encode({"n": 1})}}
@@ -75,7 +75,7 @@ def test_whatever_is_read_and_changed_between_slices_the_commit_writes_the_seale
         if step == sliced:
             tables.encode_some(0.0)
         key = f"v{i}".encode()
-        staged, state = tables.get("visitors", i % 2, key)
+        _, state = tables.get("visitors", i % 2, key)
         if delete:
             tables.stage("visitors", i % 2, key, None)
         elif state is not None:
