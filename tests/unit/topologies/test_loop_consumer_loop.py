@@ -471,16 +471,22 @@ def test_a_record_the_commit_being_written_decides_otherwise_waits_until_it_is_i
                               ("apply", "e", 0, 8)]
 
 
-def test_a_commit_that_waits_takes_over_and_leaves_waiting_records_to_the_next_owner() -> None:
-    consumer = MarkedConsumer([[Msg("e", 0, 5)], [Msg("e", 0, 6)]])
-    marks = FakeMarks(consumer.calls)
+def _waiting_for_m1(turns_after: int = 0) -> tuple[ConsumerLoop, MarkedConsumer]:
+    """A loop whose commit moving partition 0 to m1 is in the background, offset 6 waiting
+    for it (its calls cleared)."""
+    consumer = MarkedConsumer([[Msg("e", 0, 5)], [Msg("e", 0, 6)], *([[]] * turns_after)])
     loop = ConsumerLoop("unused:1", "g", ["e"], Recorder(consumer.calls), 10.0,
-                        clock=lambda: 100.0, consumer=consumer, marks=marks)
+                        clock=lambda: 100.0, consumer=consumer, marks=FakeMarks(consumer.calls))
     loop._on_assign(consumer, [TopicPartition("e", 0)])
     loop._commit_due.due(0.0)
     loop.run_once()
     loop.run_once()  # offset 6 waits: the commit with m1 is not in
     consumer.calls.clear()
+    return loop, consumer
+
+
+def test_a_commit_that_waits_takes_over_and_leaves_waiting_records_to_the_next_owner() -> None:
+    loop, consumer = _waiting_for_m1()
     loop._on_revoke(consumer, [TopicPartition("e", 0)])  # commits and waits, taking over
     # The commit carries the pending one's offsets and marks; 6 is never applied here: the
     # next owner applies it from the committed offset with m1, as it would have been.
@@ -489,15 +495,7 @@ def test_a_commit_that_waits_takes_over_and_leaves_waiting_records_to_the_next_o
 
 
 def test_a_commit_that_waits_applies_the_waiting_records_once_it_is_in() -> None:
-    consumer = MarkedConsumer([[Msg("e", 0, 5)], [Msg("e", 0, 6)]])
-    marks = FakeMarks(consumer.calls)
-    loop = ConsumerLoop("unused:1", "g", ["e"], Recorder(consumer.calls), 10.0,
-                        clock=lambda: 100.0, consumer=consumer, marks=marks)
-    loop._on_assign(consumer, [TopicPartition("e", 0)])
-    loop._commit_due.due(0.0)
-    loop.run_once()
-    loop.run_once()
-    consumer.calls.clear()
+    loop, consumer = _waiting_for_m1()
     loop.commit()
     assert consumer.calls == [("write",), ("commit", [("e", 0, 6, "m1")]),
                               ("marks committed", [0]), ("apply", "e", 0, 6)]
@@ -506,15 +504,7 @@ def test_a_commit_that_waits_applies_the_waiting_records_once_it_is_in() -> None
 def test_records_waiting_for_a_commit_that_failed_wait_for_the_next_one() -> None:
     """The failed commit's marks never held: the waiting records are not applied with the
     old model either; the next commit carries the same marks and releases them."""
-    consumer = MarkedConsumer([[Msg("e", 0, 5)], [Msg("e", 0, 6)], [], []])
-    marks = FakeMarks(consumer.calls)
-    loop = ConsumerLoop("unused:1", "g", ["e"], Recorder(consumer.calls), 10.0,
-                        clock=lambda: 100.0, consumer=consumer, marks=marks)
-    loop._on_assign(consumer, [TopicPartition("e", 0)])
-    loop._commit_due.due(0.0)
-    loop.run_once()
-    loop.run_once()  # 6 waits
-    consumer.calls.clear()
+    loop, consumer = _waiting_for_m1(turns_after=2)
     loop._on_commit(KafkaError(KafkaError.REBALANCE_IN_PROGRESS), [])
     loop.run_once()
     assert ("apply", "e", 0, 6) not in consumer.calls  # still waiting
