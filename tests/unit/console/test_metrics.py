@@ -25,7 +25,8 @@ CATALOG = Catalog(actions=(Action(id="no_action", slot="none"), Action(id="banne
 #: series itself), are text, or are not shown on the page: ``experiment.actions`` is what
 #: the page's per-action rows are built from (their personalized arm; the control arm's
 #: per-action numbers are in the JSON only). ``decisions.total`` is the sum by arm.
-NOT_FIGURES = ("experiment.actions.", "now_ms", "decisions.total", "decisions.window_s", "decisions.series",
+NOT_FIGURES = ("experiment.actions.", "now_ms", "decisions.total", "decisions.window_s",
+               "decisions.series",
                "experiment.timeline", "catalog.fingerprint", "catalog.source",
                "objective.", "feed.missing", "feed.error", "feed.topic_prefix",
                "experiment.warnings", "experiment.headline.metric", "actions.*.action_id",
