@@ -79,7 +79,7 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "rtp_console_event_to_action_samples": (
         "Event to action latencies the quantiles are over (kept, recent).", ("over",)),
     "rtp_console_signals": ("Struggle signals read (distinct ids), by rule.", ("rule",)),
-    "rtp_console_dead_letters": ("Dead letters read, by dead-letter topic and reason.",
+    "rtp_console_dead_letters": ("Dead letters read, by source topic and reason.",
                                  ("topic", "reason")),
     "rtp_console_records": ("Records read, by topic.", ("topic",)),
     "rtp_console_experiment_visitors": ("Experiment visitors, by arm.", ("arm",)),
