@@ -10,20 +10,23 @@ Bind ``visitor_id``, ``session_id`` and ``decision_id`` with
 ``structlog.contextvars.bind_contextvars`` or ``log.bind``; never log personal
 data (emails, IPs, names): only ids and counts.
 
->>> configure_logging("json", "warning")
->>> structlog.get_logger("doc").info("not shown")  # below the level
+>>> with restored_logging():  # the examples put the configuration back as they found it
+...     configure_logging("json", "warning")
+...     structlog.get_logger("doc").info("not shown")  # below the level
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import structlog
 
 from pipeline.kafka_log import KAFKA_LOGGER
 
-__all__ = ["configure_logging", "logs_are_json", "say"]
+__all__ = ["configure_logging", "logs_are_json", "restored_logging", "say"]
 
 _STATE = {"json": False}
 
@@ -55,9 +58,10 @@ def _renderer(fmt: str) -> structlog.types.Processor:
 def logs_are_json() -> bool:
     """Whether :func:`configure_logging` chose JSON (production) the last time it ran.
 
-    >>> configure_logging("console", "warning"); logs_are_json()
+    >>> with restored_logging():
+    ...     configure_logging("console", "warning"); logs_are_json()
+    ...     configure_logging("json", "warning"); logs_are_json()
     False
-    >>> configure_logging("json", "warning"); logs_are_json()
     True
     """
     return _STATE["json"]
@@ -69,20 +73,54 @@ def say(line: str) -> None:
     (event ``line``) like every other, so a log pipeline reads nothing else. Never give
     it a secret.
 
-    >>> configure_logging("console", "info"); say("collector: http://127.0.0.1:8701/v1/batch")
-    collector: http://127.0.0.1:8701/v1/batch
     >>> import contextlib, io, json
     >>> err = io.StringIO()
-    >>> with contextlib.redirect_stderr(err):
-    ...     configure_logging("json", "info"); say("collector: stopping")
+    >>> with restored_logging():
+    ...     configure_logging("console", "info"); say("collector: http://127.0.0.1:8701/v1/batch")
+    ...     with contextlib.redirect_stderr(err):
+    ...         configure_logging("json", "info"); say("collector: stopping")
+    collector: http://127.0.0.1:8701/v1/batch
     >>> json.loads(err.getvalue())["event"]
     'collector: stopping'
-    >>> configure_logging("json", "warning")  # as the module's example leaves it
     """
     if not _STATE["json"]:
         print(line, flush=True)
         return
     structlog.get_logger("rtp.say").info(line)
+
+
+@contextmanager
+def restored_logging() -> Iterator[None]:
+    """Whatever :func:`configure_logging` changes inside the block is put back after it:
+    structlog's configuration, the root logger's handlers and level, the ``librdkafka``
+    logger's level and :func:`logs_are_json` (for examples and tests that configure
+    logging without leaving it changed for what runs next).
+
+    >>> before = structlog.get_config()["wrapper_class"]
+    >>> with restored_logging():
+    ...     configure_logging("json", "error")
+    >>> structlog.get_config()["wrapper_class"] is before
+    True
+    """
+    configured, config = structlog.is_configured(), structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    kafka = logging.getLogger(KAFKA_LOGGER)
+    kafka_level, state = kafka.level, dict(_STATE)
+    try:
+        yield
+    finally:
+        if configured:
+            structlog.configure(**config)
+        else:
+            structlog.reset_defaults()
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in handlers:
+            root.addHandler(handler)
+        root.setLevel(level)
+        kafka.setLevel(kafka_level)
+        _STATE.update(state)
 
 
 def configure_logging(fmt: str = "auto", level: str = "info") -> None:
@@ -94,14 +132,13 @@ def configure_logging(fmt: str = "auto", level: str = "info") -> None:
 
     >>> import contextlib, io, json
     >>> err = io.StringIO()
-    >>> with contextlib.redirect_stderr(err):
+    >>> with restored_logging(), contextlib.redirect_stderr(err):
     ...     configure_logging("json", "info")
     ...     logging.getLogger("aiokafka.consumer").warning("heartbeat %s failed", "x")
     ...     logging.getLogger("librdkafka").info("BGQUEUE [thrd:background]: purging")
     >>> line = json.loads(err.getvalue())
     >>> line["event"], line["logger"], line["level"]
     ('heartbeat x failed', 'aiokafka.consumer', 'warning')
-    >>> configure_logging("json", "warning")  # as the module's example leaves it
     """
     numeric_level = logging.getLevelName(level.upper())
     if not isinstance(numeric_level, int):

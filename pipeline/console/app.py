@@ -3,6 +3,8 @@
 - ``GET /console/``: the page (plain HTML, JS and SVG; nothing from a CDN);
 - ``GET /console/console.js``: its script;
 - ``GET /v1/console``: the figures as JSON (:meth:`~pipeline.console.tally.ConsoleTally.snapshot`);
+- ``GET /metrics``: the same figures for Prometheus (:mod:`pipeline.console.metrics`),
+  behind the login like ``/v1/console``: scrape with ``Authorization: Bearer <console key>``;
 - ``GET /healthz``: the feed thread runs; ``GET /readyz``: it has also read what was on
   the topics when it started;
 - ``GET``/``POST /console/login``, ``POST /console/logout``: the login
@@ -12,8 +14,8 @@ Requests that do not fit get a 4xx with a message (a query parameter on ``/v1/co
 is a 400: it takes none).
 
 >>> app = build_app(lambda: {"now_ms": 1}, lambda: (True, True, "ready"), key="k" * 12)
->>> sorted(r.resource.canonical for r in app.router.routes() if r.method == "GET")[:5]
-['/', '/console/', '/console/console.js', '/console/login', '/favicon.ico']
+>>> sorted(r.resource.canonical for r in app.router.routes() if r.method == "GET")[:6]
+['/', '/console/', '/console/console.js', '/console/login', '/favicon.ico', '/healthz']
 >>> sorted(r.resource.canonical for r in app.router.routes() if r.method == "POST")
 ['/console/login', '/console/logout']
 """
@@ -31,6 +33,8 @@ from typing import Any
 from aiohttp import web
 
 from pipeline.console.login import LoginThrottle, login_guard, login_routes
+from pipeline.console.metrics import ConsoleFigures
+from pipeline.web.metrics import CONTENT_TYPE, new_registry, render
 from pipeline.web.untrusted import path_guard
 
 __all__ = ["build_app", "finite_json"]
@@ -69,6 +73,8 @@ def build_app(snapshot: Snapshot, status: Status, key: str | None = None,
     (default :class:`~pipeline.console.login.LoginThrottle`); None: open (unit tests of the
     figures)."""
     page, script = _static("index.html"), _static("console.js")
+    registry = new_registry()
+    ConsoleFigures(lambda: finite_json(snapshot()), registry)
 
     async def root(_: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("/console/")
@@ -89,6 +95,15 @@ def build_app(snapshot: Snapshot, status: Status, key: str | None = None,
         body = await asyncio.get_running_loop().run_in_executor(None, snapshot)
         return web.json_response(finite_json(body), dumps=lambda o: json.dumps(o, allow_nan=False),
                                  headers={"Cache-Control": "no-store"})
+
+    async def metrics(request: web.Request) -> web.Response:
+        if request.query:
+            return web.json_response(
+                {"error": f"/metrics takes no parameters, got {sorted(request.query)}"},
+                status=400)
+        body = await asyncio.get_running_loop().run_in_executor(None, render, registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE,
+                                                 "Cache-Control": "no-store"})
 
     async def favicon(_: web.Request) -> web.Response:
         return web.Response(status=204)  # no icon, and no 404 in the browser's console
@@ -113,6 +128,7 @@ def build_app(snapshot: Snapshot, status: Status, key: str | None = None,
     app.router.add_get("/console/", index)
     app.router.add_get("/console/console.js", js)
     app.router.add_get("/v1/console", figures)
+    app.router.add_get("/metrics", metrics)
     app.router.add_get("/favicon.ico", favicon)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

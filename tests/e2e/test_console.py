@@ -6,7 +6,9 @@ worker has stopped, the topics are read back here and the figures computed indep
 (distinct decision ids per arm and per action, distinct signal ids per rule, dead letters
 per topic and reason, the event→action p99 from the record timestamps). The console page
 is opened in Chromium, a screenshot is saved to ``tests/artifacts/console.png``, and the
-numbers the page shows must equal those.
+numbers the page shows must equal those. The console's ``/metrics`` (scraped with the key
+as a bearer token) must give the same numbers, and the experiment figures (visitors,
+conversion rates, lift, both intervals, the headline metric) of ``/v1/console``.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from __future__ import annotations
 import json
 import math
 import time
+import urllib.request
 import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from confluent_kafka import Consumer, TopicPartition
 from playwright.sync_api import Browser, Page
 
@@ -33,6 +37,7 @@ from tests.e2e.console_tier import ConsoleTier
 from tests.integration.scenarios import browser as browsing
 from tests.integration.scenarios import headphones_shopper, rage_clicker
 from tests.integration.worker_process import WorkerProcess, wait_caught_up
+from tests.scrape import samples
 
 
 def _visitors(run: str, arm: str, n: int) -> list[str]:
@@ -129,6 +134,13 @@ def _expected(settings: Settings) -> dict[str, Any]:
             "records": records, "total": len(decisions)}
 
 
+def _by_action(counts: dict[tuple[str, str], int]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for (action, arm), n in counts.items():
+        out.setdefault(action, {})[arm] = n
+    return out
+
+
 def _shown(page: Page) -> dict[str, Any]:
     """The numbers the page shows, read from its DOM."""
     return page.evaluate("""() => {
@@ -147,6 +159,41 @@ def _shown(page: Page) -> dict[str, Any]:
               catalog: document.getElementById('catalog-version').dataset.version,
               lift_paths: document.querySelectorAll('#lift-chart polyline').length};
     }""")
+
+
+def _get(console: ConsoleTier, path: str) -> bytes:
+    request = urllib.request.Request(console.url.replace("/console/", path),
+                                     headers={"Authorization": f"Bearer {CONSOLE_KEY}"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return bytes(response.read())
+
+
+def _metrics_figures(scraped: dict[Any, float]) -> dict[str, Any]:
+    """The scrape's figures, in the shapes of :func:`_expected` and of the JSON."""
+    by: dict[str, dict[frozenset[tuple[str, str]], float]] = {}
+    for (name, labels), v in scraped.items():
+        by.setdefault(name, {})[labels] = v
+
+    def one(name: str, label: str) -> dict[str, float]:
+        return {dict(k)[label]: v for k, v in by.get(name, {}).items()}
+
+    letters = {(dict(k)["topic"], dict(k)["reason"]): int(v)
+               for k, v in by.get("rtp_console_dead_letters", {}).items()}
+    actions: dict[str, dict[str, int]] = {}
+    for k, v in by.get("rtp_console_action_decisions", {}).items():
+        actions.setdefault(dict(k)["action"], {"personalized": 0, "control": 0})[
+            dict(k)["arm"]] = int(v)
+    return {"arms": {a: int(v) for a, v in one("rtp_console_decisions", "arm").items()},
+            "signals": {r: int(v) for r, v in one("rtp_console_signals", "rule").items()},
+            "dead_letters": letters, "actions": actions,
+            "p99_s": one("rtp_console_event_to_action_seconds", "quantile")["0.99"],
+            "visitors": one("rtp_console_experiment_visitors", "arm"),
+            "conversion": one("rtp_console_experiment_conversion_rate", "arm"),
+            "lift": by["rtp_console_experiment_lift"][frozenset()],
+            "ci": [one("rtp_console_experiment_lift_ci", "bound")[b] for b in ("low", "high")],
+            "always_valid": one("rtp_console_experiment_lift_always_valid", "bound"),
+            "headline": one("rtp_console_headline", "arm"),
+            "catalog": by["rtp_console_catalog_version"][frozenset()]}
 
 
 def test_the_console_shows_what_the_topics_hold(topics: Settings, browser: Browser,
@@ -178,6 +225,26 @@ def test_the_console_shows_what_the_topics_hold(topics: Settings, browser: Brows
             shown = _shown(page)
         finally:
             page.close()
+        scraped = _metrics_figures(samples(_get(console, "/metrics").decode()))
+        body = json.loads(_get(console, "/v1/console"))
+    # The console's /metrics: the same numbers as the topics and as its JSON.
+    assert scraped["arms"] == expected["arms"]
+    assert scraped["signals"] == expected["signals"]
+    assert scraped["dead_letters"] == expected["dead_letters"]
+    assert {a: n for a, n in scraped["actions"].items() if any(n.values())} == {
+        a: {"personalized": n.get("personalized", 0), "control": n.get("control", 0)}
+        for a, n in _by_action(expected["actions"]).items()}
+    assert scraped["p99_s"] * 1000 == pytest.approx(expected["p99"], rel=1e-12)
+    ex = body["experiment"]
+    assert scraped["visitors"] == {a: f["visitors"] for a, f in ex["arms"].items()}
+    assert scraped["conversion"] == {a: f["conversion"] for a, f in ex["arms"].items()}
+    assert scraped["visitors"]["control"] > 0 and scraped["visitors"]["personalized"] > 0
+    assert (scraped["lift"], scraped["ci"]) == (ex["lift"], ex["ci"])
+    # A bound the console shows as null (too few visitors yet) has no sample.
+    assert scraped["always_valid"] == {b: v for b, v in (ex["always_valid"] or {}).items()
+                                       if b in ("low", "high") and v is not None}
+    assert scraped["headline"] == {a: ex["headline"][a] for a in ("control", "personalized")}
+    assert scraped["catalog"] == 1.0
     assert errors == []
     assert shown["arms"] == expected["arms"]
     assert shown["total"] == expected["total"]

@@ -299,6 +299,8 @@ def test_web_services_listen_where_their_probes_and_service_look(component: str)
         get = container[probe]["httpGet"]
         assert get["port"] in {port["name"], port["containerPort"]}
         assert get["path"] == path and path in routes, (component, probe, sorted(routes))
+    # Prometheus scrapes /metrics on the same port (with a bearer token: README, Monitoring).
+    assert "/metrics" in routes, (component, sorted(routes))
     # The Service sends its traffic to that port, of these pods.
     (service,) = [d for d in _docs() if d["kind"] == "Service"
                   and d["metadata"]["labels"]["app.kubernetes.io/component"] == component]
