@@ -203,6 +203,25 @@ class PendingRewards:
         """
         return self._pending.get(decision_id)
 
+    def decision_ids(self) -> list[str]:
+        """The pending decision ids, in registration order (the order :meth:`to_bytes` keeps).
+
+        >>> pending = PendingRewards()
+        >>> _ = pending.register({"decision_id": "a", "visitor_id": "v", "action_id": "x",
+        ...                       "propensity": 1.0, "created_at": 0}, (1.0,))
+        >>> pending.decision_ids()
+        ['a']
+        """
+        return list(self._pending)
+
+    def closed_ids(self) -> list[str]:
+        """The closed decision ids remembered (not awaited again), oldest first.
+
+        >>> PendingRewards().closed_ids()
+        []
+        """
+        return list(self._closed)
+
     def for_visitor(self, visitor_id: str) -> list[str]:
         """Decision ids still awaiting outcomes for ``visitor_id`` (to attribute a conversion).
 
