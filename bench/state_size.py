@@ -12,6 +12,12 @@ with an event within the 30-minute inactivity gap of the end.
   from those states, written in batches of 1,000 into a store opened exactly as the
   worker opens its partition stores (:class:`topologies.loop.store.PartitionStore`,
   rocksdict); size of the SST files after a flush, and of the whole folder.
+- **Codec µs per state**: the same states encoded and decoded by this code and by the
+  code at :data:`BASELINE` (``pipeline/`` of that commit, from ``git archive``), each in
+  its own child process, in ABBA order; the median of each child's rounds, then the
+  median of the children. *warm*: the objects the worker keeps between commits encoded
+  again (what the commit seal does for a visitor whose state changed: caches on unchanged
+  parts are filled); *cold*: encoded once right after decoding.
 - **Resident memory**: a child process decodes the same number of states into the
   worker's :class:`~pipeline.engine.cache.StateCache` (decoded objects, as the
   worker holds them); RSS after minus RSS before, extrapolated linearly to 100k
@@ -24,7 +30,9 @@ import argparse
 import gc
 import json
 import os
+import statistics
 import struct
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import (
+    ROOT,
     bench_scale,
     child,
     load_note,
@@ -42,7 +51,15 @@ from bench.common import (
 )
 from bench.record import write
 
-__all__ = ["GOAL_BYTES", "per_hundred_thousand", "read_states", "run", "write_states"]
+__all__ = [
+    "BASELINE",
+    "GOAL_BYTES",
+    "codec_times",
+    "per_hundred_thousand",
+    "read_states",
+    "run",
+    "write_states",
+]
 
 GOAL_BYTES = 2048
 SEED = 21
@@ -50,6 +67,10 @@ VISITORS_PER_MINUTE = 20.0
 MINUTES = 60
 HELD = 100_000
 _LEN = struct.Struct("<I")
+#: The last commit writing visitor state version 3 (pending rewards format 4).
+BASELINE = "7f726d002ee67c0a4001c96b4344295ecf28f25f"
+CODEC_CHILDREN = 4  # ABBA
+PARTS = ("header", "session", "history", "pending", "label", "intent")
 
 
 def write_states(path: Path, states: list[bytes]) -> None:
@@ -93,6 +114,7 @@ def _simulated_states(minutes: int) -> tuple[list[bytes], list[bytes], dict[str,
     """(all states, active ones) encoded, and mean part sizes, from the offline closed loop."""
     from pipeline.decide import assign_arm
     from pipeline.engine import Engine, VisitorState
+    from pipeline.engine.state_codec import part_sizes
     from pipeline.sim import Simulator, SimulatorOptions
 
     engine = Engine()
@@ -118,18 +140,17 @@ def _simulated_states(minutes: int) -> tuple[list[bytes], list[bytes], dict[str,
     end = start + minutes * 60_000
     gap = engine.options.sessions.inactivity_gap_ms
     every, active = [], []
-    session_part = history_part = 0
+    totals = dict.fromkeys(PARTS, 0)
     for state in states.values():
         if state is None:
             continue
         data = state.to_bytes()
         every.append(data)
-        session_part += len(state.session.to_bytes()) if state.session is not None else 0
-        history_part += len(state.history.to_bytes())
+        for name, size in part_sizes(data).items():
+            totals[name] += size
         if state.session is not None and end - state.session.last_ms < gap:
             active.append(data)
-    parts = {"session": session_part / max(1, len(every)),
-             "history": history_part / max(1, len(every))}
+    parts = {name: total / max(1, len(every)) for name, total in totals.items()}
     return every, active, parts
 
 
@@ -148,6 +169,93 @@ def _rocksdb_bytes(states: list[bytes], count: int, folder: Path) -> tuple[float
     sst = sum(p.stat().st_size for p in files if p.suffix == ".sst")
     total = sum(p.stat().st_size for p in files)
     return sst / count, total / count
+
+
+# -- codec µs per state, this code vs the baseline's ----------------------------------------
+
+def codec_times(states_file: Path, result: Path, rounds: int) -> None:
+    """Time this interpreter's ``pipeline`` codec on the stored (version 3) states; write
+    the median µs per state of ``rounds`` rounds (decode, warm and cold encode) and the
+    mean encoded size."""
+    from pipeline.engine import VisitorState
+
+    stored = read_states(states_file)
+    objects = [VisitorState.from_bytes(d) for d in stored]
+    encoded = [s.to_bytes() for s in objects]
+    samples: dict[str, list[float]] = {"decode": [], "encode_warm": [], "encode_cold": []}
+    for _ in range(rounds):
+        fresh = [VisitorState.from_bytes(d) for d in encoded]
+        start = time.perf_counter()
+        for state in fresh:
+            state.to_bytes()
+        samples["encode_cold"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        for state in objects:
+            state.to_bytes()
+        samples["encode_warm"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        for data in encoded:
+            VisitorState.from_bytes(data)
+        samples["decode"].append(time.perf_counter() - start)
+    out: dict[str, float] = {k: statistics.median(v) / len(stored) * 1e6
+                             for k, v in samples.items()}
+    out["bytes"] = sum(map(len, encoded)) / len(encoded)
+    tmp = result.with_suffix(".tmp")
+    tmp.write_text(json.dumps(out))
+    tmp.replace(result)
+
+
+def _baseline_tree(folder: Path) -> Path | None:
+    """``pipeline/`` at :data:`BASELINE` under ``folder`` (None without git or the commit)."""
+    try:
+        archive = subprocess.run(["git", "archive", BASELINE, "pipeline"], cwd=ROOT,
+                                 capture_output=True, check=False)
+    except OSError:
+        return None
+    if archive.returncode != 0:
+        return None
+    tree = folder / "baseline"
+    tree.mkdir()
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    return tree
+
+
+def _codec_child(pipeline_root: Path, states_file: Path, result: Path, rounds: int,
+                 log: Path) -> dict[str, float]:
+    """One child process timing the codec of ``pipeline_root``'s ``pipeline`` package."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join((str(pipeline_root), str(ROOT)))}
+    with open(log, "ab") as out:  # -P: the working directory is not put first on the path
+        subprocess.run([sys.executable, "-P", "-m", "bench.state_size", "codec",
+                        str(states_file), str(result), str(rounds)], cwd=ROOT, env=env,
+                       stdout=out, stderr=subprocess.STDOUT, check=True, timeout=600)
+    times: dict[str, float] = json.loads(result.read_text())
+    result.unlink()
+    return times
+
+
+def _codec_rows(states: list[bytes], folder: Path, rounds: int) -> list[dict[str, Any]]:
+    """Rows: µs per state (and size) of the baseline's codec and this one's, same states."""
+    states_file, result, log = folder / "codec-states", folder / "codec.json", folder / "c.log"
+    write_states(states_file, states)
+    trees = {"this code": ROOT}
+    baseline = _baseline_tree(folder)
+    if baseline is not None:
+        trees = {f"{BASELINE[:7]} (version 3)": baseline, **trees}
+    names = list(trees)
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+    for i in range(CODEC_CHILDREN):
+        for name in names if i in (0, 3) else names[::-1]:
+            runs[name].append(_codec_child(trees[name], states_file, result, rounds, log))
+    rows = []
+    for name in names:
+        for key, label in (("bytes", "encoded size (mean)"), ("encode_warm", "encode, warm"),
+                           ("encode_cold", "encode, cold"), ("decode", "decode")):
+            values = [r[key] for r in runs[name]]
+            rows.append({"measure": f"codec {name}: {label}",
+                         "value": statistics.median(values),
+                         "unit": "bytes" if key == "bytes" else "µs/state",
+                         "n": len(states), "p50": "", "p95": "", "max": ""})
+    return rows
 
 
 # -- the child that holds decoded states ----------------------------------------------------
@@ -183,6 +291,7 @@ def run() -> list[dict[str, Any]]:
     sizes_active = [float(len(s)) for s in active] or [float("nan")]
     with tempfile.TemporaryDirectory(prefix="rtp-bench-state-") as tmp:
         folder = Path(tmp)
+        codec = _codec_rows(every, folder, int(scaled(20, scale, 5)))
         sst, total = _rocksdb_bytes(every, count, folder)
         states_file, result, log = folder / "states", folder / "rss.json", folder / "rss.log"
         write_states(states_file, every)
@@ -204,10 +313,8 @@ def run() -> list[dict[str, Any]]:
          "value": sum(sizes_all) / len(sizes_all), "unit": "bytes", "n": len(every),
          "p50": percentile(sizes_all, 50), "p95": percentile(sizes_all, 95),
          "max": max(sizes_all)},
-        {"measure": "  of which session (mean)", "value": parts["session"], "unit": "bytes",
-         "n": len(every), "p50": "", "p95": "", "max": ""},
-        {"measure": "  of which decision history (mean)", "value": parts["history"],
-         "unit": "bytes", "n": len(every), "p50": "", "p95": "", "max": ""},
+        *[{"measure": f"  of which {name} (mean)", "value": parts[name], "unit": "bytes",
+           "n": len(every), "p50": "", "p95": "", "max": ""} for name in PARTS],
         {"measure": "RocksDB SST per state (after flush)", "value": sst, "unit": "bytes",
          "n": count, "p50": "", "p95": "", "max": ""},
         {"measure": "RocksDB folder per state (SST + WAL + manifest)", "value": total,
@@ -217,6 +324,7 @@ def run() -> list[dict[str, Any]]:
          "p50": "", "p95": "", "max": ""},
         {"measure": "resident memory per decoded state", "value": per_100k / 100_000,
          "unit": "bytes", "n": int(rss["held"]), "p50": "", "p95": "", "max": ""},
+        *codec,
     ]
     goal = "met" if mean_active <= GOAL_BYTES and sst <= GOAL_BYTES else "NOT met"
     extrapolated = (f"measured with {int(rss['held']):,} states and extrapolated linearly to "
@@ -254,9 +362,15 @@ def main(argv: list[str] | None = None) -> None:
     h.add_argument("states_file", type=Path)
     h.add_argument("count", type=int)
     h.add_argument("result", type=Path)
+    c = sub.add_parser("codec")
+    c.add_argument("states_file", type=Path)
+    c.add_argument("result", type=Path)
+    c.add_argument("rounds", type=int)
     args = parser.parse_args(argv if argv is not None else sys.argv[1:])
     if args.mode == "hold":
         hold(args.states_file, args.count, args.result)
+    elif args.mode == "codec":
+        codec_times(args.states_file, args.result, args.rounds)
     else:
         for row in run():
             print(row)

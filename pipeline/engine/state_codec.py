@@ -35,7 +35,8 @@ b'\\x04\\x00\\x00\\x00\\x00\\x00browsing'
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from pipeline.decide import DecisionHistory
 from pipeline.decide.history import DeliveredAction
@@ -48,8 +49,10 @@ __all__ = [
     "LABEL_NUMERIC_1",
     "VERSION",
     "Label",
+    "LabelLike",
     "decode",
     "encode",
+    "part_sizes",
 ]
 
 VERSION = 4
@@ -80,6 +83,19 @@ _INT_LIMIT = 2.0**63
 
 #: A label as its parts: (session id, numeric features, categorical features).
 Label = tuple[str, dict[str, float], dict[str, str]]
+
+
+class LabelLike(Protocol):
+    """What :func:`encode` reads of a label snapshot (immutable: its bytes are kept)."""
+
+    @property
+    def session_id(self) -> str: ...
+
+    @property
+    def numeric(self) -> Mapping[str, float]: ...
+
+    @property
+    def categorical(self) -> Mapping[str, str]: ...
 
 
 class _Reader:
@@ -119,14 +135,20 @@ def _short(value: float) -> float | int:
     return value
 
 
-def _encode_label(session_id: str | None, numeric: dict[str, float],
-                  categorical: dict[str, str], own: str | None) -> bytes:
+def _encode_label(label: LabelLike, own: str | None) -> bytes:
+    done = _cached(label, own)
+    return done if done is not None else _keep(label, own, _label_bytes(
+        label.session_id, label.numeric, label.categorical, own))
+
+
+def _label_bytes(session_id: str, numeric: Mapping[str, float],
+                 categorical: Mapping[str, str], own: str | None) -> bytes:
     sid = None if session_id == own else session_id
     if tuple(numeric) == LABEL_NUMERIC_1 and tuple(categorical) == LABEL_CATEGORICAL_1:
         values = [_short(v) for v in numeric.values()]
         names = [None if v == _UNKNOWN else v for v in categorical.values()]
         return _TAG_LAYOUT_1 + compact_json.dumps([sid, values, names])
-    return _TAG_NAMED + compact_json.dumps([sid, numeric, categorical])
+    return _TAG_NAMED + compact_json.dumps([sid, dict(numeric), dict(categorical)])
 
 
 def _decode_label(data: bytes, own: str | None) -> Label:
@@ -147,8 +169,28 @@ def _decode_label(data: bytes, own: str | None) -> Label:
             {str(k): str(v) for k, v in categorical.items()})
 
 
+def _cached(obj: object, key: object) -> bytes | None:
+    """Bytes of an immutable part encoded before with the same ``key`` (the parts it refers
+    to), or None. Every commit encodes each changed visitor's state again; its history and
+    label snapshot (frozen dataclasses) often did not change since the last commit."""
+    done: tuple[object, bytes] | None = obj.__dict__.get("_state_codec")
+    return done[1] if done is not None and done[0] == key else None
+
+
+def _keep(obj: object, key: object, data: bytes) -> bytes:
+    object.__setattr__(obj, "_state_codec", (key, data))  # a cache, not a field
+    return data
+
+
 def _encode_history(history: DecisionHistory, own: str | None, pending_ids: list[str]) -> bytes:
-    if history == _EMPTY_HISTORY and history.shown_session == {} and not history.delivered:
+    key = (own, pending_ids)
+    done = _cached(history, key)
+    return done if done is not None else _keep(history, key, _history_bytes(
+        history, own, pending_ids))
+
+
+def _history_bytes(history: DecisionHistory, own: str | None, pending_ids: list[str]) -> bytes:
+    if history == _EMPTY_HISTORY:
         return b""
     strings: dict[str, int] = {}
     ref = {decision_id: i for i, decision_id in enumerate(pending_ids)}
@@ -203,11 +245,12 @@ def _decode_history(data: bytes, own: str | None, pending_ids: list[str]) -> Dec
 
 
 def encode(session: SessionState | None, history: DecisionHistory,
-           pending: PendingRewards | None, label: Label | None, intent_class: str,
+           pending: PendingRewards | None, label: LabelLike | None, intent_class: str,
            source_offset: int) -> bytes:
     """Format 4 bytes of a visitor state's parts (``pending``: None or empty, none).
 
-    >>> encode(None, DecisionHistory(), None, ("s", {}, {}), "browsing", 7)[:7]
+    >>> from pipeline.engine import LabelSnapshot
+    >>> encode(None, DecisionHistory(), None, LabelSnapshot("s", {}, {}), "browsing", 7)[:7]
     b'\\x04\\x08\\x00\\x00\\x00\\x0c\\x00'
     """
     if source_offset < -1:
@@ -217,7 +260,7 @@ def encode(session: SessionState | None, history: DecisionHistory,
     pending_ids = pending.decision_ids() if pending else []
     pending_bytes = pending.to_bytes() if pending else b""
     history_bytes = _encode_history(history, own, pending_ids)
-    label_bytes = _encode_label(*label, own) if label is not None else b""
+    label_bytes = _encode_label(label, own) if label is not None else b""
     return b"".join((
         bytes((VERSION,)), _varint(source_offset + 1), _varint(len(session_bytes)),
         _varint(len(history_bytes)), _varint(len(pending_bytes)), _varint(len(label_bytes)),
@@ -257,3 +300,19 @@ def decode(data: bytes, rewards: RewardOptions | None) -> tuple[
     except (TypeError, KeyError, IndexError, AttributeError) as error:
         raise ValueError(f"visitor state is malformed: {error}") from error
     return session, history, pending, label, data[start:].decode(), source_offset
+
+
+def part_sizes(data: bytes) -> dict[str, int]:
+    """Bytes of each part of format 4 ``data`` (the header: version and lengths).
+
+    >>> part_sizes(encode(None, DecisionHistory(), None, None, "browsing", -1))
+    {'header': 6, 'session': 0, 'history': 0, 'pending': 0, 'label': 0, 'intent': 8}
+    """
+    if data[:1] != bytes((VERSION,)):
+        raise ValueError(f"not visitor state format {VERSION}")
+    reader = _Reader(data, 1)
+    reader.varint()
+    sizes = dict(zip(("session", "history", "pending", "label"),
+                     [reader.varint() for _ in range(4)], strict=True))
+    return {"header": reader.offset, **sizes,
+            "intent": len(data) - reader.offset - sum(sizes.values())}

@@ -106,11 +106,8 @@ class VisitorState:
         >>> VisitorState(intent_class="ready", source_offset=9).to_bytes()
         b'\\x04\\n\\x00\\x00\\x00\\x00ready'
         """
-        label = self.label
-        return state_codec.encode(
-            self.session, self.history, self.pending,
-            None if label is None else (label.session_id, label.numeric, label.categorical),
-            self.intent_class, self.source_offset)
+        return state_codec.encode(self.session, self.history, self.pending, self.label,
+                                  self.intent_class, self.source_offset)
 
     @classmethod
     def from_bytes(cls, data: bytes, rewards: RewardOptions | None = None) -> VisitorState:
