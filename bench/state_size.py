@@ -208,7 +208,7 @@ def codec_times(states_file: Path, result: Path, rounds: int) -> None:
 def _baseline_tree(folder: Path) -> Path | None:
     """``pipeline/`` at :data:`BASELINE` under ``folder`` (None without git or the commit)."""
     try:
-        archive = subprocess.run(["git", "archive", BASELINE, "pipeline"], cwd=ROOT,
+        archive = subprocess.run(["git", "archive", BASELINE, "pipeline", "schemas"], cwd=ROOT,
                                  capture_output=True, check=False)
     except OSError:
         return None
