@@ -38,6 +38,8 @@ import math
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+import orjson
+
 from pipeline.decide import DecisionHistory
 from pipeline.decide.history import DeliveredAction
 from pipeline.feedback import PendingRewards, RewardOptions
@@ -146,8 +148,10 @@ def _label_bytes(session_id: str, numeric: Mapping[str, float],
     sid = None if session_id == own else session_id
     if tuple(numeric) == LABEL_NUMERIC_1 and tuple(categorical) == LABEL_CATEGORICAL_1:
         values = [_short(v) for v in numeric.values()]
+        if not all(map(math.isfinite, values)):  # orjson would write null
+            raise ValueError("a non-finite number cannot be stored as JSON")
         names = [None if v == _UNKNOWN else v for v in categorical.values()]
-        return _TAG_LAYOUT_1 + compact_json.dumps([sid, values, names])
+        return _TAG_LAYOUT_1 + orjson.dumps([sid, values, names])
     return _TAG_NAMED + compact_json.dumps([sid, dict(numeric), dict(categorical)])
 
 

@@ -53,7 +53,7 @@ _KINDS_OF_MASK = tuple(
 _FIXED = struct.Struct("<qd")  # decided_at_ms, propensity
 _F64 = struct.Struct("<d")
 _POSITIVE_ZERO = _F64.pack(0.0)
-_UUID_DASHES = (8, 13, 18, 23)
+_NEGATIVE_ZERO = _F64.pack(-0.0)
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,8 @@ def _text(value: str) -> bytes:
 
 def _id_bytes(decision_id: str) -> bytes:
     """A canonical lowercase UUID as 16 bytes (decision ids are uuid5 text), else text."""
-    if len(decision_id) == 36 and all(decision_id[i] == "-" for i in _UUID_DASHES):
+    if (len(decision_id) == 36 and decision_id[8] == "-" and decision_id[13] == "-"
+            and decision_id[18] == "-" and decision_id[23] == "-"):
         hex_text = decision_id.replace("-", "")
         try:
             raw = bytes.fromhex(hex_text)
@@ -158,13 +159,14 @@ def _row(entry: PendingDecision) -> bytes:
     if revenue != _POSITIVE_ZERO:
         flags |= _REVENUE
     context = entry.context
-    ones: list[int] = []
-    others: list[int] = []
-    for i, x in enumerate(context):
-        if x == 1.0:
-            ones.append(i)
-        elif x or math.copysign(1.0, x) < 0.0:  # -0.0 is kept (== 0.0, but not the same)
-            others.append(i)
+    # -0.0 == 0.0, but it must come back as -0.0: only +0.0 is left out. Most values are
+    # 0.0: a truth test finds the others, and the packed bytes say whether any -0.0
+    # (00..00 80 little-endian) needs the slower exact test.
+    stored = [i for i, x in enumerate(context) if x]
+    if _NEGATIVE_ZERO in struct.pack(f"<{len(context)}d", *context):
+        stored = [i for i, x in enumerate(context) if x or math.copysign(1.0, x) < 0.0]
+    ones = [i for i in stored if context[i] == 1.0]
+    others = [i for i in stored if context[i] != 1.0]
     if len(context) > 0xFFFF:
         raise PendingRewardsError(f"a context of {len(context)} values is longer than 65535")
     width = "B" if len(context) <= 256 else "H"
