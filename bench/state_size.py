@@ -58,6 +58,7 @@ __all__ = [
     "per_hundred_thousand",
     "read_states",
     "run",
+    "version_3_bytes",
     "write_states",
 ]
 
@@ -233,10 +234,44 @@ def _codec_child(pipeline_root: Path, states_file: Path, result: Path, rounds: i
     return times
 
 
+def version_3_bytes(data: bytes) -> bytes:
+    """A stored state rewritten in version 3, which the baseline reads too: the session,
+    history and label in their JSON formats, the pending decisions in format 1 (JSON,
+    context vectors as base64 float64; closed ids, which format 1 lacks, are left out).
+
+    >>> from pipeline.engine import VisitorState
+    >>> old = version_3_bytes(VisitorState(intent_class="ready").to_bytes())
+    >>> old[0], VisitorState.from_bytes(old) == VisitorState(intent_class="ready")
+    (3, True)
+    """
+    import base64
+
+    from pipeline.engine import VisitorState
+
+    state = VisitorState.from_bytes(data)
+    session = state.session.to_bytes() if state.session is not None else b""
+    history = state.history.to_bytes()
+    pending = b""
+    if state.pending:
+        rows = []
+        for decision_id in state.pending.decision_ids():
+            e = state.pending.get(decision_id)
+            assert e is not None
+            vector = base64.b64encode(struct.pack(f"<{len(e.context)}d", *e.context)).decode()
+            rows.append([e.decision_id, e.visitor_id, e.action_id, vector, e.decided_at_ms,
+                         e.propensity, sorted(e.kinds), e.revenue, e.observed])
+        pending = json.dumps({"v": 1, "pending": rows}, separators=(",", ":")).encode()
+    label = state.label.to_bytes() if state.label is not None else b""
+    header = struct.pack("<BIIqII", 3, len(session), len(history), state.source_offset,
+                         len(pending), len(label))
+    return b"".join((header, session, history, pending, label, state.intent_class.encode()))
+
+
 def _codec_rows(states: list[bytes], folder: Path, rounds: int) -> list[dict[str, Any]]:
-    """Rows: µs per state (and size) of the baseline's codec and this one's, same states."""
+    """Rows: µs per state (and size) of the baseline's codec and this one's, same states
+    (given to both in version 3)."""
     states_file, result, log = folder / "codec-states", folder / "codec.json", folder / "c.log"
-    write_states(states_file, states)
+    write_states(states_file, [version_3_bytes(s) for s in states])
     trees = {"this code": ROOT}
     baseline = _baseline_tree(folder)
     if baseline is not None:
