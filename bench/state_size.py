@@ -382,6 +382,12 @@ def run() -> list[dict[str, Any]]:
         "50,000 decoded states by default; older visitors are read back from RocksDB "
         "(whose block cache, RocksDB's default, is not counted here).",
         "",
+        f"Codec: the same {len(every):,} states given to both codes in version 3; each "
+        f"code times them in {CODEC_CHILDREN} child processes (ABBA), median of each "
+        "child's rounds, then of the children. *warm*: objects encoded again as the commit "
+        "seal does for a cached state that changed (kept bytes of unchanged parts reused); "
+        "*cold*: encoded once right after decoding; *decode*: of the code's own bytes.",
+        "",
         f"Shared 2-core machine: {load_before} before, {load_note()} after; took "
         f"{time.perf_counter() - started:.0f} s. Scale {scale} (RTP_BENCH_SCALE).",
     ])

@@ -274,9 +274,18 @@ def encode(session: SessionState | None, history: DecisionHistory,
 
 def decode(data: bytes, rewards: RewardOptions | None) -> tuple[
         SessionState | None, DecisionHistory, PendingRewards | None, Label | None, str, int]:
-    """Inverse of :meth:`encode`: (session, history, pending, label, intent, offset).
+    """Inverse of :func:`encode`: (session, history, pending, label, intent, offset).
 
     Raises ValueError (or its subclasses: the parts' own errors) on malformed bytes.
+
+    >>> decode(b"\\x04\\x0a\\x00\\x00\\x00\\x00ready", None)
+    (None, DecisionHistory(session_id='', shown_session={}, shown_visitor={}, \
+dismissed_session=frozenset(), overlays_session=0, last_overlay_dismissed=False, \
+delivered=()), None, None, 'ready', 9)
+    >>> decode(b"\\x04\\x00\\x05", None)
+    Traceback (most recent call last):
+    ...
+    ValueError: visitor state header is cut short
     """
     if data[:1] != bytes((VERSION,)):
         raise ValueError(f"not visitor state format {VERSION}")
