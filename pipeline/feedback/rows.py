@@ -230,21 +230,42 @@ def decode_rows(data: bytes) -> tuple[list[PendingDecision], list[str]]:
         offset = end
     entries = []
     for _ in range(count):
-        visitor, offset = _read_varint(data, offset)
-        action, offset = _read_varint(data, offset)
+        # Single-byte varints (nearly all: indexes, lengths, counts) read inline.
+        visitor = data[offset]
+        if visitor < 0x80:
+            offset += 1
+        else:
+            visitor, offset = _read_varint(data, offset)
+        action = data[offset]
+        if action < 0x80:
+            offset += 1
+        else:
+            action, offset = _read_varint(data, offset)
         flags = data[offset]
         if flags & _RESERVED:
             raise ValueError("unknown outcome kind bits")
-        decision_id, offset = _read_id(data, offset + 1)
+        if data[offset + 1] == 0:  # a UUID
+            raw = data[offset + 2:offset + 18]
+            if len(raw) != 16:
+                raise ValueError("a decision id is cut short")
+            h = raw.hex()
+            decision_id = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+            offset += 18
+        else:
+            decision_id, offset = _read_id(data, offset + 1)
         decided_at, propensity = _FIXED.unpack_from(data, offset)
         offset += _FIXED.size
         revenue = 0.0
         if flags & _REVENUE:
             (revenue,) = _F64.unpack_from(data, offset)
             offset += 8
-        length, offset = _read_varint(data, offset)
-        n_ones, offset = _read_varint(data, offset)
-        n_others, offset = _read_varint(data, offset)
+        length, n_ones, n_others = data[offset:offset + 3]
+        if length < 0x80 and n_ones < 0x80 and n_others < 0x80:
+            offset += 3
+        else:
+            length, offset = _read_varint(data, offset)
+            n_ones, offset = _read_varint(data, offset)
+            n_others, offset = _read_varint(data, offset)
         if n_ones + n_others > length:
             raise ValueError("context value counts do not add up to the stored values")
         stored = n_ones + n_others
