@@ -16,13 +16,13 @@ the session id three times and each delivered decision id twice. Format 4::
   indexes into ``strings``; counts are flat ``[index, count, ...]`` pairs in their order;
   a delivered decision id that is pending is its index in the pending decisions' order.
   Empty (zero bytes): the empty history.
-- **label**: a tag byte, then ``[session id or null, numeric, categorical]``. Tag 1: the
-  feature names are :data:`LABEL_NUMERIC_1` and :data:`LABEL_CATEGORICAL_1` in that order
-  and only the values are written (an integer-valued float as an integer, ``-0.0`` kept;
-  ``"unknown"`` as null). Tag 0: names and values as objects (any other features).
+- **label**: a tag byte, then ``[session id, numeric, categorical]``. Tag 1: the feature
+  names are :data:`LABEL_NUMERIC_1` and :data:`LABEL_CATEGORICAL_1` in that order and
+  only the values are written, ``"unknown"`` as 0 and the session's own id as 0. Tag 0:
+  names and values as objects (any other features), the session's own id as null.
 
-A null session id means the session's own. Every value comes back exactly (floats bit
-for bit); a non-finite label value is refused (ValueError), as format 3 did.
+In the history, a null session id means the session's own. Every value comes back exactly
+(floats bit for bit); a non-finite label value is refused (ValueError), as format 3 did.
 
 >>> from pipeline.decide import DecisionHistory
 >>> data = encode(None, DecisionHistory(), None, None, "browsing", -1)
@@ -34,7 +34,6 @@ b'\\x04\\x00\\x00\\x00\\x00\\x00browsing'
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -81,7 +80,6 @@ _UNKNOWN = "unknown"
 _TAG_NAMED = b"\x00"
 _TAG_LAYOUT_1 = b"\x01"
 _EMPTY_HISTORY = DecisionHistory()
-_INT_LIMIT = 2.0**63
 
 #: A label as its parts: (session id, numeric features, categorical features).
 Label = tuple[str, dict[str, float], dict[str, str]]
@@ -128,51 +126,6 @@ def _varint(value: int) -> bytes:
     return bytes(out)
 
 
-def _short(value: float) -> float | int:
-    """An integer-valued float as the integer (fewer bytes; ``float()`` of it is exact),
-    except -0.0, whose sign an integer would lose."""
-    if value.is_integer() and -_INT_LIMIT < value < _INT_LIMIT and (
-            value != 0.0 or math.copysign(1.0, value) > 0.0):
-        return int(value)
-    return value
-
-
-def _encode_label(label: LabelLike, own: str | None) -> bytes:
-    done = _cached(label, own)
-    return done if done is not None else _keep(label, own, _label_bytes(
-        label.session_id, label.numeric, label.categorical, own))
-
-
-def _label_bytes(session_id: str, numeric: Mapping[str, float],
-                 categorical: Mapping[str, str], own: str | None) -> bytes:
-    sid = None if session_id == own else session_id
-    if tuple(numeric) == LABEL_NUMERIC_1 and tuple(categorical) == LABEL_CATEGORICAL_1:
-        values = [_short(v) for v in numeric.values()]
-        if not all(map(math.isfinite, values)):  # orjson would write null
-            raise ValueError("a non-finite number cannot be stored as JSON")
-        names = [None if v == _UNKNOWN else v for v in categorical.values()]
-        return _TAG_LAYOUT_1 + orjson.dumps([sid, values, names])
-    return _TAG_NAMED + compact_json.dumps([sid, dict(numeric), dict(categorical)])
-
-
-def _decode_label(data: bytes, own: str | None) -> Label:
-    sid, numeric, categorical = compact_json.loads(data[1:])
-    session_id = own if sid is None else str(sid)
-    if session_id is None:
-        raise ValueError("a label refers to the session's id, and there is no session")
-    if data[:1] == _TAG_LAYOUT_1:
-        if len(numeric) != len(LABEL_NUMERIC_1) or len(categorical) != len(
-                LABEL_CATEGORICAL_1):
-            raise ValueError("a label has the wrong number of features")
-        return (session_id, dict(zip(LABEL_NUMERIC_1, map(float, numeric), strict=True)),
-                {k: _UNKNOWN if v is None else str(v)
-                 for k, v in zip(LABEL_CATEGORICAL_1, categorical, strict=True)})
-    if data[:1] != _TAG_NAMED:
-        raise ValueError(f"unknown label tag {data[:1]!r}")
-    return (session_id, {str(k): float(v) for k, v in numeric.items()},
-            {str(k): str(v) for k, v in categorical.items()})
-
-
 def _cached(obj: object, key: object) -> bytes | None:
     """Bytes of an immutable part encoded before with the same ``key`` (the parts it refers
     to), or None. Every commit encodes each changed visitor's state again; its history and
@@ -184,6 +137,47 @@ def _cached(obj: object, key: object) -> bytes | None:
 def _keep(obj: object, key: object, data: bytes) -> bytes:
     object.__setattr__(obj, "_state_codec", (key, data))  # a cache, not a field
     return data
+
+
+def _encode_label(label: LabelLike, own: str | None) -> bytes:
+    done = _cached(label, own)
+    return done if done is not None else _keep(label, own, _label_bytes(
+        label.session_id, label.numeric, label.categorical, own))
+
+
+def _label_bytes(session_id: str, numeric: Mapping[str, float],
+                 categorical: Mapping[str, str], own: str | None) -> bytes:
+    if tuple(numeric) == LABEL_NUMERIC_1 and tuple(categorical) == LABEL_CATEGORICAL_1:
+        # No null anywhere but where orjson wrote a non-finite float: the session's own id
+        # and "unknown" are 0. (A new label at every decision: this runs at every commit.)
+        data = orjson.dumps([0 if session_id == own else session_id, list(numeric.values()),
+                             [0 if v == _UNKNOWN else v for v in categorical.values()]])
+        if b"null" in data:
+            raise ValueError("a non-finite number cannot be stored as JSON")
+        return _TAG_LAYOUT_1 + data
+    sid = None if session_id == own else session_id
+    return _TAG_NAMED + compact_json.dumps([sid, dict(numeric), dict(categorical)])
+
+
+def _decode_label(data: bytes, own: str | None) -> Label:
+    sid, numeric, categorical = compact_json.loads(data[1:])
+    if data[:1] == _TAG_LAYOUT_1:
+        session_id = own if sid == 0 and type(sid) is int else str(sid)
+    elif data[:1] == _TAG_NAMED:
+        session_id = own if sid is None else str(sid)
+    else:
+        raise ValueError(f"unknown label tag {data[:1]!r}")
+    if session_id is None:
+        raise ValueError("a label refers to the session's id, and there is no session")
+    if data[:1] == _TAG_LAYOUT_1:
+        if len(numeric) != len(LABEL_NUMERIC_1) or len(categorical) != len(
+                LABEL_CATEGORICAL_1):
+            raise ValueError("a label has the wrong number of features")
+        return (session_id, dict(zip(LABEL_NUMERIC_1, map(float, numeric), strict=True)),
+                {k: _UNKNOWN if v == 0 and type(v) is int else str(v)
+                 for k, v in zip(LABEL_CATEGORICAL_1, categorical, strict=True)})
+    return (session_id, {str(k): float(v) for k, v in numeric.items()},
+            {str(k): str(v) for k, v in categorical.items()})
 
 
 def _encode_history(history: DecisionHistory, own: str | None, pending_ids: list[str]) -> bytes:
