@@ -17,17 +17,19 @@ import struct
 from dataclasses import dataclass, field
 
 from pipeline.decide import DecisionHistory
+from pipeline.engine import state_codec
 from pipeline.feedback import PendingRewards, RewardOptions
 from pipeline.serde import compact_json
 from pipeline.sessions import SessionState
 
 __all__ = ["LabelSnapshot", "VisitorState", "VisitorStateError"]
 
-_VERSION = 3
+_VERSION = state_codec.VERSION  # written: pipeline/engine/state_codec.py
+# Read too: versions 1-3, each part in its own format (length-prefixed, fixed-width).
 _HEADER_V1 = struct.Struct("<BII")  # version, len(session), len(history)
 _HEADER_V2 = struct.Struct("<BIIq")  # version, len(session), len(history), source offset
 # + len(pending rewards), len(label snapshot)
-_HEADER = struct.Struct("<BIIqII")
+_HEADER_V3 = struct.Struct("<BIIqII")
 
 
 class VisitorStateError(ValueError):
@@ -48,7 +50,8 @@ class LabelSnapshot:
     categorical: dict[str, str]
 
     def to_bytes(self) -> bytes:
-        """Compact JSON (a few hundred bytes; written only for changed visitors)."""
+        """Compact JSON with the feature names (the label part of visitor state versions
+        2-3; version 4 writes the values only, :mod:`pipeline.engine.state_codec`)."""
         return compact_json.dumps([self.session_id, self.numeric, self.categorical])
 
     @classmethod
@@ -98,20 +101,41 @@ class VisitorState:
         return self.pending.next_deadline_ms() if self.pending is not None else None
 
     def to_bytes(self) -> bytes:
-        """Length-prefixed parts, each in its own versioned format."""
-        session = self.session.to_bytes() if self.session is not None else b""
-        history = self.history.to_bytes()
-        pending = self.pending.to_bytes() if self.pending else b""
-        label = self.label.to_bytes() if self.label is not None else b""
-        intent = self.intent_class.encode()
-        header = _HEADER.pack(_VERSION, len(session), len(history), self.source_offset,
-                              len(pending), len(label))
-        return b"".join((header, session, history, pending, label, intent))
+        """Format 4 (:mod:`pipeline.engine.state_codec`): the parts in one compact value.
+
+        >>> VisitorState(intent_class="ready", source_offset=9).to_bytes()
+        b'\\x04\\n\\x00\\x00\\x00\\x00ready'
+        """
+        return state_codec.encode(self.session, self.history, self.pending, self.label,
+                                  self.intent_class, self.source_offset)
 
     @classmethod
     def from_bytes(cls, data: bytes, rewards: RewardOptions | None = None) -> VisitorState:
-        """Read what :meth:`to_bytes` wrote (versions 1 and 2 too); refuses others with a
-        clear error. ``rewards`` configures the pending rewards read back."""
+        """Read what :meth:`to_bytes` wrote (versions 1, 2 and 3 too); refuses others with a
+        clear error. ``rewards`` configures the pending rewards read back.
+
+        >>> VisitorState.from_bytes(b"\\x09" + bytes(24))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        pipeline.engine.visitor.VisitorStateError: visitor state version 9 is not one of ...
+        """
+        if data[:1] == bytes((_VERSION,)):
+            try:
+                session, history, pending, label, intent, offset = state_codec.decode(
+                    data, rewards)
+            except VisitorStateError:
+                raise
+            except ValueError as error:
+                raise VisitorStateError(f"visitor state version 4 is malformed: {error}") \
+                    from error
+            return cls(session=session, history=history, intent_class=intent or "browsing",
+                       source_offset=offset, pending=pending,
+                       label=None if label is None else LabelSnapshot(*label))
+        return cls._from_version_3(data, rewards)
+
+    @classmethod
+    def _from_version_3(cls, data: bytes, rewards: RewardOptions | None) -> VisitorState:
+        """Versions 1-3: fixed-width lengths, each part in its own format."""
         if len(data) < _HEADER_V1.size:
             raise VisitorStateError(f"visitor state of {len(data)} bytes is too short")
         version = data[0]
@@ -122,11 +146,13 @@ class VisitorState:
         elif version == 2 and len(data) >= _HEADER_V2.size:
             _, n_session, n_history, source_offset = _HEADER_V2.unpack_from(data)
             start = _HEADER_V2.size
-        elif version == _VERSION and len(data) >= _HEADER.size:
-            _, n_session, n_history, source_offset, n_pending, n_label = _HEADER.unpack_from(data)
-            start = _HEADER.size
+        elif version == 3 and len(data) >= _HEADER_V3.size:
+            _, n_session, n_history, source_offset, n_pending, n_label = \
+                _HEADER_V3.unpack_from(data)
+            start = _HEADER_V3.size
         else:
-            raise VisitorStateError(f"visitor state version {version} is not {_VERSION}")
+            raise VisitorStateError(
+                f"visitor state version {version} is not one of 1-{_VERSION} (or is too short)")
         parts = []
         for size in (n_session, n_history, n_pending, n_label):
             parts.append(data[start:start + size])

@@ -29,43 +29,23 @@ import json
 import math
 import struct
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any, NamedTuple
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
 from pipeline.feedback.errors import PendingRewardsError, RewardInputError, UnknownOutcomeKind
 from pipeline.feedback.options import OUTCOME_KINDS, RewardOptions
+from pipeline.feedback.rows import (
+    FORMAT,
+    KIND_BITS,
+    PendingDecision,
+    decode_rows,
+    encode_rows,
+)
 from pipeline.feedback.update import RewardUpdate
 
 __all__ = ["PendingDecision", "PendingRewards"]
-
-
-@dataclass(frozen=True)
-class PendingDecision:
-    """One decision awaiting outcomes.
-
-    >>> PendingDecision("d", "v", "a", (1.0,), 0, 0.5).deadline_ms(600_000)
-    600000
-    """
-
-    decision_id: str
-    visitor_id: str
-    action_id: str
-    context: tuple[float, ...]
-    decided_at_ms: int
-    propensity: float
-    kinds: frozenset[str] = frozenset()
-    revenue: float = 0.0
-    observed: bool = False
-
-    def deadline_ms(self, reward_wait_ms: int) -> int:
-        """Event time after which outcomes are ignored and the default reward applies.
-
-        >>> PendingDecision("d", "v", "a", (), 10, 1.0).deadline_ms(5)
-        15
-        """
-        return self.decided_at_ms + reward_wait_ms
 
 
 def _decode_vector(text: str) -> tuple[float, ...]:
@@ -75,8 +55,9 @@ def _decode_vector(text: str) -> tuple[float, ...]:
     return tuple(float(v) for v in np.frombuffer(raw, dtype="<f8"))
 
 
-# Format 4 (binary; format 3 stored every context float, format 2 lacked the closed ids,
-# format 1 was JSON; all are still read). All little-endian:
+# Written: format 5 (pipeline/feedback/rows.py: a row per decision, packed once per
+# entry). Read too: format 4 (binary, columns; format 3 stored every context float, format
+# 2 lacked the closed ids, format 1 was JSON). Format 4, all little-endian:
 #   header: magic, format, n decisions, z stored context values in all, k closed ids
 #   n int64 decided_at_ms | n float64 propensity | n float64 revenue | z float64 context
 #   values | n uint32 context lengths | n uint16 stored values per context | z uint16
@@ -86,11 +67,12 @@ def _decode_vector(text: str) -> tuple[float, ...]:
 # bit for bit. Flags: bit i is _KIND_BITS[i] (append-only: the bits are the format), bit 7
 # observed.
 _MAGIC = b"rtpR"
-_FORMAT = 4
+_FORMAT = 4  # read only
+_MAX_CONTEXT = 0xFFFF  # positions are uint16
 _DENSE_FORMAT = 3
 _HEADER = struct.Struct("<4sBxxxIII")
 _HEADER_2 = struct.Struct("<4sBxxxII")
-_KIND_BITS: tuple[str, ...] = ("shown", "clicked", "dismissed", "converted", "ignored")
+_KIND_BITS = KIND_BITS
 _KIND_MASK = (1 << len(_KIND_BITS)) - 1
 _OBSERVED = 0x80
 _UNKNOWN_BITS = 0xFF & ~(_KIND_MASK | _OBSERVED)
@@ -98,39 +80,6 @@ _KINDS_OF_MASK = tuple(
     frozenset(k for i, k in enumerate(_KIND_BITS) if mask >> i & 1)
     for mask in range(_KIND_MASK + 1)
 )
-_MAX_CONTEXT = 0xFFFF  # positions are uint16
-_NEGATIVE_ZERO = struct.pack("<d", -0.0)
-
-
-class _Sparse(NamedTuple):
-    values: bytes
-    positions: bytes
-    stored: int
-
-
-def _sparse_context(entry: PendingDecision) -> _Sparse:
-    """An entry's context as its stored values and their positions, packed once per entry:
-    every commit writes the visitor's pending entries, most of them unchanged since the
-    last one."""
-    done: _Sparse | None = entry.__dict__.get("_sparse_context")
-    if done is None:
-        context = entry.context
-        if len(context) > _MAX_CONTEXT:
-            raise PendingRewardsError(f"a context of {len(context)} values is longer than "
-                                      f"{_MAX_CONTEXT}")
-        # -0.0 == 0.0, but it must come back as -0.0: only +0.0 is left out. Most values
-        # are 0.0: a truth test finds the others, and the packed bytes say whether any
-        # -0.0 (00..00 80 little-endian) needs the slower exact test.
-        positions = [i for i, x in enumerate(context) if x]
-        if _NEGATIVE_ZERO in struct.pack(f"<{len(context)}d", *context):
-            positions = [i for i, x in enumerate(context)
-                         if x or math.copysign(1.0, x) < 0.0]
-        done = _Sparse(struct.pack(f"<{len(positions)}d", *[context[i] for i in positions]),
-                       struct.pack(f"<{len(positions)}H", *positions), len(positions))
-        object.__setattr__(entry, "_sparse_context", done)  # a cache, not a field
-    return done
-
-
 def _dense_contexts(values: list[float], lengths: list[int], counts: list[int],
                     positions: list[int]) -> list[tuple[float, ...]]:
     out = []
@@ -202,6 +151,25 @@ class PendingRewards:
         True
         """
         return self._pending.get(decision_id)
+
+    def decision_ids(self) -> list[str]:
+        """The pending decision ids, in registration order (the order :meth:`to_bytes` keeps).
+
+        >>> pending = PendingRewards()
+        >>> _ = pending.register({"decision_id": "a", "visitor_id": "v", "action_id": "x",
+        ...                       "propensity": 1.0, "created_at": 0}, (1.0,))
+        >>> pending.decision_ids()
+        ['a']
+        """
+        return list(self._pending)
+
+    def closed_ids(self) -> list[str]:
+        """The closed decision ids remembered (not awaited again), oldest first.
+
+        >>> PendingRewards().closed_ids()
+        []
+        """
+        return list(self._closed)
 
     def for_visitor(self, visitor_id: str) -> list[str]:
         """Decision ids still awaiting outcomes for ``visitor_id`` (to attribute a conversion).
@@ -386,7 +354,7 @@ class PendingRewards:
             del closed[next(iter(closed))]
 
     def to_bytes(self) -> bytes:
-        """Compact binary (format 4): columns of fixed-width fields, contexts sparse.
+        """Compact binary (format 5, :mod:`pipeline.feedback.rows`): a row per decision.
 
         Exact: every float comes back bit for bit.
 
@@ -396,36 +364,11 @@ class PendingRewards:
         >>> PendingRewards.from_bytes(pending.to_bytes()).get("d") == pending.get("d")
         True
         """
-        entries = list(self._pending.values())
-        context_lengths = [len(e.context) for e in entries]
-        sparse = [_sparse_context(e) for e in entries]
-        strings = ([e.decision_id for e in entries] + [e.visitor_id for e in entries]
-                   + [e.action_id for e in entries] + list(self._closed))
-        masks: dict[frozenset[str], int] = {}
-        flags = bytearray()
-        for entry in entries:
-            mask = masks.get(entry.kinds)
-            if mask is None:
-                mask = masks[entry.kinds] = _kinds_mask(entry.kinds)
-            flags.append(mask | _OBSERVED if entry.observed else mask)
-        return b"".join((
-            _HEADER.pack(_MAGIC, _FORMAT, len(entries), sum(c.stored for c in sparse),
-                         len(self._closed)),
-            np.array([e.decided_at_ms for e in entries], dtype="<i8").tobytes(),
-            np.array([e.propensity for e in entries], dtype="<f8").tobytes(),
-            np.array([e.revenue for e in entries], dtype="<f8").tobytes(),
-            b"".join([c.values for c in sparse]),
-            np.array(context_lengths, dtype="<u4").tobytes(),
-            np.array([c.stored for c in sparse], dtype="<u2").tobytes(),
-            b"".join([c.positions for c in sparse]),
-            np.array([len(t) for t in strings], dtype="<u4").tobytes(),
-            bytes(flags),
-            "".join(strings).encode("utf-8", "surrogatepass"),
-        ))
+        return encode_rows(list(self._pending.values()), list(self._closed))
 
     @classmethod
     def from_bytes(cls, data: bytes, options: RewardOptions | None = None) -> PendingRewards:
-        """Inverse of :meth:`to_bytes` (format 4; formats 3, 2 and 1, JSON, are read too).
+        """Inverse of :meth:`to_bytes` (format 5; formats 4, 3, 2 and 1, JSON, are read too).
 
         Raises :class:`PendingRewardsError` on bad input.
 
@@ -437,7 +380,9 @@ class PendingRewards:
         """
         pending = cls(options)
         try:
-            if data[:len(_MAGIC)] == _MAGIC:
+            if data[:len(_MAGIC) + 1] == _MAGIC + bytes((FORMAT,)):
+                entries, closed = decode_rows(data)
+            elif data[:len(_MAGIC)] == _MAGIC:
                 entries, closed = _decode_binary(data)
             else:
                 entries, closed = _decode_json(data), []
@@ -456,15 +401,6 @@ class PendingRewards:
         heapq.heapify(pending._heap)
         pending._registered = len(pending._heap)
         return pending
-
-
-def _kinds_mask(kinds: frozenset[str]) -> int:
-    mask = 0
-    for kind in kinds:
-        if kind not in _KIND_BITS:
-            raise PendingRewardsError(f"outcome kind {kind!r} has no bit in pending rewards format")
-        mask |= 1 << _KIND_BITS.index(kind)
-    return mask
 
 
 def _decode_binary(data: bytes) -> tuple[list[PendingDecision], list[str]]:

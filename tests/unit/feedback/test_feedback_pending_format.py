@@ -1,18 +1,21 @@
-"""Pending rewards checkpoint: binary format 4 (sparse contexts) is exact (closed ids
-included), formats 3 (dense), 2 and 1 (JSON) are still read, bad bytes raise
-PendingRewardsError and nothing else."""
+"""Pending rewards checkpoint: binary format 5 (a row per decision, sparse contexts) is
+exact (closed ids included), formats 4 (columns), 3 (dense), 2 and 1 (JSON) are still read,
+bad bytes raise PendingRewardsError and nothing else."""
 
 from __future__ import annotations
 
 import base64
 import contextlib
 import json
+import math
 import struct
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import numpy as np
 
 from pipeline.feedback import OUTCOME_KINDS, PendingRewards, PendingRewardsError, RewardOptions
 
@@ -91,15 +94,57 @@ def _v1_json(pending: PendingRewards, ids: list[str]) -> bytes:
     return json.dumps({"v": 1, "pending": rows}, separators=(",", ":")).encode()
 
 
+def _v4_bytes(pending: PendingRewards) -> bytes:
+    """Format 4 as the format-4 code wrote it (columns; contexts sparse, +0.0 left out)."""
+    ids = pending.decision_ids()
+    entries = [e for e in (pending.get(d) for d in ids) if e is not None]
+    closed = pending.closed_ids()
+    positions = [[i for i, x in enumerate(e.context) if x or math.copysign(1.0, x) < 0.0]
+                 for e in entries]
+    kinds = ("shown", "clicked", "dismissed", "converted", "ignored")
+    flags = bytes(sum(1 << kinds.index(k) for k in e.kinds) | (0x80 if e.observed else 0)
+                  for e in entries)
+    strings = ([e.decision_id for e in entries] + [e.visitor_id for e in entries]
+               + [e.action_id for e in entries] + closed)
+    return b"".join((
+        struct.pack("<4sBxxxIII", b"rtpR", 4, len(entries), sum(map(len, positions)),
+                    len(closed)),
+        np.array([e.decided_at_ms for e in entries], dtype="<i8").tobytes(),
+        np.array([e.propensity for e in entries], dtype="<f8").tobytes(),
+        np.array([e.revenue for e in entries], dtype="<f8").tobytes(),
+        b"".join(struct.pack(f"<{len(p)}d", *[e.context[i] for i in p])
+                 for e, p in zip(entries, positions, strict=True)),
+        np.array([len(e.context) for e in entries], dtype="<u4").tobytes(),
+        np.array([len(p) for p in positions], dtype="<u2").tobytes(),
+        b"".join(struct.pack(f"<{len(p)}H", *p) for p in positions),
+        np.array([len(t) for t in strings], dtype="<u4").tobytes(),
+        flags,
+        "".join(strings).encode("utf-8", "surrogatepass"),
+    ))
+
+
 @settings(max_examples=150, deadline=None)
 @given(decisions=_decisions, outcomes=_outcomes)
-def test_format_2_round_trips_exactly(decisions: list[Any], outcomes: list[Any]) -> None:
+def test_format_4_is_still_read_exactly(decisions: list[Any], outcomes: list[Any]) -> None:
+    pending = _build(decisions, outcomes)
+    ids = [d[0] for d in decisions]
+    restored = PendingRewards.from_bytes(_v4_bytes(pending), OPTIONS)
+    assert _exact(restored, ids) == _exact(pending, ids)
+    assert restored.closed_ids() == pending.closed_ids()
+    assert restored.to_bytes() == pending.to_bytes()
+
+
+@settings(max_examples=150, deadline=None)
+@given(decisions=_decisions, outcomes=_outcomes)
+def test_format_5_round_trips_exactly(decisions: list[Any], outcomes: list[Any]) -> None:
     pending = _build(decisions, outcomes)
     ids = [d[0] for d in decisions]
     data = pending.to_bytes()
     restored = PendingRewards.from_bytes(data, OPTIONS)
+    assert data[4] == 5
     assert len(restored) == len(pending)
     assert _exact(restored, ids) == _exact(pending, ids)
+    assert restored.closed_ids() == pending.closed_ids()
     assert restored.to_bytes() == data  # same order too (eviction and expiry depend on it)
     far = max((d[3] for d in decisions), default=0) + WAIT
     assert restored.expire(far) == pending.expire(far)
@@ -141,8 +186,24 @@ def _two_decisions() -> bytes:
     return pending.to_bytes()
 
 
-def test_every_truncation_and_trailing_garbage_is_refused() -> None:
-    data = _two_decisions()
+# _two_decisions() as the format-4 code wrote it.
+V4_TWO_DECISIONS = bytes.fromhex(
+    "727470520400000002000000040000000000000000000000000000000000000000000000000000000000e03f"
+    "000000000000e03f00000000000023400000000000000000000000000000f03f00000000000000400000000000"
+    "00f03f0000000000000040020000000200000002000200000001000000010002000000020000000100000001"
+    "000000010000000100000088006461646276767878")
+
+
+def test_the_format_4_fixture_reads_as_the_decisions_it_was_written_from() -> None:
+    written = PendingRewards.from_bytes(_two_decisions())
+    assert _exact(PendingRewards.from_bytes(V4_TWO_DECISIONS), ["da", "db"]) == _exact(
+        written, ["da", "db"])
+    assert _v4_bytes(written) == V4_TWO_DECISIONS  # the test's format-4 writer is that code
+
+
+@pytest.mark.parametrize("data", [V4_TWO_DECISIONS, b""])
+def test_every_truncation_and_trailing_garbage_is_refused(data: bytes) -> None:
+    data = data or _two_decisions()
     for end in range(len(data)):
         with pytest.raises(PendingRewardsError):
             PendingRewards.from_bytes(data[:end])
@@ -166,7 +227,7 @@ FLAGS = POSITIONS + 2 * 4 + 12 * N
 @pytest.mark.parametrize(
     ("offset", "new", "reason"),
     [
-        (4, b"\x05", "format 5"),
+        (4, b"\x06", "format 6"),
         (4, b"\x01", "format 1"),
         (8, struct.pack("<I", 3), "too short"),
         (8, struct.pack("<I", 0xFFFF_FFFF), "too short"),
@@ -185,18 +246,65 @@ FLAGS = POSITIONS + 2 * 4 + 12 * N
     ],
 )
 def test_corrupt_fields_are_refused_with_a_reason(offset: int, new: bytes, reason: str) -> None:
-    data = _two_decisions()
+    data = V4_TWO_DECISIONS
     assert data[FLAGS + N:FLAGS + N + 4] == b"dadb"  # the layout the offsets assume
     with pytest.raises(PendingRewardsError, match=reason):
         PendingRewards.from_bytes(_patched(data, offset, new))
 
 
-@settings(max_examples=300, deadline=None)
-@given(position=st.integers(0, 10_000), value=st.integers(0, 255), cut=st.booleans())
-def test_any_damaged_bytes_load_or_raise_pending_rewards_error(
-    position: int, value: int, cut: bool
-) -> None:
+# Format 5 of _two_decisions(): header, strings "v" and "x", then the rows.
+F5_FLAGS_1 = 14  # after rtpR 5 | 2 rows, 0 closed, 2 strings | 1 v 1 x | visitor 0, action 1
+F5_ID_1 = F5_FLAGS_1 + 1  # "da" as length + 1, text
+F5_REVENUE_1 = F5_ID_1 + 3 + 16  # after decided_at_ms and propensity
+F5_CONTEXT_1 = F5_REVENUE_1 + 8  # length 2, 1 one, 1 other, positions 0 1, the 2.0
+
+
+@pytest.mark.parametrize(
+    ("offset", "new", "reason"),
+    [
+        (F5_FLAGS_1, b"\x49", "kind bits"),  # bit 6 is not a kind
+        (F5_REVENUE_1, struct.pack("<d", float("inf")), "non-finite"),
+        (F5_CONTEXT_1 + 5, struct.pack("<d", float("nan")), "non-finite"),
+        (F5_CONTEXT_1, b"\x01", "do not add up"),  # 2 values in a context of 1
+        (F5_CONTEXT_1 + 1, b"\x02", "do not add up"),
+        (F5_CONTEXT_1 + 4, b"\x05", "past its length"),
+        (F5_ID_1 + 2, b"b", "duplicate decision ids"),  # "da", "db" -> "db", "db"
+        (F5_ID_1 + 1, b"\xff", "utf-8"),
+        (12, b"\x02", "index out of range"),  # visitor index 2 of 2 strings
+    ],
+)
+def test_corrupt_format_5_fields_are_refused_with_a_reason(offset: int, new: bytes,
+                                                           reason: str) -> None:
     data = _two_decisions()
+    assert data[:F5_FLAGS_1] == b"rtpR\x05\x02\x00\x02\x01v\x01x\x00\x01"
+    assert data[F5_ID_1:F5_ID_1 + 3] == b"\x03da"
+    assert PendingRewards.from_bytes(data).get("da") is not None  # unpatched: reads
+    with pytest.raises(PendingRewardsError, match=reason):
+        PendingRewards.from_bytes(_patched(data, offset, new))
+
+
+def test_uuid_decision_ids_take_16_bytes_and_come_back_as_the_same_text() -> None:
+    ids = ["5b8d3fca-9506-506f-b094-26ae0e15159a", "5B8D3FCA-9506-506F-B094-26AE0E15159A",
+           "5b8d3fca-9506-506f-b094-26ae0e15159", "5b8d3fca+9506-506f-b094-26ae0e15159a",
+           "5b8d3fca-9506-506f-b094-26ae0e15159g", " b8d3fca-9506-506f-b094-26ae0e15159a"]
+    pending = PendingRewards()
+    for at, decision_id in enumerate(ids):
+        pending.register(_decision(decision_id, at), (1.0,))
+    pending.expire(WAIT)  # the first is closed: closed ids are packed the same way
+    data = pending.to_bytes()
+    restored = PendingRewards.from_bytes(data)
+    assert restored.closed_ids() == [ids[0]] and restored.decision_ids() == ids[1:]
+    assert ids[0].encode() not in data and bytes.fromhex(ids[0].replace("-", "")) in data
+    assert all(d.encode() in data for d in ids[1:])  # not canonical lowercase: as text
+
+
+@settings(max_examples=300, deadline=None)
+@given(position=st.integers(0, 10_000), value=st.integers(0, 255), cut=st.booleans(),
+       v4=st.booleans())
+def test_any_damaged_bytes_load_or_raise_pending_rewards_error(
+    position: int, value: int, cut: bool, v4: bool
+) -> None:
+    data = V4_TWO_DECISIONS if v4 else _two_decisions()
     position %= len(data)
     damaged = data[:position] if cut else _patched(data, position, bytes([value]))
     with contextlib.suppress(PendingRewardsError):  # anything else escaping fails the test
@@ -253,8 +361,8 @@ def test_format_3_dense_contexts_are_still_read_bit_for_bit() -> None:
     assert first.kinds == {"clicked"} and first.observed
     assert second.context == (1.0, 0.0, 2.5, -7.0, 1e300) and second.visitor_id == "vé"
     assert pending.register(_decision("d0", 0), (1.0,)) == []  # closed, remembered
-    again = PendingRewards.from_bytes(pending.to_bytes())  # rewritten as format 4
-    assert again.to_bytes()[4] == 4
+    again = PendingRewards.from_bytes(pending.to_bytes())  # rewritten as format 5
+    assert again.to_bytes()[4] == 5
     assert _exact(again, ["d1", "d2"]) == _exact(pending, ["d1", "d2"])
 
 
