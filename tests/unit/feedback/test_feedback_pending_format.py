@@ -11,11 +11,10 @@ import math
 import struct
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import numpy as np
 
 from pipeline.feedback import OUTCOME_KINDS, PendingRewards, PendingRewardsError, RewardOptions
 
