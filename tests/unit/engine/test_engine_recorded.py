@@ -8,7 +8,7 @@ timers fire and rewards expire each minute. Each output is compared by schema an
 digest of its topic, key and encoded bytes, in order, with the run recorded in
 ``data/engine_recorded.json`` (recorded on the code before the hot-path work of issue
 10, so the optimised decision path must reproduce every decision, signal, learning
-record and state byte for byte); so are every visitor's final state and the model.
+record and state byte for byte); so are every visitor's final state and the learned model.
 
 Two modes: the worker's (``learn_inline=False``: the learner service learns) and inline
 learning (the bandit and intent model learn as they go, so learned arms, not only the
@@ -119,7 +119,10 @@ def _run(learn_inline: bool, seed: int) -> dict[str, Any]:
         "counts": counts,
         "written": written,
         "states": {v: _digest(s.to_bytes()) for v, s in sorted(states.items())},
-        "model": _digest(engine.model.to_bytes()),
+        # The bandit's bytes; the intent model by its counts (its River pickle is not
+        # byte-stable between processes; its predictions are in every DecisionLog).
+        "model": [_digest(engine.model.bandit.to_bytes()), engine.model.intent.n_learned,
+                  engine.model.intent.n_positive],
         "model_version": engine.model.version,
     }
 
