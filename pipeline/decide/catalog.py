@@ -58,6 +58,7 @@ import re
 import string
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -193,9 +194,10 @@ class Action:
         """
         return self.id == NO_ACTION_ID
 
-    @property
+    @cached_property
     def placeholders(self) -> frozenset[str]:
-        """Every placeholder used by the payload templates.
+        """Every placeholder used by the payload templates (parsed once per action: an
+        action is immutable, and every decision renders the payloads of its candidates).
 
         >>> sorted(Action(id="a", slot="cta", payload={"t": "{x} {y}"}).placeholders)
         ['x', 'y']

@@ -43,6 +43,7 @@ import numpy as np
 
 from pipeline.decide.bandit import BanditChoice, BanditOptions, LinUCB, RewardLike
 from pipeline.decide.catalog import Action, Catalog
+from pipeline.decide.conditions import Condition, ConditionView
 from pipeline.decide.context import DecisionContext, DecisionOutcome
 from pipeline.decide.errors import BanditStateError
 from pipeline.decide.experiments import assign_arm
@@ -71,6 +72,11 @@ _NAMESPACE_BYTES = DECISION_NAMESPACE.bytes
 #: RFC 4122 version 5 and variant bits, as ``uuid.UUID(bytes=..., version=5)`` sets them.
 _CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
 _SET = (0x8000 << 48) | (5 << 76)
+
+
+#: An action's eligibility test, unpacked: the action, whether it is ``no_action``, its
+#: sectors, page types, ``when`` and whether ``when`` is empty (always true).
+_Screen = tuple[Action, bool, frozenset[str], frozenset[str], Condition, bool]
 
 
 def decision_id_for(trigger_event_id: str) -> str:
@@ -162,6 +168,23 @@ class Decider:
         self.guardrails: tuple[Guardrail, ...] = tuple(
             guardrails if guardrails is not None else default_guardrails(self.options.guardrails)
         )
+        # Per catalog (immutable): its actions' eligibility tests, unpacked once, and its
+        # policy version (both asked for at every decision).
+        self._screened: Catalog | None = None
+        self._screens: tuple[_Screen, ...] = ()
+        self._policy_version = ""
+
+    def _screen(self) -> tuple[_Screen, ...]:
+        catalog = self.catalog
+        if self._screened is not catalog:
+            self._screens = tuple(
+                (action, action.is_no_action, action.sectors, action.page_types, action.when,
+                 action.when.is_empty)
+                for action in catalog
+            )
+            self._policy_version = f"catalog-v{catalog.version}-{catalog.fingerprint[:12]}"
+            self._screened = catalog
+        return self._screens
 
     @property
     def policy_version(self) -> str:
@@ -172,7 +195,8 @@ class Decider:
         ...                 fingerprint="abcdef0123456789")).policy_version
         'catalog-v1-abcdef012345'
         """
-        return f"catalog-v{self.catalog.version}-{self.catalog.fingerprint[:12]}"
+        self._screen()
+        return self._policy_version
 
     def should_decide(
         self, event_type: str, new_signals: frozenset[str] | set[str], intent_class_changed: bool
@@ -204,8 +228,22 @@ class Decider:
         ...     DecisionContext("v", "s", "e", "page_view", 0, {}, {}, consent=True))]
         ['no_action']
         """
-        view = ctx.view()
-        return tuple(action for action in self.catalog if action.applies_to(view))
+        return self._eligible(ctx.view())
+
+    def _eligible(self, view: ConditionView) -> tuple[Action, ...]:
+        """:meth:`Action.applies_to` of every catalog action, in catalog order, with the
+        view's sector and page type read once."""
+        sector = view.categorical.get("sector", "unknown")
+        page_type = view.page_type
+        return tuple(
+            action
+            for action, always, sectors, page_types, when, any_when in self._screen()
+            if always or (
+                (not sectors or sector in sectors)
+                and (not page_types or page_type in page_types)
+                and (any_when or when.matches(view))
+            )
+        )
 
     def context_vector(self, ctx: DecisionContext) -> np.ndarray:
         """The bandit's feature vector for ``ctx``.
@@ -238,7 +276,8 @@ class Decider:
         ):
             return None
         history = ctx.history.for_session(ctx.session_id)
-        verdict = apply_guardrails(self.guardrails, ctx, self.eligible_actions(ctx))
+        view = ctx.view()  # built once: eligibility and the reason read it
+        verdict = apply_guardrails(self.guardrails, ctx, self._eligible(view))
         if verdict.halted:
             return None
         fired = list(verdict.fired)
@@ -287,7 +326,7 @@ class Decider:
             "ttl_ms": action.ttl_seconds * 1000,
             "trigger_event_id": ctx.trigger_event_id,
             "created_at": int(ctx.event_time_ms),
-            "reason": decision_reason(action, ctx.view(), control=not served),
+            "reason": decision_reason(action, view, control=not served),
             "channel": action.channel,
         }
         log = {

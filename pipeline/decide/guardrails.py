@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Protocol
 
 from pipeline.decide.catalog import Action
@@ -83,6 +84,16 @@ class Guardrail(Protocol):
         ...
 
 
+@lru_cache(maxsize=256)
+def _nothing(name: str, halt: bool = False) -> GuardrailResult:
+    """The result that removes nothing (immutable: one per name, shared by every decision).
+
+    >>> _nothing("consent") is _nothing("consent"), _nothing("consent", True).halt
+    (True, True)
+    """
+    return GuardrailResult(name, halt=halt)
+
+
 def _remove(
     name: str, candidates: Sequence[Action], predicate: Callable[[Action], bool]
 ) -> GuardrailResult:
@@ -104,7 +115,7 @@ class ConsentGuardrail:
 
     def apply(self, ctx: DecisionContext, candidates: Sequence[Action]) -> GuardrailResult:
         """Halt without consent."""
-        return GuardrailResult(self.name, halt=not ctx.consent)
+        return _nothing(self.name, not ctx.consent)
 
 
 @dataclass(frozen=True)
@@ -134,15 +145,14 @@ class ComplianceZone:
         ...     {"category": "pharmacy"})
         True
         """
-        features = categorical
-        checks = (
-            (self.sectors, features.get("sector", "unknown")),
-            (self.page_types, features.get("page_type", "unknown")),
-            (self.categories, features.get("category", "none")),
-        )
-        if not any(allowed for allowed, _ in checks):
+        sectors, page_types, categories = self.sectors, self.page_types, self.categories
+        if not (sectors or page_types or categories):
             return False
-        return all(not allowed or value in allowed for allowed, value in checks)
+        return (
+            (not sectors or categorical.get("sector", "unknown") in sectors)
+            and (not page_types or categorical.get("page_type", "unknown") in page_types)
+            and (not categories or categorical.get("category", "none") in categories)
+        )
 
 
 def _default_zones() -> tuple[ComplianceZone, ...]:
@@ -212,7 +222,7 @@ class ComplianceZoneGuardrail:
     def apply(self, ctx: DecisionContext, candidates: Sequence[Action]) -> GuardrailResult:
         """Remove offers inside a zone."""
         if not any(zone.contains(ctx.categorical) for zone in self.zones):
-            return GuardrailResult(self.name)
+            return _nothing(self.name)
         return _remove(self.name, candidates, lambda a: self.blocks_all or a.offer)
 
 
@@ -239,7 +249,7 @@ class PurchaseSuppressionGuardrail:
             or ctx.numeric.get("converted", 0.0) > 0.0
         )
         if not bought:
-            return GuardrailResult(self.name)
+            return _nothing(self.name)
         return _remove(self.name, candidates, lambda a: a.first_time_buyer_offer)
 
 
@@ -305,7 +315,7 @@ class DismissedGuardrail:
         """Remove dismissed actions."""
         dismissed = ctx.history.for_session(ctx.session_id).dismissed_session
         if not dismissed:  # the usual case: nothing to look for
-            return GuardrailResult(self.name)
+            return _nothing(self.name)
         return _remove(self.name, candidates, lambda a: a.id in dismissed)
 
 
@@ -331,7 +341,7 @@ class OverlayGuardrail:
         """Remove overlays once one is up and not dismissed."""
         history = ctx.history.for_session(ctx.session_id)
         if history.overlays_session == 0 or history.last_overlay_dismissed:
-            return GuardrailResult(self.name)
+            return _nothing(self.name)
         return _remove(self.name, candidates, lambda a: a.slot == "overlay")
 
 

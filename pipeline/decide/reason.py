@@ -18,6 +18,8 @@ this page for a while.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from pipeline.decide.catalog import Action
 from pipeline.decide.conditions import Condition, ConditionView
 
@@ -52,6 +54,8 @@ INTENT_WORDS: dict[str, str] = {
 }
 
 
+# A catalog's conditions are few and immutable; every decision asks for its action's.
+@lru_cache(maxsize=1024)
 def _named_signals(condition: Condition) -> frozenset[str]:
     named = condition.signals_any | condition.signals_all
     for branch in condition.any_of:
@@ -59,6 +63,7 @@ def _named_signals(condition: Condition) -> frozenset[str]:
     return named
 
 
+@lru_cache(maxsize=1024)
 def _intent_classes(condition: Condition) -> frozenset[str]:
     classes = condition.intent_classes
     for branch in condition.any_of:

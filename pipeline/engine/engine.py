@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from pipeline.decide import (
     Decider,
@@ -65,9 +65,9 @@ def timer_trigger_id(visitor_id: str, due_ms: int) -> str:
     return f"{TIMER}:{visitor_id}:{due_ms}"
 
 
-@dataclass(frozen=True)
-class _Trigger:
-    """What a decision is about to be made for: an event, or a timer at its due time."""
+class _Trigger(NamedTuple):
+    """What a decision is about to be made for: an event, or a timer at its due time (a
+    named tuple: one is made for every scored event, and a tuple is the cheapest record)."""
 
     event_id: str
     event_type: str
@@ -194,7 +194,11 @@ class Engine:
         session_event, signal_event = read_click_event(event)
         visitor_id = session_event.visitor_id
         event_time = session_event.time
-        timers = self.on_timers(state, event_time, profile)
+        # Most events find no timer due: ask before the call (on_timers would check consent
+        # again, which was checked above).
+        due = self.timer_due_ms(state)
+        timers = [] if due is None or due > event_time else self.on_timers(state, event_time,
+                                                                            profile)
         step = self.sessionizer.apply_read(state.session, session_event, profile)
         if step.late:
             return EventResult(state=state, late_reason=step.late_reason, timers=timers)

@@ -40,6 +40,9 @@ class Output:
 def event_outputs(result: EventResult, event: Mapping[str, Any]) -> list[Output]:
     """The records one ClickEvent's result produces, in write order (the timers that fired
     before it first)."""
+    if not (result.timers or result.signals or result.decision or result.learning
+            or result.late_reason is not None or event.get("event_type") == "purchase"):
+        return []  # most events (scrolls, mouse moves) write nothing: say so at once
     visitor = str(event["visitor_id"])
     out = [o for timer in result.timers for o in timer_outputs(timer, visitor)]
     if result.late_reason is not None:

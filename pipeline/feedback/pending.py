@@ -214,8 +214,8 @@ class PendingRewards:
         decision_id = str(decision["decision_id"])
         if decision_id in self._pending or decision_id in self._closed:
             return []
-        vector = tuple(float(v) for v in context)
-        if not all(math.isfinite(v) for v in vector):
+        vector = tuple(map(float, context))
+        if not all(map(math.isfinite, vector)):
             raise RewardInputError(f"decision {decision_id}: context vector has non-finite values")
         entry = PendingDecision(
             decision_id=decision_id,

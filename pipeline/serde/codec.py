@@ -44,12 +44,50 @@ def single_object_header(schema: RegisteredSchema) -> bytes:
     return _HEADER.pack(MARKER, schema.fingerprint)
 
 
+def _record_unions(parsed: Any) -> tuple[tuple[str, str], ...]:
+    """The top-level fields of a record schema typed ``["null", <record>]``: (field, the
+    record's full name).
+
+    >>> _record_unions({"type": "record", "name": "rtp.X", "fields": [
+    ...     {"name": "a", "type": "string"},
+    ...     {"name": "b", "type": ["null", {"type": "record", "name": "rtp.B", "fields": []}]}]})
+    (('b', 'rtp.B'),)
+    """
+    out: list[tuple[str, str]] = []
+    for spec in parsed.get("fields", ()) if isinstance(parsed, dict) else ():
+        branches = spec["type"]
+        if (isinstance(branches, list) and len(branches) == 2 and branches[0] == "null"
+                and isinstance(branches[1], dict) and branches[1].get("type") == "record"):
+            out.append((spec["name"], str(branches[1]["name"])))
+    return tuple(out)
+
+
+def _name_branches(record: dict[str, Any], unions: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """``record`` with each present sub-record of a ``["null", <record>]`` field named in
+    fastavro's tuple notation, ``(record name, value)``: the writer then takes that branch
+    instead of validating the whole sub-record against the union to find it (half the cost
+    of a LearningRecord). The bytes are the same; ``record`` itself is not changed.
+
+    >>> _name_branches({"a": 1, "b": {"x": 1}, "c": None}, (("b", "rtp.B"), ("c", "rtp.C")))
+    {'a': 1, 'b': ('rtp.B', {'x': 1}), 'c': None}
+    """
+    named: dict[str, Any] | None = None
+    for name, branch in unions:
+        value = record.get(name)
+        if type(value) is dict:
+            if named is None:
+                named = dict(record)
+            named[name] = (branch, value)
+    return record if named is None else named
+
+
 class Codec:
     """Encode and decode records of the registry's schemas."""
 
     def __init__(self, registry: SchemaRegistry) -> None:
         self.registry = registry
         self._headers = {r.fingerprint: single_object_header(r) for r in registry}
+        self._unions = {r.fingerprint: _record_unions(r.parsed) for r in registry}
 
     @classmethod
     def default(cls) -> Codec:
@@ -81,6 +119,9 @@ class Codec:
         buf = io.BytesIO()
         buf.write(self._headers[schema.fingerprint])
         try:
+            unions = self._unions[schema.fingerprint]
+            if unions:
+                record = _name_branches(record, unions)
             schemaless_writer(buf, schema.parsed, record)
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise InvalidEvent(f"cannot encode {schema.short_name}: {exc!r}") from None
