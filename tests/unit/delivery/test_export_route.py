@@ -78,3 +78,14 @@ async def test_without_a_reader_or_a_broker_an_export_is_503_and_one_runs_at_a_t
     async with busy.exporting:
         status, body = await ask(busy, own)
     assert status == 429 and body["error"]
+
+
+def test_the_export_reads_the_profile_sides_changelog_by_its_real_name() -> None:
+    """The people changelog the export reads is the one Faust writes for the profile side
+    of that worker group (its app id, table ``profiles``), as the worker tests find it."""
+    from pipeline.delivery.person import people_changelog
+    from topologies.profiles import profile_app_id
+
+    assert people_changelog("g-1") == f"{profile_app_id('g-1')}-profiles-changelog"
+    assert people_changelog("rtp-personalize") == \
+        "rtp-personalize-profiles-profiles-changelog"
