@@ -29,7 +29,10 @@ shapes them. The document has four parts:
     user pseudonym after identify, a visitor id before), with every field as kept (user
     pseudonym, devices, traits, consent, purchases, recent order ids, sessions); and the
     person's other device ids those profiles list (their records are exported by asking
-    for those visitors: only the admin key can).
+    for those visitors: only the admin key can). **Admin exports only** (``null`` in a
+    visitor token's export): a device joins a person through an identify call, which any
+    browser can send with any user id (the write key is public), so a visitor token proves
+    the device, not the person; the operator checks who asks before an admin export.
 ``history_window_ms``, ``truncated``
     How far back those four parts were read, and which of them hit the per-partition
     record bound (their oldest records are then missing; :mod:`pipeline.delivery.person`).
@@ -125,8 +128,11 @@ def _consent(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def export_document(visitor_id: str, records: PersonRecords, now_ms: int,
-                    held: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """The export of ``visitor_id`` (``held``: ids of the decisions delivery serves now).
+                    held: frozenset[str] = frozenset(), *, person: bool = True
+                    ) -> dict[str, Any]:
+    """The export of ``visitor_id`` (``held``: ids of the decisions delivery serves now;
+    ``person``: include what is kept about the person, else ``person`` and
+    ``other_devices`` are ``None``: a visitor token's export, see below).
 
     >>> export_document("v9", PersonRecords(), now_ms=1)["profile"] is None
     True
@@ -167,7 +173,7 @@ def export_document(visitor_id: str, records: PersonRecords, now_ms: int,
         "signals": [dict(r) for r in sorted(records.signals, key=_by("event_time"))],
         "history_window_ms": records.history_ms,
         "truncated": list(records.truncated),
-        "person": [dict(p) for p in records.people],
+        "person": [dict(p) for p in records.people] if person else None,
         "other_devices": sorted({v for p in records.people for v in p.get("visitor_ids") or ()
-                                 if v != visitor_id}),
+                                 if v != visitor_id}) if person else None,
     }

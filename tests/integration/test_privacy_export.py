@@ -246,7 +246,8 @@ async def test_an_export_says_which_history_hit_the_record_bound(topics: Setting
 async def test_an_export_holds_the_persons_profile_under_its_user_id_and_their_devices(
         topics: Settings) -> None:
     """Export v3: what the profile side keeps about the *person* (its table of people,
-    keyed by the user pseudonym) comes back to every device it lists, and to no one else:
+    keyed by the user pseudonym) comes back to the admin for every device it lists (not to
+    a visitor token: a device joins a person by a client-sent identify), and for no one else:
     a neighbour's profile on the same partitions, a profile that listed the visitor before
     a newer version of it stopped doing so, and deleted profiles are left out."""
     from pipeline.delivery.person import people_changelog
@@ -290,12 +291,18 @@ async def test_an_export_holds_the_persons_profile_under_its_user_id_and_their_d
     async with delivery(settings, admin_token=ADMIN, worker_group=group) as (service, url), \
             aiohttp.ClientSession() as session:
         export = f"{url}/v1/privacy/export"
-        status, body = await get_json(session, f"{export}?token={token(service, me)}")
-        _, on_phone = await get_json(session, f"{export}?token={token(service, phone)}")
-        async with session.get(export, params={"visitor": neighbour},
-                               headers={"Authorization": f"Bearer {ADMIN}"}) as r:
+        admin = {"Authorization": f"Bearer {ADMIN}"}
+        _, by_token = await get_json(session, f"{export}?token={token(service, me)}")
+        async with session.get(export, params={"visitor": me}, headers=admin) as r:
+            status, body = r.status, await r.json()
+        async with session.get(export, params={"visitor": phone}, headers=admin) as r:
+            on_phone = await r.json()
+        async with session.get(export, params={"visitor": neighbour}, headers=admin) as r:
             admin_status, theirs_body = r.status, await r.json()
 
+    # a visitor token proves the device, not the person (identify is client-asserted)
+    assert by_token["version"] == 3 and by_token["visitor_id"] == me
+    assert by_token["person"] is None and by_token["other_devices"] is None
     assert status == 200 and admin_status == 200 and body["version"] == 3
     assert body["person"] == [dataclasses.asdict(mine)]
     assert body["other_devices"] == [phone]
