@@ -398,7 +398,10 @@ async def _outcomes(request: web.Request) -> web.Response:
 
 def _export_visitor(request: web.Request, state: DeliveryState) -> tuple[str, bool]:
     """The visitor to export and whether the admin key asked: the admin key's
-    ``visitor=``, else the visitor token's own."""
+    ``visitor=``, else the visitor token's own. Rate-limited per address first (guesses of
+    the admin key or of tokens count), then per visitor."""
+    if state.limits is not None:
+        state.limits.check(request.remote)
     given = bearer(request.headers.get("Authorization"))
     admin = state.options.admin_token
     if admin and given is not None and hmac.compare_digest(given.encode(), admin.encode()):
@@ -413,7 +416,10 @@ def _export_visitor(request: web.Request, state: DeliveryState) -> tuple[str, bo
         raise BadToken("GET /v1/privacy/export needs the visitor's token (token= or "
                        "Authorization: Bearer) or the admin key")
     raw = request.query.get("visitor")
-    return state.tokens.check(token, None if raw is None else parse_visitor(raw)), False
+    visitor = state.tokens.check(token, None if raw is None else parse_visitor(raw))
+    if state.limits is not None:
+        state.limits.check_visitor(visitor)
+    return visitor, False
 
 
 async def _export(request: web.Request) -> web.Response:
