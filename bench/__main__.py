@@ -14,8 +14,8 @@ import time
 import traceback
 
 #: In running order; ``delivery`` only where bench/delivery.py exists.
-BENCHMARKS = ("serde", "pending_rewards", "bandit", "throughput", "scaling", "latency",
-              "transactions", "model_freshness", "delivery", "paint", "state_size",
+BENCHMARKS = ("serde", "rate_limits", "pending_rewards", "bandit", "throughput", "scaling",
+              "latency", "transactions", "model_freshness", "delivery", "paint", "state_size",
               "decision_quality", "pipeline_quality")
 
 

@@ -221,6 +221,7 @@ async def _visitor(request: web.Request) -> web.Response:
 
 async def _erasure(request: web.Request) -> web.Response:
     state = request.app[STATE]
+    state.ingestor.addresses.check(request.remote)  # before the key: guesses count too
     check_bearer(state.ingestor.options.admin_token, request.headers.get("Authorization"),
                  "/v1/privacy/erasure", "RTP_COLLECTOR_ADMIN_TOKEN")
     body = await read_body(request, state.ingestor.options.body_timeout_s)

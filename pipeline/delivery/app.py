@@ -396,15 +396,19 @@ async def _outcomes(request: web.Request) -> web.Response:
                               "outcome_ids": [o["outcome_id"] for o in outcomes]}, status=202)
 
 
-def _export_visitor(request: web.Request, state: DeliveryState) -> str:
-    """The visitor to export: the admin key's ``visitor=``, else the visitor token's own."""
+def _export_visitor(request: web.Request, state: DeliveryState) -> tuple[str, bool]:
+    """The visitor to export and whether the admin key asked: the admin key's
+    ``visitor=``, else the visitor token's own. Rate-limited per address first (guesses of
+    the admin key or of tokens count), then per visitor."""
+    if state.limits is not None:
+        state.limits.check(request.remote)
     given = bearer(request.headers.get("Authorization"))
     admin = state.options.admin_token
     if admin and given is not None and hmac.compare_digest(given.encode(), admin.encode()):
         raw = request.query.get("visitor")
         if raw is None:
             raise BadRequest("query parameter 'visitor' is required with the admin key")
-        return parse_visitor(raw)
+        return parse_visitor(raw), True
     if state.tokens is None:
         raise BadToken("exports need a visitor token or the admin key (RTP_DELIVERY_ADMIN_TOKEN)")
     token = _token(request)
@@ -412,12 +416,15 @@ def _export_visitor(request: web.Request, state: DeliveryState) -> str:
         raise BadToken("GET /v1/privacy/export needs the visitor's token (token= or "
                        "Authorization: Bearer) or the admin key")
     raw = request.query.get("visitor")
-    return state.tokens.check(token, None if raw is None else parse_visitor(raw))
+    visitor = state.tokens.check(token, None if raw is None else parse_visitor(raw))
+    if state.limits is not None:
+        state.limits.check_visitor(visitor)
+    return visitor, False
 
 
 async def _export(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    visitor = _export_visitor(request, state)
+    visitor, by_admin = _export_visitor(request, state)
     if state.person is None:
         return _error(503, "exports need the broker (this delivery state has none)")
     if state.exporting.locked():
@@ -432,7 +439,7 @@ async def _export(request: web.Request) -> web.Response:
     now = state.now_ms()
     held = frozenset(str(d["decision_id"]) for d in state.store.current(visitor, now).values())
     log.info("privacy export answered", decisions=len(records.decisions))  # never the id
-    return web.json_response(export_document(visitor, records, now, held),
+    return web.json_response(export_document(visitor, records, now, held, person=by_admin),
                              headers={"Cache-Control": "no-store"})
 
 

@@ -23,6 +23,16 @@ shapes them. The document has four parts:
     The visitor's outcomes (shown, clicked, converted...), the events rtp received from
     their browser (as stored, i.e. minimised) and the struggle signals detected, within the
     history window, oldest first.
+``person``, ``other_devices``
+    What the profile side keeps about the *person* the visitor belongs to (version 3): each
+    profile in its table that lists the visitor among its devices, whatever its key (the
+    user pseudonym after identify, a visitor id before), with every field as kept (user
+    pseudonym, devices, traits, consent, purchases, recent order ids, sessions); and the
+    person's other device ids those profiles list (their records are exported by asking
+    for those visitors: only the admin key can). **Admin exports only** (``null`` in a
+    visitor token's export): a device joins a person through an identify call, which any
+    browser can send with any user id (the write key is public), so a visitor token proves
+    the device, not the person; the operator checks who asks before an admin export.
 ``history_window_ms``, ``truncated``
     How far back those four parts were read, and which of them hit the per-partition
     record bound (their oldest records are then missing; :mod:`pipeline.delivery.person`).
@@ -51,7 +61,7 @@ from typing import Any
 __all__ = ["EXPORT_VERSION", "PersonRecords", "export_document"]
 
 #: Format version of the export document.
-EXPORT_VERSION = 2
+EXPORT_VERSION = 3
 
 #: Decision fields a person gets back (model internals such as propensities are not about
 #: the person; the decision itself is).
@@ -103,8 +113,11 @@ class PersonRecords:
     logged: tuple[Mapping[str, Any], ...] = ()
     #: How far back events, outcomes, signals and the decision log were read (ms).
     history_ms: int = 0
-    #: The parts (``events``, ``outcomes``, ``signals``, ``decision_log``) cut by the bound.
+    #: The parts (``events``, ``outcomes``, ``signals``, ``decision_log``, ``person``) cut by
+    #: the bound.
     truncated: tuple[str, ...] = ()
+    #: The profile side's profiles (``ProfileState`` fields) that list the visitor.
+    people: tuple[Mapping[str, Any], ...] = ()
 
 
 def _consent(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -115,15 +128,22 @@ def _consent(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def export_document(visitor_id: str, records: PersonRecords, now_ms: int,
-                    held: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """The export of ``visitor_id`` (``held``: ids of the decisions delivery serves now).
+                    held: frozenset[str] = frozenset(), *, person: bool = True
+                    ) -> dict[str, Any]:
+    """The export of ``visitor_id`` (``held``: ids of the decisions delivery serves now;
+    ``person``: include what is kept about the person, else ``person`` and
+    ``other_devices`` are ``None``: a visitor token's export, see below).
 
     >>> export_document("v9", PersonRecords(), now_ms=1)["profile"] is None
     True
     >>> sorted(export_document("v9", PersonRecords(), now_ms=1))  # doctest: +NORMALIZE_WHITESPACE
     ['consent', 'consent_history', 'decision_log', 'decisions', 'decisions_window_ms',
-     'erased', 'events', 'exported_at', 'history_window_ms', 'outcomes', 'profile',
-     'profile_updates', 'signals', 'truncated', 'version', 'visitor_id']
+     'erased', 'events', 'exported_at', 'history_window_ms', 'other_devices', 'outcomes',
+     'person', 'profile', 'profile_updates', 'signals', 'truncated', 'version', 'visitor_id']
+    >>> doc = export_document("v1", PersonRecords(people=({"key": "u.1", "user_id": "u.1",
+    ...                                                     "visitor_ids": ["v1", "v2"]},)), 1)
+    >>> doc["person"][0]["user_id"], doc["other_devices"]
+    ('u.1', ['v2'])
     """
     consents = sorted(records.consent, key=lambda r: int(r.get("event_time") or 0))
     decisions = sorted(records.decisions, key=lambda r: int(r.get("created_at") or 0))
@@ -153,4 +173,7 @@ def export_document(visitor_id: str, records: PersonRecords, now_ms: int,
         "signals": [dict(r) for r in sorted(records.signals, key=_by("event_time"))],
         "history_window_ms": records.history_ms,
         "truncated": list(records.truncated),
+        "person": [dict(p) for p in records.people] if person else None,
+        "other_devices": sorted({v for p in records.people for v in p.get("visitor_ids") or ()
+                                 if v != visitor_id}) if person else None,
     }

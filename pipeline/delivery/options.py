@@ -118,6 +118,10 @@ class DeliveryOptions:
         window; the export names a part that was cut): bounds its cost on a busy site.
     export_timeout_s
         The longest one export may read Kafka before it answers 503.
+    worker_group
+        The workers' group (``rtp worker --app-id``, default ``rtp-personalize``): an export
+        reads the profile side's table of people from its changelog,
+        ``<worker_group>-profiles-profiles-changelog``.
     settle_heap
         Once caught up, collect garbage and freeze what is left, so the cyclic
         collector never walks the filled store again (a full collection of a
@@ -162,6 +166,7 @@ class DeliveryOptions:
     export_timeout_s: float = 20.0
     export_history_ms: int = 7 * 24 * 60 * 60 * 1000
     export_max_records: int = 200_000
+    worker_group: str = "rtp-personalize"
     visitor_rate_per_s: float = 20.0
     visitor_burst: int = 100
     address_rate_per_s: float = 100.0

@@ -4,7 +4,11 @@ The page reports what happened to a decision: ``shown`` (it was displayed),
 ``clicked``, ``dismissed``, ``converted`` (with revenue) or ``ignored``. The body
 is one outcome object or a list of them; every item must be valid or none is
 used. ``outcome_id`` defaults to ``<decision_id>:<kind>``, so a page reporting the
-same thing twice yields one id downstream can de-duplicate on.
+same thing twice yields one id downstream can de-duplicate on. A page's own
+``outcome_id`` is kept only when it is one word (no whitespace, no ``@``, as the
+collector's ids, :func:`~pipeline.collector.minimise.is_word`); anything else (an e-mail,
+a name) is replaced by that default: it is the only free text a browser puts on the
+outcomes topic.
 
 >>> from pipeline.serde import Codec
 >>> body = {"decision_id": "d1", "visitor_id": "v1", "kind": "shown"}
@@ -15,12 +19,16 @@ same thing twice yields one id downstream can de-duplicate on.
 Traceback (most recent call last):
 ...
 pipeline.delivery.errors.BadRequest: outcome 0: kind must be one of shown, ... (got 'liked')
+>>> [parse_outcomes({**body, "outcome_id": i}, 1_700_000_000_000, Codec.default())[0][
+...     "outcome_id"] for i in ("o-17", "ann@example.com", "Ann Example")]
+['o-17', 'd1:shown', 'd1:shown']
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from pipeline.collector.minimise import is_word
 from pipeline.delivery.answers import MAX_ID_CHARS
 from pipeline.delivery.errors import BadRequest
 from pipeline.serde import Codec, InvalidEvent, MeaningRules, check_meaning
@@ -81,7 +89,8 @@ def parse_outcome(item: object, now_ms: int, codec: Codec,
         raise BadRequest("event_time must be epoch milliseconds (an integer)")
     if not -(2**63) <= event_time < 2**63:
         raise BadRequest("event_time is out of range")
-    outcome_id = _text(item, "outcome_id", required=False) or f"{decision_id}:{kind}"
+    sent_id = _text(item, "outcome_id", required=False)
+    outcome_id = sent_id if sent_id and is_word(sent_id) else f"{decision_id}:{kind}"
     record = {"outcome_id": outcome_id[:MAX_ID_CHARS], "decision_id": decision_id,
               "visitor_id": visitor_id, "kind": kind, "value": float(value),
               "event_time": event_time}

@@ -15,6 +15,11 @@ partition of each topic; :class:`PersonReader` reads that partition, and only it
 - ``personalization.decisions.log`` (30 days, keyed by *decision* id, so a visitor's entries
   are on every partition): every partition since ``now - history``, entries whose decision
   names the visitor.
+- the profile side's table of people (``<worker group>-profiles-profiles-changelog``,
+  compacted, keyed by the person's user pseudonym, or by a visitor id before identify):
+  every partition, the latest profile under each key that lists the visitor among its
+  devices (``visitor_ids``): what rtp keeps about the *person*, whichever key it is under,
+  and so the person's other devices.
 
 **Bounds.** Each read covers at most ``history_ms`` (7 days by default, the retention of
 events and outcomes; the decision log keeps 30 days, of which only this window is read) and,
@@ -48,12 +53,13 @@ from pipeline.delivery.export import PersonRecords
 from pipeline.kafka_log import kafka_config
 from pipeline.profiles.errors import ProfileError
 from pipeline.profiles.fanout import decode_visitor_message
+from pipeline.profiles.state import ProfileState
 from pipeline.serde import Codec, SerdeError
 from pipeline.settings import Settings
 from pipeline.topics import ACTIONS, DECISIONS_LOG, EVENTS, OUTCOMES, PROFILES, SIGNALS
 from pipeline.topics.partitioning import partition_for
 
-__all__ = ["HISTORY_MS", "MAX_RECORDS", "VISITOR_VIEWS", "PersonReader"]
+__all__ = ["HISTORY_MS", "MAX_RECORDS", "VISITOR_VIEWS", "PersonReader", "people_changelog"]
 
 log = structlog.get_logger(__name__)
 
@@ -67,6 +73,48 @@ HISTORY_MS = 7 * _DAY_MS
 MAX_RECORDS = 200_000
 
 
+def people_changelog(worker_group: str) -> str:
+    """The changelog topic of the profile side's ``profiles`` table beside ``worker_group``
+    (Faust's ``<app id>-<table>-changelog``; the profile side's app id is
+    ``<worker group>-profiles``).
+
+    >>> people_changelog("rtp-personalize")
+    'rtp-personalize-profiles-profiles-changelog'
+    """
+    return f"{worker_group}-profiles-profiles-changelog"
+
+
+def people_listing(visitor_id: str, messages: list[Any]) -> list[dict[str, Any]]:
+    """The latest profile under each key that lists ``visitor_id`` (``messages`` in topic
+    order of one partition or several; a later tombstone or a later profile under the
+    same key that no longer lists the visitor removes it).
+
+    >>> from types import SimpleNamespace as M
+    >>> one = ProfileState(key="u.1", user_id="u.1", visitor_ids=["v1", "v2"]).to_bytes()
+    >>> other = ProfileState(key="u.2", user_id="u.2", visitor_ids=["v3"]).to_bytes()
+    >>> [p["key"] for p in people_listing("v1", [M(key=lambda: b"u.1", value=lambda: one),
+    ...                                          M(key=lambda: b"u.2", value=lambda: other)])]
+    ['u.1']
+    >>> people_listing("v1", [M(key=lambda: b"u.1", value=lambda: one),
+    ...                       M(key=lambda: b"u.1", value=lambda: None)])
+    []
+    """
+    found: dict[bytes, dict[str, Any]] = {}
+    for msg in messages:
+        value = msg.value()
+        state = None
+        if value is not None:
+            try:
+                state = ProfileState.from_bytes(value)
+            except ProfileError:
+                state = None  # not a profile this version can give back
+        if state is not None and visitor_id in (state.key, *state.visitor_ids):
+            found[msg.key()] = asdict(state)
+        else:
+            found.pop(msg.key(), None)
+    return list(found.values())
+
+
 class PersonReader:
     """Reads one visitor's records (see the module docstring); ``read`` blocks.
 
@@ -78,7 +126,8 @@ class PersonReader:
 
     def __init__(self, settings: Settings, *, window_ms: int = _DAY_MS, timeout_s: float = 20.0,
                  codec: Codec | None = None, clock: Callable[[], float] = time.time,
-                 history_ms: int = HISTORY_MS, max_records: int = MAX_RECORDS) -> None:
+                 history_ms: int = HISTORY_MS, max_records: int = MAX_RECORDS,
+                 people_changelog: str | None = None) -> None:
         self.settings = settings
         self.window_ms = window_ms
         self.history_ms = history_ms
@@ -89,6 +138,8 @@ class PersonReader:
         self.topics = (settings.topic(VISITOR_VIEWS), settings.topic(PROFILES),
                        settings.topic(ACTIONS), settings.topic(EVENTS), settings.topic(OUTCOMES),
                        settings.topic(SIGNALS), settings.topic(DECISIONS_LOG))
+        #: The profile side's table changelog (None: profiles by person are not read).
+        self.people_changelog = people_changelog
 
     def read(self, visitor_id: str) -> PersonRecords:
         """Everything found about ``visitor_id``; :class:`FeedError` when Kafka cannot answer
@@ -143,6 +194,13 @@ class PersonReader:
                                if (every or msg.key() == key)
                                and (record := self._decode(msg.value(), schema)) is not None
                                and _visitor_of(record) == visitor_id]
+            people: list[dict[str, Any]] = []
+            if self.people_changelog is not None:
+                people = people_listing(visitor_id, self._messages(
+                    consumer, self.people_changelog, key, None, deadline, every_partition=True,
+                    limit=self.max_records, truncated=functools.partial(truncated.append,
+                                                                        "person"),
+                    keep=_mentions(key)))
         except KafkaException as exc:
             raise FeedError(f"the visitor's records cannot be read: {exc}") from exc
         finally:
@@ -153,7 +211,8 @@ class PersonReader:
                              outcomes=tuple(found["outcomes"]),
                              signals=tuple(found["signals"]),
                              logged=tuple(found["decision_log"]), history_ms=self.history_ms,
-                             truncated=tuple(dict.fromkeys(truncated)))
+                             truncated=tuple(dict.fromkeys(truncated)),
+                             people=tuple(people))
 
     def _decode(self, value: bytes | None, name: str) -> dict[str, Any] | None:
         if value is None:
@@ -219,6 +278,21 @@ class PersonReader:
                 break
         consumer.unassign()
         return out
+
+
+def _mentions(key: bytes) -> Callable[[Any], bool]:
+    """A ``keep`` for the people changelog: messages whose bytes hold ``key``, and every
+    later message (tombstones included) under a key one of those had, so a profile that
+    stopped listing the visitor, or was deleted, is seen to stop."""
+    keys: set[bytes] = set()
+
+    def keep(msg: Any) -> bool:
+        if key in (msg.value() or b""):
+            keys.add(msg.key())
+            return True
+        return msg.key() in keys
+
+    return keep
 
 
 def _visitor_of(record: dict[str, Any]) -> str | None:

@@ -24,7 +24,7 @@ from pipeline.delivery.app import DeliveryState, OutcomeSink, build_app
 from pipeline.delivery.feed import ActionFeed
 from pipeline.delivery.metrics import DeliveryMetrics
 from pipeline.delivery.options import DeliveryOptions
-from pipeline.delivery.person import PersonReader
+from pipeline.delivery.person import PersonReader, people_changelog
 from pipeline.delivery.runtime import loop_factory, loop_name, settle_heap, unsettle_heap
 from pipeline.delivery.store import DecisionStore
 from pipeline.delivery.stream import StreamHub
@@ -81,7 +81,8 @@ class DeliveryService:
             person=PersonReader(settings, window_ms=options.export_window_ms,
                                 timeout_s=options.export_timeout_s, codec=self.codec,
                                 clock=clock, history_ms=options.export_history_ms,
-                                max_records=options.export_max_records).read)
+                                max_records=options.export_max_records,
+                                people_changelog=people_changelog(options.worker_group)).read)
         self.served: ServedApp | None = None
         self._housekeeping: asyncio.Task[None] | None = None
         self._settle = options.settle_heap

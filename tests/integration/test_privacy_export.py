@@ -241,3 +241,72 @@ async def test_an_export_says_which_history_hit_the_record_bound(topics: Setting
     assert status == 200
     assert [e["event_id"] for e in body["events"]] == [e["event_id"] for e in mine["events"][1:]]
     assert body["truncated"] == ["events"]
+
+
+async def test_an_export_holds_the_persons_profile_under_its_user_id_and_their_devices(
+        topics: Settings) -> None:
+    """Export v3: what the profile side keeps about the *person* (its table of people,
+    keyed by the user pseudonym) comes back to the admin for every device it lists (not to
+    a visitor token: a device joins a person by a client-sent identify), and for no one else:
+    a neighbour's profile on the same partitions, a profile that listed the visitor before
+    a newer version of it stopped doing so, and deleted profiles are left out."""
+    from pipeline.delivery.person import people_changelog
+    from pipeline.profiles.state import ProfileState
+    from pipeline.topics import TopicSpec
+
+    settings = topics
+    group = f"{settings.topic_prefix}g"
+    changelog = people_changelog(group)
+    apply_topics(settings.bootstrap, [TopicSpec(changelog, settings.partitions,
+                                                settings.replication, "person", "",
+                                                {"cleanup.policy": "compact"})])
+    me, neighbour = neighbours(settings)
+    phone = f"p-{uuid.uuid4().hex[:8]}"
+    now = now_ms()
+    mine = ProfileState(key=f"u.{uuid.uuid4().hex}", user_id=None, visitor_ids=[me, phone],
+                        loyalty_tier="gold", past_purchases=3, traits={"plan": "pro"},
+                        consent_personalization=True, consent_ms=now - 9000,
+                        purchased_ever=True, recent_order_ids=["o-1"], updated_ms=now - 100,
+                        experiment_unit=me)
+    mine.user_id = mine.key
+    theirs = ProfileState(key=f"u.{uuid.uuid4().hex}", visitor_ids=[neighbour],
+                          loyalty_tier="silver", experiment_unit=neighbour)
+    # a profile of mine from before identify, keyed by my visitor id and deleted when it
+    # was merged into mine; one that listed us both until a newer version listed only the
+    # neighbour; one that listed us both and was deleted
+    before = ProfileState(key=me, visitor_ids=[me], loyalty_tier="bronze")
+    shared_key, deleted_key = f"u.{uuid.uuid4().hex}", f"u.{uuid.uuid4().hex}"
+    shared = ProfileState(key=shared_key, visitor_ids=[me, neighbour])
+    unshared = ProfileState(key=shared_key, visitor_ids=[neighbour], plan="team")
+    deleted = ProfileState(key=deleted_key, visitor_ids=[me, neighbour])
+
+    def send() -> None:
+        with EventProducer(settings) as producer:
+            for state in (before, shared, deleted, mine, theirs, unshared):
+                producer.produce_raw(changelog, state.to_bytes(), state.key.encode())
+            for gone in (me, deleted_key):
+                producer.produce_raw(changelog, None, gone.encode())
+
+    await asyncio.to_thread(send)
+    async with delivery(settings, admin_token=ADMIN, worker_group=group) as (service, url), \
+            aiohttp.ClientSession() as session:
+        export = f"{url}/v1/privacy/export"
+        admin = {"Authorization": f"Bearer {ADMIN}"}
+        _, by_token = await get_json(session, f"{export}?token={token(service, me)}")
+        async with session.get(export, params={"visitor": me}, headers=admin) as r:
+            status, body = r.status, await r.json()
+        async with session.get(export, params={"visitor": phone}, headers=admin) as r:
+            on_phone = await r.json()
+        async with session.get(export, params={"visitor": neighbour}, headers=admin) as r:
+            admin_status, theirs_body = r.status, await r.json()
+
+    # a visitor token proves the device, not the person (identify is client-asserted)
+    assert by_token["version"] == 3 and by_token["visitor_id"] == me
+    assert by_token["person"] is None and by_token["other_devices"] is None
+    assert status == 200 and admin_status == 200 and body["version"] == 3
+    assert body["person"] == [dataclasses.asdict(mine)]
+    assert body["other_devices"] == [phone]
+    assert on_phone["person"] == [dataclasses.asdict(mine)] and on_phone["other_devices"] == [me]
+    assert sorted(theirs_body["person"], key=lambda p: p["key"] != theirs.key) == [
+        dataclasses.asdict(theirs), dataclasses.asdict(unshared)]
+    assert theirs_body["other_devices"] == [] and body["truncated"] == []

@@ -54,3 +54,29 @@ def test_outcomes_and_profile_updates_use_their_topics(topics: Settings) -> None
     # written without reported_by (Outcome v2): read back with its default
     assert Codec.default().decode(msg.value()) == ("Outcome", {**outcome,
                                                                "reported_by": "server"})
+
+
+def test_the_sdk_produces_a_user_id_only_as_its_pseudonym(topics: Settings) -> None:
+    """Issue 12: the SDK replaces a user id (an e-mail here) by its keyed pseudonym before
+    anything is produced: an event's ``user_id``, a profile update's ``user_id`` and its
+    key; the e-mail's bytes are on neither topic, the pseudonym is, both ways."""
+    from pipeline.profiles import resolve_pseudonyms
+    from pipeline.topics import PROFILES
+
+    now = int(time.time() * 1000)
+    email = f"ann.{now}@example.com"
+    pseudonym = resolve_pseudonyms(topics).of(email)
+    event = {**sample_events("v-sdk", now)[0], "user_id": email}
+    with EventProducer(topics) as producer:
+        producer.send_event(event)
+        producer.send_profile_update({
+            "update_id": "u-sdk", "kind": "identify", "visitor_id": "v-sdk", "user_id": email,
+            "event_time": now, "traits": {"loyalty_tier": "gold"}, "consent": None})
+    (on_events,) = read_topic(topics, topics.topic(EVENTS), 1)
+    (on_profiles,) = read_topic(topics, topics.topic(PROFILES), 1)
+    codec = Codec.default()
+    assert codec.decode(on_events.value())[1] == {**event, "user_id": pseudonym}
+    assert on_profiles.key() == pseudonym.encode()
+    assert codec.decode(on_profiles.value())[1]["user_id"] == pseudonym
+    for msg in (on_events, on_profiles):
+        assert email.encode() not in (msg.key() or b"") + (msg.value() or b"")

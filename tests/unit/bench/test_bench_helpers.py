@@ -14,6 +14,7 @@ import bench.common
 import bench.decision_quality
 import bench.latency
 import bench.pending_rewards
+import bench.rate_limits
 import bench.state_size
 import bench.throughput
 from bench.common import BenchError, bench_scale, latency_summary, percentile, ratio, scaled
@@ -31,7 +32,7 @@ from pipeline.sim import RewardLedger
 
 @pytest.mark.parametrize("module", [bench.common, bench.latency, bench.state_size,
                                     bench.decision_quality, bench.throughput,
-                                    bench.pending_rewards])
+                                    bench.pending_rewards, bench.rate_limits])
 def test_doctests(module: object) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)  # type: ignore[arg-type]
     assert result.attempted > 0

@@ -93,3 +93,18 @@ async def test_bad_requests_get_a_400_with_a_message_and_produce_nothing(
     assert status == 400 and answer["success"] is False
     assert message in str(answer["error"]) and answer["error"]
     assert sink.produced == []
+
+
+async def test_erasure_requests_are_rate_limited_per_address_before_the_key() -> None:
+    """Guesses of the admin token count: after the address's burst even the right token
+    gets 429 and nothing is produced."""
+    sink = FakeSink()
+    options = CollectorOptions(write_keys=frozenset({"wk"}), admin_token=ADMIN,
+                               address_rate_per_s=0.001, address_burst=2)
+    state = CollectorState(Ingestor(options, Codec.default(), wall=lambda: 1_800_000_000.0),
+                           sink, lambda name: "p." + name, CollectorMetrics.create())
+    async with TestClient(TestServer(build_app(state))) as client:
+        got = [await _erase(client, {"anonymousId": "v-1"}, token=token)
+               for token in ("guess-1", "guess-2", ADMIN)]
+    assert [status for status, _ in got] == [401, 401, 429]
+    assert "too many requests" in str(got[-1][1]["error"]) and sink.produced == []

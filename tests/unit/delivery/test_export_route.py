@@ -78,3 +78,33 @@ async def test_without_a_reader_or_a_broker_an_export_is_503_and_one_runs_at_a_t
     async with busy.exporting:
         status, body = await ask(busy, own)
     assert status == 429 and body["error"]
+
+
+def test_the_export_reads_the_profile_sides_changelog_by_its_real_name() -> None:
+    """The people changelog the export reads is the one Faust writes for the profile side
+    of that worker group (its app id, table ``profiles``), as the worker tests find it."""
+    from pipeline.delivery.person import people_changelog
+    from topologies.profiles import profile_app_id
+
+    assert people_changelog("g-1") == f"{profile_app_id('g-1')}-profiles-changelog"
+    assert people_changelog("rtp-personalize") == \
+        "rtp-personalize-profiles-profiles-changelog"
+
+
+async def test_exports_are_rate_limited_per_address_before_the_key_is_checked() -> None:
+    """Guesses of the admin key or of tokens count against the address: after its burst
+    even the right admin key gets 429 with Retry-After and a message."""
+    from pipeline.web.rate_limits import RequestLimits
+
+    state = state_with(lambda visitor: PersonRecords())
+    app = build_app(state)  # (it sets the options' limits: replaced by tight ones)
+    state.limits = RequestLimits(1.0, 2, visitor_rate_per_s=100.0, visitor_burst=100,
+                                 monotonic=lambda: 0.0)
+    async with TestClient(TestServer(app)) as client:
+        statuses = []
+        for key in ("guess-1", "guess-2", ADMIN):
+            r = await client.get("/v1/privacy/export", params={"visitor": "v1"},
+                                 headers={"Authorization": f"Bearer {key}"})
+            statuses.append(r.status)
+        assert statuses == [401, 401, 429]
+        assert r.headers["Retry-After"] and "too many requests" in (await r.json())["error"]

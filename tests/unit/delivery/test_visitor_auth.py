@@ -193,3 +193,16 @@ async def test_an_address_over_its_rate_gets_429_whatever_token_it_sends(
     assert (await decisions(parts, token=alice()))[0] == 200
     status, body = await decisions(parts, token=alice())
     assert status == 429 and "too many requests from this address" in str(body["error"])
+
+
+@pytest.mark.parametrize(("sent", "kept"), [
+    ("o-alice-1", "o-alice-1"),                          # one word: kept for de-duplication
+    ("ann.example@example.com", "d-alice:shown"),        # an e-mail never reaches Kafka
+    ("Ann Example", "d-alice:shown"),                     # nor a name
+    ("Ann\u00a0Example", "d-alice:shown")])               # (any whitespace)
+async def test_a_browsers_outcome_id_is_kept_only_when_it_is_one_word(
+        parts: Parts, sent: str, kept: str) -> None:
+    status, text = await post(parts, {"decision_id": "d-alice", "visitor_id": "alice",
+                                      "kind": "shown", "outcome_id": sent}, alice())
+    assert status == 202, text
+    assert [o["outcome_id"] for o in parts.sink.sent] == [kept]

@@ -44,3 +44,27 @@ def test_opt_out_mode_without_a_record_still_personalizes() -> None:
     outputs, state = _outputs(Engine(EngineOptions()), "v-default", None)
     assert state is not None and state.session is not None
     assert sum(topic == "personalization.decisions.log" for topic, _ in outputs) == 4
+
+
+def _rage(visitor: str) -> list[dict]:
+    page = click_event(visitor, "page_view", T0, event_id=f"{visitor}-p")
+    clicks = [click_event(visitor, "click", T0 + 1_000 + i * 100, event_id=f"{visitor}-c{i}",
+                          click={"x": 10, "y": 10, "target": "#buy", "interactive": True})
+              for i in range(3)]
+    return [page, *clicks]
+
+
+def _topics(engine: Engine, visitor: str, view: ProfileView | None) -> list[str]:
+    state, topics = None, []
+    for event in _rage(visitor):
+        result = engine.on_event(state, event, view)
+        state = result.state
+        topics += [o.topic for o in event_outputs(result, event)]
+    return topics
+
+
+def test_opt_in_without_a_consent_record_detects_no_signal() -> None:
+    """Issue 12: no consent record → no state, no decision, *no signal* (a rage-click
+    burst that gives a signal in the default mode gives nothing in opt-in mode)."""
+    assert "signals.struggle" in _topics(Engine(EngineOptions()), "v-rage", None)
+    assert _topics(Engine(OPT_IN), "v-rage", None) == []
