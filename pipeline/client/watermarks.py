@@ -3,6 +3,8 @@
 >>> from confluent_kafka import KafkaError
 >>> retriable(KafkaError(KafkaError.NOT_LEADER_FOR_PARTITION))
 True
+>>> retriable(KafkaError(KafkaError._UNKNOWN_PARTITION))
+True
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 __all__ = ["retriable", "watermarks"]
 
-#: What a topic created a moment ago answers until its partitions have a leader.
+#: What a topic created a moment ago answers until its partitions have a leader (the
+#: broker's codes), or until the client's metadata lists its partitions (librdkafka's local
+#: unknown partition, seen in CI when ``rtp config publish`` read the topic it had created).
 _NOT_YET = frozenset({KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
-                      KafkaError.UNKNOWN_TOPIC_OR_PART})
+                      KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_PARTITION})
 
 
 def retriable(error: KafkaError) -> bool:

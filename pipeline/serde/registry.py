@@ -108,7 +108,7 @@ def expand_schema(
 
 
 def _register(schema: dict[str, Any], version: int) -> RegisteredSchema:
-    parsed = fastavro.parse_schema(schema, _force=True)
+    parsed = fastavro.parse_schema(schema)
     canonical = to_parsing_canonical_form(parsed)
     return RegisteredSchema(
         name=_full_name(schema, None),
