@@ -35,6 +35,15 @@ class CollectorOptions:
     write_keys
         Accepted write keys (Segment's: HTTP Basic user name, empty password; or
         ``writeKey`` in the body, which is how the tracker sends it with sendBeacon).
+    server_keys
+        Secret write keys of the site's servers (``RTP_COLLECTOR_SERVER_KEYS``): accepted like
+        write keys, and a request using one is trusted to name any user id (server-side
+        Segment SDKs). Never put one in a page.
+    identity_keys
+        Secrets the site's server signs user ids with (``RTP_COLLECTOR_IDENTITY_KEYS``,
+        comma-separated, two during a rotation): a user id sent with the public write key
+        joins a device to a person only with a matching ``userHash``
+        (:mod:`pipeline.collector.identity`); without one it stays a device's claim.
     require_auth
         Refuse requests without a valid write key (on by default; turning it off is for
         local experiments only).
@@ -102,6 +111,8 @@ class CollectorOptions:
     host: str = "127.0.0.1"
     http_port: int = 8701
     write_keys: frozenset[str] = frozenset()
+    server_keys: frozenset[str] = frozenset()
+    identity_keys: frozenset[str] = frozenset()
     require_auth: bool = True
     cors_origins: frozenset[str] = frozenset()
     max_body_bytes: int = 500 * 1024
@@ -126,7 +137,7 @@ class CollectorOptions:
     vocabulary: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
-        if self.require_auth and not self.write_keys:
+        if self.require_auth and not (self.write_keys or self.server_keys):
             raise ValueError("the collector requires a write key: set RTP_COLLECTOR_WRITE_KEYS "
                              "(or --write-key), or turn auth off with require_auth=False")
         if self.sector not in SECTORS:

@@ -42,7 +42,13 @@ from pipeline.profiles.privacy import (
     looks_like_personal_value,
     sanitize_traits,
 )
-from pipeline.profiles.pseudonym import Pseudonyms, pseudonyms_for, resolve_pseudonyms
+from pipeline.profiles.pseudonym import (
+    Pseudonyms,
+    device_claim,
+    is_claim,
+    pseudonyms_for,
+    resolve_pseudonyms,
+)
 from pipeline.profiles.settle import settle_view
 from pipeline.profiles.state import PROFILE_STATE_VERSION, ProfileState
 from pipeline.profiles.updates import (
@@ -87,6 +93,8 @@ __all__ = [
     "profile_key",
     "pseudonyms_for",
     "resolve_pseudonyms",
+    "device_claim",
+    "is_claim",
     "sanitize_traits",
     "settle_view",
     "views_for",
