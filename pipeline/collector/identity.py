@@ -25,10 +25,10 @@ A ``userHash`` that does not match gets 403 and nothing of the request is produc
 >>> good = user_hash("site-identity-key-1", "42")
 >>> keys.verified("42", good), keys.verified("42", None), keys.verified("43", None)
 (True, False, False)
->>> keys.verified("43", good)
+>>> keys.verified("43", good)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-pipeline.collector.errors.Forbidden: userHash does not match the user id (sign it with an identity key)
+pipeline.collector.errors.Forbidden: userHash does not match the user id ...
 """
 
 from __future__ import annotations
@@ -73,10 +73,10 @@ class IdentityKeys:
         False when absent; :class:`Forbidden` when it does not match; :class:`BadPayload`
         when it is not 64 hex digits.
 
-        >>> IdentityKeys().verified("42", "00")
+        >>> IdentityKeys().verified("42", "00")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        pipeline.collector.errors.BadPayload: userHash must be 64 hex digits (HMAC-SHA256 of the user id)
+        pipeline.collector.errors.BadPayload: userHash must be 64 hex digits ...
         """
         if given is None:
             return False

@@ -53,8 +53,8 @@ Traits drop personal data (email, phone, ip, name, address...).
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
