@@ -69,7 +69,7 @@ class IdentityKeys:
                              "characters (RTP_COLLECTOR_IDENTITY_KEYS)")
 
     def verified(self, user_id: str, given: object) -> bool:
-        """Whether ``given`` (a ``userHash`` as sent, None when absent) vouches for ``user_id``:
+        """Whether ``given`` (a ``userHash`` as sent; None or "" when absent) vouches for the id:
         False when absent; :class:`Forbidden` when it does not match; :class:`BadPayload`
         when it is not 64 hex digits.
 
@@ -78,7 +78,7 @@ class IdentityKeys:
         ...
         pipeline.collector.errors.BadPayload: userHash must be 64 hex digits ...
         """
-        if given is None:
+        if given is None or given == "":  # absent ("" is how rtp.js stores "no hash")
             return False
         if not isinstance(given, str) or not _HEX64.fullmatch(given):
             raise BadPayload("userHash must be 64 hex digits (HMAC-SHA256 of the user id)")

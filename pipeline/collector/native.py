@@ -191,8 +191,11 @@ def _profile(kind: str, event: Mapping[str, Any], where: str, event_id: str, vis
                                 user_id=user, event_time=event_time, consent=consent)
     else:
         own = text(event, "user", where, max_chars=MAX_ID_CHARS)
-        if own:  # the event's own user id comes with its own userHash
-            user, signed = own, event.get("userHash")
+        if own:
+            # The event's own user id comes with its own userHash; the batch's vouches only
+            # for the batch's user (rtp.js sends the identify with the hash on the batch).
+            signed = event.get("userHash") if "userHash" in event or own != user else signed
+            user = own
         traits = public_map(mapping(event, "traits", where))
         record = profile_update(update_id=event_id, kind="identify" if user else "traits",
                                 visitor_id=visitor, user_id=user, event_time=event_time,

@@ -20,7 +20,7 @@
  * Each personalized slot gets a "Why am I seeing this?" button (.rtp-why) that shows the
  * decision's reason and a one-click opt-out (rtp.consent(false): the opt-out goes to the
  * collector and every slot shows its default again).
- * API: rtp.consent(bool), rtp.identify(userId, traits), rtp.track(type, fields),
+ * API: rtp.consent(bool), rtp.identify(userId, traits, userHash), rtp.track(type, fields),
  *      rtp.formError(form, field, code), rtp.outcome(decisionId, kind, value), rtp.flush(),
  *      rtp.stats() (events queued, mouse samples buffered),
  *      rtp.renderers[slot] = function (element, decision) {...}
@@ -151,7 +151,7 @@
   // The next events (up to 50) as a batch for visitor v (null: a first batch, the collector names it).
   function batch(v) {
     return JSON.stringify({
-      writeKey: cfg.writeKey, visitor: v, user: get(store, "uid"), session: sessionId(),
+      writeKey: cfg.writeKey, visitor: v, user: get(store, "uid"), userHash: get(store, "uh"), session: sessionId(),
       sentAt: now(), events: queue.splice(0, 50),
       page: { url: location.href, type: meta("page-type"), product: meta("product"),
               category: meta("category"), referrer: d.referrer || null },
@@ -455,7 +455,7 @@
     version: "1", renderers: {}, paintLog: paintLog, visitor: visitor, outcome: outcome,
     track: function (type, fields) { push(type, fields, true); },
     formError: function (form, field, code) { push("form_error", { form: form, field: field || null, error: code || "invalid" }, true); },
-    identify: function (userId, traits) { if (userId) set(store, "uid", userId); push("identify", { user: userId, traits: traits || {} }, true); },
+    identify: function (userId, traits, hash) { if (userId) set(store, "uid", userId), set(store, "uh", hash || ""); push("identify", { user: userId, traits: traits || {} }, true); },
     consent: function (granted) {
       granted = !!granted;
       if (granted) set(store, "consent", "1");
@@ -465,7 +465,7 @@
       else {
         flush(true);
         set(store, "consent", "0");
-        del("vid"); del("vtok"); del("uid");
+        del("vid"); del("vtok"); del("uid"); del("uh");
         sending = false;
         // personalized content goes at once: every slot shows its default again
         slots().forEach(restore);

@@ -127,6 +127,21 @@ def test_an_unsigned_user_id_stays_the_devices_claim_everywhere() -> None:
     assert {m.key for m in messages} == {b"v1"}
 
 
+def test_the_batch_hash_vouches_for_an_identify_event_of_the_batch_user() -> None:
+    """rtp.js: rtp.identify(id, traits, hash) stores both; the batch carries user and
+    userHash, its identify event only the user."""
+    native = {"writeKey": "wk", "visitor": "v1", "user": "me",
+              "userHash": user_hash(IDENTITY[1], "me"), "page": {"url": "https://s.example/"},
+              "events": [{"id": "n1", "type": "page_view", "time": NOW_MS},
+                         {"id": "n2", "type": "identify", "time": NOW_MS, "user": "me"}]}
+    messages = identified().native(body(native), None).messages
+    assert [CODEC.decode(m.value)[1]["user_id"] for m in messages] == [NAMES.of("me")] * 2
+    unsigned = {**native, "userHash": ""}  # what rtp.js sends after identify without a hash
+    messages = identified().native(body(unsigned), None).messages
+    assert [CODEC.decode(m.value)[1]["user_id"] for m in messages] == [
+        device_claim("v1", "me", NAMES)] * 2
+
+
 def test_a_batch_hash_does_not_vouch_for_an_identify_events_other_user() -> None:
     native = {"writeKey": "wk", "visitor": "v1", "user": "me",
               "userHash": user_hash(IDENTITY[0], "me"), "page": {"url": "https://s.example/"},
