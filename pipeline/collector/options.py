@@ -102,6 +102,10 @@ class CollectorOptions:
 
     >>> CollectorOptions(require_auth=False).max_body_bytes
     512000
+    >>> CollectorOptions(require_auth=False, identity_keys=frozenset({"short"}))
+    Traceback (most recent call last):
+    ...
+    ValueError: identity keys must be at least 16 characters (RTP_COLLECTOR_IDENTITY_KEYS)
     >>> CollectorOptions(write_keys=frozenset({"k"}), sector="retail")
     Traceback (most recent call last):
     ...
@@ -140,6 +144,9 @@ class CollectorOptions:
         if self.require_auth and not (self.write_keys or self.server_keys):
             raise ValueError("the collector requires a write key: set RTP_COLLECTOR_WRITE_KEYS "
                              "(or --write-key), or turn auth off with require_auth=False")
+        if any(len(k) < 16 for k in self.identity_keys):
+            raise ValueError("identity keys must be at least 16 characters "
+                             "(RTP_COLLECTOR_IDENTITY_KEYS)")
         if self.sector not in SECTORS:
             raise ValueError(f"sector must be one of {', '.join(SECTORS)} (got {self.sector!r})")
         for name in ("max_body_bytes", "max_batch", "visitor_burst", "key_burst", "rate_keys",
