@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.collector.identity import MIN_IDENTITY_KEY_CHARS
 from pipeline.collector.minimise import ALLOWED_PROPERTIES, ALLOWED_TRAITS
 from pipeline.web.env import options_from_env
 
@@ -144,8 +145,8 @@ class CollectorOptions:
         if self.require_auth and not (self.write_keys or self.server_keys):
             raise ValueError("the collector requires a write key: set RTP_COLLECTOR_WRITE_KEYS "
                              "(or --write-key), or turn auth off with require_auth=False")
-        if any(len(k) < 16 for k in self.identity_keys):
-            raise ValueError("identity keys must be at least 16 characters "
+        if any(len(k) < MIN_IDENTITY_KEY_CHARS for k in self.identity_keys):
+            raise ValueError(f"identity keys must be at least {MIN_IDENTITY_KEY_CHARS} characters "
                              "(RTP_COLLECTOR_IDENTITY_KEYS)")
         if self.sector not in SECTORS:
             raise ValueError(f"sector must be one of {', '.join(SECTORS)} (got {self.sector!r})")
