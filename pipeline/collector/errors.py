@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-__all__ = ["BadPayload", "CollectorError", "RateLimited", "Unauthorized"]
+__all__ = ["BadPayload", "CollectorError", "Forbidden", "RateLimited", "Unauthorized"]
 
 
 class CollectorError(ValueError):
@@ -37,6 +37,16 @@ class Unauthorized(CollectorError):
     """
 
     status = 401
+
+
+class Forbidden(CollectorError):
+    """A credential that was checked and does not hold (a ``userHash`` that does not match).
+
+    >>> Forbidden("userHash does not match").status
+    403
+    """
+
+    status = 403
 
 
 class RateLimited(CollectorError):

@@ -33,13 +33,15 @@ from typing import Any
 
 from pipeline.collector.auth import WriteKeys
 from pipeline.collector.errors import BadPayload, RateLimited
+from pipeline.collector.identity import IdentityKeys
 from pipeline.collector.limits import DedupWindow, TokenBuckets
 from pipeline.collector.minimise import Minimiser
 from pipeline.collector.native import map_native
 from pipeline.collector.options import CollectorOptions
 from pipeline.collector.records import MappedRecord
 from pipeline.collector.segment import map_segment_batch, map_segment_message
-from pipeline.profiles.pseudonym import Pseudonyms
+from pipeline.profiles.pseudonym import Pseudonyms, device_claim
+from pipeline.profiles.updates import profile_key
 from pipeline.serde import Codec, InvalidEvent, MeaningRules, check_meaning
 from pipeline.topics import EVENTS, PROFILES
 from pipeline.web.rate_limits import RequestLimits
@@ -141,7 +143,8 @@ class Ingestor:
                                    pseudonyms=pseudonyms, vocabulary=options.vocabulary)
         self.codec = codec
         self.rules = rules or MeaningRules()
-        self.keys = WriteKeys(options.write_keys, options.require_auth)
+        self.keys = WriteKeys(options.write_keys | options.server_keys, options.require_auth)
+        self.identity = IdentityKeys(options.identity_keys)
         self.visitor_buckets = TokenBuckets(options.visitor_rate_per_s, options.visitor_burst,
                                             options.rate_keys)
         self.key_buckets = TokenBuckets(options.key_rate_per_s, options.key_burst,
@@ -208,13 +211,29 @@ class Ingestor:
                              max_batch=self.options.max_batch, user_agent=user_agent)
         return replace(self._admit(key, records, 0, now), new_visitor=chosen)
 
+    def _user(self, mapped: MappedRecord, trusted: bool, where: str) -> None:
+        """The record's user id as produced: the person's pseudonym when verified (a server
+        key, or a matching ``userHash``), else the device's claim (never linked to anyone);
+        a ``userHash`` that does not match refuses the request."""
+        user_id = mapped.record.get("user_id")
+        if not isinstance(user_id, str) or not user_id:
+            return
+        try:
+            verified = trusted or self.identity.verified(user_id, mapped.user_hash)
+        except BadPayload as exc:
+            raise BadPayload(f"{where}: {exc}") from None
+        if not verified:
+            mapped.record["user_id"] = device_claim(str(mapped.record["visitor_id"]), user_id,
+                                                    self.pseudonyms)
+        elif self.pseudonyms is not None:
+            mapped.record["user_id"] = self.pseudonyms.of(user_id)
+
     def _admit(self, write_key: str, records: list[MappedRecord], ignored: int,
                now_ms: int) -> Accepted:
+        trusted = write_key in self.options.server_keys
         for i, mapped in enumerate(records):
+            self._user(mapped, trusted, f"message {i}")
             self.minimiser.minimise(mapped.name, mapped.record)
-            user_id = mapped.record.get("user_id")
-            if self.pseudonyms is not None and isinstance(user_id, str) and user_id:
-                mapped.record["user_id"] = self.pseudonyms.of(user_id)
             try:
                 self.codec.validate(mapped.name, mapped.record)
                 check_meaning(mapped.name, mapped.record, now_ms, self.rules)
@@ -232,8 +251,7 @@ class Ingestor:
                 continue
             batch_keys.add(dedup_key)
             record = mapped.record
-            key = record["visitor_id"] if mapped.name == "ClickEvent" else \
-                (record.get("user_id") or record["visitor_id"])
+            key = record["visitor_id"] if mapped.name == "ClickEvent" else profile_key(record)
             out.append(Outgoing(TOPIC_OF[mapped.name], str(key).encode(),
                                 self.codec.encode(mapped.name, record), mapped.name, record,
                                 dedup_key))

@@ -4,7 +4,7 @@
 events. It is sent with ``navigator.sendBeacon`` or ``fetch(keepalive)`` as
 ``text/plain`` (no CORS preflight), so the write key travels in the body::
 
-    {"writeKey": "…", "visitor": "v-…", "user": null, "session": "s-…",
+    {"writeKey": "…", "visitor": "v-…", "user": null, "userHash": null, "session": "s-…",
      "sentAt": 1800000000000,
      "context": {"device": "desktop", "timezone": "Europe/Berlin", "sector": "ecommerce",
                  "landing": "https://…/?utm_medium=email", "landingReferrer": null},
@@ -31,7 +31,7 @@ purchase        order, value, currency, kind                           ClickEven
 custom          name, props (scalar values)                            ClickEvent custom
 rage_click      x, y, target, clicks                                   ClickEvent custom
 consent         personalization, analytics (booleans)                  ProfileUpdate
-identify        user, traits                                           ProfileUpdate
+identify        user, userHash, traits                                 ProfileUpdate
 ==============  =====================================================  ==================
 
 >>> records = map_native({"visitor": "v1", "page": {"url": "https://shop.example/shipping"},
@@ -179,7 +179,7 @@ def _parts(kind: str, event: Mapping[str, Any], where: str,
 
 
 def _profile(kind: str, event: Mapping[str, Any], where: str, event_id: str, visitor: str,
-             user: str | None, event_time: int) -> MappedRecord:
+             user: str | None, event_time: int, signed: object) -> MappedRecord:
     if kind == "consent":
         consent = {}
         for key, default in (("personalization", None), ("analytics", True)):
@@ -190,12 +190,17 @@ def _profile(kind: str, event: Mapping[str, Any], where: str, event_id: str, vis
         record = profile_update(update_id=event_id, kind="consent", visitor_id=visitor,
                                 user_id=user, event_time=event_time, consent=consent)
     else:
-        user = text(event, "user", where, max_chars=MAX_ID_CHARS) or user
+        own = text(event, "user", where, max_chars=MAX_ID_CHARS)
+        if own:
+            # The event's own user id comes with its own userHash; the batch's vouches only
+            # for the batch's user (rtp.js sends the identify with the hash on the batch).
+            signed = event.get("userHash") if "userHash" in event or own != user else signed
+            user = own
         traits = public_map(mapping(event, "traits", where))
         record = profile_update(update_id=event_id, kind="identify" if user else "traits",
                                 visitor_id=visitor, user_id=user, event_time=event_time,
                                 traits=traits)
-    return MappedRecord("ProfileUpdate", record, event_id)
+    return MappedRecord("ProfileUpdate", record, event_id, signed)
 
 
 def map_native(body: object, *, received_ms: int, sector: str,
@@ -217,6 +222,7 @@ def map_native(body: object, *, received_ms: int, sector: str,
     visitor = text(body, "visitor", "body", required=True, max_chars=MAX_ID_CHARS)
     assert visitor is not None
     user = text(body, "user", "body", max_chars=MAX_ID_CHARS) or None
+    signed = body.get("userHash")  # checked with the user id (pipeline.collector.identity)
     session = text(body, "session", "body", max_chars=MAX_ID_CHARS) or None
     sent_raw = body.get("sentAt")
     sent_at = parse_time(sent_raw, "body.sentAt") if sent_raw is not None else None
@@ -242,7 +248,8 @@ def map_native(body: object, *, received_ms: int, sector: str,
             raise BadPayload(f"{where}.time is required (epoch milliseconds)")
         event_time = corrected(parse_time(raw_time, f"{where}.time"), sent_at, received_ms)
         if kind in ("consent", "identify"):
-            records.append(_profile(kind, event, where, event_id, visitor, user, event_time))
+            records.append(_profile(kind, event, where, event_id, visitor, user, event_time,
+                                    signed))
             continue
         page_raw = mapping(event, "page", where) or base_page
         if not page_raw:
@@ -253,5 +260,5 @@ def map_native(body: object, *, received_ms: int, sector: str,
                              user_id=user, session_hint=session, event_time=event_time,
                              page=page, context=_context(raw_context, page, sector,
                                                          (user_agent or "")[:1024]), **parts)
-        records.append(MappedRecord("ClickEvent", record, event_id))
+        records.append(MappedRecord("ClickEvent", record, event_id, signed))
     return records

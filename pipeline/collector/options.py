@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.collector.identity import MIN_IDENTITY_KEY_CHARS
 from pipeline.collector.minimise import ALLOWED_PROPERTIES, ALLOWED_TRAITS
 from pipeline.web.env import options_from_env
 
@@ -35,6 +36,15 @@ class CollectorOptions:
     write_keys
         Accepted write keys (Segment's: HTTP Basic user name, empty password; or
         ``writeKey`` in the body, which is how the tracker sends it with sendBeacon).
+    server_keys
+        Secret write keys of the site's servers (``RTP_COLLECTOR_SERVER_KEYS``): accepted like
+        write keys, and a request using one is trusted to name any user id (server-side
+        Segment SDKs). Never put one in a page.
+    identity_keys
+        Secrets the site's server signs user ids with (``RTP_COLLECTOR_IDENTITY_KEYS``,
+        comma-separated, two during a rotation): a user id sent with the public write key
+        joins a device to a person only with a matching ``userHash``
+        (:mod:`pipeline.collector.identity`); without one it stays a device's claim.
     require_auth
         Refuse requests without a valid write key (on by default; turning it off is for
         local experiments only).
@@ -93,6 +103,10 @@ class CollectorOptions:
 
     >>> CollectorOptions(require_auth=False).max_body_bytes
     512000
+    >>> CollectorOptions(require_auth=False, identity_keys=frozenset({"short"}))
+    Traceback (most recent call last):
+    ...
+    ValueError: identity keys must be at least 16 characters (RTP_COLLECTOR_IDENTITY_KEYS)
     >>> CollectorOptions(write_keys=frozenset({"k"}), sector="retail")
     Traceback (most recent call last):
     ...
@@ -102,6 +116,8 @@ class CollectorOptions:
     host: str = "127.0.0.1"
     http_port: int = 8701
     write_keys: frozenset[str] = frozenset()
+    server_keys: frozenset[str] = frozenset()
+    identity_keys: frozenset[str] = frozenset()
     require_auth: bool = True
     cors_origins: frozenset[str] = frozenset()
     max_body_bytes: int = 500 * 1024
@@ -126,9 +142,12 @@ class CollectorOptions:
     vocabulary: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
-        if self.require_auth and not self.write_keys:
+        if self.require_auth and not (self.write_keys or self.server_keys):
             raise ValueError("the collector requires a write key: set RTP_COLLECTOR_WRITE_KEYS "
                              "(or --write-key), or turn auth off with require_auth=False")
+        if any(len(k) < MIN_IDENTITY_KEY_CHARS for k in self.identity_keys):
+            raise ValueError(f"identity keys must be at least {MIN_IDENTITY_KEY_CHARS} characters "
+                             "(RTP_COLLECTOR_IDENTITY_KEYS)")
         if self.sector not in SECTORS:
             raise ValueError(f"sector must be one of {', '.join(SECTORS)} (got {self.sector!r})")
         for name in ("max_body_bytes", "max_batch", "visitor_burst", "key_burst", "rate_keys",

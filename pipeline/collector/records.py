@@ -78,6 +78,9 @@ class MappedRecord:
     name: str
     record: dict[str, Any]
     dedup_id: str
+    #: The ``userHash`` sent with the record's user id (as sent; None when absent), checked
+    #: by :mod:`pipeline.collector.identity` before the user id is kept.
+    user_hash: object = None
 
     @property
     def visitor_id(self) -> str:

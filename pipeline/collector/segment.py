@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -248,6 +249,32 @@ def _group(message: Mapping[str, Any], where: str, visitor: str, user: str | Non
 def map_segment_message(message: object, *, received_ms: int, sector: str,
                         call: str | None = None, batch_context: Mapping[str, Any] | None = None,
                         sent_at: object = None, where: str = "message") -> MappedRecord | None:
+    """One Segment call as a record (None only for a call in :data:`IGNORED_TYPES`: none),
+    with the ``context.userHash`` sent for its ``userId`` (the message's context, else the
+    batch's; :mod:`pipeline.collector.identity` checks it).
+
+    ``call`` is the endpoint's type (``/v1/track`` -> ``track``); a message's own
+    ``type`` must agree with it. Raises :class:`BadPayload` naming the field at fault.
+
+    >>> map_segment_message({"type": "identify", "userId": "u1", "anonymousId": "v",
+    ...                      "context": {"userHash": "ab" * 32}}, received_ms=0,
+    ...                     sector="saas").user_hash == "ab" * 32
+    True
+    """
+    mapped = _map_message(message, received_ms=received_ms, sector=sector, call=call,
+                          batch_context=batch_context, sent_at=sent_at, where=where)
+    if mapped is None or not isinstance(message, dict):
+        return mapped
+    context = message.get("context")
+    signed = context.get("userHash") if isinstance(context, dict) else None
+    if signed is None and batch_context:
+        signed = batch_context.get("userHash")
+    return replace(mapped, user_hash=signed)
+
+
+def _map_message(message: object, *, received_ms: int, sector: str,
+                 call: str | None = None, batch_context: Mapping[str, Any] | None = None,
+                 sent_at: object = None, where: str = "message") -> MappedRecord | None:
     """One Segment call as a record (None only for a call in :data:`IGNORED_TYPES`: none).
 
     ``call`` is the endpoint's type (``/v1/track`` -> ``track``); a message's own

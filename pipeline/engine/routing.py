@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.engine.engine import EventResult, Learning
+from pipeline.profiles.pseudonym import is_claim
 from pipeline.topics import ACTIONS, DECISIONS_LOG, LEARNING, SIGNALS
 
 __all__ = ["CONVERSIONS", "LATE", "Output", "event_outputs", "learning_outputs", "timer_outputs"]
@@ -49,7 +50,8 @@ def event_outputs(result: EventResult, event: Mapping[str, Any]) -> list[Output]
         return [*out, Output(LATE, visitor, "", {"reason": result.late_reason})]
     out += _decided(result, visitor)
     if event.get("event_type") == "purchase" and not result.duplicate:
-        person = str(event.get("user_id") or visitor)
+        user = event.get("user_id")
+        person = str(user) if user and not is_claim(user) else visitor  # a claim: the device
         out.append(Output(CONVERSIONS, person, "ClickEvent", event))
     out += learning_outputs(result.learning)
     return out

@@ -42,7 +42,13 @@ from pipeline.profiles.privacy import (
     looks_like_personal_value,
     sanitize_traits,
 )
-from pipeline.profiles.pseudonym import Pseudonyms, pseudonyms_for, resolve_pseudonyms
+from pipeline.profiles.pseudonym import (
+    Pseudonyms,
+    device_claim,
+    is_claim,
+    pseudonyms_for,
+    resolve_pseudonyms,
+)
 from pipeline.profiles.settle import settle_view
 from pipeline.profiles.state import PROFILE_STATE_VERSION, ProfileState
 from pipeline.profiles.updates import (
@@ -76,8 +82,10 @@ __all__ = [
     "apply_session_end",
     "decode_view",
     "decode_visitor_message",
+    "device_claim",
     "encode_view",
     "encode_visitor_message",
+    "is_claim",
     "is_personal_data_key",
     "looks_like_personal_value",
     "may_personalize",

@@ -17,6 +17,7 @@ from typing import Any
 
 from pipeline.profiles.errors import ProfileUpdateError
 from pipeline.profiles.options import ProfileOptions
+from pipeline.profiles.pseudonym import is_claim
 from pipeline.profiles.state import ProfileState
 
 __all__ = ["apply_conversion"]
@@ -51,7 +52,8 @@ def apply_conversion(
     if not isinstance(order_id, str) or not order_id:
         order_id = str(event.get("event_id") or "")
     if state is None:
-        key = user_id if isinstance(user_id, str) and user_id else visitor_id
+        verified = isinstance(user_id, str) and user_id and not is_claim(user_id)
+        key = user_id if verified and isinstance(user_id, str) else visitor_id
         fresh = ProfileState(key=key, user_id=key if key != visitor_id else None)
         if not fresh.allows_personalization(opts):
             return None

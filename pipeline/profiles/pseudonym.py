@@ -47,14 +47,16 @@ from pathlib import Path
 
 from pipeline.settings import Settings, SettingsError
 
-__all__ = ["KEY_FILE_NAME", "MIN_KEY_CHARS", "Pseudonyms", "key_file_key", "pseudonyms_for",
-           "resolve_pseudonyms"]
+__all__ = ["KEY_FILE_NAME", "MIN_KEY_CHARS", "Pseudonyms", "device_claim", "is_claim",
+           "key_file_key", "pseudonyms_for", "resolve_pseudonyms"]
 
 #: The key file's name in ``Settings.cache_dir`` (used when RTP_PSEUDONYM_KEYS is unset).
 KEY_FILE_NAME = "pseudonym.key"
 
 _TAG = b"rtp-user-pseudonym-v1\x1f"
 _SHAPE = re.compile(r"u\.[0-9a-f]{32}")
+_CLAIM_TAG = b"rtp-device-claim-v1\x1f"
+_CLAIM_SHAPE = re.compile(r"c\.[0-9a-f]{32}")
 #: Shortest key accepted (a guessable key would make the pseudonyms reversible).
 MIN_KEY_CHARS = 16
 
@@ -106,6 +108,42 @@ class Pseudonyms:
         if _SHAPE.fullmatch(user_id):
             return tuple(dict.fromkeys((user_id, *made)))
         return tuple(dict.fromkeys(made))
+
+
+def is_claim(user_id: object) -> bool:
+    """Whether ``user_id`` is a device's unverified claim (``c.<32 hex>``, :func:`device_claim`).
+
+    A claim never keys a profile, never links a device to a person and never routes a
+    conversion to one: whatever comes with it applies to the visitor's own profile.
+
+    >>> is_claim("c." + "0" * 32), is_claim("u." + "0" * 32), is_claim("c.smith"), is_claim(None)
+    (True, False, False, False)
+    """
+    return isinstance(user_id, str) and _CLAIM_SHAPE.fullmatch(user_id) is not None
+
+
+def device_claim(visitor_id: str, user_id: str, pseudonyms: Pseudonyms | None) -> str:
+    """What the collector keeps of a user id it could not verify: ``c.`` + 128 bits of
+    HMAC-SHA256(newest pseudonym key, visitor id, user id) — one value per (device, user id),
+    the same on every event of that device, unlinkable to the person's pseudonym or to the
+    same claim on another device. Without pseudonym keys (user ids kept as sent, tests
+    only) the hash is not keyed.
+
+    >>> names = Pseudonyms(("k" * 16,))
+    >>> claim = device_claim("v1", "ann@example.com", names)
+    >>> is_claim(claim), claim == device_claim("v1", "ann@example.com", names)
+    (True, True)
+    >>> claim == device_claim("v2", "ann@example.com", names), claim[2:] in names.of(
+    ...     "ann@example.com")
+    (False, False)
+    """
+    data = _CLAIM_TAG + visitor_id.encode("utf-8", "surrogatepass") + b"\x1f" + \
+        user_id.encode("utf-8", "surrogatepass")
+    if pseudonyms is None:
+        digest = hashlib.sha256(data).hexdigest()
+    else:
+        digest = hmac.new(pseudonyms.keys[0].encode(), data, hashlib.sha256).hexdigest()
+    return "c." + digest[:32]
 
 
 def pseudonyms_for(keys: tuple[str, ...]) -> Pseudonyms | None:

@@ -24,6 +24,7 @@ from pipeline.profiles.errors import ProfileUpdateError
 from pipeline.profiles.merge import merge_profiles
 from pipeline.profiles.options import ProfileOptions
 from pipeline.profiles.privacy import sanitize_traits
+from pipeline.profiles.pseudonym import is_claim
 from pipeline.profiles.state import ProfileState
 
 __all__ = ["PROFILE_UPDATE_KINDS", "ProfileEffect", "apply_profile_update", "profile_key"]
@@ -106,6 +107,11 @@ def _read(update: Mapping[str, Any]) -> _Update:
         raise ProfileUpdateError("ProfileUpdate.consent must be a record or null")
     if kind == "identify" and user_id is None:
         raise ProfileUpdateError("ProfileUpdate of kind identify must carry a user_id")
+    if is_claim(user_id):
+        # An unverified user id (the collector's device claim): never joins the device to a
+        # person. The update is applied to the visitor's own profile, like traits.
+        user_id = None
+        kind = "traits" if kind == "identify" else kind
     if kind == "consent" and (consent is None or not isinstance(consent.get("personalization"),
                                                                  bool)):
         raise ProfileUpdateError(
@@ -116,14 +122,17 @@ def _read(update: Mapping[str, Any]) -> _Update:
 
 
 def profile_key(update: Mapping[str, Any]) -> str:
-    """The profile-table key an update targets: its user id, else its visitor id.
+    """The profile-table key an update targets: its user id, else (no user id, or an
+    unverified device claim, :func:`~pipeline.profiles.pseudonym.is_claim`) its visitor id.
 
     >>> profile_key({"visitor_id": "v1", "user_id": None}), profile_key(
     ...     {"visitor_id": "v1", "user_id": "u1"})
     ('v1', 'u1')
+    >>> profile_key({"visitor_id": "v1", "user_id": "c." + "0" * 32})
+    'v1'
     """
     user_id = update.get("user_id")
-    if isinstance(user_id, str) and user_id:
+    if isinstance(user_id, str) and user_id and not is_claim(user_id):
         return user_id
     visitor_id = update.get("visitor_id")
     if not isinstance(visitor_id, str) or not visitor_id:
@@ -166,6 +175,9 @@ def apply_profile_update(
 
     Pure: ``state`` and ``anonymous`` are not mutated.
 
+    * A ``user_id`` that is a device claim (an id the collector could not verify,
+      :func:`~pipeline.profiles.pseudonym.is_claim`) is not a person: the update applies
+      to the visitor's own profile (an ``identify`` as ``traits``) and links nothing.
     * ``identify``: stitch ``visitor_id`` to ``user_id``. Pass the anonymous,
       visitor-keyed profile as ``anonymous`` (if one exists) to merge it in with
       :func:`merge_profiles`; its key is then listed in ``absorbed_keys``.

@@ -21,6 +21,8 @@ from pipeline.web.visitor_token import VisitorTokens
 WRITE_KEY = "e2e-write-key"
 #: The visitor token key of both services (tests mint tokens for the visitors they preset).
 TOKEN_KEY = "e2e-visitor-token-key-0123456789"
+#: The site's identity key (its server signs user ids: ``userHash``).
+IDENTITY_KEY = "e2e-identity-key-0123456789"
 
 
 def free_port() -> int:
@@ -46,7 +48,7 @@ class WebTier:
             budget_ms=budget_ms, max_wait_ms=max_wait_ms, consent_required=consent_required))
         self.collector = CollectorService(settings, CollectorOptions(
             http_port=collector_port, write_keys=frozenset({WRITE_KEY}),
-            cors_origins=frozenset({self.delivery_url})))
+            identity_keys=frozenset({IDENTITY_KEY}), cors_origins=frozenset({self.delivery_url})))
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="e2e-web-tier",
                                        daemon=True)

@@ -15,6 +15,7 @@ import aiohttp
 from confluent_kafka import Consumer, TopicPartition
 
 from pipeline.collector import CollectorOptions, CollectorService
+from pipeline.collector.identity import user_hash
 from pipeline.profiles import resolve_pseudonyms
 from pipeline.serde import Codec
 from pipeline.settings import Settings
@@ -23,13 +24,16 @@ from tests.integration.kafka_reader import read_topic
 
 CODEC = Codec.default()
 AUTH = {"Authorization": "Basic " + base64.b64encode(b"it-key:").decode()}
+#: The site's identity key (its server signs user ids: ``userHash``) and its server write key.
+IDENTITY = "it-identity-key-0123456789"
+SERVER_KEY = "it-server-key"
 
 
 @asynccontextmanager
 async def collector(settings: Settings) -> AsyncIterator[str]:
     service = CollectorService(settings, CollectorOptions(
-        http_port=0, write_keys=frozenset({"it-key"}),
-        cors_origins=frozenset({"https://shop.example"})))
+        http_port=0, write_keys=frozenset({"it-key"}), server_keys=frozenset({SERVER_KEY}),
+        identity_keys=frozenset({IDENTITY}), cors_origins=frozenset({"https://shop.example"})))
     served = await service.start()
     try:
         yield served.url
@@ -63,7 +67,8 @@ async def test_segment_and_tracker_payloads_land_decoded(topics: Settings) -> No
          "messageId": "seg-2", "properties": {"product_id": "nc700", "price": 349},
          "context": {"page": {"url": "https://shop.example/p/nc700"}}},
         {"type": "identify", "anonymousId": "anon-7", "userId": "user-7", "messageId": "seg-3",
-         "traits": {"email": "seven@example.com", "loyalty_tier": "gold"}},
+         "traits": {"email": "seven@example.com", "loyalty_tier": "gold"},
+         "context": {"userHash": user_hash(IDENTITY, "user-7")}},
     ]}
     native = {"writeKey": "it-key", "visitor": "v-tracker", "session": "s-1", "sentAt": now,
               "page": {"url": "https://shop.example/shop/p/nc700.html", "type": "product",
@@ -142,9 +147,10 @@ async def test_with_pseudonym_keys_no_user_id_reaches_kafka_as_sent(topics: Sett
          "properties": {"url": "https://shop.example/p/nc700"}},
         {"type": "track", "event": "Product Added", "anonymousId": "anon-p", "userId": email,
          "messageId": "p-3", "properties": {"product_id": "nc700"},
-         "context": {"page": {"url": "https://shop.example/p/nc700"}}}]}
-    service = CollectorService(settings, CollectorOptions(http_port=0,
-                                                          write_keys=frozenset({"it-key"})))
+         "context": {"page": {"url": "https://shop.example/p/nc700"}}}],
+        "context": {"userHash": user_hash(IDENTITY, email)}}  # the batch's: every call's
+    service = CollectorService(settings, CollectorOptions(
+        http_port=0, write_keys=frozenset({"it-key"}), identity_keys=frozenset({IDENTITY})))
     served = await service.start()
     try:
         async with aiohttp.ClientSession() as http, http.post(

@@ -20,12 +20,18 @@ from pipeline.collector.minimise import opaque
 from pipeline.profiles import apply_profile_update, resolve_pseudonyms
 from pipeline.settings import Settings
 from pipeline.topics import EVENTS, PROFILES
-from tests.integration.test_collector_service import collector, decoded, total_messages
+from tests.integration.test_collector_service import (
+    SERVER_KEY,
+    collector,
+    decoded,
+    total_messages,
+)
 
 
 def _client(url: str) -> Client:
     # sync_mode: each call is one blocking POST /v1/batch whose error the client raises.
-    return Client(write_key="it-key", host=url, sync_mode=True, max_retries=0, timeout=10)
+    # A server-side SDK: it uses the site's secret server key, so its user ids are trusted.
+    return Client(write_key=SERVER_KEY, host=url, sync_mode=True, max_retries=0, timeout=10)
 
 
 async def _call(fn: Callable[..., Any], **kwargs: Any) -> None:

@@ -20,7 +20,7 @@
  * Each personalized slot gets a "Why am I seeing this?" button (.rtp-why) that shows the
  * decision's reason and a one-click opt-out (rtp.consent(false): the opt-out goes to the
  * collector and every slot shows its default again).
- * API: rtp.consent(bool), rtp.identify(userId, traits), rtp.track(type, fields),
+ * API: rtp.consent(bool), rtp.identify(userId, traits, userHash), rtp.track(type, fields),
  *      rtp.formError(form, field, code), rtp.outcome(decisionId, kind, value), rtp.flush(),
  *      rtp.stats() (events queued, mouse samples buffered),
  *      rtp.renderers[slot] = function (element, decision) {...}
@@ -42,7 +42,6 @@
   // (a missing key reads undefined), so one path serves both.
   function get(s, k) { return s["rtp." + k]; }
   function set(s, k, v) { try { s["rtp." + k] = v; } catch (e) { /* full */ } }
-  function del(k) { delete store["rtp." + k]; }
   function uid() {  // randomUUID exists only in secure contexts
     return w.crypto && crypto.randomUUID ? crypto.randomUUID() : now().toString(36) + "-" + M.random().toString(36).slice(2, 12);
   }
@@ -151,7 +150,7 @@
   // The next events (up to 50) as a batch for visitor v (null: a first batch, the collector names it).
   function batch(v) {
     return JSON.stringify({
-      writeKey: cfg.writeKey, visitor: v, user: get(store, "uid"), session: sessionId(),
+      writeKey: cfg.writeKey, visitor: v, user: get(store, "uid"), userHash: get(store, "uh"), session: sessionId(),
       sentAt: now(), events: queue.splice(0, 50),
       page: { url: location.href, type: meta("page-type"), product: meta("product"),
               category: meta("category"), referrer: d.referrer || null },
@@ -308,7 +307,7 @@
     cta: function (slot, decision) {
       var p = decision.payload || {}, t = variant(p), label = p.label || p.cta || t && t.content.textContent.trim();
       if (!label) return false;
-      if (slot.__rtpLabel === undefined) slot.__rtpLabel = button(slot).textContent;
+      if (slot.__rtpL === undefined) slot.__rtpL = button(slot).textContent;
       button(slot).textContent = label;
       return true;
     },
@@ -328,8 +327,8 @@
   };
   // The default comes back (an overlay is hidden again).
   function restore(slot) {
-    if (slot.__rtpDefault) slot.replaceChildren.apply(slot, slot.__rtpDefault);
-    if (slot.__rtpLabel !== undefined) button(slot).textContent = slot.__rtpLabel;
+    if (slot.__rtpD) slot.replaceChildren.apply(slot, slot.__rtpD);
+    if (slot.__rtpL !== undefined) button(slot).textContent = slot.__rtpL;
     slot.removeAttribute(DECIDED);
     slot.removeAttribute(CONTENT);
     if (attr(slot, SLOT) == "overlay") slot.hidden = true;
@@ -348,8 +347,10 @@
     var name = attr(slot, SLOT), id = decision.decision_id, old = slot.querySelector(".rtp-why"),
         ends = +decision.expires_at;
     if (!allowed()) return false;
-    // the default's own nodes (not copies: their event listeners must survive a restore)
-    if (!slot.__rtpDefault) slot.__rtpDefault = list(slot.childNodes);
+    // the default's own nodes (not copies: their event listeners must survive a restore), kept
+    // on the slot element as __rtpD (and its button's label as __rtpL; short: they survive
+    // minification as written)
+    if (!slot.__rtpD) slot.__rtpD = list(slot.childNodes);
     if (old) old.remove();
     if ((rtp.renderers[name] || renderers[name] || banner)(slot, decision) === false) {
       note("unrenderable", name, decision);
@@ -455,7 +456,7 @@
     version: "1", renderers: {}, paintLog: paintLog, visitor: visitor, outcome: outcome,
     track: function (type, fields) { push(type, fields, true); },
     formError: function (form, field, code) { push("form_error", { form: form, field: field || null, error: code || "invalid" }, true); },
-    identify: function (userId, traits) { if (userId) set(store, "uid", userId); push("identify", { user: userId, traits: traits || {} }, true); },
+    identify: function (userId, traits, hash) { if (userId) set(store, "uid", userId), set(store, "uh", hash || ""); push("identify", { user: userId, traits: traits || {} }, true); },
     consent: function (granted) {
       granted = !!granted;
       if (granted) set(store, "consent", "1");
@@ -465,7 +466,7 @@
       else {
         flush(true);
         set(store, "consent", "0");
-        del("vid"); del("vtok"); del("uid");
+        ["vid", "vtok", "uid", "uh"].forEach(function (k) { delete store["rtp." + k]; });
         sending = false;
         // personalized content goes at once: every slot shows its default again
         slots().forEach(restore);

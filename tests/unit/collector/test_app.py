@@ -21,6 +21,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pipeline.collector.identity import user_hash
 from pipeline.collector.app import CollectorState, build_app
 from pipeline.collector.ingest import Ingestor
 from pipeline.collector.metrics import CollectorMetrics
@@ -32,6 +33,7 @@ from tests.unit.collector.strategies import NOW_MS, native_batches, segment_call
 
 AUTH = {"Authorization": "Basic " + base64.b64encode(b"wk:").decode()}
 MAX_BODY = 16 * 1024
+IDENTITY = "site-identity-key-0123"
 
 
 @dataclass
@@ -62,6 +64,7 @@ def http() -> Iterator[Http]:
     loop = asyncio.new_event_loop()
     sink = FakeSink()
     options = CollectorOptions(http_port=0, write_keys=frozenset({"wk"}), max_body_bytes=MAX_BODY,
+                               identity_keys=frozenset({IDENTITY}),
                                max_batch=20, visitor_rate_per_s=1e6, visitor_burst=10**6,
                                key_rate_per_s=1e6, key_burst=10**6,
                                address_rate_per_s=1e6, address_burst=10**6,
@@ -98,7 +101,8 @@ def test_a_segment_batch_is_produced_keyed_by_visitor(http: Http) -> None:
         {"type": "page", "anonymousId": "v1", "messageId": "app-1",
          "properties": {"url": "https://shop.example/p/nc700"}},
         {"type": "identify", "anonymousId": "v1", "userId": "u1", "messageId": "app-2",
-         "traits": {"email": "a@b.example", "loyalty_tier": "gold"}}]}
+         "traits": {"email": "a@b.example", "loyalty_tier": "gold"},
+         "context": {"userHash": user_hash(IDENTITY, "u1")}}]}
     status, answer, _ = http.post("/v1/batch", json.dumps(batch).encode(), AUTH)
     assert (status, answer) == (200, {"success": True, "accepted": 2, "duplicates": 0,
                                       "ignored": 0})

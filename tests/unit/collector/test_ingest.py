@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
-from pipeline.collector.errors import BadPayload, RateLimited, Unauthorized
+from pipeline.collector.errors import BadPayload, Forbidden, RateLimited, Unauthorized
+from pipeline.collector.identity import user_hash
 from pipeline.collector.ingest import Ingestor
 from pipeline.collector.options import CollectorOptions
+from pipeline.profiles import Pseudonyms, device_claim, is_claim
 from pipeline.serde import Codec
 from tests.unit.collector.strategies import NOW_MS
 
@@ -74,13 +76,92 @@ def test_a_bad_header_is_refused_before_the_body_is_read() -> None:
         ingestor.segment("page", b"not even json", basic("nope"))
 
 
-def test_identify_is_keyed_by_user_and_goes_to_profiles() -> None:
-    ingestor, _ = make()
-    call = {"type": "identify", "anonymousId": "v1", "userId": "u1", "messageId": "i1"}
-    (message,) = ingestor.segment("identify", body(call), basic("wk")).messages
-    assert (message.topic, message.key, message.name) == ("profiles.updates", b"u1",
-                                                          "ProfileUpdate")
-    assert CODEC.decode(message.value)[1]["user_id"] == "u1"
+IDENTITY = ("site-identity-key-new-0", "site-identity-key-old-0")  # a rotation: both accepted
+NAMES = Pseudonyms(("pseudonym-key-0123456",))
+
+
+def identified(**options: Any) -> Ingestor:
+    opts = CollectorOptions(write_keys=frozenset({"wk"}), server_keys=frozenset({"server-sk"}),
+                            identity_keys=frozenset(IDENTITY), **options)
+    return Ingestor(opts, CODEC, wall=lambda: NOW_MS / 1000, monotonic=lambda: 0.0,
+                    pseudonyms=NAMES)
+
+
+@pytest.mark.parametrize("key", IDENTITY)
+def test_a_signed_identify_is_keyed_by_the_persons_pseudonym(key: str) -> None:
+    call = {"type": "identify", "anonymousId": "v1", "userId": "u1", "messageId": "i1",
+            "context": {"userHash": user_hash(key, "u1")}}
+    (message,) = identified().segment("identify", body(call), basic("wk")).messages
+    assert (message.topic, message.key, message.name) == (
+        "profiles.updates", NAMES.of("u1").encode(), "ProfileUpdate")
+    assert CODEC.decode(message.value)[1]["user_id"] == NAMES.of("u1")
+
+
+def test_a_server_key_is_trusted_without_a_user_hash() -> None:
+    call = {"type": "alias", "previousId": "v2", "userId": "u1", "messageId": "a1"}
+    (message,) = identified().segment("alias", body(call), basic("server-sk")).messages
+    record = CODEC.decode(message.value)[1]
+    assert (message.key, record["user_id"], record["visitor_id"]) == (
+        NAMES.of("u1").encode(), NAMES.of("u1"), "v2")
+
+
+def test_an_unsigned_user_id_stays_the_devices_claim_everywhere() -> None:
+    """identify, alias, page (Segment) and the tracker's batch user and identify event: no
+    userHash -> the device's claim, keyed by the visitor, never the person's pseudonym."""
+    ingestor = identified()
+    batch = {"batch": [
+        {"type": "identify", "anonymousId": "v1", "userId": "u1", "messageId": "s1",
+         "traits": {"loyalty_tier": "gold"}},
+        {"type": "alias", "previousId": "v1", "userId": "u1", "messageId": "s2"},
+        {"type": "page", "anonymousId": "v1", "userId": "u1", "messageId": "s3",
+         "properties": {"url": "https://shop.example/"}}]}
+    native = {"writeKey": "wk", "visitor": "v1", "user": "u1", "page": {
+        "url": "https://shop.example/"}, "events": [
+        {"id": "n1", "type": "page_view", "time": NOW_MS},
+        {"id": "n2", "type": "identify", "time": NOW_MS, "user": "u1"}]}
+    messages = [*ingestor.segment(None, body(batch), basic("wk")).messages,
+                *ingestor.native(body(native), None).messages]
+    claim = device_claim("v1", "u1", NAMES)
+    assert is_claim(claim) and len(messages) == 5
+    assert {CODEC.decode(m.value)[1]["user_id"] for m in messages} == {claim}
+    assert {m.key for m in messages} == {b"v1"}
+
+
+def test_the_batch_hash_vouches_for_an_identify_event_of_the_batch_user() -> None:
+    """rtp.js: rtp.identify(id, traits, hash) stores both; the batch carries user and
+    userHash, its identify event only the user."""
+    native = {"writeKey": "wk", "visitor": "v1", "user": "me",
+              "userHash": user_hash(IDENTITY[1], "me"), "page": {"url": "https://s.example/"},
+              "events": [{"id": "n1", "type": "page_view", "time": NOW_MS},
+                         {"id": "n2", "type": "identify", "time": NOW_MS, "user": "me"}]}
+    messages = identified().native(body(native), None).messages
+    assert [CODEC.decode(m.value)[1]["user_id"] for m in messages] == [NAMES.of("me")] * 2
+    unsigned = {**native, "userHash": ""}  # what rtp.js sends after identify without a hash
+    messages = identified().native(body(unsigned), None).messages
+    assert [CODEC.decode(m.value)[1]["user_id"] for m in messages] == [
+        device_claim("v1", "me", NAMES)] * 2
+
+
+def test_a_batch_hash_does_not_vouch_for_an_identify_events_other_user() -> None:
+    native = {"writeKey": "wk", "visitor": "v1", "user": "me",
+              "userHash": user_hash(IDENTITY[0], "me"), "page": {"url": "https://s.example/"},
+              "events": [{"id": "n2", "type": "identify", "time": NOW_MS, "user": "victim"}]}
+    (message,) = identified().native(body(native), None).messages
+    assert CODEC.decode(message.value)[1]["user_id"] == device_claim("v1", "victim", NAMES)
+
+
+@pytest.mark.parametrize(("signed", "error", "message"), [
+    (user_hash(IDENTITY[0], "someone-else"), Forbidden, "userHash does not match"),
+    (user_hash("not-the-sites-key-0", "u1"), Forbidden, "userHash does not match"),
+    ("ab" * 16, BadPayload, "message 0: userHash must be 64 hex digits"),
+    (12, BadPayload, "message 0: userHash must be 64 hex digits"),
+])
+def test_a_user_hash_that_does_not_hold_refuses_the_request(signed: Any, error: type,
+                                                            message: str) -> None:
+    call = {"type": "identify", "anonymousId": "v1", "userId": "u1", "messageId": "i1",
+            "context": {"userHash": signed}}
+    with pytest.raises(error, match=message):
+        identified().segment("identify", body(call), basic("wk"))
 
 
 def test_duplicates_within_the_window_are_left_out_once_remembered() -> None:

@@ -10,16 +10,19 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from pipeline.collector.app import CollectorState, build_app
+from pipeline.collector.identity import user_hash
 from pipeline.collector.ingest import Ingestor
 from pipeline.collector.metrics import CollectorMetrics
 from pipeline.collector.options import CollectorOptions
-from pipeline.profiles import Pseudonyms
+from pipeline.profiles import Pseudonyms, is_claim
 from pipeline.serde import Codec
 from tests.unit.collector.test_app import FakeSink
 
 EMAIL = "ann.example@example.com"
 NAMES = Pseudonyms(("new-pseudonym-key-0123", "old-pseudonym-key-0123"))
 ADMIN = "admin-token-0123456789"
+IDENTITY = "site-identity-key-0123"
+SIGNED = user_hash(IDENTITY, EMAIL)  # what the site's server gives the page with the id
 AUTH = {"Authorization": "Basic " + base64.b64encode(b"wk:").decode()}
 NOW_S = 1_800_000_000.0
 
@@ -27,7 +30,8 @@ NOW_S = 1_800_000_000.0
 @pytest.fixture
 async def served() -> AsyncIterator[tuple[TestClient, FakeSink]]:
     sink = FakeSink()
-    options = CollectorOptions(write_keys=frozenset({"wk"}), admin_token=ADMIN)
+    options = CollectorOptions(write_keys=frozenset({"wk"}), admin_token=ADMIN,
+                               identity_keys=frozenset({IDENTITY}))
     ingestor = Ingestor(options, Codec.default(), wall=lambda: NOW_S, pseudonyms=NAMES)
     client = TestClient(TestServer(build_app(CollectorState(
         ingestor, sink, str, CollectorMetrics.create()))))
@@ -55,14 +59,14 @@ async def test_every_call_carrying_the_user_id_produces_its_pseudonym_only(
          "messageId": "m3", "timestamp": t, "properties": {"product_id": "p1"},
          "context": {"page": {"url": "https://shop.example/p/1"}}},
         {"type": "alias", "previousId": "v2", "userId": EMAIL, "messageId": "m4",
-         "timestamp": t}]}
+         "timestamp": t}], "context": {"userHash": SIGNED}}
     r = await client.post("/v1/batch", data=json.dumps(batch), headers=AUTH)
     assert r.status == 200, await r.text()
-    native = {"writeKey": "wk", "visitor": "v3", "user": EMAIL, "sentAt": int(NOW_S * 1000),
-              "page": {"url": "https://shop.example/p/1"},
+    native = {"writeKey": "wk", "visitor": "v3", "user": EMAIL, "userHash": SIGNED,
+              "sentAt": int(NOW_S * 1000), "page": {"url": "https://shop.example/p/1"},
               "events": [{"id": "n1", "type": "page_view", "time": int(NOW_S * 1000)},
                          {"id": "n2", "type": "identify", "time": int(NOW_S * 1000),
-                          "user": EMAIL}]}
+                          "user": EMAIL, "userHash": SIGNED}]}
     r = await client.post("/v1/t", data=json.dumps(native))
     assert r.status == 200, await r.text()
 
@@ -88,8 +92,9 @@ async def test_erasure_names_the_person_under_every_key(
 
 async def test_a_client_cannot_choose_its_pseudonym(
         served: tuple[TestClient, FakeSink]) -> None:
-    """A userId shaped like someone's pseudonym is pseudonymised again: it never stitches the
-    sender to that person (the SDK, on the site's servers, may pass pseudonyms through)."""
+    """A userId shaped like someone's pseudonym, sent without a userHash, stays the device's
+    claim: it never stitches the sender to that person (the SDK, on the site's servers, may
+    pass pseudonyms through)."""
     client, sink = served
     victim = NAMES.of(EMAIL)
     native = {"writeKey": "wk", "visitor": "v9", "user": victim, "sentAt": int(NOW_S * 1000),
@@ -105,8 +110,9 @@ async def test_a_client_cannot_choose_its_pseudonym(
     codec = Codec.default()
     users = {codec.decode(value or b"")[1]["user_id"] for _, _, value in sink.produced}
     keys = {key for topic, key, _ in sink.produced if topic == "profiles.updates"}
-    assert users == {NAMES.of(victim)} and victim not in users
-    assert keys == {NAMES.of(victim).encode()}
+    assert all(is_claim(u) for u in users) and len(users) == 1  # one claim, device v9's
+    assert victim not in users and NAMES.of(victim) not in users
+    assert keys == {b"v9"}  # the device's own profile, not the person's
     assert NAMES.of(victim, trusted=True) == victim  # the SDK's path keeps it
     # an operator erasing by the value the client sent reaches what was stored for it
     assert NAMES.of(victim) in NAMES.every(victim) and victim in NAMES.every(victim)
