@@ -124,9 +124,11 @@ class PathOptions:
     #: Visitors whose detector timer fell due handled per turn of the loop, at most.
     timer_chunk: int = 200
     #: A newer model snapshot (or config version) decides the records stamped from this
-    #: long after the commit that schedules it is sealed, ms. Records stamped later that
-    #: come before the commit is in wait for it: above the commit's usual duration, no
-    #: record waits (see pipeline/learning/pins.py).
+    #: long after the commit that schedules it is sealed, ms, at least: twice the last
+    #: commit's writes when they took longer (at 2,000 events/s a commit's thousands of
+    #: states take over a second to write a slice at a time). Records stamped later that
+    #: come before the commit is in wait for it: above the commit's duration, none waits
+    #: (see pipeline/learning/pins.py).
     switch_margin_ms: int = 500
 
 
@@ -186,6 +188,8 @@ class DecisionPath:
         self.applied = 0
         #: The commit's writes in progress (:meth:`start_write`), if any.
         self._writing: _Write | None = None
+        #: How long the last commit's writes took, seal to stored (wall clock), ms.
+        self._last_write_ms = 0
         #: The model each partition decides with (moved at commits, named in their marks).
         self.pins: ModelPins[Model] = ModelPins()
         self.pins.offer(ModelRef(engine.model.version, -1), engine.model)
@@ -226,7 +230,8 @@ class DecisionPath:
         """The commit's marks: the snapshot and config version that decide each committed
         partition's records from then on (a newer one for the records stamped from a
         moment a little ahead: :attr:`PathOptions.switch_margin_ms`)."""
-        switch_at_ms = self._now_ms() + self.options.switch_margin_ms
+        margin_ms = max(self.options.switch_margin_ms, 2 * self._last_write_ms)
+        switch_at_ms = self._now_ms() + margin_ms
         models = self.pins.marks(positions, switch_at_ms)
         configs = self.config_pins.marks(positions, switch_at_ms)
         return {partition: join_marks([models.get(partition, ""), configs.get(partition, "")])
@@ -675,6 +680,7 @@ class DecisionPath:
             return False
         self.tables.seal(changes, _encode_state)
         self._writing = _Write(outputs=self.outputs.cut(), started=time.monotonic(),
+                               sealed_ms=self._now_ms(),
                                records=self.applied)
         self.applied = 0
         return True
@@ -717,6 +723,7 @@ class DecisionPath:
             return False
         self.tables.staging.done()
         self._writing = None
+        self._last_write_ms = max(0, self._now_ms() - writing.sealed_ms)
         log.debug("commit written", records=writing.records,
                   states=sum(len(values) for values in states.values()),
                   outputs_ms=round(1000 * (writing.acknowledged - writing.started), 1),
@@ -774,6 +781,8 @@ class _Write:
     #: The batch of outputs the states wait for (:meth:`Outputs.cut`).
     outputs: int
     started: float
+    #: The wall clock at the seal, ms.
+    sealed_ms: int
     records: int
     #: The changed states, once all encoded: (table, partition) -> key -> value (None:
     #: deleted).

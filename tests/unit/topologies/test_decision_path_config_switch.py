@@ -44,11 +44,31 @@ def _config(share: float, extra: str = "") -> RtpConfig:
     return load_config_text(f"experiments:\n  control_share: {share}\n{extra}", env={})
 
 
+class Acknowledged(Recorded):
+    """Sent records kept, every one acknowledged at once (a commit's writes go through)."""
+
+    def send(self, topic: str, key: bytes, value: bytes,  # type: ignore[override]
+             partition: int | None = None, track_offset: bool = False) -> None:
+        super().send(topic, key, value)
+
+    def cut(self) -> int:
+        return 0
+
+    def settled(self, batch: int) -> bool:
+        return True
+
+    def flush(self, timeout_s: float) -> None:
+        return None
+
+    def take_offsets(self) -> dict[tuple[str, int], int]:
+        return {}
+
+
 def _path(tmp_path: Path, configs: dict[ConfigRef, RtpConfig] | None = None,
           margin_ms: int = 0) -> tuple[DecisionPath, Recorded]:
     tables = Tables(tmp_path, "g", [VISITORS, "visitor-profiles"],
                     LocalOnly())  # type: ignore[arg-type]
-    outputs = Recorded()
+    outputs = Acknowledged()
     path = DecisionPath(Settings(), Engine(EngineOptions(), learn_inline=False), tables,
                         outputs, None,  # type: ignore[arg-type]
                         PathOptions(switch_margin_ms=margin_ms), clock=Wall(T0),
@@ -159,4 +179,21 @@ def test_a_config_changing_the_consent_mode_is_not_applied(tmp_path: Path) -> No
     _page_view(path, 0, "a")
     assert _commit(path, 1) == {0: "rtp-model=0@-1;rtp-config=0@-1"}
     assert _logged(outputs) == [("a", 0, 0.1)]
+    path.tables.close()
+
+
+def test_a_slow_commit_schedules_the_next_switch_further_ahead(tmp_path: Path) -> None:
+    """Twice the last commit's write time when that exceeds the margin: the records that
+    come while the next commit is written are then stamped before its switch and none
+    waits (at 2,000 events/s a commit takes over a second to write a slice at a time)."""
+    path, _ = _path(tmp_path, margin_ms=100)
+    wall: Wall = path.clock  # type: ignore[assignment]
+    path.resume(0, "", end_offset=0)
+    path.committed([0])
+    _page_view(path, 0, "a")
+    assert path.start_write()
+    wall.ms += 700  # the writes take 700 ms
+    assert path.written()
+    path.offer_config(Published(ConfigRef(1, 0), _config(SHARE)))
+    assert _commit(path, 1) == {0: f"rtp-model=0@-1;rtp-config=0@-1>1@0>{wall.ms + 1_400}"}
     path.tables.close()
