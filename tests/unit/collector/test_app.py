@@ -21,8 +21,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.collector.identity import user_hash
 from pipeline.collector.app import CollectorState, build_app
+from pipeline.collector.identity import user_hash
 from pipeline.collector.ingest import Ingestor
 from pipeline.collector.metrics import CollectorMetrics
 from pipeline.collector.options import CollectorOptions
