@@ -377,8 +377,10 @@ async def _outcomes(request: web.Request) -> web.Response:
                 raise BadToken(f"decision {outcome['decision_id'][:80]!r} was not delivered to "
                                "this visitor", 403)
     for outcome in outcomes:
-        if outcome["kind"] == "converted" and outcome["value"] > state.options.max_client_value:
-            raise BadRequest(f"a converted value reported by a browser is at most "
+        # Every kind, not only "converted": a value the learner or the report could read must
+        # not be steerable from a browser, negative ones included.
+        if not 0.0 <= outcome["value"] <= state.options.max_client_value:
+            raise BadRequest(f"a value reported by a browser is between 0 and "
                              f"{state.options.max_client_value:g} (purchases of more are "
                              "reported by the site's server)")
         outcome["reported_by"] = "browser"

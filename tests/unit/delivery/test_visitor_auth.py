@@ -127,7 +127,11 @@ async def test_outcomes_of_the_holder_for_its_decisions_are_flagged_browser(part
     ({"decision_id": "made-up", "visitor_id": "alice", "kind": "clicked"}, alice(), 403,
      "not delivered to this visitor"),
     ({"decision_id": "d-alice", "visitor_id": "alice", "kind": "converted", "value": 1e6},
-     alice(), 400, "at most 10000"),
+     alice(), 400, "between 0 and 10000"),
+    ({"decision_id": "d-alice", "visitor_id": "alice", "kind": "converted", "value": -1e6},
+     alice(), 400, "must not be negative"),
+    ({"decision_id": "d-alice", "visitor_id": "alice", "kind": "shown", "value": 92184},
+     alice(), 400, "between 0 and 10000"),
 ])
 async def test_outcomes_are_refused_unless_the_holders_own(
         parts: Parts, outcome: dict[str, object], token: str | None, status: int,
