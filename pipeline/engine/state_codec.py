@@ -43,6 +43,7 @@ from pipeline.decide import DecisionHistory
 from pipeline.decide.history import DeliveredAction
 from pipeline.feedback import PendingRewards, RewardOptions
 from pipeline.serde import compact_json
+from pipeline.serde.varint import read_varint, varint
 from pipeline.sessions import SessionState
 
 __all__ = [
@@ -105,25 +106,8 @@ class _Reader:
         self.data, self.offset = data, offset
 
     def varint(self) -> int:
-        value = shift = 0
-        while True:
-            byte = self.data[self.offset]
-            self.offset += 1
-            value |= (byte & 0x7F) << shift
-            if byte < 0x80:
-                return value
-            shift += 7
-            if shift > 63:
-                raise ValueError("a varint is longer than 64 bits")
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value >= 0x80:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
+        value, self.offset = read_varint(self.data, self.offset)
+        return value
 
 
 def _cached(obj: object, key: object) -> bytes | None:
@@ -260,8 +244,8 @@ def encode(session: SessionState | None, history: DecisionHistory,
     history_bytes = _encode_history(history, own, pending_ids)
     label_bytes = _encode_label(label, own) if label is not None else b""
     return b"".join((
-        bytes((VERSION,)), _varint(source_offset + 1), _varint(len(session_bytes)),
-        _varint(len(history_bytes)), _varint(len(pending_bytes)), _varint(len(label_bytes)),
+        bytes((VERSION,)), varint(source_offset + 1), varint(len(session_bytes)),
+        varint(len(history_bytes)), varint(len(pending_bytes)), varint(len(label_bytes)),
         session_bytes, history_bytes, pending_bytes, label_bytes, intent_class.encode(),
     ))
 

@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pipeline.feedback.errors import PendingRewardsError
+from pipeline.serde.varint import read_varint, varint
 
 __all__ = ["FORMAT", "KIND_BITS", "MAGIC", "PendingDecision", "decode_rows", "encode_rows"]
 
@@ -83,30 +84,6 @@ class PendingDecision:
         return self.decided_at_ms + reward_wait_ms
 
 
-def _varint(value: int) -> bytes:
-    if value < 0x80:
-        return bytes((value,))
-    out = bytearray()
-    while value >= 0x80:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def _read_varint(data: bytes, offset: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = data[offset]
-        offset += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, offset
-        shift += 7
-        if shift > 63:
-            raise ValueError("a varint is longer than 64 bits")
-
-
 def _text(value: str) -> bytes:
     return value.encode("utf-8", "surrogatepass")
 
@@ -123,11 +100,11 @@ def _id_bytes(decision_id: str) -> bytes:
         if len(raw) == 16 and raw.hex() == hex_text:  # lowercase only: exact text back
             return b"\x00" + raw
     text = _text(decision_id)
-    return _varint(len(text) + 1) + text
+    return varint(len(text) + 1) + text
 
 
 def _read_id(data: bytes, offset: int) -> tuple[str, int]:
-    tag, offset = _read_varint(data, offset)
+    tag, offset = read_varint(data, offset)
     if tag == 0:
         raw = data[offset:offset + 16]
         if len(raw) != 16:
@@ -176,7 +153,7 @@ def _row(entry: PendingDecision) -> bytes:
         _id_bytes(entry.decision_id),
         _FIXED.pack(entry.decided_at_ms, entry.propensity),
         revenue if flags & _REVENUE else b"",
-        _varint(len(context)), _varint(len(ones)), _varint(len(others)),
+        varint(len(context)), varint(len(ones)), varint(len(others)),
         struct.pack(f"<{len(positions)}{width}", *positions),
         struct.pack(f"<{len(others)}d", *[context[i] for i in others]),
     ]
@@ -196,12 +173,12 @@ def encode_rows(entries: Sequence[PendingDecision], closed: Sequence[str]) -> by
     for entry in entries:
         visitor = index.setdefault(entry.visitor_id, len(index))
         action = index.setdefault(entry.action_id, len(index))
-        body.append(_varint(visitor) + _varint(action))
+        body.append(varint(visitor) + varint(action))
         body.append(_row(entry))
     strings = [_text(s) for s in index]
     return b"".join((
-        MAGIC, bytes((FORMAT,)), _varint(len(entries)), _varint(len(closed)),
-        _varint(len(strings)), *[_varint(len(s)) + s for s in strings],
+        MAGIC, bytes((FORMAT,)), varint(len(entries)), varint(len(closed)),
+        varint(len(strings)), *[varint(len(s)) + s for s in strings],
         *body, *[_id_bytes(c) for c in closed],
     ))
 
@@ -215,14 +192,14 @@ def decode_rows(data: bytes) -> tuple[list[PendingDecision], list[str]]:
     if data[:len(MAGIC)] != MAGIC or data[len(MAGIC)] != FORMAT:
         raise ValueError("not pending rewards format 5")
     offset = len(MAGIC) + 1
-    count, offset = _read_varint(data, offset)
-    closed_count, offset = _read_varint(data, offset)
-    string_count, offset = _read_varint(data, offset)
+    count, offset = read_varint(data, offset)
+    closed_count, offset = read_varint(data, offset)
+    string_count, offset = read_varint(data, offset)
     if max(count, closed_count, string_count) > len(data):
         raise ValueError(f"{len(data)} bytes is too short for {count} decisions")
     strings = []
     for _ in range(string_count):
-        size, offset = _read_varint(data, offset)
+        size, offset = read_varint(data, offset)
         end = offset + size
         if end > len(data):
             raise ValueError("a string is cut short")
@@ -235,12 +212,12 @@ def decode_rows(data: bytes) -> tuple[list[PendingDecision], list[str]]:
         if visitor < 0x80:
             offset += 1
         else:
-            visitor, offset = _read_varint(data, offset)
+            visitor, offset = read_varint(data, offset)
         action = data[offset]
         if action < 0x80:
             offset += 1
         else:
-            action, offset = _read_varint(data, offset)
+            action, offset = read_varint(data, offset)
         flags = data[offset]
         if flags & _RESERVED:
             raise ValueError("unknown outcome kind bits")
@@ -263,9 +240,9 @@ def decode_rows(data: bytes) -> tuple[list[PendingDecision], list[str]]:
         if length < 0x80 and n_ones < 0x80 and n_others < 0x80:
             offset += 3
         else:
-            length, offset = _read_varint(data, offset)
-            n_ones, offset = _read_varint(data, offset)
-            n_others, offset = _read_varint(data, offset)
+            length, offset = read_varint(data, offset)
+            n_ones, offset = read_varint(data, offset)
+            n_others, offset = read_varint(data, offset)
         if n_ones + n_others > length:
             raise ValueError("context value counts do not add up to the stored values")
         stored = n_ones + n_others
