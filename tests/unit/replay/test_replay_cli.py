@@ -124,8 +124,9 @@ def test_evaluate_refuses_a_log_without_propensities(tmp_path: Path, capsys: Cap
     log = tmp_path / "d.jsonl"
     write_decision_logs(log, [decision_log("d1", propensity=0.0), decision_log("d2")])
     write_outcomes(tmp_path / "o.jsonl", [outcome("d1")])
+    # --erasures none: a unit test reads no broker (the default, auto, asks one if it answers)
     assert run_command(evaluate, ["evaluate", str(log), "--outcomes",
-                                  str(tmp_path / "o.jsonl")]) == 2
+                                  str(tmp_path / "o.jsonl"), "--erasures", "none"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("rtp evaluate: 1 logged decisions have no usable propensity")
 
