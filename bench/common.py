@@ -24,10 +24,25 @@ from typing import Any
 from pipeline.client.batches import read_ready
 from pipeline.settings import Settings
 
-__all__ = ["ROOT", "SCALE_ENV", "BenchError", "bench_scale", "child", "child_binary",
-           "kafka_prefix",
-           "latency_summary", "load_note", "percentile", "ratio", "read_ready", "scaled",
-           "stop_child", "wait_for_file"]
+__all__ = [
+    "ROOT",
+    "SCALE_ENV",
+    "BenchError",
+    "CpuMeter",
+    "bench_scale",
+    "child",
+    "child_binary",
+    "cpu_seconds",
+    "kafka_prefix",
+    "latency_summary",
+    "load_note",
+    "percentile",
+    "ratio",
+    "read_ready",
+    "scaled",
+    "stop_child",
+    "wait_for_file",
+]
 
 ROOT = Path(__file__).resolve().parents[1]
 SCALE_ENV = "RTP_BENCH_SCALE"
@@ -119,6 +134,58 @@ def load_note() -> str:
     """The machine's load average, for the notes (other engineers share its 2 cores)."""
     one, five, _ = os.getloadavg()
     return f"load average {one:.1f} (1 min) / {five:.1f} (5 min) on {os.cpu_count()} cores"
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds of process ``pid`` (Linux); NaN where unknown.
+
+    >>> cpu_seconds(os.getpid()) >= 0.0
+    True
+    >>> import math; math.isnan(cpu_seconds(None))
+    True
+    """
+    if pid is None:
+        return float("nan")
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+class CpuMeter:
+    """Cores busy over a window: the whole machine and the local broker (started by rtp),
+    so that a result can be read against what else the shared machine was doing.
+
+    >>> meter = CpuMeter(Settings()); sum(range(10_000)) > 0
+    True
+    >>> busy = meter.read(); 0.0 <= busy["machine_busy_cores"] <= os.cpu_count()
+    True
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        from pipeline.broker.local import LocalKafka
+
+        self._broker = LocalKafka(settings, echo=lambda _line: None).managed_pid()
+        self._start = self._sample()
+
+    def _sample(self) -> tuple[float, float, float, float]:
+        try:
+            ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+            total, idle = float(sum(ticks)), float(ticks[3] + ticks[4])
+        except (OSError, ValueError, IndexError):
+            total = idle = float("nan")
+        return time.perf_counter(), total, idle, cpu_seconds(self._broker)
+
+    def read(self) -> dict[str, float]:
+        """Since construction: ``machine_busy_cores`` (all processes) and ``broker_cpu``
+        (the local broker's cores; NaN when the broker was not started by rtp)."""
+        wall1, total1, idle1, broker1 = self._sample()
+        wall0, total0, idle0, broker0 = self._start
+        cores = os.cpu_count() or 1
+        busy = cores * (1 - (idle1 - idle0) / (total1 - total0)) if total1 > total0 else 0.0
+        return {"machine_busy_cores": busy,
+                "broker_cpu": (broker1 - broker0) / max(wall1 - wall0, 1e-9)}
 
 
 # -- Kafka under a fresh prefix ----------------------------------------------------------

@@ -18,13 +18,15 @@ committed everything; the first load the worker does not keep up with is the
 last one run. *Kept up* means: drained within the timeout, the median latency of
 the window's last quarter is at most twice that of its first quarter plus 20 ms
 (no growing queue), and p99 under a second. ``worker_cpu`` is the worker's CPU
-time over the window's wall time (1.0 = one core busy).
+time over the window's wall time (1.0 = one core busy); ``broker_cpu`` the local
+broker's and ``machine_busy`` the whole machine's busy cores over the same window (the
+worker, the broker and this load generator share the machine: a load the worker falls
+behind on while the machine is near its core count says more about the machine).
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import tempfile
 import threading
 import time
@@ -33,7 +35,9 @@ from typing import Any
 
 from bench.common import (
     BenchError,
+    CpuMeter,
     bench_scale,
+    cpu_seconds,
     kafka_prefix,
     latency_summary,
     load_note,
@@ -129,15 +133,6 @@ def _visitors(prefix: str, start: int, count: int) -> tuple[list[str], int]:
     return out, index
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` (Linux); NaN where unknown."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return float("nan")
-
-
 def _offer(settings: Settings, producer: Any, visitors: list[str],
            rate: float) -> tuple[dict[str, float], list[float]]:
     """Send one home-page view per visitor at ``rate``/s; (send time by event id, lags in ms)."""
@@ -201,9 +196,11 @@ def _ladder(settings: Settings, workdir: Path, mode: str) -> tuple[list[dict[str
         wait_caught_up(worker, [settings.topic(EVENTS)], timeout=60)
         for rate in LOADS:
             visitors, index = _visitors(settings.topic_prefix, index, int(rate * seconds))
-            cpu0, wall0 = _cpu_seconds(worker.proc.pid), time.perf_counter()
+            cpu0, wall0 = cpu_seconds(worker.proc.pid), time.perf_counter()
+            meter = CpuMeter(settings)
             sent, lags = _offer(settings, producer, visitors, float(rate))
-            cpu1, wall1 = _cpu_seconds(worker.proc.pid), time.perf_counter()
+            busy = meter.read()
+            cpu1, wall1 = cpu_seconds(worker.proc.pid), time.perf_counter()
             drained = True
             try:
                 wait_caught_up(worker, [settings.topic(EVENTS)], timeout=30 + seconds)
@@ -222,6 +219,8 @@ def _ladder(settings: Settings, workdir: Path, mode: str) -> tuple[list[dict[str
                 "max_ms": summary["max_ms"],
                 "send_lag_p99_ms": percentile(lags, 99),
                 "worker_cpu": (cpu1 - cpu0) / (wall1 - wall0),
+                "broker_cpu": busy["broker_cpu"],
+                "machine_busy": busy["machine_busy_cores"],
                 "kept_up": "yes" if ok else "NO",
             })
             print(f"   {rows[-1]}", flush=True)
@@ -293,7 +292,10 @@ def run() -> list[dict[str, Any]]:
         "personalization.actions by a consumer in this process; one worker, commit every "
         "2 s, 4 partitions, fresh visitor per event (home page, personalized "
         "arm); only delivered decisions (not no_action) have a latency. send_lag is how late "
-        "the load generator itself sent (if large, this process was the limit).",
+        "the load generator itself sent (if large, this process was the limit). worker_cpu, "
+        "broker_cpu and machine_busy are cores busy during the load (the worker; the local "
+        "broker; every process on the machine, of its 2 cores): a worker that falls behind "
+        "below one core while machine_busy nears 2 was short of CPU, not of work.",
         "",
         f"Shared 2-core machine (other engineers may be running tests; the worker, broker "
         f"and this process share the cores): {load_before} before, {load_note()} after. "
