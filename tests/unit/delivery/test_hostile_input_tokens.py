@@ -13,23 +13,27 @@ for a decision delivered to the token's visitor, flagged ``browser``, value boun
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.delivery.app import DeliveryState, build_app
+from pipeline.delivery.app import DeliveryState
 from pipeline.delivery.options import DeliveryOptions
 from pipeline.web.visitor_token import VisitorTokens
 from tests.unit.delivery.factories import NOW_MS, decision
 from tests.unit.delivery.test_app import FakeSink
-from tests.unit.delivery.test_hostile_input import assert_refused, hostile, query_text
+from tests.unit.delivery.test_hostile_input import (
+    Http,
+    assert_refused,
+    hostile,
+    query_text,
+    serve,
+)
+from tests.unit.served import hostile_settings
 
 KEY, OTHER_KEY = "key-now-0123456789", "key-evil-0123456789"
 METRICS = "metrics-token-0123456789"
@@ -48,52 +52,19 @@ credentials = (st.none() | query_text | st.sampled_from(sorted(VALID))
                | st.sampled_from(INVALID))
 
 
-@dataclass
-class Http:
-    loop: asyncio.AbstractEventLoop
-    client: TestClient
-    sink: FakeSink
-
-    def call(self, method: str, path: str, **kwargs: Any) -> tuple[int, str, list[Any]]:
-        async def go() -> tuple[int, str, list[Any]]:
-            before = len(self.sink.sent)
-            r = await self.client.request(method, path, **kwargs)
-            if r.headers.get("Content-Type", "").startswith("text/event-stream"):
-                text = (await r.content.readline()).decode()
-                r.close()
-            else:
-                text = await r.text()
-            return r.status, text, self.sink.sent[before:]
-
-        return self.loop.run_until_complete(go())
-
-
 @pytest.fixture(scope="module")
 def http() -> Iterator[Http]:
-    loop = asyncio.new_event_loop()
-    sink = FakeSink()
     options = DeliveryOptions(http_port=0, max_body_bytes=4096, metrics_token=METRICS,
                               budget_ms=5, max_wait_ms=20)
-    state = DeliveryState.standalone(options, outcomes=sink, clock=lambda: NOW_MS / 1000)
+    state = DeliveryState.standalone(options, outcomes=FakeSink(), clock=lambda: NOW_MS / 1000)
     state.tokens = tokens()
     state.limits = None  # the fuzz is not about rates (test_visitor_auth covers them)
     state.store.offer(decision("alice", decision_id="d-alice"), NOW_MS)
     state.store.offer(decision("bob", decision_id="d-bob"), NOW_MS)
-
-    async def start() -> TestClient:
-        client = TestClient(TestServer(build_app(state)))
-        await client.start_server()
-        return client
-
-    client = loop.run_until_complete(start())
-    yield Http(loop, client, sink)
-    loop.run_until_complete(client.close())
-    loop.close()
+    yield from serve(state)
 
 
-HOSTILE = settings(max_examples=200, deadline=None,
-                   suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                          HealthCheck.too_slow])
+HOSTILE = hostile_settings(200)
 
 
 def _request(http: Http, method: str, path: str, token: str | None, as_bearer: bool,
