@@ -82,6 +82,22 @@ def _request(http: Http, method: str, path: str, token: str | None, as_bearer: b
         return None  # a header value aiohttp's client itself refuses to send
 
 
+def _answered(http: Http, path: str, token: str | None, as_bearer: bool,
+              params: dict[str, str], what: str) -> str | None:
+    """GET ``path``: the body of a 200, which only a valid token (or the token of a visitor
+    without decisions) may get; None when aiohttp's client would not send it or the answer is
+    a refusal (a 4xx with a message)."""
+    got = _request(http, "GET", path, token, as_bearer, params=params)
+    if got is None:
+        return None
+    status, text, _ = got
+    if status != 200:
+        assert_refused(status, text)
+        return None
+    assert token in VALID or token == INVALID[-1], f"{what} without a valid token"
+    return text
+
+
 @HOSTILE
 @given(st.none() | query_text | st.sampled_from(["alice", "bob"]), credentials, st.booleans(),
        st.none() | query_text | st.just("hero,overlay"), st.none() | query_text,
@@ -91,14 +107,9 @@ def test_decisions_only_for_the_tokens_own_visitor_never_5xx(
         trigger: str | None, wait_ms: str | None) -> None:
     params = {k: v for k, v in (("visitor", visitor), ("slots", slots), ("trigger", trigger),
                                 ("wait_ms", wait_ms)) if v is not None}
-    got = _request(http, "GET", "/v1/decisions", token, as_bearer, params=params)
-    if got is None:
+    text = _answered(http, "/v1/decisions", token, as_bearer, params, "answered")
+    if text is None:
         return
-    status, text, _ = got
-    if status != 200:
-        assert_refused(status, text)
-        return
-    assert token in VALID or token == INVALID[-1], "answered without a valid token"
     owner = VALID.get(token or "", "carol")
     answer = json.loads(text)
     assert answer["visitor_id"] == owner
@@ -111,14 +122,9 @@ def test_decisions_only_for_the_tokens_own_visitor_never_5xx(
 def test_streams_only_for_the_tokens_own_visitor_never_5xx(
         http: Http, visitor: str | None, token: str | None, as_bearer: bool) -> None:
     params = {} if visitor is None else {"visitor": visitor}
-    got = _request(http, "GET", "/v1/stream", token, as_bearer, params=params)
-    if got is None:
+    text = _answered(http, "/v1/stream", token, as_bearer, params, "a stream opened")
+    if text is None:
         return
-    status, text, _ = got
-    if status != 200:
-        assert_refused(status, text)
-        return
-    assert token in VALID or token == INVALID[-1], "a stream opened without a valid token"
     assert visitor is None or visitor.strip() == VALID.get(token or "", "carol")
     assert text.startswith("retry:")
 
