@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ __all__ = [
     "kafka_prefix",
     "latency_summary",
     "load_note",
+    "per_call_us",
     "percentile",
     "ratio",
     "read_ready",
@@ -291,3 +292,27 @@ def wait_for_file(path: Path, proc: subprocess.Popen[bytes], timeout: float,
                              f"{_tail(log_path)}")
         time.sleep(0.05)  # polling a child process's result file
     raise BenchError(f"child gave no result within {timeout:.0f} s:\n{_tail(log_path)}")
+
+
+def per_call_us(fn: Callable[[], object], seconds: float = 1.0) -> float:
+    """Best of 5 rounds of the mean µs per call of ``fn`` (a round lasts about ``seconds``/5):
+    the in-process micro-benchmarks (rate limits, serde).
+
+    >>> per_call_us(lambda: None, seconds=0.01) > 0
+    True
+    """
+    n = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(n):
+            fn()
+        if time.perf_counter() - start > seconds / 5:
+            break
+        n *= 2
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(n):
+            fn()
+        best = min(best, (time.perf_counter() - start) / n)
+    return best * 1e6

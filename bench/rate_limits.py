@@ -17,35 +17,20 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import time
-from collections.abc import Callable
 
+from bench.common import per_call_us
 from bench.record import write
 from pipeline.web.rate_limits import RequestLimits, TooManyRequests
 from pipeline.web.visitor_token import VisitorTokens
 
 
-def per_call_us(fn: Callable[[], object], seconds: float = 1.0) -> float:
-    """Best of 5 rounds of the mean µs per call (a round lasts about ``seconds``/5).
+def address(n: int) -> str:
+    """The ``n``-th client address of the flood (an IPv4 address and a port: all distinct).
 
-    >>> per_call_us(lambda: None, seconds=0.01) > 0
-    True
+    >>> address(0), address(258), address(2**24 + 1)
+    ('10.0.0.0:0', '10.0.1.2:0', '10.0.0.1:1')
     """
-    n = 1
-    while True:
-        start = time.perf_counter()
-        for _ in range(n):
-            fn()
-        if time.perf_counter() - start > seconds / 5:
-            break
-        n *= 2
-    best = float("inf")
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(n):
-            fn()
-        best = min(best, (time.perf_counter() - start) / n)
-    return best * 1e6
+    return f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}:{n >> 24}"
 
 
 def run() -> list[dict[str, object]]:
@@ -57,8 +42,7 @@ def run() -> list[dict[str, object]]:
     numbers = itertools.count()
 
     def new_address() -> None:
-        n = next(numbers)
-        fresh.check(f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}:{n >> 24}")
+        fresh.check(address(next(numbers)))
 
     for _ in range(100_000):  # fill to max_keys: later checks each evict one bucket
         new_address()

@@ -8,35 +8,15 @@ from __future__ import annotations
 
 import io
 import json
-import time
-from collections.abc import Callable
 
 import avro.io
 import avro.schema
 from fastavro import schemaless_reader, schemaless_writer
 
+from bench.common import per_call_us
 from bench.record import write
 from pipeline.client.samples import sample_events
 from pipeline.serde import Codec
-
-
-def _per_call_us(fn: Callable[[], object], seconds: float = 1.0) -> float:
-    """Best of 5 rounds of the mean time per call."""
-    n = 1
-    while True:  # calibrate: a round lasts about seconds/5
-        start = time.perf_counter()
-        for _ in range(n):
-            fn()
-        if time.perf_counter() - start > seconds / 5:
-            break
-        n *= 2
-    best = float("inf")
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(n):
-            fn()
-        best = min(best, (time.perf_counter() - start) / n)
-    return best * 1e6
 
 
 def run() -> list[dict[str, object]]:
@@ -68,14 +48,14 @@ def run() -> list[dict[str, object]]:
 
     message = codec.encode("ClickEvent", event)
     results = {
-        "avro encode": _per_call_us(avro_encode),
-        "avro decode": _per_call_us(avro_decode),
-        "fastavro encode": _per_call_us(fast_encode),
-        "fastavro decode": _per_call_us(fast_decode),
-        "rtp codec encode (single-object)": _per_call_us(lambda: codec.encode("ClickEvent",
+        "avro encode": per_call_us(avro_encode),
+        "avro decode": per_call_us(avro_decode),
+        "fastavro encode": per_call_us(fast_encode),
+        "fastavro decode": per_call_us(fast_decode),
+        "rtp codec encode (single-object)": per_call_us(lambda: codec.encode("ClickEvent",
                                                                               event)),
-        "rtp codec decode (single-object)": _per_call_us(lambda: codec.decode(message)),
-        "rtp codec encode + validate": _per_call_us(lambda: codec.encode("ClickEvent", event,
+        "rtp codec decode (single-object)": per_call_us(lambda: codec.decode(message)),
+        "rtp codec encode + validate": per_call_us(lambda: codec.encode("ClickEvent", event,
                                                                          check=True)),
     }
     rows: list[dict[str, object]] = [

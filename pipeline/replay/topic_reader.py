@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
+from pipeline.client.watermarks import watermarks
 from pipeline.kafka_log import kafka_config
 from pipeline.replay.bounds import RangeBound
 from pipeline.replay.errors import ReplaySourceError
@@ -110,9 +111,9 @@ def plan_ranges(bootstrap: str, topic: str, start: RangeBound | None = None,
         low: dict[int, int] = {}
         high: dict[int, int] = {}
         for p in partitions:
-            try:
-                low[p], high[p] = consumer.get_watermark_offsets(
-                    TopicPartition(topic, p), timeout=timeout, cached=False)
+            try:  # asked again while a topic created a moment ago elects its leaders
+                low[p], high[p] = watermarks(consumer, TopicPartition(topic, p),
+                                             timeout_s=timeout)
             except KafkaException as exc:
                 raise ReplaySourceError(f"{topic}[{p}]: no watermarks: {exc}") from None
         starts = dict(low)

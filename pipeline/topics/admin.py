@@ -8,8 +8,10 @@ it moves keys between partitions and breaks the store/changelog/source pairing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
@@ -17,7 +19,8 @@ from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 from pipeline.kafka_log import kafka_config
 from pipeline.topics.definitions import TopicSpec
 
-__all__ = ["ApplyReport", "Drift", "TopicAdminError", "apply_topics", "describe_topics"]
+__all__ = ["ApplyReport", "Drift", "TopicAdminError", "apply_topics", "describe_topics",
+           "unready_topics", "wait_for_topics"]
 
 _COMPARED_CONFIGS = ("cleanup.policy", "retention.ms")
 
@@ -80,6 +83,49 @@ def describe_topics(bootstrap: str, timeout: float = 10.0) -> dict[str, int]:
     return {name: len(t.partitions) for name, t in metadata.topics.items()}
 
 
+def unready_topics(described: Mapping[str, Any], names: Sequence[str]) -> list[str]:
+    """The topics of ``names`` a client cannot use yet, by the broker's metadata
+    (``described``: topic name to ``TopicMetadata``, as ``list_topics().topics``): missing, in
+    error, without partitions, or with a partition that has no leader.
+
+    >>> from types import SimpleNamespace as M
+    >>> led, leaderless = M(leader=1, error=None), M(leader=-1, error=None)
+    >>> described = {"a": M(error=None, partitions={0: led, 1: led}),
+    ...              "b": M(error=None, partitions={0: led, 1: leaderless}),
+    ...              "c": M(error=None, partitions={})}
+    >>> unready_topics(described, ["a", "b", "c", "d"])
+    ['b', 'c', 'd']
+    """
+    def usable(topic: Any) -> bool:
+        return (topic is not None and topic.error is None and bool(topic.partitions)
+                and all(p.error is None and p.leader >= 0 for p in topic.partitions.values()))
+
+    return sorted(name for name in names if not usable(described.get(name)))
+
+
+def wait_for_topics(bootstrap: str, names: Sequence[str], timeout: float = 30.0) -> None:
+    """Return once every topic of ``names`` is in the broker's metadata with a leader for each
+    of its partitions; :class:`TopicAdminError` if that takes more than ``timeout`` seconds.
+
+    The controller answers a CreateTopics request before the broker's metadata has the new
+    topic: a client that asks in between is told it does not exist.
+    """
+    admin = _admin(bootstrap)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            described = admin.list_topics(timeout=max(1.0, deadline - time.monotonic())).topics
+        except KafkaException as exc:
+            raise TopicAdminError(f"cannot reach Kafka at {bootstrap}: {exc}") from exc
+        waiting = unready_topics(described, names)
+        if not waiting:
+            return
+        if time.monotonic() >= deadline:
+            raise TopicAdminError(f"created but not usable after {timeout:g} s (no metadata or "
+                                  f"no leader): {', '.join(waiting)}")
+        time.sleep(0.1)  # between metadata requests, until the new topics show
+
+
 def _configs(admin: AdminClient, names: Sequence[str], timeout: float) -> dict[str, dict[str, str]]:
     if not names:
         return {}
@@ -92,7 +138,11 @@ def _configs(admin: AdminClient, names: Sequence[str], timeout: float) -> dict[s
 
 
 def apply_topics(bootstrap: str, specs: Sequence[TopicSpec], timeout: float = 30.0) -> ApplyReport:
-    """Create missing topics and compare existing ones with their declaration."""
+    """Create missing topics and compare existing ones with their declaration.
+
+    Returns once the topics it created are in the broker's metadata, each partition with a
+    leader (:func:`wait_for_topics`), so a client can use them at once.
+    """
     admin = _admin(bootstrap)
     existing = describe_topics(bootstrap, timeout)
     report = ApplyReport()
@@ -113,6 +163,8 @@ def apply_topics(bootstrap: str, specs: Sequence[TopicSpec], timeout: float = 30
                 raced = True  # created meanwhile (or metadata lagged): compare it below
         if raced:
             existing = describe_topics(bootstrap, timeout)
+        # usable when this returns: a client that reads a created topic at once finds it
+        wait_for_topics(bootstrap, [s.name for s in missing], timeout)
     present = [s for s in specs if s.name in existing and s.name not in report.created]
     try:
         configs = _configs(admin, [s.name for s in present], timeout)

@@ -22,7 +22,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from pipeline.settings import Settings
 from pipeline.topics import ACTIONS, DECISIONS_LOG, EVENTS, PROFILES
@@ -59,6 +59,35 @@ def decision_of(settings: Settings, trigger: str) -> dict[str, Any]:
     return dict(wait_until(f"the decision triggered by {trigger}", found))
 
 
+def land(context: BrowserContext, url: str) -> tuple[Page, list[dict[str, Any]], str]:
+    """A new page of ``context`` opens ``url``; once the hero is first painted visible: the
+    page, its paint log and the hero's text."""
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_function("""() => (window.__rtpPaintLog || []).some(e =>
+        e.slot === 'hero' && e.step === 'frame' && e.visible)""")
+    return page, paint_log(page), page.inner_text("#hero")
+
+
+def assert_painted_once(decision: dict[str, Any], log: list[dict[str, Any]]) -> None:
+    """``decision`` was applied to the hero once, within the budget, and the hero was never
+    painted with anything else."""
+    applies = [e for e in log if e["slot"] == "hero" and e["step"].endswith("apply")]
+    assert [(e["step"], e["decision"]) for e in applies] == [("apply", decision["decision_id"])]
+    painted = [e for e in slot_entries(log, "hero") if e["visible"]]
+    assert any(e["step"] == "frame" for e in painted)
+    assert {e["content"] for e in painted} == {"personalized"}
+    # frames are logged when a slot's state changes: shown once, and never changed after
+    frames = [e for e in slot_entries(log, "hero") if e["step"] == "frame"]
+    assert [e["visible"] for e in frames][-1:] == [True]
+    assert sum(e["visible"] for e in frames) == 1
+    steps = [e["step"] for e in log if e["slot"] in (None, "hero")]
+    assert "budget-expired" not in steps and "late-answer" not in steps
+    assert next(e for e in log if e["step"] == "answer")["wait"] in ("arrived", "seen")
+    assert steps.index("ask") < steps.index("answer") < steps.index("apply") \
+        < steps.index("reveal-personalized")
+
+
 def test_a_visitor_from_an_ad_sees_the_ad_hero_on_the_first_page_painted_once(
         topics: Settings, browser: Browser, artifacts: Path, tmp_path: Path) -> None:
     # No learner: a hero shown to an earlier visitor (reward 0) would otherwise make the
@@ -77,14 +106,9 @@ def test_a_visitor_from_an_ad_sees_the_ad_hero_on_the_first_page_painted_once(
         landed: list[tuple[str, dict[str, Any], list[dict[str, Any]], str]] = []
         for visitor in personalized_visitors(12):
             context = context_for(browser, visitor)
-            page = context.new_page()
-            page.goto(tier.shop + AD_LANDING)
-            page.wait_for_function("""() => (window.__rtpPaintLog || []).some(e =>
-                e.slot === 'hero' && e.step === 'frame' && e.visible)""")
-            log = paint_log(page)
+            page, log, hero_text = land(context, tier.shop + AD_LANDING)
             trigger = next(e for e in log if e["step"] == "ask")["trigger"]
             chosen = decision_of(topics, trigger)
-            hero_text = page.inner_text("#hero")
             if chosen["action_id"] == "hero_by_traffic_source":
                 page.screenshot(path=str(artifacts / "e2e-same-page-ad-hero.png"))
             assert context.page_errors == []  # type: ignore[attr-defined]
@@ -106,23 +130,9 @@ def test_a_visitor_from_an_ad_sees_the_ad_hero_on_the_first_page_painted_once(
     assert view["page"]["page_type"] == "home"
     assert hero["payload"] == {"variant": "ecommerce.ads"}
     assert hero in actions  # what delivery consumed and the request waited for
-    # painted once: applied once, and every painted state of the hero was the decision
-    applies = [e for e in log if e["slot"] == "hero" and e["step"].endswith("apply")]
-    assert [(e["step"], e["decision"]) for e in applies] == [("apply", hero["decision_id"])]
-    painted = [e for e in slot_entries(log, "hero") if e["visible"]]
-    assert any(e["step"] == "frame" for e in painted)
-    assert {e["content"] for e in painted} == {"personalized"}
-    # frames are logged when a slot's state changes: shown once, and never changed after
-    frames = [e for e in slot_entries(log, "hero") if e["step"] == "frame"]
-    assert [e["visible"] for e in frames][-1:] == [True]
-    assert sum(e["visible"] for e in frames) == 1
+    # painted once, and delivery held the request until that decision arrived, inside the budget
+    assert_painted_once(hero, log)
     assert AD_HEADLINE in hero_text
-    # delivery held the request until that decision arrived, inside the budget
-    steps = [e["step"] for e in log if e["slot"] in (None, "hero")]
-    assert "budget-expired" not in steps and "late-answer" not in steps
-    answer = next(e for e in log if e["step"] == "answer")
-    assert answer["wait"] in ("arrived", "seen")
-    assert steps.index("answer") < steps.index("apply") < steps.index("reveal-personalized")
 
     # the visitors given "no action" saw the default only (their requests waited it out)
     for _, chosen, log, hero_text in landed[:-1]:
@@ -139,12 +149,7 @@ def first_visit(browser: Browser, url: str) -> tuple[Any, list[dict[str, Any]], 
     errors: list[str] = []
     context.page_errors = errors  # type: ignore[attr-defined]
     context.on("weberror", lambda e: errors.append(str(e.error)))
-    page = context.new_page()
-    page.goto(url)
-    page.wait_for_function("""() => (window.__rtpPaintLog || []).some(e =>
-        e.slot === 'hero' && e.step === 'frame' && e.visible)""")
-    log = paint_log(page)
-    hero_text = page.inner_text("#hero")
+    page, log, hero_text = land(context, url)
     visitor = page.evaluate("localStorage.getItem('rtp.vid')")
     return context, log, hero_text, visitor
 
@@ -170,24 +175,6 @@ def land_until_hero(browser: Browser, topics: Settings, url: str, artifacts: Pat
         if hero:
             break
     return landed
-
-
-def assert_painted_once(decision: dict[str, Any], log: list[dict[str, Any]]) -> None:
-    """``decision`` was applied to the hero once, within the budget, and the hero was never
-    painted with anything else."""
-    applies = [e for e in log if e["slot"] == "hero" and e["step"].endswith("apply")]
-    assert [(e["step"], e["decision"]) for e in applies] == [("apply", decision["decision_id"])]
-    painted = [e for e in slot_entries(log, "hero") if e["visible"]]
-    assert any(e["step"] == "frame" for e in painted)
-    assert {e["content"] for e in painted} == {"personalized"}
-    frames = [e for e in slot_entries(log, "hero") if e["step"] == "frame"]
-    assert [e["visible"] for e in frames][-1:] == [True]
-    assert sum(e["visible"] for e in frames) == 1
-    steps = [e["step"] for e in log if e["slot"] in (None, "hero")]
-    assert "budget-expired" not in steps and "late-answer" not in steps
-    assert next(e for e in log if e["step"] == "answer")["wait"] in ("arrived", "seen")
-    assert steps.index("ask") < steps.index("answer") < steps.index("apply") \
-        < steps.index("reveal-personalized")
 
 
 def test_a_first_time_visitor_from_an_ad_gets_the_ad_hero_on_the_very_first_page(

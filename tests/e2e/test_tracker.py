@@ -143,16 +143,20 @@ def test_an_offer_shown_and_left_alone_is_reported_ignored_and_a_clicked_one_is_
                     e.step === 'outcome' && e.kind === 'clicked')""")
             page.click("text=Shipping & Returns >> nth=0")  # leaves the page
             page.wait_for_url("**/shop/shipping.html")
+            # The page's reports are keepalive requests that may still be on their way (the
+            # ignored one is sent as the page unloads): closing the browser profile cancels
+            # what is still in flight, so wait until delivery has produced both (shown and
+            # clicked, or shown and ignored) before closing it.
+            outcomes_for(topics, heroes[v]["decision_id"], count=2)
             assert context.page_errors == []  # type: ignore[attr-defined]
             context.close()
-        idle_kinds = sorted(o["kind"] for o in outcomes_for(topics, heroes[idle]["decision_id"],
-                                                             count=2))
-        outcomes_for(topics, heroes[clicker]["decision_id"], count=2)  # shown and clicked
         # the clicker left too, before the idle visitor's page opened: of the two, only the
         # idle visitor's offer was reported ignored
         assert tier.delivery.metrics.registry.get_sample_value(
             "rtp_delivery_outcomes_total", {"kind": "ignored"}) == 1
-        clicked = sorted(r["kind"] for _, r in read_all(topics, topics.topic(OUTCOMES), "Outcome")
-                         if r["decision_id"] == heroes[clicker]["decision_id"])
+        produced = read_all(topics, topics.topic(OUTCOMES), "Outcome")
+        idle_kinds, clicked = (sorted(r["kind"] for _, r in produced
+                                      if r["decision_id"] == heroes[v]["decision_id"])
+                               for v in (idle, clicker))
     assert idle_kinds == ["ignored", "shown"]
     assert clicked == ["clicked", "shown"]

@@ -1,4 +1,5 @@
-"""Read a whole topic back in tests: assign every partition from the start, stop at a count."""
+"""Read a whole topic back in tests: how many messages it holds, and every one of them (assign
+every partition from the start, stop at a count)."""
 
 from __future__ import annotations
 
@@ -24,5 +25,16 @@ def read_topic(settings: Settings, topic: str, count: int, timeout: float = 30.0
                 if msg.error() is None:
                     out.append(msg)
         return out
+    finally:
+        consumer.close()
+
+
+def total_messages(settings: Settings, topic: str) -> int:
+    """Messages on every partition of ``topic`` now (the sum of its high watermarks)."""
+    consumer = Consumer({"bootstrap.servers": settings.bootstrap, "group.id": "test-count"})
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+                   for p in partitions)
     finally:
         consumer.close()

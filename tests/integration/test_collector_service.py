@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
-from confluent_kafka import Consumer, TopicPartition
 
 from pipeline.collector import CollectorOptions, CollectorService
 from pipeline.collector.identity import user_hash
@@ -20,7 +19,7 @@ from pipeline.profiles import resolve_pseudonyms
 from pipeline.serde import Codec
 from pipeline.settings import Settings
 from pipeline.topics import EVENTS, PROFILES
-from tests.integration.kafka_reader import read_topic
+from tests.integration.kafka_reader import read_topic, total_messages
 
 CODEC = Codec.default()
 AUTH = {"Authorization": "Basic " + base64.b64encode(b"it-key:").decode()}
@@ -39,16 +38,6 @@ async def collector(settings: Settings) -> AsyncIterator[str]:
         yield served.url
     finally:
         await service.stop()  # flushes: everything acknowledged is on the broker after this
-
-
-def total_messages(settings: Settings, topic: str) -> int:
-    consumer = Consumer({"bootstrap.servers": settings.bootstrap, "group.id": "t-count"})
-    try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-                   for p in partitions)
-    finally:
-        consumer.close()
 
 
 def decoded(settings: Settings, topic: str, name: str,

@@ -13,30 +13,19 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import aiohttp
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 
 from pipeline.client import EventProducer
 from pipeline.delivery import DeliveryOptions, DeliveryService
 from pipeline.serde import Codec
 from pipeline.settings import Settings
 from pipeline.topics import ACTIONS, OUTCOMES
-from tests.integration.kafka_reader import read_topic
+from tests.integration.kafka_reader import read_topic, total_messages
 from tests.scrape import value
 from tests.unit.delivery.factories import decision
 
 T = TypeVar("T")
 CODEC = Codec.default()
-
-
-def total_messages(settings: Settings, topic: str) -> int:
-    """Messages on every partition of ``topic`` (sum of high watermarks)."""
-    consumer = Consumer({"bootstrap.servers": settings.bootstrap, "group.id": "t-count"})
-    try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-                   for p in partitions)
-    finally:
-        consumer.close()
 
 
 def now_ms() -> int:

@@ -17,7 +17,7 @@ from pipeline.serde import Codec
 from pipeline.settings import Settings
 from pipeline.topics import DECISIONS_LOG, EVENTS, OUTCOMES, PROFILES, SIGNALS
 from tests.e2e.webtier import free_port
-from tests.integration.kafka_reader import read_topic
+from tests.integration.kafka_reader import read_topic, total_messages
 from tests.integration.scenarios import browser, rage_clicker
 from tests.integration.worker_process import WorkerProcess, wait_caught_up
 
@@ -32,18 +32,6 @@ def _scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 def _lag(metrics: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> dict[str, float]:
     return {dict(labels)["topic"]: v for (name, labels), v in metrics.items()
             if name == "rtp_worker_lag"}
-
-
-def _end_count(settings: Settings, topic: str) -> int:
-    from confluent_kafka import Consumer, TopicPartition
-
-    consumer = Consumer({"bootstrap.servers": settings.bootstrap, "group.id": "metrics-test"})
-    try:
-        parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-                   for p in parts)
-    finally:
-        consumer.close()
 
 
 def test_the_worker_serves_its_metrics(topics: Settings, tmp_path: Path,
@@ -83,7 +71,7 @@ def test_the_worker_serves_its_metrics(topics: Settings, tmp_path: Path,
         assert worker.stop() == 0, worker.tail()
 
     codec = Codec.default()
-    n_logs = _end_count(topics, topics.topic(DECISIONS_LOG))
+    n_logs = total_messages(topics, topics.topic(DECISIONS_LOG))
     logs = [codec.decode(m.value(), ("DecisionLog",))[1]
             for m in read_topic(topics, topics.topic(DECISIONS_LOG), n_logs)]
     arms = Counter(log["decision"]["experiment_arm"] for log in logs)
@@ -91,12 +79,12 @@ def test_the_worker_serves_its_metrics(topics: Settings, tmp_path: Path,
     letters: Counter[tuple[str, str]] = Counter()
     for source in (EVENTS, OUTCOMES, PROFILES):
         dlq = topics.topic(source) + ".dlq"
-        for m in read_topic(topics, dlq, _end_count(topics, dlq), timeout=5):
+        for m in read_topic(topics, dlq, total_messages(topics, dlq), timeout=5):
             letter = codec.decode(m.value(), ("DeadLetter",))[1]
             letters[(letter["source_topic"], letter["error_class"])] += 1
     by_action = Counter((log["decision"]["action_id"], log["decision"]["experiment_arm"])
                         for log in logs)
-    n_signals = _end_count(topics, topics.topic(SIGNALS))
+    n_signals = total_messages(topics, topics.topic(SIGNALS))
     rules = Counter(codec.decode(m.value(), ("StruggleSignal",))[1]["rule"]
                     for m in read_topic(topics, topics.topic(SIGNALS), n_signals))
     assert rules, "the rage clickers raised no signal: nothing to compare"

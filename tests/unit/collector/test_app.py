@@ -12,13 +12,13 @@ import asyncio
 import base64
 import copy
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline.collector.app import CollectorState, build_app
@@ -28,8 +28,10 @@ from pipeline.collector.metrics import CollectorMetrics
 from pipeline.collector.options import CollectorOptions
 from pipeline.collector.segment import SEGMENT_TYPES
 from pipeline.serde import Codec
+from pipeline.web.visitor_token import VisitorTokens
 from tests.scrape import families, value
 from tests.unit.collector.strategies import NOW_MS, native_batches, segment_calls
+from tests.unit.served import hostile_settings, served
 
 AUTH = {"Authorization": "Basic " + base64.b64encode(b"wk:").decode()}
 MAX_BODY = 16 * 1024
@@ -48,7 +50,7 @@ class FakeSink:
 class Http:
     loop: asyncio.AbstractEventLoop
     client: TestClient
-    sink: FakeSink
+    sink: Any  # a FakeSink (what was produced), or whatever sink the test serves
 
     def post(self, path: str, data: bytes, headers: dict[str, str] | None = None,
              ) -> tuple[int, dict[str, Any], dict[str, str]]:
@@ -59,10 +61,22 @@ class Http:
         return self.loop.run_until_complete(go())
 
 
+def collector_state(options: CollectorOptions, sink: Any, tokens: VisitorTokens | None = None,
+                    topic: Callable[[str], str] = lambda name: f"t.{name}") -> CollectorState:
+    """A collector's state over ``sink``; a fixed wall clock (``NOW_MS``) keeps generated
+    event times inside the accepted range."""
+    return CollectorState(Ingestor(options, Codec.default(), wall=lambda: NOW_MS / 1000),
+                          sink, topic, CollectorMetrics.create(), tokens)
+
+
+def serve(state: CollectorState) -> Iterator[Http]:
+    """``state``'s app served for a module's tests (its sink is ``Http.sink``)."""
+    with served(build_app(state)) as (loop, client):
+        yield Http(loop, client, state.sink)
+
+
 @pytest.fixture(scope="module")
 def http() -> Iterator[Http]:
-    loop = asyncio.new_event_loop()
-    sink = FakeSink()
     options = CollectorOptions(http_port=0, write_keys=frozenset({"wk"}), max_body_bytes=MAX_BODY,
                                identity_keys=frozenset({IDENTITY}),
                                max_batch=20, visitor_rate_per_s=1e6, visitor_burst=10**6,
@@ -70,19 +84,7 @@ def http() -> Iterator[Http]:
                                address_rate_per_s=1e6, address_burst=10**6,
                                cors_origins=frozenset({"https://shop.example"}),
                                metrics_token="metrics-token-0123")
-    # A fixed wall clock keeps generated event times inside the accepted range.
-    state = CollectorState(Ingestor(options, Codec.default(), wall=lambda: NOW_MS / 1000),
-                           sink, lambda name: f"t.{name}", CollectorMetrics.create())
-
-    async def start() -> TestClient:
-        client = TestClient(TestServer(build_app(state)))
-        await client.start_server()
-        return client
-
-    client = loop.run_until_complete(start())
-    yield Http(loop, client, sink)
-    loop.run_until_complete(client.close())
-    loop.close()
+    yield from serve(collector_state(options, FakeSink()))
 
 
 def refused(http: Http, path: str, data: bytes, headers: dict[str, str] | None = None) -> int:
@@ -283,9 +285,7 @@ def broken_native_batches(draw: st.DrawFn) -> dict[str, Any]:
     return body
 
 
-FUZZ = settings(max_examples=120, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                       HealthCheck.too_slow])
+FUZZ = hostile_settings(120)
 
 
 @FUZZ

@@ -10,28 +10,24 @@ produces nothing; without visitor tokens the collector refuses such a batch, as 
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from confluent_kafka import KafkaException
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.collector.app import CollectorState, build_app
-from pipeline.collector.ingest import Ingestor
-from pipeline.collector.metrics import CollectorMetrics
 from pipeline.collector.minimise import stored_ids
 from pipeline.collector.options import CollectorOptions
 from pipeline.serde import Codec
 from pipeline.web.metrics import render
 from pipeline.web.visitor_token import VisitorTokens
 from tests.unit.collector.strategies import NOW_MS, native_batches
-from tests.unit.collector.test_app import FakeSink, Http
+from tests.unit.collector.test_app import FakeSink, Http, collector_state
+from tests.unit.collector.test_app import serve as serve_state
 
 KEY = "collector-key-0123456789"
 PAGE_VIEW = {"writeKey": "wk", "session": "s-1",
@@ -45,26 +41,16 @@ class FailingSink:
 
 
 def serve(tokens: bool = True, sink: Any = None) -> Iterator[Http]:
-    loop = asyncio.new_event_loop()
-    sink = FakeSink() if sink is None else sink
     options = CollectorOptions(http_port=0, write_keys=frozenset({"wk"}), max_batch=20,
                                visitor_rate_per_s=1e6, visitor_burst=10**6,
                                key_rate_per_s=1e6, key_burst=10**6,
                                address_rate_per_s=1e6, address_burst=10**6)
-    state = CollectorState(Ingestor(options, Codec.default(), wall=lambda: NOW_MS / 1000),
-                           sink, str, CollectorMetrics.create(),
-                           VisitorTokens((KEY,), clock=lambda: NOW_MS / 1000) if tokens else None)
-
-    async def start() -> TestClient:
-        client = TestClient(TestServer(build_app(state)))
-        await client.start_server()
-        return client
-
-    client = loop.run_until_complete(start())
-    client.app_state = state  # type: ignore[attr-defined]
-    yield Http(loop, client, sink)
-    loop.run_until_complete(client.close())
-    loop.close()
+    state = collector_state(options, FakeSink() if sink is None else sink,
+                            VisitorTokens((KEY,), clock=lambda: NOW_MS / 1000) if tokens else None,
+                            topic=str)
+    for http in serve_state(state):
+        http.client.app_state = state  # type: ignore[attr-defined]
+        yield http
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ number is read are always refused.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import copy
 import json
@@ -19,17 +18,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.collector.app import CollectorState, build_app
-from pipeline.collector.ingest import Ingestor
-from pipeline.collector.metrics import CollectorMetrics
 from pipeline.collector.options import CollectorOptions
 from pipeline.serde import Codec
 from tests.unit.collector.strategies import NOW_MS, native_batches, segment_calls
-from tests.unit.collector.test_app import FakeSink, Http
+from tests.unit.collector.test_app import FakeSink, Http, collector_state, serve
+from tests.unit.served import hostile_settings
 
 AUTH = {"Authorization": "Basic " + base64.b64encode(b"wk:").decode()}
 
@@ -38,23 +34,10 @@ Path = tuple[str | int, ...]
 
 @pytest.fixture(scope="module")
 def http() -> Iterator[Http]:
-    loop = asyncio.new_event_loop()
-    sink = FakeSink()
     options = CollectorOptions(http_port=0, write_keys=frozenset({"wk"}), max_batch=20,
                                visitor_rate_per_s=1e6, visitor_burst=10**6,
                                key_rate_per_s=1e6, key_burst=10**6)
-    state = CollectorState(Ingestor(options, Codec.default(), wall=lambda: NOW_MS / 1000),
-                           sink, lambda name: f"t.{name}", CollectorMetrics.create())
-
-    async def start() -> TestClient:
-        client = TestClient(TestServer(build_app(state)))
-        await client.start_server()
-        return client
-
-    client = loop.run_until_complete(start())
-    yield Http(loop, client, sink)
-    loop.run_until_complete(client.close())
-    loop.close()
+    yield from serve(collector_state(options, FakeSink()))
 
 
 def leaves(value: Any, at: Path = ()) -> list[tuple[Path, Any]]:
@@ -118,9 +101,7 @@ def produced_records(produced: list[tuple[str, bytes | None, bytes | None]]
     return [codec.decode(value)[1] for _, _, value in produced if value is not None]
 
 
-HOSTILE = settings(max_examples=150, deadline=None,
-                   suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                          HealthCheck.too_slow])
+HOSTILE = hostile_settings(150)
 
 
 def _bytes(body: Any) -> bytes:

@@ -11,26 +11,22 @@ nothing and issues no token; an answer issues a token only for the id the server
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.collector.app import CollectorState, build_app
-from pipeline.collector.ingest import Ingestor
-from pipeline.collector.metrics import CollectorMetrics
 from pipeline.collector.options import CollectorOptions
 from pipeline.serde import Codec
 from pipeline.web.visitor_token import VisitorTokens
 from tests.unit.collector.strategies import NOW_MS, native_batches
-from tests.unit.collector.test_app import FakeSink, Http
+from tests.unit.collector.test_app import FakeSink, Http, collector_state, serve
 from tests.unit.collector.test_hostile_input import hostile, leaves, replaced
+from tests.unit.served import hostile_settings
 
 KEY = "collector-key-0123456789"
 ADMIN = "admin-token-0123456789"
@@ -45,25 +41,12 @@ def tokens() -> VisitorTokens:
 
 @pytest.fixture(scope="module")
 def http() -> Iterator[Http]:
-    loop = asyncio.new_event_loop()
-    sink = FakeSink()
     options = CollectorOptions(http_port=0, write_keys=frozenset({"wk"}), max_batch=20,
                                visitor_rate_per_s=1e6, visitor_burst=10**6,
                                key_rate_per_s=1e6, key_burst=10**6,
                                address_rate_per_s=1e6, address_burst=10**6,
                                admin_token=ADMIN)
-    state = CollectorState(Ingestor(options, Codec.default(), wall=lambda: NOW_MS / 1000),
-                           sink, lambda name: f"t.{name}", CollectorMetrics.create(), tokens())
-
-    async def start() -> TestClient:
-        client = TestClient(TestServer(build_app(state)))
-        await client.start_server()
-        return client
-
-    client = loop.run_until_complete(start())
-    yield Http(loop, client, sink)
-    loop.run_until_complete(client.close())
-    loop.close()
+    yield from serve(collector_state(options, FakeSink(), tokens()))
 
 
 def post(http: Http, path: str, body: bytes, headers: dict[str, str] | None = None
@@ -79,9 +62,7 @@ def visitors_of(produced: list[tuple[str, bytes | None, bytes | None]]) -> set[s
             if value is not None}
 
 
-HOSTILE = settings(max_examples=150, deadline=None,
-                   suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                          HealthCheck.too_slow])
+HOSTILE = hostile_settings(150)
 
 
 @st.composite

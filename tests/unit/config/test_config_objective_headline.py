@@ -68,10 +68,11 @@ def test_rtp_report_reads_the_objective_from_the_config_file(
     outcomes.write_text("".join(json.dumps(r) + "\n" for r in SYN.outcomes))
     config = tmp_path / "rtp.yaml"
     config.write_text("objective: revenue\n")
-    assert main(["report", str(logs), str(outcomes), "--n-boot", "20",
+    assert main(["report", str(logs), str(outcomes), "--n-boot", "20", "--erasures", "none",
                  "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert "\nheadline: revenue per visitor (revenue_per_visitor): control " in out
-    assert main(["report", str(logs), str(outcomes), "--n-boot", "20"]) == 0
+    assert main(["report", str(logs), str(outcomes), "--n-boot", "20",
+                 "--erasures", "none"]) == 0
     assert "\nheadline: conversion rate per visitor (conversion_rate): " in (
         capsys.readouterr().out)

@@ -16,12 +16,13 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
-from hypothesis import HealthCheck, given, settings
+from aiohttp.test_utils import TestClient
+from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline.console.app import build_app
 from pipeline.console.login import COOKIE, LoginThrottle, session_token
+from tests.unit.served import hostile_settings, served
 
 KEY = "correct-horse-battery"
 NOW_S = 1_000_000.0
@@ -42,25 +43,14 @@ class Http:
 
 @pytest.fixture(scope="module")
 def http() -> Iterator[Http]:
-    loop = asyncio.new_event_loop()
     app = build_app(lambda: {"now_ms": 5, "secret_figure": 42}, lambda: (True, True, "ready"),
                     key=KEY, session_ttl_s=3600, clock=lambda: NOW_S,
                     throttle=LoginThrottle(attempts=10**9))
-
-    async def start() -> TestClient:
-        client = TestClient(TestServer(app))
-        await client.start_server()
-        return client
-
-    client = loop.run_until_complete(start())
-    yield Http(loop, client)
-    loop.run_until_complete(client.close())
-    loop.close()
+    with served(app) as (loop, client):
+        yield Http(loop, client)
 
 
-HOSTILE = settings(max_examples=200, deadline=None,
-                   suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                          HealthCheck.too_slow])
+HOSTILE = hostile_settings(200)
 text = (st.text(max_size=80) | st.just("x" * 5000) | st.sampled_from(
     ["\ud800", "%ED%A0%80", "a\x00b", "../../etc/passwd", "%2e%2e/", KEY, KEY + "x", ""]))
 paths = st.sampled_from(["/", "/console/", "/console/console.js", "/v1/console", "/favicon.ico",

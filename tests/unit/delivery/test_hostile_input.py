@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
-from hypothesis import HealthCheck, given, settings
+from aiohttp.test_utils import TestClient
+from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline.delivery.app import DeliveryState, build_app
 from pipeline.delivery.options import DeliveryOptions
 from tests.unit.delivery.factories import NOW_MS
 from tests.unit.delivery.test_app import FakeSink
+from tests.unit.served import hostile_settings, served
 
 
 @dataclass
@@ -44,27 +45,19 @@ class Http:
         return self.loop.run_until_complete(go())
 
 
+def serve(state: DeliveryState) -> Iterator[Http]:
+    """``state``'s app served for a module's tests (its outcome sink is ``Http.sink``)."""
+    with served(build_app(state)) as (loop, client):
+        yield Http(loop, client, state.outcomes)
+
+
 @pytest.fixture(scope="module")
 def http() -> Iterator[Http]:
-    loop = asyncio.new_event_loop()
-    sink = FakeSink()
-    state = DeliveryState.standalone(DeliveryOptions(http_port=0, max_body_bytes=4096),
-                                     outcomes=sink, clock=lambda: NOW_MS / 1000)
-
-    async def start() -> TestClient:
-        client = TestClient(TestServer(build_app(state)))
-        await client.start_server()
-        return client
-
-    client = loop.run_until_complete(start())
-    yield Http(loop, client, sink)
-    loop.run_until_complete(client.close())
-    loop.close()
+    yield from serve(DeliveryState.standalone(DeliveryOptions(http_port=0, max_body_bytes=4096),
+                                              outcomes=FakeSink(), clock=lambda: NOW_MS / 1000))
 
 
-HOSTILE = settings(max_examples=150, deadline=None,
-                   suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                          HealthCheck.too_slow])
+HOSTILE = hostile_settings(150)
 
 huge_ints = st.integers(16, 600).map(lambda digits: 10**digits)
 surrogates = st.builds(lambda a, s: a + s, st.text(max_size=5),
@@ -177,23 +170,13 @@ def exports() -> Iterator[tuple[Http, Any]]:
     from pipeline.delivery.export import PersonRecords
     from pipeline.web.visitor_token import VisitorTokens
 
-    loop = asyncio.new_event_loop()
-    sink = FakeSink()
     tokens = VisitorTokens(("export-key-0123456789",), clock=lambda: NOW_MS / 1000)
     state = DeliveryState.standalone(DeliveryOptions(http_port=0, admin_token=ADMIN),
-                                     outcomes=sink, clock=lambda: NOW_MS / 1000)
+                                     outcomes=FakeSink(), clock=lambda: NOW_MS / 1000)
     state.tokens = tokens
     state.person = lambda visitor: PersonRecords()
-
-    async def start() -> TestClient:
-        client = TestClient(TestServer(build_app(state)))
-        await client.start_server()
-        return client
-
-    client = loop.run_until_complete(start())
-    yield Http(loop, client, sink), tokens
-    loop.run_until_complete(client.close())
-    loop.close()
+    for http in serve(state):
+        yield http, tokens
 
 
 @HOSTILE

@@ -13,23 +13,27 @@ for a decision delivered to the token's visitor, flagged ``browser``, value boun
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.delivery.app import DeliveryState, build_app
+from pipeline.delivery.app import DeliveryState
 from pipeline.delivery.options import DeliveryOptions
 from pipeline.web.visitor_token import VisitorTokens
 from tests.unit.delivery.factories import NOW_MS, decision
 from tests.unit.delivery.test_app import FakeSink
-from tests.unit.delivery.test_hostile_input import assert_refused, hostile, query_text
+from tests.unit.delivery.test_hostile_input import (
+    Http,
+    assert_refused,
+    hostile,
+    query_text,
+    serve,
+)
+from tests.unit.served import hostile_settings
 
 KEY, OTHER_KEY = "key-now-0123456789", "key-evil-0123456789"
 METRICS = "metrics-token-0123456789"
@@ -48,52 +52,19 @@ credentials = (st.none() | query_text | st.sampled_from(sorted(VALID))
                | st.sampled_from(INVALID))
 
 
-@dataclass
-class Http:
-    loop: asyncio.AbstractEventLoop
-    client: TestClient
-    sink: FakeSink
-
-    def call(self, method: str, path: str, **kwargs: Any) -> tuple[int, str, list[Any]]:
-        async def go() -> tuple[int, str, list[Any]]:
-            before = len(self.sink.sent)
-            r = await self.client.request(method, path, **kwargs)
-            if r.headers.get("Content-Type", "").startswith("text/event-stream"):
-                text = (await r.content.readline()).decode()
-                r.close()
-            else:
-                text = await r.text()
-            return r.status, text, self.sink.sent[before:]
-
-        return self.loop.run_until_complete(go())
-
-
 @pytest.fixture(scope="module")
 def http() -> Iterator[Http]:
-    loop = asyncio.new_event_loop()
-    sink = FakeSink()
     options = DeliveryOptions(http_port=0, max_body_bytes=4096, metrics_token=METRICS,
                               budget_ms=5, max_wait_ms=20)
-    state = DeliveryState.standalone(options, outcomes=sink, clock=lambda: NOW_MS / 1000)
+    state = DeliveryState.standalone(options, outcomes=FakeSink(), clock=lambda: NOW_MS / 1000)
     state.tokens = tokens()
     state.limits = None  # the fuzz is not about rates (test_visitor_auth covers them)
     state.store.offer(decision("alice", decision_id="d-alice"), NOW_MS)
     state.store.offer(decision("bob", decision_id="d-bob"), NOW_MS)
-
-    async def start() -> TestClient:
-        client = TestClient(TestServer(build_app(state)))
-        await client.start_server()
-        return client
-
-    client = loop.run_until_complete(start())
-    yield Http(loop, client, sink)
-    loop.run_until_complete(client.close())
-    loop.close()
+    yield from serve(state)
 
 
-HOSTILE = settings(max_examples=200, deadline=None,
-                   suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                          HealthCheck.too_slow])
+HOSTILE = hostile_settings(200)
 
 
 def _request(http: Http, method: str, path: str, token: str | None, as_bearer: bool,
@@ -111,6 +82,22 @@ def _request(http: Http, method: str, path: str, token: str | None, as_bearer: b
         return None  # a header value aiohttp's client itself refuses to send
 
 
+def _answered(http: Http, path: str, token: str | None, as_bearer: bool,
+              params: dict[str, str], what: str) -> str | None:
+    """GET ``path``: the body of a 200, which only a valid token (or the token of a visitor
+    without decisions) may get; None when aiohttp's client would not send it or the answer is
+    a refusal (a 4xx with a message)."""
+    got = _request(http, "GET", path, token, as_bearer, params=params)
+    if got is None:
+        return None
+    status, text, _ = got
+    if status != 200:
+        assert_refused(status, text)
+        return None
+    assert token in VALID or token == INVALID[-1], f"{what} without a valid token"
+    return text
+
+
 @HOSTILE
 @given(st.none() | query_text | st.sampled_from(["alice", "bob"]), credentials, st.booleans(),
        st.none() | query_text | st.just("hero,overlay"), st.none() | query_text,
@@ -120,14 +107,9 @@ def test_decisions_only_for_the_tokens_own_visitor_never_5xx(
         trigger: str | None, wait_ms: str | None) -> None:
     params = {k: v for k, v in (("visitor", visitor), ("slots", slots), ("trigger", trigger),
                                 ("wait_ms", wait_ms)) if v is not None}
-    got = _request(http, "GET", "/v1/decisions", token, as_bearer, params=params)
-    if got is None:
+    text = _answered(http, "/v1/decisions", token, as_bearer, params, "answered")
+    if text is None:
         return
-    status, text, _ = got
-    if status != 200:
-        assert_refused(status, text)
-        return
-    assert token in VALID or token == INVALID[-1], "answered without a valid token"
     owner = VALID.get(token or "", "carol")
     answer = json.loads(text)
     assert answer["visitor_id"] == owner
@@ -140,14 +122,9 @@ def test_decisions_only_for_the_tokens_own_visitor_never_5xx(
 def test_streams_only_for_the_tokens_own_visitor_never_5xx(
         http: Http, visitor: str | None, token: str | None, as_bearer: bool) -> None:
     params = {} if visitor is None else {"visitor": visitor}
-    got = _request(http, "GET", "/v1/stream", token, as_bearer, params=params)
-    if got is None:
+    text = _answered(http, "/v1/stream", token, as_bearer, params, "a stream opened")
+    if text is None:
         return
-    status, text, _ = got
-    if status != 200:
-        assert_refused(status, text)
-        return
-    assert token in VALID or token == INVALID[-1], "a stream opened without a valid token"
     assert visitor is None or visitor.strip() == VALID.get(token or "", "carol")
     assert text.startswith("retry:")
 

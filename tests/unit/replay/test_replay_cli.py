@@ -109,7 +109,8 @@ def test_replay_usage_errors_exit_2(argv: list[str], message: str, inputs: dict[
 def test_evaluate_a_replayed_log(replayed: Path, inputs: dict[str, Path],
                                  capsys: Capture) -> None:
     argv = ["evaluate", str(replayed / "decisions.jsonl"), "--outcomes",
-            str(inputs["outcomes"]), "--target", "always:no_action", "--n-boot", "100"]
+            str(inputs["outcomes"]), "--target", "always:no_action", "--n-boot", "100",
+            "--erasures", "none"]
     assert run_command(evaluate, argv) == 0
     text = capsys.readouterr().out
     for word in ("ips", "snips", "dr", "replay", "effective sample size", "95% CI"):
@@ -124,7 +125,8 @@ def test_evaluate_refuses_a_log_without_propensities(tmp_path: Path, capsys: Cap
     log = tmp_path / "d.jsonl"
     write_decision_logs(log, [decision_log("d1", propensity=0.0), decision_log("d2")])
     write_outcomes(tmp_path / "o.jsonl", [outcome("d1")])
-    # --erasures none: a unit test reads no broker (the default, auto, asks one if it answers)
+    # --erasures none: a unit test reads no broker (the default, auto, asks one if it answers;
+    # tests/unit/conftest.py fails a unit test that does)
     assert run_command(evaluate, ["evaluate", str(log), "--outcomes",
                                   str(tmp_path / "o.jsonl"), "--erasures", "none"]) == 2
     err = capsys.readouterr().err
@@ -142,14 +144,14 @@ def test_evaluate_refuses_a_log_without_propensities(tmp_path: Path, capsys: Cap
 def test_evaluate_usage_errors_exit_2(argv: list[str], message: str, replayed: Path,
                                       capsys: Capture) -> None:
     argv = [str(replayed / "decisions.jsonl") if a == "LOG" else a for a in argv]
-    assert run_command(evaluate, ["evaluate", *argv]) == 2
+    assert run_command(evaluate, ["evaluate", *argv, "--erasures", "none"]) == 2
     assert message in capsys.readouterr().err
 
 
 def test_evaluate_compare_obd_prints_the_estimate_beside_the_observed_rate(
         obd_dir: Path, capsys: Capture) -> None:
     assert run_command(evaluate, ["evaluate", "--compare-obd", str(obd_dir), "--n-boot", "200",
-                                  "--estimators", "ips,snips"]) == 0
+                                  "--estimators", "ips,snips", "--erasures", "none"]) == 0
     text = capsys.readouterr().out
     assert "observed in the random log: 0.00380 (38 clicks / 10000)" in text
     assert "Wilson CI" in text and "estimated from the BTS log (10000 rows" in text
@@ -173,7 +175,8 @@ def test_import_obd_to_files(obd_dir: Path, tmp_path: Path, capsys: Capture) -> 
     # The imported log is a valid input of rtp evaluate.
     assert run_command(evaluate, ["evaluate", str(out / "obd_random_decisions.avro"),
                                   "--outcomes", str(out / "obd_random_outcomes.avro"),
-                                  "--estimators", "ips,snips", "--n-boot", "50"]) == 0
+                                  "--estimators", "ips,snips", "--n-boot", "50",
+                                  "--erasures", "none"]) == 0
     assert "ips" in capsys.readouterr().out
 
 
@@ -207,7 +210,7 @@ def test_report_table_and_html(replayed: Path, inputs: dict[str, Path], tmp_path
     html = tmp_path / "report.html"
     assert run_command(report, ["report", str(replayed / "decisions.jsonl"),
                                 str(inputs["outcomes"]), "--control-share", "0.1", "--html",
-                                str(html), "--n-boot", "100"]) == 0
+                                str(html), "--n-boot", "100", "--erasures", "none"]) == 0
     out, err = capsys.readouterr()
     assert "conversion_rate" in out and "sample ratio" in out
     assert f"HTML report: {html}" in err
@@ -215,7 +218,8 @@ def test_report_table_and_html(replayed: Path, inputs: dict[str, Path], tmp_path
     assert page.startswith("<!DOCTYPE html>")
     assert "<svg" in page
     assert run_command(report, ["report", str(replayed / "decisions.jsonl"),
-                                str(inputs["outcomes"]), "--json", "--n-boot", "50"]) == 0
+                                str(inputs["outcomes"]), "--json", "--n-boot", "50",
+                                "--erasures", "none"]) == 0
     assert json.loads(capsys.readouterr().out)["srm"]["expected_control_share"] == 0.1
 
 
@@ -244,7 +248,8 @@ def test_report_on_a_recorded_stream_counts_its_purchases_in_both_arms(
         1 for a in arm_of.values() if a == arm) for arm in ("control", "personalized")}
     assert run_command(report, ["report", str(replayed / "decisions.jsonl"),
                                 str(inputs["outcomes"]), "--purchases", str(inputs["events"]),
-                                "--control-share", "0.1", "--json", "--n-boot", "20"]) == 0
+                                "--control-share", "0.1", "--json", "--n-boot", "20",
+                                "--erasures", "none"]) == 0
     out = json.loads(capsys.readouterr().out)
     conversion = next(m for m in out["metrics"] if m["metric"] == "conversion_rate")
     assert (conversion["control"], conversion["personalized"]) == (
@@ -271,7 +276,8 @@ def test_report_usage_errors_exit_2(argv: list[str], message: str, replayed: Pat
     empty.write_text("")
     names = {"LOG": str(replayed / "decisions.jsonl"), "OUT": str(inputs["outcomes"]),
              "EMPTY": str(empty)}
-    assert run_command(report, ["report", *[names.get(a, a) for a in argv]]) == 2
+    assert run_command(report, ["report", *[names.get(a, a) for a in argv],
+                                "--erasures", "none"]) == 2
     assert message in capsys.readouterr().err
 
 
@@ -280,7 +286,7 @@ def test_report_cuped_covariate_flag(replayed: Path, inputs: dict[str, Path],
     """CUPED is on by default on ``past_purchases``; ``--cuped-covariate`` names another
     feature of the first decision, ``none`` turns it off."""
     args = ["report", str(replayed / "decisions.jsonl"), str(inputs["outcomes"]),
-            "--control-share", "0.1", "--json", "--n-boot", "20"]
+            "--control-share", "0.1", "--json", "--n-boot", "20", "--erasures", "none"]
     found = {}
     for extra in ([], ["--cuped-covariate", "no_such_feature"], ["--cuped-covariate", "none"]):
         assert run_command(report, [*args, *extra]) == 0

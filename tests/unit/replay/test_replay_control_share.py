@@ -98,11 +98,11 @@ def test_a_log_from_before_v2_needs_the_share(tmp_path: Path, capsys: Capture) -
     write_outcomes(tmp_path / "o.jsonl", syn.outcomes)
     assert {r["control_share"] for r in read_decision_logs(tmp_path / "d.jsonl")} == {-1.0}
     files = [str(tmp_path / "d.jsonl"), str(tmp_path / "o.jsonl")]
-    assert run_command(report, ["report", *files, "--n-boot", "10"]) == 2
+    assert run_command(report, ["report", *files, "--n-boot", "10", "--erasures", "none"]) == 2
     assert f"{len(old)} of {len(old)} logged decisions do not record the control share" \
         in capsys.readouterr().err
     assert run_command(report, ["report", *files, "--control-share", "0.5", "--json",
-                                "--n-boot", "10"]) == 0
+                                "--n-boot", "10", "--erasures", "none"]) == 0
     assert json.loads(capsys.readouterr().out)["srm"]["share_source"] == "given"
 
 

@@ -71,7 +71,7 @@ def test_the_html_headline_shows_the_text_reports_numbers(
     config, page = tmp_path / "rtp.yaml", tmp_path / "report.html"
     config.write_text(f"objective: {objective.value}\n")
     assert main(["report", str(files[0]), str(files[1]), "--n-boot", "50",
-                 "--config", str(config), "--html", str(page)]) == 0
+                 "--config", str(config), "--html", str(page), "--erasures", "none"]) == 0
     lines = [line for line in capsys.readouterr().out.splitlines()
              if line.startswith("headline: ")]
     assert len(lines) == 1
@@ -95,7 +95,7 @@ def test_without_a_config_the_html_leads_with_conversion(
         files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     page = tmp_path / "report.html"
     assert main(["report", str(files[0]), str(files[1]), "--n-boot", "20",
-                 "--html", str(page)]) == 0
+                 "--html", str(page), "--erasures", "none"]) == 0
     capsys.readouterr()
     html = _Headline()
     html.feed(page.read_text())
