@@ -246,7 +246,8 @@ async def test_when_max_held_requests_are_held_the_next_is_answered_at_once(
     registry = state.metrics.registry
     assert registry.get_sample_value("rtp_delivery_waits_total", {"result": "full"}) == 1
     assert registry.get_sample_value("rtp_delivery_held_requests") == 3
-    state.receive([decision(f"v{i}", decision_id=f"d{i}") | {"trigger_event_id": f"e{i}"}
+    # (holds are per visitor and trigger: the asking visitor's decisions release them)
+    state.receive([decision("v1", decision_id=f"d{i}", slot=f"s{i}") | {"trigger_event_id": f"e{i}"}
                    for i in range(3)])
     assert {r.headers["X-RTP-Wait"] for r in await asyncio.gather(*held)} == {"arrived"}
 
