@@ -8,6 +8,9 @@
  * Mark personalized areas with data-rtp-slot="hero" (their content is the default).
  * The page view is sent at once, and delivery is asked for the decision it triggers
  * (trigger=<its event id>, held up to waitMs), so this page is personalized by its own view.
+ * That page view is marked (wait: 1): when the worker decides it and delivers no action, it
+ * says so and delivery answers at once (X-RTP-Wait "nothing"), so the slots do not wait out
+ * the budget.
  * Slots stay hidden until resolved: the decision answered within budgetMs (painted
  * instead of the default), or the budget ran out (the default is revealed; a late
  * decision only goes to slots the visitor has not seen yet). SSE updates overlays and
