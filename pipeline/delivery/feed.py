@@ -139,6 +139,11 @@ class ActionFeed:
         """True until the consumer thread ends (stopped or failed); before start too."""
         return self._thread is None or self._thread.is_alive()
 
+    @property
+    def stopping(self) -> bool:
+        """True once :meth:`stop` was called (a start still retrying then gives up)."""
+        return self._stop.is_set()
+
     async def stop(self) -> None:
         """Stop the thread, close the consumer, flush dead letters."""
         self._stop.set()
@@ -166,7 +171,7 @@ class ActionFeed:
                     consumer, max(0.1, min(10.0, deadline - time.monotonic())))
                 break
             except (KafkaException, _NotYet) as exc:
-                if time.monotonic() >= deadline:
+                if time.monotonic() >= deadline or self._stop.is_set():
                     consumer.close()
                     raise FeedError(f"cannot read {self.topic} on {self.settings.bootstrap} "
                                     f"within {self.options.start_timeout_s:g} s: {exc}") from exc

@@ -104,6 +104,14 @@ class DeliveryService:
         """On the loop: see :meth:`DeliveryState.receive`."""
         self.state.receive(records)
 
+    @property
+    def early_answers(self) -> bool | None:
+        """Whether the answer feed runs (None: not started, or still starting)."""
+        start = self._answers_start
+        if start is None or not start.done():
+            return None
+        return self.answer_feed.status.started
+
     def _answered(self, records: list[dict[str, Any]]) -> None:
         """On the loop: see :meth:`DeliveryState.receive_answers`."""
         self.state.receive_answers(records)
@@ -114,6 +122,8 @@ class DeliveryService:
         try:
             await self.answer_feed.start()
         except FeedError as exc:
+            if self.answer_feed.stopping:
+                return  # stopped while it started: nothing to say
             log.warning("no early answers: the answers topic cannot be read (run "
                         "`rtp topics apply`); held requests of events that decide nothing "
                         "wait out their budget", error=str(exc))
@@ -153,10 +163,11 @@ class DeliveryService:
                 await self._housekeeping
             self._housekeeping = None
         await self.feed.stop()
+        await self.answer_feed.stop()  # a start still retrying gives up
         if self._answers_start is not None:
-            await self._answers_start  # (it ends: started, or failed after its timeout)
+            await self._answers_start
             self._answers_start = None
-            await self.answer_feed.stop()
+            await self.answer_feed.stop()  # the thread the start made, if it made one
         if self._settled:
             unsettle_heap()  # what is dropped from here on is collectable again
             self._settled = False

@@ -10,6 +10,7 @@ answer for the same trigger id never ends a visitor's hold; nothing un-awaited i
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from pipeline.decide import StoryOverride, assign_arm
 from pipeline.processes import WorkerProcess, wait_caught_up
 from pipeline.serde import Codec
 from pipeline.settings import Settings
-from pipeline.topics import ANSWERS, DECISIONS_LOG, EVENTS
+from pipeline.topics import ACTIONS, ANSWERS, DECISIONS_LOG, EVENTS, apply_topics, topic_specs
 from tests.integration.kafka_reader import read_topic
 from tests.integration.test_delivery_service import _ready, delivery, eventually, token
 
@@ -132,3 +133,22 @@ async def test_a_page_view_that_decides_nothing_is_answered_at_once_and_only_for
             for m in read_topic(topics, topics.topic(DECISIONS_LOG), 10, timeout=5)]
     decided = {(d["visitor_id"], d["trigger_event_id"], d["experiment_arm"]) for d in logs}
     assert {(quiet, "pv-same", "control"), (other, "pv-same", "control")} <= decided
+
+
+async def test_without_the_answers_topic_delivery_serves_and_holds_wait_out_their_budget(
+        kafka: Settings) -> None:
+    settings = dataclasses.replace(kafka, topic_prefix=f"it-{uuid.uuid4().hex[:10]}.")
+    apply_topics(settings.bootstrap, [s for s in topic_specs(settings.partitions, 1,
+                                                             settings.topic_prefix)
+                                      if s.name == settings.topic(ACTIONS)])
+    async with delivery(settings, start_timeout_s=1.0) as (service, url), \
+            aiohttp.ClientSession() as http:
+        await eventually(lambda: _ready(http, url), "readiness")
+        await eventually(lambda: _gave_up(service), "the answer feed to give up")
+        response = await http.get(f"{url}/v1/decisions?visitor=v1&trigger=e1&wait_ms=50"
+                                  f"&token={token(service, 'v1')}")
+        assert response.status == 200 and response.headers["X-RTP-Wait"] == "timeout"
+
+
+async def _gave_up(service: Any) -> bool:
+    return service.early_answers is False
