@@ -106,7 +106,12 @@ class DeliveryService:
 
     @property
     def early_answers(self) -> bool | None:
-        """Whether the answer feed runs (None: not started, or still starting)."""
+        """Whether the answer feed runs (None: not started, or still starting).
+
+        >>> DeliveryService(Settings(kafka_port=1, visitor_token_keys="0123456789abcdef"),
+        ...                 DeliveryOptions(http_port=0)).early_answers is None
+        True
+        """
         start = self._answers_start
         if start is None or not start.done():
             return None

@@ -141,6 +141,12 @@ class TriggerWaits:
         ``Answer`` record): release the requests its visitor holds for it; returns how many.
 
         A decision of the same trigger seen before wins (it stays remembered as SEEN).
+
+        >>> waits = TriggerWaits()
+        >>> waits.answered({"visitor_id": "v1", "trigger_event_id": "e1"})  # none held
+        0
+        >>> waits.seen("e1", "v1"), waits.seen("e1", "v2")
+        (True, False)
         """
         return self._ended(answer, WaitResult.NOTHING, WaitResult.NOTHING)
 
