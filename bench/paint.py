@@ -30,11 +30,13 @@ since navigation start) the bench takes the first animation frame in which the h
 visible (the tracker logs a slot's state in the frame before it is painted) and what it
 showed (``personalized`` or ``default``). Each default page is explained from the topics:
 the worker decided "no action" for that page view (``personalization.decisions.log``;
-"no action" is not produced to ``personalization.actions``, so delivery holds such a
-request its whole wait), it decided an action too late for the budget, or no decision
-was logged. **Cross-check**: every page that painted a decision must find that decision
-(same id, same trigger event, same visitor) on ``personalization.actions``; if one does
-not, the bench fails instead of printing the count.
+"no action" is not produced to ``personalization.actions``: the worker answers "decided:
+nothing" on ``personalization.answers`` for the page view the tracker waits on, and
+delivery answers the held request at once, ``X-RTP-Wait: nothing``), it decided an action
+too late for the budget, or no decision was logged. **Cross-check**: every page that
+painted a decision must find that decision (same id, same trigger event, same visitor)
+on ``personalization.actions``; if one does not, the bench fails instead of printing the
+count.
 """
 
 from __future__ import annotations
@@ -89,7 +91,9 @@ class PageLoad:
     ``applied``: the decision id the tracker put into the hero before that frame (None:
     the default), ``applied_by`` the tracker's step (``apply``: the answer within the budget;
     ``late-apply`` or ``sse-apply``: after it); ``answer``: how the tracker's wait ended
-    (``answer`` within the budget, ``late-answer`` or ``none``).
+    (``answer`` within the budget, ``late-answer`` or ``none``); ``wait``: delivery's
+    ``X-RTP-Wait`` on that answer (``arrived``, ``seen``, ``nothing``, ``timeout``...; empty:
+    no answer).
     """
 
     visitor: str
@@ -100,6 +104,7 @@ class PageLoad:
     applied: str | None
     applied_by: str | None
     answer: str
+    wait: str = ""
 
     @property
     def ask_to_paint_ms(self) -> float:
@@ -119,7 +124,7 @@ def page_load(visitor: str, log: Sequence[Mapping[str, Any]]) -> PageLoad:
     ...         "content": "personalized"}]
     >>> page_load("v1", log)
     PageLoad(visitor='v1', trigger='e1', paint_ms=97.0, ask_ms=20.0, content='personalized', \
-applied='d1', applied_by='apply', answer='answer')
+applied='d1', applied_by='apply', answer='answer', wait='arrived')
     """
     ask = next((e for e in log if e["step"] == "ask"), None)
     if ask is None:
@@ -131,11 +136,14 @@ applied='d1', applied_by='apply', answer='answer')
         raise BenchError(f"visitor {visitor}: the hero was never painted visible")
     applied = next((e for e in log if e["slot"] == "hero" and e["step"].endswith("apply")
                     and e["t"] <= shown["t"]), None)
-    answer = next((e["step"] for e in log if e["step"] in ("answer", "late-answer")), "none")
+    answered = next((e for e in log if e["step"] in ("answer", "late-answer")), None)
+    answer = "none" if answered is None else str(answered["step"])
+    wait = "" if answered is None else str(answered.get("wait") or "")
     return PageLoad(visitor=visitor, trigger=str(ask["trigger"]), paint_ms=float(shown["t"]),
                     ask_ms=float(ask["t"]), content=str(shown["content"]),
                     applied=None if applied is None else str(applied["decision"]),
-                    applied_by=None if applied is None else str(applied["step"]), answer=answer)
+                    applied_by=None if applied is None else str(applied["step"]), answer=answer,
+                    wait=wait)
 
 
 def classify(page: PageLoad, decided: Mapping[str, str],
@@ -402,7 +410,9 @@ def _group_note(group: str, pages: Sequence[PageLoad], by: Mapping[str, Mapping[
         f"({by[NO_ACTION]['n']} the worker decided no action for, {by[LATE]['n']} decided too "
         f"late, {by[UNDECIDED]['n']} with no decision logged, {by[CONTROL]['n']} in the "
         f"control group; {by[AFTER_BUDGET]['n']} showed a decision first only after the "
-        f"budget). Of the pages the worker did decide an action for (personalized arm), "
+        f"budget; {sum(p.wait == 'nothing' for p in pages)} were answered at once with "
+        f"\"decided: nothing\", X-RTP-Wait nothing). Of the pages the worker did decide an "
+        f"action for (personalized arm), "
         f"{by[PERSONALIZED]['n']} of {hero_decided} were painted with it within the budget. "
         f"Painted actions: {', '.join(painted_actions) or 'none'}; decisions with an action "
         f"for these page views: {logged_actions} in the decision log, {on_actions} on "
@@ -460,8 +470,9 @@ def run(groups: Sequence[str] = GROUPS) -> list[dict[str, Any]]:
         "Playwright, on the shared broker under a fresh topic prefix; pages loaded one after "
         "another (the groups interleaved) after warm-up pages. Times are the page's "
         "own `performance.now()` from `window.__rtpPaintLog` (the rAF before the frame that "
-        "first shows the hero). \"No action\" and control-group pages wait out the whole "
-        "hold: those decisions are not on personalization.actions.",
+        "first shows the hero). \"No action\" and control-group pages are answered at once: "
+        "the worker's \"decided: nothing\" on personalization.answers for the awaited page "
+        "view ends the hold (before it did, they waited out the whole hold).",
         "",
         f"Shared 2-core machine (other engineers' work, the broker, the worker, the web tier "
         f"and Chromium on the same cores): {load_before} before, {load_note()} after. Scale "

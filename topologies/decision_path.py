@@ -55,6 +55,7 @@ from pipeline.config import ConfigRef, RtpConfig, engine_options, live_problems
 from pipeline.config.ref import MARK_PREFIX as CONFIG_MARK
 from pipeline.config.ref import STARTUP
 from pipeline.engine import Engine, VisitorState
+from pipeline.engine.answers import answer_output
 from pipeline.engine.cache import StateCache
 from pipeline.engine.deadlines import Deadlines
 from pipeline.engine.event_clock import EventClock
@@ -83,6 +84,7 @@ from pipeline.serde import (
 )
 from pipeline.settings import Settings
 from pipeline.topics import ACTIONS, DECISIONS_LOG, EVENTS, OUTCOMES, PROFILES, SIGNALS
+from pipeline.topics.headers import is_awaited
 from pipeline.topics.partitioning import partition_for
 from topologies.config_feed import ConfigFeed, Published
 from topologies.loop.loop import Record
@@ -450,6 +452,13 @@ class DecisionPath:
         elif result.timers:  # timers fired before the event: their changes are kept
             self.stage_visitor(partition, key, result.state)
         outputs = event_outputs(result, record)
+        if is_awaited(message.headers) and not result.duplicate:
+            # a client holds a request for this event's decision: if it delivers no action,
+            # say so (written like the other outputs, acknowledged before the commit)
+            answer = answer_output(outputs, record)
+            if answer is not None:
+                self.metrics.answered()
+                outputs.append(answer)
         self._write(outputs, message)
         if message.timestamp_ms >= 0 and any(out.topic == DECISIONS_LOG for out in outputs):
             self.metrics.latency((self._now_ms() - message.timestamp_ms) / 1000)

@@ -120,6 +120,9 @@ class WorkerMetrics:
                                 registry=self.registry)
         self._signals = Counter("rtp_worker_signals", "Struggle signals written, by rule.",
                                 ["rule"], registry=self.registry)
+        self._answers = Counter("rtp_worker_answers",
+                                "'Decided: nothing' answers written for awaited events.",
+                                registry=self.registry)
         self._dead = Counter("rtp_worker_dead_letters",
                              "Records dead-lettered, by source topic and reason.",
                              ["topic", "reason"], registry=self.registry)
@@ -143,6 +146,10 @@ class WorkerMetrics:
     def signal(self, rule: str) -> None:
         """One struggle signal of ``rule`` written."""
         self._signals.labels(rule=rule).inc()
+
+    def answered(self) -> None:
+        """One 'decided: nothing' answer written (an awaited event that delivered no action)."""
+        self._answers.inc()
 
     def dead_letter(self, topic: str, reason: str) -> None:
         """One record of ``topic`` dead-lettered for ``reason``."""

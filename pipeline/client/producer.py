@@ -30,6 +30,7 @@ from pipeline.serde.codec import Codec
 from pipeline.serde.semantics import MeaningRules, check_meaning
 from pipeline.settings import Settings
 from pipeline.topics.definitions import EVENTS, OUTCOMES, PROFILES
+from pipeline.topics.headers import wait_headers
 
 __all__ = ["DeliveryStats", "EventProducer", "ProducerOptions"]
 
@@ -143,20 +144,34 @@ class EventProducer:
         value = self.encode(name, record)
         self.produce_raw(topic, value, key.encode() if key is not None else None)
 
-    def produce_raw(self, topic: str, value: bytes | None, key: bytes | None) -> None:
-        """Produce bytes unchanged (dead letters, bad-input tests); waits if the queue is full."""
+    def produce_raw(self, topic: str, value: bytes | None, key: bytes | None,
+                    headers: list[tuple[str, bytes]] | None = None) -> None:
+        """Produce bytes unchanged (dead letters, bad-input tests, the collector's messages,
+        with their ``headers`` if any); waits if the queue is full."""
+        extra: dict[str, Any] = {"headers": headers} if headers else {}
         while True:
             try:
-                self.producer.produce(topic, value=value, key=key, on_delivery=self._report)
+                self.producer.produce(topic, value=value, key=key, on_delivery=self._report,
+                                      **extra)
                 break
             except BufferError:
                 self.producer.poll(0.05)  # local queue full: serve delivery reports, retry
         self.producer.poll(0)
 
-    def send_event(self, event: dict[str, Any]) -> None:
-        """A ClickEvent to ``clickstream.events``, keyed by visitor id."""
+    def send_event(self, event: dict[str, Any], *, awaited: bool = False) -> None:
+        """A ClickEvent to ``clickstream.events``, keyed by visitor id.
+
+        ``awaited``: a client waits for this event's decision (delivery's ``trigger=``); the
+        record carries the ``rtp-wait`` header and the worker answers "decided: nothing" on
+        ``personalization.answers`` when it delivers no action for it.
+        """
         event = self._with_pseudonym(event)
-        self.send(self.settings.topic(EVENTS), "ClickEvent", event, event.get("visitor_id"))
+        if not awaited:
+            self.send(self.settings.topic(EVENTS), "ClickEvent", event, event.get("visitor_id"))
+            return
+        key = event.get("visitor_id")
+        self.produce_raw(self.settings.topic(EVENTS), self.encode("ClickEvent", event),
+                         key.encode() if key is not None else None, headers=wait_headers())
 
     def send_profile_update(self, update: dict[str, Any]) -> None:
         """A ProfileUpdate to ``profiles.updates``, keyed by user id or else visitor id."""

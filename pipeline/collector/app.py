@@ -83,8 +83,12 @@ class MessageSink(Protocol):
     [('t', b'k')]
     """
 
-    def produce_raw(self, topic: str, value: bytes | None, key: bytes | None) -> None:
-        """Produce ``value`` with ``key`` to ``topic`` (full name)."""
+    def produce_raw(self, topic: str, value: bytes | None, key: bytes | None,
+                    headers: list[tuple[str, bytes]] | None = None) -> None:
+        """Produce ``value`` with ``key`` (and ``headers``, if any) to ``topic`` (full name).
+
+        Called with ``headers`` only for a message that has some (an awaited page view's
+        ``rtp-wait``)."""
 
 
 @dataclass
@@ -144,7 +148,11 @@ async def _produce(request: web.Request, accepted: Accepted,
     state = request.app[STATE]
     try:
         for message in accepted.messages:
-            state.sink.produce_raw(state.topic(message.topic), message.value, message.key)
+            if message.headers:
+                state.sink.produce_raw(state.topic(message.topic), message.value, message.key,
+                                       headers=list(message.headers))
+            else:
+                state.sink.produce_raw(state.topic(message.topic), message.value, message.key)
     except (KafkaException, BufferError) as exc:
         log.warning("collector could not produce", error=str(exc))
         return _refusal(503, "events cannot be produced right now; retry later")

@@ -44,6 +44,7 @@ from pipeline.profiles.pseudonym import Pseudonyms, device_claim
 from pipeline.profiles.updates import profile_key
 from pipeline.serde import Codec, InvalidEvent, MeaningRules, check_meaning
 from pipeline.topics import EVENTS, PROFILES
+from pipeline.topics.headers import wait_headers
 from pipeline.web.rate_limits import RequestLimits
 from pipeline.web.untrusted import bad_string
 
@@ -99,6 +100,8 @@ class Outgoing:
     name: str
     record: dict[str, Any] = field(repr=False)
     dedup_key: str = field(repr=False, default="")
+    #: Record headers to produce with (``rtp-wait`` on an awaited event; empty: none).
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -254,7 +257,7 @@ class Ingestor:
             key = record["visitor_id"] if mapped.name == "ClickEvent" else profile_key(record)
             out.append(Outgoing(TOPIC_OF[mapped.name], str(key).encode(),
                                 self.codec.encode(mapped.name, record), mapped.name, record,
-                                dedup_key))
+                                dedup_key, tuple(wait_headers()) if mapped.awaited else ()))
         return Accepted(out, duplicates, ignored)
 
     def _limit(self, write_key: str, records: list[MappedRecord]) -> None:

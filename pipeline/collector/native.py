@@ -19,7 +19,7 @@ ms of the client clock, corrected with ``sentAt``; an event may carry its own
 ==============  =====================================================  ==================
 type            fields                                                 becomes
 ==============  =====================================================  ==================
-page_view       —                                                      ClickEvent
+page_view       wait (1: the tracker waits for its decision)           ClickEvent
 click           x, y (page px), target, interactive                    ClickEvent
 scroll          depth (0..100, deepest point reached)                  ClickEvent
 mouse_move      samples: [[x, y, dt_ms], …] (≤ 50)                     ClickEvent
@@ -260,5 +260,26 @@ def map_native(body: object, *, received_ms: int, sector: str,
                              user_id=user, session_hint=session, event_time=event_time,
                              page=page, context=_context(raw_context, page, sector,
                                                          (user_agent or "")[:1024]), **parts)
-        records.append(MappedRecord("ClickEvent", record, event_id, signed))
+        records.append(MappedRecord("ClickEvent", record, event_id, signed,
+                                    awaited=_awaited(event, kind, where)))
     return records
+
+
+def _awaited(event: Mapping[str, Any], kind: str, where: str) -> bool:
+    """``wait``: the tracker waits for this page view's decision (1 or true; absent: no).
+
+    >>> _awaited({"wait": 1}, "page_view", "e"), _awaited({}, "page_view", "e")
+    (True, False)
+    >>> _awaited({"wait": 1}, "click", "events[0]")
+    Traceback (most recent call last):
+    ...
+    pipeline.collector.errors.BadPayload: events[0].wait is only for page_view events
+    """
+    value = event.get("wait")
+    if value is None or value is False or (type(value) is int and value == 0):
+        return False
+    if not (value is True or (type(value) is int and value == 1)):
+        raise BadPayload(f"{where}.wait must be 1 or true (got {str(value)[:20]!r})")
+    if kind != "page_view":
+        raise BadPayload(f"{where}.wait is only for page_view events")
+    return True

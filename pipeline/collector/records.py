@@ -81,6 +81,9 @@ class MappedRecord:
     #: The ``userHash`` sent with the record's user id (as sent; None when absent), checked
     #: by :mod:`pipeline.collector.identity` before the user id is kept.
     user_hash: object = None
+    #: A client waits for this event's decision (the tracker's page view, ``wait: 1``): it is
+    #: produced with the ``rtp-wait`` header (:mod:`pipeline.engine.answers`).
+    awaited: bool = False
 
     @property
     def visitor_id(self) -> str:

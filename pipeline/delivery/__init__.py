@@ -4,8 +4,9 @@ A bounded in-memory :class:`DecisionStore` holds, per visitor and slot, the
 latest unexpired decision; an :class:`ActionFeed` fills it from the topic (read
 back over the ttl horizon on start); the HTTP API answers ``GET /v1/decisions``
 (holding a request for the decision of its ``trigger`` event when asked:
-:class:`TriggerWaits`), streams new decisions over SSE, and produces outcomes the
-page reports.
+:class:`TriggerWaits`; a second feed reads the worker's "decided: nothing" answers from
+``personalization.answers`` and ends such holds at once), streams new decisions over
+SSE, and produces outcomes the page reports.
 """
 
 from pipeline.delivery.answers import (

@@ -10,8 +10,11 @@ Routes
     ``wait_ms`` (default ``budget_ms``, at most ``max_wait_ms``) has passed: a page asks for
     its own page view's decision (see :mod:`pipeline.delivery.waits`). Header
     ``X-RTP-Wait`` says how the wait ended: ``arrived``, ``seen`` (it had arrived already),
-    ``timeout``, ``full`` (``max_held`` requests were held: answered at once) or
-    ``released`` (the service is stopping).
+    ``nothing`` (the worker decided that event and it delivers no action: its answer on
+    ``personalization.answers``, before or while the request was held), ``timeout``,
+    ``full`` (``max_held`` requests were held: answered at once) or ``released`` (the
+    service is stopping). Only the visitor's own decision or answer for that trigger ends
+    the wait.
 ``GET /v1/stream?visitor=…&token=…``
     Server-Sent Events: first the current decisions, then each new one
     (``event: decision``) as it is consumed; comment heartbeats keep it open.
@@ -162,7 +165,7 @@ class DeliveryState:
         >>> state.receive([{"decision_id": "d1", "visitor_id": "v1", "slot": "hero",
         ...                 "created_at": 900, "ttl_ms": 600, "experiment_arm": "personalized",
         ...                 "trigger_event_id": "e1"}])
-        >>> list(state.store.current("v1", state.now_ms())), state.waits.seen("e1")
+        >>> list(state.store.current("v1", state.now_ms())), state.waits.seen("e1", "v1")
         (['hero'], True)
 
         A tombstone on the actions topic (the worker's, for an erased or opted-out visitor)
@@ -186,6 +189,26 @@ class DeliveryState:
         for record in records:
             if not record.get(FORGET):
                 self.waits.arrived(record)
+
+    def receive_answers(self, answers: list[dict[str, Any]]) -> None:
+        """On the loop: the worker's "decided: nothing" answers (``personalization.answers``)
+        release the requests held for their visitor's trigger at once.
+
+        >>> import asyncio
+        >>> state = DeliveryState.standalone()
+        >>> async def held() -> str:
+        ...     request = asyncio.ensure_future(state.waits.wait("e1", 30.0, "v1"))
+        ...     await asyncio.sleep(0)
+        ...     state.receive_answers([{"visitor_id": "v2", "trigger_event_id": "e1"}])
+        ...     assert not request.done()   # another visitor's answer: still held
+        ...     state.receive_answers([{"visitor_id": "v1", "trigger_event_id": "e1"}])
+        ...     return await request
+        >>> asyncio.run(held())
+        <WaitResult.NOTHING: 'nothing'>
+        """
+        for answer in answers:
+            if not answer.get(FORGET):  # (a null value on the answers topic: nothing to do)
+                self.waits.answered(answer)
 
     @classmethod
     def standalone(cls, options: DeliveryOptions | None = None,
@@ -283,7 +306,7 @@ async def _decisions(request: web.Request) -> web.Response:
                              "decision to wait for)")
         options = state.options
         wait_ms = parse_wait_ms(query.get("wait_ms"), options.budget_ms, options.max_wait_ms)
-        result = await state.waits.wait(trigger, wait_ms / 1000)
+        result = await state.waits.wait(trigger, wait_ms / 1000, visitor)
         state.metrics.waits.labels(result=result.value).inc()
         headers["X-RTP-Wait"] = result.value
         headers["Access-Control-Expose-Headers"] = "X-RTP-Wait"

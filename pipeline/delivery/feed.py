@@ -79,6 +79,9 @@ class FeedStatus:
 class ActionFeed:
     """Consume Decisions from ``personalization.actions`` into ``on_records`` on ``loop``.
 
+    (``topic``, ``schema`` and ``horizon_ms`` make it read another topic the same way: the
+    service's answer feed reads ``personalization.answers``' Answer records.)
+
     ``on_records`` runs on the event loop with each batch of decoded, checked
     Decision records (in partition order). Without a broker, start fails with a
     clear :class:`FeedError` once ``start_timeout_s`` has passed:
@@ -96,13 +99,16 @@ class ActionFeed:
 
     def __init__(self, settings: Settings, options: DeliveryOptions, on_records: RecordsHandler,
                  *, codec: Codec | None = None, dlq: EventProducer | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, topic: str = ACTIONS,
+                 schema: str = "Decision", horizon_ms: int | None = None) -> None:
         self.settings = settings
         self.options = options
-        self.topic = settings.topic(ACTIONS)
+        self.topic = settings.topic(topic)
+        #: How far back the start reads (default: the options' ``horizon_ms``).
+        self.horizon_ms = options.horizon_ms if horizon_ms is None else horizon_ms
         self.on_records = on_records
         self.codec = codec or Codec.default()
-        self.gate = MessageGate(self.codec, ("Decision",),
+        self.gate = MessageGate(self.codec, (schema,),
                                 MeaningRules(max_future_skew_ms=settings.max_future_skew_ms),
                                 worker=options.group_id)
         self.dlq = dlq or EventProducer(settings, self.codec)
@@ -124,13 +130,19 @@ class ActionFeed:
         """
         self._loop = asyncio.get_running_loop()
         await self._loop.run_in_executor(None, self._setup)
-        self._thread = threading.Thread(target=self._run, name="rtp-action-feed", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"rtp-feed-{self.topic}",
+                                        daemon=True)
         self._thread.start()
 
     @property
     def alive(self) -> bool:
         """True until the consumer thread ends (stopped or failed); before start too."""
         return self._thread is None or self._thread.is_alive()
+
+    @property
+    def stopping(self) -> bool:
+        """True once :meth:`stop` was called (a start still retrying then gives up)."""
+        return self._stop.is_set()
 
     async def stop(self) -> None:
         """Stop the thread, close the consumer, flush dead letters."""
@@ -159,7 +171,7 @@ class ActionFeed:
                     consumer, max(0.1, min(10.0, deadline - time.monotonic())))
                 break
             except (KafkaException, _NotYet) as exc:
-                if time.monotonic() >= deadline:
+                if time.monotonic() >= deadline or self._stop.is_set():
                     consumer.close()
                     raise FeedError(f"cannot read {self.topic} on {self.settings.bootstrap} "
                                     f"within {self.options.start_timeout_s:g} s: {exc}") from exc
@@ -174,7 +186,7 @@ class ActionFeed:
         to_read = sum(targets[p] - starts[p] for p in partitions)
         self._publish_status(lag=to_read, received=0, errors=0)
         log.info("action feed assigned", topic=self.topic, partitions=len(partitions),
-                 to_read=to_read, horizon_ms=self.options.horizon_ms)
+                 to_read=to_read, horizon_ms=self.horizon_ms)
 
     def _positions(self, consumer: Consumer,
                    timeout: float = 10.0) -> tuple[dict[int, int], dict[int, int]]:
@@ -184,7 +196,7 @@ class ActionFeed:
         if meta is None or meta.error is not None or not meta.partitions:
             raise _NotYet(f"topic {self.topic} does not exist (run `rtp topics apply`)")
         partitions = sorted(meta.partitions)
-        since = int(self._clock() * 1000) - self.options.horizon_ms
+        since = int(self._clock() * 1000) - self.horizon_ms
         found = consumer.offsets_for_times(
             [TopicPartition(self.topic, p, since) for p in partitions], timeout=timeout)
         starts: dict[int, int] = {}
@@ -261,7 +273,8 @@ class ActionFeed:
                     else:
                         value = self.codec.encode("DeadLetter", result.dead_letter)
                         self.dlq.produce_raw(result.dlq_topic, value, result.key)
-                        log.warning("decision dead-lettered", reason=result.reason,
+                        log.warning("record dead-lettered", topic=self.topic,
+                                    reason=result.reason,
                                     partition=msg.partition(), offset=msg.offset())
                 if batch:
                     if not self._hand_over(batch):
@@ -271,7 +284,7 @@ class ActionFeed:
                     self._catch_up.advance(tp.partition, tp.offset)
                 self._publish_status(self._lag(consumer), received, errors)
         except Exception:  # the thread must not die silently
-            log.exception("action feed stopped on an error")
+            log.exception("feed stopped on an error", topic=self.topic)
             raise
         finally:
             consumer.close()

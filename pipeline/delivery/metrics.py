@@ -84,5 +84,6 @@ class DeliveryMetrics:
                "Requests held waiting for the decision of their trigger event.", held, r)
         waits = Counter("rtp_delivery_waits_total",
                         "Requests that asked for a trigger's decision, by how the wait ended "
-                        "(arrived, seen, timeout, full, released).", ["result"], registry=r)
+                        "(arrived, seen, nothing, timeout, full, released).", ["result"],
+                        registry=r)
         return cls(r, latency, requests, decisions, outcomes, waits)

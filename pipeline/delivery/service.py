@@ -1,8 +1,10 @@
 """The delivery service assembled: feed -> store -> API and streams, started and stopped cleanly.
 
 :class:`DeliveryService` owns the parts. ``start()`` starts the action feed
-(read-back over the horizon begins at once; ``/readyz`` says when it is done)
-and then the HTTP server; ``stop()`` stops accepting, ends the SSE streams,
+(read-back over the horizon begins at once; ``/readyz`` says when it is done),
+the answer feed (``personalization.answers``, the worker's "decided: nothing" for events a
+page waits on; the last minute read back; without the topic the service serves on and
+logs a warning) and then the HTTP server; ``stop()`` stops accepting, ends the SSE streams,
 waits for requests in flight, stops the consumer thread and flushes the
 producers. Once the read-back is complete the heap is settled (see
 :func:`~pipeline.delivery.runtime.settle_heap`). :func:`run_delivery` runs it
@@ -21,6 +23,7 @@ import structlog
 
 from pipeline.client import EventProducer
 from pipeline.delivery.app import DeliveryState, OutcomeSink, build_app
+from pipeline.delivery.errors import FeedError
 from pipeline.delivery.feed import ActionFeed
 from pipeline.delivery.metrics import DeliveryMetrics
 from pipeline.delivery.options import DeliveryOptions
@@ -32,6 +35,7 @@ from pipeline.delivery.waits import TriggerWaits
 from pipeline.logs import say
 from pipeline.serde import Codec, MeaningRules
 from pipeline.settings import Settings
+from pipeline.topics import ANSWERS
 from pipeline.web.serve import ServedApp, start_app, stop_on_signals
 from pipeline.web.visitor_token import tokens_for
 
@@ -41,6 +45,9 @@ log = structlog.get_logger(__name__)
 
 #: How often expired decisions are dropped and producer delivery reports served.
 _HOUSEKEEPING_S = 1.0
+#: How far back the answer feed starts: an answer only serves a request held now or one
+#: arriving just after it (held requests last at most ``max_wait_ms``).
+_ANSWER_HORIZON_MS = 60_000
 
 
 class DeliveryService:
@@ -66,6 +73,10 @@ class DeliveryService:
         self.hub = StreamHub(max_queue=options.sse_queue)
         self.producer = EventProducer(settings, self.codec, clock=clock)
         self.feed = ActionFeed(settings, options, self._apply, codec=self.codec, clock=clock)
+        #: The worker's "decided: nothing" answers: release held requests at once.
+        self.answer_feed = ActionFeed(settings, options, self._answered, codec=self.codec,
+                                      clock=clock, topic=ANSWERS, schema="Answer",
+                                      horizon_ms=_ANSWER_HORIZON_MS)
         self.waits = TriggerWaits(options.max_held, options.remembered_triggers)
         self.metrics = DeliveryMetrics.create(self.store, lambda: self.feed.status,
                                               lambda: self.hub.open_streams,
@@ -85,12 +96,42 @@ class DeliveryService:
                                 people_changelog=people_changelog(options.worker_group)).read)
         self.served: ServedApp | None = None
         self._housekeeping: asyncio.Task[None] | None = None
+        self._answers_start: asyncio.Task[None] | None = None
         self._settle = options.settle_heap
         self._settled = False
 
     def _apply(self, records: list[dict[str, Any]]) -> None:
         """On the loop: see :meth:`DeliveryState.receive`."""
         self.state.receive(records)
+
+    @property
+    def early_answers(self) -> bool | None:
+        """Whether the answer feed runs (None: not started, or still starting).
+
+        >>> DeliveryService(Settings(kafka_port=1, visitor_token_keys="0123456789abcdef"),
+        ...                 DeliveryOptions(http_port=0)).early_answers is None
+        True
+        """
+        start = self._answers_start
+        if start is None or not start.done():
+            return None
+        return self.answer_feed.status.started
+
+    def _answered(self, records: list[dict[str, Any]]) -> None:
+        """On the loop: see :meth:`DeliveryState.receive_answers`."""
+        self.state.receive_answers(records)
+
+    async def _start_answers(self) -> None:
+        """Read the answers topic; without it, held requests wait for decisions only (logged:
+        the service still serves)."""
+        try:
+            await self.answer_feed.start()
+        except FeedError as exc:
+            if self.answer_feed.stopping:
+                return  # stopped while it started: nothing to say
+            log.warning("no early answers: the answers topic cannot be read (run "
+                        "`rtp topics apply`); held requests of events that decide nothing "
+                        "wait out their budget", error=str(exc))
 
     async def _housekeep(self) -> None:
         while True:
@@ -107,6 +148,7 @@ class DeliveryService:
     async def start(self) -> ServedApp:
         """Start the feed, then serve the API; returns where it listens."""
         await self.feed.start()
+        self._answers_start = asyncio.create_task(self._start_answers())
         self._housekeeping = asyncio.create_task(self._housekeep())
         self.served = await start_app(build_app(self.state), self.options.host,
                                       self.options.http_port,
@@ -126,6 +168,11 @@ class DeliveryService:
                 await self._housekeeping
             self._housekeeping = None
         await self.feed.stop()
+        await self.answer_feed.stop()  # a start still retrying gives up
+        if self._answers_start is not None:
+            await self._answers_start
+            self._answers_start = None
+            await self.answer_feed.stop()  # the thread the start made, if it made one
         if self._settled:
             unsettle_heap()  # what is dropped from here on is collectable again
             self._settled = False

@@ -3,27 +3,35 @@
 A page sends its page view (event id ``e``) and, in the same moment, asks delivery for
 its decisions with ``trigger=e``. The worker decides on that page view a few tens of
 milliseconds later; :class:`TriggerWaits` holds the request until the feed hands over
-a Decision whose ``trigger_event_id`` is ``e`` (whatever the decision: an action, "no
-action", the control arm) or the request's budget runs out, whichever comes first.
+a Decision whose ``trigger_event_id`` is ``e`` (:meth:`TriggerWaits.arrived`), or the
+worker's answer that ``e`` was decided and delivers nothing
+(:meth:`TriggerWaits.answered`, from ``personalization.answers``: most page views), or
+the request's budget runs out, whichever comes first.
 
-No polling: each held request is an :class:`asyncio.Future` keyed by the trigger id,
-resolved by :meth:`TriggerWaits.arrived` (the feed's hand-over, on the event loop) or
-by a timer (``loop.call_later``). Triggers already seen are remembered (a bounded,
-oldest-first set), so a request that reaches delivery after its decision is answered
-at once. At most ``max_held`` requests are held; beyond it a request is answered at
-once with what is held (``WaitResult.FULL``).
+Holds are keyed by visitor *and* trigger: a decision or an answer releases only the
+requests of its own visitor for its own trigger, never another visitor's.
+
+No polling: each held request is an :class:`asyncio.Future` keyed by (visitor, trigger),
+resolved by the feeds' hand-over (on the event loop) or by a timer
+(``loop.call_later``). Triggers already decided are remembered (a bounded, oldest-first
+set, with how they ended), so a request that reaches delivery after its decision or
+answer is answered at once. At most ``max_held`` requests are held; beyond it a request
+is answered at once with what is held (``WaitResult.FULL``).
 
 >>> import asyncio
 >>> async def main() -> list[str]:
 ...     waits = TriggerWaits(max_held=10)
-...     pending = asyncio.ensure_future(waits.wait("e1", timeout_s=5.0))
+...     pending = asyncio.ensure_future(waits.wait("e1", timeout_s=5.0, visitor="v1"))
+...     nothing = asyncio.ensure_future(waits.wait("e3", timeout_s=60.0, visitor="v1"))
 ...     await asyncio.sleep(0)
-...     waits.arrived({"trigger_event_id": "e1"})
-...     late = await waits.wait("e1", timeout_s=5.0)   # seen before: no wait
-...     missing = await waits.wait("e2", timeout_s=0.01)
-...     return [await pending, late, missing]
->>> asyncio.run(main())
-[<WaitResult.ARRIVED: 'arrived'>, <WaitResult.SEEN: 'seen'>, <WaitResult.TIMEOUT: 'timeout'>]
+...     waits.arrived({"trigger_event_id": "e1", "visitor_id": "v1"})
+...     waits.answered({"trigger_event_id": "e3", "visitor_id": "v1", "decided": "nothing"})
+...     late = await waits.wait("e1", timeout_s=5.0, visitor="v1")   # seen before: no wait
+...     missing = await waits.wait("e2", timeout_s=0.01, visitor="v1")
+...     return [await pending, await nothing, late, missing]
+>>> asyncio.run(main())  # doctest: +NORMALIZE_WHITESPACE
+[<WaitResult.ARRIVED: 'arrived'>, <WaitResult.NOTHING: 'nothing'>, <WaitResult.SEEN: 'seen'>,
+ <WaitResult.TIMEOUT: 'timeout'>]
 """
 
 from __future__ import annotations
@@ -54,6 +62,9 @@ class WaitResult(StrEnum):
     FULL = "full"
     #: The service is stopping: answered at once with what is held.
     RELEASED = "released"
+    #: The worker decided the trigger and it delivers no action (an answer on
+    #: ``personalization.answers``, before or while the request was held): answered at once.
+    NOTHING = "nothing"
 
 
 class TriggerWaits:
@@ -68,9 +79,9 @@ class TriggerWaits:
 
     >>> waits = TriggerWaits(max_held=1, remembered=2)
     >>> for e in ("a", "b", "c"):
-    ...     _ = waits.arrived({"trigger_event_id": e})
-    >>> waits.seen("a"), waits.seen("c"), waits.held
-    (False, True, 0)
+    ...     _ = waits.arrived({"trigger_event_id": e, "visitor_id": "v"})
+    >>> waits.seen("a", "v"), waits.seen("c", "v"), waits.seen("c", "w"), waits.held
+    (False, True, False, 0)
     """
 
     def __init__(self, max_held: int = 10_000, remembered: int = 100_000) -> None:
@@ -78,30 +89,36 @@ class TriggerWaits:
             raise ValueError("TriggerWaits: max_held must not be negative, remembered at least 1")
         self.max_held = max_held
         self.remembered = remembered
+        # keyed by _key(visitor, trigger)
         self._waiting: dict[str, list[asyncio.Future[WaitResult]]] = {}
         self._held = 0
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        #: what ended each trigger remembered: SEEN (a decision) or NOTHING (an answer)
+        self._seen: OrderedDict[str, WaitResult] = OrderedDict()
 
     @property
     def held(self) -> int:
         """Requests held right now."""
         return self._held
 
-    def seen(self, trigger: str) -> bool:
-        """Whether a decision of ``trigger`` arrived (and is still remembered)."""
-        return trigger in self._seen
+    def seen(self, trigger: str, visitor: str = "") -> bool:
+        """Whether ``visitor``'s decision or answer of ``trigger`` arrived (and is still
+        remembered)."""
+        return _key(visitor, trigger) in self._seen
 
-    async def wait(self, trigger: str, timeout_s: float) -> WaitResult:
-        """Hold until the decision of ``trigger`` arrives or ``timeout_s`` passes (on the loop)."""
-        if trigger in self._seen:
-            return WaitResult.SEEN
+    async def wait(self, trigger: str, timeout_s: float, visitor: str = "") -> WaitResult:
+        """Hold until ``visitor``'s decision (or "nothing" answer) of ``trigger`` arrives or
+        ``timeout_s`` passes (on the loop)."""
+        key = _key(visitor, trigger)
+        before = self._seen.get(key)
+        if before is not None:
+            return before
         if timeout_s <= 0:
             return WaitResult.TIMEOUT
         if self._held >= self.max_held:
             return WaitResult.FULL
         loop = asyncio.get_running_loop()
         future: asyncio.Future[WaitResult] = loop.create_future()
-        waiting = self._waiting.setdefault(trigger, [])
+        waiting = self._waiting.setdefault(key, [])
         waiting.append(future)
         self._held += 1
         timer = loop.call_later(timeout_s, _settle, future, WaitResult.TIMEOUT)
@@ -111,22 +128,41 @@ class TriggerWaits:
             timer.cancel()
             self._held -= 1
             waiting.remove(future)
-            if not waiting and self._waiting.get(trigger) is waiting:
-                del self._waiting[trigger]
+            if not waiting and self._waiting.get(key) is waiting:
+                del self._waiting[key]
 
     def arrived(self, decision: Mapping[str, Any]) -> int:
-        """A decision was consumed: release the requests held for its trigger; returns how many."""
-        trigger = decision.get("trigger_event_id")
+        """A decision was consumed: release the requests its visitor holds for its trigger;
+        returns how many."""
+        return self._ended(decision, WaitResult.SEEN, WaitResult.ARRIVED)
+
+    def answered(self, answer: Mapping[str, Any]) -> int:
+        """The worker's answer that a trigger was decided and delivers nothing (an
+        ``Answer`` record): release the requests its visitor holds for it; returns how many.
+
+        A decision of the same trigger seen before wins (it stays remembered as SEEN).
+
+        >>> waits = TriggerWaits()
+        >>> waits.answered({"visitor_id": "v1", "trigger_event_id": "e1"})  # none held
+        0
+        >>> waits.seen("e1", "v1"), waits.seen("e1", "v2")
+        (True, False)
+        """
+        return self._ended(answer, WaitResult.NOTHING, WaitResult.NOTHING)
+
+    def _ended(self, record: Mapping[str, Any], later: WaitResult, now: WaitResult) -> int:
+        trigger = record.get("trigger_event_id")
         if not trigger:
             return 0
-        trigger = str(trigger)
-        self._seen[trigger] = None
-        self._seen.move_to_end(trigger)
+        key = _key(str(record.get("visitor_id") or ""), str(trigger))
+        if self._seen.get(key) is not WaitResult.SEEN:
+            self._seen[key] = later
+        self._seen.move_to_end(key)
         if len(self._seen) > self.remembered:
             self._seen.popitem(last=False)
         released = 0
-        for future in self._waiting.get(trigger, ()):
-            released += _settle(future, WaitResult.ARRIVED)
+        for future in self._waiting.get(key, ()):
+            released += _settle(future, now)
         return released
 
     def release_all(self) -> int:
@@ -136,6 +172,11 @@ class TriggerWaits:
             for future in waiting:
                 released += _settle(future, WaitResult.RELEASED)
         return released
+
+
+def _key(visitor: str, trigger: str) -> str:
+    """One str per (visitor, trigger): visitor ids hold no NUL (the contracts' id check)."""
+    return visitor + "\0" + trigger
 
 
 def _settle(future: asyncio.Future[WaitResult], result: WaitResult) -> bool:

@@ -145,7 +145,13 @@ def _signal(r: dict[str, Any], now_ms: int, rules: MeaningRules) -> None:
         _require_id("StruggleSignal", r, key, rules)
 
 
+def _answer(r: dict[str, Any], now_ms: int, rules: MeaningRules) -> None:
+    for key in ("visitor_id", "trigger_event_id"):
+        _require_id("Answer", r, key, rules)
+
+
 _CHECKS: dict[str, Callable[[dict[str, Any], int, MeaningRules], None]] = {
+    "Answer": _answer,
     "ClickEvent": _click_event,
     "ProfileUpdate": _profile_update,
     "Outcome": _outcome,

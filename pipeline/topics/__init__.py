@@ -3,6 +3,7 @@
 from pipeline.topics.admin import ApplyReport, Drift, TopicAdminError, apply_topics, describe_topics
 from pipeline.topics.definitions import (
     ACTIONS,
+    ANSWERS,
     CONFIG,
     DECISIONS_LOG,
     ERASURES,
@@ -19,6 +20,7 @@ from pipeline.topics.definitions import (
 
 __all__ = [
     "ACTIONS",
+    "ANSWERS",
     "CONFIG",
     "DECISIONS_LOG",
     "ERASURES",

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "ACTIONS",
+    "ANSWERS",
     "CONFIG",
     "DECISIONS_LOG",
     "ERASURES",
@@ -36,6 +37,7 @@ __all__ = [
 EVENTS = "clickstream.events"
 PROFILES = "profiles.updates"
 ACTIONS = "personalization.actions"
+ANSWERS = "personalization.answers"
 OUTCOMES = "personalization.outcomes"
 DECISIONS_LOG = "personalization.decisions.log"
 SIGNALS = "signals.struggle"
@@ -76,6 +78,11 @@ def topic_specs(partitions: int, replication: int = 1, prefix: str = "") -> list
                   "identify, traits, consent, erasure (compacted: latest per person)"),
         TopicSpec(ACTIONS, partitions, replication, "visitor id", "Decision", _delete(1),
                   "what delivery serves"),
+        # Short-lived: only a request held right now needs it (delivery's read-back spans
+        # its horizon, a few minutes at most); keyed by visitor like the actions.
+        TopicSpec(ANSWERS, partitions, replication, "visitor id", "Answer",
+                  {"cleanup.policy": "delete", "retention.ms": str(_TEN_MIN_MS)},
+                  "'decided: nothing' for events a client waits on (held requests)"),
         TopicSpec(OUTCOMES, partitions, replication, "visitor id", "Outcome", _delete(7),
                   "shown / clicked / dismissed / converted / ignored"),
         TopicSpec(DECISIONS_LOG, partitions, replication, "decision id", "DecisionLog",
@@ -112,7 +119,7 @@ def topic_specs(partitions: int, replication: int = 1, prefix: str = "") -> list
                   "erasure mark (JSON: erased_at, erasure)", {"cleanup.policy": "compact"},
                   "erased ids, unlinkable: what reports and replays leave out"),
     ]
-    consumed = (EVENTS, PROFILES, ACTIONS, OUTCOMES)
+    consumed = (EVENTS, PROFILES, ACTIONS, ANSWERS, OUTCOMES)
     dlqs = [
         TopicSpec(f"{name}.dlq", 1, replication, "source key", "DeadLetter", _delete(14),
                   f"bad input from {name}, with the reason")

@@ -12,8 +12,8 @@ The worker's bandit chooses between ``hero_by_traffic_source`` and "no action" f
 visit (about half each before it has learned), so visitors land one after the other until
 one is given the hero (what was chosen is read from ``personalization.decisions.log``).
 Each one who was not is checked too: it saw only the default. ("No action" is not
-produced to ``personalization.actions``, so delivery cannot tell it apart from a decision
-not made yet: such a request is held for its whole wait.)
+produced to ``personalization.actions``: the worker's "decided: nothing" answer on
+``personalization.answers`` ends such a request's hold, see ``test_no_action_answer.py``.)
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def test_a_visitor_from_an_ad_sees_the_ad_hero_on_the_first_page_painted_once(
     assert_painted_once(hero, log)
     assert AD_HEADLINE in hero_text
 
-    # the visitors given "no action" saw the default only (their requests waited it out)
+    # the visitors given "no action" saw the default only (answered "decided: nothing")
     for _, chosen, log, hero_text in landed[:-1]:
         assert chosen["action_id"] == "no_action", chosen
         assert {e["content"] for e in slot_entries(log, "hero") if e["visible"]} == {"default"}

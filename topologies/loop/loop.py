@@ -60,6 +60,8 @@ class Record(NamedTuple):
     value: bytes | None
     #: The record's Kafka timestamp (ms; -1 when the broker gave none).
     timestamp_ms: int = -1
+    #: The record's headers (None: it has none), e.g. ``rtp-wait`` on an awaited event.
+    headers: list[tuple[str, bytes | None]] | None = None
 
 
 class Processor(Protocol):
@@ -353,7 +355,8 @@ class ConsumerLoop:
                 continue
             # A message without an error always has its topic, partition and offset.
             record = Record(message.topic(), message.partition(), message.offset(),  # type: ignore[arg-type]
-                            message.key(), message.value(), message.timestamp()[1])
+                            message.key(), message.value(), message.timestamp()[1],
+                            message.headers())  # type: ignore[arg-type]  # a list when consumed
             if record.partition not in self.assignment:
                 continue  # not ours (any more): never applied, never committed
             if self._waits(record):

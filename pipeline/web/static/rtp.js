@@ -8,6 +8,9 @@
  * Mark personalized areas with data-rtp-slot="hero" (their content is the default).
  * The page view is sent at once, and delivery is asked for the decision it triggers
  * (trigger=<its event id>, held up to waitMs), so this page is personalized by its own view.
+ * That page view is marked (wait: 1): when the worker decides it and delivers no action, it
+ * says so and delivery answers at once (X-RTP-Wait "nothing"), so the slots do not wait out
+ * the budget.
  * Slots stay hidden until resolved: the decision answered within budgetMs (painted
  * instead of the default), or the budget ran out (the default is revealed; a late
  * decision only goes to slots the visitor has not seen yet). SSE updates overlays and
@@ -93,13 +96,13 @@
     return t && t.split(".")[1] * 1000 > now() + 60000 ? t : null;
   }
   // A POST as text/plain (a string body is sent as text/plain;charset=UTF-8: no CORS preflight),
-  // best effort: a failure answers null.
+  // best effort: a failure answers undefined.
   function post(url, data) {
     return fetch(url, { method: "POST", body: typeof data == "string" ? data : JSON.stringify(data),
                         keepalive: true, credentials: "omit" })
       .catch(nothing);
   }
-  function nothing() { return null; }
+  function nothing() {}
   function json(r) { return r && r.ok ? r.json() : null; }
   var asking = null;
   // A visitor id and token from the collector (renewed, or new with a first batch sent without
@@ -477,7 +480,7 @@
     stats: function () { return { queued: queue.length, mouseSamples: samples.length }; }
   };
   var pageView = uid(), expired = false, waited = null, start = now(),
-      wanted = (cfg.slots || ["hero", "overlay"]).join(","),
+      wanted = (cfg.slots || ["hero", "overlay"]).join(),
       waitMs = pos(num("waitMs", budgetMs - 30));
   function resolveWith(answer) { settle = function () { resolveSlots(answer); }; }
   sessionId();
@@ -485,7 +488,7 @@
   // it triggers in the same moment (a first-time visitor: once the collector's answer brings the
   // id): the request is held until the worker's decision on this page view is consumed, or what
   // is left of waitMs (the budget less the answer's way back) has passed.
-  push("page_view", { id: pageView }, true);
+  push("page_view", { id: pageView, wait: 1 }, true);
   flush();
   if (!allowed()) {
     log("no-personalization", { reason: "no consent" });

@@ -81,7 +81,7 @@ def test_the_first_visible_frame_is_the_paint_and_later_changes_do_not_count() -
     # first paint
     assert page == PageLoad(visitor="v1", trigger="pv-1", paint_ms=160.1, ask_ms=31.2,
                             content="default", applied=None, applied_by=None,
-                            answer="answer")
+                            answer="answer", wait="timeout")
     assert page.ask_to_paint_ms == pytest.approx(128.9)
 
 

@@ -129,6 +129,46 @@ def test_trigger_is_the_stripped_id_or_a_bad_request(text: str) -> None:
             parse_trigger(text)
 
 
+async def test_an_answer_of_nothing_ends_only_its_own_visitors_hold_on_that_trigger() -> None:
+    waits = TriggerWaits()
+    mine = asyncio.ensure_future(waits.wait("e1", timeout_s=30.0, visitor="v1"))
+    theirs = asyncio.ensure_future(waits.wait("e1", timeout_s=30.0, visitor="v2"))
+    other_trigger = asyncio.ensure_future(waits.wait("e2", timeout_s=30.0, visitor="v1"))
+    await asyncio.sleep(0)
+    assert waits.answered({"visitor_id": "v1", "trigger_event_id": "e1"}) == 1
+    assert await mine == WaitResult.NOTHING
+    await asyncio.sleep(0)
+    assert not theirs.done() and not other_trigger.done() and waits.held == 2
+    # a decision of another visitor with the same trigger id does not end it either
+    assert waits.arrived({"visitor_id": "v3", "trigger_event_id": "e1"}) == 0
+    assert waits.answered({"visitor_id": "v2", "trigger_event_id": "e1"}) == 1
+    assert await theirs == WaitResult.NOTHING
+    assert waits.answered({"visitor_id": "v1", "trigger_event_id": "e2"}) == 1
+    assert await other_trigger == WaitResult.NOTHING and waits.held == 0
+
+
+async def test_an_answer_before_the_request_answers_it_at_once_and_a_decision_wins() -> None:
+    waits = TriggerWaits()
+    waits.answered({"visitor_id": "v1", "trigger_event_id": "e1"})
+    assert await waits.wait("e1", timeout_s=30.0, visitor="v1") == WaitResult.NOTHING
+    assert await waits.wait("e1", timeout_s=0.01, visitor="v2") == WaitResult.TIMEOUT
+    # a decision of the trigger seen before an answer of it is what the trigger is remembered by
+    waits.arrived({"visitor_id": "v1", "trigger_event_id": "e5"})
+    waits.answered({"visitor_id": "v1", "trigger_event_id": "e5"})
+    assert await waits.wait("e5", timeout_s=30.0, visitor="v1") == WaitResult.SEEN
+
+
+@given(visitor=st.text(min_size=1, max_size=8), other=st.text(min_size=1, max_size=8),
+       trigger=st.text(min_size=1, max_size=8))
+def test_no_answer_of_another_visitor_is_ever_taken_for_ones_own(visitor: str, other: str,
+                                                                 trigger: str) -> None:
+    if "\0" in visitor or "\0" in other or visitor == other:
+        return  # visitor ids hold no NUL (checked at the API)
+    waits = TriggerWaits()
+    waits.answered({"visitor_id": other, "trigger_event_id": trigger})
+    assert not waits.seen(trigger, visitor) and waits.seen(trigger, other)
+
+
 # -- the HTTP API ------------------------------------------------------------------------------
 
 
@@ -246,7 +286,8 @@ async def test_when_max_held_requests_are_held_the_next_is_answered_at_once(
     registry = state.metrics.registry
     assert registry.get_sample_value("rtp_delivery_waits_total", {"result": "full"}) == 1
     assert registry.get_sample_value("rtp_delivery_held_requests") == 3
-    state.receive([decision(f"v{i}", decision_id=f"d{i}") | {"trigger_event_id": f"e{i}"}
+    # (holds are per visitor and trigger: the asking visitor's decisions release them)
+    state.receive([decision("v1", decision_id=f"d{i}", slot=f"s{i}") | {"trigger_event_id": f"e{i}"}
                    for i in range(3)])
     assert {r.headers["X-RTP-Wait"] for r in await asyncio.gather(*held)} == {"arrived"}
 
@@ -278,3 +319,22 @@ async def test_held_requests_are_answered_when_the_service_stops() -> None:
     assert r.status == 200 and r.headers["X-RTP-Wait"] == "released"
     await closing
     await client.close()
+
+
+async def test_a_request_for_a_page_view_that_decides_nothing_is_answered_by_the_answer(
+        api: tuple[TestClient, DeliveryState]) -> None:
+    client, state = api
+    pending = ask(client, trigger="e-v1", wait_ms=2000)
+    other = ask(client, trigger="e-v1", wait_ms=2000, visitor="v2")
+    while state.waits.held < 2:
+        await asyncio.sleep(0.005)
+    state.receive_answers([{"visitor_id": "v1", "trigger_event_id": "e-v1",
+                            "decided": "nothing", "event_time": NOW_MS}])
+    r = await pending
+    assert r.status == 200 and r.headers["X-RTP-Wait"] == "nothing"
+    assert (await r.json())["decisions"] == {"hero": None, "overlay": None}
+    assert state.waits.held == 1 and not other.done()  # v2's hold on the same trigger id
+    registry = state.metrics.registry
+    assert registry.get_sample_value("rtp_delivery_waits_total", {"result": "nothing"}) == 1
+    state.receive_answers([{"visitor_id": "v2", "trigger_event_id": "e-v1"}])
+    assert (await other).headers["X-RTP-Wait"] == "nothing"

@@ -96,6 +96,6 @@ def test_encode_with_check_names_the_problem(codec: Codec) -> None:
 
 def test_registry_lists_every_contract_of_the_design_guide() -> None:
     assert SchemaRegistry.load().names() == [
-        "ClickEvent", "DeadLetter", "Decision", "DecisionLog", "LearningRecord", "Outcome",
-        "ProfileUpdate", "StruggleSignal",
+        "Answer", "ClickEvent", "DeadLetter", "Decision", "DecisionLog", "LearningRecord",
+        "Outcome", "ProfileUpdate", "StruggleSignal",
     ]

@@ -39,6 +39,9 @@ class Msg:
     def value(self) -> bytes:
         return b"v"
 
+    def headers(self) -> None:
+        return None
+
     def timestamp(self) -> tuple[int, int]:
         return 1, self.ts  # TIMESTAMP_CREATE_TIME
 
