@@ -166,9 +166,10 @@ def _segment(call: str | None) -> Handler:
     async def handler(request: web.Request) -> web.StreamResponse:
         request.app[STATE].ingestor.addresses.check(request.remote)
         body = await read_body(request, request.app[STATE].ingestor.options.body_timeout_s)
-        accepted = request.app[STATE].ingestor.segment(call, body,
-                                                       request.headers.get("Authorization"))
-        return await _produce(request, accepted)
+        state = request.app[STATE]
+        accepted = state.ingestor.segment(call, body, request.headers.get("Authorization"),
+                                          state.tokens)
+        return await _produce(request, accepted, _renewal(state, accepted))
 
     return handler
 
@@ -180,10 +181,19 @@ async def _native(request: web.Request) -> web.StreamResponse:
     accepted = state.ingestor.native(body, request.headers.get("Authorization"),
                                      request.headers.get("User-Agent"),
                                      new_visitor=None if state.tokens is None
-                                     else f"v-{uuid.uuid4()}")
+                                     else f"v-{uuid.uuid4()}", tokens=state.tokens)
     new = accepted.new_visitor
     # the token is issued only once the batch is produced (a refusal or 503 carries none)
-    return await _produce(request, accepted, None if new is None else lambda: _issued(state, new))
+    return await _produce(request, accepted, _renewal(state, accepted) if new is None
+                          else lambda: _issued(state, new))
+
+
+def _renewal(state: CollectorState, accepted: Accepted) -> Callable[[], dict[str, object]] | None:
+    """The answer's new token for a visitor whose token is past half its lifetime."""
+    visitor = accepted.renew
+    if visitor is None:
+        return None
+    return lambda: _issued(state, visitor, renewed=True)
 
 
 def _issued(state: CollectorState, visitor: str, renewed: bool = False) -> dict[str, object]:

@@ -81,6 +81,9 @@ class MappedRecord:
     #: The ``userHash`` sent with the record's user id (as sent; None when absent), checked
     #: by :mod:`pipeline.collector.identity` before the user id is kept.
     user_hash: object = None
+    #: The visitor token sent for the record's visitor (as sent; None when absent), checked
+    #: by :mod:`pipeline.collector.devices` for a browser's request.
+    visitor_token: object = None
 
     @property
     def visitor_id(self) -> str:
