@@ -65,7 +65,7 @@ def test_no_valid_token_is_401_and_names_the_message_not_the_id(token: object,
 
 
 def test_another_visitors_valid_token_is_403() -> None:
-    with pytest.raises(Forbidden, match="^message 0: the visitor token is for another visitor$"):
+    with pytest.raises(Forbidden, match=r"^message 0: the visitor token is for another visitor$"):
         prove_devices([record("v-victim", TOKENS.issue("v-mallory"))], TOKENS)
 
 
