@@ -26,8 +26,16 @@ Routes
     Alive; ready; Prometheus text (with ``Authorization: Bearer <metrics_token>``;
     refused while no metrics token is set).
 
+Device authentication (:mod:`pipeline.collector.devices`): with visitor tokens (always, in
+the service), a request that names a visitor id — every route above but ``/v1/visitor`` and
+the erasure — must carry that visitor's token (the tracker's ``token``, a Segment call's
+``context.visitorToken``) unless it uses a server write key: none or an invalid or expired
+one is 401, another visitor's 403, and nothing of the request is produced.
+
 Answers: 200 ``{"success": true, "accepted": n, "duplicates": d, "ignored": i}``
-(``ignored`` is 0: no call is acknowledged without a record any more).
+(``ignored`` is 0: no call is acknowledged without a record any more), plus ``visitor``,
+``token`` and ``expires_at`` when the request's visitor token was past half its lifetime
+(a renewal).
 A request that is malformed, has a wrong type, is too large, carries no valid
 write key, comes from an origin off the allow-list or exceeds a rate gets a 4xx
 ``{"success": false, "error": message}`` and nothing of it is produced. 503 when
@@ -104,7 +112,9 @@ class CollectorState:
     sink: MessageSink
     topic: Callable[[str], str]
     metrics: CollectorMetrics
-    #: Issues visitor tokens (``POST /v1/visitor``); None: the route is not served.
+    #: Issues visitor tokens (``POST /v1/visitor``) and checks the visitor ids browsers send;
+    #: None (unit tests only; the service always has tokens): the route is not served and
+    #: visitor ids are taken as sent.
     tokens: VisitorTokens | None = None
 
 
