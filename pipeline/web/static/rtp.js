@@ -116,7 +116,7 @@
         asking = null;
         // opted out while the first batch was on its way: the opt-out still goes, for that id
         return a && (allowed() ? keep(a) : queue.length && !post(collectorUrl + "/v1/t", batch(a.visitor, a.token)));
-      })).then(function (ok) { if (ok) then(); });
+      })).then(function (ok) { if (ok && token()) then(); });  // (a clock a day ahead: no loop)
   }
   // An answer's visitor id and token (a new visitor's, or a renewal: the collector renews a
   // token past half its lifetime in its answer to a batch).
