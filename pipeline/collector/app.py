@@ -26,8 +26,16 @@ Routes
     Alive; ready; Prometheus text (with ``Authorization: Bearer <metrics_token>``;
     refused while no metrics token is set).
 
+Device authentication (:mod:`pipeline.collector.devices`): with visitor tokens (always, in
+the service), a request that names a visitor id — every route above but ``/v1/visitor`` and
+the erasure — must carry that visitor's token (the tracker's ``token``, a Segment call's
+``context.visitorToken``) unless it uses a server write key: none or an invalid or expired
+one is 401, another visitor's 403, and nothing of the request is produced.
+
 Answers: 200 ``{"success": true, "accepted": n, "duplicates": d, "ignored": i}``
-(``ignored`` is 0: no call is acknowledged without a record any more).
+(``ignored`` is 0: no call is acknowledged without a record any more), plus ``visitor``,
+``token`` and ``expires_at`` when the request's visitor token was past half its lifetime
+(a renewal).
 A request that is malformed, has a wrong type, is too large, carries no valid
 write key, comes from an origin off the allow-list or exceeds a rate gets a 4xx
 ``{"success": false, "error": message}`` and nothing of it is produced. 503 when
@@ -108,7 +116,9 @@ class CollectorState:
     sink: MessageSink
     topic: Callable[[str], str]
     metrics: CollectorMetrics
-    #: Issues visitor tokens (``POST /v1/visitor``); None: the route is not served.
+    #: Issues visitor tokens (``POST /v1/visitor``) and checks the visitor ids browsers send;
+    #: None (unit tests only; the service always has tokens): the route is not served and
+    #: visitor ids are taken as sent.
     tokens: VisitorTokens | None = None
 
 
@@ -174,9 +184,10 @@ def _segment(call: str | None) -> Handler:
     async def handler(request: web.Request) -> web.StreamResponse:
         request.app[STATE].ingestor.addresses.check(request.remote)
         body = await read_body(request, request.app[STATE].ingestor.options.body_timeout_s)
-        accepted = request.app[STATE].ingestor.segment(call, body,
-                                                       request.headers.get("Authorization"))
-        return await _produce(request, accepted)
+        state = request.app[STATE]
+        accepted = state.ingestor.segment(call, body, request.headers.get("Authorization"),
+                                          state.tokens)
+        return await _produce(request, accepted, _renewal(state, accepted))
 
     return handler
 
@@ -188,10 +199,19 @@ async def _native(request: web.Request) -> web.StreamResponse:
     accepted = state.ingestor.native(body, request.headers.get("Authorization"),
                                      request.headers.get("User-Agent"),
                                      new_visitor=None if state.tokens is None
-                                     else f"v-{uuid.uuid4()}")
+                                     else f"v-{uuid.uuid4()}", tokens=state.tokens)
     new = accepted.new_visitor
     # the token is issued only once the batch is produced (a refusal or 503 carries none)
-    return await _produce(request, accepted, None if new is None else lambda: _issued(state, new))
+    return await _produce(request, accepted, _renewal(state, accepted) if new is None
+                          else lambda: _issued(state, new))
+
+
+def _renewal(state: CollectorState, accepted: Accepted) -> Callable[[], dict[str, object]] | None:
+    """The answer's new token for a visitor whose token is past half its lifetime."""
+    visitor = accepted.renew
+    if visitor is None:
+        return None
+    return lambda: _issued(state, visitor, renewed=True)
 
 
 def _issued(state: CollectorState, visitor: str, renewed: bool = False) -> dict[str, object]:

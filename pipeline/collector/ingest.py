@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pipeline.collector.auth import WriteKeys
+from pipeline.collector.devices import DeviceProof, prove_devices
 from pipeline.collector.errors import BadPayload, RateLimited
 from pipeline.collector.identity import IdentityKeys
 from pipeline.collector.limits import DedupWindow, TokenBuckets
@@ -47,6 +48,7 @@ from pipeline.topics import EVENTS, PROFILES
 from pipeline.topics.headers import wait_headers
 from pipeline.web.rate_limits import RequestLimits
 from pipeline.web.untrusted import bad_string
+from pipeline.web.visitor_token import VisitorTokens
 
 __all__ = ["Accepted", "Ingestor", "Outgoing", "parse_json"]
 
@@ -118,6 +120,8 @@ class Accepted:
     #: The visitor id the collector chose for a tracker batch that named none (None: the
     #: batch named its visitor).
     new_visitor: str | None = None
+    #: The visitor whose token the answer renews (its token is past half its lifetime).
+    renew: str | None = None
 
 
 class Ingestor:
@@ -163,8 +167,12 @@ class Ingestor:
         """The wall clock, epoch ms (the event time of what the collector itself issues)."""
         return int(self._wall() * 1000)
 
-    def segment(self, call: str | None, body: bytes, authorization: str | None) -> Accepted:
-        """A Segment call: ``call`` is track/page/identify, or None for ``/v1/batch``."""
+    def segment(self, call: str | None, body: bytes, authorization: str | None,
+                tokens: VisitorTokens | None = None) -> Accepted:
+        """A Segment call: ``call`` is track/page/identify, or None for ``/v1/batch``.
+
+        With ``tokens``, a request without a server write key must prove each visitor it
+        names with that visitor's token (:mod:`~pipeline.collector.devices`)."""
         if authorization:
             self.keys.check(authorization, None)
         payload = parse_json(body)
@@ -178,15 +186,17 @@ class Ingestor:
             one = map_segment_message(payload, received_ms=now, sector=self.options.sector,
                                       call=call, where="body")
             records, ignored = ([one], 0) if one is not None else ([], 1)
-        return self._admit(key, records, ignored, now)
+        return self._admit(key, records, ignored, now, tokens)
 
     def native(self, body: bytes, authorization: str | None,
-               user_agent: str | None = None, new_visitor: str | None = None) -> Accepted:
+               user_agent: str | None = None, new_visitor: str | None = None,
+               tokens: VisitorTokens | None = None) -> Accepted:
         """A tracker batch (``/v1/t``); ``user_agent`` gives its device class.
 
         ``new_visitor`` is the id given to a batch without ``visitor`` (absent or null: a
         first-time visitor; :attr:`Accepted.new_visitor` says it was used); None refuses
-        such a batch.
+        such a batch. With ``tokens``, a batch that names its visitor must carry that
+        visitor's ``token`` (unless sent with a server write key).
 
         >>> from pipeline.collector.options import CollectorOptions
         >>> ingestor = Ingestor(CollectorOptions(require_auth=False), Codec.default())
@@ -212,7 +222,9 @@ class Ingestor:
         now = self.now_ms()
         records = map_native(payload, received_ms=now, sector=self.options.sector,
                              max_batch=self.options.max_batch, user_agent=user_agent)
-        return replace(self._admit(key, records, 0, now), new_visitor=chosen)
+        # a first batch names no visitor: the id is the collector's own, nothing to prove
+        return replace(self._admit(key, records, 0, now, None if chosen else tokens),
+                       new_visitor=chosen)
 
     def _user(self, mapped: MappedRecord, trusted: bool, where: str) -> None:
         """The record's user id as produced: the person's pseudonym when verified (a server
@@ -232,8 +244,11 @@ class Ingestor:
             mapped.record["user_id"] = self.pseudonyms.of(user_id)
 
     def _admit(self, write_key: str, records: list[MappedRecord], ignored: int,
-               now_ms: int) -> Accepted:
+               now_ms: int, tokens: VisitorTokens | None = None) -> Accepted:
         trusted = write_key in self.options.server_keys
+        # before anything else (the rate limits included): a refused request costs nothing
+        proof = DeviceProof() if tokens is None else prove_devices(records, tokens,
+                                                                   trusted=trusted)
         for i, mapped in enumerate(records):
             self._user(mapped, trusted, f"message {i}")
             self.minimiser.minimise(mapped.name, mapped.record)
@@ -258,7 +273,7 @@ class Ingestor:
             out.append(Outgoing(TOPIC_OF[mapped.name], str(key).encode(),
                                 self.codec.encode(mapped.name, record), mapped.name, record,
                                 dedup_key, tuple(wait_headers()) if mapped.awaited else ()))
-        return Accepted(out, duplicates, ignored)
+        return Accepted(out, duplicates, ignored, renew=proof.renew)
 
     def _limit(self, write_key: str, records: list[MappedRecord]) -> None:
         if not records:

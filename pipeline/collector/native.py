@@ -2,10 +2,12 @@
 
 ``POST /v1/t`` carries one envelope per batch: who, where, and a list of small
 events. It is sent with ``navigator.sendBeacon`` or ``fetch(keepalive)`` as
-``text/plain`` (no CORS preflight), so the write key travels in the body::
+``text/plain`` (no CORS preflight), so the write key travels in the body, and so does the
+visitor's signed token (``token``: the collector's own, issued with the visitor id; see
+:mod:`pipeline.collector.devices`)::
 
-    {"writeKey": "…", "visitor": "v-…", "user": null, "userHash": null, "session": "s-…",
-     "sentAt": 1800000000000,
+    {"writeKey": "…", "visitor": "v-…", "token": "…", "user": null, "userHash": null,
+     "session": "s-…", "sentAt": 1800000000000,
      "context": {"device": "desktop", "timezone": "Europe/Berlin", "sector": "ecommerce",
                  "landing": "https://…/?utm_medium=email", "landingReferrer": null},
      "page": {"url": "https://…/p/nc700", "type": "product", "product": "nc700",
@@ -44,6 +46,7 @@ identify        user, userHash, traits                                 ProfileUp
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from pipeline.collector.errors import BadPayload
@@ -262,7 +265,8 @@ def map_native(body: object, *, received_ms: int, sector: str,
                                                          (user_agent or "")[:1024]), **parts)
         records.append(MappedRecord("ClickEvent", record, event_id, signed,
                                     awaited=_awaited(event, kind, where)))
-    return records
+    token = body.get("token")  # checked with the visitor id (pipeline.collector.devices)
+    return [replace(mapped, visitor_token=token) for mapped in records]
 
 
 def _awaited(event: Mapping[str, Any], kind: str, where: str) -> bool:

@@ -84,6 +84,9 @@ class MappedRecord:
     #: A client waits for this event's decision (the tracker's page view, ``wait: 1``): it is
     #: produced with the ``rtp-wait`` header (:mod:`pipeline.engine.answers`).
     awaited: bool = False
+    #: The visitor token sent for the record's visitor (as sent; None when absent), checked
+    #: by :mod:`pipeline.collector.devices` for a browser's request.
+    visitor_token: object = None
 
     @property
     def visitor_id(self) -> str:

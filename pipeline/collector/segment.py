@@ -250,8 +250,9 @@ def map_segment_message(message: object, *, received_ms: int, sector: str,
                         call: str | None = None, batch_context: Mapping[str, Any] | None = None,
                         sent_at: object = None, where: str = "message") -> MappedRecord | None:
     """One Segment call as a record (None only for a call in :data:`IGNORED_TYPES`: none),
-    with the ``context.userHash`` sent for its ``userId`` (the message's context, else the
-    batch's; :mod:`pipeline.collector.identity` checks it).
+    with the ``context.userHash`` sent for its ``userId`` and the ``context.visitorToken``
+    sent for its visitor (each the message's context's, else the batch's;
+    :mod:`pipeline.collector.identity` and :mod:`pipeline.collector.devices` check them).
 
     ``call`` is the endpoint's type (``/v1/track`` -> ``track``); a message's own
     ``type`` must agree with it. Raises :class:`BadPayload` naming the field at fault.
@@ -266,10 +267,13 @@ def map_segment_message(message: object, *, received_ms: int, sector: str,
     if mapped is None or not isinstance(message, dict):
         return mapped
     context = message.get("context")
-    signed = context.get("userHash") if isinstance(context, dict) else None
+    own = context if isinstance(context, dict) else {}
+    signed, token = own.get("userHash"), own.get("visitorToken")
     if signed is None and batch_context:
         signed = batch_context.get("userHash")
-    return replace(mapped, user_hash=signed)
+    if token is None and batch_context:
+        token = batch_context.get("visitorToken")
+    return replace(mapped, user_hash=signed, visitor_token=token)
 
 
 def _map_message(message: object, *, received_ms: int, sector: str,

@@ -34,6 +34,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                     "/v1/alias, /v1/group, /v1/batch with write-key Basic auth) and the "
                     "tracker's batches (/v1/t), map them to "
                     "ClickEvent/ProfileUpdate, validate, and produce them keyed by visitor. "
+                    "A browser names a visitor id only with that visitor's token (the "
+                    "tracker's 'token', a Segment call's context.visitorToken; signed with "
+                    "RTP_VISITOR_TOKEN_KEYS); server write keys (RTP_COLLECTOR_SERVER_KEYS) "
+                    "name any id. "
                     "Every option of pipeline.collector.CollectorOptions is also read from "
                     "RTP_COLLECTOR_<OPTION>, e.g. RTP_COLLECTOR_WRITE_KEYS=k1,k2, "
                     "RTP_COLLECTOR_CORS_ORIGINS, RTP_COLLECTOR_VISITOR_RATE_PER_S; flags win.")

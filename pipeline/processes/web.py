@@ -85,14 +85,16 @@ class WebProcess:
         storefront:   http://h:1/shop/
         delivery API: http://h:1/v1/decisions?visitor=<id>&token=<token>
         visitor ids:  http://h:2/v1/visitor  (POST, write key: a visitor id and its token)
-        collector:    http://h:2/v1/batch  (Segment batch API; write key k, e.g. curl -u k: ...)
+        collector:    http://h:2/v1/batch  (Segment batch API; write key k, e.g. curl -u k: ...; \
+each call names its visitor with the visitor's token as context.visitorToken)
         """
         return [f"storefront:   {self.url}/shop/",
                 f"delivery API: {self.url}/v1/decisions?visitor=<id>&token=<token>",
                 f"visitor ids:  {self.collector_url}/v1/visitor  (POST, write key: a visitor "
                 f"id and its token)",
                 f"collector:    {self.collector_url}/v1/batch  (Segment batch API; write key "
-                f"{self.write_key}, e.g. curl -u {self.write_key}: ...)"]
+                f"{self.write_key}, e.g. curl -u {self.write_key}: ...; each call names its "
+                "visitor with the visitor's token as context.visitorToken)"]
 
     def stop(self, timeout: float = 20.0) -> int:
         """Graceful stop (SIGTERM), then kill."""

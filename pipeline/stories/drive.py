@@ -134,13 +134,15 @@ def drive_story(settings: Settings, story: Story, visitor: str, web: StoryWeb,
     session = f"s-{uuid.uuid4().hex[:12]}"
     signals = _Tail(settings, settings.topic(SIGNALS), "StruggleSignal", key=visitor)
     decisions = _Tail(settings, settings.topic(DECISIONS_LOG), "DecisionLog")  # by decision id
+    token = VisitorTokens(web.token_keys).issue(visitor)  # the collector requires it too
     try:
         for number, step in enumerate(story.steps, 1):
             event_id = f"story-{uuid.uuid4()}"
             echo(f"step {number}: the visitor {step.says}  [{step.path}]")
             _post(f"{web.collector_url}/v1/t", native_batch(
                 step, origin=web.url, visitor=visitor, session=session, event_id=event_id,
-                time_ms=int(time.time() * 1000), write_key=web.write_key, sector=story.sector))
+                time_ms=int(time.time() * 1000), write_key=web.write_key, sector=story.sector,
+                token=token))
             page_view = step.kind == "page_view"
             if page_view:  # the page asks for its own view's decision as it loads
                 answer, wait = _ask(web, visitor, slots, event_id)

@@ -124,8 +124,10 @@ STORIES: dict[str, Story] = {story.name: story for story in (
 
 
 def native_batch(step: Step, *, origin: str, visitor: str, session: str, event_id: str,
-                 time_ms: int, write_key: str, sector: str) -> dict[str, Any]:
-    """The collector's ``/v1/t`` body the tracker would post for ``step``.
+                 time_ms: int, write_key: str, sector: str, token: str | None = None,
+                 ) -> dict[str, Any]:
+    """The collector's ``/v1/t`` body the tracker would post for ``step`` (``token``: the
+    visitor's token, which the collector requires with a visitor id).
 
     >>> body = native_batch(STORIES["travel"].steps[1], origin="http://h", visitor="v",
     ...                     session="s", event_id="e1", time_ms=5, write_key="k",
@@ -137,7 +139,8 @@ def native_batch(step: Step, *, origin: str, visitor: str, session: str, event_i
     if step.kind == "custom":
         event.update(name=step.name, props=dict(step.props))
     return {
-        "writeKey": write_key, "visitor": visitor, "session": session, "sentAt": time_ms,
+        "writeKey": write_key, "visitor": visitor, "token": token, "session": session,
+        "sentAt": time_ms,
         "page": {"url": origin + step.path, "type": step.page_type, "product": step.product,
                  "category": step.category, "referrer": None},
         "events": [event],

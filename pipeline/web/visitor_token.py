@@ -139,6 +139,20 @@ class VisitorTokens:
         """The expiry (epoch s) written in ``token`` (not verified: for the client's use)."""
         return int(token.split(".")[1])
 
+    def due_for_renewal(self, token: str) -> bool:
+        """Whether ``token`` (already verified) has less than half of ``ttl_s`` left: the
+        collector's answer to a request carrying it then brings a new one.
+
+        >>> tokens = VisitorTokens(("0123456789abcdef",), ttl_s=100, clock=lambda: 0.0)
+        >>> token = tokens.issue("v")
+        >>> tokens.due_for_renewal(token)
+        False
+        >>> VisitorTokens(("0123456789abcdef",), ttl_s=100, clock=lambda: 51.0
+        ...               ).due_for_renewal(token)
+        True
+        """
+        return self.expires_at(token) - self.clock() < self.ttl_s / 2
+
     def verify(self, token: str | None, *, renewing: bool = False) -> str:
         """The visitor id of a valid ``token``, or :class:`BadToken` saying why not.
 

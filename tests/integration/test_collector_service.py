@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 import time
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ from pipeline.profiles import resolve_pseudonyms
 from pipeline.serde import Codec
 from pipeline.settings import Settings
 from pipeline.topics import EVENTS, PROFILES
+from pipeline.web.visitor_token import VisitorTokens
 from tests.integration.kafka_reader import read_topic, total_messages
 
 CODEC = Codec.default()
@@ -26,13 +28,18 @@ AUTH = {"Authorization": "Basic " + base64.b64encode(b"it-key:").decode()}
 #: The site's identity key (its server signs user ids: ``userHash``) and its server write key.
 IDENTITY = "it-identity-key-0123456789"
 SERVER_KEY = "it-server-key"
+#: The collector's visitor token key: a browser's request names a visitor with its token.
+TOKEN_KEY = "it-visitor-token-key-0123456789"
+TOKENS = VisitorTokens((TOKEN_KEY,))
 
 
 @asynccontextmanager
 async def collector(settings: Settings) -> AsyncIterator[str]:
-    service = CollectorService(settings, CollectorOptions(
+    options = CollectorOptions(
         http_port=0, write_keys=frozenset({"it-key"}), server_keys=frozenset({SERVER_KEY}),
-        identity_keys=frozenset({IDENTITY}), cors_origins=frozenset({"https://shop.example"})))
+        identity_keys=frozenset({IDENTITY}), cors_origins=frozenset({"https://shop.example"}))
+    service = CollectorService(dataclasses.replace(settings, visitor_token_keys=TOKEN_KEY),
+                               options)
     served = await service.start()
     try:
         yield served.url
@@ -58,8 +65,9 @@ async def test_segment_and_tracker_payloads_land_decoded(topics: Settings) -> No
         {"type": "identify", "anonymousId": "anon-7", "userId": "user-7", "messageId": "seg-3",
          "traits": {"email": "seven@example.com", "loyalty_tier": "gold"},
          "context": {"userHash": user_hash(IDENTITY, "user-7")}},
-    ]}
-    native = {"writeKey": "it-key", "visitor": "v-tracker", "session": "s-1", "sentAt": now,
+    ], "context": {"visitorToken": TOKENS.issue("anon-7")}}  # the batch's: every call's
+    native = {"writeKey": "it-key", "visitor": "v-tracker", "token": TOKENS.issue("v-tracker"),
+              "session": "s-1", "sentAt": now,
               "page": {"url": "https://shop.example/shop/p/nc700.html", "type": "product",
                        "product": "nc700"},
               "events": [{"id": "t-1", "type": "page_view", "time": now},
@@ -96,8 +104,11 @@ async def test_segment_and_tracker_payloads_land_decoded(topics: Settings) -> No
 
 async def test_refused_requests_and_duplicates_produce_nothing(topics: Settings) -> None:
     good = {"type": "page", "anonymousId": "v-x", "messageId": "only-once",
-            "properties": {"url": "https://shop.example/"}}
+            "properties": {"url": "https://shop.example/"},
+            "context": {"visitorToken": TOKENS.issue("v-x")}}
     refusals = [
+        ("/v1/page", json.dumps({**good, "context": {}}).encode(), AUTH),  # no visitor token
+        ("/v1/page", json.dumps({**good, "anonymousId": "v-y"}).encode(), AUTH),  # v-x's
         ("/v1/page", json.dumps(good).encode(), {}),                       # no write key
         ("/v1/page", json.dumps(good).encode(), {"Authorization": "Basic eDo="}),  # wrong key
         ("/v1/page", b"{not json", AUTH),
@@ -122,12 +133,11 @@ async def test_refused_requests_and_duplicates_produce_nothing(topics: Settings)
 async def test_with_pseudonym_keys_no_user_id_reaches_kafka_as_sent(topics: Settings) -> None:
     """An e-mail as Segment userId, in identify, page and track: on the real topics only
     its keyed pseudonym (as key and as user_id); the e-mail's bytes nowhere."""
-    import dataclasses
-
     from pipeline.profiles import Pseudonyms
 
     email = f"pat.{int(time.time())}@example.com"
-    settings = dataclasses.replace(topics, pseudonym_keys="it-pseudonym-key-0123456789")
+    settings = dataclasses.replace(topics, pseudonym_keys="it-pseudonym-key-0123456789",
+                                   visitor_token_keys=TOKEN_KEY)
     pseudonym = Pseudonyms(settings.pseudonym_key_list()).of(email)
     batch = {"batch": [
         {"type": "identify", "anonymousId": "anon-p", "userId": email, "messageId": "p-1",
@@ -137,7 +147,8 @@ async def test_with_pseudonym_keys_no_user_id_reaches_kafka_as_sent(topics: Sett
         {"type": "track", "event": "Product Added", "anonymousId": "anon-p", "userId": email,
          "messageId": "p-3", "properties": {"product_id": "nc700"},
          "context": {"page": {"url": "https://shop.example/p/nc700"}}}],
-        "context": {"userHash": user_hash(IDENTITY, email)}}  # the batch's: every call's
+        "context": {"userHash": user_hash(IDENTITY, email),  # the batch's: every call's
+                    "visitorToken": TOKENS.issue("anon-p")}}
     service = CollectorService(settings, CollectorOptions(
         http_port=0, write_keys=frozenset({"it-key"}), identity_keys=frozenset({IDENTITY})))
     served = await service.start()

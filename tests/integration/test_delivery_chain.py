@@ -79,7 +79,11 @@ async def test_collector_to_topology_to_delivery_serves_the_banner(
             shoppers = personalized(6 if worker == REAL else 1)
             start = int(time.time() * 1000) - 15 * 60 * 1000
             async with aiohttp.ClientSession() as http:
-                batch = {"batch": [call for v in shoppers for call in shopper_calls(v, start)]}
+                assert collector.tokens is not None  # each call names its visitor's token
+                batch = {"batch": [
+                    {**call, "context": {**call.get("context", {}),
+                                         "visitorToken": collector.tokens.issue(v)}}
+                    for v in shoppers for call in shopper_calls(v, start)]}
                 async with http.post(f"{c.url}/v1/batch", data=json.dumps(batch),
                                      headers=AUTH) as r:
                     assert r.status == 200, await r.text()

@@ -79,7 +79,8 @@ def test_sigterm_ends_streams_flushes_events_and_exits_zero(topics: Settings,
             f"http://127.0.0.1:{dport}/v1/stream?visitor=v-sd&token={token}", timeout=30)
         assert stream.readline().startswith(b"retry:")
         event = {"type": "page", "anonymousId": "v-sd", "messageId": "sd-1",
-                 "properties": {"url": "https://shop.example/"}}
+                 "properties": {"url": "https://shop.example/"},
+                 "context": {"visitorToken": token}}  # the collector requires it too
         request = urllib.request.Request(
             f"http://127.0.0.1:{cport}/v1/page", data=json.dumps(event).encode(),
             headers={"Authorization": "Basic " + base64.b64encode(b"k-shutdown:").decode()})

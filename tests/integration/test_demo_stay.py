@@ -101,10 +101,13 @@ def test_demo_stay_prints_the_summary_then_stops_its_children_on_sigterm(
         issued = _visitor(ids.group(1), collector.group(2))
         assert _status(f"{api.group(1)}?visitor={issued['visitor']}&token={issued['token']}") \
             == 200
-        batch = json.dumps({"batch": [{"type": "page", "anonymousId": "demo-stay-test",
-                                       "messageId": "stay-1",
-                                       "properties": {"url": "https://shop.example/"}}]})
+        call = {"type": "page", "anonymousId": "demo-stay-test", "messageId": "stay-1",
+                "properties": {"url": "https://shop.example/"}}
         url, key = collector.group(1), collector.group(2)
+        # a browser's write key names a visitor only with that visitor's token
+        assert _status(url, json.dumps({"batch": [call]}).encode(), key) == 401
+        batch = json.dumps({"batch": [{**call, "anonymousId": issued["visitor"],
+                                       "context": {"visitorToken": issued["token"]}}]})
         assert _status(url, batch.encode(), key) == 200
         assert _status(url, batch.encode(), key + "-wrong") == 401
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 import time
 import uuid
@@ -24,6 +25,7 @@ from pipeline.collector import CollectorOptions, CollectorService
 from pipeline.collector.identity import user_hash
 from pipeline.profiles import ProfileView, decode_visitor_message
 from pipeline.settings import Settings
+from pipeline.web.visitor_token import VisitorTokens
 from tests.integration.topic_watch import TopicWatch
 from tests.integration.worker_process import WorkerProcess
 from topologies.decision_path import VISITOR_PROFILES
@@ -32,10 +34,13 @@ WRITE_KEY = "public-write-key"
 IDENTITY = "site-identity-key-0123456789"
 AUTH = {"Authorization": "Basic " + base64.b64encode(f"{WRITE_KEY}:".encode()).decode()}
 EMAIL = "ann.victim@example.com"
+#: The collector's visitor token key: each device names its own visitor id with its token.
+TOKENS = VisitorTokens(("identity-test-token-key-0123456789",))
 
 
 @asynccontextmanager
 async def collector(settings: Settings) -> AsyncIterator[str]:
+    settings = dataclasses.replace(settings, visitor_token_keys=TOKENS.keys[0])
     service = CollectorService(settings, CollectorOptions(
         http_port=0, write_keys=frozenset({WRITE_KEY}), identity_keys=frozenset({IDENTITY})))
     served = await service.start()
@@ -55,7 +60,8 @@ def views_by_visitor(watch: TopicWatch) -> dict[str, list[ProfileView | None]]:
 
 
 def tracker_batch(visitor: str, at: int, *, user: str, signed: str | None) -> dict[str, object]:
-    return {"writeKey": WRITE_KEY, "visitor": visitor, "user": user, "userHash": signed,
+    return {"writeKey": WRITE_KEY, "visitor": visitor, "token": TOKENS.issue(visitor),
+            "user": user, "userHash": signed,
             "sentAt": at, "page": {"url": "https://shop.example/"},
             "events": [{"id": f"{visitor}-p", "type": "page_view", "time": at},
                        {"id": f"{visitor}-i", "type": "identify", "time": at, "user": user,
@@ -90,7 +96,7 @@ async def test_a_forged_identify_never_gets_the_persons_view_and_a_signed_one_do
             status, _ = await post(http, f"{url}/v1/identify", {
                 "anonymousId": laptop, "userId": EMAIL, "messageId": f"{laptop}-i",
                 "traits": {"loyalty_tier": "platinum", "past_purchases": "12"},
-                "context": {"userHash": signed}}, AUTH)
+                "context": {"userHash": signed, "visitorToken": TOKENS.issue(laptop)}}, AUTH)
             assert status == 200
             await asyncio.to_thread(views.wait_for, lambda _: tier(laptop), 120,
                                     "Ann's view on her laptop")
@@ -100,7 +106,8 @@ async def test_a_forged_identify_never_gets_the_persons_view_and_a_signed_one_do
             assert status == 200
             status, _ = await post(http, f"{url}/v1/identify", {
                 "anonymousId": attackers[1], "userId": EMAIL, "messageId": f"{attackers[1]}-i",
-                "traits": {"plan": "free"}}, AUTH)
+                "traits": {"plan": "free"},
+                "context": {"visitorToken": TOKENS.issue(attackers[1])}}, AUTH)
             assert status == 200
             status, answer = await post(http, f"{url}/v1/t", tracker_batch(
                 attackers[2], now, user=EMAIL, signed=user_hash("a-guessed-key-012345", EMAIL)))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 import time
 import uuid
@@ -35,15 +36,32 @@ from structlog.testing import capture_logs
 from pipeline.collector import CollectorOptions, CollectorService
 from pipeline.settings import Settings
 from pipeline.topics import EVENTS, PROFILES
+from pipeline.web.visitor_token import VisitorTokens
 from tests.integration.worker_process import WorkerProcess, wait_caught_up
 
 WRITE_KEY = "pii-write-key"
+#: The collector's visitor token key: each request carries its visitor's token (a browser's
+#: request without one is refused, and a refused request would pass this test trivially).
+TOKEN_KEY = "pii-visitor-token-key-0123456789"
 SEGMENT_AUTH = {"Authorization": "Basic " + base64.b64encode(f"{WRITE_KEY}:".encode()).decode(),
                 "Content-Type": "application/json"}
 
 Body = dict[str, Any]
 #: (label, route, body of a request carrying marker ``m`` for visitor ``v``)
 Case = tuple[str, str, Callable[[str, str, int], Body]]
+
+
+def _with_token(body: Body, tokens: VisitorTokens) -> Body:
+    """``body`` with the token of each visitor it names (the tracker's ``token``, a Segment
+    message's ``context.visitorToken``)."""
+    if "events" in body:
+        return {**body, "token": tokens.issue(body["visitor"])}
+    if "batch" in body:
+        return {**body, "batch": [_with_token(m, tokens) for m in body["batch"]]}
+    visitor = body["previousId"] if body.get("type") == "alias" else (
+        body.get("anonymousId") or body["userId"])
+    return {**body, "context": {**body.get("context", {}),
+                                "visitorToken": tokens.issue(visitor)}}
 
 
 def _native(v: str, now: int, events: list[Body], **envelope: Any) -> Body:
@@ -293,7 +311,8 @@ def _markers(run: str, i: int) -> tuple[str, str, str, str]:
 
 async def test_no_email_anywhere_and_names_only_in_the_documented_fields(
         topics: Settings, tmp_path: Path) -> None:
-    settings = topics
+    settings = dataclasses.replace(topics, visitor_token_keys=TOKEN_KEY)
+    tokens = VisitorTokens((TOKEN_KEY,))
     run = uuid.uuid4().hex[:6]
     assert len({label for label, _, _ in CASES}) == len(CASES)
     assert {label for label, _, _ in CASES} >= KNOWN_NAME_LEAKS
@@ -310,7 +329,7 @@ async def test_no_email_anywhere_and_names_only_in_the_documented_fields(
                 for i, (label, route, make) in enumerate(CASES):
                     email, _, name, _ = _markers(run, i)
                     for which, marker in (("e", email), ("n", name)):
-                        body = make(marker, f"v-{run}-{i}{which}", now)
+                        body = _with_token(make(marker, f"v-{run}-{i}{which}", now), tokens)
                         async with http.post(f"{served.url}{route}", data=json.dumps(body),
                                              headers=SEGMENT_AUTH) as answer:
                             if answer.status != 200:

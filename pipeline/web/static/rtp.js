@@ -18,8 +18,11 @@
  * The visitor id and its token (which delivery requires) are kept in localStorage (rtp.vid,
  * rtp.vtok). A first-time visitor's first batch (with this page view) goes without an id: the
  * collector's answer brings one and its token, and delivery is asked then, for what is left
- * of waitMs (one collector round trip later than for a known visitor). Tokens are renewed
- * before expiry (POST /v1/visitor).
+ * of waitMs (one collector round trip later than for a known visitor). Every batch carries the
+ * token (the collector refuses a visitor id without its token); the collector's answer brings a
+ * new one once the token is past half its lifetime, and one about to expire is renewed first
+ * (POST /v1/visitor). A stored id without a token (an older tracker's) is not sent: the
+ * collector gives the browser a new id.
  * Each personalized slot gets a "Why am I seeing this?" button (.rtp-why) that shows the
  * decision's reason and a one-click opt-out (rtp.consent(false): the opt-out goes to the
  * collector and every slot shows its default again).
@@ -114,13 +117,14 @@
                              first || { writeKey: cfg.writeKey, token: get(store, "vtok") })
       .then(json).catch(nothing).then(function (a) {
         asking = null;
-        if (!a || !a.visitor || !a.token) return false;
         // opted out while the first batch was on its way: the opt-out still goes, for that id
-        if (!allowed()) return queue.length && !post(collectorUrl + "/v1/t", batch(a.visitor));
-        set(store, "vid", a.visitor);
-        set(store, "vtok", a.token);
-        return true;
-      })).then(function (ok) { if (ok) then(); });
+        return a && (allowed() ? keep(a) : queue.length && !post(collectorUrl + "/v1/t", batch(a.visitor, a.token)));
+      })).then(function (ok) { if (ok && token()) then(); });  // (a clock a day ahead: no loop)
+  }
+  // An answer's visitor id and token (a new visitor's, or a renewal: the collector renews a
+  // token past half its lifetime in its answer to a batch).
+  function keep(a) {
+    return a && a.token && allowed() && !set(store, "vid", a.visitor) && !set(store, "vtok", a.token);
   }
   function sessionId() {
     var s = get(session, "sid");
@@ -150,27 +154,29 @@
     clearTimeout(flushTimer);
     flushTimer = setTimeout(function () { flushTimer = null; flush(); }, ms);
   }
-  // The next events (up to 50) as a batch for visitor v (null: a first batch, the collector names it).
-  function batch(v) {
+  // The next events (up to 50) as a batch for visitor v with its token t (the collector requires
+  // it; v null: a first batch, the collector names the visitor).
+  function batch(v, t) {
     return JSON.stringify({
-      writeKey: cfg.writeKey, visitor: v, user: get(store, "uid"), userHash: get(store, "uh"), session: sessionId(),
+      writeKey: cfg.writeKey, visitor: v, token: t, user: get(store, "uid"), userHash: get(store, "uh"), session: sessionId(),
       sentAt: now(), events: queue.splice(0, 50),
       page: { url: location.href, type: meta("page-type"), product: meta("product"),
               category: meta("category"), referrer: d.referrer || null },
       // (the device class: the collector reads it from the request's User-Agent)
-      context: { timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || null,
-                 sector: meta("sector") || cfg.sector || null,
+      // (a field left undefined is left out: the collector reads it as absent)
+      context: { timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+                 sector: meta("sector") || cfg.sector,
                  landing: get(session, "landing"), landingReferrer: get(session, "landingRef") || null }
     });
   }
   function flush(leaving) {
     var v = visitor(), url = collectorUrl + "/v1/t", body;
     if (!queue.length || !v && asking) return;  // (the rest waits for the first batch's id)
-    if (v && !token()) identity(flush);
-    body = batch(v);
+    if (v && !token()) return identity(flush);  // (the batch waits for the renewed token)
+    body = batch(v, token());
     // sendBeacon survives the page going away.
     if (!v) identity(flush, body);
-    else if (!leaving || !navigator.sendBeacon(url, body)) post(url, body);
+    else if (!leaving || !navigator.sendBeacon(url, body)) post(url, body).then(json).then(keep);
     if (queue.length) schedule(0);
   }
 
@@ -446,11 +452,10 @@
     else later(decision, "sse", decision.slot == "overlay" || (decision.payload || {}).variant == "banner");
   }
   function stream(v) {
-    var source = new EventSource(deliveryUrl + "/v1/stream?visitor=" + enc(v) + "&token=" + enc(token() || ""));
+    var source = new EventSource(deliveryUrl + "/v1/stream?visitor=" + enc(v) + "&token=" + enc(token()));
     source.addEventListener("decision", function (e) {
       try { onDecision(JSON.parse(e.data)); } catch (err) { /* ignore a bad frame */ }
     });
-    source.addEventListener("hello", function () { log("stream-open"); });
     on(w, "pagehide", function () { source.close(); });
   }
 

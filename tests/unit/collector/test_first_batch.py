@@ -100,9 +100,15 @@ def test_a_first_batch_is_produced_under_a_new_id_and_answered_with_its_token(
 
 
 def test_a_batch_naming_its_visitor_gets_no_token(http: Http) -> None:
-    status, answer, _, produced = post(http, {**PAGE_VIEW, "visitor": "v-victim",
-                                              "events": [{"id": "e-2", "type": "page_view",
-                                                          "time": NOW_MS}]})
+    named = {**PAGE_VIEW, "visitor": "v-victim",
+             "events": [{"id": "e-2", "type": "page_view", "time": NOW_MS}]}
+    # knowing an id is not enough: without the visitor's token nothing is produced ...
+    status, answer, _, produced = post(http, named)
+    assert status == 401 and "visitor's token" in answer["error"] and produced == []
+    assert "token" not in answer
+    # ... with it, the batch is produced and the answer brings no new token (none is due)
+    own = VisitorTokens((KEY,), clock=lambda: NOW_MS / 1000).issue("v-victim")
+    status, answer, _, produced = post(http, {**named, "token": own})
     assert status == 200 and visitors_of(produced) == {"v-victim"}
     assert answer == {"success": True, "accepted": 1, "duplicates": 0, "ignored": 0}
 
