@@ -16,7 +16,11 @@ from hypothesis import strategies as st
 from pipeline.topics.headers import WAIT_HEADER
 from tests.unit.collector.strategies import NOW_MS
 from tests.unit.collector.test_app import Http
-from tests.unit.collector.test_first_batch import serve
+from pipeline.web.visitor_token import VisitorTokens
+from tests.unit.collector.test_first_batch import KEY, serve
+
+#: The visitor's own token: the collector refuses a browser batch naming a visitor without it.
+TOKEN = VisitorTokens((KEY,), clock=lambda: NOW_MS / 1000).issue("v-wait")
 
 
 @dataclass
@@ -35,7 +39,7 @@ def http() -> Iterator[Http]:
 
 
 def _batch(*events: dict[str, Any]) -> bytes:
-    return json.dumps({"writeKey": "wk", "visitor": "v-wait", "session": "s-1",
+    return json.dumps({"writeKey": "wk", "visitor": "v-wait", "token": TOKEN, "session": "s-1",
                        "page": {"url": "https://shop.example/"},
                        "events": list(events)}).encode()
 
