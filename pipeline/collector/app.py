@@ -143,7 +143,7 @@ async def _produce(request: web.Request, accepted: Accepted,
                    identity: Callable[[], dict[str, object]] | None = None) -> web.Response:
     state = request.app[STATE]
     try:
-        for message in accepted.messages:
+        for message in (*accepted.index, *accepted.messages):  # claim index entries first
             state.sink.produce_raw(state.topic(message.topic), message.value, message.key)
     except (KafkaException, BufferError) as exc:
         log.warning("collector could not produce", error=str(exc))
