@@ -70,7 +70,7 @@ def run_erase(settings: Settings, args: argparse.Namespace,
                                  pseudonyms=resolve_pseudonyms(settings),
                                  vocabulary=_collector_vocabulary() | config_of(
                                      getattr(args, "config", None),
-                                     "rtp erase").privacy.vocabulary)
+                                     "rtp erase").collector_vocabulary())
     except (BadPayload, ValueError) as exc:
         print_(f"rtp erase: {exc}")
         return 2

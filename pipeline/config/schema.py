@@ -146,6 +146,17 @@ class RtpConfig:
     guardrails: GuardrailOptions = field(default_factory=GuardrailOptions)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
 
+    def collector_vocabulary(self) -> frozenset[str]:
+        """What the collector keeps as sent in id and vocabulary fields whatever its shape:
+        ``privacy.vocabulary`` and the categories the compliance zones name (a guardrail
+        must see a category as its config spells it, ``Pharmacy`` too, not as a token).
+
+        >>> sorted(RtpConfig().collector_vocabulary())
+        ['health', 'medical', 'pharmacy']
+        """
+        zones = frozenset(c for zone in self.guardrails.compliance_zones for c in zone.categories)
+        return self.privacy.vocabulary | zones
+
     @classmethod
     def from_source(cls, source: ConfigSource) -> RtpConfig:
         """Validate ``source``: every problem is reported at once (:class:`ConfigError`),
