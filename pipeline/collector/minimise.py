@@ -33,17 +33,17 @@ de-duplication, detectors counting one form or one listing, guardrails naming a 
 slug). A value there is kept as sent only when it is a *machine word*
 (:func:`is_machine_word`): one word — no whitespace (also percent-encoded in a URL), no
 ``@``, no control character, which a full name or free text has and an id, a slug or a CSS
-selector has not — of ASCII without an apostrophe that does not start with a capital
-letter unless it holds a digit (``summer_sale``, ``headphones``, ``v-1f3a``, an upper-case
+selector has not — of ASCII without an apostrophe that holds a digit or in which no run of
+letters starts with a capital (``summer_sale``, ``headphones``, ``v-1f3a``, an upper-case
 UUID, ``SKU-42``, ``button#buyNow``, ``valueMissing`` pass; ``Alice``, ``Okonkwo``,
-``ALICE``, ``O'Brien``, ``josé`` do not). Anything else is replaced by its keyed token
+``ALICE``, ``O'Brien``, ``s-Okonkwo``, ``josé`` do not). Anything else is replaced by its keyed token
 ``t.<hex>`` (same value, same token), unless the site lists it in its vocabulary
 (``CollectorOptions.vocabulary``: multi-word or capitalised categories such as ``Home &
 Garden`` or ``Audio``; ``rtp collector --config`` adds the categories its compliance zones
 name). The industry is shown to the visitor in offers' wording, so a value that is not a
 machine word (and not in the vocabulary) is dropped there instead: the catalog's generic
-wording is used. A name written in lower case (``alice``) cannot be told from a slug and
-passes.
+wording is used. A name written in lower case (``alice``) cannot be told from a slug, nor
+one beside a digit (``Alice42``) from an id: those pass.
 
 >>> page_url("https://shop.example/p/nc700?utm_source=mail&email=a%40b.example&q=x#top")
 'https://shop.example/p/nc700?utm_source=mail'
@@ -116,6 +116,9 @@ _TEXT = b"text\x1f"
 _EMAIL = b"email\x1f"
 #: What makes a value more than one machine word: whitespace, "@", control characters.
 _NOT_A_WORD = re.compile(r"[\s@\x00-\x1f\x7f-\x9f]")
+_DIGIT = re.compile(r"[0-9]")
+#: A run of letters that starts with a capital (``Alice``, ``ALICE``; not ``buyNow``).
+_CAPITALISED = re.compile(r"(?<![A-Za-z])[A-Z]")
 
 
 def _token_under(key: bytes, kind: bytes, text: str) -> str:
@@ -144,22 +147,24 @@ def is_word(text: str) -> bool:
 
 def is_machine_word(text: str) -> bool:
     """Whether ``text`` is kept as sent in an id or vocabulary field: one word
-    (:func:`is_word`) of printable ASCII without an apostrophe that either does not start
-    with a capital letter or holds a digit.
+    (:func:`is_word`) of ASCII without an apostrophe that holds a digit or in which no run
+    of letters starts with a capital.
 
     So ids (``v-1f3a``, an upper-case UUID, ``SKU-42``), slugs (``summer_sale``,
     ``headphones``), the tracker's CSS targets (``button#buyNow``: element names are lower
     case) and ValidityState codes (``valueMissing``) pass, and a name written as a name does
-    not: capitalised (``Alice``, ``Okonkwo``, ``ALICE``, ``O'Brien``) or not ASCII
-    (``josé``, ``Müller``). A lower-case name (``alice``) cannot be told from a slug.
+    not: capitalised (``Alice``, ``Okonkwo``, ``ALICE``, ``O'Brien``, ``s-Okonkwo``) or not
+    ASCII (``josé``, ``Müller``). A name in lower case (``alice``) cannot be told from a
+    slug, nor one beside a digit (``Alice42``) from an id.
 
     >>> [is_machine_word(t) for t in ("summer_sale", "E621E1F8-C36C", "SKU-42", "valueMissing",
-    ...                               "button#buyNow", "Alice", "OKONKWO", "josé", "d'angelo")]
-    [True, True, True, True, True, False, False, False, False]
+    ...                               "button#buyNow", "Alice", "OKONKWO", "s-Okonkwo", "josé",
+    ...                               "d'angelo")]
+    [True, True, True, True, True, False, False, False, False, False]
     """
     if not text.isascii() or not is_word(text) or "'" in text:
         return False
-    return not text or not "A" <= text[0] <= "Z" or any("0" <= c <= "9" for c in text)
+    return _DIGIT.search(text) is not None or _CAPITALISED.search(text) is None
 
 
 def _opaque_under(key: bytes, text: str, vocabulary: Collection[str]) -> str:
