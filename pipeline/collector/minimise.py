@@ -36,8 +36,8 @@ slug). A value there is kept as sent only when it is a *machine word*
 selector has not — of ASCII without an apostrophe that holds a digit or in which no run of
 letters starts with a capital (``summer_sale``, ``headphones``, ``v-1f3a``, an upper-case
 UUID, ``SKU-42``, ``button#buyNow``, ``valueMissing`` pass; ``Alice``, ``Okonkwo``,
-``ALICE``, ``O'Brien``, ``s-Okonkwo``, ``josé`` do not). Anything else is replaced by its keyed token
-``t.<hex>`` (same value, same token), unless the site lists it in its vocabulary
+``ALICE``, ``O'Brien``, ``s-Okonkwo``, ``josé`` do not). Anything else is replaced by its
+keyed token ``t.<hex>`` (same value, same token), unless the site lists it in its vocabulary
 (``CollectorOptions.vocabulary``: multi-word or capitalised categories such as ``Home &
 Garden`` or ``Audio``; ``rtp collector --config`` adds the categories its compliance zones
 name). The industry is shown to the visitor in offers' wording, so a value that is not a
