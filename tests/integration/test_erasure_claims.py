@@ -7,9 +7,11 @@ pseudonym key is the old one; then the keys rotate (new first, old kept) and ``c
 laptop, with the site's ``userHash``) joined her before the rotation. Bob browses and claims
 his own e-mail. Every device has a state, a view and a decision held by delivery.
 
-Ann is erased by her e-mail through ``POST /v1/privacy/erasure``. Then the three devices'
-states, views and decisions are gone, and the claim index entries of her e-mail (under both
-keys) are tombstoned; Bob's state, view, decision and claim index entry are all still there.
+Ann is erased by her e-mail with ``rtp erase`` (the rotated keys; what ``POST
+/v1/privacy/erasure`` produces too), which prints one claiming device found under each key.
+Then the three devices' states, views and decisions are gone, and the claim index entries of
+her e-mail (under both keys) are tombstoned; Bob's state, view, decision and claim index
+entry are all still there.
 
 The decision held by delivery is put on the actions topic by the test (a precondition, as
 in test_erasure_everywhere); everything checked after the erasure is the services' doing.
@@ -17,6 +19,7 @@ in test_erasure_everywhere); everything checked after the erasure is the service
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import base64
 import dataclasses
@@ -32,6 +35,7 @@ import aiohttp
 from pipeline.client import EventProducer
 from pipeline.collector import CollectorOptions, CollectorService
 from pipeline.collector.identity import user_hash
+from pipeline.commands.erase import run_erase
 from pipeline.delivery import DeliveryOptions, DeliveryService
 from pipeline.profiles import Pseudonyms
 from pipeline.settings import Settings
@@ -141,9 +145,19 @@ async def test_an_erasure_by_user_id_reaches_every_device_that_claimed_it(
                 await until(lambda v=visitor: hero(http, d.url, delivery, v),
                             f"{visitor}'s decision held by delivery")
 
-            async with collector(topics, f"{NEW},{OLD}") as url:
-                await post(http, f"{url}/v1/privacy/erasure", {"userId": ann_email},
-                           {"Authorization": f"Bearer {ADMIN}"})
+            # rtp erase, with the rotated keys: it waits for the profile side and says what
+            # went (one erasure per key: each found one claiming device)
+            printed: list[str] = []
+            code = await asyncio.to_thread(
+                run_erase, dataclasses.replace(topics, pseudonym_keys=f"{NEW},{OLD}"),
+                argparse.Namespace(user_id=ann_email, visitor_id=None, wait=120.0),
+                printed.append)
+            assert code == 0, printed
+            removed = sorted(line for line in printed if line.startswith("removed by "))
+            assert len(removed) == 2, printed
+            assert all("; 1 device(s) that claimed the user id without proof" in line
+                       for line in removed), removed
+            assert sum(" and the stored profile" in line for line in removed) == 1, removed
 
             async def delivery_forgot() -> bool:
                 return all([await hero(http, d.url, delivery, v) is None for v in ann_devices])
