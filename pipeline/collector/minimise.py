@@ -224,7 +224,9 @@ def stored_ids(value: str, pseudonyms: Pseudonyms | None = None,
     """Every form an id sent as ``value`` may have on the topics, one per pseudonym key.
 
     What an erasure must name: an e-mail or a name given as an anonymous id was stored as
-    its keyed token, under whichever key was newest at the time (newest key first).
+    its keyed token, under whichever key was newest at the time (newest key first). A value
+    of one word that is not a machine word (``Alice``) comes last as sent too: collectors
+    before the machine-word rule kept every one-word value as it was.
 
     >>> from pipeline.profiles.pseudonym import Pseudonyms
     >>> keys = Pseudonyms(("new-key-0123456789", "old-key-0123456789"))
@@ -233,11 +235,15 @@ def stored_ids(value: str, pseudonyms: Pseudonyms | None = None,
     >>> new, old = stored_ids("ann@mail.example", keys)
     >>> new == scrub_emails("ann@mail.example", keys, ids=True), old.startswith("e.")
     (True, True)
+    >>> [form[:2] for form in stored_ids("Alice", keys)]
+    ['t.', 't.', 'Al']
     """
     out = []
     for key in _keys(pseudonyms):
         scrubbed = _scrub_emails_under(key, value, ids=True)
         out.append(_opaque_under(key, scrubbed, vocabulary))
+    if value and is_word(value):  # the earlier rule's form (is_word: no e-mail either)
+        out.append(value)
     return tuple(dict.fromkeys(out))
 
 
