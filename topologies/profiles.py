@@ -9,6 +9,11 @@ Two agents, low volume, where Faust's tables, changelogs and timers fit:
 - ``rtp.internal.conversions`` (purchases re-keyed by person, written by the decision
   path) → purchase history across devices → views again.
 
+The ``claim`` updates on ``profiles.updates`` (the collector's claim index entries,
+:mod:`pipeline.profiles.claims`) go to a ``claims`` table keyed by the claimed user id's
+pseudonym; an erasure of that pseudonym pops the entry and produces an erasure of every
+device in it (keyed by the device, so each is erased on its own partition as a visitor is).
+
 The ``profiles`` table is RocksDB (rocksdict) recovered from its changelog by Faust.
 Every consumed update passes the dead-letter gate first. Faust keeps a table entry on the
 partition of the record that wrote it, so an update must be on its key's partition
@@ -39,6 +44,7 @@ from pipeline.profiles import (
     profile_key,
     views_for,
 )
+from pipeline.profiles.claims import add_claim, claimed_devices, device_erasures
 from pipeline.profiles.erasures import encode_mark_value, erasure_mark
 from pipeline.profiles.pseudonym import resolve_pseudonyms
 from pipeline.profiles.state import ProfileState
@@ -114,6 +120,11 @@ def build_profile_app(settings: Settings, group: str, options: ProfileOptions | 
     # Faust derives table serializers from the types and falls back to JSON: our values
     # are already compact bytes, so store them as they are.
     people.key_serializer = people.value_serializer = "raw"  # type: ignore[attr-defined]
+    # claimed user id's pseudonym -> JSON list of the devices that claimed it
+    claims: TableT[bytes, bytes] = app.Table("claims", default=None,
+                                             partitions=settings.partitions,
+                                             key_type=bytes, value_type=bytes)
+    claims.key_serializer = claims.value_serializer = "raw"  # type: ignore[attr-defined]
     gate = MessageGate(codec, ("ProfileUpdate",),
                        MeaningRules(max_future_skew_ms=settings.max_future_skew_ms),
                        worker=app_id)
@@ -159,6 +170,29 @@ def build_profile_app(settings: Settings, group: str, options: ProfileOptions | 
                  update_id=update.get("update_id"))
         return True
 
+    async def on_claim(update: dict[str, Any]) -> None:
+        """Index a device's claim under the claimed user id's pseudonym (nothing else)."""
+        key = profile_key(update).encode()
+        added = add_claim(claims.get(key), str(update["visitor_id"]))
+        if added is not None:
+            claims[key] = added
+        elif str(update["visitor_id"]) not in claimed_devices(claims.get(key)):
+            log.warning("claim index full: a device's claim is not indexed",
+                        update_id=update.get("update_id"))
+
+    async def erase_claimers(key: bytes, update_id: str,
+                             erased: set[str]) -> tuple[str, ...]:
+        """Erase every device that claimed ``key`` (one erasure each, keyed by the device,
+        produced on its partition) and drop the entry; the devices erased that way."""
+        devices = tuple(d for d in claimed_devices(claims.get(key)) if d not in erased)
+        if claims.get(key) is not None:
+            claims.pop(key, None)
+        for record in device_erasures(update_id, devices, now_ms()):
+            device = str(record["visitor_id"]).encode()
+            await profiles.send(key=device, value=codec.encode("ProfileUpdate", record),
+                                partition=partition_for(device, partitions))
+        return devices
+
     @app.agent(profiles)
     async def on_profiles(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
@@ -168,6 +202,9 @@ def build_profile_app(settings: Settings, group: str, options: ProfileOptions | 
             if update is None:
                 continue
             if await rerouted(event, update):
+                continue
+            if update.get("kind") == "claim":
+                await on_claim(update)
                 continue
             try:
                 key = profile_key(update).encode()
@@ -188,18 +225,22 @@ def build_profile_app(settings: Settings, group: str, options: ProfileOptions | 
                 people[key] = effect.state.to_bytes()
             for gone in (*effect.absorbed_keys, *effect.erase_keys):
                 people.pop(gone.encode(), None)
+            claimers: tuple[str, ...] = ()
+            if update.get("kind") == "erasure":
+                claimers = await erase_claimers(key, str(update["update_id"]),
+                                                set(effect.erase_keys))
             for erased in effect.erase_keys:  # tombstones on the compacted topic
                 await profiles.send(key=erased.encode(), value=None,
                                     partition=partition_for(erased.encode(), partitions))
             mark_value = encode_mark_value(now_ms(), str(update["update_id"]),
                                            ids=len(effect.erase_keys),
-                                           profile=state is not None)
+                                           profile=state is not None, claims=len(claimers))
             for erased in effect.erase_keys:  # marks: reports leave these ids out from now
                 await erasures.send(key=erasure_mark(erased, pseudonyms).encode(),
                                     value=mark_value, partition=0)
             if effect.erase_keys:
                 log.info("erasure applied", update_id=update.get("update_id"),
-                         ids=len(effect.erase_keys))  # how many, never which
+                         ids=len(effect.erase_keys), claims=len(claimers))  # never which
             await fan_out(messages_for_effect(effect, profile_options))
 
     @app.agent(conversions)

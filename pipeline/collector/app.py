@@ -157,7 +157,7 @@ async def _produce(request: web.Request, accepted: Accepted,
                    identity: Callable[[], dict[str, object]] | None = None) -> web.Response:
     state = request.app[STATE]
     try:
-        for message in accepted.messages:
+        for message in (*accepted.index, *accepted.messages):  # claim index entries first
             if message.headers:
                 state.sink.produce_raw(state.topic(message.topic), message.value, message.key,
                                        headers=list(message.headers))

@@ -11,6 +11,10 @@ message id within the window) are counted and left out. Ids are remembered only
 after the messages were handed to the producer (:meth:`Ingestor.remember`), so
 a request that failed to produce can be retried.
 
+A user id the collector could not verify becomes the device's claim; next to the records
+goes one claim index entry per (device, user id) (:attr:`Accepted.index`,
+:mod:`pipeline.profiles.claims`), so that an erasure of that user id finds the device.
+
 >>> import base64
 >>> from pipeline.collector.options import CollectorOptions
 >>> ingestor = Ingestor(CollectorOptions(write_keys=frozenset({"k"})), Codec.default(),
@@ -41,6 +45,7 @@ from pipeline.collector.native import map_native
 from pipeline.collector.options import CollectorOptions
 from pipeline.collector.records import MappedRecord
 from pipeline.collector.segment import map_segment_batch, map_segment_message
+from pipeline.profiles.claims import claim_update
 from pipeline.profiles.pseudonym import Pseudonyms, device_claim
 from pipeline.profiles.updates import profile_key
 from pipeline.serde import Codec, InvalidEvent, MeaningRules, check_meaning
@@ -122,6 +127,9 @@ class Accepted:
     new_visitor: str | None = None
     #: The visitor whose token the answer renews (its token is past half its lifetime).
     renew: str | None = None
+    #: Claim index entries (:mod:`pipeline.profiles.claims`) to produce before
+    #: ``messages``: not the client's records, not counted as accepted ones.
+    index: list[Outgoing] = field(default_factory=list)
 
 
 class Ingestor:
@@ -226,13 +234,14 @@ class Ingestor:
         return replace(self._admit(key, records, 0, now, None if chosen else tokens),
                        new_visitor=chosen)
 
-    def _user(self, mapped: MappedRecord, trusted: bool, where: str) -> None:
+    def _user(self, mapped: MappedRecord, trusted: bool, where: str) -> str | None:
         """The record's user id as produced: the person's pseudonym when verified (a server
         key, or a matching ``userHash``), else the device's claim (never linked to anyone);
-        a ``userHash`` that does not match refuses the request."""
+        a ``userHash`` that does not match refuses the request. Returns, for a claim, the
+        pseudonym of the claimed user id (the key of its claim index entry)."""
         user_id = mapped.record.get("user_id")
         if not isinstance(user_id, str) or not user_id:
-            return
+            return None
         try:
             verified = trusted or self.identity.verified(user_id, mapped.user_hash)
         except BadPayload as exc:
@@ -240,8 +249,23 @@ class Ingestor:
         if not verified:
             mapped.record["user_id"] = device_claim(str(mapped.record["visitor_id"]), user_id,
                                                     self.pseudonyms)
-        elif self.pseudonyms is not None:
+            return self.pseudonyms.of(user_id) if self.pseudonyms is not None else user_id
+        if self.pseudonyms is not None:
             mapped.record["user_id"] = self.pseudonyms.of(user_id)
+        return None
+
+    def _claims(self, claimed: dict[tuple[str, str], int], mono_ms: int) -> list[Outgoing]:
+        """The claim index entries of (device as stored, pseudonym) pairs not sent lately."""
+        out = []
+        for (visitor, person), event_time in claimed.items():
+            dedup_key = f"claim\x1f{visitor}\x1f{person}"
+            if self.window.seen(dedup_key, mono_ms):
+                continue
+            record = claim_update(visitor, person, event_time)
+            out.append(Outgoing(PROFILES, person.encode(),
+                                self.codec.encode("ProfileUpdate", record), "ProfileUpdate",
+                                record, dedup_key))
+        return out
 
     def _admit(self, write_key: str, records: list[MappedRecord], ignored: int,
                now_ms: int, tokens: VisitorTokens | None = None) -> Accepted:
@@ -249,9 +273,12 @@ class Ingestor:
         # before anything else (the rate limits included): a refused request costs nothing
         proof = DeviceProof() if tokens is None else prove_devices(records, tokens,
                                                                    trusted=trusted)
+        claimed: dict[tuple[str, str], int] = {}
         for i, mapped in enumerate(records):
-            self._user(mapped, trusted, f"message {i}")
+            person = self._user(mapped, trusted, f"message {i}")
             self.minimiser.minimise(mapped.name, mapped.record)
+            if person is not None:  # keyed by the visitor id as stored (after minimising)
+                claimed.setdefault((str(mapped.record["visitor_id"]), person), now_ms)
             try:
                 self.codec.validate(mapped.name, mapped.record)
                 check_meaning(mapped.name, mapped.record, now_ms, self.rules)
@@ -273,7 +300,8 @@ class Ingestor:
             out.append(Outgoing(TOPIC_OF[mapped.name], str(key).encode(),
                                 self.codec.encode(mapped.name, record), mapped.name, record,
                                 dedup_key, tuple(wait_headers()) if mapped.awaited else ()))
-        return Accepted(out, duplicates, ignored, renew=proof.renew)
+        return Accepted(out, duplicates, ignored, renew=proof.renew,
+                        index=self._claims(claimed, mono_ms))
 
     def _limit(self, write_key: str, records: list[MappedRecord]) -> None:
         if not records:
@@ -293,5 +321,5 @@ class Ingestor:
     def remember(self, accepted: Accepted) -> None:
         """Mark the accepted messages' ids as seen (call once they were handed to Kafka)."""
         mono_ms = int(self._monotonic() * 1000)
-        for message in accepted.messages:
+        for message in (*accepted.index, *accepted.messages):
             self.window.add(message.dedup_key, mono_ms)

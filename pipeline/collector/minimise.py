@@ -30,14 +30,20 @@ code, CSS click target, custom event name, the values of allowed custom properti
 traits, campaign name) and the path segments and kept ``utm_*`` values of a page URL are
 machine words: rtp only needs them to be equal when they are equal (joins,
 de-duplication, detectors counting one form or one listing, guardrails naming a category
-slug). A value there that is not one word — it holds whitespace (also percent-encoded in a
-URL), an ``@`` or a control character, which a full name or free text does and an id, a
-slug or a CSS selector does not — is replaced by its keyed token ``t.<hex>`` (same value,
-same token), unless the site lists it in its vocabulary
-(``CollectorOptions.vocabulary``, for multi-word categories such as ``Home & Garden``).
-The industry is shown to the visitor in offers' wording, so a value that is not one word
-(and not in the vocabulary) is dropped there instead: the catalog's generic wording is used.
-A one-word name (``Zorabel``) cannot be told from an id and passes.
+slug). A value there is kept as sent only when it is a *machine word*
+(:func:`is_machine_word`): one word — no whitespace (also percent-encoded in a URL), no
+``@``, no control character, which a full name or free text has and an id, a slug or a CSS
+selector has not — of ASCII without an apostrophe that holds a digit or in which no run of
+letters starts with a capital (``summer_sale``, ``headphones``, ``v-1f3a``, an upper-case
+UUID, ``SKU-42``, ``button#buyNow``, ``valueMissing`` pass; ``Alice``, ``Okonkwo``,
+``ALICE``, ``O'Brien``, ``s-Okonkwo``, ``josé`` do not). Anything else is replaced by its
+keyed token ``t.<hex>`` (same value, same token), unless the site lists it in its vocabulary
+(``CollectorOptions.vocabulary``: multi-word or capitalised categories such as ``Home &
+Garden`` or ``Audio``; ``rtp collector --config`` adds the categories its compliance zones
+name). The industry is shown to the visitor in offers' wording, so a value that is not a
+machine word (and not in the vocabulary) is dropped there instead: the catalog's generic
+wording is used. A name written in lower case (``alice``) cannot be told from a slug, nor
+one beside a digit (``Alice42``) from an id: those pass.
 
 >>> page_url("https://shop.example/p/nc700?utm_source=mail&email=a%40b.example&q=x#top")
 'https://shop.example/p/nc700?utm_source=mail'
@@ -70,6 +76,7 @@ __all__ = [
     "PURCHASE_KINDS",
     "Minimiser",
     "allowed_traits",
+    "is_machine_word",
     "is_word",
     "known_words",
     "minimise",
@@ -109,6 +116,9 @@ _TEXT = b"text\x1f"
 _EMAIL = b"email\x1f"
 #: What makes a value more than one machine word: whitespace, "@", control characters.
 _NOT_A_WORD = re.compile(r"[\s@\x00-\x1f\x7f-\x9f]")
+_DIGIT = re.compile(r"[0-9]")
+#: A run of letters that starts with a capital (``Alice``, ``ALICE``; not ``buyNow``).
+_CAPITALISED = re.compile(r"(?<![A-Za-z])[A-Z]")
 
 
 def _token_under(key: bytes, kind: bytes, text: str) -> str:
@@ -127,7 +137,7 @@ def _token(pseudonyms: Pseudonyms | None, kind: bytes, text: str) -> str:
 
 
 def is_word(text: str) -> bool:
-    """Whether ``text`` is one machine word: no whitespace, no ``@``, no control character.
+    """Whether ``text`` is one word: no whitespace, no ``@``, no control character.
 
     >>> [is_word(t) for t in ("v-1f3a", "div.card>a#buy", "Home & Garden", "Ann Example")]
     [True, True, False, False]
@@ -135,15 +145,38 @@ def is_word(text: str) -> bool:
     return _NOT_A_WORD.search(text) is None
 
 
+def is_machine_word(text: str) -> bool:
+    """Whether ``text`` is kept as sent in an id or vocabulary field: one word
+    (:func:`is_word`) of ASCII without an apostrophe that holds a digit or in which no run
+    of letters starts with a capital.
+
+    So ids (``v-1f3a``, an upper-case UUID, ``SKU-42``), slugs (``summer_sale``,
+    ``headphones``), the tracker's CSS targets (``button#buyNow``: element names are lower
+    case) and ValidityState codes (``valueMissing``) pass, and a name written as a name does
+    not: capitalised (``Alice``, ``Okonkwo``, ``ALICE``, ``O'Brien``, ``s-Okonkwo``) or not
+    ASCII (``josé``, ``Müller``). A name in lower case (``alice``) cannot be told from a
+    slug, nor one beside a digit (``Alice42``) from an id.
+
+    >>> [is_machine_word(t) for t in ("summer_sale", "E621E1F8-C36C", "SKU-42", "valueMissing",
+    ...                               "button#buyNow", "Alice", "OKONKWO", "s-Okonkwo", "josé",
+    ...                               "d'angelo")]
+    [True, True, True, True, True, False, False, False, False, False]
+    """
+    if not text.isascii() or not is_word(text) or "'" in text:
+        return False
+    return _DIGIT.search(text) is not None or _CAPITALISED.search(text) is None
+
+
 def _opaque_under(key: bytes, text: str, vocabulary: Collection[str]) -> str:
-    if not text or text in vocabulary or is_word(text):
+    if not text or text in vocabulary or is_machine_word(text):
         return text
     return "t." + _token_under(key, _TEXT, text)
 
 
 def opaque(text: str, pseudonyms: Pseudonyms | None = None,
            vocabulary: Collection[str] = ()) -> str:
-    """``text`` as sent when it is one word (or in ``vocabulary``), else its keyed token.
+    """``text`` as sent when it is a machine word (:func:`is_machine_word`) or in
+    ``vocabulary``, else its keyed token.
 
     The token is keyed like search tokens (the newest pseudonym key): the same value gives
     the same token, so equality (joins, de-duplication, detectors) holds; the words do not.
@@ -153,13 +186,15 @@ def opaque(text: str, pseudonyms: Pseudonyms | None = None,
     >>> token = opaque("Ann Example")
     >>> token.startswith("t."), len(token), token == opaque("Ann Example")
     (True, 18, True)
+    >>> opaque("Okonkwo")[:2], opaque("Audio", vocabulary={"Audio"})
+    ('t.', 'Audio')
     """
     return _opaque_under(_keys(pseudonyms)[0], text, vocabulary)
 
 
 def opaque_url(url: str, pseudonyms: Pseudonyms | None = None,
                vocabulary: Collection[str] = ()) -> str:
-    """``url`` with each path segment and query value that is not one word as its token.
+    """``url`` with each path segment and query value that is not a machine word as its token.
 
     Segments are judged percent-decoded (``%20`` is whitespace); scheme and host are kept.
 
@@ -175,7 +210,8 @@ def opaque_url(url: str, pseudonyms: Pseudonyms | None = None,
         query = parse_qsl(parts.query, keep_blank_values=True)
     except ValueError:
         return ""
-    segments = [seg if is_word(unquote(seg)) else opaque(unquote(seg), pseudonyms, vocabulary)
+    segments = [seg if is_machine_word(unquote(seg)) else opaque(unquote(seg), pseudonyms,
+                                                                 vocabulary)
                 for seg in parts.path.split("/")]
     kept = [(opaque(k, pseudonyms, vocabulary), opaque(v, pseudonyms, vocabulary))
             for k, v in query]
@@ -188,7 +224,9 @@ def stored_ids(value: str, pseudonyms: Pseudonyms | None = None,
     """Every form an id sent as ``value`` may have on the topics, one per pseudonym key.
 
     What an erasure must name: an e-mail or a name given as an anonymous id was stored as
-    its keyed token, under whichever key was newest at the time (newest key first).
+    its keyed token, under whichever key was newest at the time (newest key first). A value
+    of one word that is not a machine word (``Alice``) comes last as sent too: collectors
+    before the machine-word rule kept every one-word value as it was.
 
     >>> from pipeline.profiles.pseudonym import Pseudonyms
     >>> keys = Pseudonyms(("new-key-0123456789", "old-key-0123456789"))
@@ -197,11 +235,15 @@ def stored_ids(value: str, pseudonyms: Pseudonyms | None = None,
     >>> new, old = stored_ids("ann@mail.example", keys)
     >>> new == scrub_emails("ann@mail.example", keys, ids=True), old.startswith("e.")
     (True, True)
+    >>> [form[:2] for form in stored_ids("Alice", keys)]
+    ['t.', 't.', 'Al']
     """
     out = []
     for key in _keys(pseudonyms):
         scrubbed = _scrub_emails_under(key, value, ids=True)
         out.append(_opaque_under(key, scrubbed, vocabulary))
+    if value and is_word(value):  # the earlier rule's form (is_word: no e-mail either)
+        out.append(value)
     return tuple(dict.fromkeys(out))
 
 
@@ -404,7 +446,8 @@ class Minimiser:
             return opaque(text, self.pseudonyms, self.vocabulary)
 
         def shown(text: str | None) -> str | None:
-            return text if text is None or is_word(text) or text in self.vocabulary else None
+            return text if text is None or is_machine_word(text) or text in self.vocabulary \
+                else None
 
         if name == "ClickEvent":
             for path in _WORD_FIELDS:

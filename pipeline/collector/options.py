@@ -78,12 +78,14 @@ class CollectorOptions:
         Custom event properties that are kept (an allow-list; e-mails in their values are
         replaced).
     vocabulary
-        Values kept as sent in id and vocabulary fields although they are not one word
-        (``RTP_COLLECTOR_VOCABULARY=Home & Garden,Real Estate``): e.g. multi-word category
-        names a guardrail or a report must read. Every other value there holding
-        whitespace, an ``@`` or a control character becomes its keyed token ``t.<hex>``
-        (an industry is dropped instead), so a full name typed or templated into such a
-        field never reaches Kafka (:func:`~pipeline.collector.minimise.opaque`).
+        Values kept as sent in id and vocabulary fields although they are not machine
+        words (``RTP_COLLECTOR_VOCABULARY=Home & Garden,Real Estate,Audio``): e.g.
+        multi-word or capitalised category names a guardrail or a report must read. Every
+        other value there that is not a machine word (whitespace, an ``@``, a control
+        character, beyond ASCII, an apostrophe, a capitalised run of letters without a
+        digit) becomes its keyed token ``t.<hex>`` (an industry is dropped instead), so a
+        name, full or one word, typed or templated into such a field never reaches Kafka
+        (:func:`~pipeline.collector.minimise.is_machine_word`).
     keep_search_text
         Keep search text as typed (off by default: a search is kept as a keyed token of its
         normalised words and its length, enough to see it repeated).

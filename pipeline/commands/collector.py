@@ -80,7 +80,7 @@ def collector_options(args: argparse.Namespace, env: Any = None) -> Any:
     >>> sorted(collector_options(argparse.Namespace(), {"RTP_COLLECTOR_WRITE_KEYS": "a",
     ...     "RTP_COLLECTOR_VOCABULARY": "Real Estate",
     ...     "RTP_CONFIG__PRIVACY__VOCABULARY": '["Home & Garden"]'}).vocabulary)
-    ['Home & Garden', 'Real Estate']
+    ['Home & Garden', 'Real Estate', 'health', 'medical', 'pharmacy']
     """
     from pipeline.collector.options import CollectorOptions
 
@@ -91,9 +91,10 @@ def collector_options(args: argparse.Namespace, env: Any = None) -> Any:
         values = getattr(args, name, None)
         overrides[name] = frozenset(values) if values else None
     options = CollectorOptions.from_env(env, **overrides)
-    # the config file's privacy.vocabulary (and RTP_CONFIG__*), besides RTP_COLLECTOR_VOCABULARY
+    # the config file's privacy.vocabulary and guardrail categories (and RTP_CONFIG__*),
+    # besides RTP_COLLECTOR_VOCABULARY
     vocabulary = config_of(getattr(args, "config", None), "rtp collector",
-                           env).privacy.vocabulary
+                           env).collector_vocabulary()
     return dataclasses.replace(options, vocabulary=options.vocabulary | vocabulary)
 
 

@@ -7,7 +7,8 @@ for: the update ids and the keys they target. Then (``--wait``, 30 s by default;
 not wait) it waits for the profile side's erasure marks on ``privacy.erasures``
 (:mod:`pipeline.profiles.erasures`) and prints what was removed: how many ids, whether a
 stored profile was among them, and the marks (keyed hashes, never the ids) that make
-``rtp report`` and ``rtp replay`` leave the person's records out from now on. Exit 1 when
+``rtp report`` and ``rtp replay`` leave the person's records out from now on; and how many
+devices that had claimed the user id without proof were erased with it. Exit 1 when
 nothing confirms within the wait (no worker with its profile side running).
 """
 
@@ -69,7 +70,7 @@ def run_erase(settings: Settings, args: argparse.Namespace,
                                  pseudonyms=resolve_pseudonyms(settings),
                                  vocabulary=_collector_vocabulary() | config_of(
                                      getattr(args, "config", None),
-                                     "rtp erase").privacy.vocabulary)
+                                     "rtp erase").collector_vocabulary())
     except (BadPayload, ValueError) as exc:
         print_(f"rtp erase: {exc}")
         return 2
@@ -98,10 +99,13 @@ def run_erase(settings: Settings, args: argparse.Namespace,
         return 1
     for update_id, marks in sorted(found.items()):
         value = marks[0][1]
+        claims = int(str(value.get("claims", 0)))
+        claimed = (f"; {claims} device(s) that claimed the user id without proof, erased as "
+                   "visitors (their own marks)") if claims else ""
         print_(f"removed by {update_id}: {value.get('ids', len(marks))} ids"
                f"{' and the stored profile' if value.get('profile') else ' (no stored profile)'}"
-               "; each visitor's state, view and decisions at delivery; records left out of "
-               f"rtp report/replay by marks {', '.join(sorted(m for m, _ in marks))}")
+               f"{claimed}; each visitor's state, view and decisions at delivery; records left "
+               f"out of rtp report/replay by marks {', '.join(sorted(m for m, _ in marks))}")
     return 0
 
 

@@ -107,10 +107,11 @@ class PrivacyConfig:
     #: Longest trait key or value kept (longer ones are dropped, never truncated).
     max_trait_chars: int = ProfileOptions().max_trait_chars
     #: Values the collector keeps as sent in id and vocabulary fields although they are not
-    #: one word (multi-word categories or event names a guardrail, detector or report must
-    #: read); every other such value with whitespace becomes a keyed token
-    #: (:func:`pipeline.collector.minimise.opaque`). Read by ``rtp collector --config`` and
-    #: ``rtp erase --config`` at start.
+    #: machine words (multi-word or capitalised categories or event names a guardrail,
+    #: detector or report must read); every other such value becomes a keyed token
+    #: (:func:`pipeline.collector.minimise.is_machine_word`). Read by ``rtp collector
+    #: --config`` and ``rtp erase --config`` at start (with the compliance zones'
+    #: categories, :meth:`RtpConfig.collector_vocabulary`).
     vocabulary: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
@@ -145,6 +146,17 @@ class RtpConfig:
     rewards: RewardOptions = field(default_factory=lambda: Objective.CONVERSION.rewards())
     guardrails: GuardrailOptions = field(default_factory=GuardrailOptions)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+
+    def collector_vocabulary(self) -> frozenset[str]:
+        """What the collector keeps as sent in id and vocabulary fields whatever its shape:
+        ``privacy.vocabulary`` and the categories the compliance zones name (a guardrail
+        must see a category as its config spells it, ``Pharmacy`` too, not as a token).
+
+        >>> sorted(RtpConfig().collector_vocabulary())
+        ['health', 'medical', 'pharmacy']
+        """
+        zones = frozenset(c for zone in self.guardrails.compliance_zones for c in zone.categories)
+        return self.privacy.vocabulary | zones
 
     @classmethod
     def from_source(cls, source: ConfigSource) -> RtpConfig:

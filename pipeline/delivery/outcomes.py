@@ -5,10 +5,10 @@ The page reports what happened to a decision: ``shown`` (it was displayed),
 is one outcome object or a list of them; every item must be valid or none is
 used. ``outcome_id`` defaults to ``<decision_id>:<kind>``, so a page reporting the
 same thing twice yields one id downstream can de-duplicate on. A page's own
-``outcome_id`` is kept only when it is one word (no whitespace, no ``@``, as the
-collector's ids, :func:`~pipeline.collector.minimise.is_word`); anything else (an e-mail,
-a name) is replaced by that default: it is the only free text a browser puts on the
-outcomes topic.
+``outcome_id`` is kept only when it is a machine word (as the collector's ids,
+:func:`~pipeline.collector.minimise.is_machine_word`: one word, ASCII, a digit or no
+capitalised run of letters); anything else (an e-mail, a name, ``Alice``) is replaced by
+that default: it is the only free text a browser puts on the outcomes topic.
 
 >>> from pipeline.serde import Codec
 >>> body = {"decision_id": "d1", "visitor_id": "v1", "kind": "shown"}
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.collector.minimise import is_word
+from pipeline.collector.minimise import is_machine_word
 from pipeline.delivery.answers import MAX_ID_CHARS
 from pipeline.delivery.errors import BadRequest
 from pipeline.serde import Codec, InvalidEvent, MeaningRules, check_meaning
@@ -90,7 +90,7 @@ def parse_outcome(item: object, now_ms: int, codec: Codec,
     if not -(2**63) <= event_time < 2**63:
         raise BadRequest("event_time is out of range")
     sent_id = _text(item, "outcome_id", required=False)
-    outcome_id = sent_id if sent_id and is_word(sent_id) else f"{decision_id}:{kind}"
+    outcome_id = sent_id if sent_id and is_machine_word(sent_id) else f"{decision_id}:{kind}"
     record = {"outcome_id": outcome_id[:MAX_ID_CHARS], "decision_id": decision_id,
               "visitor_id": visitor_id, "kind": kind, "value": float(value),
               "event_time": event_time}

@@ -170,8 +170,9 @@ class PersonReader:
             updates: list[dict[str, Any]] = []
             for msg in self._messages(consumer, profiles_topic, key, None, deadline):
                 record = self._decode(msg.value(), "ProfileUpdate")
-                if record is None or record.get("visitor_id") != visitor_id:
-                    continue
+                if record is None or record.get("visitor_id") != visitor_id \
+                        or record.get("kind") == "claim":  # an erasure index, keyed by the
+                    continue  # claimed user id's pseudonym (the device's claim is in its events)
                 (consent if record.get("kind") == "consent" else updates).append(record)
             since = int(self.clock() * 1000) - self.window_ms
             decisions = [record for msg in self._messages(consumer, actions_topic, key, since,

@@ -60,8 +60,9 @@ class WorkerProcess:
             env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
     def changelog(self, table: str) -> str:
-        """The changelog topic of ``table`` (``profiles`` is the profile side's, a Faust app)."""
-        owner = f"{self.group}-profiles" if table == "profiles" else self.group
+        """The changelog topic of ``table`` (``profiles`` and ``claims`` are the profile
+        side's, a Faust app)."""
+        owner = f"{self.group}-profiles" if table in ("profiles", "claims") else self.group
         return f"{owner}-{table}-changelog"
 
     def wait_ready(self, timeout: float = 180.0) -> None:

@@ -53,15 +53,22 @@ def _marks(person_id: str, pseudonyms: Pseudonyms) -> set[str]:
 
 
 def encode_mark_value(erased_at_ms: int, update_id: str, ids: int = 1,
-                      profile: bool = False) -> bytes:
-    """The value of a mark: when, by which erasure, how many ids it erased and whether a
-    stored profile was among what it removed (no id of the person).
+                      profile: bool = False, claims: int = 0) -> bytes:
+    """The value of a mark: when, by which erasure, how many ids it erased, whether a
+    stored profile was among what it removed and (when any) how many devices that had
+    claimed the user id without proof it sent to erasure (:mod:`pipeline.profiles.claims`;
+    each gets its own marks). No id of the person.
 
     >>> decode_mark_value(encode_mark_value(5, "erase-1", ids=3, profile=True))
     {'erased_at': 5, 'erasure': 'erase-1', 'ids': 3, 'profile': True}
+    >>> decode_mark_value(encode_mark_value(5, "erase-1", claims=2))["claims"]
+    2
     """
-    return json.dumps({"erased_at": erased_at_ms, "erasure": update_id, "ids": ids,
-                       "profile": profile}, separators=(",", ":")).encode()
+    value: dict[str, Any] = {"erased_at": erased_at_ms, "erasure": update_id, "ids": ids,
+                             "profile": profile}
+    if claims:
+        value["claims"] = claims
+    return json.dumps(value, separators=(",", ":")).encode()
 
 
 def decode_mark_value(value: bytes) -> dict[str, Any]:

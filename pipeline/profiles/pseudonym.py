@@ -127,7 +127,9 @@ def device_claim(visitor_id: str, user_id: str, pseudonyms: Pseudonyms | None) -
     HMAC-SHA256(newest pseudonym key, visitor id, user id) — one value per (device, user id),
     the same on every event of that device, unlinkable to the person's pseudonym or to the
     same claim on another device. Without pseudonym keys (user ids kept as sent, tests
-    only) the hash is not keyed.
+    only) the hash is not keyed. So that an erasure of the user id finds the device, the
+    collector lists it under the user id's pseudonym in the claim index, read by erasures
+    only (:mod:`pipeline.profiles.claims`).
 
     >>> names = Pseudonyms(("k" * 16,))
     >>> claim = device_claim("v1", "ann@example.com", names)

@@ -30,7 +30,10 @@ from pipeline.profiles.state import ProfileState
 __all__ = ["PROFILE_UPDATE_KINDS", "ProfileEffect", "apply_profile_update", "profile_key"]
 
 #: ProfileUpdate.kind symbols.
-PROFILE_UPDATE_KINDS: frozenset[str] = frozenset({"identify", "traits", "consent", "erasure"})
+#: ``claim`` is an index entry for erasure (:mod:`pipeline.profiles.claims`), never applied
+#: to a profile.
+PROFILE_UPDATE_KINDS: frozenset[str] = frozenset({"identify", "traits", "consent", "erasure",
+                                                  "claim"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +110,9 @@ def _read(update: Mapping[str, Any]) -> _Update:
         raise ProfileUpdateError("ProfileUpdate.consent must be a record or null")
     if kind == "identify" and user_id is None:
         raise ProfileUpdateError("ProfileUpdate of kind identify must carry a user_id")
+    if kind == "claim":
+        raise ProfileUpdateError("a ProfileUpdate of kind claim is a claim index entry, not "
+                                 "applied to a profile (pipeline.profiles.claims)")
     if is_claim(user_id):
         # An unverified user id (the collector's device claim): never joins the device to a
         # person. The update is applied to the visitor's own profile, like traits.

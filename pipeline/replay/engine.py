@@ -557,6 +557,8 @@ class Replayer:
             self._route(rec, timer_outputs(fired, key), now)
 
     def _profile(self, rec: SourceRecord, update: dict[str, Any], now: int) -> None:
+        if update.get("kind") == "claim":
+            return  # a claim index entry: only an erasure reads it (erasures are marks here)
         opts = self.engine_options.profiles
         try:
             key = profile_key(update)

@@ -114,8 +114,8 @@ def _profile_update(r: dict[str, Any], now_ms: int, rules: MeaningRules) -> None
     _require_id("ProfileUpdate", r, "update_id", rules)
     _require_id("ProfileUpdate", r, "visitor_id", rules)
     _require_time("ProfileUpdate", r, "event_time", now_ms, rules)
-    if r.get("kind") == "identify" and not r.get("user_id"):
-        raise InvalidEvent("ProfileUpdate of kind identify must carry a user_id")
+    if r.get("kind") in ("identify", "claim") and not r.get("user_id"):
+        raise InvalidEvent(f"ProfileUpdate of kind {r['kind']} must carry a user_id")
     if r.get("kind") == "consent" and r.get("consent") is None:
         raise InvalidEvent("ProfileUpdate of kind consent must carry a consent record")
 

@@ -340,5 +340,10 @@ def test_valid_tracker_batches_are_produced_in_full(http: Http, body: dict[str, 
     before = len(http.sink.produced)
     status, answer, _ = http.post("/v1/t", json.dumps(body).encode())
     assert status == 200, answer
-    assert len(http.sink.produced) - before == answer["accepted"]
+    produced = http.sink.produced[before:]
+    records = [Codec.default().decode(value)[1] for _, _, value in produced if value is not None]
+    claims = [r for r in records if r.get("kind") == "claim"]  # index entries, not records
+    assert len(produced) - len(claims) == answer["accepted"]
     assert answer["accepted"] + answer["duplicates"] == len(body["events"])
+    # one index entry per (device, claimed user id), at most (none when nothing is new)
+    assert len({(r["visitor_id"], r["user_id"]) for r in claims}) == len(claims)

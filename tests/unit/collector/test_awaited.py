@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.topics.headers import WAIT_HEADER
+from pipeline.web.visitor_token import VisitorTokens
 from tests.unit.collector.strategies import NOW_MS
 from tests.unit.collector.test_app import Http
-from pipeline.web.visitor_token import VisitorTokens
 from tests.unit.collector.test_first_batch import KEY, serve
 
 #: The visitor's own token: the collector refuses a browser batch naming a visitor without it.

@@ -230,3 +230,43 @@ def test_native_batch_through_the_pipeline() -> None:
     accepted = ingestor.native(body(native), None)
     assert [m.name for m in accepted.messages] == ["ClickEvent", "ProfileUpdate"]
     assert all(m.key == b"v1" for m in accepted.messages)
+
+
+def test_an_unsigned_user_id_sends_one_claim_index_entry_keyed_by_the_persons_pseudonym() -> None:
+    """Next to a claim goes its index entry (pipeline.profiles.claims): keyed by the claimed
+    user id's pseudonym, naming the device as stored; once per (device, user id) in the
+    window, not counted as an accepted message; never for a verified user id."""
+    ingestor = identified()
+    native = {"writeKey": "wk", "visitor": "Ann Laptop", "user": "ann@example.com",
+              "page": {"url": "https://shop.example/"},
+              "events": [{"id": "n1", "type": "page_view", "time": NOW_MS},
+                         {"id": "n2", "type": "identify", "time": NOW_MS,
+                          "user": "ann@example.com"}]}
+    accepted = ingestor.native(body(native), None)
+    stored_visitor = CODEC.decode(accepted.messages[0].value)[1]["visitor_id"]
+    assert stored_visitor.startswith("t.")  # not one word: the device id as stored
+    (entry,) = accepted.index
+    record = CODEC.decode(entry.value)[1]
+    assert (entry.topic, entry.key) == ("profiles.updates", NAMES.of("ann@example.com").encode())
+    assert (record["kind"], record["visitor_id"], record["user_id"]) == (
+        "claim", stored_visitor, NAMES.of("ann@example.com"))
+    assert b"ann@example.com" not in entry.value + entry.key
+    assert len(accepted.messages) == 2  # the client's two records, the entry apart
+    ingestor.remember(accepted)
+    again = {**native, "events": [{"id": "n3", "type": "page_view", "time": NOW_MS}]}
+    assert ingestor.native(body(again), None).index == []  # sent lately: not again
+    other = {**again, "visitor": "v-phone"}  # another device, same user id: its own entry
+    assert [CODEC.decode(e.value)[1]["visitor_id"] for e in
+            ingestor.native(body(other), None).index] == ["v-phone"]
+    signed = {**native, "visitor": "v-3", "userHash": user_hash(IDENTITY[0], "ann@example.com")}
+    assert ingestor.native(body(signed), None).index == []  # verified: no claim, no entry
+
+
+def test_a_claim_index_entry_is_not_remembered_when_the_request_was_not_produced() -> None:
+    ingestor = identified()
+    call = {"type": "page", "anonymousId": "v1", "userId": "u1", "messageId": "p1",
+            "properties": {"url": "https://shop.example/"}}
+    first = ingestor.segment("page", body(call), basic("wk"))
+    assert len(first.index) == 1  # not remembered: the producer failed, say
+    retry = ingestor.segment("page", body(call), basic("wk"))
+    assert [e.key for e in retry.index] == [NAMES.of("u1").encode()]

@@ -16,6 +16,7 @@ from pipeline.collector.metrics import CollectorMetrics
 from pipeline.collector.options import CollectorOptions
 from pipeline.profiles import Pseudonyms, is_claim
 from pipeline.serde import Codec
+from tests.unit.collector.produced import client_records, is_index_entry
 from tests.unit.collector.test_app import FakeSink
 
 EMAIL = "ann.example@example.com"
@@ -108,8 +109,12 @@ async def test_a_client_cannot_choose_its_pseudonym(
         {"anonymousId": "v9", "userId": victim, "traits": {"plan": "pro"}}))
     assert r.status == 200, await r.text()
     codec = Codec.default()
-    users = {codec.decode(value or b"")[1]["user_id"] for _, _, value in sink.produced}
-    keys = {key for topic, key, _ in sink.produced if topic == "profiles.updates"}
+    records = client_records(sink.produced)
+    users = {codec.decode(value or b"")[1]["user_id"] for _, _, value in records}
+    keys = {key for topic, key, _ in records if topic == "profiles.updates"}
+    # its claim index entry is keyed by the pseudonym *of what it sent*, not the victim's
+    assert {key for _, key, value in sink.produced if is_index_entry(value)} == {
+        NAMES.of(victim).encode()}
     assert all(is_claim(u) for u in users) and len(users) == 1  # one claim, device v9's
     assert victim not in users and NAMES.of(victim) not in users
     assert keys == {b"v9"}  # the device's own profile, not the person's

@@ -58,6 +58,15 @@ def test_outcomes_list_and_defaults() -> None:
     assert all(fastavro.validation.validate(o, schema) for o in out)
 
 
+@pytest.mark.parametrize(("sent", "kept"), [
+    ("o-9", "o-9"), ("3F1C2A4E-9B7D", "3F1C2A4E-9B7D"), ("Alice", "d1:shown"),
+    ("o-Okonkwo", "d1:shown"), ("Ann Example", "d1:shown"), ("ann@mail.example", "d1:shown")])
+def test_a_browsers_outcome_id_is_kept_only_when_a_machine_word(sent: str, kept: str) -> None:
+    (out,) = parse_outcomes({"decision_id": "d1", "visitor_id": "v1", "kind": "shown",
+                             "outcome_id": sent}, NOW_MS, CODEC)
+    assert out["outcome_id"] == kept
+
+
 @pytest.mark.parametrize("body, message", [
     ({"visitor_id": "v", "kind": "shown"}, "decision_id is missing"),
     ({"decision_id": "d", "visitor_id": 5, "kind": "shown"}, "visitor_id must be"),
