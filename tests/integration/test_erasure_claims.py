@@ -40,6 +40,7 @@ from pipeline.delivery import DeliveryOptions, DeliveryService
 from pipeline.profiles import Pseudonyms
 from pipeline.settings import Settings
 from pipeline.topics import ACTIONS
+from pipeline.web.visitor_token import VisitorTokens
 from tests.integration.topic_watch import ABSENT, TopicWatch
 from tests.integration.worker_process import WorkerProcess
 from tests.unit.delivery.factories import decision
@@ -49,12 +50,16 @@ WRITE_KEY = "public-write-key"
 IDENTITY = "site-identity-key-0123456789"
 AUTH = {"Authorization": "Basic " + base64.b64encode(f"{WRITE_KEY}:".encode()).decode()}
 OLD, NEW = "claims-key-old-0123456789", "claims-key-new-0123456789"
+#: The collector's visitor token key: a browser names a device only with that device's token.
+TOKEN_KEY = "claims-visitor-token-key-0123456789"
+TOKENS = VisitorTokens((TOKEN_KEY,))
 
 
 @asynccontextmanager
 async def collector(settings: Settings, keys: str) -> AsyncIterator[str]:
     """A collector whose pseudonym keys are ``keys`` (newest first)."""
-    service = CollectorService(dataclasses.replace(settings, pseudonym_keys=keys),
+    service = CollectorService(dataclasses.replace(settings, pseudonym_keys=keys,
+                                                   visitor_token_keys=TOKEN_KEY),
                                CollectorOptions(http_port=0, write_keys=frozenset({WRITE_KEY}),
                                                 identity_keys=frozenset({IDENTITY}),
                                                 admin_token=ADMIN))
@@ -67,7 +72,8 @@ async def collector(settings: Settings, keys: str) -> AsyncIterator[str]:
 
 def batch(visitor: str, at: int, user: str, signed: str | None) -> dict[str, Any]:
     """A tracker batch: a page view and an identify of ``user``."""
-    return {"writeKey": WRITE_KEY, "visitor": visitor, "user": user, "userHash": signed,
+    return {"writeKey": WRITE_KEY, "visitor": visitor, "token": TOKENS.issue(visitor),
+            "user": user, "userHash": signed,
             "sentAt": at, "page": {"url": "https://shop.example/p/nc700"},
             "events": [{"id": f"{visitor}-p", "type": "page_view", "time": at},
                        {"id": f"{visitor}-i", "type": "identify", "time": at, "user": user,
@@ -131,7 +137,8 @@ async def test_an_erasure_by_user_id_reaches_every_device_that_claimed_it(
                 await post(http, f"{url}/v1/t", batch(claim_b, now, ann_email, None))
                 await post(http, f"{url}/v1/identify", {
                     "anonymousId": claim_b, "userId": ann_email, "messageId": f"{claim_b}-s",
-                    "traits": {"plan": "free"}}, AUTH)
+                    "traits": {"plan": "free"},
+                    "context": {"visitorToken": TOKENS.issue(claim_b)}}, AUTH)
             ann_entries = [old.of(ann_email).encode(), rotated.of(ann_email).encode()]
             bob_entry = old.of(bob_email).encode()
             for watch, keys, what in ((state, everyone, "states"), (views, everyone, "views"),
