@@ -13,6 +13,7 @@ highest offset written per partition is kept for :meth:`Outputs.take_offsets`.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -72,23 +73,28 @@ class Outputs:
         self._batches: deque[list[int]] = deque([[0]])
         #: The number of the oldest batch in ``_batches`` (every earlier one is settled).
         self._first = 0
+        #: The open batch's delivery callbacks (made once per batch, not once per send).
+        self._callbacks = self._callbacks_of(self._batches[-1])
 
     def send(self, topic: str, key: bytes | None, value: bytes | None,
              partition: int | None = None, track_offset: bool = False) -> None:
         """Produce one record (``partition`` None: by key); never waits for the broker."""
-        pending = self._batches[-1]
-        pending[0] += 1
-        kwargs: dict[str, Any] = {
-            "key": key, "value": value,
-            "on_delivery": partial(self._tracked if track_offset else self._delivered, pending)}
-        if partition is not None:
-            kwargs["partition"] = partition
+        self._batches[-1][0] += 1
+        callback = self._callbacks[track_offset]
         while True:
             try:
-                self.producer.produce(topic, **kwargs)
+                if partition is None:
+                    self.producer.produce(topic, key=key, value=value, on_delivery=callback)
+                else:
+                    self.producer.produce(topic, key=key, value=value, on_delivery=callback,
+                                          partition=partition)
                 return
             except BufferError:  # the local queue is full: let deliveries drain it
                 self.producer.poll(0.05)
+
+    def _callbacks_of(self, pending: list[int]) -> tuple[Callable[..., None], Callable[..., None]]:
+        """The delivery callbacks of the batch counted by ``pending``: (plain, tracked)."""
+        return partial(self._delivered, pending), partial(self._tracked, pending)
 
     def poll(self) -> None:
         """Serve delivery reports that are ready (never waits)."""
@@ -103,6 +109,7 @@ class Outputs:
         (0, 1, True)
         """
         self._batches.append([0])
+        self._callbacks = self._callbacks_of(self._batches[-1])
         return self._first + len(self._batches) - 2
 
     def settled(self, batch: int) -> bool:
