@@ -543,7 +543,14 @@ class DecisionPath:
         delete expired visitor states
         (session TTL): one partition per share of the sweep interval, a chunk of its states
         per turn of the loop, so that a sweep never holds the event path for more than a
-        chunk's decoding."""
+        chunk's decoding. The outputs of the batch before it (:meth:`Outputs.poll`) and its
+        own are handed to librdkafka."""
+        try:
+            self._tick(now)
+        finally:
+            self.outputs.hand_over()  # timers fired, rewards expired: out now, not next turn
+
+    def _tick(self, now: float) -> None:
         self.outputs.poll()  # serve delivery reports as they come, not all at the commit
         for what, version, partitions in self.in_use_log.tick(self._now_ms()):
             log.info(what, version=version, partitions=partitions)

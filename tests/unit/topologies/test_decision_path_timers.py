@@ -25,10 +25,22 @@ EVENTS = Settings().topic("clickstream.events")
 
 
 class Recorded(Sent):
-    """Sent records kept; delivery reports are nothing to serve."""
+    """Sent records kept once handed over, as :class:`Outputs` does: a send waits for the
+    next poll or hand-over; delivery reports are nothing to serve."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting: list[tuple[str, bytes, bytes]] = []
+
+    def send(self, topic: str, key: bytes, value: bytes) -> None:
+        self.waiting.append((topic, key, value))
 
     def poll(self) -> None:
-        return None
+        self.hand_over()
+
+    def hand_over(self) -> None:
+        self.sent += self.waiting
+        self.waiting = []
 
 
 class Wall:
