@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import shutil
 import signal
@@ -72,8 +73,8 @@ from bench.record import write
 from pipeline.settings import Settings
 from pipeline.topics import ACTIONS, DECISIONS_LOG, EVENTS, SIGNALS
 
-__all__ = ["GOAL_EVENTS_PER_S", "GOAL_SHARE_OF_RAW", "generate_events", "layer_of", "run",
-           "summarize_pyspy"]
+__all__ = ["GOAL_EVENTS_PER_S", "GOAL_SHARE_OF_RAW", "cpu_between", "generate_events",
+           "layer_of", "run", "summarize_pyspy"]
 
 GOAL_EVENTS_PER_S = 20_000
 GOAL_SHARE_OF_RAW = 0.25
@@ -189,6 +190,12 @@ class _Counting:
     def write(self) -> bool:
         return False
 
+    def start_write(self) -> bool:
+        return False  # nothing to write: a commit in the background commits offsets only
+
+    def written(self, budget_s: float | None = None) -> bool:
+        return True
+
     def apply(self, record: Any) -> None:
         if self.seen == 0:
             self.first = time.perf_counter()
@@ -218,6 +225,14 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 def _output_span(settings: Settings, topics: list[str]) -> tuple[int, float]:
     """Messages in ``topics`` and seconds between their first and last Kafka timestamp."""
+    count, first_ms, last_ms = _output_bounds(settings, topics)
+    if count < 2:
+        return count, float("nan")
+    return count, (last_ms - first_ms) / 1000.0
+
+
+def _output_bounds(settings: Settings, topics: list[str]) -> tuple[int, int, int]:
+    """Messages in ``topics`` and their first and last Kafka timestamp (ms; -1 if none)."""
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
     consumer = Consumer({"bootstrap.servers": settings.bootstrap, "enable.auto.commit": False,
@@ -239,9 +254,73 @@ def _output_span(settings: Settings, topics: list[str]) -> tuple[int, float]:
                     stamps.append(msg.timestamp()[1])
     finally:
         consumer.close()
-    if len(stamps) < 2:
-        return len(stamps), float("nan")
-    return len(stamps), (max(stamps) - min(stamps)) / 1000.0
+    if not stamps:
+        return 0, -1, -1
+    return len(stamps), min(stamps), max(stamps)
+
+
+class _CpuSampler:
+    """The CPU time of a process (all threads) and of its main thread, sampled with the wall
+    clock every 0.1 s on a thread of its own (Linux ``/proc``; nothing elsewhere)."""
+
+    def __init__(self, pid: int) -> None:
+        import threading
+
+        self.pid = pid
+        #: (wall clock s, process CPU s, main thread CPU s)
+        self.samples: list[tuple[float, float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        import os
+
+        tick = os.sysconf("SC_CLK_TCK")
+        while not self._stop.is_set():
+            try:
+                process = _stat_cpu(Path(f"/proc/{self.pid}/stat"), tick)
+                main = _stat_cpu(Path(f"/proc/{self.pid}/task/{self.pid}/stat"), tick)
+            except OSError:
+                return  # gone (or no /proc)
+            self.samples.append((time.time(), process, main))
+            self._stop.wait(0.1)
+
+
+def _stat_cpu(path: Path, tick: int) -> float:
+    """utime + stime of a ``/proc/.../stat`` file, seconds."""
+    fields = path.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / tick
+
+
+def cpu_between(samples: list[tuple[float, float, float]], start: float,
+                end: float) -> tuple[float, float] | None:
+    """CPU seconds (process, main thread) spent between wall times ``start`` and ``end``,
+    read linearly between the samples around them (None: the samples do not cover both).
+
+    >>> samples = [(10.0, 1.0, 0.5), (11.0, 2.0, 1.0), (12.0, 4.0, 2.0)]
+    >>> cpu_between(samples, 10.5, 12.0)
+    (2.5, 1.25)
+    >>> cpu_between(samples, 9.0, 11.0) is None
+    True
+    """
+    def at(t: float) -> tuple[float, float] | None:
+        for (t0, p0, m0), (t1, p1, m1) in itertools.pairwise(samples):
+            if t0 <= t <= t1:
+                share = (t - t0) / (t1 - t0) if t1 > t0 else 0.0
+                return p0 + share * (p1 - p0), m0 + share * (m1 - m0)
+        return None
+
+    first, last = at(start), at(end)
+    if first is None or last is None:
+        return None
+    return last[0] - first[0], last[1] - first[1]
 
 
 def _pyspy_binary() -> str | None:
@@ -318,6 +397,8 @@ def _full_topology(settings: Settings, count: int, workdir: Path) -> dict[str, A
     # share the cores with the worker while it drains).
     worker = WorkerProcess(settings, workdir / "worker-data", workdir / "worker.log",
                            commit_every=2.0, profiles=False)
+    cpu = _CpuSampler(worker.proc.pid)
+    cpu.start()
     spy: subprocess.Popen[bytes] | None = None
     spy_out = workdir / "worker.pyspy"
     try:
@@ -342,13 +423,19 @@ def _full_topology(settings: Settings, count: int, workdir: Path) -> dict[str, A
                 spy.wait(30)
             except subprocess.TimeoutExpired:
                 stop_child(spy)
+        cpu.stop()
         worker.stop()
     profile = summarize_pyspy(spy_out.read_text()) if spy_out.exists() else []
-    outputs, span = _output_span(settings, [settings.topic(t)
-                                            for t in (DECISIONS_LOG, ACTIONS, SIGNALS)])
+    outputs, first_ms, last_ms = _output_bounds(settings, [
+        settings.topic(t) for t in (DECISIONS_LOG, ACTIONS, SIGNALS)])
+    span = (last_ms - first_ms) / 1000.0 if outputs >= 2 else float("nan")
+    # The worker's CPU over the span the rate is read from (its clock and the broker's
+    # timestamps are the same machine's wall clock).
+    spent = cpu_between(cpu.samples, first_ms / 1000.0, last_ms / 1000.0) if outputs else None
     dead, _ = _output_span(settings, [settings.topic(f"{EVENTS}.dlq")])
     return {"startup_s": ready - started, "drain_s": caught_up - ready,
-            "outputs": outputs, "span_s": span, "dead_letters": dead, "profile": profile}
+            "outputs": outputs, "span_s": span, "dead_letters": dead, "profile": profile,
+            "cpu_s": spent}
 
 
 # -- the engine alone, and its profile -------------------------------------------------------
@@ -548,8 +635,11 @@ def run() -> list[dict[str, Any]]:
         f"Where a full-topology event's {1e6 / full_rate:,.0f} µs go (differences of the rows "
         f"above): consuming through the loop (the empty loop) {1e6 / empty_rate:,.1f} µs (a raw "
         f"consume + produce: {1e6 / raw_rate:,.1f} µs); the engine's work "
-        f"{1e6 * engine_s / count:,.0f} µs; the rest (output sends, state reads and staging, "
-        f"commits: changelogs, RocksDB) {rest_us:,.0f} µs.",
+        f"{1e6 * engine_s / count:,.0f} µs; the rest {rest_us:,.0f} µs. These are wall-clock "
+        "differences: the rest also holds the time the worker was off a CPU (the learner "
+        "process started beside it, the broker and anything else share the cores).",
+        "",
+        _cpu_note(full.get("cpu_s"), count, full_rate, engine_s),
         "",
         f"Full topology: worker start-up {full['startup_s']:.1f} s (not timed); "
         f"{int(full['outputs']):,} outputs written, {int(full['dead_letters']):,} events "
@@ -575,6 +665,26 @@ def run() -> list[dict[str, Any]]:
     ])
     write("throughput", rows, notes)
     return rows
+
+
+def _cpu_note(spent: tuple[float, float] | None, count: int, full_rate: float,
+              engine_s: float) -> str:
+    """The worker's CPU per event over the first→last output span, beside its wall time.
+
+    >>> _cpu_note((9.0, 8.0), 100_000, 10_000.0, 7.0)[:60]
+    "The worker's CPU over the first→last output span: 90 µs per "
+    >>> _cpu_note(None, 100_000, 10_000.0, 7.0)[:38]
+    "The worker's CPU was not measured (no "
+    """
+    if spent is None:
+        return "The worker's CPU was not measured (no /proc, or no outputs)."
+    process_s, main_s = spent
+    return (f"The worker's CPU over the first→last output span: {1e6 * process_s / count:,.0f} "
+            f"µs per event (its main thread {1e6 * main_s / count:,.0f}, its other threads, "
+            f"librdkafka's, {1e6 * (process_s - main_s) / count:,.0f}; /proc), against "
+            f"{1e6 / full_rate:,.0f} µs of wall clock per event; beyond the engine alone's "
+            f"{1e6 * engine_s / count:,.0f} µs: {1e6 * (process_s - engine_s) / count:,.0f} µs "
+            "of CPU.")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -168,6 +168,8 @@ class DecisionPath:
                                                   worker=group),
         }
         self._events_topic = settings.topic(EVENTS)
+        #: Output topic names under the settings' prefix, by unprefixed name.
+        self._topics: dict[str, str] = {}
         self._apply = {settings.topic(EVENTS): self._apply_event,
                        settings.topic(OUTCOMES): self._apply_outcome,
                        settings.topic(VISITOR_PROFILES): self._apply_visitor_profile,
@@ -403,26 +405,37 @@ class DecisionPath:
             self.cache.put(key, state)
             due = state.next_deadline_ms()
             if due is not None:
-                self.deadlines.setdefault(partition, Deadlines()).add(key, due)
+                deadlines = self.deadlines.get(partition)
+                if deadlines is None:
+                    deadlines = self.deadlines[partition] = Deadlines()
+                deadlines.add(key, due)
             self._remember_timer(partition, key, state)
 
     def _remember_timer(self, partition: int, key: bytes, state: VisitorState) -> None:
         due = self.engine.timer_due_ms(state)
         if due is not None:
-            self.timers.setdefault(partition, Deadlines()).add(key, due)
+            timers = self.timers.get(partition)
+            if timers is None:
+                timers = self.timers[partition] = Deadlines()
+            timers.add(key, due)
 
     def _advance(self, partition: int, event_time_ms: int) -> None:
         self.event_clock.advance(partition, event_time_ms, self._now_ms())
 
     def _send(self, outputs: list[Output]) -> None:
+        topics = self._topics
         for out in outputs:
             if out.topic == DECISIONS_LOG:
                 decision = out.record["decision"]
                 self.metrics.decision(str(decision["experiment_arm"]), str(decision["action_id"]))
             elif out.topic == SIGNALS:
                 self.metrics.signal(str(out.record["rule"]))
-            self.outputs.send(self.settings.topic(out.topic), out.key.encode(),
-                              self.codec.encode(out.schema, dict(out.record)))
+            topic = topics.get(out.topic)
+            if topic is None:
+                topic = topics[out.topic] = self.settings.topic(out.topic)
+            record = out.record  # encode reads it and changes nothing: no copy of a dict
+            self.outputs.send(topic, out.key.encode(), self.codec.encode(
+                out.schema, record if type(record) is dict else dict(record)))
 
     def _write_learning(self, learning: list[dict[str, Any]]) -> None:
         self._send(learning_outputs(learning))
@@ -539,7 +552,14 @@ class DecisionPath:
         delete expired visitor states
         (session TTL): one partition per share of the sweep interval, a chunk of its states
         per turn of the loop, so that a sweep never holds the event path for more than a
-        chunk's decoding."""
+        chunk's decoding. The outputs of the batch before it (:meth:`Outputs.poll`) and its
+        own are handed to librdkafka."""
+        try:
+            self._tick(now)
+        finally:
+            self.outputs.hand_over()  # timers fired, rewards expired: out now, not next turn
+
+    def _tick(self, now: float) -> None:
         self.outputs.poll()  # serve delivery reports as they come, not all at the commit
         for what, version, partitions in self.in_use_log.tick(self._now_ms()):
             log.info(what, version=version, partitions=partitions)

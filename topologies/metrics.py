@@ -49,6 +49,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping
 from threading import Thread
+from typing import Any
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import Counter, Histogram, start_http_server
@@ -130,6 +131,9 @@ class WorkerMetrics:
                                   "Triggering event's record timestamp to the decision sent.",
                                   buckets=LATENCY_BUCKETS, registry=self.registry)
         self.registry.register(_Lag(lambda: self._lag))
+        #: Labelled children by label values, looked up once (``labels()`` checks its
+        #: arguments and takes a lock at every call: once per decision otherwise).
+        self._children: dict[tuple[str, ...], Any] = {}
         self._server: WSGIServer | None = None
         self._thread: Thread | None = None
 
@@ -139,13 +143,21 @@ class WorkerMetrics:
 
     def decision(self, arm: str, action: str | None = None) -> None:
         """One decision logged in ``arm`` (of ``action``, when given)."""
-        self._decisions.labels(arm=arm).inc()
+        self._child(self._decisions, "decisions", arm).inc()
         if action is not None:
-            self._actions.labels(action=action, arm=arm).inc()
+            self._child(self._actions, "actions", action, arm).inc()
 
     def signal(self, rule: str) -> None:
         """One struggle signal of ``rule`` written."""
-        self._signals.labels(rule=rule).inc()
+        self._child(self._signals, "signals", rule).inc()
+
+    def _child(self, metric: Counter, name: str, *values: str) -> Any:
+        """``metric.labels(*values)``, kept (``name`` tells the metrics apart)."""
+        key = (name, *values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child
 
     def answered(self) -> None:
         """One 'decided: nothing' answer written (an awaited event that delivered no action)."""

@@ -46,31 +46,35 @@ class Staging(Generic[T]):
     """
 
     def __init__(self) -> None:
-        self._changes: dict[tuple[str, bytes], Change[T]] = {}
-        self._committing: dict[tuple[str, bytes], Change[T]] = {}
+        # (table, key) -> (partition, value): a tuple per put (a record's change), the
+        # Change objects only when a commit takes them.
+        self._changes: dict[tuple[str, bytes], tuple[int, T | None]] = {}
+        self._committing: dict[tuple[str, bytes], tuple[int, T | None]] = {}
 
     def __len__(self) -> int:
         return len(self._changes)
 
     def put(self, table: str, key: bytes, partition: int, value: T | None) -> None:
         """Stage ``value`` (None: a deletion) for ``key``."""
-        self._changes[table, key] = Change(table, key, partition, value)
+        self._changes[table, key] = (partition, value)
 
     def get(self, table: str, key: bytes) -> tuple[bool, T | None]:
         """(staged?, value): a staged None is a deletion, not a miss."""
         change = self._changes.get((table, key)) or self._committing.get((table, key))
-        return (False, None) if change is None else (True, change.value)
+        return (False, None) if change is None else (True, change[1])
 
     def in_partition(self, table: str, partition: int) -> list[Change[T]]:
         """The latest change of every key of one partition of ``table``."""
         latest = {**self._committing, **self._changes}
-        return [c for c in latest.values() if c.table == table and c.partition == partition]
+        return [Change(t, key, p, value) for (t, key), (p, value) in latest.items()
+                if t == table and p == partition]
 
     def take(self) -> list[Change[T]]:
         """Every staged change, in first-change order, for a commit to write."""
         self._committing = self._changes
         self._changes = {}
-        return list(self._committing.values())
+        return [Change(table, key, partition, value)
+                for (table, key), (partition, value) in self._committing.items()]
 
     def done(self) -> None:
         """The commit that took the changes has written them (or was abandoned)."""

@@ -229,7 +229,8 @@ def _decode_history(data: bytes, own: str | None, pending_ids: list[str]) -> Dec
 def encode(session: SessionState | None, history: DecisionHistory,
            pending: PendingRewards | None, label: LabelLike | None, intent_class: str,
            source_offset: int) -> bytes:
-    """Format 4 bytes of a visitor state's parts (``pending``: None or empty, none).
+    """Format 4 bytes of a visitor state's parts (``pending``: None, or nothing pending and
+    no closed id remembered: no pending part).
 
     >>> from pipeline.engine import LabelSnapshot
     >>> encode(None, DecisionHistory(), None, LabelSnapshot("s", {}, {}), "browsing", 7)[:7]
@@ -240,7 +241,10 @@ def encode(session: SessionState | None, history: DecisionHistory,
     own = session.session_id if session is not None else None
     session_bytes = session.to_bytes() if session is not None else b""
     pending_ids = pending.decision_ids() if pending else []
-    pending_bytes = pending.to_bytes() if pending else b""
+    # An empty PendingRewards is falsy, yet the closed ids it remembers must be kept: a
+    # decision replayed after a restart would be awaited (and rewarded) again without them.
+    pending_bytes = (pending.to_bytes() if pending is not None
+                     and (pending or pending.closed_ids()) else b"")
     history_bytes = _encode_history(history, own, pending_ids)
     label_bytes = _encode_label(label, own) if label is not None else b""
     return b"".join((

@@ -13,11 +13,12 @@ highest offset written per partition is kept for :meth:`Outputs.take_offsets`.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from pipeline.kafka_log import kafka_config
 
@@ -41,6 +42,13 @@ class ProducerOptions:
     compression: str = "lz4"
     #: Largest record (learner checkpoints can pass Kafka's 1 MB default).
     max_message_bytes: int = 16 * 1024 * 1024
+    #: Records handed to librdkafka together, at most (1: each as it is sent). A record
+    #: sent waits in :class:`Outputs` until this many wait or the next :meth:`Outputs.poll`,
+    #: :meth:`Outputs.hand_over`, cut or flush (the decision path hands over after every
+    #: batch of records and timers): handed over one at a time, nearly every record woke
+    #: librdkafka's broker thread (~11 µs of the sender's CPU per record against the live
+    #: broker, ~5 µs in bursts of 32, measured).
+    send_batch: int = 32
 
     def to_config(self, bootstrap: str) -> dict[str, Any]:
         """The confluent-kafka configuration."""
@@ -72,26 +80,53 @@ class Outputs:
         self._batches: deque[list[int]] = deque([[0]])
         #: The number of the oldest batch in ``_batches`` (every earlier one is settled).
         self._first = 0
+        #: The open batch's delivery callbacks (made once per batch, not once per send).
+        self._callbacks = self._callbacks_of(self._batches[-1])
+        #: Records sent and not handed to librdkafka yet, in order (at most ``_hold``).
+        self._waiting: list[tuple[str, bytes | None, bytes | None, int | None,
+                                  Callable[..., None]]] = []
+        self._hold = max(1, (options or ProducerOptions()).send_batch)
 
     def send(self, topic: str, key: bytes | None, value: bytes | None,
              partition: int | None = None, track_offset: bool = False) -> None:
-        """Produce one record (``partition`` None: by key); never waits for the broker."""
-        pending = self._batches[-1]
-        pending[0] += 1
-        kwargs: dict[str, Any] = {
-            "key": key, "value": value,
-            "on_delivery": partial(self._tracked if track_offset else self._delivered, pending)}
-        if partition is not None:
-            kwargs["partition"] = partition
-        while True:
-            try:
-                self.producer.produce(topic, **kwargs)
-                return
-            except BufferError:  # the local queue is full: let deliveries drain it
-                self.producer.poll(0.05)
+        """Produce one record (``partition`` None: by key); never waits for the broker. The
+        record is handed to librdkafka with the next ones (:attr:`ProducerOptions.send_batch`)
+        or at the next :meth:`poll`, :meth:`hand_over`, :meth:`cut` or :meth:`flush`."""
+        self._batches[-1][0] += 1
+        self._waiting.append((topic, key, value, partition, self._callbacks[track_offset]))
+        if len(self._waiting) >= self._hold:
+            self.hand_over()
+
+    def hand_over(self) -> None:
+        """Hand every record sent so far to librdkafka, in order (waits only while its
+        local queue is full). A record librdkafka refuses fails every later commit."""
+        waiting, self._waiting = self._waiting, []
+        produce = self.producer.produce
+        for topic, key, value, partition, callback in waiting:
+            while True:
+                try:
+                    if partition is None:
+                        produce(topic, key=key, value=value, on_delivery=callback)
+                    else:
+                        produce(topic, key=key, value=value, on_delivery=callback,
+                                partition=partition)
+                    break
+                except BufferError:  # the local queue is full: let deliveries drain it
+                    self.producer.poll(0.05)
+                except (KafkaException, ValueError, TypeError) as exc:
+                    # Its batch never settles: the commit fails instead of going past it.
+                    self._failed.append(f"{topic}: {exc}")
+                    break
+
+    def _callbacks_of(self, pending: list[int]) -> tuple[Callable[..., None], Callable[..., None]]:
+        """The delivery callbacks of the batch counted by ``pending``: (plain, tracked)."""
+        return partial(self._delivered, pending), partial(self._tracked, pending)
 
     def poll(self) -> None:
-        """Serve delivery reports that are ready (never waits)."""
+        """Hand over the records sent so far and serve delivery reports that are ready
+        (never waits for the broker)."""
+        if self._waiting:
+            self.hand_over()
         self.producer.poll(0)
 
     def cut(self) -> int:
@@ -102,7 +137,10 @@ class Outputs:
         >>> outputs.cut(), outputs.cut(), outputs.settled(1)
         (0, 1, True)
         """
+        if self._waiting:
+            self.hand_over()  # a batch closed is in librdkafka's hands: it can settle
         self._batches.append([0])
+        self._callbacks = self._callbacks_of(self._batches[-1])
         return self._first + len(self._batches) - 2
 
     def settled(self, batch: int) -> bool:
@@ -116,6 +154,7 @@ class Outputs:
 
     def flush(self, timeout_s: float) -> None:
         """Wait until every record sent so far is acknowledged; raise if one failed."""
+        self.hand_over()
         remaining = self.producer.flush(timeout_s)
         if remaining:
             raise OutputError(f"{remaining} records not acknowledged within {timeout_s} s")
@@ -147,4 +186,5 @@ class Outputs:
 
     def close(self, timeout_s: float = 10.0) -> None:
         """Deliver what is queued (best effort)."""
+        self.hand_over()
         self.producer.flush(timeout_s)

@@ -177,3 +177,21 @@ def test_the_session_label_is_emitted_once_when_the_session_ends() -> None:
     assert swept.delete
     assert [r["label"]["session_id"] for r in swept.learning] == [after.state.session.session_id]
     assert engine.sweep(after.state, T0 + 6 * 3_600_000).learning == []
+
+
+def test_a_closed_decision_stored_and_reloaded_is_not_awaited_again() -> None:
+    engine = Engine(EngineOptions())
+    state, results = _run(engine, [_page("closer", T0)])
+    served = [r.decision for r in results if r.decision is not None and r.decision.served]
+    assert len(served) == 1 and state is not None and state.pending is not None
+    decision = served[0]
+    # The reward wait passes: the decision closes (its reward is learned), nothing pending.
+    engine.expire(state, T0 + 10**9)
+    assert len(state.pending) == 0 and state.pending.closed_ids() == [decision.decision_id]
+    # The worker stores the state and restarts: the decision arrives again (a replay).
+    restored = VisitorState.from_bytes(state.to_bytes(), engine.visitor_rewards)
+    pending = restored.rewards(engine.visitor_rewards)
+    assert pending.closed_ids() == [decision.decision_id]
+    assert pending.register(decision.decision, decision.context_vector) == []
+    assert decision.decision_id not in pending and len(pending) == 0
+    assert engine.expire(restored, T0 + 2 * 10**9) == []  # never rewarded a second time

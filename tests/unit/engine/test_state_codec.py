@@ -188,3 +188,21 @@ def test_damaged_bytes_load_or_raise_a_value_error(position: int, value: int) ->
     # fails the test
     with contextlib.suppress(ValueError):
         VisitorState.from_bytes(damaged, OPTIONS)
+
+
+def test_closed_ids_are_kept_when_nothing_is_pending_any_more() -> None:
+    # A PendingRewards with no pending decision is falsy; its closed ids must still be
+    # stored, or a decision replayed after a restart would be awaited (and rewarded) again.
+    pending = PendingRewards()
+    for i, decision_id in enumerate(("d1", "d2")):
+        pending.register({"decision_id": decision_id, "visitor_id": "v", "action_id": "a",
+                          "propensity": 0.5, "created_at": i}, (1.0,))
+    assert len(pending.expire(10**12)) == 2
+    assert len(pending) == 0 and pending.closed_ids() == ["d1", "d2"]
+    state = VisitorState(pending=pending)
+    back = VisitorState.from_bytes(state.to_bytes())
+    assert back.pending is not None
+    assert back.pending.closed_ids() == ["d1", "d2"]
+    assert back.pending.decision_ids() == []
+    # Nothing pending, nothing closed: still no pending part at all (same bytes as None).
+    assert VisitorState(pending=PendingRewards()).to_bytes() == VisitorState().to_bytes()

@@ -30,6 +30,28 @@ class Recorded(Sent):
     def poll(self) -> None:
         return None
 
+    def hand_over(self) -> None:
+        return None  # kept at once
+
+
+class HandedOver(Recorded):
+    """Sent records kept once handed over, as :class:`Outputs` does: a send waits for the
+    next poll or hand-over (so a timer's outputs show only if the tick hands them over)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting: list[tuple[str, bytes, bytes]] = []
+
+    def send(self, topic: str, key: bytes, value: bytes) -> None:
+        self.waiting.append((topic, key, value))
+
+    def poll(self) -> None:
+        self.hand_over()
+
+    def hand_over(self) -> None:
+        self.sent += self.waiting
+        self.waiting = []
+
 
 class Wall:
     """The wall clock the path reads, moved by the test (seconds)."""
@@ -44,7 +66,7 @@ class Wall:
 def _path(tmp_path: Path, wall: Wall, partitions: list[int]) -> tuple[DecisionPath, Recorded]:
     tables = Tables(tmp_path, "g", [VISITORS, "visitor-profiles"],
                     LocalOnly())  # type: ignore[arg-type]
-    outputs = Recorded()
+    outputs = HandedOver()
     path = DecisionPath(Settings(), Engine(EngineOptions(), learn_inline=False), tables,
                         outputs, None, PathOptions(), clock=wall)  # type: ignore[arg-type]
     path.assigned(partitions)

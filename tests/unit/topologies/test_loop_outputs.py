@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from confluent_kafka import KafkaError, KafkaException
 
-from topologies.loop.outputs import OutputError, Outputs
+from topologies.loop.outputs import OutputError, Outputs, ProducerOptions
 
 
 class FakeProducer:
@@ -102,10 +103,57 @@ def test_a_failed_record_fails_every_later_question() -> None:
 
 
 def test_tracked_sends_tell_their_highest_offset_per_partition() -> None:
-    outputs, producer = _outputs()
+    outputs, _ = _outputs()
     for value in (b"1", b"2"):
         outputs.send("changelog", b"k", value, partition=3, track_offset=True)
     outputs.send("actions", b"k", b"x")
-    producer.flush(1.0)
+    outputs.flush(1.0)
     assert outputs.take_offsets() == {("changelog", 3): 1}
     assert outputs.take_offsets() == {}
+
+
+def test_sends_reach_librdkafka_in_order_by_batches_and_at_every_hand_over_point() -> None:
+    producer = FakeProducer()
+    outputs = Outputs("unused:1", ProducerOptions(send_batch=3), producer=producer)
+
+    def handed() -> list[tuple[str, int]]:
+        return [(topic, partition) for topic, partition, _ in producer.queued]
+
+    outputs.send("a", b"k", b"1", partition=0)
+    outputs.send("b", b"k", b"2", partition=1)
+    assert handed() == []  # waiting for a third
+    outputs.send("c", b"k", b"3", partition=2)
+    assert handed() == [("a", 0), ("b", 1), ("c", 2)]
+    outputs.send("d", b"k", b"4", partition=3)
+    outputs.poll()
+    outputs.send("e", b"k", b"5", partition=4)
+    outputs.hand_over()
+    outputs.send("f", b"k", b"6", partition=5)
+    batch = outputs.cut()  # a closed batch is in librdkafka's hands: it can settle
+    assert handed() == [("a", 0), ("b", 1), ("c", 2), ("d", 3), ("e", 4), ("f", 5)]
+    assert not outputs.settled(batch)
+    outputs.send("g", b"k", b"7", partition=6)
+    outputs.flush(1.0)  # hands over, then everything is acknowledged
+    assert handed() == [] and outputs.settled(batch)
+    assert outputs.settled(outputs.cut())
+
+
+def test_a_record_librdkafka_refuses_fails_the_commit_not_the_sender() -> None:
+    producer = FakeProducer()
+    refused = KafkaException(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE))
+
+    def produce(topic: str, key: bytes | None = None, value: bytes | None = None,
+                on_delivery: Any = None, partition: int = 0) -> None:
+        if value == b"too big":
+            raise refused
+        FakeProducer.produce(producer, topic, key, value, on_delivery, partition)
+
+    producer.produce = produce  # type: ignore[method-assign]
+    outputs = Outputs("unused:1", ProducerOptions(send_batch=1), producer=producer)
+    outputs.send("t", b"k", b"too big")
+    outputs.send("t", b"k", b"fine")  # still handed over, after it
+    assert [topic for topic, _, _ in producer.queued] == ["t"]
+    batch = outputs.cut()
+    producer.acknowledge(0)
+    with pytest.raises(OutputError, match="t: "):
+        outputs.settled(batch)
