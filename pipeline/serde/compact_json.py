@@ -31,7 +31,11 @@ def dumps(obj: Any) -> bytes:
     ValueError: a non-finite number cannot be stored as JSON
     """
     data = orjson.dumps(obj)
-    if b"null" in data and _has_non_finite(obj):
+    # orjson writes a NaN or an infinity as null. Most states hold a None, so "null" alone
+    # proves nothing; reading the bytes back and comparing settles it in C for the usual
+    # case: equal means every float came back equal, and no non-finite float equals what
+    # orjson wrote for it (null). Unequal (a tuple reads back as a list, say): the walk.
+    if b"null" in data and orjson.loads(data) != obj and _has_non_finite(obj):
         raise ValueError("a non-finite number cannot be stored as JSON")
     return data
 
