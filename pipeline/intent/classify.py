@@ -49,7 +49,11 @@ def is_struggling(numeric: Mapping[str, float]) -> bool:
     >>> is_struggling({"signal_hesitation": 0.0, "page_views": 4.0})
     False
     """
-    return any(numeric.get(flag, 0.0) > 0.0 for flag in STRUGGLE_FLAGS)
+    get = numeric.get
+    for flag in STRUGGLE_FLAGS:  # a loop, not any(<generator>): asked for most events
+        if get(flag, 0.0) > 0.0:
+            return True
+    return False
 
 
 def intent_class(
@@ -72,9 +76,10 @@ def intent_class(
     """
     if probability >= cutoffs.high_intent:
         return "high_intent"
-    if is_struggling(numeric) and (
+    # The cheap test first: most visitors have neither, and then the flags need no scan.
+    if (
         probability >= cutoffs.researching or numeric.get("cart_value", 0.0) > 0.0
-    ):
+    ) and is_struggling(numeric):
         return "at_risk"
     dwell = numeric.get("dwell_pricing_s", 0.0) + numeric.get("dwell_shipping_returns_s", 0.0)
     if (
