@@ -49,11 +49,7 @@ def is_struggling(numeric: Mapping[str, float]) -> bool:
     >>> is_struggling({"signal_hesitation": 0.0, "page_views": 4.0})
     False
     """
-    get = numeric.get
-    for flag in STRUGGLE_FLAGS:  # a loop, not any(<generator>): asked for most events
-        if get(flag, 0.0) > 0.0:
-            return True
-    return False
+    return any(numeric.get(flag, 0.0) > 0.0 for flag in STRUGGLE_FLAGS)
 
 
 def intent_class(
