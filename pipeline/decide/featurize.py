@@ -160,10 +160,11 @@ class Featurizer:
         x = np.zeros(self.dimension, dtype=np.float64)
         x[0] = 1.0
         position = 1
+        get, isfinite, log1p = numeric.get, math.isfinite, math.log1p  # per decision, 20 times
         for name, cap, log_cap in self._log_caps:
-            value = float(numeric.get(name, 0.0))
-            if math.isfinite(value) and value > 0.0:
-                x[position] = math.log1p(min(value, cap)) / log_cap
+            value = float(get(name, 0.0))
+            if value > 0.0 and isfinite(value):  # most are 0.0: the cheap test first
+                x[position] = log1p(min(value, cap)) / log_cap
             position += 1
         for feature, offsets, size in self._offsets:
             x[position + offsets.get(categorical.get(feature, "other"), size)] = 1.0

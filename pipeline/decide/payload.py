@@ -80,15 +80,17 @@ def resolve(name: str, action: Action, context: PayloadContext) -> str | None:
     extra = context.extras.get(name)
     if extra is not None and extra not in MISSING_VALUES:
         return str(extra)
-    builtins = {
-        "minutes": lambda: str(action.ttl_seconds // 60),
-        "ttl_seconds": lambda: str(action.ttl_seconds),
-        "expires_at_ms": lambda: str(context.event_time_ms + action.ttl_seconds * 1000),
-        "intent_class": lambda: context.intent_class,
-        "action_id": lambda: action.id,
-    }
-    if name in builtins:
-        return builtins[name]()
+    # The built-in placeholders, tested in turn (not a dict of lambdas built per call).
+    if name == "minutes":
+        return str(action.ttl_seconds // 60)
+    if name == "ttl_seconds":
+        return str(action.ttl_seconds)
+    if name == "expires_at_ms":
+        return str(context.event_time_ms + action.ttl_seconds * 1000)
+    if name == "intent_class":
+        return context.intent_class
+    if name == "action_id":
+        return action.id
     text = context.categorical.get(name)
     if text is not None and text not in MISSING_VALUES:
         return str(text)

@@ -86,6 +86,7 @@ def triggering_signals(action: Action, view: ConditionView) -> list[str]:
     return sorted(_named_signals(action.when) & view.signals)
 
 
+@lru_cache(maxsize=1024)  # a catalog's descriptions: the same few texts at every decision
 def _sentence(text: str) -> str:
     text = " ".join(text.split()).rstrip(".")
     return (text[:1].lower() + text[1:]) if text[:2] != text[:2].upper() else text

@@ -332,7 +332,8 @@ class Engine:
             or features.numeric.get("converted", 0.0) > 0,
             active_signals=active, new_signals=new_rules,
             intent_probability=probability, intent_class=cls, intent_class_changed=changed,
-            history=state.history, extras=extras,
+            # Seen from this session once: the decider and each guardrail ask for it.
+            history=state.history.for_session(session_id), extras=extras,
             experiment_unit=(profile and profile.experiment_unit) or visitor_id,
         )
         decision = decider.decide(ctx)

@@ -72,9 +72,10 @@ def intent_class(
     """
     if probability >= cutoffs.high_intent:
         return "high_intent"
-    if is_struggling(numeric) and (
+    # The cheap test first: most visitors have neither, and then the flags need no scan.
+    if (
         probability >= cutoffs.researching or numeric.get("cart_value", 0.0) > 0.0
-    ):
+    ) and is_struggling(numeric):
         return "at_risk"
     dwell = numeric.get("dwell_pricing_s", 0.0) + numeric.get("dwell_shipping_returns_s", 0.0)
     if (

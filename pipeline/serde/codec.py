@@ -88,6 +88,31 @@ class Codec:
         self.registry = registry
         self._headers = {r.fingerprint: single_object_header(r) for r in registry}
         self._unions = {r.fingerprint: _record_unions(r.parsed) for r in registry}
+        # What encode and decode look up per message, resolved once per schema name and per
+        # writer fingerprint (the registry does not change under a codec; errors for unknown
+        # names and fingerprints are raised on the first ask, as before, and not cached).
+        self._writers: dict[str, tuple[Any, bytes, tuple[tuple[str, str], ...], str]] = {}
+        self._readers: dict[int, tuple[str, Any, Any]] = {}
+
+    def _writer(self, name: str) -> tuple[Any, bytes, tuple[tuple[str, str], ...], str]:
+        plan = self._writers.get(name)
+        if plan is None:
+            schema = self.registry.current(name)
+            plan = (schema.parsed, self._headers[schema.fingerprint],
+                    self._unions[schema.fingerprint], schema.short_name)
+            self._writers[name] = plan
+        return plan
+
+    def _reader(self, fingerprint: int) -> tuple[str, Any, Any]:
+        """(short name, writer's parsed schema, reader's parsed schema or None if the same)."""
+        plan = self._readers.get(fingerprint)
+        if plan is None:
+            writer = self.registry.by_fingerprint(fingerprint)
+            reader = self.registry.current(writer.short_name)
+            plan = (writer.short_name, writer.parsed,
+                    None if writer.fingerprint == reader.fingerprint else reader.parsed)
+            self._readers[fingerprint] = plan
+        return plan
 
     @classmethod
     def default(cls) -> Codec:
@@ -113,18 +138,17 @@ class Codec:
 
     def encode(self, name: str, record: dict[str, Any], *, check: bool = False) -> bytes:
         """Encode ``record`` with the current schema ``name``; ``check`` validates first."""
-        schema = self.registry.current(name)
+        parsed, header, unions, short = self._writer(name)
         if check:
             self.validate(name, record)
         buf = io.BytesIO()
-        buf.write(self._headers[schema.fingerprint])
+        buf.write(header)
         try:
-            unions = self._unions[schema.fingerprint]
             if unions:
                 record = _name_branches(record, unions)
-            schemaless_writer(buf, schema.parsed, record)
+            schemaless_writer(buf, parsed, record)
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
-            raise InvalidEvent(f"cannot encode {schema.short_name}: {exc!r}") from None
+            raise InvalidEvent(f"cannot encode {short}: {exc!r}") from None
         return buf.getvalue()
 
     def decode(
@@ -146,18 +170,13 @@ class Codec:
                 raise TruncatedMessage(f"message of {len(data)} bytes has no full header")
             raise GarbageBytes(f"no Avro single-object marker (got {head or 'empty'})")
         _, fp = _HEADER.unpack_from(data)
-        writer = self.registry.by_fingerprint(fp)
-        short = writer.short_name
+        short, writer, reader = self._reader(fp)
         if expected is not None and short not in expected:
             raise WrongSchema(f"{short} is not expected here (expected {', '.join(expected)})")
-        reader = self.registry.current(short)
         buf = io.BytesIO(data)
         buf.seek(_HEADER.size)
         try:
-            if writer.fingerprint == reader.fingerprint:
-                record = schemaless_reader(buf, writer.parsed, None)
-            else:
-                record = schemaless_reader(buf, writer.parsed, reader.parsed)
+            record = schemaless_reader(buf, writer, reader)
         except (EOFError, StopIteration, IndexError, struct.error) as exc:
             raise TruncatedMessage(f"{short} body ended early: {exc!r}") from None
         except Exception as exc:  # fastavro raises assorted errors on corrupt bodies

@@ -214,21 +214,20 @@ class SessionState:
         # Key order is part of the result (model input, logged maps): keep it as it is.
         for key, dwell in zip(_DWELL_KEYS, self.dwell_ms, strict=True):
             numeric[key] = dwell / 1000.0
-        numeric.update(
-            max_scroll_pct=self.max_scroll_pct,
-            clicks=float(self.clicks),
-            searches=float(self.searches),
-            cart_adds=float(self.cart_adds),
-            cart_value=self.cart_value,
-            form_errors=float(self.form_errors),
-            calculator_changes=float(self.calculator_changes),
-            session_age_s=max(0, now_ms - self.started_ms) / 1000.0,
-            since_last_event_s=max(0, now_ms - self.last_ms) / 1000.0,
-            returning=1.0 if self.profile_returning or self.sessions_before > 0 else 0.0,
-            past_purchases=float(self.past_purchases),
-            converted=1.0 if self.converted else 0.0,
-            signal_count=float(self.signals.signal_count),
-        )
+        # Item by item, not update(**kwargs): no keyword dict built per call (most events).
+        numeric["max_scroll_pct"] = self.max_scroll_pct
+        numeric["clicks"] = float(self.clicks)
+        numeric["searches"] = float(self.searches)
+        numeric["cart_adds"] = float(self.cart_adds)
+        numeric["cart_value"] = self.cart_value
+        numeric["form_errors"] = float(self.form_errors)
+        numeric["calculator_changes"] = float(self.calculator_changes)
+        numeric["session_age_s"] = max(0, now_ms - self.started_ms) / 1000.0
+        numeric["since_last_event_s"] = max(0, now_ms - self.last_ms) / 1000.0
+        numeric["returning"] = 1.0 if self.profile_returning or self.sessions_before > 0 else 0.0
+        numeric["past_purchases"] = float(self.past_purchases)
+        numeric["converted"] = 1.0 if self.converted else 0.0
+        numeric["signal_count"] = float(self.signals.signal_count)
         fired = self.signals.fired
         for rule, key in _SIGNAL_KEYS:
             numeric[key] = 1.0 if rule in fired else 0.0

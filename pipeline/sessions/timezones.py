@@ -10,7 +10,7 @@ An unknown or malformed zone is treated as unknown (``None``), never an error.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -45,13 +45,23 @@ def local_day_bounds(time_ms: int, zone: ZoneInfo) -> tuple[int, int] | None:
     24
     """
     try:
-        local = datetime.fromtimestamp(time_ms / 1000, UTC).astimezone(zone)
-        day = local.date()
-        start = datetime.combine(day, time(0), tzinfo=zone)
-        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
-        start_ms, end_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+        day = datetime.fromtimestamp(time_ms / 1000, UTC).astimezone(zone).date()
+        start_ms, end_ms = _day_bounds(zone, day)
     except (OverflowError, ValueError, OSError):
         return None
     if not start_ms <= time_ms < end_ms:  # pathological zone data: no split rather than a bad one
         return None
     return start_ms, end_ms
+
+
+@lru_cache(maxsize=4096)
+def _day_bounds(zone: ZoneInfo, day: date) -> tuple[int, int]:
+    """Epoch-ms local midnights starting and ending ``day`` in ``zone`` (cached: a new
+    session asks for its day's, and most sessions of a zone share a few days).
+
+    >>> _day_bounds(resolve_timezone("UTC"), date(2023, 11, 14))
+    (1699920000000, 1700006400000)
+    """
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return int(start.timestamp() * 1000), int(end.timestamp() * 1000)

@@ -89,23 +89,39 @@ class SignalEngine:
         on = opts.enabled_rules
         if state.base_ms is None:
             state.base_ms = ev.time
+        # Each detector's answer is kept only when it found something (per event, seven
+        # times: tested here rather than in a helper call).
         found: list[Detection] = []
         if DEAD_CLICK in on:
-            _add(found, observe_dead_click(state.dead_click, ev, opts.dead_click))
+            detection = observe_dead_click(state.dead_click, ev, opts.dead_click)
+            if detection is not None:
+                found.append(detection)
         if RAGE_CLICK in on:
-            _add(found, observe_rage_click(state.rage_click, ev, opts.rage_click))
+            detection = observe_rage_click(state.rage_click, ev, opts.rage_click)
+            if detection is not None:
+                found.append(detection)
         if POGO_STICKING in on:
-            _add(found, observe_pogo_sticking(state.pogo_sticking, ev, opts.pogo_sticking))
+            detection = observe_pogo_sticking(state.pogo_sticking, ev, opts.pogo_sticking)
+            if detection is not None:
+                found.append(detection)
         if HESITATION in on:
             found.extend(observe_hesitation(state.hesitation, ev, opts.hesitation))
         if FORM_STRUGGLE in on:
-            _add(found, observe_form_struggle(state.form_struggle, ev, opts.form_struggle))
+            detection = observe_form_struggle(state.form_struggle, ev, opts.form_struggle)
+            if detection is not None:
+                found.append(detection)
         if CALCULATOR_FIDDLING in on:
-            _add(found, observe_calculator_fiddling(state.calculator_fiddling, ev,
-                                                    opts.calculator_fiddling))
+            detection = observe_calculator_fiddling(state.calculator_fiddling, ev,
+                                                    opts.calculator_fiddling)
+            if detection is not None:
+                found.append(detection)
         if SEARCH_REFRESH_LOOP in on:
-            _add(found, observe_search_refresh_loop(state.search_refresh_loop, ev,
-                                                    opts.search_refresh_loop))
+            detection = observe_search_refresh_loop(state.search_refresh_loop, ev,
+                                                    opts.search_refresh_loop)
+            if detection is not None:
+                found.append(detection)
+        if not found:  # most events: nothing to emit
+            return []
         return self._emit(state, found, session_id, visitor_id)
 
     def flush(
