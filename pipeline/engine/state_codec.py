@@ -34,6 +34,7 @@ b'\\x04\\x00\\x00\\x00\\x00\\x00browsing'
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -132,13 +133,16 @@ def _encode_label(label: LabelLike, own: str | None) -> bytes:
 def _label_bytes(session_id: str, numeric: Mapping[str, float],
                  categorical: Mapping[str, str], own: str | None) -> bytes:
     if tuple(numeric) == LABEL_NUMERIC_1 and tuple(categorical) == LABEL_CATEGORICAL_1:
-        # No null anywhere but where orjson wrote a non-finite float: the session's own id
-        # and "unknown" are 0. (A new label at every decision: this runs at every commit.)
-        data = orjson.dumps([0 if session_id == own else session_id, list(numeric.values()),
-                             [0 if v == _UNKNOWN else v for v in categorical.values()]])
-        if b"null" in data:
+        # The session's own id and "unknown" are written 0. The numbers are the only floats:
+        # orjson would write a non-finite one as null, so they are checked themselves (a
+        # text value may well contain "null": a plan named so once failed the commit).
+        # (A new label at every decision: this runs at every commit.)
+        values = list(numeric.values())
+        if not all(map(math.isfinite, values)):
             raise ValueError("a non-finite number cannot be stored as JSON")
-        return _TAG_LAYOUT_1 + data
+        return _TAG_LAYOUT_1 + orjson.dumps([
+            0 if session_id == own else session_id, values,
+            [0 if v == _UNKNOWN else v for v in categorical.values()]])
     sid = None if session_id == own else session_id
     return _TAG_NAMED + compact_json.dumps([sid, dict(numeric), dict(categorical)])
 

@@ -152,6 +152,18 @@ def test_a_non_finite_label_value_is_refused_as_before(bad: float, layout: bool)
         state.to_bytes()
 
 
+@pytest.mark.parametrize("text", ["null", "nullable", "a null plan"])
+@pytest.mark.parametrize("layout", [True, False])
+def test_a_label_text_holding_null_is_stored_and_read_back(text: str, layout: bool) -> None:
+    """A site's plan or category may be "null": only a number can be non-finite (hypothesis
+    found a plan named "null" refused as if it were one; the commit would have failed)."""
+    names = LABEL_NUMERIC_1 if layout else ("x",)
+    numeric = dict.fromkeys(names, 1.5)
+    categorical = dict.fromkeys(LABEL_CATEGORICAL_1 if layout else ("c",), text)
+    state = VisitorState(label=LabelSnapshot(text, numeric, categorical))
+    assert view(VisitorState.from_bytes(state.to_bytes())) == view(state)
+
+
 def test_the_kept_bytes_follow_what_the_parts_refer_to() -> None:
     pending = PendingRewards()
     for decision_id in ("d1", "d2"):
