@@ -24,7 +24,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
-from confluent_kafka import Consumer, TopicPartition
 
 from pipeline.collector import CollectorOptions, CollectorService
 from pipeline.profiles import ProfileView, decode_visitor_message
@@ -32,6 +31,7 @@ from pipeline.serde import Codec
 from pipeline.settings import Settings
 from pipeline.topics import EVENTS, PROFILES
 from pipeline.web.visitor_token import VisitorTokens
+from tests.integration.kafka_reader import read_prefix_topics
 from tests.integration.topic_watch import TopicWatch
 from tests.integration.worker_process import WorkerProcess, wait_caught_up
 from topologies.decision_path import VISITOR_PROFILES
@@ -44,34 +44,7 @@ CODEC = Codec.default()
 
 def _read_everything(settings: Settings) -> dict[str, list[tuple[bytes, bytes]]]:
     """Key and value of every record on every topic under the settings' prefix, by topic."""
-    consumer = Consumer({"bootstrap.servers": settings.bootstrap,
-                         "group.id": f"devauth-{uuid.uuid4().hex[:6]}",
-                         "enable.auto.commit": False})
-    out: dict[str, list[tuple[bytes, bytes]]] = {}
-    try:
-        metadata = consumer.list_topics(timeout=10)
-        for topic in sorted(t for t in metadata.topics if t.startswith(settings.topic_prefix)):
-            parts = [TopicPartition(topic, p, 0) for p in metadata.topics[topic].partitions]
-            ends = {tp.partition: consumer.get_watermark_offsets(tp, timeout=10)[1]
-                    for tp in parts}
-            todo = {p for p, end in ends.items() if end > 0}
-            out[topic] = []
-            if not todo:
-                continue
-            consumer.assign(parts)
-            deadline = time.monotonic() + 60
-            while todo:
-                assert time.monotonic() < deadline, f"could not read {topic} to its end"
-                for msg in consumer.consume(1000, 0.5):
-                    if msg.error() is not None:
-                        continue
-                    out[topic].append((msg.key() or b"", msg.value() or b""))
-                    if msg.offset() + 1 >= ends[msg.partition()]:
-                        todo.discard(msg.partition())
-            consumer.unassign()
-    finally:
-        consumer.close()
-    return out
+    return read_prefix_topics(settings)
 
 
 def _tracker(visitor: str, token: str | None, at: int, tag: str) -> dict[str, Any]:

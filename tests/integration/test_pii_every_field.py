@@ -32,13 +32,13 @@ from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
-from confluent_kafka import Consumer, TopicPartition
 from structlog.testing import capture_logs
 
 from pipeline.collector import CollectorOptions, CollectorService
 from pipeline.settings import Settings
 from pipeline.topics import EVENTS, PROFILES
 from pipeline.web.visitor_token import VisitorTokens
+from tests.integration.kafka_reader import read_prefix_topics
 from tests.integration.worker_process import WorkerProcess, wait_caught_up
 
 WRITE_KEY = "pii-write-key"
@@ -275,33 +275,8 @@ KNOWN_NAME_LEAKS: frozenset[str] = frozenset()
 
 def _read_everything(settings: Settings) -> list[bytes]:
     """Key and value of every record on every topic under the settings' prefix."""
-    consumer = Consumer({"bootstrap.servers": settings.bootstrap,
-                         "group.id": f"pii-{uuid.uuid4().hex[:6]}", "enable.auto.commit": False})
-    out: list[bytes] = []
-    try:
-        metadata = consumer.list_topics(timeout=10)
-        names = sorted(t for t in metadata.topics if t.startswith(settings.topic_prefix))
-        for topic in names:
-            parts = [TopicPartition(topic, p, 0) for p in metadata.topics[topic].partitions]
-            ends = {tp.partition: consumer.get_watermark_offsets(tp, timeout=10)[1]
-                    for tp in parts}
-            todo = {p for p, end in ends.items() if end > 0}
-            if not todo:
-                continue
-            consumer.assign(parts)
-            deadline = time.monotonic() + 60
-            while todo:
-                assert time.monotonic() < deadline, f"could not read {topic} to its end"
-                for msg in consumer.consume(1000, 0.5):
-                    if msg.error() is not None:
-                        continue
-                    out.append((msg.key() or b"") + b"\x00" + (msg.value() or b""))
-                    if msg.offset() + 1 >= ends[msg.partition()]:
-                        todo.discard(msg.partition())
-            consumer.unassign()
-    finally:
-        consumer.close()
-    return out
+    return [key + b"\x00" + value for records in read_prefix_topics(settings).values()
+            for key, value in records]
 
 
 def _letters(text: str) -> str:
