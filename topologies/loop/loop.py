@@ -9,7 +9,9 @@ waiting. Every ``commit_every_s`` the loop commits **in the background**, never 
 it seals the commit (the offsets of every record applied so far; the processor encodes its
 changed state), then on each turn asks the processor whether its writes are in (outputs
 acknowledged, then state; see :mod:`topologies.decision_path`) and, once they are, commits
-the offsets asynchronously; records go on being applied meanwhile. Before partitions are
+the offsets asynchronously; records go on being applied meanwhile. While the writes are
+in progress each poll blocks only briefly, so that their slices go on back to back when
+no record comes (and their acknowledgements are seen at once). Before partitions are
 revoked and at the end, the loop commits and waits (:meth:`ConsumerLoop.commit`).
 
 Partitions are assigned by the ``range`` assignor: every input topic has the same
@@ -127,9 +129,14 @@ class ConsumerOptions:
     batch_size: int = 500
     #: How long one poll blocks when nothing is there (timers and stop are checked between).
     poll_timeout_s: float = 0.05
+    #: How long one poll blocks while a commit's writes are in progress: its slices go on
+    #: between short polls, and its acknowledgements are noticed at once (with the long
+    #: timeout an idle loop wrote one slice per 50 ms: a commit took seconds).
+    commit_poll_timeout_s: float = 0.001
     #: How long a commit in the background may hold the event path per turn while the loop
     #: keeps up, ms (its states are encoded, sent and stored a slice at a time). After a
-    #: full batch the loop is behind: the commit's writes then go on without a limit.
+    #: full batch the loop is behind, and while records wait for the commit (a newer model's
+    #: mark) nothing else is to be done: the commit's writes then go on without a limit.
     commit_slice_ms: float = 3.0
     session_timeout_ms: int = 10_000
     #: librdkafka's max.poll.interval.ms: above the longest a commit (three waits of up to
@@ -334,7 +341,9 @@ class ConsumerLoop:
     def run_once(self) -> int:
         """One turn: a batch (possibly empty), the processor's tick, the commit in the
         background moved on, or a commit begun if due."""
-        first = self.consumer.poll(self.options.poll_timeout_s)
+        writing = self._pending is not None and not self._pending.sent
+        first = self.consumer.poll(self.options.commit_poll_timeout_s if writing
+                                   else self.options.poll_timeout_s)
         batch = [] if first is None else [first]
         if first is not None and self.options.batch_size > 1:
             before = self._rebalances
@@ -451,7 +460,8 @@ class ConsumerLoop:
             return
         if not pending.sent:
             try:
-                budget = None if self._behind else self.options.commit_slice_ms / 1000
+                budget = (None if self._behind or self._held
+                          else self.options.commit_slice_ms / 1000)
                 if not self.processor.written(budget):
                     return
             except BaseException:

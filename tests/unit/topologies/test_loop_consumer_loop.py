@@ -52,8 +52,11 @@ class ScriptedConsumer:
     calls: list[Any] = field(default_factory=list)
     #: Called inside the next consume (a rebalance callback librdkafka serves there).
     during_consume: Any = None
+    #: The timeout of every poll.
+    timeouts: list[float] = field(default_factory=list)
 
     def poll(self, timeout: float) -> Msg | None:
+        self.timeouts.append(timeout)
         batch = self.batches.pop(0) if self.batches else []
         self._rest = batch[1:]
         return batch[0] if batch else None
@@ -207,6 +210,26 @@ def test_a_commit_in_the_background_writes_a_slice_per_turn_unless_the_loop_is_b
         loop.run_once()
     # keeping up: 3 ms a turn; after the full batch (2 records): no limit
     assert processor.budgets == [0.003, None, 0.003]
+
+
+def test_while_a_commit_is_written_the_loop_polls_briefly_so_its_slices_go_on() -> None:
+    """An idle loop blocked 50 ms per poll and wrote one 3 ms slice in between: a commit
+    took seconds (and records waiting for it waited as long). While the writes are in
+    progress each poll blocks 1 ms; once the offsets are sent, polls are long again."""
+    consumer = ScriptedConsumer([[Msg("e", 0, 1)], [], [], [], []])
+    processor = Recorder(consumer.calls, done=False)
+    loop = ConsumerLoop("unused:1", "g", ["e"], processor, 10.0, clock=lambda: 100.0,
+                        consumer=consumer)
+    loop._on_assign(consumer, [TopicPartition("e", 0)])
+    loop._commit_due.due(0.0)
+    loop.run_once()  # applies 1 and seals the commit
+    loop.run_once()
+    loop.run_once()
+    processor.done = True
+    loop.run_once()  # the writes are in: the offsets are sent
+    loop.run_once()
+    assert consumer.timeouts == [0.05, 0.001, 0.001, 0.001, 0.05]
+    assert consumer.calls[-1] == ("commit async", [("e", 0, 2)])
 
 
 def test_offsets_of_a_background_commit_that_failed_go_with_the_next() -> None:
@@ -472,6 +495,22 @@ def test_a_record_the_commit_being_written_decides_otherwise_waits_until_it_is_i
     loop.run_once()
     assert consumer.calls == [("marks committed", [0]), ("apply", "e", 0, 7),
                               ("apply", "e", 0, 8)]
+
+
+def test_while_records_wait_for_the_commit_its_writes_go_on_without_a_slice_limit() -> None:
+    """Records waiting for a commit (a newer model's mark) have nothing to do but wait:
+    its writes are not cut into 3 ms slices then."""
+    consumer = MarkedConsumer([[Msg("e", 0, 5)], [Msg("e", 0, 6)], []])
+    processor = Recorder(consumer.calls, done=False)
+    loop = ConsumerLoop("unused:1", "g", ["e"], processor, 10.0, clock=lambda: 100.0,
+                        consumer=consumer, marks=FakeMarks(consumer.calls))
+    loop._on_assign(consumer, [TopicPartition("e", 0)])
+    loop._commit_due.due(0.0)
+    for _ in range(3):
+        loop.run_once()
+    # the seal's own turn: a slice; then offset 6 waits for the commit: no limit
+    assert processor.budgets == [0.003, None, None]
+    assert ("apply", "e", 0, 6) not in consumer.calls
 
 
 def _waiting_for_m1(turns_after: int = 0) -> tuple[ConsumerLoop, MarkedConsumer]:
