@@ -56,6 +56,7 @@ from pipeline.collector.records import (
     MAX_ID_CHARS,
     MAX_URL_CHARS,
     MappedRecord,
+    awaited_flag,
     click_event,
     integer,
     mapping,
@@ -264,26 +265,7 @@ def map_native(body: object, *, received_ms: int, sector: str,
                              page=page, context=_context(raw_context, page, sector,
                                                          (user_agent or "")[:1024]), **parts)
         records.append(MappedRecord("ClickEvent", record, event_id, signed,
-                                    awaited=_awaited(event, kind, where)))
+                                    awaited=awaited_flag(event.get("wait"), f"{where}.wait",
+                                                         page_view=kind == "page_view")))
     token = body.get("token")  # checked with the visitor id (pipeline.collector.devices)
     return [replace(mapped, visitor_token=token) for mapped in records]
-
-
-def _awaited(event: Mapping[str, Any], kind: str, where: str) -> bool:
-    """``wait``: the tracker waits for this page view's decision (1 or true; absent: no).
-
-    >>> _awaited({"wait": 1}, "page_view", "e"), _awaited({}, "page_view", "e")
-    (True, False)
-    >>> _awaited({"wait": 1}, "click", "events[0]")
-    Traceback (most recent call last):
-    ...
-    pipeline.collector.errors.BadPayload: events[0].wait is only for page_view events
-    """
-    value = event.get("wait")
-    if value is None or value is False or (type(value) is int and value == 0):
-        return False
-    if not (value is True or (type(value) is int and value == 1)):
-        raise BadPayload(f"{where}.wait must be 1 or true (got {str(value)[:20]!r})")
-    if kind != "page_view":
-        raise BadPayload(f"{where}.wait is only for page_view events")
-    return True

@@ -36,6 +36,7 @@ __all__ = [
     "MAX_TEXT_CHARS",
     "MAX_URL_CHARS",
     "MappedRecord",
+    "awaited_flag",
     "click_event",
     "integer",
     "mapping",
@@ -245,3 +246,29 @@ def profile_update(*, update_id: str, kind: str, visitor_id: str, user_id: str |
     """
     return {"update_id": update_id, "kind": kind, "visitor_id": visitor_id, "user_id": user_id,
             "event_time": event_time, "traits": dict(traits or {}), "consent": consent}
+
+
+def awaited_flag(value: object, field: str, *, page_view: bool,
+                 only_for: str = "page_view events") -> bool:
+    """Whether a client waits for this event's decision: ``value`` (the tracker event's
+    ``wait``, a Segment call's ``context.rtpWait``) is 1 or true; absent, 0 or false: no.
+    Only a page view is awaited (``page_view`` says whether the event is one).
+
+    >>> awaited_flag(1, "e.wait", page_view=True), awaited_flag(None, "e.wait", page_view=True)
+    (True, False)
+    >>> awaited_flag(True, "events[0].wait", page_view=False)
+    Traceback (most recent call last):
+    ...
+    pipeline.collector.errors.BadPayload: events[0].wait is only for page_view events
+    >>> awaited_flag("yes", "m.context.rtpWait", page_view=True)
+    Traceback (most recent call last):
+    ...
+    pipeline.collector.errors.BadPayload: m.context.rtpWait must be 1 or true (got 'yes')
+    """
+    if value is None or value is False or (type(value) is int and value == 0):
+        return False
+    if not (value is True or (type(value) is int and value == 1)):
+        raise BadPayload(f"{field} must be 1 or true (got {str(value)[:20]!r})")
+    if not page_view:
+        raise BadPayload(f"{field} is only for {only_for}")
+    return True

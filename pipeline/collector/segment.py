@@ -65,6 +65,7 @@ from pipeline.collector.records import (
     MAX_ID_CHARS,
     MAX_URL_CHARS,
     MappedRecord,
+    awaited_flag,
     click_event,
     integer,
     mapping,
@@ -253,6 +254,9 @@ def map_segment_message(message: object, *, received_ms: int, sector: str,
     with the ``context.userHash`` sent for its ``userId`` and the ``context.visitorToken``
     sent for its visitor (each the message's context's, else the batch's;
     :mod:`pipeline.collector.identity` and :mod:`pipeline.collector.devices` check them).
+    A ``page`` or ``screen`` call whose own context has ``rtpWait: true`` is awaited: a page
+    asks delivery for its decision with ``trigger=<messageId>`` (produced with the
+    ``rtp-wait`` header, as the tracker's ``wait: 1``).
 
     ``call`` is the endpoint's type (``/v1/track`` -> ``track``); a message's own
     ``type`` must agree with it. Raises :class:`BadPayload` naming the field at fault.
@@ -260,6 +264,11 @@ def map_segment_message(message: object, *, received_ms: int, sector: str,
     >>> map_segment_message({"type": "identify", "userId": "u1", "anonymousId": "v",
     ...                      "context": {"userHash": "ab" * 32}}, received_ms=0,
     ...                     sector="saas").user_hash == "ab" * 32
+    True
+    >>> map_segment_message({"type": "page", "anonymousId": "v", "messageId": "pv-1",
+    ...                      "properties": {"url": "https://shop.example/"},
+    ...                      "context": {"rtpWait": True}}, received_ms=0,
+    ...                     sector="retail").awaited
     True
     """
     mapped = _map_message(message, received_ms=received_ms, sector=sector, call=call,
@@ -273,7 +282,11 @@ def map_segment_message(message: object, *, received_ms: int, sector: str,
         signed = batch_context.get("userHash")
     if token is None and batch_context:
         token = batch_context.get("visitorToken")
-    return replace(mapped, user_hash=signed, visitor_token=token)
+    # the message's own context only: a page waits for its own page view, not a batch's
+    awaited = awaited_flag(own.get("rtpWait"), f"{where}.context.rtpWait",
+                           page_view=message.get("type", call) in ("page", "screen"),
+                           only_for="page and screen calls")
+    return replace(mapped, user_hash=signed, visitor_token=token, awaited=awaited)
 
 
 def _map_message(message: object, *, received_ms: int, sector: str,
@@ -369,6 +382,9 @@ def map_segment_batch(body: object, *, received_ms: int, sector: str, max_batch:
     if len(batch) > max_batch:
         raise BadPayload(f"batch has {len(batch)} messages; at most {max_batch} are accepted")
     context = mapping(body, "context", "body")
+    if context.get("rtpWait") is not None:  # a page waits for one page view, not a batch
+        raise BadPayload("body.context.rtpWait is not for a batch: put it on the context of "
+                         "the awaited page call")
     records: list[MappedRecord] = []
     ignored = 0
     for i, message in enumerate(batch):

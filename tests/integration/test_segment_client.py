@@ -18,14 +18,19 @@ from segment.analytics.request import APIError, post
 
 from pipeline.collector.minimise import opaque
 from pipeline.profiles import apply_profile_update, resolve_pseudonyms
+from pipeline.serde import Codec
 from pipeline.settings import Settings
 from pipeline.topics import EVENTS, PROFILES
+from pipeline.topics.headers import WAIT_HEADER
+from tests.integration.kafka_reader import read_topic
 from tests.integration.test_collector_service import (
     SERVER_KEY,
     collector,
     decoded,
     total_messages,
 )
+
+CODEC = Codec.default()
 
 
 def _client(url: str) -> Client:
@@ -52,8 +57,10 @@ async def test_every_segment_call_from_the_real_client_lands_on_its_topic(
                     traits={"industry": "logistics", "plan": "enterprise", "name": "Acme"})
         await _call(client.screen, anonymous_id="anon-s1", name="Order Review",
                     message_id="c-screen", properties={"step": 2})
+        # a page that waits for its page view's decision (delivery's trigger=c-page)
         await _call(client.page, anonymous_id="anon-s1", message_id="c-page",
-                    properties={"url": "https://shop.example/p/nc700"})
+                    properties={"url": "https://shop.example/p/nc700"},
+                    context={"rtpWait": True})
 
     updates = await asyncio.to_thread(decoded, topics, topics.topic(PROFILES), "ProfileUpdate",
                                       3)
@@ -84,6 +91,10 @@ async def test_every_segment_call_from_the_real_client_lands_on_its_topic(
     events = await asyncio.to_thread(decoded, topics, topics.topic(EVENTS), "ClickEvent", 2)
     by_event = {e["event_id"]: (key, e) for key, e in events}
     assert sorted(by_event) == ["c-page", "c-screen"]
+    # only the awaited page call carries the rtp-wait header the worker answers by
+    headers = {CODEC.decode(m.value(), ("ClickEvent",))[1]["event_id"]: m.headers()
+               for m in await asyncio.to_thread(read_topic, topics, topics.topic(EVENTS), 2)}
+    assert headers == {"c-page": [(WAIT_HEADER, b"1")], "c-screen": None}
     key, screen = by_event["c-screen"]
     # a screen name that is not one word is kept as its keyed token (README "Names in ids
     # and vocabulary fields"; RTP_COLLECTOR_VOCABULARY keeps it as sent)

@@ -1,9 +1,11 @@
-"""The tracker's awaited page view (``wait: 1``) is produced with the ``rtp-wait`` header, so
-the worker answers "decided: nothing" for it; nothing else carries the header, and a ``wait``
-that is not 1/true, or on another event type, is refused with a message."""
+"""The tracker's awaited page view (``wait: 1``), or a Segment page/screen call with
+``context.rtpWait: true``, is produced with the ``rtp-wait`` header, so the worker answers
+"decided: nothing" for it; nothing else carries the header, and a ``wait``/``rtpWait`` that
+is not 1/true, or on another event type, is refused with a message."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -86,3 +88,44 @@ def test_any_wait_value_is_either_the_header_or_nothing_or_a_400(http: Http, wai
         assert [h for _, _, h in produced] in ([[(WAIT_HEADER, b"1")] if awaited else None], [])
     else:
         assert status == 400 and produced == []
+
+
+def _segment(http: Http, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], list[Any]]:
+    before = len(http.sink.produced)
+    status, answer, _ = http.post(path, json.dumps(body).encode(), {
+        "Authorization": "Basic " + base64.b64encode(b"wk:").decode()})
+    return status, answer, http.sink.produced[before:]
+
+
+def _call(kind: str, message_id: str, **context: Any) -> dict[str, Any]:
+    call: dict[str, Any] = {"type": kind, "anonymousId": "v-wait", "messageId": message_id,
+                            "timestamp": "2026-01-01T00:00:00Z",
+                            "properties": {"url": "https://shop.example/"},
+                            "context": {"visitorToken": TOKEN, **context}}
+    if kind == "track":
+        call["event"] = "Product Viewed"
+    if kind == "screen":
+        call["name"] = "home"
+    return call
+
+
+def test_a_segment_page_or_screen_call_with_rtp_wait_carries_the_header(http: Http) -> None:
+    status, _, produced = _segment(http, "/v1/page", _call("page", "seg-pv-1", rtpWait=True))
+    assert status == 200 and [h for _, _, h in produced] == [[(WAIT_HEADER, b"1")]]
+    status, _, produced = _segment(http, "/v1/batch", {"batch": [
+        _call("page", "seg-pv-2"), _call("screen", "seg-sc-1", rtpWait=1),
+        _call("page", "seg-pv-3", rtpWait=False), _call("track", "seg-tr-1")]})
+    assert status == 200
+    assert [h for _, _, h in produced] == [None, [(WAIT_HEADER, b"1")], None, None]
+
+
+@pytest.mark.parametrize(("path", "body", "message"), [
+    ("/v1/track", _call("track", "seg-bad-1", rtpWait=True), "only for page and screen calls"),
+    ("/v1/page", _call("page", "seg-bad-2", rtpWait="yes"), "must be 1 or true"),
+    ("/v1/batch", {"batch": [_call("page", "seg-bad-3")], "context": {"rtpWait": True}},
+     "not for a batch"),
+])
+def test_a_segment_rtp_wait_that_is_not_for_a_page_is_refused(
+        http: Http, path: str, body: dict[str, Any], message: str) -> None:
+    status, answer, produced = _segment(http, path, body)
+    assert status == 400 and message in answer["error"] and produced == []
