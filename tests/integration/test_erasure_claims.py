@@ -41,7 +41,7 @@ from pipeline.profiles import Pseudonyms
 from pipeline.settings import Settings
 from pipeline.topics import ACTIONS
 from pipeline.web.visitor_token import VisitorTokens
-from tests.integration.delivery_reads import hero, until
+from tests.integration.delivery_client import eventually, hero
 from tests.integration.topic_watch import ABSENT, TopicWatch
 from tests.integration.worker_process import WorkerProcess
 from tests.unit.delivery.factories import decision
@@ -129,8 +129,8 @@ async def test_an_erasure_by_user_id_reaches_every_device_that_claimed_it(
             assert claims.latest(ann_entries[0]) == {"raw": f'["{claim_a}"]'.encode()}
             assert claims.latest(ann_entries[1]) == {"raw": f'["{claim_b}"]'.encode()}
             for visitor in everyone:
-                await until(lambda v=visitor: hero(http, d.url, delivery, v),
-                            f"{visitor}'s decision held by delivery")
+                await eventually(lambda v=visitor: hero(http, d.url, delivery, v),
+                                 f"{visitor}'s decision held by delivery", 120, 0.2)
 
             # rtp erase, with the rotated keys: it waits for the profile side and says what
             # went (one erasure per key: each found one claiming device)
@@ -149,7 +149,7 @@ async def test_an_erasure_by_user_id_reaches_every_device_that_claimed_it(
             async def delivery_forgot() -> bool:
                 return all([await hero(http, d.url, delivery, v) is None for v in ann_devices])
 
-            await until(delivery_forgot, "delivery to drop the devices' decisions")
+            await eventually(delivery_forgot, "delivery to drop the devices' decisions", 120, 0.2)
             kept = await hero(http, d.url, delivery, bob)
             assert kept is not None
             assert kept["decision_id"] == decision(bob, created_at=now)["decision_id"]

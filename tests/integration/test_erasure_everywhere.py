@@ -39,7 +39,7 @@ from pipeline.serde import Codec
 from pipeline.settings import Settings
 from pipeline.topics import ACTIONS, PROFILES
 from pipeline.topics.partitioning import partition_for
-from tests.integration.delivery_reads import hero, until
+from tests.integration.delivery_client import eventually, hero
 from tests.integration.scenarios import browser
 from tests.integration.topic_watch import ABSENT, TopicWatch
 from tests.integration.worker_process import WorkerProcess
@@ -124,8 +124,8 @@ async def test_erasure_leaves_nothing_of_the_person_anywhere_and_others_untouche
             watch.wait_stored(keys, f"everyone's {what}", timeout=120)
         async with aiohttp.ClientSession() as http:
             for visitor in users:
-                await until(lambda v=visitor: hero(http, d.url, delivery, v),
-                            f"{visitor}'s decision held by delivery")
+                await eventually(lambda v=visitor: hero(http, d.url, delivery, v),
+                                 f"{visitor}'s decision held by delivery", 120, 0.2)
 
             # Ann through the route (the admin token), Cid by a default-partitioner client.
             async with http.post(f"{c.url}/v1/privacy/erasure",
@@ -159,7 +159,8 @@ async def test_erasure_leaves_nothing_of_the_person_anywhere_and_others_untouche
                 return all([await hero(http, d.url, delivery, v) is None
                             for v in (ann, cid, dan)])
 
-            await until(delivery_forgot, "delivery to drop the erased visitors' decisions")
+            await eventually(delivery_forgot, "delivery to drop the erased visitors' decisions",
+                             120, 0.2)
             kept = await hero(http, d.url, delivery, bob)
             assert kept is not None
             assert kept["decision_id"] == decision(bob, created_at=now)["decision_id"]
