@@ -27,8 +27,8 @@ from pipeline.processes import WorkerProcess, wait_caught_up
 from pipeline.serde import Codec
 from pipeline.settings import Settings
 from pipeline.topics import ACTIONS, ANSWERS, DECISIONS_LOG, EVENTS, apply_topics, topic_specs
+from tests.integration.delivery_client import delivery, eventually, ready, token
 from tests.integration.kafka_reader import read_topic
-from tests.integration.test_delivery_service import _ready, delivery, eventually, token
 
 CODEC = Codec.default()
 WAIT_MS = 30_000  # far beyond any decision: only an answer or a decision ends the hold
@@ -92,7 +92,7 @@ async def test_a_page_view_that_decides_nothing_is_answered_at_once_and_only_for
     t = int(time.time() * 1000)
     async with delivery(topics, max_wait_ms=60_000) as (service, url), \
             aiohttp.ClientSession() as http:
-        await eventually(lambda: _ready(http, url), "readiness")
+        await eventually(lambda: ready(http, url), "readiness")
         mine = _hold(http, url, service, quiet, "pv-same")
         theirs = _hold(http, url, service, other, "pv-same")
         await eventually(lambda: _held(service, 2), "both requests to be held")
@@ -143,7 +143,7 @@ async def test_without_the_answers_topic_delivery_serves_and_holds_wait_out_thei
                                       if s.name == settings.topic(ACTIONS)])
     async with delivery(settings, start_timeout_s=1.0) as (service, url), \
             aiohttp.ClientSession() as http:
-        await eventually(lambda: _ready(http, url), "readiness")
+        await eventually(lambda: ready(http, url), "readiness")
         await eventually(lambda: _gave_up(service), "the answer feed to give up")
         response = await http.get(f"{url}/v1/decisions?visitor=v1&trigger=e1&wait_ms=50"
                                   f"&token={token(service, 'v1')}")

@@ -7,76 +7,32 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 from confluent_kafka import Producer
 
 from pipeline.client import EventProducer
-from pipeline.delivery import DeliveryOptions, DeliveryService
 from pipeline.serde import Codec
 from pipeline.settings import Settings
 from pipeline.topics import ACTIONS, OUTCOMES
+from tests.integration.delivery_client import (
+    METRICS,
+    METRICS_TOKEN,
+    delivery,
+    eventually,
+    get_json,
+    now_ms,
+    produce,
+    ready,
+    token,
+)
 from tests.integration.kafka_reader import read_topic, total_messages
 from tests.scrape import value
 from tests.unit.delivery.factories import decision
 
-T = TypeVar("T")
 CODEC = Codec.default()
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-async def eventually(check: Callable[[], Awaitable[T | None]], what: str,
-                     timeout: float = 30.0) -> T:
-    """The first truthy result of ``check``, polled until ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.05)  # between polls of a condition
-
-
-@asynccontextmanager
-async def delivery(settings: Settings, **options: Any) -> AsyncIterator[tuple[DeliveryService,
-                                                                            str]]:
-    service = DeliveryService(settings, DeliveryOptions(http_port=0, **options))
-    served = await service.start()
-    try:
-        yield service, served.url
-    finally:
-        await service.stop()
-
-
-def token(service: DeliveryService, visitor: str) -> str:
-    """The visitor's token, as the collector would have issued it (same keys)."""
-    assert service.state.tokens is not None
-    return service.state.tokens.issue(visitor)
-
-
-METRICS = {"Authorization": "Bearer metrics-token-0123456789"}
-
-
-async def produce(settings: Settings, *decisions: dict[str, Any]) -> None:
-    def send() -> None:
-        with EventProducer(settings, CODEC) as producer:
-            for d in decisions:
-                producer.send(settings.topic(ACTIONS), "Decision", d, d["visitor_id"])
-
-    await asyncio.to_thread(send)
-
-
-async def get_json(session: aiohttp.ClientSession, url: str) -> tuple[int, Any]:
-    async with session.get(url) as r:
-        return r.status, await r.json()
 
 
 async def sse_events(response: aiohttp.ClientResponse) -> AsyncIterator[tuple[str, Any]]:
@@ -106,10 +62,10 @@ async def test_start_rebuilds_the_horizon_then_serves_and_is_ready(topics: Setti
     producer.flush(10)
 
     async with delivery(topics, horizon_ms=3_600_000,
-                        metrics_token="metrics-token-0123456789") as (service, url), \
+                        metrics_token=METRICS_TOKEN) as (service, url), \
             aiohttp.ClientSession() as http:
-        ready = await eventually(lambda: _ready(http, url), "readiness")
-        assert ready["decisions_held"] == 1
+        readiness = await eventually(lambda: ready(http, url), "readiness")
+        assert readiness["decisions_held"] == 1
         status, body = await get_json(http, f"{url}/v1/decisions?visitor=v-recent&slots=hero"
                                       f"&token={token(service, 'v-recent')}")
         assert status == 200 and body["decisions"]["hero"]["decision_id"] == recent["decision_id"]
@@ -130,15 +86,10 @@ async def test_start_rebuilds_the_horizon_then_serves_and_is_ready(topics: Setti
         assert value(metrics, "rtp_delivery_caught_up") == 1
 
 
-async def _ready(http: aiohttp.ClientSession, url: str) -> dict[str, Any] | None:
-    status, body = await get_json(http, f"{url}/readyz")
-    return body if status == 200 else None
-
-
 async def test_sse_pushes_a_decision_produced_while_connected_and_duplicates_once(
         topics: Settings) -> None:
     async with delivery(topics) as (service, url), aiohttp.ClientSession() as http:
-        await eventually(lambda: _ready(http, url), "readiness")
+        await eventually(lambda: ready(http, url), "readiness")
         async with http.get(f"{url}/v1/stream?visitor=v-live"
                             f"&token={token(service, 'v-live')}") as stream:
             events = sse_events(stream)
@@ -160,7 +111,7 @@ async def test_sse_pushes_a_decision_produced_while_connected_and_duplicates_onc
 
 async def test_outcomes_posted_land_on_the_outcomes_topic(topics: Settings) -> None:
     async with delivery(topics) as (service, url), aiohttp.ClientSession() as http:
-        await eventually(lambda: _ready(http, url), "readiness")
+        await eventually(lambda: ready(http, url), "readiness")
         await produce(topics, decision("v-o", decision_id="d-1", created_at=now_ms()),
                       decision("v-other", decision_id="d-2", created_at=now_ms()))
 
@@ -197,7 +148,7 @@ async def test_outcomes_posted_land_on_the_outcomes_topic(topics: Settings) -> N
 
 async def test_bad_messages_on_the_actions_topic_are_dead_lettered(topics: Settings) -> None:
     async with delivery(topics) as (service, url), aiohttp.ClientSession() as http:
-        await eventually(lambda: _ready(http, url), "readiness")
+        await eventually(lambda: ready(http, url), "readiness")
         bad_meaning = decision("v-dlq", decision_id="zero", created_at=now_ms())
         bad_meaning["propensity"] = 0.0
 

@@ -10,20 +10,19 @@ import time
 import aiohttp
 
 from pipeline.settings import Settings
-from tests.integration.test_delivery_service import (
+from tests.integration.delivery_client import (
     METRICS,
-    _ready,
+    METRICS_TOKEN,
     delivery,
     eventually,
     get_json,
     now_ms,
     produce,
+    ready,
     token,
 )
 from tests.scrape import value
 from tests.unit.delivery.factories import decision
-
-METRICS_TOKEN = METRICS["Authorization"].removeprefix("Bearer ")
 
 
 async def test_a_held_request_is_answered_when_its_triggers_decision_is_consumed(
@@ -31,7 +30,7 @@ async def test_a_held_request_is_answered_when_its_triggers_decision_is_consumed
     async with delivery(topics, max_wait_ms=20_000,
                         metrics_token=METRICS_TOKEN) as (service, url), \
             aiohttp.ClientSession() as http:
-        await eventually(lambda: _ready(http, url), "readiness")
+        await eventually(lambda: ready(http, url), "readiness")
         query = (f"{url}/v1/decisions?visitor=v-page&slots=hero&trigger=pv-1&wait_ms=20000"
                  f"&token={token(service, 'v-page')}")
         started = time.monotonic()

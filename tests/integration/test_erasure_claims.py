@@ -41,6 +41,7 @@ from pipeline.profiles import Pseudonyms
 from pipeline.settings import Settings
 from pipeline.topics import ACTIONS
 from pipeline.web.visitor_token import VisitorTokens
+from tests.integration.delivery_client import eventually, hero
 from tests.integration.topic_watch import ABSENT, TopicWatch
 from tests.integration.worker_process import WorkerProcess
 from tests.unit.delivery.factories import decision
@@ -86,25 +87,6 @@ async def post(http: aiohttp.ClientSession, url: str, body: object,
         assert r.status in (200, 202), await r.text()
 
 
-async def hero(http: aiohttp.ClientSession, url: str, delivery: DeliveryService,
-               visitor: str) -> dict[str, Any] | None:
-    """What delivery serves the visitor in the hero slot (None: nothing)."""
-    assert delivery.state.tokens is not None
-    async with http.get(f"{url}/v1/decisions", params={
-            "visitor": visitor, "slots": "hero", "token": delivery.state.tokens.issue(visitor)
-    }) as r:
-        assert r.status == 200, await r.text()
-        found = (await r.json())["decisions"]["hero"]
-        return dict(found) if found is not None else None
-
-
-async def until(check: Any, what: str, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.2)  # between polls of another process's output
-
-
 async def test_an_erasure_by_user_id_reaches_every_device_that_claimed_it(
         topics: Settings, tmp_path: Path) -> None:
     run = uuid.uuid4().hex[:6]
@@ -143,14 +125,12 @@ async def test_an_erasure_by_user_id_reaches_every_device_that_claimed_it(
             bob_entry = old.of(bob_email).encode()
             for watch, keys, what in ((state, everyone, "states"), (views, everyone, "views"),
                                       (claims, (*ann_entries, bob_entry), "claim entries")):
-                watch.wait_for(lambda _, w=watch, ks=keys: all(
-                    w.latest(k) not in (None, ABSENT) for k in ks), timeout=120,
-                    what=f"everyone's {what}")
+                watch.wait_stored(keys, f"everyone's {what}", timeout=120)
             assert claims.latest(ann_entries[0]) == {"raw": f'["{claim_a}"]'.encode()}
             assert claims.latest(ann_entries[1]) == {"raw": f'["{claim_b}"]'.encode()}
             for visitor in everyone:
-                await until(lambda v=visitor: hero(http, d.url, delivery, v),
-                            f"{visitor}'s decision held by delivery")
+                await eventually(lambda v=visitor: hero(http, d.url, delivery, v),
+                                 f"{visitor}'s decision held by delivery", 120, 0.2)
 
             # rtp erase, with the rotated keys: it waits for the profile side and says what
             # went (one erasure per key: each found one claiming device)
@@ -169,17 +149,14 @@ async def test_an_erasure_by_user_id_reaches_every_device_that_claimed_it(
             async def delivery_forgot() -> bool:
                 return all([await hero(http, d.url, delivery, v) is None for v in ann_devices])
 
-            await until(delivery_forgot, "delivery to drop the devices' decisions")
+            await eventually(delivery_forgot, "delivery to drop the devices' decisions", 120, 0.2)
             kept = await hero(http, d.url, delivery, bob)
             assert kept is not None
             assert kept["decision_id"] == decision(bob, created_at=now)["decision_id"]
 
-        state.wait_for(lambda _: all(state.latest(v) is None for v in ann_devices),
-                       what="tombstones of the devices' states")
-        views.wait_for(lambda _: all(views.latest(v) is None for v in ann_devices),
-                       what="tombstones of the devices' views")
-        claims.wait_for(lambda _: all(claims.latest(k) is None for k in ann_entries),
-                        what="tombstones of the claim index entries")
+        state.wait_tombstoned(ann_devices, "tombstones of the devices' states")
+        views.wait_tombstoned(ann_devices, "tombstones of the devices' views")
+        claims.wait_tombstoned(ann_entries, "tombstones of the claim index entries")
         for watch in (state, views, claims):
             watch.poll(1.0)
         for watch in (state, views):  # nothing of Ann's devices, everything of Bob's

@@ -39,6 +39,7 @@ from pipeline.serde import Codec
 from pipeline.settings import Settings
 from pipeline.topics import ACTIONS, PROFILES
 from pipeline.topics.partitioning import partition_for
+from tests.integration.delivery_client import eventually, hero
 from tests.integration.scenarios import browser
 from tests.integration.topic_watch import ABSENT, TopicWatch
 from tests.integration.worker_process import WorkerProcess
@@ -89,27 +90,6 @@ def _identify(visitor: str, user: str, now: int) -> dict[str, Any]:
             "consent": None}
 
 
-async def _hero(http: aiohttp.ClientSession, url: str, delivery: DeliveryService,
-                visitor: str) -> dict[str, Any] | None:
-    """What delivery serves the visitor in the hero slot (None: nothing)."""
-    assert delivery.state.tokens is not None
-    async with http.get(f"{url}/v1/decisions", params={
-            "visitor": visitor, "slots": "hero", "token": delivery.state.tokens.issue(visitor)
-    }) as r:
-        assert r.status == 200, await r.text()
-        answer = await r.json()
-        assert set(answer["decisions"]) == {"hero"}
-        hero = answer["decisions"]["hero"]
-        return dict(hero) if hero is not None else None
-
-
-async def _until(check: Any, what: str, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.2)  # between polls of another process's output
-
-
 async def test_erasure_leaves_nothing_of_the_person_anywhere_and_others_untouched(
         topics: Settings, tmp_path: Path) -> None:
     settings = topics
@@ -141,13 +121,11 @@ async def test_erasure_leaves_nothing_of_the_person_anywhere_and_others_untouche
         people = TopicWatch(settings, worker.changelog("profiles"), decode=False)
         for watch, keys, what in ((state, users, "states"), (views, users, "views"),
                                   (people, users.values(), "profiles")):
-            watch.wait_for(lambda _, w=watch, ks=keys: all(
-                w.latest(k) not in (None, ABSENT) for k in ks), timeout=120,
-                what=f"everyone's {what}")
+            watch.wait_stored(keys, f"everyone's {what}", timeout=120)
         async with aiohttp.ClientSession() as http:
             for visitor in users:
-                await _until(lambda v=visitor: _hero(http, d.url, delivery, v),
-                             f"{visitor}'s decision held by delivery")
+                await eventually(lambda v=visitor: hero(http, d.url, delivery, v),
+                                 f"{visitor}'s decision held by delivery", 120, 0.2)
 
             # Ann through the route (the admin token), Cid by a default-partitioner client.
             async with http.post(f"{c.url}/v1/privacy/erasure",
@@ -178,21 +156,19 @@ async def test_erasure_leaves_nothing_of_the_person_anywhere_and_others_untouche
             assert ": 2 ids and the stored profile;" in removed[0]
 
             async def delivery_forgot() -> bool:
-                return all([await _hero(http, d.url, delivery, v) is None
+                return all([await hero(http, d.url, delivery, v) is None
                             for v in (ann, cid, dan)])
 
-            await _until(delivery_forgot, "delivery to drop the erased visitors' decisions")
-            kept = await _hero(http, d.url, delivery, bob)
+            await eventually(delivery_forgot, "delivery to drop the erased visitors' decisions",
+                             120, 0.2)
+            kept = await hero(http, d.url, delivery, bob)
             assert kept is not None
             assert kept["decision_id"] == decision(bob, created_at=now)["decision_id"]
 
         erased_visitors, erased_users = (ann, cid, dan), (users[ann], users[cid], users[dan])
-        state.wait_for(lambda _: all(state.latest(v) is None for v in erased_visitors),
-                       what="tombstones of the erased visitors' states")
-        views.wait_for(lambda _: all(views.latest(v) is None for v in erased_visitors),
-                       what="tombstones of the erased visitors' views")
-        people.wait_for(lambda _: all(people.latest(u) is None for u in erased_users),
-                        what="tombstones of the erased people's profiles")
+        state.wait_tombstoned(erased_visitors, "tombstones of the erased visitors' states")
+        views.wait_tombstoned(erased_visitors, "tombstones of the erased visitors' views")
+        people.wait_tombstoned(erased_users, "tombstones of the erased people's profiles")
         for watch in (state, views, people):
             watch.poll(1.0)
             for key in (*erased_visitors, *erased_users):

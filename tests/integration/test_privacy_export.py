@@ -20,7 +20,7 @@ from pipeline.profiles.view import ProfileView
 from pipeline.settings import Settings
 from pipeline.topics import apply_topics
 from pipeline.topics.partitioning import partition_for
-from tests.integration.test_delivery_service import (
+from tests.integration.delivery_client import (
     delivery,
     eventually,
     get_json,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
@@ -79,6 +79,21 @@ class TopicWatch:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{self.topic}: timed out waiting for {what}; "
                                      f"{len(records)} records seen")
+
+    def wait_stored(self, keys: Iterable[bytes | str], what: str,
+                    timeout: float = 60.0) -> None:
+        """Poll until every key's newest record is a value (neither a tombstone nor
+        :data:`ABSENT`); fail naming ``what`` after ``timeout``."""
+        wanted = list(keys)
+        self.wait_for(lambda _: all(self.latest(k) not in (None, ABSENT) for k in wanted),
+                      timeout, what)
+
+    def wait_tombstoned(self, keys: Iterable[bytes | str], what: str,
+                        timeout: float = 60.0) -> None:
+        """Poll until every key's newest record is a tombstone; fail naming ``what`` after
+        ``timeout``."""
+        wanted = list(keys)
+        self.wait_for(lambda _: all(self.latest(k) is None for k in wanted), timeout, what)
 
     def close(self) -> None:
         self.consumer.close()

@@ -68,6 +68,21 @@ async def test_a_trigger_that_arrived_before_the_request_is_answered_at_once() -
     assert await waits.wait("e1", timeout_s=0.01) == WaitResult.TIMEOUT
 
 
+def test_answers_and_decisions_share_one_bound_oldest_forgotten_first() -> None:
+    """Answers ("decided: nothing", most awaited page views) are remembered in the same
+    bounded set as decisions: it never holds more than ``remembered`` triggers, whichever
+    kind ended them, and a decision's trigger is forgotten only when it is the oldest."""
+    waits = TriggerWaits(remembered=3)
+    waits.arrived({"visitor_id": "v", "trigger_event_id": "d1"})
+    for i in range(2):
+        waits.answered({"visitor_id": "v", "trigger_event_id": f"a{i}"})
+    assert [waits.seen(t, "v") for t in ("d1", "a0", "a1")] == [True, True, True]
+    for i in range(2, 1000):
+        waits.answered({"visitor_id": "v", "trigger_event_id": f"a{i}"})
+    everything = ["d1", *(f"a{i}" for i in range(1000))]
+    assert [t for t in everything if waits.seen(t, "v")] == ["a997", "a998", "a999"]
+
+
 async def test_beyond_max_held_a_request_is_not_held() -> None:
     waits = TriggerWaits(max_held=2)
     held = [asyncio.ensure_future(waits.wait(f"e{i}", timeout_s=10.0)) for i in range(2)]
