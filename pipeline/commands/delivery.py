@@ -27,10 +27,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
 
     >>> parser = argparse.ArgumentParser()
     >>> register(parser.add_subparsers(dest="command"), lambda p: None)
-    >>> args = parser.parse_args(["delivery", "--budget-ms", "90", "--cors-origin", "http://a"])
+    >>> args = parser.parse_args(["delivery", "--budget-ms", "90", "--cors-origin", "http://a",
+    ...                           "--max-held", "500"])
     >>> o = delivery_options(args, {})
-    >>> o.budget_ms, o.cors_origins
-    (90, frozenset({'http://a'}))
+    >>> o.budget_ms, o.cors_origins, o.max_held
+    (90, frozenset({'http://a'}), 500)
     """
     parser = sub.add_parser(
         "delivery", help="serve decisions over HTTP and SSE; storefront at /shop/",
@@ -52,6 +53,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                                                "(repeatable; * for any)")
     parser.add_argument("--budget-ms", type=int, default=None, metavar="MS",
                         help="the storefront tracker's decision time budget (default 150)")
+    parser.add_argument("--max-wait-ms", type=int, default=None, metavar="MS",
+                        help="longest a request with trigger= may be held for its decision "
+                             "(default 1000; a larger wait_ms is capped to it)")
+    parser.add_argument("--max-held", type=int, default=None, metavar="N",
+                        help="requests held at once at most; more are answered at once with "
+                             "X-RTP-Wait: full (default 10000)")
+    parser.add_argument("--remembered-triggers", type=int, default=None, metavar="N",
+                        help="trigger event ids remembered as decided, so a request arriving "
+                             "after its decision is answered at once (default 100000)")
     parser.add_argument("--collector-url", default=None, metavar="URL",
                         help="collector the storefront sends to (default http://127.0.0.1:8701)")
     parser.add_argument("--write-key", default=None, metavar="KEY",
@@ -79,8 +89,9 @@ def delivery_options(args: argparse.Namespace, env: Any = None) -> Any:
     from pipeline.delivery.options import DeliveryOptions
 
     overrides = {name: getattr(args, name, None) for name in (
-        "host", "http_port", "horizon_ms", "max_visitors", "budget_ms", "collector_url",
-        "write_key", "serve_shop", "consent_required")}
+        "host", "http_port", "horizon_ms", "max_visitors", "budget_ms", "max_wait_ms",
+        "max_held", "remembered_triggers", "collector_url", "write_key", "serve_shop",
+        "consent_required")}
     origins = getattr(args, "cors_origins", None)
     overrides["cors_origins"] = frozenset(origins) if origins else None
     return DeliveryOptions.from_env(env, **overrides)
