@@ -44,7 +44,7 @@ from pipeline.decide import DecisionHistory
 from pipeline.decide.history import DeliveredAction
 from pipeline.feedback import PendingRewards, RewardOptions
 from pipeline.serde import compact_json
-from pipeline.serde.varint import read_varint, varint
+from pipeline.serde.varint import read_varint
 from pipeline.sessions import SessionState
 
 __all__ = [
@@ -168,7 +168,16 @@ def _decode_label(data: bytes, own: str | None) -> Label:
             {str(k): str(v) for k, v in categorical.items()})
 
 
+#: The bytes of a history with nothing in it but the session's own id (a new session's).
+_OWN_ONLY_HISTORY = b"[null,[],[],[],[],0,0,[]]"
+
+
 def _encode_history(history: DecisionHistory, own: str | None, pending_ids: list[str]) -> bytes:
+    if (history.session_id == own and not history.delivered and not history.shown_session
+            and not history.shown_visitor and not history.dismissed_session
+            and type(history.overlays_session) is int and history.overlays_session == 0
+            and history.last_overlay_dismissed == 0):
+        return _OWN_ONLY_HISTORY  # nothing shown yet (a new session's): no work
     key = (own, pending_ids)
     done = _cached(history, key)
     return done if done is not None else _keep(history, key, _history_bytes(
@@ -242,20 +251,32 @@ def encode(session: SessionState | None, history: DecisionHistory,
     """
     if source_offset < -1:
         raise ValueError(f"source offset {source_offset} is below -1")
-    own = session.session_id if session is not None else None
-    session_bytes = session.to_bytes() if session is not None else b""
-    pending_ids = pending.decision_ids() if pending else []
-    # An empty PendingRewards is falsy, yet the closed ids it remembers must be kept: a
-    # decision replayed after a restart would be awaited (and rewarded) again without them.
-    pending_bytes = (pending.to_bytes() if pending is not None
-                     and (pending or pending.closed_ids()) else b"")
+    if session is not None:
+        own: str | None = session.session_id
+        session_bytes = session.to_bytes()
+    else:
+        own, session_bytes = None, b""
+    pending_ids: list[str] = []
+    pending_bytes = b""
+    if pending is not None:
+        if pending:
+            pending_ids = pending.decision_ids()
+            pending_bytes = pending.to_bytes()
+        elif pending.closed_ids():
+            # An empty PendingRewards is falsy, yet the closed ids it remembers must be kept:
+            # a decision replayed after a restart would be awaited (and rewarded) again.
+            pending_bytes = pending.to_bytes()
     history_bytes = _encode_history(history, own, pending_ids)
     label_bytes = _encode_label(label, own) if label is not None else b""
-    return b"".join((
-        bytes((VERSION,)), varint(source_offset + 1), varint(len(session_bytes)),
-        varint(len(history_bytes)), varint(len(pending_bytes)), varint(len(label_bytes)),
-        session_bytes, history_bytes, pending_bytes, label_bytes, intent_class.encode(),
-    ))
+    header = bytearray((VERSION,))
+    for value in (source_offset + 1, len(session_bytes), len(history_bytes),
+                  len(pending_bytes), len(label_bytes)):
+        while value >= 0x80:  # varint, inline: five of them per state
+            header.append(value & 0x7F | 0x80)
+            value >>= 7
+        header.append(value)
+    return b"".join((header, session_bytes, history_bytes, pending_bytes, label_bytes,
+                     intent_class.encode()))
 
 
 def decode(data: bytes, rewards: RewardOptions | None) -> tuple[
