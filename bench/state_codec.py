@@ -89,35 +89,39 @@ def child_times(sim_file: Path, new_count: int, rounds: int, result: Path) -> No
     out: dict[str, Any] = {"new_first": [], "new_decode": [], "sim_cold": [], "sim_warm": [],
                            "sim_decode": []}
     new_digest = sim_digest = ""
-    gc.disable()  # the worker turns Python's automatic full collections off
+    gc.collect()
+    gc.freeze()  # the worker's policy (topologies/loop/gc_pauses.py): no automatic full
+    young, middle, full = gc.get_threshold()
+    gc.set_threshold(young, middle, 2**31 - 1)
     try:
         for _ in range(rounds):
             states = [engine.on_event(None, e).state for e in events]
-            start = time.perf_counter()
+            start = time.thread_time()
             encoded = [s.to_bytes() for s in states]
-            out["new_first"].append(_per_state_us(time.perf_counter() - start, len(states)))
-            start = time.perf_counter()
+            out["new_first"].append(_per_state_us(time.thread_time() - start, len(states)))
+            start = time.thread_time()
             for data in encoded:
                 VisitorState.from_bytes(data)
-            out["new_decode"].append(_per_state_us(time.perf_counter() - start, len(states)))
+            out["new_decode"].append(_per_state_us(time.thread_time() - start, len(states)))
             new_digest = hashlib.sha256(b"".join(encoded)).hexdigest()
             gc.collect()
             objects = [VisitorState.from_bytes(d) for d in sim]
-            start = time.perf_counter()
+            start = time.thread_time()
             again = [s.to_bytes() for s in objects]
-            out["sim_cold"].append(_per_state_us(time.perf_counter() - start, len(sim)))
-            start = time.perf_counter()
+            out["sim_cold"].append(_per_state_us(time.thread_time() - start, len(sim)))
+            start = time.thread_time()
             for state in objects:
                 state.to_bytes()
-            out["sim_warm"].append(_per_state_us(time.perf_counter() - start, len(sim)))
-            start = time.perf_counter()
+            out["sim_warm"].append(_per_state_us(time.thread_time() - start, len(sim)))
+            start = time.thread_time()
             for data in again:
                 VisitorState.from_bytes(data)
-            out["sim_decode"].append(_per_state_us(time.perf_counter() - start, len(sim)))
+            out["sim_decode"].append(_per_state_us(time.thread_time() - start, len(sim)))
             sim_digest = hashlib.sha256(b"".join(again)).hexdigest()
             gc.collect()
     finally:
-        gc.enable()
+        gc.set_threshold(young, middle, full)
+        gc.unfreeze()
     out["new_digest"], out["sim_digest"] = new_digest, sim_digest
     out["new_bytes"] = sum(map(len, encoded)) / max(1, len(encoded))
     tmp = result.with_suffix(".tmp")
@@ -216,8 +220,10 @@ def run() -> list[dict[str, Any]]:
         f"{runs[names[-1]][0]['new_bytes']:.0f} B each); {len(sim):,} simulator states "
         f"({minutes} simulated minutes, seed 21). Each code in {CHILDREN // 2} child "
         f"processes of {rounds} rounds, the codes' children alternating AB BA BA AB; "
-        "value: the fastest round, p50: the median round, max: the slowest. Python's "
-        "automatic collections off while timing, as in the worker.",
+        "value: the fastest round, p50: the median round, max: the slowest. Times are the "
+        "main thread's CPU time (time.thread_time: a process waiting for a core on a busy "
+        "machine is not counted); the garbage collector as in the worker (young "
+        "collections, start-up frozen, no automatic full collection).",
         "",
         f"Shared 2-core machine: {load_before} before, {load_note()} after; took "
         f"{time.perf_counter() - started:.0f} s. Scale {scale} (RTP_BENCH_SCALE).",

@@ -185,26 +185,29 @@ def _encode_history(history: DecisionHistory, own: str | None, pending_ids: list
 
 
 def _history_bytes(history: DecisionHistory, own: str | None, pending_ids: list[str]) -> bytes:
-    if history == _EMPTY_HISTORY:
+    if not history.session_id and history == _EMPTY_HISTORY:
         return b""
     strings: dict[str, int] = {}
-    ref = {decision_id: i for i, decision_id in enumerate(pending_ids)}
-
-    def counts(shown: Any) -> list[int]:
-        return [v for k, n in shown.items() for v in (strings.setdefault(k, len(strings)), n)]
-
-    shown_session, shown_visitor = counts(history.shown_session), counts(history.shown_visitor)
-    dismissed = sorted(strings.setdefault(a, len(strings)) for a in history.dismissed_session)
+    add = strings.setdefault
+    ints = True  # every count an int: no float to check (else compact_json checks them)
+    shown: list[list[int]] = [[], []]
+    for flat, counts in zip(shown, (history.shown_session, history.shown_visitor)):
+        for action, count in counts.items():
+            flat += (add(action, len(strings)), count)
+            ints = ints and type(count) is int
+    dismissed = sorted([add(a, len(strings)) for a in history.dismissed_session])
     delivered: list[int | str] = []
-    for d in history.delivered:
-        delivered += (ref.get(d.decision_id, d.decision_id),
-                      strings.setdefault(d.action_id, len(strings)),
-                      strings.setdefault(d.slot, len(strings)))
-    return compact_json.dumps([
-        None if history.session_id == own else history.session_id, list(strings),
-        shown_session, shown_visitor, dismissed, history.overlays_session,
-        int(history.last_overlay_dismissed), delivered,
-    ])
+    if history.delivered:
+        ref = {decision_id: i for i, decision_id in enumerate(pending_ids)}
+        for d in history.delivered:
+            delivered += (ref.get(d.decision_id, d.decision_id), add(d.action_id, len(strings)),
+                          add(d.slot, len(strings)))
+    obj = [None if history.session_id == own else history.session_id, list(strings),
+           shown[0], shown[1], dismissed, history.overlays_session,
+           int(history.last_overlay_dismissed), delivered]
+    if ints and type(history.overlays_session) is int:
+        return orjson.dumps(obj)  # texts and ints only: nothing non-finite to refuse
+    return compact_json.dumps(obj)
 
 
 def _decode_history(data: bytes, own: str | None, pending_ids: list[str]) -> DecisionHistory:
