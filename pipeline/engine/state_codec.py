@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Protocol
 
 import orjson
 
@@ -138,7 +138,8 @@ def _label_bytes(session_id: str, numeric: Mapping[str, float],
         # text value may well contain "null": a plan named so once failed the commit).
         # (A new label at every decision: this runs at every commit.)
         values = list(numeric.values())
-        if not all(map(math.isfinite, values)):
+        # A sum of finite numbers is finite unless it overflows: then each is checked.
+        if not math.isfinite(sum(values)) and not all(map(math.isfinite, values)):
             raise ValueError("a non-finite number cannot be stored as JSON")
         return _TAG_LAYOUT_1 + orjson.dumps([
             0 if session_id == own else session_id, values,
@@ -191,7 +192,7 @@ def _history_bytes(history: DecisionHistory, own: str | None, pending_ids: list[
     add = strings.setdefault
     ints = True  # every count an int: no float to check (else compact_json checks them)
     shown: list[list[int]] = [[], []]
-    for flat, counts in zip(shown, (history.shown_session, history.shown_visitor)):
+    for flat, counts in zip(shown, (history.shown_session, history.shown_visitor), strict=True):
         for action, count in counts.items():
             flat += (add(action, len(strings)), count)
             ints = ints and type(count) is int
@@ -263,7 +264,8 @@ def encode(session: SessionState | None, history: DecisionHistory,
     pending_bytes = b""
     if pending is not None:
         if pending:
-            pending_ids = pending.decision_ids()
+            if history.delivered:  # the history refers to pending decisions by position
+                pending_ids = pending.decision_ids()
             pending_bytes = pending.to_bytes()
         elif pending.closed_ids():
             # An empty PendingRewards is falsy, yet the closed ids it remembers must be kept:

@@ -18,8 +18,9 @@ from pipeline.feedback.rows import FORMAT, KIND_BITS, MAGIC, PendingDecision
 from pipeline.serde import compact_json
 from pipeline.serde.varint import varint
 from pipeline.sessions import SessionState
+from pipeline.signals import STRUGGLE_RULES, SignalState
 
-__all__ = ["encode"]
+__all__ = ["encode", "encode_rows", "session_bytes", "signals_obj"]
 
 _EMPTY_HISTORY = DecisionHistory()
 _F64 = struct.Struct("<d")
@@ -49,9 +50,21 @@ def session_bytes(self: SessionState) -> bytes:
         self.stated_industry, int(self.converted), self.conversion_value,
         self.conversion_kind, int(self.profile_returning),
         [self.loyalty_tier, self.preferred_category, self.industry, self.plan],
-        self.past_purchases, self.recent_event_ids, self.signals.to_obj(),
+        self.past_purchases, self.recent_event_ids, signals_obj(self.signals),
     ]
     return compact_json.dumps(obj)
+
+
+def signals_obj(self: SignalState) -> list[Any]:
+    """SignalState.to_obj as it was (every rule's state asked)."""
+    base = self.base_ms or 0
+    fired = [v for rule in STRUGGLE_RULES if rule in self.fired
+             for v in (STRUGGLE_RULES.index(rule), self.fired[rule][0] - base,
+                       self.fired[rule][1])]
+    return [self.base_ms, fired, self.rage_click.to_obj(base), self.dead_click.to_obj(base),
+            self.pogo_sticking.to_obj(base), self.hesitation.to_obj(base),
+            self.form_struggle.to_obj(), self.calculator_fiddling.to_obj(),
+            self.search_refresh_loop.to_obj(base)]
 
 
 def _text(value: str) -> bytes:

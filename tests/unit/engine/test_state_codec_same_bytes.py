@@ -16,6 +16,14 @@ from pipeline.engine import Engine, VisitorState
 from pipeline.feedback import PendingRewards
 from pipeline.feedback.rows import PendingDecision, encode_rows
 from pipeline.sessions import SessionState
+from pipeline.signals import STRUGGLE_RULES, SignalState
+from pipeline.signals.calculator_fiddling import CalculatorFiddlingState
+from pipeline.signals.dead_click import DeadClickState
+from pipeline.signals.form_struggle import FormStruggleState
+from pipeline.signals.hesitation import HesitationState
+from pipeline.signals.pogo_sticking import PogoStickingState
+from pipeline.signals.rage_click import RageClickState
+from pipeline.signals.search_refresh_loop import SearchRefreshLoopState
 from tests.unit.engine import format4_reference as reference
 from tests.unit.engine.test_state_codec import _FINITE, _TEXT, OPTIONS, _states
 
@@ -110,6 +118,41 @@ def test_simulator_states_are_written_as_before() -> None:
     for data in every:
         state = VisitorState.from_bytes(data, OPTIONS)
         assert _same(state) == data
+
+
+@st.composite
+def _signals(draw: Any) -> SignalState:
+    """Every rule's state empty or not (the empty ones are written without a call)."""
+    times = st.integers(0, 10**9)
+    small = st.integers(0, 10**6)
+    some = st.booleans()
+    return SignalState(
+        base_ms=draw(st.none() | times),
+        fired={r: (draw(times), draw(small)) for r in STRUGGLE_RULES if draw(some)},
+        rage_click=RageClickState(draw(st.lists(st.tuples(times, small, small), max_size=3))),
+        dead_click=DeadClickState(draw(st.none() | times), draw(_TEXT), draw(_TEXT),
+                                  draw(_TEXT)),
+        pogo_sticking=PogoStickingState(draw(st.lists(st.tuples(times, small, small),
+                                                      max_size=3))),
+        hesitation=HesitationState(page_time=draw(st.none() | times),
+                                   latest_time=draw(st.none() | times),
+                                   product_counts=draw(st.dictionaries(small, small,
+                                                                       max_size=2))),
+        form_struggle=FormStruggleState(draw(st.dictionaries(small, small, max_size=2))),
+        calculator_fiddling=CalculatorFiddlingState(draw(st.dictionaries(small, small,
+                                                                         max_size=2))),
+        search_refresh_loop=SearchRefreshLoopState(draw(st.lists(st.tuples(times, small),
+                                                                 max_size=3))),
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(_signals())
+def test_signal_states_are_written_as_before(signals: SignalState) -> None:
+    assert signals.to_obj() == reference.signals_obj(signals)
+    session = SessionState(visitor_id="v", first_event_ms=0, started_ms=0, last_ms=0,
+                           signals=signals)
+    assert session.to_bytes() == reference.session_bytes(session)
 
 
 @pytest.mark.parametrize("field", ["cart_value", "max_scroll_pct", "conversion_value"])
