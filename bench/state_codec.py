@@ -14,9 +14,12 @@ What the worker's commit does per changed visitor (``VisitorState.to_bytes``, st
 *decode*: ``VisitorState.from_bytes`` of those bytes. Each code runs in child processes
 of its own (``pipeline/`` of :data:`BASELINE` from ``git archive``; this tree), the two
 codes' children alternating AB BA BA AB; a child times ``rounds`` rounds (new visitors:
-states made afresh by the engine for each round, only the encode timed). Reported: the
-fastest round of each code (the least disturbed on a shared machine) and the median of
-all rounds, and whether both codes wrote the same bytes (a SHA-256 over every state).
+states made afresh by the engine for each round, only the encode timed), as the main
+thread's CPU time (``time.thread_time``: what the commit takes from the event loop; time
+spent waiting for a core on a shared machine is not counted), with the worker's
+garbage-collector policy. Reported: the fastest round of each code (the least disturbed)
+and the median of all rounds, and whether both codes wrote the same bytes (a SHA-256
+over every state).
 """
 
 from __future__ import annotations
