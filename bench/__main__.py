@@ -16,7 +16,7 @@ import traceback
 #: In running order; ``delivery`` only where bench/delivery.py exists.
 BENCHMARKS = ("serde", "rate_limits", "pending_rewards", "bandit", "throughput", "scaling",
               "latency", "transactions", "model_freshness", "delivery", "paint", "state_size",
-              "decision_quality", "pipeline_quality")
+              "state_codec", "decision_quality", "pipeline_quality")
 
 
 def available() -> list[str]:

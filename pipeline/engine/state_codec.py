@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Protocol
 
 import orjson
 
@@ -44,7 +44,7 @@ from pipeline.decide import DecisionHistory
 from pipeline.decide.history import DeliveredAction
 from pipeline.feedback import PendingRewards, RewardOptions
 from pipeline.serde import compact_json
-from pipeline.serde.varint import read_varint, varint
+from pipeline.serde.varint import read_varint
 from pipeline.sessions import SessionState
 
 __all__ = [
@@ -138,7 +138,8 @@ def _label_bytes(session_id: str, numeric: Mapping[str, float],
         # text value may well contain "null": a plan named so once failed the commit).
         # (A new label at every decision: this runs at every commit.)
         values = list(numeric.values())
-        if not all(map(math.isfinite, values)):
+        # A sum of finite numbers is finite unless it overflows: then each is checked.
+        if not math.isfinite(sum(values)) and not all(map(math.isfinite, values)):
             raise ValueError("a non-finite number cannot be stored as JSON")
         return _TAG_LAYOUT_1 + orjson.dumps([
             0 if session_id == own else session_id, values,
@@ -168,7 +169,16 @@ def _decode_label(data: bytes, own: str | None) -> Label:
             {str(k): str(v) for k, v in categorical.items()})
 
 
+#: The bytes of a history with nothing in it but the session's own id (a new session's).
+_OWN_ONLY_HISTORY = b"[null,[],[],[],[],0,0,[]]"
+
+
 def _encode_history(history: DecisionHistory, own: str | None, pending_ids: list[str]) -> bytes:
+    if (history.session_id == own and not history.delivered and not history.shown_session
+            and not history.shown_visitor and not history.dismissed_session
+            and type(history.overlays_session) is int and history.overlays_session == 0
+            and history.last_overlay_dismissed == 0):
+        return _OWN_ONLY_HISTORY  # nothing shown yet (a new session's): no work
     key = (own, pending_ids)
     done = _cached(history, key)
     return done if done is not None else _keep(history, key, _history_bytes(
@@ -176,26 +186,29 @@ def _encode_history(history: DecisionHistory, own: str | None, pending_ids: list
 
 
 def _history_bytes(history: DecisionHistory, own: str | None, pending_ids: list[str]) -> bytes:
-    if history == _EMPTY_HISTORY:
+    if not history.session_id and history == _EMPTY_HISTORY:
         return b""
     strings: dict[str, int] = {}
-    ref = {decision_id: i for i, decision_id in enumerate(pending_ids)}
-
-    def counts(shown: Any) -> list[int]:
-        return [v for k, n in shown.items() for v in (strings.setdefault(k, len(strings)), n)]
-
-    shown_session, shown_visitor = counts(history.shown_session), counts(history.shown_visitor)
-    dismissed = sorted(strings.setdefault(a, len(strings)) for a in history.dismissed_session)
+    add = strings.setdefault
+    ints = True  # every count an int: no float to check (else compact_json checks them)
+    shown: list[list[int]] = [[], []]
+    for flat, counts in zip(shown, (history.shown_session, history.shown_visitor), strict=True):
+        for action, count in counts.items():
+            flat += (add(action, len(strings)), count)
+            ints = ints and type(count) is int
+    dismissed = sorted([add(a, len(strings)) for a in history.dismissed_session])
     delivered: list[int | str] = []
-    for d in history.delivered:
-        delivered += (ref.get(d.decision_id, d.decision_id),
-                      strings.setdefault(d.action_id, len(strings)),
-                      strings.setdefault(d.slot, len(strings)))
-    return compact_json.dumps([
-        None if history.session_id == own else history.session_id, list(strings),
-        shown_session, shown_visitor, dismissed, history.overlays_session,
-        int(history.last_overlay_dismissed), delivered,
-    ])
+    if history.delivered:
+        ref = {decision_id: i for i, decision_id in enumerate(pending_ids)}
+        for d in history.delivered:
+            delivered += (ref.get(d.decision_id, d.decision_id), add(d.action_id, len(strings)),
+                          add(d.slot, len(strings)))
+    obj = [None if history.session_id == own else history.session_id, list(strings),
+           shown[0], shown[1], dismissed, history.overlays_session,
+           int(history.last_overlay_dismissed), delivered]
+    if ints and type(history.overlays_session) is int:
+        return orjson.dumps(obj)  # texts and ints only: nothing non-finite to refuse
+    return compact_json.dumps(obj)
 
 
 def _decode_history(data: bytes, own: str | None, pending_ids: list[str]) -> DecisionHistory:
@@ -242,20 +255,33 @@ def encode(session: SessionState | None, history: DecisionHistory,
     """
     if source_offset < -1:
         raise ValueError(f"source offset {source_offset} is below -1")
-    own = session.session_id if session is not None else None
-    session_bytes = session.to_bytes() if session is not None else b""
-    pending_ids = pending.decision_ids() if pending else []
-    # An empty PendingRewards is falsy, yet the closed ids it remembers must be kept: a
-    # decision replayed after a restart would be awaited (and rewarded) again without them.
-    pending_bytes = (pending.to_bytes() if pending is not None
-                     and (pending or pending.closed_ids()) else b"")
+    if session is not None:
+        own: str | None = session.session_id
+        session_bytes = session.to_bytes()
+    else:
+        own, session_bytes = None, b""
+    pending_ids: list[str] = []
+    pending_bytes = b""
+    if pending is not None:
+        if pending:
+            if history.delivered:  # the history refers to pending decisions by position
+                pending_ids = pending.decision_ids()
+            pending_bytes = pending.to_bytes()
+        elif pending.closed_ids():
+            # An empty PendingRewards is falsy, yet the closed ids it remembers must be kept:
+            # a decision replayed after a restart would be awaited (and rewarded) again.
+            pending_bytes = pending.to_bytes()
     history_bytes = _encode_history(history, own, pending_ids)
     label_bytes = _encode_label(label, own) if label is not None else b""
-    return b"".join((
-        bytes((VERSION,)), varint(source_offset + 1), varint(len(session_bytes)),
-        varint(len(history_bytes)), varint(len(pending_bytes)), varint(len(label_bytes)),
-        session_bytes, history_bytes, pending_bytes, label_bytes, intent_class.encode(),
-    ))
+    header = bytearray((VERSION,))
+    for value in (source_offset + 1, len(session_bytes), len(history_bytes),
+                  len(pending_bytes), len(label_bytes)):
+        while value >= 0x80:  # varint, inline: five of them per state
+            header.append(value & 0x7F | 0x80)
+            value >>= 7
+        header.append(value)
+    return b"".join((header, session_bytes, history_bytes, pending_bytes, label_bytes,
+                     intent_class.encode()))
 
 
 def decode(data: bytes, rewards: RewardOptions | None) -> tuple[

@@ -27,6 +27,7 @@ import heapq
 import itertools
 import json
 import math
+import operator
 import struct
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -137,6 +138,9 @@ class PendingRewards:
         #: of ``_pending``). Eviction and expiry pop it; discard_visitor rebuilds it.
         self._heap: list[tuple[int, int, str]] = []
         self._registered = 0
+        #: The bytes :meth:`to_bytes` wrote last, with the decisions and closed ids they hold.
+        self._encoded: tuple[tuple[PendingDecision, ...], tuple[int, str | None], bytes] | None \
+            = None
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -364,7 +368,20 @@ class PendingRewards:
         >>> PendingRewards.from_bytes(pending.to_bytes()).get("d") == pending.get("d")
         True
         """
-        return encode_rows(list(self._pending.values()), list(self._closed))
+        # Kept: every commit writes every changed visitor's state, and a visitor's pending
+        # decisions often did not change since the last. They are immutable (an outcome
+        # replaces one) and closed ids only accumulate at the end, so the same decision
+        # objects and the same newest closed id and count mean the same bytes.
+        entries = tuple(self._pending.values())
+        closed = self._closed
+        key = (len(closed), next(reversed(closed), None))
+        done = self._encoded
+        if (done is not None and done[1] == key and len(done[0]) == len(entries)
+                and all(map(operator.is_, done[0], entries))):
+            return done[2]
+        data = encode_rows(entries, list(closed))
+        self._encoded = (entries, key, data)
+        return data
 
     @classmethod
     def from_bytes(cls, data: bytes, options: RewardOptions | None = None) -> PendingRewards:

@@ -33,6 +33,7 @@ import math
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import compress
 
 from pipeline.feedback.errors import PendingRewardsError
 from pipeline.serde.varint import read_varint, varint
@@ -55,6 +56,7 @@ _FIXED = struct.Struct("<qd")  # decided_at_ms, propensity
 _F64 = struct.Struct("<d")
 _POSITIVE_ZERO = _F64.pack(0.0)
 _NEGATIVE_ZERO = _F64.pack(-0.0)
+_HEAD = MAGIC + bytes((FORMAT,))
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,14 @@ def _text(value: str) -> bytes:
     return value.encode("utf-8", "surrogatepass")
 
 
+#: The varints below 128 (every count and index of a usual state), one byte each.
+_SMALL = tuple(bytes((i,)) for i in range(0x80))
+
+
+def _varint(value: int) -> bytes:
+    return _SMALL[value] if value < 0x80 else varint(value)
+
+
 def _id_bytes(decision_id: str) -> bytes:
     """A canonical lowercase UUID as 16 bytes (decision ids are uuid5 text), else text."""
     if (len(decision_id) == 36 and decision_id[8] == "-" and decision_id[13] == "-"
@@ -100,7 +110,7 @@ def _id_bytes(decision_id: str) -> bytes:
         if len(raw) == 16 and raw.hex() == hex_text:  # lowercase only: exact text back
             return b"\x00" + raw
     text = _text(decision_id)
-    return varint(len(text) + 1) + text
+    return _varint(len(text) + 1) + text
 
 
 def _read_id(data: bytes, offset: int) -> tuple[str, int]:
@@ -117,12 +127,20 @@ def _read_id(data: bytes, offset: int) -> tuple[str, int]:
     return data[offset:end].decode("utf-8", "surrogatepass"), end
 
 
+_MASKS: dict[frozenset[str], int] = {}
+
+
 def _kinds_mask(kinds: frozenset[str]) -> int:
+    mask = _MASKS.get(kinds)
+    if mask is not None:
+        return mask
     mask = 0
     for kind in kinds:
         if kind not in KIND_BITS:
             raise PendingRewardsError(f"outcome kind {kind!r} has no bit in pending rewards format")
         mask |= 1 << KIND_BITS.index(kind)
+    if type(kinds) is frozenset and len(_MASKS) <= _KIND_MASK:  # the 32 sets of known kinds
+        _MASKS[kinds] = mask
     return mask
 
 
@@ -136,28 +154,34 @@ def _row(entry: PendingDecision) -> bytes:
     if revenue != _POSITIVE_ZERO:
         flags |= _REVENUE
     context = entry.context
+    size = len(context)
+    if size > 0xFFFF:
+        raise PendingRewardsError(f"a context of {size} values is longer than 65535")
     # -0.0 == 0.0, but it must come back as -0.0: only +0.0 is left out. Most values are
-    # 0.0: a truth test finds the others, and the packed bytes say whether any -0.0
-    # (00..00 80 little-endian) needs the slower exact test.
-    stored = [i for i, x in enumerate(context) if x]
-    if _NEGATIVE_ZERO in struct.pack(f"<{len(context)}d", *context):
+    # 0.0: a truth test (in C: compress) finds the others, and the packed bytes say whether
+    # any -0.0 (00..00 80 little-endian) needs the slower exact test (a byte 0x80, found
+    # by memchr, is rare in them; the 8-byte search that follows is not cheap).
+    packed = struct.pack(f"<{size}d", *context)
+    if 0x80 in packed and _NEGATIVE_ZERO in packed:
         stored = [i for i, x in enumerate(context) if x or math.copysign(1.0, x) < 0.0]
+    else:
+        stored = list(compress(range(size), context))
     ones = [i for i in stored if context[i] == 1.0]
-    others = [i for i in stored if context[i] != 1.0]
-    if len(context) > 0xFFFF:
-        raise PendingRewardsError(f"a context of {len(context)} values is longer than 65535")
-    width = "B" if len(context) <= 256 else "H"
-    positions = ones + others
-    parts = [
+    if len(ones) == len(stored):
+        others: list[int] = []
+        positions = ones
+    else:
+        others = [i for i in stored if context[i] != 1.0]
+        positions = ones + others
+    done = b"".join((
         bytes((flags,)),
         _id_bytes(entry.decision_id),
         _FIXED.pack(entry.decided_at_ms, entry.propensity),
         revenue if flags & _REVENUE else b"",
-        varint(len(context)), varint(len(ones)), varint(len(others)),
-        struct.pack(f"<{len(positions)}{width}", *positions),
-        struct.pack(f"<{len(others)}d", *[context[i] for i in others]),
-    ]
-    done = b"".join(parts)
+        _varint(size), _varint(len(ones)), _varint(len(others)),
+        (bytes(positions) if size <= 256 else struct.pack(f"<{len(positions)}H", *positions)),
+        struct.pack(f"<{len(others)}d", *[context[i] for i in others]) if others else b"",
+    ))
     object.__setattr__(entry, "_row", done)  # a cache, not a field
     return done
 
@@ -173,14 +197,17 @@ def encode_rows(entries: Sequence[PendingDecision], closed: Sequence[str]) -> by
     for entry in entries:
         visitor = index.setdefault(entry.visitor_id, len(index))
         action = index.setdefault(entry.action_id, len(index))
-        body.append(varint(visitor) + varint(action))
+        body.append(bytes((visitor, action)) if visitor < 0x80 and action < 0x80
+                    else varint(visitor) + varint(action))
         body.append(_row(entry))
-    strings = [_text(s) for s in index]
-    return b"".join((
-        MAGIC, bytes((FORMAT,)), varint(len(entries)), varint(len(closed)),
-        varint(len(strings)), *[varint(len(s)) + s for s in strings],
-        *body, *[_id_bytes(c) for c in closed],
-    ))
+    for decision_id in closed:
+        body.append(_id_bytes(decision_id))
+    head = [_HEAD, _varint(len(entries)), _varint(len(closed)), _varint(len(index))]
+    for string in index:
+        text = _text(string)
+        head.append(_varint(len(text)))
+        head.append(text)
+    return b"".join(head + body)
 
 
 def decode_rows(data: bytes) -> tuple[list[PendingDecision], list[str]]:

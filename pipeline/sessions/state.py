@@ -14,7 +14,10 @@ refused with :class:`SessionStateVersionError`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from math import isfinite
 from typing import Any
+
+import orjson
 
 from pipeline.serde import compact_json
 from pipeline.sessions.errors import SessionStateFormatError, SessionStateVersionError
@@ -286,7 +289,13 @@ class SessionState:
             self.recent_event_ids,
             self.signals.to_obj(),
         ]
-        return compact_json.dumps(obj)
+        # The float fields are checked themselves (orjson writes a non-finite float as
+        # null; a session holds None too, so the bytes prove nothing): every other field is
+        # an int, a text or None (tests/unit/sessions: each float field is refused non-finite).
+        if not (isfinite(self.cart_value) and isfinite(self.max_scroll_pct)
+                and isfinite(self.conversion_value)):
+            raise ValueError("a non-finite number cannot be stored as JSON")
+        return orjson.dumps(obj)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SessionState:

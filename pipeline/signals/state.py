@@ -82,17 +82,21 @@ class SignalState:
             for rule in STRUGGLE_RULES
             if rule in self.fired
             for v in (STRUGGLE_RULES.index(rule), self.fired[rule][0] - base, self.fired[rule][1])
-        ]
+        ] if self.fired else []
+        # A rule's state with nothing in it is written [] without a call: most rules of most
+        # sessions are empty, and every commit writes every changed visitor's session.
+        rage, dead, pogo = self.rage_click, self.dead_click, self.pogo_sticking
+        form, calc, search = self.form_struggle, self.calculator_fiddling, self.search_refresh_loop
         return [
             self.base_ms,
             fired,
-            self.rage_click.to_obj(base),
-            self.dead_click.to_obj(base),
-            self.pogo_sticking.to_obj(base),
+            rage.to_obj(base) if rage.clicks else [],
+            dead.to_obj(base) if dead.pending_time is not None else [],
+            pogo.to_obj(base) if pogo.views else [],
             self.hesitation.to_obj(base),
-            self.form_struggle.to_obj(),
-            self.calculator_fiddling.to_obj(),
-            self.search_refresh_loop.to_obj(base),
+            form.to_obj() if form.counts else [],
+            calc.to_obj() if calc.counts else [],
+            search.to_obj(base) if search.recent else [],
         ]
 
     @classmethod
