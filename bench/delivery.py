@@ -162,8 +162,9 @@ def delivery_counts(state: Any) -> dict[str, Any]:
     decisions = requests.pop(("/v1/decisions", "200"), 0)
     arrive = requests.pop(("/bench/arrive", "204"), 0)
     other = sum(n for (route, _), n in requests.items() if route != "/bench/counts")
-    return {"at": time.monotonic(), "immediate": decisions - sum(held.values()), "held": held,
-            "arrive": arrive, "other": other, "held_now": state.waits.held}
+    return {"at": time.monotonic(), "cpu_s": time.process_time(),
+            "immediate": decisions - sum(held.values()), "held": held, "arrive": arrive,
+            "other": other, "held_now": state.waits.held}
 
 
 def serve_floor(port_file: Path, event_loop: str = "auto") -> None:
@@ -223,7 +224,8 @@ def serve_floor(port_file: Path, event_loop: str = "auto") -> None:
         return web.Response(status=204)
 
     async def report(request: web.Request) -> web.Response:
-        return web.json_response({**counts, "at": time.monotonic(), "held_now": len(waiting)})
+        return web.json_response({**counts, "at": time.monotonic(),
+                                  "cpu_s": time.process_time(), "held_now": len(waiting)})
 
     async def main() -> None:
         app = web.Application()
@@ -522,12 +524,13 @@ def served_columns(load_out: dict[str, Any], holding: dict[str, Any]) -> dict[st
     """What the server answered while the measured load was offered, by its own counters
     (``served_*``, between its two ``/bench/counts`` reads, on its clock), beside what the
     clients received in the same interval (``received_rps``: immediate, held and arrival
-    answers), and how many requests it held at the two reads.
+    answers), how many requests it held at the two reads, and the server process's CPU time
+    in the interval: per second (``server_cpu_share``, 1.0 = one core busy) and per answer.
 
     >>> a = {"at": 10.0, "immediate": 100, "held": {"timeout": 5}, "arrive": 1, "other": 0,
-    ...      "held_now": 20}
+    ...      "held_now": 20, "cpu_s": 1.0}
     >>> b = {"at": 12.0, "immediate": 4100, "held": {"timeout": 1005, "arrived": 1000},
-    ...      "arrive": 1001, "other": 0, "held_now": 19}
+    ...      "arrive": 1001, "other": 0, "held_now": 19, "cpu_s": 2.4}
     >>> cols = served_columns({"counts": [a, b], "answered": [10.5] * 4000 + [13.0]},
     ...                       {"records": [[0, 0, "timeout", None, 11.0]] * 2000,
     ...                        "arrived": [11.5] * 1000})
@@ -535,6 +538,8 @@ def served_columns(load_out: dict[str, Any], holding: dict[str, Any]) -> dict[st
     (3500.0, 2000.0, 1000.0)
     >>> cols["served_arrive_rps"], cols["received_rps"], cols["held_at_server"]
     (500.0, 3500.0, '20 / 19')
+    >>> round(cols["server_cpu_share"], 3), round(cols["server_cpu_us_per_answer"], 1)
+    (0.7, 200.0)
     """
     first, last = load_out["counts"]
     start, end = first["at"], last["at"]
@@ -551,9 +556,12 @@ def served_columns(load_out: dict[str, Any], holding: dict[str, Any]) -> dict[st
     received = (within(load_out["answered"]) + within([r[4] for r in holding["records"]])
                 + within(holding["arrived"]))
     served = {f"served_{key}_rps": rate(key) for key in ("immediate", "held", "arrive")}
-    return {"served_rps": sum(served.values()) + rate("other"), **served,
-            "received_rps": received / span,
-            "held_at_server": f"{first['held_now']} / {last['held_now']}"}
+    total = sum(served.values()) + rate("other")
+    cpu = last["cpu_s"] - first["cpu_s"]
+    return {"served_rps": total, **served, "received_rps": received / span,
+            "held_at_server": f"{first['held_now']} / {last['held_now']}",
+            "server_cpu_share": cpu / span,
+            "server_cpu_us_per_answer": cpu / (total * span) * 1e6 if total else float("nan")}
 
 
 def counts_check(before: dict[str, Any], after: dict[str, Any], load_out: dict[str, Any],
