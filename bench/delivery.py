@@ -32,11 +32,21 @@ arrives after a random 20-90% of ``W`` (the process asks the server's bench-only
 ``DeliveryState.receive``); the others wait their whole budget. It reports how late each
 held answer was past its budget (the goal: within ``W`` + 5 ms) and past its decision's
 arrival, and how the waits ended, counting only the held requests asked while the measured
-load was offered (both processes stamp the machine-wide monotonic clock). Beside it, each
-offered load is measured first against ``/bench/trivial`` (a constant aiohttp handler on the
-same server, no held requests): the floor on this machine. The server's ``max_wait_ms`` is
-``W`` (default 1 s: with ``W`` = 150 ms, 2,000 held at once would take ~13,000 held
-requests/s). Held rows go to bench/results/delivery_held unless ``--no-record``::
+load was offered (both processes stamp the machine-wide monotonic clock).
+
+The floor is measured like for like: each offered load runs first against a bare aiohttp
+app in a process of its own (:func:`serve_floor`: no middleware, no store; a constant
+answer, or a future released by ``/bench/arrive`` or a timer) carrying the *same* held
+requests and arrivals, then against the delivery server. So both rows serve the same
+traffic: with ``W`` = 1 s, 2,000 held re-ask ~2,500 times/s and hand ~1,250 decisions over,
+so "4,000 offered" is ~7,800 answers/s on either server. Each row says what its server
+answered per second while the measured load was offered, by the server's own counters
+(``/bench/counts``: the delivery server's request and waits metrics, the floor's counts),
+beside what the clients received in the same interval, how many requests the server held,
+its CPU time per answer, and whether its totals over the row's run agree with the clients'
+(``counts_check``). The server's ``max_wait_ms`` is ``W`` (default 1 s: with ``W`` =
+150 ms, 2,000 held at once would take ~13,000 held requests/s). Held rows go to
+bench/results/delivery_held unless ``--no-record``::
 
     python -m bench.delivery --rates 4000 --held 2000 --no-record
 """
@@ -72,8 +82,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def serve(port_file: Path, event_loop: str = "auto", max_wait_ms: str = "1000") -> None:
     """Run the delivery API with a pre-filled store until terminated; write its port.
 
-    Two bench-only routes are added: ``/bench/trivial`` (a constant answer: the floor) and
-    ``/bench/arrive?trigger=…`` (a Decision of that trigger handed over as the feed does).
+    Two bench-only routes are added: ``/bench/arrive?trigger=…`` (a Decision of that trigger
+    handed over as the feed does) and ``/bench/counts`` (:func:`delivery_counts`).
     """
     from aiohttp import web
 
@@ -100,11 +110,6 @@ def serve(port_file: Path, event_loop: str = "auto", max_wait_ms: str = "1000") 
                 "trigger_event_id": f"e-{i}", "created_at": now}, now)
     settle_heap()  # as DeliveryService does once its read-back is complete
 
-    trivial_body = b'{"ok": true}'
-
-    async def trivial(request: web.Request) -> web.Response:
-        return web.Response(body=trivial_body, content_type="application/json")
-
     arrived = 0
 
     async def arrive(request: web.Request) -> web.Response:
@@ -126,7 +131,6 @@ def serve(port_file: Path, event_loop: str = "auto", max_wait_ms: str = "1000") 
 
     async def main() -> None:
         app = build_app(state)
-        app.router.add_get("/bench/trivial", trivial)
         app.router.add_get("/bench/arrive", arrive)
         app.router.add_get("/bench/counts", counts)
         served = await start_app(app, "127.0.0.1", 0)
@@ -766,8 +770,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-record", action="store_true",
                         help="print the rows only; leave bench/results alone")
     parser.add_argument("--held", type=int, default=0, metavar="N",
-                        help="measure while N same-page requests are held (and the trivial-"
-                             "handler floor beside it); records delivery_held")
+                        help="measure while N same-page requests are held, beside the floor "
+                             "(a bare aiohttp app carrying the same held traffic); records "
+                             "delivery_held")
     parser.add_argument("--wait-ms", type=int, default=1000,
                         help="the held requests' wait_ms (default %(default)s)")
     opts = parser.parse_args(args)
