@@ -72,9 +72,11 @@ def loop_name(loop: asyncio.AbstractEventLoop) -> str:
 #: default, a collection of the youngest generation ran every ~17 ms under 2,000 held
 #: requests and 4,000 req/s, so each held request's objects were promoted to the old
 #: generations and forced a full collection every ~2 s (tens of ms with every request
-#: stopped). Ten times fewer young collections promote ten times fewer of them: measured
-#: with ``bench/delivery.py --held 2000`` on the 2-core machine, the collector's time fell
-#: by about half and full collections from 4-5 to 1 in 9 s.
+#: stopped). Ten times fewer young collections promote far fewer of them: measured with
+#: the bench's server under 2,000 held requests and 2,000 req/s (2-core machine shared with
+#: other work, runs alternated), the collector's time over a ~10 s run fell from 1.3-1.6 s
+#: to 0.55-0.6 s, middle-generation collections from 46-48 to 17-18 and full ones from 4
+#: to 2 (one of them the settling collection itself).
 GEN0_THRESHOLD = 7_000
 
 _thresholds: list[tuple[int, int, int]] = []  # what settle_heap replaced, for unsettle_heap
