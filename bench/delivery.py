@@ -85,9 +85,7 @@ def serve(port_file: Path, event_loop: str = "auto", max_wait_ms: str = "1000") 
     Two bench-only routes are added: ``/bench/arrive?trigger=…`` (a Decision of that trigger
     handed over as the feed does) and ``/bench/counts`` (:func:`delivery_counts`).
     """
-    from aiohttp import web
-
-    from pipeline.delivery.app import STATE, DeliveryState, build_app
+    from pipeline.delivery.app import DeliveryState
     from pipeline.delivery.options import DeliveryOptions
     from pipeline.delivery.runtime import loop_factory, settle_heap
     from pipeline.web.serve import start_app
@@ -110,6 +108,23 @@ def serve(port_file: Path, event_loop: str = "auto", max_wait_ms: str = "1000") 
                 "trigger_event_id": f"e-{i}", "created_at": now}, now)
     settle_heap()  # as DeliveryService does once its read-back is complete
 
+    async def main() -> None:
+        served = await start_app(delivery_app(state), "127.0.0.1", 0)
+        port_file.write_text(str(served.port))
+        await asyncio.Event().wait()  # until the orchestrator terminates this process
+
+    with asyncio.Runner(loop_factory=loop_factory(event_loop)) as runner:
+        runner.run(main())
+
+
+def delivery_app(state: Any) -> Any:
+    """The delivery API over ``state`` with the bench's routes: ``/bench/arrive?trigger=…
+    &visitor=N`` (a Decision of that trigger for ``v-N`` handed over as the feed does) and
+    ``/bench/counts`` (:func:`delivery_counts`)."""
+    from aiohttp import web
+
+    from pipeline.delivery.app import STATE, build_app
+
     arrived = 0
 
     async def arrive(request: web.Request) -> web.Response:
@@ -129,16 +144,10 @@ def serve(port_file: Path, event_loop: str = "auto", max_wait_ms: str = "1000") 
     async def counts(request: web.Request) -> web.Response:
         return web.json_response(delivery_counts(state))
 
-    async def main() -> None:
-        app = build_app(state)
-        app.router.add_get("/bench/arrive", arrive)
-        app.router.add_get("/bench/counts", counts)
-        served = await start_app(app, "127.0.0.1", 0)
-        port_file.write_text(str(served.port))
-        await asyncio.Event().wait()  # until the orchestrator terminates this process
-
-    with asyncio.Runner(loop_factory=loop_factory(event_loop)) as runner:
-        runner.run(main())
+    app = build_app(state)
+    app.router.add_get("/bench/arrive", arrive)
+    app.router.add_get("/bench/counts", counts)
+    return app
 
 
 def delivery_counts(state: Any) -> dict[str, Any]:
@@ -180,10 +189,21 @@ def serve_floor(port_file: Path, event_loop: str = "auto") -> None:
     or a ``loop.call_later`` timer does (header ``X-RTP-Wait``: ``arrived``, ``seen`` or
     ``timeout``); ``/bench/counts`` reports what it answered, as :func:`delivery_counts`.
     """
-    from aiohttp import web
-
     from pipeline.delivery.runtime import loop_factory
     from pipeline.web.serve import start_app
+
+    async def main() -> None:
+        served = await start_app(floor_app(), "127.0.0.1", 0)
+        port_file.write_text(str(served.port))
+        await asyncio.Event().wait()  # until the orchestrator terminates this process
+
+    with asyncio.Runner(loop_factory=loop_factory(event_loop)) as runner:
+        runner.run(main())
+
+
+def floor_app() -> Any:
+    """The floor's app (see :func:`serve_floor`); one held request per trigger."""
+    from aiohttp import web
 
     body = b'{"ok": true}'
     waiting: dict[str, asyncio.Future[str]] = {}
@@ -211,7 +231,7 @@ def serve_floor(port_file: Path, event_loop: str = "auto") -> None:
                 ending = await future
             finally:
                 timer.cancel()
-                del waiting[trigger]
+                waiting.pop(trigger, None)
         held[ending] = held.get(ending, 0) + 1
         return web.Response(body=body, content_type="application/json",
                             headers={"X-RTP-Wait": ending})
@@ -231,17 +251,11 @@ def serve_floor(port_file: Path, event_loop: str = "auto") -> None:
         return web.json_response({**counts, "at": time.monotonic(),
                                   "cpu_s": time.process_time(), "held_now": len(waiting)})
 
-    async def main() -> None:
-        app = web.Application()
-        app.router.add_get("/v1/decisions", decisions)
-        app.router.add_get("/bench/arrive", arrive)
-        app.router.add_get("/bench/counts", report)
-        served = await start_app(app, "127.0.0.1", 0)
-        port_file.write_text(str(served.port))
-        await asyncio.Event().wait()  # until the orchestrator terminates this process
-
-    with asyncio.Runner(loop_factory=loop_factory(event_loop)) as runner:
-        runner.run(main())
+    app = web.Application()
+    app.router.add_get("/v1/decisions", decisions)
+    app.router.add_get("/bench/arrive", arrive)
+    app.router.add_get("/bench/counts", report)
+    return app
 
 
 # -- the load process --------------------------------------------------------------------
