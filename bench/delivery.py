@@ -43,8 +43,8 @@ so "4,000 offered" is ~7,800 answers/s on either server. Each row says what its 
 answered per second while the measured load was offered, by the server's own counters
 (``/bench/counts``: the delivery server's request and waits metrics, the floor's counts),
 beside what the clients received in the same interval, how many requests the server held,
-its CPU time per answer, and whether its totals over the row's run agree with the clients'
-(``counts_check``). The server's ``max_wait_ms`` is ``W`` (default 1 s: with ``W`` =
+its CPU time per answer, whether its totals over the row's run agree with the clients'
+(``counts_check``), and how late the held process itself ran (``held_client_lag_p99_ms``). The server's ``max_wait_ms`` is ``W`` (default 1 s: with ``W`` =
 150 ms, 2,000 held at once would take ~13,000 held requests/s). Held rows go to
 bench/results/delivery_held unless ``--no-record``::
 
@@ -472,14 +472,26 @@ async def _hold(url: str, held: int, wait_ms: int, seconds: float,
                             answered_at])
         connection.writer.close()
 
+    # this process's own lateness: a 10 ms sleep's overshoot, sampled all along (if large,
+    # this process, not the server, made held answers late)
+    lags: list[list[float]] = []
+
+    async def probe() -> None:
+        while time.perf_counter() < stop_at:
+            due = time.perf_counter() + 0.01
+            await asyncio.sleep(0.01)
+            lags.append([time.monotonic(), (time.perf_counter() - due) * 1000])
+
     slots = [asyncio.create_task(slot()) for _ in range(held)]
+    probing = asyncio.create_task(probe())
     await asyncio.sleep(min(wait_s, 1.0))
     ready.write_text("ramped")
     await asyncio.gather(*slots)
+    await probing
     while not arrivals.empty():
         arrivals.get_nowait().writer.close()
     return {"held": held, "wait_ms": wait_ms, "errors": errors, "ok": ok, "records": records,
-            "arrived": arrived}
+            "arrived": arrived, "lags": lags}
 
 
 def held_in_window(records: list[list[Any]], start: float,
@@ -649,9 +661,12 @@ def _held_phase(base: str, tmp: Path, name: str, rate: int, held: int, wait_ms: 
     over, late, endings = held_in_window(holding["records"], *measured["window"])
     row = {key: measured[key] for key in ("requests", "achieved_rps", "p50_ms", "p99_ms",
                                           "max_ms", "errors", "behind_p99_ms")}
+    start, end = measured["window"]
+    lag = [ms for at, ms in holding["lags"] if start <= at <= end]
     return {**row, **served_columns(measured, holding),
             "counts_check": counts_check(before, after, measured, holding),
-            **held_summary(held, wait_ms, over, late, endings, holding["errors"])}
+            **held_summary(held, wait_ms, over, late, endings, holding["errors"]),
+            "held_client_lag_p99_ms": percentile(lag, 99) if lag else float("nan")}
 
 
 def run_held(offered: tuple[int, ...], held: int, wait_ms: int = 1000,
@@ -703,7 +718,10 @@ def run_held(offered: tuple[int, ...], held: int, wait_ms: int = 1000,
             "against the clients' (agree = equal). The held columns count only the held "
             "requests asked while the measured load was offered; held_past_budget: answer "
             "time minus the wait (negative: its decision arrived); wait_endings: X-RTP-Wait "
-            "(seen = the decision was there before the request was read). Shared 2-core "
+            "(seen = the decision was there before the request was read); "
+            "held_client_lag_p99_ms: how late the held process's own 10 ms sleeps woke while "
+            "the load was offered (if large, that process, not the server, made held answers "
+            "late; behind_p99_ms is the same for the load process). Shared 2-core "
             "machine (servers, load processes and other "
             f"engineers' work on the same cores): {load_before} before, {load_note()} after."))
     return rows
