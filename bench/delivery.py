@@ -38,14 +38,15 @@ The floor is measured like for like: each offered load runs first against a bare
 app in a process of its own (:func:`serve_floor`: no middleware, no store; a constant
 answer, or a future released by ``/bench/arrive`` or a timer) carrying the *same* held
 requests and arrivals, then against the delivery server. So both rows serve the same
-traffic: with ``W`` = 1 s, 2,000 held re-ask ~2,500 times/s and hand ~1,250 decisions over,
-so "4,000 offered" is ~7,800 answers/s on either server. Each row says what its server
-answered per second while the measured load was offered, by the server's own counters
-(``/bench/counts``: the delivery server's request and waits metrics, the floor's counts),
-beside what the clients received in the same interval, how many requests the server held,
-its CPU time per answer, whether its totals over the row's run agree with the clients'
-(``counts_check``), and how late the held process itself ran (``held_client_lag_p99_ms``). The server's ``max_wait_ms`` is ``W`` (default 1 s: with ``W`` =
-150 ms, 2,000 held at once would take ~13,000 held requests/s). Held rows go to
+traffic: with ``W`` = 1 s, 2,000 held re-ask ~2,500 times/s and hand ~1,250 decisions over
+(while the server keeps up), so "4,000 offered" is ~7,800 answers/s on either server. Each
+row says what its server answered per second while the measured load was offered, by the
+server's own counters (``/bench/counts``: the delivery server's request and waits metrics,
+the floor's counts), beside what the clients received in the same interval, how many
+requests the server held, its CPU time per answer, whether its totals over the row's run
+agree with the clients' (``counts_check``), and how late the held process itself ran
+(``held_client_lag_p99_ms``). The server's ``max_wait_ms`` is ``W`` (default 1 s: with
+``W`` = 150 ms, 2,000 held at once would take ~13,000 held requests/s). Held rows go to
 bench/results/delivery_held unless ``--no-record``::
 
     python -m bench.delivery --rates 4000 --held 2000 --no-record
