@@ -32,11 +32,22 @@ arrives after a random 20-90% of ``W`` (the process asks the server's bench-only
 ``DeliveryState.receive``); the others wait their whole budget. It reports how late each
 held answer was past its budget (the goal: within ``W`` + 5 ms) and past its decision's
 arrival, and how the waits ended, counting only the held requests asked while the measured
-load was offered (both processes stamp the machine-wide monotonic clock). Beside it, each
-offered load is measured first against ``/bench/trivial`` (a constant aiohttp handler on the
-same server, no held requests): the floor on this machine. The server's ``max_wait_ms`` is
-``W`` (default 1 s: with ``W`` = 150 ms, 2,000 held at once would take ~13,000 held
-requests/s). Held rows go to bench/results/delivery_held unless ``--no-record``::
+load was offered (both processes stamp the machine-wide monotonic clock).
+
+The floor is measured like for like: each offered load runs first against a bare aiohttp
+app in a process of its own (:func:`serve_floor`: no middleware, no store; a constant
+answer, or a future released by ``/bench/arrive`` or a timer) carrying the *same* held
+requests and arrivals, then against the delivery server. So both rows serve the same
+traffic: with ``W`` = 1 s, 2,000 held re-ask ~2,500 times/s and hand ~1,250 decisions over
+(while the server keeps up), so "4,000 offered" is ~7,800 answers/s on either server. Each
+row says what its server answered per second while the measured load was offered, by the
+server's own counters (``/bench/counts``: the delivery server's request and waits metrics,
+the floor's counts), beside what the clients received in the same interval, how many
+requests the server held, its CPU time per answer, whether its totals over the row's run
+agree with the clients' (``counts_check``), and how late the held process itself ran
+(``held_client_lag_p99_ms``). The server's ``max_wait_ms`` is ``W`` (default 1 s: with
+``W`` = 150 ms, 2,000 held at once would take ~13,000 held requests/s). Held rows go to
+bench/results/delivery_held unless ``--no-record``::
 
     python -m bench.delivery --rates 4000 --held 2000 --no-record
 """
@@ -53,6 +64,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -71,12 +83,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def serve(port_file: Path, event_loop: str = "auto", max_wait_ms: str = "1000") -> None:
     """Run the delivery API with a pre-filled store until terminated; write its port.
 
-    Two bench-only routes are added: ``/bench/trivial`` (a constant answer: the floor) and
-    ``/bench/arrive?trigger=…`` (a Decision of that trigger handed over as the feed does).
+    Two bench-only routes are added: ``/bench/arrive?trigger=…`` (a Decision of that trigger
+    handed over as the feed does) and ``/bench/counts`` (:func:`delivery_counts`).
     """
-    from aiohttp import web
-
-    from pipeline.delivery.app import STATE, DeliveryState, build_app
+    from pipeline.delivery.app import DeliveryState
     from pipeline.delivery.options import DeliveryOptions
     from pipeline.delivery.runtime import loop_factory, settle_heap
     from pipeline.web.serve import start_app
@@ -99,10 +109,22 @@ def serve(port_file: Path, event_loop: str = "auto", max_wait_ms: str = "1000") 
                 "trigger_event_id": f"e-{i}", "created_at": now}, now)
     settle_heap()  # as DeliveryService does once its read-back is complete
 
-    trivial_body = b'{"ok": true}'
+    async def main() -> None:
+        served = await start_app(delivery_app(state), "127.0.0.1", 0)
+        port_file.write_text(str(served.port))
+        await asyncio.Event().wait()  # until the orchestrator terminates this process
 
-    async def trivial(request: web.Request) -> web.Response:
-        return web.Response(body=trivial_body, content_type="application/json")
+    with asyncio.Runner(loop_factory=loop_factory(event_loop)) as runner:
+        runner.run(main())
+
+
+def delivery_app(state: Any) -> Any:
+    """The delivery API over ``state`` with the bench's routes: ``/bench/arrive?trigger=…
+    &visitor=N`` (a Decision of that trigger for ``v-N`` handed over as the feed does) and
+    ``/bench/counts`` (:func:`delivery_counts`)."""
+    from aiohttp import web
+
+    from pipeline.delivery.app import STATE, build_app
 
     arrived = 0
 
@@ -120,16 +142,121 @@ def serve(port_file: Path, event_loop: str = "auto", max_wait_ms: str = "1000") 
             "ttl_ms": 3_600_000, "trigger_event_id": trigger, "created_at": stamp + arrived}])
         return web.Response(status=204)
 
+    async def counts(request: web.Request) -> web.Response:
+        return web.json_response(delivery_counts(state))
+
+    app = build_app(state)
+    app.router.add_get("/bench/arrive", arrive)
+    app.router.add_get("/bench/counts", counts)
+    return app
+
+
+def delivery_counts(state: Any) -> dict[str, Any]:
+    """What the delivery server answered so far, from its own metrics (the request counter
+    of its middleware and the waits counter of ``GET /v1/decisions``), for the orchestrator
+    to check the load processes' counts against; ``at`` is the machine-wide monotonic clock.
+
+    >>> from pipeline.delivery.app import DeliveryState
+    >>> state = DeliveryState.standalone()
+    >>> state.metrics.requests.labels(route="/v1/decisions", status="200").inc(5)
+    >>> state.metrics.waits.labels(result="timeout").inc(2)
+    >>> counts = delivery_counts(state)
+    >>> counts["immediate"], counts["held"], counts["arrive"], counts["other"]
+    (3, {'timeout': 2}, 0, 0)
+    """
+    requests: dict[tuple[str, str], int] = {}
+    held: dict[str, int] = {}
+    for metric in state.metrics.registry.collect():
+        for sample in metric.samples:
+            if sample.name == "rtp_delivery_requests_total":
+                key = (sample.labels["route"], sample.labels["status"])
+                requests[key] = int(sample.value)
+            elif sample.name == "rtp_delivery_waits_total":
+                held[sample.labels["result"]] = int(sample.value)
+    decisions = requests.pop(("/v1/decisions", "200"), 0)
+    arrive = requests.pop(("/bench/arrive", "204"), 0)
+    other = sum(n for (route, _), n in requests.items() if route != "/bench/counts")
+    return {"at": time.monotonic(), "cpu_s": time.process_time(),
+            "immediate": decisions - sum(held.values()), "held": held, "arrive": arrive,
+            "other": other, "held_now": state.waits.held}
+
+
+def serve_floor(port_file: Path, event_loop: str = "auto") -> None:
+    """The floor: a bare aiohttp app (no middleware, no store) with the delivery server's
+    bench routes, doing the least any server must for the same traffic; write its port.
+
+    ``GET /v1/decisions`` answers a constant body at once, or, with ``trigger`` and
+    ``wait_ms``, holds the request on a future until ``/bench/arrive?trigger=…`` settles it
+    or a ``loop.call_later`` timer does (header ``X-RTP-Wait``: ``arrived``, ``seen`` or
+    ``timeout``); ``/bench/counts`` reports what it answered, as :func:`delivery_counts`.
+    """
+    from pipeline.delivery.runtime import loop_factory
+    from pipeline.web.serve import start_app
+
     async def main() -> None:
-        app = build_app(state)
-        app.router.add_get("/bench/trivial", trivial)
-        app.router.add_get("/bench/arrive", arrive)
-        served = await start_app(app, "127.0.0.1", 0)
+        served = await start_app(floor_app(), "127.0.0.1", 0)
         port_file.write_text(str(served.port))
         await asyncio.Event().wait()  # until the orchestrator terminates this process
 
     with asyncio.Runner(loop_factory=loop_factory(event_loop)) as runner:
         runner.run(main())
+
+
+def floor_app() -> Any:
+    """The floor's app (see :func:`serve_floor`); one held request per trigger."""
+    from aiohttp import web
+
+    body = b'{"ok": true}'
+    waiting: dict[str, asyncio.Future[str]] = {}
+    seen: set[str] = set()
+    counts: dict[str, Any] = {"immediate": 0, "held": {}, "arrive": 0, "other": 0}
+    held = counts["held"]
+
+    def settle(future: asyncio.Future[str], ending: str) -> None:
+        if not future.done():
+            future.set_result(ending)
+
+    async def decisions(request: web.Request) -> web.Response:
+        query = request.query
+        trigger = query.get("trigger")
+        if trigger is None:
+            counts["immediate"] += 1
+            return web.Response(body=body, content_type="application/json")
+        if trigger in seen:
+            ending = "seen"
+        else:
+            loop = asyncio.get_running_loop()
+            future = waiting[trigger] = loop.create_future()
+            timer = loop.call_later(int(query["wait_ms"]) / 1000, settle, future, "timeout")
+            try:
+                ending = await future
+            finally:
+                timer.cancel()
+                waiting.pop(trigger, None)
+        held[ending] = held.get(ending, 0) + 1
+        return web.Response(body=body, content_type="application/json",
+                            headers={"X-RTP-Wait": ending})
+
+    async def arrive(request: web.Request) -> web.Response:
+        trigger = request.query["trigger"]
+        counts["arrive"] += 1
+        if len(seen) > 100_000:
+            seen.clear()
+        seen.add(trigger)
+        future = waiting.get(trigger)
+        if future is not None:
+            settle(future, "arrived")
+        return web.Response(status=204)
+
+    async def report(request: web.Request) -> web.Response:
+        return web.json_response({**counts, "at": time.monotonic(),
+                                  "cpu_s": time.process_time(), "held_now": len(waiting)})
+
+    app = web.Application()
+    app.router.add_get("/v1/decisions", decisions)
+    app.router.add_get("/bench/arrive", arrive)
+    app.router.add_get("/bench/counts", report)
+    return app
 
 
 # -- the load process --------------------------------------------------------------------
@@ -143,8 +270,8 @@ class _Connection:
     async def get(self, request: bytes) -> int:
         return (await self.exchange(request))[0]
 
-    async def exchange(self, request: bytes) -> tuple[int, bytes]:
-        """Send ``request``; the answer's status and head (the body is read and dropped)."""
+    async def exchange(self, request: bytes) -> tuple[int, bytes, bytes]:
+        """Send ``request``; the answer's status, head and body."""
         self.writer.write(request)
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
@@ -152,18 +279,30 @@ class _Connection:
         for line in head.split(b"\r\n"):
             if line[:15].lower() == b"content-length:":
                 length = int(line[15:])
-        await self.reader.readexactly(length)
-        return status, head
+        body = await self.reader.readexactly(length)
+        return status, head, body
+
+
+async def _read_counts(connection: _Connection, host: str, at: float) -> dict[str, Any]:
+    """The server's ``/bench/counts`` asked at ``at`` (perf_counter s)."""
+    await asyncio.sleep(max(0.0, at - time.perf_counter()))
+    status, _, body = await connection.exchange(
+        f"GET /bench/counts HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+    if status != 200:
+        raise RuntimeError(f"/bench/counts answered {status}")
+    counts: dict[str, Any] = json.loads(body)
+    return counts
 
 
 async def _load(url: str, rate: float, seconds: float, warmup: float,
-                connections: int = 64) -> dict[str, Any]:
+                connections: int = 64, count: bool = False) -> dict[str, Any]:
     rng = random.Random(42)
     host, _, rest = url.removeprefix("http://").partition("/")
     hostname, _, port = host.partition(":")
     path = "/" + rest
     latencies: list[float] = []
     behind: list[float] = []
+    answered: list[float] = []  # monotonic s of every 200 answer, warm-up included
     errors = 0
     total = int(rate * (seconds + warmup))
     pool: asyncio.Queue[_Connection] = asyncio.Queue()
@@ -181,6 +320,8 @@ async def _load(url: str, rate: float, seconds: float, warmup: float,
             ok = False
             connection = _Connection(*await asyncio.open_connection(hostname, int(port)))
         pool.put_nowait(connection)
+        if ok:
+            answered.append(time.monotonic())
         if measured:
             if ok:
                 latencies.append(time.perf_counter() - due)
@@ -188,6 +329,10 @@ async def _load(url: str, rate: float, seconds: float, warmup: float,
                 errors += 1
 
     start = time.perf_counter() + 0.05
+    # the server's own counts when the measured load starts and when its last request is due
+    reads = [asyncio.create_task(_read_counts(
+        _Connection(*await asyncio.open_connection(hostname, int(port))), host, at))
+        for at in (start + warmup, start + total / rate)] if count else []
     tasks = []
     for i in range(total):
         due = start + i / rate
@@ -204,12 +349,14 @@ async def _load(url: str, rate: float, seconds: float, warmup: float,
     to_monotonic = time.monotonic() - time.perf_counter()
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - measured_start
+    counts = [await read for read in reads]
     while not pool.empty():
         pool.get_nowait().writer.close()
     # when the measured load was offered, on the machine-wide monotonic clock (for the held
     # requests' process to keep only what it asked meanwhile)
     window = [measured_start + to_monotonic, start + total / rate + to_monotonic]
-    return {**load_summary(latencies, errors, behind, elapsed), "window": window}
+    return {**load_summary(latencies, errors, behind, elapsed), "window": window,
+            "sent": total, "answered": answered, "counts": counts}
 
 
 def load_summary(latencies_s: list[float], errors: int, behind_s: list[float],
@@ -234,7 +381,7 @@ def load_summary(latencies_s: list[float], errors: int, behind_s: list[float],
     }
 
 
-def load(url: str, rate: float, seconds: float, out: Path) -> None:
+def load(url: str, rate: float, seconds: float, out: Path, count: bool = False) -> None:
     """Send ``rate`` requests/s to ``url`` for ``seconds`` (after a warm-up); write JSON.
 
     The cyclic garbage collector is off in this short-lived process: the thousands of
@@ -243,7 +390,8 @@ def load(url: str, rate: float, seconds: float, out: Path) -> None:
     server latency. Memory is freed by reference counting all the same.
     """
     gc.disable()
-    out.write_text(json.dumps(asyncio.run(_load(url, rate, seconds, WARMUP_SECONDS))))
+    out.write_text(json.dumps(asyncio.run(_load(url, rate, seconds, WARMUP_SECONDS,
+                                                count=count))))
 
 
 # -- the held-requests process -------------------------------------------------------------
@@ -267,7 +415,9 @@ async def _hold(url: str, held: int, wait_ms: int, seconds: float,
     # wait ended, ms from handing its decision over to the answer (None: none handed over or
     # it did not end the wait)]
     records: list[list[Any]] = []
+    arrived: list[float] = []  # monotonic s of every /bench/arrive answer
     errors = 0
+    ok = 0  # 200 answers
     sequence = 0
     arrivals: asyncio.Queue[_Connection] = asyncio.Queue()
     for _ in range(16):
@@ -281,11 +431,12 @@ async def _hold(url: str, held: int, wait_ms: int, seconds: float,
             sent.append(time.perf_counter())
             await connection.exchange((f"GET /bench/arrive?trigger={trigger}&visitor={visitor} "
                                        f"HTTP/1.1\r\nHost: {host}\r\n\r\n").encode())
+            arrived.append(time.monotonic())
         finally:
             arrivals.put_nowait(connection)
 
     async def slot() -> None:
-        nonlocal errors, sequence
+        nonlocal errors, ok, sequence
         connection = _Connection(*await asyncio.open_connection(hostname, int(port)))
         while time.perf_counter() < stop_at:
             sequence += 1
@@ -302,30 +453,46 @@ async def _hold(url: str, held: int, wait_ms: int, seconds: float,
                        f"&trigger={trigger}&wait_ms={wait_ms} HTTP/1.1\r\n"
                        f"Host: {host}\r\n\r\n").encode()
             try:
-                status, head = await connection.exchange(request)
+                status, head, _ = await connection.exchange(request)
             except (OSError, asyncio.IncompleteReadError, ValueError):
                 errors += 1
                 connection = _Connection(*await asyncio.open_connection(hostname, int(port)))
                 continue
-            answered = time.perf_counter()
+            answered, answered_at = time.perf_counter(), time.monotonic()
             if status != 200:
                 errors += 1
+            else:
+                ok += 1
             ending = _header(head, b"x-rtp-wait")
             after = None
             if arrival is not None:
                 await arrival
                 if ending == "arrived" and sent:
                     after = (answered - sent[0]) * 1000
-            records.append([asked_at, (answered - asked - wait_s) * 1000, ending, after])
+            records.append([asked_at, (answered - asked - wait_s) * 1000, ending, after,
+                            answered_at])
         connection.writer.close()
 
+    # this process's own lateness: a 10 ms sleep's overshoot, sampled all along (if large,
+    # this process, not the server, made held answers late)
+    lags: list[list[float]] = []
+
+    async def probe() -> None:
+        while time.perf_counter() < stop_at:
+            due = time.perf_counter() + 0.01
+            await asyncio.sleep(0.01)
+            lags.append([time.monotonic(), (time.perf_counter() - due) * 1000])
+
     slots = [asyncio.create_task(slot()) for _ in range(held)]
+    probing = asyncio.create_task(probe())
     await asyncio.sleep(min(wait_s, 1.0))
     ready.write_text("ramped")
     await asyncio.gather(*slots)
+    await probing
     while not arrivals.empty():
         arrivals.get_nowait().writer.close()
-    return {"held": held, "wait_ms": wait_ms, "errors": errors, "records": records}
+    return {"held": held, "wait_ms": wait_ms, "errors": errors, "ok": ok, "records": records,
+            "arrived": arrived, "lags": lags}
 
 
 def held_in_window(records: list[list[Any]], start: float,
@@ -384,70 +551,179 @@ def _child(*args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "bench.delivery", *args], cwd=ROOT, env=env)
 
 
+def served_columns(load_out: dict[str, Any], holding: dict[str, Any]) -> dict[str, Any]:
+    """What the server answered while the measured load was offered, by its own counters
+    (``served_*``, between its two ``/bench/counts`` reads, on its clock), beside what the
+    clients received in the same interval (``received_rps``: immediate, held and arrival
+    answers), how many requests it held at the two reads, and the server process's CPU time
+    in the interval: per second (``server_cpu_share``, 1.0 = one core busy) and per answer.
+
+    >>> a = {"at": 10.0, "immediate": 100, "held": {"timeout": 5}, "arrive": 1, "other": 0,
+    ...      "held_now": 20, "cpu_s": 1.0}
+    >>> b = {"at": 12.0, "immediate": 4100, "held": {"timeout": 1005, "arrived": 1000},
+    ...      "arrive": 1001, "other": 0, "held_now": 19, "cpu_s": 2.4}
+    >>> cols = served_columns({"counts": [a, b], "answered": [10.5] * 4000 + [13.0]},
+    ...                       {"records": [[0, 0, "timeout", None, 11.0]] * 2000,
+    ...                        "arrived": [11.5] * 1000})
+    >>> cols["served_rps"], cols["served_immediate_rps"], cols["served_held_rps"]
+    (3500.0, 2000.0, 1000.0)
+    >>> cols["served_arrive_rps"], cols["received_rps"], cols["held_at_server"]
+    (500.0, 3500.0, '20 / 19')
+    >>> round(cols["server_cpu_share"], 3), round(cols["server_cpu_us_per_answer"], 1)
+    (0.7, 200.0)
+    """
+    first, last = load_out["counts"]
+    start, end = first["at"], last["at"]
+    span = end - start
+
+    def rate(key: str) -> float:
+        if key == "held":
+            return (sum(last["held"].values()) - sum(first["held"].values())) / span
+        return float(last[key] - first[key]) / span
+
+    def within(times: list[float]) -> int:
+        return sum(start <= t <= end for t in times)
+
+    received = (within(load_out["answered"]) + within([r[4] for r in holding["records"]])
+                + within(holding["arrived"]))
+    served = {f"served_{key}_rps": rate(key) for key in ("immediate", "held", "arrive")}
+    total = sum(served.values()) + rate("other")
+    cpu = last["cpu_s"] - first["cpu_s"]
+    return {"served_rps": total, **served, "received_rps": received / span,
+            "held_at_server": f"{first['held_now']} / {last['held_now']}",
+            "server_cpu_share": cpu / span,
+            "server_cpu_us_per_answer": cpu / (total * span) * 1e6 if total else float("nan")}
+
+
+def counts_check(before: dict[str, Any], after: dict[str, Any], load_out: dict[str, Any],
+                 holding: dict[str, Any]) -> str:
+    """The server's counts over a whole phase against the clients' (``agree`` or what
+    differs): immediate 200 answers, held 200 answers, arrivals, anything else.
+
+    >>> before = {"immediate": 10, "held": {"timeout": 1}, "arrive": 0, "other": 0}
+    >>> after = {"immediate": 13, "held": {"timeout": 2, "arrived": 1}, "arrive": 1, "other": 0}
+    >>> counts_check(before, after, {"answered": [0.0] * 3}, {"ok": 2, "arrived": [0.0]})
+    'agree'
+    >>> counts_check(before, after, {"answered": [0.0] * 2}, {"ok": 2, "arrived": [0.0]})
+    'immediate: server 3, clients 2'
+    """
+    pairs = {
+        "immediate": (after["immediate"] - before["immediate"], len(load_out["answered"])),
+        "held": (sum(after["held"].values()) - sum(before["held"].values()), holding["ok"]),
+        "arrive": (after["arrive"] - before["arrive"], len(holding["arrived"])),
+        "other": (after["other"] - before["other"], 0),
+    }
+    wrong = [f"{key}: server {server}, clients {clients}"
+             for key, (server, clients) in pairs.items() if server != clients]
+    return "; ".join(wrong) or "agree"
+
+
+def _get_counts(base: str) -> dict[str, Any]:
+    with urllib.request.urlopen(base + "/bench/counts", timeout=30) as answer:
+        counts: dict[str, Any] = json.loads(answer.read())
+        return counts
+
+
+def _start_server(tmp: Path, name: str, *args: str) -> tuple[subprocess.Popen[bytes], str]:
+    port_file = tmp / f"port-{name}"
+    server = _child(name, str(port_file), *args)
+    deadline = time.monotonic() + 60
+    while not port_file.exists() or not port_file.read_text():
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.terminate()
+            raise RuntimeError(f"the {name} server did not start")
+        time.sleep(0.05)  # waiting for the child to bind
+    return server, f"http://127.0.0.1:{port_file.read_text()}"
+
+
+def _held_phase(base: str, tmp: Path, name: str, rate: int, held: int, wait_ms: int,
+                seconds: float) -> dict[str, Any]:
+    """One offered load against one server while ``held`` requests are held on it: the
+    load row, the held columns, the server's counts beside the clients'."""
+    before = _get_counts(base)
+    ready, held_out = tmp / f"ready-{name}-{rate}", tmp / f"held-{name}-{rate}.json"
+    holder = _child("hold", base, str(held), str(wait_ms),
+                    str(seconds + WARMUP_SECONDS + 2 * wait_ms / 1000 + 1),
+                    str(ready), str(held_out))
+    ramp_deadline = time.monotonic() + 60
+    while not ready.exists():
+        if holder.poll() is not None or time.monotonic() > ramp_deadline:
+            holder.terminate()
+            raise RuntimeError("the held-requests process failed to start")
+        time.sleep(0.05)  # waiting for the held requests to ramp up
+    out = tmp / f"load-{name}-{rate}.json"
+    client = _child("load", base + "/v1/decisions", str(rate), str(seconds), str(out), "count")
+    if client.wait(timeout=seconds * 10 + 60) != 0 or \
+            holder.wait(timeout=seconds * 10 + 60) != 0:
+        raise RuntimeError(f"a load process failed at {rate} req/s")
+    after = _get_counts(base)
+    measured = json.loads(out.read_text())
+    holding = json.loads(held_out.read_text())
+    over, late, endings = held_in_window(holding["records"], *measured["window"])
+    row = {key: measured[key] for key in ("requests", "achieved_rps", "p50_ms", "p99_ms",
+                                          "max_ms", "errors", "behind_p99_ms")}
+    start, end = measured["window"]
+    lag = [ms for at, ms in holding["lags"] if start <= at <= end]
+    return {**row, **served_columns(measured, holding),
+            "counts_check": counts_check(before, after, measured, holding),
+            **held_summary(held, wait_ms, over, late, endings, holding["errors"]),
+            "held_client_lag_p99_ms": percentile(lag, 99) if lag else float("nan")}
+
+
 def run_held(offered: tuple[int, ...], held: int, wait_ms: int = 1000,
              seconds: float | None = None, event_loop: str = "auto",
              record: bool = True) -> list[dict[str, Any]]:
-    """Per offered load: the trivial handler (the floor), then ``GET /v1/decisions`` while
-    ``held`` same-page requests are held (see the module docstring); returns the rows."""
+    """Per offered load: the floor (a bare aiohttp app, :func:`serve_floor`), then the
+    delivery server, each carrying the same ``held`` same-page requests and arrivals while
+    the immediate load is offered (see the module docstring); returns the rows."""
     if seconds is None:
         seconds = scaled(SECONDS, bench_scale(), 1.0)
     rows: list[dict[str, Any]] = []
     load_before = load_note()
-    with tempfile.TemporaryDirectory(prefix="rtp-bench-delivery-held-") as tmp:
-        port_file = Path(tmp) / "port"
-        server = _child("serve", str(port_file), event_loop, str(wait_ms))
+    with tempfile.TemporaryDirectory(prefix="rtp-bench-delivery-held-") as tmp_dir:
+        tmp = Path(tmp_dir)
+        servers: list[subprocess.Popen[bytes]] = []
         try:
-            deadline = time.monotonic() + 60
-            while not port_file.exists() or not port_file.read_text():
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the delivery API did not start")
-                time.sleep(0.05)  # waiting for the child to bind
-            base = f"http://127.0.0.1:{port_file.read_text()}"
+            floor, floor_base = _start_server(tmp, "floor", event_loop)
+            servers.append(floor)
+            server, base = _start_server(tmp, "serve", event_loop, str(wait_ms))
+            servers.append(server)
             for rate in offered:
-                out = Path(tmp) / f"trivial-{rate}.json"
-                client = _child("load", base + "/bench/trivial", str(rate), str(seconds), str(out))
-                if client.wait(timeout=seconds * 10 + 60) != 0:
-                    raise RuntimeError(f"the load process failed at {rate} req/s")
-                floor = json.loads(out.read_text())
-                floor.pop("window")
-                rows.append({"target": "trivial handler", "offered_rps": rate, **floor})
-                ready, held_out = Path(tmp) / f"ready-{rate}", Path(tmp) / f"held-{rate}.json"
-                holder = _child("hold", base, str(held), str(wait_ms),
-                                str(seconds + WARMUP_SECONDS + 2 * wait_ms / 1000 + 1),
-                                str(ready), str(held_out))
-                ramp_deadline = time.monotonic() + 60
-                while not ready.exists():
-                    if holder.poll() is not None or time.monotonic() > ramp_deadline:
-                        raise RuntimeError("the held-requests process failed to start")
-                    time.sleep(0.05)  # waiting for the held requests to ramp up
-                out = Path(tmp) / f"load-{rate}.json"
-                client = _child("load", base + "/v1/decisions", str(rate), str(seconds),
-                                str(out))
-                if client.wait(timeout=seconds * 10 + 60) != 0 or \
-                        holder.wait(timeout=seconds * 10 + 60) != 0:
-                    raise RuntimeError(f"a load process failed at {rate} req/s")
-                measured = json.loads(out.read_text())
-                holding = json.loads(held_out.read_text())
-                over, after, endings = held_in_window(holding["records"], *measured.pop("window"))
+                rows.append({"target": f"floor (bare aiohttp), {held} held",
+                             "offered_rps": rate,
+                             **_held_phase(floor_base, tmp, "floor", rate, held, wait_ms,
+                                           seconds)})
                 rows.append({"target": f"/v1/decisions, {held} held", "offered_rps": rate,
-                             **measured, **held_summary(held, wait_ms, over, after, endings,
-                                                        holding["errors"])})
+                             **_held_phase(base, tmp, "serve", rate, held, wait_ms, seconds)})
         finally:
-            server.terminate()
-            server.wait(10)
+            for process in servers:
+                process.terminate()
+                process.wait(10)
     if record:
         write("delivery_held", rows, notes=(
             f"GET /v1/decisions on loopback while {held} same-page requests "
-            f"(trigger=…&wait_ms={wait_ms}) are held by a third process, half of them released "
-            "by a decision handed over after 20-90% of the wait; beside it, the same offered "
-            "load on a constant aiohttp handler of the same server (the floor). Goals (issue "
-            "13): p99 <= 2 ms at 4,000 req/s; every held answer within wait + 5 ms. "
-            f"{seconds:g} s per load after {WARMUP_SECONDS:g} s warm-up; the held columns "
-            "count only the held requests asked while the measured load was offered (the "
-            "held process runs from before it until after it). held_past_budget: answer "
+            f"(trigger=…&wait_ms={wait_ms}) are held by a third process (each re-asked as "
+            "soon as it is answered), half of them released by a decision handed over "
+            "through /bench/arrive after 20-90% of the wait. Each offered load runs twice "
+            "with the same held traffic: first on the floor (a bare aiohttp app in its own "
+            "process, no middleware: a constant answer, or a future released by the arrival "
+            "or a timer), then on the delivery server. Goals (issue 13): p99 <= 2 ms at "
+            "4,000 req/s; every held answer within wait + 5 ms. "
+            f"{seconds:g} s per load after {WARMUP_SECONDS:g} s warm-up. offered_rps, "
+            "achieved_rps, p50/p99/max: the immediate requests only (the load process). "
+            "served_rps: every request the server answered per second while the measured "
+            "load was offered, by the server's own counters (two reads of /bench/counts), "
+            "split into immediate, held and arrival answers; received_rps: what the clients "
+            "received in that same interval; held_at_server: requests held by the server at "
+            "those two reads; counts_check: the server's totals over the run of that row "
+            "against the clients' (agree = equal). The held columns count only the held "
+            "requests asked while the measured load was offered; held_past_budget: answer "
             "time minus the wait (negative: its decision arrived); wait_endings: X-RTP-Wait "
-            "(seen = the decision was there before the request was read). Shared 2-core "
-            "machine (server, both load processes and other "
+            "(seen = the decision was there before the request was read); "
+            "held_client_lag_p99_ms: how late the held process's own 10 ms sleeps woke while "
+            "the load was offered (if large, that process, not the server, made held answers "
+            "late; behind_p99_ms is the same for the load process). Shared 2-core "
+            "machine (servers, load processes and other "
             f"engineers' work on the same cores): {load_before} before, {load_note()} after."))
     return rows
 
@@ -504,11 +780,14 @@ def main(argv: list[str] | None = None) -> int:
     if args[:1] == ["serve"]:
         serve(Path(args[1]), *args[2:4])
         return 0
+    if args[:1] == ["floor"]:
+        serve_floor(Path(args[1]), *args[2:3])
+        return 0
     if args[:1] == ["hold"]:
         hold(args[1], int(args[2]), int(args[3]), float(args[4]), Path(args[5]), Path(args[6]))
         return 0
     if args[:1] == ["load"]:
-        load(args[1], float(args[2]), float(args[3]), Path(args[4]))
+        load(args[1], float(args[2]), float(args[3]), Path(args[4]), args[5:6] == ["count"])
         return 0
     parser = argparse.ArgumentParser(
         prog="python -m bench.delivery",
@@ -524,8 +803,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-record", action="store_true",
                         help="print the rows only; leave bench/results alone")
     parser.add_argument("--held", type=int, default=0, metavar="N",
-                        help="measure while N same-page requests are held (and the trivial-"
-                             "handler floor beside it); records delivery_held")
+                        help="measure while N same-page requests are held, beside the floor "
+                             "(a bare aiohttp app carrying the same held traffic); records "
+                             "delivery_held")
     parser.add_argument("--wait-ms", type=int, default=1000,
                         help="the held requests' wait_ms (default %(default)s)")
     opts = parser.parse_args(args)

@@ -80,7 +80,7 @@ from pipeline.delivery.options import DeliveryOptions
 from pipeline.delivery.outcomes import parse_outcomes
 from pipeline.delivery.store import DecisionStore, Offered
 from pipeline.delivery.stream import StreamHub, TooManyStreams, sse_comment, sse_frame
-from pipeline.delivery.waits import TriggerWaits
+from pipeline.delivery.waits import TriggerWaits, WaitResult
 from pipeline.serde import Codec, InvalidEvent, MeaningRules
 from pipeline.web import STATIC_DIR
 from pipeline.web.cors import CorsPolicy, install_cors
@@ -183,7 +183,7 @@ class DeliveryState:
                 self.answers.forget(str(record["visitor_id"]))
                 continue
             result = self.store.offer(record, now)
-            self.metrics.decisions.labels(result=result.value).inc()
+            self.metrics.count("decisions", result.value)
             if result is Offered.STORED:
                 self.hub.publish(record)
         for record in records:
@@ -244,6 +244,11 @@ ANSWERS: web.AppKey[AnswerCache] = web.AppKey("rtp_delivery_answers", AnswerCach
 #: The headers of every decisions answer (what ``web.json_response`` sent, in its order).
 _DECISIONS_HEADERS: CIMultiDict[str] = CIMultiDict(
     [("Cache-Control", "no-store"), ("Content-Type", "application/json; charset=utf-8")])
+#: The same after a wait, by how it ended (built once, not per held request).
+_WAIT_HEADERS: dict[WaitResult, CIMultiDict[str]] = {
+    result: CIMultiDict([*_DECISIONS_HEADERS.items(), ("X-RTP-Wait", result.value),
+                         ("Access-Control-Expose-Headers", "X-RTP-Wait")])
+    for result in WaitResult}
 
 
 def storefront_config(options: DeliveryOptions, delivery_url: str = "") -> dict[str, Any]:
@@ -297,7 +302,7 @@ async def _decisions(request: web.Request) -> web.Response:
     query = request.query
     visitor = _visitor_of(request, state)
     slots = slots_of(query.get("slots"))
-    headers = _DECISIONS_HEADERS.copy()
+    headers = _DECISIONS_HEADERS
     trigger = query.get("trigger")
     if trigger is not None or "wait_ms" in query:
         trigger = parse_trigger(trigger)
@@ -307,12 +312,13 @@ async def _decisions(request: web.Request) -> web.Response:
         options = state.options
         wait_ms = parse_wait_ms(query.get("wait_ms"), options.budget_ms, options.max_wait_ms)
         result = await state.waits.wait(trigger, wait_ms / 1000, visitor)
-        state.metrics.waits.labels(result=result.value).inc()
-        headers["X-RTP-Wait"] = result.value
-        headers["Access-Control-Expose-Headers"] = "X-RTP-Wait"
+        state.metrics.count("waits", result.value)
+        headers = _WAIT_HEADERS[result]
     now = state.now_ms()
     held = state.store.current(visitor, now, slots)
-    return web.Response(body=app[ANSWERS].body(visitor, held, slots, now), headers=headers)
+    # a copy: aiohttp adds Content-Length and Date to the headers it is given
+    return web.Response(body=app[ANSWERS].body(visitor, held, slots, now),
+                        headers=headers.copy())
 
 
 def _token(request: web.Request) -> str | None:

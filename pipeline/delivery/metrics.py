@@ -11,7 +11,8 @@ own; gauges read the store and the feed at scrape time).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -47,6 +48,25 @@ class DeliveryMetrics:
     decisions: Counter
     outcomes: Counter
     waits: Counter
+    #: labelled children of ``decisions`` and ``waits`` by result, kept (see :meth:`count`)
+    _kept: dict[tuple[str, str], Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def count(self, counter: str, result: str) -> None:
+        """Add one to ``decisions`` or ``waits`` (``counter``) for ``result``, keeping the
+        labelled child: these count every consumed decision and every held request, and
+        ``labels()`` takes a lock and builds a key on each call. Results are a few enum
+        values, so what is kept stays small.
+
+        >>> m = DeliveryMetrics.create(DecisionStore(), FeedStatus, lambda: 0)
+        >>> m.count("waits", "timeout"); m.count("waits", "timeout")
+        >>> m.registry.get_sample_value("rtp_delivery_waits_total", {"result": "timeout"})
+        2.0
+        """
+        child = self._kept.get((counter, result))
+        if child is None:
+            metric: Counter = getattr(self, counter)
+            child = self._kept[(counter, result)] = metric.labels(result=result)
+        child.inc()
 
     @classmethod
     def create(cls, store: DecisionStore, feed_status: Callable[[], FeedStatus],

@@ -118,7 +118,9 @@ class TriggerWaits:
             return WaitResult.FULL
         loop = asyncio.get_running_loop()
         future: asyncio.Future[WaitResult] = loop.create_future()
-        waiting = self._waiting.setdefault(key, [])
+        waiting = self._waiting.get(key)
+        if waiting is None:
+            waiting = self._waiting[key] = []
         waiting.append(future)
         self._held += 1
         timer = loop.call_later(timeout_s, _settle, future, WaitResult.TIMEOUT)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -21,6 +22,9 @@ from prometheus_client import Counter, Histogram
 __all__ = ["request_metrics_middleware", "route_of"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+#: Label sets whose metric children a middleware keeps (routes x statuses, routes x methods).
+_KEPT = 1_000
 
 
 def route_of(request: web.Request) -> str:
@@ -66,6 +70,11 @@ def request_metrics_middleware(latency: Histogram, requests: Counter,
     (1.0, 1.0)
     """
 
+    # The labelled children, kept: ``labels()`` takes a lock and builds a key per call, the
+    # hot path's largest metrics cost. Bounded: past _KEPT label sets, ``labels()`` as before.
+    counted: dict[tuple[str, int], Any] = {}
+    timed: dict[tuple[str, str], Any] = {}
+
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         start = time.perf_counter()
@@ -79,9 +88,19 @@ def request_metrics_middleware(latency: Histogram, requests: Counter,
             raise
         finally:
             route = route_of(request)
-            requests.labels(route=route, status=str(status)).inc()
+            count = counted.get((route, status))
+            if count is None:
+                count = requests.labels(route=route, status=str(status))
+                if len(counted) < _KEPT:
+                    counted[(route, status)] = count
+            count.inc()
             if route not in untimed:
-                latency.labels(route=route, method=request.method).observe(
-                    time.perf_counter() - start)
+                method = request.method
+                timer = timed.get((route, method))
+                if timer is None:
+                    timer = latency.labels(route=route, method=method)
+                    if len(timed) < _KEPT:
+                        timed[(route, method)] = timer
+                timer.observe(time.perf_counter() - start)
 
     return middleware

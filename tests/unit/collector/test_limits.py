@@ -50,3 +50,20 @@ def test_dedup_window_expires_and_is_bounded() -> None:
     w.add("c", 20)
     assert not w.seen("a", 20) and w.seen("b", 20) and w.seen("c", 20)
     assert not w.seen("b", 110) and len(w) == 1
+
+
+@given(st.lists(st.tuples(st.sampled_from("abc"), st.floats(0, 0.5)), max_size=60),
+       st.floats(0.5, 20), st.integers(1, 4), st.integers(1, 3))
+def test_take_one_is_retry_after_of_one_token(requests: list[tuple[str, float]], rate: float,
+                                              burst: int, max_keys: int) -> None:
+    # the per-request fast path must answer and leave the buckets exactly as the mapping did
+    fast = TokenBuckets(rate, burst, max_keys)
+    slow = TokenBuckets(rate, burst, max_keys)
+    now = 0.0
+    for key, step in requests:
+        now += step
+        assert fast.take_one(key, now) == slow.retry_after({key: 1}, now)
+        assert len(fast) == len(slow)
+        for other in "abc":
+            assert fast.retry_after({other: 1}, now, take=False) == \
+                slow.retry_after({other: 1}, now, take=False)

@@ -10,7 +10,13 @@ import pytest
 
 from pipeline.delivery.feed import FeedStatus
 from pipeline.delivery.options import DeliveryOptions
-from pipeline.delivery.runtime import loop_factory, loop_name, settle_heap, unsettle_heap
+from pipeline.delivery.runtime import (
+    GEN0_THRESHOLD,
+    loop_factory,
+    loop_name,
+    settle_heap,
+    unsettle_heap,
+)
 from pipeline.delivery.service import DeliveryService
 from pipeline.settings import Settings
 
@@ -45,9 +51,13 @@ def test_event_loop_and_cache_options_are_checked() -> None:
 
 
 def test_settled_objects_are_out_of_the_collectors_view_until_unsettled() -> None:
+    before = gc.get_threshold()
     assert settle_heap() == gc.get_freeze_count() > 0
+    assert gc.get_threshold() == (max(before[0], GEN0_THRESHOLD), *before[1:])
+    settle_heap()  # twice (as a restarted feed may): unsettling still restores the first
     unsettle_heap()
     assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == before
 
 
 @pytest.mark.parametrize("settle", [True, False])
