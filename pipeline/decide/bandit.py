@@ -323,34 +323,57 @@ class LinUCB:
         return options.epsilon + extra * options.epsilon_decay / (options.epsilon_decay + least)
 
     def _vector(self, x: Sequence[float] | np.ndarray) -> np.ndarray:
+        return self._checked(x)[0]
+
+    def _checked(self, x: Sequence[float] | np.ndarray) -> tuple[np.ndarray, float]:
+        """The context as float64, and ``x . x`` (both read once per decision).
+
+        ``x . x`` is finite only when every value is (an inf or a NaN makes it inf or NaN),
+        so a finite one needs no look at each value; one that is not may still come from
+        finite values (an overflow): those are looked at then.
+
+        >>> LinUCB(2)._checked([3.0, 4.0])[1]
+        25.0
+        >>> LinUCB(1)._checked([1e200])[1]
+        inf
+        >>> LinUCB(1)._checked([float("nan")])
+        Traceback (most recent call last):
+        ...
+        pipeline.decide.errors.BanditInputError: context has non-finite values
+        """
         vector = np.asarray(x, dtype=np.float64)
         if vector.shape != (self.dimension,):
             raise BanditInputError(
                 f"context has shape {vector.shape}, expected ({self.dimension},)"
             )
-        if not np.isfinite(vector).all():  # the method skips np.all's dispatch: per decision
+        norm2 = float(vector @ vector)
+        if not math.isfinite(norm2) and not np.isfinite(vector).all():
             raise BanditInputError("context has non-finite values")
-        return vector
+        return vector, norm2
 
     def scores(self, x: Sequence[float] | np.ndarray, action_ids: Sequence[str]) -> list[float]:
         """UCB score of each arm (unseen arms: the prior's pure exploration bonus).
 
+        Square roots of Python floats (``math.sqrt``, correctly rounded as ``np.sqrt`` is:
+        the same numbers, without a NumPy scalar per arm).
+
         >>> LinUCB(1, BanditOptions(alpha=1.0)).scores([2.0], ["a", "b"])
         [2.0, 2.0]
         """
-        vector = self._vector(x)
+        vector, norm2 = self._checked(x)
         alpha = self.options.alpha
         out: list[float] = []
         prior: float | None = None  # the same for every unseen arm: computed once
+        arms = self._arms
         for action_id in action_ids:
-            arm = self._arms.get(action_id)
+            arm = arms.get(action_id)
             if arm is None:
                 if prior is None:
-                    prior = self._prior_width * float(np.sqrt(vector @ vector))
+                    prior = self._prior_width * math.sqrt(norm2)
                 out.append(prior)
                 continue
             a_inv, theta = arm.solved()
-            width = float(np.sqrt(max(float(vector @ a_inv @ vector), 0.0)))
+            width = math.sqrt(max(float(vector @ a_inv @ vector), 0.0))
             out.append(float(theta @ vector) + alpha * width)
         return out
 
