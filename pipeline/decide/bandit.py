@@ -45,7 +45,8 @@ import math
 import struct
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Literal, Protocol
+from functools import lru_cache
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -200,8 +201,15 @@ def uniform_draw(seed: int, key: str) -> float:
     >>> uniform_draw(7, "d1") == uniform_draw(7, "d1") != uniform_draw(8, "d1")
     True
     """
-    digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2.0**64
+    sha256 = _seeded(seed).copy()  # sha256(f"{seed}:{key}"), the seed's part hashed once
+    sha256.update(key.encode())
+    return int.from_bytes(sha256.digest()[:8], "big") / 2.0**64
+
+
+@lru_cache(maxsize=64)
+def _seeded(seed: int) -> Any:  # a hashlib hash object
+    """A SHA-256 that has read ``f"{seed}:"`` (copied by every draw of the seed)."""
+    return hashlib.sha256(f"{seed}:".encode())
 
 
 class _Arm:
@@ -330,11 +338,13 @@ class LinUCB:
 
         ``x . x`` is finite only when every value is (an inf or a NaN makes it inf or NaN),
         so a finite one needs no look at each value; one that is not may still come from
-        finite values (an overflow): those are looked at then.
+        finite values (an overflow past ~1e154, which NumPy warns of): those are looked at
+        then.
 
         >>> LinUCB(2)._checked([3.0, 4.0])[1]
         25.0
-        >>> LinUCB(1)._checked([1e200])[1]
+        >>> with np.errstate(over="ignore"):
+        ...     LinUCB(1)._checked([1e200])[1]
         inf
         >>> LinUCB(1)._checked([float("nan")])
         Traceback (most recent call last):
