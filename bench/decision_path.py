@@ -57,8 +57,8 @@ def new_visitor_events(count: int, end_ms: int = T0) -> list[dict[str, Any]]:
     the last one second before ``end_ms`` (as bench/latency.py offers them).
 
     >>> events = new_visitor_events(3)
-    >>> [e["page_type"] for e in events], events[1]["event_time"] - events[0]["event_time"]
-    (['home', 'home', 'home'], 0)
+    >>> [e["page"]["page_type"] for e in events], events[2]["event_time"] - events[0]["event_time"]
+    (['home', 'home', 'home'], 1)
     """
     from pipeline.client import click_event
     from pipeline.decide import assign_arm

@@ -31,7 +31,7 @@ from pipeline.serde.errors import (
     WrongSchema,
 )
 from pipeline.serde.registry import RegisteredSchema, SchemaRegistry
-from pipeline.serde.writer import RecordWriter, compile_writer
+from pipeline.serde.writer import NotCompiled, RecordWriter, compile_writer
 
 __all__ = ["MARKER", "Codec", "single_object_header"]
 
@@ -158,8 +158,8 @@ class Codec:
         if compiled is not None:
             try:
                 return header + compiled(record)
-            except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
-                raise InvalidEvent(f"cannot encode {short}: {exc!r}") from None
+            except NotCompiled:
+                pass  # a value of another type than the writer's: fastavro writes (or refuses) it
         buf = io.BytesIO()
         buf.write(header)
         try:

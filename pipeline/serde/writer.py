@@ -1,19 +1,21 @@
 """Avro binary writers compiled once per schema, for the schemas the worker writes per event.
 
 fastavro's ``schemaless_writer`` walks the schema at every record: for every value it
-dispatches on the schema's type by name, and a union tries its branches in turn. The
-decision log (two maps of some 45 entries, a nested Decision, the eligible arms) cost
-~25 µs that way, once per decision. :func:`compile_writer` walks a parsed schema once and
-returns a function of closures, one per schema node, that appends a record's bytes;
-map keys (the same feature names every time) are encoded once and kept.
+dispatches on the schema's type by name, and a union tries its branches in turn.
+:func:`compile_writer` walks a parsed schema once and returns a function of closures, one
+per schema node, that appends a record's bytes; map keys (the same feature names every
+time) are encoded once and kept.
 
 It covers what those schemas use and nothing else: records, enums, maps, arrays, unions of
 ``null`` and one other type, and the primitives ``null``, ``boolean``, ``long``,
-``double`` and ``string`` (no logical type). For any other schema it returns None and the
-codec keeps fastavro. The bytes are fastavro's for every record fastavro writes
-(tests/unit/serde/test_serde_writer.py compares them on generated records); a record
-fastavro refuses raises here too (TypeError, ValueError, KeyError, AttributeError or
-OverflowError, as there).
+``double`` and ``string`` (no logical type); for any other schema it returns None. And it
+writes only values of exactly the Python type the schema means (``str``; ``int`` for a
+long; ``float`` or ``int`` for a double; ``bool``; ``dict`` for a record or a map, with
+``str`` keys; ``list`` or ``tuple`` for an array; a symbol for an enum; a record's missing
+field only when it has a default), where Avro's encoding has one answer: for anything else
+it raises :class:`NotCompiled`, and the codec writes that record with fastavro instead.
+So every record is written as fastavro writes it, or refused as fastavro refuses it
+(tests/unit/serde/test_serde_writer.py compares them on generated records).
 
 >>> from fastavro import parse_schema
 >>> write = compile_writer(parse_schema({"type": "record", "name": "r", "fields": [
@@ -21,6 +23,10 @@ OverflowError, as there).
 ...     {"name": "s", "type": ["null", "string"], "default": None}]}))
 >>> bytes(write({"a": -1, "m": {"x": 0.5}}))
 b'\\x01\\x02\\x02x\\x00\\x00\\x00\\x00\\x00\\x00\\xe0?\\x00\\x00'
+>>> write({"a": 1.5, "m": {}})
+Traceback (most recent call last):
+...
+pipeline.serde.writer.NotCompiled: float for a long
 >>> compile_writer(parse_schema({"type": "fixed", "name": "f", "size": 2})) is None
 True
 """
@@ -31,7 +37,7 @@ import struct
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["RecordWriter", "compile_writer"]
+__all__ = ["NotCompiled", "RecordWriter", "compile_writer"]
 
 #: Appends one value's bytes to the buffer.
 _Write = Callable[[bytearray, Any], None]
@@ -47,18 +53,20 @@ _SMALL = [bytes([n << 1]) for n in range(64)]
 _KEY_CACHE = 4096
 
 
+class NotCompiled(Exception):
+    """A value the compiled writer leaves to fastavro (not of the exact type it writes)."""
+
+
 class _Unsupported(Exception):
-    """A schema construct this module does not compile (fastavro writes it instead)."""
+    """A schema construct this module does not compile."""
 
 
 def _long_bytes(n: int) -> bytes:
-    """The zig-zag varint of a long.
+    """The zig-zag varint of a long (an int in the long range).
 
     >>> _long_bytes(0), _long_bytes(-1), _long_bytes(64), _long_bytes(-(2**63))[-1]
     (b'\\x00', b'\\x01', b'\\x80\\x01', 1)
     """
-    if not _MIN_LONG <= n <= _MAX_LONG:
-        raise OverflowError(f"{n} is out of range for a long")
     n = (n << 1) ^ (n >> 63)
     if n < 128:
         return bytes((n,))
@@ -70,37 +78,47 @@ def _long_bytes(n: int) -> bytes:
     return bytes(out)
 
 
+def _not_compiled(value: Any, kind: str) -> NotCompiled:
+    return NotCompiled(f"{type(value).__name__} for a {kind}")
+
+
 def _write_count(out: bytearray, n: int) -> None:
     out += _SMALL[n] if n < 64 else _long_bytes(n)
 
 
 def _write_null(out: bytearray, value: Any) -> None:
-    pass  # nothing is written for a null, whatever the value (as fastavro)
+    if value is not None:
+        raise _not_compiled(value, "null")
 
 
 def _write_boolean(out: bytearray, value: Any) -> None:
+    if type(value) is not bool:
+        raise _not_compiled(value, "boolean")
     out.append(1 if value else 0)
 
 
 def _write_long(out: bytearray, value: Any) -> None:
-    if type(value) is not int:
-        # fastavro's C conversion: anything with __int__ (bool, NumPy numbers, a float
-        # truncated), never text.
-        if isinstance(value, str | bytes | bytearray):
-            raise TypeError(f"an integer is required, not {type(value).__name__}")
-        value = int(value)
+    if type(value) is not int or not _MIN_LONG <= value <= _MAX_LONG:
+        raise _not_compiled(value, "long")
     out += _SMALL[value] if 0 <= value < 64 else _long_bytes(value)
 
 
 def _write_double(out: bytearray, value: Any) -> None:
-    try:
+    if type(value) is float:
         out += _pack_double(value)
-    except struct.error as exc:  # not a number
-        raise TypeError(str(exc)) from None
+    elif type(value) is int and -(2**1023) < value < 2**1023:  # float(value) cannot overflow
+        out += _pack_double(float(value))
+    else:
+        raise _not_compiled(value, "double")
 
 
 def _write_string(out: bytearray, value: Any) -> None:
-    data = value.encode()  # str only: AttributeError otherwise
+    if type(value) is not str:
+        raise _not_compiled(value, "string")
+    try:
+        data = value.encode()
+    except UnicodeEncodeError:  # a lone surrogate
+        raise _not_compiled(value, "string") from None
     n = len(data)
     out += _SMALL[n] if n < 64 else _long_bytes(n)
     out += data
@@ -117,10 +135,13 @@ _PRIMITIVES: dict[str, _Write] = {
 
 def compile_writer(schema: Any) -> RecordWriter | None:
     """A writer of ``schema`` (a fastavro-parsed schema), or None when it uses a construct
-    this module does not compile (see the module docstring)."""
+    this module does not compile (see the module docstring). The writer raises
+    :class:`NotCompiled` for a record it leaves to fastavro."""
     named = dict(schema.get("__named_schemas", {})) if isinstance(schema, dict) else {}
+    if not isinstance(schema, dict) or schema.get("type") != "record":
+        return None
     try:
-        write = _compile(schema, named, {})
+        write = _record(schema, named, {}, root=True)
     except _Unsupported:
         return None
 
@@ -154,45 +175,43 @@ def _compile(schema: Any, named: Mapping[str, Any], done: dict[str, _Write]) -> 
         return _map(_compile(schema["values"], named, done))
     if kind == "array":
         return _array(_compile(schema["items"], named, done))
-    if isinstance(kind, str) and kind in _PRIMITIVES and len(schema) == 1:
-        return _PRIMITIVES[kind]
     raise _Unsupported(repr(kind))
 
 
-def _write_double_field(out: bytearray, value: Any) -> None:
-    out += _pack_double(float(value))  # a record's double field takes float(value), "NaN" too
-
-
-def _record(schema: dict[str, Any], named: Mapping[str, Any], done: dict[str, _Write]) -> _Write:
-    """Each field's value, or its default when missing (a field without a default that
-    cannot be null must be there: ValueError otherwise, as fastavro)."""
+def _record(schema: dict[str, Any], named: Mapping[str, Any], done: dict[str, _Write],
+            root: bool = False) -> _Write:
+    """Each field's value, or its default when it is missing (a missing field without a
+    default is left to fastavro). Only the top record's fields may be a union of null and
+    a record (the ones the codec names for fastavro)."""
     fields: list[tuple[str, Any, bool, _Write]] = []
 
     def write_record(out: bytearray, value: Any) -> None:
-        get = value.get  # a mapping: AttributeError otherwise
-        for name, default, required, write in fields:
-            if required and name not in value:
-                raise ValueError(f"no value and no default for {name}")
-            write(out, get(name, default))
+        if type(value) is not dict:
+            raise _not_compiled(value, "record")
+        for name, default, has_default, write in fields:
+            if name in value:
+                write(out, value[name])
+            elif has_default:
+                write(out, default)
+            else:
+                raise NotCompiled(f"no value and no default for {name}")
 
     done[str(schema["name"])] = write_record  # a recursive reference finds it
     for spec in schema["fields"]:
         kind = spec["type"]
-        write = _write_double_field if kind == "double" else _compile(kind, named, done)
-        required = "default" not in spec and "null" not in kind
-        fields.append((spec["name"], spec.get("default"), required, write))
+        write = (_union(kind, named, done, named_record=root) if isinstance(kind, list)
+                 else _compile(kind, named, done))
+        fields.append((spec["name"], spec.get("default"), "default" in spec, write))
     return write_record
 
 
 def _enum(schema: dict[str, Any]) -> _Write:
     indexes = {symbol: _long_bytes(i) for i, symbol in enumerate(schema["symbols"])}
-    name = schema["name"]
 
     def write_enum(out: bytearray, value: Any) -> None:
-        try:
-            out += indexes[value]
-        except (KeyError, TypeError):
-            raise ValueError(f"{value!r} is not a symbol of {name}") from None
+        if type(value) is not str or value not in indexes:
+            raise _not_compiled(value, "enum")
+        out += indexes[value]
 
     return write_enum
 
@@ -201,16 +220,17 @@ def _map(write_value: _Write) -> _Write:
     keys: dict[str, bytes] = {}
 
     def write_map(out: bytearray, value: Any) -> None:
-        n = len(value)  # TypeError when it has no length
-        if n:
-            _write_count(out, n)
+        if type(value) is not dict:
+            raise _not_compiled(value, "map")
+        if value:
+            _write_count(out, len(value))
             for key, item in value.items():
                 encoded = keys.get(key) if type(key) is str else None
                 if encoded is None:
                     buf = bytearray()
                     _write_string(buf, key)
                     encoded = bytes(buf)
-                    if type(key) is str and len(keys) < _KEY_CACHE:
+                    if len(keys) < _KEY_CACHE:
                         keys[key] = encoded
                 out += encoded
                 write_value(out, item)
@@ -221,9 +241,10 @@ def _map(write_value: _Write) -> _Write:
 
 def _array(write_item: _Write) -> _Write:
     def write_array(out: bytearray, value: Any) -> None:
-        n = len(value)  # TypeError when it has no length
-        if n:
-            _write_count(out, n)
+        if type(value) is not list and type(value) is not tuple:
+            raise _not_compiled(value, "array")
+        if value:
+            _write_count(out, len(value))
             for item in value:
                 write_item(out, item)
         out.append(0)
@@ -231,45 +252,28 @@ def _array(write_item: _Write) -> _Write:
     return write_array
 
 
-def _union(branches: list[Any], named: Mapping[str, Any], done: dict[str, _Write]) -> _Write:
-    """``["null", T]`` only: None is the null branch, anything else ``T``'s (a named record
-    also in fastavro's tuple notation, ``(name, value)``)."""
+def _union(branches: list[Any], named: Mapping[str, Any], done: dict[str, _Write],
+           named_record: bool = False) -> _Write:
+    """``["null", T]`` only: None is the null branch; a value ``T`` compiles is ``T``'s (a
+    ``dict`` for a record: what the codec named for fastavro, which then writes it
+    without trying the branches, :func:`pipeline.serde.codec._name_branches`)."""
     if len(branches) != 2 or branches[0] != "null":
         raise _Unsupported(repr(branches)[:80])
     other = branches[1]
-    if isinstance(other, str) and other in _PRIMITIVES:
-        if other in ("null", "boolean", "long", "double"):
-            raise _Unsupported(other)  # fastavro's branch choice by value type: not here
-        return _nullable_string()
     target = named.get(other, other) if isinstance(other, str) else other
-    if not isinstance(target, dict) or target.get("type") != "record":
-        raise _Unsupported(repr(other)[:80])
-    return _nullable_record(str(target["name"]), _compile(other, named, done))
+    is_record = isinstance(target, dict) and target.get("type") == "record"
+    if other != "string" and not (is_record and named_record):
+        raise _Unsupported(repr(other)[:80])  # fastavro's choice by value type: not here
+    write = _compile(other, named, done)
+    exact = str if other == "string" else dict
 
-
-def _nullable_string() -> _Write:
-    def write_nullable_string(out: bytearray, value: Any) -> None:
+    def write_union(out: bytearray, value: Any) -> None:
         if value is None:
             out.append(0)
-        elif isinstance(value, str):
+        elif type(value) is exact:
             out.append(2)
-            _write_string(out, value)
+            write(out, value)
         else:
-            raise ValueError(f"{value!r} (type {type(value).__name__}) is not in the union")
+            raise _not_compiled(value, "union")
 
-    return write_nullable_string
-
-
-def _nullable_record(name: str, write: _Write) -> _Write:
-    def write_nullable_record(out: bytearray, value: Any) -> None:
-        if value is None:
-            out.append(0)
-            return
-        if type(value) is tuple and len(value) == 2 and value[0] == name:
-            value = value[1]
-        elif not isinstance(value, dict) or "-type" in value:
-            raise ValueError(f"{type(value).__name__} is not in the union of {name}")
-        out.append(2)
-        write(out, value)
-
-    return write_nullable_record
+    return write_union
