@@ -14,9 +14,9 @@ import time
 import traceback
 
 #: In running order; ``delivery`` only where bench/delivery.py exists.
-BENCHMARKS = ("serde", "rate_limits", "pending_rewards", "bandit", "throughput", "scaling",
-              "latency", "transactions", "model_freshness", "delivery", "paint", "state_size",
-              "state_codec", "decision_quality", "pipeline_quality")
+BENCHMARKS = ("serde", "rate_limits", "pending_rewards", "bandit", "throughput", "decision_path",
+              "scaling", "latency", "transactions", "model_freshness", "delivery", "paint",
+              "state_size", "state_codec", "decision_quality", "pipeline_quality")
 
 
 def available() -> list[str]:

@@ -45,7 +45,8 @@ import math
 import struct
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Literal, Protocol
+from functools import lru_cache
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -200,8 +201,15 @@ def uniform_draw(seed: int, key: str) -> float:
     >>> uniform_draw(7, "d1") == uniform_draw(7, "d1") != uniform_draw(8, "d1")
     True
     """
-    digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2.0**64
+    sha256 = _seeded(seed).copy()  # sha256(f"{seed}:{key}"), the seed's part hashed once
+    sha256.update(key.encode())
+    return int.from_bytes(sha256.digest()[:8], "big") / 2.0**64
+
+
+@lru_cache(maxsize=64)
+def _seeded(seed: int) -> Any:  # a hashlib hash object
+    """A SHA-256 that has read ``f"{seed}:"`` (copied by every draw of the seed)."""
+    return hashlib.sha256(f"{seed}:".encode())
 
 
 class _Arm:
@@ -323,34 +331,59 @@ class LinUCB:
         return options.epsilon + extra * options.epsilon_decay / (options.epsilon_decay + least)
 
     def _vector(self, x: Sequence[float] | np.ndarray) -> np.ndarray:
+        return self._checked(x)[0]
+
+    def _checked(self, x: Sequence[float] | np.ndarray) -> tuple[np.ndarray, float]:
+        """The context as float64, and ``x . x`` (both read once per decision).
+
+        ``x . x`` is finite only when every value is (an inf or a NaN makes it inf or NaN),
+        so a finite one needs no look at each value; one that is not may still come from
+        finite values (an overflow past ~1e154, which NumPy warns of): those are looked at
+        then.
+
+        >>> LinUCB(2)._checked([3.0, 4.0])[1]
+        25.0
+        >>> with np.errstate(over="ignore"):
+        ...     LinUCB(1)._checked([1e200])[1]
+        inf
+        >>> LinUCB(1)._checked([float("nan")])
+        Traceback (most recent call last):
+        ...
+        pipeline.decide.errors.BanditInputError: context has non-finite values
+        """
         vector = np.asarray(x, dtype=np.float64)
         if vector.shape != (self.dimension,):
             raise BanditInputError(
                 f"context has shape {vector.shape}, expected ({self.dimension},)"
             )
-        if not np.isfinite(vector).all():  # the method skips np.all's dispatch: per decision
+        norm2 = float(vector @ vector)
+        if not math.isfinite(norm2) and not np.isfinite(vector).all():
             raise BanditInputError("context has non-finite values")
-        return vector
+        return vector, norm2
 
     def scores(self, x: Sequence[float] | np.ndarray, action_ids: Sequence[str]) -> list[float]:
         """UCB score of each arm (unseen arms: the prior's pure exploration bonus).
 
+        Square roots of Python floats (``math.sqrt``, correctly rounded as ``np.sqrt`` is:
+        the same numbers, without a NumPy scalar per arm).
+
         >>> LinUCB(1, BanditOptions(alpha=1.0)).scores([2.0], ["a", "b"])
         [2.0, 2.0]
         """
-        vector = self._vector(x)
+        vector, norm2 = self._checked(x)
         alpha = self.options.alpha
         out: list[float] = []
         prior: float | None = None  # the same for every unseen arm: computed once
+        arms = self._arms
         for action_id in action_ids:
-            arm = self._arms.get(action_id)
+            arm = arms.get(action_id)
             if arm is None:
                 if prior is None:
-                    prior = self._prior_width * float(np.sqrt(vector @ vector))
+                    prior = self._prior_width * math.sqrt(norm2)
                 out.append(prior)
                 continue
             a_inv, theta = arm.solved()
-            width = float(np.sqrt(max(float(vector @ a_inv @ vector), 0.0)))
+            width = math.sqrt(max(float(vector @ a_inv @ vector), 0.0))
             out.append(float(theta @ vector) + alpha * width)
         return out
 

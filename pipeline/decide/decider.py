@@ -68,10 +68,8 @@ DECISION_NAMESPACE = uuid.UUID("6f1d3f5e-7a53-5b8e-9c1a-72747044e01d")
 """
 
 
-_NAMESPACE_BYTES = DECISION_NAMESPACE.bytes
-#: RFC 4122 version 5 and variant bits, as ``uuid.UUID(bytes=..., version=5)`` sets them.
-_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
-_SET = (0x8000 << 48) | (5 << 76)
+#: SHA-1 of the namespace's bytes, copied and continued with each trigger's id.
+_NAMESPACE_SHA1 = hashlib.sha1(DECISION_NAMESPACE.bytes, usedforsecurity=False)
 
 
 #: An action's eligibility test, unpacked: the action, whether it is ``no_action``, its
@@ -90,9 +88,12 @@ def decision_id_for(trigger_event_id: str) -> str:
     >>> decision_id_for("evt-1") == str(uuid.uuid5(DECISION_NAMESPACE, "evt-1"))
     True
     """
-    digest = hashlib.sha1(_NAMESPACE_BYTES + trigger_event_id.encode("utf-8"),
-                          usedforsecurity=False).digest()
-    text = f"{(int.from_bytes(digest[:16], 'big') & _CLEAR) | _SET:032x}"
+    sha1 = _NAMESPACE_SHA1.copy()
+    sha1.update(trigger_event_id.encode("utf-8"))
+    uuid_bytes = bytearray(sha1.digest()[:16])
+    uuid_bytes[6] = (uuid_bytes[6] & 0x0F) | 0x50  # RFC 4122 version 5
+    uuid_bytes[8] = (uuid_bytes[8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = uuid_bytes.hex()
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 

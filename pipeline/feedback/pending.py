@@ -30,7 +30,6 @@ import math
 import operator
 import struct
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -219,7 +218,9 @@ class PendingRewards:
         if decision_id in self._pending or decision_id in self._closed:
             return []
         vector = tuple(map(float, context))
-        if not all(map(math.isfinite, vector)):
+        # A finite sum needs every value finite (an inf or NaN makes it inf or NaN); a sum
+        # that is not may come from finite values (an overflow): those are looked at then.
+        if not math.isfinite(sum(vector)) and not all(map(math.isfinite, vector)):
             raise RewardInputError(f"decision {decision_id}: context vector has non-finite values")
         entry = PendingDecision(
             decision_id=decision_id,
@@ -272,7 +273,9 @@ class PendingRewards:
         revenue = float(outcome.get("value", 0.0) or 0.0) if kind == "converted" else entry.revenue
         if not math.isfinite(revenue):
             revenue = entry.revenue
-        updated = replace(entry, kinds=entry.kinds | {kind}, revenue=revenue, observed=True)
+        updated = PendingDecision(  # as dataclasses.replace, without its per-call field walk
+            entry.decision_id, entry.visitor_id, entry.action_id, entry.context,
+            entry.decided_at_ms, entry.propensity, entry.kinds | {kind}, revenue, True)
         self._pending[entry.decision_id] = updated
         total = self.options.reward_for(updated.kinds, updated.revenue)
         if entry.observed:

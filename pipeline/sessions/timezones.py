@@ -44,6 +44,9 @@ def local_day_bounds(time_ms: int, zone: ZoneInfo) -> tuple[int, int] | None:
     >>> (end - start) // 3_600_000
     24
     """
+    recent = _recent_days.get(zone)
+    if recent is not None and recent[0] <= time_ms < recent[1]:
+        return recent  # the zone's day asked for last: most new sessions of a zone share it
     try:
         day = datetime.fromtimestamp(time_ms / 1000, UTC).astimezone(zone).date()
         start_ms, end_ms = _day_bounds(zone, day)
@@ -51,7 +54,16 @@ def local_day_bounds(time_ms: int, zone: ZoneInfo) -> tuple[int, int] | None:
         return None
     if not start_ms <= time_ms < end_ms:  # pathological zone data: no split rather than a bad one
         return None
+    if len(_recent_days) < _RECENT_ZONES or zone in _recent_days:
+        _recent_days[zone] = (start_ms, end_ms)
     return start_ms, end_ms
+
+
+#: Per zone, the bounds :func:`local_day_bounds` found last: a time within them is in that
+#: local day (local midnights split the time line into days), so no datetime is built for
+#: it. At most this many zones are kept.
+_RECENT_ZONES = 1024
+_recent_days: dict[ZoneInfo, tuple[int, int]] = {}
 
 
 @lru_cache(maxsize=4096)
