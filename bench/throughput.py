@@ -46,6 +46,7 @@ import argparse
 import contextlib
 import itertools
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -260,15 +261,16 @@ def _output_bounds(settings: Settings, topics: list[str]) -> tuple[int, int, int
 
 
 class _CpuSampler:
-    """The CPU time of a process (all threads) and of its main thread, sampled with the wall
-    clock every 0.1 s on a thread of its own (Linux ``/proc``; nothing elsewhere)."""
+    """The CPU time of a process (all threads), of its main thread and of the whole machine
+    (busy core-seconds of every process), sampled with the wall clock every 0.1 s on a
+    thread of its own (Linux ``/proc``; nothing elsewhere)."""
 
     def __init__(self, pid: int) -> None:
         import threading
 
         self.pid = pid
-        #: (wall clock s, process CPU s, main thread CPU s)
-        self.samples: list[tuple[float, float, float]] = []
+        #: (wall clock s, process CPU s, main thread CPU s, machine busy core-seconds)
+        self.samples: list[tuple[float, float, float, float]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -287,9 +289,10 @@ class _CpuSampler:
             try:
                 process = _stat_cpu(Path(f"/proc/{self.pid}/stat"), tick)
                 main = _stat_cpu(Path(f"/proc/{self.pid}/task/{self.pid}/stat"), tick)
+                machine = _machine_busy_s(tick)
             except OSError:
                 return  # gone (or no /proc)
-            self.samples.append((time.time(), process, main))
+            self.samples.append((time.time(), process, main, machine))
             self._stop.wait(0.1)
 
 
@@ -299,28 +302,38 @@ def _stat_cpu(path: Path, tick: int) -> float:
     return (int(fields[11]) + int(fields[12])) / tick
 
 
-def cpu_between(samples: list[tuple[float, float, float]], start: float,
-                end: float) -> tuple[float, float] | None:
-    """CPU seconds (process, main thread) spent between wall times ``start`` and ``end``,
-    read linearly between the samples around them (None: the samples do not cover both).
+def _machine_busy_s(tick: int) -> float:
+    """Busy core-seconds of the whole machine since boot (``/proc/stat``: all but idle and
+    iowait)."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / tick
 
-    >>> samples = [(10.0, 1.0, 0.5), (11.0, 2.0, 1.0), (12.0, 4.0, 2.0)]
+
+def cpu_between(samples: list[tuple[float, ...]], start: float,
+                end: float) -> tuple[float, ...] | None:
+    """CPU seconds spent between wall times ``start`` and ``end``, one per measured column
+    of the samples (process, main thread, machine), read linearly between the samples
+    around them (None: the samples do not cover both).
+
+    >>> samples = [(10.0, 1.0, 0.5, 3.0), (11.0, 2.0, 1.0, 4.0), (12.0, 4.0, 2.0, 6.0)]
     >>> cpu_between(samples, 10.5, 12.0)
-    (2.5, 1.25)
+    (2.5, 1.25, 2.5)
     >>> cpu_between(samples, 9.0, 11.0) is None
     True
     """
-    def at(t: float) -> tuple[float, float] | None:
-        for (t0, p0, m0), (t1, p1, m1) in itertools.pairwise(samples):
+    def at(t: float) -> tuple[float, ...] | None:
+        for before, after in itertools.pairwise(samples):
+            t0, t1 = before[0], after[0]
             if t0 <= t <= t1:
                 share = (t - t0) / (t1 - t0) if t1 > t0 else 0.0
-                return p0 + share * (p1 - p0), m0 + share * (m1 - m0)
+                return tuple(a + share * (b - a) for a, b in zip(before[1:], after[1:],
+                                                                 strict=True))
         return None
 
     first, last = at(start), at(end)
     if first is None or last is None:
         return None
-    return last[0] - first[0], last[1] - first[1]
+    return tuple(b - a for a, b in zip(first, last, strict=True))
 
 
 def _pyspy_binary() -> str | None:
@@ -639,7 +652,7 @@ def run() -> list[dict[str, Any]]:
         "differences: the rest also holds the time the worker was off a CPU (the learner "
         "process started beside it, the broker and anything else share the cores).",
         "",
-        _cpu_note(full.get("cpu_s"), count, full_rate, engine_s),
+        _cpu_note(full.get("cpu_s"), count, full_rate, engine_s, full.get("span_s")),
         "",
         f"Full topology: worker start-up {full['startup_s']:.1f} s (not timed); "
         f"{int(full['outputs']):,} outputs written, {int(full['dead_letters']):,} events "
@@ -667,24 +680,32 @@ def run() -> list[dict[str, Any]]:
     return rows
 
 
-def _cpu_note(spent: tuple[float, float] | None, count: int, full_rate: float,
-              engine_s: float) -> str:
-    """The worker's CPU per event over the first→last output span, beside its wall time.
+def _cpu_note(spent: tuple[float, ...] | None, count: int, full_rate: float,
+              engine_s: float, span_s: float | None = None) -> str:
+    """The worker's CPU per event over the first→last output span, beside its wall time,
+    and how busy the whole machine was over that span (``span_s`` seconds).
 
-    >>> _cpu_note((9.0, 8.0), 100_000, 10_000.0, 7.0)[:60]
+    >>> _cpu_note((9.0, 8.0, 15.0), 100_000, 10_000.0, 7.0, 10.0)[:60]
     "The worker's CPU over the first→last output span: 90 µs per "
+    >>> _cpu_note((9.0, 8.0, 15.0), 100_000, 10_000.0, 7.0, 10.0).split("was busy ")[1]
+    '1.50 cores over that span (the worker 0.90).'
     >>> _cpu_note(None, 100_000, 10_000.0, 7.0)[:38]
     "The worker's CPU was not measured (no "
     """
     if spent is None:
         return "The worker's CPU was not measured (no /proc, or no outputs)."
-    process_s, main_s = spent
-    return (f"The worker's CPU over the first→last output span: {1e6 * process_s / count:,.0f} "
+    process_s, main_s = spent[0], spent[1]
+    note = (f"The worker's CPU over the first→last output span: {1e6 * process_s / count:,.0f} "
             f"µs per event (its main thread {1e6 * main_s / count:,.0f}, its other threads, "
             f"librdkafka's, {1e6 * (process_s - main_s) / count:,.0f}; /proc), against "
             f"{1e6 / full_rate:,.0f} µs of wall clock per event; beyond the engine alone's "
             f"{1e6 * engine_s / count:,.0f} µs: {1e6 * (process_s - engine_s) / count:,.0f} µs "
             "of CPU.")
+    if len(spent) > 2 and span_s:
+        note += (f" Of the machine's {os.cpu_count()} cores, the whole machine was busy "
+                 f"{spent[2] / span_s:.2f} cores over that span (the worker "
+                 f"{process_s / span_s:.2f}).")
+    return note
 
 
 def main(argv: list[str] | None = None) -> None:
