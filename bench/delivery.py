@@ -624,16 +624,24 @@ def _get_counts(base: str) -> dict[str, Any]:
         return counts
 
 
+def _await_file(path: Path, child: subprocess.Popen[bytes], failure: str,
+                timeout_s: float = 60.0) -> str:
+    """The text ``child`` writes to ``path`` once it is ready (its port, a ready mark);
+    stops it and raises ``failure`` if it exits first or takes longer than ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not path.exists() or not path.read_text():
+        if child.poll() is not None or time.monotonic() > deadline:
+            child.terminate()
+            raise RuntimeError(failure)
+        time.sleep(0.05)  # polling another process's ready file
+    return path.read_text()
+
+
 def _start_server(tmp: Path, name: str, *args: str) -> tuple[subprocess.Popen[bytes], str]:
     port_file = tmp / f"port-{name}"
     server = _child(name, str(port_file), *args)
-    deadline = time.monotonic() + 60
-    while not port_file.exists() or not port_file.read_text():
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.terminate()
-            raise RuntimeError(f"the {name} server did not start")
-        time.sleep(0.05)  # waiting for the child to bind
-    return server, f"http://127.0.0.1:{port_file.read_text()}"
+    port = _await_file(port_file, server, f"the {name} server did not start")
+    return server, f"http://127.0.0.1:{port}"
 
 
 def _held_phase(base: str, tmp: Path, name: str, rate: int, held: int, wait_ms: int,
@@ -645,12 +653,7 @@ def _held_phase(base: str, tmp: Path, name: str, rate: int, held: int, wait_ms: 
     holder = _child("hold", base, str(held), str(wait_ms),
                     str(seconds + WARMUP_SECONDS + 2 * wait_ms / 1000 + 1),
                     str(ready), str(held_out))
-    ramp_deadline = time.monotonic() + 60
-    while not ready.exists():
-        if holder.poll() is not None or time.monotonic() > ramp_deadline:
-            holder.terminate()
-            raise RuntimeError("the held-requests process failed to start")
-        time.sleep(0.05)  # waiting for the held requests to ramp up
+    _await_file(ready, holder, "the held-requests process failed to start")
     out = tmp / f"load-{name}-{rate}.json"
     client = _child("load", base + "/v1/decisions", str(rate), str(seconds), str(out), "count")
     if client.wait(timeout=seconds * 10 + 60) != 0 or \
