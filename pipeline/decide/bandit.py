@@ -327,6 +327,8 @@ class LinUCB:
         if extra <= 0.0 or options.epsilon_decay <= 0.0:
             return options.epsilon
         arms = self._arms
+        if not arms:  # nothing learned yet: every arm has 0 observations
+            return options.epsilon + extra * options.epsilon_decay / (options.epsilon_decay + 0)
         least = min((arms[a].observations if a in arms else 0) for a in action_ids)
         return options.epsilon + extra * options.epsilon_decay / (options.epsilon_decay + least)
 
@@ -413,12 +415,13 @@ class LinUCB:
             leaders = [s >= top - tolerance for s in scores]
             share = 1.0 / sum(leaders)
             exploit = [share if lead else 0.0 for lead in leaders]
-        probabilities = [(1.0 - epsilon) * p + epsilon / n for p in exploit]
+        keep, spread = 1.0 - epsilon, epsilon / n  # the same two numbers for every arm
+        probabilities = [keep * p + spread for p in exploit]
         total = math.fsum(probabilities)
-        return tuple(
+        return tuple([  # a list first: a tuple of a generator grows as it goes
             ArmScore(action_id, p / total, s)
             for action_id, p, s in zip(action_ids, probabilities, scores, strict=True)
-        )
+        ])
 
     def choose(
         self, x: Sequence[float] | np.ndarray, action_ids: Sequence[str], draw_key: str
