@@ -77,6 +77,11 @@ _NAMESPACE_SHA1 = hashlib.sha1(DECISION_NAMESPACE.bytes, usedforsecurity=False)
 _Screen = tuple[Action, bool, frozenset[str], frozenset[str], Condition, bool]
 
 
+#: At most this many (sector, page type) pairs are remembered per catalog (the sector and
+#: page type come from events: a flood of odd values cannot grow the memory).
+_MAX_PAGES = 256
+
+
 def decision_id_for(trigger_event_id: str) -> str:
     """The decision id of a trigger: ``uuid5(DECISION_NAMESPACE, trigger_event_id)``.
 
@@ -180,6 +185,9 @@ class Decider:
         self._policy_version = ""
         #: Per catalog: the payload of each action whose templates have no placeholder.
         self._static_payloads: dict[str, tuple[Action, dict[str, str]]] = {}
+        #: Per catalog and (sector, page type): the actions those allow, each with whether
+        #: its ``when`` always holds (no_action, an empty block) and the block.
+        self._pages: dict[tuple[str, str], tuple[tuple[Action, bool, Condition], ...]] = {}
 
     def _screen(self) -> tuple[_Screen, ...]:
         catalog = self.catalog
@@ -196,6 +204,7 @@ class Decider:
                 if not action.placeholders
                 and (payload := render_payload(action, PayloadContext())) is not None
             }
+            self._pages = {}
             self._screened = catalog
         return self._screens
 
@@ -248,15 +257,23 @@ class Decider:
         view's sector and page type read once."""
         sector = view.categorical.get("sector", "unknown")
         page_type = view.page_type
-        return tuple(
-            action
-            for action, always, sectors, page_types, when, any_when in self._screen()
-            if always or (
-                (not sectors or sector in sectors)
-                and (not page_types or page_type in page_types)
-                and (any_when or when.matches(view))
+        screens = self._screen()  # (a new catalog forgets the pages' screens)
+        page = self._pages.get((sector, page_type))
+        if page is None:
+            # The actions whose sectors and page types allow this page, in catalog order:
+            # fixed per catalog, and a site has few (sector, page type) pairs.
+            page = tuple(
+                (action, always or any_when, when)
+                for action, always, sectors, page_types, when, any_when in screens
+                if always or (
+                    (not sectors or sector in sectors)
+                    and (not page_types or page_type in page_types)
+                )
             )
-        )
+            if len(self._pages) >= _MAX_PAGES:
+                self._pages.clear()
+            self._pages[(sector, page_type)] = page
+        return tuple([action for action, holds, when in page if holds or when.matches(view)])
 
     def context_vector(self, ctx: DecisionContext) -> np.ndarray:
         """The bandit's feature vector for ``ctx``.

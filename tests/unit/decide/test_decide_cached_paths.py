@@ -4,6 +4,7 @@ computations give, and a cache follows the catalog it was built from."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,9 +18,11 @@ from pipeline.decide import (
     FrequencyCapGuardrail,
     FrequencyCaps,
 )
+from pipeline.decide.catalog import load_catalog
 from pipeline.decide.conditions import ConditionView
+from pipeline.decide.decider import _MAX_PAGES
 from pipeline.decide.payload import PayloadContext, render_payload
-from pipeline.decide.vocabulary import SIGNAL_RULES
+from pipeline.decide.vocabulary import INTENT_CLASSES, PAGE_TYPES, SECTORS, SIGNAL_RULES
 
 NO_ACTION = Action(id="no_action", slot="none")
 IDS = ("a", "b", "c")
@@ -134,3 +137,41 @@ def test_the_static_payloads_follow_a_new_catalog() -> None:
     outcome = decider.decide(_ctx(hero_event))
     assert outcome.decision["payload"]["headline"] == "New"
     assert outcome.decision["policy_version"] == "catalog-v1-two"
+
+
+DEPLOYED = load_catalog(Path(__file__).parents[3] / "deploy/catalog/actions.yaml")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    sector=st.sampled_from([*SECTORS, "unknown", "odd"]),
+    page_type=st.sampled_from([*PAGE_TYPES, "unknown"]),
+    numeric=st.dictionaries(st.sampled_from(
+        ["product_views", "max_views_same_product", "cart_value", "searches",
+         *(f"signal_{r}" for r in SIGNAL_RULES)]), st.sampled_from([0.0, 1.0, 2.0, 3.0, 50.0])),
+    intent=st.sampled_from(INTENT_CLASSES),
+    probability=st.floats(0.0, 1.0),
+)
+def test_eligibility_by_page_is_what_each_action_says(
+        sector: str, page_type: str, numeric: dict[str, float], intent: str,
+        probability: float) -> None:
+    decider = Decider(DEPLOYED)
+    view = ConditionView(numeric, {"sector": sector, "page_type": page_type}, frozenset(),
+                         probability, intent)
+    want = tuple(a for a in DEPLOYED if a.applies_to(view))
+    assert decider._eligible(view) == want
+    assert decider._eligible(view) == want  # the page's screens remembered
+
+
+def test_the_pages_screens_follow_a_new_catalog_and_stay_bounded() -> None:
+    home = Action(id="hero", slot="hero", page_types=frozenset({"home"}))
+    elsewhere = Action(id="hero", slot="hero", page_types=frozenset({"product"}))
+    decider = Decider(Catalog(actions=(NO_ACTION, home), fingerprint="one"))
+    view = ConditionView({}, {"sector": "ecommerce", "page_type": "home"})
+    assert [a.id for a in decider._eligible(view)] == ["no_action", "hero"]
+    decider.catalog = Catalog(actions=(NO_ACTION, elsewhere), fingerprint="two")
+    assert [a.id for a in decider._eligible(view)] == ["no_action"]
+    for index in range(3 * _MAX_PAGES):  # sectors come from events: any text
+        decider._eligible(ConditionView({}, {"sector": f"s{index}", "page_type": "home"}))
+    assert len(decider._pages) <= _MAX_PAGES
+    assert [a.id for a in decider._eligible(view)] == ["no_action"]
