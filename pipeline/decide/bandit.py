@@ -358,7 +358,9 @@ class LinUCB:
             raise BanditInputError(
                 f"context has shape {vector.shape}, expected ({self.dimension},)"
             )
-        norm2 = float(vector @ vector)
+        # ndarray.dot: the same BLAS dot product as ``vector @ vector`` (the same float, bit
+        # for bit: tests/unit/decide), at half the dispatch cost of the matmul operator.
+        norm2 = float(vector.dot(vector))
         if not math.isfinite(norm2) and not np.isfinite(vector).all():
             raise BanditInputError("context has non-finite values")
         return vector, norm2

@@ -98,3 +98,14 @@ def test_unseen_arms_score_the_prior_width(x: list[float], arms: list[str]) -> N
     for action_id, score in zip(arms, scores, strict=True):
         if action_id != "a":
             assert score == prior
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64, min_value=-1e150,
+                          max_value=1e150), min_size=61, max_size=61),
+       st.integers(0, 60))
+def test_the_context_norm_is_the_matmul_product_bit_for_bit(values: list[float],
+                                                            zeros: int) -> None:
+    vector = np.asarray(values[zeros:] + [0.0] * zeros, dtype=np.float64)
+    _vector, norm2 = LinUCB(61)._checked(vector)
+    assert np.float64(norm2).tobytes() == np.float64(vector @ vector).tobytes()
