@@ -406,19 +406,18 @@ class LinUCB:
         scores = self.scores(x, action_ids)
         n = len(action_ids)
         epsilon = self.epsilon_for(action_ids)
+        keep, spread = 1.0 - epsilon, epsilon / n  # the same two numbers for every arm
+        top = max(scores)
         if self.options.exploration == "softmax":
-            top = max(scores)
             weights = [math.exp((s - top) / self.options.temperature) for s in scores]
             total = sum(weights)
-            exploit = [w / total for w in weights]
+            probabilities = [keep * (w / total) + spread for w in weights]
         else:
-            top = max(scores)
-            tolerance = 1e-9 * max(1.0, abs(top))
-            leaders = [s >= top - tolerance for s in scores]
-            share = 1.0 / sum(leaders)
-            exploit = [share if lead else 0.0 for lead in leaders]
-        keep, spread = 1.0 - epsilon, epsilon / n  # the same two numbers for every arm
-        probabilities = [keep * p + spread for p in exploit]
+            floor = top - 1e-9 * max(1.0, abs(top))  # the leaders: within 1e-9 of the top
+            share = 1.0 / sum(1 for s in scores if s >= floor)
+            # keep * p + spread for p = share (a leader) or 0.0: two numbers, computed once
+            leader, other = keep * share + spread, keep * 0.0 + spread
+            probabilities = [leader if s >= floor else other for s in scores]
         total = math.fsum(probabilities)
         return tuple([  # a list first: a tuple of a generator grows as it goes
             ArmScore(action_id, p / total, s)
