@@ -98,8 +98,13 @@ class ConditionView:
     signals: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
-        fired = {rule for rule, key in _SIGNAL_FLAGS if self.numeric.get(key, 0.0) > 0.0}
-        object.__setattr__(self, "signals", frozenset(self.active_signals) | fired)
+        get = self.numeric.get
+        fired = [rule for rule, key in _SIGNAL_FLAGS if get(key, 0.0) > 0.0]
+        active = self.active_signals
+        # frozenset(active) | fired; most views have no flag set (a frozenset is kept as is).
+        signals = (frozenset(active).union(fired) if fired
+                   else active if type(active) is frozenset else frozenset(active))
+        object.__setattr__(self, "signals", signals)
 
     @property
     def page_type(self) -> str:

@@ -54,7 +54,7 @@ from pipeline.decide.guardrails import (
     apply_guardrails,
     default_guardrails,
 )
-from pipeline.decide.payload import render_payload
+from pipeline.decide.payload import PayloadContext, render_payload
 from pipeline.decide.reason import decision_reason
 from pipeline.decide.story import STORY_POLICY, StoryOverride
 
@@ -77,6 +77,11 @@ _NAMESPACE_SHA1 = hashlib.sha1(DECISION_NAMESPACE.bytes, usedforsecurity=False)
 _Screen = tuple[Action, bool, frozenset[str], frozenset[str], Condition, bool]
 
 
+#: At most this many (sector, page type) pairs are remembered per catalog (the sector and
+#: page type come from events: a flood of odd values cannot grow the memory).
+_MAX_PAGES = 256
+
+
 def decision_id_for(trigger_event_id: str) -> str:
     """The decision id of a trigger: ``uuid5(DECISION_NAMESPACE, trigger_event_id)``.
 
@@ -90,11 +95,15 @@ def decision_id_for(trigger_event_id: str) -> str:
     """
     sha1 = _NAMESPACE_SHA1.copy()
     sha1.update(trigger_event_id.encode("utf-8"))
-    uuid_bytes = bytearray(sha1.digest()[:16])
-    uuid_bytes[6] = (uuid_bytes[6] & 0x0F) | 0x50  # RFC 4122 version 5
-    uuid_bytes[8] = (uuid_bytes[8] & 0x3F) | 0x80  # RFC 4122 variant
-    text = uuid_bytes.hex()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    text = sha1.hexdigest()
+    # Byte 6's high nibble is the version (5); byte 8's two high bits the RFC 4122 variant
+    # (10): hex digits 12 and 16, the other digits as hashed (no bytearray per decision).
+    return (f"{text[:8]}-{text[8:12]}-5{text[13:16]}-{_VARIANT[text[16]]}{text[17:20]}-"
+            f"{text[20:32]}")
+
+
+#: The variant's hex digit for each hashed one: ``(digit & 0x3) | 0x8``.
+_VARIANT = {f"{d:x}": f"{(d & 0x3) | 0x8:x}" for d in range(16)}
 
 
 @dataclass(frozen=True)
@@ -174,6 +183,11 @@ class Decider:
         self._screened: Catalog | None = None
         self._screens: tuple[_Screen, ...] = ()
         self._policy_version = ""
+        #: Per catalog: the payload of each action whose templates have no placeholder.
+        self._static_payloads: dict[str, tuple[Action, dict[str, str]]] = {}
+        #: Per catalog and (sector, page type): the actions those allow, each with whether
+        #: its ``when`` always holds (no_action, an empty block) and the block.
+        self._pages: dict[tuple[str, str], tuple[tuple[Action, bool, Condition], ...]] = {}
 
     def _screen(self) -> tuple[_Screen, ...]:
         catalog = self.catalog
@@ -184,6 +198,13 @@ class Decider:
                 for action in catalog
             )
             self._policy_version = f"catalog-v{catalog.version}-{catalog.fingerprint[:12]}"
+            self._static_payloads = {
+                action.id: (action, payload)
+                for action in (*catalog, catalog.no_action)
+                if not action.placeholders
+                and (payload := render_payload(action, PayloadContext())) is not None
+            }
+            self._pages = {}
             self._screened = catalog
         return self._screens
 
@@ -236,15 +257,23 @@ class Decider:
         view's sector and page type read once."""
         sector = view.categorical.get("sector", "unknown")
         page_type = view.page_type
-        return tuple(
-            action
-            for action, always, sectors, page_types, when, any_when in self._screen()
-            if always or (
-                (not sectors or sector in sectors)
-                and (not page_types or page_type in page_types)
-                and (any_when or when.matches(view))
+        screens = self._screen()  # (a new catalog forgets the pages' screens)
+        page = self._pages.get((sector, page_type))
+        if page is None:
+            # The actions whose sectors and page types allow this page, in catalog order:
+            # fixed per catalog, and a site has few (sector, page type) pairs.
+            page = tuple(
+                (action, always or any_when, when)
+                for action, always, sectors, page_types, when, any_when in screens
+                if always or (
+                    (not sectors or sector in sectors)
+                    and (not page_types or page_type in page_types)
+                )
             )
-        )
+            if len(self._pages) >= _MAX_PAGES:
+                self._pages.clear()
+            self._pages[(sector, page_type)] = page
+        return tuple([action for action, holds, when in page if holds or when.matches(view)])
 
     def context_vector(self, ctx: DecisionContext) -> np.ndarray:
         """The bandit's feature vector for ``ctx``.
@@ -282,9 +311,18 @@ class Decider:
         if verdict.halted:
             return None
         fired = list(verdict.fired)
-        payload_context = ctx.payload_context()
+        payload_context: PayloadContext | None = None  # built when a template needs it
+        statics = self._static_payloads
         candidates: list[tuple[Action, dict[str, str]]] = []
         for action in verdict.kept:
+            static = statics.get(action.id)
+            if static is not None and static[0] is action:
+                # No placeholder: what render_payload gives for any context, rendered once
+                # per catalog; each decision gets its own copy.
+                candidates.append((action, dict(static[1])))
+                continue
+            if payload_context is None:
+                payload_context = ctx.payload_context()
             payload = render_payload(action, payload_context)
             if payload is None:
                 fired.append(f"payload_unresolved:{action.id}")

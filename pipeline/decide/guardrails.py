@@ -221,9 +221,11 @@ class ComplianceZoneGuardrail:
 
     def apply(self, ctx: DecisionContext, candidates: Sequence[Action]) -> GuardrailResult:
         """Remove offers inside a zone."""
-        if not any(zone.contains(ctx.categorical) for zone in self.zones):
-            return _nothing(self.name)
-        return _remove(self.name, candidates, lambda a: self.blocks_all or a.offer)
+        categorical = ctx.categorical
+        for zone in self.zones:  # a loop, not any(generator): most pages are in no zone
+            if zone.contains(categorical):
+                return _remove(self.name, candidates, lambda a: self.blocks_all or a.offer)
+        return _nothing(self.name)
 
 
 @dataclass(frozen=True)
@@ -273,29 +275,28 @@ class FrequencyCapGuardrail:
     def apply(self, ctx: DecisionContext, candidates: Sequence[Action]) -> GuardrailResult:
         """Remove actions that reached a cap."""
         history = ctx.history.for_session(ctx.session_id)
-        session_full = (
+        if (
             self.max_per_session is not None and history.total_session >= self.max_per_session
-        )
-        visitor_full = (
+        ) or (
             self.max_per_visitor is not None and history.total_visitor >= self.max_per_visitor
-        )
-
-        def capped(action: Action) -> bool:
+        ):
+            return _remove(self.name, candidates, lambda _action: True)
+        # Each action's own caps, in one loop (no closure, no generator per decision); the
+        # counts as history.shown_in_session / shown_to_visitor read them.
+        shown_session, shown_visitor = history.shown_session, history.shown_visitor
+        removed: list[str] = []
+        for action in candidates:
+            if action.is_no_action:
+                continue
             caps = action.caps
-            return (
-                session_full
-                or visitor_full
-                or (
-                    caps.per_session is not None
-                    and history.shown_in_session(action.id) >= caps.per_session
-                )
-                or (
-                    caps.per_visitor is not None
-                    and history.shown_to_visitor(action.id) >= caps.per_visitor
-                )
-            )
-
-        return _remove(self.name, candidates, capped)
+            per_session, per_visitor = caps.per_session, caps.per_visitor
+            if (
+                per_session is not None and shown_session.get(action.id, 0) >= per_session
+            ) or (per_visitor is not None and shown_visitor.get(action.id, 0) >= per_visitor):
+                removed.append(action.id)
+        if not removed:  # the usual case: one shared result
+            return _nothing(self.name)
+        return GuardrailResult(self.name, frozenset(removed))
 
 
 @dataclass(frozen=True)

@@ -132,15 +132,16 @@ class DecisionHistory:
         shown_visitor = dict(base.shown_visitor)
         shown_visitor[action_id] = shown_visitor.get(action_id, 0) + 1
         is_overlay = slot == "overlay"
-        return replace(
-            base,
-            shown_session=shown_session,
-            shown_visitor=shown_visitor,
-            overlays_session=base.overlays_session + int(is_overlay),
-            last_overlay_dismissed=False if is_overlay else base.last_overlay_dismissed,
-            delivered=(*base.delivered, DeliveredAction(decision_id, action_id, slot))[
-                -_MAX_DELIVERED:
-            ],
+        # Built directly, not with dataclasses.replace (its per-call walk of the fields):
+        # one history per delivered decision.
+        return DecisionHistory(
+            base.session_id,
+            shown_session,
+            shown_visitor,
+            base.dismissed_session,
+            base.overlays_session + int(is_overlay),
+            False if is_overlay else base.last_overlay_dismissed,
+            (*base.delivered, DeliveredAction(decision_id, action_id, slot))[-_MAX_DELIVERED:],
         )
 
     def with_outcome(self, decision_id: str, kind: str) -> DecisionHistory:

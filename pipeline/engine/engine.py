@@ -51,6 +51,9 @@ _EXTRAS = ("rooms_left",)
 
 Learning = list[dict[str, Any]]
 
+#: No rule (new or active): the one empty frozenset, not one built per decision.
+_NO_RULES: frozenset[str] = frozenset()
+
 #: The trigger type of a decision made when a timer fired (no event).
 TIMER = "timer"
 
@@ -316,25 +319,27 @@ class Engine:
             self._release_label(state, learning, session_id, True, trigger.event_id, at_ms)
 
         decider = self.decider
-        new_rules = frozenset(s["rule"] for s in new)
+        new_rules = frozenset([s["rule"] for s in new]) if new else _NO_RULES
         if not decider.should_decide(trigger.event_type, new_rules, changed):
             # decide() would return None at once: skip building its context (most clicks).
             return None
         fired = session.signals.fired
-        active = frozenset(rule for rule in self.signal_engine.options.enabled_rules
-                           if rule in fired)
+        active = frozenset([rule for rule in self.signal_engine.options.enabled_rules
+                            if rule in fired]) if fired else _NO_RULES
+        # The fields in their order (positional: a keyword call costs more, once per
+        # decision): visitor_id, session_id, trigger_event_id, trigger_event_type,
+        # event_time_ms, numeric, categorical, consent, purchased_ever, active_signals,
+        # new_signals, intent_probability, intent_class, intent_class_changed, history,
+        # extras, experiment_unit.
         ctx = DecisionContext(
-            visitor_id=visitor_id, session_id=session_id,
-            trigger_event_id=trigger.event_id,
-            trigger_event_type=trigger.event_type, event_time_ms=at_ms,
-            numeric=features.numeric, categorical=features.categorical, consent=True,
-            purchased_ever=bool(profile and profile.purchased_ever)
+            visitor_id, session_id, trigger.event_id, trigger.event_type, at_ms,
+            features.numeric, features.categorical, True,
+            bool(profile and profile.purchased_ever)
             or features.numeric.get("converted", 0.0) > 0,
-            active_signals=active, new_signals=new_rules,
-            intent_probability=probability, intent_class=cls, intent_class_changed=changed,
+            active, new_rules, probability, cls, changed,
             # Seen from this session once: the decider and each guardrail ask for it.
-            history=state.history.for_session(session_id), extras=extras,
-            experiment_unit=(profile and profile.experiment_unit) or visitor_id,
+            state.history.for_session(session_id), extras,
+            (profile and profile.experiment_unit) or visitor_id,
         )
         decision = decider.decide(ctx)
         if decision is not None:

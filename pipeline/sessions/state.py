@@ -35,6 +35,17 @@ _FIELDS = 25
 # Feature names built once (features() runs for every scored event).
 _DWELL_KEYS = tuple(f"dwell_{bucket}_s" for bucket in DWELL_BUCKETS)
 _SIGNAL_KEYS = tuple((rule, f"signal_{rule}") for rule in STRUGGLE_RULES)
+_N_DWELL = len(DWELL_BUCKETS)
+#: The numeric features' names in the order :meth:`SessionState.features` writes them.
+_NUMERIC_KEYS = (
+    "page_views", "product_views", "distinct_categories", "max_views_same_product",
+    *_DWELL_KEYS,
+    "max_scroll_pct", "clicks", "searches", "cart_adds", "cart_value", "form_errors",
+    "calculator_changes", "session_age_s", "since_last_event_s", "returning",
+    "past_purchases", "converted", "signal_count",
+    *(key for _rule, key in _SIGNAL_KEYS),
+)
+_NO_FLAGS = (0.0,) * len(_SIGNAL_KEYS)
 
 
 def _rel(value: int | None, base: int) -> int | None:
@@ -208,32 +219,35 @@ class SessionState:
         >>> f.numeric["session_age_s"], f.numeric["since_last_event_s"], f.categorical["page_type"]
         (40.0, 30.0, 'pricing')
         """
-        numeric: dict[str, float] = {
-            "page_views": float(self.page_views),
-            "product_views": float(self.product_views),
-            "distinct_categories": float(len(self.category_hashes)),
-            "max_views_same_product": float(self.max_views_same_product),
-        }
-        # Key order is part of the result (model input, logged maps): keep it as it is.
-        for key, dwell in zip(_DWELL_KEYS, self.dwell_ms, strict=True):
-            numeric[key] = dwell / 1000.0
-        # Item by item, not update(**kwargs): no keyword dict built per call (most events).
-        numeric["max_scroll_pct"] = self.max_scroll_pct
-        numeric["clicks"] = float(self.clicks)
-        numeric["searches"] = float(self.searches)
-        numeric["cart_adds"] = float(self.cart_adds)
-        numeric["cart_value"] = self.cart_value
-        numeric["form_errors"] = float(self.form_errors)
-        numeric["calculator_changes"] = float(self.calculator_changes)
-        numeric["session_age_s"] = max(0, now_ms - self.started_ms) / 1000.0
-        numeric["since_last_event_s"] = max(0, now_ms - self.last_ms) / 1000.0
-        numeric["returning"] = 1.0 if self.profile_returning or self.sessions_before > 0 else 0.0
-        numeric["past_purchases"] = float(self.past_purchases)
-        numeric["converted"] = 1.0 if self.converted else 0.0
-        numeric["signal_count"] = float(self.signals.signal_count)
-        fired = self.signals.fired
-        for rule, key in _SIGNAL_KEYS:
-            numeric[key] = 1.0 if rule in fired else 0.0
+        dwell = self.dwell_ms
+        if len(dwell) != _N_DWELL:
+            raise ValueError(f"dwell has {len(dwell)} buckets, expected {_N_DWELL}")
+        signals = self.signals
+        fired = signals.fired
+        # One tuple zipped with the names (built once): no item assignment per feature.
+        # Key order is part of the result (model input, logged maps): _NUMERIC_KEYS keeps it.
+        numeric = dict(zip(_NUMERIC_KEYS, (
+            float(self.page_views),
+            float(self.product_views),
+            float(len(self.category_hashes)),
+            float(self.max_views_same_product),
+            *[ms / 1000.0 for ms in dwell],
+            self.max_scroll_pct,
+            float(self.clicks),
+            float(self.searches),
+            float(self.cart_adds),
+            self.cart_value,
+            float(self.form_errors),
+            float(self.calculator_changes),
+            max(0, now_ms - self.started_ms) / 1000.0,
+            max(0, now_ms - self.last_ms) / 1000.0,
+            1.0 if self.profile_returning or self.sessions_before > 0 else 0.0,
+            float(self.past_purchases),
+            1.0 if self.converted else 0.0,
+            float(signals.signal_count) if fired else 0.0,
+            *([1.0 if rule in fired else 0.0 for rule, _key in _SIGNAL_KEYS] if fired
+              else _NO_FLAGS),
+        ), strict=True))
         unknown = "unknown"
         categorical = {
             "sector": self.sector or unknown,

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.decide import DECISION_NAMESPACE, decision_id_for
-from pipeline.decide.bandit import LinUCB
+from pipeline.decide.bandit import BanditOptions, LinUCB
 from pipeline.decide.featurize import Featurizer
 from pipeline.decide.vocabulary import INTENT_CLASSES, PAGE_TYPES, SECTORS, SIGNAL_RULES
 
@@ -98,3 +98,51 @@ def test_unseen_arms_score_the_prior_width(x: list[float], arms: list[str]) -> N
     for action_id, score in zip(arms, scores, strict=True):
         if action_id != "a":
             assert score == prior
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64, min_value=-1e150,
+                          max_value=1e150), min_size=61, max_size=61),
+       st.integers(0, 60))
+def test_the_context_norm_is_the_matmul_product_bit_for_bit(values: list[float],
+                                                            zeros: int) -> None:
+    vector = np.asarray(values[zeros:] + [0.0] * zeros, dtype=np.float64)
+    _vector, norm2 = LinUCB(61)._checked(vector)
+    assert np.float64(norm2).tobytes() == np.float64(vector @ vector).tobytes()
+
+
+def reference_distribution(bandit: LinUCB, x: list[float],
+                           action_ids: list[str]) -> list[tuple[str, float, float]]:
+    """The policy's distribution as first written (one list per step)."""
+    scores = bandit.scores(x, action_ids)
+    n, epsilon = len(action_ids), bandit.epsilon_for(action_ids)
+    top = max(scores)
+    if bandit.options.exploration == "softmax":
+        weights = [math.exp((s - top) / bandit.options.temperature) for s in scores]
+        exploit = [w / sum(weights) for w in weights]
+    else:
+        tolerance = 1e-9 * max(1.0, abs(top))
+        leaders = [s >= top - tolerance for s in scores]
+        share = 1.0 / sum(leaders)
+        exploit = [share if lead else 0.0 for lead in leaders]
+    probabilities = [(1.0 - epsilon) * p + epsilon / n for p in exploit]
+    total = math.fsum(probabilities)
+    return [(a, p / total, s) for a, p, s in zip(action_ids, probabilities, scores, strict=True)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(x=st.lists(st.floats(-3.0, 3.0), min_size=3, max_size=3),
+       arms=st.lists(st.sampled_from(["a", "b", "c", "d", "e"]), min_size=1, max_size=5,
+                     unique=True),
+       learned=st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.floats(-1.0, 2.0),
+                                  st.lists(st.sampled_from([0.0, 1.0, 0.5]), min_size=3,
+                                           max_size=3)), max_size=12),
+       softmax=st.booleans())
+def test_the_distribution_is_the_reference_bit_for_bit(
+        x: list[float], arms: list[str], learned: list[tuple[str, float, list[float]]],
+        softmax: bool) -> None:
+    bandit = LinUCB(3, BanditOptions(exploration="softmax" if softmax else "epsilon_greedy"))
+    for action_id, reward, context in learned:
+        bandit.update(context, action_id, reward)
+    got = [(a.action_id, a.probability, a.score) for a in bandit.distribution(x, arms)]
+    assert got == reference_distribution(bandit, x, arms)
