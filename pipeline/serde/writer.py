@@ -59,8 +59,6 @@ _KEY_CACHE = 4096
 _KEY_SETS = 64
 #: A map of doubles' writer: a packer, and its arguments with the values' places empty.
 _Plan = tuple[Callable[..., bytes], list[Any]]
-#: A record's field that is not there (a field's value may be None).
-_MISSING = object()
 
 
 class NotCompiled(Exception):
@@ -198,7 +196,7 @@ class _Source:
         self.namespace: dict[str, Any] = {
             "_NC": NotCompiled, "_nc": _not_compiled, "_lb": _long_bytes,
             "_pd": _pack_double, "_new_key": _new_key, "_wda": _write_double_array,
-            "_MISSING": _MISSING, "_MINL": _MIN_LONG, "_MAXL": _MAX_LONG,
+            "_MINL": _MIN_LONG, "_MAXL": _MAX_LONG,
             "_MIND": _MIN_DOUBLE_INT, "_MAXD": _MAX_DOUBLE_INT,
             "_UEE": UnicodeEncodeError, "_SE": struct.error,
             "_double_map_plan": _double_map_plan, "_string_bytes": _string_bytes,
@@ -233,8 +231,9 @@ class _Source:
                  "        raise _nc(value, 'record')"]
         for spec in schema["fields"]:
             name = spec["name"]
-            lines.append(f"    v0 = value.get({name!r}, _MISSING)")
-            lines.append("    if v0 is _MISSING:")
+            lines.append("    try:")
+            lines.append(f"        v0 = value[{name!r}]")
+            lines.append("    except KeyError:")
             if "default" in spec:
                 lines.append(f"        v0 = {self.constant(spec.get('default'))}")
             else:
