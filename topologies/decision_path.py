@@ -73,7 +73,6 @@ from pipeline.profiles import (
     visitor_side_change,
 )
 from pipeline.serde import (
-    Admitted,
     Codec,
     LateEvent,
     MeaningRules,
@@ -170,6 +169,8 @@ class DecisionPath:
         self._events_topic = settings.topic(EVENTS)
         #: Output topic names under the settings' prefix, by unprefixed name.
         self._topics: dict[str, str] = {}
+        #: :meth:`Codec.encoder` by schema name.
+        self._encoders: dict[str, Callable[[dict[str, Any]], bytes]] = {}
         self._apply = {settings.topic(EVENTS): self._apply_event,
                        settings.topic(OUTCOMES): self._apply_outcome,
                        settings.topic(VISITOR_PROFILES): self._apply_visitor_profile,
@@ -356,11 +357,11 @@ class DecisionPath:
         return int(self.clock() * 1000)
 
     def _admitted(self, message: Record) -> dict[str, Any] | None:
-        result = self.gates[message.topic].admit(
+        result = self.gates[message.topic].record(
             message.value, key=message.key, topic=message.topic,
             partition=message.partition, offset=message.offset, now_ms=self._now_ms())
-        if isinstance(result, Admitted):
-            return result.record
+        if not isinstance(result, Rejected):
+            return result
         self._dead_letter(result)
         return None
 
@@ -374,12 +375,19 @@ class DecisionPath:
             error, value=message.value, key=message.key, topic=message.topic,
             partition=message.partition, offset=message.offset, now_ms=self._now_ms()))
 
-    def _write(self, outputs: list[Output], message: Record) -> None:
+    def _write(self, outputs: list[Output], message: Record) -> bool:
+        """Send an event's outputs in order (a late event's dead letter at its place);
+        whether a decision was logged."""
+        decided = False
+        todo: list[Output] = []
         for out in outputs:
             if out.topic == LATE:
+                decided = self._send(todo) or decided
+                todo = []
                 self._reject(message, LateEvent(str(out.record["reason"])))
             else:
-                self._send([out])
+                todo.append(out)
+        return self._send(todo) or decided
 
     def _view(self, partition: int, key: bytes) -> ProfileView | None:
         _, view_bytes = self.tables.get(VIEWS, partition, key)
@@ -422,20 +430,28 @@ class DecisionPath:
     def _advance(self, partition: int, event_time_ms: int) -> None:
         self.event_clock.advance(partition, event_time_ms, self._now_ms())
 
-    def _send(self, outputs: list[Output]) -> None:
-        topics = self._topics
+    def _send(self, outputs: list[Output]) -> bool:
+        """Send outputs; whether one of them is a decision log."""
+        topics, encoders, send = self._topics, self._encoders, self.outputs.send
+        decided = False
         for out in outputs:
-            if out.topic == DECISIONS_LOG:
+            name = out.topic
+            if name == DECISIONS_LOG:
+                decided = True
                 decision = out.record["decision"]
                 self.metrics.decision(str(decision["experiment_arm"]), str(decision["action_id"]))
-            elif out.topic == SIGNALS:
+            elif name == SIGNALS:
                 self.metrics.signal(str(out.record["rule"]))
-            topic = topics.get(out.topic)
+            topic = topics.get(name)
             if topic is None:
-                topic = topics[out.topic] = self.settings.topic(out.topic)
+                topic = topics[name] = self.settings.topic(name)
+            encode = encoders.get(out.schema)
+            if encode is None:
+                encode = encoders[out.schema] = self.codec.encoder(out.schema)
             record = out.record  # encode reads it and changes nothing: no copy of a dict
-            self.outputs.send(topic, out.key.encode(), self.codec.encode(
-                out.schema, record if type(record) is dict else dict(record)))
+            send(topic, out.key.encode(), encode(record if type(record) is dict
+                                                 else dict(record)))
+        return decided
 
     def _write_learning(self, learning: list[dict[str, Any]]) -> None:
         self._send(learning_outputs(learning))
@@ -472,8 +488,7 @@ class DecisionPath:
             if answer is not None:
                 self.metrics.answered()
                 outputs.append(answer)
-        self._write(outputs, message)
-        if message.timestamp_ms >= 0 and any(out.topic == DECISIONS_LOG for out in outputs):
+        if self._write(outputs, message) and message.timestamp_ms >= 0:
             self.metrics.latency((self._now_ms() - message.timestamp_ms) / 1000)
 
     def _apply_outcome(self, message: Record) -> None:

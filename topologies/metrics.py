@@ -47,13 +47,19 @@ daemon thread (``RTP_WORKER_METRICS_PORT``; 0: none).
 from __future__ import annotations
 
 import json
+import math
+from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping
 from threading import Thread
-from typing import Any
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import Counter, Histogram, start_http_server
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry, Counter, start_http_server
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 from pipeline.web.metrics import new_registry
@@ -106,58 +112,124 @@ class _Lag(Collector):
         yield family
 
 
+class _Counts(Collector):
+    """A counter family whose counts (by label values) are plain ints kept by the loop's
+    thread, read when a scrape collects them: counting takes no lock and calls nothing
+    (prometheus_client's ``inc`` takes a lock and checks its argument). The exposition is
+    a ``Counter``'s: ``<name>_total`` by label values in the order they were first counted
+    (tests/unit/topologies/test_metrics.py compares the two).
+
+    >>> registry = new_registry()
+    >>> counts = _Counts("rtp_things", "Things.", ("kind",), registry)
+    >>> counts.counts[("a",)] = counts.counts.get(("a",), 0) + 1
+    >>> registry.get_sample_value("rtp_things_total", {"kind": "a"})
+    1.0
+    """
+
+    def __init__(self, name: str, documentation: str, labels: tuple[str, ...],
+                 registry: CollectorRegistry) -> None:
+        self.name, self.documentation, self.labels = name, documentation, labels
+        #: Label values -> how many (an unlabelled counter: the one key ``()``).
+        self.counts: dict[tuple[str, ...], int] = {} if labels else {(): 0}
+        registry.register(self)
+
+    def describe(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(self.name, self.documentation, labels=self.labels)
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(self.name, self.documentation, labels=self.labels)
+        # dict() copies in one step under the GIL: the loop's thread may add a key meanwhile.
+        for values, count in dict(self.counts).items():
+            family.add_metric(list(values), float(count))
+        yield family
+
+
+class _Latencies(Collector):
+    """A histogram (no labels) whose bucket counts and sum are kept by the loop's thread,
+    read when a scrape collects them; exposed as prometheus_client's ``Histogram`` is (each
+    value counted in the first bucket whose bound is at least it, summed in order).
+
+    >>> registry = new_registry()
+    >>> latencies = _Latencies("rtp_wait_seconds", "Waits.", (0.1, 1.0), registry)
+    >>> latencies.observe(0.5); latencies.observe(2.0)
+    >>> [registry.get_sample_value("rtp_wait_seconds_bucket", {"le": le})
+    ...  for le in ("0.1", "1.0", "+Inf")], registry.get_sample_value("rtp_wait_seconds_sum")
+    ([0.0, 1.0, 2.0], 2.5)
+    """
+
+    def __init__(self, name: str, documentation: str, buckets: tuple[float, ...],
+                 registry: CollectorRegistry) -> None:
+        self.name, self.documentation = name, documentation
+        self.bounds = [*(float(b) for b in buckets), math.inf]
+        self._le = [repr(b) for b in self.bounds[:-1]] + ["+Inf"]
+        self.counts = [0] * len(self.bounds)
+        self.sum = 0.0
+        registry.register(self)
+
+    def observe(self, seconds: float) -> None:
+        """One value (not NaN)."""
+        self.sum += seconds
+        self.counts[bisect_left(self.bounds, seconds)] += 1
+
+    def describe(self) -> Iterator[Metric]:
+        yield HistogramMetricFamily(self.name, self.documentation)
+
+    def collect(self) -> Iterator[Metric]:
+        family = HistogramMetricFamily(self.name, self.documentation)
+        total, buckets = 0, []
+        for le, count in zip(self._le, list(self.counts), strict=True):
+            total += count
+            buckets.append((le, float(total)))
+        family.add_metric([], buckets, self.sum)
+        yield family
+
+
 class WorkerMetrics:
-    """One worker's metrics in a registry of its own."""
+    """One worker's metrics in a registry of its own. What is counted per event (events,
+    decisions, signals, latencies) is kept in plain ints, read at each scrape (exact then);
+    the rest (answers, dead letters) in prometheus_client's counters."""
 
     def __init__(self) -> None:
         self.registry = new_registry()
         self._lag: dict[str, int] = {}
-        self._events = Counter("rtp_worker_events", "Clickstream records applied.",
-                               registry=self.registry)
-        self._decisions = Counter("rtp_worker_decisions", "Decisions logged, by arm.", ["arm"],
-                                  registry=self.registry)
-        self._actions = Counter("rtp_worker_action_decisions",
-                                "Decisions logged, by action and arm.", ["action", "arm"],
-                                registry=self.registry)
-        self._signals = Counter("rtp_worker_signals", "Struggle signals written, by rule.",
-                                ["rule"], registry=self.registry)
+        self._events = _Counts("rtp_worker_events", "Clickstream records applied.", (),
+                               self.registry)
+        self._decisions = _Counts("rtp_worker_decisions", "Decisions logged, by arm.",
+                                  ("arm",), self.registry)
+        self._actions = _Counts("rtp_worker_action_decisions",
+                                "Decisions logged, by action and arm.", ("action", "arm"),
+                                self.registry)
+        self._signals = _Counts("rtp_worker_signals", "Struggle signals written, by rule.",
+                                ("rule",), self.registry)
         self._answers = Counter("rtp_worker_answers",
                                 "'Decided: nothing' answers written for awaited events.",
                                 registry=self.registry)
         self._dead = Counter("rtp_worker_dead_letters",
                              "Records dead-lettered, by source topic and reason.",
                              ["topic", "reason"], registry=self.registry)
-        self._latency = Histogram("rtp_worker_event_to_action_seconds",
-                                  "Triggering event's record timestamp to the decision sent.",
-                                  buckets=LATENCY_BUCKETS, registry=self.registry)
+        self._latency = _Latencies("rtp_worker_event_to_action_seconds",
+                                   "Triggering event's record timestamp to the decision sent.",
+                                   LATENCY_BUCKETS, self.registry)
         self.registry.register(_Lag(lambda: self._lag))
-        #: Labelled children by label values, looked up once (``labels()`` checks its
-        #: arguments and takes a lock at every call: once per decision otherwise).
-        self._children: dict[tuple[str, ...], Any] = {}
         self._server: WSGIServer | None = None
         self._thread: Thread | None = None
 
     def event(self) -> None:
         """One clickstream record applied."""
-        self._events.inc()
+        self._events.counts[()] += 1
 
     def decision(self, arm: str, action: str | None = None) -> None:
         """One decision logged in ``arm`` (of ``action``, when given)."""
-        self._child(self._decisions, "decisions", arm).inc()
+        decisions, key = self._decisions.counts, (arm,)
+        decisions[key] = decisions.get(key, 0) + 1
         if action is not None:
-            self._child(self._actions, "actions", action, arm).inc()
+            actions, pair = self._actions.counts, (action, arm)
+            actions[pair] = actions.get(pair, 0) + 1
 
     def signal(self, rule: str) -> None:
         """One struggle signal of ``rule`` written."""
-        self._child(self._signals, "signals", rule).inc()
-
-    def _child(self, metric: Counter, name: str, *values: str) -> Any:
-        """``metric.labels(*values)``, kept (``name`` tells the metrics apart)."""
-        key = (name, *values)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = metric.labels(*values)
-        return child
+        counts, key = self._signals.counts, (rule,)
+        counts[key] = counts.get(key, 0) + 1
 
     def answered(self) -> None:
         """One 'decided: nothing' answer written (an awaited event that delivered no action)."""
@@ -173,7 +245,7 @@ class WorkerMetrics:
 
     def latency(self, seconds: float) -> None:
         """One event→action latency."""
-        self._latency.observe(max(0.0, seconds))
+        self._latency.observe(max(0.0, seconds))  # (max: a NaN counts 0.0)
 
     def serve(self, host: str, port: int) -> int:
         """Serve ``/metrics`` on ``host:port`` (0: a free port) on a daemon thread; the port.

@@ -96,27 +96,43 @@ def read_click_event(event: Mapping[str, Any]) -> tuple[SessionEvent, SignalEven
     # Strings both records keep: the detectors whole, the sessionizer cut to 128 chars.
     category = _str(page.get("category"))
     product_id = _str(page.get("product_id"))
-    custom = _record(event, "custom")
+    # Sub-records: a dict or None as decoded (any other value: _record decides).
+    custom = event.get("custom")
+    if custom is not None and type(custom) is not dict:
+        custom = _record(event, "custom")
     custom_name = None if custom is None else _str(custom.get("name"))
 
     # The SessionEvent (read_session_event), first: normalize_page_type is what may raise.
-    context = _record(event, "context") or _NONE
-    scroll = _record(event, "scroll")
-    cart = _record(event, "cart")
-    purchase = _record(event, "purchase")
+    context = event.get("context")
+    if type(context) is not dict:
+        context = _record(event, "context") or _NONE
+    scroll = event.get("scroll")
+    if scroll is not None and type(scroll) is not dict:
+        scroll = _record(event, "scroll")
+    cart = event.get("cart")
+    if cart is not None and type(cart) is not dict:
+        cart = _record(event, "cart")
+    purchase = event.get("purchase")
+    if purchase is not None and type(purchase) is not dict:
+        purchase = _record(event, "purchase")
     user_id = event.get("user_id")
     depth = None if scroll is None else _num(scroll.get("depth_pct"))
+    # The context's strings (_cut, inline: every event has them).
+    source, device, country, zone, sector, industry = (
+        context.get("traffic_source"), context.get("device"), context.get("country"),
+        context.get("timezone"), context.get("sector"), context.get("industry"))
     session = _new_session_event((
         event_id, event_type, visitor_id,
         user_id if isinstance(user_id, str) and user_id else None,
         time, normalize_page_type(page_type),
         None if category is None else category[:128],
         None if product_id is None else product_id[:128],
-        _cut(context.get("traffic_source"), "direct") or "direct",
-        _cut(context.get("device"), "desktop") or "desktop",
-        _cut(context.get("country")), _cut(context.get("timezone")),
-        _cut(context.get("sector"), "ecommerce") or "ecommerce",
-        _cut(context.get("industry")),
+        source[:128] if isinstance(source, str) and source else "direct",
+        device[:128] if isinstance(device, str) and device else "desktop",
+        country[:128] if isinstance(country, str) and country else None,
+        zone[:128] if isinstance(zone, str) and zone else None,
+        sector[:128] if isinstance(sector, str) and sector else "ecommerce",
+        industry[:128] if isinstance(industry, str) and industry else None,
         None if depth is None else min(100.0, max(0.0, depth)),
         None if cart is None else _num(cart.get("value")),
         None if purchase is None else _num(purchase.get("value")),
@@ -129,20 +145,26 @@ def read_click_event(event: Mapping[str, Any]) -> tuple[SessionEvent, SignalEven
     click_target = search_query = form_id = form_field = None
     click_interactive: bool | None = None
     custom_properties = _NO_PROPERTIES
-    click = _record(event, "click")
+    click = event.get("click")
+    if click is not None and type(click) is not dict:
+        click = _record(event, "click")
     if click is not None:
         x, y = click.get("x"), click.get("y")
         click_x = x if isinstance(x, int) else 0
         click_y = y if isinstance(y, int) else 0
         click_target = _str(click.get("target"))
         click_interactive = bool(click.get("interactive", True))
-    search = _record(event, "search")
+    search = event.get("search")
+    if search is not None and type(search) is not dict:
+        search = _record(event, "search")
     if search is not None:
         query = search.get("query")
         search_query = query if isinstance(query, str) else None
         results = search.get("results")
         search_results = results if isinstance(results, int) else 0
-    form = _record(event, "form")
+    form = event.get("form")
+    if form is not None and type(form) is not dict:
+        form = _record(event, "form")
     if form is not None:
         form_id = _str(form.get("form_id"))
         form_field = _str(form.get("field"))

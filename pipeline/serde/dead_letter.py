@@ -99,6 +99,25 @@ class MessageGate:
                                partition=partition, offset=offset, now_ms=now_ms)
         return Admitted(name, record)
 
+    def record(self, value: bytes | None, *, key: bytes | None, topic: str, partition: int,
+               offset: int, now_ms: int) -> dict[str, Any] | Rejected:
+        """:meth:`admit`'s answer without its wrapper (what the worker calls per record):
+        the decoded record itself, or the DeadLetter that explains why not.
+
+        >>> from pipeline.serde.codec import Codec
+        >>> gate = MessageGate(Codec.default(), expected=("Outcome",))
+        >>> where = dict(key=b"v", topic="t", partition=0, offset=1, now_ms=1_700_000_000_000)
+        >>> type(gate.record(b"junk", **where)).__name__
+        'Rejected'
+        """
+        try:
+            name, record = self.codec.decode(value, self.expected)
+            check_meaning(name, record, now_ms, self.rules)
+        except SerdeError as error:
+            return self.reject(error, value=value, key=key, topic=topic,
+                               partition=partition, offset=offset, now_ms=now_ms)
+        return record
+
     def reject(self, error: SerdeError, *, value: bytes | None, key: bytes | None, topic: str,
                partition: int, offset: int, now_ms: int) -> Rejected:
         """Dead-letter a message for ``error`` (also used for late events downstream)."""

@@ -138,3 +138,41 @@ def test_a_map_key_seen_before_is_written_the_same() -> None:
     assert write is not None
     first = bytes(write(record))
     assert first == bytes(write(record)) == _before("LearningRecord", record)
+
+
+class _Key(str):
+    """A ``str`` subclass: equal to (and hashed as) its string."""
+
+
+_DOUBLE_VALUES = st.one_of(st.floats(), st.integers(-(2**1100), 2**1100), st.booleans(),
+                           st.just(Decimal("2.5")), st.text(max_size=2), st.none())
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(maps=st.lists(st.dictionaries(
+    st.sampled_from(["a", "b", "é", "x" * 70, _Key("a"), 1, "\ud800"]), _DOUBLE_VALUES,
+    max_size=5), min_size=1, max_size=4))
+def test_maps_of_doubles_are_written_as_fastavro_writes_them(maps: list[dict[Any, Any]]) -> None:
+    """The numeric features map of a LearningRecord's label (a map of doubles, written whole
+    per key set: the same plan for the same keys again, in any order, of any values)."""
+    for numeric in maps:
+        label = {"session_id": "s", "numeric": numeric, "categorical": {}, "converted": True}
+        record = {"record_id": "r", "visitor_id": "v", "event_time": 5, "label": label}
+        expected, got = _before("LearningRecord", record), _now("LearningRecord", record)
+        if isinstance(expected, bytes):
+            assert got == expected
+        else:
+            assert not isinstance(got, bytes), f"refused before ({expected.__name__})"
+
+
+def test_a_map_of_doubles_with_more_key_sets_than_kept_is_written_the_same() -> None:
+    from pipeline.serde.writer import _KEY_SETS
+
+    write = compile_writer(CODEC.registry.current("LearningRecord").parsed)
+    assert write is not None
+    for n in range(_KEY_SETS + 3):
+        numeric = {f"f{i}": float(i) for i in range(n % 7)} | {f"k{n}": 0.5}
+        label = {"session_id": "s", "numeric": numeric, "categorical": {"c": f"v{n}"},
+                 "converted": False}
+        record = {"record_id": "r", "visitor_id": "v", "event_time": n, "label": label}
+        assert bytes(write(record)) == _before("LearningRecord", record)
