@@ -85,6 +85,8 @@ def parse_visitor(value: str | None) -> str:
     visitor = (value or "").strip()
     if not visitor:
         raise BadRequest("query parameter 'visitor' is missing or empty")
+    if visitor.isascii() and visitor.isprintable() and len(visitor) <= MAX_ID_CHARS:
+        return visitor  # what id_problem finds nothing wrong with, without its walk
     problem = id_problem(visitor, "query parameter 'visitor'", MAX_ID_CHARS)
     if problem is not None:
         raise BadRequest(problem)
@@ -254,29 +256,32 @@ class AnswerCache:
         (``", "`` and ``": "`` separators, ASCII only, the key order of
         :func:`decisions_answer`), from each decision's kept JSON where there is one."""
         wanted = slots if slots is not None else sorted(held)
-        parts = [b'{"visitor_id": ', json.dumps(visitor_id).encode(), b', "decisions": {']
+        parts = [b'{"visitor_id": ', _json_string(visitor_id), b', "decisions": {']
+        view_of, views = self._view_of, self._views
         for i, slot in enumerate(wanted):
             if i:
                 parts.append(b", ")
-            parts.append(_json_text(slot))
+            parts.append(_json_slot(slot))
             decision = held.get(slot)
-            parts.append(b": null" if decision is None else self._view(decision))
+            if decision is None:
+                parts.append(b": null")
+            elif view_of.get(id(decision)) is decision:
+                parts.append(views[id(decision)])
+            else:
+                parts.append(self._encode(decision))
         parts.append(b'}, "served_at": ')
         return b"".join(parts)
 
-    def _view(self, decision: Mapping[str, Any]) -> bytes:
+    def _encode(self, decision: Mapping[str, Any]) -> bytes:
         """``b": "`` and the JSON of ``decision``'s view, kept while there is room."""
-        ident = id(decision)
-        if self._view_of.get(ident) is decision:
-            return self._views[ident]
         self.views_encoded += 1
         view = b": " + json.dumps(decision_view(decision)).encode()
         if self.capacity:
             if len(self._views) >= 2 * self.capacity:
                 oldest = next(iter(self._views))
                 del self._view_of[oldest], self._views[oldest]
-            self._view_of[ident] = decision
-            self._views[ident] = view
+            self._view_of[id(decision)] = decision
+            self._views[id(decision)] = view
         return view
 
     def forget(self, visitor_id: str) -> int:
@@ -298,21 +303,32 @@ class AnswerCache:
         for key in mine:
             del self._entries[key]
         theirs = [ident for ident, decision in self._view_of.items()
-                  if decision.get("visitor_id") == visitor_id]
+                  if str(decision.get("visitor_id")) == visitor_id]  # as the store keys it
         for ident in theirs:
             del self._view_of[ident], self._views[ident]
         return len(mine)
 
 
-@functools.lru_cache(maxsize=1024)
-def _json_text(text: str) -> bytes:
-    """A slot name as a JSON string, as :func:`json.dumps` writes it (pages ask for the same
-    few slots).
+def _json_string(text: str) -> bytes:
+    """``text`` as :func:`json.dumps` writes a string: quoted as it is when it is printable
+    ASCII without a quote or backslash (what JSON escapes by default), else by ``json``.
 
-    >>> _json_text("hero")
+    >>> _json_string("v-1"), _json_string('a"b'), _json_string("caf\u00e9")
+    (b'"v-1"', b'"a\\\\"b"', b'"caf\\\\u00e9"')
+    """
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return b'"' + text.encode() + b'"'
+    return json.dumps(text).encode()
+
+
+@functools.lru_cache(maxsize=1024)
+def _json_slot(slot: str) -> bytes:
+    """A slot name as a JSON string (pages ask for the same few slots).
+
+    >>> _json_slot("hero")
     b'"hero"'
     """
-    return json.dumps(text).encode()
+    return _json_string(slot)
 
 
 def _key(visitor_id: str, slots: tuple[str, ...] | None) -> str:

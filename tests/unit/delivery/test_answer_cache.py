@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.delivery.answers import AnswerCache, decisions_answer, parse_slots, slots_of
+from pipeline.delivery.answers import (
+    AnswerCache,
+    _json_string,
+    decisions_answer,
+    parse_slots,
+    slots_of,
+)
 from pipeline.delivery.errors import BadRequest
 from pipeline.delivery.store import DecisionStore
 from tests.unit.delivery.factories import NOW_MS, decision
@@ -198,3 +204,9 @@ def test_kept_json_is_bounded_and_dropped_with_its_visitor() -> None:
     cache.body("v1", {"hero": shown[0]}, ("hero",), 1)  # erased: nothing of v1 kept
     cache.body("v2", {"hero": other}, ("hero",), 1)  # another visitor's JSON stays
     assert cache.views_encoded == 6
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=40) | st.text(st.characters(max_codepoint=130), max_size=40))
+def test_ids_are_written_as_json_dumps_writes_them(text: str) -> None:
+    assert _json_string(text) == json.dumps(text).encode()
