@@ -44,10 +44,13 @@ row says what its server answered per second while the measured load was offered
 server's own counters (``/bench/counts``: the delivery server's request and waits metrics,
 the floor's counts), beside what the clients received in the same interval, how many
 requests the server held, its CPU time per answer, whether its totals over the row's run
-agree with the clients' (``counts_check``), and how late the held process itself ran
-(``held_client_lag_p99_ms``). The server's ``max_wait_ms`` is ``W`` (default 1 s: with
-``W`` = 150 ms, 2,000 held at once would take ~13,000 held requests/s). Held rows go to
-bench/results/delivery_held unless ``--no-record``::
+agree with the clients' (``counts_check``), how late the held process itself ran
+(``held_client_lag_p99_ms``) and, for the delivery server, the share of its answers taken
+from its answer cache (``answer_cache_hit_share``: the store is pre-filled but the cache
+starts empty, and every decision handed over makes its visitor's next answer a miss).
+The server's ``max_wait_ms`` is ``W`` (default 1 s: with ``W`` = 150 ms, 2,000 held at
+once would take ~13,000 held requests/s). Held rows go to bench/results/delivery_held
+unless ``--no-record``::
 
     python -m bench.delivery --rates 4000 --held 2000 --no-record
 """
@@ -163,6 +166,8 @@ def delivery_counts(state: Any) -> dict[str, Any]:
     >>> counts = delivery_counts(state)
     >>> counts["immediate"], counts["held"], counts["arrive"], counts["other"]
     (3, {'timeout': 2}, 0, 0)
+    >>> counts["cache_hits"], counts["cache_misses"]  # the answer cache's, so far
+    (0, 0)
     """
     requests: dict[tuple[str, str], int] = {}
     held: dict[str, int] = {}
@@ -178,7 +183,8 @@ def delivery_counts(state: Any) -> dict[str, Any]:
     other = sum(n for (route, _), n in requests.items() if route != "/bench/counts")
     return {"at": time.monotonic(), "cpu_s": time.process_time(),
             "immediate": decisions - sum(held.values()), "held": held, "arrive": arrive,
-            "other": other, "held_now": state.waits.held}
+            "other": other, "held_now": state.waits.held,
+            "cache_hits": state.answers.hits, "cache_misses": state.answers.misses}
 
 
 def serve_floor(port_file: Path, event_loop: str = "auto") -> None:
@@ -571,6 +577,13 @@ def served_columns(load_out: dict[str, Any], holding: dict[str, Any]) -> dict[st
     (500.0, 3500.0, '20 / 19')
     >>> round(cols["server_cpu_share"], 3), round(cols["server_cpu_us_per_answer"], 1)
     (0.7, 200.0)
+
+    The delivery server also reports its answer cache: the share of answers it took from it.
+
+    >>> a["cache_hits"], a["cache_misses"], b["cache_hits"], b["cache_misses"] = 0, 0, 300, 100
+    >>> served_columns({"counts": [a, b], "answered": []},
+    ...                {"records": [], "arrived": []})["answer_cache_hit_share"]
+    0.75
     """
     first, last = load_out["counts"]
     start, end = first["at"], last["at"]
@@ -589,7 +602,12 @@ def served_columns(load_out: dict[str, Any], holding: dict[str, Any]) -> dict[st
     served = {f"served_{key}_rps": rate(key) for key in ("immediate", "held", "arrive")}
     total = sum(served.values()) + rate("other")
     cpu = last["cpu_s"] - first["cpu_s"]
-    return {"served_rps": total, **served, "received_rps": received / span,
+    cache = {}
+    if "cache_hits" in last:  # the delivery server's answer cache (the floor has none)
+        hits = last["cache_hits"] - first["cache_hits"]
+        asked = hits + last["cache_misses"] - first["cache_misses"]
+        cache["answer_cache_hit_share"] = hits / asked if asked else float("nan")
+    return {"served_rps": total, **served, "received_rps": received / span, **cache,
             "held_at_server": f"{first['held_now']} / {last['held_now']}",
             "server_cpu_share": cpu / span,
             "server_cpu_us_per_answer": cpu / (total * span) * 1e6 if total else float("nan")}
@@ -718,15 +736,16 @@ def run_held(offered: tuple[int, ...], held: int, wait_ms: int = 1000,
             "load was offered, by the server's own counters (two reads of /bench/counts), "
             "split into immediate, held and arrival answers; received_rps: what the clients "
             "received in that same interval; held_at_server: requests held by the server at "
-            "those two reads; counts_check: the server's totals over the run of that row "
-            "against the clients' (agree = equal). The held columns count only the held "
-            "requests asked while the measured load was offered; held_past_budget: answer "
-            "time minus the wait (negative: its decision arrived); wait_endings: X-RTP-Wait "
-            "(seen = the decision was there before the request was read); "
-            "held_client_lag_p99_ms: how late the held process's own 10 ms sleeps woke while "
-            "the load was offered (if large, that process, not the server, made held answers "
-            "late; behind_p99_ms is the same for the load process). Shared 2-core "
-            "machine (servers, load processes and other "
+            "those two reads; answer_cache_hit_share: answers the delivery server took "
+            "from its encoded-answer cache in that interval; counts_check: the server's "
+            "totals over the run of that row against the clients' (agree = equal). The held "
+            "columns count only the held requests asked while the measured load was "
+            "offered; held_past_budget: answer time minus the wait (negative: its decision "
+            "arrived); wait_endings: X-RTP-Wait (seen = the decision was there before the "
+            "request was read); held_client_lag_p99_ms: how late the held process's own "
+            "10 ms sleeps woke while the load was offered (if large, that process, not the "
+            "server, made held answers late; behind_p99_ms is the same for the load "
+            "process). Shared 2-core machine (servers, load processes and other "
             f"engineers' work on the same cores): {load_before} before, {load_note()} after."))
     return rows
 

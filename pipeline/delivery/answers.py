@@ -85,6 +85,8 @@ def parse_visitor(value: str | None) -> str:
     visitor = (value or "").strip()
     if not visitor:
         raise BadRequest("query parameter 'visitor' is missing or empty")
+    if visitor.isascii() and visitor.isprintable() and len(visitor) <= MAX_ID_CHARS:
+        return visitor  # what id_problem finds nothing wrong with, without its walk
     problem = id_problem(visitor, "query parameter 'visitor'", MAX_ID_CHARS)
     if problem is not None:
         raise BadRequest(problem)
@@ -188,6 +190,13 @@ class AnswerCache:
     values instead could mistake ``1`` for ``True``. At most ``capacity`` entries
     are kept (the oldest made goes first); 0 turns the cache off.
 
+    A miss re-encodes only what changed: each decision's JSON (its
+    :func:`decision_view`) is kept too, by the same identity, for at most
+    ``2 * capacity`` decisions (oldest first), so a decision handed over for one slot
+    leaves the visitor's other slots as they were encoded, and an answer that fell out
+    of the cache is put together again from its decisions' JSON. (Kept JSON keeps its
+    decision alive: at most ``2 * capacity`` decisions beyond those the store holds.)
+
     >>> d = {"decision_id": "d1", "action_id": "a", "slot": "hero", "payload": {},
     ...      "created_at": 0, "ttl_ms": 9, "policy": "p"}
     >>> cache = AnswerCache(capacity=2)
@@ -196,6 +205,8 @@ class AnswerCache:
     (True, 1)
     >>> json.loads(cache.body("v1", {}, ("hero",), now_ms=1))["decisions"], cache.misses
     ({'hero': None}, 2)
+    >>> cache.views_encoded  # d's JSON was made once
+    1
     """
 
     def __init__(self, capacity: int = 10_000) -> None:
@@ -204,9 +215,16 @@ class AnswerCache:
         self.capacity = capacity
         self.hits = 0
         self.misses = 0
+        #: decisions whose JSON was made (misses that found no kept JSON for a decision)
+        self.views_encoded = 0
         # key (a str, see _key) -> (encoded head, slot, decision, slot, decision, ...): one
         # flat tuple, so an entry adds a single object for the cyclic garbage collector
         self._entries: dict[str, tuple[Any, ...]] = {}
+        # id(decision) -> the decision / its encoded view: two dicts with the same keys in
+        # the same order (no object per kept view for the garbage collector); the decision
+        # is held so that its id is not reused while its view is kept
+        self._view_of: dict[int, Mapping[str, Any]] = {}
+        self._views: dict[int, bytes] = {}
 
     def __len__(self) -> int:
         """Answers held."""
@@ -224,7 +242,7 @@ class AnswerCache:
             self.hits += 1
         else:
             self.misses += 1
-            entry = (_encoded_head(visitor_id, held, slots),
+            entry = (self._head(visitor_id, held, slots),
                      *(item for pair in held.items() for item in pair))
             if self.capacity:
                 if key not in self._entries and len(self._entries) >= self.capacity:
@@ -233,20 +251,84 @@ class AnswerCache:
         head: bytes = entry[0]
         return head + b"%d}" % now_ms
 
+    def _head(self, visitor_id: str, held: Held, slots: Sequence[str] | None) -> bytes:
+        """The answer's JSON up to the ``served_at`` value, as :func:`json.dumps` writes it
+        (``", "`` and ``": "`` separators, ASCII only, the key order of
+        :func:`decisions_answer`), from each decision's kept JSON where there is one."""
+        wanted = slots if slots is not None else sorted(held)
+        parts = [b'{"visitor_id": ', _json_string(visitor_id), b', "decisions": {']
+        view_of, views = self._view_of, self._views
+        for i, slot in enumerate(wanted):
+            if i:
+                parts.append(b", ")
+            parts.append(_json_slot(slot))
+            decision = held.get(slot)
+            if decision is None:
+                parts.append(b": null")
+            elif view_of.get(id(decision)) is decision:
+                parts.append(views[id(decision)])
+            else:
+                parts.append(self._encode(decision))
+        parts.append(b'}, "served_at": ')
+        return b"".join(parts)
+
+    def _encode(self, decision: Mapping[str, Any]) -> bytes:
+        """``b": "`` and the JSON of ``decision``'s view, kept while there is room."""
+        self.views_encoded += 1
+        view = b": " + json.dumps(decision_view(decision)).encode()
+        if self.capacity:
+            if len(self._views) >= 2 * self.capacity:
+                oldest = next(iter(self._views))
+                del self._view_of[oldest], self._views[oldest]
+            self._view_of[id(decision)] = decision
+            self._views[id(decision)] = view
+        return view
+
     def forget(self, visitor_id: str) -> int:
-        """Drop every answer kept for ``visitor_id`` (erased or opted out); how many.
+        """Drop every answer kept for ``visitor_id`` (erased or opted out), and the JSON
+        kept of their decisions; how many answers.
 
         >>> cache = AnswerCache()
-        >>> _ = cache.body("v1", {}, ("hero",), now_ms=1), cache.body("v1", {}, None, now_ms=1)
+        >>> d = {"decision_id": "d1", "visitor_id": "v1", "action_id": "a", "slot": "hero",
+        ...      "payload": {}, "created_at": 0, "ttl_ms": 9}
+        >>> _ = cache.body("v1", {"hero": d}, ("hero",), 1), cache.body("v1", {}, None, 1)
         >>> _ = cache.body("v2", {}, ("hero",), now_ms=1)
         >>> cache.forget("v1"), len(cache), cache.forget("v1")
         (2, 1, 0)
+        >>> _ = cache.body("v1", {"hero": d}, ("hero",), 1); cache.views_encoded
+        2
         """
         suffix = "\0" + visitor_id
         mine = [key for key in self._entries if key.endswith(suffix)]
         for key in mine:
             del self._entries[key]
+        theirs = [ident for ident, decision in self._view_of.items()
+                  if str(decision.get("visitor_id")) == visitor_id]  # as the store keys it
+        for ident in theirs:
+            del self._view_of[ident], self._views[ident]
         return len(mine)
+
+
+def _json_string(text: str) -> bytes:
+    """``text`` as :func:`json.dumps` writes a string: quoted as it is when it is printable
+    ASCII without a quote or backslash (what JSON escapes by default), else by ``json``.
+
+    >>> _json_string("v-1"), _json_string('a"b'), _json_string("caf\u00e9")
+    (b'"v-1"', b'"a\\\\"b"', b'"caf\\\\u00e9"')
+    """
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return b'"' + text.encode() + b'"'
+    return json.dumps(text).encode()
+
+
+@functools.lru_cache(maxsize=1024)
+def _json_slot(slot: str) -> bytes:
+    """A slot name as a JSON string (pages ask for the same few slots).
+
+    >>> _json_slot("hero")
+    b'"hero"'
+    """
+    return _json_string(slot)
 
 
 def _key(visitor_id: str, slots: tuple[str, ...] | None) -> str:
@@ -255,11 +337,3 @@ def _key(visitor_id: str, slots: tuple[str, ...] | None) -> str:
     Slot names hold no NUL (see :func:`parse_slots`), so the first one ends them.
     """
     return ("*" if slots is None else ",".join(slots)) + "\0" + visitor_id
-
-
-def _encoded_head(visitor_id: str, held: Held, slots: Sequence[str] | None) -> bytes:
-    """The answer's JSON up to the ``served_at`` value, as :func:`json.dumps` writes it."""
-    decisions = decisions_answer(visitor_id, held, slots, 0)["decisions"]
-    # json.dumps' defaults (", " and ": " separators, ASCII only), key order of decisions_answer
-    return (f'{{"visitor_id": {json.dumps(visitor_id)}, "decisions": {json.dumps(decisions)}, '
-            '"served_at": ').encode()

@@ -80,7 +80,8 @@ class DeliveryOptions:
         itself and commits nothing, so every instance holds every visitor).
     answer_cache
         Encoded ``GET /v1/decisions`` answers kept for reuse while the visitor's
-        decisions are unchanged (10 000, a few MB; 0: encode every answer).
+        decisions are unchanged, and the JSON of up to twice as many decisions for the
+        answers that must be made again (10 000, a few MB; 0: encode every answer).
     event_loop
         ``auto`` (uvloop when installed, else asyncio's loop), ``asyncio`` or ``uvloop``.
     max_client_value

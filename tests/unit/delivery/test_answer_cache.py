@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.delivery.answers import AnswerCache, decisions_answer, parse_slots, slots_of
+from pipeline.delivery.answers import (
+    AnswerCache,
+    _json_string,
+    decisions_answer,
+    parse_slots,
+    slots_of,
+)
 from pipeline.delivery.errors import BadRequest
 from pipeline.delivery.store import DecisionStore
 from tests.unit.delivery.factories import NOW_MS, decision
@@ -124,3 +130,83 @@ def test_remembered_slot_parsing_agrees_with_parse_slots(raw: str | None) -> Non
         assert str(exc)
         return
     assert slots_of(raw) == (tuple(expected) if expected is not None else None)
+
+
+# -- each decision's JSON, kept by identity -------------------------------------------------
+
+@st.composite
+def sequences(draw: st.DrawFn) -> list[tuple[str, dict[str, Any], tuple[str, ...] | None]]:
+    """Answers asked one after another over a few shared decision objects, some of them
+    equal in value (same id, other payload), so kept JSON is reused and evicted."""
+    pool = [decision(draw(st.sampled_from(["v1", "v2"])), draw(SLOT_NAMES),
+                     decision_id=draw(st.sampled_from(["d1", "d2", "d3"])),
+                     payload=draw(st.dictionaries(TEXT, TEXT, max_size=2)))
+            for _ in range(draw(st.integers(1, 6)))]
+    steps = []
+    for _ in range(draw(st.integers(1, 25))):
+        chosen = draw(st.lists(st.sampled_from(pool), max_size=3))
+        held = {d["slot"]: d for d in chosen}
+        slots = draw(st.none() | st.lists(SLOT_NAMES, unique=True, max_size=4).map(tuple))
+        steps.append((draw(st.sampled_from(["v1", "v2"])), held, slots))
+    return steps
+
+
+@settings(max_examples=300, deadline=None)
+@given(sequences(), st.integers(0, 3), st.lists(st.sampled_from(["v1", "v2"]), max_size=2))
+def test_answers_made_from_kept_json_are_what_json_dumps_writes(
+        steps: list[tuple[str, dict[str, Any], tuple[str, ...] | None]], capacity: int,
+        forgotten: list[str]) -> None:
+    cache = AnswerCache(capacity=capacity)
+    for i, (visitor, held, slots) in enumerate(steps):
+        if i == len(steps) // 2:
+            for gone in forgotten:
+                cache.forget(gone)
+        assert cache.body(visitor, held, slots, i) == json.dumps(
+            decisions_answer(visitor, held, slots, i)).encode()
+
+
+def test_a_decision_is_encoded_once_for_every_answer_that_shows_it() -> None:
+    cache = AnswerCache(capacity=1)  # room for one answer: the others fall out
+    hero, overlay = decision("v1"), decision("v1", "overlay")
+    cache.body("v1", {"hero": hero, "overlay": overlay}, ("hero", "overlay"), 1)
+    cache.body("v1", {"hero": hero}, ("hero",), 2)
+    cache.body("v1", {"hero": hero, "overlay": overlay}, None, 3)
+    assert (cache.misses, cache.views_encoded) == (3, 2)
+    newer = decision("v1", created_at=NOW_MS + 1)  # handed over for the hero slot only
+    body = cache.body("v1", {"hero": newer, "overlay": overlay}, ("hero", "overlay"), 4)
+    assert json.loads(body)["decisions"]["hero"]["decision_id"] == newer["decision_id"]
+    assert cache.views_encoded == 3
+
+
+def test_kept_json_follows_the_object_not_the_decision_id() -> None:
+    cache = AnswerCache(capacity=1)
+    first = decision("v1", decision_id="d1", payload={"headline": "old"})
+    cache.body("v1", {"hero": first}, ("hero",), 1)
+    cache.body("v2", {}, ("hero",), 1)  # the only answer kept is now v2's
+    again = {**first, "payload": {"headline": "new"}}  # same id, not the same record
+    body = json.loads(cache.body("v1", {"hero": again}, ("hero",), 2))
+    assert body["decisions"]["hero"]["payload"] == {"headline": "new"}
+    assert cache.views_encoded == 2
+
+
+def test_kept_json_is_bounded_and_dropped_with_its_visitor() -> None:
+    cache = AnswerCache(capacity=1)  # JSON of at most two decisions
+    shown = [decision("v1", decision_id=f"d{i}") for i in range(3)]
+    for d in shown:
+        cache.body("v1", {"hero": d}, ("hero",), 1)
+    cache.body("v1", {"hero": shown[0]}, ("hero",), 1)  # the oldest went: encoded again
+    assert cache.views_encoded == 4
+    cache.body("v1", {"hero": shown[2]}, ("hero",), 1)  # still kept
+    assert cache.views_encoded == 4
+    other = decision("v2")
+    cache.body("v2", {"hero": other}, ("hero",), 1)
+    cache.forget("v1")
+    cache.body("v1", {"hero": shown[0]}, ("hero",), 1)  # erased: nothing of v1 kept
+    cache.body("v2", {"hero": other}, ("hero",), 1)  # another visitor's JSON stays
+    assert cache.views_encoded == 6
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=40) | st.text(st.characters(max_codepoint=130), max_size=40))
+def test_ids_are_written_as_json_dumps_writes_them(text: str) -> None:
+    assert _json_string(text) == json.dumps(text).encode()

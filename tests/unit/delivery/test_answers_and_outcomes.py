@@ -9,10 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.delivery.answers import decisions_answer, parse_slots, parse_visitor
+from pipeline.delivery.answers import MAX_ID_CHARS, decisions_answer, parse_slots, parse_visitor
 from pipeline.delivery.errors import BadRequest
 from pipeline.delivery.outcomes import OUTCOME_KINDS, parse_outcomes
 from pipeline.serde import Codec
+from pipeline.web.untrusted import id_problem
 from tests.unit.delivery.factories import NOW_MS, decision
 
 CODEC = Codec.default()
@@ -39,6 +40,35 @@ def test_answer_names_every_requested_slot() -> None:
 def test_bad_visitor_parameter(raw: str | None) -> None:
     with pytest.raises(BadRequest, match="visitor"):
         parse_visitor(raw)
+
+
+def _full_check(raw: str | None) -> str:
+    """parse_visitor as it was before its printable-ASCII fast path: id_problem on every id."""
+    visitor = (raw or "").strip()
+    if not visitor:
+        raise BadRequest("query parameter 'visitor' is missing or empty")
+    problem = id_problem(visitor, "query parameter 'visitor'", MAX_ID_CHARS)
+    if problem is not None:
+        raise BadRequest(problem)
+    return visitor
+
+
+IDS = (st.none() | st.text(max_size=300) | st.text(st.characters(max_codepoint=127), max_size=300)
+       | st.text(st.sampled_from("v-1 \t\x7f\x00\x1f~\ud800\u00e9"), max_size=20)
+       | st.integers(250, 262).map(lambda n: "v" * n))
+
+
+@settings(max_examples=500, deadline=None)
+@given(IDS)
+def test_visitor_parameter_fast_path_agrees_with_the_full_check(raw: str | None) -> None:
+    try:
+        expected = _full_check(raw)
+    except BadRequest as exc:
+        with pytest.raises(BadRequest) as caught:
+            parse_visitor(raw)
+        assert str(caught.value) == str(exc)
+        return
+    assert parse_visitor(raw) == expected
 
 
 @pytest.mark.parametrize("raw", ["hero,<script>", ",".join(f"s{i}" for i in range(17))])
