@@ -79,10 +79,13 @@ from bench.record import write
 from pipeline.settings import Settings
 from pipeline.topics import ACTIONS, DECISIONS_LOG, EVENTS, SIGNALS
 
-__all__ = ["GOAL_EVENTS_PER_S", "GOAL_SHARE_OF_RAW", "cpu_between", "generate_events",
+__all__ = ["GOAL_EVENTS_PER_S", "GOAL_SHARE_OF_RAW", "STRETCH_EVENTS_PER_S", "cpu_between",
+           "generate_events",
            "layer_of", "run", "summarize_pyspy"]
 
-GOAL_EVENTS_PER_S = 20_000
+#: Issue 10's goal per worker, and its stretch.
+GOAL_EVENTS_PER_S = 10_000
+STRETCH_EVENTS_PER_S = 20_000
 GOAL_SHARE_OF_RAW = 0.25
 FULL_EVENTS = 30_000
 SEED = 11
@@ -655,6 +658,7 @@ def run() -> list[dict[str, Any]]:
          "events_per_s": "", "us_per_event": "", "share_of_raw": ratio(full_rate, empty_rate)},
     ]
     goal_rate = "met" if full_rate >= GOAL_EVENTS_PER_S else "NOT met"
+    stretch = "met" if full_rate >= STRETCH_EVENTS_PER_S else "not met"
     goal_share = "met" if share >= GOAL_SHARE_OF_RAW else "NOT met"
     rest_us = 1e6 / full_rate - 1e6 / empty_rate - 1e6 * engine_s / count
     notes = "\n".join([
@@ -664,7 +668,8 @@ def run() -> list[dict[str, Any]]:
         + ".",
         "",
         f"Goals (reported, not asserted): >= {GOAL_EVENTS_PER_S:,} events/s per worker: "
-        f"**{goal_rate}** ({full_rate:,.0f}, the worker alone); >= {GOAL_SHARE_OF_RAW:.0%} "
+        f"**{goal_rate}** ({full_rate:,.0f}, the worker alone; stretch "
+        f"{STRETCH_EVENTS_PER_S:,}: {stretch}); >= {GOAL_SHARE_OF_RAW:.0%} "
         f"of raw: **{goal_share}** ({share:.1%}). As `rtp worker --learner` runs on this "
         f"machine, with py-spy attached: {shared_rate:,.0f} events/s "
         f"({ratio(shared_rate, full_rate):.0%} of the worker alone).",
