@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from pipeline.processes import WorkerProcess
 
 __all__ = ["WORKER_COUNTS", "Measured", "best_per_count", "cpu_busy_share", "members_split",
-           "process_cpu_s", "run_order", "scaling_rows", "split_text", "starved"]
+           "outputs_note", "process_cpu_s", "run_order", "scaling_rows", "split_text", "starved"]
 
 WORKER_COUNTS = (1, 2, 3)
 #: Rounds over WORKER_COUNTS, every other one reversed (1 2 3 3 2 1): other jobs' load drifts.
@@ -157,6 +157,25 @@ def split_text(owned: Sequence[int]) -> str:
     ('2+1+1', '4', '-')
     """
     return "+".join(str(n) for n in owned) or "-"
+
+
+def outputs_note(measured: Sequence[Measured]) -> str:
+    """Whether every run wrote the same outputs (by topic) from the same events: with the
+    same models everywhere, a visitor's decisions do not depend on which worker, or how
+    many, decided them; a difference is a defect to chase, not noise.
+
+    >>> a = Measured(1, 9, (2,), 1.0, 1.0, 0.1, outputs=5, outputs_by_topic="5 log")
+    >>> outputs_note([a, a])
+    'the same in all 2 runs (5 log).'
+    >>> outputs_note([a, Measured(2, 9, (1, 1), 1.0, 1.0, 0.1, outputs=4,
+    ...                           outputs_by_topic="4 log")])
+    '**they differ** between runs: N = 1: 5 log; N = 2: 4 log.'
+    """
+    kinds = {m.outputs_by_topic for m in measured}
+    if len(kinds) == 1:
+        return f"the same in all {len(measured)} runs ({kinds.pop()})."
+    return "**they differ** between runs: " + "; ".join(
+        f"N = {m.workers}: {m.outputs_by_topic}" for m in measured) + "."
 
 
 def process_cpu_s(stat: str, ticks_per_s: int = 100) -> float:
@@ -300,8 +319,11 @@ def _measure(workers: int, messages: list[tuple[bytes, bytes]], workdir: Path) -
         try:
             started = time.perf_counter()
             for i in range(workers):
+                # The events path alone: learning is one service for every worker (`rtp
+                # learner`), not one per worker, and the profile side plays no part here.
                 procs.append(WorkerProcess(settings, workdir / f"n{workers}-w{i}-data",
-                                           workdir / f"n{workers}-w{i}.log", commit_every=2.0))
+                                           workdir / f"n{workers}-w{i}.log", commit_every=2.0,
+                                           profiles=False, learner=False))
             for proc in procs:
                 proc.wait_ready(timeout=180)
             owned = _wait_split(settings, procs, timeout=180)
@@ -390,15 +412,16 @@ def run() -> list[dict[str, Any]]:
         "Over ready→caught up (which ends up to 2 s after the last commit-worthy event): "
         "worker_cpu_us_per_event is the CPU time of all N workers together per event (if it "
         "grows with N, each added worker brings work of its own: connections, commits, "
-        "its learner checkpoint); machine_busy_share is the share of both cores' time that any "
+        "contention for the cores); machine_busy_share is the share of both cores' time that any "
         "process (workers, broker, producer, other jobs) kept busy (near 1: no core was free "
         "for another worker to use).",
         "",
         "**The machine has 2 cores, shared with the Kafka broker** (and the producer, and "
         "whatever else runs): N = 2 workers already share them with the broker, and N > 2 "
         "workers compete with each other for cores. The ratios are therefore a lower bound "
-        "of what N workers on separate nodes would give. Each worker also starts its own "
-        "profile side (a Faust app, idle in this benchmark).",
+        "of what N workers on separate nodes would give. The workers run without the "
+        "profile side and without a learner beside them (`--no-profiles`, no `--learner`): "
+        "the events path alone, every worker deciding with the same (initial) models.",
         "",
         "Every run, in order:",
         "",
@@ -412,12 +435,7 @@ def run() -> list[dict[str, Any]]:
         *(["Runs that failed (not in the table):", "", *[f"- {f}" for f in failed]]
           if failed else ["No run failed."]),
         "",
-        "Output counts differ between N on the same input, and from run to run: every "
-        "worker process has its own learner (intent model and bandit), whose intent class "
-        "and choices decide which events yield a decision and an action; N workers decide "
-        "from N learners each trained on its own partitions, and the order in which one "
-        "learner sees its partitions interleaved depends on timing. The rate counts input "
-        "events, not outputs.",
+        "Outputs by topic, every run: " + outputs_note(measured),
         "",
         f"Shared machine (other engineers may be running tests and benchmarks): "
         f"{load_before} before, {load_after} after. Absolute numbers are noisy, and so "
