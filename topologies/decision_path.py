@@ -183,6 +183,9 @@ class DecisionPath:
         #: and when its visitors' detector timers fall due (event time).
         self.event_clock = EventClock()
         self.timers: dict[int, Deadlines[bytes]] = {}
+        #: Whether a partition's input has records not applied yet (the consumer loop's
+        #: :meth:`~topologies.loop.loop.ConsumerLoop.behind`; never, without a loop).
+        self.input_behind: Callable[[int], bool] = lambda partition: False
         self._sweep = Interval(self.options.sweep_every_s / max(settings.partitions, 1))
         self._sweep_next = 0
         #: Partitions assigned and not swept since: swept first (their timers are found).
@@ -617,7 +620,7 @@ class DecisionPath:
             timers = self.timers.get(partition)
             if not timers:
                 continue
-            now_ms = self.event_clock.now_ms(partition, wall)
+            now_ms = self.event_clock.now_ms(partition, wall, self.input_behind(partition))
             for key in timers.pop_due(now_ms, self.options.timer_chunk - looked):
                 looked += 1
                 state = self.visitor(partition, key)

@@ -168,6 +168,8 @@ class Worker:
                                  extra_config=stats,
                                  first=(settings.topic(PROFILES), settings.topic(VISITOR_PROFILES)),
                                  marks=self.path, gc_policy=GcPolicy(self.options.gc))
+        # A partition's timers follow its events alone while more of them wait to be read.
+        self.path.input_behind = self.loop.behind
 
     def _check_copartitioned(self) -> None:
         """Refuse to start when the inputs and changelogs differ in partition count: a

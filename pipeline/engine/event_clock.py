@@ -5,7 +5,9 @@ time elapsed since that event was applied. Live, that is the wall clock (events 
 they happen) and an idle partition's timers still come due; while a backlog is caught up
 (a restart, a lagging worker), it follows the events being applied, so a visitor's timer
 does not fire before their later events, which are still waiting in the backlog, are read.
-A partition with no event applied yet (just assigned) is at the wall clock.
+A partition with no event applied yet (just assigned) is at the wall clock. While the
+partition's records are known to be waiting (``behind``), its event time is its watermark
+alone: timers fire at the same events however fast the backlog is read.
 
 >>> clock = EventClock()
 >>> clock.now_ms(0, wall_ms=5_000)        # nothing applied yet: the wall clock
@@ -49,16 +51,26 @@ class EventClock:
         newest = self._newest.get(partition)
         return None if newest is None else newest[0]
 
-    def now_ms(self, partition: int, wall_ms: int) -> int:
-        """Event time now in ``partition``: its watermark plus the wall time since.
+    def now_ms(self, partition: int, wall_ms: int, behind: bool = False) -> int:
+        """Event time now in ``partition``: its watermark plus the wall time since; only its
+        watermark while ``behind`` (records of the partition are there, not applied yet).
+
+        Behind, the wall time since the last event applied says how fast this worker reads,
+        not how long the visitors were idle: a timer fired on it would come before events
+        already in the backlog, and whether it did would depend on the worker's speed (the
+        same backlog drained twice gave different signals and decisions).
 
         >>> clock = EventClock(); clock.advance(0, 100, 1_000)
         >>> clock.now_ms(0, 1_000), clock.now_ms(0, 900)  # a wall clock set back: no going back
         (100, 100)
+        >>> clock.now_ms(0, 1_500), clock.now_ms(0, 1_500, behind=True)
+        (600, 100)
         """
         newest = self._newest.get(partition)
         if newest is None:
             return wall_ms
+        if behind:
+            return newest[0]
         return newest[0] + max(0, wall_ms - newest[1])
 
     def forget(self, partitions: Iterable[int] | None = None) -> None:

@@ -234,6 +234,32 @@ class ConsumerLoop:
         #: first of them otherwise than the last commit's) and every later one.
         self._held: dict[int, list[Record]] = {}
 
+    def behind(self, partition: int) -> bool:
+        """Whether records of ``partition`` (of any input topic) are known and not applied
+        yet: held for the pending commit, or below the end of the partition as the last
+        fetch saw it (librdkafka's cached high watermark; unknown counts as not behind).
+
+        >>> class Seen:  # a consumer that fetched up to offset 10 and returned up to 7
+        ...     def position(self, tps): return [type(t)(t.topic, t.partition, 7) for t in tps]
+        ...     def get_watermark_offsets(self, tp, cached=False): return (0, 10)
+        >>> loop = ConsumerLoop("unused:1", "g", ["events"], None, 2.0, consumer=Seen())
+        >>> loop.behind(0)
+        True
+        """
+        if partition in self._held:
+            return True
+        try:
+            for tp in self.consumer.position([TopicPartition(topic, partition)
+                                              for topic in self.topics]):
+                if tp.offset < 0:
+                    continue  # nothing consumed there yet: unknown
+                _, high = self.consumer.get_watermark_offsets(tp, cached=True)
+                if tp.offset < high:
+                    return True
+        except KafkaException:
+            return False  # not assigned (any more): its timers are not ours to fire either
+        return False
+
     def stop(self) -> None:
         """Ask the loop to finish (safe from a signal handler or another thread): it
         commits and leaves."""
