@@ -132,6 +132,27 @@ def test_a_partition_catching_up_a_backlog_fires_on_its_events_time_not_the_wall
     assert _timer_outputs(outputs, "a") == []  # its next events may still be in the backlog
     wall.ms += DWELL
     path.tick(0.0)
+    # History replayed: the wall clock says how fast the worker reads, not that "a" was idle
+    # (a redo after a crash must fire what the first run fired, however fast it reads).
+    assert _timer_outputs(outputs, "a") == []
+    _page_view(path, 0, 1, "b", T0 + DWELL)  # the partition's events pass a's due time
+    path.tick(0.0)
+    assert _timer_outputs(outputs, "a")[0] == ("signals.struggle", "hesitation:dwell")
+    path.tables.close()
+
+
+def test_a_live_partition_fires_on_the_wall_clock_unless_its_input_is_behind(
+        tmp_path: Path) -> None:
+    wall = Wall(T0)
+    path, outputs = _path(tmp_path, wall, [0])
+    behind = [True]
+    path.input_behind = lambda partition: behind[0]
+    _page_view(path, 0, 0, "a", T0)
+    wall.ms += DWELL
+    path.tick(0.0)
+    assert _timer_outputs(outputs, "a") == []  # more of the partition waits to be applied
+    behind[0] = False
+    path.tick(0.0)
     assert _timer_outputs(outputs, "a")[0] == ("signals.struggle", "hesitation:dwell")
     path.tables.close()
 
