@@ -91,13 +91,9 @@ class MessageGate:
     def admit(self, value: bytes | None, *, key: bytes | None, topic: str, partition: int,
               offset: int, now_ms: int) -> Admitted | Rejected:
         """Return the decoded record, or the DeadLetter that explains why not."""
-        try:
-            name, record = self.codec.decode(value, self.expected)
-            check_meaning(name, record, now_ms, self.rules)
-        except SerdeError as error:
-            return self.reject(error, value=value, key=key, topic=topic,
-                               partition=partition, offset=offset, now_ms=now_ms)
-        return Admitted(name, record)
+        decoded = self._decoded(value, key=key, topic=topic, partition=partition,
+                                offset=offset, now_ms=now_ms)
+        return decoded if isinstance(decoded, Rejected) else Admitted(*decoded)
 
     def record(self, value: bytes | None, *, key: bytes | None, topic: str, partition: int,
                offset: int, now_ms: int) -> dict[str, Any] | Rejected:
@@ -110,13 +106,19 @@ class MessageGate:
         >>> type(gate.record(b"junk", **where)).__name__
         'Rejected'
         """
+        decoded = self._decoded(value, key=key, topic=topic, partition=partition,
+                                offset=offset, now_ms=now_ms)
+        return decoded if isinstance(decoded, Rejected) else decoded[1]
+
+    def _decoded(self, value: bytes | None, *, key: bytes | None, topic: str, partition: int,
+                 offset: int, now_ms: int) -> tuple[str, dict[str, Any]] | Rejected:
         try:
             name, record = self.codec.decode(value, self.expected)
             check_meaning(name, record, now_ms, self.rules)
         except SerdeError as error:
             return self.reject(error, value=value, key=key, topic=topic,
                                partition=partition, offset=offset, now_ms=now_ms)
-        return record
+        return name, record
 
     def reject(self, error: SerdeError, *, value: bytes | None, key: bytes | None, topic: str,
                partition: int, offset: int, now_ms: int) -> Rejected:
