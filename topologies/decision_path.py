@@ -620,7 +620,12 @@ class DecisionPath:
             timers = self.timers.get(partition)
             if not timers:
                 continue
-            now_ms = self.event_clock.now_ms(partition, wall, self.input_behind(partition))
+            now_ms = self.event_clock.now_ms(partition, wall)
+            due = timers.next_due_ms()
+            if due is None or due > now_ms:
+                continue  # nothing due even live: no need to ask librdkafka whether behind
+            if self.input_behind(partition):
+                now_ms = self.event_clock.now_ms(partition, wall, behind=True)
             for key in timers.pop_due(now_ms, self.options.timer_chunk - looked):
                 looked += 1
                 state = self.visitor(partition, key)

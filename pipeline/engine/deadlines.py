@@ -38,6 +38,15 @@ class Deadlines(Generic[K]):
         self._entries.add((due_ms, key))
         heapq.heappush(self._heap, (due_ms, key))
 
+    def next_due_ms(self) -> int | None:
+        """The earliest due time held (None: nothing held).
+
+        >>> d = Deadlines(); d.add("a", 9); d.add("b", 4)
+        >>> d.next_due_ms(), Deadlines().next_due_ms()
+        (4, None)
+        """
+        return self._heap[0][0] if self._heap else None
+
     def pop_due(self, now_ms: int, limit: int | None = None) -> list[K]:
         """The keys due at ``now_ms`` (each once, earliest first; at most ``limit``)."""
         heap = self._heap
