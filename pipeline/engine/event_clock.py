@@ -6,9 +6,8 @@ they happen) and an idle partition's timers still come due; while a backlog is c
 (a restart, a lagging worker), it follows the events being applied, so a visitor's timer
 does not fire before their later events, which are still waiting in the backlog, are read.
 A partition with no event applied yet (just assigned) is at the wall clock. While the
-partition's records are known to be waiting (``behind``), or while it replays history (its
-newest event was over ``live_within_ms``, a minute, old when applied), its event time is its
-watermark alone: timers fire at the same events however fast the backlog is read.
+partition's records are known to be waiting (``behind``), its event time is its watermark
+alone: timers fire at the same events however fast the backlog is read.
 
 >>> clock = EventClock()
 >>> clock.now_ms(0, wall_ms=5_000)        # nothing applied yet: the wall clock
@@ -22,20 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["LIVE_WITHIN_MS", "EventClock"]
-
-#: A partition whose newest event was older than this when applied is replaying history
-#: (a backfill, a topic re-read, old events produced now): the wall clock says nothing of
-#: its visitors' idleness, so its event time is its watermark alone.
-LIVE_WITHIN_MS = 60_000
+__all__ = ["EventClock"]
 
 
 class EventClock:
     """Per partition: the newest event time applied and the wall time it was applied at."""
 
-    def __init__(self, live_within_ms: int = LIVE_WITHIN_MS) -> None:
-        #: How old an event may be when applied for its partition to count as live.
-        self.live_within_ms = live_within_ms
+    def __init__(self) -> None:
         self._newest: dict[int, tuple[int, int]] = {}
 
     def advance(self, partition: int, event_time_ms: int, wall_ms: int) -> None:
@@ -63,8 +55,7 @@ class EventClock:
         """Event time now in ``partition``: its watermark plus the wall time since; only its
         watermark while ``behind`` (records of the partition are there, not applied yet).
 
-        Behind, or replaying events older than ``live_within_ms`` when applied, the wall time
-        since the last event applied says how fast this worker reads,
+        Behind, the wall time since the last event applied says how fast this worker reads,
         not how long the visitors were idle: a timer fired on it would come before events
         already in the backlog, and whether it did would depend on the worker's speed (the
         same backlog drained twice gave different signals and decisions).
@@ -74,14 +65,11 @@ class EventClock:
         (100, 100)
         >>> clock.now_ms(0, 1_500), clock.now_ms(0, 1_500, behind=True)
         (600, 100)
-        >>> clock.advance(1, 100, 3_600_100)  # an hour old when applied: history replayed
-        >>> clock.now_ms(1, 3_700_000)
-        100
         """
         newest = self._newest.get(partition)
         if newest is None:
             return wall_ms
-        if behind or newest[1] - newest[0] > self.live_within_ms:
+        if behind:
             return newest[0]
         return newest[0] + max(0, wall_ms - newest[1])
 

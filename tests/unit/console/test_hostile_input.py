@@ -22,6 +22,8 @@ from hypothesis import strategies as st
 
 from pipeline.console.app import build_app
 from pipeline.console.login import COOKIE, LoginThrottle, session_token
+from pipeline.console.options import ConsoleOptions
+from pipeline.console.tally import ConsoleTally
 from tests.unit.served import hostile_settings, served
 
 KEY = "correct-horse-battery"
@@ -43,7 +45,10 @@ class Http:
 
 @pytest.fixture(scope="module")
 def http() -> Iterator[Http]:
-    app = build_app(lambda: {"now_ms": 5, "secret_figure": 42}, lambda: (True, True, "ready"),
+    # A snapshot of the real shape (its /metrics renders every figure), plus a marker.
+    body = {**ConsoleTally(ConsoleOptions(report_every_s=0, n_boot=10)).snapshot(5, None),
+            "secret_figure": 42}
+    app = build_app(lambda: body, lambda: (True, True, "ready"),
                     key=KEY, session_ttl_s=3600, clock=lambda: NOW_S,
                     throttle=LoginThrottle(attempts=10**9))
     with served(app) as (loop, client):
@@ -83,6 +88,10 @@ def test_any_request_is_never_a_5xx_and_the_figures_need_the_key(
         status, body = http.call(method, path, params=query, headers=headers)
     except (ValueError, UnicodeEncodeError):
         return  # a request aiohttp's client itself refuses to send
+    except AssertionError:
+        if path.startswith("//"):
+            return  # aiohttp's test client takes "//host" for an absolute URL: not sent
+        raise
     except aiohttp.ClientResponseError as exc:  # the client could not parse the answer
         assert 400 <= exc.status < 500, exc.status  # (a HEAD answered 400 with a body)
         return
