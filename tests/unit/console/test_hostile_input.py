@@ -47,7 +47,9 @@ class Http:
 def http() -> Iterator[Http]:
     # A snapshot of the real shape (its /metrics renders every figure), plus a marker.
     body = {**ConsoleTally(ConsoleOptions(report_every_s=0, n_boot=10)).snapshot(5, None),
-            "secret_figure": 42}
+            "config_version": 0, "secret_figure": 42,  # what ConsoleService.snapshot adds
+            "feed": {"caught_up": True, "behind": 0, "missing": [], "undecodable": 0,
+                     "error": None, "topic_prefix": ""}}
     app = build_app(lambda: body, lambda: (True, True, "ready"),
                     key=KEY, session_ttl_s=3600, clock=lambda: NOW_S,
                     throttle=LoginThrottle(attempts=10**9))
