@@ -61,6 +61,9 @@ WORKER_COUNTS = (1, 2, 3)
 #: Rounds over WORKER_COUNTS, every other one reversed (1 2 3 3 2 1): other jobs' load drifts.
 ROUNDS = 2
 FULL_EVENTS = 30_000
+#: ``rtp worker --timers-idle-after`` for the runs: longer than any run.
+TIMERS_IDLE_AFTER_S = 3600.0
+
 #: How long a complete assignment must hold before the events are produced.
 SETTLE_S = 3.0
 #: How long a stable group with a member that owns nothing is waited for before giving up.
@@ -321,9 +324,14 @@ def _measure(workers: int, messages: list[tuple[bytes, bytes]], workdir: Path) -
             for i in range(workers):
                 # The events path alone: learning is one service for every worker (`rtp
                 # learner`), not one per worker, and the profile side plays no part here.
+                # Timers fire on the wall clock only in a partition idle for longer than a
+                # run: what the drain wrote is then the same whatever its speed (a timer
+                # due after the partition's last event would otherwise fire or not by how
+                # long the workers ran after the drain).
                 procs.append(WorkerProcess(settings, workdir / f"n{workers}-w{i}-data",
                                            workdir / f"n{workers}-w{i}.log", commit_every=2.0,
-                                           profiles=False, learner=False))
+                                           profiles=False, learner=False,
+                                           timers_idle_after=TIMERS_IDLE_AFTER_S))
             for proc in procs:
                 proc.wait_ready(timeout=180)
             owned = _wait_split(settings, procs, timeout=180)
@@ -421,7 +429,11 @@ def run() -> list[dict[str, Any]]:
         "workers compete with each other for cores. The ratios are therefore a lower bound "
         "of what N workers on separate nodes would give. The workers run without the "
         "profile side and without a learner beside them (`--no-profiles`, no `--learner`): "
-        "the events path alone, every worker deciding with the same (initial) models.",
+        "the events path alone, every worker deciding with the same (initial) models. "
+        f"They run with `--timers-idle-after {TIMERS_IDLE_AFTER_S:.0f}`: detector timers "
+        "fire at the events' time only, never on the wall clock after a partition's last "
+        "event, so what a run wrote does not depend on how long its workers ran after the "
+        "drain (the default, 1 s, fires those on the wall clock, as a live worker must).",
         "",
         "Every run, in order:",
         "",

@@ -124,6 +124,10 @@ class PathOptions:
     expire_chunk: int = 200
     #: Visitors whose detector timer fell due handled per turn of the loop, at most.
     timer_chunk: int = 200
+    #: A partition's timers fire on the wall clock only once nothing was applied in it for
+    #: this long, ms (:class:`~pipeline.engine.event_clock.EventClock`); before that, at
+    #: its newest event time, so that records still coming decide first.
+    timers_idle_after_ms: int = 1_000
     #: A newer model snapshot (or config version) decides the records stamped from this
     #: long after the commit that schedules it is sealed, ms, at least: twice the last
     #: commit's writes when they took longer (at 2,000 events/s a commit's thousands of
@@ -181,7 +185,7 @@ class DecisionPath:
         self.deadlines: dict[int, Deadlines[bytes]] = {}
         #: Per partition: event time now (its newest event time, moved on by the wall clock)
         #: and when its visitors' detector timers fall due (event time).
-        self.event_clock = EventClock()
+        self.event_clock = EventClock(self.options.timers_idle_after_ms)
         self.timers: dict[int, Deadlines[bytes]] = {}
         #: Whether a partition's input has records not applied yet (the consumer loop's
         #: :meth:`~topologies.loop.loop.ConsumerLoop.behind`; never, without a loop).

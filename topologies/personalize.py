@@ -72,6 +72,9 @@ class WorkerOptions:
     commit_every_seconds: float = 2.0
     #: How often expired visitor states (session TTL) are deleted, seconds.
     sweep_every_seconds: float = 60.0
+    #: Detector timers fire on the wall clock only in a partition idle this long, seconds
+    #: (before that, at its newest event time: see :class:`PathOptions`).
+    timers_idle_seconds: float = 1.0
     consumer: ConsumerOptions = field(default_factory=ConsumerOptions)
     #: How often librdkafka reports statistics (the consumer lag on /metrics), ms.
     stats_every_ms: int = 2000
@@ -154,7 +157,10 @@ class Worker:
         self.metrics = WorkerMetrics()
         self.path = DecisionPath(settings, self.engine, self.tables,
                                  self.outputs, self.models,
-                                 PathOptions(sweep_every_s=self.options.sweep_every_seconds),
+                                 PathOptions(
+                                     sweep_every_s=self.options.sweep_every_seconds,
+                                     timers_idle_after_ms=round(
+                                         1000 * self.options.timers_idle_seconds)),
                                  clock=clock, metrics=self.metrics, configs=self.configs)
         inputs = [settings.topic(name) for name in (EVENTS, OUTCOMES, VISITOR_PROFILES,
                                                      PROFILES)]

@@ -73,6 +73,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                              "rewards; see `rtp config check`), applied at start")
     parser.add_argument("--sweep-every", type=float, default=60.0,
                         help="seconds between deletions of expired visitor states (default 60)")
+    parser.add_argument("--timers-idle-after", type=float, default=1.0, metavar="SECONDS",
+                        help="detector timers (dwell hesitation, dead clicks) fire on the wall "
+                             "clock only in a partition where nothing was applied for this "
+                             "long; before that, at its newest event time, so records still "
+                             "coming (a backlog, a replay) decide first and a re-run gives the "
+                             "same outputs. A short timer may fire up to this late in a quiet "
+                             "partition (default 1.0)")
     parser.add_argument("--client-id", default="rtp-worker",
                         help="Kafka client id of the worker's consumer (default rtp-worker; "
                              "`rtp ready --client-id` finds this member by it)")
@@ -150,6 +157,8 @@ def run_worker(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.commit_every <= 0:
         raise SystemExit("rtp worker: --commit-every must be > 0 seconds")
+    if args.timers_idle_after < 0:
+        raise SystemExit("rtp worker: --timers-idle-after must be >= 0 seconds")
     if args.full_gc_every < 0:
         raise SystemExit("rtp worker: --full-gc-every must be >= 0 seconds (0: never)")
     if args.control_share is not None and not 0.0 <= args.control_share < 1.0:
@@ -160,6 +169,7 @@ def run_worker(settings: Settings, args: argparse.Namespace) -> int:
     options = dataclasses.replace(defaults, app_id=args.app_id, data_dir=args.data_dir,
                                   commit_every_seconds=args.commit_every,
                                   sweep_every_seconds=args.sweep_every,
+                                  timers_idle_seconds=args.timers_idle_after,
                                   consumer=dataclasses.replace(
                                       defaults.consumer, client_id=args.client_id,
                                       background_commits=args.background_commits),

@@ -5,15 +5,22 @@ time elapsed since that event was applied. Live, that is the wall clock (events 
 they happen) and an idle partition's timers still come due; while a backlog is caught up
 (a restart, a lagging worker), it follows the events being applied, so a visitor's timer
 does not fire before their later events, which are still waiting in the backlog, are read.
-A partition with no event applied yet (just assigned) is at the wall clock. While the
-partition's records are known to be waiting (``behind``), its event time is its watermark
-alone: timers fire at the same events however fast the backlog is read.
+A partition with no event applied yet (just assigned) is at the wall clock.
 
->>> clock = EventClock()
+The wall time since counts only once the partition is **idle**: nothing applied in it for
+``idle_after_ms`` of wall time (Flink's idleness, per partition). Until then, and while its
+records are known to be waiting (``behind``), its event time is its watermark alone, so
+while records keep coming (a backlog caught up, old events produced while they are read, a
+busy live partition) timers fire at the same events however fast the worker reads; the
+wall clock moves time on only where no record is coming to do it (a quiet partition
+live, the end of a replayed range). A timer due less than ``idle_after_ms`` after the
+newest event then fires up to that much late.
+
+>>> clock = EventClock(idle_after_ms=1_000)
 >>> clock.now_ms(0, wall_ms=5_000)        # nothing applied yet: the wall clock
 5000
 >>> clock.advance(0, event_time_ms=1_000, wall_ms=5_000)
->>> clock.now_ms(0, wall_ms=5_000), clock.now_ms(0, wall_ms=7_500), clock.watermark(0)
+>>> clock.now_ms(0, wall_ms=5_900), clock.now_ms(0, wall_ms=7_500), clock.watermark(0)
 (1000, 3500, 1000)
 """
 
@@ -25,10 +32,15 @@ __all__ = ["EventClock"]
 
 
 class EventClock:
-    """Per partition: the newest event time applied and the wall time it was applied at."""
+    """Per partition: the newest event time applied, the wall time it was applied at, and
+    the wall time the partition last applied anything (``idle_after_ms``: see above)."""
 
-    def __init__(self) -> None:
+    def __init__(self, idle_after_ms: int = 0) -> None:
+        if idle_after_ms < 0:
+            raise ValueError(f"idle_after_ms must be >= 0, not {idle_after_ms}")
+        self.idle_after_ms = idle_after_ms
         self._newest: dict[int, tuple[int, int]] = {}
+        self._last_applied: dict[int, int] = {}
 
     def advance(self, partition: int, event_time_ms: int, wall_ms: int) -> None:
         """An event (or outcome) of ``event_time_ms`` was applied at ``wall_ms``; older ones
@@ -38,6 +50,7 @@ class EventClock:
         >>> clock.watermark(1)
         900
         """
+        self._last_applied[partition] = wall_ms
         newest = self._newest.get(partition)
         if newest is None or event_time_ms > newest[0]:
             self._newest[partition] = (event_time_ms, wall_ms)
@@ -52,8 +65,9 @@ class EventClock:
         return None if newest is None else newest[0]
 
     def now_ms(self, partition: int, wall_ms: int, behind: bool = False) -> int:
-        """Event time now in ``partition``: its watermark plus the wall time since; only its
-        watermark while ``behind`` (records of the partition are there, not applied yet).
+        """Event time now in ``partition``: its watermark plus the wall time since once the
+        partition is idle; only its watermark while it is not, or while ``behind`` (records
+        of the partition are there, not applied yet).
 
         Behind, the wall time since the last event applied says how fast this worker reads,
         not how long the visitors were idle: a timer fired on it would come before events
@@ -65,11 +79,15 @@ class EventClock:
         (100, 100)
         >>> clock.now_ms(0, 1_500), clock.now_ms(0, 1_500, behind=True)
         (600, 100)
+        >>> idle = EventClock(idle_after_ms=300); idle.advance(0, 100, 1_000)
+        >>> idle.advance(0, 50, 1_200)  # an older record: not newer, but the partition is busy
+        >>> idle.now_ms(0, 1_400), idle.now_ms(0, 1_500)  # idle from 1,500: all the wall time
+        (100, 600)
         """
         newest = self._newest.get(partition)
         if newest is None:
             return wall_ms
-        if behind:
+        if behind or wall_ms - self._last_applied[partition] < self.idle_after_ms:
             return newest[0]
         return newest[0] + max(0, wall_ms - newest[1])
 
@@ -82,6 +100,8 @@ class EventClock:
         """
         if partitions is None:
             self._newest.clear()
+            self._last_applied.clear()
             return
         for partition in partitions:
             self._newest.pop(partition, None)
+            self._last_applied.pop(partition, None)

@@ -36,7 +36,8 @@ class WorkerProcess:
                  sweep_every: float = 60.0, control_share: float | None = 0.10,
                  profiles: bool = True, learner: bool = True,
                  config: Path | None = None, story: StoryOverride | None = None,
-                 background_commits: bool = True, python_gc: bool = False) -> None:
+                 background_commits: bool = True, python_gc: bool = False,
+                 timers_idle_after: float | None = None) -> None:
         self.settings = settings
         #: Whether the worker runs its profile side beside itself (``--no-profiles`` if not).
         self.profiles = profiles
@@ -56,7 +57,9 @@ class WorkerProcess:
              *([] if story is None else [f"--story-override={story.flag()}"]),
              *([] if profiles else ["--no-profiles"]), *(["--learner"] if learner else []),
              *([] if background_commits else ["--wait-on-commits"]),
-             *(["--python-gc"] if python_gc else [])],
+             *(["--python-gc"] if python_gc else []),
+             *([] if timers_idle_after is None
+               else ["--timers-idle-after", str(timers_idle_after)])],
             env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
     def changelog(self, table: str) -> str:

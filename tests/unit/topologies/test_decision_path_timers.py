@@ -152,6 +152,39 @@ def test_a_live_partition_fires_on_the_wall_clock_unless_its_input_is_behind(
     path.tables.close()
 
 
+def _stream_read_with_gaps(tmp_path: Path, gap_ms: int) -> list[tuple[str, dict[str, Any]]]:
+    """Old events produced while they are read: ``gap_ms`` of wall time between records
+    (not "behind" between fetches), a tick before the next; then the partition goes idle."""
+    wall = Wall(T0 + 3_600_000)
+    path, outputs = _path(tmp_path / str(gap_ms), wall, [0])
+    times = [("a", T0)] + [(f"o{k}", T0 + 1_000 * k) for k in range(1, 30)] + [
+        ("o30", T0 + DWELL - 100), ("a", T0 + DWELL - 50)]  # a moves on before the dwell
+    for offset, (visitor, t) in enumerate(times):
+        event = click_event(visitor, "page_view", t, event_id=f"{visitor}-{offset}",
+                            page_type="pricing", url="https://shop.example/pricing")
+        path.apply(Record(EVENTS, 0, offset, visitor.encode(),
+                          Codec.default().encode("ClickEvent", event)))
+        wall.ms += gap_ms  # the next fetch comes this much later; the loop ticks meanwhile
+        path.tick(0.0)
+    wall.ms += PathOptions().timers_idle_after_ms + DWELL  # idle: the wall clock counts
+    path.tick(0.0)
+    path.tables.close()
+    return _decoded(outputs)
+
+
+def test_records_still_coming_decide_before_the_wall_clock_fires_a_timer(
+        tmp_path: Path) -> None:
+    """The same records read with pauses of 0.9 of the idle time, or with none, give the
+    same outputs: the partition is not idle, so the wall time between fetches does not fire
+    a's first dwell 50 ms before a's next page view (read next) moves it on."""
+    gap = 9 * PathOptions().timers_idle_after_ms // 10
+    paused, at_once = _stream_read_with_gaps(tmp_path, gap), _stream_read_with_gaps(tmp_path, 0)
+    assert paused == at_once
+    dwells = [record["event_time"] - T0 for topic, record in paused
+              if topic.endswith("signals.struggle") and record["visitor_id"] == "a"]
+    assert dwells == [DWELL - 50]  # the second page's, once idle; never the first's
+
+
 def test_a_revoked_partitions_timers_go_and_the_others_stay(tmp_path: Path) -> None:
     wall = Wall(T0)
     path, outputs = _path(tmp_path, wall, [0, 1])
