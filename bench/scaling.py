@@ -33,13 +33,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import math
 import os
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,8 +55,10 @@ if TYPE_CHECKING:
 
     from pipeline.processes import WorkerProcess
 
-__all__ = ["WORKER_COUNTS", "Measured", "best_per_count", "cpu_busy_share", "members_split",
-           "outputs_note", "process_cpu_s", "run_order", "scaling_rows", "split_text", "starved"]
+__all__ = ["WORKER_COUNTS", "Measured", "best_per_count", "content_digest", "cpu_busy_share",
+           "members_split", "outputs_note", "process_cpu_s", "rebalance_lines", "run_order",
+           "scaling_rows",
+           "split_text", "starved", "topic_content"]
 
 WORKER_COUNTS = (1, 2, 3)
 #: Rounds over WORKER_COUNTS, every other one reversed (1 2 3 3 2 1): other jobs' load drifts.
@@ -179,6 +182,66 @@ def outputs_note(measured: Sequence[Measured]) -> str:
         return f"the same in all {len(measured)} runs ({kinds.pop()})."
     return "**they differ** between runs: " + "; ".join(
         f"N = {m.workers}: {m.outputs_by_topic}" for m in measured) + "."
+
+
+def content_digest(records: Iterable[tuple[bytes | None, bytes | None]]) -> str:
+    """A digest of (key, value) records that ignores their order (and so which partition or
+    worker wrote them) but not how many times each was written.
+
+    >>> content_digest([(b"a", b"1"), (b"b", b"2")]) == content_digest([(b"b", b"2"), (b"a", b"1")])
+    True
+    >>> content_digest([(b"a", b"1")]) == content_digest([(b"a", b"1"), (b"a", b"1")])
+    False
+    """
+    digest = hashlib.sha256()
+    for key, value in sorted((k or b"", v or b"") for k, v in records):
+        for part in (key, value):
+            digest.update(len(part).to_bytes(4, "big"))
+            digest.update(part)
+    return digest.hexdigest()[:12]
+
+
+def topic_content(settings: Settings, topic: str) -> str:
+    """``<count> (content <digest>)`` of every record of ``topic``: what a run wrote, to
+    compare with another run's (the same events, the same models)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": settings.bootstrap, "enable.auto.commit": False,
+                         "group.id": f"{settings.topic_prefix}content",
+                         "enable.partition.eof": True})
+    try:
+        records: list[tuple[bytes | None, bytes | None]] = []
+        ends = {}
+        for p in consumer.list_topics(topic, timeout=10).topics[topic].partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            if high > low:
+                ends[p] = (low, high)
+        consumer.assign([TopicPartition(topic, p, low) for p, (low, _) in ends.items()])
+        todo, deadline = set(ends), time.monotonic() + 60
+        while todo:
+            if time.monotonic() > deadline:
+                raise BenchError(f"{topic}: could not read to the end within 60 s")
+            for msg in consumer.consume(5000, 1.0):
+                partition, offset = msg.partition(), msg.offset()
+                if partition is None or offset is None or partition not in todo:
+                    continue
+                if msg.error() is None and offset < ends[partition][1]:
+                    records.append((msg.key(), msg.value()))
+                if offset + (msg.error() is None) >= ends[partition][1]:
+                    todo.discard(partition)
+    finally:
+        consumer.close()
+    return f"{len(records):,} (content {content_digest(records)})"
+
+
+def rebalance_lines(log: bytes) -> int:
+    """How many assignment changes (assigned, revoked, lost) a worker's log shows.
+
+    >>> rebalance_lines(b'{"event": "partitions revoked"}\\n{"event": "commit written"}\\n')
+    1
+    """
+    return sum(line.count(b"partitions assigned") + line.count(b"partitions revoked")
+               + line.count(b"partitions lost") for line in log.splitlines())
 
 
 def process_cpu_s(stat: str, ticks_per_s: int = 100) -> float:
@@ -336,6 +399,7 @@ def _measure(workers: int, messages: list[tuple[bytes, bytes]], workdir: Path) -
                 proc.wait_ready(timeout=180)
             owned = _wait_split(settings, procs, timeout=180)
             cpu0, machine0 = _cpu_now(procs)
+            log_sizes = [proc.log_path.stat().st_size for proc in procs]
             ready = time.perf_counter()
             _produce(settings, source, messages)
             produced = time.perf_counter()
@@ -349,17 +413,22 @@ def _measure(workers: int, messages: list[tuple[bytes, bytes]], workdir: Path) -
                                  f"behind by partition {behind}, assignment {now}") from exc
             caught_up = time.perf_counter()
             cpu1, machine1 = _cpu_now(procs)
-            # A rebalance during the drain would make the split above untrue: say so.
+            # A rebalance during the drain would make the split above untrue, and the
+            # records applied again after it are written twice: say so. One that ends in the
+            # same split shows only in the workers' logs.
             after = _assignment(_admin(settings), source, procs[0].group)
-            if after is None or members_split(after, workers) != owned:
+            moves = sum(rebalance_lines(proc.log_path.read_bytes()[size:])
+                        for proc, size in zip(procs, log_sizes, strict=True))
+            if after is None or members_split(after, workers) != owned or moves:
                 raise BenchError(f"the group rebalanced during the drain of {workers} "
-                                 f"workers: {owned} before, {after} after")
+                                 f"workers: {owned} before, {after} after, {moves} "
+                                 "assignment changes in the workers' logs")
         finally:
             for proc in procs:
                 proc.stop()
         outputs, span = _output_span(settings, [settings.topic(t)
                                                 for t in (DECISIONS_LOG, ACTIONS, SIGNALS)])
-        by_topic = ", ".join(f"{_output_span(settings, [settings.topic(t)])[0]:,} {t}"
+        by_topic = ", ".join(f"{topic_content(settings, settings.topic(t))} {t}"
                              for t in (DECISIONS_LOG, ACTIONS, SIGNALS))
         dead, _ = _output_span(settings, [settings.topic(f"{EVENTS}.dlq")])
     return Measured(workers=workers, events=count, owned=owned, span_s=span,
@@ -447,7 +516,8 @@ def run() -> list[dict[str, Any]]:
         *(["Runs that failed (not in the table):", "", *[f"- {f}" for f in failed]]
           if failed else ["No run failed."]),
         "",
-        "Outputs by topic, every run: " + outputs_note(measured),
+        "Outputs by topic (count, and a digest of every record's key and value in any order: "
+        "the same content, not only the same number), every run: " + outputs_note(measured),
         "",
         f"Shared machine (other engineers may be running tests and benchmarks): "
         f"{load_before} before, {load_after} after. Absolute numbers are noisy, and so "

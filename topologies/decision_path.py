@@ -317,6 +317,8 @@ class DecisionPath:
         range assignor's assignment is whole)."""
         self.tables.assign(partitions)
         self._unswept |= set(partitions)  # the next sweeps rebuild their timer index
+        # restored timers wait for the partitions' records (or for them to be idle)
+        self.event_clock.assigned(partitions, self._now_ms())
         pruned = self.tables.prune()
         if pruned:
             log.info("stores of partitions no longer assigned deleted", partitions=pruned)
@@ -626,10 +628,12 @@ class DecisionPath:
                 continue
             now_ms = self.event_clock.now_ms(partition, wall)
             due = timers.next_due_ms()
-            if due is None or due > now_ms:
+            if now_ms is None or due is None or due > now_ms:
                 continue  # nothing due even live: no need to ask librdkafka whether behind
             if self.input_behind(partition):
                 now_ms = self.event_clock.now_ms(partition, wall, behind=True)
+                if now_ms is None:
+                    continue
             for key in timers.pop_due(now_ms, self.options.timer_chunk - looked):
                 looked += 1
                 state = self.visitor(partition, key)

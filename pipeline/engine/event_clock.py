@@ -5,7 +5,9 @@ time elapsed since that event was applied. Live, that is the wall clock (events 
 they happen) and an idle partition's timers still come due; while a backlog is caught up
 (a restart, a lagging worker), it follows the events being applied, so a visitor's timer
 does not fire before their later events, which are still waiting in the backlog, are read.
-A partition with no event applied yet (just assigned) is at the wall clock.
+A partition with no event applied yet (just assigned) has no event time until it is idle
+(nothing applied since its assignment), then the wall clock: timers restored with its
+state do not fire before the records waiting in it are read.
 
 The wall time since counts only once the partition is **idle**: nothing applied in it for
 ``idle_after_ms`` of wall time (Flink's idleness, per partition). Until then, and while its
@@ -17,7 +19,7 @@ live, the end of a replayed range). A timer due less than ``idle_after_ms`` afte
 newest event then fires up to that much late.
 
 >>> clock = EventClock(idle_after_ms=1_000)
->>> clock.now_ms(0, wall_ms=5_000)        # nothing applied yet: the wall clock
+>>> clock.now_ms(0, wall_ms=5_000)        # never assigned, nothing applied: the wall clock
 5000
 >>> clock.advance(0, event_time_ms=1_000, wall_ms=5_000)
 >>> clock.now_ms(0, wall_ms=5_900), clock.now_ms(0, wall_ms=7_500), clock.watermark(0)
@@ -64,10 +66,22 @@ class EventClock:
         newest = self._newest.get(partition)
         return None if newest is None else newest[0]
 
-    def now_ms(self, partition: int, wall_ms: int, behind: bool = False) -> int:
+    def assigned(self, partitions: Iterable[int], wall_ms: int) -> None:
+        """``partitions`` were just assigned (and their state restored) at ``wall_ms``: they
+        are not idle until nothing was applied in them for ``idle_after_ms`` from now.
+
+        >>> clock = EventClock(idle_after_ms=1_000); clock.assigned([0], 5_000)
+        >>> clock.now_ms(0, 5_999) is None, clock.now_ms(0, 6_000)
+        (True, 6000)
+        """
+        for partition in partitions:
+            self._last_applied[partition] = wall_ms
+
+    def now_ms(self, partition: int, wall_ms: int, behind: bool = False) -> int | None:
         """Event time now in ``partition``: its watermark plus the wall time since once the
         partition is idle; only its watermark while it is not, or while ``behind`` (records
-        of the partition are there, not applied yet).
+        of the partition are there, not applied yet). None: nothing applied in it since its
+        assignment and not idle (or behind): no time is known yet.
 
         Behind, the wall time since the last event applied says how fast this worker reads,
         not how long the visitors were idle: a timer fired on it would come before events
@@ -79,15 +93,19 @@ class EventClock:
         (100, 100)
         >>> clock.now_ms(0, 1_500), clock.now_ms(0, 1_500, behind=True)
         (600, 100)
+        >>> EventClock().now_ms(7, 1_500, behind=True) is None  # waiting records: unknown
+        True
         >>> idle = EventClock(idle_after_ms=300); idle.advance(0, 100, 1_000)
         >>> idle.advance(0, 50, 1_200)  # an older record: not newer, but the partition is busy
         >>> idle.now_ms(0, 1_400), idle.now_ms(0, 1_500)  # idle from 1,500: all the wall time
         (100, 600)
         """
         newest = self._newest.get(partition)
+        last = self._last_applied.get(partition)
+        busy = behind or (last is not None and wall_ms - last < self.idle_after_ms)
         if newest is None:
-            return wall_ms
-        if behind or wall_ms - self._last_applied[partition] < self.idle_after_ms:
+            return None if busy else wall_ms
+        if busy:
             return newest[0]
         return newest[0] + max(0, wall_ms - newest[1])
 

@@ -218,3 +218,33 @@ def test_after_a_restart_the_sweep_rebuilds_the_index_from_the_stored_states_at_
     assert _timer_outputs(outputs, "a") == [
         ("signals.struggle", "hesitation:dwell"), ("personalization.decisions.log", str(DWELL))]
     path.tables.close()
+
+
+def test_restored_timers_wait_for_the_records_of_a_partition_just_assigned(
+        tmp_path: Path) -> None:
+    """A restart in a backlog of hour-old events: the restored state's timer is long due by
+    the wall clock, but the visitor's next page view (50 ms before the due time) is still to
+    be read; it is, before the partition goes idle, and the first dwell never fires."""
+    engine = Engine(EngineOptions(), learn_inline=False)
+    state = engine.on_event(None, click_event("a", "page_view", T0, event_id="a-p",
+                                              page_type="pricing",
+                                              url="https://shop.example/pricing")).state
+    assert state is not None
+    stored = PartitionStore.open(tmp_path / "tables" / VISITORS / "0")
+    stored.write({b"a": state.to_bytes()}, 0)
+    stored.close()
+    wall = Wall(T0 + 3_600_000)
+    path, outputs = _path(tmp_path, wall, [0])
+    path.tick(0.0)  # the sweep rebuilds the index
+    wall.ms += PathOptions().timers_idle_after_ms - 1
+    path.tick(0.0)
+    assert len(path.timers[0]) == 1 and _timer_outputs(outputs, "a") == []
+    event = click_event("a", "page_view", T0 + DWELL - 50, event_id="a-q",
+                        page_type="pricing", url="https://shop.example/pricing")
+    path.apply(Record(EVENTS, 0, 1, b"a", Codec.default().encode("ClickEvent", event)))
+    wall.ms += PathOptions().timers_idle_after_ms + DWELL
+    path.tick(0.0)
+    dwells = [record["event_time"] - T0 for topic, record in _decoded(outputs)
+              if topic.endswith("signals.struggle")]
+    assert dwells == [DWELL - 50]  # the second page's, once idle; never the first's
+    path.tables.close()
