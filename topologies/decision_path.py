@@ -90,6 +90,7 @@ from topologies.loop.loop import Record
 from topologies.loop.outputs import OutputError, Outputs
 from topologies.loop.tables import Tables
 from topologies.loop.timers import Interval
+from topologies.loop.turns import LoopTurns
 from topologies.metrics import WorkerMetrics
 from topologies.model_feed import ModelFeed, Snapshot
 
@@ -186,6 +187,9 @@ class DecisionPath:
         #: Whether a partition's input has records not applied yet (the consumer loop's
         #: :meth:`~topologies.loop.loop.ConsumerLoop.behind`; never, without a loop).
         self.input_behind: Callable[[int], bool] = lambda partition: False
+        #: The consumer loop's turn timer: the tick's and the commit's steps are marked as
+        #: phases of their own (None: not timed).
+        self.turns: LoopTurns | None = None
         self._sweep = Interval(self.options.sweep_every_s / max(settings.partitions, 1))
         self._sweep_next = 0
         #: Partitions assigned and not swept since: swept first (their timers are found).
@@ -577,8 +581,13 @@ class DecisionPath:
         finally:
             self.outputs.hand_over()  # timers fired, rewards expired: out now, not next turn
 
+    def _mark(self, phase: str) -> None:
+        if self.turns is not None:
+            self.turns.mark(phase)
+
     def _tick(self, now: float) -> None:
         self.outputs.poll()  # serve delivery reports as they come, not all at the commit
+        self._mark("outputs.poll")
         for what, version, partitions in self.in_use_log.tick(self._now_ms()):
             log.info(what, version=version, partitions=partitions)
         if self.models is not None:
@@ -592,7 +601,9 @@ class DecisionPath:
         # The reward wait is in event time: due when the partition's events have passed it
         # (live, that is the wall clock; a backfill of old events expires as it goes).
         self.fire_timers()
+        self._mark("timers")
         self.expire_due()
+        self._mark("expire")
         owned = sorted(self.tables.partitions)
         if not owned:
             return
@@ -608,6 +619,7 @@ class DecisionPath:
             self._unswept.discard(self._sweep_partition)
             self._sweep_after = b""
         done = self.sweep_some(self._sweep_partition, self._now_ms())
+        self._mark("sweep")
         if done:
             self._sweep_after = None
 
@@ -731,6 +743,7 @@ class DecisionPath:
             self.tables.staging.done()
             return False
         self.tables.seal(changes, _encode_state)
+        self._mark("commit.seal")
         self._writing = _Write(outputs=self.outputs.cut(), started=time.monotonic(),
                                sealed_ms=self._now_ms(),
                                records=self.applied)
@@ -746,7 +759,9 @@ class DecisionPath:
             return True
         slice_s = float("inf") if budget_s is None else budget_s
         if writing.states is None:
-            if not self.tables.encode_some(slice_s):
+            encoded = self.tables.encode_some(slice_s)
+            self._mark("commit.encode")
+            if not encoded:
                 self._check_timeout(writing)
                 return False
             writing.states = self.tables.take_encoded()
@@ -759,8 +774,10 @@ class DecisionPath:
             # Every output of the records the states reflect is in: the states may go.
             if not writing.acknowledged:
                 writing.acknowledged = time.monotonic()
-            if not _slices(writing.to_send, slice_s, lambda group: self.tables.send(
-                    {group: states[group]}, self.outputs)):
+            sent = _slices(writing.to_send, slice_s, lambda group: self.tables.send(
+                {group: states[group]}, self.outputs))
+            self._mark("commit.send")
+            if not sent:
                 return False
             writing.changelogs = self.outputs.cut() if states else -1
         if writing.offsets is None:
@@ -770,8 +787,10 @@ class DecisionPath:
             writing.offsets = self.outputs.take_offsets()
             writing.to_store = list(states)
         offsets = writing.offsets
-        if not _slices(writing.to_store, slice_s, lambda group: self.tables.store(
-                {group: states[group]}, offsets)):
+        stored = _slices(writing.to_store, slice_s, lambda group: self.tables.store(
+            {group: states[group]}, offsets))
+        self._mark("commit.store")
+        if not stored:
             return False
         self.tables.staging.done()
         self._writing = None

@@ -42,6 +42,7 @@ from pipeline.client.watermarks import watermarks
 from pipeline.kafka_log import kafka_config
 from topologies.loop.gc_pauses import GcPolicy
 from topologies.loop.timers import Interval
+from topologies.loop.turns import POLL, LoopTurns
 
 __all__ = ["CommitMarks", "ConsumerLoop", "ConsumerOptions", "Processor", "Record"]
 
@@ -194,8 +195,11 @@ class ConsumerLoop:
                  consumer: Any | None = None, first: Collection[str] = (),
                  marks: CommitMarks | None = None,
                  extra_config: Mapping[str, Any] | None = None,
-                 gc_policy: GcPolicy | None = None) -> None:
+                 gc_policy: GcPolicy | None = None,
+                 turns: LoopTurns | None = None) -> None:
         self.options = options or ConsumerOptions()
+        #: Times each turn's phases (None: not timed).
+        self.turns = turns
         #: Python's cycle collector while the loop runs (None: Python's own policy).
         self.gc_policy = gc_policy
         self.topics = list(topics)
@@ -362,14 +366,30 @@ class ConsumerLoop:
         finally:
             if self.gc_policy is not None:
                 self.gc_policy.stop()
+            if self.turns is not None:
+                self.turns.close()
             self.consumer.close()  # leaves the group: the others take over at once
 
     def run_once(self) -> int:
         """One turn: a batch (possibly empty), the processor's tick, the commit in the
-        background moved on, or a commit begun if due."""
+        background moved on, or a commit begun if due (each phase timed by :attr:`turns`)."""
+        turns = self.turns
+        if turns is not None:
+            turns.begin()
+        applied = 0
+        try:
+            applied = self._turn(turns)
+        finally:
+            if turns is not None:
+                turns.end(applied)
+        return applied
+
+    def _turn(self, turns: LoopTurns | None) -> int:
         writing = self._pending is not None and not self._pending.sent
         first = self.consumer.poll(self.options.commit_poll_timeout_s if writing
                                    else self.options.poll_timeout_s)
+        if turns is not None:
+            turns.mark(POLL)
         batch = [] if first is None else [first]
         if first is not None and self.options.batch_size > 1:
             before = self._rebalances
@@ -379,6 +399,8 @@ class ConsumerLoop:
                 # fetched before it, but not the record poll returned, which may belong to
                 # a partition revoked meanwhile (its owner reads it again).
                 batch = batch[1:]
+            if turns is not None:
+                turns.mark("consume")
         self._behind = len(batch) >= self.options.batch_size
         if self.first and len(batch) > 1:
             batch.sort(key=lambda m: m.topic() not in self.first)  # stable: per-partition order
@@ -399,17 +421,27 @@ class ConsumerLoop:
                 continue
             self._apply(record)
             applied += 1
+        if turns is not None and batch:
+            turns.mark("apply")
         now = self.clock()
         self.processor.tick(now)
+        if turns is not None:
+            turns.mark("tick")
         if self.gc_policy is not None:
             self.gc_policy.tick(now)
+            if turns is not None:
+                turns.mark("gc_policy")
         if not self.options.background_commits:
             if self._commit_due.due(now):
                 self.commit()
+                if turns is not None:
+                    turns.mark("commit")
             return applied
         self._move_commit_on()
         if self._pending is None and self._commit_due.due(now):
             self._begin_commit()
+        if turns is not None:
+            turns.mark("commit")
         return applied
 
     def _apply(self, record: Record) -> None:
