@@ -401,6 +401,8 @@ class ConsumerLoop:
                 batch = batch[1:]
             if turns is not None:
                 turns.mark("consume")
+        if turns is not None and turns.diagnosing and batch:
+            turns.fetched(min(m.timestamp()[1] for m in batch), int(time.time() * 1000))
         self._behind = len(batch) >= self.options.batch_size
         if self.first and len(batch) > 1:
             batch.sort(key=lambda m: m.topic() not in self.first)  # stable: per-partition order

@@ -9,10 +9,13 @@ times each turn's phases (``mark`` ends a phase), from the clock alone (a few
   ``rtp_worker_loop_phase_seconds_total{phase}``) and each turn's *busy* time (the turn
   less the poll's wait for a first record) to a histogram
   (``rtp_worker_loop_turn_seconds``);
-- when ``slow_ms`` > 0, logs every turn busy for at least that long (``slow loop turn``,
-  with each phase's ms, the records applied, the thread's CPU time in the turn, so a turn
-  the process was descheduled in shows as wall time without CPU, and the time Python's
-  cycle collector ran in it). ``rtp worker --slow-turn-ms``; off by default.
+- when ``slow_ms`` > 0, logs every turn busy for at least that long, or whose oldest record
+  was fetched at least twice that long after it was stamped (``slow loop turn``, with each
+  phase's ms, the records applied, the thread's CPU time in the turn, so a turn the
+  process was descheduled in shows as wall time without CPU, the time Python's cycle
+  collector ran in it, and the oldest record's age when it was fetched: records that come
+  late after short turns were late before the worker). ``rtp worker --slow-turn-ms``;
+  off by default.
 
 >>> ticks = iter([0.0, 0.010, 0.011, 0.031, 0.032])  # poll 10 ms, consume 1, apply 20, tick 1
 >>> turns = LoopTurns(clock=lambda: next(ticks))
@@ -61,10 +64,23 @@ class LoopTurns:
         self._gc = 0.0
         self._gc_started = 0.0
         self._gc_on = False
+        self._age_ms = -1
+
+    @property
+    def diagnosing(self) -> bool:
+        """Whether slow turns are logged (the loop then reports records' ages)."""
+        return self.slow_ms > 0
+
+    def fetched(self, oldest_ms: int, now_ms: int) -> None:
+        """The turn's batch: its oldest record was stamped ``oldest_ms`` (wall clock, ms),
+        fetched at ``now_ms``."""
+        if oldest_ms >= 0:
+            self._age_ms = now_ms - oldest_ms
 
     def begin(self) -> None:
         """A turn starts."""
         self._phases = {}
+        self._age_ms = -1
         self._started = self._last = self.clock()
         if self.slow_ms > 0:
             self._cpu = time.thread_time()
@@ -91,8 +107,10 @@ class LoopTurns:
             self.longest = busy
         if self.observe is not None:
             self.observe(busy)
-        if self.slow_ms > 0 and busy * 1000 >= self.slow_ms:
+        if self.slow_ms > 0 and (busy * 1000 >= self.slow_ms
+                                 or self._age_ms >= 2 * self.slow_ms):
             log.info("slow loop turn", busy_ms=round(busy * 1000, 1), records=records,
+                     age_ms=self._age_ms,
                      cpu_ms=round((time.thread_time() - self._cpu) * 1000, 1),
                      gc_ms=round(self._gc * 1000, 1),
                      phases={phase: round(s * 1000, 2) for phase, s in self._phases.items()
