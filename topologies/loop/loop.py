@@ -578,12 +578,21 @@ class ConsumerLoop:
         """Apply the waiting records, in order, that need not wait any more (the pending
         commit is in; after a failed one, those the next carries still wait)."""
         held, self._held = self._held, {}
+        if not held:
+            return
+        turns = self.turns
+        if turns is not None:
+            turns.mark("commit")
         for records in held.values():
             for record in records:
                 if self._waits(record):
                     self._held.setdefault(record.partition, []).append(record)
                 else:
                     self._apply(record)
+                    if turns is not None:
+                        turns.released += 1
+        if turns is not None:
+            turns.mark("apply.held")
 
     def _drop_pending(self) -> None:
         """Forget the pending commit and held records (partitions moved: their new owners

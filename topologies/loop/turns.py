@@ -65,6 +65,8 @@ class LoopTurns:
         self._gc_started = 0.0
         self._gc_on = False
         self._age_ms = -1
+        #: Records applied in the turn that had waited for a commit (a newer model's).
+        self.released = 0
 
     @property
     def diagnosing(self) -> bool:
@@ -81,6 +83,7 @@ class LoopTurns:
         """A turn starts."""
         self._phases = {}
         self._age_ms = -1
+        self.released = 0
         self._started = self._last = self.clock()
         if self.slow_ms > 0:
             self._cpu = time.thread_time()
@@ -110,7 +113,7 @@ class LoopTurns:
         if self.slow_ms > 0 and (busy * 1000 >= self.slow_ms
                                  or self._age_ms >= 2 * self.slow_ms):
             log.info("slow loop turn", busy_ms=round(busy * 1000, 1), records=records,
-                     age_ms=self._age_ms,
+                     age_ms=self._age_ms, released=self.released,
                      cpu_ms=round((time.thread_time() - self._cpu) * 1000, 1),
                      gc_ms=round(self._gc * 1000, 1),
                      phases={phase: round(s * 1000, 2) for phase, s in self._phases.items()
