@@ -126,11 +126,10 @@ class PathOptions:
     #: Visitors whose detector timer fell due handled per turn of the loop, at most.
     timer_chunk: int = 200
     #: A newer model snapshot (or config version) decides the records stamped from this
-    #: long after the commit that schedules it is sealed, ms, at least: twice the last
-    #: commit's writes when they took longer (at 2,000 events/s a commit's thousands of
-    #: states take over a second to write a slice at a time). Records stamped later that
-    #: come before the commit is in wait for it: above the commit's duration, none waits
-    #: (see pipeline/learning/pins.py).
+    #: long after the commit that schedules it takes its marks, ms, at least (and after
+    #: every record applied since the commit was sealed). The loop takes them once the
+    #: commit's writes are in, just before its offsets go: records stamped later that come
+    #: before the offsets are in wait for them (see pipeline/learning/pins.py).
     switch_margin_ms: int = 500
 
 
@@ -200,8 +199,8 @@ class DecisionPath:
         self.applied = 0
         #: The commit's writes in progress (:meth:`start_write`), if any.
         self._writing: _Write | None = None
-        #: How long the last commit's writes took, seal to stored (wall clock), ms.
-        self._last_write_ms = 0
+        #: The newest record timestamp applied since the last seal (ms; -1: none).
+        self._stamped_ms = -1
         #: The model each partition decides with (moved at commits, named in their marks).
         self.pins: ModelPins[Model] = ModelPins()
         self.pins.offer(ModelRef(engine.model.version, -1), engine.model)
@@ -242,8 +241,10 @@ class DecisionPath:
         """The commit's marks: the snapshot and config version that decide each committed
         partition's records from then on (a newer one for the records stamped from a
         moment a little ahead: :attr:`PathOptions.switch_margin_ms`)."""
-        margin_ms = max(self.options.switch_margin_ms, 2 * self._last_write_ms)
-        switch_at_ms = self._now_ms() + margin_ms
+        # After every record applied since the seal (decided by the last commit's marks,
+        # and redone by these after a crash), even one stamped ahead of this clock.
+        switch_at_ms = max(self._now_ms() + self.options.switch_margin_ms,
+                           self._stamped_ms + 1)
         models = self.pins.marks(positions, switch_at_ms)
         configs = self.config_pins.marks(positions, switch_at_ms)
         return {partition: join_marks([models.get(partition, ""), configs.get(partition, "")])
@@ -353,6 +354,8 @@ class DecisionPath:
     def apply(self, message: Record) -> None:
         """Apply one record; a failure costs that record (dead-lettered), not the worker."""
         self.applied += 1
+        if message.timestamp_ms > self._stamped_ms:
+            self._stamped_ms = message.timestamp_ms
         if message.topic == self._events_topic:
             self.metrics.event()
         try:
@@ -738,6 +741,7 @@ class DecisionPath:
         write at a time: call :meth:`written` until True before the next."""
         if self._writing is not None:
             raise RuntimeError("a write is in progress")
+        self._stamped_ms = -1  # the records applied from now on are after the seal
         changes = self.tables.staging.take()
         if not changes and not self.applied:
             self.tables.staging.done()
@@ -745,7 +749,6 @@ class DecisionPath:
         self.tables.seal(changes, _encode_state)
         self._mark("commit.seal")
         self._writing = _Write(outputs=self.outputs.cut(), started=time.monotonic(),
-                               sealed_ms=self._now_ms(),
                                records=self.applied)
         self.applied = 0
         return True
@@ -794,7 +797,6 @@ class DecisionPath:
             return False
         self.tables.staging.done()
         self._writing = None
-        self._last_write_ms = max(0, self._now_ms() - writing.sealed_ms)
         log.debug("commit written", records=writing.records,
                   states=sum(len(values) for values in states.values()),
                   outputs_ms=round(1000 * (writing.acknowledged - writing.started), 1),
@@ -852,8 +854,6 @@ class _Write:
     #: The batch of outputs the states wait for (:meth:`Outputs.cut`).
     outputs: int
     started: float
-    #: The wall clock at the seal, ms.
-    sealed_ms: int
     records: int
     #: The changed states, once all encoded: (table, partition) -> key -> value (None:
     #: deleted).

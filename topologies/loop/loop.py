@@ -23,16 +23,19 @@ With :class:`CommitMarks`, each commit of the first topic's offsets carries a ma
 partition (Kafka's offset-commit metadata) and a new owner of a partition is told the mark
 of its last commit and where the partition ended when it took it: the decision path names
 the model snapshot a partition decides with this way (:mod:`pipeline.learning.pins`). A
-partition whose mark changes with a commit in the background holds its next records
-until that commit is in (they must be decided with the model the mark names, and only a
-commit that is in names it); other partitions go on.
+commit in the background takes its marks once its writes are in, just before its offsets
+go; a partition whose mark changes then holds its records stamped past the switch until
+that commit is in (they must be decided with the model the mark names, and only a commit
+that is in names it): one offset commit's way to the broker and back, not the writes'
+(taken at the seal, the marks held records for the writes of thousands of states: up to
+hundreds of ms on a busy machine); other partitions go on.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
 import structlog
@@ -499,17 +502,18 @@ class ConsumerLoop:
     # -- the commit in the background -----------------------------------------------------
 
     def _begin_commit(self) -> None:
-        """Seal a commit: the offsets of every record applied so far and their marks; the
-        processor begins its writes. Records its marks decide otherwise than the last
-        commit's wait for it (:meth:`CommitMarks.waits`)."""
+        """Seal a commit: the offsets of every record applied so far; the processor begins
+        its writes. The commit's marks are taken once the writes are in, just before its
+        offsets are sent: a newer model is scheduled then, so that records wait for the
+        commit (:meth:`CommitMarks.waits`) only while its offsets are on their way, never
+        for its writes (thousands of states sent and stored a slice at a time)."""
         try:
             self.processor.start_write()
         except BaseException:
             self._broken = True
             raise
         self._commit_due.reset(self.clock())
-        marks = self._marks()
-        self._pending = _Commit(self._offsets(marks), marks)
+        self._pending = _Commit(dict(self._next))
         self._next.clear()
         self._move_commit_on()
 
@@ -527,6 +531,11 @@ class ConsumerLoop:
             except BaseException:
                 self._broken = True
                 raise
+            # The marks of the records applied up to the seal, as the commit that waits
+            # takes them after its writes; records applied since were decided by the last
+            # commit's marks, and the processor schedules any newer model after them.
+            pending.marks = self._marks(pending.positions)
+            pending.offsets = self._offsets(pending.marks, pending.positions)
             if not pending.offsets:
                 self._pending = None
                 self._release()
@@ -544,6 +553,7 @@ class ConsumerLoop:
         (err, partitions), self._answer = self._answer, None
         self._pending = None
         failed = err or next((tp.error for tp in partitions if tp.error is not None), None)
+        assert pending.offsets is not None  # sent
         if failed is None:
             self._offsets_in(pending.offsets, pending.marks)
         elif isinstance(failed, KafkaError) and _passing(failed):
@@ -571,6 +581,10 @@ class ConsumerLoop:
 
     def _merge_back(self, pending: _Commit) -> None:
         """Offsets not known to be committed go with the next commit (newer ones win)."""
+        if pending.offsets is None:  # not sent yet: the positions sealed
+            for topic_partition, offset in pending.positions.items():
+                self._next.setdefault(topic_partition, offset)
+            return
         for tp in pending.offsets:
             self._next.setdefault((tp.topic, tp.partition), tp.offset)
 
@@ -602,17 +616,20 @@ class ConsumerLoop:
 
     # -- offsets and marks ----------------------------------------------------------------
 
-    def _offsets(self, marks: Mapping[int, str]) -> list[TopicPartition]:
+    def _offsets(self, marks: Mapping[int, str],
+                 positions: Mapping[tuple[str, int], int] | None = None) -> list[TopicPartition]:
         """The offsets of a commit: every partition with records since the last (the first
-        topic's with their marks), and idle partitions whose mark changes."""
+        topic's with their marks), and idle partitions whose mark changes. ``positions``:
+        the next offset per (topic, partition) to commit (default: every record applied)."""
         primary = self.topics[0]
+        positions = self._next if positions is None else positions
         offsets = [TopicPartition(topic, partition, offset)
                    if topic != primary or partition not in marks
                    else TopicPartition(topic, partition, offset, metadata=marks[partition])
-                   for (topic, partition), offset in self._next.items()]
+                   for (topic, partition), offset in positions.items()]
         offsets += [TopicPartition(primary, partition, self._committed[partition][0],
                                    metadata=mark)
-                    for partition, mark in marks.items() if (primary, partition) not in self._next]
+                    for partition, mark in marks.items() if (primary, partition) not in positions]
         return offsets
 
     def _offsets_in(self, offsets: list[TopicPartition], marks: Mapping[int, str]) -> None:
@@ -625,25 +642,31 @@ class ConsumerLoop:
                 self._committed[tp.partition] = (tp.offset, marks.get(tp.partition, ""))
         self.marks.committed(marks)
 
-    def _marks(self) -> Mapping[int, str]:
+    def _marks(self, positions: Mapping[tuple[str, int], int] | None = None
+               ) -> Mapping[int, str]:
         """The marks of this commit: every partition of the first topic with records since
-        the last commit, and every idle one whose mark changes (a newer model)."""
+        the last commit, and every idle one whose mark changes (a newer model).
+        ``positions``: as for :meth:`_offsets`."""
         if self.marks is None:
             return {}
         primary = self.topics[0]
-        active = {partition: offset for (topic, partition), offset in self._next.items()
+        sealed = self._next if positions is None else positions
+        active = {partition: offset for (topic, partition), offset in sealed.items()
                   if topic == primary}
-        positions = {partition: offset for partition, (offset, _) in self._committed.items()
-                     if partition in self.assignment}
-        positions.update(active)
-        return {partition: mark for partition, mark in self.marks.marks(positions).items()
+        at = {partition: offset for partition, (offset, _) in self._committed.items()
+              if partition in self.assignment}
+        at.update(active)
+        return {partition: mark for partition, mark in self.marks.marks(at).items()
                 if partition in active or mark != self._committed.get(partition, (0, ""))[1]}
 
 
 @dataclass
 class _Commit:
-    """A commit in the background: what it commits, and whether the offsets are sent."""
+    """A commit in the background: the positions sealed, then (once its writes are in) its
+    marks and offsets, and whether the offsets are sent."""
 
-    offsets: list[TopicPartition]
-    marks: Mapping[int, str]
+    #: The next offset per (topic, partition) of the records applied up to the seal.
+    positions: dict[tuple[str, int], int]
+    marks: Mapping[int, str] = field(default_factory=dict)
+    offsets: list[TopicPartition] | None = None
     sent: bool = False
