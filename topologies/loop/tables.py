@@ -242,11 +242,17 @@ class Tables:
                 outputs.send(topic, key, value, partition=partition, track_offset=True)
 
     def store(self, encoded: dict[tuple[str, int], dict[bytes, bytes | None]],
-              offsets: dict[tuple[str, int], int]) -> None:
+              offsets: dict[tuple[str, int], int], moves_offset: bool = True) -> None:
         """Write acknowledged changes locally, with the changelog offsets they reflect
-        (``offsets``: :meth:`Outputs.take_offsets` once every change sent is acknowledged)."""
+        (``offsets``: :meth:`Outputs.take_offsets` once every change sent is acknowledged).
+
+        A partition's changes may be stored in several parts (a slice of the loop's turn
+        each): every part but the last keeps the store's changelog offset as it was
+        (``moves_offset`` False), so a crash between parts catches the store up from there,
+        which writes every part's changes again from the changelog; the last part moves it.
+        """
         for (table, partition), values in encoded.items():
             store = self._stores.get((table, partition))
             offset = offsets.get((changelog_topic(self.group, table), partition))
             if store is not None and offset is not None:
-                store.write(values, offset)
+                store.write(values, offset if moves_offset else store.changelog_offset)
