@@ -742,11 +742,11 @@ class DecisionPath:
         if self._writing is not None:
             raise RuntimeError("a write is in progress")
         self._stamped_ms = -1  # the records applied from now on are after the seal
-        changes = self.tables.staging.take()
+        changes = self.tables.staging.take_staged()
         if not changes and not self.applied:
             self.tables.staging.done()
             return False
-        self.tables.seal(changes, _encode_state)
+        self.tables.seal_staged(changes, _encode_state)
         self._mark("commit.seal")
         self._writing = _Write(outputs=self.outputs.cut(), started=time.monotonic(),
                                records=self.applied)
