@@ -747,6 +747,8 @@ class DecisionPath:
             self.tables.staging.done()
             return False
         self.tables.seal_staged(changes, _encode_state)
+        self.pins.seal()  # until it is in, records older than the last switch wait for it
+        self.config_pins.seal()
         self._mark("commit.seal")
         self._writing = _Write(outputs=self.outputs.cut(), started=time.monotonic(),
                                records=self.applied)

@@ -480,6 +480,7 @@ class ConsumerLoop:
         marks = self._marks()
         offsets = self._offsets(marks)
         if not offsets:
+            self._offsets_in([], {})  # nothing to commit: the commit is over
             return
         try:
             self.consumer.commit(offsets=offsets, asynchronous=False)
@@ -538,6 +539,7 @@ class ConsumerLoop:
             pending.offsets = self._offsets(pending.marks, pending.positions)
             if not pending.offsets:
                 self._pending = None
+                self._offsets_in([], {})  # nothing to commit: the commit is over
                 self._release()
                 return
             pending.sent = True

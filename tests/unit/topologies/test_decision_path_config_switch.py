@@ -202,3 +202,24 @@ def test_the_switch_comes_after_every_record_applied_since_the_seal(tmp_path: Pa
     assert wall.ms + 100 < T0 + 901  # (the margin alone would have put b past the switch)
     assert _logged(outputs) == [("a", 0, 0.1), ("b", 0, 0.1)]
     path.tables.close()
+
+
+def test_from_the_seal_a_record_older_than_the_last_switch_waits_for_the_commit(
+        tmp_path: Path) -> None:
+    """The commit's marks are taken only once its writes are in, but whatever they are,
+    they name the last schedule's newest version for records stamped before their switch:
+    a record stamped before the last switch (decided with the older version by the last
+    schedule) waits from the seal until the commit is in, or its redo would differ."""
+    path, _ = _path(tmp_path, margin_ms=3)
+    path.resume(0, "", end_offset=0)
+    path.committed([0])
+    path.offer_config(Published(ConfigRef(1, 0), _config(SHARE)))
+    _commit(path, 0)  # the last switch: T0 + 3
+    _page_view(path, 0, "a")
+    assert not path.waits(0, T0 + 2)  # no commit being written
+    assert path.start_write()  # sealed: no marks yet
+    assert path.waits(0, T0 + 2) and not path.waits(0, T0 + 3)
+    assert path.written()
+    path.committed([0])
+    assert not path.waits(0, T0 + 2)
+    path.tables.close()
