@@ -12,12 +12,13 @@ after the committed offset, as a function of the record's timestamp (a
 - ``rtp-model=5@50>7@70>1700000000500``: snapshot 5 decides records stamped before that
   instant (ms), snapshot 7 those stamped at or after it.
 
-A newer snapshot is **scheduled** by the next commit for a moment a little ahead (the
-commit's seal time plus a margin) and decides from then on: records keep being decided
-while the commit is written, because none of them is stamped that late yet. Only a record
-for which the commit being written and the last one in disagree (stamped past the switch
-while the commit is still not in, or older than the previous switch) waits for the commit
-(:meth:`VersionPins.waits`). A redo reads the mark and decides each record as the first
+A newer snapshot is **scheduled** by the next commit for a moment a little ahead (when
+its marks are taken, once its writes are in, plus a margin; after every record applied
+since its seal) and decides from then on: records keep being decided while the commit is
+written, by the last commit's marks, because none of them is stamped that late. Only a
+record for which the commit being written and the last one in disagree (stamped past the
+switch while the commit is still not in, or, from the seal on, older than the previous
+switch) waits for the commit (:meth:`VersionPins.waits`, :meth:`VersionPins.seal`). A redo reads the mark and decides each record as the first
 time: the rule depends on the record, not on when it was read.
 
 - a partition with no mark yet gets one before its first record (the newest snapshot's);
