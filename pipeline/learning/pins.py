@@ -18,8 +18,9 @@ since its seal) and decides from then on: records keep being decided while the c
 written, by the last commit's marks, because none of them is stamped that late. Only a
 record for which the commit being written and the last one in disagree (stamped past the
 switch while the commit is still not in, or, from the seal on, older than the previous
-switch) waits for the commit (:meth:`VersionPins.waits`, :meth:`VersionPins.seal`). A redo reads the mark and decides each record as the first
-time: the rule depends on the record, not on when it was read.
+switch) waits for the commit (:meth:`VersionPins.waits`, :meth:`VersionPins.seal`). A
+redo reads the mark and decides each record as the first time: the rule depends on the
+record, not on when it was read.
 
 - a partition with no mark yet gets one before its first record (the newest snapshot's);
 - the next owner reads the mark, loads its snapshots and keeps them for the partition until
