@@ -18,7 +18,11 @@ daemon thread (``RTP_WORKER_METRICS_PORT``; 0: none).
 - ``rtp_worker_event_to_action_seconds``: from the triggering event's record timestamp
   (written by the SDK or the collector) to the worker handing the decision to its producer;
 - ``rtp_worker_lag{topic}``: records behind on each input topic (end offset minus the
-  committed offset, over the partitions this worker owns: librdkafka's ``consumer_lag``).
+  committed offset, over the partitions this worker owns: librdkafka's ``consumer_lag``);
+- ``rtp_worker_loop_turn_seconds``: how long each turn of the consumer loop held it (its
+  wait for a first record left out): every record fetched meanwhile waits that long;
+- ``rtp_worker_loop_phase_seconds_total{phase}``: the loop's time by phase (poll, consume,
+  apply, the tick's steps, the commit's steps; :mod:`topologies.loop.turns`).
 
 >>> import json
 >>> metrics = WorkerMetrics()
@@ -42,6 +46,11 @@ daemon thread (``RTP_WORKER_METRICS_PORT``; 0: none).
 3.0
 >>> r.get_sample_value("rtp_worker_event_to_action_seconds_bucket", {"le": "0.025"})
 1.0
+>>> metrics.loop_turn(0.003); metrics.loop_phases({"apply": 1.5, "poll": 2.0})
+>>> r.get_sample_value("rtp_worker_loop_turn_seconds_bucket", {"le": "0.005"})
+1.0
+>>> r.get_sample_value("rtp_worker_loop_phase_seconds_total", {"phase": "apply"})
+1.5
 """
 
 from __future__ import annotations
@@ -65,6 +74,9 @@ from prometheus_client.registry import Collector
 from pipeline.web.metrics import new_registry
 
 __all__ = ["LATENCY_BUCKETS", "WorkerMetrics", "lag_from_stats"]
+
+#: Seconds a turn of the consumer loop holds it: well under the latency goal when all is well.
+TURN_BUCKETS: tuple[float, ...] = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 
 #: Seconds: the decision path's goal is tens of milliseconds; a backlog shows as seconds.
 LATENCY_BUCKETS: tuple[float, ...] = (
@@ -109,6 +121,27 @@ class _Lag(Collector):
         family = self._family()
         for topic, behind in sorted(self.read().items()):
             family.add_metric([topic], float(behind))
+        yield family
+
+
+class _Phases(Collector):
+    """Seconds by loop phase, read from the loop's running totals at each scrape."""
+
+    def __init__(self, read: Callable[[], Mapping[str, float]]) -> None:
+        self.read = read
+
+    @staticmethod
+    def _family() -> CounterMetricFamily:
+        return CounterMetricFamily("rtp_worker_loop_phase_seconds",
+                                   "Consumer loop time by phase.", labels=["phase"])
+
+    def describe(self) -> Iterator[Metric]:
+        yield self._family()
+
+    def collect(self) -> Iterator[Metric]:
+        family = self._family()
+        for phase, seconds in sorted(dict(self.read()).items()):
+            family.add_metric([phase], seconds)
         yield family
 
 
@@ -211,6 +244,11 @@ class WorkerMetrics:
                                    "Triggering event's record timestamp to the decision sent.",
                                    LATENCY_BUCKETS, self.registry)
         self.registry.register(_Lag(lambda: self._lag))
+        self._turns = _Latencies("rtp_worker_loop_turn_seconds",
+                                 "How long each consumer loop turn held the loop (its wait "
+                                 "for a first record left out).", TURN_BUCKETS, self.registry)
+        self._phases: Mapping[str, float] = {}
+        self.registry.register(_Phases(lambda: self._phases))
         self._server: WSGIServer | None = None
         self._thread: Thread | None = None
 
@@ -246,6 +284,14 @@ class WorkerMetrics:
     def latency(self, seconds: float) -> None:
         """One event→action latency."""
         self._latency.observe(max(0.0, seconds))  # (max: a NaN counts 0.0)
+
+    def loop_turn(self, seconds: float) -> None:
+        """One turn of the consumer loop held it ``seconds``."""
+        self._turns.observe(max(0.0, seconds))
+
+    def loop_phases(self, totals: Mapping[str, float]) -> None:
+        """Where the consumer loop's seconds by phase are kept (read at each scrape)."""
+        self._phases = totals
 
     def serve(self, host: str, port: int) -> int:
         """Serve ``/metrics`` on ``host:port`` (0: a free port) on a daemon thread; the port.

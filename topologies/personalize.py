@@ -44,6 +44,7 @@ from topologies.loop.loop import ConsumerLoop, ConsumerOptions
 from topologies.loop.outputs import Outputs, ProducerOptions
 from topologies.loop.recovery import TOMBSTONE_RETENTION_MS, ChangelogReader
 from topologies.loop.tables import Tables, changelog_topic
+from topologies.loop.turns import LoopTurns
 from topologies.metrics import WorkerMetrics
 from topologies.model_feed import ModelFeed
 
@@ -84,6 +85,9 @@ class WorkerOptions:
     producer: ProducerOptions = field(default_factory=ProducerOptions)
     #: Python's cycle collector while the worker runs (:mod:`topologies.loop.gc_pauses`).
     gc: GcOptions = field(default_factory=GcOptions)
+    #: Log every turn of the consumer loop that holds it at least this long, with where
+    #: the time went (:mod:`topologies.loop.turns`), ms; 0: none.
+    slow_turn_ms: float = 0.0
     #: Test-only: the scripted story runs' override (``rtp worker --story-override``, which
     #: only ``rtp demo --story`` and the tests pass); None in production.
     story: StoryOverride | None = None
@@ -168,12 +172,16 @@ class Worker:
         # on the loop's thread).
         stats = {"statistics.interval.ms": self.options.stats_every_ms,
                  "stats_cb": self.metrics.on_stats}
+        turns = LoopTurns(self.options.slow_turn_ms, observe=self.metrics.loop_turn)
+        self.metrics.loop_phases(turns.totals)
+        self.path.turns = turns
         # Consent and erasure first: an opt-out fetched with page views stops their decisions.
         self.loop = ConsumerLoop(settings.bootstrap, self.group, inputs, self.path,
                                  self.options.commit_every_seconds, self.options.consumer,
                                  extra_config=stats,
                                  first=(settings.topic(PROFILES), settings.topic(VISITOR_PROFILES)),
-                                 marks=self.path, gc_policy=GcPolicy(self.options.gc))
+                                 marks=self.path, gc_policy=GcPolicy(self.options.gc),
+                                 turns=turns)
         # A partition's timers follow its events alone while more of them wait to be read.
         self.path.input_behind = self.loop.behind
 

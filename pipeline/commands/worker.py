@@ -65,6 +65,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     parser.add_argument("--python-gc", action="store_true",
                         help="leave Python's garbage collector at its own policy (automatic "
                              "full collections; for benchmark baselines)")
+    parser.add_argument("--slow-turn-ms", type=float, default=0.0, metavar="MS",
+                        help="log every turn of the consumer loop that holds it at least "
+                             "this long, with the time of each phase (poll, apply, timers, "
+                             "the commit's steps...; default 0: none). Every turn is counted "
+                             "on /metrics anyway (rtp_worker_loop_turn_seconds)")
     parser.add_argument("--control-share", type=float, default=None,
                         help="share of people in the control group (default 0.10, or the "
                              "config file's; this flag wins over both)")
@@ -159,6 +164,8 @@ def run_worker(settings: Settings, args: argparse.Namespace) -> int:
         raise SystemExit("rtp worker: --commit-every must be > 0 seconds")
     if args.timers_idle_after < 0:
         raise SystemExit("rtp worker: --timers-idle-after must be >= 0 seconds")
+    if args.slow_turn_ms < 0:
+        raise SystemExit("rtp worker: --slow-turn-ms must be >= 0 (0: none)")
     if args.full_gc_every < 0:
         raise SystemExit("rtp worker: --full-gc-every must be >= 0 seconds (0: never)")
     if args.control_share is not None and not 0.0 <= args.control_share < 1.0:
@@ -175,7 +182,8 @@ def run_worker(settings: Settings, args: argparse.Namespace) -> int:
                                       background_commits=args.background_commits),
                                   story=story_override_of(args),
                                   gc=GcOptions(full_every_s=args.full_gc_every,
-                                               python_default=args.python_gc))
+                                               python_default=args.python_gc),
+                                  slow_turn_ms=args.slow_turn_ms)
     if args.control_share is not None:
         engine = dataclasses.replace(engine, decider=dataclasses.replace(
             engine.decider, control_share=args.control_share))

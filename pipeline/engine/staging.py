@@ -76,6 +76,19 @@ class Staging(Generic[T]):
         return [Change(table, key, partition, value)
                 for (table, key), (partition, value) in self._committing.items()]
 
+    def take_staged(self) -> dict[tuple[str, bytes], tuple[int, T | None]]:
+        """As :meth:`take`, without making a :class:`Change` per key: (table, key) ->
+        (partition, value), in first-change order (a commit of thousands of states seals
+        in a fraction of the time). The caller must not change the mapping.
+
+        >>> staged: Staging[str] = Staging(); staged.put("visitors", b"v1", 3, "state")
+        >>> staged.take_staged(), staged.get("visitors", b"v1")
+        ({('visitors', b'v1'): (3, 'state')}, (True, 'state'))
+        """
+        self._committing = self._changes
+        self._changes = {}
+        return self._committing
+
     def done(self) -> None:
         """The commit that took the changes has written them (or was abandoned)."""
         self._committing = {}

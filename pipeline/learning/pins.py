@@ -12,13 +12,15 @@ after the committed offset, as a function of the record's timestamp (a
 - ``rtp-model=5@50>7@70>1700000000500``: snapshot 5 decides records stamped before that
   instant (ms), snapshot 7 those stamped at or after it.
 
-A newer snapshot is **scheduled** by the next commit for a moment a little ahead (the
-commit's seal time plus a margin) and decides from then on: records keep being decided
-while the commit is written, because none of them is stamped that late yet. Only a record
-for which the commit being written and the last one in disagree (stamped past the switch
-while the commit is still not in, or older than the previous switch) waits for the commit
-(:meth:`VersionPins.waits`). A redo reads the mark and decides each record as the first
-time: the rule depends on the record, not on when it was read.
+A newer snapshot is **scheduled** by the next commit for a moment a little ahead (when
+its marks are taken, once its writes are in, plus a margin; after every record applied
+since its seal) and decides from then on: records keep being decided while the commit is
+written, by the last commit's marks, because none of them is stamped that late. Only a
+record for which the commit being written and the last one in disagree (stamped past the
+switch while the commit is still not in, or, from the seal on, older than the previous
+switch) waits for the commit (:meth:`VersionPins.waits`, :meth:`VersionPins.seal`). A
+redo reads the mark and decides each record as the first time: the rule depends on the
+record, not on when it was read.
 
 - a partition with no mark yet gets one before its first record (the newest snapshot's);
 - the next owner reads the mark, loads its snapshots and keeps them for the partition until
@@ -171,6 +173,8 @@ class VersionPins(Generic[R, M]):
         self._pending: dict[int, Schedule[R, M]] = {}
         #: Partition -> the end offset at assignment: below it, records may be a redo.
         self._redo_until: dict[int, int] = {}
+        #: A commit is sealed and not in yet (its marks may not be taken yet).
+        self._sealed = False
 
     @property
     def live(self) -> tuple[R, M] | None:
@@ -228,9 +232,26 @@ class VersionPins(Generic[R, M]):
         picked = self.pick(partition, timestamp_ms)
         return None if picked is None else picked[1]
 
+    def seal(self) -> None:
+        """A commit is sealed; its marks are taken later (:meth:`marks`, once its writes
+        are in). Until it is in, a record stamped before its partition's last switch waits
+        for it: whatever the marks, they name the last schedule's newest version for it.
+
+        >>> pins = ModelPins[str](); pins.offer(ModelRef(1, 0), "m1"); _ = pins.pick(0, 0)
+        >>> pins.offer(ModelRef(2, 5), "m2"); _ = pins.marks({0: 3}, switch_at_ms=500)
+        >>> pins.committed([0]); pins.seal()  # the next commit: sealed, no marks yet
+        >>> pins.waits(0, 499), pins.waits(0, 500)
+        (True, False)
+        >>> pins.committed([]); pins.waits(0, 499)
+        False
+        """
+        self._sealed = True
+
     def waits(self, partition: int, timestamp_ms: int) -> bool:
         """Whether the partition's record stamped ``timestamp_ms`` must wait for the commit
-        being written: it and the last commit's schedule name different versions for it.
+        being written: it and the last commit's schedule name different versions for it
+        (before the commit's marks are taken: the last schedule's newest version, which
+        any marks name for the records stamped before their switch).
 
         >>> pins = ModelPins[str](); pins.offer(ModelRef(1, 0), "m1")
         >>> pins.pick(0, 0)[1]; pins.offer(ModelRef(2, 5), "m2")
@@ -239,9 +260,11 @@ class VersionPins(Generic[R, M]):
         (False, True)
         """
         pending = self._pending.get(partition)
-        if pending is None:
-            return False
         durable = self._durable.get(partition)
+        if pending is None:
+            if not self._sealed or durable is None:
+                return False
+            return durable.pick(timestamp_ms)[0] != durable.latest[0]
         if durable is None:
             return True
         return pending.pick(timestamp_ms)[0] != durable.pick(timestamp_ms)[0]
@@ -281,8 +304,10 @@ class VersionPins(Generic[R, M]):
         return out
 
     def committed(self, partitions: Iterable[int]) -> None:
-        """The commit with the last :meth:`marks` is in for ``partitions``: their schedules
-        hold from now on."""
+        """The commit with the last :meth:`marks` is in for ``partitions`` (the commit
+        sealed last is in, or was given up: none is being written): their schedules hold
+        from now on."""
+        self._sealed = False
         for partition in partitions:
             pending = self._pending.pop(partition, None)
             if pending is not None:
@@ -296,6 +321,7 @@ class VersionPins(Generic[R, M]):
         >>> pins.model_for(0, 0) is None
         True
         """
+        self._sealed = False  # the commit being written (if any) is dropped with them
         for partition in partitions:
             self._durable.pop(partition, None)
             self._pending.pop(partition, None)

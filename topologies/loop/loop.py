@@ -23,16 +23,19 @@ With :class:`CommitMarks`, each commit of the first topic's offsets carries a ma
 partition (Kafka's offset-commit metadata) and a new owner of a partition is told the mark
 of its last commit and where the partition ended when it took it: the decision path names
 the model snapshot a partition decides with this way (:mod:`pipeline.learning.pins`). A
-partition whose mark changes with a commit in the background holds its next records
-until that commit is in (they must be decided with the model the mark names, and only a
-commit that is in names it); other partitions go on.
+commit in the background takes its marks once its writes are in, just before its offsets
+go; a partition whose mark changes then holds its records stamped past the switch until
+that commit is in (they must be decided with the model the mark names, and only a commit
+that is in names it): one offset commit's way to the broker and back, not the writes'
+(taken at the seal, the marks held records for the writes of thousands of states: up to
+hundreds of ms on a busy machine); other partitions go on.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
 import structlog
@@ -42,6 +45,7 @@ from pipeline.client.watermarks import watermarks
 from pipeline.kafka_log import kafka_config
 from topologies.loop.gc_pauses import GcPolicy
 from topologies.loop.timers import Interval
+from topologies.loop.turns import POLL, LoopTurns
 
 __all__ = ["CommitMarks", "ConsumerLoop", "ConsumerOptions", "Processor", "Record"]
 
@@ -194,8 +198,11 @@ class ConsumerLoop:
                  consumer: Any | None = None, first: Collection[str] = (),
                  marks: CommitMarks | None = None,
                  extra_config: Mapping[str, Any] | None = None,
-                 gc_policy: GcPolicy | None = None) -> None:
+                 gc_policy: GcPolicy | None = None,
+                 turns: LoopTurns | None = None) -> None:
         self.options = options or ConsumerOptions()
+        #: Times each turn's phases (None: not timed).
+        self.turns = turns
         #: Python's cycle collector while the loop runs (None: Python's own policy).
         self.gc_policy = gc_policy
         self.topics = list(topics)
@@ -362,14 +369,30 @@ class ConsumerLoop:
         finally:
             if self.gc_policy is not None:
                 self.gc_policy.stop()
+            if self.turns is not None:
+                self.turns.close()
             self.consumer.close()  # leaves the group: the others take over at once
 
     def run_once(self) -> int:
         """One turn: a batch (possibly empty), the processor's tick, the commit in the
-        background moved on, or a commit begun if due."""
+        background moved on, or a commit begun if due (each phase timed by :attr:`turns`)."""
+        turns = self.turns
+        if turns is not None:
+            turns.begin()
+        applied = 0
+        try:
+            applied = self._turn(turns)
+        finally:
+            if turns is not None:
+                turns.end(applied)
+        return applied
+
+    def _turn(self, turns: LoopTurns | None) -> int:
         writing = self._pending is not None and not self._pending.sent
         first = self.consumer.poll(self.options.commit_poll_timeout_s if writing
                                    else self.options.poll_timeout_s)
+        if turns is not None:
+            turns.mark(POLL)
         batch = [] if first is None else [first]
         if first is not None and self.options.batch_size > 1:
             before = self._rebalances
@@ -379,6 +402,10 @@ class ConsumerLoop:
                 # fetched before it, but not the record poll returned, which may belong to
                 # a partition revoked meanwhile (its owner reads it again).
                 batch = batch[1:]
+            if turns is not None:
+                turns.mark("consume")
+        if turns is not None and turns.diagnosing and batch:
+            turns.fetched(min(m.timestamp()[1] for m in batch), int(time.time() * 1000))
         self._behind = len(batch) >= self.options.batch_size
         if self.first and len(batch) > 1:
             batch.sort(key=lambda m: m.topic() not in self.first)  # stable: per-partition order
@@ -399,17 +426,27 @@ class ConsumerLoop:
                 continue
             self._apply(record)
             applied += 1
+        if turns is not None and batch:
+            turns.mark("apply")
         now = self.clock()
         self.processor.tick(now)
+        if turns is not None:
+            turns.mark("tick")
         if self.gc_policy is not None:
             self.gc_policy.tick(now)
+            if turns is not None:
+                turns.mark("gc_policy")
         if not self.options.background_commits:
             if self._commit_due.due(now):
                 self.commit()
+                if turns is not None:
+                    turns.mark("commit")
             return applied
         self._move_commit_on()
         if self._pending is None and self._commit_due.due(now):
             self._begin_commit()
+        if turns is not None:
+            turns.mark("commit")
         return applied
 
     def _apply(self, record: Record) -> None:
@@ -443,6 +480,7 @@ class ConsumerLoop:
         marks = self._marks()
         offsets = self._offsets(marks)
         if not offsets:
+            self._offsets_in([], {})  # nothing to commit: the commit is over
             return
         try:
             self.consumer.commit(offsets=offsets, asynchronous=False)
@@ -465,17 +503,18 @@ class ConsumerLoop:
     # -- the commit in the background -----------------------------------------------------
 
     def _begin_commit(self) -> None:
-        """Seal a commit: the offsets of every record applied so far and their marks; the
-        processor begins its writes. Records its marks decide otherwise than the last
-        commit's wait for it (:meth:`CommitMarks.waits`)."""
+        """Seal a commit: the offsets of every record applied so far; the processor begins
+        its writes. The commit's marks are taken once the writes are in, just before its
+        offsets are sent: a newer model is scheduled then, so that records wait for the
+        commit (:meth:`CommitMarks.waits`) only while its offsets are on their way, never
+        for its writes (thousands of states sent and stored a slice at a time)."""
         try:
             self.processor.start_write()
         except BaseException:
             self._broken = True
             raise
         self._commit_due.reset(self.clock())
-        marks = self._marks()
-        self._pending = _Commit(self._offsets(marks), marks)
+        self._pending = _Commit(dict(self._next))
         self._next.clear()
         self._move_commit_on()
 
@@ -493,8 +532,14 @@ class ConsumerLoop:
             except BaseException:
                 self._broken = True
                 raise
+            # The marks of the records applied up to the seal, as the commit that waits
+            # takes them after its writes; records applied since were decided by the last
+            # commit's marks, and the processor schedules any newer model after them.
+            pending.marks = self._marks(pending.positions)
+            pending.offsets = self._offsets(pending.marks, pending.positions)
             if not pending.offsets:
                 self._pending = None
+                self._offsets_in([], {})  # nothing to commit: the commit is over
                 self._release()
                 return
             pending.sent = True
@@ -510,6 +555,7 @@ class ConsumerLoop:
         (err, partitions), self._answer = self._answer, None
         self._pending = None
         failed = err or next((tp.error for tp in partitions if tp.error is not None), None)
+        assert pending.offsets is not None  # sent
         if failed is None:
             self._offsets_in(pending.offsets, pending.marks)
         elif isinstance(failed, KafkaError) and _passing(failed):
@@ -537,6 +583,10 @@ class ConsumerLoop:
 
     def _merge_back(self, pending: _Commit) -> None:
         """Offsets not known to be committed go with the next commit (newer ones win)."""
+        if pending.offsets is None:  # not sent yet: the positions sealed
+            for topic_partition, offset in pending.positions.items():
+                self._next.setdefault(topic_partition, offset)
+            return
         for tp in pending.offsets:
             self._next.setdefault((tp.topic, tp.partition), tp.offset)
 
@@ -544,12 +594,21 @@ class ConsumerLoop:
         """Apply the waiting records, in order, that need not wait any more (the pending
         commit is in; after a failed one, those the next carries still wait)."""
         held, self._held = self._held, {}
+        if not held:
+            return
+        turns = self.turns
+        if turns is not None:
+            turns.mark("commit")
         for records in held.values():
             for record in records:
                 if self._waits(record):
                     self._held.setdefault(record.partition, []).append(record)
                 else:
                     self._apply(record)
+                    if turns is not None:
+                        turns.released += 1
+        if turns is not None:
+            turns.mark("apply.held")
 
     def _drop_pending(self) -> None:
         """Forget the pending commit and held records (partitions moved: their new owners
@@ -559,17 +618,20 @@ class ConsumerLoop:
 
     # -- offsets and marks ----------------------------------------------------------------
 
-    def _offsets(self, marks: Mapping[int, str]) -> list[TopicPartition]:
+    def _offsets(self, marks: Mapping[int, str],
+                 positions: Mapping[tuple[str, int], int] | None = None) -> list[TopicPartition]:
         """The offsets of a commit: every partition with records since the last (the first
-        topic's with their marks), and idle partitions whose mark changes."""
+        topic's with their marks), and idle partitions whose mark changes. ``positions``:
+        the next offset per (topic, partition) to commit (default: every record applied)."""
         primary = self.topics[0]
+        positions = self._next if positions is None else positions
         offsets = [TopicPartition(topic, partition, offset)
                    if topic != primary or partition not in marks
                    else TopicPartition(topic, partition, offset, metadata=marks[partition])
-                   for (topic, partition), offset in self._next.items()]
+                   for (topic, partition), offset in positions.items()]
         offsets += [TopicPartition(primary, partition, self._committed[partition][0],
                                    metadata=mark)
-                    for partition, mark in marks.items() if (primary, partition) not in self._next]
+                    for partition, mark in marks.items() if (primary, partition) not in positions]
         return offsets
 
     def _offsets_in(self, offsets: list[TopicPartition], marks: Mapping[int, str]) -> None:
@@ -582,25 +644,31 @@ class ConsumerLoop:
                 self._committed[tp.partition] = (tp.offset, marks.get(tp.partition, ""))
         self.marks.committed(marks)
 
-    def _marks(self) -> Mapping[int, str]:
+    def _marks(self, positions: Mapping[tuple[str, int], int] | None = None
+               ) -> Mapping[int, str]:
         """The marks of this commit: every partition of the first topic with records since
-        the last commit, and every idle one whose mark changes (a newer model)."""
+        the last commit, and every idle one whose mark changes (a newer model).
+        ``positions``: as for :meth:`_offsets`."""
         if self.marks is None:
             return {}
         primary = self.topics[0]
-        active = {partition: offset for (topic, partition), offset in self._next.items()
+        sealed = self._next if positions is None else positions
+        active = {partition: offset for (topic, partition), offset in sealed.items()
                   if topic == primary}
-        positions = {partition: offset for partition, (offset, _) in self._committed.items()
-                     if partition in self.assignment}
-        positions.update(active)
-        return {partition: mark for partition, mark in self.marks.marks(positions).items()
+        at = {partition: offset for partition, (offset, _) in self._committed.items()
+              if partition in self.assignment}
+        at.update(active)
+        return {partition: mark for partition, mark in self.marks.marks(at).items()
                 if partition in active or mark != self._committed.get(partition, (0, ""))[1]}
 
 
 @dataclass
 class _Commit:
-    """A commit in the background: what it commits, and whether the offsets are sent."""
+    """A commit in the background: the positions sealed, then (once its writes are in) its
+    marks and offsets, and whether the offsets are sent."""
 
-    offsets: list[TopicPartition]
-    marks: Mapping[int, str]
+    #: The next offset per (topic, partition) of the records applied up to the seal.
+    positions: dict[tuple[str, int], int]
+    marks: Mapping[int, str] = field(default_factory=dict)
+    offsets: list[TopicPartition] | None = None
     sent: bool = False

@@ -48,7 +48,7 @@ class Tables:
         self.staging: Staging[Any] = Staging()
         self._stores: dict[tuple[str, int], PartitionStore] = {}
         #: The sealed changes not encoded yet, and how to encode them.
-        self._sealed: dict[tuple[str, bytes], Change[Any]] = {}
+        self._sealed: dict[tuple[str, bytes], tuple[int, Any]] = {}
         self._encode: Callable[[Any], bytes] | None = None
         #: The sealed changes encoded so far, per (table, partition).
         self._encoded: dict[tuple[str, int], dict[bytes, bytes | None]] = {}
@@ -199,9 +199,15 @@ class Tables:
         """The commit's first step begun: ``changes`` are to be encoded as they are now (a
         staged object changes on with later records): :meth:`encode_some` encodes a slice;
         a read that hands a sealed object out (to be changed) encodes it first."""
+        self.seal_staged({(c.table, c.key): (c.partition, c.value) for c in changes}, encode)
+
+    def seal_staged(self, staged: dict[tuple[str, bytes], tuple[int, Any]],
+                    encode: Callable[[Any], bytes]) -> None:
+        """:meth:`seal` of the changes as :meth:`Staging.take_staged` hands them over
+        ((table, key) -> (partition, value); not changed by the caller afterwards)."""
         if self._sealed:
             raise RuntimeError("the changes sealed before are not all encoded")
-        self._sealed = {(c.table, c.key): c for c in changes}
+        self._sealed = dict(staged)
         self._encode = encode
         self._encoded = {}
 
@@ -210,7 +216,8 @@ class Tables:
         deadline = time.perf_counter() + budget_s
         sealed = self._sealed
         while sealed:
-            self._encode_one(sealed.popitem()[1])
+            (table, key), (partition, value) = sealed.popitem()
+            self._encode_one(table, key, partition, value)
             if time.perf_counter() >= deadline:
                 break
         return not sealed
@@ -224,14 +231,14 @@ class Tables:
         if self._sealed:
             change = self._sealed.pop((table, key), None)
             if change is not None:
-                self._encode_one(change)
+                self._encode_one(table, key, *change)
 
-    def _encode_one(self, change: Change[Any]) -> None:
-        if (change.table, change.partition) not in self._stores:
+    def _encode_one(self, table: str, key: bytes, partition: int, value: Any) -> None:
+        if (table, partition) not in self._stores:
             return  # not ours (revoked meanwhile): its owner writes that key
         assert self._encode is not None
-        value = None if change.value is None else self._encode(change.value)
-        self._encoded.setdefault((change.table, change.partition), {})[change.key] = value
+        encoded = None if value is None else self._encode(value)
+        self._encoded.setdefault((table, partition), {})[key] = encoded
 
     def send(self, encoded: dict[tuple[str, int], dict[bytes, bytes | None]],
              outputs: Outputs) -> None:
@@ -242,11 +249,17 @@ class Tables:
                 outputs.send(topic, key, value, partition=partition, track_offset=True)
 
     def store(self, encoded: dict[tuple[str, int], dict[bytes, bytes | None]],
-              offsets: dict[tuple[str, int], int]) -> None:
+              offsets: dict[tuple[str, int], int], moves_offset: bool = True) -> None:
         """Write acknowledged changes locally, with the changelog offsets they reflect
-        (``offsets``: :meth:`Outputs.take_offsets` once every change sent is acknowledged)."""
+        (``offsets``: :meth:`Outputs.take_offsets` once every change sent is acknowledged).
+
+        A partition's changes may be stored in several parts (a slice of the loop's turn
+        each): every part but the last keeps the store's changelog offset as it was
+        (``moves_offset`` False), so a crash between parts catches the store up from there,
+        which writes every part's changes again from the changelog; the last part moves it.
+        """
         for (table, partition), values in encoded.items():
             store = self._stores.get((table, partition))
             offset = offsets.get((changelog_topic(self.group, table), partition))
             if store is not None and offset is not None:
-                store.write(values, offset)
+                store.write(values, offset if moves_offset else store.changelog_offset)

@@ -110,7 +110,8 @@ def test_a_published_config_applies_from_the_next_commit_on(tmp_path: Path) -> N
     _page_view(path, 0, "a")
     path.offer_config(Published(ConfigRef(1, 0), _config(SHARE)))
     _page_view(path, 1, "b")  # received, not committed yet: still the startup config
-    assert _commit(path, 2) == {0: f"rtp-model=0@-1;rtp-config=0@-1>1@0>{T0}"}
+    # (the switch: after every record applied since the last seal, here b at T0 + 1)
+    assert _commit(path, 2) == {0: f"rtp-model=0@-1;rtp-config=0@-1>1@0>{T0 + 2}"}
     _page_view(path, 2, "c")
     assert _logged(outputs) == [("a", 0, 0.1), ("b", 0, 0.1), ("c", 1, SHARE)]
     path.tables.close()
@@ -152,7 +153,7 @@ def test_a_redo_decides_with_the_config_its_last_commit_named_then_the_newest(
     _page_view(path, 3, "a")
     assert _commit(path, 4) == {0: "rtp-model=0@-1;rtp-config=1@0"}  # redo not over
     _page_view(path, 4, "b")
-    assert _commit(path, 5) == {0: f"rtp-model=0@-1;rtp-config=1@0>2@1>{T0}"}  # redo over
+    assert _commit(path, 5) == {0: f"rtp-model=0@-1;rtp-config=1@0>2@1>{T0 + 5}"}  # redo over
     _page_view(path, 5, "c")
     assert _logged(outputs) == [("a", 1, 0.5), ("b", 1, 0.5), ("c", 2, SHARE)]
     path.tables.close()
@@ -182,18 +183,43 @@ def test_a_config_changing_the_consent_mode_is_not_applied(tmp_path: Path) -> No
     path.tables.close()
 
 
-def test_a_slow_commit_schedules_the_next_switch_further_ahead(tmp_path: Path) -> None:
-    """Twice the last commit's write time when that exceeds the margin: the records that
-    come while the next commit is written are then stamped before its switch and none
-    waits (at 2,000 events/s a commit takes over a second to write a slice at a time)."""
-    path, _ = _path(tmp_path, margin_ms=100)
+def test_the_switch_comes_after_every_record_applied_since_the_seal(tmp_path: Path) -> None:
+    """The loop takes a commit's marks once its writes are in (records go on meanwhile,
+    decided by the last commit's marks, and are redone by the new ones after a crash): the
+    switch is after every one of them, even a record stamped ahead of the worker's clock,
+    however long the writes took."""
+    path, outputs = _path(tmp_path, margin_ms=100)
     wall: Wall = path.clock  # type: ignore[assignment]
     path.resume(0, "", end_offset=0)
     path.committed([0])
     _page_view(path, 0, "a")
-    assert path.start_write()
+    assert path.start_write()  # sealed at offset 1
+    _page_view(path, 900, "b")  # applied while the writes go on, stamped T0 + 900
     wall.ms += 700  # the writes take 700 ms
     assert path.written()
     path.offer_config(Published(ConfigRef(1, 0), _config(SHARE)))
-    assert _commit(path, 1) == {0: f"rtp-model=0@-1;rtp-config=0@-1>1@0>{wall.ms + 1_400}"}
+    assert _commit(path, 1) == {0: f"rtp-model=0@-1;rtp-config=0@-1>1@0>{T0 + 901}"}
+    assert wall.ms + 100 < T0 + 901  # (the margin alone would have put b past the switch)
+    assert _logged(outputs) == [("a", 0, 0.1), ("b", 0, 0.1)]
+    path.tables.close()
+
+
+def test_from_the_seal_a_record_older_than_the_last_switch_waits_for_the_commit(
+        tmp_path: Path) -> None:
+    """The commit's marks are taken only once its writes are in, but whatever they are,
+    they name the last schedule's newest version for records stamped before their switch:
+    a record stamped before the last switch (decided with the older version by the last
+    schedule) waits from the seal until the commit is in, or its redo would differ."""
+    path, _ = _path(tmp_path, margin_ms=3)
+    path.resume(0, "", end_offset=0)
+    path.committed([0])
+    path.offer_config(Published(ConfigRef(1, 0), _config(SHARE)))
+    _commit(path, 0)  # the last switch: T0 + 3
+    _page_view(path, 0, "a")
+    assert not path.waits(0, T0 + 2)  # no commit being written
+    assert path.start_write()  # sealed: no marks yet
+    assert path.waits(0, T0 + 2) and not path.waits(0, T0 + 3)
+    assert path.written()
+    path.committed([0])
+    assert not path.waits(0, T0 + 2)
     path.tables.close()

@@ -65,3 +65,41 @@ def test_keys_of_any_bytes_never_collide_with_the_offset_bookkeeping(tmp_path: P
     assert dict(store.items()) == {b"changelog-offset": b"mine", b"\x00": b"zero"}
     assert store.changelog_offset == 9
     store.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(commits=st.lists(st.dictionaries(keys, values, min_size=1, max_size=40), max_size=6),
+       crash_after=st.integers(min_value=0, max_value=40), chunk=st.integers(1, 5))
+def test_a_commit_stored_in_parts_catches_up_exactly_after_a_crash_between_parts(
+        commits: list[dict[bytes, bytes | None]], crash_after: int, chunk: int) -> None:
+    """The decision path stores a commit's states a chunk per slice of a turn: a crash
+    between chunks (some of a partition's states stored, not all) still leaves a store that
+    its changelog catches up exactly: the parts before the last keep the offset as it was."""
+    import topologies.decision_path as path_module
+    from tests.unit.topologies.test_decision_path_sweep import LocalOnly
+    from topologies.loop.tables import Tables, changelog_topic
+
+    log: list[tuple[int, bytes, bytes | None]] = []
+    parts = 0
+    with tempfile.TemporaryDirectory() as folder:
+        tables = Tables(Path(folder), "g", ["t"], LocalOnly())  # type: ignore[arg-type]
+        tables.assign([0])
+        original = path_module.CHUNK
+        path_module.CHUNK = 2  # several chunks per commit
+        try:
+            for changes in commits:
+                for key, value in changes.items():
+                    log.append((len(log), key, value))
+                offsets = {(changelog_topic("g", "t"), 0): len(log) - 1}
+                for group, part, last in path_module._chunks({("t", 0): changes}):
+                    if parts < crash_after:
+                        tables.store({group: part}, offsets, moves_offset=last)
+                    parts += 1
+        finally:
+            path_module.CHUNK = original
+        tables.close()  # the crash: what was stored stays
+        store = PartitionStore.open(Path(folder) / "tables" / "t" / "0")
+        apply_changelog(store, log[store.changelog_offset + 1:], chunk=chunk)
+        assert dict(store.items()) == _latest(log)
+        assert store.changelog_offset == len(log) - 1
+        store.close()

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from prometheus_client import Counter, Histogram
 
 from pipeline.web.metrics import new_registry, render
-from topologies.metrics import LATENCY_BUCKETS, WorkerMetrics
+from topologies.metrics import LATENCY_BUCKETS, TURN_BUCKETS, WorkerMetrics
 
 
 class _Reference:
@@ -37,9 +37,19 @@ class _Reference:
                                  "Triggering event's record timestamp to the decision sent.",
                                  buckets=LATENCY_BUCKETS, registry=r)
 
+    def after_lag(self) -> None:
+        """The loop's families, registered after the lag gauge as in the worker."""
+        self.turns = Histogram("rtp_worker_loop_turn_seconds",
+                               "How long each consumer loop turn held the loop (its wait "
+                               "for a first record left out).", buckets=TURN_BUCKETS,
+                               registry=self.registry)
+        self.registry.register(_PhasesLike())
+
     def apply(self, call: tuple[Any, ...]) -> None:
         kind, *args = call
-        if kind == "event":
+        if kind == "loop_turn":
+            self.turns.observe(max(0.0, args[0]))
+        elif kind == "event":
             self.events.inc()
         elif kind == "decision":
             self.decisions.labels(args[0]).inc()
@@ -69,6 +79,8 @@ _calls = st.one_of(
     st.tuples(st.just("dead_letter"), _names, _names),
     st.tuples(st.just("latency"), st.floats(allow_nan=True) | st.sampled_from(
         [*LATENCY_BUCKETS, 0.0, -1.0, 1e9]) | st.integers(-5, 50)),
+    st.tuples(st.just("loop_turn"), st.floats(allow_nan=True) | st.sampled_from(
+        [*TURN_BUCKETS, 0.0, -1.0, 1e9])),
 )
 
 
@@ -78,6 +90,7 @@ def test_the_exposition_is_prometheus_client_s(calls: list[tuple[Any, ...]],
                                                scrapes: set[int]) -> None:
     metrics, reference = WorkerMetrics(), _Reference()
     reference.registry.register(_LagLike())
+    reference.after_lag()
     for i, call in enumerate(calls):
         if i in scrapes:
             assert render(metrics.registry) == render(reference.registry)
@@ -98,3 +111,16 @@ class _LagLike:
         yield GaugeMetricFamily("rtp_worker_lag",
                                 "Records behind on each input topic (owned partitions).",
                                 labels=["topic"])
+
+
+class _PhasesLike:
+    """The loop's phase counter family (no phase timed yet)."""
+
+    def describe(self) -> list[Any]:
+        return []
+
+    def collect(self) -> Any:
+        from prometheus_client.core import CounterMetricFamily
+
+        yield CounterMetricFamily("rtp_worker_loop_phase_seconds",
+                                  "Consumer loop time by phase.", labels=["phase"])
