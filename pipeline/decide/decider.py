@@ -57,6 +57,7 @@ from pipeline.decide.guardrails import (
 from pipeline.decide.payload import PayloadContext, render_payload
 from pipeline.decide.reason import decision_reason
 from pipeline.decide.story import STORY_POLICY, StoryOverride
+from pipeline.frozen import maker
 
 __all__ = ["DECISION_NAMESPACE", "Decider", "DeciderOptions", "decision_id_for"]
 
@@ -390,17 +391,12 @@ class Decider:
             if deliver
             else history
         )
-        return DecisionOutcome(
-            decision=decision,
-            log=log,
-            history=new_history,
-            action=action,
-            propensity=choice.propensity,
-            deliver=deliver,
-            served=served,
-            experiment_arm=arm,
-            context_vector=tuple(vector.tolist()),  # float64 -> the same Python floats, at once
-            guardrails_fired=tuple(fired),
+        # DecisionOutcome(decision, log, history, action, propensity, deliver, served,
+        # experiment_arm, context_vector, guardrails_fired), without the frozen __init__.
+        return _new_outcome(
+            decision, log, new_history, action, choice.propensity, deliver, served, arm,
+            tuple(vector.tolist()),  # float64 -> the same Python floats, at once
+            tuple(fired),
         )
 
     def learn(
@@ -433,3 +429,7 @@ class Decider:
         1
         """
         self.bandit.apply(update)
+
+
+#: Positional constructors (every field, in order: :mod:`pipeline.frozen`), for the hot path.
+_new_outcome = maker(DecisionOutcome)
