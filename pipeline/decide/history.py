@@ -24,7 +24,7 @@ from pipeline.decide.errors import HistoryDecodeError
 from pipeline.frozen import maker
 from pipeline.serde import compact_json
 
-__all__ = ["DecisionHistory", "DeliveredAction"]
+__all__ = ["DecisionHistory", "DeliveredAction", "empty_history"]
 
 _MAX_DELIVERED = 32
 
@@ -232,3 +232,13 @@ _new_history = maker(DecisionHistory)
 _new_delivered = maker(DeliveredAction)
 #: The default of ``dismissed_session``.
 _NO_IDS: frozenset[str] = frozenset()
+
+
+def empty_history() -> DecisionHistory:
+    """``DecisionHistory()``, built without the frozen ``__init__`` (:mod:`pipeline.frozen`):
+    every new visitor's state starts with one.
+
+    >>> empty_history() == DecisionHistory(), empty_history().shown_visitor is not None
+    (True, True)
+    """
+    return _new_history("", {}, {}, _NO_IDS, 0, False, ())

@@ -24,12 +24,14 @@ from pipeline.engine.visitor import LabelSnapshot
 from pipeline.feedback.rows import PendingDecision
 from pipeline.feedback.update import RewardUpdate
 from pipeline.frozen import maker
+from pipeline.sessions.features import SessionFeatures
+from pipeline.sessions.step import SessionStep
 
 #: The classes the hot path builds with a maker (ConditionView is checked on its own: its
 #: maker's caller computes what its __post_init__ would).
 CLASSES = [ArmScore, BanditChoice, DecisionContext, DecisionOutcome, GuardrailVerdict,
            DecisionHistory, DeliveredAction, PayloadContext, Output, LabelSnapshot,
-           PendingDecision, RewardUpdate]
+           PendingDecision, RewardUpdate, SessionFeatures, SessionStep]
 
 #: Any value a field may hold (the maker never looks at them).
 VALUES = st.one_of(
@@ -41,8 +43,12 @@ VALUES = st.one_of(
 def _same(made: Any, built: Any) -> None:
     """Both directions: the same type, fields, equality, hash, repr, and still frozen."""
     assert type(made) is type(built)
-    assert vars(made) == vars(built)
-    assert list(vars(made)) == list(vars(built))  # the same fields, in the same order
+    if hasattr(built, "__dict__"):
+        assert vars(made) == vars(built)
+        assert list(vars(made)) == list(vars(built))  # the same fields, in the same order
+    for f in fields(built):
+        mine, theirs = getattr(made, f.name), getattr(built, f.name)
+        assert mine is theirs or (type(mine) is type(theirs) and mine == theirs)
     assert made == built and built == made
     assert repr(made) == repr(built)
     try:
@@ -144,7 +150,7 @@ def test_the_bandit_guardrails_and_pending_rewards_build_what_the_classes_build(
                                "shown", 0.5, 4))
 
 
-def test_a_maker_refuses_what_it_cannot_build() -> None:
+def test_a_maker_refuses_what_it_cannot_build_and_builds_slotted_classes() -> None:
     @dataclass
     class Mutable:
         x: int
@@ -158,9 +164,10 @@ def test_a_maker_refuses_what_it_cannot_build() -> None:
         x: int
         y: list[int] = field(default_factory=list)
 
-    for cls in (Mutable, Slotted, int):
+    for cls in (Mutable, int):
         with pytest.raises(TypeError):
             maker(cls)
     with pytest.raises(TypeError):  # every field is positional and required
         maker(Defaults)(1)
-    _same(maker(Defaults)(1, []), Defaults(1))
+    _same(maker(Defaults)(1, []), Defaults(1, []))
+    _same(maker(Slotted)(3), Slotted(3))
