@@ -36,8 +36,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -371,8 +372,8 @@ class Decider:
         }
         log = {
             "decision": decision,
-            "numeric_features": {k: float(v) for k, v in ctx.numeric.items()},
-            "categorical_features": {k: str(v) for k, v in ctx.categorical.items()},
+            "numeric_features": _floats(ctx.numeric),
+            "categorical_features": _texts(ctx.categorical),
             "eligible": [
                 {"action_id": a.action_id, "probability": a.probability, "score": a.score}
                 for a in choice.distribution
@@ -433,3 +434,31 @@ class Decider:
 
 #: Positional constructors (every field, in order: :mod:`pipeline.frozen`), for the hot path.
 _new_outcome = maker(DecisionOutcome)
+
+
+#: The value types of a map that :func:`_floats` / :func:`_texts` copy as they are.
+_FLOAT_ONLY, _STR_ONLY = {float}, {str}
+
+
+def _floats(values: Mapping[str, Any]) -> dict[str, float]:
+    """``{k: float(v) for k, v in values.items()}``: a plain copy when every value is a
+    ``float`` already (the session's features, which ``float()`` returns as they are).
+
+    >>> _floats({"a": 1.5, "b": 2.0}), _floats({"a": 1, "b": True}), _floats({})
+    ({'a': 1.5, 'b': 2.0}, {'a': 1.0, 'b': 1.0}, {})
+    """
+    if type(values) is dict and set(map(type, values.values())) == _FLOAT_ONLY:
+        return dict(values)
+    return {k: float(v) for k, v in values.items()}
+
+
+def _texts(values: Mapping[str, Any]) -> dict[str, str]:
+    """``{k: str(v) for k, v in values.items()}``: a plain copy when every value is a
+    ``str`` already.
+
+    >>> _texts({"a": "x"}), _texts({"a": 1})
+    ({'a': 'x'}, {'a': '1'})
+    """
+    if type(values) is dict and set(map(type, values.values())) == _STR_ONLY:
+        return dict(values)
+    return {k: str(v) for k, v in values.items()}
