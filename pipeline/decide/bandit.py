@@ -51,6 +51,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from pipeline.decide.errors import BanditInputError, BanditStateError, DecideOptionsError
+from pipeline.frozen import maker
 
 __all__ = [
     "REINVERT_EVERY",
@@ -419,8 +420,9 @@ class LinUCB:
             leader, other = keep * share + spread, keep * 0.0 + spread
             probabilities = [leader if s >= floor else other for s in scores]
         total = math.fsum(probabilities)
+        new_score = _new_arm_score  # ArmScore(...) without the frozen __init__
         return tuple([  # a list first: a tuple of a generator grows as it goes
-            ArmScore(action_id, p / total, s)
+            new_score(action_id, p / total, s)
             for action_id, p, s in zip(action_ids, probabilities, scores, strict=True)
         ])
 
@@ -441,7 +443,7 @@ class LinUCB:
             if u < cumulative:
                 chosen = arm
                 break
-        return BanditChoice(chosen.action_id, chosen.probability, distribution)
+        return _new_choice(chosen.action_id, chosen.probability, distribution)
 
     def update(
         self,
@@ -585,3 +587,8 @@ class LinUCB:
             b = np.frombuffer(chunk[d * d * 8 :], dtype="<f8").astype(np.float64)
             bandit._arms[action_id] = _Arm(a, b, observations)  # inverts A once
         return bandit
+
+
+#: Positional constructors (every field, in order: :mod:`pipeline.frozen`), for the hot path.
+_new_arm_score = maker(ArmScore)
+_new_choice = maker(BanditChoice)

@@ -50,7 +50,7 @@ from pipeline.decide.vocabulary import (
     SIGNAL_RULES,
 )
 
-__all__ = ["CONDITION_KEYS", "Condition", "ConditionView"]
+__all__ = ["CONDITION_KEYS", "Condition", "ConditionView", "view_signals"]
 
 CONDITION_KEYS: tuple[str, ...] = (
     "signals_any",
@@ -77,6 +77,21 @@ True
 _SIGNAL_FLAGS = tuple((rule, f"signal_{rule}") for rule in SIGNAL_RULES)
 
 
+def view_signals(numeric: Mapping[str, float],
+                 active: frozenset[str] | set[str]) -> frozenset[str]:
+    """:attr:`ConditionView.signals`: the ``active`` rules and those whose ``signal_<rule>``
+    flag is set in ``numeric``.
+
+    >>> sorted(view_signals({"signal_pogo_sticking": 1.0}, {"hesitation"}))
+    ['hesitation', 'pogo_sticking']
+    """
+    get = numeric.get
+    fired = [rule for rule, key in _SIGNAL_FLAGS if get(key, 0.0) > 0.0]
+    # frozenset(active) | fired; most views have no flag set (a frozenset is kept as is).
+    return (frozenset(active).union(fired) if fired
+            else active if type(active) is frozenset else frozenset(active))
+
+
 @dataclass(frozen=True)
 class ConditionView:
     """What a condition can look at: the session features, signals and intent.
@@ -98,13 +113,7 @@ class ConditionView:
     signals: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
-        get = self.numeric.get
-        fired = [rule for rule, key in _SIGNAL_FLAGS if get(key, 0.0) > 0.0]
-        active = self.active_signals
-        # frozenset(active) | fired; most views have no flag set (a frozenset is kept as is).
-        signals = (frozenset(active).union(fired) if fired
-                   else active if type(active) is frozenset else frozenset(active))
-        object.__setattr__(self, "signals", signals)
+        object.__setattr__(self, "signals", view_signals(self.numeric, self.active_signals))
 
     @property
     def page_type(self) -> str:

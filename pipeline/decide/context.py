@@ -15,11 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.decide.catalog import Action
-from pipeline.decide.conditions import ConditionView
+from pipeline.decide.conditions import ConditionView, view_signals
 from pipeline.decide.history import DecisionHistory
 from pipeline.decide.payload import PayloadContext
+from pipeline.frozen import maker
 
 __all__ = ["DecisionContext", "DecisionOutcome"]
+
+_new_view = maker(ConditionView)
+_new_payload_context = maker(PayloadContext)
 
 
 @dataclass(frozen=True)
@@ -84,13 +88,12 @@ class DecisionContext:
         ...                 consent=True).view().signals
         frozenset({'hesitation'})
         """
-        return ConditionView(
-            numeric=self.numeric,
-            categorical=self.categorical,
-            active_signals=self.active_signals,
-            intent_probability=self.intent_probability,
-            intent_class=self.intent_class,
-        )
+        # ConditionView(numeric, categorical, active_signals, intent_probability,
+        # intent_class), its signals computed as its __post_init__ does (one view per
+        # decision: built without the frozen __init__, :mod:`pipeline.frozen`).
+        numeric, active = self.numeric, self.active_signals
+        return _new_view(numeric, self.categorical, active, self.intent_probability,
+                         self.intent_class, view_signals(numeric, active))
 
     def payload_context(self) -> PayloadContext:
         """The part payload templates may use.
@@ -99,13 +102,8 @@ class DecisionContext:
         ...                 extras={"rooms_left": "2"}).payload_context().extras
         {'rooms_left': '2'}
         """
-        return PayloadContext(
-            numeric=self.numeric,
-            categorical=self.categorical,
-            extras=self.extras,
-            intent_class=self.intent_class,
-            event_time_ms=self.event_time_ms,
-        )
+        return _new_payload_context(self.numeric, self.categorical, self.extras,
+                                    self.intent_class, self.event_time_ms)
 
 
 @dataclass(frozen=True)

@@ -36,8 +36,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -57,6 +58,7 @@ from pipeline.decide.guardrails import (
 from pipeline.decide.payload import PayloadContext, render_payload
 from pipeline.decide.reason import decision_reason
 from pipeline.decide.story import STORY_POLICY, StoryOverride
+from pipeline.frozen import maker
 
 __all__ = ["DECISION_NAMESPACE", "Decider", "DeciderOptions", "decision_id_for"]
 
@@ -370,8 +372,8 @@ class Decider:
         }
         log = {
             "decision": decision,
-            "numeric_features": {k: float(v) for k, v in ctx.numeric.items()},
-            "categorical_features": {k: str(v) for k, v in ctx.categorical.items()},
+            "numeric_features": _floats(ctx.numeric),
+            "categorical_features": _texts(ctx.categorical),
             "eligible": [
                 {"action_id": a.action_id, "probability": a.probability, "score": a.score}
                 for a in choice.distribution
@@ -390,17 +392,12 @@ class Decider:
             if deliver
             else history
         )
-        return DecisionOutcome(
-            decision=decision,
-            log=log,
-            history=new_history,
-            action=action,
-            propensity=choice.propensity,
-            deliver=deliver,
-            served=served,
-            experiment_arm=arm,
-            context_vector=tuple(vector.tolist()),  # float64 -> the same Python floats, at once
-            guardrails_fired=tuple(fired),
+        # DecisionOutcome(decision, log, history, action, propensity, deliver, served,
+        # experiment_arm, context_vector, guardrails_fired), without the frozen __init__.
+        return _new_outcome(
+            decision, log, new_history, action, choice.propensity, deliver, served, arm,
+            tuple(vector.tolist()),  # float64 -> the same Python floats, at once
+            tuple(fired),
         )
 
     def learn(
@@ -433,3 +430,35 @@ class Decider:
         1
         """
         self.bandit.apply(update)
+
+
+#: Positional constructors (every field, in order: :mod:`pipeline.frozen`), for the hot path.
+_new_outcome = maker(DecisionOutcome)
+
+
+#: The value types of a map that :func:`_floats` / :func:`_texts` copy as they are.
+_FLOAT_ONLY, _STR_ONLY = {float}, {str}
+
+
+def _floats(values: Mapping[str, Any]) -> dict[str, float]:
+    """``{k: float(v) for k, v in values.items()}``: a plain copy when every value is a
+    ``float`` already (the session's features, which ``float()`` returns as they are).
+
+    >>> _floats({"a": 1.5, "b": 2.0}), _floats({"a": 1, "b": True}), _floats({})
+    ({'a': 1.5, 'b': 2.0}, {'a': 1.0, 'b': 1.0}, {})
+    """
+    if type(values) is dict and set(map(type, values.values())) == _FLOAT_ONLY:
+        return dict(values)
+    return {k: float(v) for k, v in values.items()}
+
+
+def _texts(values: Mapping[str, Any]) -> dict[str, str]:
+    """``{k: str(v) for k, v in values.items()}``: a plain copy when every value is a
+    ``str`` already.
+
+    >>> _texts({"a": "x"}), _texts({"a": 1})
+    ({'a': 'x'}, {'a': '1'})
+    """
+    if type(values) is dict and set(map(type, values.values())) == _STR_ONLY:
+        return dict(values)
+    return {k: str(v) for k, v in values.items()}

@@ -25,6 +25,7 @@ from typing import Protocol
 
 from pipeline.decide.catalog import Action
 from pipeline.decide.context import DecisionContext
+from pipeline.frozen import maker
 
 __all__ = [
     "ComplianceZone",
@@ -408,4 +409,8 @@ def apply_guardrails(
             f"{result.name}:{a.id}" for a in kept if a.id in removed and not a.is_no_action
         )
         kept = [a for a in kept if a.is_no_action or a.id not in removed]
-    return GuardrailVerdict(kept=tuple(kept), fired=tuple(fired))
+    return _new_verdict(tuple(kept), tuple(fired), None)  # GuardrailVerdict(kept, fired)
+
+
+#: Positional constructors (every field, in order: :mod:`pipeline.frozen`), for the hot path.
+_new_verdict = maker(GuardrailVerdict)

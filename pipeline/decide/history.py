@@ -21,9 +21,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from pipeline.decide.errors import HistoryDecodeError
+from pipeline.frozen import maker
 from pipeline.serde import compact_json
 
-__all__ = ["DecisionHistory", "DeliveredAction"]
+__all__ = ["DecisionHistory", "DeliveredAction", "empty_history"]
 
 _MAX_DELIVERED = 32
 
@@ -115,7 +116,9 @@ class DecisionHistory:
         """
         if session_id == self.session_id:
             return self
-        return DecisionHistory(session_id=session_id, shown_visitor=dict(self.shown_visitor))
+        # DecisionHistory(session_id=session_id, shown_visitor=dict(self.shown_visitor)),
+        # every field given (:mod:`pipeline.frozen`: once per decision of a new session).
+        return _new_history(session_id, {}, dict(self.shown_visitor), _NO_IDS, 0, False, ())
 
     def with_delivered(
         self, session_id: str, decision_id: str, action_id: str, slot: str
@@ -132,16 +135,16 @@ class DecisionHistory:
         shown_visitor = dict(base.shown_visitor)
         shown_visitor[action_id] = shown_visitor.get(action_id, 0) + 1
         is_overlay = slot == "overlay"
-        # Built directly, not with dataclasses.replace (its per-call walk of the fields):
-        # one history per delivered decision.
-        return DecisionHistory(
+        # Built directly, not with dataclasses.replace (its per-call walk of the fields) nor
+        # the frozen __init__ (:mod:`pipeline.frozen`): one history per delivered decision.
+        return _new_history(
             base.session_id,
             shown_session,
             shown_visitor,
             base.dismissed_session,
             base.overlays_session + int(is_overlay),
             False if is_overlay else base.last_overlay_dismissed,
-            (*base.delivered, DeliveredAction(decision_id, action_id, slot))[-_MAX_DELIVERED:],
+            (*base.delivered, _new_delivered(decision_id, action_id, slot))[-_MAX_DELIVERED:],
         )
 
     def with_outcome(self, decision_id: str, kind: str) -> DecisionHistory:
@@ -222,3 +225,20 @@ def _counts(raw: object) -> dict[str, int]:
     if not isinstance(raw, dict):
         raise TypeError("counts must be an object")
     return {str(key): int(value) for key, value in raw.items()}
+
+
+#: Positional constructors (every field, in order: :mod:`pipeline.frozen`), for the hot path.
+_new_history = maker(DecisionHistory)
+_new_delivered = maker(DeliveredAction)
+#: The default of ``dismissed_session``.
+_NO_IDS: frozenset[str] = frozenset()
+
+
+def empty_history() -> DecisionHistory:
+    """``DecisionHistory()``, built without the frozen ``__init__`` (:mod:`pipeline.frozen`):
+    every new visitor's state starts with one.
+
+    >>> empty_history() == DecisionHistory(), empty_history().shown_visitor is not None
+    (True, True)
+    """
+    return _new_history("", {}, {}, _NO_IDS, 0, False, ())

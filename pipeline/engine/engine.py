@@ -35,6 +35,7 @@ from pipeline.engine.event import read_click_event
 from pipeline.engine.options import EngineOptions
 from pipeline.engine.visitor import LabelSnapshot, VisitorState
 from pipeline.feedback import RewardUpdate
+from pipeline.frozen import maker
 from pipeline.intent import intent_class
 from pipeline.learning import Model, Trainer, label_record, reward_record
 from pipeline.profiles import ProfileView, may_personalize
@@ -53,6 +54,10 @@ Learning = list[dict[str, Any]]
 
 #: No rule (new or active): the one empty frozenset, not one built per decision.
 _NO_RULES: frozenset[str] = frozenset()
+
+#: Positional constructors of the frozen records built per decision (:mod:`pipeline.frozen`).
+_new_context = maker(DecisionContext)
+_new_label = maker(LabelSnapshot)
 
 #: The trigger type of a decision made when a timer fired (no event).
 TIMER = "timer"
@@ -312,7 +317,7 @@ class Engine:
         probability = self.model.intent.predict(features.numeric, features.categorical)
         cls = intent_class(probability, features.numeric, self.options.intent.cutoffs)
         changed, state.intent_class = cls != state.intent_class, cls
-        state.label = LabelSnapshot(session_id, features.numeric, features.categorical)
+        state.label = _new_label(session_id, features.numeric, features.categorical)
 
         if conversion is not None:
             self._conversion(state, learning, conversion)
@@ -326,12 +331,13 @@ class Engine:
         fired = session.signals.fired
         active = frozenset([rule for rule in self.signal_engine.options.enabled_rules
                             if rule in fired]) if fired else _NO_RULES
-        # The fields in their order (positional: a keyword call costs more, once per
-        # decision): visitor_id, session_id, trigger_event_id, trigger_event_type,
-        # event_time_ms, numeric, categorical, consent, purchased_ever, active_signals,
-        # new_signals, intent_probability, intent_class, intent_class_changed, history,
-        # extras, experiment_unit.
-        ctx = DecisionContext(
+        # Every field in its order (the maker's positional constructor: a keyword call, and
+        # the frozen __init__'s setattr per field, cost more, once per decision):
+        # visitor_id, session_id, trigger_event_id, trigger_event_type, event_time_ms,
+        # numeric, categorical, consent, purchased_ever, active_signals, new_signals,
+        # intent_probability, intent_class, intent_class_changed, history, extras,
+        # experiment_unit.
+        ctx = _new_context(
             visitor_id, session_id, trigger.event_id, trigger.event_type, at_ms,
             features.numeric, features.categorical, True,
             bool(profile and profile.purchased_ever)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.engine.engine import EventResult, Learning
+from pipeline.frozen import maker
 from pipeline.profiles.pseudonym import is_claim
 from pipeline.topics import ACTIONS, DECISIONS_LOG, LEARNING, SIGNALS
 
@@ -68,12 +69,13 @@ def timer_outputs(result: EventResult, visitor: str) -> list[Output]:
 
 
 def _decided(result: EventResult, visitor: str) -> list[Output]:
-    out = [Output(SIGNALS, visitor, "StruggleSignal", s) for s in result.signals]
+    new = _new_output  # Output(topic, key, schema, record), without the frozen __init__
+    out = [new(SIGNALS, visitor, "StruggleSignal", s) for s in result.signals]
     decision = result.decision
     if decision is not None:
         if decision.deliver:
-            out.append(Output(ACTIONS, visitor, "Decision", decision.decision))
-        out.append(Output(DECISIONS_LOG, decision.decision_id, "DecisionLog", decision.log))
+            out.append(new(ACTIONS, visitor, "Decision", decision.decision))
+        out.append(new(DECISIONS_LOG, decision.decision_id, "DecisionLog", decision.log))
     return out
 
 
@@ -83,4 +85,9 @@ def learning_outputs(learning: Learning) -> list[Output]:
     >>> learning_outputs([{"record_id": "r", "visitor_id": "v"}])[0].topic
     'personalization.learning'
     """
-    return [Output(LEARNING, str(r["visitor_id"]), "LearningRecord", r) for r in learning]
+    new = _new_output  # Output(topic, key, schema, record), without the frozen __init__
+    return [new(LEARNING, str(r["visitor_id"]), "LearningRecord", r) for r in learning]
+
+
+#: Positional constructors (every field, in order: :mod:`pipeline.frozen`), for the hot path.
+_new_output = maker(Output)

@@ -17,6 +17,7 @@ import struct
 from dataclasses import dataclass, field
 
 from pipeline.decide import DecisionHistory
+from pipeline.decide.history import empty_history
 from pipeline.engine import state_codec
 from pipeline.feedback import PendingRewards, RewardOptions
 from pipeline.serde import compact_json
@@ -67,7 +68,7 @@ class VisitorState:
     """What the engine keeps per visitor between events."""
 
     session: SessionState | None = None
-    history: DecisionHistory = field(default_factory=DecisionHistory)
+    history: DecisionHistory = field(default_factory=empty_history)
     intent_class: str = "browsing"
     #: Offset (in the visitor's partition of clickstream.events) of the last event applied;
     #: a redelivered event at or below it is already in this state. -1: none known.

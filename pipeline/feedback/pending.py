@@ -44,6 +44,7 @@ from pipeline.feedback.rows import (
     encode_rows,
 )
 from pipeline.feedback.update import RewardUpdate
+from pipeline.frozen import maker
 
 __all__ = ["PendingDecision", "PendingRewards"]
 
@@ -222,14 +223,11 @@ class PendingRewards:
         # that is not may come from finite values (an overflow): those are looked at then.
         if not math.isfinite(sum(vector)) and not all(map(math.isfinite, vector)):
             raise RewardInputError(f"decision {decision_id}: context vector has non-finite values")
-        entry = PendingDecision(
-            decision_id=decision_id,
-            visitor_id=str(decision["visitor_id"]),
-            action_id=str(decision["action_id"]),
-            context=vector,
-            decided_at_ms=int(decision["created_at"]),
-            propensity=float(decision["propensity"]),
-        )
+        # PendingDecision(decision_id, visitor_id, action_id, context, decided_at_ms,
+        # propensity), every field given (:mod:`pipeline.frozen`: one per decision).
+        entry = _new_pending(decision_id, str(decision["visitor_id"]),
+                             str(decision["action_id"]), vector, int(decision["created_at"]),
+                             float(decision["propensity"]), _NO_KINDS, 0.0, False)
         self._pending[decision_id] = entry
         heapq.heappush(self._heap, (entry.decided_at_ms, self._registered, decision_id))
         self._registered += 1
@@ -273,7 +271,7 @@ class PendingRewards:
         revenue = float(outcome.get("value", 0.0) or 0.0) if kind == "converted" else entry.revenue
         if not math.isfinite(revenue):
             revenue = entry.revenue
-        updated = PendingDecision(  # as dataclasses.replace, without its per-call field walk
+        updated = _new_pending(  # as dataclasses.replace, without its field walk nor __init__
             entry.decision_id, entry.visitor_id, entry.action_id, entry.context,
             entry.decided_at_ms, entry.propensity, entry.kinds | {kind}, revenue, True)
         self._pending[entry.decision_id] = updated
@@ -284,17 +282,10 @@ class PendingRewards:
                 return None
         else:
             delta = total
-        return RewardUpdate(
-            decision_id=entry.decision_id,
-            action_id=entry.action_id,
-            context=entry.context,
-            reward=delta,
-            total_reward=total,
-            new_observation=not entry.observed,
-            reason=kind,
-            propensity=entry.propensity,
-            event_time_ms=event_time,
-        )
+        # RewardUpdate(decision_id, action_id, context, reward, total_reward,
+        # new_observation, reason, propensity, event_time_ms)
+        return _new_update(entry.decision_id, entry.action_id, entry.context, delta, total,
+                           not entry.observed, kind, entry.propensity, event_time)
 
     def expire(self, now_ms: int) -> list[RewardUpdate]:
         """Close decisions whose reward wait has passed at event time ``now_ms``.
@@ -510,3 +501,10 @@ def _decode_json(data: bytes) -> list[PendingDecision]:
             observed=bool(seen),
         ))
     return entries
+
+
+#: Positional constructors (every field, in order: :mod:`pipeline.frozen`), for the hot path.
+_new_pending = maker(PendingDecision)
+_new_update = maker(RewardUpdate)
+#: The default of ``PendingDecision.kinds``.
+_NO_KINDS: frozenset[str] = frozenset()

@@ -24,6 +24,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from pipeline.frozen import maker
 from pipeline.profiles import ProfileView, may_personalize
 from pipeline.sessions.errors import InvalidSessionEventError
 from pipeline.sessions.event import SessionEvent, event_fingerprint, read_session_event
@@ -98,7 +99,7 @@ class Sessionizer:
         """
         opts = self.options
         if state is None:
-            return SessionStep(state=self._start(ev, None, profile), new_session=True)
+            return _new_step(self._start(ev, None, profile), True, None, None, False, None, False)
         if state.visitor_id != ev.visitor_id:
             raise InvalidSessionEventError(
                 f"event of visitor {ev.visitor_id!r} applied to the session of visitor "
@@ -120,7 +121,7 @@ class Sessionizer:
                 return SessionStep(state=new, new_session=True, ended=state.summary(reason),
                                    previous=state)
             self._fold(state, ev, fingerprint, profile, in_order=True)
-            return SessionStep(state=state)
+            return _new_step(state, False, None, None, False, None, False)
         late = self._late_reason(state, t)
         if late is not None:
             return SessionStep(state=state, late=True, late_reason=late)
@@ -261,3 +262,8 @@ def _join(st: SessionState, profile: ProfileView) -> None:
         st.profile_returning = False
         st.loyalty_tier = st.preferred_category = st.industry = st.plan = None
         st.past_purchases = 0
+
+
+#: ``SessionStep(state, new_session, ended, previous, late, late_reason, duplicate)``, every
+#: field given (:mod:`pipeline.frozen`: once per event).
+_new_step = maker(SessionStep)

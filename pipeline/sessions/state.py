@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from pipeline.frozen import maker
 from pipeline.serde import compact_json
 from pipeline.sessions.errors import SessionStateFormatError, SessionStateVersionError
 from pipeline.sessions.features import SessionFeatures
@@ -263,7 +264,7 @@ class SessionState:
             "industry": self.industry or self.stated_industry or unknown,
             "plan": self.plan or unknown,
         }
-        return SessionFeatures(numeric=numeric, categorical=categorical)
+        return _new_features(numeric, categorical)  # SessionFeatures, without its __init__
 
     def to_bytes(self) -> bytes:
         """Compact JSON list; times relative to ``first_event_ms``.
@@ -407,3 +408,7 @@ class SessionState:
             recent_event_ids=[int(v) for v in recent],
             signals=SignalState.from_obj(signals),
         )
+
+
+#: ``SessionFeatures(numeric, categorical)`` (:mod:`pipeline.frozen`: once per scored event).
+_new_features = maker(SessionFeatures)

@@ -146,3 +146,29 @@ def test_the_distribution_is_the_reference_bit_for_bit(
         bandit.update(context, action_id, reward)
     got = [(a.action_id, a.probability, a.score) for a in bandit.distribution(x, arms)]
     assert got == reference_distribution(bandit, x, arms)
+
+
+class _Float(float):
+    """A float subclass (numpy's float64 is one): float() turns it into a plain float."""
+
+
+_LOGGED_VALUES = (st.floats(allow_nan=True, allow_infinity=True) | st.integers(-3, 3)
+                  | st.booleans() | st.builds(_Float, st.floats(allow_nan=False)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(numeric=st.dictionaries(st.text(max_size=4), _LOGGED_VALUES, max_size=8),
+       categorical=st.dictionaries(st.text(max_size=4),
+                                   st.text(max_size=4) | st.integers() | st.none(), max_size=8))
+def test_the_logged_features_are_the_converted_copies(numeric: dict[str, object],
+                                                      categorical: dict[str, object]) -> None:
+    from pipeline.decide.decider import _floats, _texts
+
+    expected = {k: float(v) for k, v in numeric.items()}  # type: ignore[arg-type]
+    logged = _floats(numeric)  # type: ignore[arg-type]
+    assert list(logged) == list(expected) and logged is not numeric
+    for key, value in logged.items():  # the same values and exact types (NaN: itself)
+        assert type(value) is float and (value == expected[key] or value != value)
+    texts = _texts(categorical)  # type: ignore[arg-type]
+    assert texts == {k: str(v) for k, v in categorical.items()} and texts is not categorical
+    assert all(type(v) is str for v in texts.values())

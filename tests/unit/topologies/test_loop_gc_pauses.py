@@ -46,10 +46,51 @@ def test_start_turns_automatic_full_collections_off_and_freezes_the_start_up() -
     before = gc.get_threshold()
     policy = GcPolicy(GcOptions(), clock=lambda: 0.0)
     policy.start()
-    assert gc.get_threshold() == (before[0], before[1], NO_AUTOMATIC_FULL)
+    assert gc.get_threshold() == (before[0], NO_AUTOMATIC_FULL, NO_AUTOMATIC_FULL)
     assert gc.get_freeze_count() > 0
     policy.stop()
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+    kept = GcPolicy(GcOptions(middle_collections=True), clock=lambda: 0.0)
+    kept.start()
+    assert gc.get_threshold() == (before[0], before[1], NO_AUTOMATIC_FULL)
+    kept.stop()
+    assert gc.get_threshold() == before
+
+
+def _young_survivor_cycle() -> weakref.ref[_Node]:
+    """A cycle that lived through a young collection (so it is in the middle generation),
+    then died: only a collection of the middle generation (or a full one) frees it."""
+    node = _Node()
+    gc.collect(0)
+    ref = weakref.ref(node)
+    del node
+    gc.collect(0)
+    assert ref() is not None, "freed by a young collection: the test proves nothing"
+    return ref
+
+
+def _allocate_a_lot() -> None:
+    """Container allocations, the automatic collections' clock: ~140 young collections'
+    worth (at Python's 700), so ~14 middle ones where they are on."""
+    for _ in range(100):
+        kept = [[] for _ in range(1000)]
+        del kept
+
+
+@pytest.mark.parametrize("middle", [False, True])
+def test_survivors_of_young_collections_wait_for_the_safety_net_unless_kept(
+        middle: bool) -> None:
+    gc.set_threshold(700, 10, 10)
+    policy = GcPolicy(GcOptions(full_every_s=600.0, middle_collections=middle),
+                      clock=lambda: 0.0)
+    policy.start()
+    ref = _young_survivor_cycle()
+    _allocate_a_lot()
+    # Automatic collections ran (young ones always): the cycle is freed only by middle ones.
+    assert (ref() is None) is middle
+    policy.tick(600.0)  # the safety net frees it in any case
+    assert ref() is None and policy.full_collections == 1
+    policy.stop()
 
 
 def test_the_safety_net_collects_when_due_and_frees_old_cycles() -> None:
