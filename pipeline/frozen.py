@@ -55,8 +55,9 @@ def maker(cls: type[T]) -> Callable[..., T]:
     ...
     TypeError: maker() needs a frozen dataclass, not Mutable
     """
-    params = getattr(cls, "__dataclass_params__", None)
-    if not is_dataclass(cls) or params is None or not params.frozen:
+    # A frozen dataclass is given a __setattr__ of its own that raises (documented; a
+    # class that defines one itself cannot be frozen): no undocumented attribute needed.
+    if not is_dataclass(cls) or "__setattr__" not in vars(cls):
         raise TypeError(f"maker() needs a frozen dataclass, not {cls.__name__}")
     names = [f.name for f in fields(cls)]
     arguments = ", ".join(f"_{i}" for i in range(len(names)))
