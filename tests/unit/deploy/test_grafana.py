@@ -62,8 +62,8 @@ def _referenced(expr: str) -> set[str]:
 
 def test_every_exposed_metric_has_a_panel_and_every_panel_metric_exists() -> None:
     exposed = _exposed()
-    # twelve delivery + four collector + eight worker metrics, and the console's
-    assert len(exposed) == 24 + len(CONSOLE_FAMILIES) == 57
+    # twelve delivery + four collector + ten worker metrics, and the console's
+    assert len(exposed) == 26 + len(CONSOLE_FAMILIES) == 59
     referenced = {n for p in _panels() for t in p["targets"] for n in _referenced(t["expr"])}
     assert referenced == set(exposed)
 
