@@ -291,10 +291,10 @@ def _front(policy: CorsPolicy, metrics: RequestMetrics, max_body_bytes: int) -> 
         start = time.perf_counter()
         status = 500
         try:
+            response: web.StreamResponse
             try:
-                response = cors_screen(policy, request)
-                if response is None:
-                    response = await handler(request)
+                screened = cors_screen(policy, request)
+                response = await handler(request) if screened is None else screened
             except (BadRequest, BadToken) as exc:
                 response = _error(exc.status, str(exc))
             except TooManyRequests as exc:
