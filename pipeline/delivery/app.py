@@ -317,31 +317,36 @@ def _front(policy: CorsPolicy, metrics: RequestMetrics, max_body_bytes: int) -> 
     return front
 
 
-async def _decisions(request: web.Request) -> web.Response:
-    # The hot path: the answer's JSON comes pre-encoded from the cache when the
-    # visitor's decisions have not changed since it was last asked for.
-    app = request.app
-    state = app[STATE]
-    query = request.query
-    visitor = _visitor_of(request, state)
-    slots = slots_of(query.get("slots"))
-    headers = _DECISIONS_HEADERS
-    trigger = query.get("trigger")
-    if trigger is not None or "wait_ms" in query:
-        trigger = parse_trigger(trigger)
-        if trigger is None:
-            raise BadRequest("query parameter 'wait_ms' needs 'trigger' (the event whose "
-                             "decision to wait for)")
-        options = state.options
-        wait_ms = parse_wait_ms(query.get("wait_ms"), options.budget_ms, options.max_wait_ms)
-        result = await state.waits.wait(trigger, wait_ms / 1000, visitor)
-        state.metrics.count("waits", result.value)
-        headers = _WAIT_HEADERS[result]
-    now = state.now_ms()
-    held = state.store.current(visitor, now, slots)
-    # a copy: aiohttp adds Content-Length and Date to the headers it is given
-    return web.Response(body=app[ANSWERS].body(visitor, held, slots, now),
-                        headers=headers.copy())
+def _decisions_route(state: DeliveryState, answers: AnswerCache) -> Handler:
+    """``GET /v1/decisions`` over ``state`` and its answer cache (bound once, not looked up
+    in the app per request)."""
+
+    async def decisions(request: web.Request) -> web.StreamResponse:
+        # The hot path: the answer's JSON comes pre-encoded from the cache when the
+        # visitor's decisions have not changed since it was last asked for.
+        query = request.query
+        visitor = _visitor_of(request, state)
+        slots = slots_of(query.get("slots"))
+        headers = _DECISIONS_HEADERS
+        trigger = query.get("trigger")
+        if trigger is not None or "wait_ms" in query:
+            trigger = parse_trigger(trigger)
+            if trigger is None:
+                raise BadRequest("query parameter 'wait_ms' needs 'trigger' (the event whose "
+                                 "decision to wait for)")
+            options = state.options
+            wait_ms = parse_wait_ms(query.get("wait_ms"), options.budget_ms,
+                                    options.max_wait_ms)
+            result = await state.waits.wait(trigger, wait_ms / 1000, visitor)
+            state.metrics.count("waits", result.value)
+            headers = _WAIT_HEADERS[result]
+        now = state.now_ms()
+        held = state.store.current(visitor, now, slots)
+        # a copy: aiohttp adds Content-Length and Date to the headers it is given
+        return web.Response(body=answers.body(visitor, held, slots, now),
+                            headers=headers.copy())
+
+    return decisions
 
 
 def _token(request: web.Request) -> str | None:
@@ -575,7 +580,7 @@ def build_app(state: DeliveryState) -> web.Application:
                                  max_keys=options.max_visitors)
     app[ANSWERS] = state.answers
     install_cors(app, policy, middleware=False)
-    app.router.add_get("/v1/decisions", _decisions)
+    app.router.add_get("/v1/decisions", _decisions_route(state, state.answers))
     app.router.add_get("/v1/stream", _stream)
     app.router.add_post("/v1/outcomes", _outcomes)
     app.router.add_get("/v1/privacy/export", _export)
