@@ -99,8 +99,10 @@ class TriggerWaits:
         self._held = 0
         #: what ended each trigger remembered: SEEN (a decision) or NOTHING (an answer)
         self._seen: OrderedDict[str, WaitResult] = OrderedDict()
-        #: by budget (s): the held requests' (deadline in loop time, future), oldest first
-        self._due: dict[float, deque[tuple[float, asyncio.Future[WaitResult]]]] = {}
+        #: by budget (s): the held requests' [deadline in loop time, future], oldest first
+        #: (the future is dropped, None, once its request is answered: not kept alive until
+        #: its deadline)
+        self._due: dict[float, deque[list[Any]]] = {}
         #: the one timer, armed for the earliest deadline (``_timer_at``)
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf
@@ -138,12 +140,14 @@ class TriggerWaits:
         due = self._due.get(timeout_s)
         if due is None:
             due = self._due[timeout_s] = deque()
-        due.append((deadline, future))
+        entry = [deadline, future]
+        due.append(entry)
         if deadline < self._timer_at or self._timer_loop is not loop:
             self._arm(loop, deadline)  # (another loop: the held requests of the last are gone)
         try:
             return await future
         finally:  # also when the request is cancelled (the client went away)
+            entry[1] = None
             self._held -= 1
             waiting.remove(future)
             if not waiting and self._waiting.get(key) is waiting:
@@ -165,11 +169,11 @@ class TriggerWaits:
         for budget, due in list(self._due.items()):
             while due:
                 deadline, future = due[0]
-                if deadline <= now:
+                if future is not None:  # still held
+                    if deadline > now:
+                        nearest = min(nearest, deadline)
+                        break
                     _settle(future, WaitResult.TIMEOUT)
-                elif not future.done():
-                    nearest = min(nearest, deadline)
-                    break
                 due.popleft()
             if not due:
                 del self._due[budget]
