@@ -551,10 +551,13 @@ def hold(url: str, held: int, wait_ms: int, seconds: float, ready: Path, out: Pa
 
 # -- orchestration -----------------------------------------------------------------------
 
-def _child(*args: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT),
+def _child(*args: str, checkout: Path = ROOT) -> subprocess.Popen[bytes]:
+    """``python -m bench.delivery ARGS`` in a process of its own, importing ``checkout``'s
+    code (another checkout: ``--baseline``)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(checkout),
                                                        os.environ.get("PYTHONPATH", "")])}
-    return subprocess.Popen([sys.executable, "-m", "bench.delivery", *args], cwd=ROOT, env=env)
+    return subprocess.Popen([sys.executable, "-m", "bench.delivery", *args], cwd=checkout,
+                            env=env)
 
 
 def served_columns(load_out: dict[str, Any], holding: dict[str, Any]) -> dict[str, Any]:
@@ -655,9 +658,10 @@ def _await_file(path: Path, child: subprocess.Popen[bytes], failure: str,
     return path.read_text()
 
 
-def _start_server(tmp: Path, name: str, *args: str) -> tuple[subprocess.Popen[bytes], str]:
-    port_file = tmp / f"port-{name}"
-    server = _child(name, str(port_file), *args)
+def _start_server(tmp: Path, name: str, *args: str,
+                  checkout: Path = ROOT) -> tuple[subprocess.Popen[bytes], str]:
+    port_file = tmp / f"port-{name}-{checkout.name}"
+    server = _child(name, str(port_file), *args, checkout=checkout)
     port = _await_file(port_file, server, f"the {name} server did not start")
     return server, f"http://127.0.0.1:{port}"
 
@@ -693,10 +697,16 @@ def _held_phase(base: str, tmp: Path, name: str, rate: int, held: int, wait_ms: 
 
 def run_held(offered: tuple[int, ...], held: int, wait_ms: int = 1000,
              seconds: float | None = None, event_loop: str = "auto",
-             record: bool = True) -> list[dict[str, Any]]:
+             record: bool = True, baseline: Path | None = None,
+             pairs: int = 1) -> list[dict[str, Any]]:
     """Per offered load: the floor (a bare aiohttp app, :func:`serve_floor`), then the
     delivery server, each carrying the same ``held`` same-page requests and arrivals while
-    the immediate load is offered (see the module docstring); returns the rows."""
+    the immediate load is offered (see the module docstring); returns the rows.
+
+    With ``baseline`` (another checkout, say ``git archive main``), its delivery server runs
+    beside this one's, and each offered load runs the floor, then ``pairs`` times baseline,
+    this, this, baseline (ABBA: a drift in the machine's load weighs on both alike); the
+    rows are never recorded then."""
     if seconds is None:
         seconds = scaled(SECONDS, bench_scale(), 1.0)
     rows: list[dict[str, Any]] = []
@@ -709,18 +719,28 @@ def run_held(offered: tuple[int, ...], held: int, wait_ms: int = 1000,
             servers.append(floor)
             server, base = _start_server(tmp, "serve", event_loop, str(wait_ms))
             servers.append(server)
+            order = [("", base)]
+            if baseline is not None:
+                old, old_base = _start_server(tmp, "serve", event_loop, str(wait_ms),
+                                              checkout=baseline)
+                servers.append(old)
+                order = [(" (baseline)", old_base), ("", base), ("", base),
+                         (" (baseline)", old_base)] * pairs
             for rate in offered:
                 rows.append({"target": f"floor (bare aiohttp), {held} held",
                              "offered_rps": rate,
                              **_held_phase(floor_base, tmp, "floor", rate, held, wait_ms,
                                            seconds)})
-                rows.append({"target": f"/v1/decisions, {held} held", "offered_rps": rate,
-                             **_held_phase(base, tmp, "serve", rate, held, wait_ms, seconds)})
+                for i, (which, url) in enumerate(order):
+                    rows.append({"target": f"/v1/decisions{which}, {held} held",
+                                 "offered_rps": rate,
+                                 **_held_phase(url, tmp, f"serve{i}", rate, held, wait_ms,
+                                               seconds)})
         finally:
             for process in servers:
                 process.terminate()
                 process.wait(10)
-    if record:
+    if record and baseline is None:
         write("delivery_held", rows, notes=(
             f"GET /v1/decisions on loopback while {held} same-page requests "
             f"(trigger=…&wait_ms={wait_ms}) are held by a third process (each re-asked as "
@@ -830,11 +850,16 @@ def main(argv: list[str] | None = None) -> int:
                              "delivery_held")
     parser.add_argument("--wait-ms", type=int, default=1000,
                         help="the held requests' wait_ms (default %(default)s)")
+    parser.add_argument("--baseline", type=Path, default=None, metavar="DIR",
+                        help="with --held: another checkout's delivery server measured beside "
+                             "this one's in ABBA order (say `git archive main`); not recorded")
+    parser.add_argument("--pairs", type=int, default=1,
+                        help="with --baseline: ABBA repetitions per offered load")
     opts = parser.parse_args(args)
     rates = tuple(int(r) for r in opts.rates.split(",") if r.strip())
     if opts.held > 0:
         rows = run_held(rates, opts.held, opts.wait_ms, opts.seconds, opts.event_loop,
-                        record=not opts.no_record)
+                        record=not opts.no_record, baseline=opts.baseline, pairs=opts.pairs)
     else:
         rows = run(rates, opts.seconds, opts.event_loop, record=not opts.no_record)
     for row in rows:

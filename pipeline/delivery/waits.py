@@ -12,8 +12,12 @@ Holds are keyed by visitor *and* trigger: a decision or an answer releases only 
 requests of its own visitor for its own trigger, never another visitor's.
 
 No polling: each held request is an :class:`asyncio.Future` keyed by (visitor, trigger),
-resolved by the feeds' hand-over (on the event loop) or by a timer
-(``loop.call_later``). Triggers already decided are remembered (a bounded, oldest-first
+resolved by the feeds' hand-over (on the event loop) or by its deadline. Deadlines share
+one loop timer: requests with the same budget queue in the order they came (so their
+deadlines are in order too), and the timer is armed for the earliest deadline of any queue;
+when it fires, every request past its deadline is answered ``timeout`` and it is armed for
+the next. A request answered early is left in its queue until its deadline is reached (no
+timer to cancel per request). Triggers already decided are remembered (a bounded, oldest-first
 set, with how they ended), so a request that reaches delivery after its decision or
 answer is answered at once. At most ``max_held`` requests are held; beyond it a request
 is answered at once with what is held (``WaitResult.FULL``).
@@ -37,7 +41,8 @@ is answered at once with what is held (``WaitResult.FULL``).
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
+import math
+from collections import OrderedDict, deque
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
@@ -94,6 +99,14 @@ class TriggerWaits:
         self._held = 0
         #: what ended each trigger remembered: SEEN (a decision) or NOTHING (an answer)
         self._seen: OrderedDict[str, WaitResult] = OrderedDict()
+        #: by budget (s): the held requests' [deadline in loop time, future], oldest first
+        #: (the future is dropped, None, once its request is answered: not kept alive until
+        #: its deadline)
+        self._due: dict[float, deque[list[Any]]] = {}
+        #: the one timer, armed for the earliest deadline (``_timer_at``)
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf
+        self._timer_loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def held(self) -> int:
@@ -123,15 +136,49 @@ class TriggerWaits:
             waiting = self._waiting[key] = []
         waiting.append(future)
         self._held += 1
-        timer = loop.call_later(timeout_s, _settle, future, WaitResult.TIMEOUT)
+        deadline = loop.time() + timeout_s
+        due = self._due.get(timeout_s)
+        if due is None:
+            due = self._due[timeout_s] = deque()
+        entry = [deadline, future]
+        due.append(entry)
+        if deadline < self._timer_at or self._timer_loop is not loop:
+            self._arm(loop, deadline)  # (another loop: the held requests of the last are gone)
         try:
             return await future
         finally:  # also when the request is cancelled (the client went away)
-            timer.cancel()
+            entry[1] = None
             self._held -= 1
             waiting.remove(future)
             if not waiting and self._waiting.get(key) is waiting:
                 del self._waiting[key]
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, at: float) -> None:
+        """The timer fires at ``at`` (loop time) instead of when it was armed for."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = loop.call_at(at, self._expire, loop)
+        self._timer_at, self._timer_loop = at, loop
+
+    def _expire(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The timer: answer ``timeout`` to every request past its deadline; drop the queues'
+        answered heads; arm for the earliest deadline left."""
+        self._timer, self._timer_at = None, math.inf
+        now = loop.time()
+        nearest = math.inf
+        for budget, due in list(self._due.items()):
+            while due:
+                deadline, future = due[0]
+                if future is not None:  # still held
+                    if deadline > now:
+                        nearest = min(nearest, deadline)
+                        break
+                    _settle(future, WaitResult.TIMEOUT)
+                due.popleft()
+            if not due:
+                del self._due[budget]
+        if nearest < math.inf:
+            self._arm(loop, nearest)
 
     def arrived(self, decision: Mapping[str, Any]) -> int:
         """A decision was consumed: release the requests its visitor holds for its trigger;

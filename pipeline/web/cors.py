@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-__all__ = ["CorsPolicy", "cors_middleware", "install_cors", "same_origin"]
+__all__ = ["CorsPolicy", "cors_middleware", "cors_screen", "install_cors", "same_origin"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -72,6 +72,34 @@ def _refused(origin: str) -> web.Response:
         status=403)
 
 
+def cors_screen(policy: CorsPolicy, request: web.Request) -> web.Response | None:
+    """The answer the policy gives ``request`` before any handler runs — the refusal of an
+    origin off the list (403) or a preflight's answer (204) — or None: the handler answers
+    (what :func:`cors_middleware` does, for a service that folds its checks into one
+    middleware).
+
+    >>> from aiohttp.test_utils import make_mocked_request
+    >>> policy = CorsPolicy(frozenset({"https://a.example"}))
+    >>> cors_screen(policy, make_mocked_request("GET", "/")) is None  # no Origin
+    True
+    >>> cors_screen(policy, make_mocked_request("GET", "/", headers={
+    ...     "Origin": "https://b.example"})).status
+    403
+    """
+    origin = request.headers.get("Origin")
+    if origin is None or same_origin(request, origin):
+        return None
+    if not policy.allows(origin):
+        return _refused(origin)
+    if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+        return web.Response(status=204, headers={
+            "Access-Control-Allow-Methods": ", ".join(policy.methods),
+            "Access-Control-Allow-Headers": ", ".join(policy.headers),
+            "Access-Control-Max-Age": str(policy.max_age_s),
+        })
+    return None
+
+
 def cors_middleware(policy: CorsPolicy) -> Middleware:
     """Refuse origins off the list, answer preflights (see the module docstring).
 
@@ -87,31 +115,37 @@ def cors_middleware(policy: CorsPolicy) -> Middleware:
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        origin = request.headers.get("Origin")
-        if origin is None or same_origin(request, origin):
-            return await handler(request)
-        if not policy.allows(origin):
-            return _refused(origin)
-        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
-            return web.Response(status=204, headers={
-                "Access-Control-Allow-Methods": ", ".join(policy.methods),
-                "Access-Control-Allow-Headers": ", ".join(policy.headers),
-                "Access-Control-Max-Age": str(policy.max_age_s),
-            })
+        answer = cors_screen(policy, request)
+        if answer is not None:
+            return answer
         return await handler(request)
 
     return middleware
 
 
-def install_cors(app: web.Application, policy: CorsPolicy) -> None:
-    """Add the middleware, and the allow headers to every answer (streams included).
+def install_cors(app: web.Application, policy: CorsPolicy, middleware: bool = True) -> None:
+    """Add the middleware (unless ``middleware`` is off: the service screens requests with
+    :func:`cors_screen` in a middleware of its own), and the allow headers to every answer
+    (streams included) through a response hook — added only when some origin is on the
+    list: with none, the hook could never add a header, and every response would pay for it.
+
+    The allow headers are added when the response is prepared, after aiohttp's own
+    (``Date``, ``Server``, ``Content-Length``): a handler or middleware setting them earlier
+    would change their place on the wire.
 
     >>> app = web.Application()
     >>> install_cors(app, CorsPolicy(frozenset({"*"})))
     >>> len(app.middlewares), len(app.on_response_prepare)
     (1, 1)
+    >>> bare = web.Application()
+    >>> install_cors(bare, CorsPolicy(frozenset()), middleware=False)
+    >>> len(bare.middlewares), len(bare.on_response_prepare)
+    (0, 0)
     """
-    app.middlewares.append(cors_middleware(policy))
+    if middleware:
+        app.middlewares.append(cors_middleware(policy))
+    if not policy.origins:
+        return
 
     async def add_headers(request: web.Request, response: web.StreamResponse) -> None:
         origin = request.headers.get("Origin")

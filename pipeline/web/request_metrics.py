@@ -19,7 +19,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from prometheus_client import Counter, Histogram
 
-__all__ = ["request_metrics_middleware", "route_of"]
+__all__ = ["RequestMetrics", "request_metrics_middleware", "route_of"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -46,10 +46,56 @@ def route_of(request: web.Request) -> str:
     return resource.canonical if resource is not None else "unmatched"
 
 
+class RequestMetrics:
+    """Observes requests: duration in ``latency`` (route, method) — except routes in
+    ``untimed`` such as long-lived streams — and a count in ``requests`` (route, status).
+
+    The labelled children are kept: ``labels()`` takes a lock and builds a key per call, the
+    hot path's largest metrics cost. Bounded: past ``_KEPT`` label sets, ``labels()`` as
+    before. For :func:`request_metrics_middleware`, or a service's own middleware.
+
+    >>> from pipeline.web.metrics import new_registry
+    >>> r = new_registry()
+    >>> metrics = RequestMetrics(Histogram("l", "L.", ["route", "method"], registry=r),
+    ...                          Counter("r", "R.", ["route", "status"], registry=r),
+    ...                          untimed=frozenset({"/v1/stream"}))
+    >>> metrics.untimed
+    frozenset({'/v1/stream'})
+    """
+
+    def __init__(self, latency: Histogram, requests: Counter,
+                 untimed: frozenset[str] = frozenset()) -> None:
+        self.latency = latency
+        self.requests = requests
+        self.untimed = untimed
+        self._counted: dict[tuple[str, int], Any] = {}
+        self._timed: dict[tuple[str, str], Any] = {}
+
+    def observe(self, request: web.Request, status: int, start: float) -> None:
+        """Count ``request`` answered with ``status``; time it from ``start``
+        (``time.perf_counter()``) unless its route is untimed."""
+        route = route_of(request)
+        count = self._counted.get((route, status))
+        if count is None:
+            count = self.requests.labels(route=route, status=str(status))
+            if len(self._counted) < _KEPT:
+                self._counted[(route, status)] = count
+        count.inc()
+        if route not in self.untimed:
+            method = request.method
+            timer = self._timed.get((route, method))
+            if timer is None:
+                timer = self.latency.labels(route=route, method=method)
+                if len(self._timed) < _KEPT:
+                    self._timed[(route, method)] = timer
+            timer.observe(time.perf_counter() - start)
+
+
 def request_metrics_middleware(latency: Histogram, requests: Counter,
                                untimed: frozenset[str] = frozenset()) -> Middleware:
     """Observe each request's duration in ``latency`` (route, method) — except routes in
-    ``untimed`` such as long-lived streams — and count it in ``requests`` (route, status).
+    ``untimed`` such as long-lived streams — and count it in ``requests`` (route, status)
+    (:class:`RequestMetrics` as a middleware).
 
     >>> import asyncio
     >>> from aiohttp.test_utils import TestClient, TestServer
@@ -69,11 +115,7 @@ def request_metrics_middleware(latency: Histogram, requests: Counter,
     ...  r.get_sample_value("r_total", {"route": "/ping", "status": "200"}))
     (1.0, 1.0)
     """
-
-    # The labelled children, kept: ``labels()`` takes a lock and builds a key per call, the
-    # hot path's largest metrics cost. Bounded: past _KEPT label sets, ``labels()`` as before.
-    counted: dict[tuple[str, int], Any] = {}
-    timed: dict[tuple[str, str], Any] = {}
+    metrics = RequestMetrics(latency, requests, untimed)
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -87,20 +129,6 @@ def request_metrics_middleware(latency: Histogram, requests: Counter,
             status = exc.status
             raise
         finally:
-            route = route_of(request)
-            count = counted.get((route, status))
-            if count is None:
-                count = requests.labels(route=route, status=str(status))
-                if len(counted) < _KEPT:
-                    counted[(route, status)] = count
-            count.inc()
-            if route not in untimed:
-                method = request.method
-                timer = timed.get((route, method))
-                if timer is None:
-                    timer = latency.labels(route=route, method=method)
-                    if len(timed) < _KEPT:
-                        timed[(route, method)] = timer
-                timer.observe(time.perf_counter() - start)
+            metrics.observe(request, status, start)
 
     return middleware

@@ -34,6 +34,7 @@ __all__ = [
     "finite_number",
     "id_problem",
     "path_guard",
+    "path_refusal",
     "read_body",
     "refusal_closes",
 ]
@@ -124,10 +125,38 @@ def id_problem(value: str, where: str, max_chars: int = 256) -> str | None:
     return None
 
 
+def path_refusal(request: web.Request, max_path_chars: int = MAX_PATH_CHARS,
+                 max_segment_chars: int = MAX_SEGMENT_CHARS) -> web.Response | None:
+    """The refusal of a path longer than ``max_path_chars`` (414) or with a segment longer
+    than ``max_segment_chars`` (404: nothing can have that name), with a JSON message; None
+    for a path that may go on (what :func:`path_guard` checks, for a service that folds its
+    checks into one middleware).
+
+    >>> from aiohttp.test_utils import make_mocked_request
+    >>> path_refusal(make_mocked_request("GET", "/shop/" + "a" * 300)).status
+    404
+    >>> path_refusal(make_mocked_request("GET", "/shop/index.html")) is None
+    True
+    """
+    raw = request.raw_path.partition("?")[0]
+    path = request.path
+    if max(len(raw), len(path)) > max_path_chars:
+        return web.json_response(
+            {"success": False, "error": f"the path is longer than {max_path_chars} "
+             "characters"}, status=414)
+    if len(path) > max_segment_chars and any(len(s) > max_segment_chars
+                                             for s in path.split("/")):
+        return web.json_response(
+            {"success": False, "error": f"not found (a path segment is longer than "
+             f"{max_segment_chars} characters)"}, status=404)
+    return None
+
+
 def path_guard(max_path_chars: int = MAX_PATH_CHARS,
                max_segment_chars: int = MAX_SEGMENT_CHARS) -> Middleware:
     """Refuse a path longer than ``max_path_chars`` (414) or with a segment longer than
-    ``max_segment_chars`` (404: nothing can have that name), with a JSON message.
+    ``max_segment_chars`` (404: nothing can have that name), with a JSON message
+    (:func:`path_refusal` as a middleware).
 
     >>> import asyncio
     >>> from aiohttp.test_utils import make_mocked_request
@@ -144,16 +173,9 @@ def path_guard(max_path_chars: int = MAX_PATH_CHARS,
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        raw = request.raw_path.partition("?")[0]
-        path = request.path
-        if max(len(raw), len(path)) > max_path_chars:
-            return web.json_response(
-                {"success": False, "error": f"the path is longer than {max_path_chars} "
-                 "characters"}, status=414)
-        if any(len(s) > max_segment_chars for s in path.split("/")):
-            return web.json_response(
-                {"success": False, "error": f"not found (a path segment is longer than "
-                 f"{max_segment_chars} characters)"}, status=404)
+        refusal = path_refusal(request, max_path_chars, max_segment_chars)
+        if refusal is not None:
+            return refusal
         return await handler(request)
 
     return middleware

@@ -107,6 +107,54 @@ async def test_a_cancelled_request_is_forgotten() -> None:
     assert waits.held == 0 and waits.arrived({"trigger_event_id": "e1"}) == 0
 
 
+async def test_deadlines_sharing_one_timer_each_end_their_own_wait_in_deadline_order() -> None:
+    # Budgets mixed and asked out of order (a short budget after long ones re-arms the one
+    # timer earlier); one request answered early, one cancelled: every other ends "timeout",
+    # in the order of its deadline, and nothing stays held.
+    waits = TriggerWaits()
+    ended: list[str] = []
+
+    async def held(name: str, budget_s: float) -> WaitResult:
+        result = await waits.wait(name, timeout_s=budget_s, visitor="v")
+        ended.append(name)
+        return result
+
+    budgets = {"long": 0.12, "mid-1": 0.06, "mid-2": 0.06, "early": 0.12, "gone": 0.03,
+               "short": 0.02, "long-2": 0.12}
+    tasks = {}
+    for name, budget in budgets.items():
+        tasks[name] = asyncio.ensure_future(held(name, budget))
+        await asyncio.sleep(0.001)  # deadlines in the order asked, per budget
+    assert waits.held == len(budgets)
+    assert waits.arrived({"trigger_event_id": "early", "visitor_id": "v"}) == 1
+    tasks["gone"].cancel()
+    results = {name: await task for name, task in tasks.items() if name != "gone"}
+    assert results == {**{name: WaitResult.TIMEOUT for name in budgets if name != "gone"},
+                       "early": WaitResult.ARRIVED}
+    assert ended == ["early", "short", "mid-1", "mid-2", "long", "long-2"]
+    assert waits.held == 0
+    # and the timer goes on for later requests (on this loop and on another)
+    assert await waits.wait("later", timeout_s=0.01, visitor="v") == WaitResult.TIMEOUT
+
+
+def test_the_timer_serves_a_new_event_loop_after_the_first_one_ended() -> None:
+    waits = TriggerWaits()
+    first = asyncio.run(waits.wait("a", timeout_s=0.01))
+
+    async def abandoned() -> None:  # its loop ends with the timer armed, never fired
+        task = asyncio.ensure_future(waits.wait("b", timeout_s=0.005))
+        await asyncio.sleep(0)
+        task.cancel()
+
+    asyncio.run(abandoned())
+
+    async def later() -> WaitResult:  # a deadline after the dead loop's timer: armed anew
+        return await asyncio.wait_for(waits.wait("c", timeout_s=0.05), 10.0)
+
+    assert (first, asyncio.run(later())) == (WaitResult.TIMEOUT, WaitResult.TIMEOUT)
+    assert waits.held == 0
+
+
 def test_a_decision_without_a_trigger_releases_nothing() -> None:
     waits = TriggerWaits()
     assert waits.arrived({"trigger_event_id": ""}) == 0 and waits.arrived({}) == 0
