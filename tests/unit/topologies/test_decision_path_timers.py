@@ -198,16 +198,22 @@ def test_a_revoked_partitions_timers_go_and_the_others_stay(tmp_path: Path) -> N
     path.tables.close()
 
 
-def test_after_a_restart_the_sweep_rebuilds_the_index_from_the_stored_states_at_once(
-        tmp_path: Path) -> None:
+def _store_pricing_view(tmp_path: Path) -> None:
+    """Visitor a's state after a pricing page view at T0 (its dwell timer due at T0 +
+    DWELL), stored in partition 0 as the changelog restores it."""
     engine = Engine(EngineOptions(), learn_inline=False)
     state = engine.on_event(None, click_event("a", "page_view", T0, event_id="a-p",
                                               page_type="pricing",
                                               url="https://shop.example/pricing")).state
     assert state is not None
     stored = PartitionStore.open(tmp_path / "tables" / VISITORS / "0")
-    stored.write({b"a": state.to_bytes()}, 0)  # what the changelog restores
+    stored.write({b"a": state.to_bytes()}, 0)
     stored.close()
+
+
+def test_after_a_restart_the_sweep_rebuilds_the_index_from_the_stored_states_at_once(
+        tmp_path: Path) -> None:
+    _store_pricing_view(tmp_path)
     wall = Wall(T0 + 1_000)
     path, outputs = _path(tmp_path, wall, [0])  # sweeps are a minute apart (PathOptions())
     assert path.timers == {}
@@ -225,14 +231,7 @@ def test_restored_timers_wait_for_the_records_of_a_partition_just_assigned(
     """A restart in a backlog of hour-old events: the restored state's timer is long due by
     the wall clock, but the visitor's next page view (50 ms before the due time) is still to
     be read; it is, before the partition goes idle, and the first dwell never fires."""
-    engine = Engine(EngineOptions(), learn_inline=False)
-    state = engine.on_event(None, click_event("a", "page_view", T0, event_id="a-p",
-                                              page_type="pricing",
-                                              url="https://shop.example/pricing")).state
-    assert state is not None
-    stored = PartitionStore.open(tmp_path / "tables" / VISITORS / "0")
-    stored.write({b"a": state.to_bytes()}, 0)
-    stored.close()
+    _store_pricing_view(tmp_path)
     wall = Wall(T0 + 3_600_000)
     path, outputs = _path(tmp_path, wall, [0])
     path.tick(0.0)  # the sweep rebuilds the index
