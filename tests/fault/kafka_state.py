@@ -61,7 +61,10 @@ def read_all(settings: Settings, topic: str, timeout: float = 60.0) -> list[Mess
         while todo:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{topic}: could not read to the end within {timeout} s")
-            for msg in consumer.consume(2000, 0.5):
+            # poll() returns as soon as one record is there; consume(n, 0) then takes what is
+            # queued (consume(n, 0.5) alone waits the full 0.5 s for fewer than n records).
+            first = consumer.poll(0.5)
+            for msg in ([] if first is None else [first]) + consumer.consume(2000, 0):
                 partition, offset = msg.partition(), msg.offset()
                 if partition is None or offset is None:
                     continue

@@ -82,7 +82,51 @@ class SnapshotPublisher(threading.Thread):
         self.join(10)
 
 
-def _kill_with_work_to_redo(settings: Settings, worker: WorkerProcess) -> int:
+class PacedSender(threading.Thread):
+    """Sends ``events`` 50 at a time, one batch every 0.1 s; while held, one batch per
+    :meth:`step` instead, so the worker still has work when the freezes catch it, however
+    slowly the freezes' reads run (on a busy machine a free-running sender finished before
+    20 freezes were done, and no freeze found anything to redo)."""
+
+    def __init__(self, settings: Settings, events: list[dict[str, Any]], batch: int = 50,
+                 every_s: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self.settings = settings
+        self.batches = [events[i:i + batch] for i in range(0, len(events), batch)]
+        self.every_s = every_s
+        self.sent = 0
+        self.free = threading.Event()
+        self.free.set()
+        self.permits = threading.Semaphore(0)
+
+    def run(self) -> None:
+        for batch in self.batches:
+            if not self.free.is_set():
+                self.permits.acquire()
+            send_events(self.settings, batch)
+            self.sent += 1
+            time.sleep(self.every_s)
+
+    def hold(self) -> None:
+        """From now on, send a batch only when :meth:`step` allows it."""
+        self.free.clear()
+
+    def step(self) -> None:
+        """Let one more batch go (while held)."""
+        self.permits.release()
+
+    def release(self) -> None:
+        """Send the rest freely again."""
+        self.free.set()
+        self.permits.release()
+
+    @property
+    def done(self) -> bool:
+        return self.sent == len(self.batches)
+
+
+def _kill_with_work_to_redo(settings: Settings, worker: WorkerProcess,
+                            sender: PacedSender) -> int:
     """Freeze the worker (SIGSTOP) again and again; at each freeze, every decision its
     successor would redo (logged for an event past the committed offset and past the
     offset its visitor's stored state holds) must have been made with the model the
@@ -96,10 +140,15 @@ def _kill_with_work_to_redo(settings: Settings, worker: WorkerProcess) -> int:
     The check at each freeze is what catches records decided with the old model after a
     commit that schedules the new one for them was sealed (the loop holds them until the
     commit is in): their redo would use the new model. A single crash lands in that window
-    only by chance; the freezes look at it many times."""
+    only by chance; the freezes look at it many times. The sender is held meanwhile: one
+    batch more after each freeze."""
     events = settings.topic(EVENTS)
     codec = Codec.default()
+    sender.hold()
     for freezes in range(1, 201):
+        assert not sender.done, (
+            f"every event was sent and {freezes - 1} freezes never caught the worker with "
+            "5 decisions to redo")
         os.kill(worker.proc.pid, signal.SIGSTOP)
         offset_of = {str(codec.decode(m.value())[1]["event_id"]):
                      (m.partition(), m.offset(), m.timestamp()[1])
@@ -120,8 +169,10 @@ def _kill_with_work_to_redo(settings: Settings, worker: WorkerProcess) -> int:
                 f"names model {named}: its redo would differ")
         if len(redo) >= 5 and freezes >= 20:
             worker.stop(signal.SIGKILL)
+            sender.release()
             return len(logs)
         os.kill(worker.proc.pid, signal.SIGCONT)
+        sender.step()
         time.sleep(0.05)  # let it run on (and commit) before it is frozen again
     raise AssertionError("the worker was never caught with decisions to redo")
 
@@ -175,11 +226,9 @@ def test_kill_9_while_models_change_redoes_each_decision_with_its_first_model(
         first = workers(topics, "first", data_dir=data_dir)
         first.wait_ready()
         wait_until(lambda: len(publisher.versions) >= 3, timeout=30, what="snapshots")
-        # Paced (about 8 s in all), so the worker is mid-stream, not done, when it is killed.
-        events = list(workload.events)
-        sender = threading.Thread(target=lambda: [
-            (send_events(topics, events[i:i + 50]), time.sleep(0.1))
-            for i in range(0, len(events), 50)], daemon=True)
+        # Paced, then held to the freezes' pace, so the worker is mid-stream, not done,
+        # when it is killed.
+        sender = PacedSender(topics, list(workload.events))
         sender.start()
         log_topic = topics.topic(DECISIONS_LOG)
         changelog = first.changelog("visitors")
@@ -187,7 +236,7 @@ def test_kill_9_while_models_change_redoes_each_decision_with_its_first_model(
                    what="a first commit")
         wait_until(lambda: sum(end_offsets(topics, log_topic).values()) >= len(ref.decisions) // 3,
                    timeout=120, what="a third of the decisions")
-        logged = _kill_with_work_to_redo(topics, first)
+        logged = _kill_with_work_to_redo(topics, first, sender)
         assert logged < len(ref.decisions), "the worker had finished before it was killed"
 
         sender.join(120)
