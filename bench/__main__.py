@@ -13,10 +13,10 @@ import sys
 import time
 import traceback
 
-#: In running order; ``delivery`` only where bench/delivery.py exists.
+#: In running order; each only where its module exists.
 BENCHMARKS = ("serde", "rate_limits", "pending_rewards", "bandit", "throughput", "decision_path",
-              "scaling", "latency", "transactions", "model_freshness", "delivery", "paint",
-              "state_size", "state_codec", "decision_quality", "pipeline_quality")
+              "scaling", "latency", "transactions", "model_freshness", "delivery", "delivery_held",
+              "paint", "state_size", "state_codec", "decision_quality", "pipeline_quality")
 
 
 def available() -> list[str]:
