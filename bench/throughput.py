@@ -14,7 +14,9 @@ same messages in its own consumer group in a child Python process:
     that only counts; best of 2 runs;
 (c) **full topology**: ``rtp worker`` (:class:`pipeline.processes.WorkerProcess`,
     production commit interval of 2 s, ``--no-profiles``: the profile side plays no part
-    in the events path, and its start-up would share the cores with the drain), twice,
+    in the events path, and its start-up would share the cores with the drain;
+    ``--timers-idle-after 3600``: no detector timer fires on the wall clock after the
+    drain, whose outputs would end the span a second after it), twice,
     each on its own topic prefix with the same messages: **(c1) the worker alone** (no
     learner service, no profiler: the rate a worker drains at when it has a core of its
     own, the goal's "per worker") and **(c2) as ``rtp worker --learner`` runs it**, the
@@ -88,6 +90,12 @@ GOAL_EVENTS_PER_S = 10_000
 STRETCH_EVENTS_PER_S = 20_000
 GOAL_SHARE_OF_RAW = 0.25
 FULL_EVENTS = 30_000
+#: ``rtp worker --timers-idle-after`` for (c1) and (c2): longer than any run, as in
+#: bench/scaling.py. With the default (1 s) a partition's detector timers due after its last
+#: event fire on the wall clock 1 s after the drain has ended there, and their few outputs
+#: (2-4 of ~6,900 at scale 1, measured) moved "first→last output" up to ~1.05 s past the
+#: drain: a 0-40% swing of a ~3-s drain, the worker idle in between.
+TIMERS_IDLE_AFTER_S = 3600.0
 SEED = 11
 VISITORS_PER_MINUTE = 300.0
 PASSTHROUGH_TOPIC = "bench.passthrough"
@@ -427,8 +435,11 @@ def _drain(settings: Settings, count: int, workdir: Path, *, learner: bool) -> d
     workdir.mkdir(parents=True, exist_ok=True)
     # Without the profile side: the events path alone (its start-up, a Faust app, would
     # share the cores with the worker while it drains).
+    # Timers fire at the events' time only, never on the wall clock after a partition's last
+    # event: the last output is then the drain's, not a timer's 1 s after it (TIMERS_IDLE_AFTER_S).
     worker = WorkerProcess(settings, workdir / "worker-data", workdir / "worker.log",
-                           commit_every=2.0, profiles=False, learner=learner)
+                           commit_every=2.0, profiles=False, learner=learner,
+                           timers_idle_after=TIMERS_IDLE_AFTER_S)
     cpu = _CpuSampler(worker.proc.pid)
     cpu.start()
     spy: subprocess.Popen[bytes] | None = None
@@ -686,6 +697,11 @@ def run() -> list[dict[str, Any]]:
         "",
         "(c2) worker + learner, py-spy. " + _cpu_note(full.get("cpu_s"), count, shared_rate,
                                                       engine_s, full.get("span_s")),
+        "",
+        f"The workers run with `--timers-idle-after {TIMERS_IDLE_AFTER_S:.0f}`: detector timers "
+        "fire at the events' time only, so the last output is the drain's (with the default, "
+        "1 s, a partition's timers due after its last event fire on the wall clock 1 s after "
+        "the drain ended there, and first→last output included that idle second).",
         "",
         f"Worker start-up {alone['startup_s']:.1f} s (c1), {full['startup_s']:.1f} s (c2), not "
         f"timed; outputs written {int(alone['outputs']):,} (c1) and {int(full['outputs']):,} "
