@@ -410,14 +410,18 @@ class DecisionPath:
         return decode_view(view_bytes) if view_bytes is not None else None
 
     def visitor(self, partition: int, key: bytes) -> VisitorState | None:
-        """The visitor's latest state: staged, cached, or stored."""
-        staged, value = self.tables.get(VISITORS, partition, key)
+        """The visitor's latest state: staged, cached, or stored (the store is read only
+        when the cache has no state: a cached one is what the worker last stored)."""
+        tables = self.tables
+        staged, value = tables.staged(VISITORS, key)
         if staged:
             return value
         state = self.cache.get(key)
-        if state is None and value is not None:
-            state = VisitorState.from_bytes(value)
-            self.cache.put(key, state)
+        if state is None:
+            value = tables.stored(VISITORS, partition, key)
+            if value is not None:
+                state = VisitorState.from_bytes(value)
+                self.cache.put(key, state)
         return state
 
     def stage_visitor(self, partition: int, key: bytes, state: VisitorState | None) -> None:

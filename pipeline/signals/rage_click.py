@@ -105,11 +105,17 @@ def observe_rage_click(
     current = (event.time, event.click_x, event.click_y)
     state.clicks.append(current)
     del state.clicks[: max(0, len(state.clicks) - max(options.history, options.min_clicks))]
-    candidates = sorted(
-        (c for c in state.clicks[:-1]
-         if abs(c[0] - current[0]) <= options.window_ms and _close(c, current, options.radius_px)),
-        key=lambda c: abs(c[0] - current[0]),
-    )
+    # A cluster is the click and some of the earlier clicks near it: with fewer of those
+    # than it needs (most clicks), nothing can fire, and nothing is sorted or clustered.
+    need = options.min_clicks - 1
+    if len(state.clicks) <= need:
+        return None
+    near = [c for c in state.clicks[:-1]
+            if abs(c[0] - current[0]) <= options.window_ms
+            and _close(c, current, options.radius_px)]
+    if len(near) < need:
+        return None
+    candidates = sorted(near, key=lambda c: abs(c[0] - current[0]))
     cluster = [current]
     for c in candidates:
         times = [m[0] for m in cluster] + [c[0]]

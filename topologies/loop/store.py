@@ -73,6 +73,11 @@ class PartitionStore:
         self._offset = _OFFSET.unpack(raw)[0] if raw is not None else -1
         raw = self._meta.get(_WRITTEN_KEY)
         self._written_ms = _OFFSET.unpack(raw)[0] if raw is not None else -1
+        #: Whether the store holds no key at all (every write is :meth:`write`'s: one that
+        #: puts a key clears it): a read of an empty store needs no call into RocksDB. A
+        #: worker reads the profile-views table at every event, and it stays empty when no
+        #: profile side runs.
+        self._empty = next(iter(db.keys()), None) is None
 
     @classmethod
     def open(cls, path: Path, options: StoreOptions | None = None) -> PartitionStore:
@@ -97,9 +102,27 @@ class PartitionStore:
         return self._written_ms
 
     def get(self, key: bytes) -> bytes | None:
-        """The stored value of ``key``, or None."""
+        """The stored value of ``key``, or None.
+
+        >>> import tempfile
+        >>> store = PartitionStore.open(Path(tempfile.mkdtemp()))
+        >>> store.get(b"a"), store.is_empty
+        (None, True)
+        >>> store.write({b"a": b"1"}, changelog_offset=0)
+        >>> store.get(b"a"), store.is_empty
+        (b'1', False)
+        >>> store.close()
+        """
+        if self._empty:
+            return None
         value: bytes | None = self._db.get(key)
         return value
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether no key was ever stored here (since the store was opened empty); a
+        deletion never makes a store empty again (reads then just ask RocksDB)."""
+        return self._empty
 
     def items(self, after: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
         """Every key and value in key order (not the store's own bookkeeping); ``after``:
@@ -125,15 +148,19 @@ class PartitionStore:
         """Apply ``changes`` (None: delete) and record ``changelog_offset`` (and the time
         of the write, wall clock unless ``now_ms``), atomically."""
         batch = WriteBatch(raw_mode=True)
+        puts = False
         for key, value in changes.items():
             if value is None:
                 batch.delete(key)
             else:
                 batch.put(key, value)
+                puts = True
         written = int(time.time() * 1000) if now_ms is None else now_ms
         batch.put(_OFFSET_KEY, _OFFSET.pack(changelog_offset), self._meta_handle)
         batch.put(_WRITTEN_KEY, _OFFSET.pack(written), self._meta_handle)
         self._db.write(batch)
+        if puts:
+            self._empty = False
         self._offset, self._written_ms = changelog_offset, written
 
     def flush(self) -> None:

@@ -133,6 +133,21 @@ class Tables:
         store = self._stores.get((table, partition))
         return False, store.get(key) if store is not None else None
 
+    def staged(self, table: str, key: bytes) -> tuple[bool, Any]:
+        """(staged?, value) of :meth:`get` without the store's read: for a caller that
+        keeps the latest values itself (the decision path's state cache) and reads the
+        store (:meth:`stored`) only when it has none."""
+        staged, value = self.staging.get(table, key)
+        if staged:
+            self._encode_before_change(table, key)
+        return staged, value
+
+    def stored(self, table: str, partition: int, key: bytes) -> bytes | None:
+        """The stored bytes of ``key`` (None: absent), staged changes not looked at: what
+        :meth:`get` answers for a key that :meth:`staged` says is not staged."""
+        store = self._stores.get((table, partition))
+        return store.get(key) if store is not None else None
+
     def stage(self, table: str, partition: int, key: bytes, value: Any) -> None:
         """Change ``key`` (None: delete it) at the next commit."""
         self.staging.put(table, key, partition, value)

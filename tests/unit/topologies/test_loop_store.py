@@ -103,3 +103,34 @@ def test_a_commit_stored_in_parts_catches_up_exactly_after_a_crash_between_parts
         assert dict(store.items()) == _latest(log)
         assert store.changelog_offset == len(log) - 1
         store.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(commits=commits, reopen_after=st.integers(min_value=0, max_value=12),
+       probes=st.lists(keys, max_size=8))
+def test_get_answers_as_rocksdb_does_before_and_after_writes_and_reopening(
+        commits: list[dict[bytes, bytes | None]], reopen_after: int,
+        probes: list[bytes]) -> None:
+    """``get`` skips RocksDB while the store is empty: every answer is still the latest
+    value written (None: never written or deleted), also after a reopen, and a store that
+    held keys is never taken for empty (deletions included)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "t" / "0"
+        store = PartitionStore.open(path)
+        latest: dict[bytes, bytes | None] = {}
+        for n, changes in enumerate(commits):
+            if n == reopen_after:
+                store.close()
+                store = PartitionStore.open(path)
+            store.write(changes, changelog_offset=n)
+            latest.update(changes)
+            for key in [*changes, *probes]:
+                assert store.get(key) == latest.get(key)
+        if any(v is not None for v in latest.values()):
+            assert not store.is_empty
+        store.close()
+        reopened = PartitionStore.open(path)
+        assert reopened.is_empty == (not dict(reopened.items()))
+        for key in [*latest, *probes]:
+            assert reopened.get(key) == latest.get(key)
+        reopened.close()
