@@ -126,12 +126,8 @@ class Tables:
 
     def get(self, table: str, partition: int, key: bytes) -> tuple[bool, Any]:
         """(staged?, value): a staged object, else the stored bytes (None: absent)."""
-        staged, value = self.staging.get(table, key)
-        if staged:
-            self._encode_before_change(table, key)
-            return True, value
-        store = self._stores.get((table, partition))
-        return False, store.get(key) if store is not None else None
+        staged, value = self.staged(table, key)
+        return (True, value) if staged else (False, self.stored(table, partition, key))
 
     def staged(self, table: str, key: bytes) -> tuple[bool, Any]:
         """(staged?, value) of :meth:`get` without the store's read: for a caller that
