@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import pipeline  # noqa: F401  (first: it pins OpenBLAS's kernels before numpy loads)
 from tests.datasets import obd_sample_or_fail
 
 
