@@ -137,12 +137,34 @@ class ConsumerOptions:
     #: between short polls, and its acknowledgements are noticed at once (with the long
     #: timeout an idle loop wrote one slice per 50 ms: a commit took seconds).
     commit_poll_timeout_s: float = 0.001
+    #: A commit still not written after this long, s, is waiting for a broker that does
+    #: not answer: the short polls lengthen (by 50 ms a second) back to ``poll_timeout_s``,
+    #: so that the loop does not spin on 1 ms polls through an outage.
+    commit_poll_backoff_after_s: float = 1.0
     #: How long a commit in the background may hold the event path per turn while the loop
     #: keeps up, ms (its states are encoded, sent and stored a slice at a time). After a
     #: full batch the loop is behind, and while records wait for the commit (a newer model's
     #: mark) nothing else is to be done: the commit's writes then go on without a limit.
     commit_slice_ms: float = 3.0
     session_timeout_ms: int = 10_000
+
+    def poll_timeout(self, commit_age_s: float | None) -> float:
+        """How long a poll blocks: with a commit's writes in progress for ``commit_age_s``
+        (None: none), short, lengthening once it is overdue.
+
+        >>> options = ConsumerOptions()
+        >>> options.poll_timeout(None), options.poll_timeout(0.2), options.poll_timeout(1.5)
+        (0.05, 0.001, 0.026)
+        >>> options.poll_timeout(30.0)
+        0.05
+        """
+        if commit_age_s is None:
+            return self.poll_timeout_s
+        overdue = commit_age_s - self.commit_poll_backoff_after_s
+        if overdue <= 0:
+            return self.commit_poll_timeout_s
+        return round(min(self.poll_timeout_s, self.commit_poll_timeout_s + overdue * 0.05), 6)
+
     #: librdkafka's max.poll.interval.ms: above the longest a commit (three waits of up to
     #: the commit timeout) or a restore inside a rebalance callback may hold the loop.
     max_poll_interval_ms: int = 600_000
@@ -388,9 +410,9 @@ class ConsumerLoop:
         return applied
 
     def _turn(self, turns: LoopTurns | None) -> int:
-        writing = self._pending is not None and not self._pending.sent
-        first = self.consumer.poll(self.options.commit_poll_timeout_s if writing
-                                   else self.options.poll_timeout_s)
+        pending = self._pending
+        first = self.consumer.poll(self.options.poll_timeout(
+            None if pending is None or pending.sent else time.monotonic() - pending.begun))
         if turns is not None:
             turns.mark(POLL)
         batch = [] if first is None else [first]
@@ -672,3 +694,5 @@ class _Commit:
     marks: Mapping[int, str] = field(default_factory=dict)
     offsets: list[TopicPartition] | None = None
     sent: bool = False
+    #: When it was sealed (monotonic clock, s).
+    begun: float = field(default_factory=time.monotonic)
