@@ -105,7 +105,7 @@ class PacedSender(threading.Thread):
                 self.permits.acquire()
             send_events(self.settings, batch)
             self.sent += 1
-            time.sleep(self.every_s)
+            time.sleep(self.every_s)  # the traffic's pace, not a wait for a condition
 
     def hold(self) -> None:
         """From now on, send a batch only when :meth:`step` allows it."""
