@@ -13,6 +13,10 @@ The ``claim`` updates on ``profiles.updates`` (the collector's claim index entri
 :mod:`pipeline.profiles.claims`) go to a ``claims`` table keyed by the claimed user id's
 pseudonym; an erasure of that pseudonym pops the entry and produces an erasure of every
 device in it (keyed by the device, so each is erased on its own partition as a visitor is).
+A third agent keeps the index's other direction, on the internal ``<app id>-claim-links``
+topic: a ``device_claims`` table (device → the pseudonyms it claimed) and the erasure times
+of devices (``claims_erased``, under their erasure marks), so that an erasure of a device
+takes it out of the entries of the user ids it claimed (``unclaim``).
 
 The ``profiles`` table is RocksDB (rocksdict) recovered from its changelog by Faust.
 Every consumed update passes the dead-letter gate first. Faust keeps a table entry on the
@@ -44,8 +48,25 @@ from pipeline.profiles import (
     profile_key,
     views_for,
 )
-from pipeline.profiles.claims import add_claim, claimed_devices, device_erasures
-from pipeline.profiles.erasures import encode_mark_value, erasure_mark
+from pipeline.profiles.claims import (
+    CLAIMED,
+    CONFIRMED,
+    ERASED,
+    UNCLAIM,
+    ClaimLink,
+    add_claim,
+    claimed_devices,
+    decode_link,
+    device_erasures,
+    device_step,
+    encode_erased_at,
+    encode_link,
+    erased_at_of,
+    link_keys,
+    person_step,
+)
+from pipeline.profiles.erasures import encode_mark_value, erasure_mark, erasure_marks
+from pipeline.profiles.errors import ProfileError
 from pipeline.profiles.pseudonym import resolve_pseudonyms
 from pipeline.profiles.state import ProfileState
 from pipeline.serde import Admitted, Codec, MeaningRules, MessageGate, ProcessingError, SerdeError
@@ -125,6 +146,20 @@ def build_profile_app(settings: Settings, group: str, options: ProfileOptions | 
                                              partitions=settings.partitions,
                                              key_type=bytes, value_type=bytes)
     claims.key_serializer = claims.value_serializer = "raw"  # type: ignore[attr-defined]
+    # The reverse direction, on the device's partition: device -> JSON list of the
+    # pseudonyms it claimed; and erasure mark of a device -> when it was erased.
+    device_claims: TableT[bytes, bytes] = app.Table("device_claims", default=None,
+                                                    partitions=settings.partitions,
+                                                    key_type=bytes, value_type=bytes)
+    claims_erased: TableT[bytes, bytes] = app.Table("claims_erased", default=None,
+                                                    partitions=settings.partitions,
+                                                    key_type=bytes, value_type=bytes)
+    for table in (device_claims, claims_erased):
+        table.key_serializer = table.value_serializer = "raw"  # type: ignore[attr-defined]
+    # Claim links between the two (pipeline.profiles.claims.ClaimLink), each sent to the
+    # partition of the id it is about; compacted, and tombstoned once done with.
+    links = app.topic(f"{app_id}-claim-links", partitions=settings.partitions,
+                      internal=True, compacting=True, **raw)
     gate = MessageGate(codec, ("ProfileUpdate",),
                        MeaningRules(max_future_skew_ms=settings.max_future_skew_ms),
                        worker=app_id)
@@ -170,15 +205,29 @@ def build_profile_app(settings: Settings, group: str, options: ProfileOptions | 
                  update_id=update.get("update_id"))
         return True
 
+    async def send_link(link: ClaimLink) -> None:
+        await links.send(key=link_keys(link, pseudonyms)[0], value=encode_link(link),
+                         partition=partition_for(link.home.encode(), partitions))
+
+    async def drop_link(link: ClaimLink) -> None:
+        """Tombstone the link's record (under every key it may have been sent with)."""
+        for key in link_keys(link, pseudonyms):
+            await links.send(key=key, value=None,
+                             partition=partition_for(link.home.encode(), partitions))
+
     async def on_claim(update: dict[str, Any]) -> None:
-        """Index a device's claim under the claimed user id's pseudonym (nothing else)."""
-        key = profile_key(update).encode()
-        added = add_claim(claims.get(key), str(update["visitor_id"]))
+        """Index a device's claim under the claimed user id's pseudonym, and tell the
+        device's side (its reverse entry)."""
+        person = profile_key(update)
+        key, device = person.encode(), str(update["visitor_id"])
+        added = add_claim(claims.get(key), device)
         if added is not None:
             claims[key] = added
-        elif str(update["visitor_id"]) not in claimed_devices(claims.get(key)):
+        elif device not in claimed_devices(claims.get(key)):
             log.warning("claim index full: a device's claim is not indexed",
                         update_id=update.get("update_id"))
+            return
+        await send_link(ClaimLink(CLAIMED, device, person, int(update["event_time"])))
 
     async def erase_claimers(key: bytes, update_id: str,
                              erased: set[str]) -> tuple[str, ...]:
@@ -238,10 +287,49 @@ def build_profile_app(settings: Settings, group: str, options: ProfileOptions | 
             for erased in effect.erase_keys:  # marks: reports leave these ids out from now
                 await erasures.send(key=erasure_mark(erased, pseudonyms).encode(),
                                     value=mark_value, partition=0)
+            for erased in effect.erase_keys:  # out of the claim entries that name it
+                await send_link(ClaimLink(ERASED, erased, None, now_ms()))
             if effect.erase_keys:
                 log.info("erasure applied", update_id=update.get("update_id"),
                          ids=len(effect.erase_keys), claims=len(claimers))  # never which
             await fan_out(messages_for_effect(effect, profile_options))
+
+    @app.agent(links)
+    async def on_links(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            if event.value is None:
+                continue  # our own tombstone of a link done with
+            try:
+                link = decode_link(event.value)
+            except ProfileError as exc:
+                log.warning("claim link skipped", error=str(exc))
+                continue
+            if link.op in (UNCLAIM, CONFIRMED) and link.person is not None:
+                key = link.person.encode()
+                changed, entry = person_step(claims.get(key), link)
+                if changed and entry is None:
+                    claims.pop(key, None)
+                elif changed and entry is not None:
+                    claims[key] = entry
+                await drop_link(link)
+                continue
+            key = link.device.encode()
+            marks = [mark.encode() for mark in erasure_marks(link.device, pseudonyms)]
+            erased_at = erased_at_of(claims_erased.get(mark) for mark in marks)
+            stored = device_claims.get(key)
+            step = device_step(stored, erased_at, link)
+            if step.entry is None and stored is not None:
+                device_claims.pop(key, None)
+            elif step.entry is not None and step.entry != stored:
+                device_claims[key] = step.entry
+            if step.erased_at is not None and step.erased_at != erased_at:
+                claims_erased[marks[0]] = encode_erased_at(step.erased_at)
+            if not step.indexed:
+                log.warning("claim index full: a device's claims are not all indexed")
+            for sent in step.sends:
+                await send_link(sent)
+            for done in step.done:
+                await drop_link(done)
 
     @app.agent(conversions)
     async def on_conversions(stream: faust.StreamT[bytes]) -> None:

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 __all__ = ["APP_ID", "WorkerProcess", "wait_caught_up"]
 
 APP_ID = "rtp-personalize"
+#: The profile side's tables (topologies.profiles).
+PROFILE_TABLES = ("profiles", "claims", "device_claims", "claims_erased")
 
 
 class WorkerProcess:
@@ -63,9 +65,9 @@ class WorkerProcess:
             env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
     def changelog(self, table: str) -> str:
-        """The changelog topic of ``table`` (``profiles`` and ``claims`` are the profile
-        side's, a Faust app)."""
-        owner = f"{self.group}-profiles" if table in ("profiles", "claims") else self.group
+        """The changelog topic of ``table`` (``profiles``, ``claims``, ``device_claims`` and
+        ``claims_erased`` are the profile side's, a Faust app)."""
+        owner = f"{self.group}-profiles" if table in PROFILE_TABLES else self.group
         return f"{owner}-{table}-changelog"
 
     def wait_ready(self, timeout: float = 180.0) -> None:

@@ -30,7 +30,8 @@ from typing import Any
 
 from pipeline.profiles.pseudonym import Pseudonyms
 
-__all__ = ["ErasedIds", "decode_mark_value", "encode_mark_value", "erasure_mark", "ids_of"]
+__all__ = ["ErasedIds", "decode_mark_value", "encode_mark_value", "erasure_mark", "erasure_marks",
+           "ids_of"]
 
 _TAG = b"rtp-erasure-mark-v1\x1f"
 
@@ -48,8 +49,19 @@ def erasure_mark(person_id: str, pseudonyms: Pseudonyms) -> str:
     return "x." + mac.hexdigest()[:32]
 
 
+def erasure_marks(person_id: str, pseudonyms: Pseudonyms) -> tuple[str, ...]:
+    """The marks of an id under every key, newest first (a rotation keeps old ones valid).
+
+    >>> names = Pseudonyms(("new-key-0123456789", "old-key-0123456789"))
+    >>> marks = erasure_marks("v-1", names)
+    >>> marks[0] == erasure_mark("v-1", names), len(marks)
+    (True, 2)
+    """
+    return tuple(erasure_mark(person_id, Pseudonyms((key,))) for key in pseudonyms.keys)
+
+
 def _marks(person_id: str, pseudonyms: Pseudonyms) -> set[str]:
-    return {erasure_mark(person_id, Pseudonyms((key,))) for key in pseudonyms.keys}
+    return set(erasure_marks(person_id, pseudonyms))
 
 
 def encode_mark_value(erased_at_ms: int, update_id: str, ids: int = 1,
