@@ -122,7 +122,7 @@ def add_claim(stored: bytes | None, visitor_id: str,
     devices = claimed_devices(stored)
     if visitor_id in devices or len(devices) >= limit:
         return None
-    return json.dumps([*devices, visitor_id], separators=(",", ":")).encode()
+    return encode_entry([*devices, visitor_id])
 
 
 def device_erasures(update_id: str, devices: Iterable[str],
