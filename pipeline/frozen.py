@@ -5,13 +5,14 @@ look-up and a call per field, about 0.1 µs each): the decision path builds some
 them per decided event (the decision context, its views, the outcome, the history, the
 bandit's scores, the outputs...). :func:`maker` compiles, once per class, a constructor
 that takes every field positionally (in the class's order, defaults and ``init=False``
-fields included) and sets them with ``object.__setattr__`` held in its namespace: the same
-object as the class builds (equal, same hash, same repr, still frozen: its
-``__setattr__`` is the class's), at about two thirds of the cost (no call through the
-class, no keyword binding, no look-up of ``object.__setattr__`` per field). The fields are
-set one by one, as ``__init__`` sets them, so the instance keeps CPython's compact
-attribute storage: giving it a whole ``__dict__`` instead (tried) made every later read of
-its fields about 30% slower.
+fields included, but not an ``init=False`` field with a default value, a cache, which the
+instance reads from the class as after ``__init__``) and sets them with
+``object.__setattr__`` held in its namespace: the same object as the class builds (equal,
+same hash, same repr, still frozen: its ``__setattr__`` is the class's), at about two
+thirds of the cost (no call through the class, no keyword binding, no look-up of
+``object.__setattr__`` per field). The fields are set one by one, as ``__init__`` sets
+them, so the instance keeps CPython's compact attribute storage: giving it a whole
+``__dict__`` instead (tried) made every later read of its fields about 30% slower.
 
 It runs no ``__post_init__``: a caller of the maker of a class that has one computes what
 it would (see :meth:`DecisionContext.view <pipeline.decide.context.DecisionContext.view>`).
@@ -35,7 +36,7 @@ dataclasses.FrozenInstanceError: cannot assign to field 'x'
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import fields, is_dataclass
+from dataclasses import MISSING, fields, is_dataclass
 from typing import Any, TypeVar
 
 __all__ = ["maker"]
@@ -44,7 +45,16 @@ T = TypeVar("T")
 
 
 def maker(cls: type[T]) -> Callable[..., T]:
-    """A positional constructor of the frozen dataclass ``cls``: every field, in order.
+    """A positional constructor of the frozen dataclass ``cls``: every field, in order,
+    but an ``init=False`` field with a default value (a cache: read from the class).
+
+    >>> from dataclasses import dataclass, field
+    >>> @dataclass(frozen=True)
+    ... class Cached:
+    ...     x: int
+    ...     memo: bytes | None = field(default=None, init=False, compare=False)
+    >>> maker(Cached)(1).memo is None, maker(Cached)(1) == Cached(1)
+    (True, True)
 
     >>> from dataclasses import dataclass
     >>> @dataclass
@@ -59,9 +69,11 @@ def maker(cls: type[T]) -> Callable[..., T]:
     # class that defines one itself cannot be frozen): no undocumented attribute needed.
     if not is_dataclass(cls) or "__setattr__" not in vars(cls):
         raise TypeError(f"maker() needs a frozen dataclass, not {cls.__name__}")
-    names = [f.name for f in fields(cls)]
-    arguments = ", ".join(f"_{i}" for i in range(len(names)))
-    sets = "".join(f"    _set(obj, {name!r}, _{i})\n" for i, name in enumerate(names))
+    # A field __init__ does not take that has a default (a cache) is not set: as after
+    # __init__, the instance reads the class attribute that holds the default.
+    taken = [f for f in fields(cls) if f.init or f.default is MISSING]
+    arguments = ", ".join(f"_{i}" for i in range(len(taken)))
+    sets = "".join(f"    _set(obj, {f.name!r}, _{i})\n" for i, f in enumerate(taken))
     source = (f"def new_{cls.__name__}({arguments}):\n"
               f"    obj = _new(_cls)\n"
               f"{sets}"
@@ -70,5 +82,6 @@ def maker(cls: type[T]) -> Callable[..., T]:
                                  "_cls": cls}
     exec(source, namespace)  # the source names only the class's own fields
     made: Callable[..., T] = namespace[f"new_{cls.__name__}"]
-    made.__doc__ = f"A {cls.__name__} from all its fields, positionally (:func:`maker`)."
+    made.__doc__ = f"A {cls.__name__} from its fields, positionally (:func:`maker`)."
     return made
+

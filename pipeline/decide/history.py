@@ -72,6 +72,9 @@ class DecisionHistory:
     overlays_session: int = 0
     last_overlay_dismissed: bool = False
     delivered: tuple[DeliveredAction, ...] = ()
+    #: Its bytes as the visitor state's codec last wrote them (pipeline.engine.state_codec).
+    codec_memo: tuple[object, bytes] | None = field(default=None, init=False, repr=False,
+                                                    compare=False)
 
     @property
     def total_session(self) -> int:

@@ -99,6 +99,10 @@ class LabelLike(Protocol):
     @property
     def categorical(self) -> Mapping[str, str]: ...
 
+    @property
+    def codec_memo(self) -> tuple[object, bytes] | None:
+        """Where the codec keeps the label's bytes (a field that takes no part in equality)."""
+
 
 class _Reader:
     """Unsigned LEB128 varints from ``data``, moving ``offset``."""
@@ -111,16 +115,16 @@ class _Reader:
         return value
 
 
-def _cached(obj: object, key: object) -> bytes | None:
+def _cached(obj: LabelLike | DecisionHistory, key: object) -> bytes | None:
     """Bytes of an immutable part encoded before with the same ``key`` (the parts it refers
     to), or None. Every commit encodes each changed visitor's state again; its history and
     label snapshot (frozen dataclasses) often did not change since the last commit."""
-    done: tuple[object, bytes] | None = obj.__dict__.get("_state_codec")
+    done = obj.codec_memo
     return done[1] if done is not None and done[0] == key else None
 
 
-def _keep(obj: object, key: object, data: bytes) -> bytes:
-    object.__setattr__(obj, "_state_codec", (key, data))  # a cache, not a field
+def _keep(obj: LabelLike | DecisionHistory, key: object, data: bytes) -> bytes:
+    object.__setattr__(obj, "codec_memo", (key, data))  # a cache: compare=False
     return data
 
 

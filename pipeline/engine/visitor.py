@@ -49,6 +49,9 @@ class LabelSnapshot:
     session_id: str
     numeric: dict[str, float]
     categorical: dict[str, str]
+    #: Its bytes as the visitor state's codec last wrote them (pipeline.engine.state_codec).
+    codec_memo: tuple[object, bytes] | None = field(default=None, init=False, repr=False,
+                                                    compare=False)
 
     def to_bytes(self) -> bytes:
         """Compact JSON with the feature names (the label part of visitor state versions

@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import compress
 
 from pipeline.feedback.errors import PendingRewardsError
@@ -76,6 +76,8 @@ class PendingDecision:
     kinds: frozenset[str] = frozenset()
     revenue: float = 0.0
     observed: bool = False
+    #: Its row as :func:`encode_rows` packed it (without visitor and action), once.
+    row_memo: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     def deadline_ms(self, reward_wait_ms: int) -> int:
         """Event time after which outcomes are ignored and the default reward applies.
@@ -146,7 +148,7 @@ def _kinds_mask(kinds: frozenset[str]) -> int:
 
 def _row(entry: PendingDecision) -> bytes:
     """The entry's row without its visitor and action, packed once per entry object."""
-    done: bytes | None = entry.__dict__.get("_row")
+    done = entry.row_memo
     if done is not None:
         return done
     flags = _kinds_mask(entry.kinds) | (_OBSERVED if entry.observed else 0)
@@ -182,7 +184,7 @@ def _row(entry: PendingDecision) -> bytes:
         (bytes(positions) if size <= 256 else struct.pack(f"<{len(positions)}H", *positions)),
         struct.pack(f"<{len(others)}d", *[context[i] for i in others]) if others else b"",
     ))
-    object.__setattr__(entry, "_row", done)  # a cache, not a field
+    object.__setattr__(entry, "row_memo", done)  # a cache: compare=False
     return done
 
 

@@ -90,8 +90,11 @@ def _name_branches(record: dict[str, Any], unions: tuple[tuple[str, str], ...]) 
 class Codec:
     """Encode and decode records of the registry's schemas."""
 
-    def __init__(self, registry: SchemaRegistry) -> None:
+    def __init__(self, registry: SchemaRegistry, *, compiled_readers: bool = True) -> None:
+        """``compiled_readers=False`` reads every message with fastavro (the reference
+        the compiled readers are tested against)."""
         self.registry = registry
+        self.compiled_readers = compiled_readers
         self._headers = {r.fingerprint: single_object_header(r) for r in registry}
         self._unions = {r.fingerprint: _record_unions(r.parsed) for r in registry}
         # What encode and decode look up per message, resolved once per schema name and per
@@ -121,7 +124,7 @@ class Codec:
             reader = self.registry.current(writer.short_name)
             same = writer.fingerprint == reader.fingerprint
             plan = (writer.short_name, writer.parsed, None if same else reader.parsed,
-                    compile_reader(writer.parsed) if same else None)
+                    compile_reader(writer.parsed) if same and self.compiled_readers else None)
             self._readers[fingerprint] = plan
         return plan
 

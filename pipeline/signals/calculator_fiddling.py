@@ -60,14 +60,13 @@ class CalculatorFiddlingOptions:
     history: int = 8
 
 
+@dataclass(slots=True)  # a dataclass itself (no `__slots__ = ()`): mypyc compiles it
 class CalculatorFiddlingState(KeyCounts):
     """Change counts per hashed calculator key.
 
     >>> CalculatorFiddlingState().counts
     {}
     """
-
-    __slots__ = ()
 
 
 def calculator_key(event: SignalEvent, options: CalculatorFiddlingOptions) -> str | None:

@@ -44,14 +44,13 @@ class FormStruggleOptions:
     history: int = 8
 
 
+@dataclass(slots=True)  # a dataclass itself (no `__slots__ = ()`): mypyc compiles it
 class FormStruggleState(KeyCounts):
     """form_error counts per hashed form id.
 
     >>> FormStruggleState().counts
     {}
     """
-
-    __slots__ = ()
 
 
 def observe_form_struggle(

@@ -67,7 +67,7 @@ def _same(made: Any, built: Any) -> None:
 @settings(max_examples=200, deadline=None)
 @given(data=st.data(), cls=st.sampled_from(CLASSES))
 def test_a_maker_builds_what_the_class_builds(data: st.DataObject, cls: type) -> None:
-    values = [data.draw(VALUES) for _ in fields(cls)]
+    values = [data.draw(VALUES) for f in fields(cls) if f.init]  # no memo: it starts empty
     made = maker(cls)(*values)
     _same(made, cls(*values))
     assert pickle.loads(pickle.dumps(made)) == made

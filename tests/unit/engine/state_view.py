@@ -22,7 +22,8 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if dataclasses.is_dataclass(value):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if f.compare}  # not the codec's memos
     if hasattr(value, "__slots__"):
         return {name: _plain(getattr(value, name)) for name in value.__slots__}
     raise TypeError(f"no view of {type(value).__name__}")

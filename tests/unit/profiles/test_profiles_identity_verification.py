@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeline.engine.engine import EventResult
 from pipeline.engine.routing import CONVERSIONS, event_outputs
 from pipeline.profiles import (
     ProfileState,
@@ -108,16 +109,8 @@ def test_a_purchase_with_a_claim_counts_for_the_device_not_the_person() -> None:
     assert state is not None and (state.key, state.user_id, state.visitor_ids) == (
         "attacker", None, [])
 
-    class Result:
-        timers: list[Any] = []
-        late_reason = None
-        signals: list[Any] = []
-        decision = None
-        duplicate = False
-        learning: list[Any] = []
-
-    routed = [o.key for o in event_outputs(Result(), event)  # type: ignore[arg-type]
-              if o.topic == CONVERSIONS]
+    nothing = EventResult(state=None)  # the engine's part plays no role in the routing
+    routed = [o.key for o in event_outputs(nothing, event) if o.topic == CONVERSIONS]
     assert routed == ["attacker"]
-    assert [o.key for o in event_outputs(Result(), {**event, "user_id": VICTIM})  # type: ignore[arg-type]
+    assert [o.key for o in event_outputs(nothing, {**event, "user_id": VICTIM})
             if o.topic == CONVERSIONS] == [VICTIM]
