@@ -62,6 +62,22 @@ def test_the_worker_s_inputs_are_compiled() -> None:
     assert {"ClickEvent", "Outcome", "ProfileUpdate"} <= set(COMPILED)
 
 
+@settings(max_examples=20, deadline=None)
+@given(event=click_events())
+def test_the_reference_codec_reads_with_fastavro_only(event: dict[str, Any]) -> None:
+    """A codec like BEFORE, the reference of the tests below, never compiles a reader."""
+    message = CODEC.encode("ClickEvent", event)
+    expected = _canonical(CODEC.decode(message))  # with the compiled reader, outside the patch
+
+    def refuse(parsed: Any) -> None:
+        raise AssertionError("compiled_readers=False compiled a reader")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("pipeline.serde.codec.compile_reader", refuse)
+        fastavro_only = Codec(CODEC.registry, compiled_readers=False)
+        assert _canonical(fastavro_only.decode(message)) == expected
+
+
 @pytest.mark.parametrize("name", COMPILED)
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
