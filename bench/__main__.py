@@ -14,7 +14,8 @@ import time
 import traceback
 
 #: In running order; each only where its module exists.
-BENCHMARKS = ("serde", "rate_limits", "pending_rewards", "bandit", "throughput", "decision_path",
+BENCHMARKS = ("serde", "rate_limits", "pending_rewards", "bandit", "throughput", "interpreters",
+              "decision_path",
               "scaling", "latency", "transactions", "model_freshness", "delivery", "delivery_held",
               "paint", "state_size", "state_codec", "decision_quality", "pipeline_quality")
 

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.common import BenchError, bench_scale, kafka_prefix, load_note, ratio, scaled
 from bench.record import write
-from bench.throughput import _encoded, _output_span, _produce, generate_events
+from bench.throughput import _output_span, _produce, encode_messages, generate_events
 from pipeline.settings import Settings
 from pipeline.topics import ACTIONS, DECISIONS_LOG, EVENTS, SIGNALS
 
@@ -450,7 +450,7 @@ def run() -> list[dict[str, Any]]:
     scale = bench_scale()
     count = int(scaled(FULL_EVENTS, scale, 3_000))
     load_before = load_note()
-    messages = _encoded(generate_events(count))
+    messages = encode_messages(generate_events(count))
     partitions = PARTITIONS
     order = run_order(WORKER_COUNTS, ROUNDS)
     measured: list[Measured] = []

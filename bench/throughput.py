@@ -60,7 +60,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +82,8 @@ from pipeline.settings import Settings
 from pipeline.topics import ACTIONS, DECISIONS_LOG, EVENTS, SIGNALS
 
 __all__ = ["GOAL_EVENTS_PER_S", "GOAL_SHARE_OF_RAW", "STRETCH_EVENTS_PER_S", "cpu_between",
-           "generate_events",
-           "layer_of", "run", "summarize_pyspy"]
+           "encode_messages", "engine_loop", "generate_events", "layer_of", "run",
+           "summarize_pyspy", "worker_drain"]
 
 #: Issue 10's goal per worker, and its stretch.
 GOAL_EVENTS_PER_S = 10_000
@@ -130,7 +130,8 @@ def generate_events(count: int, seed: int = SEED, end_ms: int | None = None,
     return events[:count]
 
 
-def _encoded(events: list[dict[str, Any]]) -> list[tuple[bytes, bytes]]:
+def encode_messages(events: list[dict[str, Any]]) -> list[tuple[bytes, bytes]]:
+    """(key, Avro value) of each ClickEvent, as the web tier produces them."""
     from pipeline.serde import Codec
 
     codec = Codec.default()
@@ -326,7 +327,7 @@ def _machine_busy_s(tick: int) -> float:
     return (sum(ticks) - ticks[3] - ticks[4]) / tick
 
 
-def cpu_between(samples: list[tuple[float, ...]], start: float,
+def cpu_between(samples: Sequence[tuple[float, ...]], start: float,
                 end: float) -> tuple[float, ...] | None:
     """CPU seconds spent between wall times ``start`` and ``end``, one per measured column
     of the samples (process, main thread, machine), read linearly between the samples
@@ -420,7 +421,7 @@ def summarize_pyspy(raw: str, top: int = 8) -> list[str]:
     return out
 
 
-def _full_topology(messages: list[tuple[bytes, bytes]], workdir: Path, *,
+def worker_drain(messages: list[tuple[bytes, bytes]], workdir: Path, *,
                    learner: bool) -> dict[str, Any]:
     """``rtp worker`` draining ``messages`` produced to a fresh topic prefix beforehand;
     with ``learner``, the learner service beside it and py-spy sampling it."""
@@ -483,7 +484,7 @@ def _drain(settings: Settings, count: int, workdir: Path, *, learner: bool) -> d
 
 # -- the engine alone, and its profile -------------------------------------------------------
 
-def _engine_loop(messages: list[tuple[bytes, bytes]]) -> Callable[[], None]:
+def engine_loop(messages: list[tuple[bytes, bytes]]) -> Callable[[], None]:
     """The worker's per-event work on ``messages``, without Kafka."""
     from pipeline.engine import Engine, VisitorState
     from pipeline.engine.cache import StateCache
@@ -530,7 +531,7 @@ def _engine_loop(messages: list[tuple[bytes, bytes]]) -> Callable[[], None]:
 
 def _profile(messages: list[tuple[bytes, bytes]], top: int = 12) -> tuple[str, list[str]]:
     """Profile the engine loop; (profiler name, lines ``share  function``) by inclusive time."""
-    loop = _engine_loop(messages)
+    loop = engine_loop(messages)
     try:
         from pyinstrument import Profiler
     except ImportError:
@@ -598,7 +599,7 @@ def run() -> list[dict[str, Any]]:
     count = int(scaled(FULL_EVENTS, scale, 3_000))
     load_before = load_note()
     events = generate_events(count)
-    messages = _encoded(events)
+    messages = encode_messages(events)
     mix: dict[str, int] = {}
     for event in events:
         mix[event["event_type"]] = mix.get(event["event_type"], 0) + 1
@@ -630,10 +631,10 @@ def run() -> list[dict[str, Any]]:
 
         raw = _best_of(3, raw_once)
         empty = _best_of(2, empty_once)
-        alone = _full_topology(messages, workdir / "alone", learner=False)
-        full = _full_topology(messages, workdir / "with-learner", learner=True)
+        alone = worker_drain(messages, workdir / "alone", learner=False)
+        full = worker_drain(messages, workdir / "with-learner", learner=True)
 
-    loop = _engine_loop(messages)
+    loop = engine_loop(messages)
     start = time.perf_counter()
     loop()
     engine_s = time.perf_counter() - start
