@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ def machine() -> dict[str, Any]:
         commit = ""
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem_kb / 2**20, 1),
             "python": platform.python_version(), "platform": platform.platform(),
+            # Which build ran: builds of one Python version differ in speed (bench/interpreters.py).
+            "interpreter": os.path.realpath(sys.executable),
             "commit": commit, "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
@@ -59,7 +62,8 @@ def write(name: str, rows: list[dict[str, Any]], notes: str = "") -> Path:
                                                       "notes": notes}, indent=2) + "\n")
     columns = table_columns(rows)
     lines = [f"# {name}", "", f"Machine: {info['cpu']}, {info['cores']} cores, "
-             f"{info['memory_gib']} GiB, Python {info['python']}, commit {info['commit']}, "
+             f"{info['memory_gib']} GiB, Python {info['python']} ({info['interpreter']}), "
+             f"commit {info['commit']}, "
              f"{info['when']}", ""]
     if notes:
         lines += [notes, ""]
