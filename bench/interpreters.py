@@ -110,10 +110,11 @@ def _venv_for(python: Path) -> Path:
     return venv_python
 
 
-def measure(result: Path) -> None:
-    """One run in this interpreter: the worker alone draining, then the engine alone."""
+def measure(result: Path, end_ms: int) -> None:
+    """One run in this interpreter: the worker alone draining, then the engine alone, on
+    the simulator events that end at ``end_ms`` (every run of a bench gets the same)."""
     count = int(scaled(FULL_EVENTS, bench_scale(), 3_000))
-    messages = encode_messages(generate_events(count))
+    messages = encode_messages(generate_events(count, end_ms=end_ms))
     with tempfile.TemporaryDirectory(prefix="rtp-bench-interp-") as tmp:
         alone = worker_drain(messages, Path(tmp), learner=False)
     loop = engine_loop(messages)
@@ -146,10 +147,11 @@ def summarize(name: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
             "outputs_each": " / ".join(str(r["outputs"]) for r in runs)}
 
 
-def _one(python: Path, workdir: Path, index: int) -> dict[str, Any]:
+def _one(python: Path, workdir: Path, index: int, end_ms: int) -> dict[str, Any]:
     result = workdir / f"run-{index}.json"
     env = {**os.environ, "PYTHONHASHSEED": "0"}
-    done = subprocess.run([str(python), "-m", "bench.interpreters", "measure", str(result)],
+    done = subprocess.run([str(python), "-m", "bench.interpreters", "measure", str(result),
+                           str(end_ms)],
                           cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0 or not result.exists():
         raise RuntimeError(f"run on {python} failed: {done.stderr[-2000:]}")
@@ -167,16 +169,22 @@ def run(other: str | None = None, pairs: int = 1) -> list[dict[str, Any]]:
     about = {"this": describe(this), "other": describe(found)}
     load_before = load_note()
     runs: dict[str, list[dict[str, Any]]] = {"this": [], "other": []}
+    # The same input for every run: with the same event times, a drain writes the same
+    # outputs (a different end moves time-of-day rules, and so a few actions).
+    end_ms = int(time.time() * 1000)
     with tempfile.TemporaryDirectory(prefix="rtp-bench-interps-") as tmp:
         order = ["this", "other", "other", "this"] * pairs
         for index, which in enumerate(order):
-            measured = _one(this if which == "this" else that, Path(tmp), index)
+            measured = _one(this if which == "this" else that, Path(tmp), index, end_ms)
             runs[which].append(measured)
             print(f"   {which}: {measured['events'] / measured['span_s']:,.0f} events/s",
                   flush=True)
     rows = [{**summarize(which, runs[which]), **about[which]} for which in ("this", "other")]
     gain = ratio(rows[1]["drain_per_s_median"], rows[0]["drain_per_s_median"])
     engine = ratio(rows[1]["engine_cpu_us_median"] or 0.0, rows[0]["engine_cpu_us_median"] or 1)
+    outputs = sorted({r["outputs"] for done in runs.values() for r in done})
+    same = (f"every run wrote the same number of outputs ({outputs[0]:,})" if len(outputs) == 1
+            else f"**the runs wrote different numbers of outputs** ({outputs}): not the same work")
     notes = "\n".join([
         f"`rtp worker` alone draining {runs['this'][0]['events']:,} simulator events (the "
         "throughput bench's (c1) first→last output), then the engine alone on them (CPU), "
@@ -185,12 +193,12 @@ def run(other: str | None = None, pairs: int = 1) -> list[dict[str, Any]]:
         f"other = {about['other']['interpreter']} (Python {about['other']['version']}).",
         "",
         f"The other interpreter's drain rate is **{gain:.2f}x** this one's (medians); its "
-        f"engine-alone CPU per event **{engine:.2f}x**. configure_pgo/configure_lto say what "
-        "the interpreter's recorded configure line holds (a distribution may build with PGO "
-        "and LTO in steps of its own: Debian's changelog says it does, and keeps the LTO flags "
-        "out of sysconfig); libpython_shared: the interpreter runs libpython as a shared "
-        "library. deploy/Dockerfile's base image (python:3.11-slim) is configured with "
-        "--enable-optimizations --with-lto.",
+        f"engine-alone CPU per event **{engine:.2f}x**; {same}. configure_pgo and "
+        "configure_lto say what the interpreter's recorded configure line holds (a "
+        "distribution may build with PGO and LTO in steps of its own: Debian's changelog "
+        "says it does, and keeps the LTO flags out of sysconfig); libpython_shared: the "
+        "interpreter runs libpython as a shared library. deploy/Dockerfile's base image "
+        "(python:3.11-slim) is configured with --enable-optimizations --with-lto.",
         "",
         f"Shared machine: {load_before} before, {load_note()} after.",
     ])
@@ -204,12 +212,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("mode", nargs="?", choices=["measure"],
                         help="measure: one run in this interpreter (the bench's child)")
     parser.add_argument("result", nargs="?", help="measure: where to write the run's JSON")
+    parser.add_argument("end_ms", nargs="?", type=int, help="measure: the events' end, ms")
     parser.add_argument("--other", help=f"the other interpreter (default: ${OTHER_ENV}, or "
                         "/usr/bin/python3.X, /usr/local/bin/python3.X)")
     parser.add_argument("--pairs", type=int, default=1, help="A B B A repeated (default 1)")
     args = parser.parse_args(argv)
     if args.mode == "measure":
-        measure(Path(args.result))
+        measure(Path(args.result), args.end_ms)
     else:
         for row in run(args.other, args.pairs):
             print(row)
