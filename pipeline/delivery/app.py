@@ -31,8 +31,8 @@ Routes
     403 with another visitor's; 429 while another export runs; 503 when Kafka cannot
     answer in time.
 ``GET /healthz`` / ``GET /readyz`` / ``GET /metrics``
-    Alive (and the consumer thread with it); caught up with the actions topic
-    (503 until then); Prometheus text (with ``Authorization: Bearer
+    Alive (and the consumer thread with it); caught up with the actions topic and the
+    heap settled after it (503 until then); Prometheus text (with ``Authorization: Bearer
     <metrics_token>``; refused while no metrics token is set).
 
 Decisions, streams and outcomes need the visitor's token (``token=`` or
@@ -153,6 +153,10 @@ class DeliveryState:
     #: Requests per client address and per visitor (:func:`build_app` sets them from the
     #: options; None: not limited).
     limits: RequestLimits | None = None
+    #: True while start-up work that pauses the loop is still to come (the service's heap
+    #: settle after the read-back): ``/readyz`` waits for it, so that no traffic sent on
+    #: readiness meets that pause.
+    settling: Callable[[], bool] = lambda: False
 
     def now_ms(self) -> int:
         """Wall clock in epoch ms."""
@@ -513,9 +517,11 @@ async def _healthz(request: web.Request) -> web.Response:
 async def _readyz(request: web.Request) -> web.Response:
     state = request.app[STATE]
     status = state.feed_status()
-    body = {"ready": status.caught_up, "lag": status.lag, "partitions": status.partitions,
-            "decisions_held": len(state.store)}
-    return web.json_response(body, status=200 if status.caught_up else 503)
+    settling = state.settling()
+    ready = status.caught_up and not settling
+    body = {"ready": ready, "lag": status.lag, "partitions": status.partitions,
+            "decisions_held": len(state.store), "heap_settling": settling}
+    return web.json_response(body, status=200 if ready else 503)
 
 
 async def _metrics(request: web.Request) -> web.Response:

@@ -1,7 +1,8 @@
 """The delivery service assembled: feed -> store -> API and streams, started and stopped cleanly.
 
 :class:`DeliveryService` owns the parts. ``start()`` starts the action feed
-(read-back over the horizon begins at once; ``/readyz`` says when it is done),
+(read-back over the horizon begins at once; ``/readyz`` says when it is done and the
+heap settled after it),
 the answer feed (``personalization.answers``, the worker's "decided: nothing" for events a
 page waits on; the last minute read back; without the topic the service serves on and
 logs a warning) and then the HTTP server; ``stop()`` stops accepting, ends the SSE streams,
@@ -93,7 +94,8 @@ class DeliveryService:
                                 timeout_s=options.export_timeout_s, codec=self.codec,
                                 clock=clock, history_ms=options.export_history_ms,
                                 max_records=options.export_max_records,
-                                people_changelog=people_changelog(options.worker_group)).read)
+                                people_changelog=people_changelog(options.worker_group)).read,
+            settling=lambda: self._settle and not self._settled)
         self.served: ServedApp | None = None
         self._housekeeping: asyncio.Task[None] | None = None
         self._answers_start: asyncio.Task[None] | None = None

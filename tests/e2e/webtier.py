@@ -8,6 +8,7 @@ import dataclasses
 import json
 import socket
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -64,6 +65,13 @@ class WebTier:
         self.thread.start()
         self._run(self.collector.start())
         self._run(self.delivery.start())
+        # Ready as a load balancer would see it: after the heap settle, whose pause (over a
+        # test process's whole heap: 1.2 s seen) would otherwise fall inside a page's budget.
+        deadline = time.monotonic() + 60
+        while self.get("/readyz")[0] != 200:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"delivery not ready after 60 s: {self.get('/readyz')}")
+            time.sleep(0.05)  # polling the service's readiness
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -221,6 +221,21 @@ async def test_readiness_follows_the_feed(parts: Parts) -> None:
     assert (await parts.client.get("/healthz")).status == 200
 
 
+async def test_readiness_waits_for_the_heap_settle_after_the_read_back(parts: Parts) -> None:
+    # The settle pauses the loop (1.2 s measured in a test process): traffic sent on
+    # readiness must not meet it.
+    settling = [True]
+    parts.state.settling = lambda: settling[0]
+    parts.status[0] = replace(parts.status[0], caught_up=True)
+    r = await parts.client.get("/readyz")
+    assert r.status == 503
+    assert (await r.json())["ready"] is False and (await r.json())["heap_settling"] is True
+    settling[0] = False
+    r = await parts.client.get("/readyz")
+    assert r.status == 200
+    assert (await r.json())["ready"] is True and (await r.json())["heap_settling"] is False
+
+
 async def test_metrics_report_latency_held_decisions_and_lag(parts: Parts) -> None:
     parts.state.store.offer(decision("v1"), NOW_MS)
     parts.status[0] = replace(parts.status[0], lag=12)

@@ -70,9 +70,12 @@ async def test_service_settles_the_heap_once_caught_up_and_undoes_it_on_stop(
     try:
         await asyncio.sleep(1.3)  # one housekeeping round, not caught up yet
         assert gc.get_freeze_count() == 0
+        # readiness waits for the settle's pause (only when there is one to come)
+        assert service.state.settling() is settle
         service.feed.status = FeedStatus(started=True, caught_up=True)
         await asyncio.sleep(1.3)
         assert (gc.get_freeze_count() > 0) is settle
+        assert service.state.settling() is False
     finally:
         await service.stop()
     assert gc.get_freeze_count() == 0
